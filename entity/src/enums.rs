@@ -1,0 +1,40 @@
+//! Enums stored in the database and exposed through GraphQL under the same names.
+
+use sea_orm::entity::prelude::*;
+use serde::Deserialize;
+
+/// What kind of organisation an institution is.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Deserialize, async_graphql::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum InstitutionKind {
+    #[sea_orm(string_value = "UNIVERSITY")]
+    University,
+    #[sea_orm(string_value = "UNIVERSITY_COLLEGE")]
+    UniversityCollege,
+    #[sea_orm(string_value = "RESEARCH_INSTITUTE")]
+    ResearchInstitute,
+    #[sea_orm(string_value = "GOVERNMENT_AGENCY")]
+    GovernmentAgency,
+    #[sea_orm(string_value = "HEALTH_TRUST")]
+    HealthTrust,
+    #[sea_orm(string_value = "HOSPITAL")]
+    Hospital,
+}
+
+/// How a municipality's cluster membership is known.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Deserialize, async_graphql::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "lowercase")]
+pub enum ClusterMembership {
+    /// The cluster itself publishes the municipality as a member.
+    #[sea_orm(string_value = "PUBLISHED")]
+    Published,
+    /// A geographic default that a coordinator may change.
+    #[sea_orm(string_value = "DEFAULT")]
+    Default,
+}

@@ -1,0 +1,13 @@
+//! Database tables of the hub as sea-orm entities, plus the enums shared by the
+//! database and the GraphQL API (one Rust type per status or kind, never a bare string).
+
+pub mod cluster;
+pub mod county;
+pub mod criterion;
+pub mod enums;
+pub mod institution;
+pub mod municipality;
+pub mod product_type;
+pub mod reference_data_load;
+pub mod region;
+pub mod theme;

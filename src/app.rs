@@ -1,0 +1,93 @@
+//! Builds the application (database, schema, router) and serves it until a shutdown signal.
+
+use std::{future::Future, net::SocketAddr};
+
+use tokio::net::TcpListener;
+
+use crate::{
+    config::Settings,
+    db::{self, Db},
+    graphql::schema::build_schema,
+    http::{AppState, router},
+    reference_data,
+};
+
+pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Connects, migrates and loads the reference data: everything a database needs before serving.
+pub async fn prepare_database(url: &str) -> Result<Db, StartupError> {
+    db::validate_url(url)?;
+    let db = Db::connect(url).await.map_err(|e| format!("cannot open the database: {e}"))?;
+    db.migrate().await.map_err(|e| format!("cannot migrate the database: {e}"))?;
+    match reference_data::load(&db).await.map_err(|e| format!("cannot load the reference data: {e}"))? {
+        reference_data::Outcome::Loaded => {
+            tracing::info!(version = reference_data::VERSION, "loaded the reference data")
+        }
+        reference_data::Outcome::AlreadyLoaded => {
+            tracing::debug!(version = reference_data::VERSION, "reference data already loaded")
+        }
+    }
+    Ok(db)
+}
+
+/// A hub bound to its port, ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
+        let db = prepare_database(&settings.database_url).await?;
+        let listener = TcpListener::bind(settings.bind)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
+        let schema = build_schema(db.clone());
+        Ok(Self { listener, state: AppState { schema, db } })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.state.db
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let db = self.state.db.clone();
+        let app = router(self.state);
+        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        if let Err(err) = db.close().await {
+            tracing::warn!(error = %err, "closing the database pool");
+        }
+        Ok(())
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

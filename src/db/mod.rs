@@ -1,0 +1,112 @@
+//! Database access: connecting to SQLite or PostgreSQL, migrating, and the queries of each area.
+//! Nothing here knows about GraphQL or HTTP.
+
+pub mod reference;
+
+use std::{
+    str::FromStr,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
+};
+
+/// How long a writer waits for SQLite's write lock before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// A PostgreSQL statement that runs longer than this is cancelled, so it cannot pin a worker.
+const POSTGRES_STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A connection pool plus a count of the SQL statements it has executed (tests and benchmarks
+/// read the count to prove that DataLoaders batch).
+#[derive(Clone)]
+pub struct Db {
+    conn: DatabaseConnection,
+    statements: Arc<AtomicU64>,
+}
+
+impl Db {
+    /// Connects to `url` (`sqlite:path` or `postgres://...`); a SQLite file is created if missing.
+    pub async fn connect(url: &str) -> Result<Self, DbErr> {
+        let mut options = ConnectOptions::new(url);
+        options
+            .sqlx_logging(false)
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(5));
+        if url.starts_with("sqlite:") {
+            // WAL lets readers go on while one writer writes; writers take the lock up front
+            // (IMMEDIATE, see `begin_write`) and wait for each other up to the busy timeout.
+            options.max_connections(8).map_sqlx_sqlite_opts(|opts: SqliteConnectOptions| {
+                opts.create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
+            });
+        } else {
+            options.max_connections(16).statement_timeout(POSTGRES_STATEMENT_TIMEOUT);
+        }
+        let mut conn = Database::connect(options).await?;
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = statements.clone();
+        conn.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        Ok(Self { conn, statements })
+    }
+
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    pub fn backend(&self) -> DatabaseBackend {
+        self.conn.get_database_backend()
+    }
+
+    /// SQL statements executed through this pool since it was opened.
+    pub fn statements_executed(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        Migrator::up(&self.conn, None).await
+    }
+
+    /// Starts a write transaction. On SQLite it is `BEGIN IMMEDIATE`, so two writers never both
+    /// read first and then fail to upgrade their lock; the second waits (busy timeout) instead.
+    pub async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+        let sqlite_transaction_mode =
+            (self.backend() == DatabaseBackend::Sqlite).then_some(SqliteTransactionMode::Immediate);
+        self.conn
+            .begin_with_options(TransactionOptions { sqlite_transaction_mode, ..Default::default() })
+            .await
+    }
+
+    /// Whether the database answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.conn.ping().await
+    }
+
+    pub async fn close(self) -> Result<(), DbErr> {
+        self.conn.close().await
+    }
+}
+
+/// Checks that `url` names a database the hub can use, before anything connects.
+pub fn validate_url(url: &str) -> Result<(), String> {
+    if url.starts_with("sqlite:") {
+        SqliteConnectOptions::from_str(url).map(|_| ()).map_err(|e| format!("invalid SQLite URL: {e}"))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(())
+    } else {
+        Err("DATABASE_URL must start with sqlite: or postgres://".into())
+    }
+}

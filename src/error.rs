@@ -1,0 +1,106 @@
+//! The one error type of the hub and its mapping to GraphQL `extensions.code` and HTTP statuses.
+//!
+//! Every fallible path ends here. Database errors become `INTERNAL`: their text is logged with
+//! the request's span (which carries the request id) and never reaches a client.
+
+use async_graphql::ErrorExtensions;
+use sea_orm::DbErr;
+
+/// Stable error codes clients may rely on (`extensions.code`).
+pub mod code {
+    pub const NOT_FOUND: &str = "NOT_FOUND";
+    pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+    pub const FORBIDDEN: &str = "FORBIDDEN";
+    pub const CONFLICT: &str = "CONFLICT";
+    pub const INTERNAL: &str = "INTERNAL";
+    /// The document could not be parsed.
+    pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
+    /// The document does not fit the schema (unknown field, wrong argument type, ...).
+    pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+    /// The document nests fields deeper than the limit.
+    pub const QUERY_TOO_DEEP: &str = "QUERY_TOO_DEEP";
+    /// The document's estimated cost is above the limit.
+    pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
+    /// The HTTP request is not a single GraphQL request in JSON (malformed body, batch array, ...).
+    pub const BAD_REQUEST: &str = "BAD_REQUEST";
+}
+
+/// What can go wrong while serving a request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AppError {
+    /// The object does not exist, or the caller may not see it (so ids cannot be probed).
+    #[error("not found")]
+    NotFound,
+    /// The caller sent input that can never succeed; the message says how to fix it.
+    #[error("{0}")]
+    BadUserInput(String),
+    /// The caller sent a token that is not valid.
+    #[error("authentication required")]
+    Unauthenticated,
+    /// The caller is known but may not do this.
+    #[error("forbidden")]
+    Forbidden,
+    /// The change clashes with the current state (stale version, duplicate, ...).
+    #[error("{0}")]
+    Conflict(String),
+    /// A fault of ours; the detail is logged, never sent.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Self::BadUserInput(message.into())
+    }
+
+    /// The stable code for `extensions.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound => code::NOT_FOUND,
+            Self::BadUserInput(_) => code::BAD_USER_INPUT,
+            Self::Unauthenticated => code::UNAUTHENTICATED,
+            Self::Forbidden => code::FORBIDDEN,
+            Self::Conflict(_) => code::CONFLICT,
+            Self::Internal(_) => code::INTERNAL,
+        }
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        // Logged inside the request span, so the line carries the request id.
+        tracing::error!(error = %err, "database error");
+        Self::Internal(err.to_string())
+    }
+}
+
+impl ErrorExtensions for AppError {
+    fn extend(&self) -> async_graphql::Error {
+        async_graphql::Error::new(self.to_string()).extend_with(|_, ext| ext.set("code", self.code()))
+    }
+}
+
+/// Lets resolvers use `?` on `AppError` (and on `DbErr` through `AppError`).
+pub type Result<T, E = GqlError> = std::result::Result<T, E>;
+
+/// A GraphQL error that always carries a code; built only from [`AppError`].
+pub struct GqlError(async_graphql::Error);
+
+impl From<AppError> for GqlError {
+    fn from(err: AppError) -> Self {
+        Self(err.extend())
+    }
+}
+
+impl From<DbErr> for GqlError {
+    fn from(err: DbErr) -> Self {
+        AppError::from(err).into()
+    }
+}
+
+impl From<GqlError> for async_graphql::Error {
+    fn from(err: GqlError) -> Self {
+        err.0
+    }
+}

@@ -1,0 +1,155 @@
+//! Relay connections: page arguments, opaque keyset cursors, and slicing of an ordered list.
+//!
+//! Reference data is small (hundreds of rows), so a connection over it loads the filtered rows
+//! once (one statement, or one DataLoader batch for a nested field) and slices them here. The
+//! cursor is the row's sort key, not an offset, so a page stays correct when rows are inserted
+//! before it. Large tables (needs) page in SQL with the same cursor format.
+
+use async_graphql::{
+    OutputType, SimpleObject,
+    connection::{Connection, Edge, EmptyFields},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+
+use crate::error::AppError;
+
+/// The largest page a client may ask for.
+pub const MAX_PAGE_SIZE: i32 = 100;
+/// The page size when the client names neither `first` nor `last`.
+pub const DEFAULT_PAGE_SIZE: i32 = 20;
+
+/// Fields every connection has besides `edges`, `nodes` and `pageInfo`.
+#[derive(SimpleObject)]
+pub struct ConnectionFields {
+    /// How many items match, across all pages.
+    pub total_count: usize,
+}
+
+pub type Page<T> = Connection<String, T, ConnectionFields, EmptyFields>;
+
+/// Validated page arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageArgs {
+    pub size: usize,
+    pub from_end: bool,
+    pub after: Option<i64>,
+    pub before: Option<i64>,
+}
+
+impl PageArgs {
+    pub fn parse(
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Self, AppError> {
+        let check = |name: &str, value: i32| {
+            if (1..=MAX_PAGE_SIZE).contains(&value) {
+                Ok(value as usize)
+            } else {
+                Err(AppError::bad_input(format!(
+                    "`{name}` must be between 1 and {MAX_PAGE_SIZE}, got {value}"
+                )))
+            }
+        };
+        let (size, from_end) = match (first, last) {
+            (Some(_), Some(_)) => return Err(AppError::bad_input("pass `first` or `last`, not both")),
+            (Some(first), None) => (check("first", first)?, false),
+            (None, Some(last)) => (check("last", last)?, true),
+            (None, None) => (DEFAULT_PAGE_SIZE as usize, false),
+        };
+        Ok(Self {
+            size,
+            from_end,
+            after: after.as_deref().map(decode_cursor).transpose()?,
+            before: before.as_deref().map(decode_cursor).transpose()?,
+        })
+    }
+}
+
+/// The cost of a connection field for the complexity limit: the page size times what each
+/// item costs, so `first: 100` of something nested is priced as what it will load.
+pub fn cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    let size = first.or(last).unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, MAX_PAGE_SIZE) as usize;
+    size.saturating_mul(child_complexity).saturating_add(1)
+}
+
+pub fn encode_cursor(key: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("cursor:{key}"))
+}
+
+fn decode_cursor(cursor: &str) -> Result<i64, AppError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.strip_prefix("cursor:")?.parse().ok())
+        .ok_or_else(|| AppError::bad_input(format!("`{cursor}` is not a valid cursor")))
+}
+
+/// Builds one page from `items`, which must be sorted ascending by `key`.
+pub fn paginate<T: OutputType>(items: Vec<T>, args: PageArgs, key: impl Fn(&T) -> i64) -> Page<T> {
+    let total_count = items.len();
+    let in_window = |k: i64| args.after.is_none_or(|a| k > a) && args.before.is_none_or(|b| k < b);
+    let outside_before = items.iter().any(|item| args.after.is_some_and(|a| key(item) <= a));
+    let outside_after = items.iter().any(|item| args.before.is_some_and(|b| key(item) >= b));
+    let mut window: Vec<T> = items.into_iter().filter(|item| in_window(key(item))).collect();
+    let more = window.len() > args.size;
+    let (has_previous, has_next) = if args.from_end {
+        window.drain(..window.len().saturating_sub(args.size));
+        (more, outside_after)
+    } else {
+        window.truncate(args.size);
+        (outside_before, more)
+    };
+    let mut page =
+        Connection::with_additional_fields(has_previous, has_next, ConnectionFields { total_count });
+    page.edges.extend(window.into_iter().map(|item| Edge::new(encode_cursor(key(&item)), item)));
+    page
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(page: &Page<i32>) -> Vec<i32> {
+        page.edges.iter().map(|e| e.node).collect()
+    }
+
+    fn args(first: Option<i32>, after: Option<i64>, last: Option<i32>, before: Option<i64>) -> PageArgs {
+        PageArgs::parse(first, after.map(encode_cursor), last, before.map(encode_cursor)).expect("valid")
+    }
+
+    #[test]
+    fn pages_forward_and_backward_by_key() {
+        let items: Vec<i32> = (1..=10).collect();
+        let page = paginate(items.clone(), args(Some(3), Some(4), None, None), |i| i64::from(*i));
+        assert_eq!(keys(&page), [5, 6, 7]);
+        assert!(page.has_previous_page && page.has_next_page);
+        assert_eq!(page.additional_fields.total_count, 10);
+
+        let page = paginate(items.clone(), args(None, None, Some(3), Some(4)), |i| i64::from(*i));
+        assert_eq!(keys(&page), [1, 2, 3]);
+        assert!(!page.has_previous_page && page.has_next_page);
+
+        let page = paginate(items, args(Some(5), Some(8), None, None), |i| i64::from(*i));
+        assert_eq!(keys(&page), [9, 10]);
+        assert!(!page.has_next_page);
+    }
+
+    #[test]
+    fn a_cursor_stays_valid_when_rows_are_inserted_before_it() {
+        let page = paginate(vec![1, 2, 3, 7, 8], args(Some(2), Some(3), None, None), |i| i64::from(*i));
+        assert_eq!(keys(&page), [7, 8]);
+    }
+
+    #[test]
+    fn page_sizes_outside_bounds_are_rejected() {
+        for (first, last) in [(Some(0), None), (Some(101), None), (None, Some(-1)), (Some(1), Some(1))] {
+            let err = PageArgs::parse(first, None, last, None).expect_err("out of bounds");
+            assert_eq!(err.code(), "BAD_USER_INPUT");
+        }
+        let err = PageArgs::parse(None, Some("bogus".into()), None, None).expect_err("bad cursor");
+        assert_eq!(err.code(), "BAD_USER_INPUT");
+    }
+}

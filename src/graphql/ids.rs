@@ -1,0 +1,119 @@
+//! Opaque global ids (Relay): the base64url of `Type:key`, so clients cannot build or parse them
+//! and the key can change representation without breaking anyone.
+
+use async_graphql::ID;
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+
+use crate::error::AppError;
+
+/// Every type that implements `Node`. The string names are part of the id format: never rename one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NodeType {
+    Region,
+    County,
+    Cluster,
+    Municipality,
+    Institution,
+    Theme,
+    ProductType,
+    Criterion,
+}
+
+impl NodeType {
+    const ALL: [NodeType; 8] = [
+        Self::Region,
+        Self::County,
+        Self::Cluster,
+        Self::Municipality,
+        Self::Institution,
+        Self::Theme,
+        Self::ProductType,
+        Self::Criterion,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Region => "Region",
+            Self::County => "County",
+            Self::Cluster => "Cluster",
+            Self::Municipality => "Municipality",
+            Self::Institution => "Institution",
+            Self::Theme => "Theme",
+            Self::ProductType => "ProductType",
+            Self::Criterion => "Criterion",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.name() == name)
+    }
+}
+
+/// A decoded global id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct GlobalId {
+    pub node_type: NodeType,
+    pub key: i32,
+}
+
+impl GlobalId {
+    pub fn new(node_type: NodeType, key: i32) -> Self {
+        Self { node_type, key }
+    }
+
+    pub fn encode(self) -> ID {
+        ID(URL_SAFE_NO_PAD.encode(format!("{}:{}", self.node_type.name(), self.key)))
+    }
+
+    /// Decodes any well-formed id; a malformed one is `BAD_USER_INPUT`.
+    pub fn decode(id: &str) -> Result<Self, AppError> {
+        let malformed = || AppError::bad_input(format!("`{id}` is not a valid id"));
+        let bytes = URL_SAFE_NO_PAD.decode(id).map_err(|_| malformed())?;
+        let text = String::from_utf8(bytes).map_err(|_| malformed())?;
+        let (name, key) = text.split_once(':').ok_or_else(malformed)?;
+        let node_type = NodeType::from_name(name).ok_or_else(malformed)?;
+        let key = key.parse::<i32>().map_err(|_| malformed())?;
+        Ok(Self { node_type, key })
+    }
+
+    /// Decodes an id that must name an object of `expected` type; any other type is `BAD_USER_INPUT`.
+    pub fn decode_as(id: &str, expected: NodeType) -> Result<i32, AppError> {
+        let global = Self::decode(id)?;
+        if global.node_type != expected {
+            return Err(AppError::bad_input(format!(
+                "`{id}` is the id of a {}, expected a {}",
+                global.node_type.name(),
+                expected.name()
+            )));
+        }
+        Ok(global.key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_node_type_round_trips() {
+        for node_type in NodeType::ALL {
+            let id = GlobalId::new(node_type, 42).encode();
+            assert_eq!(GlobalId::decode(&id), Ok(GlobalId::new(node_type, 42)));
+        }
+    }
+
+    #[test]
+    fn malformed_ids_are_bad_user_input() {
+        for id in ["", "!!!", "TXVuaWNpcGFsaXR5", "Tm9wZTox", "TXVuaWNpcGFsaXR5OmFiYw"] {
+            let err = GlobalId::decode(id).expect_err(id);
+            assert_eq!(err.code(), "BAD_USER_INPUT", "{id}");
+        }
+    }
+
+    #[test]
+    fn an_id_of_another_type_is_bad_user_input() {
+        let id = GlobalId::new(NodeType::Region, 1).encode();
+        let err = GlobalId::decode_as(&id, NodeType::Cluster).expect_err("wrong type");
+        assert_eq!(err.code(), "BAD_USER_INPUT");
+    }
+}

@@ -1,0 +1,98 @@
+//! Per-request DataLoaders: every relation field loads through here, so a page of N parents costs
+//! one statement per relation, not N (proved by a test that counts statements).
+//!
+//! Two shapes: `XxxById` loads rows by primary key (belongs-to relations and `node`), and
+//! `XxxOf<Parent>` loads all children of a set of parents in one `IN (...)` query.
+
+use std::collections::HashMap;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use entity::{cluster, county, criterion, institution, municipality, product_type, region, theme};
+
+use crate::{
+    db::{Db, reference},
+    error::AppError,
+};
+
+pub struct Loaders {
+    db: Db,
+}
+
+impl Loaders {
+    /// A fresh loader for one request; it batches but does not cache, so nothing goes stale.
+    pub fn new_loader(db: Db) -> DataLoader<Loaders> {
+        DataLoader::new(Self { db }, tokio::spawn)
+    }
+}
+
+/// A key type for rows of `$entity` by primary key.
+macro_rules! by_id {
+    ($key:ident, $entity:ident) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub struct $key(pub i32);
+
+        impl Loader<$key> for Loaders {
+            type Value = $entity::Model;
+            type Error = AppError;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, AppError> {
+                let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
+                let rows = reference::where_in::<$entity::Entity>(
+                    self.db.conn(),
+                    $entity::Column::Id,
+                    &ids,
+                    $entity::Column::Id,
+                )
+                .await?;
+                Ok(rows.into_iter().map(|row| ($key(row.id), row)).collect())
+            }
+        }
+    };
+}
+
+/// A key type for all rows of `$entity` whose `$column` (field `$field`) is the parent's id.
+macro_rules! children_of {
+    ($key:ident, $entity:ident, $column:ident, $field:ident) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub struct $key(pub i32);
+
+        impl Loader<$key> for Loaders {
+            type Value = Vec<$entity::Model>;
+            type Error = AppError;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, AppError> {
+                let parents: Vec<i32> = keys.iter().map(|k| k.0).collect();
+                let rows = reference::where_in::<$entity::Entity>(
+                    self.db.conn(),
+                    $entity::Column::$column,
+                    &parents,
+                    $entity::Column::Id,
+                )
+                .await?;
+                // Every requested parent gets an entry, so "no children" is an empty list, not a miss.
+                let mut grouped: HashMap<$key, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
+                for row in rows {
+                    if let Some(parent) = Option::<i32>::from(row.$field) {
+                        grouped.entry($key(parent)).or_default().push(row);
+                    }
+                }
+                Ok(grouped)
+            }
+        }
+    };
+}
+
+by_id!(RegionById, region);
+by_id!(CountyById, county);
+by_id!(ClusterById, cluster);
+by_id!(MunicipalityById, municipality);
+by_id!(InstitutionById, institution);
+by_id!(ThemeById, theme);
+by_id!(ProductTypeById, product_type);
+by_id!(CriterionById, criterion);
+
+children_of!(CountiesOfRegion, county, RegionId, region_id);
+children_of!(ClustersOfRegion, cluster, RegionId, region_id);
+children_of!(InstitutionsOfRegion, institution, RegionId, region_id);
+children_of!(MunicipalitiesOfCounty, municipality, CountyId, county_id);
+children_of!(MunicipalitiesOfCluster, municipality, ClusterId, cluster_id);

@@ -1,0 +1,10 @@
+//! The GraphQL API: schema, context helpers, loaders, ids, connections, limits, and one folder per area.
+
+pub mod connection;
+pub mod context;
+pub mod ids;
+pub mod limits;
+pub mod loaders;
+pub mod node;
+pub mod reference;
+pub mod schema;

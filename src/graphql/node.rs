@@ -1,0 +1,83 @@
+//! The Relay `Node` interface and the root `node(id:)` / `nodes(ids:)` fields.
+
+use async_graphql::{Context, ID, Interface, Object};
+
+use crate::{
+    error::{AppError, Result},
+    graphql::{
+        context::ContextExt,
+        ids::{GlobalId, NodeType},
+        loaders::{
+            ClusterById, CountyById, CriterionById, InstitutionById, MunicipalityById, ProductTypeById,
+            RegionById, ThemeById,
+        },
+        reference::types::{
+            Cluster, County, Criterion, Institution, Municipality, ProductType, Region, Theme,
+        },
+    },
+};
+
+/// The most ids `nodes(ids:)` takes at once.
+pub const MAX_NODES: usize = 100;
+
+/// An object with a global id that `node(id:)` can fetch again.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "An opaque global id."))]
+pub enum Node {
+    Region(Region),
+    County(County),
+    Cluster(Cluster),
+    Municipality(Municipality),
+    Institution(Institution),
+    Theme(Theme),
+    ProductType(ProductType),
+    Criterion(Criterion),
+}
+
+#[derive(Default)]
+pub struct NodeQuery;
+
+#[Object]
+impl NodeQuery {
+    /// Fetches any object by its global id; null if it does not exist (or the caller may not see it).
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+        Ok(load(ctx, GlobalId::decode(&id)?).await?)
+    }
+
+    /// Fetches up to 100 objects by global id, in the order given; null where one does not exist.
+    #[graphql(complexity = "ids.len().saturating_mul(child_complexity)")]
+    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<Option<Node>>> {
+        if ids.len() > MAX_NODES {
+            return Err(AppError::bad_input(format!(
+                "`ids` takes at most {MAX_NODES} ids, got {}",
+                ids.len()
+            ))
+            .into());
+        }
+        let ids = ids.iter().map(|id| GlobalId::decode(id)).collect::<Result<Vec<_>, _>>()?;
+        // Loading concurrently lets the DataLoader batch: one statement per type, not per id.
+        let loads = ids.into_iter().map(|id| load(ctx, id));
+        Ok(async_graphql::futures_util::future::try_join_all(loads).await?)
+    }
+}
+
+async fn load(ctx: &Context<'_>, id: GlobalId) -> Result<Option<Node>, AppError> {
+    let loader = ctx.loader()?;
+    let key = id.key;
+    Ok(match id.node_type {
+        NodeType::Region => loader.load_one(RegionById(key)).await?.map(|m| Node::Region(m.into())),
+        NodeType::County => loader.load_one(CountyById(key)).await?.map(|m| Node::County(m.into())),
+        NodeType::Cluster => loader.load_one(ClusterById(key)).await?.map(|m| Node::Cluster(m.into())),
+        NodeType::Municipality => {
+            loader.load_one(MunicipalityById(key)).await?.map(|m| Node::Municipality(m.into()))
+        }
+        NodeType::Institution => {
+            loader.load_one(InstitutionById(key)).await?.map(|m| Node::Institution(m.into()))
+        }
+        NodeType::Theme => loader.load_one(ThemeById(key)).await?.map(|m| Node::Theme(m.into())),
+        NodeType::ProductType => {
+            loader.load_one(ProductTypeById(key)).await?.map(|m| Node::ProductType(m.into()))
+        }
+        NodeType::Criterion => loader.load_one(CriterionById(key)).await?.map(|m| Node::Criterion(m.into())),
+    })
+}

@@ -1,0 +1,96 @@
+//! The GraphQL endpoints: `POST /graphql` (one JSON request per HTTP request) and
+//! `GET /graphql/ws` (graphql-transport-ws and the older graphql-ws protocol).
+
+use std::any::Any;
+
+use async_graphql::Data;
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::{
+    Json,
+    body::Bytes,
+    extract::{State, WebSocketUpgrade},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+use super::AppState;
+use crate::{
+    error::code,
+    graphql::{loaders::Loaders, schema::prepare},
+};
+
+/// A GraphQL-shaped error response for a request that never reached the executor.
+fn reject(status: StatusCode, error_code: &str, message: &str) -> Response {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": error_code } }] });
+    (status, Json(body)).into_response()
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .is_some_and(|v| v == "application/json" || v == "application/graphql-response+json")
+}
+
+pub async fn execute(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    // Only JSON bodies: a form or text/plain POST (which a browser sends cross-site without a
+    // preflight) is refused, so a foreign page cannot make a visitor's browser call the API.
+    if !is_json(&headers) {
+        return reject(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code::BAD_REQUEST,
+            "send the request as JSON with Content-Type: application/json",
+        );
+    }
+    let value: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(value) => value,
+        Err(_) => return reject(StatusCode::BAD_REQUEST, code::BAD_REQUEST, "the body is not valid JSON"),
+    };
+    if value.is_array() {
+        return reject(
+            StatusCode::BAD_REQUEST,
+            code::BAD_REQUEST,
+            "batched requests are not supported: send one operation per request",
+        );
+    }
+    let request: async_graphql::Request = match serde_json::from_value(value) {
+        Ok(request) => request,
+        Err(_) => {
+            return reject(
+                StatusCode::BAD_REQUEST,
+                code::BAD_REQUEST,
+                "the body must be a GraphQL request: {\"query\": ..., \"variables\": {...}, \"operationName\": ...}",
+            );
+        }
+    };
+    let response = state.schema.execute(prepare(request, &state.db)).await;
+    Json(response).into_response()
+}
+
+pub async fn websocket(
+    State(state): State<AppState>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |stream| {
+        // One DataLoader per connection: it batches and does not cache, so nothing goes stale.
+        let mut data = Data::default();
+        data.insert(Loaders::new_loader(state.db.clone()));
+        GraphQLWebSocket::new(stream, state.schema, protocol).with_data(data).serve()
+    })
+}
+
+/// A panic in a handler becomes a 500 with the request's code and no stack trace; the panic
+/// itself is logged inside the request span (which carries the request id).
+pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    tracing::error!(panic = detail, "handler panicked");
+    reject(StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL, "internal error")
+}

@@ -1,0 +1,93 @@
+//! The web layer: routes, middleware (request id, tracing, limits, panics), and handlers.
+
+mod graphql;
+mod health;
+mod playground;
+
+use std::time::Duration;
+
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    http::{HeaderName, Request, StatusCode},
+    routing::{get, post},
+};
+use tower::ServiceBuilder;
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
+    timeout::TimeoutLayer,
+    trace::{DefaultOnResponse, TraceLayer},
+};
+use tracing::Level;
+
+use crate::{db::Db, graphql::schema::HubSchema};
+
+/// The largest request body the hub reads; a larger one gets 413.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// A request that takes longer is answered 408 and its work dropped.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: HubSchema,
+    pub db: Db,
+}
+
+/// Request ids: a per-process random prefix and a counter, unique across restarts and cheap.
+#[derive(Clone)]
+struct RequestIds {
+    prefix: String,
+    next: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl RequestIds {
+    fn new() -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let prefix = format!("{:08x}", (nanos as u64 ^ u64::from(std::process::id())) as u32);
+        Self { prefix, next: Default::default() }
+    }
+}
+
+impl MakeRequestId for RequestIds {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("{}-{n}", self.prefix).parse().ok().map(RequestId::new)
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &Request<_>| {
+            let request_id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!(
+                "request",
+                method = %request.method(),
+                path = %request.uri().path(),
+                request_id = %request_id,
+            )
+        })
+        .on_response(DefaultOnResponse::new().level(Level::INFO));
+    let middleware = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), RequestIds::new()))
+        .layer(trace)
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(CatchPanicLayer::custom(graphql::panic_response))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    Router::new()
+        .route("/", get(playground::page))
+        .route("/playground/{file}", get(playground::asset))
+        .route("/graphql", post(graphql::execute))
+        .route("/graphql/ws", get(graphql::websocket))
+        .route("/healthz", get(health::alive))
+        .route("/readyz", get(health::ready))
+        .with_state(state)
+        .layer(middleware)
+}

@@ -1,0 +1,19 @@
+//! knowledge-hub: a GraphQL server where municipalities raise knowledge needs, regional bodies
+//! prioritise them and commission knowledge summaries. Read ARCHITECTURE.md first.
+
+/// Build the router and state, serve, shut down gracefully.
+pub mod app;
+/// Command-line flags and environment settings.
+pub mod config;
+/// Connecting, migrating, and the SQL of each area (no GraphQL here).
+pub mod db;
+/// The one error type and its codes.
+pub mod error;
+/// The GraphQL schema, resolvers, loaders and limits.
+pub mod graphql;
+/// Routes, middleware and handlers.
+pub mod http;
+/// The bundled reference data and its idempotent loading.
+pub mod reference_data;
+/// Logging setup.
+pub mod telemetry;
