@@ -1,13 +1,13 @@
 //! Builds the application (database, schema, router) and serves it until a shutdown signal.
 
-use std::{future::Future, net::SocketAddr};
+use std::{future::Future, net::SocketAddr, time::Duration};
 
 use tokio::net::TcpListener;
 
 use crate::{
     config::Settings,
     db::{self, Db},
-    graphql::schema::build_schema,
+    graphql::schema::{PerRequest, build_schema},
     http::{AppState, router},
     reference_data,
 };
@@ -43,7 +43,8 @@ impl Application {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
         let schema = build_schema(db.clone());
-        Ok(Self { listener, state: AppState { schema, db } })
+        let per_request = PerRequest::new(db.clone(), Duration::from_millis(settings.batch_window_ms));
+        Ok(Self { listener, state: AppState { schema, db, per_request } })
     }
 
     /// The address actually bound (useful with port 0).
@@ -67,27 +68,17 @@ impl Application {
     }
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
+/// Completes on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this is called, not
+/// when the future is first polled, so a signal that arrives right after start-up is not lost.
+pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down");
+        tracing::info!("shutting down");
+    })
 }

@@ -33,8 +33,9 @@ async fn main() -> ExitCode {
 
 async fn serve(cli: &Cli) -> Result<(), knowledge_hub::app::StartupError> {
     let app = Application::build(&cli.settings).await?;
+    let shutdown = shutdown_signal()?;
     let addr = app.local_addr()?;
     tracing::info!("knowledge-hub listening on http://{addr}/ (GraphQL at /graphql, playground at /)");
-    app.run_until(shutdown_signal()).await?;
+    app.run_until(shutdown).await?;
     Ok(())
 }

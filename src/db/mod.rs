@@ -56,8 +56,9 @@ impl Db {
         let mut conn = Database::connect(options).await?;
         let statements = Arc::new(AtomicU64::new(0));
         let counter = statements.clone();
-        conn.set_metric_callback(move |_| {
+        conn.set_metric_callback(move |info| {
             counter.fetch_add(1, Ordering::Relaxed);
+            tracing::trace!(target: "knowledge_hub::sql", elapsed = ?info.elapsed, failed = info.failed, sql = %info.statement);
         });
         Ok(Self { conn, statements })
     }

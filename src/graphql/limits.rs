@@ -9,9 +9,10 @@
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{
-    Response, ServerError, ServerResult, ValidationResult, Variables,
+    Request, Response, ServerError, ServerResult, ValidationResult, Variables,
     extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation,
+        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest,
+        NextValidation,
     },
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
@@ -25,6 +26,8 @@ pub const MAX_INTROSPECTION_DEPTH: usize = 16;
 /// The largest estimated cost of one operation (connections count their page size, see
 /// `connection::cost`): a page of 100 clusters with 100 municipalities each is about 20,000.
 pub const MAX_COMPLEXITY: usize = 50_000;
+/// The deepest the raw document may nest brackets (`{`, `[`, `(`), checked before parsing.
+pub const MAX_NESTING: usize = 64;
 
 #[derive(Default)]
 pub struct QueryLimits;
@@ -43,8 +46,79 @@ fn with_code(mut error: ServerError, code: &str) -> ServerError {
     error
 }
 
+fn too_deep(message: String) -> ServerError {
+    with_code(ServerError::new(message, None), code::QUERY_TOO_DEEP)
+}
+
+/// The deepest nesting of `{`, `[` and `(` in a GraphQL document, ignoring strings and comments.
+fn bracket_nesting(document: &str) -> usize {
+    let bytes = document.as_bytes();
+    let (mut depth, mut deepest, mut i) = (0usize, 0usize, 0usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' if bytes[i..].starts_with(b"\"\"\"") => {
+                i += 3;
+                while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
+                    i += if bytes[i..].starts_with(b"\\\"\"\"") { 4 } else { 1 };
+                }
+                i += 2;
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    deepest
+}
+
 #[async_graphql::async_trait::async_trait]
 impl Extension for QueryLimits {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        mut request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        // Bracket nesting is checked on the raw text first, so a 10,000-level document is
+        // refused in one linear pass instead of reaching the recursive parser.
+        let nesting = bracket_nesting(&request.query);
+        if nesting > MAX_NESTING {
+            return Err(too_deep(format!(
+                "the document nests {nesting} levels of brackets, the limit is {MAX_NESTING}"
+            )));
+        }
+        let depth = match request.parsed_query() {
+            Ok(document) => Depth::of(document),
+            Err(error) => return Err(with_code(error, code::GRAPHQL_PARSE_FAILED)),
+        };
+        if depth.data > MAX_DEPTH {
+            return Err(too_deep(format!("query depth {} is above the limit of {MAX_DEPTH}", depth.data)));
+        }
+        if depth.introspection > MAX_INTROSPECTION_DEPTH {
+            return Err(too_deep(format!(
+                "introspection depth {} is above the limit of {MAX_INTROSPECTION_DEPTH}",
+                depth.introspection
+            )));
+        }
+        // The parsed document stays in the request, so async-graphql does not parse it again.
+        next.run(ctx, request).await
+    }
+
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -52,31 +126,16 @@ impl Extension for QueryLimits {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        let document =
-            next.run(ctx, query, variables).await.map_err(|e| with_code(e, code::GRAPHQL_PARSE_FAILED))?;
-        let depth = Depth::of(&document);
-        if depth.data > MAX_DEPTH {
-            return Err(with_code(
-                ServerError::new(
-                    format!("query depth {} is above the limit of {MAX_DEPTH}", depth.data),
-                    None,
-                ),
-                code::QUERY_TOO_DEEP,
-            ));
-        }
-        if depth.introspection > MAX_INTROSPECTION_DEPTH {
-            return Err(with_code(
-                ServerError::new(
-                    format!(
-                        "introspection depth {} is above the limit of {MAX_INTROSPECTION_DEPTH}",
-                        depth.introspection
-                    ),
-                    None,
-                ),
-                code::QUERY_TOO_DEEP,
-            ));
-        }
-        Ok(document)
+        next.run(ctx, query, variables).await.map_err(|error| {
+            // async-graphql's own recursion check (it counts inline fragments too) has no code
+            // of its own; its message is the only way to tell it from a syntax error.
+            let code = if error.message.contains("recursion") {
+                code::QUERY_TOO_DEEP
+            } else {
+                code::GRAPHQL_PARSE_FAILED
+            };
+            with_code(error, code)
+        })
     }
 
     async fn validation(
@@ -209,6 +268,19 @@ mod tests {
     fn counts_introspection_apart() {
         let d = depth("{ a __schema { types { fields { type { ofType { name } } } } } }");
         assert_eq!(d, Depth { data: 1, introspection: 6 });
+    }
+
+    #[test]
+    fn bracket_nesting_ignores_strings_and_comments() {
+        assert_eq!(bracket_nesting("{ a(x: [1, [2]]) { b } }"), 4);
+        assert_eq!(
+            bracket_nesting(
+                r#"{ a(s: "{{{{[[[") # {{{{
+            { b(t: """ {{{ \""" {{{ """) } }"#
+            ),
+            3
+        );
+        assert_eq!(bracket_nesting(&"{".repeat(10_000)), 10_000);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! Two shapes: `XxxById` loads rows by primary key (belongs-to relations and `node`), and
 //! `XxxOf<Parent>` loads all children of a set of parents in one `IN (...)` query.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, time::Duration};
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{cluster, county, criterion, institution, municipality, product_type, region, theme};
@@ -20,8 +20,9 @@ pub struct Loaders {
 
 impl Loaders {
     /// A fresh loader for one request; it batches but does not cache, so nothing goes stale.
-    pub fn new_loader(db: Db) -> DataLoader<Loaders> {
-        DataLoader::new(Self { db }, tokio::spawn)
+    /// Keys requested within `window` of the first one go into the same statement.
+    pub fn new_loader(db: Db, window: Duration) -> DataLoader<Loaders> {
+        DataLoader::new(Self { db }, tokio::spawn).delay(window)
     }
 }
 

@@ -1,6 +1,10 @@
 //! Builds the schema (apart from the web layer) and exports its SDL.
 
-use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Request, Schema, SchemaBuilder};
+use std::time::Duration;
+
+use async_graphql::{
+    EmptyMutation, EmptySubscription, MergedObject, Request, Schema, SchemaBuilder, dataloader::DataLoader,
+};
 
 use crate::{
     db::Db,
@@ -22,9 +26,26 @@ pub fn build_schema(db: Db) -> HubSchema {
     builder().data(db).finish()
 }
 
-/// Adds what each request needs of its own: a fresh DataLoader.
-pub fn prepare(request: Request, db: &Db) -> Request {
-    request.data(Loaders::new_loader(db.clone()))
+/// Makes what each request (or WebSocket connection) gets of its own: a fresh DataLoader.
+#[derive(Clone)]
+pub struct PerRequest {
+    db: Db,
+    batch_window: Duration,
+}
+
+impl PerRequest {
+    pub fn new(db: Db, batch_window: Duration) -> Self {
+        Self { db, batch_window }
+    }
+
+    pub fn loader(&self) -> DataLoader<Loaders> {
+        Loaders::new_loader(self.db.clone(), self.batch_window)
+    }
+
+    /// Adds the per-request data to a request.
+    pub fn prepare(&self, request: Request) -> Request {
+        request.data(self.loader())
+    }
 }
 
 /// The schema in SDL, as committed in `schema.graphql`.

@@ -15,10 +15,7 @@ use axum::{
 use serde_json::json;
 
 use super::AppState;
-use crate::{
-    error::code,
-    graphql::{loaders::Loaders, schema::prepare},
-};
+use crate::error::code;
 
 /// A GraphQL-shaped error response for a request that never reached the executor.
 fn reject(status: StatusCode, error_code: &str, message: &str) -> Response {
@@ -56,9 +53,9 @@ pub async fn execute(State(state): State<AppState>, headers: HeaderMap, body: By
             "batched requests are not supported: send one operation per request",
         );
     }
-    let request: async_graphql::Request = match serde_json::from_value(value) {
-        Ok(request) => request,
-        Err(_) => {
+    let request = match serde_json::from_value::<async_graphql::Request>(value) {
+        Ok(request) if !request.query.trim().is_empty() => request,
+        _ => {
             return reject(
                 StatusCode::BAD_REQUEST,
                 code::BAD_REQUEST,
@@ -66,7 +63,7 @@ pub async fn execute(State(state): State<AppState>, headers: HeaderMap, body: By
             );
         }
     };
-    let response = state.schema.execute(prepare(request, &state.db)).await;
+    let response = state.schema.execute(state.per_request.prepare(request)).await;
     Json(response).into_response()
 }
 
@@ -78,7 +75,7 @@ pub async fn websocket(
     upgrade.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |stream| {
         // One DataLoader per connection: it batches and does not cache, so nothing goes stale.
         let mut data = Data::default();
-        data.insert(Loaders::new_loader(state.db.clone()));
+        data.insert(state.per_request.loader());
         GraphQLWebSocket::new(stream, state.schema, protocol).with_data(data).serve()
     })
 }

@@ -21,7 +21,10 @@ use tower_http::{
 };
 use tracing::Level;
 
-use crate::{db::Db, graphql::schema::HubSchema};
+use crate::{
+    db::Db,
+    graphql::schema::{HubSchema, PerRequest},
+};
 
 /// The largest request body the hub reads; a larger one gets 413.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -35,6 +38,7 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub struct AppState {
     pub schema: HubSchema,
     pub db: Db,
+    pub per_request: PerRequest,
 }
 
 /// Request ids: a per-process random prefix and a counter, unique across restarts and cheap.

@@ -1,0 +1,52 @@
+//! The HTTP surface besides GraphQL: health, playground, request ids, methods.
+
+use crate::helpers::on_both_databases;
+
+on_both_databases! {
+    async fn health_endpoints_answer(app) {
+        let alive = app.client.get(app.url("/healthz")).send().await.expect("sent");
+        assert_eq!(alive.status(), 200);
+        let ready = app.client.get(app.url("/readyz")).send().await.expect("sent");
+        assert_eq!(ready.status(), 200);
+        let body: serde_json::Value = ready.json().await.expect("json");
+        assert_eq!(body["status"], "ready");
+    }
+
+    async fn the_playground_is_served_by_the_hub_with_no_external_url(app) {
+        let page = app.client.get(app.url("/")).send().await.expect("sent");
+        assert_eq!(page.status(), 200);
+        assert!(page.headers()["content-type"].to_str().expect("ascii").starts_with("text/html"));
+        let html = page.text().await.expect("text");
+        assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("//cdn"), "{html}");
+        assert!(html.contains("\"/graphql\"") && html.contains("\"/graphql/ws\""), "endpoints preset");
+        for (path, kind) in [("/playground/playground.js", "text/javascript"), ("/playground/playground.css", "text/css")] {
+            assert!(html.contains(path), "{path} is referenced");
+            let asset = app.client.get(app.url(path)).send().await.expect("sent");
+            assert_eq!(asset.status(), 200, "{path}");
+            assert!(asset.headers()["content-type"].to_str().expect("ascii").starts_with(kind));
+            let body = asset.text().await.expect("text");
+            assert!(body.len() > 10_000, "{path} is the real bundle");
+            if kind == "text/css" {
+                // Fonts and images are inlined: nothing the browser would fetch from elsewhere.
+                assert!(!body.contains("url(http") && !body.contains("url(\"http") && !body.contains("@import"));
+            }
+        }
+        let missing = app.client.get(app.url("/playground/other.js")).send().await.expect("sent");
+        assert_eq!(missing.status(), 404);
+    }
+
+    async fn every_response_carries_a_request_id(app) {
+        let first = app.client.get(app.url("/healthz")).send().await.expect("sent");
+        let second = app.client.get(app.url("/healthz")).send().await.expect("sent");
+        let id = |r: &reqwest::Response| r.headers().get("x-request-id").map(|v| v.to_str().expect("ascii").to_owned());
+        assert!(id(&first).is_some());
+        assert_ne!(id(&first), id(&second));
+        let chosen = app.client.get(app.url("/healthz")).header("x-request-id", "abc-123").send().await.expect("sent");
+        assert_eq!(id(&chosen).as_deref(), Some("abc-123"), "a caller's id is kept");
+    }
+
+    async fn graphql_over_get_is_not_allowed(app) {
+        let response = app.client.get(app.url("/graphql?query=%7Bregions%7BtotalCount%7D%7D")).send().await.expect("sent");
+        assert_eq!(response.status(), 405);
+    }
+}

@@ -1,0 +1,128 @@
+//! Limits and error codes for documents that must not run: too deep, too costly, malformed,
+//! batched, oversized or not JSON. Each is refused before any resolver runs.
+
+use serde_json::json;
+
+use crate::helpers::{TestApp, error_codes, on_both_databases};
+
+/// The introspection query GraphiQL and most clients send (graphql-js `getIntrospectionQuery`).
+const INTROSPECTION: &str = r#"
+query IntrospectionQuery {
+  __schema {
+    queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType }
+    directives { name description locations args { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description
+  fields(includeDeprecated: true) { name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
+  inputFields { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+    ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }
+}"#;
+
+/// A document exactly `levels` fields deep (at least 3): counties -> nodes -> region -> counties -> ...
+fn nested(levels: usize) -> String {
+    let mut fields = vec!["counties", "nodes"];
+    while fields.len() + 1 < levels {
+        fields.push(if fields.last() == Some(&"region") { "counties" } else { "region" });
+    }
+    let open: String = fields.iter().map(|f| format!("{f} {{ ")).collect();
+    format!("{{ {open}name {} }}", "} ".repeat(fields.len()))
+}
+
+async fn post(app: &TestApp, content_type: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+    app.client
+        .post(app.url("/graphql"))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("sent")
+}
+
+on_both_databases! {
+    async fn a_query_deeper_than_10_is_refused(app) {
+        let ok = app.query(&nested(10)).await;
+        assert!(ok.get("errors").is_none(), "depth 10 runs: {ok}");
+        let before = app.statements();
+        let response = app.query(&nested(11)).await;
+        assert_eq!(error_codes(&response), ["QUERY_TOO_DEEP"]);
+        assert!(response["data"].is_null());
+        assert_eq!(app.statements(), before, "refused before any SQL");
+        let response = app.query(&nested(50)).await;
+        assert_eq!(error_codes(&response), ["QUERY_TOO_DEEP"]);
+    }
+
+    async fn depth_counts_through_fragments(app) {
+        let response = app
+            .query("{ clusters { nodes { ...C } } } fragment C on Cluster { region { clusters { nodes { region { clusters { nodes { region { clusters { nodes { key } } } } } } } } } }")
+            .await;
+        assert_eq!(error_codes(&response), ["QUERY_TOO_DEEP"]);
+    }
+
+    async fn a_query_costlier_than_the_limit_is_refused(app) {
+        let before = app.statements();
+        let response = app
+            .query("{ regions(first: 100) { nodes { clusters(first: 100) { nodes { municipalities(first: 100) { nodes { name } } } } } } }")
+            .await;
+        assert_eq!(error_codes(&response), ["QUERY_TOO_COMPLEX"]);
+        assert_eq!(app.statements(), before, "refused before any SQL");
+        // The same shape with small pages is fine.
+        let ok = app
+            .query("{ regions(first: 1) { nodes { clusters(first: 4) { nodes { municipalities(first: 100) { nodes { name } } } } } } }")
+            .await;
+        assert!(ok.get("errors").is_none(), "{ok}");
+    }
+
+    async fn graphiql_introspection_works_but_circular_introspection_is_refused(app) {
+        let response = app.query(INTROSPECTION).await;
+        assert!(response.get("errors").is_none(), "{response}");
+        assert_eq!(response["data"]["__schema"]["queryType"]["name"], "Query");
+        let response = app
+            .query("{ __schema { types { fields { type { fields { type { fields { type { fields { type { fields { type { fields { type { fields { type { name } } } } } } } } } } } } } } } } }")
+            .await;
+        assert_eq!(error_codes(&response), ["QUERY_TOO_DEEP"]);
+    }
+
+    async fn malformed_documents_get_stable_codes(app) {
+        let response = app.query("{ regions { nodes { key }").await;
+        assert_eq!(error_codes(&response), ["GRAPHQL_PARSE_FAILED"]);
+        let response = app.query("{ regions { nodes { nonsense } } }").await;
+        assert_eq!(error_codes(&response), ["GRAPHQL_VALIDATION_FAILED"]);
+        let response = app.query_with("query($n: Int) { municipalities(first: $n) { totalCount } }", json!({ "n": "many" })).await;
+        assert!(!error_codes(&response).is_empty());
+        assert!(!error_codes(&response).contains(&"<none>".to_owned()), "{response}");
+    }
+
+    async fn batched_requests_are_refused(app) {
+        let response = post(&app, "application/json", r#"[{"query":"{ regions { totalCount } }"},{"query":"{ themes { totalCount } }"}]"#).await;
+        assert_eq!(response.status(), 400);
+        let body: serde_json::Value = response.json().await.expect("json");
+        assert_eq!(error_codes(&body), ["BAD_REQUEST"]);
+    }
+
+    async fn bodies_that_are_not_one_json_request_are_refused(app) {
+        let response = post(&app, "text/plain", r#"{"query":"{ regions { totalCount } }"}"#).await;
+        assert_eq!(response.status(), 415);
+        let response = post(&app, "application/x-www-form-urlencoded", "query=%7B%7D").await;
+        assert_eq!(response.status(), 415);
+        for body in ["{not json", "42", r#"{"variables": {}}"#] {
+            let response = post(&app, "application/json", body).await;
+            assert_eq!(response.status(), 400, "{body}");
+            let body: serde_json::Value = response.json().await.expect("json");
+            assert_eq!(error_codes(&body), ["BAD_REQUEST"]);
+        }
+        let huge = format!(r#"{{"query":"{{ regions {{ totalCount }} }}", "padding": "{}"}}"#, "x".repeat(300 * 1024));
+        let response = post(&app, "application/json", huge).await;
+        assert_eq!(response.status(), 413);
+    }
+}

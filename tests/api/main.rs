@@ -1,0 +1,13 @@
+//! The integration tests: one binary, the real app over HTTP, every test on SQLite and on PostgreSQL.
+
+mod helpers;
+mod postgres;
+
+mod cli;
+mod http;
+mod limits;
+mod node;
+mod pagination;
+mod reference;
+mod schema_file;
+mod statements;

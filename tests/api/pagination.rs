@@ -1,0 +1,75 @@
+//! Relay connections: page bounds, cursors forwards and backwards, `totalCount` and `pageInfo`.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{error_codes, on_both_databases};
+
+const PAGE: &str = "query($first: Int, $after: String, $last: Int, $before: String) {
+    municipalities(first: $first, after: $after, last: $last, before: $before) {
+        totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+        edges { cursor node { code } } } }";
+
+fn codes(page: &Value) -> Vec<String> {
+    page["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"]["code"].as_str().expect("code").to_owned())
+        .collect()
+}
+
+on_both_databases! {
+    async fn page_sizes_outside_1_to_100_are_bad_user_input(app) {
+        for args in [json!({ "first": 0 }), json!({ "first": 101 }), json!({ "first": -1 }), json!({ "last": 101 }),
+                     json!({ "last": 0 }), json!({ "first": 2147483647 }), json!({ "first": 1, "last": 1 })] {
+            let response = app.query_with(PAGE, args.clone()).await;
+            assert_eq!(error_codes(&response), ["BAD_USER_INPUT"], "{args}");
+        }
+        let response = app.query("{ clusters { nodes { municipalities(first: 101) { totalCount } } } }").await;
+        assert!(error_codes(&response).iter().all(|c| c == "BAD_USER_INPUT") && response.get("errors").is_some());
+        let response = app.query_with(PAGE, json!({ "first": 5, "after": "bogus" })).await;
+        assert_eq!(error_codes(&response), ["BAD_USER_INPUT"]);
+        let response = app.query(r#"{ municipalities(first: "ten") { totalCount } }"#).await;
+        assert!(response.get("errors").is_some() && !error_codes(&response).contains(&"<none>".to_owned()));
+    }
+
+    async fn pages_forward_through_every_municipality_once(app) {
+        let mut seen = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let response = app.query_with(PAGE, json!({ "first": 10, "after": after })).await;
+            let page = &response["data"]["municipalities"];
+            assert_eq!(page["totalCount"], 66);
+            seen.extend(codes(page));
+            assert_eq!(page["pageInfo"]["hasPreviousPage"], after.is_some());
+            if page["pageInfo"]["hasNextPage"] == false {
+                break;
+            }
+            after = page["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+        }
+        assert_eq!(seen.len(), 66);
+        let mut sorted = seen.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted, seen, "each once, in order");
+    }
+
+    async fn pages_backward_with_last_and_before(app) {
+        let response = app.query_with(PAGE, json!({ "last": 3 })).await;
+        let page = &response["data"]["municipalities"];
+        assert_eq!(codes(page), ["4649", "4650", "4651"]);
+        assert_eq!(page["pageInfo"]["hasPreviousPage"], true);
+        assert_eq!(page["pageInfo"]["hasNextPage"], false);
+        let before = page["pageInfo"]["startCursor"].clone();
+        let response = app.query_with(PAGE, json!({ "last": 2, "before": before })).await;
+        let page = &response["data"]["municipalities"];
+        assert_eq!(codes(page), ["4647", "4648"]);
+        assert_eq!(page["pageInfo"]["hasNextPage"], true);
+    }
+
+    async fn the_default_page_is_20(app) {
+        let data = app.data("{ municipalities { totalCount nodes { code } pageInfo { hasNextPage } } }").await;
+        assert_eq!(data["municipalities"]["nodes"].as_array().map(Vec::len), Some(20));
+        assert_eq!(data["municipalities"]["pageInfo"]["hasNextPage"], true);
+    }
+}
