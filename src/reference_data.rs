@@ -145,6 +145,24 @@ pub async fn load(db: &Db) -> Result<Outcome, DbErr> {
     Ok(Outcome::Loaded)
 }
 
+/// Inserts the missing rows of a table of key and labels (themes, product types).
+macro_rules! insert_labelled {
+    ($txn:expr, $entity:ident, $rows:expr) => {
+        insert_missing::<$entity::Entity, _>(
+            $txn,
+            $entity::Column::Key,
+            $rows.iter().map(|l| $entity::ActiveModel {
+                key: Set(l.key.clone()),
+                label_nb: Set(l.nb.clone()),
+                label_nn: Set(l.nn.clone()),
+                label_en: Set(l.en.clone()),
+                ..Default::default()
+            }),
+        )
+        .await?
+    };
+}
+
 /// Inserts what is missing, looking up foreign keys by natural key after each level.
 async fn insert(txn: &(impl ConnectionTrait + TransactionTrait), b: &Bundle) -> Result<(), DbErr> {
     insert_missing::<region::Entity, _>(
@@ -231,30 +249,8 @@ async fn insert(txn: &(impl ConnectionTrait + TransactionTrait), b: &Bundle) -> 
     )
     .await?;
 
-    insert_missing::<theme::Entity, _>(
-        txn,
-        theme::Column::Key,
-        b.themes.iter().map(|l| theme::ActiveModel {
-            key: Set(l.key.clone()),
-            label_nb: Set(l.nb.clone()),
-            label_nn: Set(l.nn.clone()),
-            label_en: Set(l.en.clone()),
-            ..Default::default()
-        }),
-    )
-    .await?;
-    insert_missing::<product_type::Entity, _>(
-        txn,
-        product_type::Column::Key,
-        b.product_types.iter().map(|l| product_type::ActiveModel {
-            key: Set(l.key.clone()),
-            label_nb: Set(l.nb.clone()),
-            label_nn: Set(l.nn.clone()),
-            label_en: Set(l.en.clone()),
-            ..Default::default()
-        }),
-    )
-    .await?;
+    insert_labelled!(txn, theme, b.themes);
+    insert_labelled!(txn, product_type, b.product_types);
     insert_missing::<criterion::Entity, _>(
         txn,
         criterion::Column::Key,

@@ -98,7 +98,7 @@ on_both_databases! {
     async fn relations_resolve_in_both_directions(app) {
         let data = app.data(
             "{ regions { nodes { key counties { code } clusters { totalCount nodes { region { key } } }
-                                 institutions { totalCount } } }
+                                 institutions { totalCount } municipalities { totalCount } } }
                counties { nodes { code region { key } municipalities(first: 100) { totalCount } } } }",
         ).await;
         let region = &data["regions"]["nodes"][0];
@@ -107,6 +107,7 @@ on_both_databases! {
         assert_eq!(region["clusters"]["totalCount"], 4);
         assert!(region["clusters"]["nodes"].as_array().expect("list").iter().all(|c| c["region"]["key"] == "rso-vest"));
         assert_eq!(region["institutions"]["totalCount"], 11);
+        assert_eq!(region["municipalities"]["totalCount"], 66);
         assert_eq!(data["counties"]["nodes"][0]["municipalities"]["totalCount"], 43);
         assert_eq!(data["counties"]["nodes"][1]["region"]["key"], "rso-vest");
 

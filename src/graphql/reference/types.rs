@@ -93,18 +93,6 @@ pub struct Labels {
     pub en: String,
 }
 
-fn labels(nb: &str, nn: &str, en: &str) -> Labels {
-    Labels { nb: nb.to_owned(), nn: nn.to_owned(), en: en.to_owned() }
-}
-
-fn label<'a>(language: Language, nb: &'a str, nn: &'a str, en: &'a str) -> &'a str {
-    match language {
-        Language::Nb => nb,
-        Language::Nn => nn,
-        Language::En => en,
-    }
-}
-
 /// A regional collaboration body (RSO): the municipalities' and institutions' body that assesses
 /// knowledge needs and commissions knowledge summaries.
 #[Object]
@@ -141,6 +129,25 @@ impl Region {
         let args = PageArgs::parse(first, after, last, before)?;
         let rows = ctx.loader()?.load_one(ClustersOfRegion(self.0.id)).await?;
         Ok(page_of(rows.unwrap_or_default(), args))
+    }
+
+    /// The municipalities of the region's counties, in order of their official number.
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
+    async fn municipalities(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Page<Municipality>> {
+        let args = PageArgs::parse(first, after, last, before)?;
+        let loader = ctx.loader()?;
+        let counties = loader.load_one(CountiesOfRegion(self.0.id)).await?.unwrap_or_default();
+        let by_county = loader.load_many(counties.iter().map(|c| MunicipalitiesOfCounty(c.id))).await?;
+        let mut rows: Vec<_> = by_county.into_values().flatten().collect();
+        rows.sort_by_key(|m| m.id);
+        Ok(page_of(rows, args))
     }
 
     /// The research, education and health institutions of the region.
@@ -308,81 +315,57 @@ impl Institution {
     }
 }
 
-/// A service area a need can belong to.
-#[Object]
-impl Theme {
-    pub async fn id(&self) -> ID {
-        self.global_id()
-    }
+/// The GraphQL object of a labelled reference type: id, key, labels and the label in one
+/// language, plus any fields of its own.
+macro_rules! labelled_object {
+    ($name:ident, $doc:literal, $key_doc:literal { $($extra:tt)* }) => {
+        #[doc = $doc]
+        #[Object]
+        impl $name {
+            pub async fn id(&self) -> ID {
+                self.global_id()
+            }
 
-    /// Stable key, e.g. `public-health`.
-    async fn key(&self) -> &str {
-        &self.0.key
-    }
+            #[doc = $key_doc]
+            async fn key(&self) -> &str {
+                &self.0.key
+            }
 
-    async fn labels(&self) -> Labels {
-        labels(&self.0.label_nb, &self.0.label_nn, &self.0.label_en)
-    }
+            async fn labels(&self) -> Labels {
+                Labels { nb: self.0.label_nb.clone(), nn: self.0.label_nn.clone(), en: self.0.label_en.clone() }
+            }
 
-    /// The label in one language.
-    async fn label(&self, #[graphql(default_with = "Language::Nb")] language: Language) -> &str {
-        label(language, &self.0.label_nb, &self.0.label_nn, &self.0.label_en)
-    }
+            /// The label in one language.
+            async fn label(&self, #[graphql(default_with = "Language::Nb")] language: Language) -> &str {
+                match language {
+                    Language::Nb => &self.0.label_nb,
+                    Language::Nn => &self.0.label_nn,
+                    Language::En => &self.0.label_en,
+                }
+            }
+
+            $($extra)*
+        }
+    };
 }
 
-/// A kind of knowledge product that can be commissioned.
-#[Object]
-impl ProductType {
-    pub async fn id(&self) -> ID {
-        self.global_id()
-    }
+labelled_object!(Theme, "A service area a need can belong to.", "Stable key, e.g. `public-health`." {});
 
-    /// Stable key, e.g. `SYSTEMATIC_REVIEW`.
-    async fn key(&self) -> &str {
-        &self.0.key
-    }
+labelled_object!(ProductType, "A kind of knowledge product that can be commissioned.",
+    "Stable key, e.g. `SYSTEMATIC_REVIEW`." {});
 
-    async fn labels(&self) -> Labels {
-        labels(&self.0.label_nb, &self.0.label_nn, &self.0.label_en)
-    }
-
-    /// The label in one language.
-    async fn label(&self, #[graphql(default_with = "Language::Nb")] language: Language) -> &str {
-        label(language, &self.0.label_nb, &self.0.label_nn, &self.0.label_en)
-    }
-}
-
-/// A default prioritisation criterion; each is scored 1-5 in a round.
-#[Object]
-impl Criterion {
-    pub async fn id(&self) -> ID {
-        self.global_id()
-    }
-
-    /// Stable key, e.g. `feasibility`.
-    async fn key(&self) -> &str {
-        &self.0.key
-    }
-
+labelled_object!(Criterion, "A default prioritisation criterion; each is scored 1-5 in a round.",
+    "Stable key, e.g. `feasibility`." {
     /// The weight of the criterion in the weighted mean.
     async fn weight(&self) -> f64 {
         self.0.weight
-    }
-
-    async fn labels(&self) -> Labels {
-        labels(&self.0.label_nb, &self.0.label_nn, &self.0.label_en)
-    }
-
-    /// The label in one language.
-    async fn label(&self, #[graphql(default_with = "Language::Nb")] language: Language) -> &str {
-        label(language, &self.0.label_nb, &self.0.label_nn, &self.0.label_en)
     }
 
     /// The question a scorer answers, in English.
     async fn question(&self) -> &str {
         &self.0.question_en
     }
-}
+});
 
 async fn region_by_id(ctx: &Context<'_>, id: Option<i32>) -> Result<Option<Region>> {
     let Some(id) = id else {
