@@ -87,6 +87,22 @@ function fetcherFor(headers) {
 const fetcher = (graphQLParams, fetcherOpts) =>
   fetcherFor(fetcherOpts && fetcherOpts.headers)(graphQLParams, fetcherOpts);
 
+// What a newcomer sees first: a query that runs without a token and shows the shape of the API.
+const DEFAULT_QUERY = `# Welcome to the knowledge-needs hub. Press the run button (or Ctrl-Enter).
+# Reference data is public; paste {"Authorization": "Bearer <token>"} under Headers to act as someone.
+{
+  municipality(code: "4601") {
+    name
+    cluster { name region { name } }
+  }
+  clusters {
+    totalCount
+    nodes { key name municipalities(first: 100) { totalCount } }
+  }
+  themes { nodes { key labels { nb nn en } } }
+}
+`;
+
 const root = createRoot(document.getElementById('graphiql'));
 root.render(
   React.createElement(GraphiQL, {
@@ -94,5 +110,6 @@ root.render(
     // Users paste `{"Authorization": "Bearer ..."}` here. Whether headers are
     // saved in localStorage is left to GraphiQL's settings dialog (off by default).
     isHeadersEditorEnabled: true,
+    defaultQuery: DEFAULT_QUERY,
   }),
 );
