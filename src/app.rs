@@ -5,6 +5,7 @@ use std::{future::Future, net::SocketAddr, time::Duration};
 use tokio::net::TcpListener;
 
 use crate::{
+    auth::Authenticator,
     config::Settings,
     db::{self, Db},
     graphql::schema::{PerRequest, build_schema},
@@ -42,9 +43,10 @@ impl Application {
         let listener = TcpListener::bind(settings.bind)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
-        let schema = build_schema(db.clone());
+        let authenticator = Authenticator::new(db.clone());
+        let schema = build_schema(db.clone(), authenticator.clone());
         let per_request = PerRequest::new(db.clone(), Duration::from_millis(settings.batch_window_ms));
-        Ok(Self { listener, state: AppState { schema, db, per_request } })
+        Ok(Self { listener, state: AppState { schema, db, per_request, authenticator } })
     }
 
     /// The address actually bound (useful with port 0).

@@ -15,7 +15,7 @@ pub struct Cli {
     pub settings: Settings,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum Command {
     /// Run the hub (the default): migrate, load reference data, serve HTTP and WebSocket.
     Serve,
@@ -23,6 +23,59 @@ pub enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL) and exit.
     Schema,
+    /// Manage API tokens from the server's command line (bootstrap the first coordinator).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Load demo people in every role and print a token for each, to try the API at once.
+    Demo,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token, and the person and membership first if they do not exist. Prints the
+    /// token once.
+    Create(CreateToken),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct CreateToken {
+    /// The person's name (used when the person is created).
+    #[arg(long)]
+    pub name: String,
+    /// The person's e-mail address: who the token is for.
+    #[arg(long)]
+    pub email: String,
+    /// The role to hold; it decides which organisation flag is needed.
+    #[arg(long, value_enum)]
+    pub role: RoleArg,
+    /// The region's key, for `--role coordinator` (e.g. `rso-vest`).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// The cluster's key, for `--role cluster-coordinator` (e.g. `kunnskapskommunen`).
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// The municipality number, for `--role municipality-member` (e.g. `4601`).
+    #[arg(long)]
+    pub municipality: Option<String>,
+    /// The institution's key, for `--role institution-member` (e.g. `uib`).
+    #[arg(long)]
+    pub institution: Option<String>,
+    /// What to call the token.
+    #[arg(long, default_value = "command line")]
+    pub token_name: String,
+    /// Days until the token expires; never when left out.
+    #[arg(long)]
+    pub expires_in_days: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    Coordinator,
+    ClusterCoordinator,
+    MunicipalityMember,
+    InstitutionMember,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -3,10 +3,16 @@
 
 /// Build the router and state, serve, shut down gracefully.
 pub mod app;
+/// Tokens, the viewer, and the one authorization policy.
+pub mod auth;
+/// `token create` and `demo`: acting at the command line, without a token.
+pub mod bootstrap;
 /// Command-line flags and environment settings.
 pub mod config;
 /// Connecting, migrating, and the SQL of each area (no GraphQL here).
 pub mod db;
+/// Plain domain rules and newtypes (no GraphQL, no SQL).
+pub mod domain;
 /// The one error type and its codes.
 pub mod error;
 /// The GraphQL schema, resolvers, loaders and limits.

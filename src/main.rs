@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use knowledge_hub::{
     app::{Application, prepare_database, shutdown_signal},
-    config::{Cli, Command},
+    bootstrap,
+    config::{Cli, Command, CreateToken, TokenCommand},
     graphql::schema::sdl,
     telemetry,
 };
@@ -14,13 +15,15 @@ use knowledge_hub::{
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(cli.settings.log_format);
-    let result = match cli.command.unwrap_or(Command::Serve) {
+    let result = match cli.command.clone().unwrap_or(Command::Serve) {
         Command::Schema => {
             print!("{}", sdl());
             Ok(())
         }
         Command::Migrate => prepare_database(&cli.settings.database_url).await.map(|_| ()),
         Command::Serve => serve(&cli).await,
+        Command::Token { command: TokenCommand::Create(args) } => token_create(&cli, &args).await,
+        Command::Demo => demo(&cli).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -37,5 +40,31 @@ async fn serve(cli: &Cli) -> Result<(), knowledge_hub::app::StartupError> {
     let addr = app.local_addr()?;
     tracing::info!("knowledge-hub listening on http://{addr}/ (GraphQL at /graphql, playground at /)");
     app.run_until(shutdown).await?;
+    Ok(())
+}
+
+async fn token_create(cli: &Cli, args: &CreateToken) -> Result<(), knowledge_hub::app::StartupError> {
+    let db = prepare_database(&cli.settings.database_url).await?;
+    let secret = bootstrap::create_token(&db, args).await?;
+    eprintln!(
+        "Created a token for {}. It is shown this once; send it as `Authorization: Bearer <token>`:",
+        args.email
+    );
+    println!("{secret}");
+    Ok(())
+}
+
+async fn demo(cli: &Cli) -> Result<(), knowledge_hub::app::StartupError> {
+    let db = prepare_database(&cli.settings.database_url).await?;
+    let tokens = bootstrap::demo(&db).await?;
+    println!("Demo people loaded. Their tokens (valid 30 days, shown once):\n");
+    for (who, role, secret) in &tokens {
+        println!("  {role:<20} {who:<42} {secret}");
+    }
+    println!(
+        "\nStart the hub (`cargo run --release`), open http://{}/ and paste under Headers:",
+        cli.settings.bind
+    );
+    println!("  {{\"Authorization\": \"Bearer <token>\"}}");
     Ok(())
 }

@@ -1,11 +1,21 @@
 //! Enums stored in the database and exposed through GraphQL under the same names.
 
 use sea_orm::entity::prelude::*;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// What kind of organisation an institution is.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Deserialize, async_graphql::Enum,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Deserialize,
+    Serialize,
+    async_graphql::Enum,
 )]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -26,7 +36,17 @@ pub enum InstitutionKind {
 
 /// How a municipality's cluster membership is known.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Deserialize, async_graphql::Enum,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Deserialize,
+    Serialize,
+    async_graphql::Enum,
 )]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 #[serde(rename_all = "lowercase")]
@@ -37,4 +57,35 @@ pub enum ClusterMembership {
     /// A geographic default that a coordinator may change.
     #[sea_orm(string_value = "DEFAULT")]
     Default,
+}
+
+/// What a membership lets a person do, and for which kind of organisation.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Deserialize,
+    Serialize,
+    async_graphql::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Role {
+    /// The RSO secretariat: everything within their region.
+    #[sea_orm(string_value = "COORDINATOR")]
+    Coordinator,
+    /// The driver municipality's advisers: review and forward their cluster's needs.
+    #[sea_orm(string_value = "CLUSTER_COORDINATOR")]
+    ClusterCoordinator,
+    /// An employee of one municipality: submit, edit, co-sign and follow its needs.
+    #[sea_orm(string_value = "MUNICIPALITY_MEMBER")]
+    MunicipalityMember,
+    /// Staff of a research or education institution: open requests, interest, delivery.
+    #[sea_orm(string_value = "INSTITUTION_MEMBER")]
+    InstitutionMember,
 }

@@ -1,12 +1,16 @@
 //! Database tables of the hub as sea-orm entities, plus the enums shared by the
 //! database and the GraphQL API (one Rust type per status or kind, never a bare string).
 
+pub mod api_token;
+pub mod audit_event;
 pub mod cluster;
 pub mod county;
 pub mod criterion;
 pub mod enums;
 pub mod institution;
+pub mod membership;
 pub mod municipality;
+pub mod person;
 pub mod product_type;
 pub mod reference_data_load;
 pub mod region;

@@ -3,12 +3,16 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_reference_data;
+mod m20261125_000002_identity;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261125_000001_reference_data::Migration)]
+        vec![
+            Box::new(m20261125_000001_reference_data::Migration),
+            Box::new(m20261125_000002_identity::Migration),
+        ]
     }
 }

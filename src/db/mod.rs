@@ -1,6 +1,8 @@
 //! Database access: connecting to SQLite or PostgreSQL, migrating, and the queries of each area.
 //! Nothing here knows about GraphQL or HTTP.
 
+pub mod audit;
+pub mod identity;
 pub mod reference;
 
 use std::{

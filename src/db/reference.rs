@@ -96,3 +96,12 @@ pub async fn institutions(
     }
     select.order_by_asc(institution::Column::Id).all(db).await
 }
+
+/// The row of `E` whose unique `column` is `value` (a key or an official number).
+pub async fn by_key<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    column: E::Column,
+    value: &str,
+) -> Result<Option<E::Model>, DbErr> {
+    E::find().filter(column.eq(value)).one(db).await
+}

@@ -1,14 +1,23 @@
-//! Per-request context helpers, written once: `ctx.db()` and `ctx.loader()`.
+//! Per-request context helpers, written once: `ctx.db()`, `ctx.loader()`, `ctx.viewer()`.
 
 use async_graphql::{Context, dataloader::DataLoader};
 
-use crate::{db::Db, error::AppError, graphql::loaders::Loaders};
+use crate::{
+    auth::{Authenticator, Viewer},
+    db::Db,
+    error::AppError,
+    graphql::loaders::Loaders,
+};
 
 pub trait ContextExt {
     /// The database pool (schema-wide data).
     fn db(&self) -> Result<&Db, AppError>;
     /// The DataLoader of this request (or of this WebSocket connection).
     fn loader(&self) -> Result<&DataLoader<Loaders>, AppError>;
+    /// Who is calling (the public when no token was sent).
+    fn viewer(&self) -> Result<&Viewer, AppError>;
+    /// The token cache, to clear after changes to tokens or memberships.
+    fn authenticator(&self) -> Result<&Authenticator, AppError>;
 }
 
 impl ContextExt for Context<'_> {
@@ -19,5 +28,14 @@ impl ContextExt for Context<'_> {
     fn loader(&self) -> Result<&DataLoader<Loaders>, AppError> {
         self.data::<DataLoader<Loaders>>()
             .map_err(|_| AppError::Internal("no DataLoader in the GraphQL context".into()))
+    }
+
+    fn viewer(&self) -> Result<&Viewer, AppError> {
+        self.data::<Viewer>().map_err(|_| AppError::Internal("no viewer in the GraphQL context".into()))
+    }
+
+    fn authenticator(&self) -> Result<&Authenticator, AppError> {
+        self.data::<Authenticator>()
+            .map_err(|_| AppError::Internal("no authenticator in the GraphQL context".into()))
     }
 }

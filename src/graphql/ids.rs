@@ -17,10 +17,13 @@ pub enum NodeType {
     Theme,
     ProductType,
     Criterion,
+    Person,
+    Membership,
+    ApiToken,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 8] = [
+    const ALL: [NodeType; 11] = [
         Self::Region,
         Self::County,
         Self::Cluster,
@@ -29,6 +32,9 @@ impl NodeType {
         Self::Theme,
         Self::ProductType,
         Self::Criterion,
+        Self::Person,
+        Self::Membership,
+        Self::ApiToken,
     ];
 
     pub fn name(self) -> &'static str {
@@ -41,6 +47,9 @@ impl NodeType {
             Self::Theme => "Theme",
             Self::ProductType => "ProductType",
             Self::Criterion => "Criterion",
+            Self::Person => "Person",
+            Self::Membership => "Membership",
+            Self::ApiToken => "ApiToken",
         }
     }
 

@@ -7,10 +7,17 @@
 use std::{collections::HashMap, time::Duration};
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use entity::{cluster, county, criterion, institution, municipality, product_type, region, theme};
+use entity::{
+    api_token, cluster, county, criterion, institution, membership, municipality, person, product_type,
+    region, theme,
+};
 
 use crate::{
-    db::{Db, reference},
+    db::{
+        Db,
+        identity::{self, GrantRow},
+        reference,
+    },
     error::AppError,
 };
 
@@ -97,3 +104,24 @@ children_of!(ClustersOfRegion, cluster, RegionId, region_id);
 children_of!(InstitutionsOfRegion, institution, RegionId, region_id);
 children_of!(MunicipalitiesOfCounty, municipality, CountyId, county_id);
 children_of!(MunicipalitiesOfCluster, municipality, ClusterId, cluster_id);
+by_id!(PersonById, person);
+by_id!(MembershipById, membership);
+by_id!(ApiTokenById, api_token);
+
+children_of!(MembershipsOfPerson, membership, PersonId, person_id);
+children_of!(TokensOfPerson, api_token, PersonId, person_id);
+
+/// A person's memberships with their organisations' regions, for the authorization policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct GrantsOfPerson(pub i32);
+
+impl Loader<GrantsOfPerson> for Loaders {
+    type Value = Vec<GrantRow>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[GrantsOfPerson]) -> Result<HashMap<GrantsOfPerson, Self::Value>, AppError> {
+        let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
+        let mut grants = identity::grants_of(self.db.conn(), &ids).await?;
+        Ok(keys.iter().map(|k| (*k, grants.remove(&k.0).unwrap_or_default())).collect())
+    }
+}

@@ -2,9 +2,11 @@
 
 pub mod connection;
 pub mod context;
+pub mod identity;
 pub mod ids;
 pub mod limits;
 pub mod loaders;
 pub mod node;
 pub mod reference;
 pub mod schema;
+pub mod user_error;

@@ -3,13 +3,15 @@
 use async_graphql::{Context, ID, Interface, Object};
 
 use crate::{
+    auth::Action,
     error::{AppError, Result},
     graphql::{
         context::ContextExt,
+        identity::types::{ApiToken, Membership, Person, person_scope, visible_person},
         ids::{GlobalId, NodeType},
         loaders::{
-            ClusterById, CountyById, CriterionById, InstitutionById, MunicipalityById, ProductTypeById,
-            RegionById, ThemeById,
+            ApiTokenById, ClusterById, CountyById, CriterionById, InstitutionById, MembershipById,
+            MunicipalityById, PersonById, ProductTypeById, RegionById, ThemeById,
         },
         reference::types::{
             Cluster, County, Criterion, Institution, Municipality, ProductType, Region, Theme,
@@ -32,6 +34,9 @@ pub enum Node {
     Theme(Theme),
     ProductType(ProductType),
     Criterion(Criterion),
+    Person(Person),
+    Membership(Membership),
+    ApiToken(ApiToken),
 }
 
 #[derive(Default)]
@@ -79,5 +84,28 @@ async fn load(ctx: &Context<'_>, id: GlobalId) -> Result<Option<Node>, AppError>
             loader.load_one(ProductTypeById(key)).await?.map(|m| Node::ProductType(m.into()))
         }
         NodeType::Criterion => loader.load_one(CriterionById(key)).await?.map(|m| Node::Criterion(m.into())),
+        // People, memberships and tokens the viewer may not see are null, as if they did not exist.
+        NodeType::Person => visible_person(ctx, key).await?.map(|p| Node::Person(Person(p))),
+        NodeType::Membership => match loader.load_one(MembershipById(key)).await? {
+            Some(m) if visible_person(ctx, m.person_id).await?.is_some() => {
+                Some(Node::Membership(Membership(m)))
+            }
+            _ => None,
+        },
+        NodeType::ApiToken => {
+            let token = loader.load_one(ApiTokenById(key)).await?;
+            let owner = match &token {
+                Some(t) => loader.load_one(PersonById(t.person_id)).await?,
+                None => None,
+            };
+            match (token, owner) {
+                (Some(token), Some(owner))
+                    if ctx.viewer()?.can(Action::ManageTokensOf(&person_scope(ctx, &owner).await?)) =>
+                {
+                    Some(Node::ApiToken(ApiToken(token)))
+                }
+                _ => None,
+            }
+        }
     })
 }

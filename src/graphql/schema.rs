@@ -3,30 +3,42 @@
 use std::time::Duration;
 
 use async_graphql::{
-    EmptyMutation, EmptySubscription, MergedObject, Request, Schema, SchemaBuilder, dataloader::DataLoader,
+    EmptySubscription, MergedObject, Request, Schema, SchemaBuilder, dataloader::DataLoader,
 };
 
 use crate::{
+    auth::{Authenticator, Viewer},
     db::Db,
-    graphql::{limits::QueryLimits, loaders::Loaders, node::NodeQuery, reference::query::ReferenceQuery},
+    graphql::{
+        identity::{mutation::IdentityMutation, query::IdentityQuery},
+        limits::QueryLimits,
+        loaders::Loaders,
+        node::NodeQuery,
+        reference::query::ReferenceQuery,
+    },
 };
 
 /// The root query: one line per area.
 #[derive(MergedObject, Default)]
-pub struct Query(NodeQuery, ReferenceQuery);
+pub struct Query(NodeQuery, ReferenceQuery, IdentityQuery);
 
-pub type HubSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+/// The root mutation: one line per area.
+#[derive(MergedObject, Default)]
+pub struct Mutation(IdentityMutation);
 
-fn builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription).extension(QueryLimits)
+pub type HubSchema = Schema<Query, Mutation, EmptySubscription>;
+
+fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription).extension(QueryLimits)
 }
 
-/// The schema with its database; per-request data is added by [`prepare`].
-pub fn build_schema(db: Db) -> HubSchema {
-    builder().data(db).finish()
+/// The schema with its database and token cache; per-request data is added by [`PerRequest`].
+pub fn build_schema(db: Db, authenticator: Authenticator) -> HubSchema {
+    builder().data(db).data(authenticator).finish()
 }
 
-/// Makes what each request (or WebSocket connection) gets of its own: a fresh DataLoader.
+/// Makes what each request (or WebSocket connection) gets of its own: a fresh DataLoader
+/// (and the viewer, which the web layer resolves from the token).
 #[derive(Clone)]
 pub struct PerRequest {
     db: Db,
@@ -43,8 +55,8 @@ impl PerRequest {
     }
 
     /// Adds the per-request data to a request.
-    pub fn prepare(&self, request: Request) -> Request {
-        request.data(self.loader())
+    pub fn prepare(&self, request: Request, viewer: Viewer) -> Request {
+        request.data(self.loader()).data(viewer)
     }
 }
 

@@ -15,7 +15,18 @@ use axum::{
 use serde_json::json;
 
 use super::AppState;
-use crate::error::code;
+use crate::error::{AppError, code};
+
+/// A token was sent but is not valid: never silently treated as the public.
+fn unauthenticated() -> Response {
+    let mut response = reject(
+        StatusCode::UNAUTHORIZED,
+        code::UNAUTHENTICATED,
+        "the token is not valid: malformed, unknown, expired or revoked",
+    );
+    response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+    response
+}
 
 /// A GraphQL-shaped error response for a request that never reached the executor.
 fn reject(status: StatusCode, error_code: &str, message: &str) -> Response {
@@ -63,7 +74,17 @@ pub async fn execute(State(state): State<AppState>, headers: HeaderMap, body: By
             );
         }
     };
-    let response = state.schema.execute(state.per_request.prepare(request)).await;
+    let authorization = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(value)) => Some(value),
+        Some(Err(_)) => return unauthenticated(),
+    };
+    let viewer = match state.authenticator.viewer(authorization).await {
+        Ok(viewer) => viewer,
+        Err(AppError::Unauthenticated) => return unauthenticated(),
+        Err(_) => return reject(StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL, "internal error"),
+    };
+    let response = state.schema.execute(state.per_request.prepare(request, viewer)).await;
     Json(response).into_response()
 }
 
@@ -76,7 +97,24 @@ pub async fn websocket(
         // One DataLoader per connection: it batches and does not cache, so nothing goes stale.
         let mut data = Data::default();
         data.insert(state.per_request.loader());
-        GraphQLWebSocket::new(stream, state.schema, protocol).with_data(data).serve()
+        let authenticator = state.authenticator.clone();
+        GraphQLWebSocket::new(stream, state.schema, protocol)
+            .with_data(data)
+            .on_connection_init(move |payload| async move {
+                // The token comes in the `connection_init` payload, as `Authorization: Bearer ...`;
+                // an invalid one closes the connection instead of falling back to the public.
+                let authorization = ["Authorization", "authorization"]
+                    .iter()
+                    .find_map(|key| payload.get(key).and_then(|v| v.as_str()));
+                let viewer = authenticator
+                    .viewer(authorization)
+                    .await
+                    .map_err(|err| async_graphql::ErrorExtensions::extend(&err))?;
+                let mut data = Data::default();
+                data.insert(viewer);
+                Ok(data)
+            })
+            .serve()
     })
 }
 

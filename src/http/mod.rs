@@ -22,6 +22,7 @@ use tower_http::{
 use tracing::Level;
 
 use crate::{
+    auth::Authenticator,
     db::Db,
     graphql::schema::{HubSchema, PerRequest},
 };
@@ -39,6 +40,7 @@ pub struct AppState {
     pub schema: HubSchema,
     pub db: Db,
     pub per_request: PerRequest,
+    pub authenticator: Authenticator,
 }
 
 /// Request ids: a per-process random prefix and a counter, unique across restarts and cheap.

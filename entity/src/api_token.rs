@@ -1,0 +1,27 @@
+//! An API token. Only a SHA-256 hash of the secret is stored; the secret is shown once.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "api_token")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub person_id: i32,
+    /// What the owner calls it ("laptop", "dashboard").
+    pub name: String,
+    /// The first characters of the secret, safe to show, so people can tell tokens apart.
+    pub prefix: String,
+    /// Hex SHA-256 of the whole secret; unique and indexed, the only way a token is looked up.
+    #[sea_orm(unique)]
+    pub secret_hash: String,
+    pub created_at: DateTimeUtc,
+    pub expires_at: Option<DateTimeUtc>,
+    pub revoked_at: Option<DateTimeUtc>,
+    pub last_used_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,11 @@
+//! Who is calling and what they may do: tokens, the `Viewer`, and the one policy every
+//! resolver asks (`viewer.can(action)`).
+
+pub mod authenticator;
+pub mod policy;
+pub mod token;
+pub mod viewer;
+
+pub use authenticator::Authenticator;
+pub use policy::Action;
+pub use viewer::{Grant, Identity, Organisation, Viewer};

@@ -1,0 +1,238 @@
+//! The one place that decides what a viewer may do. Resolvers ask `viewer.can(...)` (or
+//! `require`) with an action and the resource it touches; they never compare roles themselves.
+//!
+//! Personal data (a person's name and e-mail) is visible to the person, to the coordinators of
+//! any region the person belongs to (or was created in), to the cluster coordinators of any
+//! cluster the person belongs to directly or through a municipality, and to colleagues in the
+//! same municipality or institution. Nobody else, and never the public.
+
+use entity::enums::Role;
+
+use crate::{
+    auth::viewer::{Grant, Organisation, Viewer},
+    error::AppError,
+};
+
+/// What the rules need to know about a person: their home region and their memberships.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PersonScope {
+    pub person_id: i32,
+    pub home_region_id: Option<i32>,
+    pub grants: Vec<Grant>,
+}
+
+impl PersonScope {
+    /// The region the person is filed under for the audit log: their home region, else the
+    /// region of their first membership.
+    pub fn primary_region(&self) -> Option<i32> {
+        self.regions().next()
+    }
+
+    /// Every region the person is managed in.
+    fn regions(&self) -> impl Iterator<Item = i32> + '_ {
+        self.home_region_id.into_iter().chain(self.grants.iter().filter_map(|g| g.region_id))
+    }
+
+    /// Every cluster the person belongs to, directly or through a municipality.
+    fn clusters(&self) -> impl Iterator<Item = i32> + '_ {
+        self.grants.iter().filter_map(|g| match g.organisation {
+            Organisation::Cluster(id) => Some(id),
+            Organisation::Municipality { cluster_id, .. } => cluster_id,
+            _ => None,
+        })
+    }
+}
+
+/// Something a viewer may want to do, with the resource it concerns.
+#[derive(Clone, Copy, Debug)]
+pub enum Action<'a> {
+    /// Create people and add or remove memberships in organisations of a region.
+    ManagePeople { region_id: i32 },
+    /// Create, list or revoke a person's tokens.
+    ManageTokensOf(&'a PersonScope),
+    /// See a person at all, and their name and e-mail.
+    SeePersonalData(&'a PersonScope),
+    /// Read a region's audit log.
+    ReadAuditLog { region_id: i32 },
+}
+
+impl Viewer {
+    pub fn can(&self, action: Action<'_>) -> bool {
+        let Some(me) = self.person_id() else {
+            return false;
+        };
+        match action {
+            Action::ManagePeople { region_id } | Action::ReadAuditLog { region_id } => {
+                self.is_coordinator_of(region_id)
+            }
+            Action::ManageTokensOf(person) => {
+                person.person_id == me || person.regions().any(|r| self.is_coordinator_of(r))
+            }
+            Action::SeePersonalData(person) => {
+                person.person_id == me
+                    || person.regions().any(|r| self.is_coordinator_of(r))
+                    || person.clusters().any(|c| self.coordinates_cluster(c))
+                    || person.grants.iter().any(|g| self.is_colleague_in(g.organisation))
+            }
+        }
+    }
+
+    /// `can`, as a result: the public gets `UNAUTHENTICATED`, a known caller `FORBIDDEN`.
+    pub fn require(&self, action: Action<'_>) -> Result<(), AppError> {
+        match (self.can(action), self.person_id()) {
+            (true, _) => Ok(()),
+            (false, None) => Err(AppError::Unauthenticated),
+            (false, Some(_)) => Err(AppError::Forbidden),
+        }
+    }
+
+    /// The person id of an authenticated caller, or `UNAUTHENTICATED`.
+    pub fn require_person(&self) -> Result<i32, AppError> {
+        self.person_id().ok_or(AppError::Unauthenticated)
+    }
+
+    fn coordinates_cluster(&self, cluster_id: i32) -> bool {
+        self.grants().iter().any(|g| {
+            g.role == Role::ClusterCoordinator && g.organisation == Organisation::Cluster(cluster_id)
+        })
+    }
+
+    fn is_colleague_in(&self, organisation: Organisation) -> bool {
+        self.grants().iter().any(|mine| match (mine.organisation, organisation) {
+            (Organisation::Municipality { id: a, .. }, Organisation::Municipality { id: b, .. }) => a == b,
+            (Organisation::Institution(a), Organisation::Institution(b)) => a == b,
+            _ => false,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::auth::viewer::Identity;
+
+    const REGION: i32 = 1;
+    const OTHER_REGION: i32 = 2;
+
+    fn grant(role: Role, organisation: Organisation, region_id: i32) -> Grant {
+        Grant { membership_id: 0, role, organisation, region_id: Some(region_id) }
+    }
+
+    fn viewer(person_id: i32, grants: Vec<Grant>) -> Viewer {
+        Viewer::authenticated(Arc::new(Identity { person_id, token_id: 1, grants }))
+    }
+
+    fn bergen_member(person_id: i32) -> PersonScope {
+        PersonScope {
+            person_id,
+            home_region_id: None,
+            grants: vec![grant(
+                Role::MunicipalityMember,
+                Organisation::Municipality { id: 24, cluster_id: Some(1) },
+                REGION,
+            )],
+        }
+    }
+
+    #[test]
+    fn personal_data_follows_the_written_rule() {
+        let person = bergen_member(10);
+        let cases = [
+            ("the person", viewer(10, vec![]), true),
+            (
+                "a coordinator of the region",
+                viewer(1, vec![grant(Role::Coordinator, Organisation::Region(REGION), REGION)]),
+                true,
+            ),
+            (
+                "a coordinator of another region",
+                viewer(2, vec![grant(Role::Coordinator, Organisation::Region(OTHER_REGION), OTHER_REGION)]),
+                false,
+            ),
+            (
+                "the cluster coordinator",
+                viewer(3, vec![grant(Role::ClusterCoordinator, Organisation::Cluster(1), REGION)]),
+                true,
+            ),
+            (
+                "another cluster's coordinator",
+                viewer(4, vec![grant(Role::ClusterCoordinator, Organisation::Cluster(2), REGION)]),
+                false,
+            ),
+            (
+                "a colleague in Bergen",
+                viewer(
+                    5,
+                    vec![grant(
+                        Role::MunicipalityMember,
+                        Organisation::Municipality { id: 24, cluster_id: Some(1) },
+                        REGION,
+                    )],
+                ),
+                true,
+            ),
+            (
+                "a member of another municipality",
+                viewer(
+                    6,
+                    vec![grant(
+                        Role::MunicipalityMember,
+                        Organisation::Municipality { id: 25, cluster_id: Some(1) },
+                        REGION,
+                    )],
+                ),
+                false,
+            ),
+            (
+                "an institution member",
+                viewer(7, vec![grant(Role::InstitutionMember, Organisation::Institution(1), REGION)]),
+                false,
+            ),
+            ("the public", Viewer::public(), false),
+        ];
+        for (who, viewer, allowed) in cases {
+            assert_eq!(viewer.can(Action::SeePersonalData(&person)), allowed, "{who}");
+        }
+    }
+
+    #[test]
+    fn only_coordinators_of_the_region_manage_people() {
+        let coordinator = viewer(1, vec![grant(Role::Coordinator, Organisation::Region(REGION), REGION)]);
+        assert!(coordinator.can(Action::ManagePeople { region_id: REGION }));
+        assert!(!coordinator.can(Action::ManagePeople { region_id: OTHER_REGION }));
+        let cluster = viewer(3, vec![grant(Role::ClusterCoordinator, Organisation::Cluster(1), REGION)]);
+        assert!(!cluster.can(Action::ManagePeople { region_id: REGION }));
+        assert_eq!(cluster.require(Action::ManagePeople { region_id: REGION }), Err(AppError::Forbidden));
+        assert_eq!(
+            Viewer::public().require(Action::ManagePeople { region_id: REGION }),
+            Err(AppError::Unauthenticated)
+        );
+    }
+
+    #[test]
+    fn tokens_are_managed_by_their_owner_and_the_region_coordinators() {
+        let person = bergen_member(10);
+        assert!(viewer(10, vec![]).can(Action::ManageTokensOf(&person)));
+        assert!(
+            viewer(1, vec![grant(Role::Coordinator, Organisation::Region(REGION), REGION)])
+                .can(Action::ManageTokensOf(&person))
+        );
+        assert!(
+            !viewer(
+                5,
+                vec![grant(
+                    Role::MunicipalityMember,
+                    Organisation::Municipality { id: 24, cluster_id: Some(1) },
+                    REGION
+                )]
+            )
+            .can(Action::ManageTokensOf(&person))
+        );
+        assert!(
+            !viewer(3, vec![grant(Role::ClusterCoordinator, Organisation::Cluster(1), REGION)])
+                .can(Action::ManageTokensOf(&person))
+        );
+    }
+}

@@ -1,0 +1,74 @@
+//! The `Viewer`: who is calling (nobody, for the public) and in which roles.
+
+use std::sync::Arc;
+
+use entity::enums::Role;
+
+/// An organisation a membership is held in, with what the rules need to know about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Organisation {
+    Region(i32),
+    Cluster(i32),
+    Municipality { id: i32, cluster_id: Option<i32> },
+    Institution(i32),
+}
+
+/// One membership, resolved: the role, the organisation, and the organisation's region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Grant {
+    pub membership_id: i32,
+    pub role: Role,
+    pub organisation: Organisation,
+    pub region_id: Option<i32>,
+}
+
+/// An authenticated caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    pub person_id: i32,
+    pub token_id: i32,
+    pub grants: Vec<Grant>,
+}
+
+/// The caller of one request: `identity` is `None` for the public.
+#[derive(Clone, Debug, Default)]
+pub struct Viewer {
+    identity: Option<Arc<Identity>>,
+}
+
+impl Viewer {
+    pub fn public() -> Self {
+        Self::default()
+    }
+
+    pub fn authenticated(identity: Arc<Identity>) -> Self {
+        Self { identity: Some(identity) }
+    }
+
+    pub fn identity(&self) -> Option<&Identity> {
+        self.identity.as_deref()
+    }
+
+    pub fn person_id(&self) -> Option<i32> {
+        self.identity().map(|i| i.person_id)
+    }
+
+    pub(crate) fn grants(&self) -> &[Grant] {
+        self.identity().map(|i| i.grants.as_slice()).unwrap_or_default()
+    }
+
+    /// The regions this caller coordinates (row scoping for coordinator-only lists).
+    pub fn coordinated_regions(&self) -> Vec<i32> {
+        self.grants()
+            .iter()
+            .filter_map(|g| match g.organisation {
+                Organisation::Region(id) if g.role == Role::Coordinator => Some(id),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn is_coordinator_of(&self, region_id: i32) -> bool {
+        self.coordinated_regions().contains(&region_id)
+    }
+}

@@ -1,0 +1,480 @@
+//! People, memberships and tokens: look-ups, and the writes (each one transaction with its
+//! audit event).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use entity::{api_token, enums::Role, membership, person};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait,
+    FromQueryResult, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, SqlErr, Statement, Value,
+};
+use serde_json::json;
+
+use crate::{
+    db::{
+        Db,
+        audit::{self, Actor, Event},
+    },
+    domain::identity::{Email, OrganisationKind, PersonName, TokenName},
+};
+
+/// A membership with its organisation's region resolved (and a municipality's cluster).
+#[derive(Clone, Debug, PartialEq, Eq, FromQueryResult)]
+pub struct GrantRow {
+    pub person_id: i32,
+    pub membership_id: i32,
+    pub role: Role,
+    pub region_id: Option<i32>,
+    pub cluster_id: Option<i32>,
+    pub municipality_id: Option<i32>,
+    pub institution_id: Option<i32>,
+    pub org_region_id: Option<i32>,
+    pub municipality_cluster_id: Option<i32>,
+}
+
+/// A token found by its hash, with its owner's memberships (none if the owner has none).
+#[derive(Clone, Debug)]
+pub struct TokenGrants {
+    pub token_id: i32,
+    pub person_id: i32,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub grants: Vec<GrantRow>,
+}
+
+#[derive(FromQueryResult)]
+struct TokenGrantRow {
+    token_id: i32,
+    token_person_id: i32,
+    expires_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+    last_used_at: Option<DateTime<Utc>>,
+    person_id: Option<i32>,
+    membership_id: Option<i32>,
+    role: Option<Role>,
+    region_id: Option<i32>,
+    cluster_id: Option<i32>,
+    municipality_id: Option<i32>,
+    institution_id: Option<i32>,
+    org_region_id: Option<i32>,
+    municipality_cluster_id: Option<i32>,
+}
+
+/// Membership columns with the organisation's region, for both grant queries below.
+const GRANT_COLUMNS: &str = "m.person_id, m.id AS membership_id, m.role, m.region_id, m.cluster_id,
+    m.municipality_id, m.institution_id,
+    COALESCE(m.region_id, c.region_id, co.region_id, i.region_id) AS org_region_id,
+    mu.cluster_id AS municipality_cluster_id";
+const GRANT_JOINS: &str = "LEFT JOIN cluster c ON c.id = m.cluster_id
+    LEFT JOIN municipality mu ON mu.id = m.municipality_id
+    LEFT JOIN county co ON co.id = mu.county_id
+    LEFT JOIN institution i ON i.id = m.institution_id";
+
+fn placeholder(backend: DatabaseBackend, n: usize) -> String {
+    match backend {
+        DatabaseBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    }
+}
+
+/// The token with this hash and its owner's grants: one indexed query.
+pub async fn token_grants(db: &Db, hash: &str) -> Result<Option<TokenGrants>, DbErr> {
+    let sql = format!(
+        "SELECT t.id AS token_id, t.person_id AS token_person_id, t.expires_at, t.revoked_at, t.last_used_at,
+                {GRANT_COLUMNS}
+         FROM api_token t
+         LEFT JOIN membership m ON m.person_id = t.person_id
+         {GRANT_JOINS}
+         WHERE t.secret_hash = {}
+         ORDER BY m.id",
+        placeholder(db.backend(), 1)
+    );
+    let rows =
+        TokenGrantRow::find_by_statement(Statement::from_sql_and_values(db.backend(), sql, [hash.into()]))
+            .all(db.conn())
+            .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let mut found = TokenGrants {
+        token_id: first.token_id,
+        person_id: first.token_person_id,
+        expires_at: first.expires_at,
+        revoked_at: first.revoked_at,
+        last_used_at: first.last_used_at,
+        grants: Vec::new(),
+    };
+    for row in rows {
+        if let (Some(person_id), Some(membership_id), Some(role)) =
+            (row.person_id, row.membership_id, row.role)
+        {
+            found.grants.push(GrantRow {
+                person_id,
+                membership_id,
+                role,
+                region_id: row.region_id,
+                cluster_id: row.cluster_id,
+                municipality_id: row.municipality_id,
+                institution_id: row.institution_id,
+                org_region_id: row.org_region_id,
+                municipality_cluster_id: row.municipality_cluster_id,
+            });
+        }
+    }
+    Ok(Some(found))
+}
+
+/// The grants of several people, by person: one query (DataLoaders call it).
+pub async fn grants_of(
+    db: &impl ConnectionTrait,
+    person_ids: &[i32],
+) -> Result<HashMap<i32, Vec<GrantRow>>, DbErr> {
+    if person_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let backend = db.get_database_backend();
+    let list: Vec<String> = (1..=person_ids.len()).map(|n| placeholder(backend, n)).collect();
+    let sql = format!(
+        "SELECT {GRANT_COLUMNS} FROM membership m {GRANT_JOINS} WHERE m.person_id IN ({}) ORDER BY m.id",
+        list.join(", ")
+    );
+    let values: Vec<Value> = person_ids.iter().map(|id| (*id).into()).collect();
+    let rows =
+        GrantRow::find_by_statement(Statement::from_sql_and_values(backend, sql, values)).all(db).await?;
+    let mut grouped: HashMap<i32, Vec<GrantRow>> = HashMap::new();
+    for row in rows {
+        grouped.entry(row.person_id).or_default().push(row);
+    }
+    Ok(grouped)
+}
+
+/// Records that a token was used, at most once a minute per token (so reads stay reads).
+pub async fn touch_token(db: &Db, token_id: i32, now: DateTime<Utc>) -> Result<(), DbErr> {
+    api_token::Entity::update_many()
+        .col_expr(api_token::Column::LastUsedAt, sea_orm::sea_query::Expr::value(now))
+        .filter(api_token::Column::Id.eq(token_id))
+        .filter(
+            sea_orm::Condition::any()
+                .add(api_token::Column::LastUsedAt.is_null())
+                .add(api_token::Column::LastUsedAt.lt(now - chrono::Duration::minutes(1))),
+        )
+        .exec(db.conn())
+        .await?;
+    Ok(())
+}
+
+pub async fn person_by_email(
+    db: &impl ConnectionTrait,
+    email: &Email,
+) -> Result<Option<person::Model>, DbErr> {
+    person::Entity::find().filter(person::Column::Email.eq(email.as_str())).one(db).await
+}
+
+/// People whose home region or a membership's region is one of `region_ids`, optionally
+/// matching `search` in name or e-mail; ordered by id.
+pub async fn people_in_regions(
+    db: &impl ConnectionTrait,
+    region_ids: &[i32],
+    search: Option<&str>,
+) -> Result<Vec<person::Model>, DbErr> {
+    if region_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let people = person::Entity::find().order_by_asc(person::Column::Id).all(db).await?;
+    let ids: Vec<i32> = people.iter().map(|p| p.id).collect();
+    let grants = grants_of(db, &ids).await?;
+    let needle = search.map(str::trim).filter(|s| !s.is_empty()).map(str::to_lowercase);
+    Ok(people
+        .into_iter()
+        .filter(|p| {
+            p.home_region_id.is_some_and(|r| region_ids.contains(&r))
+                || grants.get(&p.id).is_some_and(|g| {
+                    g.iter().any(|g| g.org_region_id.is_some_and(|r| region_ids.contains(&r)))
+                })
+        })
+        .filter(|p| {
+            needle.as_ref().is_none_or(|n| p.name.to_lowercase().contains(n) || p.email.contains(n.as_str()))
+        })
+        .collect())
+}
+
+pub async fn tokens_of(db: &impl ConnectionTrait, person_id: i32) -> Result<Vec<api_token::Model>, DbErr> {
+    api_token::Entity::find()
+        .filter(api_token::Column::PersonId.eq(person_id))
+        .order_by_asc(api_token::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Why a write did not happen, apart from database faults.
+#[derive(Debug)]
+pub enum WriteError {
+    /// A unique rule would break: the field and what clashed.
+    Conflict {
+        field: &'static str,
+        message: String,
+    },
+    /// The thing to change does not exist (any more).
+    NotFound {
+        field: &'static str,
+    },
+    Db(DbErr),
+}
+
+impl From<DbErr> for WriteError {
+    fn from(err: DbErr) -> Self {
+        Self::Db(err)
+    }
+}
+
+fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// Creates a person (and, if given, their first membership).
+pub async fn create_person(
+    db: &Db,
+    actor: Actor,
+    name: PersonName,
+    email: Email,
+    home_region_id: Option<i32>,
+    membership: Option<NewMembership>,
+) -> Result<person::Model, WriteError> {
+    let txn = db.begin_write().await?;
+    let person = person::ActiveModel {
+        name: Set(name.into_inner()),
+        email: Set(email.into_inner()),
+        home_region_id: Set(home_region_id),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            WriteError::Conflict {
+                field: "email",
+                message: "a person with this e-mail address exists".into(),
+            }
+        } else {
+            e.into()
+        }
+    })?;
+    audit::record(
+        &txn,
+        actor,
+        Event {
+            action: "person.create",
+            target_type: "Person",
+            target_id: person.id,
+            region_id: home_region_id,
+            detail: None,
+        },
+    )
+    .await?;
+    if let Some(new) = membership {
+        insert_membership(&txn, actor, person.id, new).await?;
+    }
+    txn.commit().await?;
+    Ok(person)
+}
+
+/// A membership to add: the role, the organisation's id (of the role's kind) and its region.
+#[derive(Clone, Copy, Debug)]
+pub struct NewMembership {
+    pub role: Role,
+    pub organisation_id: i32,
+    pub region_id: Option<i32>,
+}
+
+pub async fn add_membership(
+    db: &Db,
+    actor: Actor,
+    person_id: i32,
+    new: NewMembership,
+) -> Result<membership::Model, WriteError> {
+    let txn = db.begin_write().await?;
+    if person::Entity::find_by_id(person_id).one(&txn).await?.is_none() {
+        return Err(WriteError::NotFound { field: "person" });
+    }
+    let membership = insert_membership(&txn, actor, person_id, new).await?;
+    txn.commit().await?;
+    Ok(membership)
+}
+
+async fn insert_membership(
+    txn: &impl ConnectionTrait,
+    actor: Actor,
+    person_id: i32,
+    new: NewMembership,
+) -> Result<membership::Model, WriteError> {
+    let org = Some(new.organisation_id);
+    let kind = OrganisationKind::of(new.role);
+    let mut model = membership::ActiveModel {
+        person_id: Set(person_id),
+        role: Set(new.role),
+        region_id: Set(None),
+        cluster_id: Set(None),
+        municipality_id: Set(None),
+        institution_id: Set(None),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    match kind {
+        OrganisationKind::Region => model.region_id = Set(org),
+        OrganisationKind::Cluster => model.cluster_id = Set(org),
+        OrganisationKind::Municipality => model.municipality_id = Set(org),
+        OrganisationKind::Institution => model.institution_id = Set(org),
+    }
+    let membership = model.insert(txn).await.map_err(|e| {
+        if is_unique_violation(&e) {
+            WriteError::Conflict {
+                field: "organisation",
+                message: "the person already has a membership in this organisation".into(),
+            }
+        } else {
+            e.into()
+        }
+    })?;
+    audit::record(
+        txn,
+        actor,
+        Event {
+            action: "membership.add",
+            target_type: "Membership",
+            target_id: membership.id,
+            region_id: new.region_id,
+            detail: Some(
+                json!({ "person": person_id, "role": new.role, "organisation": new.organisation_id }),
+            ),
+        },
+    )
+    .await?;
+    Ok(membership)
+}
+
+/// Removes a membership; `region_id` is the organisation's region, for the audit log.
+pub async fn remove_membership(
+    db: &Db,
+    actor: Actor,
+    membership_id: i32,
+    region_id: Option<i32>,
+) -> Result<membership::Model, WriteError> {
+    let txn = db.begin_write().await?;
+    let Some(existing) = membership::Entity::find_by_id(membership_id).one(&txn).await? else {
+        return Err(WriteError::NotFound { field: "membership" });
+    };
+    // A region must keep a coordinator, or nobody could manage its people any more.
+    if let (Role::Coordinator, Some(region)) = (existing.role, existing.region_id) {
+        let coordinators = membership::Entity::find()
+            .filter(membership::Column::Role.eq(Role::Coordinator))
+            .filter(membership::Column::RegionId.eq(region))
+            .count(&txn)
+            .await?;
+        if coordinators <= 1 {
+            return Err(WriteError::Conflict {
+                field: "membership",
+                message: "this is the region's last coordinator; add another coordinator first".into(),
+            });
+        }
+    }
+    membership::Entity::delete_by_id(membership_id).exec(&txn).await?;
+    audit::record(
+        &txn,
+        actor,
+        Event {
+            action: "membership.remove",
+            target_type: "Membership",
+            target_id: membership_id,
+            region_id,
+            detail: Some(json!({ "person": existing.person_id, "role": existing.role })),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(existing)
+}
+
+/// A new token: the stored row and the secret, which is never stored and shown once.
+pub struct CreatedToken {
+    pub token: api_token::Model,
+    pub secret: String,
+}
+
+pub async fn create_token(
+    db: &Db,
+    actor: Actor,
+    person_id: i32,
+    name: TokenName,
+    expires_at: Option<DateTime<Utc>>,
+    region_id: Option<i32>,
+) -> Result<CreatedToken, WriteError> {
+    let secret = crate::auth::token::generate()
+        .map_err(|e| WriteError::Db(DbErr::Custom(format!("no randomness for a token: {e}"))))?;
+    let txn = db.begin_write().await?;
+    if person::Entity::find_by_id(person_id).one(&txn).await?.is_none() {
+        return Err(WriteError::NotFound { field: "person" });
+    }
+    let token = api_token::ActiveModel {
+        person_id: Set(person_id),
+        name: Set(name.into_inner()),
+        prefix: Set(secret.prefix),
+        secret_hash: Set(secret.hash),
+        created_at: Set(Utc::now()),
+        expires_at: Set(expires_at),
+        revoked_at: Set(None),
+        last_used_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        actor,
+        Event {
+            action: "token.create",
+            target_type: "ApiToken",
+            target_id: token.id,
+            region_id,
+            detail: Some(json!({ "person": person_id })),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(CreatedToken { token, secret: secret.secret })
+}
+
+/// Revokes a token (once: revoking a revoked token changes nothing and logs nothing).
+pub async fn revoke_token(
+    db: &Db,
+    actor: Actor,
+    token_id: i32,
+    region_id: Option<i32>,
+) -> Result<api_token::Model, WriteError> {
+    let txn = db.begin_write().await?;
+    let Some(token) = api_token::Entity::find_by_id(token_id).one(&txn).await? else {
+        return Err(WriteError::NotFound { field: "token" });
+    };
+    if token.revoked_at.is_some() {
+        return Ok(token);
+    }
+    let mut active = token.into_active_model();
+    active.revoked_at = Set(Some(Utc::now()));
+    let token = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        actor,
+        Event {
+            action: "token.revoke",
+            target_type: "ApiToken",
+            target_id: token.id,
+            region_id,
+            detail: Some(json!({ "person": token.person_id })),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(token)
+}

@@ -1,0 +1,4 @@
+//! Plain Rust rules of the domain: newtypes that parse input, and what a role means.
+//! No GraphQL, no SQL.
+
+pub mod identity;

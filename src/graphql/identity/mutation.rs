@@ -1,0 +1,400 @@
+//! Mutations on people, memberships and tokens. Each checks, in this order: a valid token
+//! (`UNAUTHENTICATED`), the role guard of the operation (`FORBIDDEN`), the input (`userErrors`,
+//! where an id the caller may not see is `NOT_FOUND`), the region of what it touches
+//! (`FORBIDDEN`); then it writes, with its audit event, in one transaction.
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::enums::Role;
+
+use crate::{
+    auth::{Action, Viewer},
+    db::{
+        audit::Actor,
+        identity::{self, NewMembership},
+    },
+    domain::identity::{Email, OrganisationKind, PersonName, TokenName},
+    error::{AppError, Result},
+    graphql::{
+        context::ContextExt,
+        identity::types::{
+            ApiToken, Membership, Person, person_scope, region_of_municipality, visible_person,
+        },
+        ids::{GlobalId, NodeType},
+        loaders::{
+            ApiTokenById, ClusterById, InstitutionById, MembershipById, MunicipalityById, PersonById,
+            RegionById,
+        },
+        user_error::{UserError, UserErrorCode, UserErrors, from_write_error},
+    },
+};
+
+#[derive(Default)]
+pub struct IdentityMutation;
+
+fn actor(viewer: &Viewer) -> Result<Actor, AppError> {
+    let identity = viewer.identity().ok_or(AppError::Unauthenticated)?;
+    Ok(Actor::Person { person_id: identity.person_id, token_id: identity.token_id })
+}
+
+/// A role in an organisation.
+#[derive(InputObject)]
+pub struct MembershipInput {
+    pub role: Role,
+    /// The organisation's id; its type must fit the role (a coordinator's is a Region, a cluster
+    /// coordinator's a Cluster, a municipality member's a Municipality, an institution member's
+    /// an Institution).
+    pub organisation: ID,
+}
+
+#[derive(InputObject)]
+pub struct CreatePersonInput {
+    pub name: String,
+    pub email: String,
+    /// The region that manages the person; defaults to the membership's region, or to the
+    /// caller's region when they coordinate exactly one.
+    pub region: Option<ID>,
+    /// A first membership, created with the person.
+    pub membership: Option<MembershipInput>,
+}
+
+#[derive(SimpleObject)]
+pub struct CreatePersonPayload {
+    pub person: Option<Person>,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(InputObject)]
+pub struct AddMembershipInput {
+    pub person: ID,
+    pub role: Role,
+    pub organisation: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct AddMembershipPayload {
+    pub membership: Option<Membership>,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(InputObject)]
+pub struct RemoveMembershipInput {
+    pub membership: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct RemoveMembershipPayload {
+    pub removed_membership_id: Option<ID>,
+    /// The person, as they are after the change.
+    pub person: Option<Person>,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(InputObject)]
+pub struct CreateTokenInput {
+    /// Whose token; the caller's own when left out. Coordinators may create tokens for people
+    /// of their region.
+    pub person: Option<ID>,
+    /// What the token is for, e.g. "dashboard".
+    pub name: String,
+    /// When the token stops working; never when left out.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateTokenPayload {
+    pub token: Option<ApiToken>,
+    /// The secret to send as `Authorization: Bearer <secret>`. Shown this once; only a hash is kept.
+    pub secret: Option<String>,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(InputObject)]
+pub struct RevokeTokenInput {
+    pub token: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct RevokeTokenPayload {
+    pub token: Option<ApiToken>,
+    pub user_errors: Vec<UserError>,
+}
+
+/// Checks that `organisation` is an organisation of the kind `role` needs, and finds its region.
+async fn resolve_organisation(
+    ctx: &Context<'_>,
+    errors: &mut UserErrors,
+    role: Role,
+    organisation: &ID,
+) -> Result<Option<NewMembership>, AppError> {
+    let kind = OrganisationKind::of(role);
+    let node_type = match kind {
+        OrganisationKind::Region => NodeType::Region,
+        OrganisationKind::Cluster => NodeType::Cluster,
+        OrganisationKind::Municipality => NodeType::Municipality,
+        OrganisationKind::Institution => NodeType::Institution,
+    };
+    let Some(id) = errors.id("organisation", GlobalId::decode_as(organisation, node_type)) else {
+        return Ok(None);
+    };
+    match organisation_region(ctx, kind, id).await? {
+        Some(region_id) => Ok(Some(NewMembership { role, organisation_id: id, region_id })),
+        None => {
+            errors.add("organisation", UserErrorCode::NotFound, "no such organisation");
+            Ok(None)
+        }
+    }
+}
+
+/// The region of the organisation `id` of `kind`; `None` if there is no such organisation.
+async fn organisation_region(
+    ctx: &Context<'_>,
+    kind: OrganisationKind,
+    id: i32,
+) -> Result<Option<Option<i32>>, AppError> {
+    let loader = ctx.loader()?;
+    Ok(match kind {
+        OrganisationKind::Region => loader.load_one(RegionById(id)).await?.map(|r| Some(r.id)),
+        OrganisationKind::Cluster => loader.load_one(ClusterById(id)).await?.map(|c| Some(c.region_id)),
+        OrganisationKind::Institution => {
+            loader.load_one(InstitutionById(id)).await?.map(|i| Some(i.region_id))
+        }
+        OrganisationKind::Municipality => match loader.load_one(MunicipalityById(id)).await? {
+            Some(m) => Some(region_of_municipality(ctx, m.county_id).await?),
+            None => None,
+        },
+    })
+}
+
+/// `FORBIDDEN` unless the viewer coordinates the region of the organisation.
+fn require_manages(viewer: &Viewer, region_id: Option<i32>) -> Result<(), AppError> {
+    match region_id {
+        Some(region_id) => viewer.require(Action::ManagePeople { region_id }),
+        // An organisation outside every region has no coordinator.
+        None => Err(AppError::Forbidden),
+    }
+}
+
+#[Object]
+impl IdentityMutation {
+    /// Creates a person, optionally with a first membership. Coordinators only, in their region.
+    async fn create_person(
+        &self,
+        ctx: &Context<'_>,
+        input: CreatePersonInput,
+    ) -> Result<CreatePersonPayload> {
+        let viewer = ctx.viewer()?;
+        let actor = actor(viewer)?;
+        let coordinated = viewer.coordinated_regions();
+        if coordinated.is_empty() {
+            return Err(AppError::Forbidden.into());
+        }
+        let mut errors = UserErrors::default();
+        let name = errors.check("name", PersonName::parse(&input.name));
+        let email = errors.check("email", Email::parse(&input.email));
+        let membership = match &input.membership {
+            Some(m) => resolve_organisation(ctx, &mut errors, m.role, &m.organisation).await?,
+            None => None,
+        };
+        let region = match &input.region {
+            Some(id) => errors.id("region", GlobalId::decode_as(id, NodeType::Region)),
+            None => match (membership.and_then(|m| m.region_id), coordinated.as_slice()) {
+                (Some(region), _) => Some(region),
+                (None, [only]) => Some(*only),
+                (None, _) => {
+                    errors.add("region", UserErrorCode::BadUserInput, "say which region manages the person");
+                    None
+                }
+            },
+        };
+        if let Some(region) = region {
+            viewer.require(Action::ManagePeople { region_id: region })?;
+        }
+        if let Some(m) = membership {
+            require_manages(viewer, m.region_id)?;
+        }
+        let (Some(name), Some(email), true) = (name, email, errors.is_empty()) else {
+            return Ok(CreatePersonPayload { person: None, user_errors: errors.into_vec() });
+        };
+        Ok(match identity::create_person(ctx.db()?, actor, name, email, region, membership).await {
+            Ok(person) => CreatePersonPayload { person: Some(Person(person)), user_errors: Vec::new() },
+            Err(err) => CreatePersonPayload { person: None, user_errors: from_write_error(err)? },
+        })
+    }
+
+    /// Gives a person a role in an organisation. Coordinators of the organisation's region only.
+    async fn add_membership(
+        &self,
+        ctx: &Context<'_>,
+        input: AddMembershipInput,
+    ) -> Result<AddMembershipPayload> {
+        let viewer = ctx.viewer()?;
+        let actor = actor(viewer)?;
+        if viewer.coordinated_regions().is_empty() {
+            return Err(AppError::Forbidden.into());
+        }
+        let mut errors = UserErrors::default();
+        let person_id = errors.id("person", GlobalId::decode_as(&input.person, NodeType::Person));
+        let membership = resolve_organisation(ctx, &mut errors, input.role, &input.organisation).await?;
+        let person = match person_id {
+            Some(id) => visible_person(ctx, id).await?,
+            None => None,
+        };
+        if person_id.is_some() && person.is_none() {
+            errors.add("person", UserErrorCode::NotFound, "no such person");
+        }
+        if let Some(m) = membership {
+            require_manages(viewer, m.region_id)?;
+        }
+        let (Some(person), Some(membership), true) = (person, membership, errors.is_empty()) else {
+            return Ok(AddMembershipPayload { membership: None, user_errors: errors.into_vec() });
+        };
+        let result = identity::add_membership(ctx.db()?, actor, person.id, membership).await;
+        ctx.authenticator()?.forget_all();
+        Ok(match result {
+            Ok(m) => AddMembershipPayload { membership: Some(Membership(m)), user_errors: Vec::new() },
+            Err(err) => AddMembershipPayload { membership: None, user_errors: from_write_error(err)? },
+        })
+    }
+
+    /// Takes a role away. Coordinators of the organisation's region only; a region keeps at
+    /// least one coordinator.
+    async fn remove_membership(
+        &self,
+        ctx: &Context<'_>,
+        input: RemoveMembershipInput,
+    ) -> Result<RemoveMembershipPayload> {
+        let viewer = ctx.viewer()?;
+        let actor = actor(viewer)?;
+        if viewer.coordinated_regions().is_empty() {
+            return Err(AppError::Forbidden.into());
+        }
+        let mut errors = UserErrors::default();
+        let not_found = |errors: Vec<UserError>| RemoveMembershipPayload {
+            removed_membership_id: None,
+            person: None,
+            user_errors: errors,
+        };
+        let Some(id) = errors.id("membership", GlobalId::decode_as(&input.membership, NodeType::Membership))
+        else {
+            return Ok(not_found(errors.into_vec()));
+        };
+        let existing = ctx.loader()?.load_one(MembershipById(id)).await?;
+        let person = match &existing {
+            Some(m) => visible_person(ctx, m.person_id).await?,
+            None => None,
+        };
+        let (Some(existing), Some(person)) = (existing, person) else {
+            return Ok(not_found(UserErrors::one(
+                "membership",
+                UserErrorCode::NotFound,
+                "no such membership",
+            )));
+        };
+        let organisation_id = existing
+            .region_id
+            .or(existing.cluster_id)
+            .or(existing.municipality_id)
+            .or(existing.institution_id)
+            .unwrap_or_default();
+        let region =
+            organisation_region(ctx, OrganisationKind::of(existing.role), organisation_id).await?.flatten();
+        require_manages(viewer, region)?;
+        let result = identity::remove_membership(ctx.db()?, actor, id, region).await;
+        ctx.authenticator()?.forget_all();
+        Ok(match result {
+            Ok(_) => RemoveMembershipPayload {
+                removed_membership_id: Some(input.membership),
+                person: Some(Person(person)),
+                user_errors: Vec::new(),
+            },
+            Err(err) => not_found(from_write_error(err)?),
+        })
+    }
+
+    /// Creates an API token for the caller (or, for a coordinator, for a person of their region)
+    /// and returns its secret once.
+    async fn create_token(&self, ctx: &Context<'_>, input: CreateTokenInput) -> Result<CreateTokenPayload> {
+        let viewer = ctx.viewer()?;
+        let actor = actor(viewer)?;
+        let me = viewer.require_person()?;
+        let mut errors = UserErrors::default();
+        let failed = |errors: UserErrors| CreateTokenPayload {
+            token: None,
+            secret: None,
+            user_errors: errors.into_vec(),
+        };
+        let person_id = match &input.person {
+            Some(id) => errors.id("person", GlobalId::decode_as(id, NodeType::Person)),
+            None => Some(me),
+        };
+        let name = errors.check("name", TokenName::parse(&input.name));
+        if input.expires_at.is_some_and(|at| at <= Utc::now()) {
+            errors.add("expiresAt", UserErrorCode::BadUserInput, "the expiry must be in the future");
+        }
+        let Some(person_id) = person_id else {
+            return Ok(failed(errors));
+        };
+        let Some(person) = visible_person(ctx, person_id).await? else {
+            errors.add("person", UserErrorCode::NotFound, "no such person");
+            return Ok(failed(errors));
+        };
+        let scope = person_scope(ctx, &person).await?;
+        viewer.require(Action::ManageTokensOf(&scope))?;
+        let (Some(name), true) = (name, errors.is_empty()) else {
+            return Ok(failed(errors));
+        };
+        Ok(
+            match identity::create_token(
+                ctx.db()?,
+                actor,
+                person.id,
+                name,
+                input.expires_at,
+                scope.primary_region(),
+            )
+            .await
+            {
+                Ok(created) => CreateTokenPayload {
+                    token: Some(ApiToken(created.token)),
+                    secret: Some(created.secret),
+                    user_errors: Vec::new(),
+                },
+                Err(err) => {
+                    CreateTokenPayload { token: None, secret: None, user_errors: from_write_error(err)? }
+                }
+            },
+        )
+    }
+
+    /// Revokes a token at once (on every instance within seconds). Anyone may revoke their own;
+    /// coordinators those of people in their region.
+    async fn revoke_token(&self, ctx: &Context<'_>, input: RevokeTokenInput) -> Result<RevokeTokenPayload> {
+        let viewer = ctx.viewer()?;
+        let actor = actor(viewer)?;
+        let mut errors = UserErrors::default();
+        let failed = |errors: Vec<UserError>| RevokeTokenPayload { token: None, user_errors: errors };
+        let Some(id) = errors.id("token", GlobalId::decode_as(&input.token, NodeType::ApiToken)) else {
+            return Ok(failed(errors.into_vec()));
+        };
+        let token = ctx.loader()?.load_one(ApiTokenById(id)).await?;
+        let owner = match &token {
+            Some(t) => ctx.loader()?.load_one(PersonById(t.person_id)).await?,
+            None => None,
+        };
+        let scope = match &owner {
+            Some(owner) => Some(person_scope(ctx, owner).await?),
+            None => None,
+        };
+        // A token the caller may not manage is one they may not see: NOT_FOUND, like a missing one.
+        let Some(scope) = scope.filter(|s| viewer.can(Action::ManageTokensOf(s))) else {
+            return Ok(failed(UserErrors::one("token", UserErrorCode::NotFound, "no such token")));
+        };
+        let result = identity::revoke_token(ctx.db()?, actor, id, scope.primary_region()).await;
+        ctx.authenticator()?.forget_all();
+        Ok(match result {
+            Ok(token) => RevokeTokenPayload { token: Some(ApiToken(token)), user_errors: Vec::new() },
+            Err(err) => failed(from_write_error(err)?),
+        })
+    }
+}

@@ -1,0 +1,189 @@
+//! GraphQL objects for people, memberships and tokens. Personal data (name, e-mail) is checked
+//! field by field against the policy, so it stays hidden wherever a person turns up.
+
+use async_graphql::{Context, ID, Object, Union};
+use chrono::{DateTime, Utc};
+use entity::{api_token, enums::Role, membership, person};
+
+use crate::{
+    auth::{Action, authenticator::grant, policy::PersonScope},
+    error::{AppError, Result},
+    graphql::{
+        context::ContextExt,
+        ids::{GlobalId, NodeType},
+        loaders::{
+            ClusterById, CountyById, GrantsOfPerson, InstitutionById, MembershipsOfPerson, MunicipalityById,
+            PersonById, RegionById, TokensOfPerson,
+        },
+        reference::types::{Cluster, Institution, Municipality, Region},
+    },
+};
+
+#[derive(Clone, Debug)]
+pub struct Person(pub person::Model);
+
+#[derive(Clone, Debug)]
+pub struct Membership(pub membership::Model);
+
+#[derive(Clone, Debug)]
+pub struct ApiToken(pub api_token::Model);
+
+/// What the policy needs to know about a person, loaded through the request's DataLoader.
+pub async fn person_scope(ctx: &Context<'_>, person: &person::Model) -> Result<PersonScope, AppError> {
+    let rows = ctx.loader()?.load_one(GrantsOfPerson(person.id)).await?.unwrap_or_default();
+    Ok(PersonScope {
+        person_id: person.id,
+        home_region_id: person.home_region_id,
+        grants: rows.iter().map(grant).collect(),
+    })
+}
+
+/// Whether the viewer may see this person at all.
+pub async fn can_see(ctx: &Context<'_>, person: &person::Model) -> Result<bool, AppError> {
+    let scope = person_scope(ctx, person).await?;
+    Ok(ctx.viewer()?.can(Action::SeePersonalData(&scope)))
+}
+
+/// The person with this id if the viewer may see them; otherwise `None`, exactly as if they did
+/// not exist, so ids cannot be probed.
+pub async fn visible_person(ctx: &Context<'_>, person_id: i32) -> Result<Option<person::Model>, AppError> {
+    let Some(person) = ctx.loader()?.load_one(PersonById(person_id)).await? else {
+        return Ok(None);
+    };
+    Ok(can_see(ctx, &person).await?.then_some(person))
+}
+
+/// A person who uses the hub. `name` and `email` are personal data: null unless the viewer is
+/// the person, a coordinator of their region, their cluster's coordinator or a colleague.
+#[Object]
+impl Person {
+    pub async fn id(&self) -> ID {
+        GlobalId::new(NodeType::Person, self.0.id).encode()
+    }
+
+    async fn name(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(can_see(ctx, &self.0).await?.then_some(self.0.name.as_str()))
+    }
+
+    async fn email(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(can_see(ctx, &self.0).await?.then_some(self.0.email.as_str()))
+    }
+
+    /// The person's roles in organisations (empty unless the viewer may see the person).
+    async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<Membership>> {
+        if !can_see(ctx, &self.0).await? {
+            return Ok(Vec::new());
+        }
+        let rows = ctx.loader()?.load_one(MembershipsOfPerson(self.0.id)).await?;
+        Ok(rows.unwrap_or_default().into_iter().map(Membership).collect())
+    }
+
+    /// The person's API tokens; null unless the viewer is the person or a coordinator of their region.
+    async fn tokens(&self, ctx: &Context<'_>) -> Result<Option<Vec<ApiToken>>> {
+        let scope = person_scope(ctx, &self.0).await?;
+        if !ctx.viewer()?.can(Action::ManageTokensOf(&scope)) {
+            return Ok(None);
+        }
+        let rows = ctx.loader()?.load_one(TokensOfPerson(self.0.id)).await?;
+        Ok(Some(rows.unwrap_or_default().into_iter().map(ApiToken).collect()))
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// An organisation a membership is held in.
+#[derive(Union)]
+pub enum Organisation {
+    Region(Region),
+    Cluster(Cluster),
+    Municipality(Municipality),
+    Institution(Institution),
+}
+
+/// A person's role in one organisation.
+#[Object]
+impl Membership {
+    pub async fn id(&self) -> ID {
+        GlobalId::new(NodeType::Membership, self.0.id).encode()
+    }
+
+    async fn role(&self) -> Role {
+        self.0.role
+    }
+
+    async fn organisation(&self, ctx: &Context<'_>) -> Result<Option<Organisation>> {
+        let loader = ctx.loader()?;
+        let m = &self.0;
+        Ok(match (m.region_id, m.cluster_id, m.municipality_id, m.institution_id) {
+            (Some(id), ..) => loader.load_one(RegionById(id)).await?.map(|r| Organisation::Region(r.into())),
+            (_, Some(id), ..) => {
+                loader.load_one(ClusterById(id)).await?.map(|c| Organisation::Cluster(c.into()))
+            }
+            (_, _, Some(id), _) => {
+                loader.load_one(MunicipalityById(id)).await?.map(|m| Organisation::Municipality(m.into()))
+            }
+            (_, _, _, Some(id)) => {
+                loader.load_one(InstitutionById(id)).await?.map(|i| Organisation::Institution(i.into()))
+            }
+            (None, None, None, None) => None,
+        })
+    }
+
+    async fn person(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
+        Ok(visible_person(ctx, self.0.person_id).await?.map(Person))
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// An API token. The secret itself is shown once, when the token is created.
+#[Object]
+impl ApiToken {
+    pub async fn id(&self) -> ID {
+        GlobalId::new(NodeType::ApiToken, self.0.id).encode()
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// The first characters of the secret, to tell tokens apart.
+    async fn prefix(&self) -> &str {
+        &self.0.prefix
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.0.expires_at
+    }
+
+    /// When the token was last used (recorded at most once a minute).
+    async fn last_used_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_used_at
+    }
+
+    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
+        self.0.revoked_at
+    }
+
+    /// Whether the token can be used now: not revoked and not expired.
+    async fn active(&self) -> bool {
+        self.0.revoked_at.is_none() && self.0.expires_at.is_none_or(|at| at > Utc::now())
+    }
+
+    async fn person(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
+        Ok(visible_person(ctx, self.0.person_id).await?.map(Person))
+    }
+}
+
+/// The region an organisation row belongs to (a municipality's through its county).
+pub async fn region_of_municipality(ctx: &Context<'_>, county_id: i32) -> Result<Option<i32>, AppError> {
+    Ok(ctx.loader()?.load_one(CountyById(county_id)).await?.and_then(|c| c.region_id))
+}
