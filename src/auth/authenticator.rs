@@ -30,10 +30,13 @@ pub const CACHE_TTL: Duration = Duration::from_secs(5);
 /// Entries kept at most; beyond it the cache is cleared (a crude bound that is never hit in practice).
 const CACHE_CAPACITY: usize = 10_000;
 
+/// Token hash -> (trusted until, identity).
+type Cache = HashMap<String, (Instant, Arc<Identity>)>;
+
 #[derive(Clone)]
 pub struct Authenticator {
     db: Db,
-    cache: Arc<Mutex<HashMap<String, (Instant, Arc<Identity>)>>>,
+    cache: Arc<Mutex<Cache>>,
 }
 
 impl Authenticator {
