@@ -38,37 +38,128 @@ fn migrate_is_idempotent_and_a_bad_url_is_a_clear_error() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("DATABASE_URL must start with"));
 }
 
+/// A running `knowledge-hub serve` on a free port in `dir`, with JSON logs; killed on drop.
+struct Server {
+    child: std::process::Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(dir: &std::path::Path) -> Self {
+        let mut child = Command::new(BIN)
+            .current_dir(dir)
+            .args(["--bind", "127.0.0.1:0", "--log-format", "json"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starts");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let listening = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find(|line| line.contains("listening on"))
+            .expect("a listening line");
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        let line: serde_json::Value = serde_json::from_str(&listening).expect("JSON logs");
+        let message = line["message"].as_str().expect("a message");
+        let addr = message
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .expect("an address in the listening line")
+            .to_owned();
+        Self { child, addr }
+    }
+
+    fn viewer_name(&self, token: &str) -> Option<String> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+        let body: serde_json::Value = runtime.block_on(async {
+            reqwest::Client::new()
+                .post(format!("http://{}/graphql", self.addr))
+                .bearer_auth(token)
+                .json(&serde_json::json!({ "query": "{ viewer { person { name } } }" }))
+                .send()
+                .await
+                .expect("sent")
+                .json()
+                .await
+                .expect("JSON")
+        });
+        body["data"]["viewer"]["person"]["name"].as_str().map(str::to_owned)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn token_create_bootstraps_a_coordinator_whose_token_works_over_http() {
+    let dir = tempfile::tempdir().expect("dir");
+    let output = Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["token", "create", "--name", "Kari Nordmann", "--email", "kari@example.no"])
+        .args(["--role", "coordinator", "--region", "rso-vest"])
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let token = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    assert!(token.starts_with("khub_"), "only the token on stdout: {token}");
+    // Wrong flags are clear errors.
+    let output = Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["token", "create", "--name", "X", "--email", "x@example.no", "--role", "cluster-coordinator"])
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("needs --cluster"));
+
+    let server = Server::start(dir.path());
+    assert_eq!(server.viewer_name(&token).as_deref(), Some("Kari Nordmann"));
+}
+
+#[test]
+fn demo_prints_a_working_token_for_every_role() {
+    let dir = tempfile::tempdir().expect("dir");
+    let output = Command::new(BIN).current_dir(dir.path()).arg("demo").output().expect("runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let tokens: Vec<&str> = stdout.split_whitespace().filter(|w| w.starts_with("khub_")).collect();
+    assert_eq!(tokens.len(), 5, "{stdout}");
+    for role in ["Coordinator", "ClusterCoordinator", "MunicipalityMember", "InstitutionMember"] {
+        assert!(stdout.contains(role), "{role} in {stdout}");
+    }
+    // Running it again is fine: the people are there already, new tokens are printed.
+    let again = Command::new(BIN).current_dir(dir.path()).arg("demo").output().expect("runs");
+    assert!(again.status.success());
+
+    let server = Server::start(dir.path());
+    for token in tokens {
+        assert!(server.viewer_name(token).is_some(), "{token} works");
+    }
+}
+
 #[test]
 fn serve_logs_json_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().expect("dir");
-    let mut child = Command::new(BIN)
-        .current_dir(dir.path())
-        .args(["--bind", "127.0.0.1:0", "--log-format", "json"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starts");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let listening = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find(|line| line.contains("listening on"))
-        .expect("a listening line");
-    let line: serde_json::Value = serde_json::from_str(&listening).expect("JSON logs");
-    assert!(line["message"].as_str().is_some_and(|m| m.contains("http://127.0.0.1:")));
+    let mut server = Server::start(dir.path());
     assert!(
         dir.path().join("knowledge-hub.db").exists(),
         "the default database is a file in the working directory"
     );
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
+    let status =
+        Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().expect("kill runs");
     assert!(status.success());
     for _ in 0..100 {
-        if let Some(status) = child.try_wait().expect("wait") {
+        if let Some(status) = server.child.try_wait().expect("wait") {
             assert!(status.success(), "exits 0 after SIGTERM: {status}");
             return;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let _ = child.kill();
     panic!("the server did not stop within 5 seconds of SIGTERM");
 }

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use knowledge_hub::{
     app::Application,
-    config::{LogFormat, Settings},
+    config::{CreateToken, LogFormat, RoleArg, Settings},
     db::Db,
 };
 use serde_json::{Value, json};
@@ -85,10 +85,118 @@ impl TestApp {
         response["data"].clone()
     }
 
+    /// Sends a document with `Authorization: Bearer <token>`; returns the HTTP status and the body.
+    pub async fn query_as(&self, token: &str, query: &str, variables: Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(self.url("/graphql"))
+            .bearer_auth(token)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("the request is sent");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("a JSON response"))
+    }
+
+    /// A document as `token` that must succeed; returns its `data`.
+    pub async fn data_as(&self, token: &str, query: &str, variables: Value) -> Value {
+        let (status, body) = self.query_as(token, query, variables).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+        body["data"].clone()
+    }
+
+    /// A person with one membership and a token, made the way `knowledge-hub token create` makes them.
+    pub async fn token_for(&self, name: &str, role: RoleArg, organisation: &str) -> String {
+        let email = format!("{}@example.no", name.to_lowercase().replace(' ', "."));
+        let args = CreateToken {
+            name: name.to_owned(),
+            email,
+            role,
+            region: (role == RoleArg::Coordinator).then(|| organisation.to_owned()),
+            cluster: (role == RoleArg::ClusterCoordinator).then(|| organisation.to_owned()),
+            municipality: (role == RoleArg::MunicipalityMember).then(|| organisation.to_owned()),
+            institution: (role == RoleArg::InstitutionMember).then(|| organisation.to_owned()),
+            token_name: "test".to_owned(),
+            expires_in_days: None,
+        };
+        knowledge_hub::bootstrap::create_token(&self.db, &args).await.expect("a token")
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Adds a second region, "rso-nord", with one county, cluster, municipality and institution,
+    /// for cross-region tests.
+    pub async fn add_second_region(&self) {
+        use entity::{cluster, county, enums, institution, municipality, region};
+        use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+        let conn = self.db.conn();
+        let region = region::ActiveModel {
+            key: Set("rso-nord".into()),
+            name: Set("RSO Nord".into()),
+            ..Default::default()
+        }
+        .insert(conn)
+        .await
+        .expect("region");
+        let county = county::ActiveModel {
+            code: Set("18".into()),
+            name: Set("Nordland".into()),
+            region_id: Set(Some(region.id)),
+            ..Default::default()
+        }
+        .insert(conn)
+        .await
+        .expect("county");
+        let cluster = cluster::ActiveModel {
+            key: Set("nord-cluster".into()),
+            region_id: Set(region.id),
+            name: Set("Nordklyngen".into()),
+            area: Set("Salten".into()),
+            ..Default::default()
+        }
+        .insert(conn)
+        .await
+        .expect("cluster");
+        municipality::ActiveModel {
+            code: Set("1804".into()),
+            name: Set("Bodø".into()),
+            county_id: Set(county.id),
+            cluster_id: Set(Some(cluster.id)),
+            cluster_membership: Set(enums::ClusterMembership::Default),
+            ..Default::default()
+        }
+        .insert(conn)
+        .await
+        .expect("municipality");
+        institution::ActiveModel {
+            key: Set("nord".into()),
+            region_id: Set(region.id),
+            short_name: Set("Nord".into()),
+            name: Set("Nord universitet".into()),
+            kind: Set(enums::InstitutionKind::University),
+            ..Default::default()
+        }
+        .insert(conn)
+        .await
+        .expect("institution");
+    }
+
     /// SQL statements the app's pool has executed so far.
     pub fn statements(&self) -> u64 {
         self.db.statements_executed()
     }
+}
+
+/// The `code` of every user error in a mutation payload.
+pub fn user_error_codes(payload: &Value) -> Vec<String> {
+    payload["userErrors"]
+        .as_array()
+        .map(|errors| errors.iter().map(|e| e["code"].as_str().unwrap_or("<none>").to_owned()).collect())
+        .unwrap_or_default()
 }
 
 /// The `extensions.code` of every error in a response.

@@ -5,6 +5,7 @@ mod postgres;
 
 mod cli;
 mod http;
+mod identity;
 mod limits;
 mod node;
 mod pagination;
