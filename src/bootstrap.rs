@@ -118,15 +118,8 @@ pub async fn demo(db: &Db) -> Result<Vec<(String, String, String)>, StartupError
     let mut tokens = Vec::new();
     for (name, email, role, organisation) in DEMO_PEOPLE {
         let args = CreateToken {
-            name: name.to_owned(),
-            email: email.to_owned(),
-            role,
-            region: (role == RoleArg::Coordinator).then(|| organisation.to_owned()),
-            cluster: (role == RoleArg::ClusterCoordinator).then(|| organisation.to_owned()),
-            municipality: (role == RoleArg::MunicipalityMember).then(|| organisation.to_owned()),
-            institution: (role == RoleArg::InstitutionMember).then(|| organisation.to_owned()),
-            token_name: "demo".to_owned(),
             expires_in_days: Some(30),
+            ..CreateToken::for_role(name, email, role, organisation, "demo")
         };
         let secret = create_token(db, &args).await?;
         tokens.push((format!("{name} ({organisation})"), format!("{role:?}"), secret));

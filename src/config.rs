@@ -70,6 +70,25 @@ pub struct CreateToken {
     pub expires_in_days: Option<u32>,
 }
 
+impl CreateToken {
+    /// The arguments for `role` in `organisation` (a region, cluster or institution key, or a
+    /// municipality number), as the matching flag.
+    pub fn for_role(name: &str, email: &str, role: RoleArg, organisation: &str, token_name: &str) -> Self {
+        let org = |wanted: RoleArg| (role == wanted).then(|| organisation.to_owned());
+        Self {
+            name: name.to_owned(),
+            email: email.to_owned(),
+            role,
+            region: org(RoleArg::Coordinator),
+            cluster: org(RoleArg::ClusterCoordinator),
+            municipality: org(RoleArg::MunicipalityMember),
+            institution: org(RoleArg::InstitutionMember),
+            token_name: token_name.to_owned(),
+            expires_in_days: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RoleArg {
     Coordinator,

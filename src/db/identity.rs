@@ -173,7 +173,7 @@ pub async fn person_by_email(
 }
 
 /// People whose home region or a membership's region is one of `region_ids`, optionally
-/// matching `search` in name or e-mail; ordered by id.
+/// matching `search` in name or e-mail; ordered by id. One statement.
 pub async fn people_in_regions(
     db: &impl ConnectionTrait,
     region_ids: &[i32],
@@ -182,18 +182,28 @@ pub async fn people_in_regions(
     if region_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let people = person::Entity::find().order_by_asc(person::Column::Id).all(db).await?;
-    let ids: Vec<i32> = people.iter().map(|p| p.id).collect();
-    let grants = grants_of(db, &ids).await?;
+    let backend = db.get_database_backend();
+    let n = region_ids.len();
+    let list =
+        |offset: usize| (1..=n).map(|i| placeholder(backend, offset + i)).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "SELECT p.* FROM person p
+         WHERE p.home_region_id IN ({})
+            OR p.id IN (SELECT m.person_id FROM membership m {GRANT_JOINS}
+                        WHERE COALESCE(m.region_id, c.region_id, co.region_id, i.region_id) IN ({}))
+         ORDER BY p.id",
+        list(0),
+        list(n)
+    );
+    let values: Vec<Value> = region_ids.iter().chain(region_ids).map(|id| (*id).into()).collect();
+    let people = person::Entity::find()
+        .from_raw_sql(Statement::from_sql_and_values(backend, sql, values))
+        .all(db)
+        .await?;
+    // Searching here keeps Unicode case folding the same on both databases ("Ø" and "ø").
     let needle = search.map(str::trim).filter(|s| !s.is_empty()).map(str::to_lowercase);
     Ok(people
         .into_iter()
-        .filter(|p| {
-            p.home_region_id.is_some_and(|r| region_ids.contains(&r))
-                || grants.get(&p.id).is_some_and(|g| {
-                    g.iter().any(|g| g.org_region_id.is_some_and(|r| region_ids.contains(&r)))
-                })
-        })
         .filter(|p| {
             needle.as_ref().is_none_or(|n| p.name.to_lowercase().contains(n) || p.email.contains(n.as_str()))
         })

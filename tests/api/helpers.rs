@@ -110,17 +110,7 @@ impl TestApp {
     /// A person with one membership and a token, made the way `knowledge-hub token create` makes them.
     pub async fn token_for(&self, name: &str, role: RoleArg, organisation: &str) -> String {
         let email = format!("{}@example.no", name.to_lowercase().replace(' ', "."));
-        let args = CreateToken {
-            name: name.to_owned(),
-            email,
-            role,
-            region: (role == RoleArg::Coordinator).then(|| organisation.to_owned()),
-            cluster: (role == RoleArg::ClusterCoordinator).then(|| organisation.to_owned()),
-            municipality: (role == RoleArg::MunicipalityMember).then(|| organisation.to_owned()),
-            institution: (role == RoleArg::InstitutionMember).then(|| organisation.to_owned()),
-            token_name: "test".to_owned(),
-            expires_in_days: None,
-        };
+        let args = CreateToken::for_role(name, &email, role, organisation, "test");
         knowledge_hub::bootstrap::create_token(&self.db, &args).await.expect("a token")
     }
 
