@@ -89,3 +89,83 @@ pub enum Role {
     #[sea_orm(string_value = "INSTITUTION_MEMBER")]
     InstitutionMember,
 }
+
+/// Where a knowledge need is in its life (see `domain::needs` for the moves between states).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Deserialize,
+    Serialize,
+    async_graphql::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(40))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum NeedStatus {
+    /// Being written by its municipality; visible only to it.
+    #[sea_orm(string_value = "DRAFT")]
+    Draft,
+    /// Sent to the cluster for review.
+    #[sea_orm(string_value = "SUBMITTED")]
+    Submitted,
+    /// Sent back to the municipality to sharpen.
+    #[sea_orm(string_value = "RETURNED")]
+    Returned,
+    /// Not taken forward, with a reason.
+    #[sea_orm(string_value = "REJECTED")]
+    Rejected,
+    /// Forwarded by the cluster to the regional pool.
+    #[sea_orm(string_value = "ACCEPTED")]
+    Accepted,
+    /// Among the top needs of a prioritisation round.
+    #[sea_orm(string_value = "PRIORITISED")]
+    Prioritised,
+    /// A knowledge summary has been commissioned for it.
+    #[sea_orm(string_value = "COMMISSIONED")]
+    Commissioned,
+    /// A published knowledge summary answers it.
+    #[sea_orm(string_value = "ANSWERED")]
+    Answered,
+    /// The evidence check found a good answer already.
+    #[sea_orm(string_value = "ANSWERED_BY_EXISTING_EVIDENCE")]
+    AnsweredByExistingEvidence,
+    /// Not prioritised in a round; stays in the pool for the next.
+    #[sea_orm(string_value = "DEFERRED")]
+    Deferred,
+    /// Taken back by its municipality.
+    #[sea_orm(string_value = "WITHDRAWN")]
+    Withdrawn,
+    /// A duplicate, merged into another need.
+    #[sea_orm(string_value = "MERGED")]
+    Merged,
+}
+
+/// How soon an answer is needed.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Deserialize,
+    Serialize,
+    async_graphql::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Urgency {
+    #[sea_orm(string_value = "LOW")]
+    Low,
+    #[sea_orm(string_value = "MEDIUM")]
+    Medium,
+    #[sea_orm(string_value = "HIGH")]
+    High,
+}

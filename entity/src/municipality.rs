@@ -13,6 +13,8 @@ pub struct Model {
     pub county_id: i32,
     pub cluster_id: Option<i32>,
     pub cluster_membership: crate::enums::ClusterMembership,
+    /// Inhabitants, where known (coordinators set it); counts towards a need's reach.
+    pub population: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

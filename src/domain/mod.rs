@@ -2,3 +2,4 @@
 //! No GraphQL, no SQL.
 
 pub mod identity;
+pub mod needs;

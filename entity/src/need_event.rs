@@ -1,0 +1,31 @@
+//! One entry in a need's history: a move between states, a co-signature, a merge, an edit.
+//! Kept forever, written in the transaction of the change.
+
+use sea_orm::entity::prelude::*;
+
+use crate::enums::NeedStatus;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "need_event")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub need_id: i32,
+    pub occurred_at: DateTimeUtc,
+    pub actor_person_id: Option<i32>,
+    /// What happened, e.g. `STATUS_CHANGED`, `COSIGNED`, `MERGED`.
+    pub kind: String,
+    pub from_status: Option<NeedStatus>,
+    pub to_status: Option<NeedStatus>,
+    /// The reason or comment given.
+    pub reason: Option<String>,
+    /// The other need of a merge.
+    pub related_need_id: Option<i32>,
+    /// The municipality of a co-signature.
+    pub municipality_id: Option<i32>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,17 @@
+//! Which themes (service areas) a need belongs to.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "need_theme")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub need_id: i32,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub theme_id: i32,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

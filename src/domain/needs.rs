@@ -1,0 +1,188 @@
+//! The life of a knowledge need: one state machine, `next`, for every move.
+
+use entity::enums::NeedStatus::{self, *};
+
+/// Something that moves a need to another state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Move {
+    /// The municipality sends a draft, or a returned need, to review.
+    Submit,
+    /// The cluster (or region) forwards it to the regional pool.
+    Accept,
+    /// The cluster sends it back to be sharpened.
+    Return,
+    /// The cluster turns it down, with a reason.
+    Reject,
+    /// The municipality takes it back.
+    Withdraw,
+    /// A coordinator merges it into another need.
+    Merge,
+    /// A coordinator undoes a merge; the need goes back to the state it had before.
+    Unmerge { restore: NeedStatus },
+    /// The evidence check found an answer already.
+    AnswerByExistingEvidence,
+    /// A prioritisation round closed with the need among its top N.
+    Prioritise,
+    /// A prioritisation round closed without it.
+    Defer,
+    /// A commission for it was awarded.
+    Commission,
+    /// A knowledge summary answering it was published.
+    Answer,
+}
+
+/// Why a move is not possible.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IllegalMove {
+    pub from: NeedStatus,
+    pub attempted: Move,
+}
+
+impl std::fmt::Display for IllegalMove {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a need that is {:?} cannot be {}", self.from, self.attempted.past_tense())
+    }
+}
+
+impl Move {
+    fn past_tense(self) -> &'static str {
+        match self {
+            Move::Submit => "submitted",
+            Move::Accept => "accepted",
+            Move::Return => "returned",
+            Move::Reject => "rejected",
+            Move::Withdraw => "withdrawn",
+            Move::Merge => "merged",
+            Move::Unmerge { .. } => "unmerged",
+            Move::AnswerByExistingEvidence => "closed as answered by existing evidence",
+            Move::Prioritise => "prioritised",
+            Move::Defer => "deferred",
+            Move::Commission => "commissioned",
+            Move::Answer => "answered",
+        }
+    }
+}
+
+/// Whether a need in `status` is still open: not finished, withdrawn, rejected or merged.
+pub fn is_open(status: NeedStatus) -> bool {
+    !matches!(status, Rejected | Answered | AnsweredByExistingEvidence | Withdrawn | Merged)
+}
+
+/// Whether a need in `status` is visible beyond its municipality (everything but drafts).
+pub fn is_published(status: NeedStatus) -> bool {
+    status != Draft
+}
+
+/// The one state machine of a need: where `attempted` takes a need that is `from`.
+pub fn next(from: NeedStatus, attempted: Move) -> Result<NeedStatus, IllegalMove> {
+    let to = match (from, attempted) {
+        (Draft | Returned, Move::Submit) => Submitted,
+        (Submitted, Move::Accept) => Accepted,
+        (Submitted, Move::Return) => Returned,
+        (Submitted, Move::Reject) => Rejected,
+        // Withdrawing is possible until work has been commissioned.
+        (Draft | Submitted | Returned | Accepted | Deferred | Prioritised, Move::Withdraw) => Withdrawn,
+        // A draft is private and so cannot be anyone's duplicate; finished needs stay as they are.
+        (Submitted | Returned | Accepted | Deferred | Prioritised, Move::Merge) => Merged,
+        // Only to a state a merge can start from: the one the need had before it was merged.
+        (Merged, Move::Unmerge { restore }) if next(restore, Move::Merge).is_ok() => restore,
+        (Accepted | Deferred, Move::AnswerByExistingEvidence) => AnsweredByExistingEvidence,
+        (Accepted | Deferred, Move::Prioritise) => Prioritised,
+        (Accepted, Move::Defer) => Deferred,
+        (Prioritised, Move::Commission) => Commissioned,
+        (Commissioned, Move::Answer) => Answered,
+        _ => return Err(IllegalMove { from, attempted }),
+    };
+    Ok(to)
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::Iterable;
+
+    use super::*;
+
+    /// Every move, with every state an unmerge could restore.
+    fn all_moves() -> Vec<Move> {
+        let mut moves = vec![
+            Move::Submit,
+            Move::Accept,
+            Move::Return,
+            Move::Reject,
+            Move::Withdraw,
+            Move::Merge,
+            Move::AnswerByExistingEvidence,
+            Move::Prioritise,
+            Move::Defer,
+            Move::Commission,
+            Move::Answer,
+        ];
+        moves.extend(NeedStatus::iter().map(|restore| Move::Unmerge { restore }));
+        moves
+    }
+
+    /// The allowed (from, to) pairs, written out from the life of a need in the domain description.
+    const ALLOWED: &[(NeedStatus, NeedStatus)] = &[
+        (Draft, Submitted),
+        (Draft, Withdrawn),
+        (Submitted, Accepted),
+        (Submitted, Returned),
+        (Submitted, Rejected),
+        (Submitted, Withdrawn),
+        (Submitted, Merged),
+        (Returned, Submitted),
+        (Returned, Withdrawn),
+        (Returned, Merged),
+        (Accepted, Prioritised),
+        (Accepted, Deferred),
+        (Accepted, AnsweredByExistingEvidence),
+        (Accepted, Withdrawn),
+        (Accepted, Merged),
+        (Deferred, Prioritised),
+        (Deferred, AnsweredByExistingEvidence),
+        (Deferred, Withdrawn),
+        (Deferred, Merged),
+        (Prioritised, Commissioned),
+        (Prioritised, Withdrawn),
+        (Prioritised, Merged),
+        (Commissioned, Answered),
+        (Merged, Submitted),
+        (Merged, Returned),
+        (Merged, Accepted),
+        (Merged, Deferred),
+        (Merged, Prioritised),
+    ];
+
+    #[test]
+    fn every_pair_of_states_is_allowed_exactly_as_described() {
+        for from in NeedStatus::iter() {
+            for to in NeedStatus::iter() {
+                let reachable = all_moves().into_iter().any(|m| next(from, m) == Ok(to));
+                assert_eq!(reachable, ALLOWED.contains(&(from, to)), "{from:?} -> {to:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn unmerge_restores_exactly_the_state_before_the_merge() {
+        for before in NeedStatus::iter() {
+            if let Ok(merged) = next(before, Move::Merge) {
+                assert_eq!(next(merged, Move::Unmerge { restore: before }), Ok(before));
+            }
+        }
+    }
+
+    #[test]
+    fn finished_needs_do_not_move() {
+        for finished in [Rejected, Answered, AnsweredByExistingEvidence, Withdrawn] {
+            assert!(!is_open(finished));
+            assert!(all_moves().into_iter().all(|m| next(finished, m).is_err()), "{finished:?}");
+        }
+    }
+
+    #[test]
+    fn illegal_moves_say_what_was_tried() {
+        let err = next(Draft, Move::Accept).expect_err("a draft cannot be accepted");
+        assert_eq!(err.to_string(), "a need that is Draft cannot be accepted");
+    }
+}
