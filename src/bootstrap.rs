@@ -9,9 +9,9 @@ use crate::{
     app::StartupError,
     config::{CreateToken, RoleArg},
     db::{
-        Db,
+        Db, WriteError,
         audit::Actor,
-        identity::{self, NewMembership, WriteError},
+        identity::{self, NewMembership},
         reference,
     },
     domain::identity::{Email, PersonName, TokenName},
@@ -32,6 +32,7 @@ fn write_error(err: WriteError) -> StartupError {
     match err {
         WriteError::Conflict { message, .. } => message.into(),
         WriteError::NotFound { field } => format!("no such {field}").into(),
+        WriteError::Invalid { message, .. } => message.into(),
         WriteError::Db(err) => err.into(),
     }
 }

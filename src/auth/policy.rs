@@ -6,7 +6,7 @@
 //! cluster the person belongs to directly or through a municipality, and to colleagues in the
 //! same municipality or institution. Nobody else, and never the public.
 
-use entity::enums::Role;
+use entity::enums::{NeedStatus, Role};
 
 use crate::{
     auth::viewer::{Grant, Organisation, Viewer},
@@ -43,6 +43,15 @@ impl PersonScope {
     }
 }
 
+/// What the rules need to know about a need: its state and where it belongs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NeedScope {
+    pub status: NeedStatus,
+    pub municipality_id: i32,
+    pub cluster_id: Option<i32>,
+    pub region_id: Option<i32>,
+}
+
 /// Something a viewer may want to do, with the resource it concerns.
 #[derive(Clone, Copy, Debug)]
 pub enum Action<'a> {
@@ -54,16 +63,50 @@ pub enum Action<'a> {
     SeePersonalData(&'a PersonScope),
     /// Read a region's audit log.
     ReadAuditLog { region_id: i32 },
+    /// See a need: drafts only within their municipality, everything else by anyone.
+    SeeNeed(&'a NeedScope),
+    /// Write a need for a municipality (as a member of it).
+    SubmitNeedFor { municipality_id: i32 },
+    /// Edit, submit, resubmit or withdraw a need of one's own municipality.
+    EditNeed(&'a NeedScope),
+    /// Accept, return or reject a submitted need: its cluster's coordinators and its region's.
+    ReviewNeed(&'a NeedScope),
+    /// Co-sign a need, or take a co-signature back, on behalf of a municipality.
+    CosignFor { municipality_id: i32 },
+    /// Link evidence, close as answered by existing evidence, merge and unmerge: the region's coordinators.
+    CurateNeed(&'a NeedScope),
+    /// Set reference facts of a region's municipalities (population).
+    ManageReferenceData { region_id: i32 },
 }
 
 impl Viewer {
     pub fn can(&self, action: Action<'_>) -> bool {
+        if let Action::SeeNeed(need) = action
+            && need.status != NeedStatus::Draft
+        {
+            return true;
+        }
         let Some(me) = self.person_id() else {
             return false;
         };
         match action {
-            Action::ManagePeople { region_id } | Action::ReadAuditLog { region_id } => {
-                self.is_coordinator_of(region_id)
+            Action::ManagePeople { region_id }
+            | Action::ReadAuditLog { region_id }
+            | Action::ManageReferenceData { region_id } => self.is_coordinator_of(region_id),
+            Action::SeeNeed(need) => {
+                need.status != NeedStatus::Draft || self.is_member_of(need.municipality_id)
+            }
+            Action::SubmitNeedFor { municipality_id } | Action::CosignFor { municipality_id } => {
+                self.is_member_of(municipality_id)
+            }
+            Action::EditNeed(need) => self.is_member_of(need.municipality_id),
+            Action::ReviewNeed(need) => {
+                need.status != NeedStatus::Draft
+                    && (need.cluster_id.is_some_and(|c| self.coordinates_cluster(c))
+                        || need.region_id.is_some_and(|r| self.is_coordinator_of(r)))
+            }
+            Action::CurateNeed(need) => {
+                need.status != NeedStatus::Draft && need.region_id.is_some_and(|r| self.is_coordinator_of(r))
             }
             Action::ManageTokensOf(person) => {
                 person.person_id == me || person.regions().any(|r| self.is_coordinator_of(r))
@@ -95,6 +138,22 @@ impl Viewer {
         self.grants().iter().any(|g| {
             g.role == Role::ClusterCoordinator && g.organisation == Organisation::Cluster(cluster_id)
         })
+    }
+
+    /// Whether the viewer is a member of this municipality.
+    pub fn is_member_of(&self, municipality_id: i32) -> bool {
+        self.member_municipalities().contains(&municipality_id)
+    }
+
+    /// The municipalities the viewer is a member of (row scoping: their drafts).
+    pub fn member_municipalities(&self) -> Vec<i32> {
+        self.grants()
+            .iter()
+            .filter_map(|g| match g.organisation {
+                Organisation::Municipality { id, .. } if g.role == Role::MunicipalityMember => Some(id),
+                _ => None,
+            })
+            .collect()
     }
 
     fn is_colleague_in(&self, organisation: Organisation) -> bool {
@@ -208,6 +267,59 @@ mod tests {
         assert_eq!(
             Viewer::public().require(Action::ManagePeople { region_id: REGION }),
             Err(AppError::Unauthenticated)
+        );
+    }
+
+    #[test]
+    fn needs_follow_their_municipality_cluster_and_region() {
+        let draft = NeedScope {
+            status: NeedStatus::Draft,
+            municipality_id: 24,
+            cluster_id: Some(1),
+            region_id: Some(REGION),
+        };
+        let submitted = NeedScope { status: NeedStatus::Submitted, ..draft };
+        let bergen = viewer(
+            5,
+            vec![grant(
+                Role::MunicipalityMember,
+                Organisation::Municipality { id: 24, cluster_id: Some(1) },
+                REGION,
+            )],
+        );
+        let askoy = viewer(
+            6,
+            vec![grant(
+                Role::MunicipalityMember,
+                Organisation::Municipality { id: 25, cluster_id: Some(1) },
+                REGION,
+            )],
+        );
+        let cluster = viewer(3, vec![grant(Role::ClusterCoordinator, Organisation::Cluster(1), REGION)]);
+        let other_cluster =
+            viewer(4, vec![grant(Role::ClusterCoordinator, Organisation::Cluster(2), REGION)]);
+        let coordinator = viewer(1, vec![grant(Role::Coordinator, Organisation::Region(REGION), REGION)]);
+        let elsewhere =
+            viewer(2, vec![grant(Role::Coordinator, Organisation::Region(OTHER_REGION), OTHER_REGION)]);
+
+        assert!(bergen.can(Action::SeeNeed(&draft)));
+        for v in [&askoy, &cluster, &coordinator, &Viewer::public()] {
+            assert!(!v.can(Action::SeeNeed(&draft)), "drafts stay in their municipality");
+            assert!(v.can(Action::SeeNeed(&submitted)));
+        }
+        assert!(bergen.can(Action::EditNeed(&draft)) && !askoy.can(Action::EditNeed(&draft)));
+        assert!(
+            cluster.can(Action::ReviewNeed(&submitted)) && coordinator.can(Action::ReviewNeed(&submitted))
+        );
+        for v in [&bergen, &other_cluster, &elsewhere] {
+            assert!(!v.can(Action::ReviewNeed(&submitted)));
+        }
+        assert!(
+            coordinator.can(Action::CurateNeed(&submitted)) && !cluster.can(Action::CurateNeed(&submitted))
+        );
+        assert!(
+            askoy.can(Action::CosignFor { municipality_id: 25 })
+                && !askoy.can(Action::CosignFor { municipality_id: 24 })
         );
     }
 

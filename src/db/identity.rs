@@ -7,14 +7,15 @@ use chrono::{DateTime, Utc};
 use entity::{api_token, enums::Role, membership, person};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait,
-    FromQueryResult, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, SqlErr, Statement, Value,
+    FromQueryResult, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Statement, Value,
 };
 use serde_json::json;
 
 use crate::{
     db::{
-        Db,
+        Db, WriteError,
         audit::{self, Actor, Event},
+        is_unique_violation,
     },
     domain::identity::{Email, OrganisationKind, PersonName, TokenName},
 };
@@ -216,31 +217,6 @@ pub async fn tokens_of(db: &impl ConnectionTrait, person_id: i32) -> Result<Vec<
         .order_by_asc(api_token::Column::Id)
         .all(db)
         .await
-}
-
-/// Why a write did not happen, apart from database faults.
-#[derive(Debug)]
-pub enum WriteError {
-    /// A unique rule would break: the field and what clashed.
-    Conflict {
-        field: &'static str,
-        message: String,
-    },
-    /// The thing to change does not exist (any more).
-    NotFound {
-        field: &'static str,
-    },
-    Db(DbErr),
-}
-
-impl From<DbErr> for WriteError {
-    fn from(err: DbErr) -> Self {
-        Self::Db(err)
-    }
-}
-
-fn is_unique_violation(err: &DbErr) -> bool {
-    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
 /// Creates a person (and, if given, their first membership).

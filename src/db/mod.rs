@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod identity;
+pub mod needs;
 pub mod reference;
 
 use std::{
@@ -101,6 +102,38 @@ impl Db {
     pub async fn close(self) -> Result<(), DbErr> {
         self.conn.close().await
     }
+}
+
+/// Why a write did not happen, apart from database faults.
+#[derive(Debug)]
+pub enum WriteError {
+    /// The change clashes with what is there: a duplicate, a stale version, a state that does
+    /// not allow it. The field and what clashed.
+    Conflict {
+        field: &'static str,
+        message: String,
+    },
+    /// The thing to change does not exist (any more).
+    NotFound {
+        field: &'static str,
+    },
+    /// An input that can never work, found only at write time.
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    Db(DbErr),
+}
+
+impl From<DbErr> for WriteError {
+    fn from(err: DbErr) -> Self {
+        Self::Db(err)
+    }
+}
+
+/// Whether a database error is a unique constraint refusing a duplicate.
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
 }
 
 /// Checks that `url` names a database the hub can use, before anything connects.

@@ -186,3 +186,99 @@ mod tests {
         assert_eq!(err.to_string(), "a need that is Draft cannot be accepted");
     }
 }
+
+/// The text fields of a need, checked: what a municipality writes.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct NeedText {
+    pub title: String,
+    pub question: String,
+    pub background: String,
+    pub intended_use: String,
+    pub target_group: String,
+    pub population: Option<String>,
+    pub intervention: Option<String>,
+    pub comparison: Option<String>,
+    pub outcome: Option<String>,
+}
+
+/// A field of a need that failed its check, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldProblem {
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// Trims `raw` and checks its length in characters; `min == 0` allows empty.
+pub fn text(field: &'static str, raw: &str, min: usize, max: usize) -> Result<String, FieldProblem> {
+    let value = raw.trim();
+    let len = value.chars().count();
+    if len < min {
+        let message = if min == 1 {
+            "must not be empty".to_owned()
+        } else {
+            format!("must be at least {min} characters")
+        };
+        return Err(FieldProblem { field, message });
+    }
+    if len > max {
+        return Err(FieldProblem { field, message: format!("must be at most {max} characters") });
+    }
+    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+        return Err(FieldProblem { field, message: "contains control characters".into() });
+    }
+    Ok(value.to_owned())
+}
+
+/// An optional text: empty after trimming counts as absent.
+pub fn optional_text(
+    field: &'static str,
+    raw: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, FieldProblem> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(value) => text(field, value, 1, max).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Limits of the fields, in characters.
+pub const TITLE: (usize, usize) = (5, 200);
+pub const QUESTION: (usize, usize) = (10, 4_000);
+pub const LONG_TEXT: usize = 10_000;
+pub const SHORT_TEXT: usize = 1_000;
+
+/// The words of a search, for the full-text engines: letters and digits only (so nothing in it
+/// is query syntax), lower-cased, at most 12 words.
+pub fn search_words(search: &str) -> Vec<String> {
+    search
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .take(12)
+        .collect()
+}
+
+#[cfg(test)]
+mod text_tests {
+    use super::*;
+
+    #[test]
+    fn text_fields_are_trimmed_and_bounded() {
+        assert_eq!(text("title", "  Fallforebygging  ", 5, 200), Ok("Fallforebygging".into()));
+        assert_eq!(text("title", "   ", 1, 200).map_err(|p| p.message), Err("must not be empty".into()));
+        assert!(text("title", "abc", 5, 200).is_err());
+        assert!(text("title", &"x".repeat(201), 5, 200).is_err());
+        assert!(text("question", "line one\nline two", 5, 200).is_ok());
+        assert_eq!(optional_text("outcome", Some("  "), 10), Ok(None));
+    }
+
+    #[test]
+    fn search_words_are_plain_words() {
+        assert_eq!(
+            search_words("Sjukeheim: eldre & \"fall\"* OR x"),
+            ["sjukeheim", "eldre", "fall", "or", "x"]
+        );
+        assert_eq!(search_words("Bør ØYGARDEN"), ["bør", "øygarden"]);
+        assert!(search_words(" *\"(): ").is_empty());
+    }
+}

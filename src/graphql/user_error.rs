@@ -3,7 +3,7 @@
 
 use async_graphql::{Enum, SimpleObject};
 
-use crate::db::identity::WriteError;
+use crate::db::WriteError;
 use crate::error::AppError;
 
 /// Why an input was not accepted.
@@ -71,6 +71,9 @@ pub fn from_write_error(err: WriteError) -> Result<Vec<UserError>, AppError> {
         }
         WriteError::NotFound { field } => {
             Ok(UserErrors::one(field, UserErrorCode::NotFound, format!("no such {field}")))
+        }
+        WriteError::Invalid { field, message } => {
+            Ok(UserErrors::one(field, UserErrorCode::BadUserInput, message))
         }
         WriteError::Db(err) => Err(err.into()),
     }

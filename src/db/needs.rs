@@ -1,0 +1,1002 @@
+//! Knowledge needs: writes (each one transaction with its history events), the filtered and
+//! searchable list with keyset paging, and the aggregates for dashboards.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use entity::{
+    enums::{NeedStatus, Urgency},
+    municipality, need, need_cosign, need_event, need_evidence, need_theme, theme,
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction,
+    DbErr, EntityTrait, FromQueryResult, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Statement,
+    Value,
+};
+
+use crate::{
+    db::{Db, WriteError, is_unique_violation},
+    domain::needs::{Move, NeedText, next},
+};
+
+/// Kinds of history events.
+pub mod kind {
+    pub const CREATED: &str = "CREATED";
+    pub const STATUS_CHANGED: &str = "STATUS_CHANGED";
+    pub const EDITED: &str = "EDITED";
+    pub const COSIGNED: &str = "COSIGNED";
+    pub const COSIGNATURE_WITHDRAWN: &str = "COSIGNATURE_WITHDRAWN";
+    pub const EVIDENCE_LINKED: &str = "EVIDENCE_LINKED";
+    /// On the duplicate: it was merged into `related_need_id`.
+    pub const MERGED: &str = "MERGED";
+    /// On the survivor: `related_need_id` was merged into it.
+    pub const ABSORBED: &str = "ABSORBED";
+    pub const UNMERGED: &str = "UNMERGED";
+}
+
+/// One history event to write.
+#[derive(Default)]
+struct NewEvent<'a> {
+    need_id: i32,
+    actor: Option<i32>,
+    kind: &'a str,
+    from: Option<NeedStatus>,
+    to: Option<NeedStatus>,
+    reason: Option<String>,
+    related_need_id: Option<i32>,
+    municipality_id: Option<i32>,
+}
+
+async fn record(txn: &DatabaseTransaction, event: NewEvent<'_>) -> Result<(), DbErr> {
+    need_event::ActiveModel {
+        need_id: Set(event.need_id),
+        occurred_at: Set(Utc::now()),
+        actor_person_id: Set(event.actor),
+        kind: Set(event.kind.to_owned()),
+        from_status: Set(event.from),
+        to_status: Set(event.to),
+        reason: Set(event.reason),
+        related_need_id: Set(event.related_need_id),
+        municipality_id: Set(event.municipality_id),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}
+
+/// Everything about a need that its municipality writes.
+#[derive(Clone, Debug)]
+pub struct NeedContent {
+    pub text: NeedText,
+    pub urgency: Urgency,
+    pub product_type_id: Option<i32>,
+    pub theme_ids: Vec<i32>,
+    pub contact_person_id: Option<i32>,
+}
+
+async fn set_themes(txn: &DatabaseTransaction, need_id: i32, theme_ids: &[i32]) -> Result<(), DbErr> {
+    need_theme::Entity::delete_many().filter(need_theme::Column::NeedId.eq(need_id)).exec(txn).await?;
+    if !theme_ids.is_empty() {
+        need_theme::Entity::insert_many(
+            theme_ids
+                .iter()
+                .map(|&theme_id| need_theme::ActiveModel { need_id: Set(need_id), theme_id: Set(theme_id) }),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    }
+    Ok(())
+}
+
+fn apply_content(model: &mut need::ActiveModel, content: NeedContent) {
+    let text = content.text;
+    model.title = Set(text.title);
+    model.question = Set(text.question);
+    model.background = Set(text.background);
+    model.intended_use = Set(text.intended_use);
+    model.target_group = Set(text.target_group);
+    model.population = Set(text.population);
+    model.intervention = Set(text.intervention);
+    model.comparison = Set(text.comparison);
+    model.outcome = Set(text.outcome);
+    model.urgency = Set(content.urgency);
+    model.product_type_id = Set(content.product_type_id);
+    model.contact_person_id = Set(content.contact_person_id);
+}
+
+/// Creates a need of `municipality_id`, as a draft or submitted at once.
+pub async fn create(
+    db: &Db,
+    actor: i32,
+    municipality_id: i32,
+    content: NeedContent,
+    submit: bool,
+) -> Result<need::Model, WriteError> {
+    let now = Utc::now();
+    let status = if submit { NeedStatus::Submitted } else { NeedStatus::Draft };
+    let txn = db.begin_write().await?;
+    let theme_ids = content.theme_ids.clone();
+    let mut model = need::ActiveModel {
+        municipality_id: Set(municipality_id),
+        created_by_person_id: Set(actor),
+        status: Set(status),
+        version: Set(1),
+        merged_into_id: Set(None),
+        cosigner_count: Set(0),
+        submitted_at: Set(submit.then_some(now)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    apply_content(&mut model, content);
+    let need = model.insert(&txn).await?;
+    set_themes(&txn, need.id, &theme_ids).await?;
+    record(
+        &txn,
+        NewEvent {
+            need_id: need.id,
+            actor: Some(actor),
+            kind: kind::CREATED,
+            to: Some(status),
+            ..Default::default()
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(need)
+}
+
+/// Reads a need for a change and checks the version the caller read.
+async fn lock(
+    txn: &DatabaseTransaction,
+    need_id: i32,
+    expected_version: Option<i32>,
+) -> Result<need::Model, WriteError> {
+    let need =
+        need::Entity::find_by_id(need_id).one(txn).await?.ok_or(WriteError::NotFound { field: "need" })?;
+    if let Some(expected) = expected_version
+        && expected != need.version
+    {
+        return Err(WriteError::Conflict {
+            field: "version",
+            message: format!(
+                "the need has changed since you read it (version {expected}, now {})",
+                need.version
+            ),
+        });
+    }
+    Ok(need)
+}
+
+/// Saves a changed need with its version raised, only if nobody else raised it meanwhile.
+async fn save(
+    txn: &DatabaseTransaction,
+    read: &need::Model,
+    mut model: need::ActiveModel,
+) -> Result<need::Model, WriteError> {
+    model.version = Set(read.version + 1);
+    model.updated_at = Set(Utc::now());
+    let result = need::Entity::update_many()
+        .set(model)
+        .filter(need::Column::Id.eq(read.id))
+        .filter(need::Column::Version.eq(read.version))
+        .exec(txn)
+        .await?;
+    if result.rows_affected != 1 {
+        return Err(WriteError::Conflict {
+            field: "version",
+            message: "the need changed while you saved it".into(),
+        });
+    }
+    Ok(need::Entity::find_by_id(read.id).one(txn).await?.ok_or(WriteError::NotFound { field: "need" })?)
+}
+
+/// Replaces what the municipality wrote; only while the need is a draft, submitted or returned.
+pub async fn update(
+    db: &Db,
+    actor: i32,
+    need_id: i32,
+    expected_version: i32,
+    content: NeedContent,
+) -> Result<need::Model, WriteError> {
+    let txn = db.begin_write().await?;
+    let read = lock(&txn, need_id, Some(expected_version)).await?;
+    if !matches!(read.status, NeedStatus::Draft | NeedStatus::Submitted | NeedStatus::Returned) {
+        return Err(WriteError::Conflict {
+            field: "need",
+            message: format!("a need that is {:?} can no longer be edited", read.status),
+        });
+    }
+    let theme_ids = content.theme_ids.clone();
+    let mut model = read.clone().into_active_model();
+    apply_content(&mut model, content);
+    let saved = save(&txn, &read, model).await?;
+    set_themes(&txn, need_id, &theme_ids).await?;
+    record(&txn, NewEvent { need_id, actor: Some(actor), kind: kind::EDITED, ..Default::default() }).await?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
+/// Moves a need to its next state (see `domain::needs::next`), with a history event.
+pub async fn apply_move(
+    db: &Db,
+    actor: i32,
+    need_id: i32,
+    expected_version: Option<i32>,
+    attempted: Move,
+    reason: Option<String>,
+) -> Result<need::Model, WriteError> {
+    let txn = db.begin_write().await?;
+    let read = lock(&txn, need_id, expected_version).await?;
+    let to = next(read.status, attempted)
+        .map_err(|illegal| WriteError::Conflict { field: "need", message: illegal.to_string() })?;
+    let mut model = read.clone().into_active_model();
+    model.status = Set(to);
+    if to == NeedStatus::Submitted && read.submitted_at.is_none() {
+        model.submitted_at = Set(Some(Utc::now()));
+    }
+    let saved = save(&txn, &read, model).await?;
+    record(
+        &txn,
+        NewEvent {
+            need_id,
+            actor: Some(actor),
+            kind: kind::STATUS_CHANGED,
+            from: Some(read.status),
+            to: Some(to),
+            reason,
+            ..Default::default()
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
+/// Adds `municipality_id` as a co-signer of an open, submitted need.
+pub async fn cosign(
+    db: &Db,
+    actor: i32,
+    need_id: i32,
+    municipality_id: i32,
+) -> Result<need::Model, WriteError> {
+    let txn = db.begin_write().await?;
+    let read = lock(&txn, need_id, None).await?;
+    if read.status == NeedStatus::Draft || !crate::domain::needs::is_open(read.status) {
+        return Err(WriteError::Conflict {
+            field: "need",
+            message: format!("a need that is {:?} cannot be co-signed", read.status),
+        });
+    }
+    if read.municipality_id == municipality_id {
+        return Err(WriteError::Invalid {
+            field: "municipality",
+            message: "a municipality cannot co-sign its own need".into(),
+        });
+    }
+    need_cosign::ActiveModel {
+        need_id: Set(need_id),
+        municipality_id: Set(municipality_id),
+        person_id: Set(Some(actor)),
+        carried_from_need_id: Set(None),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            WriteError::Conflict {
+                field: "municipality",
+                message: "the municipality has co-signed this need already".into(),
+            }
+        } else {
+            e.into()
+        }
+    })?;
+    let saved = recount(&txn, &read).await?;
+    record(
+        &txn,
+        NewEvent {
+            need_id,
+            actor: Some(actor),
+            kind: kind::COSIGNED,
+            municipality_id: Some(municipality_id),
+            ..Default::default()
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
+/// Takes `municipality_id`'s co-signature back.
+pub async fn withdraw_cosign(
+    db: &Db,
+    actor: i32,
+    need_id: i32,
+    municipality_id: i32,
+) -> Result<need::Model, WriteError> {
+    let txn = db.begin_write().await?;
+    let read = lock(&txn, need_id, None).await?;
+    let deleted = need_cosign::Entity::delete_many()
+        .filter(need_cosign::Column::NeedId.eq(need_id))
+        .filter(need_cosign::Column::MunicipalityId.eq(municipality_id))
+        .exec(&txn)
+        .await?;
+    if deleted.rows_affected == 0 {
+        return Err(WriteError::NotFound { field: "municipality" });
+    }
+    let saved = recount(&txn, &read).await?;
+    record(
+        &txn,
+        NewEvent {
+            need_id,
+            actor: Some(actor),
+            kind: kind::COSIGNATURE_WITHDRAWN,
+            municipality_id: Some(municipality_id),
+            ..Default::default()
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
+/// Stores the number of co-signers with the need (for ordering by reach) and raises its version.
+async fn recount(txn: &DatabaseTransaction, read: &need::Model) -> Result<need::Model, WriteError> {
+    let count =
+        need_cosign::Entity::find().filter(need_cosign::Column::NeedId.eq(read.id)).count(txn).await?;
+    let mut model = read.clone().into_active_model();
+    model.cosigner_count = Set(i32::try_from(count).unwrap_or(i32::MAX));
+    save(txn, read, model).await
+}
+
+/// Evidence found in the evidence check.
+pub struct NewEvidence {
+    pub title: String,
+    pub url: Option<String>,
+    pub doi: Option<String>,
+    pub note: Option<String>,
+}
+
+pub async fn link_evidence(
+    db: &Db,
+    actor: i32,
+    need_id: i32,
+    evidence: NewEvidence,
+) -> Result<need_evidence::Model, WriteError> {
+    let txn = db.begin_write().await?;
+    lock(&txn, need_id, None).await?;
+    let linked = need_evidence::ActiveModel {
+        need_id: Set(need_id),
+        title: Set(evidence.title),
+        url: Set(evidence.url),
+        doi: Set(evidence.doi),
+        note: Set(evidence.note),
+        created_by_person_id: Set(Some(actor)),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    record(&txn, NewEvent { need_id, actor: Some(actor), kind: kind::EVIDENCE_LINKED, ..Default::default() })
+        .await?;
+    txn.commit().await?;
+    Ok(linked)
+}
+
+/// Merges `duplicates` into `survivor`: each duplicate becomes MERGED and points at the survivor,
+/// keeping its own text and history; the municipalities behind it (owner and co-signers) become
+/// co-signers of the survivor unless they are there already. All or nothing.
+pub async fn merge(
+    db: &Db,
+    actor: i32,
+    survivor_id: i32,
+    duplicate_ids: &[i32],
+) -> Result<need::Model, WriteError> {
+    let txn = db.begin_write().await?;
+    let survivor = lock(&txn, survivor_id, None).await?;
+    if survivor.status == NeedStatus::Draft || !crate::domain::needs::is_open(survivor.status) {
+        return Err(WriteError::Conflict {
+            field: "survivor",
+            message: format!("a need that is {:?} cannot take in duplicates", survivor.status),
+        });
+    }
+    for &duplicate_id in duplicate_ids {
+        if duplicate_id == survivor_id {
+            return Err(WriteError::Invalid {
+                field: "duplicates",
+                message: "a need cannot be merged into itself".into(),
+            });
+        }
+        let duplicate = lock(&txn, duplicate_id, None).await?;
+        let to = next(duplicate.status, Move::Merge)
+            .map_err(|illegal| WriteError::Conflict { field: "duplicates", message: illegal.to_string() })?;
+        let mut model = duplicate.clone().into_active_model();
+        model.status = Set(to);
+        model.merged_into_id = Set(Some(survivor_id));
+        save(&txn, &duplicate, model).await?;
+
+        // Carry the duplicate's municipalities over, without counting any twice.
+        let mut present: Vec<i32> = need_cosign::Entity::find()
+            .filter(need_cosign::Column::NeedId.eq(survivor_id))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|c| c.municipality_id)
+            .collect();
+        present.push(survivor.municipality_id);
+        let mut behind: Vec<i32> = need_cosign::Entity::find()
+            .filter(need_cosign::Column::NeedId.eq(duplicate_id))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|c| c.municipality_id)
+            .collect();
+        behind.insert(0, duplicate.municipality_id);
+        for municipality_id in behind {
+            if present.contains(&municipality_id) {
+                continue;
+            }
+            present.push(municipality_id);
+            need_cosign::ActiveModel {
+                need_id: Set(survivor_id),
+                municipality_id: Set(municipality_id),
+                person_id: Set(None),
+                carried_from_need_id: Set(Some(duplicate_id)),
+                created_at: Set(Utc::now()),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+        }
+        record(
+            &txn,
+            NewEvent {
+                need_id: duplicate_id,
+                actor: Some(actor),
+                kind: kind::MERGED,
+                from: Some(duplicate.status),
+                to: Some(to),
+                related_need_id: Some(survivor_id),
+                ..Default::default()
+            },
+        )
+        .await?;
+        record(
+            &txn,
+            NewEvent {
+                need_id: survivor_id,
+                actor: Some(actor),
+                kind: kind::ABSORBED,
+                related_need_id: Some(duplicate_id),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    let survivor = lock(&txn, survivor_id, None).await?;
+    let saved = recount(&txn, &survivor).await?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
+/// Undoes the merge of `duplicate_id`: it gets back the state it had, and the co-signatures it
+/// brought leave the survivor. Returns the duplicate.
+pub async fn unmerge(db: &Db, actor: i32, duplicate_id: i32) -> Result<need::Model, WriteError> {
+    let txn = db.begin_write().await?;
+    let duplicate = lock(&txn, duplicate_id, None).await?;
+    let (Some(survivor_id), NeedStatus::Merged) = (duplicate.merged_into_id, duplicate.status) else {
+        return Err(WriteError::Conflict { field: "need", message: "the need is not merged".into() });
+    };
+    let merge_event = need_event::Entity::find()
+        .filter(need_event::Column::NeedId.eq(duplicate_id))
+        .filter(need_event::Column::Kind.eq(kind::MERGED))
+        .order_by_desc(need_event::Column::Id)
+        .one(&txn)
+        .await?;
+    let restore = merge_event.and_then(|e| e.from_status).ok_or_else(|| WriteError::Conflict {
+        field: "need",
+        message: "the merge has no recorded state to go back to".into(),
+    })?;
+    let to = next(duplicate.status, Move::Unmerge { restore })
+        .map_err(|illegal| WriteError::Conflict { field: "need", message: illegal.to_string() })?;
+    let mut model = duplicate.clone().into_active_model();
+    model.status = Set(to);
+    model.merged_into_id = Set(None);
+    let restored = save(&txn, &duplicate, model).await?;
+    need_cosign::Entity::delete_many()
+        .filter(need_cosign::Column::NeedId.eq(survivor_id))
+        .filter(need_cosign::Column::CarriedFromNeedId.eq(duplicate_id))
+        .exec(&txn)
+        .await?;
+    let survivor = lock(&txn, survivor_id, None).await?;
+    recount(&txn, &survivor).await?;
+    for (need_id, related) in [(duplicate_id, survivor_id), (survivor_id, duplicate_id)] {
+        let (from, to) =
+            if need_id == duplicate_id { (Some(NeedStatus::Merged), Some(to)) } else { (None, None) };
+        record(
+            &txn,
+            NewEvent {
+                need_id,
+                actor: Some(actor),
+                kind: kind::UNMERGED,
+                from,
+                to,
+                related_need_id: Some(related),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(restored)
+}
+
+/// Sets (or clears) a municipality's number of inhabitants.
+pub async fn set_population(
+    db: &Db,
+    actor: crate::db::audit::Actor,
+    municipality_id: i32,
+    region_id: Option<i32>,
+    population: Option<i32>,
+) -> Result<municipality::Model, WriteError> {
+    let txn = db.begin_write().await?;
+    let found = municipality::Entity::find_by_id(municipality_id)
+        .one(&txn)
+        .await?
+        .ok_or(WriteError::NotFound { field: "municipality" })?;
+    let mut model = found.into_active_model();
+    model.population = Set(population);
+    let saved = model.update(&txn).await?;
+    crate::db::audit::record(
+        &txn,
+        actor,
+        crate::db::audit::Event {
+            action: "municipality.set_population",
+            target_type: "Municipality",
+            target_id: municipality_id,
+            region_id,
+            detail: Some(serde_json::json!({ "population": population })),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
+/// The themes of several needs, by need: one statement.
+pub async fn themes_of(
+    db: &impl ConnectionTrait,
+    need_ids: &[i32],
+) -> Result<HashMap<i32, Vec<theme::Model>>, DbErr> {
+    let links = need_theme::Entity::find()
+        .filter(need_theme::Column::NeedId.is_in(need_ids.iter().copied()))
+        .all(db)
+        .await?;
+    let theme_ids: Vec<i32> = links.iter().map(|l| l.theme_id).collect();
+    let themes: HashMap<i32, theme::Model> = if theme_ids.is_empty() {
+        HashMap::new()
+    } else {
+        theme::Entity::find()
+            .filter(theme::Column::Id.is_in(theme_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t))
+            .collect()
+    };
+    let mut grouped: HashMap<i32, Vec<theme::Model>> = HashMap::new();
+    for link in links {
+        if let Some(theme) = themes.get(&link.theme_id) {
+            grouped.entry(link.need_id).or_default().push(theme.clone());
+        }
+    }
+    for list in grouped.values_mut() {
+        list.sort_by_key(|t| t.id);
+    }
+    Ok(grouped)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Listing and searching.
+
+/// Which needs to list. Empty lists and `None` mean no restriction.
+#[derive(Clone, Debug, Default)]
+pub struct NeedFilter {
+    pub statuses: Vec<NeedStatus>,
+    pub theme_ids: Vec<i32>,
+    pub region_id: Option<i32>,
+    pub cluster_id: Option<i32>,
+    pub municipality_id: Option<i32>,
+    pub product_type_id: Option<i32>,
+    pub urgency: Option<Urgency>,
+    pub submitted_after: Option<DateTime<Utc>>,
+    pub submitted_before: Option<DateTime<Utc>>,
+    /// Words to find in title, question and background (all must match, as prefixes).
+    pub search: Vec<String>,
+}
+
+/// Whose drafts the caller may see (drafts are visible only within their municipality).
+#[derive(Clone, Debug, Default)]
+pub struct Visibility {
+    pub draft_municipalities: Vec<i32>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NeedOrder {
+    Newest,
+    Oldest,
+    Updated,
+    Reach,
+    Relevance,
+}
+
+/// Where a page starts: the sort key and id of the row before it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum CursorKey {
+    Time(DateTime<Utc>),
+    Count(i64),
+    Rank(f64),
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Cursor {
+    pub key: CursorKey,
+    pub id: i32,
+}
+
+/// A need row with the value it was sorted by.
+pub struct Listed {
+    pub need: need::Model,
+    pub cursor: Cursor,
+}
+
+/// SQL text with its bound values, numbering placeholders for the backend.
+struct Sql {
+    backend: DatabaseBackend,
+    text: String,
+    values: Vec<Value>,
+}
+
+impl Sql {
+    fn new(backend: DatabaseBackend) -> Self {
+        Self { backend, text: String::new(), values: Vec::new() }
+    }
+
+    fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
+        self.values.push(value.into());
+        let placeholder = match self.backend {
+            DatabaseBackend::Postgres => format!("${}", self.values.len()),
+            _ => "?".to_owned(),
+        };
+        self.text.push_str(&placeholder);
+        self
+    }
+
+    fn bind_list(&mut self, values: impl IntoIterator<Item = impl Into<Value>>) -> &mut Self {
+        self.push("(");
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.bind(value);
+        }
+        self.push(")")
+    }
+
+    fn statement(self) -> Statement {
+        Statement::from_sql_and_values(self.backend, self.text, self.values)
+    }
+}
+
+/// `FROM need n [JOIN search s] WHERE ...` for a filter and a viewer.
+fn from_where(sql: &mut Sql, filter: &NeedFilter, visibility: &Visibility) {
+    sql.push(" FROM need n");
+    if !filter.search.is_empty() {
+        match sql.backend {
+            DatabaseBackend::Postgres => {
+                // Every word stemmed by the `norwegian` configuration and matched as a prefix.
+                let query: Vec<String> = filter.search.iter().map(|w| format!("{w}:*")).collect();
+                sql.push(" JOIN (SELECT id, -ts_rank(search, q) AS rank FROM need, to_tsquery('norwegian', ")
+                    .bind(query.join(" & "))
+                    .push(") q WHERE search @@ q) s ON s.id = n.id");
+            }
+            _ => {
+                // FTS5 has no Norwegian stemmer: every word matches as a prefix ("sjukeheim*").
+                let query: Vec<String> = filter.search.iter().map(|w| format!("\"{w}\"*")).collect();
+                sql.push(" JOIN (SELECT rowid AS id, bm25(need_fts, 10.0, 5.0, 1.0) AS rank FROM need_fts WHERE need_fts MATCH ")
+                    .bind(query.join(" "))
+                    .push(") s ON s.id = n.id");
+            }
+        }
+    }
+    sql.push(" WHERE (n.status <> 'DRAFT'");
+    if !visibility.draft_municipalities.is_empty() {
+        sql.push(" OR n.municipality_id IN ").bind_list(visibility.draft_municipalities.iter().copied());
+    }
+    sql.push(")");
+    if !filter.statuses.is_empty() {
+        sql.push(" AND n.status IN ")
+            .bind_list(filter.statuses.iter().map(|s| sea_orm::ActiveEnum::to_value(s)));
+    }
+    if !filter.theme_ids.is_empty() {
+        sql.push(" AND EXISTS (SELECT 1 FROM need_theme nt WHERE nt.need_id = n.id AND nt.theme_id IN ")
+            .bind_list(filter.theme_ids.iter().copied())
+            .push(")");
+    }
+    if let Some(id) = filter.municipality_id {
+        sql.push(" AND n.municipality_id = ").bind(id);
+    }
+    if let Some(id) = filter.cluster_id {
+        sql.push(" AND n.municipality_id IN (SELECT id FROM municipality WHERE cluster_id = ")
+            .bind(id)
+            .push(")");
+    }
+    if let Some(id) = filter.region_id {
+        sql.push(" AND n.municipality_id IN (SELECT m.id FROM municipality m JOIN county c ON c.id = m.county_id WHERE c.region_id = ")
+            .bind(id)
+            .push(")");
+    }
+    if let Some(id) = filter.product_type_id {
+        sql.push(" AND n.product_type_id = ").bind(id);
+    }
+    if let Some(urgency) = filter.urgency {
+        sql.push(" AND n.urgency = ").bind(sea_orm::ActiveEnum::to_value(&urgency));
+    }
+    if let Some(after) = filter.submitted_after {
+        sql.push(" AND n.submitted_at >= ").bind(after);
+    }
+    if let Some(before) = filter.submitted_before {
+        sql.push(" AND n.submitted_at < ").bind(before);
+    }
+}
+
+/// The sort column of an order, and whether it runs descending.
+fn sort_column(order: NeedOrder) -> (&'static str, bool) {
+    match order {
+        NeedOrder::Newest => ("n.created_at", true),
+        NeedOrder::Oldest => ("n.created_at", false),
+        NeedOrder::Updated => ("n.updated_at", true),
+        NeedOrder::Reach => ("n.cosigner_count", true),
+        NeedOrder::Relevance => ("s.rank", false),
+    }
+}
+
+fn bind_key(sql: &mut Sql, key: &CursorKey) {
+    match key {
+        CursorKey::Time(at) => sql.bind(*at),
+        CursorKey::Count(n) => sql.bind(*n),
+        CursorKey::Rank(r) => sql.bind(*r),
+    };
+}
+
+/// A page request in SQL terms.
+pub struct Window {
+    pub size: usize,
+    pub from_end: bool,
+    pub after: Option<Cursor>,
+    pub before: Option<Cursor>,
+}
+
+#[derive(FromQueryResult)]
+struct SortValues {
+    id: i32,
+    sort_time: Option<DateTime<Utc>>,
+    sort_count: Option<i64>,
+    sort_rank: Option<f64>,
+}
+
+/// One page of needs and whether there are more in the direction of travel.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &NeedFilter,
+    visibility: &Visibility,
+    order: NeedOrder,
+    window: &Window,
+) -> Result<(Vec<Listed>, bool), DbErr> {
+    let order =
+        if order == NeedOrder::Relevance && filter.search.is_empty() { NeedOrder::Newest } else { order };
+    let backend = db.get_database_backend();
+    let (column, descending) = sort_column(order);
+    let mut sql = Sql::new(backend);
+    let (time, count, rank) = match order {
+        NeedOrder::Newest | NeedOrder::Oldest | NeedOrder::Updated => (column, "NULL", "NULL"),
+        NeedOrder::Reach => ("NULL", column, "NULL"),
+        NeedOrder::Relevance => ("NULL", "NULL", column),
+    };
+    let cast =
+        |expr: &str, ty: &str| if expr == "NULL" { format!("CAST(NULL AS {ty})") } else { expr.to_owned() };
+    sql.push(&format!(
+        "SELECT n.id, {} AS sort_time, {} AS sort_count, {} AS sort_rank",
+        if time == "NULL" {
+            cast(time, if backend == DatabaseBackend::Postgres { "timestamptz" } else { "text" })
+        } else {
+            time.to_owned()
+        },
+        if count == "NULL" { cast(count, "bigint") } else { format!("CAST({count} AS bigint)") },
+        if rank == "NULL" {
+            cast(rank, "double precision")
+        } else {
+            format!("CAST({rank} AS double precision)")
+        },
+    ));
+    from_where(&mut sql, filter, visibility);
+    // Keyset conditions: rows strictly after `after` and before `before` in the order.
+    let (forward_cmp, backward_cmp) = if descending { ("<", ">") } else { (">", "<") };
+    if let Some(after) = &window.after {
+        sql.push(&format!(" AND ({column}, n.id) {forward_cmp} ("));
+        bind_key(&mut sql, &after.key);
+        sql.push(", ").bind(after.id).push(")");
+    }
+    if let Some(before) = &window.before {
+        sql.push(&format!(" AND ({column}, n.id) {backward_cmp} ("));
+        bind_key(&mut sql, &before.key);
+        sql.push(", ").bind(before.id).push(")");
+    }
+    // Reading from the end runs the order backwards and turns the page round afterwards.
+    let reverse = descending == window.from_end;
+    let direction = if reverse { "ASC" } else { "DESC" };
+    sql.push(&format!(" ORDER BY {column} {direction}, n.id {direction} LIMIT "));
+    sql.bind(i64::try_from(window.size + 1).unwrap_or(i64::MAX));
+    let mut keys = SortValues::find_by_statement(sql.statement()).all(db).await?;
+    let more = keys.len() > window.size;
+    keys.truncate(window.size);
+    if window.from_end {
+        keys.reverse();
+    }
+    let ids: Vec<i32> = keys.iter().map(|k| k.id).collect();
+    let mut rows: HashMap<i32, need::Model> = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        need::Entity::find()
+            .filter(need::Column::Id.is_in(ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|n| (n.id, n))
+            .collect()
+    };
+    let listed = keys
+        .into_iter()
+        .filter_map(|k| {
+            let key = match order {
+                NeedOrder::Newest | NeedOrder::Oldest | NeedOrder::Updated => CursorKey::Time(k.sort_time?),
+                NeedOrder::Reach => CursorKey::Count(k.sort_count?),
+                NeedOrder::Relevance => CursorKey::Rank(k.sort_rank?),
+            };
+            Some(Listed { need: rows.remove(&k.id)?, cursor: Cursor { key, id: k.id } })
+        })
+        .collect();
+    Ok((listed, more))
+}
+
+#[derive(FromQueryResult)]
+struct Counted {
+    n: i64,
+}
+
+/// How many needs match (for `totalCount`, computed only when asked for).
+pub async fn count(
+    db: &impl ConnectionTrait,
+    filter: &NeedFilter,
+    visibility: &Visibility,
+) -> Result<i64, DbErr> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("SELECT COUNT(*) AS n");
+    from_where(&mut sql, filter, visibility);
+    Ok(Counted::find_by_statement(sql.statement()).one(db).await?.map_or(0, |c| c.n))
+}
+
+/// A group and its count, for dashboards.
+#[derive(Clone, Debug, PartialEq, Eq, FromQueryResult)]
+pub struct GroupCount {
+    pub key: Option<String>,
+    pub n: i64,
+}
+
+/// What to count by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Grouping {
+    Status,
+    Theme,
+    Cluster,
+    Municipality,
+    SubmittedMonth,
+}
+
+/// Counts of matching needs by one grouping, computed with GROUP BY.
+pub async fn count_by(
+    db: &impl ConnectionTrait,
+    filter: &NeedFilter,
+    visibility: &Visibility,
+    grouping: Grouping,
+) -> Result<Vec<GroupCount>, DbErr> {
+    let backend = db.get_database_backend();
+    let month = match backend {
+        DatabaseBackend::Postgres => "to_char(n.submitted_at AT TIME ZONE 'UTC', 'YYYY-MM')",
+        // SQLite keeps timestamps as ISO text starting with the UTC date.
+        _ => "substr(n.submitted_at, 1, 7)",
+    };
+    let (key, join) = match grouping {
+        Grouping::Status => ("n.status".to_owned(), ""),
+        Grouping::Theme => {
+            ("CAST(nt.theme_id AS TEXT)".to_owned(), " JOIN need_theme nt ON nt.need_id = n.id")
+        }
+        Grouping::Cluster => {
+            ("CAST(m.cluster_id AS TEXT)".to_owned(), " JOIN municipality m ON m.id = n.municipality_id")
+        }
+        Grouping::Municipality => ("CAST(n.municipality_id AS TEXT)".to_owned(), ""),
+        Grouping::SubmittedMonth => (month.to_owned(), ""),
+    };
+    let mut inner = Sql::new(backend);
+    inner.push("SELECT n.id AS id");
+    from_where(&mut inner, filter, visibility);
+    // Drafts have no submission month.
+    let submitted = if grouping == Grouping::SubmittedMonth { " AND n.submitted_at IS NOT NULL" } else { "" };
+    let mut sql = Sql { backend, text: String::new(), values: inner.values };
+    sql.push(&format!(
+        "SELECT {key} AS key, COUNT(*) AS n FROM need n{join} WHERE n.id IN ({}){submitted} GROUP BY {key} ORDER BY {key}",
+        inner.text
+    ));
+    GroupCount::find_by_statement(sql.statement()).all(db).await
+}
+
+/// Needs like the given text (for duplicate suggestions): published, open, best match first.
+pub async fn similar(
+    db: &impl ConnectionTrait,
+    words: Vec<String>,
+    except: i32,
+    limit: u64,
+) -> Result<Vec<need::Model>, DbErr> {
+    if words.is_empty() {
+        return Ok(Vec::new());
+    }
+    let backend = db.get_database_backend();
+    let mut sql = Sql::new(backend);
+    // Any word may match (OR), ranked; the strongest matches share most words.
+    match backend {
+        DatabaseBackend::Postgres => {
+            let query: Vec<String> = words.iter().map(|w| format!("{w}:*")).collect();
+            sql.push("SELECT n.id AS id FROM need n, to_tsquery('norwegian', ")
+                .bind(query.join(" | "))
+                .push(") q WHERE n.search @@ q AND n.id <> ")
+                .bind(except)
+                .push(" AND n.status NOT IN ('DRAFT', 'REJECTED', 'WITHDRAWN', 'MERGED', 'ANSWERED', 'ANSWERED_BY_EXISTING_EVIDENCE') ORDER BY ts_rank(n.search, q) DESC, n.id LIMIT ")
+                .bind(i64::try_from(limit).unwrap_or(5));
+        }
+        _ => {
+            let query: Vec<String> = words.iter().map(|w| format!("\"{w}\"*")).collect();
+            sql.push("SELECT n.id AS id FROM need_fts f JOIN need n ON n.id = f.rowid WHERE need_fts MATCH ")
+                .bind(query.join(" OR "))
+                .push(" AND n.id <> ")
+                .bind(except)
+                .push(" AND n.status NOT IN ('DRAFT', 'REJECTED', 'WITHDRAWN', 'MERGED', 'ANSWERED', 'ANSWERED_BY_EXISTING_EVIDENCE') ORDER BY bm25(need_fts, 10.0, 5.0, 1.0), n.id LIMIT ")
+                .bind(i64::try_from(limit).unwrap_or(5));
+        }
+    }
+    #[derive(FromQueryResult)]
+    struct Id {
+        id: i32,
+    }
+    let ids: Vec<i32> =
+        Id::find_by_statement(sql.statement()).all(db).await?.into_iter().map(|r| r.id).collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows: HashMap<i32, need::Model> = need::Entity::find()
+        .filter(need::Column::Id.is_in(ids.clone()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|n| (n.id, n))
+        .collect();
+    Ok(ids.into_iter().filter_map(|id| rows.remove(&id)).collect())
+}
