@@ -189,7 +189,7 @@ async fn save(
             message: "the need changed while you saved it".into(),
         });
     }
-    Ok(need::Entity::find_by_id(read.id).one(txn).await?.ok_or(WriteError::NotFound { field: "need" })?)
+    need::Entity::find_by_id(read.id).one(txn).await?.ok_or(WriteError::NotFound { field: "need" })
 }
 
 /// Replaces what the municipality wrote; only while the need is a draft, submitted or returned.
@@ -725,7 +725,7 @@ fn from_where(sql: &mut Sql, filter: &NeedFilter, visibility: &Visibility) {
     sql.push(")");
     if !filter.statuses.is_empty() {
         sql.push(" AND n.status IN ")
-            .bind_list(filter.statuses.iter().map(|s| sea_orm::ActiveEnum::to_value(s)));
+            .bind_list(filter.statuses.iter().map(sea_orm::ActiveEnum::to_value));
     }
     if !filter.theme_ids.is_empty() {
         sql.push(" AND EXISTS (SELECT 1 FROM need_theme nt WHERE nt.need_id = n.id AND nt.theme_id IN ")

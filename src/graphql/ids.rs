@@ -20,10 +20,11 @@ pub enum NodeType {
     Person,
     Membership,
     ApiToken,
+    Need,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 11] = [
+    const ALL: [NodeType; 12] = [
         Self::Region,
         Self::County,
         Self::Cluster,
@@ -35,6 +36,7 @@ impl NodeType {
         Self::Person,
         Self::Membership,
         Self::ApiToken,
+        Self::Need,
     ];
 
     pub fn name(self) -> &'static str {
@@ -50,6 +52,7 @@ impl NodeType {
             Self::Person => "Person",
             Self::Membership => "Membership",
             Self::ApiToken => "ApiToken",
+            Self::Need => "Need",
         }
     }
 

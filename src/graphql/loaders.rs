@@ -8,8 +8,8 @@ use std::{collections::HashMap, time::Duration};
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
-    api_token, cluster, county, criterion, institution, membership, municipality, person, product_type,
-    region, theme,
+    api_token, cluster, county, criterion, institution, membership, municipality, need, need_cosign,
+    need_event, need_evidence, person, product_type, region, theme,
 };
 
 use crate::{
@@ -123,5 +123,27 @@ impl Loader<GrantsOfPerson> for Loaders {
         let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
         let mut grants = identity::grants_of(self.db.conn(), &ids).await?;
         Ok(keys.iter().map(|k| (*k, grants.remove(&k.0).unwrap_or_default())).collect())
+    }
+}
+
+by_id!(NeedById, need);
+
+children_of!(CosignsOfNeed, need_cosign, NeedId, need_id);
+children_of!(EventsOfNeed, need_event, NeedId, need_id);
+children_of!(EvidenceOfNeed, need_evidence, NeedId, need_id);
+children_of!(DuplicatesOfNeed, need, MergedIntoId, merged_into_id);
+
+/// The themes of a need, through `need_theme`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ThemesOfNeed(pub i32);
+
+impl Loader<ThemesOfNeed> for Loaders {
+    type Value = Vec<theme::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[ThemesOfNeed]) -> Result<HashMap<ThemesOfNeed, Self::Value>, AppError> {
+        let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
+        let mut themes = crate::db::needs::themes_of(self.db.conn(), &ids).await?;
+        Ok(keys.iter().map(|k| (*k, themes.remove(&k.0).unwrap_or_default())).collect())
     }
 }

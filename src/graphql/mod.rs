@@ -6,6 +6,7 @@ pub mod identity;
 pub mod ids;
 pub mod limits;
 pub mod loaders;
+pub mod needs;
 pub mod node;
 pub mod reference;
 pub mod schema;

@@ -13,6 +13,7 @@ use crate::{
             ApiTokenById, ClusterById, CountyById, CriterionById, InstitutionById, MembershipById,
             MunicipalityById, PersonById, ProductTypeById, RegionById, ThemeById,
         },
+        needs::types::{Need, visible_need},
         reference::types::{
             Cluster, County, Criterion, Institution, Municipality, ProductType, Region, Theme,
         },
@@ -37,6 +38,7 @@ pub enum Node {
     Person(Person),
     Membership(Membership),
     ApiToken(ApiToken),
+    Need(Need),
 }
 
 #[derive(Default)]
@@ -84,6 +86,7 @@ async fn load(ctx: &Context<'_>, id: GlobalId) -> Result<Option<Node>, AppError>
             loader.load_one(ProductTypeById(key)).await?.map(|m| Node::ProductType(m.into()))
         }
         NodeType::Criterion => loader.load_one(CriterionById(key)).await?.map(|m| Node::Criterion(m.into())),
+        NodeType::Need => visible_need(ctx, key).await?.map(|n| Node::Need(Need(n))),
         // People, memberships and tokens the viewer may not see are null, as if they did not exist.
         NodeType::Person => visible_person(ctx, key).await?.map(|p| Node::Person(Person(p))),
         NodeType::Membership => match loader.load_one(MembershipById(key)).await? {

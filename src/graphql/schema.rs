@@ -13,6 +13,7 @@ use crate::{
         identity::{mutation::IdentityMutation, query::IdentityQuery},
         limits::QueryLimits,
         loaders::Loaders,
+        needs::{mutation::NeedsMutation, query::NeedsQuery},
         node::NodeQuery,
         reference::query::ReferenceQuery,
     },
@@ -20,11 +21,11 @@ use crate::{
 
 /// The root query: one line per area.
 #[derive(MergedObject, Default)]
-pub struct Query(NodeQuery, ReferenceQuery, IdentityQuery);
+pub struct Query(NodeQuery, ReferenceQuery, IdentityQuery, NeedsQuery);
 
 /// The root mutation: one line per area.
 #[derive(MergedObject, Default)]
-pub struct Mutation(IdentityMutation);
+pub struct Mutation(IdentityMutation, NeedsMutation);
 
 pub type HubSchema = Schema<Query, Mutation, EmptySubscription>;
 

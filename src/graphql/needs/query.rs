@@ -1,0 +1,301 @@
+//! Root query fields for needs: `needs` (filter, full-text search, order, keyset pages) and
+//! `needStats` (counts by status, theme, cluster, municipality and month, in SQL).
+
+use async_graphql::{
+    Context, Enum, ID, InputObject, Object, SimpleObject,
+    connection::{Connection, Edge, EmptyFields},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, Utc};
+use entity::enums::{NeedStatus, Urgency};
+
+use crate::{
+    db::needs::{self, Cursor, Grouping, NeedFilter as DbFilter, Visibility, Window},
+    domain::needs::search_words,
+    error::{AppError, Result},
+    graphql::{
+        connection::{MAX_PAGE_SIZE, PageArgs, cost},
+        context::ContextExt,
+        ids::{GlobalId, NodeType},
+        loaders::{ClusterById, MunicipalityById, ThemeById},
+        needs::types::Need,
+        reference::types::{Cluster, Municipality, Theme},
+    },
+};
+
+#[derive(Default)]
+pub struct NeedsQuery;
+
+/// Which needs to list or count. All conditions must hold; a list matches any of its values.
+#[derive(InputObject, Default, Clone)]
+pub struct NeedFilter {
+    pub status: Option<Vec<NeedStatus>>,
+    pub theme: Option<Vec<ID>>,
+    pub region: Option<ID>,
+    pub cluster: Option<ID>,
+    pub municipality: Option<ID>,
+    pub product_type: Option<ID>,
+    pub urgency: Option<Urgency>,
+    pub submitted_after: Option<DateTime<Utc>>,
+    pub submitted_before: Option<DateTime<Utc>>,
+}
+
+/// How to order needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, Default)]
+pub enum NeedOrder {
+    /// Newest first (by creation).
+    #[default]
+    Newest,
+    Oldest,
+    /// Most recently changed first.
+    Updated,
+    /// Most co-signing municipalities first.
+    Reach,
+    /// Best match for `search` first (the same as NEWEST without a search).
+    Relevance,
+}
+
+impl From<NeedOrder> for needs::NeedOrder {
+    fn from(order: NeedOrder) -> Self {
+        match order {
+            NeedOrder::Newest => Self::Newest,
+            NeedOrder::Oldest => Self::Oldest,
+            NeedOrder::Updated => Self::Updated,
+            NeedOrder::Reach => Self::Reach,
+            NeedOrder::Relevance => Self::Relevance,
+        }
+    }
+}
+
+fn decode_ids(ids: Option<&[ID]>, node_type: NodeType) -> Result<Vec<i32>, AppError> {
+    ids.unwrap_or_default().iter().map(|id| GlobalId::decode_as(id, node_type)).collect()
+}
+
+fn decode_id(id: Option<&ID>, node_type: NodeType) -> Result<Option<i32>, AppError> {
+    id.map(|id| GlobalId::decode_as(id, node_type)).transpose()
+}
+
+/// The filter and search in database terms.
+fn db_filter(filter: Option<NeedFilter>, search: Option<&str>) -> Result<DbFilter, AppError> {
+    let f = filter.unwrap_or_default();
+    Ok(DbFilter {
+        statuses: f.status.unwrap_or_default(),
+        theme_ids: decode_ids(f.theme.as_deref(), NodeType::Theme)?,
+        region_id: decode_id(f.region.as_ref(), NodeType::Region)?,
+        cluster_id: decode_id(f.cluster.as_ref(), NodeType::Cluster)?,
+        municipality_id: decode_id(f.municipality.as_ref(), NodeType::Municipality)?,
+        product_type_id: decode_id(f.product_type.as_ref(), NodeType::ProductType)?,
+        urgency: f.urgency,
+        submitted_after: f.submitted_after,
+        submitted_before: f.submitted_before,
+        search: search.map(search_words).unwrap_or_default(),
+    })
+}
+
+fn visibility(ctx: &Context<'_>) -> Result<Visibility, AppError> {
+    Ok(Visibility { draft_municipalities: ctx.viewer()?.member_municipalities() })
+}
+
+fn encode_cursor(cursor: &Cursor) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(cursor).unwrap_or_default())
+}
+
+fn decode_cursor(text: &str) -> Result<Cursor, AppError> {
+    URL_SAFE_NO_PAD
+        .decode(text)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .ok_or_else(|| AppError::bad_input(format!("`{text}` is not a valid cursor")))
+}
+
+/// `totalCount` of a needs connection, counted in SQL only when asked for.
+pub struct NeedCount {
+    filter: DbFilter,
+    visibility: Visibility,
+}
+
+#[Object]
+impl NeedCount {
+    /// How many needs match, across all pages.
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        Ok(needs::count(ctx.db()?.conn(), &self.filter, &self.visibility).await?)
+    }
+}
+
+pub type NeedPage = Connection<String, Need, NeedCount, EmptyFields>;
+
+/// Counts of needs, each grouping computed in SQL when asked for.
+pub struct NeedStats {
+    filter: DbFilter,
+    visibility: Visibility,
+}
+
+#[derive(SimpleObject)]
+pub struct StatusCount {
+    pub status: NeedStatus,
+    pub count: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct ThemeCount {
+    pub theme: Option<Theme>,
+    pub count: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct ClusterCount {
+    /// Null for municipalities outside any cluster.
+    pub cluster: Option<Cluster>,
+    pub count: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct MunicipalityCount {
+    pub municipality: Option<Municipality>,
+    pub count: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct MonthCount {
+    /// `YYYY-MM`, in UTC.
+    pub month: String,
+    pub count: i64,
+}
+
+impl NeedStats {
+    async fn groups(
+        &self,
+        ctx: &Context<'_>,
+        grouping: Grouping,
+    ) -> Result<Vec<(Option<String>, i64)>, AppError> {
+        let rows = needs::count_by(ctx.db()?.conn(), &self.filter, &self.visibility, grouping).await?;
+        Ok(rows.into_iter().map(|g| (g.key, g.n)).collect())
+    }
+
+    /// Groups keyed by a row id, with the rows loaded in one batch.
+    async fn by_id(
+        &self,
+        ctx: &Context<'_>,
+        grouping: Grouping,
+    ) -> Result<Vec<(Option<i32>, i64)>, AppError> {
+        Ok(self
+            .groups(ctx, grouping)
+            .await?
+            .into_iter()
+            .map(|(key, n)| (key.and_then(|k| k.parse().ok()), n))
+            .collect())
+    }
+}
+
+#[Object]
+impl NeedStats {
+    /// How many needs match.
+    async fn total(&self, ctx: &Context<'_>) -> Result<i64> {
+        Ok(needs::count(ctx.db()?.conn(), &self.filter, &self.visibility).await?)
+    }
+
+    async fn by_status(&self, ctx: &Context<'_>) -> Result<Vec<StatusCount>> {
+        let groups = self.groups(ctx, Grouping::Status).await?;
+        Ok(groups
+            .into_iter()
+            .filter_map(|(key, count)| {
+                let status = serde_json::from_value(serde_json::Value::String(key?)).ok()?;
+                Some(StatusCount { status, count })
+            })
+            .collect())
+    }
+
+    async fn by_theme(&self, ctx: &Context<'_>) -> Result<Vec<ThemeCount>> {
+        let groups = self.by_id(ctx, Grouping::Theme).await?;
+        let themes = ctx.loader()?.load_many(groups.iter().filter_map(|(id, _)| id.map(ThemeById))).await?;
+        Ok(groups
+            .into_iter()
+            .map(|(id, count)| ThemeCount {
+                theme: id.and_then(|id| themes.get(&ThemeById(id)).cloned().map(Theme)),
+                count,
+            })
+            .collect())
+    }
+
+    async fn by_cluster(&self, ctx: &Context<'_>) -> Result<Vec<ClusterCount>> {
+        let groups = self.by_id(ctx, Grouping::Cluster).await?;
+        let clusters =
+            ctx.loader()?.load_many(groups.iter().filter_map(|(id, _)| id.map(ClusterById))).await?;
+        Ok(groups
+            .into_iter()
+            .map(|(id, count)| ClusterCount {
+                cluster: id.and_then(|id| clusters.get(&ClusterById(id)).cloned().map(Cluster)),
+                count,
+            })
+            .collect())
+    }
+
+    async fn by_municipality(&self, ctx: &Context<'_>) -> Result<Vec<MunicipalityCount>> {
+        let groups = self.by_id(ctx, Grouping::Municipality).await?;
+        let found =
+            ctx.loader()?.load_many(groups.iter().filter_map(|(id, _)| id.map(MunicipalityById))).await?;
+        Ok(groups
+            .into_iter()
+            .map(|(id, count)| MunicipalityCount {
+                municipality: id.and_then(|id| found.get(&MunicipalityById(id)).cloned().map(Municipality)),
+                count,
+            })
+            .collect())
+    }
+
+    /// Submissions per month (drafts have none).
+    async fn submissions_by_month(&self, ctx: &Context<'_>) -> Result<Vec<MonthCount>> {
+        let groups = self.groups(ctx, Grouping::SubmittedMonth).await?;
+        Ok(groups
+            .into_iter()
+            .filter_map(|(month, count)| Some(MonthCount { month: month?, count }))
+            .collect())
+    }
+}
+
+#[Object]
+impl NeedsQuery {
+    /// Knowledge needs: from SUBMITTED on for everyone, drafts only for their municipality.
+    /// `search` looks in title, question and background (Norwegian-aware, words match as prefixes).
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn needs(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<NeedFilter>,
+        search: Option<String>,
+        #[graphql(default)] order_by: NeedOrder,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<NeedPage> {
+        let args = PageArgs::parse(first, None, last, None)?;
+        let filter = db_filter(filter, search.as_deref())?;
+        let visibility = visibility(ctx)?;
+        let window = Window {
+            size: args.size.min(MAX_PAGE_SIZE as usize),
+            from_end: args.from_end,
+            after: after.as_deref().map(decode_cursor).transpose()?,
+            before: before.as_deref().map(decode_cursor).transpose()?,
+        };
+        let (rows, more) =
+            needs::list(ctx.db()?.conn(), &filter, &visibility, order_by.into(), &window).await?;
+        let (has_previous, has_next) =
+            if window.from_end { (more, window.before.is_some()) } else { (window.after.is_some(), more) };
+        let mut page =
+            Connection::with_additional_fields(has_previous, has_next, NeedCount { filter, visibility });
+        page.edges.extend(rows.into_iter().map(|row| Edge::new(encode_cursor(&row.cursor), Need(row.need))));
+        Ok(page)
+    }
+
+    /// Counts of the needs the caller can see, for dashboards; every figure is a GROUP BY in SQL.
+    async fn need_stats(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<NeedFilter>,
+        search: Option<String>,
+    ) -> Result<NeedStats> {
+        Ok(NeedStats { filter: db_filter(filter, search.as_deref())?, visibility: visibility(ctx)? })
+    }
+}

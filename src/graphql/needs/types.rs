@@ -1,0 +1,360 @@
+//! GraphQL objects for knowledge needs: the need, its co-signatures, reach, evidence and history.
+
+use async_graphql::{Context, Enum, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{
+    enums::{NeedStatus, Urgency},
+    need, need_cosign, need_event, need_evidence,
+};
+
+use crate::{
+    auth::{Action, policy::NeedScope},
+    error::{AppError, Result},
+    graphql::{
+        context::ContextExt,
+        identity::types::{Person, visible_person},
+        ids::{GlobalId, NodeType},
+        loaders::{
+            CosignsOfNeed, CountyById, DuplicatesOfNeed, EventsOfNeed, EvidenceOfNeed, MunicipalityById,
+            NeedById, ProductTypeById, ThemesOfNeed,
+        },
+        reference::types::{Municipality, ProductType, Theme},
+    },
+};
+
+#[derive(Clone, Debug)]
+pub struct Need(pub need::Model);
+
+/// Where a need belongs, for the policy: its municipality's cluster and region.
+pub async fn need_scope(ctx: &Context<'_>, need: &need::Model) -> Result<NeedScope, AppError> {
+    let loader = ctx.loader()?;
+    let municipality = loader.load_one(MunicipalityById(need.municipality_id)).await?;
+    let region_id = match &municipality {
+        Some(m) => loader.load_one(CountyById(m.county_id)).await?.and_then(|c| c.region_id),
+        None => None,
+    };
+    Ok(NeedScope {
+        status: need.status,
+        municipality_id: need.municipality_id,
+        cluster_id: municipality.and_then(|m| m.cluster_id),
+        region_id,
+    })
+}
+
+/// Whether the viewer may see this need (drafts only within their municipality).
+pub fn can_see(ctx: &Context<'_>, need: &need::Model) -> Result<bool, AppError> {
+    let scope = NeedScope {
+        status: need.status,
+        municipality_id: need.municipality_id,
+        cluster_id: None,
+        region_id: None,
+    };
+    Ok(ctx.viewer()?.can(Action::SeeNeed(&scope)))
+}
+
+/// The need with this id if the viewer may see it; otherwise `None`, as if it did not exist.
+pub async fn visible_need(ctx: &Context<'_>, id: i32) -> Result<Option<need::Model>, AppError> {
+    let Some(need) = ctx.loader()?.load_one(NeedById(id)).await? else {
+        return Ok(None);
+    };
+    Ok(can_see(ctx, &need)?.then_some(need))
+}
+
+/// The structured form of the question (PICO).
+#[derive(SimpleObject)]
+pub struct StructuredQuestion {
+    pub population: Option<String>,
+    pub intervention: Option<String>,
+    pub comparison: Option<String>,
+    pub outcome: Option<String>,
+}
+
+/// How many municipalities (and, where known, inhabitants) share a need.
+#[derive(SimpleObject)]
+pub struct Reach {
+    /// The owner and every co-signer.
+    pub municipalities: i32,
+    /// Inhabitants of those municipalities whose population is known; null if none is.
+    pub inhabitants: Option<i64>,
+    /// How many of the municipalities have a known population.
+    pub municipalities_with_population: i32,
+}
+
+/// A knowledge need: a municipality's practical question that research could answer.
+#[Object]
+impl Need {
+    pub async fn id(&self) -> ID {
+        GlobalId::new(NodeType::Need, self.0.id).encode()
+    }
+
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    /// The question itself.
+    async fn question(&self) -> &str {
+        &self.0.question
+    }
+
+    /// Why it matters locally.
+    async fn background(&self) -> &str {
+        &self.0.background
+    }
+
+    /// The decision the answer will inform.
+    async fn intended_use(&self) -> &str {
+        &self.0.intended_use
+    }
+
+    async fn target_group(&self) -> &str {
+        &self.0.target_group
+    }
+
+    async fn urgency(&self) -> Urgency {
+        self.0.urgency
+    }
+
+    async fn status(&self) -> NeedStatus {
+        self.0.status
+    }
+
+    /// Send this back with an edit or a move: a stale version is a CONFLICT and changes nothing.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    /// Population, intervention, comparison and outcome; null when none is given.
+    async fn structured_question(&self) -> Option<StructuredQuestion> {
+        let n = &self.0;
+        let any = n.population.is_some()
+            || n.intervention.is_some()
+            || n.comparison.is_some()
+            || n.outcome.is_some();
+        any.then(|| StructuredQuestion {
+            population: n.population.clone(),
+            intervention: n.intervention.clone(),
+            comparison: n.comparison.clone(),
+            outcome: n.outcome.clone(),
+        })
+    }
+
+    async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
+        let rows = ctx.loader()?.load_one(ThemesOfNeed(self.0.id)).await?;
+        Ok(rows.unwrap_or_default().into_iter().map(Theme).collect())
+    }
+
+    /// The kind of knowledge product wanted.
+    async fn product_type(&self, ctx: &Context<'_>) -> Result<Option<ProductType>> {
+        let Some(id) = self.0.product_type_id else {
+            return Ok(None);
+        };
+        Ok(ctx.loader()?.load_one(ProductTypeById(id)).await?.map(ProductType))
+    }
+
+    /// The municipality that raised it.
+    async fn municipality(&self, ctx: &Context<'_>) -> Result<Option<Municipality>> {
+        Ok(ctx.loader()?.load_one(MunicipalityById(self.0.municipality_id)).await?.map(Municipality))
+    }
+
+    /// Who to ask about the need; null unless the viewer may see them (personal data).
+    async fn contact_person(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
+        let Some(id) = self.0.contact_person_id else {
+            return Ok(None);
+        };
+        Ok(visible_person(ctx, id).await?.map(Person))
+    }
+
+    /// The municipalities that share the need, besides its own.
+    async fn cosignatures(&self, ctx: &Context<'_>) -> Result<Vec<Cosignature>> {
+        let rows = ctx.loader()?.load_one(CosignsOfNeed(self.0.id)).await?;
+        Ok(rows.unwrap_or_default().into_iter().map(Cosignature).collect())
+    }
+
+    /// How many municipalities, and inhabitants where known, the need covers.
+    async fn reach(&self, ctx: &Context<'_>) -> Result<Reach> {
+        let loader = ctx.loader()?;
+        let cosigns = loader.load_one(CosignsOfNeed(self.0.id)).await?.unwrap_or_default();
+        let ids = std::iter::once(self.0.municipality_id).chain(cosigns.iter().map(|c| c.municipality_id));
+        let municipalities = loader.load_many(ids.map(MunicipalityById)).await?;
+        let known: Vec<i64> = municipalities.values().filter_map(|m| m.population).map(i64::from).collect();
+        Ok(Reach {
+            municipalities: i32::try_from(municipalities.len()).unwrap_or(i32::MAX),
+            inhabitants: (!known.is_empty()).then(|| known.iter().sum()),
+            municipalities_with_population: i32::try_from(known.len()).unwrap_or(i32::MAX),
+        })
+    }
+
+    /// Existing evidence found in the evidence check.
+    async fn evidence(&self, ctx: &Context<'_>) -> Result<Vec<Evidence>> {
+        let rows = ctx.loader()?.load_one(EvidenceOfNeed(self.0.id)).await?;
+        Ok(rows.unwrap_or_default().into_iter().map(Evidence).collect())
+    }
+
+    /// Everything that happened to the need, oldest first.
+    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<NeedEvent>> {
+        let rows = ctx.loader()?.load_one(EventsOfNeed(self.0.id)).await?;
+        Ok(rows.unwrap_or_default().into_iter().map(NeedEvent).collect())
+    }
+
+    /// The need this one was merged into, if it is a merged duplicate.
+    async fn merged_into(&self, ctx: &Context<'_>) -> Result<Option<Need>> {
+        let Some(id) = self.0.merged_into_id else {
+            return Ok(None);
+        };
+        Ok(visible_need(ctx, id).await?.map(Need))
+    }
+
+    /// The duplicates merged into this need.
+    async fn duplicates(&self, ctx: &Context<'_>) -> Result<Vec<Need>> {
+        let rows = ctx.loader()?.load_one(DuplicatesOfNeed(self.0.id)).await?;
+        Ok(rows.unwrap_or_default().into_iter().map(Need).collect())
+    }
+
+    async fn submitted_at(&self) -> Option<DateTime<Utc>> {
+        self.0.submitted_at
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+pub struct Cosignature(pub need_cosign::Model);
+
+/// A municipality that shares a need.
+#[Object]
+impl Cosignature {
+    async fn municipality(&self, ctx: &Context<'_>) -> Result<Option<Municipality>> {
+        Ok(ctx.loader()?.load_one(MunicipalityById(self.0.municipality_id)).await?.map(Municipality))
+    }
+
+    async fn cosigned_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// The merged duplicate this co-signature came with; an unmerge takes it back.
+    async fn carried_from(&self, ctx: &Context<'_>) -> Result<Option<Need>> {
+        let Some(id) = self.0.carried_from_need_id else {
+            return Ok(None);
+        };
+        Ok(visible_need(ctx, id).await?.map(Need))
+    }
+}
+
+pub struct Evidence(pub need_evidence::Model);
+
+/// Existing evidence: a review, report or study that may answer the need.
+#[Object]
+impl Evidence {
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    async fn url(&self) -> Option<&str> {
+        self.0.url.as_deref()
+    }
+
+    async fn doi(&self) -> Option<&str> {
+        self.0.doi.as_deref()
+    }
+
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// What happened to a need.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+pub enum NeedEventKind {
+    Created,
+    StatusChanged,
+    Edited,
+    Cosigned,
+    CosignatureWithdrawn,
+    EvidenceLinked,
+    /// This need was merged into `relatedNeed`.
+    Merged,
+    /// `relatedNeed` was merged into this need.
+    Absorbed,
+    Unmerged,
+}
+
+impl NeedEventKind {
+    fn parse(kind: &str) -> Option<Self> {
+        use crate::db::needs::kind as k;
+        Some(match kind {
+            k::CREATED => Self::Created,
+            k::STATUS_CHANGED => Self::StatusChanged,
+            k::EDITED => Self::Edited,
+            k::COSIGNED => Self::Cosigned,
+            k::COSIGNATURE_WITHDRAWN => Self::CosignatureWithdrawn,
+            k::EVIDENCE_LINKED => Self::EvidenceLinked,
+            k::MERGED => Self::Merged,
+            k::ABSORBED => Self::Absorbed,
+            k::UNMERGED => Self::Unmerged,
+            _ => return None,
+        })
+    }
+}
+
+pub struct NeedEvent(pub need_event::Model);
+
+/// One entry of a need's history, kept forever.
+#[Object]
+impl NeedEvent {
+    async fn kind(&self) -> Result<NeedEventKind> {
+        NeedEventKind::parse(&self.0.kind)
+            .ok_or_else(|| AppError::Internal(format!("unknown need event kind {}", self.0.kind)).into())
+    }
+
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.0.occurred_at
+    }
+
+    /// Who did it; null unless the viewer may see them (personal data).
+    async fn actor(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
+        let Some(id) = self.0.actor_person_id else {
+            return Ok(None);
+        };
+        Ok(visible_person(ctx, id).await?.map(Person))
+    }
+
+    /// The state before, for moves and merges.
+    async fn from(&self) -> Option<NeedStatus> {
+        self.0.from_status
+    }
+
+    /// The state after, for moves and merges.
+    async fn to(&self) -> Option<NeedStatus> {
+        self.0.to_status
+    }
+
+    /// The reason or comment given.
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+
+    /// The other need of a merge or unmerge.
+    async fn related_need(&self, ctx: &Context<'_>) -> Result<Option<Need>> {
+        let Some(id) = self.0.related_need_id else {
+            return Ok(None);
+        };
+        Ok(visible_need(ctx, id).await?.map(Need))
+    }
+
+    /// The municipality of a co-signature.
+    async fn municipality(&self, ctx: &Context<'_>) -> Result<Option<Municipality>> {
+        let Some(id) = self.0.municipality_id else {
+            return Ok(None);
+        };
+        Ok(ctx.loader()?.load_one(MunicipalityById(id)).await?.map(Municipality))
+    }
+}
