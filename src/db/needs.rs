@@ -724,8 +724,7 @@ fn from_where(sql: &mut Sql, filter: &NeedFilter, visibility: &Visibility) {
     }
     sql.push(")");
     if !filter.statuses.is_empty() {
-        sql.push(" AND n.status IN ")
-            .bind_list(filter.statuses.iter().map(sea_orm::ActiveEnum::to_value));
+        sql.push(" AND n.status IN ").bind_list(filter.statuses.iter().map(sea_orm::ActiveEnum::to_value));
     }
     if !filter.theme_ids.is_empty() {
         sql.push(" AND EXISTS (SELECT 1 FROM need_theme nt WHERE nt.need_id = n.id AND nt.theme_id IN ")

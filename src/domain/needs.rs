@@ -250,12 +250,32 @@ pub const SHORT_TEXT: usize = 1_000;
 /// The words of a search, for the full-text engines: letters and digits only (so nothing in it
 /// is query syntax), lower-cased, at most 12 words.
 pub fn search_words(search: &str) -> Vec<String> {
-    search
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .take(12)
-        .collect()
+    search_words_unbounded(search).take(12).collect()
+}
+
+/// Common bokmål and nynorsk function words, which say nothing about what a need is about.
+const STOPWORDS: &[&str] = &[
+    "og", "i", "på", "for", "til", "av", "med", "om", "som", "er", "det", "den", "de", "dei", "en", "ein",
+    "et", "eit", "ei", "å", "kva", "hva", "vi", "me", "kan", "skal", "ikkje", "ikke", "eller", "men",
+    "korleis", "hvordan", "hvilke", "kven", "hvem", "der", "her", "blir", "bli", "frå", "fra", "ved",
+    "etter", "under", "over", "mot", "seg", "sin", "sitt", "sine", "vår", "våre", "vere", "være", "har",
+    "hadde", "eg", "jeg", "du", "han", "ho", "hun", "dem", "oss", "no", "nå", "veit", "vet", "best", "kor",
+    "hvor", "når", "kommunen", "kommune", "kommunar", "kommuner",
+];
+
+/// The words that say what a text is about, for finding similar needs: no function words,
+/// nothing shorter than three letters.
+pub fn content_words(text: &str) -> Vec<String> {
+    let mut words: Vec<String> = search_words_unbounded(text)
+        .filter(|w| w.chars().count() >= 3 && !STOPWORDS.contains(&w.as_str()))
+        .collect();
+    words.dedup();
+    words.truncate(12);
+    words
+}
+
+fn search_words_unbounded(search: &str) -> impl Iterator<Item = String> + '_ {
+    search.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase)
 }
 
 #[cfg(test)]
@@ -270,6 +290,14 @@ mod text_tests {
         assert!(text("title", &"x".repeat(201), 5, 200).is_err());
         assert!(text("question", "line one\nline two", 5, 200).is_ok());
         assert_eq!(optional_text("outcome", Some("  "), 10), Ok(None));
+    }
+
+    #[test]
+    fn content_words_leave_out_function_words() {
+        assert_eq!(
+            content_words("Kva veit vi om fallforebygging i Stavanger?"),
+            ["fallforebygging", "stavanger"]
+        );
     }
 
     #[test]

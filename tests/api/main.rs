@@ -7,6 +7,7 @@ mod cli;
 mod http;
 mod identity;
 mod limits;
+mod needs;
 mod node;
 mod pagination;
 mod reference;

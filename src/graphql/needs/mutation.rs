@@ -12,7 +12,7 @@ use crate::{
         audit::Actor,
         needs::{self, NeedContent, NewEvidence},
     },
-    domain::needs::{self as rules, FieldProblem, Move, NeedText, optional_text, search_words, text},
+    domain::needs::{self as rules, FieldProblem, Move, NeedText, optional_text, text},
     error::{AppError, Result},
     graphql::{
         context::ContextExt,
@@ -392,7 +392,7 @@ impl NeedsMutation {
                 user_errors: errors.into_vec(),
             });
         };
-        let words = search_words(&format!("{} {}", need_text.title, need_text.question));
+        let words = rules::content_words(&format!("{} {}", need_text.title, need_text.question));
         let content = NeedContent {
             text: need_text,
             urgency: input.urgency,
