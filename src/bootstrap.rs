@@ -1,9 +1,13 @@
 //! Commands that act without a token, at the server's command line: `token create` (the way to
-//! the first coordinator) and `demo`. They write through the same `db::identity` functions as
-//! the API, with the command line as the audit actor.
+//! the first coordinator) and `demo` (people in every role and a handful of needs). They write
+//! through the same `db` functions as the API, with the command line as the audit actor.
 
 use chrono::{Duration, Utc};
-use entity::{cluster, enums::Role, institution, municipality, region};
+use entity::{
+    cluster,
+    enums::{Role, Urgency},
+    institution, municipality, region,
+};
 
 use crate::{
     app::StartupError,
@@ -12,9 +16,12 @@ use crate::{
         Db, WriteError,
         audit::Actor,
         identity::{self, NewMembership},
-        reference,
+        needs, reference,
     },
-    domain::identity::{Email, PersonName, TokenName},
+    domain::{
+        identity::{Email, PersonName, TokenName},
+        needs::{Move, NeedText},
+    },
 };
 
 impl From<RoleArg> for Role {
@@ -125,5 +132,117 @@ pub async fn demo(db: &Db) -> Result<Vec<(String, String, String)>, StartupError
         let secret = create_token(db, &args).await?;
         tokens.push((format!("{name} ({organisation})"), format!("{role:?}"), secret));
     }
+    demo_needs(db).await?;
     Ok(tokens)
+}
+
+/// A handful of needs in several states, raised by the demo municipality members.
+struct DemoNeed {
+    by: &'static str,
+    title: &'static str,
+    question: &'static str,
+    background: &'static str,
+    themes: &'static [&'static str],
+    /// Moves after submitting, by the demo coordinator.
+    moves: &'static [Move],
+    /// Demo people whose municipality co-signs.
+    cosigned_by: &'static [&'static str],
+}
+
+const DEMO_NEEDS: &[DemoNeed] = &[
+    DemoNeed {
+        by: "ingrid.berg@demo.example",
+        title: "Fallforebygging for heimebuande eldre",
+        question: "Kva fallførebyggjande program verkar for eldre som bur heime, og kva skal til for at dei blir brukte?",
+        background: "Fall er den vanlegaste årsaka til skadar hjå eldre i kommunen, og heimetenesta ser auke i brot.",
+        themes: &["health", "care"],
+        moves: &[Move::Accept],
+        cosigned_by: &["lars.vik@demo.example"],
+    },
+    DemoNeed {
+        by: "lars.vik@demo.example",
+        title: "Ernæring på sjukeheim",
+        question: "Korleis kan vi hindre underernæring blant bebuarar på sjukeheim?",
+        background: "Kartlegging viser at mange bebuarar går ned i vekt det første året.",
+        themes: &["care"],
+        moves: &[],
+        cosigned_by: &["ingrid.berg@demo.example"],
+    },
+    DemoNeed {
+        by: "ingrid.berg@demo.example",
+        title: "Unge som står utanfor arbeid",
+        question: "Kva tiltak hjelper unge vaksne med psykiske plager tilbake til arbeid eller utdanning?",
+        background: "NAV-kontoret og kommunen ser fleire unge som fell ut av vidaregåande og arbeidsliv.",
+        themes: &["mental-health", "employment"],
+        moves: &[Move::Return],
+        cosigned_by: &[],
+    },
+    DemoNeed {
+        by: "lars.vik@demo.example",
+        title: "Velferdsteknologi i heimetenesta",
+        question: "Gir digitalt tilsyn om natta like trygge tenester som fysisk tilsyn?",
+        background: "Kommunen vurderer å byte ut nattlege besøk med sensorar og kamera.",
+        themes: &["welfare-technology"],
+        moves: &[Move::Accept],
+        cosigned_by: &[],
+    },
+];
+
+async fn demo_needs(db: &Db) -> Result<(), StartupError> {
+    use entity::{need, person, theme};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let conn = db.conn();
+    if need::Entity::find().filter(need::Column::Title.eq(DEMO_NEEDS[0].title)).one(conn).await?.is_some() {
+        return Ok(());
+    }
+    let person_by_email = |email: &'static str| async move {
+        person::Entity::find()
+            .filter(person::Column::Email.eq(email))
+            .one(conn)
+            .await?
+            .ok_or_else(|| StartupError::from(format!("demo person {email} is missing")))
+    };
+    let coordinator = person_by_email("kari.nordmann@demo.example").await?;
+    for demo in DEMO_NEEDS {
+        let author = person_by_email(demo.by).await?;
+        let grants = identity::grants_of(conn, &[author.id]).await?;
+        let municipality_of = |grants: &std::collections::HashMap<i32, Vec<identity::GrantRow>>, id: i32| {
+            grants.get(&id).and_then(|g| g.iter().find_map(|g| g.municipality_id))
+        };
+        let municipality = municipality_of(&grants, author.id).ok_or("demo author has no municipality")?;
+        let themes = theme::Entity::find()
+            .filter(theme::Column::Key.is_in(demo.themes.iter().copied()))
+            .all(conn)
+            .await?;
+        let content = needs::NeedContent {
+            text: NeedText {
+                title: demo.title.to_owned(),
+                question: demo.question.to_owned(),
+                background: demo.background.to_owned(),
+                intended_use: "Grunnlag for prioritering i kommunen sin handlingsplan.".to_owned(),
+                target_group: "Innbyggjarar og tilsette i tenestene".to_owned(),
+                ..Default::default()
+            },
+            urgency: Urgency::Medium,
+            product_type_id: None,
+            theme_ids: themes.iter().map(|t| t.id).collect(),
+            contact_person_id: Some(author.id),
+        };
+        let created = needs::create(db, author.id, municipality, content, true).await.map_err(write_error)?;
+        for email in demo.cosigned_by {
+            let cosigner = person_by_email(email).await?;
+            let grants = identity::grants_of(conn, &[cosigner.id]).await?;
+            if let Some(m) = municipality_of(&grants, cosigner.id) {
+                needs::cosign(db, cosigner.id, created.id, m).await.map_err(write_error)?;
+            }
+        }
+        for step in demo.moves {
+            let reason = (*step == Move::Return).then(|| "Kan de spisse målgruppa?".to_owned());
+            needs::apply_move(db, coordinator.id, created.id, None, *step, reason)
+                .await
+                .map_err(write_error)?;
+        }
+    }
+    Ok(())
 }

@@ -72,20 +72,22 @@ impl Server {
         Self { child, addr }
     }
 
-    fn viewer_name(&self, token: &str) -> Option<String> {
+    /// Sends a GraphQL document over HTTP, with a token if given.
+    fn query(&self, token: Option<&str>, query: &str) -> serde_json::Value {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
-        let body: serde_json::Value = runtime.block_on(async {
-            reqwest::Client::new()
+        runtime.block_on(async {
+            let mut request = reqwest::Client::new()
                 .post(format!("http://{}/graphql", self.addr))
-                .bearer_auth(token)
-                .json(&serde_json::json!({ "query": "{ viewer { person { name } } }" }))
-                .send()
-                .await
-                .expect("sent")
-                .json()
-                .await
-                .expect("JSON")
-        });
+                .json(&serde_json::json!({ "query": query }));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            request.send().await.expect("sent").json().await.expect("JSON")
+        })
+    }
+
+    fn viewer_name(&self, token: &str) -> Option<String> {
+        let body = self.query(Some(token), "{ viewer { person { name } } }");
         body["data"]["viewer"]["person"]["name"].as_str().map(str::to_owned)
     }
 }
@@ -138,9 +140,14 @@ fn demo_prints_a_working_token_for_every_role() {
     assert!(again.status.success());
 
     let server = Server::start(dir.path());
-    for token in tokens {
+    for token in &tokens {
         assert!(server.viewer_name(token).is_some(), "{token} works");
     }
+    // A handful of needs in several states, loaded once however often the demo runs.
+    let public = server.query(None, "{ needStats { total byStatus { status count } } }");
+    assert_eq!(public["data"]["needStats"]["total"], 4, "{public}");
+    let statuses = public["data"]["needStats"]["byStatus"].to_string();
+    assert!(statuses.contains("ACCEPTED") && statuses.contains("RETURNED") && statuses.contains("SUBMITTED"));
 }
 
 #[test]

@@ -516,3 +516,38 @@ on_both_databases! {
         assert!(large <= 12, "{large} statements");
     }
 }
+
+on_both_databases! {
+    async fn search_uses_the_full_text_index_not_a_table_scan(app) {
+        use sea_orm::{ConnectionTrait, DatabaseBackend, Statement, TransactionTrait};
+        let db = app.db().conn();
+        let plan: Vec<String> = match db.get_database_backend() {
+            DatabaseBackend::Postgres => {
+                // With few rows the planner would rather scan; forbid that to see the index is usable.
+                let txn = db.begin().await.expect("begin");
+                txn.execute_unprepared("SET LOCAL enable_seqscan = off").await.expect("set");
+                let rows = txn
+                    .query_all_raw(Statement::from_string(
+                        DatabaseBackend::Postgres,
+                        "EXPLAIN SELECT id FROM need WHERE search @@ to_tsquery('norwegian', 'fallforebygging:*')",
+                    ))
+                    .await
+                    .expect("explain");
+                rows.iter().map(|r| r.try_get_by_index::<String>(0).expect("a plan line")).collect()
+            }
+            _ => {
+                let rows = db
+                    .query_all_raw(Statement::from_string(
+                        DatabaseBackend::Sqlite,
+                        "EXPLAIN QUERY PLAN SELECT rowid FROM need_fts WHERE need_fts MATCH '\"fallforebygging\"*'",
+                    ))
+                    .await
+                    .expect("explain");
+                rows.iter().map(|r| r.try_get_by_index::<String>(3).expect("a plan line")).collect()
+            }
+        };
+        let plan = plan.join("\n");
+        assert!(plan.contains("idx_need_search") || plan.contains("VIRTUAL TABLE INDEX"), "{plan}");
+        assert!(!plan.contains("Seq Scan on need") && !plan.contains("SCAN need\n"), "{plan}");
+    }
+}
