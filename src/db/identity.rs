@@ -15,7 +15,7 @@ use crate::{
     db::{
         Db, WriteError,
         audit::{self, Actor, Event},
-        is_unique_violation,
+        duplicate_is_conflict,
     },
     domain::identity::{Email, OrganisationKind, PersonName, TokenName},
 };
@@ -238,16 +238,7 @@ pub async fn create_person(
     }
     .insert(&txn)
     .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            WriteError::Conflict {
-                field: "email",
-                message: "a person with this e-mail address exists".into(),
-            }
-        } else {
-            e.into()
-        }
-    })?;
+    .map_err(duplicate_is_conflict("email", "a person with this e-mail address exists"))?;
     audit::record(
         &txn,
         actor,
@@ -314,16 +305,10 @@ async fn insert_membership(
         OrganisationKind::Municipality => model.municipality_id = Set(org),
         OrganisationKind::Institution => model.institution_id = Set(org),
     }
-    let membership = model.insert(txn).await.map_err(|e| {
-        if is_unique_violation(&e) {
-            WriteError::Conflict {
-                field: "organisation",
-                message: "the person already has a membership in this organisation".into(),
-            }
-        } else {
-            e.into()
-        }
-    })?;
+    let membership = model.insert(txn).await.map_err(duplicate_is_conflict(
+        "organisation",
+        "the person already has a membership in this organisation",
+    ))?;
     audit::record(
         txn,
         actor,

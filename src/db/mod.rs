@@ -131,9 +131,16 @@ impl From<DbErr> for WriteError {
     }
 }
 
-/// Whether a database error is a unique constraint refusing a duplicate.
-pub fn is_unique_violation(err: &DbErr) -> bool {
-    matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+/// Turns a unique constraint refusing a duplicate into a `Conflict` on `field`; any other error
+/// stays a fault.
+pub fn duplicate_is_conflict(field: &'static str, message: &'static str) -> impl FnOnce(DbErr) -> WriteError {
+    move |err| {
+        if matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) {
+            WriteError::Conflict { field, message: message.into() }
+        } else {
+            WriteError::Db(err)
+        }
+    }
 }
 
 /// Checks that `url` names a database the hub can use, before anything connects.

@@ -15,7 +15,7 @@ use sea_orm::{
 };
 
 use crate::{
-    db::{Db, WriteError, is_unique_violation},
+    db::{Db, WriteError, duplicate_is_conflict},
     domain::needs::{Move, NeedText, next},
 };
 
@@ -285,16 +285,7 @@ pub async fn cosign(
     }
     .insert(&txn)
     .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            WriteError::Conflict {
-                field: "municipality",
-                message: "the municipality has co-signed this need already".into(),
-            }
-        } else {
-            e.into()
-        }
-    })?;
+    .map_err(duplicate_is_conflict("municipality", "the municipality has co-signed this need already"))?;
     let saved = recount(&txn, &read).await?;
     record(
         &txn,

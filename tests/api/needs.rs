@@ -551,3 +551,25 @@ on_both_databases! {
         assert!(!plan.contains("Seq Scan on need") && !plan.contains("SCAN need\n"), "{plan}");
     }
 }
+
+on_both_databases! {
+    async fn needs_order_by_reach_and_by_last_update(app) {
+        let c = cast(&app).await;
+        let a = submitted(&app, &c.bergen, "Behov A om helse", "Eit spørsmål som er langt nok?").await;
+        let b = submitted(&app, &c.bergen, "Behov B om helse", "Eit spørsmål som er langt nok?").await;
+        let c_need = submitted(&app, &c.bergen, "Behov C om helse", "Eit spørsmål som er langt nok?").await;
+        cosign(&app, &c.askoy, &b["id"], "cosignNeed").await;
+        cosign(&app, &c.stavanger, &b["id"], "cosignNeed").await;
+        cosign(&app, &c.askoy, &a["id"], "cosignNeed").await;
+        assert_eq!(titles(&app, None, "orderBy: REACH").await, ["Behov B om helse", "Behov A om helse", "Behov C om helse"]);
+        let edit = "mutation($input: UpdateNeedInput!) { updateNeed(input: $input) { need { version } } }";
+        app.data_as(&c.bergen, edit, json!({ "input": { "need": c_need["id"], "version": 1, "urgency": "LOW" } })).await;
+        assert_eq!(titles(&app, None, "orderBy: UPDATED, first: 1").await, ["Behov C om helse"]);
+        let page = app.data("{ needs(orderBy: REACH, first: 1) { pageInfo { endCursor } } }").await;
+        let cursor = page["needs"]["pageInfo"]["endCursor"].as_str().expect("cursor").to_owned();
+        assert_eq!(
+            titles(&app, None, &format!("orderBy: REACH, first: 5, after: \"{cursor}\"")).await,
+            ["Behov A om helse", "Behov C om helse"]
+        );
+    }
+}
