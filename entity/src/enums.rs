@@ -169,3 +169,28 @@ pub enum Urgency {
     #[sea_orm(string_value = "HIGH")]
     High,
 }
+
+/// Whether a prioritisation round takes scores.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Deserialize,
+    Serialize,
+    async_graphql::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RoundStatus {
+    /// Member organisations score; scores can be revised.
+    #[sea_orm(string_value = "OPEN")]
+    Open,
+    /// Closed: the top needs were prioritised, the rest deferred; read-only.
+    #[sea_orm(string_value = "CLOSED")]
+    Closed,
+}

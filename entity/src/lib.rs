@@ -19,4 +19,8 @@ pub mod person;
 pub mod product_type;
 pub mod reference_data_load;
 pub mod region;
+pub mod round;
+pub mod round_candidate;
+pub mod round_criterion;
+pub mod round_score;
 pub mod theme;

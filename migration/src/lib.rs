@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_reference_data;
 mod m20261125_000002_identity;
 mod m20261125_000003_needs;
+mod m20261125_000004_rounds;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_reference_data::Migration),
             Box::new(m20261125_000002_identity::Migration),
             Box::new(m20261125_000003_needs::Migration),
+            Box::new(m20261125_000004_rounds::Migration),
         ]
     }
 }

@@ -10,6 +10,7 @@ use entity::enums::{NeedStatus, Role};
 
 use crate::{
     auth::viewer::{Grant, Organisation, Viewer},
+    domain::rounds::Scorer,
     error::AppError,
 };
 
@@ -77,6 +78,12 @@ pub enum Action<'a> {
     CurateNeed(&'a NeedScope),
     /// Set reference facts of a region's municipalities (population).
     ManageReferenceData { region_id: i32 },
+    /// See a region's prioritisation rounds and rankings: anyone with a membership in the region.
+    SeeRound { region_id: i32 },
+    /// Open and close rounds, and see every organisation's scores: the region's coordinators.
+    ManageRounds { region_id: i32 },
+    /// Score in a round on behalf of a cluster (its coordinators) or an institution (its members).
+    ScoreFor { scorer: Scorer },
 }
 
 impl Viewer {
@@ -92,7 +99,18 @@ impl Viewer {
         match action {
             Action::ManagePeople { region_id }
             | Action::ReadAuditLog { region_id }
-            | Action::ManageReferenceData { region_id } => self.is_coordinator_of(region_id),
+            | Action::ManageReferenceData { region_id }
+            | Action::ManageRounds { region_id } => self.is_coordinator_of(region_id),
+            Action::SeeRound { region_id } => self.grants().iter().any(|g| g.region_id == Some(region_id)),
+            Action::ScoreFor { scorer } => self.grants().iter().any(|g| match (scorer, g.organisation) {
+                (Scorer::Cluster(c), Organisation::Cluster(mine)) => {
+                    g.role == Role::ClusterCoordinator && c == mine
+                }
+                (Scorer::Institution(i), Organisation::Institution(mine)) => {
+                    g.role == Role::InstitutionMember && i == mine
+                }
+                _ => false,
+            }),
             Action::SeeNeed(need) => {
                 need.status != NeedStatus::Draft || self.is_member_of(need.municipality_id)
             }
@@ -138,6 +156,26 @@ impl Viewer {
         self.grants().iter().any(|g| {
             g.role == Role::ClusterCoordinator && g.organisation == Organisation::Cluster(cluster_id)
         })
+    }
+
+    /// The organisations the viewer may score for.
+    pub fn scorers(&self) -> Vec<Scorer> {
+        self.grants()
+            .iter()
+            .filter_map(|g| match (g.role, g.organisation) {
+                (Role::ClusterCoordinator, Organisation::Cluster(id)) => Some(Scorer::Cluster(id)),
+                (Role::InstitutionMember, Organisation::Institution(id)) => Some(Scorer::Institution(id)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The regions the viewer has any membership in.
+    pub fn regions(&self) -> Vec<i32> {
+        let mut regions: Vec<i32> = self.grants().iter().filter_map(|g| g.region_id).collect();
+        regions.sort_unstable();
+        regions.dedup();
+        regions
     }
 
     /// Whether the viewer is a member of this municipality.

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod identity;
 pub mod needs;
 pub mod reference;
+pub mod rounds;
 
 use std::{
     str::FromStr,

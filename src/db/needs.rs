@@ -228,7 +228,21 @@ pub async fn apply_move(
     reason: Option<String>,
 ) -> Result<need::Model, WriteError> {
     let txn = db.begin_write().await?;
-    let read = lock(&txn, need_id, expected_version).await?;
+    let saved = move_in(&txn, actor, need_id, expected_version, attempted, reason).await?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
+/// `apply_move` inside the caller's transaction (a round closing moves many needs at once).
+pub async fn move_in(
+    txn: &DatabaseTransaction,
+    actor: i32,
+    need_id: i32,
+    expected_version: Option<i32>,
+    attempted: Move,
+    reason: Option<String>,
+) -> Result<need::Model, WriteError> {
+    let read = lock(txn, need_id, expected_version).await?;
     let to = next(read.status, attempted)
         .map_err(|illegal| WriteError::Conflict { field: "need", message: illegal.to_string() })?;
     let mut model = read.clone().into_active_model();
@@ -236,9 +250,9 @@ pub async fn apply_move(
     if to == NeedStatus::Submitted && read.submitted_at.is_none() {
         model.submitted_at = Set(Some(Utc::now()));
     }
-    let saved = save(&txn, &read, model).await?;
+    let saved = save(txn, &read, model).await?;
     record(
-        &txn,
+        txn,
         NewEvent {
             need_id,
             actor: Some(actor),
@@ -250,7 +264,6 @@ pub async fn apply_move(
         },
     )
     .await?;
-    txn.commit().await?;
     Ok(saved)
 }
 

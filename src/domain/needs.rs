@@ -88,7 +88,8 @@ pub fn next(from: NeedStatus, attempted: Move) -> Result<NeedStatus, IllegalMove
         (Merged, Move::Unmerge { restore }) if next(restore, Move::Merge).is_ok() => restore,
         (Accepted | Deferred, Move::AnswerByExistingEvidence) => AnsweredByExistingEvidence,
         (Accepted | Deferred, Move::Prioritise) => Prioritised,
-        (Accepted, Move::Defer) => Deferred,
+        // A deferred need that misses the next round too stays deferred, with its own history event.
+        (Accepted | Deferred, Move::Defer) => Deferred,
         (Prioritised, Move::Commission) => Commissioned,
         (Commissioned, Move::Answer) => Answered,
         _ => return Err(IllegalMove { from, attempted }),
@@ -139,6 +140,7 @@ mod tests {
         (Accepted, Withdrawn),
         (Accepted, Merged),
         (Deferred, Prioritised),
+        (Deferred, Deferred),
         (Deferred, AnsweredByExistingEvidence),
         (Deferred, Withdrawn),
         (Deferred, Merged),

@@ -21,10 +21,11 @@ pub enum NodeType {
     Membership,
     ApiToken,
     Need,
+    Round,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 12] = [
+    const ALL: [NodeType; 13] = [
         Self::Region,
         Self::County,
         Self::Cluster,
@@ -37,6 +38,7 @@ impl NodeType {
         Self::Membership,
         Self::ApiToken,
         Self::Need,
+        Self::Round,
     ];
 
     pub fn name(self) -> &'static str {
@@ -53,6 +55,7 @@ impl NodeType {
             Self::Membership => "Membership",
             Self::ApiToken => "ApiToken",
             Self::Need => "Need",
+            Self::Round => "Round",
         }
     }
 

@@ -9,7 +9,7 @@ use std::{collections::HashMap, time::Duration};
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
     api_token, cluster, county, criterion, institution, membership, municipality, need, need_cosign,
-    need_event, need_evidence, person, product_type, region, theme,
+    need_event, need_evidence, person, product_type, region, round, theme,
 };
 
 use crate::{
@@ -145,5 +145,22 @@ impl Loader<ThemesOfNeed> for Loaders {
         let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
         let mut themes = crate::db::needs::themes_of(self.db.conn(), &ids).await?;
         Ok(keys.iter().map(|k| (*k, themes.remove(&k.0).unwrap_or_default())).collect())
+    }
+}
+
+by_id!(RoundById, round);
+
+/// A round's criteria, candidates and scores (what its ranking is computed from).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RoundDataOf(pub i32);
+
+impl Loader<RoundDataOf> for Loaders {
+    type Value = crate::db::rounds::RoundData;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[RoundDataOf]) -> Result<HashMap<RoundDataOf, Self::Value>, AppError> {
+        let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
+        let mut data = crate::db::rounds::data_of(self.db.conn(), &ids).await?;
+        Ok(keys.iter().map(|k| (*k, data.remove(&k.0).unwrap_or_default())).collect())
     }
 }

@@ -9,5 +9,6 @@ pub mod loaders;
 pub mod needs;
 pub mod node;
 pub mod reference;
+pub mod rounds;
 pub mod schema;
 pub mod user_error;

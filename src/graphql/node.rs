@@ -17,6 +17,7 @@ use crate::{
         reference::types::{
             Cluster, County, Criterion, Institution, Municipality, ProductType, Region, Theme,
         },
+        rounds::types::{Round, visible_round},
     },
 };
 
@@ -39,6 +40,7 @@ pub enum Node {
     Membership(Membership),
     ApiToken(ApiToken),
     Need(Need),
+    Round(Round),
 }
 
 #[derive(Default)]
@@ -87,6 +89,7 @@ async fn load(ctx: &Context<'_>, id: GlobalId) -> Result<Option<Node>, AppError>
         }
         NodeType::Criterion => loader.load_one(CriterionById(key)).await?.map(|m| Node::Criterion(m.into())),
         NodeType::Need => visible_need(ctx, key).await?.map(|n| Node::Need(Need(n))),
+        NodeType::Round => visible_round(ctx, key).await?.map(|r| Node::Round(Round(r))),
         // People, memberships and tokens the viewer may not see are null, as if they did not exist.
         NodeType::Person => visible_person(ctx, key).await?.map(|p| Node::Person(Person(p))),
         NodeType::Membership => match loader.load_one(MembershipById(key)).await? {

@@ -16,16 +16,17 @@ use crate::{
         needs::{mutation::NeedsMutation, query::NeedsQuery},
         node::NodeQuery,
         reference::query::ReferenceQuery,
+        rounds::{mutation::RoundsMutation, query::RoundsQuery},
     },
 };
 
 /// The root query: one line per area.
 #[derive(MergedObject, Default)]
-pub struct Query(NodeQuery, ReferenceQuery, IdentityQuery, NeedsQuery);
+pub struct Query(NodeQuery, ReferenceQuery, IdentityQuery, NeedsQuery, RoundsQuery);
 
 /// The root mutation: one line per area.
 #[derive(MergedObject, Default)]
-pub struct Mutation(IdentityMutation, NeedsMutation);
+pub struct Mutation(IdentityMutation, NeedsMutation, RoundsMutation);
 
 pub type HubSchema = Schema<Query, Mutation, EmptySubscription>;
 

@@ -11,5 +11,6 @@ mod needs;
 mod node;
 mod pagination;
 mod reference;
+mod rounds;
 mod schema_file;
 mod statements;

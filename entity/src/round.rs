@@ -1,0 +1,26 @@
+//! A prioritisation round of a region over candidate needs.
+
+use sea_orm::entity::prelude::*;
+
+use crate::enums::RoundStatus;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "round")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub region_id: i32,
+    pub name: String,
+    pub closes_at: DateTimeUtc,
+    /// How many needs the round prioritises.
+    pub prioritise_count: i32,
+    pub status: RoundStatus,
+    pub created_by_person_id: i32,
+    pub created_at: DateTimeUtc,
+    pub closed_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,384 @@
+//! Prioritisation rounds: opening, scoring, and closing (one transaction that prioritises the top
+//! needs and defers the rest, each with its history event).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use entity::{
+    county,
+    enums::{NeedStatus, RoundStatus},
+    municipality, need, round, round_candidate, round_criterion, round_score,
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+};
+use serde_json::json;
+
+use crate::{
+    db::{
+        Db, WriteError,
+        audit::{self, Actor, Event},
+        needs,
+    },
+    domain::{
+        needs::Move,
+        rounds::{Candidate, Ranked, SCORE_RANGE, Score, Scorer, rank},
+    },
+};
+
+/// A criterion for a new round.
+#[derive(Clone, Debug)]
+pub struct NewCriterion {
+    pub key: String,
+    pub label_nb: String,
+    pub label_nn: String,
+    pub label_en: String,
+    pub weight: f64,
+}
+
+/// What a coordinator asks for when opening a round.
+pub struct NewRound {
+    pub region_id: i32,
+    pub name: String,
+    pub closes_at: DateTime<Utc>,
+    pub prioritise_count: i32,
+    pub criteria: Vec<NewCriterion>,
+    pub candidate_ids: Vec<i32>,
+}
+
+/// The region a need belongs to, through its municipality's county.
+async fn region_of_need(txn: &impl ConnectionTrait, need: &need::Model) -> Result<Option<i32>, DbErr> {
+    let Some(m) = municipality::Entity::find_by_id(need.municipality_id).one(txn).await? else {
+        return Ok(None);
+    };
+    Ok(county::Entity::find_by_id(m.county_id).one(txn).await?.and_then(|c| c.region_id))
+}
+
+pub async fn open(db: &Db, actor: Actor, person_id: i32, new: NewRound) -> Result<round::Model, WriteError> {
+    let txn = db.begin_write().await?;
+    for &need_id in &new.candidate_ids {
+        let need = need::Entity::find_by_id(need_id)
+            .one(&txn)
+            .await?
+            .ok_or(WriteError::NotFound { field: "candidates" })?;
+        if !matches!(need.status, NeedStatus::Accepted | NeedStatus::Deferred) {
+            return Err(WriteError::Conflict {
+                field: "candidates",
+                message: format!(
+                    "“{}” is {:?}; candidates must be ACCEPTED or DEFERRED",
+                    need.title, need.status
+                ),
+            });
+        }
+        if region_of_need(&txn, &need).await? != Some(new.region_id) {
+            return Err(WriteError::Invalid {
+                field: "candidates",
+                message: format!("“{}” belongs to another region", need.title),
+            });
+        }
+        let busy = round_candidate::Entity::find()
+            .filter(round_candidate::Column::NeedId.eq(need_id))
+            .all(&txn)
+            .await?;
+        for candidacy in busy {
+            let other = round::Entity::find_by_id(candidacy.round_id).one(&txn).await?;
+            if other.is_some_and(|r| r.status == RoundStatus::Open) {
+                return Err(WriteError::Conflict {
+                    field: "candidates",
+                    message: format!("“{}” is a candidate in another open round", need.title),
+                });
+            }
+        }
+    }
+    let now = Utc::now();
+    let round = round::ActiveModel {
+        region_id: Set(new.region_id),
+        name: Set(new.name),
+        closes_at: Set(new.closes_at),
+        prioritise_count: Set(new.prioritise_count),
+        status: Set(RoundStatus::Open),
+        created_by_person_id: Set(person_id),
+        created_at: Set(now),
+        closed_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    round_criterion::Entity::insert_many(new.criteria.into_iter().map(|c| round_criterion::ActiveModel {
+        round_id: Set(round.id),
+        key: Set(c.key),
+        label_nb: Set(c.label_nb),
+        label_nn: Set(c.label_nn),
+        label_en: Set(c.label_en),
+        weight: Set(c.weight),
+        ..Default::default()
+    }))
+    .exec_without_returning(&txn)
+    .await?;
+    round_candidate::Entity::insert_many(new.candidate_ids.iter().map(|&need_id| {
+        round_candidate::ActiveModel {
+            round_id: Set(round.id),
+            need_id: Set(need_id),
+            outcome: Set(None),
+            position: Set(None),
+        }
+    }))
+    .exec_without_returning(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        actor,
+        Event {
+            action: "round.open",
+            target_type: "Round",
+            target_id: round.id,
+            region_id: Some(round.region_id),
+            detail: Some(json!({ "candidates": new.candidate_ids, "prioritise": round.prioritise_count })),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(round)
+}
+
+async fn open_round(txn: &DatabaseTransaction, round_id: i32) -> Result<round::Model, WriteError> {
+    let round =
+        round::Entity::find_by_id(round_id).one(txn).await?.ok_or(WriteError::NotFound { field: "round" })?;
+    if round.status != RoundStatus::Open {
+        return Err(WriteError::Conflict { field: "round", message: "the round is closed".into() });
+    }
+    Ok(round)
+}
+
+fn scorer_filter(scorer: Scorer) -> sea_orm::Condition {
+    match scorer {
+        Scorer::Cluster(id) => sea_orm::Condition::all().add(round_score::Column::ClusterId.eq(id)),
+        Scorer::Institution(id) => sea_orm::Condition::all().add(round_score::Column::InstitutionId.eq(id)),
+    }
+}
+
+/// Records (or, with `revise`, replaces) an organisation's scores for one candidate. Criteria
+/// left out are abstentions.
+pub async fn score(
+    db: &Db,
+    person_id: i32,
+    round_id: i32,
+    need_id: i32,
+    scorer: Scorer,
+    values: &[(i32, i32)],
+    revise: bool,
+) -> Result<(), WriteError> {
+    let txn = db.begin_write().await?;
+    open_round(&txn, round_id).await?;
+    let candidate = round_candidate::Entity::find_by_id((round_id, need_id)).one(&txn).await?;
+    if candidate.is_none() {
+        return Err(WriteError::NotFound { field: "need" });
+    }
+    let criteria = round_criterion::Entity::find()
+        .filter(round_criterion::Column::RoundId.eq(round_id))
+        .all(&txn)
+        .await?;
+    for &(criterion_id, value) in values {
+        if !criteria.iter().any(|c| c.id == criterion_id) {
+            return Err(WriteError::NotFound { field: "scores" });
+        }
+        if !SCORE_RANGE.contains(&value) {
+            return Err(WriteError::Invalid {
+                field: "scores",
+                message: format!("a score is {} to {}, not {value}", SCORE_RANGE.start(), SCORE_RANGE.end()),
+            });
+        }
+    }
+    let existing = round_score::Entity::find()
+        .filter(round_score::Column::RoundId.eq(round_id))
+        .filter(round_score::Column::NeedId.eq(need_id))
+        .filter(scorer_filter(scorer))
+        .all(&txn)
+        .await?;
+    match (revise, existing.is_empty()) {
+        (false, false) => {
+            return Err(WriteError::Conflict {
+                field: "need",
+                message: "your organisation has scored this need already; revise the scores instead".into(),
+            });
+        }
+        (true, true) => return Err(WriteError::NotFound { field: "scores" }),
+        _ => {}
+    }
+    round_score::Entity::delete_many()
+        .filter(round_score::Column::RoundId.eq(round_id))
+        .filter(round_score::Column::NeedId.eq(need_id))
+        .filter(scorer_filter(scorer))
+        .exec(&txn)
+        .await?;
+    let (cluster_id, institution_id) = match scorer {
+        Scorer::Cluster(id) => (Some(id), None),
+        Scorer::Institution(id) => (None, Some(id)),
+    };
+    if !values.is_empty() {
+        round_score::Entity::insert_many(values.iter().map(|&(criterion_id, value)| {
+            round_score::ActiveModel {
+                round_id: Set(round_id),
+                need_id: Set(need_id),
+                criterion_id: Set(criterion_id),
+                cluster_id: Set(cluster_id),
+                institution_id: Set(institution_id),
+                value: Set(value),
+                person_id: Set(person_id),
+                updated_at: Set(Utc::now()),
+                ..Default::default()
+            }
+        }))
+        .exec_without_returning(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Everything the ranking of a round is computed from.
+#[derive(Clone, Debug, Default)]
+pub struct RoundData {
+    pub criteria: Vec<round_criterion::Model>,
+    pub candidates: Vec<(round_candidate::Model, need::Model)>,
+    pub scores: Vec<round_score::Model>,
+}
+
+impl RoundData {
+    /// The ranking, computed by `domain::rounds::rank`.
+    pub fn ranking(&self) -> Vec<Ranked> {
+        let candidates: Vec<Candidate> = self
+            .candidates
+            .iter()
+            .map(|(_, n)| Candidate {
+                need_id: n.id,
+                reach: 1 + n.cosigner_count,
+                submitted_at: n.submitted_at,
+            })
+            .collect();
+        let weights: Vec<(i32, f64)> = self.criteria.iter().map(|c| (c.id, c.weight)).collect();
+        let scores: Vec<Score> = self
+            .scores
+            .iter()
+            .filter_map(|s| {
+                Some(Score {
+                    need_id: s.need_id,
+                    criterion_id: s.criterion_id,
+                    scorer: scorer_of(s)?,
+                    value: s.value,
+                })
+            })
+            .collect();
+        rank(&candidates, &weights, &scores)
+    }
+}
+
+/// Who gave a score.
+pub fn scorer_of(score: &round_score::Model) -> Option<Scorer> {
+    match (score.cluster_id, score.institution_id) {
+        (Some(id), _) => Some(Scorer::Cluster(id)),
+        (_, Some(id)) => Some(Scorer::Institution(id)),
+        (None, None) => None,
+    }
+}
+
+/// Loads the criteria, candidates (with their needs) and scores of several rounds: four
+/// statements, whatever the number of rounds.
+pub async fn data_of(db: &impl ConnectionTrait, round_ids: &[i32]) -> Result<HashMap<i32, RoundData>, DbErr> {
+    let ids = round_ids.iter().copied();
+    let criteria = round_criterion::Entity::find()
+        .filter(round_criterion::Column::RoundId.is_in(ids.clone()))
+        .order_by_asc(round_criterion::Column::Id)
+        .all(db)
+        .await?;
+    let candidates = round_candidate::Entity::find()
+        .filter(round_candidate::Column::RoundId.is_in(ids.clone()))
+        .order_by_asc(round_candidate::Column::NeedId)
+        .all(db)
+        .await?;
+    let need_ids: Vec<i32> = candidates.iter().map(|c| c.need_id).collect();
+    let needs: HashMap<i32, need::Model> = if need_ids.is_empty() {
+        HashMap::new()
+    } else {
+        need::Entity::find()
+            .filter(need::Column::Id.is_in(need_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|n| (n.id, n))
+            .collect()
+    };
+    let scores = round_score::Entity::find()
+        .filter(round_score::Column::RoundId.is_in(ids))
+        .order_by_asc(round_score::Column::Id)
+        .all(db)
+        .await?;
+    let mut data: HashMap<i32, RoundData> = round_ids.iter().map(|id| (*id, RoundData::default())).collect();
+    for c in criteria {
+        data.entry(c.round_id).or_default().criteria.push(c);
+    }
+    for c in candidates {
+        if let Some(need) = needs.get(&c.need_id) {
+            data.entry(c.round_id).or_default().candidates.push((c, need.clone()));
+        }
+    }
+    for s in scores {
+        data.entry(s.round_id).or_default().scores.push(s);
+    }
+    Ok(data)
+}
+
+/// Closes a round in one transaction: the top N candidates become PRIORITISED, the others
+/// DEFERRED, each with a history event; positions and outcomes are kept with the round.
+/// Candidates that left the pool meanwhile (withdrawn, merged) keep their state.
+pub async fn close(db: &Db, actor: Actor, person_id: i32, round_id: i32) -> Result<round::Model, WriteError> {
+    let txn = db.begin_write().await?;
+    let round = open_round(&txn, round_id).await?;
+    let data = data_of(&txn, &[round_id]).await?.remove(&round_id).unwrap_or_default();
+    let eligible = |need_id: i32| {
+        data.candidates
+            .iter()
+            .any(|(_, n)| n.id == need_id && matches!(n.status, NeedStatus::Accepted | NeedStatus::Deferred))
+    };
+    let mut prioritised = 0;
+    for line in data.ranking() {
+        if !eligible(line.need_id) {
+            continue;
+        }
+        let (attempted, outcome) = if prioritised < round.prioritise_count {
+            prioritised += 1;
+            (Move::Prioritise, NeedStatus::Prioritised)
+        } else {
+            (Move::Defer, NeedStatus::Deferred)
+        };
+        let reason = Some(format!("{}: position {}", round.name, line.position));
+        needs::move_in(&txn, person_id, line.need_id, None, attempted, reason).await?;
+        let mut candidate = round_candidate::ActiveModel {
+            round_id: Set(round_id),
+            need_id: Set(line.need_id),
+            ..Default::default()
+        };
+        candidate.outcome = Set(Some(outcome));
+        candidate.position = Set(Some(i32::try_from(line.position).unwrap_or(i32::MAX)));
+        candidate.update(&txn).await?;
+    }
+    let mut closing = round.into_active_model();
+    closing.status = Set(RoundStatus::Closed);
+    closing.closed_at = Set(Some(Utc::now()));
+    let closed = closing.update(&txn).await?;
+    audit::record(
+        &txn,
+        actor,
+        Event {
+            action: "round.close",
+            target_type: "Round",
+            target_id: round_id,
+            region_id: Some(closed.region_id),
+            detail: Some(json!({ "prioritised": prioritised })),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(closed)
+}

@@ -1,0 +1,372 @@
+//! Mutations of prioritisation rounds: open (coordinators), score, revise and withdraw scores
+//! (cluster coordinators and institution members, for their organisation), close (coordinators).
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::criterion;
+use sea_orm::{EntityTrait, QueryOrder};
+
+use crate::{
+    auth::Action,
+    db::{
+        audit::Actor,
+        rounds::{self, NewCriterion, NewRound},
+    },
+    domain::{needs::text, rounds::Scorer},
+    error::{AppError, Result},
+    graphql::{
+        context::ContextExt,
+        ids::{GlobalId, NodeType},
+        loaders::{ClusterById, InstitutionById, RoundDataOf},
+        needs::types::visible_need,
+        rounds::types::{Round, visible_round},
+        user_error::{UserError, UserErrorCode, UserErrors, from_write_error},
+    },
+};
+
+#[derive(Default)]
+pub struct RoundsMutation;
+
+/// A criterion of a new round; leave all out to use the region's default criteria.
+#[derive(InputObject)]
+pub struct RoundCriterionInput {
+    pub key: String,
+    /// Greater than 0, at most 100.
+    pub weight: f64,
+    /// Labels default to the key.
+    pub label_nb: Option<String>,
+    pub label_nn: Option<String>,
+    pub label_en: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct OpenRoundInput {
+    /// The region; may be left out by coordinators of exactly one region.
+    pub region: Option<ID>,
+    pub name: String,
+    pub closes_at: DateTime<Utc>,
+    /// ACCEPTED or DEFERRED needs of the region.
+    pub candidates: Vec<ID>,
+    /// How many needs to prioritise (1 to the number of candidates).
+    pub prioritise_count: i32,
+    /// The round's own criteria; the default criteria when left out.
+    pub criteria: Option<Vec<RoundCriterionInput>>,
+}
+
+#[derive(SimpleObject)]
+pub struct RoundPayload {
+    pub round: Option<Round>,
+    pub user_errors: Vec<UserError>,
+}
+
+impl RoundPayload {
+    fn failed(errors: Vec<UserError>) -> Self {
+        Self { round: None, user_errors: errors }
+    }
+}
+
+/// One value on one criterion.
+#[derive(InputObject)]
+pub struct ScoreInput {
+    /// The criterion's key.
+    pub criterion: String,
+    /// 1 to 5.
+    pub value: i32,
+}
+
+#[derive(InputObject)]
+pub struct ScoreNeedInput {
+    pub round: ID,
+    pub need: ID,
+    /// The cluster or institution scoring; may be left out by members of exactly one.
+    pub organisation: Option<ID>,
+    /// Criteria left out are abstentions.
+    pub scores: Vec<ScoreInput>,
+}
+
+#[derive(InputObject)]
+pub struct WithdrawScoresInput {
+    pub round: ID,
+    pub need: ID,
+    pub organisation: Option<ID>,
+}
+
+#[derive(InputObject)]
+pub struct CloseRoundInput {
+    pub round: ID,
+}
+
+fn actor(ctx: &Context<'_>) -> Result<(Actor, i32), AppError> {
+    let identity = ctx.viewer()?.identity().ok_or(AppError::Unauthenticated)?;
+    Ok((Actor::Person { person_id: identity.person_id, token_id: identity.token_id }, identity.person_id))
+}
+
+/// The organisation scoring: the one given (a Cluster or an Institution id) or the caller's only one.
+async fn scoring_organisation(
+    ctx: &Context<'_>,
+    errors: &mut UserErrors,
+    given: Option<&ID>,
+) -> Result<Option<(Scorer, Option<i32>)>, AppError> {
+    let viewer = ctx.viewer()?;
+    let scorer = match given {
+        Some(id) => {
+            let decoded = GlobalId::decode(id).and_then(|g| match g.node_type {
+                NodeType::Cluster => Ok(Scorer::Cluster(g.key)),
+                NodeType::Institution => Ok(Scorer::Institution(g.key)),
+                _ => Err(AppError::bad_input("scores are given by a Cluster or an Institution")),
+            });
+            match errors.id("organisation", decoded) {
+                Some(scorer) => scorer,
+                None => return Ok(None),
+            }
+        }
+        None => match viewer.scorers().as_slice() {
+            [only] => *only,
+            [] => return Err(AppError::Forbidden),
+            _ => {
+                errors.add(
+                    "organisation",
+                    UserErrorCode::BadUserInput,
+                    "say which organisation you score for",
+                );
+                return Ok(None);
+            }
+        },
+    };
+    let loader = ctx.loader()?;
+    let region = match scorer {
+        Scorer::Cluster(id) => loader.load_one(ClusterById(id)).await?.map(|c| c.region_id),
+        Scorer::Institution(id) => loader.load_one(InstitutionById(id)).await?.map(|i| i.region_id),
+    };
+    if region.is_none() {
+        errors.add("organisation", UserErrorCode::NotFound, "no such organisation");
+        return Ok(None);
+    }
+    Ok(Some((scorer, region)))
+}
+
+impl RoundsMutation {
+    /// The shared path of scoring, revising and withdrawing.
+    async fn score(
+        &self,
+        ctx: &Context<'_>,
+        round: &ID,
+        need: &ID,
+        organisation: Option<&ID>,
+        scores: &[ScoreInput],
+        revise: bool,
+    ) -> Result<RoundPayload> {
+        let viewer = ctx.viewer()?;
+        let (_, person_id) = actor(ctx)?;
+        let mut errors = UserErrors::default();
+        let found = match errors.id("round", GlobalId::decode_as(round, NodeType::Round)) {
+            Some(id) => visible_round(ctx, id).await?,
+            None => None,
+        };
+        let Some(round_model) = found else {
+            if errors.is_empty() {
+                errors.add("round", UserErrorCode::NotFound, "no such round");
+            }
+            return Ok(RoundPayload::failed(errors.into_vec()));
+        };
+        let need_id = errors.id("need", GlobalId::decode_as(need, NodeType::Need));
+        let scoring = scoring_organisation(ctx, &mut errors, organisation).await?;
+        if let Some((scorer, region)) = scoring {
+            viewer.require(Action::ScoreFor { scorer })?;
+            if region != Some(round_model.region_id) {
+                errors.add(
+                    "organisation",
+                    UserErrorCode::BadUserInput,
+                    "the organisation is not in the round's region",
+                );
+            }
+        }
+        let criteria =
+            ctx.loader()?.load_one(RoundDataOf(round_model.id)).await?.unwrap_or_default().criteria;
+        let mut values = Vec::new();
+        for score in scores {
+            match criteria.iter().find(|c| c.key == score.criterion) {
+                Some(c) if values.iter().any(|(id, _)| *id == c.id) => {
+                    errors.add(
+                        "scores",
+                        UserErrorCode::BadUserInput,
+                        format!("`{}` is scored twice", score.criterion),
+                    );
+                }
+                Some(c) => values.push((c.id, score.value)),
+                None => errors.add(
+                    "scores",
+                    UserErrorCode::NotFound,
+                    format!("the round has no criterion `{}`", score.criterion),
+                ),
+            }
+        }
+        let (Some(need_id), Some((scorer, _)), true) = (need_id, scoring, errors.is_empty()) else {
+            return Ok(RoundPayload::failed(errors.into_vec()));
+        };
+        Ok(
+            match rounds::score(ctx.db()?, person_id, round_model.id, need_id, scorer, &values, revise).await
+            {
+                Ok(()) => RoundPayload {
+                    round: visible_round(ctx, round_model.id).await?.map(Round),
+                    user_errors: Vec::new(),
+                },
+                Err(err) => RoundPayload::failed(from_write_error(err)?),
+            },
+        )
+    }
+}
+
+#[Object]
+impl RoundsMutation {
+    /// Opens a prioritisation round over ACCEPTED and DEFERRED needs of a region (coordinators).
+    async fn open_round(&self, ctx: &Context<'_>, input: OpenRoundInput) -> Result<RoundPayload> {
+        let viewer = ctx.viewer()?;
+        let (actor, person_id) = actor(ctx)?;
+        let coordinated = viewer.coordinated_regions();
+        let mut errors = UserErrors::default();
+        let region = match &input.region {
+            Some(id) => errors.id("region", GlobalId::decode_as(id, NodeType::Region)),
+            None => match coordinated.as_slice() {
+                [only] => Some(*only),
+                [] => return Err(AppError::Forbidden.into()),
+                _ => {
+                    errors.add("region", UserErrorCode::BadUserInput, "say which region the round is for");
+                    None
+                }
+            },
+        };
+        if let Some(region_id) = region {
+            viewer.require(Action::ManageRounds { region_id })?;
+        }
+        let name = text("name", &input.name, 1, 200)
+            .map_err(|p| errors.add(p.field, UserErrorCode::BadUserInput, p.message))
+            .ok();
+        if input.closes_at <= Utc::now() {
+            errors.add("closesAt", UserErrorCode::BadUserInput, "the closing date must be in the future");
+        }
+        let mut candidate_ids = Vec::new();
+        for id in &input.candidates {
+            if let Some(need_id) = errors.id("candidates", GlobalId::decode_as(id, NodeType::Need)) {
+                if visible_need(ctx, need_id).await?.is_none() {
+                    errors.add("candidates", UserErrorCode::NotFound, "no such need");
+                } else if candidate_ids.contains(&need_id) {
+                    errors.add("candidates", UserErrorCode::BadUserInput, "a need is named twice");
+                } else {
+                    candidate_ids.push(need_id);
+                }
+            }
+        }
+        if input.candidates.is_empty() {
+            errors.add("candidates", UserErrorCode::BadUserInput, "name at least one candidate need");
+        }
+        let count = i32::try_from(input.candidates.len()).unwrap_or(i32::MAX);
+        if input.prioritise_count < 1 || input.prioritise_count > count.max(1) {
+            errors.add(
+                "prioritiseCount",
+                UserErrorCode::BadUserInput,
+                "prioritise between 1 and the number of candidates",
+            );
+        }
+        let criteria = match input.criteria {
+            Some(list) => {
+                let mut criteria: Vec<NewCriterion> = Vec::new();
+                for c in list {
+                    let key = c.key.trim().to_owned();
+                    if key.is_empty() || key.len() > 64 || criteria.iter().any(|k| k.key == key) {
+                        errors.add(
+                            "criteria",
+                            UserErrorCode::BadUserInput,
+                            "criteria need distinct keys of 1-64 characters",
+                        );
+                    }
+                    if !(c.weight > 0.0 && c.weight <= 100.0) {
+                        errors.add(
+                            "criteria",
+                            UserErrorCode::BadUserInput,
+                            "a weight is greater than 0 and at most 100",
+                        );
+                    }
+                    let label = |l: Option<String>| l.unwrap_or_else(|| key.clone());
+                    criteria.push(NewCriterion {
+                        label_nb: label(c.label_nb),
+                        label_nn: label(c.label_nn),
+                        label_en: label(c.label_en),
+                        weight: c.weight,
+                        key,
+                    });
+                }
+                if criteria.is_empty() {
+                    errors.add("criteria", UserErrorCode::BadUserInput, "name at least one criterion");
+                }
+                criteria
+            }
+            None => criterion::Entity::find()
+                .order_by_asc(criterion::Column::Id)
+                .all(ctx.db()?.conn())
+                .await?
+                .into_iter()
+                .map(|c| NewCriterion {
+                    key: c.key,
+                    label_nb: c.label_nb,
+                    label_nn: c.label_nn,
+                    label_en: c.label_en,
+                    weight: c.weight,
+                })
+                .collect(),
+        };
+        let (Some(region_id), Some(name), true) = (region, name, errors.is_empty()) else {
+            return Ok(RoundPayload::failed(errors.into_vec()));
+        };
+        let new = NewRound {
+            region_id,
+            name,
+            closes_at: input.closes_at,
+            prioritise_count: input.prioritise_count,
+            criteria,
+            candidate_ids,
+        };
+        Ok(match rounds::open(ctx.db()?, actor, person_id, new).await {
+            Ok(round) => RoundPayload { round: Some(Round(round)), user_errors: Vec::new() },
+            Err(err) => RoundPayload::failed(from_write_error(err)?),
+        })
+    }
+
+    /// Scores a candidate need for an organisation (once; revise with `reviseScores`).
+    async fn score_need(&self, ctx: &Context<'_>, input: ScoreNeedInput) -> Result<RoundPayload> {
+        self.score(ctx, &input.round, &input.need, input.organisation.as_ref(), &input.scores, false).await
+    }
+
+    /// Replaces an organisation's scores for a need while the round is open.
+    async fn revise_scores(&self, ctx: &Context<'_>, input: ScoreNeedInput) -> Result<RoundPayload> {
+        self.score(ctx, &input.round, &input.need, input.organisation.as_ref(), &input.scores, true).await
+    }
+
+    /// Takes an organisation's scores for a need back: it abstains.
+    async fn withdraw_scores(&self, ctx: &Context<'_>, input: WithdrawScoresInput) -> Result<RoundPayload> {
+        self.score(ctx, &input.round, &input.need, input.organisation.as_ref(), &[], true).await
+    }
+
+    /// Closes a round in one transaction: the top needs become PRIORITISED, the rest DEFERRED,
+    /// each with a history event. A closed round is read-only (coordinators).
+    async fn close_round(&self, ctx: &Context<'_>, input: CloseRoundInput) -> Result<RoundPayload> {
+        let viewer = ctx.viewer()?;
+        let (actor, person_id) = actor(ctx)?;
+        let mut errors = UserErrors::default();
+        let found = match errors.id("round", GlobalId::decode_as(&input.round, NodeType::Round)) {
+            Some(id) => visible_round(ctx, id).await?,
+            None => None,
+        };
+        let Some(round) = found else {
+            if errors.is_empty() {
+                errors.add("round", UserErrorCode::NotFound, "no such round");
+            }
+            return Ok(RoundPayload::failed(errors.into_vec()));
+        };
+        viewer.require(Action::ManageRounds { region_id: round.region_id })?;
+        Ok(match rounds::close(ctx.db()?, actor, person_id, round.id).await {
+            Ok(closed) => RoundPayload { round: Some(Round(closed)), user_errors: Vec::new() },
+            Err(err) => RoundPayload::failed(from_write_error(err)?),
+        })
+    }
+}

@@ -1,0 +1,55 @@
+//! Root query field `rounds`: the rounds of the regions the caller is a member of.
+
+use async_graphql::{Context, ID, InputObject, Object};
+use entity::{enums::RoundStatus, round};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use crate::{
+    error::Result,
+    graphql::{
+        connection::{Page, PageArgs, cost, paginate},
+        context::ContextExt,
+        ids::{GlobalId, NodeType},
+        rounds::types::Round,
+    },
+};
+
+#[derive(Default)]
+pub struct RoundsQuery;
+
+/// Which rounds to list.
+#[derive(InputObject, Default)]
+pub struct RoundFilter {
+    pub region: Option<ID>,
+    pub status: Option<RoundStatus>,
+}
+
+#[Object]
+impl RoundsQuery {
+    /// Prioritisation rounds of the regions the caller has a membership in, newest first.
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
+    async fn rounds(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<RoundFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Page<Round>> {
+        let args = PageArgs::parse(first, after, last, before)?;
+        let filter = filter.unwrap_or_default();
+        let mut regions = ctx.viewer()?.regions();
+        if let Some(id) = &filter.region {
+            let wanted = GlobalId::decode_as(id, NodeType::Region)?;
+            regions.retain(|r| *r == wanted);
+        }
+        let mut select = round::Entity::find().filter(round::Column::RegionId.is_in(regions));
+        if let Some(status) = filter.status {
+            select = select.filter(round::Column::Status.eq(status));
+        }
+        let rows = select.order_by_desc(round::Column::Id).all(ctx.db()?.conn()).await?;
+        // Newest first: the cursor key is the negated id, so that it grows along the order.
+        Ok(paginate(rows.into_iter().map(Round).collect(), args, |r| -i64::from(r.0.id)))
+    }
+}
