@@ -194,3 +194,64 @@ pub enum RoundStatus {
     #[sea_orm(string_value = "CLOSED")]
     Closed,
 }
+
+/// Where a commission is in its life (see `domain::commissions` for the moves).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Deserialize,
+    Serialize,
+    async_graphql::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CommissionStatus {
+    #[sea_orm(string_value = "DRAFT")]
+    Draft,
+    /// Published to institutions, which may express interest.
+    #[sea_orm(string_value = "OPEN")]
+    Open,
+    #[sea_orm(string_value = "AWARDED")]
+    Awarded,
+    #[sea_orm(string_value = "IN_PROGRESS")]
+    InProgress,
+    /// The knowledge summary has been delivered.
+    #[sea_orm(string_value = "DELIVERED")]
+    Delivered,
+    /// The summary is public and the needs answered.
+    #[sea_orm(string_value = "PUBLISHED")]
+    Published,
+    #[sea_orm(string_value = "CANCELLED")]
+    Cancelled,
+}
+
+/// Whether a municipality used a knowledge summary.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Deserialize,
+    Serialize,
+    async_graphql::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum UptakeStatus {
+    #[sea_orm(string_value = "USED")]
+    Used,
+    #[sea_orm(string_value = "PLANNED")]
+    Planned,
+    #[sea_orm(string_value = "NOT_USED")]
+    NotUsed,
+}

@@ -6,6 +6,7 @@ mod m20261125_000001_reference_data;
 mod m20261125_000002_identity;
 mod m20261125_000003_needs;
 mod m20261125_000004_rounds;
+mod m20261125_000005_commissions;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_identity::Migration),
             Box::new(m20261125_000003_needs::Migration),
             Box::new(m20261125_000004_rounds::Migration),
+            Box::new(m20261125_000005_commissions::Migration),
         ]
     }
 }

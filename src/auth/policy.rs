@@ -6,7 +6,7 @@
 //! cluster the person belongs to directly or through a municipality, and to colleagues in the
 //! same municipality or institution. Nobody else, and never the public.
 
-use entity::enums::{NeedStatus, Role};
+use entity::enums::{CommissionStatus, NeedStatus, Role};
 
 use crate::{
     auth::viewer::{Grant, Organisation, Viewer},
@@ -84,14 +84,27 @@ pub enum Action<'a> {
     ManageRounds { region_id: i32 },
     /// Score in a round on behalf of a cluster (its coordinators) or an institution (its members).
     ScoreFor { scorer: Scorer },
+    /// See a commission: published ones by anyone, drafts by the region's coordinators, the rest
+    /// by members of the region and by every institution member.
+    SeeCommission { status: CommissionStatus, region_id: i32 },
+    /// Draft, open, award and cancel commissions, publish summaries: the region's coordinators.
+    ManageCommissions { region_id: i32 },
+    /// Express interest, report progress, deliver: members of the institution.
+    ActForInstitution { institution_id: i32 },
+    /// See an institution's proposal: its members and the region's coordinators.
+    SeeProposal { region_id: i32, institution_id: i32 },
+    /// See a summary before it is published: the coordinators and the awarded institution.
+    SeeUnpublishedSummary { region_id: i32, institution_id: Option<i32> },
+    /// Record how a municipality used a summary: its members.
+    RecordUptakeFor { municipality_id: i32 },
 }
 
 impl Viewer {
     pub fn can(&self, action: Action<'_>) -> bool {
-        if let Action::SeeNeed(need) = action
-            && need.status != NeedStatus::Draft
-        {
-            return true;
+        match action {
+            Action::SeeNeed(need) if need.status != NeedStatus::Draft => return true,
+            Action::SeeCommission { status: CommissionStatus::Published, .. } => return true,
+            _ => {}
         }
         let Some(me) = self.person_id() else {
             return false;
@@ -100,7 +113,24 @@ impl Viewer {
             Action::ManagePeople { region_id }
             | Action::ReadAuditLog { region_id }
             | Action::ManageReferenceData { region_id }
-            | Action::ManageRounds { region_id } => self.is_coordinator_of(region_id),
+            | Action::ManageRounds { region_id }
+            | Action::ManageCommissions { region_id } => self.is_coordinator_of(region_id),
+            Action::SeeCommission { status, region_id } => match status {
+                CommissionStatus::Draft => self.is_coordinator_of(region_id),
+                _ => self
+                    .grants()
+                    .iter()
+                    .any(|g| g.region_id == Some(region_id) || g.role == Role::InstitutionMember),
+            },
+            Action::ActForInstitution { institution_id } => self.is_institution_member(institution_id),
+            Action::SeeProposal { region_id, institution_id } => {
+                self.is_coordinator_of(region_id) || self.is_institution_member(institution_id)
+            }
+            Action::SeeUnpublishedSummary { region_id, institution_id } => {
+                self.is_coordinator_of(region_id)
+                    || institution_id.is_some_and(|i| self.is_institution_member(i))
+            }
+            Action::RecordUptakeFor { municipality_id } => self.is_member_of(municipality_id),
             Action::SeeRound { region_id } => self.grants().iter().any(|g| g.region_id == Some(region_id)),
             Action::ScoreFor { scorer } => self.grants().iter().any(|g| match (scorer, g.organisation) {
                 (Scorer::Cluster(c), Organisation::Cluster(mine)) => {
@@ -176,6 +206,22 @@ impl Viewer {
         regions.sort_unstable();
         regions.dedup();
         regions
+    }
+
+    /// Whether the viewer is a member of this institution.
+    pub fn is_institution_member(&self, institution_id: i32) -> bool {
+        self.member_institutions().contains(&institution_id)
+    }
+
+    /// The institutions the viewer is a member of.
+    pub fn member_institutions(&self) -> Vec<i32> {
+        self.grants()
+            .iter()
+            .filter_map(|g| match g.organisation {
+                Organisation::Institution(id) if g.role == Role::InstitutionMember => Some(id),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Whether the viewer is a member of this municipality.

@@ -2,6 +2,7 @@
 //! Nothing here knows about GraphQL or HTTP.
 
 pub mod audit;
+pub mod commissions;
 pub mod identity;
 pub mod needs;
 pub mod reference;

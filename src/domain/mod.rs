@@ -1,6 +1,7 @@
 //! Plain Rust rules of the domain: newtypes that parse input, and what a role means.
 //! No GraphQL, no SQL.
 
+pub mod commissions;
 pub mod identity;
 pub mod needs;
 pub mod rounds;

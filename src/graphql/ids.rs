@@ -22,10 +22,13 @@ pub enum NodeType {
     ApiToken,
     Need,
     Round,
+    Commission,
+    Summary,
+    Milestone,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 13] = [
+    const ALL: [NodeType; 16] = [
         Self::Region,
         Self::County,
         Self::Cluster,
@@ -39,6 +42,9 @@ impl NodeType {
         Self::ApiToken,
         Self::Need,
         Self::Round,
+        Self::Commission,
+        Self::Summary,
+        Self::Milestone,
     ];
 
     pub fn name(self) -> &'static str {
@@ -56,6 +62,9 @@ impl NodeType {
             Self::ApiToken => "ApiToken",
             Self::Need => "Need",
             Self::Round => "Round",
+            Self::Commission => "Commission",
+            Self::Summary => "Summary",
+            Self::Milestone => "Milestone",
         }
     }
 

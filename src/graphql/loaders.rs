@@ -8,8 +8,9 @@ use std::{collections::HashMap, time::Duration};
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
-    api_token, cluster, county, criterion, institution, membership, municipality, need, need_cosign,
-    need_event, need_evidence, person, product_type, region, round, theme,
+    api_token, cluster, commission, commission_event, commission_interest, county, criterion, institution,
+    membership, milestone, municipality, need, need_cosign, need_event, need_evidence, person, product_type,
+    region, round, summary, theme, uptake,
 };
 
 use crate::{
@@ -162,5 +163,52 @@ impl Loader<RoundDataOf> for Loaders {
         let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
         let mut data = crate::db::rounds::data_of(self.db.conn(), &ids).await?;
         Ok(keys.iter().map(|k| (*k, data.remove(&k.0).unwrap_or_default())).collect())
+    }
+}
+
+by_id!(CommissionById, commission);
+by_id!(SummaryById, summary);
+
+children_of!(InterestsOfCommission, commission_interest, CommissionId, commission_id);
+children_of!(EventsOfCommission, commission_event, CommissionId, commission_id);
+children_of!(MilestonesOfCommission, milestone, CommissionId, commission_id);
+children_of!(SummaryOfCommission, summary, CommissionId, commission_id);
+children_of!(UptakeOfSummary, uptake, SummaryId, summary_id);
+children_of!(CommissionsOfInstitution, commission, AwardedInstitutionId, awarded_institution_id);
+
+/// The needs a commission answers, through `commission_need`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NeedsOfCommission(pub i32);
+
+impl Loader<NeedsOfCommission> for Loaders {
+    type Value = Vec<need::Model>;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[NeedsOfCommission],
+    ) -> Result<HashMap<NeedsOfCommission, Self::Value>, AppError> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
+        let links = entity::commission_need::Entity::find()
+            .filter(entity::commission_need::Column::CommissionId.is_in(ids))
+            .all(self.db.conn())
+            .await?;
+        let need_ids: Vec<i32> = links.iter().map(|l| l.need_id).collect();
+        let needs = reference::where_in::<need::Entity>(
+            self.db.conn(),
+            need::Column::Id,
+            &need_ids,
+            need::Column::Id,
+        )
+        .await?;
+        let mut grouped: HashMap<NeedsOfCommission, Self::Value> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for link in links {
+            if let Some(n) = needs.iter().find(|n| n.id == link.need_id) {
+                grouped.entry(NeedsOfCommission(link.commission_id)).or_default().push(n.clone());
+            }
+        }
+        Ok(grouped)
     }
 }

@@ -6,6 +6,7 @@ use crate::{
     auth::Action,
     error::{AppError, Result},
     graphql::{
+        commissions::types::{Commission, Summary, visible_commission, visible_summary},
         context::ContextExt,
         identity::types::{ApiToken, Membership, Person, person_scope, visible_person},
         ids::{GlobalId, NodeType},
@@ -41,6 +42,8 @@ pub enum Node {
     ApiToken(ApiToken),
     Need(Need),
     Round(Round),
+    Commission(Commission),
+    Summary(Summary),
 }
 
 #[derive(Default)]
@@ -90,6 +93,10 @@ async fn load(ctx: &Context<'_>, id: GlobalId) -> Result<Option<Node>, AppError>
         NodeType::Criterion => loader.load_one(CriterionById(key)).await?.map(|m| Node::Criterion(m.into())),
         NodeType::Need => visible_need(ctx, key).await?.map(|n| Node::Need(Need(n))),
         NodeType::Round => visible_round(ctx, key).await?.map(|r| Node::Round(Round(r))),
+        NodeType::Commission => visible_commission(ctx, key).await?.map(|c| Node::Commission(Commission(c))),
+        NodeType::Summary => visible_summary(ctx, key).await?.map(|s| Node::Summary(Summary(s))),
+        // Milestones are reached through their commission.
+        NodeType::Milestone => None,
         // People, memberships and tokens the viewer may not see are null, as if they did not exist.
         NodeType::Person => visible_person(ctx, key).await?.map(|p| Node::Person(Person(p))),
         NodeType::Membership => match loader.load_one(MembershipById(key)).await? {

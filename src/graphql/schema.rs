@@ -10,6 +10,7 @@ use crate::{
     auth::{Authenticator, Viewer},
     db::Db,
     graphql::{
+        commissions::{mutation::CommissionsMutation, query::CommissionsQuery},
         identity::{mutation::IdentityMutation, query::IdentityQuery},
         limits::QueryLimits,
         loaders::Loaders,
@@ -22,11 +23,11 @@ use crate::{
 
 /// The root query: one line per area.
 #[derive(MergedObject, Default)]
-pub struct Query(NodeQuery, ReferenceQuery, IdentityQuery, NeedsQuery, RoundsQuery);
+pub struct Query(NodeQuery, ReferenceQuery, IdentityQuery, NeedsQuery, RoundsQuery, CommissionsQuery);
 
 /// The root mutation: one line per area.
 #[derive(MergedObject, Default)]
-pub struct Mutation(IdentityMutation, NeedsMutation, RoundsMutation);
+pub struct Mutation(IdentityMutation, NeedsMutation, RoundsMutation, CommissionsMutation);
 
 pub type HubSchema = Schema<Query, Mutation, EmptySubscription>;
 

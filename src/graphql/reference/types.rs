@@ -313,6 +313,20 @@ impl Institution {
     async fn region(&self, ctx: &Context<'_>) -> Result<Option<Region>> {
         region_by_id(ctx, Some(self.0.region_id)).await
     }
+
+    /// The commissions awarded to the institution that the caller may see, newest first.
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
+    async fn commissions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Page<crate::graphql::commissions::types::Commission>> {
+        let args = PageArgs::parse(first, after, last, before)?;
+        Ok(crate::graphql::commissions::query::of_institution(ctx, self.0.id, args).await?)
+    }
 }
 
 /// The GraphQL object of a labelled reference type: id, key, labels and the label in one

@@ -1,0 +1,25 @@
+//! One entry in a commission's history: a move, a progress note, a milestone.
+
+use sea_orm::entity::prelude::*;
+
+#[allow(unused_imports)]
+use crate::enums::{CommissionStatus, UptakeStatus};
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "commission_event")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub commission_id: i32,
+    pub occurred_at: DateTimeUtc,
+    pub actor_person_id: Option<i32>,
+    pub kind: String,
+    pub from_status: Option<CommissionStatus>,
+    pub to_status: Option<CommissionStatus>,
+    pub note: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

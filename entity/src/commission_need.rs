@@ -1,0 +1,20 @@
+//! A need that a commission answers.
+
+use sea_orm::entity::prelude::*;
+
+#[allow(unused_imports)]
+use crate::enums::{CommissionStatus, UptakeStatus};
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "commission_need")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub commission_id: i32,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub need_id: i32,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,542 @@
+//! Mutations from a drafted commission to a published summary and its uptake. Coordinators draft,
+//! open, award, cancel and publish; institutions express interest, report progress and deliver;
+//! municipalities record uptake.
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{commission, enums::UptakeStatus};
+
+use crate::{
+    auth::Action,
+    db::{
+        WriteError,
+        commissions::{self, NewCommission, NewSummary},
+    },
+    domain::{
+        commissions::CommissionMove,
+        needs::{SHORT_TEXT, optional_text, text},
+    },
+    error::{AppError, Result},
+    graphql::{
+        commissions::types::{
+            Commission, Interest, Milestone, Summary, Uptake, visible_commission, visible_summary,
+        },
+        context::ContextExt,
+        ids::{GlobalId, NodeType},
+        loaders::{InstitutionById, ProductTypeById},
+        needs::types::{need_scope, visible_need},
+        user_error::{UserError, UserErrorCode, UserErrors, from_write_error},
+    },
+};
+
+#[derive(Default)]
+pub struct CommissionsMutation;
+
+#[derive(InputObject)]
+pub struct CreateCommissionInput {
+    pub question: String,
+    pub product_type: ID,
+    pub deadline: DateTime<Utc>,
+    /// In Norwegian kroner.
+    pub budget_nok: Option<i64>,
+    /// The PRIORITISED needs it answers, all of one region.
+    pub needs: Vec<ID>,
+}
+
+#[derive(SimpleObject)]
+pub struct CommissionPayload {
+    pub commission: Option<Commission>,
+    pub user_errors: Vec<UserError>,
+}
+
+impl CommissionPayload {
+    fn failed(errors: Vec<UserError>) -> Self {
+        Self { commission: None, user_errors: errors }
+    }
+
+    fn from_write(result: Result<commission::Model, WriteError>) -> Result<Self> {
+        Ok(match result {
+            Ok(c) => Self { commission: Some(Commission(c)), user_errors: Vec::new() },
+            Err(err) => Self::failed(from_write_error(err)?),
+        })
+    }
+}
+
+#[derive(InputObject)]
+pub struct CommissionInput {
+    pub commission: ID,
+    /// A reason, kept in the history (used when cancelling).
+    pub reason: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct ExpressInterestInput {
+    pub commission: ID,
+    /// May be left out by members of exactly one institution.
+    pub institution: Option<ID>,
+    /// A short proposal: approach, team, timeline.
+    pub proposal: String,
+}
+
+#[derive(SimpleObject)]
+pub struct ExpressInterestPayload {
+    pub interest: Option<Interest>,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(InputObject)]
+pub struct AwardCommissionInput {
+    pub commission: ID,
+    /// An institution that expressed interest (or any institution, to assign a draft directly).
+    pub institution: ID,
+}
+
+#[derive(InputObject)]
+pub struct ReportProgressInput {
+    pub commission: ID,
+    pub note: String,
+}
+
+#[derive(InputObject)]
+pub struct AddMilestoneInput {
+    pub commission: ID,
+    pub title: String,
+    pub due_at: DateTime<Utc>,
+}
+
+#[derive(InputObject)]
+pub struct CompleteMilestoneInput {
+    pub milestone: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct MilestonePayload {
+    pub milestone: Option<Milestone>,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(InputObject)]
+pub struct DeliverSummaryInput {
+    pub commission: ID,
+    pub title: String,
+    #[graphql(name = "abstract")]
+    pub abstract_text: String,
+    /// `nb`, `nn` or `en`.
+    pub language: String,
+    pub url: Option<String>,
+    pub doi: Option<String>,
+    pub authors: String,
+}
+
+#[derive(SimpleObject)]
+pub struct SummaryPayload {
+    pub summary: Option<Summary>,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(InputObject)]
+pub struct RecordUptakeInput {
+    pub summary: ID,
+    /// May be left out by members of exactly one municipality.
+    pub municipality: Option<ID>,
+    pub status: UptakeStatus,
+    pub note: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct UptakePayload {
+    pub uptake: Option<Uptake>,
+    pub user_errors: Vec<UserError>,
+}
+
+fn me(ctx: &Context<'_>) -> Result<i32, AppError> {
+    ctx.viewer()?.require_person()
+}
+
+/// A commission the caller may see, by id; NOT_FOUND as a user error otherwise.
+async fn find(
+    ctx: &Context<'_>,
+    errors: &mut UserErrors,
+    id: &ID,
+) -> Result<Option<commission::Model>, AppError> {
+    let Some(key) = errors.id("commission", GlobalId::decode_as(id, NodeType::Commission)) else {
+        return Ok(None);
+    };
+    let found = visible_commission(ctx, key).await?;
+    if found.is_none() {
+        errors.add("commission", UserErrorCode::NotFound, "no such commission");
+    }
+    Ok(found)
+}
+
+/// The institution acted for: the given one, or the caller's only one; FORBIDDEN unless a member.
+fn acting_institution(
+    ctx: &Context<'_>,
+    errors: &mut UserErrors,
+    given: Option<&ID>,
+) -> Result<Option<i32>, AppError> {
+    let viewer = ctx.viewer()?;
+    let id = match given {
+        Some(id) => errors.id("institution", GlobalId::decode_as(id, NodeType::Institution)),
+        None => match viewer.member_institutions().as_slice() {
+            [only] => Some(*only),
+            [] => return Err(AppError::Forbidden),
+            _ => {
+                errors.add("institution", UserErrorCode::BadUserInput, "say which institution you act for");
+                None
+            }
+        },
+    };
+    if let Some(institution_id) = id {
+        viewer.require(Action::ActForInstitution { institution_id })?;
+    }
+    Ok(id)
+}
+
+fn checked(errors: &mut UserErrors, field: &'static str, raw: &str, max: usize) -> String {
+    text(field, raw, 1, max).unwrap_or_else(|p| {
+        errors.add(p.field, UserErrorCode::BadUserInput, p.message);
+        String::new()
+    })
+}
+
+impl CommissionsMutation {
+    /// Coordinator-only moves on a commission the caller can see.
+    async fn coordinate(
+        &self,
+        ctx: &Context<'_>,
+        input: CommissionInput,
+        attempted: CommissionMove,
+    ) -> Result<CommissionPayload> {
+        let person = me(ctx)?;
+        let mut errors = UserErrors::default();
+        let reason = optional_text("reason", input.reason.as_deref(), SHORT_TEXT).unwrap_or_else(|p| {
+            errors.add(p.field, UserErrorCode::BadUserInput, p.message);
+            None
+        });
+        let Some(found) = find(ctx, &mut errors, &input.commission).await? else {
+            return Ok(CommissionPayload::failed(errors.into_vec()));
+        };
+        ctx.viewer()?.require(Action::ManageCommissions { region_id: found.region_id })?;
+        if !errors.is_empty() {
+            return Ok(CommissionPayload::failed(errors.into_vec()));
+        }
+        let db = ctx.db()?;
+        let result = match attempted {
+            CommissionMove::Publish => commissions::publish(db, person, found.id).await,
+            _ => commissions::simple_move(db, person, found.id, attempted, reason).await,
+        };
+        CommissionPayload::from_write(result)
+    }
+
+    /// Institution-only work on the commission awarded to it.
+    async fn awarded_to_me(
+        &self,
+        ctx: &Context<'_>,
+        errors: &mut UserErrors,
+        id: &ID,
+    ) -> Result<Option<commission::Model>, AppError> {
+        let Some(found) = find(ctx, errors, id).await? else {
+            return Ok(None);
+        };
+        match found.awarded_institution_id {
+            Some(institution_id) => ctx.viewer()?.require(Action::ActForInstitution { institution_id })?,
+            None => return Err(AppError::Forbidden),
+        }
+        Ok(Some(found))
+    }
+}
+
+#[Object]
+impl CommissionsMutation {
+    /// Drafts a commission answering one or more PRIORITISED needs (the region's coordinators).
+    async fn create_commission(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateCommissionInput,
+    ) -> Result<CommissionPayload> {
+        let person = me(ctx)?;
+        let viewer = ctx.viewer()?;
+        if viewer.coordinated_regions().is_empty() {
+            return Err(AppError::Forbidden.into());
+        }
+        let mut errors = UserErrors::default();
+        let question = checked(&mut errors, "question", &input.question, 4_000);
+        if input.deadline <= Utc::now() {
+            errors.add("deadline", UserErrorCode::BadUserInput, "the deadline must be in the future");
+        }
+        if input.budget_nok.is_some_and(|b| b < 0) {
+            errors.add("budgetNok", UserErrorCode::BadUserInput, "the budget cannot be negative");
+        }
+        let product_type =
+            errors.id("productType", GlobalId::decode_as(&input.product_type, NodeType::ProductType));
+        if let Some(pt) = product_type
+            && ctx.loader()?.load_one(ProductTypeById(pt)).await?.is_none()
+        {
+            errors.add("productType", UserErrorCode::NotFound, "no such product type");
+        }
+        let mut need_ids = Vec::new();
+        let mut region = None;
+        for id in &input.needs {
+            let Some(key) = errors.id("needs", GlobalId::decode_as(id, NodeType::Need)) else { continue };
+            let Some(need) = visible_need(ctx, key).await? else {
+                errors.add("needs", UserErrorCode::NotFound, "no such need");
+                continue;
+            };
+            let scope = need_scope(ctx, &need).await?;
+            match (region, scope.region_id) {
+                (None, Some(r)) => region = Some(r),
+                (Some(a), Some(b)) if a != b => {
+                    errors.add(
+                        "needs",
+                        UserErrorCode::BadUserInput,
+                        "the needs of one commission belong to one region",
+                    );
+                }
+                _ => {}
+            }
+            if !need_ids.contains(&need.id) {
+                need_ids.push(need.id);
+            }
+        }
+        if input.needs.is_empty() {
+            errors.add("needs", UserErrorCode::BadUserInput, "name at least one need");
+        }
+        if let Some(region_id) = region {
+            viewer.require(Action::ManageCommissions { region_id })?;
+        }
+        let (Some(region_id), Some(product_type_id), true) = (region, product_type, errors.is_empty()) else {
+            return Ok(CommissionPayload::failed(errors.into_vec()));
+        };
+        let new = NewCommission {
+            region_id,
+            question,
+            product_type_id,
+            deadline: input.deadline,
+            budget_nok: input.budget_nok,
+            need_ids,
+        };
+        CommissionPayload::from_write(commissions::create(ctx.db()?, person, new).await)
+    }
+
+    /// Publishes the request to institutions; subscribers hear of it at once.
+    async fn open_commission(&self, ctx: &Context<'_>, input: CommissionInput) -> Result<CommissionPayload> {
+        self.coordinate(ctx, input, CommissionMove::Open).await
+    }
+
+    /// Stops a commission before delivery.
+    async fn cancel_commission(
+        &self,
+        ctx: &Context<'_>,
+        input: CommissionInput,
+    ) -> Result<CommissionPayload> {
+        self.coordinate(ctx, input, CommissionMove::Cancel).await
+    }
+
+    /// Publishes the delivered summary: public summary, PUBLISHED commission, ANSWERED needs, in one transaction.
+    async fn publish_summary(&self, ctx: &Context<'_>, input: CommissionInput) -> Result<CommissionPayload> {
+        self.coordinate(ctx, input, CommissionMove::Publish).await
+    }
+
+    /// Awards an open commission to an institution that expressed interest, or assigns a draft
+    /// directly; its needs become COMMISSIONED.
+    async fn award_commission(
+        &self,
+        ctx: &Context<'_>,
+        input: AwardCommissionInput,
+    ) -> Result<CommissionPayload> {
+        let person = me(ctx)?;
+        let mut errors = UserErrors::default();
+        let institution =
+            errors.id("institution", GlobalId::decode_as(&input.institution, NodeType::Institution));
+        let Some(found) = find(ctx, &mut errors, &input.commission).await? else {
+            return Ok(CommissionPayload::failed(errors.into_vec()));
+        };
+        ctx.viewer()?.require(Action::ManageCommissions { region_id: found.region_id })?;
+        if let Some(i) = institution
+            && ctx.loader()?.load_one(InstitutionById(i)).await?.is_none()
+        {
+            errors.add("institution", UserErrorCode::NotFound, "no such institution");
+        }
+        let (Some(institution_id), true) = (institution, errors.is_empty()) else {
+            return Ok(CommissionPayload::failed(errors.into_vec()));
+        };
+        CommissionPayload::from_write(commissions::award(ctx.db()?, person, found.id, institution_id).await)
+    }
+
+    /// Expresses an institution's interest in an open commission, or edits its proposal.
+    async fn express_interest(
+        &self,
+        ctx: &Context<'_>,
+        input: ExpressInterestInput,
+    ) -> Result<ExpressInterestPayload> {
+        let person = me(ctx)?;
+        let mut errors = UserErrors::default();
+        let institution = acting_institution(ctx, &mut errors, input.institution.as_ref())?;
+        let proposal = checked(&mut errors, "proposal", &input.proposal, 10_000);
+        let found = find(ctx, &mut errors, &input.commission).await?;
+        let (Some(found), Some(institution_id), true) = (found, institution, errors.is_empty()) else {
+            return Ok(ExpressInterestPayload { interest: None, user_errors: errors.into_vec() });
+        };
+        Ok(match commissions::express_interest(ctx.db()?, person, found.id, institution_id, proposal).await {
+            Ok(interest) => {
+                ExpressInterestPayload { interest: Some(Interest(interest)), user_errors: Vec::new() }
+            }
+            Err(err) => ExpressInterestPayload { interest: None, user_errors: from_write_error(err)? },
+        })
+    }
+
+    /// A progress note from the awarded institution; the first one moves the work IN_PROGRESS.
+    async fn report_progress(
+        &self,
+        ctx: &Context<'_>,
+        input: ReportProgressInput,
+    ) -> Result<CommissionPayload> {
+        let person = me(ctx)?;
+        let mut errors = UserErrors::default();
+        let note = checked(&mut errors, "note", &input.note, 10_000);
+        let Some(found) = self.awarded_to_me(ctx, &mut errors, &input.commission).await? else {
+            return Ok(CommissionPayload::failed(errors.into_vec()));
+        };
+        if !errors.is_empty() {
+            return Ok(CommissionPayload::failed(errors.into_vec()));
+        }
+        CommissionPayload::from_write(commissions::report_progress(ctx.db()?, person, found.id, note).await)
+    }
+
+    /// Adds a milestone to awarded work (the awarded institution).
+    async fn add_milestone(&self, ctx: &Context<'_>, input: AddMilestoneInput) -> Result<MilestonePayload> {
+        let person = me(ctx)?;
+        let mut errors = UserErrors::default();
+        let title = checked(&mut errors, "title", &input.title, SHORT_TEXT);
+        let Some(found) = self.awarded_to_me(ctx, &mut errors, &input.commission).await? else {
+            return Ok(MilestonePayload { milestone: None, user_errors: errors.into_vec() });
+        };
+        if !errors.is_empty() {
+            return Ok(MilestonePayload { milestone: None, user_errors: errors.into_vec() });
+        }
+        Ok(match commissions::add_milestone(ctx.db()?, person, found.id, title, input.due_at).await {
+            Ok(m) => MilestonePayload { milestone: Some(Milestone(m)), user_errors: Vec::new() },
+            Err(err) => MilestonePayload { milestone: None, user_errors: from_write_error(err)? },
+        })
+    }
+
+    /// Marks a milestone done (the awarded institution).
+    async fn complete_milestone(
+        &self,
+        ctx: &Context<'_>,
+        input: CompleteMilestoneInput,
+    ) -> Result<MilestonePayload> {
+        use sea_orm::EntityTrait;
+        let person = me(ctx)?;
+        let mut errors = UserErrors::default();
+        let failed =
+            |errors: UserErrors| MilestonePayload { milestone: None, user_errors: errors.into_vec() };
+        let Some(id) = errors.id("milestone", GlobalId::decode_as(&input.milestone, NodeType::Milestone))
+        else {
+            return Ok(failed(errors));
+        };
+        let Some(found) = entity::milestone::Entity::find_by_id(id).one(ctx.db()?.conn()).await? else {
+            errors.add("milestone", UserErrorCode::NotFound, "no such milestone");
+            return Ok(failed(errors));
+        };
+        let commission_id = GlobalId::new(NodeType::Commission, found.commission_id).encode();
+        if self.awarded_to_me(ctx, &mut errors, &commission_id).await?.is_none() {
+            return Ok(failed(errors));
+        }
+        Ok(match commissions::complete_milestone(ctx.db()?, person, id).await {
+            Ok(m) => MilestonePayload { milestone: Some(Milestone(m)), user_errors: Vec::new() },
+            Err(err) => MilestonePayload { milestone: None, user_errors: from_write_error(err)? },
+        })
+    }
+
+    /// Delivers the knowledge summary of an awarded commission (the awarded institution).
+    async fn deliver_summary(&self, ctx: &Context<'_>, input: DeliverSummaryInput) -> Result<SummaryPayload> {
+        let person = me(ctx)?;
+        let mut errors = UserErrors::default();
+        let title = checked(&mut errors, "title", &input.title, SHORT_TEXT);
+        let abstract_text = checked(&mut errors, "abstract", &input.abstract_text, 20_000);
+        let authors = checked(&mut errors, "authors", &input.authors, SHORT_TEXT);
+        let language = input.language.trim().to_lowercase();
+        if !matches!(language.as_str(), "nb" | "nn" | "en") {
+            errors.add("language", UserErrorCode::BadUserInput, "the language is nb, nn or en");
+        }
+        let url = input.url.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
+        if url.as_deref().is_some_and(|u| !(u.starts_with("https://") || u.starts_with("http://"))) {
+            errors.add("url", UserErrorCode::BadUserInput, "the URL must start with https:// or http://");
+        }
+        let doi = input.doi.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
+        if doi.as_deref().is_some_and(|d| !d.starts_with("10.") || !d.contains('/')) {
+            errors.add("doi", UserErrorCode::BadUserInput, "a DOI looks like 10.1234/abc");
+        }
+        if url.is_none() && doi.is_none() {
+            errors.add("url", UserErrorCode::BadUserInput, "give a URL or a DOI");
+        }
+        let Some(found) = self.awarded_to_me(ctx, &mut errors, &input.commission).await? else {
+            return Ok(SummaryPayload { summary: None, user_errors: errors.into_vec() });
+        };
+        if !errors.is_empty() {
+            return Ok(SummaryPayload { summary: None, user_errors: errors.into_vec() });
+        }
+        let new = NewSummary { title, abstract_text, language, url, doi, authors };
+        Ok(match commissions::deliver(ctx.db()?, person, found.id, new).await {
+            Ok(s) => SummaryPayload { summary: Some(Summary(s)), user_errors: Vec::new() },
+            Err(err) => SummaryPayload { summary: None, user_errors: from_write_error(err)? },
+        })
+    }
+
+    /// Records whether, and how, a municipality behind an answered need used the summary.
+    async fn record_uptake(&self, ctx: &Context<'_>, input: RecordUptakeInput) -> Result<UptakePayload> {
+        let person = me(ctx)?;
+        let viewer = ctx.viewer()?;
+        let mut errors = UserErrors::default();
+        let failed = |errors: UserErrors| UptakePayload { uptake: None, user_errors: errors.into_vec() };
+        let municipality = match &input.municipality {
+            Some(id) => errors.id("municipality", GlobalId::decode_as(id, NodeType::Municipality)),
+            None => match viewer.member_municipalities().as_slice() {
+                [only] => Some(*only),
+                [] => return Err(AppError::Forbidden.into()),
+                _ => {
+                    errors.add(
+                        "municipality",
+                        UserErrorCode::BadUserInput,
+                        "say which municipality you report for",
+                    );
+                    None
+                }
+            },
+        };
+        if let Some(municipality_id) = municipality {
+            viewer.require(Action::RecordUptakeFor { municipality_id })?;
+        }
+        let note = optional_text("note", input.note.as_deref(), 10_000).unwrap_or_else(|p| {
+            errors.add(p.field, UserErrorCode::BadUserInput, p.message);
+            None
+        });
+        let summary = match errors.id("summary", GlobalId::decode_as(&input.summary, NodeType::Summary)) {
+            Some(id) => visible_summary(ctx, id).await?,
+            None => None,
+        };
+        if summary.is_none() && errors.is_empty() {
+            errors.add("summary", UserErrorCode::NotFound, "no such summary");
+        }
+        let (Some(summary), Some(municipality_id), true) = (summary, municipality, errors.is_empty()) else {
+            return Ok(failed(errors));
+        };
+        Ok(
+            match commissions::record_uptake(
+                ctx.db()?,
+                person,
+                summary.id,
+                municipality_id,
+                input.status,
+                note,
+            )
+            .await
+            {
+                Ok(u) => UptakePayload { uptake: Some(Uptake(u)), user_errors: Vec::new() },
+                Err(err) => UptakePayload { uptake: None, user_errors: from_write_error(err)? },
+            },
+        )
+    }
+}

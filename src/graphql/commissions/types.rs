@@ -1,0 +1,306 @@
+//! GraphQL objects for commissions, institutions' interest, milestones, knowledge summaries and uptake.
+
+use async_graphql::{Context, ID, Object};
+use chrono::{DateTime, Utc};
+use entity::{
+    commission, commission_event, commission_interest,
+    enums::{CommissionStatus, UptakeStatus},
+    milestone, summary, uptake,
+};
+
+use crate::{
+    auth::Action,
+    error::{AppError, Result},
+    graphql::{
+        context::ContextExt,
+        ids::{GlobalId, NodeType},
+        loaders::{
+            CommissionById, EventsOfCommission, InstitutionById, InterestsOfCommission,
+            MilestonesOfCommission, MunicipalityById, NeedsOfCommission, ProductTypeById, RegionById,
+            SummaryById, SummaryOfCommission, UptakeOfSummary,
+        },
+        needs::types::{Need, can_see},
+        reference::types::{Institution, Municipality, ProductType, Region},
+    },
+};
+
+#[derive(Clone, Debug)]
+pub struct Commission(pub commission::Model);
+
+/// Whether the viewer may see this commission.
+pub fn can_see_commission(ctx: &Context<'_>, c: &commission::Model) -> Result<bool, AppError> {
+    Ok(ctx.viewer()?.can(Action::SeeCommission { status: c.status, region_id: c.region_id }))
+}
+
+/// The commission with this id if the viewer may see it; otherwise `None`.
+pub async fn visible_commission(ctx: &Context<'_>, id: i32) -> Result<Option<commission::Model>, AppError> {
+    let Some(c) = ctx.loader()?.load_one(CommissionById(id)).await? else {
+        return Ok(None);
+    };
+    Ok(can_see_commission(ctx, &c)?.then_some(c))
+}
+
+/// Whether the viewer may see the summary of this commission.
+fn can_see_summary(ctx: &Context<'_>, c: &commission::Model) -> Result<bool, AppError> {
+    Ok(c.status == CommissionStatus::Published
+        || ctx.viewer()?.can(Action::SeeUnpublishedSummary {
+            region_id: c.region_id,
+            institution_id: c.awarded_institution_id,
+        }))
+}
+
+/// The summary with this id if the viewer may see it.
+pub async fn visible_summary(ctx: &Context<'_>, id: i32) -> Result<Option<summary::Model>, AppError> {
+    let loader = ctx.loader()?;
+    let Some(s) = loader.load_one(SummaryById(id)).await? else {
+        return Ok(None);
+    };
+    let Some(c) = loader.load_one(CommissionById(s.commission_id)).await? else {
+        return Ok(None);
+    };
+    Ok((can_see_commission(ctx, &c)? && can_see_summary(ctx, &c)?).then_some(s))
+}
+
+/// A commission for a knowledge product that answers one or more prioritised needs.
+#[Object]
+impl Commission {
+    pub async fn id(&self) -> ID {
+        GlobalId::new(NodeType::Commission, self.0.id).encode()
+    }
+
+    async fn question(&self) -> &str {
+        &self.0.question
+    }
+
+    async fn status(&self) -> CommissionStatus {
+        self.0.status
+    }
+
+    async fn region(&self, ctx: &Context<'_>) -> Result<Option<Region>> {
+        Ok(ctx.loader()?.load_one(RegionById(self.0.region_id)).await?.map(Region))
+    }
+
+    async fn product_type(&self, ctx: &Context<'_>) -> Result<Option<ProductType>> {
+        Ok(ctx.loader()?.load_one(ProductTypeById(self.0.product_type_id)).await?.map(ProductType))
+    }
+
+    async fn deadline(&self) -> DateTime<Utc> {
+        self.0.deadline
+    }
+
+    /// In Norwegian kroner, when set.
+    async fn budget_nok(&self) -> Option<i64> {
+        self.0.budget_nok
+    }
+
+    /// The needs it answers.
+    async fn needs(&self, ctx: &Context<'_>) -> Result<Vec<Need>> {
+        let rows = ctx.loader()?.load_one(NeedsOfCommission(self.0.id)).await?.unwrap_or_default();
+        let mut needs = Vec::new();
+        for need in rows {
+            if can_see(ctx, &need)? {
+                needs.push(Need(need));
+            }
+        }
+        Ok(needs)
+    }
+
+    /// The institution doing the work, once awarded.
+    async fn awarded_institution(&self, ctx: &Context<'_>) -> Result<Option<Institution>> {
+        let Some(id) = self.0.awarded_institution_id else {
+            return Ok(None);
+        };
+        Ok(ctx.loader()?.load_one(InstitutionById(id)).await?.map(Institution))
+    }
+
+    /// Institutions' interest: all of it for the region's coordinators, an institution's own for its members.
+    async fn interests(&self, ctx: &Context<'_>) -> Result<Vec<Interest>> {
+        let viewer = ctx.viewer()?;
+        let rows = ctx.loader()?.load_one(InterestsOfCommission(self.0.id)).await?.unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .filter(|i| {
+                viewer.can(Action::SeeProposal {
+                    region_id: self.0.region_id,
+                    institution_id: i.institution_id,
+                })
+            })
+            .map(Interest)
+            .collect())
+    }
+
+    async fn milestones(&self, ctx: &Context<'_>) -> Result<Vec<Milestone>> {
+        let rows = ctx.loader()?.load_one(MilestonesOfCommission(self.0.id)).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(Milestone).collect())
+    }
+
+    /// Everything that happened to the commission, oldest first (moves, progress notes, milestones).
+    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<CommissionEvent>> {
+        let rows = ctx.loader()?.load_one(EventsOfCommission(self.0.id)).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(CommissionEvent).collect())
+    }
+
+    /// The knowledge summary: public once published, before that for the coordinators and the
+    /// awarded institution.
+    async fn summary(&self, ctx: &Context<'_>) -> Result<Option<Summary>> {
+        if !can_see_summary(ctx, &self.0)? {
+            return Ok(None);
+        }
+        let rows = ctx.loader()?.load_one(SummaryOfCommission(self.0.id)).await?.unwrap_or_default();
+        Ok(rows.into_iter().next().map(Summary))
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+pub struct Interest(pub commission_interest::Model);
+
+/// An institution's interest in a commission, with its proposal.
+#[Object]
+impl Interest {
+    async fn institution(&self, ctx: &Context<'_>) -> Result<Option<Institution>> {
+        Ok(ctx.loader()?.load_one(InstitutionById(self.0.institution_id)).await?.map(Institution))
+    }
+
+    async fn proposal(&self) -> &str {
+        &self.0.proposal
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+pub struct Milestone(pub milestone::Model);
+
+/// A milestone of awarded work.
+#[Object]
+impl Milestone {
+    pub async fn id(&self) -> ID {
+        GlobalId::new(NodeType::Milestone, self.0.id).encode()
+    }
+
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    async fn due_at(&self) -> DateTime<Utc> {
+        self.0.due_at
+    }
+
+    async fn done_at(&self) -> Option<DateTime<Utc>> {
+        self.0.done_at
+    }
+}
+
+pub struct CommissionEvent(pub commission_event::Model);
+
+/// One entry of a commission's history.
+#[Object]
+impl CommissionEvent {
+    /// `CREATED`, `STATUS_CHANGED`, `INTEREST`, `PROGRESS`, `MILESTONE_ADDED` or `MILESTONE_DONE`.
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.0.occurred_at
+    }
+
+    async fn from(&self) -> Option<CommissionStatus> {
+        self.0.from_status
+    }
+
+    async fn to(&self) -> Option<CommissionStatus> {
+        self.0.to_status
+    }
+
+    /// A progress note or a milestone's title.
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Summary(pub summary::Model);
+
+/// A knowledge summary: the product a commission delivered.
+#[Object]
+impl Summary {
+    pub async fn id(&self) -> ID {
+        GlobalId::new(NodeType::Summary, self.0.id).encode()
+    }
+
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    #[graphql(name = "abstract")]
+    async fn abstract_text(&self) -> &str {
+        &self.0.abstract_text
+    }
+
+    /// `nb`, `nn` or `en`.
+    async fn language(&self) -> &str {
+        &self.0.language
+    }
+
+    async fn url(&self) -> Option<&str> {
+        self.0.url.as_deref()
+    }
+
+    async fn doi(&self) -> Option<&str> {
+        self.0.doi.as_deref()
+    }
+
+    /// As printed on the product.
+    async fn authors(&self) -> &str {
+        &self.0.authors
+    }
+
+    async fn delivered_at(&self) -> DateTime<Utc> {
+        self.0.delivered_at
+    }
+
+    async fn published_at(&self) -> Option<DateTime<Utc>> {
+        self.0.published_at
+    }
+
+    async fn commission(&self, ctx: &Context<'_>) -> Result<Option<Commission>> {
+        Ok(visible_commission(ctx, self.0.commission_id).await?.map(Commission))
+    }
+
+    /// How the municipalities behind the answered needs used it.
+    async fn uptake(&self, ctx: &Context<'_>) -> Result<Vec<Uptake>> {
+        let rows = ctx.loader()?.load_one(UptakeOfSummary(self.0.id)).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(Uptake).collect())
+    }
+}
+
+pub struct Uptake(pub uptake::Model);
+
+/// Whether, and how, a municipality used a summary.
+#[Object]
+impl Uptake {
+    async fn municipality(&self, ctx: &Context<'_>) -> Result<Option<Municipality>> {
+        Ok(ctx.loader()?.load_one(MunicipalityById(self.0.municipality_id)).await?.map(Municipality))
+    }
+
+    async fn status(&self) -> UptakeStatus {
+        self.0.status
+    }
+
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+
+    async fn recorded_at(&self) -> DateTime<Utc> {
+        self.0.recorded_at
+    }
+}
