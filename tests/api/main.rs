@@ -4,6 +4,7 @@ mod helpers;
 mod postgres;
 
 mod cli;
+mod commissions;
 mod http;
 mod identity;
 mod limits;

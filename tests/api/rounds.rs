@@ -14,17 +14,17 @@ const ROUND: &str = "id name status prioritiseCount criteria { key weight }
               criterionMeans { criterion { key } mean count }
               scores { organisation { __typename ... on Cluster { key } ... on Institution { key } } criterion { key } value } }";
 
-struct Cast {
-    coordinator: String,
-    kk: String,
-    sr: String,
-    uib: String,
-    bergen: String,
-    askoy: String,
-    stavanger: String,
+pub(crate) struct Cast {
+    pub(crate) coordinator: String,
+    pub(crate) kk: String,
+    pub(crate) sr: String,
+    pub(crate) uib: String,
+    pub(crate) bergen: String,
+    pub(crate) askoy: String,
+    pub(crate) stavanger: String,
 }
 
-async fn cast(app: &TestApp) -> Cast {
+pub(crate) async fn cast(app: &TestApp) -> Cast {
     Cast {
         coordinator: app.token_for("Kari Nordmann", RoleArg::Coordinator, "rso-vest").await,
         kk: app.token_for("Ola Hansen", RoleArg::ClusterCoordinator, "kunnskapskommunen").await,
@@ -37,7 +37,7 @@ async fn cast(app: &TestApp) -> Cast {
 }
 
 /// Submits a need as `token` and has `reviewer` accept it; returns its id.
-async fn accepted_need(app: &TestApp, token: &str, reviewer: &str, title: &str) -> Value {
+pub(crate) async fn accepted_need(app: &TestApp, token: &str, reviewer: &str, title: &str) -> Value {
     let themes = app.data("{ themes(first: 1) { nodes { id } } }").await["themes"]["nodes"][0]["id"].clone();
     let submitted = app
         .data_as(
@@ -59,7 +59,7 @@ async fn accepted_need(app: &TestApp, token: &str, reviewer: &str, title: &str) 
     id
 }
 
-async fn open_round(
+pub(crate) async fn open_round(
     app: &TestApp,
     token: &str,
     candidates: &[&Value],
@@ -76,11 +76,11 @@ async fn open_round(
     (body["data"]["openRound"].clone(), error_codes(&body))
 }
 
-fn all(value: i32) -> Vec<Value> {
+pub(crate) fn all(value: i32) -> Vec<Value> {
     CRITERIA.iter().map(|c| json!({ "criterion": c, "value": value })).collect()
 }
 
-async fn score(
+pub(crate) async fn score(
     app: &TestApp,
     token: &str,
     mutation: &str,
@@ -98,7 +98,7 @@ async fn score(
     (body["data"][mutation].clone(), error_codes(&body))
 }
 
-async fn round_as(app: &TestApp, token: &str, id: &Value) -> Value {
+pub(crate) async fn round_as(app: &TestApp, token: &str, id: &Value) -> Value {
     app.query_as(
         token,
         &format!("query($id: ID!) {{ node(id: $id) {{ ... on Round {{ {ROUND} }} }} }}"),

@@ -1,0 +1,218 @@
+//! From a pool of accepted needs to a published knowledge summary that municipalities used: the
+//! whole flow as users run it, and the permission boundaries around commissions.
+
+use knowledge_hub::config::RoleArg;
+use serde_json::{Value, json};
+
+use crate::{
+    helpers::{TestApp, error_codes, on_both_databases, user_error_codes},
+    rounds::{accepted_need, all, cast, open_round, score},
+};
+
+const COMMISSION: &str = "id status question budgetNok needs { title status } awardedInstitution { key }
+    interests { institution { key } proposal } milestones { title doneAt }
+    history { kind from to note } summary { id title abstract language doi published: publishedAt
+      uptake { municipality { code } status note } }";
+
+async fn call(
+    app: &TestApp,
+    token: &str,
+    mutation: &str,
+    input_type: &str,
+    input: Value,
+    selection: &str,
+) -> (Value, Vec<String>) {
+    let (_, body) = app
+        .query_as(
+            token,
+            &format!("mutation($input: {input_type}!) {{ {mutation}(input: $input) {{ {selection} userErrors {{ field code message }} }} }}"),
+            json!({ "input": input }),
+        )
+        .await;
+    (body["data"][mutation].clone(), error_codes(&body))
+}
+
+async fn commission_as(app: &TestApp, token: Option<&str>, id: &Value) -> Value {
+    let query = format!("query($id: ID!) {{ node(id: $id) {{ ... on Commission {{ {COMMISSION} }} }} }}");
+    let body = match token {
+        Some(token) => app.query_as(token, &query, json!({ "id": id })).await.1,
+        None => app.query_with(&query, json!({ "id": id })).await,
+    };
+    body["data"]["node"].clone()
+}
+
+on_both_databases! {
+    async fn a_need_goes_from_the_pool_to_a_published_summary_that_was_used(app) {
+        let c = cast(&app).await;
+        let hvl = app.token_for("Hans Vestland", RoleArg::InstitutionMember, "hvl").await;
+        let a = accepted_need(&app, &c.bergen, &c.kk, "Fallforebygging for eldre").await;
+        let b = accepted_need(&app, &c.askoy, &c.kk, "Ernæring på sjukeheim").await;
+        let cc = accepted_need(&app, &c.stavanger, &c.sr, "Einsemd blant unge").await;
+        app.data_as(&c.stavanger, "mutation($n: ID!) { cosignNeed(input: { need: $n }) { userErrors { code } } }", json!({ "n": a })).await;
+
+        // The round: A wins on scores.
+        let (opened, _) = open_round(&app, &c.coordinator, &[&a, &b, &cc], 1).await;
+        let round = opened["round"]["id"].clone();
+        for (token, need, value) in [(&c.kk, &a, 5), (&c.kk, &b, 3), (&c.sr, &a, 4), (&c.sr, &cc, 3), (&c.uib, &a, 4), (&c.uib, &b, 2)] {
+            let (payload, errors) = score(&app, token, "scoreNeed", &round, need, all(value)).await;
+            assert!(errors.is_empty() && user_error_codes(&payload).is_empty(), "{payload}");
+        }
+        let closed = app.data_as(&c.coordinator, "mutation($r: ID!) { closeRound(input: { round: $r }) {
+            round { ranking { position need { title status } weightedMean scoreCount reach } } } }", json!({ "r": round })).await;
+        let ranking = closed["closeRound"]["round"]["ranking"].clone();
+        assert_eq!(ranking[0]["need"], json!({ "title": "Fallforebygging for eldre", "status": "PRIORITISED" }));
+        // (5 + 4 + 4) / 3 on every criterion.
+        assert!((ranking[0]["weightedMean"].as_f64().expect("mean") - 13.0 / 3.0).abs() < 1e-9);
+        assert_eq!((ranking[0]["scoreCount"].as_i64(), ranking[0]["reach"].as_i64()), (Some(3), Some(2)));
+        assert_eq!(ranking[1]["need"]["title"], "Einsemd blant unge", "3.0 beats 2.5");
+        assert_eq!(ranking[2]["weightedMean"].as_f64(), Some(2.5));
+
+        // Commission the winner.
+        let product = app.data("{ productTypes(first: 1) { nodes { id } } }").await["productTypes"]["nodes"][0]["id"].clone();
+        let (_, errors) = call(&app, &c.kk, "createCommission", "CreateCommissionInput", json!({ "question": "q", "productType": product,
+            "deadline": "2999-01-01T00:00:00Z", "needs": [a] }), "commission { id }").await;
+        assert_eq!(errors, ["FORBIDDEN"]);
+        let (not_prioritised, _) = call(&app, &c.coordinator, "createCommission", "CreateCommissionInput", json!({
+            "question": "Kva verkar?", "productType": product, "deadline": "2999-01-01T00:00:00Z", "needs": [b] }), "commission { id }").await;
+        assert_eq!(user_error_codes(&not_prioritised), ["CONFLICT"]);
+        let (created, _) = call(&app, &c.coordinator, "createCommission", "CreateCommissionInput", json!({
+            "question": "Kva fallførebyggjande program verkar for heimebuande eldre?", "productType": product,
+            "deadline": "2999-01-01T00:00:00Z", "budgetNok": 450000, "needs": [a] }), &format!("commission {{ {COMMISSION} }}")).await;
+        let commission = created["commission"].clone();
+        assert_eq!(commission["status"], "DRAFT");
+        let id = commission["id"].clone();
+        assert!(commission_as(&app, Some(&c.uib), &id).await.is_null(), "drafts are for coordinators");
+        let (_, errors) = call(&app, &c.uib, "expressInterest", "ExpressInterestInput", json!({ "commission": id, "proposal": "Vi kan" }), "interest { proposal }").await;
+        assert!(errors.is_empty());
+        let (opened, _) = call(&app, &c.coordinator, "openCommission", "CommissionInput", json!({ "commission": id }), "commission { status }").await;
+        assert_eq!(opened["commission"]["status"], "OPEN");
+
+        // Two institutions express interest; each sees only its own proposal.
+        let (uib_interest, _) = call(&app, &c.uib, "expressInterest", "ExpressInterestInput",
+            json!({ "commission": id, "proposal": "Systematisk oversikt på 6 månader" }), "interest { proposal }").await;
+        assert_eq!(uib_interest["userErrors"], json!([]));
+        call(&app, &c.uib, "expressInterest", "ExpressInterestInput",
+            json!({ "commission": id, "proposal": "Systematisk oversikt på 5 månader" }), "interest { proposal }").await;
+        call(&app, &hvl, "expressInterest", "ExpressInterestInput", json!({ "commission": id, "proposal": "Hurtigoversikt" }), "interest { proposal }").await;
+        let seen_by_uib = commission_as(&app, Some(&c.uib), &id).await;
+        assert_eq!(seen_by_uib["interests"], json!([{ "institution": { "key": "uib" }, "proposal": "Systematisk oversikt på 5 månader" }]));
+        let seen_by_hvl = commission_as(&app, Some(&hvl), &id).await;
+        assert_eq!(seen_by_hvl["interests"], json!([{ "institution": { "key": "hvl" }, "proposal": "Hurtigoversikt" }]));
+        assert_eq!(commission_as(&app, Some(&c.coordinator), &id).await["interests"].as_array().map(Vec::len), Some(2));
+        assert_eq!(commission_as(&app, Some(&c.bergen), &id).await["interests"], json!([]));
+
+        // Award to UiB: the need becomes COMMISSIONED in the same transaction.
+        let institutions = app.data("{ institutions(first: 100) { nodes { id key } } }").await;
+        let uib_id = institutions["institutions"]["nodes"].as_array().and_then(|l| l.iter().find(|i| i["key"] == "uib")).expect("uib")["id"].clone();
+        let nord_like = institutions["institutions"]["nodes"].as_array().and_then(|l| l.iter().find(|i| i["key"] == "fhi")).expect("fhi")["id"].clone();
+        let (not_interested, _) = call(&app, &c.coordinator, "awardCommission", "AwardCommissionInput",
+            json!({ "commission": id, "institution": nord_like }), "commission { status }").await;
+        assert_eq!(user_error_codes(&not_interested), ["BAD_USER_INPUT"], "only to an interested institution");
+        let (awarded, _) = call(&app, &c.coordinator, "awardCommission", "AwardCommissionInput",
+            json!({ "commission": id, "institution": uib_id }), &format!("commission {{ {COMMISSION} }}")).await;
+        assert_eq!(awarded["commission"]["status"], "AWARDED");
+        assert_eq!(awarded["commission"]["needs"], json!([{ "title": "Fallforebygging for eldre", "status": "COMMISSIONED" }]));
+
+        // The awarded institution works and delivers; the other cannot.
+        let (_, errors) = call(&app, &hvl, "reportProgress", "ReportProgressInput", json!({ "commission": id, "note": "x" }), "commission { status }").await;
+        assert_eq!(errors, ["FORBIDDEN"]);
+        let (milestone, _) = call(&app, &c.uib, "addMilestone", "AddMilestoneInput",
+            json!({ "commission": id, "title": "Protokoll", "dueAt": "2999-01-01T00:00:00Z" }), "milestone { id title }").await;
+        let (progress, _) = call(&app, &c.uib, "reportProgress", "ReportProgressInput",
+            json!({ "commission": id, "note": "Søk ferdig, 212 treff" }), "commission { status }").await;
+        assert_eq!(progress["commission"]["status"], "IN_PROGRESS");
+        let (done, _) = call(&app, &c.uib, "completeMilestone", "CompleteMilestoneInput",
+            json!({ "milestone": milestone["milestone"]["id"] }), "milestone { doneAt }").await;
+        assert!(done["milestone"]["doneAt"].is_string());
+        let (bad_summary, _) = call(&app, &c.uib, "deliverSummary", "DeliverSummaryInput", json!({ "commission": id,
+            "title": "T", "abstract": "A", "language": "de", "authors": "X" }), "summary { id }").await;
+        assert_eq!(user_error_codes(&bad_summary), ["BAD_USER_INPUT", "BAD_USER_INPUT"]);
+        let (delivered, _) = call(&app, &c.uib, "deliverSummary", "DeliverSummaryInput", json!({ "commission": id,
+            "title": "Fallførebygging for heimebuande eldre: ei systematisk oversikt",
+            "abstract": "Gruppetrening med balanse reduserer fall.", "language": "nn",
+            "doi": "10.1234/fall.2027", "authors": "Dahl S, Berg I" }), "summary { id }").await;
+        let summary = delivered["summary"]["id"].clone();
+        assert!(commission_as(&app, None, &id).await.is_null(), "not public before publication");
+        assert!(commission_as(&app, Some(&hvl), &id).await["summary"].is_null(), "only the awarded institution sees it early");
+
+        // Publish: public summary, PUBLISHED commission, ANSWERED need.
+        let (published, _) = call(&app, &c.coordinator, "publishSummary", "CommissionInput", json!({ "commission": id }), "commission { status }").await;
+        assert_eq!(published["commission"]["status"], "PUBLISHED");
+        let public = commission_as(&app, None, &id).await;
+        assert_eq!(public["needs"], json!([{ "title": "Fallforebygging for eldre", "status": "ANSWERED" }]));
+        assert_eq!(public["summary"]["language"], "nn");
+        assert!(public["summary"]["published"].is_string());
+        assert_eq!(public["interests"], json!([]), "proposals stay private");
+        let kinds: Vec<(&str, Option<&str>)> = public["history"].as_array().expect("history").iter()
+            .map(|e| (e["kind"].as_str().unwrap_or(""), e["to"].as_str())).collect();
+        assert_eq!(kinds, [
+            ("CREATED", None), ("STATUS_CHANGED", Some("OPEN")), ("INTEREST", None), ("INTEREST", None), ("INTEREST", None),
+            ("STATUS_CHANGED", Some("AWARDED")), ("MILESTONE_ADDED", None), ("STATUS_CHANGED", Some("IN_PROGRESS")),
+            ("PROGRESS", None), ("MILESTONE_DONE", None), ("STATUS_CHANGED", Some("DELIVERED")), ("STATUS_CHANGED", Some("PUBLISHED")),
+        ]);
+        let need_history = app.data(&format!("query {{ node(id: \"{}\") {{ ... on Need {{ history {{ to }} }} }} }}", a.as_str().expect("id"))).await;
+        let tos: Vec<&str> = need_history["node"]["history"].as_array().expect("history").iter().filter_map(|e| e["to"].as_str()).collect();
+        assert_eq!(tos, ["SUBMITTED", "ACCEPTED", "PRIORITISED", "COMMISSIONED", "ANSWERED"]);
+
+        // Uptake by the municipalities behind the need (owner and co-signer), and nobody else.
+        let record = |token: &str, status: &str| {
+            let token = token.to_owned();
+            let status = status.to_owned();
+            let summary = summary.clone();
+            let app = &app;
+            async move {
+                call(app, &token, "recordUptake", "RecordUptakeInput",
+                    json!({ "summary": summary, "status": status, "note": "Brukt i planarbeidet" }), "uptake { status }").await
+            }
+        };
+        assert_eq!(record(&c.bergen, "USED").await.0["uptake"]["status"], "USED");
+        assert_eq!(record(&c.stavanger, "PLANNED").await.0["uptake"]["status"], "PLANNED");
+        assert_eq!(user_error_codes(&record(&c.askoy, "USED").await.0), ["BAD_USER_INPUT"], "Askøy is not behind this need");
+        assert_eq!(record(&c.coordinator, "USED").await.1, ["FORBIDDEN"]);
+        let uptake = commission_as(&app, None, &id).await["summary"]["uptake"].clone();
+        assert_eq!(uptake, json!([
+            { "municipality": { "code": "4601" }, "status": "USED", "note": "Brukt i planarbeidet" },
+            { "municipality": { "code": "1103" }, "status": "PLANNED", "note": "Brukt i planarbeidet" },
+        ]));
+        let listed = app.data("{ summaries(search: \"balanse\") { totalCount nodes { title } } commissions(filter: { status: PUBLISHED }) { totalCount } }").await;
+        assert_eq!(listed["summaries"]["totalCount"], 1);
+        assert_eq!(listed["commissions"]["totalCount"], 1);
+        let by_institution = app.data(&format!("{{ node(id: \"{}\") {{ ... on Institution {{ commissions {{ totalCount }} }} }} }}", uib_id.as_str().expect("id"))).await;
+        assert_eq!(by_institution["node"]["commissions"]["totalCount"], 1);
+    }
+
+    async fn commissions_keep_to_their_region_and_roles(app) {
+        app.add_second_region().await;
+        let c = cast(&app).await;
+        let nord = app.token_for("Nils Nord", RoleArg::Coordinator, "rso-nord").await;
+        let a = accepted_need(&app, &c.bergen, &c.kk, "Fallforebygging for eldre").await;
+        let (opened, _) = open_round(&app, &c.coordinator, &[&a], 1).await;
+        app.data_as(&c.coordinator, "mutation($r: ID!) { closeRound(input: { round: $r }) { round { status } } }",
+            json!({ "r": opened["round"]["id"] })).await;
+        let product = app.data("{ productTypes(first: 1) { nodes { id } } }").await["productTypes"]["nodes"][0]["id"].clone();
+        let input = json!({ "question": "Kva verkar?", "productType": product, "deadline": "2999-01-01T00:00:00Z", "needs": [a] });
+        let (_, errors) = call(&app, &nord, "createCommission", "CreateCommissionInput", input.clone(), "commission { id }").await;
+        assert_eq!(errors, ["FORBIDDEN"], "another region's coordinator cannot commission this region's need");
+        for token in [&c.bergen, &c.uib, &c.kk] {
+            let (_, errors) = call(&app, token, "createCommission", "CreateCommissionInput", input.clone(), "commission { id }").await;
+            assert_eq!(errors, ["FORBIDDEN"]);
+        }
+        let (created, _) = call(&app, &c.coordinator, "createCommission", "CreateCommissionInput", input, "commission { id }").await;
+        let id = created["commission"]["id"].clone();
+        let (hidden, _) = call(&app, &nord, "openCommission", "CommissionInput", json!({ "commission": id }), "commission { id }").await;
+        assert_eq!(user_error_codes(&hidden), ["NOT_FOUND"], "a draft of another region cannot be seen");
+        call(&app, &c.coordinator, "openCommission", "CommissionInput", json!({ "commission": id }), "commission { id }").await;
+        let (hidden, _) = call(&app, &nord, "cancelCommission", "CommissionInput", json!({ "commission": id }), "commission { id }").await;
+        assert_eq!(user_error_codes(&hidden), ["NOT_FOUND"], "another region's coordinator does not see it");
+        let (_, errors) = call(&app, &c.kk, "cancelCommission", "CommissionInput", json!({ "commission": id }), "commission { id }").await;
+        assert_eq!(errors, ["FORBIDDEN"], "visible to the region's members once open, but not theirs to change");
+        let (_, errors) = call(&app, &c.bergen, "expressInterest", "ExpressInterestInput",
+            json!({ "commission": id, "proposal": "Vi kan" }), "interest { proposal }").await;
+        assert_eq!(errors, ["FORBIDDEN"], "interest is for institutions");
+        let (cancelled, _) = call(&app, &c.coordinator, "cancelCommission", "CommissionInput",
+            json!({ "commission": id, "reason": "Budsjettet vart kutta" }), "commission { status history { to note } }").await;
+        assert_eq!(cancelled["commission"]["status"], "CANCELLED");
+        let (again, _) = call(&app, &c.coordinator, "openCommission", "CommissionInput", json!({ "commission": id }), "commission { id }").await;
+        assert_eq!(user_error_codes(&again), ["CONFLICT"], "a cancelled commission stays cancelled");
+    }
+}
