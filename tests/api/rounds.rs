@@ -252,6 +252,8 @@ on_both_databases! {
         assert!(public["data"]["node"].is_null(), "rounds are not public");
         let listed = app.data_as(&c.bergen, "{ rounds { totalCount nodes { name } } }", json!({})).await;
         assert_eq!(listed["rounds"]["totalCount"], 1, "members of the region can follow its rounds");
+        let by_id = app.data_as(&c.kk, "query($id: ID!) { round(id: $id) { name } }", json!({ "id": round })).await;
+        assert_eq!(by_id["round"]["name"], "Runde 2027");
         let listed = app.data_as(&nord, "{ rounds { totalCount } }", json!({})).await;
         assert_eq!(listed["rounds"]["totalCount"], 0);
         let seen_by_municipality = round_as(&app, &c.bergen, &round).await;

@@ -47,6 +47,12 @@ pub fn visible(ctx: &Context<'_>, rows: Vec<commission::Model>) -> Result<Vec<co
 
 #[Object]
 impl CommissionsQuery {
+    /// One commission by id; null if it does not exist or the caller may not see it.
+    async fn commission(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Commission>> {
+        let key = GlobalId::decode_as(&id, NodeType::Commission)?;
+        Ok(crate::graphql::commissions::types::visible_commission(ctx, key).await?.map(Commission))
+    }
+
     /// Commissions the caller may see (published ones are public), newest first.
     #[graphql(complexity = "cost(first, last, child_complexity)")]
     async fn commissions(

@@ -10,7 +10,7 @@ use crate::{
         connection::{Page, PageArgs, cost, paginate},
         context::ContextExt,
         ids::{GlobalId, NodeType},
-        rounds::types::Round,
+        rounds::types::{Round, visible_round},
     },
 };
 
@@ -26,6 +26,12 @@ pub struct RoundFilter {
 
 #[Object]
 impl RoundsQuery {
+    /// One round by id; null if it does not exist or the caller may not see it.
+    async fn round(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Round>> {
+        let key = GlobalId::decode_as(&id, NodeType::Round)?;
+        Ok(visible_round(ctx, key).await?.map(Round))
+    }
+
     /// Prioritisation rounds of the regions the caller has a membership in, newest first.
     #[graphql(complexity = "cost(first, last, child_complexity)")]
     async fn rounds(
