@@ -2,6 +2,7 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod common;
 mod m20261125_000001_reference_data;
 mod m20261125_000002_identity;
 mod m20261125_000003_needs;

@@ -3,6 +3,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::common::fk;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -80,10 +82,6 @@ enum Municipality {
 enum Institution {
     Table,
     Id,
-}
-
-fn fk(from: (impl IntoIden, impl IntoIden), to: (impl IntoIden, impl IntoIden)) -> ForeignKeyCreateStatement {
-    ForeignKey::create().from(from.0, from.1).to(to.0, to.1).on_delete(ForeignKeyAction::Restrict).to_owned()
 }
 
 /// The role decides which one organisation column is set.

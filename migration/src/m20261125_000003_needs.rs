@@ -3,6 +3,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*, sea_orm::DatabaseBackend};
 
+use crate::common::fk;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -102,10 +104,6 @@ enum Theme {
 enum ProductType {
     Table,
     Id,
-}
-
-fn fk(from: (impl IntoIden, impl IntoIden), to: (impl IntoIden, impl IntoIden)) -> ForeignKeyCreateStatement {
-    ForeignKey::create().from(from.0, from.1).to(to.0, to.1).on_delete(ForeignKeyAction::Restrict).to_owned()
 }
 
 fn index(name: &str, table: impl IntoIden, cols: Vec<Need>) -> IndexCreateStatement {
