@@ -40,6 +40,7 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
         let db = prepare_database(&settings.database_url).await?;
+        crate::events::spawn_relay(db.clone());
         let listener = TcpListener::bind(settings.bind)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;

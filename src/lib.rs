@@ -15,6 +15,8 @@ pub mod db;
 pub mod domain;
 /// The one error type and its codes.
 pub mod error;
+/// Committed changes announced to subscribers, across instances.
+pub mod events;
 /// The GraphQL schema, resolvers, loaders and limits.
 pub mod graphql;
 /// Routes, middleware and handlers.

@@ -141,7 +141,7 @@ pub async fn load(db: &Db) -> Result<Outcome, DbErr> {
     })
     .exec_without_returning(&txn)
     .await?;
-    txn.commit().await?;
+    db.commit(txn).await?;
     Ok(Outcome::Loaded)
 }
 

@@ -39,7 +39,7 @@ async fn event(
     change: Option<(CommissionStatus, CommissionStatus)>,
     note: Option<String>,
 ) -> Result<(), WriteError> {
-    commission_event::ActiveModel {
+    let recorded = commission_event::ActiveModel {
         commission_id: Set(commission_id),
         occurred_at: Set(Utc::now()),
         actor_person_id: Set(Some(actor)),
@@ -51,6 +51,7 @@ async fn event(
     }
     .insert(txn)
     .await?;
+    crate::events::announce(txn, 'c', recorded.id).await?;
     Ok(())
 }
 
@@ -142,7 +143,7 @@ pub async fn create(db: &Db, actor: i32, new: NewCommission) -> Result<commissio
     .exec_without_returning(&txn)
     .await?;
     event(&txn, created.id, actor, kind::CREATED, None, None).await?;
-    txn.commit().await?;
+    db.commit(txn).await?;
     Ok(created)
 }
 
@@ -157,7 +158,7 @@ pub async fn simple_move(
     let txn = db.begin_write().await?;
     let read = find(&txn, id).await?;
     let saved = shift(&txn, actor, read, attempted, note, None).await?;
-    txn.commit().await?;
+    db.commit(txn).await?;
     Ok(saved)
 }
 
@@ -205,7 +206,7 @@ pub async fn express_interest(
         .map_err(duplicate_is_conflict("institution", "the institution has expressed interest already"))?,
     };
     event(&txn, id, actor, kind::INTEREST, None, None).await?;
-    txn.commit().await?;
+    db.commit(txn).await?;
     Ok(saved)
 }
 
@@ -244,7 +245,7 @@ pub async fn award(
         )
         .await?;
     }
-    txn.commit().await?;
+    db.commit(txn).await?;
     Ok(saved)
 }
 
@@ -267,7 +268,7 @@ pub async fn report_progress(
         });
     }
     event(&txn, id, actor, kind::PROGRESS, None, Some(note)).await?;
-    txn.commit().await?;
+    db.commit(txn).await?;
     Ok(read)
 }
 
@@ -297,7 +298,7 @@ pub async fn add_milestone(
     .insert(&txn)
     .await?;
     event(&txn, id, actor, kind::MILESTONE_ADDED, None, Some(title)).await?;
-    txn.commit().await?;
+    db.commit(txn).await?;
     Ok(saved)
 }
 
@@ -322,7 +323,7 @@ pub async fn complete_milestone(
     model.done_at = Set(Some(Utc::now()));
     let saved = model.update(&txn).await?;
     event(&txn, commission_id, actor, kind::MILESTONE_DONE, None, Some(title)).await?;
-    txn.commit().await?;
+    db.commit(txn).await?;
     Ok(saved)
 }
 
@@ -356,7 +357,7 @@ pub async fn deliver(db: &Db, actor: i32, id: i32, new: NewSummary) -> Result<su
     .insert(&txn)
     .await
     .map_err(duplicate_is_conflict("commission", "a summary has been delivered already"))?;
-    txn.commit().await?;
+    db.commit(txn).await?;
     Ok(saved)
 }
 
@@ -385,7 +386,7 @@ pub async fn publish(db: &Db, actor: i32, id: i32) -> Result<commission::Model, 
         )
         .await?;
     }
-    txn.commit().await?;
+    db.commit(txn).await?;
     Ok(saved)
 }
 
@@ -475,6 +476,6 @@ pub async fn record_uptake(
             .await?
         }
     };
-    txn.commit().await?;
+    db.commit(txn).await?;
     Ok(saved)
 }

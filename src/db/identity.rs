@@ -161,7 +161,7 @@ pub async fn touch_token(db: &Db, token_id: i32, now: DateTime<Utc>) -> Result<(
                 .add(api_token::Column::LastUsedAt.is_null())
                 .add(api_token::Column::LastUsedAt.lt(now - chrono::Duration::minutes(1))),
         )
-        .exec(db.conn())
+        .exec(db.background())
         .await?;
     Ok(())
 }
@@ -254,7 +254,7 @@ pub async fn create_person(
     if let Some(new) = membership {
         insert_membership(&txn, actor, person.id, new).await?;
     }
-    txn.commit().await?;
+    db.commit(txn).await?;
     Ok(person)
 }
 
@@ -277,7 +277,7 @@ pub async fn add_membership(
         return Err(WriteError::NotFound { field: "person" });
     }
     let membership = insert_membership(&txn, actor, person_id, new).await?;
-    txn.commit().await?;
+    db.commit(txn).await?;
     Ok(membership)
 }
 
@@ -364,7 +364,7 @@ pub async fn remove_membership(
         },
     )
     .await?;
-    txn.commit().await?;
+    db.commit(txn).await?;
     Ok(existing)
 }
 
@@ -413,7 +413,7 @@ pub async fn create_token(
         },
     )
     .await?;
-    txn.commit().await?;
+    db.commit(txn).await?;
     Ok(CreatedToken { token, secret: secret.secret })
 }
 
@@ -446,6 +446,6 @@ pub async fn revoke_token(
         },
     )
     .await?;
-    txn.commit().await?;
+    db.commit(txn).await?;
     Ok(token)
 }

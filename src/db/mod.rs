@@ -18,6 +18,8 @@ use std::{
 };
 
 use migration::{Migrator, MigratorTrait};
+
+use crate::events::EventBus;
 use sea_orm::{
     ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
@@ -34,7 +36,11 @@ const POSTGRES_STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct Db {
     conn: DatabaseConnection,
+    /// The same pool without the statement counter, for work off the request path (the event
+    /// relay, "last used" stamps), so that request statement counts stay exact.
+    background: DatabaseConnection,
     statements: Arc<AtomicU64>,
+    bus: EventBus,
 }
 
 impl Db {
@@ -59,17 +65,23 @@ impl Db {
             options.max_connections(16).statement_timeout(POSTGRES_STATEMENT_TIMEOUT);
         }
         let mut conn = Database::connect(options).await?;
+        let background = conn.clone();
         let statements = Arc::new(AtomicU64::new(0));
         let counter = statements.clone();
         conn.set_metric_callback(move |info| {
             counter.fetch_add(1, Ordering::Relaxed);
             tracing::trace!(target: "knowledge_hub::sql", elapsed = ?info.elapsed, failed = info.failed, sql = %info.statement);
         });
-        Ok(Self { conn, statements })
+        Ok(Self { conn, background, statements, bus: EventBus::default() })
     }
 
     pub fn conn(&self) -> &DatabaseConnection {
         &self.conn
+    }
+
+    /// The pool for work off the request path; its statements are not counted.
+    pub fn background(&self) -> &DatabaseConnection {
+        &self.background
     }
 
     pub fn backend(&self) -> DatabaseBackend {
@@ -94,6 +106,18 @@ impl Db {
         self.conn
             .begin_with_options(TransactionOptions { sqlite_transaction_mode, ..Default::default() })
             .await
+    }
+
+    /// Commits a write transaction and lets this process's event relay know (see `events`).
+    pub async fn commit(&self, txn: DatabaseTransaction) -> Result<(), DbErr> {
+        txn.commit().await?;
+        self.bus.committed();
+        Ok(())
+    }
+
+    /// The broadcast channels subscribers listen on.
+    pub fn bus(&self) -> &EventBus {
+        &self.bus
     }
 
     /// Whether the database answers (for `/readyz`).

@@ -48,7 +48,7 @@ struct NewEvent<'a> {
 }
 
 async fn record(txn: &DatabaseTransaction, event: NewEvent<'_>) -> Result<(), DbErr> {
-    need_event::ActiveModel {
+    let recorded = need_event::ActiveModel {
         need_id: Set(event.need_id),
         occurred_at: Set(Utc::now()),
         actor_person_id: Set(event.actor),
@@ -62,7 +62,7 @@ async fn record(txn: &DatabaseTransaction, event: NewEvent<'_>) -> Result<(), Db
     }
     .insert(txn)
     .await?;
-    Ok(())
+    crate::events::announce(txn, 'n', recorded.id).await
 }
 
 /// Everything about a need that its municipality writes.
@@ -143,7 +143,7 @@ pub async fn create(
         },
     )
     .await?;
-    txn.commit().await?;
+    db.commit(txn).await?;
     Ok(need)
 }
 
@@ -214,7 +214,7 @@ pub async fn update(
     let saved = save(&txn, &read, model).await?;
     set_themes(&txn, need_id, &theme_ids).await?;
     record(&txn, NewEvent { need_id, actor: Some(actor), kind: kind::EDITED, ..Default::default() }).await?;
-    txn.commit().await?;
+    db.commit(txn).await?;
     Ok(saved)
 }
 
@@ -229,7 +229,7 @@ pub async fn apply_move(
 ) -> Result<need::Model, WriteError> {
     let txn = db.begin_write().await?;
     let saved = move_in(&txn, actor, need_id, expected_version, attempted, reason).await?;
-    txn.commit().await?;
+    db.commit(txn).await?;
     Ok(saved)
 }
 
@@ -311,7 +311,7 @@ pub async fn cosign(
         },
     )
     .await?;
-    txn.commit().await?;
+    db.commit(txn).await?;
     Ok(saved)
 }
 
@@ -344,7 +344,7 @@ pub async fn withdraw_cosign(
         },
     )
     .await?;
-    txn.commit().await?;
+    db.commit(txn).await?;
     Ok(saved)
 }
 
@@ -387,7 +387,7 @@ pub async fn link_evidence(
     .await?;
     record(&txn, NewEvent { need_id, actor: Some(actor), kind: kind::EVIDENCE_LINKED, ..Default::default() })
         .await?;
-    txn.commit().await?;
+    db.commit(txn).await?;
     Ok(linked)
 }
 
@@ -483,7 +483,7 @@ pub async fn merge(
     }
     let survivor = lock(&txn, survivor_id, None).await?;
     let saved = recount(&txn, &survivor).await?;
-    txn.commit().await?;
+    db.commit(txn).await?;
     Ok(saved)
 }
 
@@ -535,7 +535,7 @@ pub async fn unmerge(db: &Db, actor: i32, duplicate_id: i32) -> Result<need::Mod
         )
         .await?;
     }
-    txn.commit().await?;
+    db.commit(txn).await?;
     Ok(restored)
 }
 
@@ -567,7 +567,7 @@ pub async fn set_population(
         },
     )
     .await?;
-    txn.commit().await?;
+    db.commit(txn).await?;
     Ok(saved)
 }
 

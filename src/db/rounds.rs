@@ -138,7 +138,7 @@ pub async fn open(db: &Db, actor: Actor, person_id: i32, new: NewRound) -> Resul
         },
     )
     .await?;
-    txn.commit().await?;
+    db.commit(txn).await?;
     Ok(round)
 }
 
@@ -233,7 +233,7 @@ pub async fn score(
         .exec_without_returning(&txn)
         .await?;
     }
-    txn.commit().await?;
+    db.commit(txn).await?;
     Ok(())
 }
 
@@ -379,6 +379,6 @@ pub async fn close(db: &Db, actor: Actor, person_id: i32, round_id: i32) -> Resu
         },
     )
     .await?;
-    txn.commit().await?;
+    db.commit(txn).await?;
     Ok(closed)
 }

@@ -12,4 +12,5 @@ pub mod node;
 pub mod reference;
 pub mod rounds;
 pub mod schema;
+pub mod subscriptions;
 pub mod user_error;

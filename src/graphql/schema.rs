@@ -2,9 +2,7 @@
 
 use std::time::Duration;
 
-use async_graphql::{
-    EmptySubscription, MergedObject, Request, Schema, SchemaBuilder, dataloader::DataLoader,
-};
+use async_graphql::{MergedObject, Request, Schema, SchemaBuilder, dataloader::DataLoader};
 
 use crate::{
     auth::{Authenticator, Viewer},
@@ -18,6 +16,7 @@ use crate::{
         node::NodeQuery,
         reference::query::ReferenceQuery,
         rounds::{mutation::RoundsMutation, query::RoundsQuery},
+        subscriptions::Subscriptions,
     },
 };
 
@@ -29,10 +28,10 @@ pub struct Query(NodeQuery, ReferenceQuery, IdentityQuery, NeedsQuery, RoundsQue
 #[derive(MergedObject, Default)]
 pub struct Mutation(IdentityMutation, NeedsMutation, RoundsMutation, CommissionsMutation);
 
-pub type HubSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type HubSchema = Schema<Query, Mutation, Subscriptions>;
 
-fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription).extension(QueryLimits)
+fn builder() -> SchemaBuilder<Query, Mutation, Subscriptions> {
+    Schema::build(Query::default(), Mutation::default(), Subscriptions).extension(QueryLimits)
 }
 
 /// The schema with its database and token cache; per-request data is added by [`PerRequest`].

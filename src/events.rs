@@ -1,0 +1,254 @@
+//! Announcing committed changes to subscribers, on one instance or many.
+//!
+//! Every change already writes a history row (`need_event`, `commission_event`) in its own
+//! transaction. Those rows are the outbox:
+//! - on PostgreSQL the writer also runs `pg_notify('hub_events', 'n:<id>')` inside the same
+//!   transaction, so the notification is delivered only when (and if) the change commits, to every
+//!   instance listening on the database;
+//! - on SQLite (one instance, writers serialised) `Db::commit` wakes the relay, which reads the
+//!   history rows committed since the last it saw.
+//!
+//! One relay task per process loads each announced row once, with what filters and authorization
+//! need, and sends it on one broadcast channel per topic. Subscribers filter and authorise in
+//! memory: no query per subscriber per event.
+
+use std::{sync::Arc, time::Duration};
+
+use entity::{
+    commission, commission_event, commission_need, county, municipality, need, need_event, need_theme,
+};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, Statement,
+};
+use tokio::sync::{broadcast, watch};
+
+use crate::db::Db;
+
+/// The PostgreSQL channel the hub announces on.
+pub const CHANNEL: &str = "hub_events";
+/// Events a slow subscriber may fall behind before it is dropped.
+pub const BUFFER: usize = 1024;
+
+/// A change to a need, with what subscribers filter and authorise on.
+#[derive(Clone, Debug)]
+pub struct NeedChange {
+    pub event: need_event::Model,
+    pub need: need::Model,
+    pub cluster_id: Option<i32>,
+    pub region_id: Option<i32>,
+    pub theme_ids: Vec<i32>,
+}
+
+/// A change to a commission.
+#[derive(Clone, Debug)]
+pub struct CommissionChange {
+    pub event: commission_event::Model,
+    pub commission: commission::Model,
+    /// The themes of the needs it answers.
+    pub theme_ids: Vec<i32>,
+}
+
+/// The broadcast channels of one process, and the wake-up of its relay.
+#[derive(Clone)]
+pub struct EventBus {
+    pub needs: broadcast::Sender<Arc<NeedChange>>,
+    pub commissions: broadcast::Sender<Arc<CommissionChange>>,
+    committed: Arc<watch::Sender<u64>>,
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        Self {
+            needs: broadcast::channel(BUFFER).0,
+            commissions: broadcast::channel(BUFFER).0,
+            committed: Arc::new(watch::channel(0).0),
+        }
+    }
+}
+
+impl EventBus {
+    /// Called after every committed write (SQLite's relay reads what is new).
+    pub fn committed(&self) {
+        self.committed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+}
+
+/// Runs inside a writing transaction: on PostgreSQL, announces the history row `kind:id`
+/// (`n` for a need event, `c` for a commission event) when the transaction commits.
+pub async fn announce(txn: &impl ConnectionTrait, kind: char, id: i32) -> Result<(), DbErr> {
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT pg_notify($1, $2)",
+            [CHANNEL.into(), format!("{kind}:{id}").into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+async fn need_change(db: &Db, event: need_event::Model) -> Result<Option<NeedChange>, DbErr> {
+    let conn = db.background();
+    let Some(need) = need::Entity::find_by_id(event.need_id).one(conn).await? else {
+        return Ok(None);
+    };
+    let municipality = municipality::Entity::find_by_id(need.municipality_id).one(conn).await?;
+    let region_id = match &municipality {
+        Some(m) => county::Entity::find_by_id(m.county_id).one(conn).await?.and_then(|c| c.region_id),
+        None => None,
+    };
+    let theme_ids = need_theme::Entity::find()
+        .filter(need_theme::Column::NeedId.eq(need.id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|t| t.theme_id)
+        .collect();
+    Ok(Some(NeedChange {
+        event,
+        cluster_id: municipality.and_then(|m| m.cluster_id),
+        region_id,
+        theme_ids,
+        need,
+    }))
+}
+
+async fn commission_change(
+    db: &Db,
+    event: commission_event::Model,
+) -> Result<Option<CommissionChange>, DbErr> {
+    let Some(commission) = commission::Entity::find_by_id(event.commission_id).one(db.background()).await?
+    else {
+        return Ok(None);
+    };
+    let need_ids: Vec<i32> = commission_need::Entity::find()
+        .filter(commission_need::Column::CommissionId.eq(commission.id))
+        .all(db.background())
+        .await?
+        .into_iter()
+        .map(|l| l.need_id)
+        .collect();
+    let mut theme_ids: Vec<i32> = need_theme::Entity::find()
+        .filter(need_theme::Column::NeedId.is_in(need_ids))
+        .all(db.background())
+        .await?
+        .into_iter()
+        .map(|t| t.theme_id)
+        .collect();
+    theme_ids.sort_unstable();
+    theme_ids.dedup();
+    Ok(Some(CommissionChange { event, commission, theme_ids }))
+}
+
+async fn relay_need_event(db: &Db, bus: &EventBus, event: need_event::Model) -> Result<(), DbErr> {
+    if let Some(change) = need_change(db, event).await? {
+        // No subscriber is not an error.
+        let _ = bus.needs.send(Arc::new(change));
+    }
+    Ok(())
+}
+
+async fn relay_commission_event(
+    db: &Db,
+    bus: &EventBus,
+    event: commission_event::Model,
+) -> Result<(), DbErr> {
+    if let Some(change) = commission_change(db, event).await? {
+        let _ = bus.commissions.send(Arc::new(change));
+    }
+    Ok(())
+}
+
+/// Starts the relay of this process: a PostgreSQL listener, or SQLite's reader of new rows.
+pub fn spawn_relay(db: Db) {
+    let bus = db.bus().clone();
+    tokio::spawn(async move {
+        let result = match db.backend() {
+            DatabaseBackend::Postgres => listen(&db, &bus).await,
+            _ => tail(&db, &bus).await,
+        };
+        if let Err(err) = result {
+            tracing::error!(error = %err, "the event relay stopped");
+        }
+    });
+}
+
+/// PostgreSQL: every instance listens; a notification names one committed history row.
+async fn listen(db: &Db, bus: &EventBus) -> Result<(), DbErr> {
+    let pool = db.background().get_postgres_connection_pool();
+    loop {
+        let mut listener = match sea_orm::sqlx::postgres::PgListener::connect_with(pool).await {
+            Ok(listener) => listener,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for events; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(err) = listener.listen(CHANNEL).await {
+            tracing::warn!(error = %err, "cannot listen for events; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        while let Ok(notification) = listener.recv().await {
+            let payload = notification.payload();
+            let Some((kind, id)) =
+                payload.split_once(':').and_then(|(k, id)| Some((k, id.parse::<i32>().ok()?)))
+            else {
+                continue;
+            };
+            let relayed = match kind {
+                "n" => match need_event::Entity::find_by_id(id).one(db.background()).await? {
+                    Some(event) => relay_need_event(db, bus, event).await,
+                    None => Ok(()),
+                },
+                "c" => match commission_event::Entity::find_by_id(id).one(db.background()).await? {
+                    Some(event) => relay_commission_event(db, bus, event).await,
+                    None => Ok(()),
+                },
+                _ => Ok(()),
+            };
+            if let Err(err) = relayed {
+                tracing::warn!(error = %err, payload, "relaying an event");
+            }
+        }
+        tracing::warn!("the event listener lost its connection; reconnecting");
+    }
+}
+
+/// SQLite: after each commit, read the history rows committed since the last seen.
+async fn tail(db: &Db, bus: &EventBus) -> Result<(), DbErr> {
+    // Only what is committed from now on; history is read through the API.
+    let mut last_need = need_event::Entity::find()
+        .order_by_desc(need_event::Column::Id)
+        .one(db.background())
+        .await?
+        .map_or(0, |e| e.id);
+    let mut last_commission = commission_event::Entity::find()
+        .order_by_desc(commission_event::Column::Id)
+        .one(db.background())
+        .await?
+        .map_or(0, |e| e.id);
+    let mut committed = bus.committed.subscribe();
+    while committed.changed().await.is_ok() {
+        let needs = need_event::Entity::find()
+            .filter(need_event::Column::Id.gt(last_need))
+            .order_by_asc(need_event::Column::Id)
+            .all(db.background())
+            .await?;
+        for event in needs {
+            last_need = event.id;
+            relay_need_event(db, bus, event).await?;
+        }
+        let commissions = commission_event::Entity::find()
+            .filter(commission_event::Column::Id.gt(last_commission))
+            .order_by_asc(commission_event::Column::Id)
+            .all(db.background())
+            .await?;
+        for event in commissions {
+            last_commission = event.id;
+            relay_commission_event(db, bus, event).await?;
+        }
+    }
+    Ok(())
+}
