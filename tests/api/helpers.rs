@@ -39,6 +39,15 @@ impl TestApp {
             Backend::Sqlite => format!("sqlite:{}", dir.path().join("hub.db").display()),
             Backend::Postgres => postgres::fresh_database().await,
         };
+        Self::start(database_url, dir).await
+    }
+
+    /// A second instance on the same database (PostgreSQL: how the hub scales out).
+    pub async fn another_instance(&self) -> Self {
+        Self::start(self.database_url.clone(), tempfile::tempdir().expect("a temporary directory")).await
+    }
+
+    async fn start(database_url: String, dir: tempfile::TempDir) -> Self {
         let settings = Settings {
             database_url: database_url.clone(),
             bind: "127.0.0.1:0".parse().expect("an address"),

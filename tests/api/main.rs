@@ -11,6 +11,7 @@ mod limits;
 mod needs;
 mod node;
 mod pagination;
+mod realtime;
 mod reference;
 mod rounds;
 mod schema_file;

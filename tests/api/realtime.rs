@@ -1,0 +1,228 @@
+//! Subscriptions over WebSocket with the graphql-transport-ws protocol, driven by a real client:
+//! who receives what, in order; nothing from rolled-back changes; authentication at
+//! `connection_init`; and, on PostgreSQL, a change on one instance reaching another.
+
+use std::time::Duration;
+
+use async_graphql::futures_util::{SinkExt, StreamExt};
+use knowledge_hub::config::RoleArg;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+
+use crate::{
+    helpers::{Backend, TestApp, on_both_databases},
+    rounds::{accepted_need, all, cast, open_round, score},
+};
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A graphql-transport-ws client.
+struct Client {
+    socket: Socket,
+}
+
+/// A safety net so a broken test fails instead of hanging; no assertion depends on it.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+impl Client {
+    /// Connects and sends `connection_init`; returns the client and the server's first answer.
+    async fn open(app: &TestApp, token: Option<&str>) -> (Self, Value) {
+        let mut request = format!("ws://{}/graphql/ws", app.addr).into_client_request().expect("a request");
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", HeaderValue::from_static("graphql-transport-ws"));
+        let (socket, _) = tokio_tungstenite::connect_async(request).await.expect("connected");
+        let mut client = Self { socket };
+        let payload = token.map_or(json!({}), |t| json!({ "Authorization": format!("Bearer {t}") }));
+        client.send(json!({ "type": "connection_init", "payload": payload })).await;
+        let answer = client.receive().await;
+        (client, answer)
+    }
+
+    async fn connect(app: &TestApp, token: Option<&str>) -> Self {
+        let (client, answer) = Self::open(app, token).await;
+        assert_eq!(answer["type"], "connection_ack", "{answer}");
+        client
+    }
+
+    async fn send(&mut self, message: Value) {
+        self.socket.send(Message::text(message.to_string())).await.expect("sent");
+    }
+
+    /// The next protocol message (answering pings); a close frame comes back as `{"type":"close"}`.
+    async fn receive(&mut self) -> Value {
+        loop {
+            let message = tokio::time::timeout(PATIENCE, self.socket.next())
+                .await
+                .expect("a message in time")
+                .map(|m| m.expect("a frame"));
+            match message {
+                Some(Message::Text(text)) => {
+                    let value: Value = serde_json::from_str(&text).expect("JSON");
+                    if value["type"] == "ping" {
+                        self.send(json!({ "type": "pong" })).await;
+                        continue;
+                    }
+                    return value;
+                }
+                Some(Message::Close(frame)) => {
+                    return json!({ "type": "close", "code": frame.map(|f| u16::from(f.code)) });
+                }
+                None => return json!({ "type": "close", "code": null }),
+                Some(_) => continue,
+            }
+        }
+    }
+
+    async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+        self.send(
+            json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } }),
+        )
+        .await;
+    }
+
+    /// The data of the next `next` message.
+    async fn next_data(&mut self) -> Value {
+        let message = self.receive().await;
+        assert_eq!(message["type"], "next", "{message}");
+        message["payload"]["data"].clone()
+    }
+}
+
+const NEED_EVENTS: &str = "subscription($f: NeedEventFilter) { needEvents(filter: $f) { kind to reason
+    relatedNeed { id } municipality { code } } }";
+
+async fn submit(app: &TestApp, token: &str, title: &str, draft: bool) -> Value {
+    let themes = app.data("{ themes(first: 1) { nodes { id } } }").await["themes"]["nodes"][0]["id"].clone();
+    app.data_as(
+        token,
+        "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { need { id } } }",
+        json!({ "input": { "title": title, "question": "Eit spørsmål som er langt nok?", "background": "b",
+            "intendedUse": "u", "targetGroup": "t", "themes": [themes], "draft": draft } }),
+    )
+    .await["submitNeed"]["need"]["id"]
+        .clone()
+}
+
+/// A prioritised need, through a closed round; returns its id.
+async fn prioritised(app: &TestApp, c: &crate::rounds::Cast, title: &str) -> Value {
+    let need = accepted_need(app, &c.bergen, &c.kk, title).await;
+    let (opened, _) = open_round(app, &c.coordinator, &[&need], 1).await;
+    score(app, &c.kk, "scoreNeed", &opened["round"]["id"], &need, all(4)).await;
+    app.data_as(
+        &c.coordinator,
+        "mutation($r: ID!) { closeRound(input: { round: $r }) { round { status } } }",
+        json!({ "r": opened["round"]["id"] }),
+    )
+    .await;
+    need
+}
+
+/// Drafts and opens a commission for `need` with `product` (a product type id).
+async fn open_commission(
+    app: &TestApp,
+    coordinator: &str,
+    need: &Value,
+    product: &Value,
+    question: &str,
+) -> Value {
+    let created = app
+        .data_as(
+            coordinator,
+            "mutation($input: CreateCommissionInput!) { createCommission(input: $input) { commission { id } userErrors { code } } }",
+            json!({ "input": { "question": question, "productType": product, "deadline": "2999-01-01T00:00:00Z", "needs": [need] } }),
+        )
+        .await;
+    let id = created["createCommission"]["commission"]["id"].clone();
+    app.data_as(
+        coordinator,
+        "mutation($c: ID!) { openCommission(input: { commission: $c }) { commission { status } } }",
+        json!({ "c": id }),
+    )
+    .await;
+    id
+}
+
+on_both_databases! {
+    async fn dashboards_receive_need_events_they_may_see_in_order(app) {
+        let c = cast(&app).await;
+        let mut public = Client::connect(&app, None).await;
+        public.subscribe("1", NEED_EVENTS, json!({})).await;
+        let mut bergen = Client::connect(&app, Some(&c.bergen)).await;
+        bergen.subscribe("1", NEED_EVENTS, json!({})).await;
+        let mut askoy_only = Client::connect(&app, Some(&c.coordinator)).await;
+        let askoy = app.data("{ municipality(code: \"4627\") { id } }").await["municipality"]["id"].clone();
+        askoy_only.subscribe("1", NEED_EVENTS, json!({ "f": { "municipality": askoy } })).await;
+
+        // A draft is seen only by its municipality; a refused (rolled back) move announces nothing.
+        let draft = submit(&app, &c.bergen, "Eit utkast", true).await;
+        let (_, refused) = app.query_as(&c.kk, "mutation($n: ID!) { acceptNeed(input: { need: $n, version: 1 }) { userErrors { code } } }",
+            json!({ "n": draft })).await;
+        assert!(refused.get("errors").is_some() || refused["data"]["acceptNeed"]["userErrors"] != json!([]));
+        let need = submit(&app, &c.bergen, "Fallforebygging", false).await;
+        app.data_as(&c.kk, "mutation($n: ID!) { acceptNeed(input: { need: $n, version: 1, reason: \"God\" }) { need { status } } }",
+            json!({ "n": need })).await;
+        app.data_as(&c.askoy, "mutation($n: ID!) { cosignNeed(input: { need: $n }) { need { id } } }", json!({ "n": need })).await;
+        let askoy_need = submit(&app, &c.askoy, "Frå Askøy", false).await;
+
+        assert_eq!(bergen.next_data().await["needEvents"]["to"], "DRAFT", "its own draft");
+        for client in [&mut public, &mut bergen] {
+            let created = client.next_data().await["needEvents"].clone();
+            assert_eq!((created["kind"].as_str(), created["to"].as_str()), (Some("CREATED"), Some("SUBMITTED")));
+            let accepted = client.next_data().await["needEvents"].clone();
+            assert_eq!(accepted, json!({ "kind": "STATUS_CHANGED", "to": "ACCEPTED", "reason": "God", "relatedNeed": null, "municipality": null }));
+            let cosigned = client.next_data().await["needEvents"].clone();
+            assert_eq!((cosigned["kind"].as_str(), cosigned["municipality"]["code"].as_str()), (Some("COSIGNED"), Some("4627")));
+            assert_eq!(client.next_data().await["needEvents"]["kind"], "CREATED");
+        }
+        // The filtered subscriber gets only Askøy's need.
+        let first = askoy_only.next_data().await["needEvents"].clone();
+        assert_eq!((first["kind"].as_str(), first["to"].as_str()), (Some("CREATED"), Some("SUBMITTED")));
+        let _ = askoy_need;
+    }
+
+    async fn institutions_receive_the_commissions_that_open_for_their_filters(app) {
+        let c = cast(&app).await;
+        let hvl = app.token_for("Hans Vestland", RoleArg::InstitutionMember, "hvl").await;
+        let products = app.data("{ productTypes(first: 2) { nodes { id key } } }").await["productTypes"]["nodes"].clone();
+        let subscription = "subscription($f: CommissionOpenedFilter) { commissionOpened(filter: $f) { question status needs { title } } }";
+        let mut uib = Client::connect(&app, Some(&c.uib)).await;
+        uib.subscribe("a", subscription, json!({ "f": { "productTypes": [products[0]["id"]] } })).await;
+        let mut hvl_client = Client::connect(&app, Some(&hvl)).await;
+        hvl_client.subscribe("b", subscription, json!({ "f": { "productTypes": [products[1]["id"]] } })).await;
+        let mut municipality = Client::connect(&app, Some(&c.bergen)).await;
+        municipality.subscribe("c", subscription, json!({})).await;
+        let refused = municipality.receive().await;
+        assert_eq!(refused["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN", "for institutions and coordinators: {refused}");
+
+        let first = prioritised(&app, &c, "Fallforebygging").await;
+        let second = prioritised(&app, &c, "Ernæring").await;
+        open_commission(&app, &c.coordinator, &first, &products[0]["id"], "Første oppdrag").await;
+        open_commission(&app, &c.coordinator, &second, &products[1]["id"], "Andre oppdrag").await;
+
+        let got = uib.next_data().await["commissionOpened"].clone();
+        assert_eq!(got, json!({ "question": "Første oppdrag", "status": "OPEN", "needs": [{ "title": "Fallforebygging" }] }));
+        let got = hvl_client.next_data().await["commissionOpened"].clone();
+        assert_eq!(got["question"], "Andre oppdrag", "the first did not match HVL's filter");
+    }
+
+    async fn a_bad_token_at_connection_init_is_refused(app) {
+        let (mut client, answer) = Client::open(&app, Some("khub_not-a-real-token")).await;
+        assert_ne!(answer["type"], "connection_ack", "{answer}");
+        if answer["type"] != "close" {
+            assert_eq!(client.receive().await["type"], "close");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_change_on_one_instance_reaches_a_subscriber_on_another_postgres() {
+    let a = TestApp::spawn(Backend::Postgres).await;
+    let b = a.another_instance().await;
+    let c = cast(&a).await;
+    let mut on_b = Client::connect(&b, None).await;
+    on_b.subscribe("1", NEED_EVENTS, json!({})).await;
+    submit(&a, &c.bergen, "Skrive på A, lese på B", false).await;
+    let event = on_b.next_data().await["needEvents"].clone();
+    assert_eq!((event["kind"].as_str(), event["to"].as_str()), (Some("CREATED"), Some("SUBMITTED")));
+}
