@@ -47,7 +47,10 @@ impl Application {
         let authenticator = Authenticator::new(db.clone());
         let schema = build_schema(db.clone(), authenticator.clone());
         let per_request = PerRequest::new(db.clone(), Duration::from_millis(settings.batch_window_ms));
-        Ok(Self { listener, state: AppState { schema, db, per_request, authenticator } })
+        let allowed_origins = std::sync::Arc::new(
+            settings.allowed_origins.iter().map(|o| o.trim().trim_end_matches('/').to_lowercase()).collect(),
+        );
+        Ok(Self { listener, state: AppState { schema, db, per_request, authenticator, allowed_origins } })
     }
 
     /// The address actually bound (useful with port 0).

@@ -112,6 +112,10 @@ pub struct Settings {
     /// within this window share one SQL statement.
     #[arg(long, env = "HUB_BATCH_WINDOW_MS", default_value_t = 1, global = true)]
     pub batch_window_ms: u64,
+    /// Web origins (`https://dashboard.example.no`, comma-separated) whose pages may open the
+    /// WebSocket, besides the hub's own. Clients that send no Origin (servers, scripts) are let in.
+    #[arg(long, env = "HUB_ALLOWED_ORIGINS", value_delimiter = ',', global = true)]
+    pub allowed_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

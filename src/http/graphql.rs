@@ -88,11 +88,33 @@ pub async fn execute(State(state): State<AppState>, headers: HeaderMap, body: By
     Json(response).into_response()
 }
 
+/// Whether a browser page from `origin` may open the WebSocket: the hub's own pages and the
+/// configured origins. A cross-site page would otherwise ride on a visitor's network position.
+fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        // Not a browser: nothing to protect against here (the token still decides).
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    let origin = origin.trim_end_matches('/').to_lowercase();
+    let same_host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).is_some_and(|host| {
+        origin == format!("http://{}", host.to_lowercase())
+            || origin == format!("https://{}", host.to_lowercase())
+    });
+    same_host || allowed.contains(&origin)
+}
+
 pub async fn websocket(
     State(state): State<AppState>,
+    headers: HeaderMap,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    if !origin_allowed(&headers, &state.allowed_origins) {
+        return reject(StatusCode::FORBIDDEN, code::FORBIDDEN, "this origin may not open the WebSocket");
+    }
     upgrade.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |stream| {
         // One DataLoader per connection: it batches and does not cache, so nothing goes stale.
         let mut data = Data::default();

@@ -41,6 +41,8 @@ pub struct AppState {
     pub db: Db,
     pub per_request: PerRequest,
     pub authenticator: Authenticator,
+    /// Origins allowed to open the WebSocket besides the hub's own (lower-case, no trailing slash).
+    pub allowed_origins: std::sync::Arc<Vec<String>>,
 }
 
 /// Request ids: a per-process random prefix and a counter, unique across restarts and cheap.

@@ -55,6 +55,7 @@ impl TestApp {
             // A debug build under a parallel test run can take longer than the default 1 ms to
             // resolve a page, which would split a batch; statement counts must not depend on timing.
             batch_window_ms: 25,
+            allowed_origins: vec!["https://dashboard.example.no".to_owned()],
         };
         let app = Application::build(&settings).await.expect("the app starts");
         let addr = app.local_addr().expect("a bound address");

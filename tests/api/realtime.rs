@@ -215,6 +215,28 @@ on_both_databases! {
     }
 }
 
+on_both_databases! {
+    async fn only_allowed_origins_open_the_websocket(app) {
+        let handshake = |origin: Option<&'static str>| {
+            let addr = app.addr;
+            async move {
+                let mut request = format!("ws://{addr}/graphql/ws").into_client_request().expect("a request");
+                request.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static("graphql-transport-ws"));
+                if let Some(origin) = origin {
+                    request.headers_mut().insert("origin", HeaderValue::from_static(origin));
+                }
+                tokio_tungstenite::connect_async(request).await.map(|_| ()).map_err(|e| e.to_string())
+            }
+        };
+        let err = handshake(Some("https://evil.example")).await.expect_err("refused");
+        assert!(err.contains("403"), "{err}");
+        assert!(handshake(Some("https://dashboard.example.no")).await.is_ok(), "a configured origin");
+        let own: &'static str = Box::leak(format!("http://{}", app.addr).into_boxed_str());
+        assert!(handshake(Some(own)).await.is_ok(), "the hub's own playground");
+        assert!(handshake(None).await.is_ok(), "clients that are not browsers");
+    }
+}
+
 #[tokio::test]
 async fn a_change_on_one_instance_reaches_a_subscriber_on_another_postgres() {
     let a = TestApp::spawn(Backend::Postgres).await;
