@@ -237,6 +237,40 @@ on_both_databases! {
     }
 }
 
+on_both_databases! {
+    /// The npm `graphql-ws` client (pinned in playground/package-lock.json, installed by the build)
+    /// subscribes and receives an event, so the hub speaks the protocol as browsers and Node do.
+    async fn the_npm_graphql_ws_client_receives_events(app) {
+        use tokio::io::{AsyncBufReadExt, BufReader};
+        let c = cast(&app).await;
+        let playground = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("playground");
+        let mut node = tokio::process::Command::new("node")
+            .current_dir(&playground)
+            .args(["interop/subscribe.mjs", &format!("ws://{}/graphql/ws", app.addr), "1", c.bergen.as_str()])
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("node runs (installed with the build's npm)");
+        let mut lines = BufReader::new(node.stdout.take().expect("stdout")).lines();
+        let connected = tokio::time::timeout(PATIENCE, lines.next_line()).await.expect("in time").expect("a line");
+        assert_eq!(connected.as_deref(), Some("{\"connected\":true}"));
+        // The subscription is registered just after the connection; submit until an event arrives
+        // (a bounded number of times), so nothing depends on timing.
+        let mut received = None;
+        for attempt in 0..50 {
+            submit(&app, &c.bergen, &format!("Interop {attempt}"), false).await;
+            if let Ok(line) = tokio::time::timeout(Duration::from_millis(200), lines.next_line()).await {
+                received = line.expect("a line");
+                break;
+            }
+        }
+        let event: Value = serde_json::from_str(&received.expect("an event")).expect("JSON");
+        assert_eq!(event["data"]["needEvents"]["kind"], "CREATED", "{event}");
+        let status = tokio::time::timeout(PATIENCE, node.wait()).await.expect("node exits").expect("status");
+        assert!(status.success());
+    }
+}
+
 #[tokio::test]
 async fn a_change_on_one_instance_reaches_a_subscriber_on_another_postgres() {
     let a = TestApp::spawn(Backend::Postgres).await;
