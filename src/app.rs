@@ -35,6 +35,7 @@ pub async fn prepare_database(url: &str) -> Result<Db, StartupError> {
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    shutting_down: tokio::sync::watch::Sender<bool>,
 }
 
 impl Application {
@@ -50,7 +51,11 @@ impl Application {
         let allowed_origins = std::sync::Arc::new(
             settings.allowed_origins.iter().map(|o| o.trim().trim_end_matches('/').to_lowercase()).collect(),
         );
-        Ok(Self { listener, state: AppState { schema, db, per_request, authenticator, allowed_origins } })
+        let (shutting_down, shutdown) = tokio::sync::watch::channel(false);
+        let ws_init_timeout = Duration::from_secs(settings.ws_init_timeout_secs);
+        let state =
+            AppState { schema, db, per_request, authenticator, allowed_origins, ws_init_timeout, shutdown };
+        Ok(Self { listener, state, shutting_down })
     }
 
     /// The address actually bound (useful with port 0).
@@ -66,6 +71,12 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let db = self.state.db.clone();
         let app = router(self.state);
+        let shutting_down = self.shutting_down;
+        let shutdown = async move {
+            shutdown.await;
+            // Open WebSockets close with "going away"; HTTP requests in flight finish.
+            shutting_down.send_replace(true);
+        };
         axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
         if let Err(err) = db.close().await {
             tracing::warn!(error = %err, "closing the database pool");

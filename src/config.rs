@@ -116,6 +116,9 @@ pub struct Settings {
     /// WebSocket, besides the hub's own. Clients that send no Origin (servers, scripts) are let in.
     #[arg(long, env = "HUB_ALLOWED_ORIGINS", value_delimiter = ',', global = true)]
     pub allowed_origins: Vec<String>,
+    /// Seconds a WebSocket client has to send `connection_init` before it is closed (4408).
+    #[arg(long, env = "HUB_WS_INIT_TIMEOUT_SECS", default_value_t = 10, global = true)]
+    pub ws_init_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

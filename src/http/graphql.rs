@@ -1,14 +1,12 @@
-//! The GraphQL endpoints: `POST /graphql` (one JSON request per HTTP request) and
-//! `GET /graphql/ws` (graphql-transport-ws and the older graphql-ws protocol).
+//! The GraphQL endpoint `POST /graphql`: one JSON request per HTTP request (the WebSocket endpoint
+//! is in `websocket.rs`).
 
 use std::any::Any;
 
-use async_graphql::Data;
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::{
     Json,
     body::Bytes,
-    extract::{State, WebSocketUpgrade},
+    extract::State,
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -29,7 +27,7 @@ fn unauthenticated() -> Response {
 }
 
 /// A GraphQL-shaped error response for a request that never reached the executor.
-fn reject(status: StatusCode, error_code: &str, message: &str) -> Response {
+pub(super) fn reject(status: StatusCode, error_code: &str, message: &str) -> Response {
     let body = json!({ "errors": [{ "message": message, "extensions": { "code": error_code } }] });
     (status, Json(body)).into_response()
 }
@@ -86,58 +84,6 @@ pub async fn execute(State(state): State<AppState>, headers: HeaderMap, body: By
     };
     let response = state.schema.execute(state.per_request.prepare(request, viewer)).await;
     Json(response).into_response()
-}
-
-/// Whether a browser page from `origin` may open the WebSocket: the hub's own pages and the
-/// configured origins. A cross-site page would otherwise ride on a visitor's network position.
-fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        // Not a browser: nothing to protect against here (the token still decides).
-        return true;
-    };
-    let Ok(origin) = origin.to_str() else {
-        return false;
-    };
-    let origin = origin.trim_end_matches('/').to_lowercase();
-    let same_host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).is_some_and(|host| {
-        origin == format!("http://{}", host.to_lowercase())
-            || origin == format!("https://{}", host.to_lowercase())
-    });
-    same_host || allowed.contains(&origin)
-}
-
-pub async fn websocket(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    protocol: GraphQLProtocol,
-    upgrade: WebSocketUpgrade,
-) -> Response {
-    if !origin_allowed(&headers, &state.allowed_origins) {
-        return reject(StatusCode::FORBIDDEN, code::FORBIDDEN, "this origin may not open the WebSocket");
-    }
-    upgrade.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |stream| {
-        // One DataLoader per connection: it batches and does not cache, so nothing goes stale.
-        let mut data = Data::default();
-        data.insert(state.per_request.loader());
-        let authenticator = state.authenticator.clone();
-        GraphQLWebSocket::new(stream, state.schema, protocol)
-            .with_data(data)
-            .on_connection_init(move |payload| async move {
-                // The token comes in the `connection_init` payload, as `Authorization: Bearer ...`;
-                // an invalid one closes the connection instead of falling back to the public.
-                let authorization = ["Authorization", "authorization"]
-                    .iter()
-                    .find_map(|key| payload.get(key).and_then(|v| v.as_str()));
-                let viewer = authenticator
-                    .viewer(authorization)
-                    .await
-                    .map_err(|err| async_graphql::ErrorExtensions::extend(&err))?;
-                let mut data = Data::default();
-                data.insert(viewer);
-                Ok(data)
-            })
-            .serve()
-    })
 }
 
 /// A panic in a handler becomes a 500 with the request's code and no stack trace; the panic

@@ -3,6 +3,7 @@
 mod graphql;
 mod health;
 mod playground;
+mod websocket;
 
 use std::time::Duration;
 
@@ -43,6 +44,10 @@ pub struct AppState {
     pub authenticator: Authenticator,
     /// Origins allowed to open the WebSocket besides the hub's own (lower-case, no trailing slash).
     pub allowed_origins: std::sync::Arc<Vec<String>>,
+    /// How long a WebSocket client has to send `connection_init`.
+    pub ws_init_timeout: Duration,
+    /// Turns true when the server shuts down, so open WebSockets close with "going away".
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Request ids: a per-process random prefix and a counter, unique across restarts and cheap.
@@ -93,7 +98,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(playground::page))
         .route("/playground/{file}", get(playground::asset))
         .route("/graphql", post(graphql::execute))
-        .route("/graphql/ws", get(graphql::websocket))
+        .route("/graphql/ws", get(websocket::websocket))
         .route("/healthz", get(health::alive))
         .route("/readyz", get(health::ready))
         .with_state(state)

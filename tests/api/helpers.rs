@@ -23,7 +23,7 @@ pub struct TestApp {
     pub database_url: String,
     pub client: reqwest::Client,
     db: Db,
-    _shutdown: oneshot::Sender<()>,
+    shutdown: Option<oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
 }
 
@@ -56,6 +56,7 @@ impl TestApp {
             // resolve a page, which would split a batch; statement counts must not depend on timing.
             batch_window_ms: 25,
             allowed_origins: vec!["https://dashboard.example.no".to_owned()],
+            ws_init_timeout_secs: 1,
         };
         let app = Application::build(&settings).await.expect("the app starts");
         let addr = app.local_addr().expect("a bound address");
@@ -64,7 +65,12 @@ impl TestApp {
         tokio::spawn(app.run_until(async {
             let _ = stopped.await;
         }));
-        Self { addr, database_url, client: reqwest::Client::new(), db, _shutdown: shutdown, _dir: dir }
+        Self { addr, database_url, client: reqwest::Client::new(), db, shutdown: Some(shutdown), _dir: dir }
+    }
+
+    /// Stops the server gracefully, as SIGTERM does.
+    pub fn shut_down(&mut self) {
+        self.shutdown.take();
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -271,6 +271,33 @@ on_both_databases! {
     }
 }
 
+on_both_databases! {
+    async fn sockets_close_with_clear_codes(app) {
+        // No `connection_init` in time (the tests allow 1 second): 4408.
+        let mut request = format!("ws://{}/graphql/ws", app.addr).into_client_request().expect("a request");
+        request.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static("graphql-transport-ws"));
+        let (socket, _) = tokio_tungstenite::connect_async(request).await.expect("connected");
+        let mut silent = Client { socket };
+        assert_eq!(silent.receive().await, json!({ "type": "close", "code": 4408 }));
+
+        // More than 50 subscriptions on one connection: 4429.
+        let mut greedy = Client::connect(&app, None).await;
+        for n in 0..=50 {
+            greedy.subscribe(&n.to_string(), NEED_EVENTS, json!({})).await;
+        }
+        assert_eq!(greedy.receive().await, json!({ "type": "close", "code": 4429 }));
+    }
+}
+
+#[tokio::test]
+async fn open_sockets_close_with_going_away_on_shutdown() {
+    let mut app = TestApp::spawn(Backend::Sqlite).await;
+    let mut client = Client::connect(&app, None).await;
+    client.subscribe("1", NEED_EVENTS, json!({})).await;
+    app.shut_down();
+    assert_eq!(client.receive().await, json!({ "type": "close", "code": 1001 }));
+}
+
 #[tokio::test]
 async fn a_change_on_one_instance_reaches_a_subscriber_on_another_postgres() {
     let a = TestApp::spawn(Backend::Postgres).await;
