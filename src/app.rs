@@ -53,8 +53,16 @@ impl Application {
         );
         let (shutting_down, shutdown) = tokio::sync::watch::channel(false);
         let ws_init_timeout = Duration::from_secs(settings.ws_init_timeout_secs);
-        let state =
-            AppState { schema, db, per_request, authenticator, allowed_origins, ws_init_timeout, shutdown };
+        let state = AppState {
+            schema,
+            db,
+            per_request,
+            authenticator,
+            allowed_origins,
+            ws_init_timeout,
+            ws_ping_interval: Duration::from_secs(settings.ws_ping_secs.max(1)),
+            shutdown,
+        };
         Ok(Self { listener, state, shutting_down })
     }
 

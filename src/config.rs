@@ -119,6 +119,9 @@ pub struct Settings {
     /// Seconds a WebSocket client has to send `connection_init` before it is closed (4408).
     #[arg(long, env = "HUB_WS_INIT_TIMEOUT_SECS", default_value_t = 10, global = true)]
     pub ws_init_timeout_secs: u64,
+    /// Seconds between the server's keep-alive pings on open WebSockets.
+    #[arg(long, env = "HUB_WS_PING_SECS", default_value_t = 30, global = true)]
+    pub ws_ping_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

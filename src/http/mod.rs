@@ -46,6 +46,8 @@ pub struct AppState {
     pub allowed_origins: std::sync::Arc<Vec<String>>,
     /// How long a WebSocket client has to send `connection_init`.
     pub ws_init_timeout: Duration,
+    /// How often the server pings an open WebSocket.
+    pub ws_ping_interval: Duration,
     /// Turns true when the server shuts down, so open WebSockets close with "going away".
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }

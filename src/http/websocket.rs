@@ -1,6 +1,7 @@
 //! The WebSocket endpoint: the Origin is checked before the upgrade; then a graphql-transport-ws
 //! session that closes with a clear code when the client does not initialise in time (4408),
-//! opens too many subscriptions (4429), or the server shuts down (1001, going away).
+//! opens too many subscriptions (4429), or the server shuts down (1001, going away); the server
+//! pings every so often to keep the connection alive through proxies.
 
 use std::{
     collections::HashSet,
@@ -102,6 +103,22 @@ async fn session(state: AppState, protocol: GraphQLProtocol, socket: WebSocket) 
     let active = Arc::new(Mutex::new(HashSet::new()));
     let initialised = Arc::new(AtomicBool::new(false));
 
+    // Keep-alive: a WebSocket ping now and then, through a weak handle on the queue so that it
+    // never keeps a finished session open.
+    let pinger = queue.downgrade();
+    let ping_every = state.ws_ping_interval;
+    let pings = async move {
+        let mut ticks = tokio::time::interval(ping_every);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            let Some(queue) = pinger.upgrade() else { break };
+            if queue.send(Message::Ping(Default::default())).await.is_err() {
+                break;
+            }
+        }
+        std::future::pending::<()>().await;
+    };
     // Outgoing: through a queue, so this function keeps the socket to send the close frame.
     let outgoing_active = active.clone();
     let outgoing = sink::unfold(queue, move |queue, message: Message| {
@@ -182,6 +199,7 @@ async fn session(state: AppState, protocol: GraphQLProtocol, socket: WebSocket) 
         _ = async { tokio::join!(serve, writer) } => {}
         () = deadline => {}
         () = going_away => {}
+        () = pings => {}
     }
     let reason = *stopped.borrow();
     if let Some((code, reason)) = reason {

@@ -57,6 +57,7 @@ impl TestApp {
             batch_window_ms: 25,
             allowed_origins: vec!["https://dashboard.example.no".to_owned()],
             ws_init_timeout_secs: 1,
+            ws_ping_secs: 1,
         };
         let app = Application::build(&settings).await.expect("the app starts");
         let addr = app.local_addr().expect("a bound address");

@@ -290,6 +290,19 @@ on_both_databases! {
 }
 
 #[tokio::test]
+async fn the_server_pings_open_sockets() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let mut client = Client::connect(&app, None).await;
+    // The tests ping every second; wait for one ping frame (the client library answers it).
+    loop {
+        let frame = tokio::time::timeout(PATIENCE, client.socket.next()).await.expect("a frame in time");
+        if matches!(frame, Some(Ok(Message::Ping(_)))) {
+            break;
+        }
+    }
+}
+
+#[tokio::test]
 async fn open_sockets_close_with_going_away_on_shutdown() {
     let mut app = TestApp::spawn(Backend::Sqlite).await;
     let mut client = Client::connect(&app, None).await;
