@@ -16,9 +16,9 @@ use crate::{
     error::{AppError, Result},
     graphql::{
         context::ContextExt,
-        identity::types::visible_person,
+        identity::types::{region_of_municipality, visible_person},
         ids::{GlobalId, NodeType},
-        loaders::{CountyById, MunicipalityById, ProductTypeById, ThemeById},
+        loaders::{MunicipalityById, ProductTypeById, ThemeById},
         needs::types::{Evidence, Need, need_scope, visible_need},
         reference::types::Municipality,
         user_error::{UserError, UserErrorCode, UserErrors, from_write_error},
@@ -293,15 +293,6 @@ async fn find_need(
             Ok(None)
         }
     }
-}
-
-/// The region of a municipality (through its county).
-async fn region_of(ctx: &Context<'_>, municipality_id: i32) -> Result<Option<i32>, AppError> {
-    let loader = ctx.loader()?;
-    let Some(m) = loader.load_one(MunicipalityById(municipality_id)).await? else {
-        return Ok(None);
-    };
-    Ok(loader.load_one(CountyById(m.county_id)).await?.and_then(|c| c.region_id))
 }
 
 /// Who may make a move: the need's municipality, its reviewers, or its region's coordinators.
@@ -729,14 +720,14 @@ impl NeedsMutation {
         else {
             return Ok(failed(errors.into_vec()));
         };
-        if ctx.loader()?.load_one(MunicipalityById(id)).await?.is_none() {
+        let Some(municipality) = ctx.loader()?.load_one(MunicipalityById(id)).await? else {
             return Ok(failed(UserErrors::one(
                 "municipality",
                 UserErrorCode::NotFound,
                 "no such municipality",
             )));
-        }
-        let region_id = region_of(ctx, id).await?;
+        };
+        let region_id = region_of_municipality(ctx, municipality.county_id).await?;
         match region_id {
             Some(region_id) => viewer.require(Action::ManageReferenceData { region_id })?,
             None => return Err(AppError::Forbidden.into()),
