@@ -52,15 +52,17 @@ impl Application {
             settings.allowed_origins.iter().map(|o| o.trim().trim_end_matches('/').to_lowercase()).collect(),
         );
         let (shutting_down, shutdown) = tokio::sync::watch::channel(false);
-        let ws_init_timeout = Duration::from_secs(settings.ws_init_timeout_secs);
         let state = AppState {
             schema,
             db,
             per_request,
             authenticator,
             allowed_origins,
-            ws_init_timeout,
-            ws_ping_interval: Duration::from_secs(settings.ws_ping_secs.max(1)),
+            websocket: crate::http::websocket::Timing {
+                init_timeout: Duration::from_secs(settings.ws_init_timeout_secs),
+                ping_interval: Duration::from_secs(settings.ws_ping_secs.max(1)),
+                send_timeout: Duration::from_secs(settings.ws_send_timeout_secs.max(1)),
+            },
             shutdown,
         };
         Ok(Self { listener, state, shutting_down })

@@ -122,6 +122,10 @@ pub struct Settings {
     /// Seconds between the server's keep-alive pings on open WebSockets.
     #[arg(long, env = "HUB_WS_PING_SECS", default_value_t = 30, global = true)]
     pub ws_ping_secs: u64,
+    /// Seconds a WebSocket client may leave a message unread before it is dropped as a slow
+    /// consumer (1013).
+    #[arg(long, env = "HUB_WS_SEND_TIMEOUT_SECS", default_value_t = 10, global = true)]
+    pub ws_send_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -898,6 +898,34 @@ pub async fn count(
     Ok(Counted::find_by_statement(sql.statement()).one(db).await?.map_or(0, |c| c.n))
 }
 
+/// A page of need events in the order they were recorded (by id): those after the event `after`
+/// and at or after `since`, of the needs that match `filter` and that the viewer may see; and
+/// whether more follow. This is how a subscriber catches up after a reconnect.
+pub async fn events(
+    db: &impl ConnectionTrait,
+    filter: &NeedFilter,
+    visibility: &Visibility,
+    after: Option<i32>,
+    since: Option<DateTime<Utc>>,
+    size: usize,
+) -> Result<(Vec<need_event::Model>, bool), DbErr> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("SELECT e.* FROM need_event e WHERE e.need_id IN (SELECT n.id");
+    from_where(&mut sql, filter, visibility);
+    sql.push(")");
+    if let Some(after) = after {
+        sql.push(" AND e.id > ").bind(after);
+    }
+    if let Some(since) = since {
+        sql.push(" AND e.occurred_at >= ").bind(since);
+    }
+    sql.push(" ORDER BY e.id LIMIT ").bind(i64::try_from(size + 1).unwrap_or(i64::MAX));
+    let mut rows = need_event::Entity::find().from_raw_sql(sql.statement()).all(db).await?;
+    let more = rows.len() > size;
+    rows.truncate(size);
+    Ok((rows, more))
+}
+
 /// A group and its count, for dashboards.
 #[derive(Clone, Debug, PartialEq, Eq, FromQueryResult)]
 pub struct GroupCount {

@@ -112,6 +112,16 @@ impl GlobalId {
         }
         Ok(global.key)
     }
+
+    /// `decode_as` for an optional argument.
+    pub fn decode_optional(id: Option<&ID>, expected: NodeType) -> Result<Option<i32>, AppError> {
+        id.map(|id| Self::decode_as(id, expected)).transpose()
+    }
+
+    /// `decode_as` for every id of an optional list; no list is an empty one.
+    pub fn decode_all(ids: Option<&[ID]>, expected: NodeType) -> Result<Vec<i32>, AppError> {
+        ids.unwrap_or_default().iter().map(|id| Self::decode_as(id, expected)).collect()
+    }
 }
 
 #[cfg(test)]

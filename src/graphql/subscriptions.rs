@@ -11,7 +11,7 @@ use async_graphql::{
     Context, ID, InputObject, Subscription,
     futures_util::{Stream, StreamExt, stream},
 };
-use entity::enums::{CommissionStatus, NeedStatus};
+use entity::enums::CommissionStatus;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 
 use crate::{
@@ -21,23 +21,15 @@ use crate::{
         commissions::types::{Commission, visible_commission},
         context::ContextExt,
         ids::{GlobalId, NodeType},
-        needs::types::NeedEvent,
+        needs::{
+            query::{NeedEventFilter, event_filter},
+            types::NeedEvent,
+        },
     },
 };
 
 #[derive(Default)]
 pub struct Subscriptions;
-
-/// Which need changes to receive. All conditions must hold.
-#[derive(InputObject, Default)]
-pub struct NeedEventFilter {
-    pub region: Option<ID>,
-    pub cluster: Option<ID>,
-    pub municipality: Option<ID>,
-    /// The need's status after the change.
-    pub status: Option<Vec<NeedStatus>>,
-    pub theme: Option<Vec<ID>>,
-}
 
 /// Which opened commissions to receive.
 #[derive(InputObject, Default)]
@@ -48,48 +40,51 @@ pub struct CommissionOpenedFilter {
     pub region: Option<ID>,
 }
 
+/// What the WebSocket session does when one of its subscriptions falls behind: it closes the
+/// connection with a clear code (1013), so the client reconnects and catches up.
+#[derive(Clone)]
+pub struct OnLag(pub Arc<dyn Fn() + Send + Sync>);
+
 /// The changes of one broadcast channel, as a stream. A subscriber that falls so far behind that
-/// the channel drops changes for it is ended, rather than slowing everyone.
-fn changes<T: Clone + Send + 'static>(receiver: Receiver<T>) -> impl Stream<Item = T> + Send {
-    stream::unfold(receiver, |mut receiver| async move {
-        match receiver.recv().await {
-            Ok(item) => Some((item, receiver)),
-            Err(RecvError::Lagged(missed)) => {
-                tracing::warn!(missed, "a subscriber fell behind and was dropped");
-                None
+/// the channel drops changes for it is ended, rather than slowing everyone, and its connection
+/// is told why.
+fn changes<T: Clone + Send + 'static>(
+    ctx: &Context<'_>,
+    receiver: Receiver<T>,
+) -> impl Stream<Item = T> + Send + use<T> {
+    let on_lag = ctx.data_opt::<OnLag>().cloned();
+    stream::unfold(receiver, move |mut receiver| {
+        let on_lag = on_lag.clone();
+        async move {
+            match receiver.recv().await {
+                Ok(item) => Some((item, receiver)),
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "a subscriber fell behind and was dropped");
+                    if let Some(OnLag(close)) = on_lag {
+                        close();
+                    }
+                    None
+                }
+                Err(RecvError::Closed) => None,
             }
-            Err(RecvError::Closed) => None,
         }
     })
-}
-
-fn ids(ids: Option<&[ID]>, node_type: NodeType) -> Result<Vec<i32>, AppError> {
-    ids.unwrap_or_default().iter().map(|id| GlobalId::decode_as(id, node_type)).collect()
-}
-
-fn id(id: Option<&ID>, node_type: NodeType) -> Result<Option<i32>, AppError> {
-    id.map(|id| GlobalId::decode_as(id, node_type)).transpose()
 }
 
 #[Subscription]
 impl Subscriptions {
     /// Every change to the needs the caller can see: moves, edits, co-signatures, merges, evidence
-    /// (the same objects as `need.history`). After a reconnect, read `need.history` for what was
-    /// missed.
+    /// (the same objects as `need.history`). After a reconnect, the `needEvents` query with the
+    /// `cursor` of the last event received returns what was missed.
     async fn need_events(
         &self,
         ctx: &Context<'_>,
         filter: Option<NeedEventFilter>,
     ) -> Result<impl Stream<Item = NeedEvent> + use<>> {
         let viewer = ctx.viewer()?.clone();
-        let f = filter.unwrap_or_default();
-        let region = id(f.region.as_ref(), NodeType::Region)?;
-        let cluster = id(f.cluster.as_ref(), NodeType::Cluster)?;
-        let municipality = id(f.municipality.as_ref(), NodeType::Municipality)?;
-        let themes = ids(f.theme.as_deref(), NodeType::Theme)?;
-        let statuses = f.status.unwrap_or_default();
+        let f = event_filter(filter)?;
         let receiver = ctx.db()?.bus().needs.subscribe();
-        Ok(changes(receiver).filter_map(move |change| {
+        Ok(changes(ctx, receiver).filter_map(move |change| {
             let scope = NeedScope {
                 status: change.need.status,
                 municipality_id: change.need.municipality_id,
@@ -97,11 +92,11 @@ impl Subscriptions {
                 region_id: change.region_id,
             };
             let wanted = viewer.can(Action::SeeNeed(&scope))
-                && region.is_none_or(|r| change.region_id == Some(r))
-                && cluster.is_none_or(|c| change.cluster_id == Some(c))
-                && municipality.is_none_or(|m| change.need.municipality_id == m)
-                && (statuses.is_empty() || statuses.contains(&change.need.status))
-                && (themes.is_empty() || themes.iter().any(|t| change.theme_ids.contains(t)));
+                && f.region_id.is_none_or(|r| change.region_id == Some(r))
+                && f.cluster_id.is_none_or(|c| change.cluster_id == Some(c))
+                && f.municipality_id.is_none_or(|m| change.need.municipality_id == m)
+                && (f.statuses.is_empty() || f.statuses.contains(&change.need.status))
+                && (f.theme_ids.is_empty() || f.theme_ids.iter().any(|t| change.theme_ids.contains(t)));
             let event = wanted.then(|| NeedEvent(Arc::unwrap_or_clone(change).event));
             async move { event }
         }))
@@ -119,11 +114,11 @@ impl Subscriptions {
             return Err(AppError::Forbidden.into());
         }
         let f = filter.unwrap_or_default();
-        let themes = ids(f.themes.as_deref(), NodeType::Theme)?;
-        let product_types = ids(f.product_types.as_deref(), NodeType::ProductType)?;
-        let region = id(f.region.as_ref(), NodeType::Region)?;
+        let themes = GlobalId::decode_all(f.themes.as_deref(), NodeType::Theme)?;
+        let product_types = GlobalId::decode_all(f.product_types.as_deref(), NodeType::ProductType)?;
+        let region = GlobalId::decode_optional(f.region.as_ref(), NodeType::Region)?;
         let receiver = ctx.db()?.bus().commissions.subscribe();
-        Ok(changes(receiver).filter_map(move |change| {
+        Ok(changes(ctx, receiver).filter_map(move |change| {
             let c = &change.commission;
             let opened = change.event.to_status == Some(CommissionStatus::Open);
             let wanted = opened
@@ -148,7 +143,7 @@ impl Subscriptions {
             return Err(AppError::NotFound.into());
         }
         let receiver = ctx.db()?.bus().commissions.subscribe();
-        Ok(changes(receiver).filter_map(move |change| {
+        Ok(changes(ctx, receiver).filter_map(move |change| {
             let c = &change.commission;
             let wanted =
                 c.id == key && viewer.can(Action::SeeCommission { status: c.status, region_id: c.region_id });

@@ -3,7 +3,7 @@
 mod graphql;
 mod health;
 mod playground;
-mod websocket;
+pub mod websocket;
 
 use std::time::Duration;
 
@@ -44,10 +44,8 @@ pub struct AppState {
     pub authenticator: Authenticator,
     /// Origins allowed to open the WebSocket besides the hub's own (lower-case, no trailing slash).
     pub allowed_origins: std::sync::Arc<Vec<String>>,
-    /// How long a WebSocket client has to send `connection_init`.
-    pub ws_init_timeout: Duration,
-    /// How often the server pings an open WebSocket.
-    pub ws_ping_interval: Duration,
+    /// The WebSocket session's timeouts and keep-alive.
+    pub websocket: websocket::Timing,
     /// Turns true when the server shuts down, so open WebSockets close with "going away".
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }

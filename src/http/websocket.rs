@@ -1,7 +1,18 @@
 //! The WebSocket endpoint: the Origin is checked before the upgrade; then a graphql-transport-ws
-//! session that closes with a clear code when the client does not initialise in time (4408),
-//! opens too many subscriptions (4429), or the server shuts down (1001, going away); the server
-//! pings every so often to keep the connection alive through proxies.
+//! session that always ends with a clear close code:
+//!
+//! | code | when |
+//! |------|------|
+//! | 4400 | a message that is not graphql-transport-ws |
+//! | 4401 | `subscribe` before `connection_init` was acknowledged |
+//! | 4403 | the token in `connection_init` is not valid, or was revoked, expired or had its access changed while the socket was open (checked at every keep-alive ping) |
+//! | 4408 | no `connection_init` in time |
+//! | 4429 | more than one `connection_init`, or more than 50 subscriptions at once |
+//! | 1013 | slow consumer: a message stayed unread too long, or a subscription fell behind the event buffer; reconnect and catch up |
+//! | 1001 | the server is going away (shutdown) |
+//!
+//! Per-connection memory is kept small: WebSocket buffers are sized for small messages and the
+//! outgoing queue is short, so a client that does not read stalls only itself, then is dropped.
 
 use std::{
     collections::HashSet,
@@ -9,6 +20,7 @@ use std::{
         Arc, Mutex,
         atomic::{AtomicBool, Ordering},
     },
+    time::Duration,
 };
 
 use async_graphql::{
@@ -27,17 +39,54 @@ use axum::{
 use tokio::sync::{mpsc, watch};
 
 use super::AppState;
-use crate::error::code;
+use crate::{auth::Viewer, error::code, graphql::subscriptions::OnLag};
 
 /// Subscriptions one connection may hold at once.
 pub const MAX_SUBSCRIPTIONS: usize = 50;
 /// Outgoing messages queued for a connection; a client that does not read stalls only itself.
 const OUTBOX: usize = 64;
+/// The largest message a client may send (the same as an HTTP request body).
+const MAX_MESSAGE: usize = 256 * 1024;
+/// Read and write buffers of one connection: enough for the small messages of the protocol.
+const BUFFER: usize = 4 * 1024;
+/// How long the closing frame may take to reach a client before the socket is dropped anyway.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
-/// Close codes of the session (4408 and 1001 as graphql-transport-ws and RFC 6455 define them).
-const INIT_TIMEOUT: (u16, &str) = (4408, "Connection initialisation timeout");
-const TOO_MANY: (u16, &str) = (4429, "Too many subscriptions on one connection");
-const GOING_AWAY: (u16, &str) = (1001, "The server is going away");
+/// A close code and its reason.
+pub type Close = (u16, &'static str);
+
+/// Close codes of the session (4xxx as graphql-transport-ws defines them, 1xxx from RFC 6455).
+const BAD_REQUEST: Close = (4400, "Bad request: not a graphql-transport-ws message");
+const UNAUTHORIZED: Close = (4401, "Unauthorized: send connection_init first");
+const FORBIDDEN: Close = (4403, "Forbidden: the token is not valid");
+const ACCESS_CHANGED: Close = (4403, "Forbidden: the token was revoked, expired or its access changed");
+const INIT_TIMEOUT: Close = (4408, "Connection initialisation timeout");
+const TOO_MANY_INITS: Close = (4429, "Too many initialisation requests");
+const TOO_MANY: Close = (4429, "Too many subscriptions on one connection");
+const SLOW_CONSUMER: Close = (1013, "Slow consumer: reconnect and catch up with needEvents(after:)");
+const GOING_AWAY: Close = (1001, "The server is going away");
+
+/// The session's timeouts and keep-alive (settings `HUB_WS_*`).
+#[derive(Clone, Copy, Debug)]
+pub struct Timing {
+    /// How long a client has to send `connection_init`.
+    pub init_timeout: Duration,
+    /// How often the server pings, and checks that the token is still valid.
+    pub ping_interval: Duration,
+    /// How long a message may wait for the client to read it.
+    pub send_timeout: Duration,
+}
+
+/// Records why the session ends; the first reason wins.
+fn close_with(stop: &watch::Sender<Option<Close>>, reason: Close) {
+    stop.send_if_modified(|current| {
+        let first = current.is_none();
+        if first {
+            *current = Some(reason);
+        }
+        first
+    });
+}
 
 /// Whether a browser page from the request's Origin may open the WebSocket: the hub's own pages
 /// and the configured origins. Clients that send no Origin are not browsers and pass.
@@ -71,6 +120,10 @@ pub async fn websocket(
     }
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .read_buffer_size(BUFFER)
+        .write_buffer_size(BUFFER)
+        .max_message_size(MAX_MESSAGE)
+        .max_frame_size(MAX_MESSAGE)
         .on_upgrade(move |socket| session(state, protocol, socket))
         .into_response()
 }
@@ -96,95 +149,164 @@ fn track(active: &Mutex<HashSet<String>>, text: &str, incoming: bool) -> usize {
     active.len()
 }
 
+/// The reason to close for a close frame the protocol library produced.
+fn library_close(code: u16) -> Close {
+    match code {
+        1011 => UNAUTHORIZED,
+        4429 => TOO_MANY_INITS,
+        _ => BAD_REQUEST,
+    }
+}
+
+/// What the connection was authenticated with, to check again while it stays open.
+#[derive(Default)]
+struct Credentials {
+    authorization: Option<String>,
+    viewer: Viewer,
+}
+
 async fn session(state: AppState, protocol: GraphQLProtocol, socket: WebSocket) {
+    let timing = state.websocket;
     let (mut out, incoming) = socket.split();
     let (queue, mut queued) = mpsc::channel::<Message>(OUTBOX);
-    let (stop, stopped) = watch::channel::<Option<(u16, &'static str)>>(None);
+    let (stop, mut stopped) = watch::channel::<Option<Close>>(None);
     let active = Arc::new(Mutex::new(HashSet::new()));
     let initialised = Arc::new(AtomicBool::new(false));
+    let credentials = Arc::new(Mutex::new(None::<Credentials>));
 
     // Keep-alive: a WebSocket ping now and then, through a weak handle on the queue so that it
-    // never keeps a finished session open.
-    let pinger = queue.downgrade();
-    let ping_every = state.ws_ping_interval;
-    let pings = async move {
-        let mut ticks = tokio::time::interval(ping_every);
-        ticks.tick().await;
-        loop {
-            ticks.tick().await;
-            let Some(queue) = pinger.upgrade() else { break };
-            if queue.send(Message::Ping(Default::default())).await.is_err() {
-                break;
-            }
-        }
-        std::future::pending::<()>().await;
-    };
-    // Outgoing: through a queue, so this function keeps the socket to send the close frame.
-    let outgoing_active = active.clone();
-    let outgoing = sink::unfold(queue, move |queue, message: Message| {
-        if let Message::Text(text) = &message {
-            track(&outgoing_active, text.as_str(), false);
-        }
+    // never keeps a finished session open. Each time, the token is checked again (through the
+    // authenticator's short cache): a revoked or expired token, or changed memberships, close
+    // the socket, so nobody keeps receiving what they may no longer see.
+    let heartbeat = {
+        let pinger = queue.downgrade();
+        let authenticator = state.authenticator.clone();
+        let credentials = credentials.clone();
+        let stop = stop.clone();
         async move {
-            queue.send(message).await.map_err(|_| axum::Error::new("the connection is closed"))?;
-            Ok::<_, axum::Error>(queue)
-        }
-    });
-    // Incoming: until a reason to stop, counting subscriptions.
-    let mut until_stopped = stopped.clone();
-    let incoming_stop = stop.clone();
-    let incoming_active = active.clone();
-    let incoming = incoming
-        .take_until(async move {
-            let _ = until_stopped.wait_for(Option::is_some).await;
-        })
-        .filter(move |frame| {
-            let over = match frame {
-                Ok(Message::Text(text)) => track(&incoming_active, text.as_str(), true) > MAX_SUBSCRIPTIONS,
-                _ => false,
-            };
-            if over {
-                incoming_stop.send_replace(Some(TOO_MANY));
+            let mut ticks = tokio::time::interval(timing.ping_interval);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                let Some(queue) = pinger.upgrade() else { break };
+                if queue.send(Message::Ping(Default::default())).await.is_err() {
+                    break;
+                }
+                let held = credentials.lock().ok().and_then(|c| {
+                    c.as_ref().map(|c| (c.authorization.clone(), c.viewer.identity().cloned()))
+                });
+                if let Some((authorization, identity)) = held {
+                    let now = authenticator.viewer(authorization.as_deref()).await;
+                    if now.map_or(true, |viewer| viewer.identity() != identity.as_ref()) {
+                        close_with(&stop, ACCESS_CHANGED);
+                    }
+                }
             }
-            std::future::ready(!over)
-        });
+            std::future::pending::<()>().await;
+        }
+    };
+    // Outgoing: through a queue, so this function keeps the socket to send the close frame. A
+    // close frame from the protocol library becomes a reason to stop, with this session's codes.
+    let outgoing = {
+        let active = active.clone();
+        let stop = stop.clone();
+        sink::unfold(queue, move |queue, message: Message| {
+            let closing = match &message {
+                Message::Text(text) => {
+                    track(&active, text.as_str(), false);
+                    None
+                }
+                Message::Close(frame) => Some(library_close(frame.as_ref().map_or(1000, |f| f.code))),
+                _ => None,
+            };
+            let stop = stop.clone();
+            async move {
+                if let Some(reason) = closing {
+                    close_with(&stop, reason);
+                    return Err(axum::Error::new("the session is closing"));
+                }
+                queue.send(message).await.map_err(|_| axum::Error::new("the connection is closed"))?;
+                Ok::<_, axum::Error>(queue)
+            }
+        })
+    };
+    // Incoming: until a reason to stop, counting subscriptions.
+    let incoming = {
+        let mut until_stopped = stopped.clone();
+        let stop = stop.clone();
+        let active = active.clone();
+        incoming
+            .take_until(async move {
+                let _ = until_stopped.wait_for(Option::is_some).await;
+            })
+            .filter(move |frame| {
+                let over = match frame {
+                    Ok(Message::Text(text)) => track(&active, text.as_str(), true) > MAX_SUBSCRIPTIONS,
+                    _ => false,
+                };
+                if over {
+                    close_with(&stop, TOO_MANY);
+                }
+                std::future::ready(!over)
+            })
+    };
 
     let mut data = Data::default();
     data.insert(state.per_request.loader());
+    let lagging = stop.clone();
+    data.insert(OnLag(Arc::new(move || close_with(&lagging, SLOW_CONSUMER))));
     let authenticator = state.authenticator.clone();
     let init_seen = initialised.clone();
+    let init_stop = stop.clone();
     let serve = GraphQLWebSocket::new_with_pair(outgoing, incoming, state.schema.clone(), protocol)
         .with_data(data)
         .on_connection_init(move |payload| async move {
             init_seen.store(true, Ordering::Relaxed);
             // The token comes in the `connection_init` payload, as `Authorization: Bearer ...`;
-            // an invalid one closes the connection instead of falling back to the public.
+            // an invalid one closes the connection (4403) instead of falling back to the public.
             let authorization = ["Authorization", "authorization"]
                 .iter()
-                .find_map(|key| payload.get(key).and_then(|v| v.as_str()));
-            let viewer = authenticator
-                .viewer(authorization)
-                .await
-                .map_err(|err| async_graphql::ErrorExtensions::extend(&err))?;
+                .find_map(|key| payload.get(key).and_then(|v| v.as_str()))
+                .map(str::to_owned);
+            let viewer = match authenticator.viewer(authorization.as_deref()).await {
+                Ok(viewer) => viewer,
+                Err(err) => {
+                    close_with(&init_stop, FORBIDDEN);
+                    return Err(async_graphql::ErrorExtensions::extend(&err));
+                }
+            };
+            if let Ok(mut held) = credentials.lock() {
+                *held = Some(Credentials { authorization, viewer: viewer.clone() });
+            }
             let mut data = Data::default();
             data.insert(viewer);
             Ok(data)
         })
         .serve();
-    let writer = async {
-        while let Some(message) = queued.recv().await {
-            if out.send(message).await.is_err() {
-                break;
+    // Writes what is queued; a message the client leaves unread too long makes it a slow
+    // consumer, dropped rather than holding memory and a worker for everyone else.
+    let writer = {
+        let stop = stop.clone();
+        let out = &mut out;
+        async move {
+            while let Some(message) = queued.recv().await {
+                match tokio::time::timeout(timing.send_timeout, out.send(message)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => break,
+                    Err(_) => {
+                        close_with(&stop, SLOW_CONSUMER);
+                        break;
+                    }
+                }
             }
         }
     };
     let deadline = {
         let stop = stop.clone();
-        let timeout = state.ws_init_timeout;
         async move {
-            tokio::time::sleep(timeout).await;
+            tokio::time::sleep(timing.init_timeout).await;
             if !initialised.load(Ordering::Relaxed) {
-                stop.send_replace(Some(INIT_TIMEOUT));
+                close_with(&stop, INIT_TIMEOUT);
             }
             std::future::pending::<()>().await;
         }
@@ -192,18 +314,21 @@ async fn session(state: AppState, protocol: GraphQLProtocol, socket: WebSocket) 
     let mut shutdown = state.shutdown.clone();
     let going_away = async move {
         let _ = shutdown.wait_for(|down| *down).await;
-        stop.send_replace(Some(GOING_AWAY));
+        close_with(&stop, GOING_AWAY);
         std::future::pending::<()>().await;
     };
+    let mut reason = stopped.clone();
     tokio::select! {
         _ = async { tokio::join!(serve, writer) } => {}
+        _ = reason.wait_for(Option::is_some) => {}
         () = deadline => {}
         () = going_away => {}
-        () = pings => {}
+        () = heartbeat => {}
     }
-    let reason = *stopped.borrow();
+    let reason = *stopped.borrow_and_update();
     if let Some((code, reason)) = reason {
-        let _ = out.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+        let frame = Message::Close(Some(CloseFrame { code, reason: reason.into() }));
+        let _ = tokio::time::timeout(CLOSE_GRACE, out.send(frame)).await;
     }
-    let _ = out.close().await;
+    let _ = tokio::time::timeout(CLOSE_GRACE, out.close()).await;
 }

@@ -58,6 +58,7 @@ impl TestApp {
             allowed_origins: vec!["https://dashboard.example.no".to_owned()],
             ws_init_timeout_secs: 1,
             ws_ping_secs: 1,
+            ws_send_timeout_secs: 1,
         };
         let app = Application::build(&settings).await.expect("the app starts");
         let addr = app.local_addr().expect("a bound address");

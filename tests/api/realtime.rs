@@ -207,11 +207,38 @@ on_both_databases! {
     }
 
     async fn a_bad_token_at_connection_init_is_refused(app) {
-        let (mut client, answer) = Client::open(&app, Some("khub_not-a-real-token")).await;
-        assert_ne!(answer["type"], "connection_ack", "{answer}");
-        if answer["type"] != "close" {
-            assert_eq!(client.receive().await["type"], "close");
-        }
+        let (_, answer) = Client::open(&app, Some("khub_not-a-real-token")).await;
+        assert_eq!(answer, json!({ "type": "close", "code": 4403 }));
+    }
+
+    /// A token revoked while its socket is open closes the socket at the next keep-alive check
+    /// (every second in the tests), so nobody keeps receiving what they may no longer see.
+    async fn a_token_revoked_while_connected_closes_the_socket(app) {
+        let token = app.token_for("Rita Revokert", RoleArg::MunicipalityMember, "4601").await;
+        let mut client = Client::connect(&app, Some(&token)).await;
+        client.subscribe("1", NEED_EVENTS, json!({})).await;
+        let mine = app.data_as(&token, "{ viewer { tokens { id } } }", json!({})).await;
+        app.data_as(&token, "mutation($t: ID!) { revokeToken(input: { token: $t }) { token { active } } }",
+            json!({ "t": mine["viewer"]["tokens"][0]["id"] })).await;
+        assert_eq!(client.receive().await, json!({ "type": "close", "code": 4403 }));
+    }
+
+    async fn protocol_mistakes_close_with_their_codes(app) {
+        // `subscribe` before `connection_init`: 4401.
+        let mut request = format!("ws://{}/graphql/ws", app.addr).into_client_request().expect("a request");
+        request.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static("graphql-transport-ws"));
+        let (socket, _) = tokio_tungstenite::connect_async(request.clone()).await.expect("connected");
+        let mut early = Client { socket };
+        early.subscribe("1", NEED_EVENTS, json!({})).await;
+        assert_eq!(early.receive().await, json!({ "type": "close", "code": 4401 }));
+        // A message that is not graphql-transport-ws: 4400.
+        let mut confused = Client::connect(&app, None).await;
+        confused.send(json!({ "type": "no-such-message" })).await;
+        assert_eq!(confused.receive().await, json!({ "type": "close", "code": 4400 }));
+        // A second `connection_init`: 4429.
+        let mut twice = Client::connect(&app, None).await;
+        twice.send(json!({ "type": "connection_init", "payload": {} })).await;
+        assert_eq!(twice.receive().await, json!({ "type": "close", "code": 4429 }));
     }
 }
 
@@ -321,4 +348,153 @@ async fn a_change_on_one_instance_reaches_a_subscriber_on_another_postgres() {
     submit(&a, &c.bergen, "Skrive på A, lese på B", false).await;
     let event = on_b.next_data().await["needEvents"].clone();
     assert_eq!((event["kind"].as_str(), event["to"].as_str()), (Some("CREATED"), Some("SUBMITTED")));
+}
+
+on_both_databases! {
+    /// After a reconnect, the `needEvents` query returns exactly what the subscriber missed, in
+    /// order, with the same filters and visibility as the subscription.
+    async fn a_reconnecting_dashboard_catches_up_from_its_last_cursor(app) {
+        let c = cast(&app).await;
+        let mut client = Client::connect(&app, None).await;
+        client.subscribe("1", "subscription { needEvents { kind cursor need { title } } }", json!({})).await;
+        let need = submit(&app, &c.bergen, "Fallforebygging", false).await;
+        let seen = client.next_data().await["needEvents"].clone();
+        assert_eq!((seen["kind"].as_str(), seen["need"]["title"].as_str()), (Some("CREATED"), Some("Fallforebygging")));
+        drop(client);
+
+        // Missed while away: an acceptance, a co-signature, a draft (not for the public) and a need from Askøy.
+        app.data_as(&c.kk, "mutation($n: ID!) { acceptNeed(input: { need: $n, version: 1 }) { need { status } } }",
+            json!({ "n": need })).await;
+        app.data_as(&c.askoy, "mutation($n: ID!) { cosignNeed(input: { need: $n }) { need { id } } }", json!({ "n": need })).await;
+        submit(&app, &c.bergen, "Eit utkast", true).await;
+        submit(&app, &c.askoy, "Frå Askøy", false).await;
+
+        let catch_up = "query($after: String, $first: Int, $f: NeedEventFilter, $since: DateTime) {
+            needEvents(after: $after, first: $first, filter: $f, since: $since) {
+                edges { cursor node { kind cursor need { title } } } pageInfo { hasNextPage endCursor } } }";
+        let page = app.data_as(&c.stavanger, catch_up, json!({ "after": seen["cursor"], "first": 2 })).await["needEvents"].clone();
+        let kinds: Vec<_> = page["edges"].as_array().expect("edges").iter()
+            .map(|e| (e["node"]["kind"].clone(), e["node"]["need"]["title"].clone())).collect();
+        assert_eq!(kinds, [(json!("STATUS_CHANGED"), json!("Fallforebygging")), (json!("COSIGNED"), json!("Fallforebygging"))]);
+        assert_eq!(page["edges"][1]["cursor"], page["edges"][1]["node"]["cursor"], "one cursor for both");
+        assert_eq!(page["pageInfo"]["hasNextPage"], true);
+        let rest = app.data_as(&c.stavanger, catch_up, json!({ "after": page["pageInfo"]["endCursor"], "first": 10 })).await["needEvents"].clone();
+        assert_eq!(rest["edges"].as_array().map(Vec::len), Some(1), "the draft is not for Stavanger: {rest}");
+        assert_eq!(rest["edges"][0]["node"]["need"]["title"], "Frå Askøy");
+        assert_eq!(rest["pageInfo"]["hasNextPage"], false);
+
+        // The draft's municipality sees it; the filters are the subscription's.
+        let own = app.data_as(&c.bergen, catch_up, json!({ "after": seen["cursor"] })).await["needEvents"]["edges"].clone();
+        assert_eq!(own.as_array().map(Vec::len), Some(4));
+        let askoy = app.data("{ municipality(code: \"4627\") { id } }").await["municipality"]["id"].clone();
+        let filtered = app.data_as(&c.bergen, catch_up, json!({ "f": { "municipality": askoy } })).await["needEvents"]["edges"].clone();
+        assert_eq!(filtered.as_array().map(Vec::len), Some(1));
+        let later = app.data_as(&c.bergen, catch_up, json!({ "since": "2999-01-01T00:00:00Z" })).await["needEvents"]["edges"].clone();
+        assert_eq!(later, json!([]));
+
+        for (variables, what) in [(json!({ "after": "not-a-cursor" }), "a bad cursor"), (json!({ "first": 101 }), "a page too big")] {
+            let (_, body) = app.query_as(&c.bergen, catch_up, variables).await;
+            assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{what}: {body}");
+        }
+    }
+
+    async fn the_parties_of_a_commission_follow_its_updates(app) {
+        let c = cast(&app).await;
+        let product = app.data("{ productTypes(first: 1) { nodes { id } } }").await["productTypes"]["nodes"][0]["id"].clone();
+        let need = prioritised(&app, &c, "Fallforebygging").await;
+        let id = open_commission(&app, &c.coordinator, &need, &product, "Kva verkar?").await;
+        let subscription = "subscription($id: ID!) { commissionUpdated(id: $id) { question status } }";
+        let mut coordinator = Client::connect(&app, Some(&c.coordinator)).await;
+        coordinator.subscribe("1", subscription, json!({ "id": id })).await;
+        let mut uib = Client::connect(&app, Some(&c.uib)).await;
+        uib.subscribe("1", subscription, json!({ "id": id })).await;
+        // An open commission is not public: the public cannot follow it.
+        let mut public = Client::connect(&app, None).await;
+        public.subscribe("1", subscription, json!({ "id": id })).await;
+        let refused = public.receive().await;
+        assert_eq!(refused["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND", "{refused}");
+
+        // Another commission's changes do not reach them.
+        let other = prioritised(&app, &c, "Ernæring").await;
+        open_commission(&app, &c.coordinator, &other, &product, "Noko anna").await;
+        app.data_as(&c.uib, "mutation($c: ID!) { expressInterest(input: { commission: $c, proposal: \"Vi kan\" }) { interest { proposal } } }",
+            json!({ "c": id })).await;
+        let uib_id = app.data("{ institutions(first: 100) { nodes { id key } } }").await["institutions"]["nodes"]
+            .as_array().and_then(|l| l.iter().find(|i| i["key"] == "uib").cloned()).expect("uib")["id"].clone();
+        app.data_as(&c.coordinator, "mutation($c: ID!, $i: ID!) { awardCommission(input: { commission: $c, institution: $i }) { commission { status } } }",
+            json!({ "c": id, "i": uib_id })).await;
+        app.data_as(&c.uib, "mutation($c: ID!) { reportProgress(input: { commission: $c, note: \"Søk ferdig\" }) { commission { status } } }",
+            json!({ "c": id })).await;
+        for client in [&mut coordinator, &mut uib] {
+            let statuses = [
+                client.next_data().await["commissionUpdated"].clone(),
+                client.next_data().await["commissionUpdated"].clone(),
+                client.next_data().await["commissionUpdated"].clone(),
+            ];
+            assert_eq!(statuses, [
+                json!({ "question": "Kva verkar?", "status": "OPEN" }),
+                json!({ "question": "Kva verkar?", "status": "AWARDED" }),
+                json!({ "question": "Kva verkar?", "status": "IN_PROGRESS" }),
+            ]);
+        }
+    }
+}
+
+/// A client that stops reading is dropped with 1013 once a message waits longer than the send
+/// timeout (1 second in the tests), and the close frame reaches it after what was already sent.
+#[tokio::test]
+async fn a_slow_consumer_is_dropped_with_a_clear_code() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let c = cast(&app).await;
+    let background = "x".repeat(10_000);
+    let themes = app.data("{ themes(first: 1) { nodes { id } } }").await["themes"]["nodes"][0]["id"].clone();
+    let need = app.data_as(&c.bergen,
+        "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { need { id } userErrors { field message } } }",
+        json!({ "input": { "title": "Ein stor bakgrunn", "question": "Eit spørsmål som er langt nok?", "background": background,
+            "intendedUse": "u", "targetGroup": "t", "themes": [themes] } })).await["submitNeed"].clone();
+    assert_eq!(need["userErrors"], json!([]));
+    let need = need["need"]["id"].clone();
+    // Each event carries 600 KB (60 copies of the background), so unread events fill the
+    // socket's buffers after a few megabytes.
+    let copies: String = (0..60).map(|i| format!("b{i}: need {{ background }} ")).collect();
+    let mut slow = Client::connect(&app, None).await;
+    slow.subscribe("1", &format!("subscription {{ needEvents {{ kind {copies} }} }}"), json!({})).await;
+    let mut fast = Client::connect(&app, None).await;
+    fast.subscribe("1", "subscription { needEvents { kind } }", json!({})).await;
+    for round in 0..15 {
+        for mutation in ["cosignNeed", "withdrawCosignature"] {
+            app.data_as(
+                &c.askoy,
+                &format!("mutation($n: ID!) {{ {mutation}(input: {{ need: $n }}) {{ need {{ id }} }} }}"),
+                json!({ "n": need }),
+            )
+            .await;
+            let mut kind = fast.next_data().await["needEvents"]["kind"].clone();
+            if kind == "CREATED" {
+                // The need's creation, if the relay announced it after the subscription began.
+                kind = fast.next_data().await["needEvents"]["kind"].clone();
+            }
+            assert!(kind == "COSIGNED" || kind == "COSIGNATURE_WITHDRAWN", "round {round}: {kind}");
+        }
+    }
+    // Past the send timeout, read what was sent: data, then the close frame.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut received = 0;
+    loop {
+        let message = slow.receive().await;
+        if message["type"] == "close" {
+            assert_eq!(message, json!({ "type": "close", "code": 1013 }), "after {received} events");
+            break;
+        }
+        received += 1;
+    }
+    assert!(received < 30, "the slow consumer was dropped before receiving everything ({received})");
+    // The fast subscriber was not slowed down and is still connected.
+    app.data_as(
+        &c.askoy,
+        "mutation($n: ID!) { cosignNeed(input: { need: $n }) { need { id } } }",
+        json!({ "n": need }),
+    )
+    .await;
+    assert_eq!(fast.next_data().await["needEvents"]["kind"], "COSIGNED");
 }

@@ -18,7 +18,7 @@ use crate::{
         context::ContextExt,
         ids::{GlobalId, NodeType},
         loaders::{ClusterById, MunicipalityById, ThemeById},
-        needs::types::Need,
+        needs::types::{Need, NeedEvent, encode_event_cursor},
         reference::types::{Cluster, Municipality, Theme},
     },
 };
@@ -67,30 +67,52 @@ impl From<NeedOrder> for needs::NeedOrder {
     }
 }
 
-fn decode_ids(ids: Option<&[ID]>, node_type: NodeType) -> Result<Vec<i32>, AppError> {
-    ids.unwrap_or_default().iter().map(|id| GlobalId::decode_as(id, node_type)).collect()
-}
-
-fn decode_id(id: Option<&ID>, node_type: NodeType) -> Result<Option<i32>, AppError> {
-    id.map(|id| GlobalId::decode_as(id, node_type)).transpose()
-}
-
 /// The filter and search in database terms.
 fn db_filter(filter: Option<NeedFilter>, search: Option<&str>) -> Result<DbFilter, AppError> {
     let f = filter.unwrap_or_default();
+    let common = NeedEventFilter {
+        region: f.region,
+        cluster: f.cluster,
+        municipality: f.municipality,
+        status: f.status,
+        theme: f.theme,
+    };
     Ok(DbFilter {
-        statuses: f.status.unwrap_or_default(),
-        theme_ids: decode_ids(f.theme.as_deref(), NodeType::Theme)?,
-        region_id: decode_id(f.region.as_ref(), NodeType::Region)?,
-        cluster_id: decode_id(f.cluster.as_ref(), NodeType::Cluster)?,
-        municipality_id: decode_id(f.municipality.as_ref(), NodeType::Municipality)?,
-        product_type_id: decode_id(f.product_type.as_ref(), NodeType::ProductType)?,
+        product_type_id: GlobalId::decode_optional(f.product_type.as_ref(), NodeType::ProductType)?,
         urgency: f.urgency,
         submitted_after: f.submitted_after,
         submitted_before: f.submitted_before,
         search: search.map(search_words).unwrap_or_default(),
+        ..event_filter(Some(common))?
     })
 }
+
+/// Which need changes to receive (`needEvents`, the subscription and the query). All conditions
+/// must hold; a list matches any of its values.
+#[derive(InputObject, Default)]
+pub struct NeedEventFilter {
+    pub region: Option<ID>,
+    pub cluster: Option<ID>,
+    pub municipality: Option<ID>,
+    /// The need's status: after the change for the subscription, now for the query.
+    pub status: Option<Vec<NeedStatus>>,
+    pub theme: Option<Vec<ID>>,
+}
+
+/// A need event filter in database terms (the subscription matches the same fields in memory).
+pub fn event_filter(filter: Option<NeedEventFilter>) -> Result<DbFilter, AppError> {
+    let f = filter.unwrap_or_default();
+    Ok(DbFilter {
+        statuses: f.status.unwrap_or_default(),
+        theme_ids: GlobalId::decode_all(f.theme.as_deref(), NodeType::Theme)?,
+        region_id: GlobalId::decode_optional(f.region.as_ref(), NodeType::Region)?,
+        cluster_id: GlobalId::decode_optional(f.cluster.as_ref(), NodeType::Cluster)?,
+        municipality_id: GlobalId::decode_optional(f.municipality.as_ref(), NodeType::Municipality)?,
+        ..DbFilter::default()
+    })
+}
+
+pub type NeedEventPage = Connection<String, NeedEvent, EmptyFields, EmptyFields>;
 
 fn visibility(ctx: &Context<'_>) -> Result<Visibility, AppError> {
     Ok(Visibility { draft_municipalities: ctx.viewer()?.member_municipalities() })
@@ -297,5 +319,27 @@ impl NeedsQuery {
         search: Option<String>,
     ) -> Result<NeedStats> {
         Ok(NeedStats { filter: db_filter(filter, search.as_deref())?, visibility: visibility(ctx)? })
+    }
+
+    /// The log of need changes the caller can see, oldest first: the same events as the
+    /// `needEvents` subscription and `need.history`. After a reconnect, pass the `cursor` of the
+    /// last event received as `after` (or a time as `since`) and read until `hasNextPage` is false.
+    #[graphql(complexity = "cost(first, None, child_complexity)")]
+    async fn need_events(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<NeedEventFilter>,
+        since: Option<DateTime<Utc>>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<NeedEventPage> {
+        let args = PageArgs::parse(first, after, None, None)?;
+        let filter = event_filter(filter)?;
+        let after = args.after.map(|a| i32::try_from(a).unwrap_or(i32::MAX));
+        let (rows, more) =
+            needs::events(ctx.db()?.conn(), &filter, &visibility(ctx)?, after, since, args.size).await?;
+        let mut page = Connection::new(after.is_some(), more);
+        page.edges.extend(rows.into_iter().map(|row| Edge::new(encode_event_cursor(row.id), NeedEvent(row))));
+        Ok(page)
     }
 }

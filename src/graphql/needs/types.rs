@@ -307,9 +307,25 @@ impl NeedEventKind {
 
 pub struct NeedEvent(pub need_event::Model);
 
+/// Where an event stands in the log of need events (its cursor for `needEvents(after:)`).
+pub fn encode_event_cursor(id: i32) -> String {
+    crate::graphql::connection::encode_cursor(i64::from(id))
+}
+
 /// One entry of a need's history, kept forever.
 #[Object]
 impl NeedEvent {
+    /// The need it happened to; null if the caller may not see it.
+    async fn need(&self, ctx: &Context<'_>) -> Result<Option<Need>> {
+        Ok(visible_need(ctx, self.0.need_id).await?.map(Need))
+    }
+
+    /// Where this event stands in the log: pass it as `after` to the `needEvents` query to read
+    /// what came after it, for example after a reconnect.
+    async fn cursor(&self) -> String {
+        encode_event_cursor(self.0.id)
+    }
+
     async fn kind(&self) -> Result<NeedEventKind> {
         NeedEventKind::parse(&self.0.kind)
             .ok_or_else(|| AppError::Internal(format!("unknown need event kind {}", self.0.kind)).into())
