@@ -22,6 +22,10 @@ pub mod code {
     pub const QUERY_TOO_DEEP: &str = "QUERY_TOO_DEEP";
     /// The document's estimated cost is above the limit.
     pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
+    /// The document is too large: bytes, tokens, fields, aliases, root fields or directives.
+    pub const QUERY_TOO_LARGE: &str = "QUERY_TOO_LARGE";
+    /// Introspection (`__schema`, `__type`) without a token; the SDL is at /schema.graphql.
+    pub const INTROSPECTION_DISABLED: &str = "INTROSPECTION_DISABLED";
     /// The HTTP request is not a single GraphQL request in JSON (malformed body, batch array, ...).
     pub const BAD_REQUEST: &str = "BAD_REQUEST";
 }

@@ -12,10 +12,11 @@ import { createRoot } from 'react-dom/client';
 import { GraphiQL } from 'graphiql';
 import { createGraphiQLFetcher } from '@graphiql/toolkit';
 import { createClient } from 'graphql-ws';
+import { buildSchema } from 'graphql';
 import 'graphiql/graphiql.css';
 
 const config = Object.assign(
-  { endpoint: '/graphql', subscriptionEndpoint: '/graphql/ws' },
+  { endpoint: '/graphql', subscriptionEndpoint: '/graphql/ws', schemaUrl: '/schema.graphql' },
   window.HUB_PLAYGROUND || {},
 );
 
@@ -103,13 +104,29 @@ const DEFAULT_QUERY = `# Welcome to the knowledge-needs hub. Press the run butto
 }
 `;
 
+// The schema comes from the hub's published SDL rather than from introspection, which the hub
+// allows only with a token: the playground works for everyone before a token is pasted.
+async function loadSchema() {
+  try {
+    const response = await fetch(new URL(config.schemaUrl, window.location.href));
+    if (!response.ok) return undefined;
+    return buildSchema(await response.text());
+  } catch (err) {
+    console.warn('could not load the schema; falling back to introspection', err);
+    return undefined;
+  }
+}
+
 const root = createRoot(document.getElementById('graphiql'));
-root.render(
-  React.createElement(GraphiQL, {
-    fetcher,
-    // Users paste `{"Authorization": "Bearer ..."}` here. Whether headers are
-    // saved in localStorage is left to GraphiQL's settings dialog (off by default).
-    isHeadersEditorEnabled: true,
-    defaultQuery: DEFAULT_QUERY,
-  }),
+loadSchema().then((schema) =>
+  root.render(
+    React.createElement(GraphiQL, {
+      fetcher,
+      schema,
+      // Users paste `{"Authorization": "Bearer ..."}` here. Whether headers are
+      // saved in localStorage is left to GraphiQL's settings dialog (off by default).
+      isHeadersEditorEnabled: true,
+      defaultQuery: DEFAULT_QUERY,
+    }),
+  ),
 );

@@ -17,7 +17,7 @@ use async_graphql::{
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
 
-use crate::error::code;
+use crate::{auth::Viewer, error::code};
 
 /// The deepest a query may nest data fields.
 pub const MAX_DEPTH: usize = 10;
@@ -28,6 +28,18 @@ pub const MAX_INTROSPECTION_DEPTH: usize = 16;
 pub const MAX_COMPLEXITY: usize = 50_000;
 /// The deepest the raw document may nest brackets (`{`, `[`, `(`), checked before parsing.
 pub const MAX_NESTING: usize = 64;
+/// The largest document, in bytes and in lexical tokens, checked before parsing.
+pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
+pub const MAX_TOKENS: usize = 10_000;
+/// The most field selections in one document, with every fragment spread expanded, so that
+/// neither duplicated fields nor fragments spread many times over can make validation slow.
+pub const MAX_FIELDS: usize = 500;
+/// The most aliased fields in one document (fragments expanded).
+pub const MAX_ALIASES: usize = 100;
+/// The most fields at the root of one operation.
+pub const MAX_ROOT_FIELDS: usize = 20;
+/// The most directives on one field or fragment.
+pub const MAX_DIRECTIVES: usize = 4;
 
 #[derive(Default)]
 pub struct QueryLimits;
@@ -50,10 +62,22 @@ fn too_deep(message: String) -> ServerError {
     with_code(ServerError::new(message, None), code::QUERY_TOO_DEEP)
 }
 
-/// The deepest nesting of `{`, `[` and `(` in a GraphQL document, ignoring strings and comments.
-fn bracket_nesting(document: &str) -> usize {
+fn too_large(message: String) -> ServerError {
+    with_code(ServerError::new(message, None), code::QUERY_TOO_LARGE)
+}
+
+/// What a linear scan of the raw text finds: the deepest nesting of `{`, `[` and `(`, and the
+/// number of lexical tokens (strings and comments are skipped over, a string is one token).
+#[derive(Debug, PartialEq, Eq)]
+struct Lexed {
+    nesting: usize,
+    tokens: usize,
+}
+
+fn lex(document: &str) -> Lexed {
     let bytes = document.as_bytes();
-    let (mut depth, mut deepest, mut i) = (0usize, 0usize, 0usize);
+    let (mut depth, mut deepest, mut tokens, mut i) = (0usize, 0usize, 0usize, 0usize);
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.' || b == b'+';
     while i < bytes.len() {
         match bytes[i] {
             b'#' => {
@@ -62,6 +86,7 @@ fn bracket_nesting(document: &str) -> usize {
                 }
             }
             b'"' if bytes[i..].starts_with(b"\"\"\"") => {
+                tokens += 1;
                 i += 3;
                 while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
                     i += if bytes[i..].starts_with(b"\\\"\"\"") { 4 } else { 1 };
@@ -69,21 +94,33 @@ fn bracket_nesting(document: &str) -> usize {
                 i += 2;
             }
             b'"' => {
+                tokens += 1;
                 i += 1;
                 while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
                     i += if bytes[i] == b'\\' { 2 } else { 1 };
                 }
             }
             b'{' | b'[' | b'(' => {
+                tokens += 1;
                 depth += 1;
                 deepest = deepest.max(depth);
             }
-            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
-            _ => {}
+            b'}' | b']' | b')' => {
+                tokens += 1;
+                depth = depth.saturating_sub(1);
+            }
+            b if word(b) => {
+                tokens += 1;
+                while i + 1 < bytes.len() && word(bytes[i + 1]) {
+                    i += 1;
+                }
+            }
+            b if b.is_ascii_whitespace() || b == b',' => {}
+            _ => tokens += 1,
         }
         i += 1;
     }
-    deepest
+    Lexed { nesting: deepest, tokens }
 }
 
 #[async_graphql::async_trait::async_trait]
@@ -94,26 +131,49 @@ impl Extension for QueryLimits {
         mut request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
-        // Bracket nesting is checked on the raw text first, so a 10,000-level document is
-        // refused in one linear pass instead of reaching the recursive parser.
-        let nesting = bracket_nesting(&request.query);
-        if nesting > MAX_NESTING {
-            return Err(too_deep(format!(
-                "the document nests {nesting} levels of brackets, the limit is {MAX_NESTING}"
+        // Size and bracket nesting are checked on the raw text first, so a huge or 10,000-level
+        // document is refused in one linear pass instead of reaching the recursive parser.
+        let bytes = request.query.len();
+        if bytes > MAX_DOCUMENT_BYTES {
+            return Err(too_large(format!(
+                "the document has {bytes} bytes, the limit is {MAX_DOCUMENT_BYTES}"
             )));
         }
-        let depth = match request.parsed_query() {
-            Ok(document) => Depth::of(document),
+        let lexed = lex(&request.query);
+        if lexed.nesting > MAX_NESTING {
+            return Err(too_deep(format!(
+                "the document nests {} levels of brackets, the limit is {MAX_NESTING}",
+                lexed.nesting
+            )));
+        }
+        if lexed.tokens > MAX_TOKENS {
+            return Err(too_large(format!(
+                "the document has {} tokens, the limit is {MAX_TOKENS}",
+                lexed.tokens
+            )));
+        }
+        let shape = match request.parsed_query() {
+            Ok(document) => DocumentShape::of(document),
             Err(error) => return Err(with_code(error, code::GRAPHQL_PARSE_FAILED)),
         };
-        if depth.data > MAX_DEPTH {
-            return Err(too_deep(format!("query depth {} is above the limit of {MAX_DEPTH}", depth.data)));
-        }
-        if depth.introspection > MAX_INTROSPECTION_DEPTH {
-            return Err(too_deep(format!(
-                "introspection depth {} is above the limit of {MAX_INTROSPECTION_DEPTH}",
-                depth.introspection
-            )));
+        shape.check()?;
+        // Introspection is for authenticated callers; the public (and the playground, which
+        // loads the schema from /schema.graphql) reads the published SDL instead.
+        // (Over HTTP the viewer is in the request's data, over WebSocket in the connection's.)
+        let viewer = request
+            .data
+            .get(&std::any::TypeId::of::<Viewer>())
+            .and_then(|data| data.downcast_ref::<Viewer>())
+            .or_else(|| ctx.data_opt::<Viewer>());
+        let public = viewer.is_none_or(|viewer| viewer.person_id().is_none());
+        if public && shape.introspection > 0 {
+            return Err(with_code(
+                ServerError::new(
+                    "introspection needs a token; the schema is published at /schema.graphql",
+                    None,
+                ),
+                code::INTROSPECTION_DISABLED,
+            ));
         }
         // The parsed document stays in the request, so async-graphql does not parse it again.
         next.run(ctx, request).await
@@ -143,8 +203,26 @@ impl Extension for QueryLimits {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
+        // Field and argument suggestions ("Did you mean ...?") are for authenticated callers.
+        let public = ctx.data_opt::<Viewer>().is_none_or(|viewer| viewer.person_id().is_none());
         let result = next.run(ctx).await.map_err(|errors| {
-            errors.into_iter().map(|e| with_code(e, code::GRAPHQL_VALIDATION_FAILED)).collect::<Vec<_>>()
+            errors
+                .into_iter()
+                .map(|mut e| {
+                    if public && let Some(at) = e.message.find(" Did you mean") {
+                        e.message.truncate(at);
+                    }
+                    // A value that does not fit its type (a variable most often: a string for an
+                    // Int, a number out of range) is the caller's input, not the document.
+                    let bad_value = ["Invalid value for argument", "Failed to parse", "Expected input type"]
+                        .iter()
+                        .any(|start| e.message.starts_with(start));
+                    with_code(
+                        e,
+                        if bad_value { code::BAD_USER_INPUT } else { code::GRAPHQL_VALIDATION_FAILED },
+                    )
+                })
+                .collect::<Vec<_>>()
         })?;
         if result.complexity > MAX_COMPLEXITY {
             return Err(vec![with_code(
@@ -172,80 +250,158 @@ impl Extension for QueryLimits {
     }
 }
 
-/// The depth of the deepest data field and of the deepest introspection field of a document.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Depth {
+/// What the limits look at in a selection set, fragments expanded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Shape {
+    /// Depth of the deepest data field.
     data: usize,
+    /// Depth of the deepest introspection field (`__schema`, `__type` and below).
     introspection: usize,
+    /// Field selections (saturating).
+    fields: usize,
+    /// Aliased fields (saturating).
+    aliases: usize,
+    /// Fields directly at this level, through inline fragments and spreads.
+    width: usize,
 }
 
-impl Depth {
+impl Shape {
+    fn add(&mut self, other: Shape) {
+        self.data = self.data.max(other.data);
+        self.introspection = self.introspection.max(other.introspection);
+        self.fields = self.fields.saturating_add(other.fields);
+        self.aliases = self.aliases.saturating_add(other.aliases);
+        self.width = self.width.saturating_add(other.width);
+    }
+}
+
+/// The shape of a whole document: the largest of its operations, and the most directives found
+/// on one field or fragment.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct DocumentShape {
+    data: usize,
+    introspection: usize,
+    fields: usize,
+    aliases: usize,
+    root_fields: usize,
+    directives: usize,
+}
+
+impl DocumentShape {
     fn of(document: &ExecutableDocument) -> Self {
-        let mut walker = Walker { document, memo: HashMap::new(), active: Vec::new() };
-        let mut depth = Depth::default();
+        let mut walker = Walker { document, memo: HashMap::new(), active: Vec::new(), directives: 0 };
+        let mut shape = DocumentShape::default();
         for (_, operation) in document.operations.iter() {
-            let d = walker.selection_set(&operation.node.selection_set.node, false);
-            depth.data = depth.data.max(d.data);
-            depth.introspection = depth.introspection.max(d.introspection);
+            walker.directives = walker.directives.max(operation.node.directives.len());
+            let s = walker.selection_set(&operation.node.selection_set.node, false);
+            shape.data = shape.data.max(s.data);
+            shape.introspection = shape.introspection.max(s.introspection);
+            shape.fields = shape.fields.max(s.fields);
+            shape.aliases = shape.aliases.max(s.aliases);
+            shape.root_fields = shape.root_fields.max(s.width);
         }
-        depth
+        // Fragments no operation uses are walked too: validation would.
+        for (name, _) in document.fragments.iter() {
+            walker.fragment(name.as_str(), false);
+        }
+        shape.directives = walker.directives;
+        shape
+    }
+
+    fn check(&self) -> ServerResult<()> {
+        let over = |what: &str, n: usize, limit: usize| {
+            too_large(format!("the document has {n} {what}, the limit is {limit}"))
+        };
+        if self.data > MAX_DEPTH {
+            return Err(too_deep(format!("query depth {} is above the limit of {MAX_DEPTH}", self.data)));
+        }
+        if self.introspection > MAX_INTROSPECTION_DEPTH {
+            return Err(too_deep(format!(
+                "introspection depth {} is above the limit of {MAX_INTROSPECTION_DEPTH}",
+                self.introspection
+            )));
+        }
+        if self.fields > MAX_FIELDS {
+            return Err(over("fields (fragments expanded)", self.fields, MAX_FIELDS));
+        }
+        if self.aliases > MAX_ALIASES {
+            return Err(over("aliases", self.aliases, MAX_ALIASES));
+        }
+        if self.root_fields > MAX_ROOT_FIELDS {
+            return Err(over("root fields in one operation", self.root_fields, MAX_ROOT_FIELDS));
+        }
+        if self.directives > MAX_DIRECTIVES {
+            return Err(over("directives on one selection", self.directives, MAX_DIRECTIVES));
+        }
+        Ok(())
     }
 }
 
 struct Walker<'a> {
     document: &'a ExecutableDocument,
-    /// Depth below each fragment, so a document that spreads fragments many times over is
+    /// The shape below each fragment, so a document that spreads fragments many times over is
     /// measured in linear time, not exponential.
-    memo: HashMap<(&'a str, bool), (usize, usize)>,
+    memo: HashMap<(&'a str, bool), Shape>,
     /// Fragments being walked, to stop at cycles (validation rejects them later).
     active: Vec<&'a str>,
+    /// The most directives seen on one selection.
+    directives: usize,
 }
 
 impl<'a> Walker<'a> {
-    fn selection_set(&mut self, set: &'a SelectionSet, in_introspection: bool) -> Depth {
-        let mut depth = Depth::default();
+    fn selection_set(&mut self, set: &'a SelectionSet, in_introspection: bool) -> Shape {
+        let mut shape = Shape::default();
         for selection in &set.items {
-            let (data, introspection) = match &selection.node {
+            let below = match &selection.node {
                 Selection::Field(field) => {
-                    let name = field.node.name.node.as_str();
+                    let field = &field.node;
+                    self.directives = self.directives.max(field.directives.len());
+                    let name = field.name.node.as_str();
                     let introspecting = in_introspection || name == "__schema" || name == "__type";
-                    let below = self.selection_set(&field.node.selection_set.node, introspecting);
-                    if introspecting {
+                    let below = self.selection_set(&field.selection_set.node, introspecting);
+                    let (data, introspection) = if introspecting {
                         (below.data, below.introspection + 1)
                     } else {
                         (below.data + 1, below.introspection)
+                    };
+                    Shape {
+                        data,
+                        introspection,
+                        fields: below.fields.saturating_add(1),
+                        aliases: below.aliases.saturating_add(usize::from(field.alias.is_some())),
+                        width: 1,
                     }
                 }
                 Selection::InlineFragment(fragment) => {
-                    let below = self.selection_set(&fragment.node.selection_set.node, in_introspection);
-                    (below.data, below.introspection)
+                    self.directives = self.directives.max(fragment.node.directives.len());
+                    self.selection_set(&fragment.node.selection_set.node, in_introspection)
                 }
                 Selection::FragmentSpread(spread) => {
+                    self.directives = self.directives.max(spread.node.directives.len());
                     self.fragment(spread.node.fragment_name.node.as_str(), in_introspection)
                 }
             };
-            depth.data = depth.data.max(data);
-            depth.introspection = depth.introspection.max(introspection);
+            shape.add(below);
         }
-        depth
+        shape
     }
 
-    fn fragment(&mut self, name: &'a str, in_introspection: bool) -> (usize, usize) {
+    fn fragment(&mut self, name: &'a str, in_introspection: bool) -> Shape {
         if let Some(known) = self.memo.get(&(name, in_introspection)) {
             return *known;
         }
         if self.active.contains(&name) {
-            return (0, 0);
+            return Shape::default();
         }
         let Some((key, fragment)) = self.document.fragments.iter().find(|(k, _)| k.as_str() == name) else {
-            return (0, 0);
+            return Shape::default();
         };
+        self.directives = self.directives.max(fragment.node.directives.len());
         self.active.push(key.as_str());
         let below = self.selection_set(&fragment.node.selection_set.node, in_introspection);
         self.active.pop();
-        let result = (below.data, below.introspection);
-        self.memo.insert((key.as_str(), in_introspection), result);
-        result
+        self.memo.insert((key.as_str(), in_introspection), below);
+        below
     }
 }
 
@@ -253,13 +409,14 @@ impl<'a> Walker<'a> {
 mod tests {
     use super::*;
 
-    fn depth(query: &str) -> Depth {
-        Depth::of(&async_graphql::parser::parse_query(query).expect("parses"))
+    fn depth(query: &str) -> DocumentShape {
+        DocumentShape::of(&async_graphql::parser::parse_query(query).expect("parses"))
     }
 
     #[test]
     fn counts_data_fields_through_fragments() {
-        assert_eq!(depth("{ a { b { c } } }"), Depth { data: 3, introspection: 0 });
+        let d = depth("{ a { b { c } } }");
+        assert_eq!((d.data, d.introspection, d.fields), (3, 0, 3));
         assert_eq!(depth("{ a { ...F } } fragment F on T { b { c { d } } }").data, 4);
         assert_eq!(depth("{ a { ... on T { b } } }").data, 2);
     }
@@ -267,20 +424,36 @@ mod tests {
     #[test]
     fn counts_introspection_apart() {
         let d = depth("{ a __schema { types { fields { type { ofType { name } } } } } }");
-        assert_eq!(d, Depth { data: 1, introspection: 6 });
+        assert_eq!((d.data, d.introspection), (1, 6));
     }
 
     #[test]
-    fn bracket_nesting_ignores_strings_and_comments() {
-        assert_eq!(bracket_nesting("{ a(x: [1, [2]]) { b } }"), 4);
+    fn lexing_ignores_strings_and_comments() {
+        assert_eq!(lex("{ a(x: [1, [2]]) { b } }"), Lexed { nesting: 4, tokens: 16 });
         assert_eq!(
-            bracket_nesting(
-                r#"{ a(s: "{{{{[[[") # {{{{
-            { b(t: """ {{{ \""" {{{ """) } }"#
-            ),
+            lex(r#"{ a(s: "{{{{[[[") # {{{{
+            { b(t: """ {{{ \""" {{{ """) } }"#)
+            .nesting,
             3
         );
-        assert_eq!(bracket_nesting(&"{".repeat(10_000)), 10_000);
+        assert_eq!(lex(&"{".repeat(10_000)).nesting, 10_000);
+        assert_eq!(lex("query($v: Int = -1.5e3) { a @include(if: true) }").tokens, 19);
+    }
+
+    #[test]
+    fn measures_width_aliases_directives_and_expanded_fields() {
+        let d = depth(
+            "query { a: x b: x ...F c @skip(if: true) @include(if: true) } fragment F on Q { d e: y { z } }",
+        );
+        assert_eq!((d.root_fields, d.aliases, d.directives, d.fields), (5, 3, 2, 6));
+        // Fragments spread three times at each of 12 levels: 3^12 fields, measured without
+        // walking them.
+        let mut doc = String::from("{ ...F0 }");
+        for level in 0..12 {
+            doc.push_str(&format!(" fragment F{level} on Q {{ ...F{n} ...F{n} ...F{n} }}", n = level + 1));
+        }
+        doc.push_str(" fragment F12 on Q { a }");
+        assert_eq!(depth(&doc).fields, 3usize.pow(12));
     }
 
     #[test]

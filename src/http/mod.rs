@@ -97,6 +97,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(playground::page))
         .route("/playground/{file}", get(playground::asset))
+        .route("/schema.graphql", get(playground::schema_sdl))
         .route("/graphql", post(graphql::execute))
         .route("/graphql/ws", get(websocket::websocket))
         .route("/healthz", get(health::alive))

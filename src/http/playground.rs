@@ -15,6 +15,21 @@ pub async fn page() -> Html<&'static str> {
     Html(PAGE)
 }
 
+/// The schema in SDL, the same text as `knowledge-hub schema` prints and `schema.graphql` holds:
+/// the public's way to read the schema (introspection needs a token).
+pub async fn schema_sdl() -> Response {
+    static SDL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let sdl = SDL.get_or_init(crate::graphql::schema::sdl);
+    (
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        sdl.as_str(),
+    )
+        .into_response()
+}
+
 pub async fn asset(Path(file): Path<String>) -> Response {
     let (body, content_type) = match file.as_str() {
         "playground.js" => (SCRIPT, "text/javascript; charset=utf-8"),

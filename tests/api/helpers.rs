@@ -197,7 +197,60 @@ impl TestApp {
     pub fn statements(&self) -> u64 {
         self.db.statements_executed()
     }
+
+    /// Every row of every table (but the "last used" stamps of tokens, written off the request
+    /// path), to show that a refused request changed nothing.
+    pub async fn fingerprint(&self) -> Vec<Value> {
+        use sea_orm::{FromQueryResult, JsonValue, Statement};
+        let conn = self.db.background();
+        let mut rows = Vec::new();
+        for table in TABLES {
+            let statement = Statement::from_string(
+                conn.get_database_backend(),
+                format!("SELECT * FROM {table} ORDER BY 1"),
+            );
+            for mut row in JsonValue::find_by_statement(statement).all(conn).await.expect("rows") {
+                if let Some(object) = row.as_object_mut() {
+                    object.remove("last_used_at");
+                }
+                rows.push(json!({ *table: row }));
+            }
+        }
+        rows
+    }
 }
+
+/// The tables of the hub (reference data, identity, needs, rounds, commissions, audit).
+const TABLES: &[&str] = &[
+    "region",
+    "county",
+    "cluster",
+    "municipality",
+    "institution",
+    "theme",
+    "product_type",
+    "criterion",
+    "person",
+    "membership",
+    "api_token",
+    "audit_event",
+    "need",
+    "need_theme",
+    "need_cosign",
+    "need_event",
+    "need_evidence",
+    "round",
+    "round_candidate",
+    "round_criterion",
+    "round_score",
+    "commission",
+    "commission_need",
+    "commission_interest",
+    "commission_event",
+    "milestone",
+    "summary",
+    "uptake",
+];
 
 /// The `code` of every user error in a mutation payload.
 pub fn user_error_codes(payload: &Value) -> Vec<String> {

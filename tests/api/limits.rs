@@ -84,11 +84,12 @@ on_both_databases! {
     }
 
     async fn graphiql_introspection_works_but_circular_introspection_is_refused(app) {
-        let response = app.query(INTROSPECTION).await;
+        let token = app.token_for("Ingrid Introspekt", knowledge_hub::config::RoleArg::MunicipalityMember, "4601").await;
+        let (_, response) = app.query_as(&token, INTROSPECTION, serde_json::json!({})).await;
         assert!(response.get("errors").is_none(), "{response}");
         assert_eq!(response["data"]["__schema"]["queryType"]["name"], "Query");
-        let response = app
-            .query("{ __schema { types { fields { type { fields { type { fields { type { fields { type { fields { type { fields { type { fields { type { name } } } } } } } } } } } } } } } } }")
+        let (_, response) = app
+            .query_as(&token, "{ __schema { types { fields { type { fields { type { fields { type { fields { type { fields { type { fields { type { fields { type { name } } } } } } } } } } } } } } } } }", serde_json::json!({}))
             .await;
         assert_eq!(error_codes(&response), ["QUERY_TOO_DEEP"]);
     }

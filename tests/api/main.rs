@@ -3,6 +3,7 @@
 mod helpers;
 mod postgres;
 
+mod attacks;
 mod cli;
 mod commissions;
 mod http;
