@@ -1,4 +1,5 @@
-//! Something that changed who may do what: kept forever, never with secrets or e-mail addresses.
+//! The audit log: every mutation and every refused request (and, in the transaction of the change,
+//! every change to who may do what). Kept forever, never with secrets or e-mail addresses.
 
 use sea_orm::entity::prelude::*;
 
@@ -12,14 +13,21 @@ pub struct Model {
     pub actor_person_id: Option<i32>,
     pub actor_token_id: Option<i32>,
     pub actor_label: Option<String>,
-    /// What was done, e.g. `membership.add`.
+    /// What was done: a change (`membership.add`), a mutation (`mutation.submitNeed`) or a
+    /// refusal (`authenticate`, `query.people`).
     pub action: String,
-    pub target_type: String,
-    pub target_id: i32,
+    /// What it was done to, when known (a node type and its key).
+    pub target_type: Option<String>,
+    pub target_id: Option<i32>,
     /// The region whose coordinators may read the event.
     pub region_id: Option<i32>,
-    /// Extra facts (a role, an organisation id) as JSON; never personal data or secrets.
+    /// Extra facts (a role, an organisation id, user error codes) as JSON; never personal data
+    /// or secrets.
     pub detail: Option<String>,
+    /// `OK`, `USER_ERROR`, or the error code that refused it (`FORBIDDEN`, `UNAUTHENTICATED`, ...).
+    pub outcome: String,
+    /// The `x-request-id` of the request, to find it in the server's logs.
+    pub request_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,6 +11,7 @@ pub mod commission_need;
 pub mod county;
 pub mod criterion;
 pub mod enums;
+pub mod idempotency_key;
 pub mod institution;
 pub mod membership;
 pub mod milestone;

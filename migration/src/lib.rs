@@ -8,6 +8,7 @@ mod m20261125_000002_identity;
 mod m20261125_000003_needs;
 mod m20261125_000004_rounds;
 mod m20261125_000005_commissions;
+mod m20261125_000006_hardening;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_needs::Migration),
             Box::new(m20261125_000004_rounds::Migration),
             Box::new(m20261125_000005_commissions::Migration),
+            Box::new(m20261125_000006_hardening::Migration),
         ]
     }
 }

@@ -1,8 +1,57 @@
-//! The audit log: one event per change to who may do what, written in the transaction of the change.
+//! The audit log: one event per change to who may do what, written in the transaction of the
+//! change; and one per mutation and per refused request, written by the GraphQL and HTTP layers
+//! (see `graphql::audit`).
+//!
+//! A request's audit facts (its id, the user errors it returned, what it created) are gathered in
+//! a task-local [`Scope`] while it runs, so no resolver has to pass them along.
+
+use std::cell::RefCell;
 
 use chrono::Utc;
 use entity::audit_event;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr};
+
+/// What the audit log learns about a mutation while it runs.
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    pub request_id: Option<String>,
+    /// The codes of the user errors it returned.
+    pub user_errors: Vec<&'static str>,
+    /// What it created or changed (a node type name and key), when a payload said so.
+    pub subject: Option<(&'static str, i32)>,
+}
+
+tokio::task_local! {
+    static SCOPE: RefCell<Scope>;
+}
+
+/// Runs `work` with an audit scope and returns what was gathered.
+pub async fn scoped<T>(request_id: Option<String>, work: impl Future<Output = T>) -> (T, Scope) {
+    let scope = RefCell::new(Scope { request_id, ..Scope::default() });
+    SCOPE
+        .scope(scope, async move {
+            let result = work.await;
+            (result, SCOPE.with(|s| s.take()))
+        })
+        .await
+}
+
+/// Notes a user error of the running mutation (no-op outside a scope).
+pub fn note_user_error(code: &'static str) {
+    let _ = SCOPE.try_with(|s| s.borrow_mut().user_errors.push(code));
+}
+
+/// Notes what the running mutation created or changed, the first thing it names (no-op outside
+/// a scope).
+pub fn note_subject(node_type: &'static str, id: i32) {
+    let _ = SCOPE.try_with(|s| {
+        s.borrow_mut().subject.get_or_insert((node_type, id));
+    });
+}
+
+fn current_request_id() -> Option<String> {
+    SCOPE.try_with(|s| s.borrow().request_id.clone()).ok().flatten()
+}
 
 /// Who made a change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,7 +65,7 @@ pub enum Actor {
 /// What changed, for the log. Never put an e-mail address or a token secret in `detail`.
 pub struct Event<'a> {
     pub action: &'a str,
-    pub target_type: &'a str,
+    pub target_type: &'static str,
     pub target_id: i32,
     pub region_id: Option<i32>,
     pub detail: Option<serde_json::Value>,
@@ -27,19 +76,109 @@ pub async fn record(db: &impl ConnectionTrait, actor: Actor, event: Event<'_>) -
         Actor::Person { person_id, token_id } => (Some(person_id), Some(token_id), None),
         Actor::CommandLine => (None, None, Some("command line".to_owned())),
     };
+    note_subject(event.target_type, event.target_id);
     audit_event::ActiveModel {
         occurred_at: Set(Utc::now()),
         actor_person_id: Set(person),
         actor_token_id: Set(token),
         actor_label: Set(label),
         action: Set(event.action.to_owned()),
-        target_type: Set(event.target_type.to_owned()),
-        target_id: Set(event.target_id),
+        target_type: Set(Some(event.target_type.to_owned())),
+        target_id: Set(Some(event.target_id)),
         region_id: Set(event.region_id),
         detail: Set(event.detail.map(|d| d.to_string())),
+        outcome: Set(OK.to_owned()),
+        request_id: Set(current_request_id()),
         ..Default::default()
     }
     .insert(db)
     .await?;
     Ok(())
+}
+
+/// The outcome of what succeeded.
+pub const OK: &str = "OK";
+/// The outcome of a mutation that returned user errors.
+pub const USER_ERROR: &str = "USER_ERROR";
+
+/// A request as the audit log keeps it: who, what, to what, with which outcome.
+#[derive(Clone, Debug, Default)]
+pub struct Attempt {
+    pub person_id: Option<i32>,
+    pub token_id: Option<i32>,
+    pub action: String,
+    pub target: Option<(&'static str, i32)>,
+    pub region_id: Option<i32>,
+    pub outcome: String,
+    pub detail: Option<serde_json::Value>,
+    pub request_id: Option<String>,
+}
+
+/// Records a mutation or a refused request.
+pub async fn attempt(db: &impl ConnectionTrait, attempt: Attempt) -> Result<(), DbErr> {
+    audit_event::ActiveModel {
+        occurred_at: Set(Utc::now()),
+        actor_person_id: Set(attempt.person_id),
+        actor_token_id: Set(attempt.token_id),
+        actor_label: Set(attempt.person_id.is_none().then(|| "public".to_owned())),
+        action: Set(attempt.action),
+        target_type: Set(attempt.target.map(|(t, _)| t.to_owned())),
+        target_id: Set(attempt.target.map(|(_, id)| id)),
+        region_id: Set(attempt.region_id),
+        detail: Set(attempt.detail.map(|d| d.to_string())),
+        outcome: Set(attempt.outcome),
+        request_id: Set(attempt.request_id),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Which audit events to read.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub action: Option<String>,
+    pub outcome: Option<String>,
+    pub person_id: Option<i32>,
+    pub request_id: Option<String>,
+    pub since: Option<chrono::DateTime<Utc>>,
+}
+
+/// A page of the audit log of `regions` (and of no region, such as refused tokens), newest first,
+/// before the event `before`; and whether more follow.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    regions: &[i32],
+    filter: &Filter,
+    before: Option<i32>,
+    size: u64,
+) -> Result<(Vec<audit_event::Model>, bool), DbErr> {
+    use audit_event::Column;
+    use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+    let mut query = audit_event::Entity::find().filter(
+        Condition::any().add(Column::RegionId.is_in(regions.iter().copied())).add(Column::RegionId.is_null()),
+    );
+    if let Some(action) = &filter.action {
+        query = query.filter(Column::Action.eq(action.as_str()));
+    }
+    if let Some(outcome) = &filter.outcome {
+        query = query.filter(Column::Outcome.eq(outcome.as_str()));
+    }
+    if let Some(person) = filter.person_id {
+        query = query.filter(Column::ActorPersonId.eq(person));
+    }
+    if let Some(request_id) = &filter.request_id {
+        query = query.filter(Column::RequestId.eq(request_id.as_str()));
+    }
+    if let Some(since) = filter.since {
+        query = query.filter(Column::OccurredAt.gte(since));
+    }
+    if let Some(before) = before {
+        query = query.filter(Column::Id.lt(before));
+    }
+    let mut rows = query.order_by_desc(Column::Id).limit(size + 1).all(db).await?;
+    let more = rows.len() as u64 > size;
+    rows.truncate(size as usize);
+    Ok((rows, more))
 }

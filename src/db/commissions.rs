@@ -136,6 +136,7 @@ pub async fn create(db: &Db, actor: i32, new: NewCommission) -> Result<commissio
     }
     .insert(&txn)
     .await?;
+    crate::db::audit::note_subject("Commission", created.id);
     commission_need::Entity::insert_many(new.need_ids.iter().map(|&need_id| commission_need::ActiveModel {
         commission_id: Set(created.id),
         need_id: Set(need_id),

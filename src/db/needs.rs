@@ -131,6 +131,7 @@ pub async fn create(
     };
     apply_content(&mut model, content);
     let need = model.insert(&txn).await?;
+    crate::db::audit::note_subject("Need", need.id);
     set_themes(&txn, need.id, &theme_ids).await?;
     record(
         &txn,

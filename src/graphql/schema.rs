@@ -31,7 +31,9 @@ pub struct Mutation(IdentityMutation, NeedsMutation, RoundsMutation, Commissions
 pub type HubSchema = Schema<Query, Mutation, Subscriptions>;
 
 fn builder() -> SchemaBuilder<Query, Mutation, Subscriptions> {
-    Schema::build(Query::default(), Mutation::default(), Subscriptions).extension(QueryLimits)
+    Schema::build(Query::default(), Mutation::default(), Subscriptions)
+        .extension(QueryLimits)
+        .extension(crate::graphql::audit::AuditLog)
 }
 
 /// The schema with its database and token cache; per-request data is added by [`PerRequest`].

@@ -17,6 +17,16 @@ pub enum UserErrorCode {
     Conflict,
 }
 
+impl UserErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadUserInput => "BAD_USER_INPUT",
+            Self::NotFound => "NOT_FOUND",
+            Self::Conflict => "CONFLICT",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, SimpleObject)]
 pub struct UserError {
     /// The path of the input field, e.g. `["input", "email"]`.
@@ -31,6 +41,7 @@ pub struct UserErrors(Vec<UserError>);
 
 impl UserErrors {
     pub fn add(&mut self, field: &str, code: UserErrorCode, message: impl Into<String>) {
+        crate::db::audit::note_user_error(code.as_str());
         self.0.push(UserError {
             field: vec!["input".to_owned(), field.to_owned()],
             message: message.into(),

@@ -13,7 +13,11 @@ use axum::{
 use serde_json::json;
 
 use super::AppState;
-use crate::error::{AppError, code};
+use crate::{
+    db::audit::{self, Attempt},
+    error::{AppError, code},
+    graphql::audit::RequestId,
+};
 
 /// A token was sent but is not valid: never silently treated as the public.
 fn unauthenticated() -> Response {
@@ -24,6 +28,29 @@ fn unauthenticated() -> Response {
     );
     response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
     response
+}
+
+pub(super) fn request_id(headers: &HeaderMap) -> RequestId {
+    RequestId::new(headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-"))
+}
+
+/// A refused token is recorded in the audit log (without the token), then answered with 401.
+async fn refused_token(state: &AppState, headers: &HeaderMap) -> Response {
+    audit_refused_token(state, request_id(headers)).await;
+    unauthenticated()
+}
+
+/// Records a token that was refused (over HTTP or at a WebSocket's `connection_init`).
+pub(super) async fn audit_refused_token(state: &AppState, request_id: RequestId) {
+    let attempt = Attempt {
+        action: "authenticate".to_owned(),
+        outcome: code::UNAUTHENTICATED.to_owned(),
+        request_id: Some(request_id.0),
+        ..Attempt::default()
+    };
+    if let Err(err) = audit::attempt(state.db.background(), attempt).await {
+        tracing::error!(error = %err, "could not write an audit event");
+    }
 }
 
 /// A GraphQL-shaped error response for a request that never reached the executor.
@@ -75,14 +102,15 @@ pub async fn execute(State(state): State<AppState>, headers: HeaderMap, body: By
     let authorization = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
         None => None,
         Some(Ok(value)) => Some(value),
-        Some(Err(_)) => return unauthenticated(),
+        Some(Err(_)) => return refused_token(&state, &headers).await,
     };
     let viewer = match state.authenticator.viewer(authorization).await {
         Ok(viewer) => viewer,
-        Err(AppError::Unauthenticated) => return unauthenticated(),
+        Err(AppError::Unauthenticated) => return refused_token(&state, &headers).await,
         Err(_) => return reject(StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL, "internal error"),
     };
-    let response = state.schema.execute(state.per_request.prepare(request, viewer)).await;
+    let request = state.per_request.prepare(request, viewer).data(request_id(&headers));
+    let response = state.schema.execute(request).await;
     Json(response).into_response()
 }
 

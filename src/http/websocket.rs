@@ -39,7 +39,11 @@ use axum::{
 use tokio::sync::{mpsc, watch};
 
 use super::AppState;
-use crate::{auth::Viewer, error::code, graphql::subscriptions::OnLag};
+use crate::{
+    auth::Viewer,
+    error::code,
+    graphql::{audit::RequestId, subscriptions::OnLag},
+};
 
 /// Subscriptions one connection may hold at once.
 pub const MAX_SUBSCRIPTIONS: usize = 50;
@@ -118,13 +122,14 @@ pub async fn websocket(
             "this origin may not open the WebSocket",
         );
     }
+    let request_id = super::graphql::request_id(&headers);
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         .read_buffer_size(BUFFER)
         .write_buffer_size(BUFFER)
         .max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
-        .on_upgrade(move |socket| session(state, protocol, socket))
+        .on_upgrade(move |socket| session(state, protocol, socket, request_id))
         .into_response()
 }
 
@@ -165,7 +170,7 @@ struct Credentials {
     viewer: Viewer,
 }
 
-async fn session(state: AppState, protocol: GraphQLProtocol, socket: WebSocket) {
+async fn session(state: AppState, protocol: GraphQLProtocol, socket: WebSocket, request_id: RequestId) {
     let timing = state.websocket;
     let (mut out, incoming) = socket.split();
     let (queue, mut queued) = mpsc::channel::<Message>(OUTBOX);
@@ -253,9 +258,11 @@ async fn session(state: AppState, protocol: GraphQLProtocol, socket: WebSocket) 
 
     let mut data = Data::default();
     data.insert(state.per_request.loader());
+    data.insert(request_id.clone());
     let lagging = stop.clone();
     data.insert(OnLag(Arc::new(move || close_with(&lagging, SLOW_CONSUMER))));
     let authenticator = state.authenticator.clone();
+    let audit_state = state.clone();
     let init_seen = initialised.clone();
     let init_stop = stop.clone();
     let serve = GraphQLWebSocket::new_with_pair(outgoing, incoming, state.schema.clone(), protocol)
@@ -271,6 +278,7 @@ async fn session(state: AppState, protocol: GraphQLProtocol, socket: WebSocket) 
             let viewer = match authenticator.viewer(authorization.as_deref()).await {
                 Ok(viewer) => viewer,
                 Err(err) => {
+                    super::graphql::audit_refused_token(&audit_state, request_id).await;
                     close_with(&init_stop, FORBIDDEN);
                     return Err(async_graphql::ErrorExtensions::extend(&err));
                 }

@@ -4,6 +4,7 @@ mod helpers;
 mod postgres;
 
 mod attacks;
+mod audit;
 mod cli;
 mod commissions;
 mod http;

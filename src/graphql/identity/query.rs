@@ -1,20 +1,41 @@
 //! Root query fields: `viewer` (anyone) and `people` (coordinators, scoped to their regions).
 
-use async_graphql::{Context, InputObject, Object};
+use async_graphql::{
+    Context, ID, InputObject, Object,
+    connection::{Connection, Edge, EmptyFields},
+};
+use chrono::{DateTime, Utc};
 
 use crate::{
-    db::identity,
+    db::{audit, identity},
     error::{AppError, Result},
     graphql::{
-        connection::{Page, PageArgs, cost, paginate},
+        connection::{Page, PageArgs, cost, encode_cursor, paginate},
         context::ContextExt,
-        identity::types::{ApiToken, Membership, Person},
+        identity::types::{ApiToken, AuditEvent, Membership, Person},
+        ids::{GlobalId, NodeType},
         loaders::{MembershipsOfPerson, PersonById, TokensOfPerson},
     },
 };
 
 #[derive(Default)]
 pub struct IdentityQuery;
+
+/// Which audit events to list. All conditions must hold.
+#[derive(InputObject, Default)]
+pub struct AuditFilter {
+    /// An exact action, e.g. `mutation.submitNeed`, `membership.add`, `authenticate`.
+    pub action: Option<String>,
+    /// `OK`, `USER_ERROR`, or an error code such as `FORBIDDEN`.
+    pub outcome: Option<String>,
+    /// The person who acted.
+    pub actor: Option<ID>,
+    /// The `x-request-id` of one request.
+    pub request_id: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+}
+
+pub type AuditPage = Connection<String, AuditEvent, EmptyFields, EmptyFields>;
 
 /// Who is calling: the person behind the token, their memberships and tokens.
 pub struct ViewerInfo;
@@ -65,6 +86,40 @@ impl IdentityQuery {
     /// Who is calling. Works without a token (then `authenticated` is false).
     async fn viewer(&self) -> ViewerInfo {
         ViewerInfo
+    }
+
+    /// The audit log of the regions the caller coordinates, newest first: every mutation and
+    /// every refused request, with its outcome and request id (events of no region, such as
+    /// refused tokens, are included). Coordinators only.
+    #[graphql(complexity = "cost(first, None, child_complexity)")]
+    async fn audit_events(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AuditFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<AuditPage> {
+        let viewer = ctx.viewer()?;
+        viewer.require_person()?;
+        let regions = viewer.coordinated_regions();
+        if regions.is_empty() {
+            return Err(AppError::Forbidden.into());
+        }
+        let args = PageArgs::parse(first, after, None, None)?;
+        let f = filter.unwrap_or_default();
+        let filter = audit::Filter {
+            action: f.action,
+            outcome: f.outcome,
+            person_id: GlobalId::decode_optional(f.actor.as_ref(), NodeType::Person)?,
+            request_id: f.request_id,
+            since: f.since,
+        };
+        let before = args.after.map(|a| i32::try_from(a).unwrap_or(i32::MAX));
+        let (rows, more) = audit::page(ctx.db()?.conn(), &regions, &filter, before, args.size as u64).await?;
+        let mut page = Connection::new(before.is_some(), more);
+        page.edges
+            .extend(rows.into_iter().map(|row| Edge::new(encode_cursor(i64::from(row.id)), AuditEvent(row))));
+        Ok(page)
     }
 
     /// The people of the regions the caller coordinates (their home region or a membership there).

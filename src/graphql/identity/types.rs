@@ -187,3 +187,58 @@ impl ApiToken {
 pub async fn region_of_municipality(ctx: &Context<'_>, county_id: i32) -> Result<Option<i32>, AppError> {
     Ok(ctx.loader()?.load_one(CountyById(county_id)).await?.and_then(|c| c.region_id))
 }
+
+pub struct AuditEvent(pub entity::audit_event::Model);
+
+/// One entry of the audit log: who did what, to what, with which outcome. Never holds a token or
+/// an e-mail address.
+#[Object]
+impl AuditEvent {
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.0.occurred_at
+    }
+
+    /// Who acted; null for the public, the command line, or someone the caller may not see.
+    async fn actor(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
+        let Some(id) = self.0.actor_person_id else {
+            return Ok(None);
+        };
+        Ok(visible_person(ctx, id).await?.map(Person))
+    }
+
+    /// `public` or `command line` when no person acted.
+    async fn actor_label(&self) -> Option<&str> {
+        self.0.actor_label.as_deref()
+    }
+
+    /// The id of the token used (an `ApiToken` id), never the token itself.
+    async fn token_id(&self) -> Option<ID> {
+        self.0.actor_token_id.map(|id| GlobalId::new(NodeType::ApiToken, id).encode())
+    }
+
+    /// `mutation.<field>`, `query.<path>`, `authenticate`, or a change such as `membership.add`.
+    async fn action(&self) -> &str {
+        &self.0.action
+    }
+
+    /// The id of what was acted on, when known.
+    async fn target(&self) -> Option<ID> {
+        let node_type = NodeType::from_name(self.0.target_type.as_deref()?)?;
+        Some(GlobalId::new(node_type, self.0.target_id?).encode())
+    }
+
+    /// `OK`, `USER_ERROR`, or the error code that refused it (`FORBIDDEN`, `UNAUTHENTICATED`, ...).
+    async fn outcome(&self) -> &str {
+        &self.0.outcome
+    }
+
+    /// The request's `x-request-id`, to find it in the server's logs.
+    async fn request_id(&self) -> Option<&str> {
+        self.0.request_id.as_deref()
+    }
+
+    /// Extra facts as JSON (a role, user error codes).
+    async fn detail(&self) -> Option<&str> {
+        self.0.detail.as_deref()
+    }
+}

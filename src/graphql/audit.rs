@@ -1,0 +1,214 @@
+//! The audit extension: every root mutation field is recorded with its outcome (`OK`,
+//! `USER_ERROR` with the codes, or the error that refused it), and every query that was refused
+//! for lack of rights (`FORBIDDEN`, `UNAUTHENTICATED`) is recorded too. Each record names the
+//! actor, the token, the action, the target when known, and the request id; never a token or an
+//! e-mail address.
+//!
+//! The records are written after the operation, on the uncounted background handle (so the
+//! statement counts of a request stay those of its work). A change to who may do what is also
+//! recorded inside its own transaction (`db::audit::record`).
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
+
+use async_graphql::{
+    Request, Response, ServerResult, Value, Variables,
+    extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextPrepareRequest, NextResolve,
+        ResolveInfo,
+    },
+};
+use serde_json::json;
+
+use crate::{
+    auth::Viewer,
+    db::{
+        Db,
+        audit::{self, Attempt},
+    },
+    error::code,
+    graphql::ids::GlobalId,
+};
+
+/// The request id (`x-request-id`) of the HTTP request or WebSocket upgrade, for the audit log.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+impl RequestId {
+    /// A client may send its own `x-request-id`: keep a short, printable form of it.
+    pub fn new(raw: &str) -> Self {
+        Self(raw.chars().filter(|c| c.is_ascii_graphic()).take(64).collect())
+    }
+}
+
+/// The input fields that name what a mutation acts on, most specific first.
+const SUBJECT_FIELDS: &[&str] = &[
+    "need",
+    "survivor",
+    "commission",
+    "round",
+    "milestone",
+    "summary",
+    "membership",
+    "token",
+    "person",
+    "municipality",
+    "region",
+    "organisation",
+    "institution",
+];
+
+/// What the audit extension keeps per request.
+struct Stash {
+    variables: Variables,
+    mutation_seen: AtomicBool,
+}
+
+#[derive(Default)]
+pub struct AuditLog;
+
+impl ExtensionFactory for AuditLog {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(AuditLog)
+    }
+}
+
+fn error_code(error: &async_graphql::ServerError) -> String {
+    error
+        .extensions
+        .as_ref()
+        .and_then(|e| e.get("code"))
+        .and_then(|v| match v {
+            Value::String(s) => Some(s.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| code::INTERNAL.to_owned())
+}
+
+/// The target named in a mutation's `input`, with the request's variables substituted.
+fn input_subject(info: &ResolveInfo<'_>, variables: &Variables) -> Option<(&'static str, i32)> {
+    let input = info.field.get_argument("input")?;
+    let input = input.node.clone().into_const_with(|name| variables.get(&name).cloned().ok_or(())).ok()?;
+    let Value::Object(fields) = input else {
+        return None;
+    };
+    SUBJECT_FIELDS.iter().find_map(|name| match fields.get(*name) {
+        Some(Value::String(id)) => GlobalId::decode(id).ok().map(|g| (g.node_type.name(), g.key)),
+        _ => None,
+    })
+}
+
+fn actor(viewer: Option<&Viewer>) -> (Option<i32>, Option<i32>, Option<i32>) {
+    let identity = viewer.and_then(Viewer::identity);
+    (
+        identity.map(|i| i.person_id),
+        identity.map(|i| i.token_id),
+        identity.and_then(|i| i.grants.iter().find_map(|g| g.region_id)),
+    )
+}
+
+async fn write(db: Option<&Db>, attempt: Attempt) {
+    let Some(db) = db else { return };
+    if let Err(err) = audit::attempt(db.background(), attempt).await {
+        tracing::error!(error = %err, "could not write an audit event");
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for AuditLog {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        mut request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        request.data.insert(Arc::new(Stash {
+            variables: request.variables.clone(),
+            mutation_seen: AtomicBool::new(false),
+        }));
+        next.run(ctx, request).await
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        if info.parent_type != "Mutation" || info.path_node.parent.is_some() {
+            return next.run(ctx, info).await;
+        }
+        let stash = ctx.data_opt::<Arc<Stash>>().cloned();
+        let request_id = ctx.data_opt::<RequestId>().map(|r| r.0.clone());
+        let action = format!("mutation.{}", info.name);
+        let from_input = stash.as_ref().and_then(|s| input_subject(&info, &s.variables));
+        let (result, scope) = audit::scoped(request_id.clone(), next.run(ctx, info)).await;
+        let (outcome, detail) = match &result {
+            Err(error) => (error_code(error), None),
+            Ok(_) if !scope.user_errors.is_empty() => {
+                (audit::USER_ERROR.to_owned(), Some(json!({ "userErrors": scope.user_errors })))
+            }
+            Ok(_) => (audit::OK.to_owned(), None),
+        };
+        if let Some(stash) = &stash {
+            stash.mutation_seen.store(true, Ordering::Relaxed);
+        }
+        let (person_id, token_id, region_id) = actor(ctx.data_opt::<Viewer>());
+        let attempt = Attempt {
+            person_id,
+            token_id,
+            action,
+            target: scope.subject.or(from_input),
+            region_id,
+            outcome,
+            detail,
+            request_id,
+        };
+        write(ctx.data_opt::<Db>(), attempt).await;
+        result
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let response = next.run(ctx, operation_name).await;
+        let mutation = ctx.data_opt::<Arc<Stash>>().is_some_and(|s| s.mutation_seen.load(Ordering::Relaxed));
+        if mutation {
+            return response;
+        }
+        // A query refused for lack of rights: one record per refused field.
+        let (person_id, token_id, region_id) = actor(ctx.data_opt::<Viewer>());
+        let request_id = ctx.data_opt::<RequestId>().map(|r| r.0.clone());
+        for error in &response.errors {
+            let outcome = error_code(error);
+            if outcome != code::FORBIDDEN && outcome != code::UNAUTHENTICATED {
+                continue;
+            }
+            let path: Vec<String> = error
+                .path
+                .iter()
+                .filter_map(|segment| match segment {
+                    async_graphql::PathSegment::Field(name) => Some(name.clone()),
+                    async_graphql::PathSegment::Index(_) => None,
+                })
+                .collect();
+            let attempt = Attempt {
+                person_id,
+                token_id,
+                action: format!("query.{}", path.join(".")),
+                target: None,
+                region_id,
+                outcome,
+                detail: None,
+                request_id: request_id.clone(),
+            };
+            write(ctx.data_opt::<Db>(), attempt).await;
+        }
+        response
+    }
+}
