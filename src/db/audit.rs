@@ -49,6 +49,11 @@ pub fn note_subject(node_type: &'static str, id: i32) {
     });
 }
 
+/// What the running mutation has created or changed so far.
+pub fn current_subject() -> Option<(&'static str, i32)> {
+    SCOPE.try_with(|s| s.borrow().subject).ok().flatten()
+}
+
 fn current_request_id() -> Option<String> {
     SCOPE.try_with(|s| s.borrow().request_id.clone()).ok().flatten()
 }

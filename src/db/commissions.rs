@@ -298,6 +298,7 @@ pub async fn add_milestone(
     }
     .insert(&txn)
     .await?;
+    crate::db::audit::note_subject("Milestone", saved.id);
     event(&txn, id, actor, kind::MILESTONE_ADDED, None, Some(title)).await?;
     db.commit(txn).await?;
     Ok(saved)
@@ -358,6 +359,7 @@ pub async fn deliver(db: &Db, actor: i32, id: i32, new: NewSummary) -> Result<su
     .insert(&txn)
     .await
     .map_err(duplicate_is_conflict("commission", "a summary has been delivered already"))?;
+    crate::db::audit::note_subject("Summary", saved.id);
     db.commit(txn).await?;
     Ok(saved)
 }
@@ -477,6 +479,7 @@ pub async fn record_uptake(
             .await?
         }
     };
+    crate::db::audit::note_subject("Uptake", saved.id);
     db.commit(txn).await?;
     Ok(saved)
 }

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod commissions;
+pub mod idempotency;
 pub mod identity;
 pub mod needs;
 pub mod reference;
@@ -109,7 +110,9 @@ impl Db {
     }
 
     /// Commits a write transaction and lets this process's event relay know (see `events`).
+    /// A pending idempotency key is stored in the transaction first (see `idempotency`).
     pub async fn commit(&self, txn: DatabaseTransaction) -> Result<(), DbErr> {
+        idempotency::store_pending(&txn).await?;
         txn.commit().await?;
         self.bus.committed();
         Ok(())

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod commissions;
 pub mod connection;
 pub mod context;
+pub mod idempotency;
 pub mod identity;
 pub mod ids;
 pub mod limits;

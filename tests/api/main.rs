@@ -8,6 +8,7 @@ mod audit;
 mod cli;
 mod commissions;
 mod http;
+mod idempotency;
 mod identity;
 mod limits;
 mod needs;

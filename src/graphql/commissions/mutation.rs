@@ -22,6 +22,7 @@ use crate::{
             Commission, Interest, Milestone, Summary, Uptake, visible_commission, visible_summary,
         },
         context::ContextExt,
+        idempotency::{self, Replayable},
         ids::{GlobalId, NodeType},
         loaders::{InstitutionById, ProductTypeById},
         needs::types::{need_scope, visible_need},
@@ -41,6 +42,9 @@ pub struct CreateCommissionInput {
     pub budget_nok: Option<i64>,
     /// The PRIORITISED needs it answers, all of one region.
     pub needs: Vec<ID>,
+    /// Send the same key again to retry safely: a replay returns the original result and
+    /// creates nothing; the same key with a different input is a CONFLICT user error.
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(SimpleObject)]
@@ -102,6 +106,9 @@ pub struct AddMilestoneInput {
     pub commission: ID,
     pub title: String,
     pub due_at: DateTime<Utc>,
+    /// Send the same key again to retry safely: a replay returns the original result and
+    /// creates nothing; the same key with a different input is a CONFLICT user error.
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -126,6 +133,9 @@ pub struct DeliverSummaryInput {
     pub url: Option<String>,
     pub doi: Option<String>,
     pub authors: String,
+    /// Send the same key again to retry safely: a replay returns the original result and
+    /// creates nothing; the same key with a different input is a CONFLICT user error.
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(SimpleObject)]
@@ -141,6 +151,9 @@ pub struct RecordUptakeInput {
     pub municipality: Option<ID>,
     pub status: UptakeStatus,
     pub note: Option<String>,
+    /// Send the same key again to retry safely: a replay returns the original result and
+    /// creates nothing; the same key with a different input is a CONFLICT user error.
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(SimpleObject)]
@@ -255,68 +268,73 @@ impl CommissionsMutation {
         ctx: &Context<'_>,
         input: CreateCommissionInput,
     ) -> Result<CommissionPayload> {
-        let person = me(ctx)?;
-        let viewer = ctx.viewer()?;
-        if viewer.coordinated_regions().is_empty() {
-            return Err(AppError::Forbidden.into());
-        }
-        let mut errors = UserErrors::default();
-        let question = checked(&mut errors, "question", &input.question, 4_000);
-        if input.deadline <= Utc::now() {
-            errors.add("deadline", UserErrorCode::BadUserInput, "the deadline must be in the future");
-        }
-        if input.budget_nok.is_some_and(|b| b < 0) {
-            errors.add("budgetNok", UserErrorCode::BadUserInput, "the budget cannot be negative");
-        }
-        let product_type =
-            errors.id("productType", GlobalId::decode_as(&input.product_type, NodeType::ProductType));
-        if let Some(pt) = product_type
-            && ctx.loader()?.load_one(ProductTypeById(pt)).await?.is_none()
-        {
-            errors.add("productType", UserErrorCode::NotFound, "no such product type");
-        }
-        let mut need_ids = Vec::new();
-        let mut region = None;
-        for id in &input.needs {
-            let Some(key) = errors.id("needs", GlobalId::decode_as(id, NodeType::Need)) else { continue };
-            let Some(need) = visible_need(ctx, key).await? else {
-                errors.add("needs", UserErrorCode::NotFound, "no such need");
-                continue;
-            };
-            let scope = need_scope(ctx, &need).await?;
-            match (region, scope.region_id) {
-                (None, Some(r)) => region = Some(r),
-                (Some(a), Some(b)) if a != b => {
-                    errors.add(
-                        "needs",
-                        UserErrorCode::BadUserInput,
-                        "the needs of one commission belong to one region",
-                    );
+        let key = input.idempotency_key.clone();
+        idempotency::once(ctx, key.as_deref(), async {
+            let person = me(ctx)?;
+            let viewer = ctx.viewer()?;
+            if viewer.coordinated_regions().is_empty() {
+                return Err(AppError::Forbidden.into());
+            }
+            let mut errors = UserErrors::default();
+            let question = checked(&mut errors, "question", &input.question, 4_000);
+            if input.deadline <= Utc::now() {
+                errors.add("deadline", UserErrorCode::BadUserInput, "the deadline must be in the future");
+            }
+            if input.budget_nok.is_some_and(|b| b < 0) {
+                errors.add("budgetNok", UserErrorCode::BadUserInput, "the budget cannot be negative");
+            }
+            let product_type =
+                errors.id("productType", GlobalId::decode_as(&input.product_type, NodeType::ProductType));
+            if let Some(pt) = product_type
+                && ctx.loader()?.load_one(ProductTypeById(pt)).await?.is_none()
+            {
+                errors.add("productType", UserErrorCode::NotFound, "no such product type");
+            }
+            let mut need_ids = Vec::new();
+            let mut region = None;
+            for id in &input.needs {
+                let Some(key) = errors.id("needs", GlobalId::decode_as(id, NodeType::Need)) else { continue };
+                let Some(need) = visible_need(ctx, key).await? else {
+                    errors.add("needs", UserErrorCode::NotFound, "no such need");
+                    continue;
+                };
+                let scope = need_scope(ctx, &need).await?;
+                match (region, scope.region_id) {
+                    (None, Some(r)) => region = Some(r),
+                    (Some(a), Some(b)) if a != b => {
+                        errors.add(
+                            "needs",
+                            UserErrorCode::BadUserInput,
+                            "the needs of one commission belong to one region",
+                        );
+                    }
+                    _ => {}
                 }
-                _ => {}
+                if !need_ids.contains(&need.id) {
+                    need_ids.push(need.id);
+                }
             }
-            if !need_ids.contains(&need.id) {
-                need_ids.push(need.id);
+            if input.needs.is_empty() {
+                errors.add("needs", UserErrorCode::BadUserInput, "name at least one need");
             }
-        }
-        if input.needs.is_empty() {
-            errors.add("needs", UserErrorCode::BadUserInput, "name at least one need");
-        }
-        if let Some(region_id) = region {
-            viewer.require(Action::ManageCommissions { region_id })?;
-        }
-        let (Some(region_id), Some(product_type_id), true) = (region, product_type, errors.is_empty()) else {
-            return Ok(CommissionPayload::failed(errors.into_vec()));
-        };
-        let new = NewCommission {
-            region_id,
-            question,
-            product_type_id,
-            deadline: input.deadline,
-            budget_nok: input.budget_nok,
-            need_ids,
-        };
-        CommissionPayload::from_write(commissions::create(ctx.db()?, person, new).await)
+            if let Some(region_id) = region {
+                viewer.require(Action::ManageCommissions { region_id })?;
+            }
+            let (Some(region_id), Some(product_type_id), true) = (region, product_type, errors.is_empty())
+            else {
+                return Ok(CommissionPayload::failed(errors.into_vec()));
+            };
+            let new = NewCommission {
+                region_id,
+                question,
+                product_type_id,
+                deadline: input.deadline,
+                budget_nok: input.budget_nok,
+                need_ids,
+            };
+            CommissionPayload::from_write(commissions::create(ctx.db()?, person, new).await)
+        })
+        .await
     }
 
     /// Publishes the request to institutions; subscribers hear of it at once.
@@ -406,19 +424,23 @@ impl CommissionsMutation {
 
     /// Adds a milestone to awarded work (the awarded institution).
     async fn add_milestone(&self, ctx: &Context<'_>, input: AddMilestoneInput) -> Result<MilestonePayload> {
-        let person = me(ctx)?;
-        let mut errors = UserErrors::default();
-        let title = checked(&mut errors, "title", &input.title, SHORT_TEXT);
-        let Some(found) = self.awarded_to_me(ctx, &mut errors, &input.commission).await? else {
-            return Ok(MilestonePayload { milestone: None, user_errors: errors.into_vec() });
-        };
-        if !errors.is_empty() {
-            return Ok(MilestonePayload { milestone: None, user_errors: errors.into_vec() });
-        }
-        Ok(match commissions::add_milestone(ctx.db()?, person, found.id, title, input.due_at).await {
-            Ok(m) => MilestonePayload { milestone: Some(Milestone(m)), user_errors: Vec::new() },
-            Err(err) => MilestonePayload { milestone: None, user_errors: from_write_error(err)? },
+        let key = input.idempotency_key.clone();
+        idempotency::once(ctx, key.as_deref(), async {
+            let person = me(ctx)?;
+            let mut errors = UserErrors::default();
+            let title = checked(&mut errors, "title", &input.title, SHORT_TEXT);
+            let Some(found) = self.awarded_to_me(ctx, &mut errors, &input.commission).await? else {
+                return Ok(MilestonePayload { milestone: None, user_errors: errors.into_vec() });
+            };
+            if !errors.is_empty() {
+                return Ok(MilestonePayload { milestone: None, user_errors: errors.into_vec() });
+            }
+            Ok(match commissions::add_milestone(ctx.db()?, person, found.id, title, input.due_at).await {
+                Ok(m) => MilestonePayload { milestone: Some(Milestone(m)), user_errors: Vec::new() },
+                Err(err) => MilestonePayload { milestone: None, user_errors: from_write_error(err)? },
+            })
         })
+        .await
     }
 
     /// Marks a milestone done (the awarded institution).
@@ -452,91 +474,144 @@ impl CommissionsMutation {
 
     /// Delivers the knowledge summary of an awarded commission (the awarded institution).
     async fn deliver_summary(&self, ctx: &Context<'_>, input: DeliverSummaryInput) -> Result<SummaryPayload> {
-        let person = me(ctx)?;
-        let mut errors = UserErrors::default();
-        let title = checked(&mut errors, "title", &input.title, SHORT_TEXT);
-        let abstract_text = checked(&mut errors, "abstract", &input.abstract_text, 20_000);
-        let authors = checked(&mut errors, "authors", &input.authors, SHORT_TEXT);
-        let language = input.language.trim().to_lowercase();
-        if !matches!(language.as_str(), "nb" | "nn" | "en") {
-            errors.add("language", UserErrorCode::BadUserInput, "the language is nb, nn or en");
-        }
-        let url = input.url.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
-        if url.as_deref().is_some_and(|u| !(u.starts_with("https://") || u.starts_with("http://"))) {
-            errors.add("url", UserErrorCode::BadUserInput, "the URL must start with https:// or http://");
-        }
-        let doi = input.doi.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
-        if doi.as_deref().is_some_and(|d| !d.starts_with("10.") || !d.contains('/')) {
-            errors.add("doi", UserErrorCode::BadUserInput, "a DOI looks like 10.1234/abc");
-        }
-        if url.is_none() && doi.is_none() {
-            errors.add("url", UserErrorCode::BadUserInput, "give a URL or a DOI");
-        }
-        let Some(found) = self.awarded_to_me(ctx, &mut errors, &input.commission).await? else {
-            return Ok(SummaryPayload { summary: None, user_errors: errors.into_vec() });
-        };
-        if !errors.is_empty() {
-            return Ok(SummaryPayload { summary: None, user_errors: errors.into_vec() });
-        }
-        let new = NewSummary { title, abstract_text, language, url, doi, authors };
-        Ok(match commissions::deliver(ctx.db()?, person, found.id, new).await {
-            Ok(s) => SummaryPayload { summary: Some(Summary(s)), user_errors: Vec::new() },
-            Err(err) => SummaryPayload { summary: None, user_errors: from_write_error(err)? },
+        let key = input.idempotency_key.clone();
+        idempotency::once(ctx, key.as_deref(), async {
+            let person = me(ctx)?;
+            let mut errors = UserErrors::default();
+            let title = checked(&mut errors, "title", &input.title, SHORT_TEXT);
+            let abstract_text = checked(&mut errors, "abstract", &input.abstract_text, 20_000);
+            let authors = checked(&mut errors, "authors", &input.authors, SHORT_TEXT);
+            let language = input.language.trim().to_lowercase();
+            if !matches!(language.as_str(), "nb" | "nn" | "en") {
+                errors.add("language", UserErrorCode::BadUserInput, "the language is nb, nn or en");
+            }
+            let url = input.url.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
+            if url.as_deref().is_some_and(|u| !(u.starts_with("https://") || u.starts_with("http://"))) {
+                errors.add("url", UserErrorCode::BadUserInput, "the URL must start with https:// or http://");
+            }
+            let doi = input.doi.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
+            if doi.as_deref().is_some_and(|d| !d.starts_with("10.") || !d.contains('/')) {
+                errors.add("doi", UserErrorCode::BadUserInput, "a DOI looks like 10.1234/abc");
+            }
+            if url.is_none() && doi.is_none() {
+                errors.add("url", UserErrorCode::BadUserInput, "give a URL or a DOI");
+            }
+            let Some(found) = self.awarded_to_me(ctx, &mut errors, &input.commission).await? else {
+                return Ok(SummaryPayload { summary: None, user_errors: errors.into_vec() });
+            };
+            if !errors.is_empty() {
+                return Ok(SummaryPayload { summary: None, user_errors: errors.into_vec() });
+            }
+            let new = NewSummary { title, abstract_text, language, url, doi, authors };
+            Ok(match commissions::deliver(ctx.db()?, person, found.id, new).await {
+                Ok(s) => SummaryPayload { summary: Some(Summary(s)), user_errors: Vec::new() },
+                Err(err) => SummaryPayload { summary: None, user_errors: from_write_error(err)? },
+            })
         })
+        .await
     }
 
     /// Records whether, and how, a municipality behind an answered need used the summary.
     async fn record_uptake(&self, ctx: &Context<'_>, input: RecordUptakeInput) -> Result<UptakePayload> {
-        let person = me(ctx)?;
-        let viewer = ctx.viewer()?;
-        let mut errors = UserErrors::default();
-        let failed = |errors: UserErrors| UptakePayload { uptake: None, user_errors: errors.into_vec() };
-        let municipality = match &input.municipality {
-            Some(id) => errors.id("municipality", GlobalId::decode_as(id, NodeType::Municipality)),
-            None => match viewer.member_municipalities().as_slice() {
-                [only] => Some(*only),
-                [] => return Err(AppError::Forbidden.into()),
-                _ => {
-                    errors.add(
-                        "municipality",
-                        UserErrorCode::BadUserInput,
-                        "say which municipality you report for",
-                    );
-                    None
-                }
-            },
-        };
-        if let Some(municipality_id) = municipality {
-            viewer.require(Action::RecordUptakeFor { municipality_id })?;
-        }
-        let note = optional_text("note", input.note.as_deref(), 10_000).unwrap_or_else(|p| {
-            errors.add(p.field, UserErrorCode::BadUserInput, p.message);
-            None
-        });
-        let summary = match errors.id("summary", GlobalId::decode_as(&input.summary, NodeType::Summary)) {
-            Some(id) => visible_summary(ctx, id).await?,
-            None => None,
-        };
-        if summary.is_none() && errors.is_empty() {
-            errors.add("summary", UserErrorCode::NotFound, "no such summary");
-        }
-        let (Some(summary), Some(municipality_id), true) = (summary, municipality, errors.is_empty()) else {
-            return Ok(failed(errors));
-        };
-        Ok(
-            match commissions::record_uptake(
-                ctx.db()?,
-                person,
-                summary.id,
-                municipality_id,
-                input.status,
-                note,
+        let key = input.idempotency_key.clone();
+        idempotency::once(ctx, key.as_deref(), async {
+            let person = me(ctx)?;
+            let viewer = ctx.viewer()?;
+            let mut errors = UserErrors::default();
+            let failed = |errors: UserErrors| UptakePayload { uptake: None, user_errors: errors.into_vec() };
+            let municipality = match &input.municipality {
+                Some(id) => errors.id("municipality", GlobalId::decode_as(id, NodeType::Municipality)),
+                None => match viewer.member_municipalities().as_slice() {
+                    [only] => Some(*only),
+                    [] => return Err(AppError::Forbidden.into()),
+                    _ => {
+                        errors.add(
+                            "municipality",
+                            UserErrorCode::BadUserInput,
+                            "say which municipality you report for",
+                        );
+                        None
+                    }
+                },
+            };
+            if let Some(municipality_id) = municipality {
+                viewer.require(Action::RecordUptakeFor { municipality_id })?;
+            }
+            let note = optional_text("note", input.note.as_deref(), 10_000).unwrap_or_else(|p| {
+                errors.add(p.field, UserErrorCode::BadUserInput, p.message);
+                None
+            });
+            let summary = match errors.id("summary", GlobalId::decode_as(&input.summary, NodeType::Summary)) {
+                Some(id) => visible_summary(ctx, id).await?,
+                None => None,
+            };
+            if summary.is_none() && errors.is_empty() {
+                errors.add("summary", UserErrorCode::NotFound, "no such summary");
+            }
+            let (Some(summary), Some(municipality_id), true) = (summary, municipality, errors.is_empty())
+            else {
+                return Ok(failed(errors));
+            };
+            Ok(
+                match commissions::record_uptake(
+                    ctx.db()?,
+                    person,
+                    summary.id,
+                    municipality_id,
+                    input.status,
+                    note,
+                )
+                .await
+                {
+                    Ok(u) => UptakePayload { uptake: Some(Uptake(u)), user_errors: Vec::new() },
+                    Err(err) => UptakePayload { uptake: None, user_errors: from_write_error(err)? },
+                },
             )
-            .await
-            {
-                Ok(u) => UptakePayload { uptake: Some(Uptake(u)), user_errors: Vec::new() },
-                Err(err) => UptakePayload { uptake: None, user_errors: from_write_error(err)? },
-            },
-        )
+        })
+        .await
+    }
+}
+
+impl Replayable for CommissionPayload {
+    fn refused(errors: Vec<UserError>) -> Self {
+        Self::failed(errors)
+    }
+
+    async fn replay(ctx: &Context<'_>, id: i32) -> Result<Self> {
+        Ok(Self { commission: visible_commission(ctx, id).await?.map(Commission), user_errors: Vec::new() })
+    }
+}
+
+impl Replayable for MilestonePayload {
+    fn refused(errors: Vec<UserError>) -> Self {
+        Self { milestone: None, user_errors: errors }
+    }
+
+    async fn replay(ctx: &Context<'_>, id: i32) -> Result<Self> {
+        let found =
+            <entity::milestone::Entity as sea_orm::EntityTrait>::find_by_id(id).one(ctx.db()?.conn()).await?;
+        Ok(Self { milestone: found.map(Milestone), user_errors: Vec::new() })
+    }
+}
+
+impl Replayable for SummaryPayload {
+    fn refused(errors: Vec<UserError>) -> Self {
+        Self { summary: None, user_errors: errors }
+    }
+
+    async fn replay(ctx: &Context<'_>, id: i32) -> Result<Self> {
+        Ok(Self { summary: visible_summary(ctx, id).await?.map(Summary), user_errors: Vec::new() })
+    }
+}
+
+impl Replayable for UptakePayload {
+    fn refused(errors: Vec<UserError>) -> Self {
+        Self { uptake: None, user_errors: errors }
+    }
+
+    async fn replay(ctx: &Context<'_>, id: i32) -> Result<Self> {
+        let found =
+            <entity::uptake::Entity as sea_orm::EntityTrait>::find_by_id(id).one(ctx.db()?.conn()).await?;
+        Ok(Self { uptake: found.map(Uptake), user_errors: Vec::new() })
     }
 }

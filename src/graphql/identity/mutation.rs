@@ -17,6 +17,7 @@ use crate::{
     error::{AppError, Result},
     graphql::{
         context::ContextExt,
+        idempotency::{self, Replayable},
         identity::types::{
             ApiToken, Membership, Person, person_scope, region_of_municipality, visible_person,
         },
@@ -56,6 +57,9 @@ pub struct CreatePersonInput {
     pub region: Option<ID>,
     /// A first membership, created with the person.
     pub membership: Option<MembershipInput>,
+    /// Send the same key again to retry safely: a replay returns the original result and
+    /// creates nothing; the same key with a different input is a CONFLICT user error.
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(SimpleObject)]
@@ -183,43 +187,51 @@ impl IdentityMutation {
         ctx: &Context<'_>,
         input: CreatePersonInput,
     ) -> Result<CreatePersonPayload> {
-        let viewer = ctx.viewer()?;
-        let actor = actor(viewer)?;
-        let coordinated = viewer.coordinated_regions();
-        if coordinated.is_empty() {
-            return Err(AppError::Forbidden.into());
-        }
-        let mut errors = UserErrors::default();
-        let name = errors.check("name", PersonName::parse(&input.name));
-        let email = errors.check("email", Email::parse(&input.email));
-        let membership = match &input.membership {
-            Some(m) => resolve_organisation(ctx, &mut errors, m.role, &m.organisation).await?,
-            None => None,
-        };
-        let region = match &input.region {
-            Some(id) => errors.id("region", GlobalId::decode_as(id, NodeType::Region)),
-            None => match (membership.and_then(|m| m.region_id), coordinated.as_slice()) {
-                (Some(region), _) => Some(region),
-                (None, [only]) => Some(*only),
-                (None, _) => {
-                    errors.add("region", UserErrorCode::BadUserInput, "say which region manages the person");
-                    None
-                }
-            },
-        };
-        if let Some(region) = region {
-            viewer.require(Action::ManagePeople { region_id: region })?;
-        }
-        if let Some(m) = membership {
-            require_manages(viewer, m.region_id)?;
-        }
-        let (Some(name), Some(email), true) = (name, email, errors.is_empty()) else {
-            return Ok(CreatePersonPayload { person: None, user_errors: errors.into_vec() });
-        };
-        Ok(match identity::create_person(ctx.db()?, actor, name, email, region, membership).await {
-            Ok(person) => CreatePersonPayload { person: Some(Person(person)), user_errors: Vec::new() },
-            Err(err) => CreatePersonPayload { person: None, user_errors: from_write_error(err)? },
+        let key = input.idempotency_key.clone();
+        idempotency::once(ctx, key.as_deref(), async {
+            let viewer = ctx.viewer()?;
+            let actor = actor(viewer)?;
+            let coordinated = viewer.coordinated_regions();
+            if coordinated.is_empty() {
+                return Err(AppError::Forbidden.into());
+            }
+            let mut errors = UserErrors::default();
+            let name = errors.check("name", PersonName::parse(&input.name));
+            let email = errors.check("email", Email::parse(&input.email));
+            let membership = match &input.membership {
+                Some(m) => resolve_organisation(ctx, &mut errors, m.role, &m.organisation).await?,
+                None => None,
+            };
+            let region = match &input.region {
+                Some(id) => errors.id("region", GlobalId::decode_as(id, NodeType::Region)),
+                None => match (membership.and_then(|m| m.region_id), coordinated.as_slice()) {
+                    (Some(region), _) => Some(region),
+                    (None, [only]) => Some(*only),
+                    (None, _) => {
+                        errors.add(
+                            "region",
+                            UserErrorCode::BadUserInput,
+                            "say which region manages the person",
+                        );
+                        None
+                    }
+                },
+            };
+            if let Some(region) = region {
+                viewer.require(Action::ManagePeople { region_id: region })?;
+            }
+            if let Some(m) = membership {
+                require_manages(viewer, m.region_id)?;
+            }
+            let (Some(name), Some(email), true) = (name, email, errors.is_empty()) else {
+                return Ok(CreatePersonPayload { person: None, user_errors: errors.into_vec() });
+            };
+            Ok(match identity::create_person(ctx.db()?, actor, name, email, region, membership).await {
+                Ok(person) => CreatePersonPayload { person: Some(Person(person)), user_errors: Vec::new() },
+                Err(err) => CreatePersonPayload { person: None, user_errors: from_write_error(err)? },
+            })
         })
+        .await
     }
 
     /// Gives a person a role in an organisation. Coordinators of the organisation's region only.
@@ -396,5 +408,15 @@ impl IdentityMutation {
             Ok(token) => RevokeTokenPayload { token: Some(ApiToken(token)), user_errors: Vec::new() },
             Err(err) => failed(from_write_error(err)?),
         })
+    }
+}
+
+impl Replayable for CreatePersonPayload {
+    fn refused(errors: Vec<UserError>) -> Self {
+        Self { person: None, user_errors: errors }
+    }
+
+    async fn replay(ctx: &Context<'_>, id: i32) -> Result<Self> {
+        Ok(Self { person: visible_person(ctx, id).await?.map(Person), user_errors: Vec::new() })
     }
 }

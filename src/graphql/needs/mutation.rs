@@ -16,6 +16,7 @@ use crate::{
     error::{AppError, Result},
     graphql::{
         context::ContextExt,
+        idempotency::{self, Replayable},
         identity::types::{region_of_municipality, visible_person},
         ids::{GlobalId, NodeType},
         loaders::{MunicipalityById, ProductTypeById, ThemeById},
@@ -58,6 +59,9 @@ pub struct SubmitNeedInput {
     /// Keep it as a draft (visible only to the municipality) instead of submitting it.
     #[graphql(default)]
     pub draft: bool,
+    /// Send the same key again to retry safely: a replay returns the original result and
+    /// creates nothing; the same key with a different input is a CONFLICT user error.
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(SimpleObject)]
@@ -348,65 +352,73 @@ impl NeedsMutation {
     /// Raises a need for a municipality (members of it only): submitted at once, or kept as a
     /// draft. The payload suggests similar open needs to co-sign instead.
     async fn submit_need(&self, ctx: &Context<'_>, input: SubmitNeedInput) -> Result<SubmitNeedPayload> {
-        let viewer = ctx.viewer()?;
-        let me = viewer.require_person()?;
-        let mut errors = UserErrors::default();
-        let municipality = acting_municipality(ctx, &mut errors, input.municipality.as_ref())?;
-        if let Some(m) = municipality {
-            viewer.require(Action::SubmitNeedFor { municipality_id: m })?;
-        }
-        let pico = input.structured_question.unwrap_or_default();
-        let need_text = NeedText {
-            title: problem(&mut errors, text("title", &input.title, rules::TITLE.0, rules::TITLE.1)),
-            question: problem(
-                &mut errors,
-                text("question", &input.question, rules::QUESTION.0, rules::QUESTION.1),
-            ),
-            background: problem(&mut errors, text("background", &input.background, 1, rules::LONG_TEXT)),
-            intended_use: problem(&mut errors, text("intendedUse", &input.intended_use, 1, rules::LONG_TEXT)),
-            target_group: problem(
-                &mut errors,
-                text("targetGroup", &input.target_group, 1, rules::SHORT_TEXT),
-            ),
-            population: optional(&mut errors, "structuredQuestion", pico.population.as_deref()),
-            intervention: optional(&mut errors, "structuredQuestion", pico.intervention.as_deref()),
-            comparison: optional(&mut errors, "structuredQuestion", pico.comparison.as_deref()),
-            outcome: optional(&mut errors, "structuredQuestion", pico.outcome.as_deref()),
-        };
-        let (theme_ids, product_type_id) =
-            check_references(ctx, &mut errors, &input.themes, input.product_type.as_ref()).await?;
-        let contact_person_id = check_contact(ctx, &mut errors, input.contact_person.as_ref(), me).await?;
-        let (Some(municipality), true) = (municipality, errors.is_empty()) else {
-            return Ok(SubmitNeedPayload {
-                need: None,
-                similar_needs: Vec::new(),
-                user_errors: errors.into_vec(),
-            });
-        };
-        let words = rules::content_words(&format!("{} {}", need_text.title, need_text.question));
-        let content = NeedContent {
-            text: need_text,
-            urgency: input.urgency,
-            product_type_id,
-            theme_ids,
-            contact_person_id,
-        };
-        let db = ctx.db()?;
-        match needs::create(db, me, municipality, content, !input.draft).await {
-            Ok(need) => {
-                let similar = needs::similar(db.conn(), words, need.id, 5).await?;
-                Ok(SubmitNeedPayload {
-                    need: Some(Need(need)),
-                    similar_needs: similar.into_iter().map(Need).collect(),
-                    user_errors: Vec::new(),
-                })
+        let key = input.idempotency_key.clone();
+        idempotency::once(ctx, key.as_deref(), async {
+            let viewer = ctx.viewer()?;
+            let me = viewer.require_person()?;
+            let mut errors = UserErrors::default();
+            let municipality = acting_municipality(ctx, &mut errors, input.municipality.as_ref())?;
+            if let Some(m) = municipality {
+                viewer.require(Action::SubmitNeedFor { municipality_id: m })?;
             }
-            Err(err) => Ok(SubmitNeedPayload {
-                need: None,
-                similar_needs: Vec::new(),
-                user_errors: from_write_error(err)?,
-            }),
-        }
+            let pico = input.structured_question.unwrap_or_default();
+            let need_text = NeedText {
+                title: problem(&mut errors, text("title", &input.title, rules::TITLE.0, rules::TITLE.1)),
+                question: problem(
+                    &mut errors,
+                    text("question", &input.question, rules::QUESTION.0, rules::QUESTION.1),
+                ),
+                background: problem(&mut errors, text("background", &input.background, 1, rules::LONG_TEXT)),
+                intended_use: problem(
+                    &mut errors,
+                    text("intendedUse", &input.intended_use, 1, rules::LONG_TEXT),
+                ),
+                target_group: problem(
+                    &mut errors,
+                    text("targetGroup", &input.target_group, 1, rules::SHORT_TEXT),
+                ),
+                population: optional(&mut errors, "structuredQuestion", pico.population.as_deref()),
+                intervention: optional(&mut errors, "structuredQuestion", pico.intervention.as_deref()),
+                comparison: optional(&mut errors, "structuredQuestion", pico.comparison.as_deref()),
+                outcome: optional(&mut errors, "structuredQuestion", pico.outcome.as_deref()),
+            };
+            let (theme_ids, product_type_id) =
+                check_references(ctx, &mut errors, &input.themes, input.product_type.as_ref()).await?;
+            let contact_person_id =
+                check_contact(ctx, &mut errors, input.contact_person.as_ref(), me).await?;
+            let (Some(municipality), true) = (municipality, errors.is_empty()) else {
+                return Ok(SubmitNeedPayload {
+                    need: None,
+                    similar_needs: Vec::new(),
+                    user_errors: errors.into_vec(),
+                });
+            };
+            let words = rules::content_words(&format!("{} {}", need_text.title, need_text.question));
+            let content = NeedContent {
+                text: need_text,
+                urgency: input.urgency,
+                product_type_id,
+                theme_ids,
+                contact_person_id,
+            };
+            let db = ctx.db()?;
+            match needs::create(db, me, municipality, content, !input.draft).await {
+                Ok(need) => {
+                    let similar = needs::similar(db.conn(), words, need.id, 5).await?;
+                    Ok(SubmitNeedPayload {
+                        need: Some(Need(need)),
+                        similar_needs: similar.into_iter().map(Need).collect(),
+                        user_errors: Vec::new(),
+                    })
+                }
+                Err(err) => Ok(SubmitNeedPayload {
+                    need: None,
+                    similar_needs: Vec::new(),
+                    user_errors: from_write_error(err)?,
+                }),
+            }
+        })
+        .await
     }
 
     /// Edits a draft, submitted or returned need (its municipality's members only).
@@ -770,5 +782,24 @@ impl NeedsMutation {
             needs::withdraw_cosign(db, me, need.id, municipality).await
         };
         NeedPayload::from_write(result)
+    }
+}
+
+impl Replayable for SubmitNeedPayload {
+    fn refused(errors: Vec<UserError>) -> Self {
+        Self { need: None, similar_needs: Vec::new(), user_errors: errors }
+    }
+
+    async fn replay(ctx: &Context<'_>, id: i32) -> Result<Self> {
+        let Some(need) = visible_need(ctx, id).await? else {
+            return Ok(Self::refused(Vec::new()));
+        };
+        let words = rules::content_words(&format!("{} {}", need.title, need.question));
+        let similar = needs::similar(ctx.db()?.conn(), words, need.id, 5).await?;
+        Ok(Self {
+            need: Some(Need(need)),
+            similar_needs: similar.into_iter().map(Need).collect(),
+            user_errors: Vec::new(),
+        })
     }
 }

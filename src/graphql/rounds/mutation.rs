@@ -16,6 +16,7 @@ use crate::{
     error::{AppError, Result},
     graphql::{
         context::ContextExt,
+        idempotency::{self, Replayable},
         ids::{GlobalId, NodeType},
         loaders::{ClusterById, InstitutionById, RoundDataOf},
         needs::types::visible_need,
@@ -51,6 +52,9 @@ pub struct OpenRoundInput {
     pub prioritise_count: i32,
     /// The round's own criteria; the default criteria when left out.
     pub criteria: Option<Vec<RoundCriterionInput>>,
+    /// Send the same key again to retry safely: a replay returns the original result and
+    /// creates nothing; the same key with a different input is a CONFLICT user error.
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(SimpleObject)]
@@ -221,115 +225,123 @@ impl RoundsMutation {
 impl RoundsMutation {
     /// Opens a prioritisation round over ACCEPTED and DEFERRED needs of a region (coordinators).
     async fn open_round(&self, ctx: &Context<'_>, input: OpenRoundInput) -> Result<RoundPayload> {
-        let viewer = ctx.viewer()?;
-        let (actor, person_id) = actor(ctx)?;
-        let coordinated = viewer.coordinated_regions();
-        let mut errors = UserErrors::default();
-        let region = match &input.region {
-            Some(id) => errors.id("region", GlobalId::decode_as(id, NodeType::Region)),
-            None => match coordinated.as_slice() {
-                [only] => Some(*only),
-                [] => return Err(AppError::Forbidden.into()),
-                _ => {
-                    errors.add("region", UserErrorCode::BadUserInput, "say which region the round is for");
-                    None
-                }
-            },
-        };
-        if let Some(region_id) = region {
-            viewer.require(Action::ManageRounds { region_id })?;
-        }
-        let name = text("name", &input.name, 1, 200)
-            .map_err(|p| errors.add(p.field, UserErrorCode::BadUserInput, p.message))
-            .ok();
-        if input.closes_at <= Utc::now() {
-            errors.add("closesAt", UserErrorCode::BadUserInput, "the closing date must be in the future");
-        }
-        let mut candidate_ids = Vec::new();
-        for id in &input.candidates {
-            if let Some(need_id) = errors.id("candidates", GlobalId::decode_as(id, NodeType::Need)) {
-                if visible_need(ctx, need_id).await?.is_none() {
-                    errors.add("candidates", UserErrorCode::NotFound, "no such need");
-                } else if candidate_ids.contains(&need_id) {
-                    errors.add("candidates", UserErrorCode::BadUserInput, "a need is named twice");
-                } else {
-                    candidate_ids.push(need_id);
+        let key = input.idempotency_key.clone();
+        idempotency::once(ctx, key.as_deref(), async {
+            let viewer = ctx.viewer()?;
+            let (actor, person_id) = actor(ctx)?;
+            let coordinated = viewer.coordinated_regions();
+            let mut errors = UserErrors::default();
+            let region = match &input.region {
+                Some(id) => errors.id("region", GlobalId::decode_as(id, NodeType::Region)),
+                None => match coordinated.as_slice() {
+                    [only] => Some(*only),
+                    [] => return Err(AppError::Forbidden.into()),
+                    _ => {
+                        errors.add(
+                            "region",
+                            UserErrorCode::BadUserInput,
+                            "say which region the round is for",
+                        );
+                        None
+                    }
+                },
+            };
+            if let Some(region_id) = region {
+                viewer.require(Action::ManageRounds { region_id })?;
+            }
+            let name = text("name", &input.name, 1, 200)
+                .map_err(|p| errors.add(p.field, UserErrorCode::BadUserInput, p.message))
+                .ok();
+            if input.closes_at <= Utc::now() {
+                errors.add("closesAt", UserErrorCode::BadUserInput, "the closing date must be in the future");
+            }
+            let mut candidate_ids = Vec::new();
+            for id in &input.candidates {
+                if let Some(need_id) = errors.id("candidates", GlobalId::decode_as(id, NodeType::Need)) {
+                    if visible_need(ctx, need_id).await?.is_none() {
+                        errors.add("candidates", UserErrorCode::NotFound, "no such need");
+                    } else if candidate_ids.contains(&need_id) {
+                        errors.add("candidates", UserErrorCode::BadUserInput, "a need is named twice");
+                    } else {
+                        candidate_ids.push(need_id);
+                    }
                 }
             }
-        }
-        if input.candidates.is_empty() {
-            errors.add("candidates", UserErrorCode::BadUserInput, "name at least one candidate need");
-        }
-        let count = i32::try_from(input.candidates.len()).unwrap_or(i32::MAX);
-        if input.prioritise_count < 1 || input.prioritise_count > count.max(1) {
-            errors.add(
-                "prioritiseCount",
-                UserErrorCode::BadUserInput,
-                "prioritise between 1 and the number of candidates",
-            );
-        }
-        let criteria = match input.criteria {
-            Some(list) => {
-                let mut criteria: Vec<NewCriterion> = Vec::new();
-                for c in list {
-                    let key = c.key.trim().to_owned();
-                    if key.is_empty() || key.len() > 64 || criteria.iter().any(|k| k.key == key) {
-                        errors.add(
-                            "criteria",
-                            UserErrorCode::BadUserInput,
-                            "criteria need distinct keys of 1-64 characters",
-                        );
+            if input.candidates.is_empty() {
+                errors.add("candidates", UserErrorCode::BadUserInput, "name at least one candidate need");
+            }
+            let count = i32::try_from(input.candidates.len()).unwrap_or(i32::MAX);
+            if input.prioritise_count < 1 || input.prioritise_count > count.max(1) {
+                errors.add(
+                    "prioritiseCount",
+                    UserErrorCode::BadUserInput,
+                    "prioritise between 1 and the number of candidates",
+                );
+            }
+            let criteria = match input.criteria {
+                Some(list) => {
+                    let mut criteria: Vec<NewCriterion> = Vec::new();
+                    for c in list {
+                        let key = c.key.trim().to_owned();
+                        if key.is_empty() || key.len() > 64 || criteria.iter().any(|k| k.key == key) {
+                            errors.add(
+                                "criteria",
+                                UserErrorCode::BadUserInput,
+                                "criteria need distinct keys of 1-64 characters",
+                            );
+                        }
+                        if !(c.weight > 0.0 && c.weight <= 100.0) {
+                            errors.add(
+                                "criteria",
+                                UserErrorCode::BadUserInput,
+                                "a weight is greater than 0 and at most 100",
+                            );
+                        }
+                        let label = |l: Option<String>| l.unwrap_or_else(|| key.clone());
+                        criteria.push(NewCriterion {
+                            label_nb: label(c.label_nb),
+                            label_nn: label(c.label_nn),
+                            label_en: label(c.label_en),
+                            weight: c.weight,
+                            key,
+                        });
                     }
-                    if !(c.weight > 0.0 && c.weight <= 100.0) {
-                        errors.add(
-                            "criteria",
-                            UserErrorCode::BadUserInput,
-                            "a weight is greater than 0 and at most 100",
-                        );
+                    if criteria.is_empty() {
+                        errors.add("criteria", UserErrorCode::BadUserInput, "name at least one criterion");
                     }
-                    let label = |l: Option<String>| l.unwrap_or_else(|| key.clone());
-                    criteria.push(NewCriterion {
-                        label_nb: label(c.label_nb),
-                        label_nn: label(c.label_nn),
-                        label_en: label(c.label_en),
+                    criteria
+                }
+                None => criterion::Entity::find()
+                    .order_by_asc(criterion::Column::Id)
+                    .all(ctx.db()?.conn())
+                    .await?
+                    .into_iter()
+                    .map(|c| NewCriterion {
+                        key: c.key,
+                        label_nb: c.label_nb,
+                        label_nn: c.label_nn,
+                        label_en: c.label_en,
                         weight: c.weight,
-                        key,
-                    });
-                }
-                if criteria.is_empty() {
-                    errors.add("criteria", UserErrorCode::BadUserInput, "name at least one criterion");
-                }
-                criteria
-            }
-            None => criterion::Entity::find()
-                .order_by_asc(criterion::Column::Id)
-                .all(ctx.db()?.conn())
-                .await?
-                .into_iter()
-                .map(|c| NewCriterion {
-                    key: c.key,
-                    label_nb: c.label_nb,
-                    label_nn: c.label_nn,
-                    label_en: c.label_en,
-                    weight: c.weight,
-                })
-                .collect(),
-        };
-        let (Some(region_id), Some(name), true) = (region, name, errors.is_empty()) else {
-            return Ok(RoundPayload::failed(errors.into_vec()));
-        };
-        let new = NewRound {
-            region_id,
-            name,
-            closes_at: input.closes_at,
-            prioritise_count: input.prioritise_count,
-            criteria,
-            candidate_ids,
-        };
-        Ok(match rounds::open(ctx.db()?, actor, person_id, new).await {
-            Ok(round) => RoundPayload { round: Some(Round(round)), user_errors: Vec::new() },
-            Err(err) => RoundPayload::failed(from_write_error(err)?),
+                    })
+                    .collect(),
+            };
+            let (Some(region_id), Some(name), true) = (region, name, errors.is_empty()) else {
+                return Ok(RoundPayload::failed(errors.into_vec()));
+            };
+            let new = NewRound {
+                region_id,
+                name,
+                closes_at: input.closes_at,
+                prioritise_count: input.prioritise_count,
+                criteria,
+                candidate_ids,
+            };
+            Ok(match rounds::open(ctx.db()?, actor, person_id, new).await {
+                Ok(round) => RoundPayload { round: Some(Round(round)), user_errors: Vec::new() },
+                Err(err) => RoundPayload::failed(from_write_error(err)?),
+            })
         })
+        .await
     }
 
     /// Scores a candidate need for an organisation (once; revise with `reviseScores`).
@@ -368,5 +380,15 @@ impl RoundsMutation {
             Ok(closed) => RoundPayload { round: Some(Round(closed)), user_errors: Vec::new() },
             Err(err) => RoundPayload::failed(from_write_error(err)?),
         })
+    }
+}
+
+impl Replayable for RoundPayload {
+    fn refused(errors: Vec<UserError>) -> Self {
+        Self { round: None, user_errors: errors }
+    }
+
+    async fn replay(ctx: &Context<'_>, id: i32) -> Result<Self> {
+        Ok(Self { round: visible_round(ctx, id).await?.map(Round), user_errors: Vec::new() })
     }
 }
