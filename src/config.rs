@@ -30,6 +30,12 @@ pub enum Command {
     },
     /// Load demo people in every role and print a token for each, to try the API at once.
     Demo,
+    /// Copy a live SQLite database, consistently, to a new file (`VACUUM INTO`); the hub may keep
+    /// running. For PostgreSQL use `pg_dump` (see the README).
+    Backup {
+        /// The file to write; it must not exist yet.
+        destination: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]

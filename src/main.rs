@@ -24,6 +24,7 @@ async fn main() -> ExitCode {
         Command::Serve => serve(&cli).await,
         Command::Token { command: TokenCommand::Create(args) } => token_create(&cli, &args).await,
         Command::Demo => demo(&cli).await,
+        Command::Backup { destination } => backup(&cli, &destination).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -51,6 +52,12 @@ async fn token_create(cli: &Cli, args: &CreateToken) -> Result<(), knowledge_hub
         args.email
     );
     println!("{secret}");
+    Ok(())
+}
+
+async fn backup(cli: &Cli, destination: &std::path::Path) -> Result<(), knowledge_hub::app::StartupError> {
+    let bytes = knowledge_hub::db::backup(&cli.settings.database_url, destination).await?;
+    eprintln!("Backed up {} to {} ({bytes} bytes).", cli.settings.database_url, destination.display());
     Ok(())
 }
 

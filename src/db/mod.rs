@@ -172,6 +172,28 @@ pub fn duplicate_is_conflict(field: &'static str, message: &'static str) -> impl
     }
 }
 
+/// Writes a consistent copy of the live SQLite database at `url` to `destination` (which must
+/// not exist) with `VACUUM INTO`, while other connections go on reading and writing; returns its
+/// size in bytes. PostgreSQL is backed up with its own tools.
+pub async fn backup(url: &str, destination: &std::path::Path) -> Result<u64, String> {
+    if !url.starts_with("sqlite:") {
+        return Err("`backup` copies SQLite databases; for PostgreSQL use pg_dump (see the README)".into());
+    }
+    if destination.exists() {
+        return Err(format!("{} exists already; choose a new file", destination.display()));
+    }
+    let target = destination.to_str().ok_or("the destination path is not valid UTF-8")?;
+    let db = Db::connect(url).await.map_err(|e| format!("cannot open {url}: {e}"))?;
+    sea_orm::ConnectionTrait::execute_raw(
+        db.background(),
+        sea_orm::Statement::from_sql_and_values(DatabaseBackend::Sqlite, "VACUUM INTO ?", [target.into()]),
+    )
+    .await
+    .map_err(|e| format!("the backup failed: {e}"))?;
+    let _ = db.close().await;
+    std::fs::metadata(destination).map(|m| m.len()).map_err(|e| format!("the backup is missing: {e}"))
+}
+
 /// Checks that `url` names a database the hub can use, before anything connects.
 pub fn validate_url(url: &str) -> Result<(), String> {
     if url.starts_with("sqlite:") {

@@ -6,7 +6,7 @@ use std::{
     time::Duration,
 };
 
-const BIN: &str = env!("CARGO_BIN_EXE_knowledge-hub");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_knowledge-hub");
 
 #[test]
 fn help_lists_the_commands_and_settings() {
@@ -39,19 +39,24 @@ fn migrate_is_idempotent_and_a_bad_url_is_a_clear_error() {
 }
 
 /// A running `knowledge-hub serve` on a free port in `dir`, with JSON logs; killed on drop.
-struct Server {
-    child: std::process::Child,
-    addr: String,
+pub(crate) struct Server {
+    pub(crate) child: std::process::Child,
+    pub(crate) addr: String,
 }
 
 impl Server {
-    fn start(dir: &std::path::Path) -> Self {
-        let mut child = Command::new(BIN)
-            .current_dir(dir)
-            .args(["--bind", "127.0.0.1:0", "--log-format", "json"])
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starts");
+    pub(crate) fn start(dir: &std::path::Path) -> Self {
+        Self::start_on(dir, None)
+    }
+
+    /// Starts the hub in `dir` on the default SQLite file, or on `database_url`.
+    pub(crate) fn start_on(dir: &std::path::Path, database_url: Option<&str>) -> Self {
+        let mut command = Command::new(BIN);
+        command.current_dir(dir).args(["--bind", "127.0.0.1:0", "--log-format", "json"]);
+        if let Some(url) = database_url {
+            command.env("DATABASE_URL", url);
+        }
+        let mut child = command.stderr(Stdio::piped()).spawn().expect("starts");
         let stderr = child.stderr.take().expect("stderr");
         let mut lines = BufReader::new(stderr).lines();
         let listening = lines
