@@ -64,6 +64,10 @@ impl Application {
                 send_timeout: Duration::from_secs(settings.ws_send_timeout_secs.max(1)),
             },
             shutdown,
+            rate_limiter: std::sync::Arc::new(crate::rate_limit::RateLimiter::new(
+                settings.rate_limit,
+                settings.public_rate_limit,
+            )),
         };
         Ok(Self { listener, state, shutting_down })
     }
@@ -87,7 +91,9 @@ impl Application {
             // Open WebSockets close with "going away"; HTTP requests in flight finish.
             shutting_down.send_replace(true);
         };
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await?;
         if let Err(err) = db.close().await {
             tracing::warn!(error = %err, "closing the database pool");
         }

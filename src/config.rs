@@ -132,6 +132,12 @@ pub struct Settings {
     /// consumer (1013).
     #[arg(long, env = "HUB_WS_SEND_TIMEOUT_SECS", default_value_t = 10, global = true)]
     pub ws_send_timeout_secs: u64,
+    /// Points per hour for each token (a request costs 1 + its complexity / 100).
+    #[arg(long, env = "HUB_RATE_LIMIT", default_value_t = 5_000, global = true)]
+    pub rate_limit: u32,
+    /// Points per hour for each IP address without a token.
+    #[arg(long, env = "HUB_PUBLIC_RATE_LIMIT", default_value_t = 1_000, global = true)]
+    pub public_rate_limit: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -26,6 +26,8 @@ pub mod code {
     pub const QUERY_TOO_LARGE: &str = "QUERY_TOO_LARGE";
     /// Introspection (`__schema`, `__type`) without a token; the SDL is at /schema.graphql.
     pub const INTROSPECTION_DISABLED: &str = "INTROSPECTION_DISABLED";
+    /// The caller's budget of points per hour is spent (HTTP 429 with `Retry-After`).
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
     /// The HTTP request is not a single GraphQL request in JSON (malformed body, batch array, ...).
     pub const BAD_REQUEST: &str = "BAD_REQUEST";
 }

@@ -21,6 +21,8 @@ pub mod events;
 pub mod graphql;
 /// Routes, middleware and handlers.
 pub mod http;
+/// Cost-based rate limiting per token and per IP address.
+pub mod rate_limit;
 /// The bundled reference data and its idempotent loading.
 pub mod reference_data;
 /// Logging setup.

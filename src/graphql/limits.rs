@@ -17,7 +17,11 @@ use async_graphql::{
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
 
-use crate::{auth::Viewer, error::code};
+use crate::{
+    auth::Viewer,
+    error::code,
+    rate_limit::{self, Payment},
+};
 
 /// The deepest a query may nest data fields.
 pub const MAX_DEPTH: usize = 10;
@@ -232,6 +236,25 @@ impl Extension for QueryLimits {
                 ),
                 code::QUERY_TOO_COMPLEX,
             )]);
+        }
+        // The caller pays for the request now that its complexity is known, before it runs.
+        if let Some(payment) = ctx.data_opt::<Arc<Payment>>()
+            && let Err(exhausted) = payment.pay(rate_limit::cost(result.complexity))
+        {
+            let mut error = ServerError::new(
+                format!(
+                    "the rate limit of {} points per hour is spent; this request costs {}; retry in {} s",
+                    exhausted.limit,
+                    exhausted.cost,
+                    exhausted.retry_after.as_secs()
+                ),
+                None,
+            );
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("retryAfter", exhausted.retry_after.as_secs());
+            return Err(vec![with_code(error, code::RATE_LIMITED)]);
         }
         Ok(result)
     }

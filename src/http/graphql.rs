@@ -1,13 +1,13 @@
 //! The GraphQL endpoint `POST /graphql`: one JSON request per HTTP request (the WebSocket endpoint
 //! is in `websocket.rs`).
 
-use std::any::Any;
+use std::{any::Any, net::SocketAddr, sync::Arc};
 
 use axum::{
     Json,
     body::Bytes,
-    extract::State,
-    http::{HeaderMap, StatusCode, header},
+    extract::{ConnectInfo, State},
+    http::{Extensions, HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde_json::json;
@@ -17,6 +17,7 @@ use crate::{
     db::audit::{self, Attempt},
     error::{AppError, code},
     graphql::audit::RequestId,
+    rate_limit::{Caller, Payment},
 };
 
 /// A token was sent but is not valid: never silently treated as the public.
@@ -68,7 +69,12 @@ fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v == "application/json" || v == "application/graphql-response+json")
 }
 
-pub async fn execute(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn execute(
+    State(state): State<AppState>,
+    extensions: Extensions,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     // Only JSON bodies: a form or text/plain POST (which a browser sends cross-site without a
     // preflight) is refused, so a foreign page cannot make a visitor's browser call the API.
     if !is_json(&headers) {
@@ -109,9 +115,45 @@ pub async fn execute(State(state): State<AppState>, headers: HeaderMap, body: By
         Err(AppError::Unauthenticated) => return refused_token(&state, &headers).await,
         Err(_) => return reject(StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL, "internal error"),
     };
-    let request = state.per_request.prepare(request, viewer).data(request_id(&headers));
-    let response = state.schema.execute(request).await;
-    Json(response).into_response()
+    // A token holder pays from the token's budget, the public from its IP address's.
+    let caller = match viewer.identity() {
+        Some(identity) => Some(Caller::Token(identity.token_id)),
+        None => extensions.get::<ConnectInfo<SocketAddr>>().map(|info| Caller::Address(info.0.ip())),
+    };
+    let payment = caller.map(|caller| Arc::new(Payment::new(state.rate_limiter.clone(), caller)));
+    let mut request = state.per_request.prepare(request, viewer).data(request_id(&headers));
+    if let Some(payment) = &payment {
+        request = request.data(payment.clone());
+    }
+    let mut response = state.schema.execute(request).await;
+    let outcome = payment.and_then(|p| p.outcome());
+    if let Some(Ok(spent)) = outcome {
+        response.extensions.insert(
+            "rateLimit".to_owned(),
+            async_graphql::Value::from_json(json!({
+                "cost": spent.cost, "remaining": spent.remaining, "limit": spent.limit
+            }))
+            .unwrap_or_default(),
+        );
+    }
+    let mut http = Json(response).into_response();
+    match outcome {
+        Some(Err(exhausted)) => {
+            *http.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            let headers = http.headers_mut();
+            headers.insert(header::RETRY_AFTER, exhausted.retry_after.as_secs().into());
+            headers.insert("x-ratelimit-limit", exhausted.limit.into());
+            headers.insert("x-ratelimit-remaining", 0u32.into());
+        }
+        Some(Ok(spent)) => {
+            let headers = http.headers_mut();
+            headers.insert("x-ratelimit-limit", spent.limit.into());
+            headers.insert("x-ratelimit-remaining", spent.remaining.into());
+            headers.insert("x-ratelimit-cost", spent.cost.into());
+        }
+        None => {}
+    }
+    http
 }
 
 /// A panic in a handler becomes a 500 with the request's code and no stack trace; the panic

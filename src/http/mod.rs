@@ -48,6 +48,8 @@ pub struct AppState {
     pub websocket: websocket::Timing,
     /// Turns true when the server shuts down, so open WebSockets close with "going away".
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// The budgets of callers (see `rate_limit`).
+    pub rate_limiter: std::sync::Arc<crate::rate_limit::RateLimiter>,
 }
 
 /// Request ids: a per-process random prefix and a counter, unique across restarts and cheap.

@@ -29,6 +29,11 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Spawns with settings changed from the tests' defaults.
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Self {
         // `HUB_TEST_LOG=1 RUST_LOG=knowledge_hub::sql=trace cargo test NAME -- --nocapture` shows
         // every statement a test runs.
         if std::env::var_os("HUB_TEST_LOG").is_some() {
@@ -39,16 +44,17 @@ impl TestApp {
             Backend::Sqlite => format!("sqlite:{}", dir.path().join("hub.db").display()),
             Backend::Postgres => postgres::fresh_database().await,
         };
-        Self::start(database_url, dir).await
+        Self::start(database_url, dir, adjust).await
     }
 
     /// A second instance on the same database (PostgreSQL: how the hub scales out).
     pub async fn another_instance(&self) -> Self {
-        Self::start(self.database_url.clone(), tempfile::tempdir().expect("a temporary directory")).await
+        Self::start(self.database_url.clone(), tempfile::tempdir().expect("a temporary directory"), |_| {})
+            .await
     }
 
-    async fn start(database_url: String, dir: tempfile::TempDir) -> Self {
-        let settings = Settings {
+    async fn start(database_url: String, dir: tempfile::TempDir, adjust: impl FnOnce(&mut Settings)) -> Self {
+        let mut settings = Settings {
             database_url: database_url.clone(),
             bind: "127.0.0.1:0".parse().expect("an address"),
             log_format: LogFormat::Pretty,
@@ -59,7 +65,11 @@ impl TestApp {
             ws_init_timeout_secs: 1,
             ws_ping_secs: 1,
             ws_send_timeout_secs: 1,
+            // Generous: the tests of rate limiting set their own budgets.
+            rate_limit: 1_000_000,
+            public_rate_limit: 1_000_000,
         };
+        adjust(&mut settings);
         let app = Application::build(&settings).await.expect("the app starts");
         let addr = app.local_addr().expect("a bound address");
         let db = app.db().clone();

@@ -15,6 +15,7 @@ mod limits;
 mod needs;
 mod node;
 mod pagination;
+mod rate_limit;
 mod realtime;
 mod reference;
 mod rounds;
