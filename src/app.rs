@@ -17,8 +17,13 @@ pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Connects, migrates and loads the reference data: everything a database needs before serving.
 pub async fn prepare_database(url: &str) -> Result<Db, StartupError> {
+    prepare_database_with(url, &db::Pool::default()).await
+}
+
+/// [`prepare_database`] with a pool of the given size and acquire timeout.
+pub async fn prepare_database_with(url: &str, pool: &db::Pool) -> Result<Db, StartupError> {
     db::validate_url(url)?;
-    let db = Db::connect(url).await.map_err(|e| format!("cannot open the database: {e}"))?;
+    let db = Db::connect_with(url, pool).await.map_err(|e| format!("cannot open the database: {e}"))?;
     db.migrate().await.map_err(|e| format!("cannot migrate the database: {e}"))?;
     match reference_data::load(&db).await.map_err(|e| format!("cannot load the reference data: {e}"))? {
         reference_data::Outcome::Loaded => {
@@ -40,7 +45,11 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
-        let db = prepare_database(&settings.database_url).await?;
+        let pool = db::Pool {
+            max_connections: settings.db_max_connections,
+            acquire_timeout: Duration::from_millis(settings.db_acquire_timeout_ms.max(1)),
+        };
+        let db = prepare_database_with(&settings.database_url, &pool).await?;
         crate::events::spawn_relay(db.clone());
         let listener = TcpListener::bind(settings.bind)
             .await

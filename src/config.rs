@@ -132,6 +132,13 @@ pub struct Settings {
     /// consumer (1013).
     #[arg(long, env = "HUB_WS_SEND_TIMEOUT_SECS", default_value_t = 10, global = true)]
     pub ws_send_timeout_secs: u64,
+    /// Database connections in the pool (default 8 for SQLite, 16 for PostgreSQL).
+    #[arg(long, env = "HUB_DB_MAX_CONNECTIONS", global = true)]
+    pub db_max_connections: Option<u32>,
+    /// How long (ms) a request waits for a free database connection before it fails with
+    /// DATABASE_UNAVAILABLE (503, retry).
+    #[arg(long, env = "HUB_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 3_000, global = true)]
+    pub db_acquire_timeout_ms: u64,
     /// Points per hour for each token (a request costs 1 + its complexity / 100).
     #[arg(long, env = "HUB_RATE_LIMIT", default_value_t = 5_000, global = true)]
     pub rate_limit: u32,

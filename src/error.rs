@@ -26,6 +26,9 @@ pub mod code {
     pub const QUERY_TOO_LARGE: &str = "QUERY_TOO_LARGE";
     /// Introspection (`__schema`, `__type`) without a token; the SDL is at /schema.graphql.
     pub const INTROSPECTION_DISABLED: &str = "INTROSPECTION_DISABLED";
+    /// The database cannot be reached right now (restarting, or every connection busy): nothing
+    /// was changed, and the same request may be retried (HTTP 503 with `Retry-After`).
+    pub const DATABASE_UNAVAILABLE: &str = "DATABASE_UNAVAILABLE";
     /// The caller's budget of points per hour is spent (HTTP 429 with `Retry-After`).
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
     /// The HTTP request is not a single GraphQL request in JSON (malformed body, batch array, ...).
@@ -53,6 +56,9 @@ pub enum AppError {
     /// A fault of ours; the detail is logged, never sent.
     #[error("internal error")]
     Internal(String),
+    /// The database cannot be reached right now; retrying is safe.
+    #[error("the database is unavailable right now; nothing was changed, retry shortly")]
+    Unavailable(String),
 }
 
 impl AppError {
@@ -69,6 +75,7 @@ impl AppError {
             Self::Forbidden => code::FORBIDDEN,
             Self::Conflict(_) => code::CONFLICT,
             Self::Internal(_) => code::INTERNAL,
+            Self::Unavailable(_) => code::DATABASE_UNAVAILABLE,
         }
     }
 }
@@ -76,6 +83,10 @@ impl AppError {
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
         // Logged inside the request span, so the line carries the request id.
+        if crate::db::is_unavailable(&err) {
+            tracing::warn!(error = %err, "the database is unavailable");
+            return Self::Unavailable(err.to_string());
+        }
         tracing::error!(error = %err, "database error");
         Self::Internal(err.to_string())
     }

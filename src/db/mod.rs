@@ -44,26 +44,53 @@ pub struct Db {
     bus: EventBus,
 }
 
+/// The connection pool's size and how long a request waits for a connection.
+#[derive(Clone, Copy, Debug)]
+pub struct Pool {
+    /// `None`: 8 connections for SQLite, 16 for PostgreSQL.
+    pub max_connections: Option<u32>,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for Pool {
+    fn default() -> Self {
+        Self { max_connections: None, acquire_timeout: Duration::from_secs(3) }
+    }
+}
+
 impl Db {
     /// Connects to `url` (`sqlite:path` or `postgres://...`); a SQLite file is created if missing.
     pub async fn connect(url: &str) -> Result<Self, DbErr> {
+        Self::connect_with(url, &Pool::default()).await
+    }
+
+    /// Connects with a pool of the given size and acquire timeout.
+    pub async fn connect_with(url: &str, pool: &Pool) -> Result<Self, DbErr> {
         let mut options = ConnectOptions::new(url);
+        // A request that cannot get a connection in time fails fast with DATABASE_UNAVAILABLE
+        // instead of queueing; sqlx tests pooled connections before handing them out, so after a
+        // PostgreSQL restart broken ones are replaced without a restart of the hub.
         options
             .sqlx_logging(false)
-            .connect_timeout(Duration::from_secs(5))
-            .acquire_timeout(Duration::from_secs(5));
+            .connect_timeout(pool.acquire_timeout)
+            .acquire_timeout(pool.acquire_timeout)
+            .test_before_acquire(true);
         if url.starts_with("sqlite:") {
             // WAL lets readers go on while one writer writes; writers take the lock up front
             // (IMMEDIATE, see `begin_write`) and wait for each other up to the busy timeout.
-            options.max_connections(8).map_sqlx_sqlite_opts(|opts: SqliteConnectOptions| {
-                opts.create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .foreign_keys(true)
-                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
-            });
+            options.max_connections(pool.max_connections.unwrap_or(8)).map_sqlx_sqlite_opts(
+                |opts: SqliteConnectOptions| {
+                    opts.create_if_missing(true)
+                        .journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal)
+                        .foreign_keys(true)
+                        .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                },
+            );
         } else {
-            options.max_connections(16).statement_timeout(POSTGRES_STATEMENT_TIMEOUT);
+            options
+                .max_connections(pool.max_connections.unwrap_or(16))
+                .statement_timeout(POSTGRES_STATEMENT_TIMEOUT);
         }
         let mut conn = Database::connect(options).await?;
         let background = conn.clone();
@@ -192,6 +219,34 @@ pub async fn backup(url: &str, destination: &std::path::Path) -> Result<u64, Str
     .map_err(|e| format!("the backup failed: {e}"))?;
     let _ = db.close().await;
     std::fs::metadata(destination).map(|m| m.len()).map_err(|e| format!("the backup is missing: {e}"))
+}
+
+/// Whether an error means the database cannot be reached right now (the pool is exhausted, the
+/// server restarts or refuses connections, SQLite stays locked past the busy timeout), as opposed
+/// to a fault in a statement. Such a request changed nothing and may be retried.
+pub fn is_unavailable(err: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx};
+    let sqlx_err = match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        _ => return false,
+    };
+    match sqlx_err.as_ref() {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            // PostgreSQL: connection exceptions (08), shutdowns (57P01-57P03), too many
+            // connections (53300). SQLite: busy or locked (5, 6, and their extended codes).
+            code.starts_with("08")
+                || ["57P01", "57P02", "57P03", "53300"].contains(&code.as_ref())
+                || (code.len() < 5 && code.parse::<i32>().is_ok_and(|c| c & 0xff == 5 || c & 0xff == 6))
+        }
+        _ => false,
+    }
 }
 
 /// Checks that `url` names a database the hub can use, before anything connects.

@@ -22,12 +22,19 @@ use crate::{
 
 /// A token was sent but is not valid: never silently treated as the public.
 fn unauthenticated() -> Response {
-    let mut response = reject(
-        StatusCode::UNAUTHORIZED,
-        code::UNAUTHENTICATED,
-        "the token is not valid: malformed, unknown, expired or revoked",
-    );
-    response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+    with_header(
+        reject(
+            StatusCode::UNAUTHORIZED,
+            code::UNAUTHENTICATED,
+            "the token is not valid: malformed, unknown, expired or revoked",
+        ),
+        header::WWW_AUTHENTICATE,
+        "Bearer",
+    )
+}
+
+fn with_header(mut response: Response, name: header::HeaderName, value: &'static str) -> Response {
+    response.headers_mut().insert(name, header::HeaderValue::from_static(value));
     response
 }
 
@@ -52,6 +59,19 @@ pub(super) async fn audit_refused_token(state: &AppState, request_id: RequestId)
     if let Err(err) = audit::attempt(state.db.background(), attempt).await {
         tracing::error!(error = %err, "could not write an audit event");
     }
+}
+
+/// The database cannot be reached to check the token: 503, retry shortly.
+fn unavailable() -> Response {
+    with_header(
+        reject(
+            StatusCode::SERVICE_UNAVAILABLE,
+            code::DATABASE_UNAVAILABLE,
+            "the database is unavailable right now; nothing was changed, retry shortly",
+        ),
+        header::RETRY_AFTER,
+        "1",
+    )
 }
 
 /// A GraphQL-shaped error response for a request that never reached the executor.
@@ -113,6 +133,7 @@ pub async fn execute(
     let viewer = match state.authenticator.viewer(authorization).await {
         Ok(viewer) => viewer,
         Err(AppError::Unauthenticated) => return refused_token(&state, &headers).await,
+        Err(AppError::Unavailable(_)) => return unavailable(),
         Err(_) => return reject(StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL, "internal error"),
     };
     // A token holder pays from the token's budget, the public from its IP address's.
@@ -136,7 +157,16 @@ pub async fn execute(
             .unwrap_or_default(),
         );
     }
+    let unreachable = response.errors.iter().any(|e| {
+        e.extensions.as_ref().and_then(|x| x.get("code"))
+            == Some(&async_graphql::Value::from(code::DATABASE_UNAVAILABLE))
+    });
     let mut http = Json(response).into_response();
+    if unreachable {
+        // Nothing was changed; the same request may be sent again.
+        *http.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        http.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    }
     match outcome {
         Some(Err(exhausted)) => {
             *http.status_mut() = StatusCode::TOO_MANY_REQUESTS;

@@ -47,6 +47,11 @@ impl TestApp {
         Self::start(database_url, dir, adjust).await
     }
 
+    /// An instance on a database the caller made (a dedicated PostgreSQL server, say).
+    pub async fn spawn_on(database_url: String, adjust: impl FnOnce(&mut Settings)) -> Self {
+        Self::start(database_url, tempfile::tempdir().expect("a temporary directory"), adjust).await
+    }
+
     /// A second instance on the same database (PostgreSQL: how the hub scales out).
     pub async fn another_instance(&self) -> Self {
         Self::start(self.database_url.clone(), tempfile::tempdir().expect("a temporary directory"), |_| {})
@@ -66,6 +71,8 @@ impl TestApp {
             ws_ping_secs: 1,
             ws_send_timeout_secs: 1,
             // Generous: the tests of rate limiting set their own budgets.
+            db_max_connections: None,
+            db_acquire_timeout_ms: 3_000,
             rate_limit: 1_000_000,
             public_rate_limit: 1_000_000,
         };

@@ -101,49 +101,103 @@ fn free_port() -> u16 {
         .expect("a free local port")
 }
 
-async fn start() -> Server {
-    let bin = bin_dir();
-    let as_postgres = running_as_root();
-    let dir = std::env::temp_dir().join(format!("knowledge-hub-pg-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create the server directory");
-    if as_postgres {
-        let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir).status();
-        assert!(status.is_ok_and(|s| s.success()), "chown the server directory to postgres");
+/// One PostgreSQL server process: its data directory, options and tools.
+pub struct Instance {
+    pub port: u16,
+    bin: PathBuf,
+    as_postgres: bool,
+    data: String,
+    options: String,
+    log: String,
+}
+
+impl Instance {
+    /// initdb in a temporary directory named after `name` and this process, start the server,
+    /// and leave a watcher that stops it and removes the directory when this process is gone.
+    /// `crash_safe` servers acknowledge a commit only once its WAL is written, so that a commit
+    /// survives `stop` (an immediate shutdown, like a crash); the shared server does not bother.
+    fn launch(name: &str, crash_safe: bool) -> Self {
+        let bin = bin_dir();
+        let as_postgres = running_as_root();
+        let dir = std::env::temp_dir().join(format!("knowledge-hub-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create the server directory");
+        if as_postgres {
+            let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir).status();
+            assert!(status.is_ok_and(|s| s.success()), "chown the server directory to postgres");
+        }
+        let data = dir.join("data").to_string_lossy().into_owned();
+        let dir_s = dir.to_string_lossy().into_owned();
+        run(
+            as_postgres,
+            &bin.join("initdb"),
+            &["-D", &data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
+        );
+        let port = free_port();
+        // fsync is off: the machine does not crash under a test, only the server process may.
+        let synchronous_commit = if crash_safe { "on" } else { "off" };
+        let options = format!(
+            "-p {port} -k {dir_s} -c listen_addresses=127.0.0.1 -c max_connections=400 \
+             -c fsync=off -c synchronous_commit={synchronous_commit} -c full_page_writes=off"
+        );
+        let log = dir.join("server.log").to_string_lossy().into_owned();
+        let instance = Self { port, bin, as_postgres, data, options, log };
+        instance.start();
+
+        // Stop the server when this test process is gone: statics are never dropped, so a small
+        // watcher polls for our pid and then stops the server and removes its directory.
+        let pg_ctl = instance.bin.join("pg_ctl").to_string_lossy().into_owned();
+        let watcher = format!(
+            "(while [ -d /proc/{pid} ]; do sleep 1; done; {pg_ctl} -D {data} -m immediate stop; rm -rf {dir_s}) \
+             </dev/null >/dev/null 2>&1 &",
+            pid = std::process::id(),
+            data = instance.data,
+        );
+        // The outer shell returns at once; the watcher runs on in the background.
+        let status = if as_postgres {
+            Command::new("runuser").args(["-u", "postgres", "--", "sh", "-c", &watcher]).status()
+        } else {
+            Command::new("sh").args(["-c", &watcher]).status()
+        };
+        assert!(status.is_ok_and(|s| s.success()), "start the server watcher");
+        instance
     }
-    let data = dir.join("data");
-    let (data_s, dir_s) = (data.to_string_lossy().into_owned(), dir.to_string_lossy().into_owned());
-    run(
-        as_postgres,
-        &bin.join("initdb"),
-        &["-D", &data_s, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
-    );
-    let port = free_port();
-    // Durability settings are off: a test database that dies with the process needs no fsync.
-    let options = format!(
-        "-p {port} -k {dir_s} -c listen_addresses=127.0.0.1 -c max_connections=400 \
-         -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-    );
-    let log = dir.join("server.log").to_string_lossy().into_owned();
-    run(as_postgres, &bin.join("pg_ctl"), &["-D", &data_s, "-o", &options, "-l", &log, "-w", "start"]);
 
-    // Stop the server when this test process is gone: statics are never dropped, so a small
-    // watcher polls for our pid and then stops the server and removes its directory.
-    let pg_ctl = bin.join("pg_ctl").to_string_lossy().into_owned();
-    let watcher = format!(
-        "(while [ -d /proc/{pid} ]; do sleep 1; done; {pg_ctl} -D {data_s} -m immediate stop; rm -rf {dir_s}) \
-         </dev/null >/dev/null 2>&1 &",
-        pid = std::process::id()
-    );
-    // The outer shell returns at once; the watcher runs on in the background.
-    let status = if as_postgres {
-        Command::new("runuser").args(["-u", "postgres", "--", "sh", "-c", &watcher]).status()
-    } else {
-        Command::new("sh").args(["-c", &watcher]).status()
-    };
-    assert!(status.is_ok_and(|s| s.success()), "start the server watcher");
+    /// Starts the server and waits until it accepts connections.
+    pub fn start(&self) {
+        let pg_ctl = self.bin.join("pg_ctl");
+        run(
+            self.as_postgres,
+            &pg_ctl,
+            &["-D", &self.data, "-o", &self.options, "-l", &self.log, "-w", "start"],
+        );
+    }
 
-    let server = Server { port };
+    /// Stops the server at once, as a crash would (open connections are cut).
+    pub fn stop(&self) {
+        run(self.as_postgres, &self.bin.join("pg_ctl"), &["-D", &self.data, "-m", "immediate", "-w", "stop"]);
+    }
+
+    pub fn url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+}
+
+/// A server of the caller's own (to stop and start), with a migrated database `hub`; returns the
+/// server and the database's URL.
+pub async fn dedicated_server(name: &str) -> (Instance, String) {
+    let instance = Instance::launch(name, true);
+    let admin = Database::connect(instance.url("postgres")).await.expect("connect to the server");
+    admin.execute_unprepared("CREATE DATABASE hub").await.expect("create the database");
+    admin.close().await.expect("close the admin connection");
+    let url = instance.url("hub");
+    prepare_database(&url).await.expect("migrate").close().await.expect("close");
+    (instance, url)
+}
+
+async fn start() -> Server {
+    let instance = Instance::launch("pg", false);
+    let server = Server { port: instance.port };
     let admin = Database::connect(server.url("postgres")).await.expect("connect to the test server");
     admin.execute_unprepared(&format!("CREATE DATABASE {TEMPLATE}")).await.expect("create the template");
     admin.close().await.expect("close the admin connection");
