@@ -9,6 +9,7 @@ mod cli;
 mod commissions;
 mod database_trouble;
 mod durability;
+mod fuzz;
 mod http;
 mod idempotency;
 mod identity;
