@@ -386,6 +386,7 @@ pub async fn link_evidence(
     }
     .insert(&txn)
     .await?;
+    crate::db::audit::note_subject("Evidence", linked.id);
     record(&txn, NewEvent { need_id, actor: Some(actor), kind: kind::EVIDENCE_LINKED, ..Default::default() })
         .await?;
     db.commit(txn).await?;

@@ -79,5 +79,20 @@ on_both_databases! {
         assert!(first["createPerson"]["person"]["id"].is_string(), "{first}");
         let again = app.data_as(&c.coordinator, create, person).await;
         assert_eq!(again, first, "not a duplicate e-mail: the same person");
+
+        let bergen = app.data("{ municipality(code: \"4601\") { id } }").await["municipality"]["id"].clone();
+        let add = "mutation($input: AddMembershipInput!) { addMembership(input: $input) { membership { id } userErrors { code } } }";
+        let membership = json!({ "input": { "person": first["createPerson"]["person"]["id"], "role": "MUNICIPALITY_MEMBER",
+            "organisation": bergen, "idempotencyKey": "membership-1" } });
+        let added = app.data_as(&c.coordinator, add, membership.clone()).await;
+        assert!(added["addMembership"]["membership"]["id"].is_string(), "{added}");
+        assert_eq!(app.data_as(&c.coordinator, add, membership).await, added, "not a duplicate membership: the same one");
+
+        let need = submit(&app, &c.bergen, &input(&app, "Fallforebygging", "need-for-evidence").await).await["need"]["id"].clone();
+        let link = "mutation($input: LinkEvidenceInput!) { linkEvidence(input: $input) { evidence { title } need { evidence { title } } userErrors { code } } }";
+        let evidence = json!({ "input": { "need": need, "title": "Ein oversikt", "url": "https://example.no/o", "idempotencyKey": "evidence-1" } });
+        let linked = app.data_as(&c.coordinator, link, evidence.clone()).await;
+        assert_eq!(app.data_as(&c.coordinator, link, evidence).await, linked);
+        assert_eq!(linked["linkEvidence"]["need"]["evidence"].as_array().map(Vec::len), Some(1), "linked once");
     }
 }

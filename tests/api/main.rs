@@ -17,6 +17,7 @@ mod limits;
 mod needs;
 mod node;
 mod pagination;
+mod permissions;
 mod rate_limit;
 mod realtime;
 mod reference;

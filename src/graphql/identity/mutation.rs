@@ -73,6 +73,9 @@ pub struct AddMembershipInput {
     pub person: ID,
     pub role: Role,
     pub organisation: ID,
+    /// Send the same key again to retry safely: a replay returns the original result and
+    /// creates nothing; the same key with a different input is a CONFLICT user error.
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(SimpleObject)]
@@ -240,33 +243,37 @@ impl IdentityMutation {
         ctx: &Context<'_>,
         input: AddMembershipInput,
     ) -> Result<AddMembershipPayload> {
-        let viewer = ctx.viewer()?;
-        let actor = actor(viewer)?;
-        if viewer.coordinated_regions().is_empty() {
-            return Err(AppError::Forbidden.into());
-        }
-        let mut errors = UserErrors::default();
-        let person_id = errors.id("person", GlobalId::decode_as(&input.person, NodeType::Person));
-        let membership = resolve_organisation(ctx, &mut errors, input.role, &input.organisation).await?;
-        let person = match person_id {
-            Some(id) => visible_person(ctx, id).await?,
-            None => None,
-        };
-        if person_id.is_some() && person.is_none() {
-            errors.add("person", UserErrorCode::NotFound, "no such person");
-        }
-        if let Some(m) = membership {
-            require_manages(viewer, m.region_id)?;
-        }
-        let (Some(person), Some(membership), true) = (person, membership, errors.is_empty()) else {
-            return Ok(AddMembershipPayload { membership: None, user_errors: errors.into_vec() });
-        };
-        let result = identity::add_membership(ctx.db()?, actor, person.id, membership).await;
-        ctx.authenticator()?.forget_all();
-        Ok(match result {
-            Ok(m) => AddMembershipPayload { membership: Some(Membership(m)), user_errors: Vec::new() },
-            Err(err) => AddMembershipPayload { membership: None, user_errors: from_write_error(err)? },
+        let key = input.idempotency_key.clone();
+        idempotency::once(ctx, key.as_deref(), async {
+            let viewer = ctx.viewer()?;
+            let actor = actor(viewer)?;
+            if viewer.coordinated_regions().is_empty() {
+                return Err(AppError::Forbidden.into());
+            }
+            let mut errors = UserErrors::default();
+            let person_id = errors.id("person", GlobalId::decode_as(&input.person, NodeType::Person));
+            let membership = resolve_organisation(ctx, &mut errors, input.role, &input.organisation).await?;
+            let person = match person_id {
+                Some(id) => visible_person(ctx, id).await?,
+                None => None,
+            };
+            if person_id.is_some() && person.is_none() {
+                errors.add("person", UserErrorCode::NotFound, "no such person");
+            }
+            if let Some(m) = membership {
+                require_manages(viewer, m.region_id)?;
+            }
+            let (Some(person), Some(membership), true) = (person, membership, errors.is_empty()) else {
+                return Ok(AddMembershipPayload { membership: None, user_errors: errors.into_vec() });
+            };
+            let result = identity::add_membership(ctx.db()?, actor, person.id, membership).await;
+            ctx.authenticator()?.forget_all();
+            Ok(match result {
+                Ok(m) => AddMembershipPayload { membership: Some(Membership(m)), user_errors: Vec::new() },
+                Err(err) => AddMembershipPayload { membership: None, user_errors: from_write_error(err)? },
+            })
         })
+        .await
     }
 
     /// Takes a role away. Coordinators of the organisation's region only; a region keeps at
@@ -418,5 +425,16 @@ impl Replayable for CreatePersonPayload {
 
     async fn replay(ctx: &Context<'_>, id: i32) -> Result<Self> {
         Ok(Self { person: visible_person(ctx, id).await?.map(Person), user_errors: Vec::new() })
+    }
+}
+
+impl Replayable for AddMembershipPayload {
+    fn refused(errors: Vec<UserError>) -> Self {
+        Self { membership: None, user_errors: errors }
+    }
+
+    async fn replay(ctx: &Context<'_>, id: i32) -> Result<Self> {
+        let found = ctx.loader()?.load_one(MembershipById(id)).await?;
+        Ok(Self { membership: found.map(Membership), user_errors: Vec::new() })
     }
 }

@@ -137,6 +137,9 @@ pub struct LinkEvidenceInput {
     pub url: Option<String>,
     pub doi: Option<String>,
     pub note: Option<String>,
+    /// Send the same key again to retry safely: a replay returns the original result and
+    /// creates nothing; the same key with a different input is a CONFLICT user error.
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(SimpleObject)]
@@ -591,45 +594,49 @@ impl NeedsMutation {
         ctx: &Context<'_>,
         input: LinkEvidenceInput,
     ) -> Result<LinkEvidencePayload> {
-        let viewer = ctx.viewer()?;
-        let me = viewer.require_person()?;
-        let mut errors = UserErrors::default();
-        let failed = |errors: UserErrors| LinkEvidencePayload {
-            need: None,
-            evidence: None,
-            user_errors: errors.into_vec(),
-        };
-        let title = problem(&mut errors, text("title", &input.title, 1, rules::SHORT_TEXT));
-        let url = optional(&mut errors, "url", input.url.as_deref());
-        if url.as_deref().is_some_and(|u| !(u.starts_with("https://") || u.starts_with("http://"))) {
-            errors.add("url", UserErrorCode::BadUserInput, "the URL must start with https:// or http://");
-        }
-        let doi = optional(&mut errors, "doi", input.doi.as_deref());
-        if doi.as_deref().is_some_and(|d| !d.starts_with("10.") || !d.contains('/')) {
-            errors.add("doi", UserErrorCode::BadUserInput, "a DOI looks like 10.1234/abc");
-        }
-        if url.is_none() && doi.is_none() && errors.is_empty() {
-            errors.add("url", UserErrorCode::BadUserInput, "give a URL or a DOI");
-        }
-        let note = optional(&mut errors, "note", input.note.as_deref());
-        let Some((need, scope)) = find_need(ctx, &mut errors, "need", &input.need).await? else {
-            return Ok(failed(errors));
-        };
-        viewer.require(Action::CurateNeed(&scope))?;
-        if !errors.is_empty() {
-            return Ok(failed(errors));
-        }
-        let db = ctx.db()?;
-        Ok(match needs::link_evidence(db, me, need.id, NewEvidence { title, url, doi, note }).await {
-            Ok(evidence) => LinkEvidencePayload {
-                need: visible_need(ctx, need.id).await?.map(Need),
-                evidence: Some(Evidence(evidence)),
-                user_errors: Vec::new(),
-            },
-            Err(err) => {
-                LinkEvidencePayload { need: None, evidence: None, user_errors: from_write_error(err)? }
+        let key = input.idempotency_key.clone();
+        idempotency::once(ctx, key.as_deref(), async {
+            let viewer = ctx.viewer()?;
+            let me = viewer.require_person()?;
+            let mut errors = UserErrors::default();
+            let failed = |errors: UserErrors| LinkEvidencePayload {
+                need: None,
+                evidence: None,
+                user_errors: errors.into_vec(),
+            };
+            let title = problem(&mut errors, text("title", &input.title, 1, rules::SHORT_TEXT));
+            let url = optional(&mut errors, "url", input.url.as_deref());
+            if url.as_deref().is_some_and(|u| !(u.starts_with("https://") || u.starts_with("http://"))) {
+                errors.add("url", UserErrorCode::BadUserInput, "the URL must start with https:// or http://");
             }
+            let doi = optional(&mut errors, "doi", input.doi.as_deref());
+            if doi.as_deref().is_some_and(|d| !d.starts_with("10.") || !d.contains('/')) {
+                errors.add("doi", UserErrorCode::BadUserInput, "a DOI looks like 10.1234/abc");
+            }
+            if url.is_none() && doi.is_none() && errors.is_empty() {
+                errors.add("url", UserErrorCode::BadUserInput, "give a URL or a DOI");
+            }
+            let note = optional(&mut errors, "note", input.note.as_deref());
+            let Some((need, scope)) = find_need(ctx, &mut errors, "need", &input.need).await? else {
+                return Ok(failed(errors));
+            };
+            viewer.require(Action::CurateNeed(&scope))?;
+            if !errors.is_empty() {
+                return Ok(failed(errors));
+            }
+            let db = ctx.db()?;
+            Ok(match needs::link_evidence(db, me, need.id, NewEvidence { title, url, doi, note }).await {
+                Ok(evidence) => LinkEvidencePayload {
+                    need: visible_need(ctx, need.id).await?.map(Need),
+                    evidence: Some(Evidence(evidence)),
+                    user_errors: Vec::new(),
+                },
+                Err(err) => {
+                    LinkEvidencePayload { need: None, evidence: None, user_errors: from_write_error(err)? }
+                }
+            })
         })
+        .await
     }
 
     /// Merges duplicates into a surviving need (the region's coordinators): duplicates become
@@ -801,5 +808,22 @@ impl Replayable for SubmitNeedPayload {
             similar_needs: similar.into_iter().map(Need).collect(),
             user_errors: Vec::new(),
         })
+    }
+}
+
+impl Replayable for LinkEvidencePayload {
+    fn refused(errors: Vec<UserError>) -> Self {
+        Self { need: None, evidence: None, user_errors: errors }
+    }
+
+    async fn replay(ctx: &Context<'_>, id: i32) -> Result<Self> {
+        let evidence = <entity::need_evidence::Entity as sea_orm::EntityTrait>::find_by_id(id)
+            .one(ctx.db()?.conn())
+            .await?;
+        let need = match &evidence {
+            Some(e) => visible_need(ctx, e.need_id).await?.map(Need),
+            None => None,
+        };
+        Ok(Self { need, evidence: evidence.map(Evidence), user_errors: Vec::new() })
     }
 }
