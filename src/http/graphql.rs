@@ -97,6 +97,7 @@ pub async fn execute(
 ) -> Response {
     // Only JSON bodies: a form or text/plain POST (which a browser sends cross-site without a
     // preflight) is refused, so a foreign page cannot make a visitor's browser call the API.
+    state.metrics.graphql_requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     if !is_json(&headers) {
         return reject(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -1,4 +1,5 @@
-//! `/healthz` (the process answers) and `/readyz` (and so does its database).
+//! `/healthz` (the process answers), `/readyz` (and so does its database) and `/metrics`
+//! (counters in the Prometheus text format, for monitoring and for the benchmark suite).
 
 use axum::{Json, extract::State, http::StatusCode};
 use serde_json::{Value, json};
@@ -17,4 +18,30 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
             (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "database unavailable" })))
         }
     }
+}
+
+/// Counters of the process, read by `/metrics`.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub graphql_requests: std::sync::atomic::AtomicU64,
+    pub websocket_connections: std::sync::atomic::AtomicI64,
+}
+
+pub async fn metrics(State(state): State<AppState>) -> ([(axum::http::HeaderName, &'static str); 1], String) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let body = format!(
+        "# HELP hub_graphql_requests_total GraphQL requests over HTTP.\n\
+         # TYPE hub_graphql_requests_total counter\n\
+         hub_graphql_requests_total {}\n\
+         # HELP hub_sql_statements_total SQL statements run for requests (background work excluded).\n\
+         # TYPE hub_sql_statements_total counter\n\
+         hub_sql_statements_total {}\n\
+         # HELP hub_websocket_connections Open WebSocket connections.\n\
+         # TYPE hub_websocket_connections gauge\n\
+         hub_websocket_connections {}\n",
+        state.metrics.graphql_requests.load(Relaxed),
+        state.db.statements_executed(),
+        state.metrics.websocket_connections.load(Relaxed),
+    );
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

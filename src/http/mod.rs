@@ -48,6 +48,8 @@ pub struct AppState {
     pub websocket: websocket::Timing,
     /// Turns true when the server shuts down, so open WebSockets close with "going away".
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Counters for `/metrics`.
+    pub metrics: std::sync::Arc<health::Metrics>,
     /// The budgets of callers (see `rate_limit`).
     pub rate_limiter: std::sync::Arc<crate::rate_limit::RateLimiter>,
 }
@@ -104,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql/ws", get(websocket::websocket))
         .route("/healthz", get(health::alive))
         .route("/readyz", get(health::ready))
+        .route("/metrics", get(health::metrics))
         .with_state(state)
         .layer(middleware)
 }

@@ -170,7 +170,24 @@ struct Credentials {
     viewer: Viewer,
 }
 
+/// Counts a session in `/metrics` while it lives.
+struct Counted(Arc<super::health::Metrics>);
+
+impl Counted {
+    fn new(metrics: Arc<super::health::Metrics>) -> Self {
+        metrics.websocket_connections.fetch_add(1, Ordering::Relaxed);
+        Self(metrics)
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.websocket_connections.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 async fn session(state: AppState, protocol: GraphQLProtocol, socket: WebSocket, request_id: RequestId) {
+    let _counted = Counted::new(state.metrics.clone());
     let timing = state.websocket;
     let (mut out, incoming) = socket.split();
     let (queue, mut queued) = mpsc::channel::<Message>(OUTBOX);

@@ -50,3 +50,24 @@ on_both_databases! {
         assert_eq!(response.status(), 405);
     }
 }
+
+on_both_databases! {
+    async fn metrics_count_requests_statements_and_sockets(app) {
+        let read = |name: &'static str| {
+            let (client, url) = (app.client.clone(), app.url("/metrics"));
+            async move {
+                let text = client.get(url).send().await.expect("sent").text().await.expect("text");
+                text.lines()
+                    .find_map(|line| line.strip_prefix(name)?.trim().parse::<i64>().ok())
+                    .unwrap_or_else(|| panic!("{name} in {text}"))
+            }
+        };
+        let (requests, statements) = (read("hub_graphql_requests_total").await, read("hub_sql_statements_total").await);
+        app.data("{ regions { totalCount } }").await;
+        assert_eq!(read("hub_graphql_requests_total").await, requests + 1);
+        let now = read("hub_sql_statements_total").await;
+        assert!(now > statements, "the query ran SQL");
+        assert_eq!(now, i64::try_from(app.statements()).expect("small"), "the same counter the tests read");
+        assert_eq!(read("hub_websocket_connections").await, 0);
+    }
+}

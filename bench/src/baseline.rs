@@ -1,0 +1,213 @@
+//! The raw baseline: minimal axum handlers that fetch what each scenario's GraphQL request fetches,
+//! with hand-written SQL, and serialise the same JSON, with no GraphQL layer, no authentication
+//! and no limits. The hub's results are reported as ratios to it.
+
+use std::collections::HashMap;
+
+use axum::{
+    Json, Router,
+    extract::{Query, State},
+    http::StatusCode,
+    routing::get,
+};
+use knowledge_hub::db::Db;
+use sea_orm::{DatabaseBackend, FromQueryResult, JsonValue, Statement, Value as SqlValue};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::scenarios::need_id;
+
+type Reply = Result<Json<Value>, (StatusCode, String)>;
+
+fn fault(err: sea_orm::DbErr) -> (StatusCode, String) {
+    (StatusCode::INTERNAL_SERVER_ERROR, err.to_string())
+}
+
+async fn rows(db: &Db, sql: &str, values: Vec<SqlValue>) -> Result<Vec<JsonValue>, (StatusCode, String)> {
+    let conn = db.background();
+    let backend = conn.get_database_backend();
+    // Written with `?`; PostgreSQL numbers its placeholders.
+    let sql = if backend == DatabaseBackend::Postgres {
+        let mut n = 0;
+        sql.chars()
+            .map(|c| {
+                if c == '?' {
+                    n += 1;
+                    format!("${n}")
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    } else {
+        sql.to_owned()
+    };
+    JsonValue::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+        .all(conn)
+        .await
+        .map_err(fault)
+}
+
+fn list(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+}
+
+pub fn router(db: Db) -> Router {
+    Router::new()
+        .route("/q1", get(dashboard))
+        .route("/q2", get(lookup))
+        .route("/q3", get(stats))
+        .route("/q5", get(search))
+        .with_state(db)
+}
+
+#[derive(Deserialize)]
+struct Page {
+    n: i64,
+}
+
+async fn dashboard(State(db): State<Db>, Query(page): Query<Page>) -> Reply {
+    let needs = rows(
+        &db,
+        "SELECT n.id, n.title, n.status, n.created_at, m.name AS municipality, c.name AS cluster FROM need n \
+         JOIN municipality m ON m.id = n.municipality_id LEFT JOIN cluster c ON c.id = m.cluster_id \
+         WHERE n.status <> 'DRAFT' ORDER BY n.created_at DESC, n.id DESC LIMIT ?",
+        vec![page.n.into()],
+    )
+    .await?;
+    let ids: Vec<i64> = needs.iter().filter_map(|n| n["id"].as_i64()).collect();
+    let mut themes: HashMap<i64, Vec<Value>> = HashMap::new();
+    let mut cosigners: HashMap<i64, Vec<Value>> = HashMap::new();
+    if !ids.is_empty() {
+        let sql = format!(
+            "SELECT nt.need_id, t.key FROM need_theme nt JOIN theme t ON t.id = nt.theme_id WHERE nt.need_id IN ({}) ORDER BY t.id",
+            list(&ids)
+        );
+        for row in rows(&db, &sql, vec![]).await? {
+            themes
+                .entry(row["need_id"].as_i64().unwrap_or_default())
+                .or_default()
+                .push(json!({ "key": row["key"] }));
+        }
+        let sql = format!(
+            "SELECT c.need_id, m.name FROM need_cosign c JOIN municipality m ON m.id = c.municipality_id WHERE c.need_id IN ({}) ORDER BY c.id",
+            list(&ids)
+        );
+        for row in rows(&db, &sql, vec![]).await? {
+            cosigners
+                .entry(row["need_id"].as_i64().unwrap_or_default())
+                .or_default()
+                .push(json!({ "municipality": { "name": row["name"] } }));
+        }
+    }
+    let nodes: Vec<Value> = needs
+        .iter()
+        .map(|n| {
+            let id = n["id"].as_i64().unwrap_or_default();
+            json!({
+                "id": need_id(id as i32), "title": n["title"], "status": n["status"], "createdAt": n["created_at"],
+                "municipality": { "name": n["municipality"], "cluster": n["cluster"].as_str().map(|c| json!({ "name": c })) },
+                "themes": themes.remove(&id).unwrap_or_default(),
+                "cosignatures": cosigners.remove(&id).unwrap_or_default(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "data": { "needs": { "nodes": nodes } } })))
+}
+
+#[derive(Deserialize)]
+struct One {
+    id: i64,
+}
+
+async fn lookup(State(db): State<Db>, Query(one): Query<One>) -> Reply {
+    let found = rows(
+        &db,
+        "SELECT n.id, n.title, n.question, n.status, m.name AS municipality FROM need n \
+         JOIN municipality m ON m.id = n.municipality_id WHERE n.id = ? AND n.status <> 'DRAFT'",
+        vec![one.id.into()],
+    )
+    .await?;
+    let Some(need) = found.first() else {
+        return Ok(Json(json!({ "data": { "node": null } })));
+    };
+    let themes = rows(
+        &db,
+        "SELECT t.key FROM need_theme nt JOIN theme t ON t.id = nt.theme_id WHERE nt.need_id = ? ORDER BY t.id",
+        vec![one.id.into()],
+    )
+    .await?;
+    Ok(Json(json!({ "data": { "node": {
+        "id": need_id(one.id as i32), "title": need["title"], "question": need["question"], "status": need["status"],
+        "municipality": { "name": need["municipality"] },
+        "themes": themes.iter().map(|t| json!({ "key": t["key"] })).collect::<Vec<_>>(),
+    } } })))
+}
+
+async fn stats(State(db): State<Db>) -> Reply {
+    let visible = "n.status <> 'DRAFT'";
+    let total = rows(&db, &format!("SELECT COUNT(*) AS n FROM need n WHERE {visible}"), vec![]).await?;
+    let by_status = rows(
+        &db,
+        &format!(
+            "SELECT n.status, COUNT(*) AS n FROM need n WHERE {visible} GROUP BY n.status ORDER BY n.status"
+        ),
+        vec![],
+    )
+    .await?;
+    let by_theme = rows(
+        &db,
+        &format!(
+            "SELECT t.key, COUNT(*) AS n FROM need n JOIN need_theme nt ON nt.need_id = n.id JOIN theme t ON t.id = nt.theme_id \
+             WHERE {visible} GROUP BY t.key ORDER BY t.key"
+        ),
+        vec![],
+    )
+    .await?;
+    let by_cluster = rows(
+        &db,
+        &format!(
+            "SELECT c.name, COUNT(*) AS n FROM need n JOIN municipality m ON m.id = n.municipality_id \
+             LEFT JOIN cluster c ON c.id = m.cluster_id WHERE {visible} GROUP BY c.name ORDER BY c.name"
+        ),
+        vec![],
+    )
+    .await?;
+    Ok(Json(json!({ "data": { "needStats": {
+        "total": total.first().map(|t| t["n"].clone()),
+        "byStatus": by_status.iter().map(|r| json!({ "status": r["status"], "count": r["n"] })).collect::<Vec<_>>(),
+        "byTheme": by_theme.iter().map(|r| json!({ "theme": { "key": r["key"] }, "count": r["n"] })).collect::<Vec<_>>(),
+        "byCluster": by_cluster.iter().map(|r| json!({ "cluster": r["name"].as_str().map(|n| json!({ "name": n })), "count": r["n"] })).collect::<Vec<_>>(),
+    } } })))
+}
+
+#[derive(Deserialize)]
+struct Search {
+    q: String,
+}
+
+async fn search(State(db): State<Db>, Query(search): Query<Search>) -> Reply {
+    let word: String = search.q.chars().filter(|c| c.is_alphanumeric()).collect();
+    let found = if db.backend() == DatabaseBackend::Postgres {
+        rows(
+            &db,
+            "SELECT n.id, n.title FROM need n, to_tsquery('norwegian', ?) q WHERE n.search @@ q AND n.status <> 'DRAFT' \
+             ORDER BY ts_rank(n.search, q) DESC, n.id LIMIT 20",
+            vec![format!("{word}:*").into()],
+        )
+        .await?
+    } else {
+        rows(
+            &db,
+            "SELECT n.id, n.title FROM need_fts f JOIN need n ON n.id = f.rowid WHERE need_fts MATCH ? AND n.status <> 'DRAFT' \
+             ORDER BY bm25(need_fts, 10.0, 5.0, 1.0), n.id LIMIT 20",
+            vec![format!("\"{word}\"*").into()],
+        )
+        .await?
+    };
+    let nodes: Vec<Value> = found
+        .iter()
+        .map(|n| json!({ "id": need_id(n["id"].as_i64().unwrap_or_default() as i32), "title": n["title"] }))
+        .collect();
+    Ok(Json(json!({ "data": { "needs": { "nodes": nodes } } })))
+}

@@ -1,0 +1,101 @@
+//! The servers under test run as child processes, so that their memory and CPU time can be read
+//! from `/proc` apart from the load generator's.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+};
+
+/// A server child process and the address it listens on; killed on drop.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads the child's output until a line naming `http://ADDR`, then keeps draining it.
+fn wait_for_address(child: &mut Child, from_stderr: bool) -> Result<String, String> {
+    let lines: Box<dyn BufRead + Send> = if from_stderr {
+        Box::new(BufReader::new(child.stderr.take().ok_or("no stderr")?))
+    } else {
+        Box::new(BufReader::new(child.stdout.take().ok_or("no stdout")?))
+    };
+    let mut lines = lines.lines();
+    let address = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| {
+            let rest = line.split("http://").nth(1)?;
+            Some(rest.split(['/', ' ', '"', ')']).next()?.to_owned())
+        })
+        .ok_or("the server stopped before it listened")?;
+    std::thread::spawn(move || lines.for_each(drop));
+    Ok(format!("http://{address}"))
+}
+
+/// Starts the hub binary on `database_url`, with rate limits lifted (the load comes from one
+/// address) and logs at warnings only.
+pub fn start_hub(binary: &str, database_url: &str) -> Result<Server, String> {
+    let mut child = Command::new(binary)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("DATABASE_URL", database_url)
+        .env("HUB_RATE_LIMIT", "4000000000")
+        .env("HUB_PUBLIC_RATE_LIMIT", "4000000000")
+        .env("RUST_LOG", "knowledge_hub=info,warn")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start {binary}: {e}"))?;
+    let base = wait_for_address(&mut child, true)?;
+    Ok(Server { child, base })
+}
+
+/// Starts this program's raw baseline server on `database_url`.
+pub fn start_baseline(database_url: &str) -> Result<Server, String> {
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut child = Command::new(me)
+        .args(["baseline-serve", "--database-url", database_url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot start the baseline: {e}"))?;
+    let base = wait_for_address(&mut child, false)?;
+    Ok(Server { child, base })
+}
+
+/// CPU time (user + system) of a process, in seconds.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Resident memory of a process, in MiB.
+pub fn rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("VmRSS:").map(|v| v.trim().trim_end_matches("kB").trim().to_owned())
+            })
+        })
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// A counter from the hub's `/metrics`.
+pub async fn metric(client: &reqwest::Client, base: &str, name: &str) -> f64 {
+    let Ok(response) = client.get(format!("{base}/metrics")).send().await else { return 0.0 };
+    let text = response.text().await.unwrap_or_default();
+    text.lines().find_map(|l| l.strip_prefix(name)?.trim().parse().ok()).unwrap_or(0.0)
+}

@@ -1,0 +1,102 @@
+//! The scenarios: each is a GraphQL request to the hub and the equivalent request to the raw
+//! baseline, drawn afresh for every iteration from a seeded generator.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use serde_json::{Value, json};
+
+use crate::dataset::Rng;
+
+/// One request of a scenario: a GraphQL body for the hub, a path for the baseline.
+pub struct Draw {
+    pub graphql: Value,
+    pub baseline: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scenario {
+    /// Q1: a dashboard page of 50 needs with municipality, cluster, themes and co-signers.
+    Dashboard50,
+    /// Q2: one need by id.
+    Lookup,
+    /// Q3: aggregates (`needStats`).
+    Stats,
+    /// Q5: full-text search.
+    Search,
+}
+
+impl Scenario {
+    pub const ALL: [Self; 4] = [Self::Dashboard50, Self::Lookup, Self::Stats, Self::Search];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Dashboard50 => "Q1 dashboard page (50)",
+            Self::Lookup => "Q2 point lookup",
+            Self::Stats => "Q3 aggregates",
+            Self::Search => "Q5 full-text search",
+        }
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Dashboard50 => "q1",
+            Self::Lookup => "q2",
+            Self::Stats => "q3",
+            Self::Search => "q5",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.key() == key)
+    }
+
+    /// A request of this scenario over a dataset of `needs` needs.
+    pub fn draw(self, rng: &mut Rng, needs: usize) -> Draw {
+        match self {
+            Self::Dashboard50 => Draw {
+                graphql: json!({ "query": DASHBOARD, "variables": { "n": 50 } }),
+                baseline: Some("/q1?n=50".into()),
+            },
+            Self::Lookup => {
+                let id = 1 + rng.below(needs);
+                Draw {
+                    graphql: json!({ "query": LOOKUP, "variables": { "id": need_id(id as i32) } }),
+                    baseline: Some(format!("/q2?id={id}")),
+                }
+            }
+            Self::Stats => Draw { graphql: json!({ "query": STATS }), baseline: Some("/q3".into()) },
+            Self::Search => {
+                let word = WORDS[rng.below(WORDS.len())];
+                Draw {
+                    graphql: json!({ "query": SEARCH, "variables": { "q": word } }),
+                    baseline: Some(format!("/q5?q={word}")),
+                }
+            }
+        }
+    }
+}
+
+/// A need's global id, as the hub encodes it.
+pub fn need_id(key: i32) -> String {
+    URL_SAFE_NO_PAD.encode(format!("Need:{key}"))
+}
+
+pub const DASHBOARD: &str = "query($n: Int!) { needs(first: $n) { nodes { id title status createdAt
+    municipality { name cluster { name } } themes { key } cosignatures { municipality { name } } } } }";
+pub const LOOKUP: &str = "query($id: ID!) { node(id: $id) { ... on Need { id title question status municipality { name } themes { key } } } }";
+pub const STATS: &str = "{ needStats { total byStatus { status count } byTheme { theme { key } count }
+    byCluster { cluster { name } count } } }";
+pub const SEARCH: &str =
+    "query($q: String!) { needs(search: $q, first: 20, orderBy: RELEVANCE) { nodes { id title } } }";
+
+/// Search words: topics of the dataset, prefixes and a word that finds nothing.
+const WORDS: &[&str] = &[
+    "fallforebygging",
+    "ernæring",
+    "demens",
+    "einsemd",
+    "rehab",
+    "psykisk",
+    "søvn",
+    "kompetanse",
+    "xylofon",
+];
