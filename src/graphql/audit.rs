@@ -19,6 +19,7 @@ use async_graphql::{
         Extension, ExtensionContext, ExtensionFactory, NextExecute, NextPrepareRequest, NextResolve,
         ResolveInfo,
     },
+    parser::types::OperationType,
 };
 use serde_json::json;
 
@@ -124,10 +125,13 @@ impl Extension for AuditLog {
         mut request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
-        request.data.insert(Arc::new(Stash {
-            variables: request.variables.clone(),
-            mutation_seen: AtomicBool::new(false),
-        }));
+        // The variables are kept for the audit record's target only when there is a mutation
+        // to record: queries do not pay for the copy.
+        let has_mutation = request.parsed_query().is_ok_and(|document| {
+            document.operations.iter().any(|(_, op)| op.node.ty == OperationType::Mutation)
+        });
+        let variables = if has_mutation { request.variables.clone() } else { Variables::default() };
+        request.data.insert(Arc::new(Stash { variables, mutation_seen: AtomicBool::new(false) }));
         next.run(ctx, request).await
     }
 
