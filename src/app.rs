@@ -56,7 +56,7 @@ impl Application {
             .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
         let authenticator = Authenticator::new(db.clone());
         let schema = build_schema(db.clone(), authenticator.clone());
-        let per_request = PerRequest::new(db.clone(), Duration::from_millis(settings.batch_window_ms));
+        let per_request = PerRequest::new(db.clone());
         let allowed_origins = std::sync::Arc::new(
             settings.allowed_origins.iter().map(|o| o.trim().trim_end_matches('/').to_lowercase()).collect(),
         );

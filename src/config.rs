@@ -114,10 +114,6 @@ pub struct Settings {
     /// Log format: human-readable lines or one JSON object per line. Levels come from `RUST_LOG`.
     #[arg(long, env = "HUB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
     pub log_format: LogFormat,
-    /// How long (ms) a DataLoader gathers keys before it queries: relation lookups requested
-    /// within this window share one SQL statement.
-    #[arg(long, env = "HUB_BATCH_WINDOW_MS", default_value_t = 1, global = true)]
-    pub batch_window_ms: u64,
     /// Web origins (`https://dashboard.example.no`, comma-separated) whose pages may open the
     /// WebSocket, besides the hub's own. Clients that send no Origin (servers, scripts) are let in.
     #[arg(long, env = "HUB_ALLOWED_ORIGINS", value_delimiter = ',', global = true)]

@@ -25,5 +25,7 @@ pub mod http;
 pub mod rate_limit;
 /// The bundled reference data and its idempotent loading.
 pub mod reference_data;
+/// A deterministic sample dataset in tiers, for benchmarks and tests.
+pub mod sample;
 /// Logging setup.
 pub mod telemetry;

@@ -10,6 +10,7 @@ use axum::{
     http::StatusCode,
     routing::get,
 };
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use knowledge_hub::db::Db;
 use sea_orm::{DatabaseBackend, FromQueryResult, JsonValue, Statement, Value as SqlValue};
 use serde::Deserialize;
@@ -57,6 +58,7 @@ pub fn router(db: Db) -> Router {
         .route("/q1", get(dashboard))
         .route("/q2", get(lookup))
         .route("/q3", get(stats))
+        .route("/q4", get(open_requests))
         .route("/q5", get(search))
         .with_state(db)
 }
@@ -78,7 +80,22 @@ async fn dashboard(State(db): State<Db>, Query(page): Query<Page>) -> Reply {
     let ids: Vec<i64> = needs.iter().filter_map(|n| n["id"].as_i64()).collect();
     let mut themes: HashMap<i64, Vec<Value>> = HashMap::new();
     let mut cosigners: HashMap<i64, Vec<Value>> = HashMap::new();
+    let mut commissions: HashMap<i64, Vec<Value>> = HashMap::new();
     if !ids.is_empty() {
+        // The public sees published commissions only, with their institution and summary.
+        let sql = format!(
+            "SELECT cn.need_id, c.status, i.short_name, s.title FROM commission_need cn \
+             JOIN commission c ON c.id = cn.commission_id LEFT JOIN institution i ON i.id = c.awarded_institution_id \
+             LEFT JOIN summary s ON s.commission_id = c.id WHERE cn.need_id IN ({}) AND c.status = 'PUBLISHED' ORDER BY c.id DESC",
+            list(&ids)
+        );
+        for row in rows(&db, &sql, vec![]).await? {
+            commissions.entry(row["need_id"].as_i64().unwrap_or_default()).or_default().push(json!({
+                "status": row["status"],
+                "awardedInstitution": row["short_name"].as_str().map(|s| json!({ "shortName": s })),
+                "summary": row["title"].as_str().map(|t| json!({ "title": t })),
+            }));
+        }
         let sql = format!(
             "SELECT nt.need_id, t.key FROM need_theme nt JOIN theme t ON t.id = nt.theme_id WHERE nt.need_id IN ({}) ORDER BY t.id",
             list(&ids)
@@ -109,10 +126,66 @@ async fn dashboard(State(db): State<Db>, Query(page): Query<Page>) -> Reply {
                 "municipality": { "name": n["municipality"], "cluster": n["cluster"].as_str().map(|c| json!({ "name": c })) },
                 "themes": themes.remove(&id).unwrap_or_default(),
                 "cosignatures": cosigners.remove(&id).unwrap_or_default(),
+                "commissions": commissions.remove(&id).unwrap_or_default(),
             })
         })
         .collect();
     Ok(Json(json!({ "data": { "needs": { "nodes": nodes } } })))
+}
+
+/// Q4: open commissions (any institution's member sees them all), newest first, with their needs.
+async fn open_requests(State(db): State<Db>, Query(page): Query<Page>) -> Reply {
+    let found = rows(
+        &db,
+        "SELECT c.id, c.question, c.deadline, c.budget_nok, p.key AS product_type, r.name AS region FROM commission c \
+         JOIN product_type p ON p.id = c.product_type_id LEFT JOIN region r ON r.id = c.region_id \
+         WHERE c.status = 'OPEN' ORDER BY c.id DESC LIMIT ?",
+        vec![page.n.into()],
+    )
+    .await?;
+    let ids: Vec<i64> = found.iter().filter_map(|c| c["id"].as_i64()).collect();
+    let mut needs: HashMap<i64, Vec<Value>> = HashMap::new();
+    if !ids.is_empty() {
+        let sql = format!(
+            "SELECT cn.commission_id, n.id, n.title, m.name FROM commission_need cn JOIN need n ON n.id = cn.need_id \
+             JOIN municipality m ON m.id = n.municipality_id WHERE cn.commission_id IN ({})",
+            list(&ids)
+        );
+        let linked = rows(&db, &sql, vec![]).await?;
+        let need_ids: Vec<i64> = linked.iter().filter_map(|n| n["id"].as_i64()).collect();
+        let mut themes: HashMap<i64, Vec<Value>> = HashMap::new();
+        if !need_ids.is_empty() {
+            let sql = format!(
+                "SELECT nt.need_id, t.key FROM need_theme nt JOIN theme t ON t.id = nt.theme_id WHERE nt.need_id IN ({}) ORDER BY t.id",
+                list(&need_ids)
+            );
+            for row in rows(&db, &sql, vec![]).await? {
+                themes
+                    .entry(row["need_id"].as_i64().unwrap_or_default())
+                    .or_default()
+                    .push(json!({ "key": row["key"] }));
+            }
+        }
+        for n in linked {
+            let id = n["id"].as_i64().unwrap_or_default();
+            needs.entry(n["commission_id"].as_i64().unwrap_or_default()).or_default().push(json!({
+                "title": n["title"], "municipality": { "name": n["name"] }, "themes": themes.remove(&id).unwrap_or_default(),
+            }));
+        }
+    }
+    let nodes: Vec<Value> = found
+        .iter()
+        .map(|c| {
+            let id = c["id"].as_i64().unwrap_or_default();
+            json!({
+                "id": URL_SAFE_NO_PAD.encode(format!("Commission:{id}")), "question": c["question"],
+                "deadline": c["deadline"], "budgetNok": c["budget_nok"],
+                "productType": { "key": c["product_type"] }, "region": c["region"].as_str().map(|r| json!({ "name": r })),
+                "needs": needs.remove(&id).unwrap_or_default(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "data": { "commissions": { "nodes": nodes } } })))
 }
 
 #[derive(Deserialize)]

@@ -3,10 +3,7 @@
 //! time, so a stall is not hidden by the load backing off). Latencies go to an HDR histogram; a
 //! response that is not 200 or carries `errors` is an error and never counts as throughput.
 
-use std::{
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
-};
+use std::{sync::Arc, time::Duration};
 
 use hdrhistogram::Histogram;
 use serde_json::Value;
@@ -52,17 +49,18 @@ pub struct Load {
     pub rate: Option<f64>,
 }
 
-struct Shared {
-    latency: Histogram<u64>,
-    ok: u64,
-    errors: u64,
-    first_error: Option<String>,
-}
-
 async fn once(load: &Load, rng: &mut Rng) -> Result<(), String> {
     let draw = load.scenario.draw(rng, load.needs);
     let response = match load.side {
-        Side::Hub => load.client.post(format!("{}/graphql", load.base)).json(&draw.graphql).send().await,
+        Side::Hub => {
+            let request = load.client.post(format!("{}/graphql", load.base)).json(&draw.graphql);
+            match draw.token {
+                Some(token) => request.bearer_auth(token),
+                None => request,
+            }
+            .send()
+            .await
+        }
         Side::Baseline => {
             let path = draw.baseline.ok_or("no baseline for this scenario")?;
             load.client.get(format!("{}{path}", load.base)).send().await
@@ -78,62 +76,15 @@ async fn once(load: &Load, rng: &mut Rng) -> Result<(), String> {
 }
 
 pub async fn run(load: Arc<Load>) -> Outcome {
-    let shared = Arc::new(Mutex::new(Shared {
-        latency: Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds"),
-        ok: 0,
-        errors: 0,
-        first_error: None,
-    }));
-    let start = Instant::now();
-    let deadline = start + load.duration;
-    let workers: Vec<_> = (0..load.concurrency)
-        .map(|worker| {
-            let (load, shared) = (load.clone(), shared.clone());
-            tokio::spawn(async move {
-                let mut rng = Rng::new(0x5EED ^ worker as u64);
-                // Fixed rate: this worker's share of the schedule.
-                let interval = load.rate.map(|r| Duration::from_secs_f64(load.concurrency as f64 / r));
-                let mut scheduled = start
-                    + interval.map_or(Duration::ZERO, |i| i.mul_f64(worker as f64 / load.concurrency as f64));
-                loop {
-                    if interval.is_some() {
-                        tokio::time::sleep_until(scheduled.into()).await;
-                    }
-                    let began = if interval.is_some() { scheduled } else { Instant::now() };
-                    if began >= deadline {
-                        break;
-                    }
-                    let result = once(&load, &mut rng).await;
-                    let micros = began.elapsed().as_micros().max(1) as u64;
-                    let mut s = shared.lock().expect("the lock");
-                    match result {
-                        Ok(()) => {
-                            s.ok += 1;
-                            let _ = s.latency.record(micros.min(60_000_000));
-                        }
-                        Err(e) => {
-                            s.errors += 1;
-                            s.first_error.get_or_insert(e);
-                        }
-                    }
-                    drop(s);
-                    if let Some(interval) = interval {
-                        scheduled += interval;
-                    }
-                }
-            })
-        })
-        .collect();
-    for worker in workers {
-        let _ = worker.await;
-    }
-    let elapsed = start.elapsed().min(load.duration.max(Duration::from_millis(1)));
-    let shared = Arc::try_unwrap(shared).ok().and_then(|m| m.into_inner().ok()).expect("workers are done");
-    Outcome {
-        latency: shared.latency,
-        ok: shared.ok,
-        errors: shared.errors,
-        first_error: shared.first_error,
-        elapsed,
-    }
+    let plan = crate::drive::Plan { concurrency: load.concurrency, duration: load.duration, rate: load.rate };
+    let outcomes = crate::drive::run(plan, 1, move |worker, iteration| {
+        let load = load.clone();
+        async move {
+            // Each request draws from its own seeded generator: the same run, the same requests.
+            let mut rng = Rng::new(0x5EED ^ (worker as u64) ^ (iteration << 16));
+            (0, once(&load, &mut rng).await)
+        }
+    })
+    .await;
+    outcomes.into_iter().next().expect("one kind")
 }

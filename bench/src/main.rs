@@ -6,14 +6,19 @@
 //! cargo build --release -p knowledge-hub -p knowledge-hub-bench
 //! target/release/knowledge-hub-bench generate --database-url sqlite:bench-s.db --tier s
 //! target/release/knowledge-hub-bench run --database-url sqlite:bench-s.db --tier s --write BENCHMARKS.md
+//! # writes (M1) and subscriptions (S1, S2); on SQLite they run on a copy of the database
+//! target/release/knowledge-hub-bench run --database-url sqlite:bench-s.db --tier s --scenarios m1,s1,s2 --write BENCHMARKS.md
 //! target/release/knowledge-hub-bench smoke     # what CI runs: tiny, no timing
 //! ```
 
 mod baseline;
 mod dataset;
+mod drive;
 mod load;
 mod process;
+mod realtime;
 mod scenarios;
+mod writes;
 
 use std::{sync::Arc, time::Duration};
 
@@ -51,8 +56,10 @@ enum Command {
         /// The hub binary (build it with `--release`).
         #[arg(long, default_value = "target/release/knowledge-hub")]
         hub: String,
-        /// Scenarios to run: q1, q2, q3, q5 (comma-separated).
-        #[arg(long, value_delimiter = ',', default_value = "q1,q2,q3,q5")]
+        /// Scenarios to run, comma-separated: the reads (q1, q1-500, q2, q3, q4, q5), and m1 (writes),
+        /// s1 (subscription fan-out), s2 (idle subscribed connections). Each of m1, s1, s2 starts
+        /// a fresh hub; they write to the database (on SQLite: to a copy, see --in-place).
+        #[arg(long, value_delimiter = ',', default_value = "q1,q1-500,q2,q3,q4,q5")]
         scenarios: Vec<String>,
         /// Closed-loop workers.
         #[arg(long, default_value_t = 8)]
@@ -66,6 +73,8 @@ enum Command {
         /// Append the results to this Markdown file.
         #[arg(long)]
         write: Option<String>,
+        #[command(flatten)]
+        live: LiveOptions,
     },
     /// The raw baseline server (started by `run`; prints its address).
     BaselineServe {
@@ -79,13 +88,46 @@ enum Command {
     },
 }
 
+/// The settings of the write and real-time scenarios (m1, s1, s2).
+#[derive(clap::Args, Clone, Debug)]
+struct LiveOptions {
+    /// M1: concurrent writers (closed loop), and workers of the fixed rate and the mix.
+    #[arg(long, default_value_t = 16)]
+    writers: usize,
+    /// M1: writes per second of the fixed-rate run.
+    #[arg(long, default_value_t = 200.0)]
+    write_rate: f64,
+    /// M1: the read scenarios that make up 90% of the mix.
+    #[arg(long, value_delimiter = ',', default_value = "q2")]
+    mix_reads: Vec<String>,
+    /// S1: subscriber counts, one event each (measured `--single-events` times).
+    #[arg(long, value_delimiter = ',', default_value = "100,1000,10000")]
+    subscribers: Vec<usize>,
+    /// S1: events measured one at a time per subscriber count.
+    #[arg(long, default_value_t = 3)]
+    single_events: usize,
+    /// S1: subscribers for the fixed event rate.
+    #[arg(long, default_value_t = 1000)]
+    rate_subscribers: usize,
+    /// S1: events per second of the fixed-rate run (for `--seconds`; 0 skips it).
+    #[arg(long, default_value_t = 100.0)]
+    event_rate: f64,
+    /// S2: idle connections, each with one subscription.
+    #[arg(long, default_value_t = 10_000)]
+    idle_connections: usize,
+    /// Run m1, s1 and s2 on the given SQLite database itself instead of a copy (PostgreSQL
+    /// databases are always written in place).
+    #[arg(long)]
+    in_place: bool,
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Generate { database_url, tier, seed } => generate(&database_url, tier, seed).await,
-        Command::Run { database_url, tier, hub, scenarios, concurrency, seconds, rate, write } => {
-            let options = RunOptions { tier, hub, concurrency, seconds, rate };
+        Command::Run { database_url, tier, hub, scenarios, concurrency, seconds, rate, write, live } => {
+            let options = RunOptions { tier, hub, concurrency, seconds, rate, live };
             run(&database_url, &scenarios, &options, write.as_deref()).await.map(|_| ())
         }
         Command::BaselineServe { database_url } => baseline_serve(&database_url).await,
@@ -125,6 +167,21 @@ struct RunOptions {
     concurrency: usize,
     seconds: u64,
     rate: Option<f64>,
+    live: LiveOptions,
+}
+
+/// Everything a run measured.
+#[derive(Default)]
+struct Results {
+    reads: Vec<Row>,
+    idle_rss: Option<f64>,
+    writes: Vec<writes::WriteRow>,
+    realtime: Vec<realtime::RealtimeRow>,
+    idle: Option<realtime::IdleRow>,
+    /// Facts about the run (copies, limits) for the report.
+    notes: Vec<String>,
+    /// Scenarios that could not run, and why.
+    failures: Vec<String>,
 }
 
 /// One scenario's figures on both sides.
@@ -166,11 +223,44 @@ async fn run(
     keys: &[String],
     o: &RunOptions,
     write: Option<&str>,
-) -> Result<Vec<Row>, String> {
-    let scenarios: Vec<Scenario> = keys
-        .iter()
-        .map(|k| Scenario::parse(k).ok_or(format!("no scenario `{k}`")))
-        .collect::<Result<_, _>>()?;
+) -> Result<Results, String> {
+    let mut reads = Vec::new();
+    let mut live = Vec::new();
+    for key in keys {
+        match key.as_str() {
+            "m1" | "s1" | "s2" => live.push(key.as_str()),
+            _ => reads.push(Scenario::parse(key).ok_or(format!("no scenario `{key}`"))?),
+        }
+    }
+    let mut results = Results::default();
+    if !reads.is_empty() {
+        run_reads(database_url, &reads, o, &mut results).await?;
+    }
+    if !live.is_empty() {
+        run_live(database_url, &live, o, &mut results).await?;
+    }
+    if let Some(path) = write {
+        let section = report(database_url, o, &results);
+        let mut existing = std::fs::read_to_string(path).unwrap_or_default();
+        existing.push_str(&section);
+        std::fs::write(path, existing).map_err(|e| format!("cannot write {path}: {e}"))?;
+        eprintln!("appended the results to {path}");
+    }
+    Ok(results)
+}
+
+async fn run_reads(
+    database_url: &str,
+    scenarios: &[Scenario],
+    o: &RunOptions,
+    results: &mut Results,
+) -> Result<(), String> {
+    if scenarios.iter().any(|s| s.needs_institution_token()) {
+        let email = format!("forskar@{}.bench.example.no", scenarios::INSTITUTION);
+        let role = ["--role", "institution-member", "--institution", scenarios::INSTITUTION];
+        let token = process::create_token(&o.hub, database_url, "Bench Forskar", &email, &role)?;
+        scenarios::set_institution_token(token);
+    }
     let hub = process::start_hub(&o.hub, database_url)?;
     let baseline = process::start_baseline(database_url)?;
     let client = reqwest::Client::builder()
@@ -178,9 +268,8 @@ async fn run(
         .build()
         .map_err(|e| e.to_string())?;
     let idle_rss = process::rss_mib(hub.child.id());
-    let mut rows = Vec::new();
     eprint!("{TABLE_HEADER}");
-    for scenario in scenarios {
+    for &scenario in scenarios {
         let statements = process::metric(&client, &hub.base, "hub_sql_statements_total").await;
         let requests = process::metric(&client, &hub.base, "hub_graphql_requests_total").await;
         let cpu = process::cpu_seconds(hub.child.id());
@@ -199,17 +288,127 @@ async fn run(
             baseline: on_baseline,
         };
         print_row(&row);
-        rows.push(row);
+        results.reads.push(row);
     }
     eprintln!("hub idle RSS before the run: {idle_rss:.1} MiB");
-    if let Some(path) = write {
-        let section = report(database_url, o, &rows, idle_rss);
-        let mut existing = std::fs::read_to_string(path).unwrap_or_default();
-        existing.push_str(&section);
-        std::fs::write(path, existing).map_err(|e| format!("cannot write {path}: {e}"))?;
-        eprintln!("appended the results to {path}");
+    results.idle_rss = Some(idle_rss);
+    Ok(())
+}
+
+/// The open-file limit of a process, from `/proc`.
+fn open_files_limit(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/limits"))
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                let rest = l.strip_prefix("Max open files")?;
+                rest.split_whitespace().next().map(str::to_owned)
+            })
+        })
+        .unwrap_or_else(|| "?".into())
+}
+
+fn print_first_error(error: Option<&String>) {
+    if let Some(error) = error {
+        eprintln!("  first error: {}", error.chars().take(300).collect::<String>());
     }
-    Ok(rows)
+}
+
+/// M1, S1 and S2, each on a fresh hub, on a copy of a SQLite database unless `--in-place`.
+async fn run_live(
+    database_url: &str,
+    keys: &[&str],
+    o: &RunOptions,
+    results: &mut Results,
+) -> Result<(), String> {
+    let l = &o.live;
+    let limit = realtime::raise_open_files();
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let url = if database_url.starts_with("sqlite:") && !l.in_place {
+        let copy = writes::copy_database(&o.hub, database_url, dir.path())?;
+        results.notes.push(
+            "m1, s1 and s2 wrote to a copy of the database made with `knowledge-hub backup`; the generated tier is unchanged".into(),
+        );
+        copy
+    } else {
+        results.notes.push(format!(
+            "m1, s1 and s2 wrote to {} itself (needs, co-signatures, members and tokens were added)",
+            if database_url.starts_with("sqlite:") { "the database" } else { "the PostgreSQL database" }
+        ));
+        database_url.to_owned()
+    };
+    let members = writes::create_members(&o.hub, &url, l.writers.max(2))?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(l.writers * 2 + 16)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let duration = Duration::from_secs(o.seconds);
+    let mut reads = Vec::new();
+    for key in &l.mix_reads {
+        reads.push(Scenario::parse(key).ok_or(format!("no read scenario `{key}` for the mix"))?);
+    }
+    for &key in keys {
+        let hub = process::start_hub(&o.hub, &url)?;
+        if results.notes.iter().all(|n| !n.starts_with("open-file limit")) {
+            results.notes.push(format!(
+                "open-file limit (RLIMIT_NOFILE): {limit} in the bench, {} in the hub",
+                open_files_limit(hub.child.id())
+            ));
+        }
+        let writes = Arc::new(writes::Writes::new(client.clone(), &hub.base, members.clone()).await?);
+        match key {
+            "m1" => {
+                let m1 = writes::M1Options {
+                    writers: l.writers,
+                    rate: l.write_rate,
+                    reads: reads.clone(),
+                    needs: o.tier.needs(),
+                    duration,
+                };
+                eprint!("{}", writes::TABLE_HEADER);
+                let rows = writes::m1(&client, &hub, writes, &m1, |row| {
+                    eprint!("{}", writes::table_row(row));
+                    print_first_error(row.first_error());
+                })
+                .await;
+                results.writes.extend(rows);
+            }
+            "s1" => {
+                let s1 = realtime::S1Options {
+                    subscribers: l.subscribers.clone(),
+                    single_events: l.single_events,
+                    rate_subscribers: l.rate_subscribers,
+                    event_rate: l.event_rate,
+                    duration,
+                };
+                eprint!("{}", realtime::S1_HEADER);
+                let rows = realtime::s1(&hub, writes, &s1, |row| {
+                    eprint!("{}", realtime::s1_row(row));
+                    print_first_error(row.first_error.as_ref());
+                })
+                .await;
+                match rows {
+                    Ok(rows) => results.realtime.extend(rows),
+                    Err(e) => {
+                        eprintln!("  S1 failed: {e}");
+                        results.failures.push(format!("S1: {e}"));
+                    }
+                }
+            }
+            _ => match realtime::s2(&client, &hub, &writes, l.idle_connections).await {
+                Ok(row) => {
+                    eprint!("{}{}", realtime::S2_HEADER, realtime::s2_row(&row));
+                    print_first_error(row.first_error.as_ref());
+                    results.idle = Some(row);
+                }
+                Err(e) => {
+                    eprintln!("  S2 failed: {e}");
+                    results.failures.push(format!("S2: {e}"));
+                }
+            },
+        }
+    }
+    Ok(())
 }
 
 const TABLE_HEADER: &str = "| scenario | hub req/s | p50 ms | p99 ms | p99.9 ms | errors | baseline req/s | baseline p99 ms | hub/baseline | SQL/req | CPU ms/req | RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
@@ -249,7 +448,7 @@ fn command_output(program: &str, args: &[&str]) -> String {
         .unwrap_or_default()
 }
 
-fn report(database_url: &str, o: &RunOptions, rows: &[Row], idle_rss: f64) -> String {
+fn report(database_url: &str, o: &RunOptions, r: &Results) -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -263,21 +462,83 @@ fn report(database_url: &str, o: &RunOptions, rows: &[Row], idle_rss: f64) -> St
         .and_then(|s| s.lines().next().map(|l| l.trim_start_matches("MemTotal:").trim().to_owned()))
         .unwrap_or_default();
     let backend = if database_url.starts_with("sqlite:") { "SQLite" } else { "PostgreSQL" };
-    let mode = o.rate.map_or(format!("closed loop, {} workers", o.concurrency), |r| {
-        format!("fixed rate {r}/s, {} workers", o.concurrency)
-    });
+    let mut what = Vec::new();
+    if !r.reads.is_empty() {
+        what.push(o.rate.map_or(format!("closed loop, {} workers", o.concurrency), |rate| {
+            format!("fixed rate {rate}/s, {} workers", o.concurrency)
+        }));
+    }
+    if !r.writes.is_empty() {
+        what.push("M1 writes".into());
+    }
+    if !r.realtime.is_empty() {
+        what.push("S1 subscription fan-out".into());
+    }
+    if r.idle.is_some() {
+        what.push("S2 idle subscribed connections".into());
+    }
     let mut out = format!(
-        "\n## Tier {:?} ({} needs), {backend}, {mode}\n\n- date: {}\n- commit: {}\n- machine: {} cores, {cpu}, {memory}\n- command: `{}`\n- hub idle RSS before the run: {idle_rss:.1} MiB\n\n",
+        "\n## Tier {:?} ({} needs), {backend}, {}\n\n- date: {}\n- commit: {}\n- machine: {} cores, {cpu}, {memory}\n- command: `{}`\n",
         o.tier,
         o.tier.needs(),
+        what.join("; "),
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         command_output("git", &["rev-parse", "--short", "HEAD"]),
         command_output("nproc", &[]),
         std::env::args().collect::<Vec<_>>().join(" "),
     );
-    out.push_str(TABLE_HEADER);
-    for r in rows {
-        out.push_str(&table_row(r));
+    if let Some(idle_rss) = r.idle_rss {
+        out.push_str(&format!("- hub idle RSS before the run: {idle_rss:.1} MiB\n"));
+    }
+    for note in &r.notes {
+        out.push_str(&format!("- {note}\n"));
+    }
+    let mut errors = Vec::new();
+    if !r.reads.is_empty() {
+        out.push('\n');
+        out.push_str(TABLE_HEADER);
+        for row in &r.reads {
+            out.push_str(&table_row(row));
+            if let Some(e) = row.hub.first_error.as_ref().or(row.baseline.first_error.as_ref()) {
+                errors.push(format!("{}: {e}", row.scenario.name()));
+            }
+        }
+    }
+    if !r.writes.is_empty() {
+        out.push('\n');
+        out.push_str(writes::TABLE_HEADER);
+        for row in &r.writes {
+            out.push_str(&writes::table_row(row));
+            if let Some(e) = row.first_error() {
+                errors.push(format!("{}: {e}", row.name));
+            }
+        }
+    }
+    if !r.realtime.is_empty() {
+        out.push('\n');
+        out.push_str(realtime::S1_HEADER);
+        for row in &r.realtime {
+            out.push_str(&realtime::s1_row(row));
+            if let Some(e) = &row.first_error {
+                errors.push(format!("{} ({} subscribers): {e}", row.name, row.subscribers));
+            }
+        }
+    }
+    if let Some(idle) = &r.idle {
+        out.push('\n');
+        out.push_str(realtime::S2_HEADER);
+        out.push_str(&realtime::s2_row(idle));
+        if let Some(e) = &idle.first_error {
+            errors.push(format!("S2: {e}"));
+        }
+    }
+    errors.extend(r.failures.iter().cloned());
+    if !errors.is_empty() {
+        out.push_str("\nFirst errors:\n\n");
+        for e in errors {
+            let e: String = e.chars().take(300).collect();
+            out.push_str(&format!("- `{}`\n", e.replace('`', "'")));
+        }
     }
     out
 }
@@ -286,17 +547,51 @@ async fn smoke(hub: &str) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let url = format!("sqlite:{}", dir.path().join("smoke.db").display());
     generate(&url, Tier::Smoke, 42).await?;
-    let keys: Vec<String> = Scenario::ALL.iter().map(|s| s.key().to_owned()).collect();
+    let mut keys: Vec<String> = Scenario::ALL.iter().map(|s| s.key().to_owned()).collect();
+    keys.extend(["m1", "s1", "s2"].map(String::from));
+    // Tiny and cheap: a few writes, ten subscribers, a couple of idle connections.
+    let live = LiveOptions {
+        writers: 2,
+        write_rate: 20.0,
+        mix_reads: vec!["q2".to_owned()],
+        subscribers: vec![10],
+        single_events: 1,
+        rate_subscribers: 10,
+        event_rate: 10.0,
+        idle_connections: 2,
+        in_place: false,
+    };
     let options =
-        RunOptions { tier: Tier::Smoke, hub: hub.to_owned(), concurrency: 2, seconds: 1, rate: None };
-    let rows = run(&url, &keys, &options, None).await?;
-    let failed: Vec<&str> = rows
+        RunOptions { tier: Tier::Smoke, hub: hub.to_owned(), concurrency: 2, seconds: 1, rate: None, live };
+    let results = run(&url, &keys, &options, None).await?;
+    let mut failed: Vec<String> = results
+        .reads
         .iter()
         .filter(|r| r.hub.errors > 0 || r.baseline.errors > 0 || r.hub.ok == 0)
-        .map(|r| r.scenario.name())
+        .map(|r| r.scenario.name().to_owned())
         .collect();
+    failed
+        .extend(results.writes.iter().filter(|r| r.errors() > 0 || r.writes.ok == 0).map(|r| r.name.clone()));
+    if results.writes.len() != 3 {
+        failed.push("M1 did not run".into());
+    }
+    failed.extend(
+        results
+            .realtime
+            .iter()
+            .filter(|r| r.ended > 0 || r.events == 0 || r.fanout.received < r.fanout.expected)
+            .map(|r| format!("{} ({} subscribers)", r.name, r.subscribers)),
+    );
+    if results.realtime.len() != 2 {
+        failed.push("S1 did not run".into());
+    }
+    match &results.idle {
+        Some(idle) if idle.ended == 0 && idle.verified == idle.connections as u64 => {}
+        _ => failed.push("S2 idle subscribed connections".into()),
+    }
+    failed.extend(results.failures.iter().cloned());
     if failed.is_empty() {
-        eprintln!("smoke: every scenario ran on the hub and the baseline without errors");
+        eprintln!("smoke: every scenario ran without errors (reads on the hub and the baseline, M1, S1, S2)");
         Ok(())
     } else {
         Err(format!("scenarios with errors: {}", failed.join(", ")))

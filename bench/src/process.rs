@@ -99,3 +99,27 @@ pub async fn metric(client: &reqwest::Client, base: &str, name: &str) -> f64 {
     let text = response.text().await.unwrap_or_default();
     text.lines().find_map(|l| l.strip_prefix(name)?.trim().parse().ok()).unwrap_or(0.0)
 }
+
+/// Makes a person with one membership and prints their token, with the hub's own command line
+/// (`token create`) on `database_url`; `role_args` are e.g. `["--role", "institution-member",
+/// "--institution", "uib"]`. Run it before the hub starts (SQLite has one writer).
+pub fn create_token(
+    hub: &str,
+    database_url: &str,
+    name: &str,
+    email: &str,
+    role_args: &[&str],
+) -> Result<String, String> {
+    let output = Command::new(hub)
+        .args(["token", "create", "--name", name, "--email", email])
+        .args(role_args)
+        .args(["--token-name", "knowledge-hub-bench", "--database-url", database_url])
+        .env("RUST_LOG", "warn")
+        .output()
+        .map_err(|e| format!("cannot run {hub} token create: {e}"))?;
+    let token = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    if !output.status.success() || token.is_empty() {
+        return Err(format!("{hub} token create failed: {}", String::from_utf8_lossy(&output.stderr).trim()));
+    }
+    Ok(token)
+}

@@ -6,30 +6,56 @@ use serde_json::{Value, json};
 
 use crate::dataset::Rng;
 
-/// One request of a scenario: a GraphQL body for the hub, a path for the baseline.
+/// One request of a scenario: a GraphQL body for the hub, a path for the baseline, and the
+/// token the hub request is sent with (none: the public).
 pub struct Draw {
     pub graphql: Value,
     pub baseline: Option<String>,
+    pub token: Option<&'static str>,
 }
+
+/// The token of an institution's member, for Q4 (set once by the run, made with
+/// `knowledge-hub token create`).
+static INSTITUTION_TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+pub fn set_institution_token(token: String) {
+    let _ = INSTITUTION_TOKEN.set(token);
+}
+
+/// The institution Q4's member belongs to.
+pub const INSTITUTION: &str = "uib";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scenario {
-    /// Q1: a dashboard page of 50 needs with municipality, cluster, themes and co-signers.
+    /// Q1: a dashboard page of 50 needs with municipality, cluster, themes, co-signers, and
+    /// commissions with institution and summary.
     Dashboard50,
+    /// Q1 with 500 needs.
+    Dashboard500,
     /// Q2: one need by id.
     Lookup,
     /// Q3: aggregates (`needStats`).
     Stats,
+    /// Q4: the open requests (commissions) an institution's member sees.
+    OpenRequests,
     /// Q5: full-text search.
     Search,
 }
 
 impl Scenario {
-    pub const ALL: [Self; 4] = [Self::Dashboard50, Self::Lookup, Self::Stats, Self::Search];
+    pub const ALL: [Self; 6] =
+        [Self::Dashboard50, Self::Dashboard500, Self::Lookup, Self::Stats, Self::OpenRequests, Self::Search];
+
+    /// Whether the scenario's hub requests need [`set_institution_token`].
+    pub fn needs_institution_token(self) -> bool {
+        self == Self::OpenRequests
+    }
 
     pub fn name(self) -> &'static str {
         match self {
             Self::Dashboard50 => "Q1 dashboard page (50)",
+            Self::Dashboard500 => "Q1 dashboard page (500)",
+            Self::OpenRequests => "Q4 institution's open requests",
             Self::Lookup => "Q2 point lookup",
             Self::Stats => "Q3 aggregates",
             Self::Search => "Q5 full-text search",
@@ -39,6 +65,8 @@ impl Scenario {
     pub fn key(self) -> &'static str {
         match self {
             Self::Dashboard50 => "q1",
+            Self::Dashboard500 => "q1-500",
+            Self::OpenRequests => "q4",
             Self::Lookup => "q2",
             Self::Stats => "q3",
             Self::Search => "q5",
@@ -52,23 +80,36 @@ impl Scenario {
     /// A request of this scenario over a dataset of `needs` needs.
     pub fn draw(self, rng: &mut Rng, needs: usize) -> Draw {
         match self {
-            Self::Dashboard50 => Draw {
-                graphql: json!({ "query": DASHBOARD, "variables": { "n": 50 } }),
-                baseline: Some("/q1?n=50".into()),
+            Self::Dashboard50 | Self::Dashboard500 => {
+                let n = if self == Self::Dashboard50 { 50 } else { 500 };
+                Draw {
+                    graphql: json!({ "query": DASHBOARD, "variables": { "n": n } }),
+                    baseline: Some(format!("/q1?n={n}")),
+                    token: None,
+                }
+            }
+            Self::OpenRequests => Draw {
+                graphql: json!({ "query": OPEN_REQUESTS, "variables": { "n": 50 } }),
+                baseline: Some("/q4?n=50".into()),
+                token: INSTITUTION_TOKEN.get().map(String::as_str),
             },
             Self::Lookup => {
                 let id = 1 + rng.below(needs);
                 Draw {
                     graphql: json!({ "query": LOOKUP, "variables": { "id": need_id(id as i32) } }),
                     baseline: Some(format!("/q2?id={id}")),
+                    token: None,
                 }
             }
-            Self::Stats => Draw { graphql: json!({ "query": STATS }), baseline: Some("/q3".into()) },
+            Self::Stats => {
+                Draw { graphql: json!({ "query": STATS }), baseline: Some("/q3".into()), token: None }
+            }
             Self::Search => {
                 let word = WORDS[rng.below(WORDS.len())];
                 Draw {
                     graphql: json!({ "query": SEARCH, "variables": { "q": word } }),
                     baseline: Some(format!("/q5?q={word}")),
+                    token: None,
                 }
             }
         }
@@ -81,7 +122,12 @@ pub fn need_id(key: i32) -> String {
 }
 
 pub const DASHBOARD: &str = "query($n: Int!) { needs(first: $n) { nodes { id title status createdAt
-    municipality { name cluster { name } } themes { key } cosignatures { municipality { name } } } } }";
+    municipality { name cluster { name } } themes { key } cosignatures { municipality { name } }
+    commissions { status awardedInstitution { shortName } summary { title } } } } }";
+pub const OPEN_REQUESTS: &str =
+    "query($n: Int!) { commissions(filter: { status: [OPEN] }, first: $n) { nodes {
+    id question deadline budgetNok productType { key } region { name }
+    needs { title municipality { name } themes { key } } } } }";
 pub const LOOKUP: &str = "query($id: ID!) { node(id: $id) { ... on Need { id title question status municipality { name } themes { key } } } }";
 pub const STATS: &str = "{ needStats { total byStatus { status count } byTheme { theme { key } count }
     byCluster { cluster { name } count } } }";

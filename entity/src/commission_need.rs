@@ -15,6 +15,19 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::commission::Entity",
+        from = "Column::CommissionId",
+        to = "super::commission::Column::Id"
+    )]
+    Commission,
+}
+
+impl Related<super::commission::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Commission.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -12,6 +12,15 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(belongs_to = "super::theme::Entity", from = "Column::ThemeId", to = "super::theme::Column::Id")]
+    Theme,
+}
+
+impl Related<super::theme::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Theme.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -578,30 +578,18 @@ pub async fn themes_of(
     db: &impl ConnectionTrait,
     need_ids: &[i32],
 ) -> Result<HashMap<i32, Vec<theme::Model>>, DbErr> {
-    let links = need_theme::Entity::find()
+    // One statement: the links with their themes.
+    let rows = need_theme::Entity::find()
         .filter(need_theme::Column::NeedId.is_in(need_ids.iter().copied()))
+        .find_also_related(theme::Entity)
+        .order_by_asc(theme::Column::Id)
         .all(db)
         .await?;
-    let theme_ids: Vec<i32> = links.iter().map(|l| l.theme_id).collect();
-    let themes: HashMap<i32, theme::Model> = if theme_ids.is_empty() {
-        HashMap::new()
-    } else {
-        theme::Entity::find()
-            .filter(theme::Column::Id.is_in(theme_ids))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|t| (t.id, t))
-            .collect()
-    };
     let mut grouped: HashMap<i32, Vec<theme::Model>> = HashMap::new();
-    for link in links {
-        if let Some(theme) = themes.get(&link.theme_id) {
-            grouped.entry(link.need_id).or_default().push(theme.clone());
+    for (link, theme) in rows {
+        if let Some(theme) = theme {
+            grouped.entry(link.need_id).or_default().push(theme);
         }
-    }
-    for list in grouped.values_mut() {
-        list.sort_by_key(|t| t.id);
     }
     Ok(grouped)
 }
@@ -793,7 +781,6 @@ pub struct Window {
 
 #[derive(FromQueryResult)]
 struct SortValues {
-    id: i32,
     sort_time: Option<DateTime<Utc>>,
     sort_count: Option<i64>,
     sort_rank: Option<f64>,
@@ -819,8 +806,13 @@ pub async fn list(
     };
     let cast =
         |expr: &str, ty: &str| if expr == "NULL" { format!("CAST(NULL AS {ty})") } else { expr.to_owned() };
+    // The rows come with their sort values: the page is one statement.
+    let columns: Vec<String> = <need::Column as sea_orm::Iterable>::iter()
+        .map(|c| format!("n.{}", sea_orm::IdenStatic::as_str(&c)))
+        .collect();
     sql.push(&format!(
-        "SELECT n.id, {} AS sort_time, {} AS sort_count, {} AS sort_rank",
+        "SELECT {}, {} AS sort_time, {} AS sort_count, {} AS sort_rank",
+        columns.join(", "),
         if time == "NULL" {
             cast(time, if backend == DatabaseBackend::Postgres { "timestamptz" } else { "text" })
         } else {
@@ -851,35 +843,25 @@ pub async fn list(
     let direction = if reverse { "ASC" } else { "DESC" };
     sql.push(&format!(" ORDER BY {column} {direction}, n.id {direction} LIMIT "));
     sql.bind(i64::try_from(window.size + 1).unwrap_or(i64::MAX));
-    let mut keys = SortValues::find_by_statement(sql.statement()).all(db).await?;
-    let more = keys.len() > window.size;
-    keys.truncate(window.size);
+    let mut rows = db.query_all_raw(sql.statement()).await?;
+    let more = rows.len() > window.size;
+    rows.truncate(window.size);
     if window.from_end {
-        keys.reverse();
+        rows.reverse();
     }
-    let ids: Vec<i32> = keys.iter().map(|k| k.id).collect();
-    let mut rows: HashMap<i32, need::Model> = if ids.is_empty() {
-        HashMap::new()
-    } else {
-        need::Entity::find()
-            .filter(need::Column::Id.is_in(ids))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|n| (n.id, n))
-            .collect()
-    };
-    let listed = keys
-        .into_iter()
-        .filter_map(|k| {
-            let key = match order {
-                NeedOrder::Newest | NeedOrder::Oldest | NeedOrder::Updated => CursorKey::Time(k.sort_time?),
-                NeedOrder::Reach => CursorKey::Count(k.sort_count?),
-                NeedOrder::Relevance => CursorKey::Rank(k.sort_rank?),
-            };
-            Some(Listed { need: rows.remove(&k.id)?, cursor: Cursor { key, id: k.id } })
-        })
-        .collect();
+    let mut listed = Vec::with_capacity(rows.len());
+    for row in rows {
+        let need = need::Model::from_query_result(&row, "")?;
+        let k = SortValues::from_query_result(&row, "")?;
+        let key = match order {
+            NeedOrder::Newest | NeedOrder::Oldest | NeedOrder::Updated => k.sort_time.map(CursorKey::Time),
+            NeedOrder::Reach => k.sort_count.map(CursorKey::Count),
+            NeedOrder::Relevance => k.sort_rank.map(CursorKey::Rank),
+        };
+        if let Some(key) = key {
+            listed.push(Listed { cursor: Cursor { key, id: need.id }, need });
+        }
+    }
     Ok((listed, more))
 }
 

@@ -14,7 +14,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use crate::error::AppError;
 
 /// The largest page a client may ask for.
-pub const MAX_PAGE_SIZE: i32 = 100;
+pub const MAX_PAGE_SIZE: i32 = 500;
 /// The page size when the client names neither `first` nor `last`.
 pub const DEFAULT_PAGE_SIZE: i32 = 20;
 
@@ -145,7 +145,9 @@ mod tests {
 
     #[test]
     fn page_sizes_outside_bounds_are_rejected() {
-        for (first, last) in [(Some(0), None), (Some(101), None), (None, Some(-1)), (Some(1), Some(1))] {
+        for (first, last) in
+            [(Some(0), None), (Some(MAX_PAGE_SIZE + 1), None), (None, Some(-1)), (Some(1), Some(1))]
+        {
             let err = PageArgs::parse(first, None, last, None).expect_err("out of bounds");
             assert_eq!(err.code(), "BAD_USER_INPUT");
         }

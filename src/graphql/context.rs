@@ -1,19 +1,19 @@
 //! Per-request context helpers, written once: `ctx.db()`, `ctx.loader()`, `ctx.viewer()`.
 
-use async_graphql::{Context, dataloader::DataLoader};
+use async_graphql::Context;
 
 use crate::{
     auth::{Authenticator, Viewer},
     db::Db,
     error::AppError,
-    graphql::loaders::Loaders,
+    graphql::{batch::Batcher, loaders::Loaders},
 };
 
 pub trait ContextExt {
     /// The database pool (schema-wide data).
     fn db(&self) -> Result<&Db, AppError>;
-    /// The DataLoader of this request (or of this WebSocket connection).
-    fn loader(&self) -> Result<&DataLoader<Loaders>, AppError>;
+    /// The batcher of this request (or of this WebSocket connection).
+    fn loader(&self) -> Result<&Batcher<Loaders>, AppError>;
     /// Who is calling (the public when no token was sent).
     fn viewer(&self) -> Result<&Viewer, AppError>;
     /// The token cache, to clear after changes to tokens or memberships.
@@ -25,9 +25,9 @@ impl ContextExt for Context<'_> {
         self.data::<Db>().map_err(|_| AppError::Internal("no database in the GraphQL context".into()))
     }
 
-    fn loader(&self) -> Result<&DataLoader<Loaders>, AppError> {
-        self.data::<DataLoader<Loaders>>()
-            .map_err(|_| AppError::Internal("no DataLoader in the GraphQL context".into()))
+    fn loader(&self) -> Result<&Batcher<Loaders>, AppError> {
+        self.data::<Batcher<Loaders>>()
+            .map_err(|_| AppError::Internal("no batcher in the GraphQL context".into()))
     }
 
     fn viewer(&self) -> Result<&Viewer, AppError> {

@@ -4,9 +4,8 @@
 //! Two shapes: `XxxById` loads rows by primary key (belongs-to relations and `node`), and
 //! `XxxOf<Parent>` loads all children of a set of parents in one `IN (...)` query.
 
-use std::{collections::HashMap, time::Duration};
+use std::collections::HashMap;
 
-use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
     api_token, cluster, commission, commission_event, commission_interest, county, criterion, institution,
     membership, milestone, municipality, need, need_cosign, need_event, need_evidence, person, product_type,
@@ -20,6 +19,7 @@ use crate::{
         reference,
     },
     error::AppError,
+    graphql::batch::{Batcher, Loader},
 };
 
 pub struct Loaders {
@@ -27,22 +27,34 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    /// A fresh loader for one request; it batches but does not cache, so nothing goes stale.
-    /// Keys requested within `window` of the first one go into the same statement.
-    pub fn new_loader(db: Db, window: Duration) -> DataLoader<Loaders> {
-        DataLoader::new(Self { db }, tokio::spawn).delay(window)
+    /// A fresh batcher for one request (or WebSocket connection); it batches by resolution pass
+    /// and does not cache, so nothing goes stale.
+    pub fn batcher(db: Db) -> Batcher<Loaders> {
+        Batcher::new(Self { db })
+    }
+
+    /// A fresh batcher for a request that only reads (it keeps the reference tables it reads).
+    pub fn read_only_batcher(db: Db) -> Batcher<Loaders> {
+        Batcher::read_only(Self { db })
     }
 }
 
-/// A key type for rows of `$entity` by primary key.
+/// A key type for rows of `$entity` by primary key; `reference` marks a small reference table,
+/// read whole in read-only requests (see [`crate::graphql::batch`]).
 macro_rules! by_id {
     ($key:ident, $entity:ident) => {
+        by_id!($key, $entity, false);
+    };
+    ($key:ident, $entity:ident, reference) => {
+        by_id!($key, $entity, true);
+    };
+    ($key:ident, $entity:ident, $reference:literal) => {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub struct $key(pub i32);
 
         impl Loader<$key> for Loaders {
             type Value = $entity::Model;
-            type Error = AppError;
+            const REFERENCE: bool = $reference;
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, AppError> {
                 let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
@@ -53,6 +65,12 @@ macro_rules! by_id {
                     $entity::Column::Id,
                 )
                 .await?;
+                Ok(rows.into_iter().map(|row| ($key(row.id), row)).collect())
+            }
+
+            async fn load_all(&self) -> Result<HashMap<$key, Self::Value>, AppError> {
+                use sea_orm::EntityTrait;
+                let rows = $entity::Entity::find().all(self.db.conn()).await?;
                 Ok(rows.into_iter().map(|row| ($key(row.id), row)).collect())
             }
         }
@@ -67,7 +85,6 @@ macro_rules! children_of {
 
         impl Loader<$key> for Loaders {
             type Value = Vec<$entity::Model>;
-            type Error = AppError;
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, AppError> {
                 let parents: Vec<i32> = keys.iter().map(|k| k.0).collect();
@@ -91,14 +108,14 @@ macro_rules! children_of {
     };
 }
 
-by_id!(RegionById, region);
-by_id!(CountyById, county);
-by_id!(ClusterById, cluster);
-by_id!(MunicipalityById, municipality);
-by_id!(InstitutionById, institution);
-by_id!(ThemeById, theme);
-by_id!(ProductTypeById, product_type);
-by_id!(CriterionById, criterion);
+by_id!(RegionById, region, reference);
+by_id!(CountyById, county, reference);
+by_id!(ClusterById, cluster, reference);
+by_id!(MunicipalityById, municipality, reference);
+by_id!(InstitutionById, institution, reference);
+by_id!(ThemeById, theme, reference);
+by_id!(ProductTypeById, product_type, reference);
+by_id!(CriterionById, criterion, reference);
 
 children_of!(CountiesOfRegion, county, RegionId, region_id);
 children_of!(ClustersOfRegion, cluster, RegionId, region_id);
@@ -118,7 +135,6 @@ pub struct GrantsOfPerson(pub i32);
 
 impl Loader<GrantsOfPerson> for Loaders {
     type Value = Vec<GrantRow>;
-    type Error = AppError;
 
     async fn load(&self, keys: &[GrantsOfPerson]) -> Result<HashMap<GrantsOfPerson, Self::Value>, AppError> {
         let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
@@ -140,7 +156,6 @@ pub struct ThemesOfNeed(pub i32);
 
 impl Loader<ThemesOfNeed> for Loaders {
     type Value = Vec<theme::Model>;
-    type Error = AppError;
 
     async fn load(&self, keys: &[ThemesOfNeed]) -> Result<HashMap<ThemesOfNeed, Self::Value>, AppError> {
         let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
@@ -157,7 +172,6 @@ pub struct RoundDataOf(pub i32);
 
 impl Loader<RoundDataOf> for Loaders {
     type Value = crate::db::rounds::RoundData;
-    type Error = AppError;
 
     async fn load(&self, keys: &[RoundDataOf]) -> Result<HashMap<RoundDataOf, Self::Value>, AppError> {
         let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
@@ -176,13 +190,42 @@ children_of!(SummaryOfCommission, summary, CommissionId, commission_id);
 children_of!(UptakeOfSummary, uptake, SummaryId, summary_id);
 children_of!(CommissionsOfInstitution, commission, AwardedInstitutionId, awarded_institution_id);
 
+/// The commissions answering a need, newest first, through `commission_need` (one statement).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CommissionsOfNeed(pub i32);
+
+impl Loader<CommissionsOfNeed> for Loaders {
+    type Value = Vec<commission::Model>;
+
+    async fn load(
+        &self,
+        keys: &[CommissionsOfNeed],
+    ) -> Result<HashMap<CommissionsOfNeed, Self::Value>, AppError> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
+        let rows = entity::commission_need::Entity::find()
+            .filter(entity::commission_need::Column::NeedId.is_in(ids))
+            .find_also_related(commission::Entity)
+            .order_by_desc(commission::Column::Id)
+            .all(self.db.conn())
+            .await?;
+        let mut grouped: HashMap<CommissionsOfNeed, Self::Value> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for (link, commission) in rows {
+            if let Some(commission) = commission {
+                grouped.entry(CommissionsOfNeed(link.need_id)).or_default().push(commission);
+            }
+        }
+        Ok(grouped)
+    }
+}
+
 /// The needs a commission answers, through `commission_need`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct NeedsOfCommission(pub i32);
 
 impl Loader<NeedsOfCommission> for Loaders {
     type Value = Vec<need::Model>;
-    type Error = AppError;
 
     async fn load(
         &self,

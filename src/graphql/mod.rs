@@ -1,6 +1,7 @@
 //! The GraphQL API: schema, context helpers, loaders, ids, connections, limits, and one folder per area.
 
 pub mod audit;
+pub mod batch;
 pub mod commissions;
 pub mod connection;
 pub mod context;

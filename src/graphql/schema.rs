@@ -1,13 +1,12 @@
 //! Builds the schema (apart from the web layer) and exports its SDL.
 
-use std::time::Duration;
-
-use async_graphql::{MergedObject, Request, Schema, SchemaBuilder, dataloader::DataLoader};
+use async_graphql::{MergedObject, Request, Schema, SchemaBuilder, parser::types::OperationType};
 
 use crate::{
     auth::{Authenticator, Viewer},
     db::Db,
     graphql::{
+        batch::Batcher,
         commissions::{mutation::CommissionsMutation, query::CommissionsQuery},
         identity::{mutation::IdentityMutation, query::IdentityQuery},
         limits::QueryLimits,
@@ -41,26 +40,35 @@ pub fn build_schema(db: Db, authenticator: Authenticator) -> HubSchema {
     builder().data(db).data(authenticator).finish()
 }
 
-/// Makes what each request (or WebSocket connection) gets of its own: a fresh DataLoader
+/// Makes what each request (or WebSocket connection) gets of its own: a fresh batcher
 /// (and the viewer, which the web layer resolves from the token).
 #[derive(Clone)]
 pub struct PerRequest {
     db: Db,
-    batch_window: Duration,
 }
 
 impl PerRequest {
-    pub fn new(db: Db, batch_window: Duration) -> Self {
-        Self { db, batch_window }
+    pub fn new(db: Db) -> Self {
+        Self { db }
     }
 
-    pub fn loader(&self) -> DataLoader<Loaders> {
-        Loaders::new_loader(self.db.clone(), self.batch_window)
+    /// A fresh batcher; whatever uses it must run inside its [`Batcher::drive`].
+    pub fn loader(&self) -> Batcher<Loaders> {
+        Loaders::batcher(self.db.clone())
     }
 
-    /// Adds the per-request data to a request.
-    pub fn prepare(&self, request: Request, viewer: Viewer) -> Request {
-        request.data(self.loader()).data(viewer)
+    /// Adds the per-request data to a request; execute it inside the batcher's `drive`.
+    pub fn prepare(&self, mut request: Request, viewer: Viewer) -> (Request, Batcher<Loaders>) {
+        // The document is parsed once, here, and kept in the request for its execution.
+        let read_only = request.parsed_query().is_ok_and(|document| {
+            document.operations.iter().all(|(_, op)| op.node.ty == OperationType::Query)
+        });
+        let batcher = if read_only {
+            Loaders::read_only_batcher(self.db.clone())
+        } else {
+            Loaders::batcher(self.db.clone())
+        };
+        (request.data(batcher.clone()).data(viewer), batcher)
     }
 }
 

@@ -143,11 +143,12 @@ pub async fn execute(
         None => extensions.get::<ConnectInfo<SocketAddr>>().map(|info| Caller::Address(info.0.ip())),
     };
     let payment = caller.map(|caller| Arc::new(Payment::new(state.rate_limiter.clone(), caller)));
-    let mut request = state.per_request.prepare(request, viewer).data(request_id(&headers));
+    let (request, batcher) = state.per_request.prepare(request, viewer);
+    let mut request = request.data(request_id(&headers));
     if let Some(payment) = &payment {
         request = request.data(payment.clone());
     }
-    let mut response = state.schema.execute(request).await;
+    let mut response = batcher.drive(state.schema.execute(request)).await;
     let outcome = payment.and_then(|p| p.outcome());
     if let Some(Ok(spent)) = outcome {
         response.extensions.insert(

@@ -274,7 +274,8 @@ async fn session(state: AppState, protocol: GraphQLProtocol, socket: WebSocket, 
     };
 
     let mut data = Data::default();
-    data.insert(state.per_request.loader());
+    let batcher = state.per_request.loader();
+    data.insert(batcher.clone());
     data.insert(request_id.clone());
     let lagging = stop.clone();
     data.insert(OnLag(Arc::new(move || close_with(&lagging, SLOW_CONSUMER))));
@@ -282,6 +283,8 @@ async fn session(state: AppState, protocol: GraphQLProtocol, socket: WebSocket, 
     let audit_state = state.clone();
     let init_seen = initialised.clone();
     let init_stop = stop.clone();
+    // The whole connection runs inside the batcher: the events of all its subscriptions that
+    // resolve together share their loads.
     let serve = GraphQLWebSocket::new_with_pair(outgoing, incoming, state.schema.clone(), protocol)
         .with_data(data)
         .on_connection_init(move |payload| async move {
@@ -308,6 +311,7 @@ async fn session(state: AppState, protocol: GraphQLProtocol, socket: WebSocket, 
             Ok(data)
         })
         .serve();
+    let serve = batcher.drive(serve);
     // Writes what is queued; a message the client leaves unread too long makes it a slow
     // consumer, dropped rather than holding memory and a worker for everyone else.
     let writer = {

@@ -65,7 +65,6 @@ impl TestApp {
             log_format: LogFormat::Pretty,
             // A debug build under a parallel test run can take longer than the default 1 ms to
             // resolve a page, which would split a batch; statement counts must not depend on timing.
-            batch_window_ms: 25,
             allowed_origins: vec!["https://dashboard.example.no".to_owned()],
             ws_init_timeout_secs: 1,
             ws_ping_secs: 1,

@@ -392,7 +392,7 @@ on_both_databases! {
         let later = app.data_as(&c.bergen, catch_up, json!({ "since": "2999-01-01T00:00:00Z" })).await["needEvents"]["edges"].clone();
         assert_eq!(later, json!([]));
 
-        for (variables, what) in [(json!({ "after": "not-a-cursor" }), "a bad cursor"), (json!({ "first": 101 }), "a page too big")] {
+        for (variables, what) in [(json!({ "after": "not-a-cursor" }), "a bad cursor"), (json!({ "first": 501 }), "a page too big")] {
             let (_, body) = app.query_as(&c.bergen, catch_up, variables).await;
             assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{what}: {body}");
         }
@@ -417,25 +417,28 @@ on_both_databases! {
         // Another commission's changes do not reach them.
         let other = prioritised(&app, &c, "Ernæring").await;
         open_commission(&app, &c.coordinator, &other, &product, "Noko anna").await;
-        app.data_as(&c.uib, "mutation($c: ID!) { expressInterest(input: { commission: $c, proposal: \"Vi kan\" }) { interest { proposal } } }",
-            json!({ "c": id })).await;
+        // Each change is read before the next is made: an update carries the commission as it is
+        // when the update is relayed, so two quick moves could both show the second's status
+        // (noted in BENCHMARKS.md's open points).
         let uib_id = app.data("{ institutions(first: 100) { nodes { id key } } }").await["institutions"]["nodes"]
             .as_array().and_then(|l| l.iter().find(|i| i["key"] == "uib").cloned()).expect("uib")["id"].clone();
-        app.data_as(&c.coordinator, "mutation($c: ID!, $i: ID!) { awardCommission(input: { commission: $c, institution: $i }) { commission { status } } }",
-            json!({ "c": id, "i": uib_id })).await;
-        app.data_as(&c.uib, "mutation($c: ID!) { reportProgress(input: { commission: $c, note: \"Søk ferdig\" }) { commission { status } } }",
-            json!({ "c": id })).await;
-        for client in [&mut coordinator, &mut uib] {
-            let statuses = [
-                client.next_data().await["commissionUpdated"].clone(),
-                client.next_data().await["commissionUpdated"].clone(),
-                client.next_data().await["commissionUpdated"].clone(),
-            ];
-            assert_eq!(statuses, [
-                json!({ "question": "Kva verkar?", "status": "OPEN" }),
-                json!({ "question": "Kva verkar?", "status": "AWARDED" }),
-                json!({ "question": "Kva verkar?", "status": "IN_PROGRESS" }),
-            ]);
+        let moves = [
+            ("mutation($c: ID!) { expressInterest(input: { commission: $c, proposal: \"Vi kan\" }) { interest { proposal } } }", &c.uib, "OPEN"),
+            ("mutation($c: ID!, $i: ID!) { awardCommission(input: { commission: $c, institution: $i }) { commission { status } } }", &c.coordinator, "AWARDED"),
+            ("mutation($c: ID!) { reportProgress(input: { commission: $c, note: \"Søk ferdig\" }) { commission { status } } }", &c.uib, "IN_PROGRESS"),
+        ];
+        // (The relay may still be delivering the opening itself, which was also OPEN.)
+        let mut before = "OPEN";
+        for (mutation, token, status) in moves {
+            app.data_as(token, mutation, json!({ "c": id, "i": uib_id })).await;
+            for client in [&mut coordinator, &mut uib] {
+                let mut update = client.next_data().await["commissionUpdated"].clone();
+                while update["status"] == before && status != before {
+                    update = client.next_data().await["commissionUpdated"].clone();
+                }
+                assert_eq!(update, json!({ "question": "Kva verkar?", "status": status }));
+            }
+            before = status;
         }
     }
 }

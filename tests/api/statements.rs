@@ -1,5 +1,7 @@
 //! DataLoaders batch: nested relations cost the same number of SQL statements for 1 parent as for 4.
 
+use knowledge_hub::config::RoleArg;
+
 use crate::helpers::{TestApp, on_both_databases};
 
 async fn statements_for(app: &TestApp, query: &str) -> u64 {
@@ -38,5 +40,56 @@ on_both_databases! {
             .await;
         assert_eq!(response["data"]["nodes"].as_array().map(Vec::len), Some(61));
         assert_eq!(app.statements() - before, 2, "one statement per type");
+    }
+}
+
+/// Q1 of the benchmarks: a dashboard page with every relation a dashboard shows.
+fn dashboard(n: usize) -> String {
+    format!(
+        "{{ needs(first: {n}) {{ nodes {{ id title status createdAt municipality {{ name cluster {{ name }} }}
+            themes {{ key }} cosignatures {{ municipality {{ name }} }}
+            commissions {{ status awardedInstitution {{ shortName }} summary {{ title }} }} }} }} }}"
+    )
+}
+
+/// Q4 of the benchmarks: the open requests an institution's member sees.
+const OPEN_REQUESTS: &str = "query($n: Int!) { commissions(filter: { status: [OPEN] }, first: $n) { nodes {
+    id question deadline budgetNok productType { key } region { name }
+    needs { title municipality { name } themes { key } } } } }";
+
+on_both_databases! {
+    async fn a_dashboard_page_costs_the_same_few_statements_at_50_and_500_rows(app) {
+        knowledge_hub::sample::generate_needs(app.db(), 1_000, 7).await.expect("a sample dataset");
+        let small = statements_for(&app, &dashboard(50)).await;
+        let before = app.statements();
+        let page = app.data(&dashboard(500)).await;
+        let large = app.statements() - before;
+        let nodes = page["needs"]["nodes"].as_array().cloned().unwrap_or_default();
+        assert_eq!(nodes.len(), 500);
+        // The page really has every relation, so every loader ran.
+        let has = |path: &dyn Fn(&serde_json::Value) -> bool| nodes.iter().any(path);
+        assert!(has(&|n| n["cosignatures"].as_array().is_some_and(|c| !c.is_empty())));
+        assert!(has(&|n| n["commissions"][0]["summary"]["title"].is_string()));
+        assert!(has(&|n| n["commissions"][0]["awardedInstitution"]["shortName"].is_string()));
+        assert_eq!(small, large, "the same statements for 50 rows as for 500");
+        assert!(large <= 8, "{large} statements");
+    }
+
+    async fn an_institutions_open_requests_cost_the_same_few_statements_at_5_and_50_rows(app) {
+        knowledge_hub::sample::generate_needs(app.db(), 5_000, 7).await.expect("a sample dataset");
+        let token = app.token_for("Forskar", RoleArg::InstitutionMember, "uib").await;
+        // The token's first use is looked up (then cached for a few seconds): not part of the count.
+        app.data_as(&token, "{ viewer { authenticated } }", serde_json::json!({})).await;
+        let mut counts = Vec::new();
+        for n in [5, 50] {
+            let before = app.statements();
+            let data = app.data_as(&token, OPEN_REQUESTS, serde_json::json!({ "n": n })).await;
+            counts.push(app.statements() - before);
+            let nodes = data["commissions"]["nodes"].as_array().cloned().unwrap_or_default();
+            assert_eq!(nodes.len(), n, "{data}");
+            assert!(nodes.iter().all(|c| c["needs"][0]["municipality"]["name"].is_string()));
+        }
+        assert_eq!(counts[0], counts[1], "the same statements for 5 rows as for 50");
+        assert!(counts[1] <= 8, "{} statements", counts[1]);
     }
 }

@@ -184,6 +184,23 @@ impl Need {
         })
     }
 
+    /// The commissions answering the need that the viewer may see, newest first (published ones
+    /// are public).
+    async fn commissions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<crate::graphql::commissions::types::Commission>> {
+        use crate::graphql::commissions::types::{Commission, can_see_commission};
+        let rows = ctx.loader()?.load_one(crate::graphql::loaders::CommissionsOfNeed(self.0.id)).await?;
+        let mut visible = Vec::new();
+        for row in rows.unwrap_or_default() {
+            if can_see_commission(ctx, &row)? {
+                visible.push(Commission(row));
+            }
+        }
+        Ok(visible)
+    }
+
     /// Existing evidence found in the evidence check.
     async fn evidence(&self, ctx: &Context<'_>) -> Result<Vec<Evidence>> {
         let rows = ctx.loader()?.load_one(EvidenceOfNeed(self.0.id)).await?;

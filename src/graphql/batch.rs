@@ -1,0 +1,478 @@
+//! Batching by resolution pass: how relation fields load rows without N+1 queries.
+//!
+//! A resolver asks the request's [`Batcher`] for rows by key (`load_one`, `load_many`) and waits.
+//! Nothing is queried then. The request's execution runs inside [`Batcher::drive`], and only when
+//! the execution cannot make any more progress without the database does the driver start one load
+//! per key type with every key asked for so far. "Cannot make progress" is an execution that
+//! returns `Pending` without having woken itself: async-graphql resolves fields and list items
+//! with `FuturesUnordered`, which returns `Pending` after waking itself to yield for fairness,
+//! long before every sibling has been polled; such a yield is not the end of a pass. A page of N needs therefore costs one statement
+//! per relation and nesting level, the same for 5 needs as for 500, however long the machine takes
+//! to resolve them: there is no timer to miss (async-graphql's DataLoader gathers keys for a fixed
+//! delay, which splits batches on a busy machine and adds that delay to every level).
+//!
+//! The loads run in the request's own task, next to its execution. Rows are not cached between
+//! passes, so a resolver never reads a stale row written earlier in the same request, with one
+//! exception: in a read-only request ([`Batcher::read_only`]), the small reference tables
+//! (municipalities, clusters, institutions, ...; a [`Loader`] with `REFERENCE`) are read whole the
+//! first time one of their rows is asked for and kept for the rest of the request, so that a
+//! municipality wanted again two levels down costs no second statement.
+
+use std::{
+    any::{Any, TypeId},
+    collections::{HashMap, HashSet},
+    future::Future,
+    hash::Hash,
+    pin::Pin,
+    sync::{Arc, Mutex},
+    task::{Context, Poll, Wake, Waker},
+};
+
+use futures_channel::oneshot;
+use futures_util::{StreamExt, future::BoxFuture, stream::FuturesUnordered};
+
+use crate::error::AppError;
+
+/// Loads the values of a set of keys of type `K` in one go (one statement, or a fixed few).
+/// Keys without a value are left out of the map.
+pub trait Loader<K: Send + Sync + Hash + Eq + Clone + 'static>: Send + Sync + 'static {
+    type Value: Clone + Send + Sync + 'static;
+    /// Keys of a small reference table, which [`Loader::load_all`] reads whole.
+    const REFERENCE: bool = false;
+
+    fn load(&self, keys: &[K]) -> impl Future<Output = Result<HashMap<K, Self::Value>, AppError>> + Send;
+
+    /// Every row of a reference table (only called when `REFERENCE` is set).
+    fn load_all(&self) -> impl Future<Output = Result<HashMap<K, Self::Value>, AppError>> + Send {
+        std::future::ready(Ok(HashMap::new()))
+    }
+}
+
+/// The most keys one load is given; more are loaded in several (SQL has a bound on parameters).
+const MAX_KEYS: usize = 5_000;
+
+/// What a request's resolvers load through: see the module documentation.
+pub struct Batcher<L> {
+    shared: Arc<Shared<L>>,
+}
+
+impl<L> Clone for Batcher<L> {
+    fn clone(&self) -> Self {
+        Self { shared: self.shared.clone() }
+    }
+}
+
+struct Shared<L> {
+    loader: Arc<L>,
+    /// The keys asked for since the last pass, by key type.
+    pending: Mutex<HashMap<TypeId, Box<dyn Pending<L>>>>,
+    /// Whole reference tables read in this request (an `Arc<HashMap<K, V>>` by key type), when
+    /// the request only reads.
+    tables: Option<Mutex<HashMap<TypeId, Box<dyn Any + Send>>>>,
+    /// Reference tables being read: keys of their types wait for them instead of reading again.
+    reading: Mutex<HashSet<TypeId>>,
+}
+
+impl<L> Shared<L> {
+    fn table<K: 'static, V: 'static>(&self) -> Option<Arc<HashMap<K, V>>> {
+        let tables = self.tables.as_ref()?.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        tables.get(&TypeId::of::<K>())?.downcast_ref::<Arc<HashMap<K, V>>>().cloned()
+    }
+}
+
+type Reply<K, V> = oneshot::Sender<Result<HashMap<K, V>, AppError>>;
+
+/// The keys of one type asked for in this pass, and who asked for which.
+struct Wanted<K, V> {
+    keys: HashSet<K>,
+    waiters: Vec<(Vec<K>, Reply<K, V>)>,
+}
+
+/// A [`Wanted`] of any key type, as the driver sees it.
+trait Pending<L>: Send {
+    fn as_any(&mut self) -> &mut dyn Any;
+    /// Whether the keys are of a reference table.
+    fn reference(&self) -> bool;
+    /// The load of every key, answering each waiter with its own keys.
+    fn start(self: Box<Self>, shared: Arc<Shared<L>>) -> BoxFuture<'static, ()>;
+}
+
+impl<K, L> Pending<L> for Wanted<K, L::Value>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    L: Loader<K>,
+{
+    fn as_any(&mut self) -> &mut dyn Any {
+        self
+    }
+
+    fn reference(&self) -> bool {
+        L::REFERENCE
+    }
+
+    fn start(self: Box<Self>, shared: Arc<Shared<L>>) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let Wanted { keys, waiters } = *self;
+            let mut found = HashMap::with_capacity(keys.len());
+            let mut failure = None;
+            if L::REFERENCE
+                && let Some(tables) = &shared.tables
+            {
+                // The whole table, unless an earlier pass read it while these keys waited.
+                let read = match shared.table::<K, L::Value>() {
+                    Some(table) => Ok((*table).clone()),
+                    None => shared.loader.load_all().await,
+                };
+                match read {
+                    Ok(all) => {
+                        found = all;
+                        let table: Box<dyn Any + Send> = Box::new(Arc::new(found.clone()));
+                        tables
+                            .lock()
+                            .unwrap_or_else(|poisoned| poisoned.into_inner())
+                            .insert(TypeId::of::<K>(), table);
+                    }
+                    Err(err) => failure = Some(err),
+                }
+                shared
+                    .reading
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .remove(&TypeId::of::<K>());
+            } else {
+                let keys: Vec<K> = keys.into_iter().collect();
+                for chunk in keys.chunks(MAX_KEYS) {
+                    match shared.loader.load(chunk).await {
+                        Ok(values) => found.extend(values),
+                        Err(err) => {
+                            failure = Some(err);
+                            break;
+                        }
+                    }
+                }
+            }
+            for (asked, reply) in waiters {
+                let answer = match &failure {
+                    Some(err) => Err(err.clone()),
+                    None => {
+                        Ok(asked.into_iter().filter_map(|k| found.get(&k).map(|v| (k, v.clone()))).collect())
+                    }
+                };
+                // A waiter that went away (its request was cancelled) needs no answer.
+                let _ = reply.send(answer);
+            }
+        })
+    }
+}
+
+impl<L: Send + Sync + 'static> Batcher<L> {
+    /// A batcher for a request that may write, or for a long-lived connection: it keeps nothing.
+    pub fn new(loader: L) -> Self {
+        Self::with_tables(loader, None)
+    }
+
+    /// A batcher for a request that only reads: it keeps the reference tables it reads.
+    pub fn read_only(loader: L) -> Self {
+        Self::with_tables(loader, Some(Mutex::new(HashMap::new())))
+    }
+
+    fn with_tables(loader: L, tables: Option<Mutex<HashMap<TypeId, Box<dyn Any + Send>>>>) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                loader: Arc::new(loader),
+                pending: Mutex::new(HashMap::new()),
+                tables,
+                reading: Mutex::new(HashSet::new()),
+            }),
+        }
+    }
+
+    /// The value of one key, `None` if there is none.
+    pub async fn load_one<K>(&self, key: K) -> Result<Option<L::Value>, AppError>
+    where
+        K: Send + Sync + Hash + Eq + Clone + 'static,
+        L: Loader<K>,
+    {
+        let mut values = self.load_many([key.clone()]).await?;
+        Ok(values.remove(&key))
+    }
+
+    /// The values of several keys; keys without a value are left out.
+    pub async fn load_many<K, I>(&self, keys: I) -> Result<HashMap<K, L::Value>, AppError>
+    where
+        K: Send + Sync + Hash + Eq + Clone + 'static,
+        I: IntoIterator<Item = K>,
+        L: Loader<K>,
+    {
+        let asked: Vec<K> = keys.into_iter().collect();
+        if asked.is_empty() {
+            return Ok(HashMap::new());
+        }
+        if L::REFERENCE
+            && let Some(table) = self.shared.table::<K, L::Value>()
+        {
+            return Ok(asked.into_iter().filter_map(|k| table.get(&k).map(|v| (k, v.clone()))).collect());
+        }
+        let (reply, answer) = oneshot::channel();
+        {
+            let mut pending = self.shared.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let wanted = pending
+                .entry(TypeId::of::<K>())
+                .or_insert_with(|| {
+                    Box::new(Wanted::<K, L::Value> { keys: HashSet::new(), waiters: Vec::new() })
+                })
+                .as_any()
+                .downcast_mut::<Wanted<K, L::Value>>()
+                .ok_or_else(|| {
+                    AppError::Internal("a batch of another key type under this key type".into())
+                })?;
+            wanted.keys.extend(asked.iter().cloned());
+            wanted.waiters.push((asked, reply));
+        }
+        answer
+            .await
+            .map_err(|_| AppError::Internal("a batched load was dropped before it answered".into()))?
+    }
+
+    /// Runs `execution` (a request, or a WebSocket connection) with its loads: whenever it waits,
+    /// the keys it asked for are loaded.
+    pub fn drive<F: Future>(&self, execution: F) -> Driven<F, L> {
+        Driven {
+            // Tokio's cooperative budget would make a busy execution look idle and split a pass.
+            execution: Box::pin(tokio::task::unconstrained(execution)),
+            batcher: self.clone(),
+            loads: FuturesUnordered::new(),
+            alarm: Arc::new(Alarm { rang: false.into(), task: Mutex::new(None) }),
+            yields: 0,
+        }
+    }
+
+    /// The keys to load now, by type. Keys of a reference table that is being read stay until it
+    /// has been read (then they are answered from it); a table about to be read is marked.
+    fn take_pending(&self) -> Vec<Box<dyn Pending<L>>> {
+        let mut pending = self.shared.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if self.shared.tables.is_none() {
+            return pending.drain().map(|(_, wanted)| wanted).collect();
+        }
+        let mut reading = self.shared.reading.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let types: Vec<TypeId> = pending.keys().copied().collect();
+        let mut taken = Vec::with_capacity(types.len());
+        for type_id in types {
+            let reference = pending.get(&type_id).is_some_and(|wanted| wanted.reference());
+            if reference && !reading.insert(type_id) {
+                continue;
+            }
+            taken.extend(pending.remove(&type_id));
+        }
+        taken
+    }
+}
+
+/// An execution and the loads it waits for; see [`Batcher::drive`].
+pub struct Driven<F: Future, L> {
+    execution: Pin<Box<tokio::task::Unconstrained<F>>>,
+    batcher: Batcher<L>,
+    loads: FuturesUnordered<BoxFuture<'static, ()>>,
+    /// The waker the execution is polled with: it notes whether the execution woke itself.
+    alarm: Arc<Alarm>,
+    /// Polls in a row in which the execution yielded while keys were waiting.
+    yields: u32,
+}
+
+/// After this many yields in a row, the keys asked for are loaded anyway: a safety valve against an
+/// execution that yields until a load answers (none of ours does). A page of 500 items takes about
+/// 250 yields per pass (`FuturesUnordered` yields after two of its items yielded), nested pages
+/// their product, so the valve is far above that.
+const MAX_YIELDS: u32 = 1 << 20;
+
+/// Forwards wakes to the task's waker and remembers that one came.
+struct Alarm {
+    rang: std::sync::atomic::AtomicBool,
+    task: Mutex<Option<Waker>>,
+}
+
+impl Wake for Alarm {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.rang.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(task) = self.task.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).as_ref() {
+            task.wake_by_ref();
+        }
+    }
+}
+
+impl<F: Future, L: Send + Sync + 'static> Driven<F, L> {
+    /// Polls the execution; `Err(true)` if it is pending but woke itself (it only yielded).
+    fn poll_execution(&mut self, cx: &Context<'_>) -> Result<F::Output, bool> {
+        {
+            let mut task = self.alarm.task.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if !task.as_ref().is_some_and(|t| t.will_wake(cx.waker())) {
+                *task = Some(cx.waker().clone());
+            }
+        }
+        self.alarm.rang.store(false, std::sync::atomic::Ordering::SeqCst);
+        let waker = Waker::from(self.alarm.clone());
+        match self.execution.as_mut().poll(&mut Context::from_waker(&waker)) {
+            Poll::Ready(output) => Ok(output),
+            Poll::Pending => Err(self.alarm.rang.load(std::sync::atomic::Ordering::SeqCst)),
+        }
+    }
+}
+
+impl<F: Future, L: Send + Sync + 'static> Future for Driven<F, L> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.get_mut();
+        loop {
+            let yielded = match this.poll_execution(cx) {
+                Ok(output) => return Poll::Ready(output),
+                Err(yielded) => yielded,
+            };
+            if yielded && this.yields < MAX_YIELDS {
+                // Not idle: siblings are still to be polled and may ask for more keys. The
+                // execution's own wake brings this task back; meanwhile the loads move on.
+                this.yields += 1;
+                while let Poll::Ready(Some(())) = this.loads.poll_next_unpin(cx) {}
+                return Poll::Pending;
+            }
+            this.yields = 0;
+            // The execution waits: everything it asked for in this pass is one load per key type.
+            for wanted in this.batcher.take_pending() {
+                this.loads.push(wanted.start(this.batcher.shared.clone()));
+            }
+            let mut answered = false;
+            while let Poll::Ready(Some(())) = this.loads.poll_next_unpin(cx) {
+                answered = true;
+            }
+            if !answered {
+                return Poll::Pending;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use futures_util::future::join_all;
+
+    use super::*;
+
+    /// Doubles numbers, counting its calls; fails on a negative key.
+    #[derive(Default)]
+    struct Doubler {
+        calls: AtomicUsize,
+    }
+
+    impl Loader<i32> for Doubler {
+        type Value = i32;
+
+        async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, i32>, AppError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            tokio::task::yield_now().await;
+            if keys.iter().any(|k| *k < 0) {
+                return Err(AppError::Internal("negative".into()));
+            }
+            Ok(keys.iter().filter(|k| **k != 0).map(|k| (*k, k * 2)).collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn one_pass_is_one_load_however_many_ask() {
+        let batcher = Batcher::new(Doubler::default());
+        let b = batcher.clone();
+        let (first, second) = batcher
+            .drive(async move {
+                let first = join_all((0..500).map(|k| b.load_one(k))).await;
+                // Asked after the first pass was answered: the next pass, a second load.
+                let second = b.load_many([1, 2, 3]).await;
+                (first, second)
+            })
+            .await;
+        let first: Vec<Option<i32>> = first.into_iter().map(|r| r.ok().flatten()).collect();
+        assert_eq!(first[0], None, "a key without a value");
+        assert_eq!(first[10], Some(20));
+        assert_eq!(first.iter().flatten().count(), 499);
+        assert_eq!(second.ok().map(|m| m.len()), Some(3));
+        assert_eq!(batcher.shared.loader.calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_failed_load_fails_every_waiter_of_its_pass() {
+        let batcher = Batcher::new(Doubler::default());
+        let b = batcher.clone();
+        let results = batcher.drive(async move { join_all([1, -1, 2].map(|k| b.load_one(k))).await }).await;
+        assert!(results.iter().all(Result::is_err));
+    }
+
+    #[tokio::test]
+    async fn many_keys_are_loaded_in_chunks() {
+        let batcher = Batcher::new(Doubler::default());
+        let b = batcher.clone();
+        let values = batcher.drive(async move { b.load_many(1..=(MAX_KEYS as i32 + 1)).await }).await;
+        assert_eq!(values.ok().map(|m| m.len()), Some(MAX_KEYS + 1));
+        assert_eq!(batcher.shared.loader.calls.load(Ordering::SeqCst), 2);
+    }
+
+    /// A small reference table of squares, read whole.
+    #[derive(Default)]
+    struct Squares {
+        reads: AtomicUsize,
+    }
+
+    impl Loader<u8> for Squares {
+        type Value = u32;
+        const REFERENCE: bool = true;
+
+        async fn load(&self, keys: &[u8]) -> Result<HashMap<u8, u32>, AppError> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            Ok(keys.iter().map(|k| (*k, u32::from(*k).pow(2))).collect())
+        }
+
+        async fn load_all(&self) -> Result<HashMap<u8, u32>, AppError> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            tokio::task::yield_now().await;
+            Ok((0..=255u8).map(|k| (k, u32::from(k).pow(2))).collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_read_only_request_reads_a_reference_table_once() {
+        let batcher = Batcher::read_only(Squares::default());
+        let b = batcher.clone();
+        let found = batcher
+            .drive(async move {
+                // Two branches: one asks at once, the other a pass later, while the read runs.
+                let early = b.load_many([1u8, 2]);
+                let late = async {
+                    tokio::task::yield_now().await;
+                    b.load_one(12u8).await
+                };
+                let (early, late) = futures_util::join!(early, late);
+                let again = b.load_one(3u8).await;
+                (early.map(|m| m.len()).ok(), late.ok().flatten(), again.ok().flatten())
+            })
+            .await;
+        assert_eq!(found, (Some(2), Some(144), Some(9)));
+        assert_eq!(batcher.shared.loader.reads.load(Ordering::SeqCst), 1);
+
+        let writing = Batcher::new(Squares::default());
+        let w = writing.clone();
+        let found = writing
+            .drive(
+                async move { (w.load_one(4u8).await.ok().flatten(), w.load_one(5u8).await.ok().flatten()) },
+            )
+            .await;
+        assert_eq!(found, (Some(16), Some(25)));
+        assert_eq!(
+            writing.shared.loader.reads.load(Ordering::SeqCst),
+            2,
+            "a request that may write keeps nothing"
+        );
+    }
+}

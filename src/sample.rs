@@ -1,0 +1,419 @@
+//! Deterministic datasets in tiers, on the real reference data (66 municipalities, 4 clusters,
+//! 11 institutions): needs skewed toward the big municipalities, about 2 co-signers and 3 history
+//! events per need, 10% of needs commissioned and half of those with a published summary.
+//!
+//! It lives in the library, not in the bench program, so that tests can fill a database the same
+//! way (`tests/api/statements.rs` counts statements on it). The same seed and tier always give the
+//! same rows. Rows are inserted in batches inside a few
+//! large transactions; full-text indexes follow through the schema's own triggers and generated
+//! columns.
+
+use crate::db::Db;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use entity::{
+    commission, commission_need,
+    enums::{CommissionStatus, NeedStatus, Urgency},
+    institution, membership, municipality, need, need_cosign, need_event, need_theme, person, product_type,
+    summary, theme,
+};
+use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait, QueryOrder, TransactionTrait};
+
+/// A dataset size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Tier {
+    /// 300 needs: for the CI smoke run.
+    Smoke,
+    /// 10,000 needs.
+    S,
+    /// 100,000 needs.
+    M,
+    /// 1,000,000 needs (PostgreSQL only).
+    L,
+}
+
+impl Tier {
+    pub fn needs(self) -> usize {
+        match self {
+            Self::Smoke => 300,
+            Self::S => 10_000,
+            Self::M => 100_000,
+            Self::L => 1_000_000,
+        }
+    }
+}
+
+/// splitmix64: small, fast and deterministic.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.next_u64() % 100 < percent
+    }
+}
+
+/// Approximate inhabitants of the larger municipalities (2024); the rest count as 5,000. Needs
+/// are drawn in proportion, so Bergen and Stavanger raise the most.
+const POPULATION: &[(&str, u32)] = &[
+    ("4601", 291_000),
+    ("1103", 149_000),
+    ("1108", 83_000),
+    ("1149", 43_000),
+    ("4626", 39_000),
+    ("1106", 38_000),
+    ("4627", 30_000),
+    ("4631", 30_000),
+    ("1124", 28_000),
+    ("4624", 26_000),
+    ("4647", 22_000),
+    ("4621", 16_000),
+    ("1120", 20_000),
+    ("1121", 19_000),
+    ("4614", 19_000),
+];
+
+const TOPICS: &[&str] = &[
+    "Fallforebygging",
+    "Ernæring",
+    "Einsemd",
+    "Demens",
+    "Velferdsteknologi",
+    "Rehabilitering",
+    "Psykisk helse",
+    "Rusomsorg",
+    "Legemiddelhandtering",
+    "Palliasjon",
+    "Kvardagsrehabilitering",
+    "Tannhelse",
+    "Fysisk aktivitet",
+    "Søvn",
+    "Pårørandestøtte",
+    "Kompetanse",
+];
+const GROUPS: &[&str] =
+    &["eldre heimebuande", "sjukeheimsbebuarar", "ungdom", "born", "tilsette", "pårørande", "innvandrarar"];
+
+/// Rows in the dataset, for the report.
+#[derive(Debug, Default)]
+pub struct Counts {
+    pub needs: usize,
+    pub cosignatures: usize,
+    pub events: usize,
+    pub commissions: usize,
+    pub summaries: usize,
+}
+
+fn status_for(rng: &mut Rng) -> NeedStatus {
+    match rng.below(90) {
+        0..=24 => NeedStatus::Submitted,
+        25..=49 => NeedStatus::Accepted,
+        50..=54 => NeedStatus::Prioritised,
+        55..=59 => NeedStatus::Deferred,
+        60..=64 => NeedStatus::Returned,
+        65..=69 => NeedStatus::Rejected,
+        70..=74 => NeedStatus::Withdrawn,
+        75..=79 => NeedStatus::Draft,
+        80..=84 => NeedStatus::AnsweredByExistingEvidence,
+        _ => NeedStatus::Submitted,
+    }
+}
+
+/// Generates a tier into an empty, migrated database. Refuses a database that has needs.
+pub async fn generate(db: &Db, tier: Tier, seed: u64) -> Result<Counts, String> {
+    generate_needs(db, tier.needs(), seed).await
+}
+
+/// Fills an empty database with `total` needs and what hangs off them (see the module docs).
+pub async fn generate_needs(db: &Db, total: usize, seed: u64) -> Result<Counts, String> {
+    let conn = db.background();
+    let fail = |e: sea_orm::DbErr| e.to_string();
+    if need::Entity::find().count(conn).await.map_err(fail)? > 0 {
+        return Err("the database has needs already; generate into an empty one".into());
+    }
+    let municipalities =
+        municipality::Entity::find().order_by_asc(municipality::Column::Id).all(conn).await.map_err(fail)?;
+    let themes = theme::Entity::find().order_by_asc(theme::Column::Id).all(conn).await.map_err(fail)?;
+    let institutions =
+        institution::Entity::find().order_by_asc(institution::Column::Id).all(conn).await.map_err(fail)?;
+    let products =
+        product_type::Entity::find().order_by_asc(product_type::Column::Id).all(conn).await.map_err(fail)?;
+    if municipalities.is_empty() || themes.is_empty() || institutions.is_empty() || products.is_empty() {
+        return Err("the reference data is missing".into());
+    }
+    let weights: Vec<u64> = municipalities
+        .iter()
+        .map(|m| u64::from(POPULATION.iter().find(|(code, _)| *code == m.code).map_or(5_000, |(_, p)| *p)))
+        .collect();
+    let total_weight: u64 = weights.iter().sum();
+    let mut rng = Rng::new(seed);
+    let pick_municipality = |rng: &mut Rng| {
+        let mut target = rng.next_u64() % total_weight;
+        for (i, w) in weights.iter().enumerate() {
+            if target < *w {
+                return i;
+            }
+            target -= w;
+        }
+        weights.len() - 1
+    };
+    let epoch = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).single().ok_or("a date")?;
+    let span_minutes = 3 * 365 * 24 * 60;
+
+    // One member per municipality: the actor of its needs.
+    let txn = conn.begin().await.map_err(fail)?;
+    let mut people = Vec::with_capacity(municipalities.len());
+    for m in &municipalities {
+        let person = person::ActiveModel {
+            name: Set(format!("Medlem {}", m.name)),
+            email: Set(format!("medlem.{}@bench.example.no", m.code)),
+            home_region_id: Set(None),
+            created_at: Set(epoch),
+            ..Default::default()
+        };
+        let saved = person::Entity::insert(person).exec(&txn).await.map_err(fail)?;
+        membership::Entity::insert(membership::ActiveModel {
+            person_id: Set(saved.last_insert_id),
+            role: Set(entity::enums::Role::MunicipalityMember),
+            municipality_id: Set(Some(m.id)),
+            created_at: Set(epoch),
+            ..Default::default()
+        })
+        .exec(&txn)
+        .await
+        .map_err(fail)?;
+        people.push(saved.last_insert_id);
+    }
+    txn.commit().await.map_err(fail)?;
+
+    let mut counts = Counts::default();
+    let first_id = 1;
+    let batch = 2_000;
+    let mut next_id = first_id;
+    let mut commission_id = 1;
+    while counts.needs < total {
+        let n = batch.min(total - counts.needs);
+        let txn = conn.begin().await.map_err(fail)?;
+        let mut needs = Vec::with_capacity(n);
+        let mut need_themes = Vec::new();
+        let mut cosigns = Vec::new();
+        let mut events = Vec::new();
+        let mut commissions = Vec::new();
+        let mut links = Vec::new();
+        let mut summaries = Vec::new();
+        for _ in 0..n {
+            let id = next_id;
+            next_id += 1;
+            let home = pick_municipality(&mut rng);
+            let created_at: DateTime<Utc> = epoch + Duration::minutes(rng.below(span_minutes) as i64);
+            let commissioned = rng.chance(10);
+            let published = commissioned && rng.chance(50);
+            let status = match (commissioned, published) {
+                (true, true) => NeedStatus::Answered,
+                (true, false) => NeedStatus::Commissioned,
+                _ => status_for(&mut rng),
+            };
+            let topic = TOPICS[rng.below(TOPICS.len())];
+            let group = GROUPS[rng.below(GROUPS.len())];
+            let place = &municipalities[home].name;
+            let mut cosigners: Vec<usize> = Vec::new();
+            if status != NeedStatus::Draft {
+                for _ in 0..rng.below(5) {
+                    let other = pick_municipality(&mut rng);
+                    if other != home && !cosigners.contains(&other) {
+                        cosigners.push(other);
+                    }
+                }
+            }
+            let submitted_at = (status != NeedStatus::Draft).then(|| created_at + Duration::hours(1));
+            needs.push(need::ActiveModel {
+                id: Set(id),
+                municipality_id: Set(municipalities[home].id),
+                created_by_person_id: Set(people[home]),
+                contact_person_id: Set(None),
+                title: Set(format!("{topic} for {group} i {place}")),
+                question: Set(format!("Kva tiltak innan {} verkar for {group}?", topic.to_lowercase())),
+                background: Set(format!(
+                    "{place} ser auka behov knytt til {} blant {group}.",
+                    topic.to_lowercase()
+                )),
+                intended_use: Set("Planlegging av tenester".into()),
+                target_group: Set(group.into()),
+                urgency: Set([Urgency::Low, Urgency::Medium, Urgency::High][rng.below(3)]),
+                product_type_id: Set(Some(products[rng.below(products.len())].id)),
+                population: Set(None),
+                intervention: Set(None),
+                comparison: Set(None),
+                outcome: Set(None),
+                status: Set(status),
+                version: Set(1),
+                merged_into_id: Set(None),
+                cosigner_count: Set(cosigners.len() as i32),
+                submitted_at: Set(submitted_at),
+                created_at: Set(created_at),
+                updated_at: Set(created_at + Duration::days(2)),
+            });
+            let first_theme = rng.below(themes.len());
+            need_themes
+                .push(need_theme::ActiveModel { need_id: Set(id), theme_id: Set(themes[first_theme].id) });
+            if rng.chance(40) {
+                let second = (first_theme + 1 + rng.below(themes.len() - 1)) % themes.len();
+                need_themes
+                    .push(need_theme::ActiveModel { need_id: Set(id), theme_id: Set(themes[second].id) });
+            }
+            let event = |at: DateTime<Utc>,
+                         kind: &str,
+                         from: Option<NeedStatus>,
+                         to: Option<NeedStatus>,
+                         m: Option<i32>| {
+                need_event::ActiveModel {
+                    need_id: Set(id),
+                    occurred_at: Set(at),
+                    actor_person_id: Set(Some(people[home])),
+                    kind: Set(kind.to_owned()),
+                    from_status: Set(from),
+                    to_status: Set(to),
+                    reason: Set(None),
+                    related_need_id: Set(None),
+                    municipality_id: Set(m),
+                    ..Default::default()
+                }
+            };
+            let first = if status == NeedStatus::Draft { NeedStatus::Draft } else { NeedStatus::Submitted };
+            events.push(event(created_at, "CREATED", None, Some(first), None));
+            for (k, other) in cosigners.iter().enumerate() {
+                let at = created_at + Duration::days(k as i64 + 1);
+                cosigns.push(need_cosign::ActiveModel {
+                    need_id: Set(id),
+                    municipality_id: Set(municipalities[*other].id),
+                    person_id: Set(Some(people[*other])),
+                    carried_from_need_id: Set(None),
+                    created_at: Set(at),
+                    ..Default::default()
+                });
+                events.push(event(at, "COSIGNED", None, None, Some(municipalities[*other].id)));
+            }
+            if status != first {
+                events.push(event(
+                    created_at + Duration::days(7),
+                    "STATUS_CHANGED",
+                    Some(first),
+                    Some(status),
+                    None,
+                ));
+            }
+            if commissioned {
+                let institution = &institutions[rng.below(institutions.len())];
+                // The unpublished half is spread over the open requests institutions see, and the
+                // work under way.
+                let commission_status = if published {
+                    CommissionStatus::Published
+                } else {
+                    [
+                        CommissionStatus::Open,
+                        CommissionStatus::Awarded,
+                        CommissionStatus::InProgress,
+                        CommissionStatus::Delivered,
+                    ][rng.below(4)]
+                };
+                let open = commission_status == CommissionStatus::Open;
+                commissions.push(commission::ActiveModel {
+                    id: Set(commission_id),
+                    region_id: Set(institution.region_id),
+                    question: Set(format!("Kunnskapsoppsummering: {topic} for {group}")),
+                    product_type_id: Set(products[rng.below(products.len())].id),
+                    deadline: Set(created_at + Duration::days(180)),
+                    budget_nok: Set(Some(200_000 + 10_000 * rng.below(30) as i64)),
+                    status: Set(commission_status),
+                    awarded_institution_id: Set((!open).then_some(institution.id)),
+                    created_by_person_id: Set(people[home]),
+                    created_at: Set(created_at + Duration::days(30)),
+                    updated_at: Set(created_at + Duration::days(60)),
+                });
+                links.push(commission_need::ActiveModel {
+                    commission_id: Set(commission_id),
+                    need_id: Set(id),
+                });
+                if published || commission_status == CommissionStatus::Delivered {
+                    summaries.push(summary::ActiveModel {
+                        commission_id: Set(commission_id),
+                        title: Set(format!("{topic}: kva veit vi?")),
+                        abstract_text: Set(format!(
+                            "Ei oppsummering av forsking om {} for {group}.",
+                            topic.to_lowercase()
+                        )),
+                        language: Set("nn".into()),
+                        url: Set(None),
+                        doi: Set(Some(format!("10.5555/bench.{commission_id}"))),
+                        authors: Set(institution.name.clone()),
+                        delivered_by_person_id: Set(people[home]),
+                        delivered_at: Set(created_at + Duration::days(150)),
+                        published_at: Set(published.then(|| created_at + Duration::days(160))),
+                        ..Default::default()
+                    });
+                }
+                commission_id += 1;
+            }
+        }
+        counts.needs += needs.len();
+        counts.cosignatures += cosigns.len();
+        counts.events += events.len();
+        counts.commissions += commissions.len();
+        counts.summaries += summaries.len();
+        insert_chunks::<need::Entity, _>(&txn, needs).await?;
+        insert_chunks::<need_theme::Entity, _>(&txn, need_themes).await?;
+        insert_chunks::<need_cosign::Entity, _>(&txn, cosigns).await?;
+        insert_chunks::<need_event::Entity, _>(&txn, events).await?;
+        insert_chunks::<commission::Entity, _>(&txn, commissions).await?;
+        insert_chunks::<commission_need::Entity, _>(&txn, links).await?;
+        insert_chunks::<summary::Entity, _>(&txn, summaries).await?;
+        txn.commit().await.map_err(fail)?;
+    }
+    fix_sequences(db).await?;
+    Ok(counts)
+}
+
+/// Inserts in chunks that stay under the databases' limits on bound parameters.
+async fn insert_chunks<E, A>(txn: &sea_orm::DatabaseTransaction, rows: Vec<A>) -> Result<(), String>
+where
+    E: EntityTrait,
+    A: sea_orm::ActiveModelTrait<Entity = E> + Send,
+{
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<A> = rows.by_ref().take(200).collect();
+        E::insert_many(chunk).exec_without_returning(txn).await.map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Ids were set explicitly: move PostgreSQL's sequences past them (SQLite needs nothing).
+async fn fix_sequences(db: &Db) -> Result<(), String> {
+    use sea_orm::{ConnectionTrait, DatabaseBackend};
+    if db.backend() != DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    for table in ["need", "commission"] {
+        db.background()
+            .execute_unprepared(&format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {table}))"
+            ))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
