@@ -53,6 +53,25 @@ fn list(ids: &[i64]) -> String {
     ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
 }
 
+/// The themes (`{ key }`) of several needs, by need, in one statement.
+async fn themes_of(db: &Db, need_ids: &[i64]) -> Result<HashMap<i64, Vec<Value>>, (StatusCode, String)> {
+    let mut themes: HashMap<i64, Vec<Value>> = HashMap::new();
+    if need_ids.is_empty() {
+        return Ok(themes);
+    }
+    let sql = format!(
+        "SELECT nt.need_id, t.key FROM need_theme nt JOIN theme t ON t.id = nt.theme_id WHERE nt.need_id IN ({}) ORDER BY t.id",
+        list(need_ids)
+    );
+    for row in rows(db, &sql, vec![]).await? {
+        themes
+            .entry(row["need_id"].as_i64().unwrap_or_default())
+            .or_default()
+            .push(json!({ "key": row["key"] }));
+    }
+    Ok(themes)
+}
+
 pub fn router(db: Db) -> Router {
     Router::new()
         .route("/q1", get(dashboard))
@@ -78,7 +97,7 @@ async fn dashboard(State(db): State<Db>, Query(page): Query<Page>) -> Reply {
     )
     .await?;
     let ids: Vec<i64> = needs.iter().filter_map(|n| n["id"].as_i64()).collect();
-    let mut themes: HashMap<i64, Vec<Value>> = HashMap::new();
+    let mut themes = themes_of(&db, &ids).await?;
     let mut cosigners: HashMap<i64, Vec<Value>> = HashMap::new();
     let mut commissions: HashMap<i64, Vec<Value>> = HashMap::new();
     if !ids.is_empty() {
@@ -95,16 +114,6 @@ async fn dashboard(State(db): State<Db>, Query(page): Query<Page>) -> Reply {
                 "awardedInstitution": row["short_name"].as_str().map(|s| json!({ "shortName": s })),
                 "summary": row["title"].as_str().map(|t| json!({ "title": t })),
             }));
-        }
-        let sql = format!(
-            "SELECT nt.need_id, t.key FROM need_theme nt JOIN theme t ON t.id = nt.theme_id WHERE nt.need_id IN ({}) ORDER BY t.id",
-            list(&ids)
-        );
-        for row in rows(&db, &sql, vec![]).await? {
-            themes
-                .entry(row["need_id"].as_i64().unwrap_or_default())
-                .or_default()
-                .push(json!({ "key": row["key"] }));
         }
         let sql = format!(
             "SELECT c.need_id, m.name FROM need_cosign c JOIN municipality m ON m.id = c.municipality_id WHERE c.need_id IN ({}) ORDER BY c.id",
@@ -153,19 +162,7 @@ async fn open_requests(State(db): State<Db>, Query(page): Query<Page>) -> Reply 
         );
         let linked = rows(&db, &sql, vec![]).await?;
         let need_ids: Vec<i64> = linked.iter().filter_map(|n| n["id"].as_i64()).collect();
-        let mut themes: HashMap<i64, Vec<Value>> = HashMap::new();
-        if !need_ids.is_empty() {
-            let sql = format!(
-                "SELECT nt.need_id, t.key FROM need_theme nt JOIN theme t ON t.id = nt.theme_id WHERE nt.need_id IN ({}) ORDER BY t.id",
-                list(&need_ids)
-            );
-            for row in rows(&db, &sql, vec![]).await? {
-                themes
-                    .entry(row["need_id"].as_i64().unwrap_or_default())
-                    .or_default()
-                    .push(json!({ "key": row["key"] }));
-            }
-        }
+        let mut themes = themes_of(&db, &need_ids).await?;
         for n in linked {
             let id = n["id"].as_i64().unwrap_or_default();
             needs.entry(n["commission_id"].as_i64().unwrap_or_default()).or_default().push(json!({

@@ -8,7 +8,9 @@ use std::{sync::Arc, time::Duration};
 use hdrhistogram::Histogram;
 use serde_json::Value;
 
-use crate::{dataset::Rng, scenarios::Scenario};
+use knowledge_hub::sample::Rng;
+
+use crate::scenarios::Scenario;
 
 /// Which server a run drives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,6 +49,8 @@ pub struct Load {
     pub duration: Duration,
     /// Requests per second in total; `None` for closed loop.
     pub rate: Option<f64>,
+    /// The token hub requests are sent with (`None`: the public).
+    pub token: Option<String>,
 }
 
 async fn once(load: &Load, rng: &mut Rng) -> Result<(), String> {
@@ -54,7 +58,7 @@ async fn once(load: &Load, rng: &mut Rng) -> Result<(), String> {
     let response = match load.side {
         Side::Hub => {
             let request = load.client.post(format!("{}/graphql", load.base)).json(&draw.graphql);
-            match draw.token {
+            match &load.token {
                 Some(token) => request.bearer_auth(token),
                 None => request,
             }

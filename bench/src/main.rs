@@ -12,7 +12,6 @@
 //! ```
 
 mod baseline;
-mod dataset;
 mod drive;
 mod load;
 mod process;
@@ -23,8 +22,8 @@ mod writes;
 use std::{sync::Arc, time::Duration};
 
 use clap::{Parser, Subcommand};
-use dataset::Tier;
 use knowledge_hub::app::prepare_database;
+use knowledge_hub::sample::{self, Tier};
 use load::{Load, Outcome, Side};
 use scenarios::Scenario;
 
@@ -148,7 +147,7 @@ async fn generate(database_url: &str, tier: Tier, seed: u64) -> Result<(), Strin
     }
     let db = prepare_database(database_url).await.map_err(|e| e.to_string())?;
     let started = std::time::Instant::now();
-    let counts = dataset::generate(&db, tier, seed).await?;
+    let counts = sample::generate(&db, tier, seed).await?;
     eprintln!("generated {counts:?} in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }
@@ -199,6 +198,7 @@ async fn measure(
     base: &str,
     side: Side,
     scenario: Scenario,
+    token: Option<&str>,
     o: &RunOptions,
 ) -> Outcome {
     let load = |duration: Duration| {
@@ -211,6 +211,7 @@ async fn measure(
             concurrency: o.concurrency,
             duration,
             rate: o.rate,
+            token: token.map(str::to_owned),
         })
     };
     let full = Duration::from_secs(o.seconds);
@@ -255,12 +256,13 @@ async fn run_reads(
     o: &RunOptions,
     results: &mut Results,
 ) -> Result<(), String> {
-    if scenarios.iter().any(|s| s.needs_institution_token()) {
+    let institution_token = if scenarios.iter().any(|s| s.needs_institution_token()) {
         let email = format!("forskar@{}.bench.example.no", scenarios::INSTITUTION);
         let role = ["--role", "institution-member", "--institution", scenarios::INSTITUTION];
-        let token = process::create_token(&o.hub, database_url, "Bench Forskar", &email, &role)?;
-        scenarios::set_institution_token(token);
-    }
+        Some(process::create_token(&o.hub, database_url, "Bench Forskar", &email, &role)?)
+    } else {
+        None
+    };
     let hub = process::start_hub(&o.hub, database_url)?;
     let baseline = process::start_baseline(database_url)?;
     let client = reqwest::Client::builder()
@@ -273,12 +275,13 @@ async fn run_reads(
         let statements = process::metric(&client, &hub.base, "hub_sql_statements_total").await;
         let requests = process::metric(&client, &hub.base, "hub_graphql_requests_total").await;
         let cpu = process::cpu_seconds(hub.child.id());
-        let on_hub = measure(&client, &hub.base, Side::Hub, scenario, o).await;
+        let token = institution_token.as_deref().filter(|_| scenario.needs_institution_token());
+        let on_hub = measure(&client, &hub.base, Side::Hub, scenario, token, o).await;
         let served = process::metric(&client, &hub.base, "hub_graphql_requests_total").await - requests;
         let statements = process::metric(&client, &hub.base, "hub_sql_statements_total").await - statements;
         let cpu = process::cpu_seconds(hub.child.id()) - cpu;
         let rss_mib = process::rss_mib(hub.child.id());
-        let on_baseline = measure(&client, &baseline.base, Side::Baseline, scenario, o).await;
+        let on_baseline = measure(&client, &baseline.base, Side::Baseline, scenario, None, o).await;
         let row = Row {
             scenario,
             statements_per_request: statements / served.max(1.0),

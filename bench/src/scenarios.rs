@@ -4,22 +4,12 @@
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 
-use crate::dataset::Rng;
+use knowledge_hub::sample::Rng;
 
-/// One request of a scenario: a GraphQL body for the hub, a path for the baseline, and the
-/// token the hub request is sent with (none: the public).
+/// One request of a scenario: a GraphQL body for the hub, a path for the baseline.
 pub struct Draw {
     pub graphql: Value,
     pub baseline: Option<String>,
-    pub token: Option<&'static str>,
-}
-
-/// The token of an institution's member, for Q4 (set once by the run, made with
-/// `knowledge-hub token create`).
-static INSTITUTION_TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-
-pub fn set_institution_token(token: String) {
-    let _ = INSTITUTION_TOKEN.set(token);
 }
 
 /// The institution Q4's member belongs to.
@@ -46,7 +36,7 @@ impl Scenario {
     pub const ALL: [Self; 6] =
         [Self::Dashboard50, Self::Dashboard500, Self::Lookup, Self::Stats, Self::OpenRequests, Self::Search];
 
-    /// Whether the scenario's hub requests need [`set_institution_token`].
+    /// Whether the scenario's hub requests are sent with the token of a member of [`INSTITUTION`].
     pub fn needs_institution_token(self) -> bool {
         self == Self::OpenRequests
     }
@@ -85,31 +75,25 @@ impl Scenario {
                 Draw {
                     graphql: json!({ "query": DASHBOARD, "variables": { "n": n } }),
                     baseline: Some(format!("/q1?n={n}")),
-                    token: None,
                 }
             }
             Self::OpenRequests => Draw {
                 graphql: json!({ "query": OPEN_REQUESTS, "variables": { "n": 50 } }),
                 baseline: Some("/q4?n=50".into()),
-                token: INSTITUTION_TOKEN.get().map(String::as_str),
             },
             Self::Lookup => {
                 let id = 1 + rng.below(needs);
                 Draw {
                     graphql: json!({ "query": LOOKUP, "variables": { "id": need_id(id as i32) } }),
                     baseline: Some(format!("/q2?id={id}")),
-                    token: None,
                 }
             }
-            Self::Stats => {
-                Draw { graphql: json!({ "query": STATS }), baseline: Some("/q3".into()), token: None }
-            }
+            Self::Stats => Draw { graphql: json!({ "query": STATS }), baseline: Some("/q3".into()) },
             Self::Search => {
                 let word = WORDS[rng.below(WORDS.len())];
                 Draw {
                     graphql: json!({ "query": SEARCH, "variables": { "q": word } }),
                     baseline: Some(format!("/q5?q={word}")),
-                    token: None,
                 }
             }
         }

@@ -18,10 +18,10 @@ use std::{
     time::Duration,
 };
 
+use knowledge_hub::sample::Rng;
 use serde_json::{Value, json};
 
 use crate::{
-    dataset::Rng,
     drive::{self, Plan},
     load::Outcome,
     process::{self, Server},

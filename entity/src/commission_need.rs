@@ -22,11 +22,19 @@ pub enum Relation {
         to = "super::commission::Column::Id"
     )]
     Commission,
+    #[sea_orm(belongs_to = "super::need::Entity", from = "Column::NeedId", to = "super::need::Column::Id")]
+    Need,
 }
 
 impl Related<super::commission::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Commission.def()
+    }
+}
+
+impl Related<super::need::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Need.def()
     }
 }
 

@@ -6,14 +6,15 @@
 //! per key type with every key asked for so far. "Cannot make progress" is an execution that
 //! returns `Pending` without having woken itself: async-graphql resolves fields and list items
 //! with `FuturesUnordered`, which returns `Pending` after waking itself to yield for fairness,
-//! long before every sibling has been polled; such a yield is not the end of a pass. A page of N needs therefore costs one statement
-//! per relation and nesting level, the same for 5 needs as for 500, however long the machine takes
-//! to resolve them: there is no timer to miss (async-graphql's DataLoader gathers keys for a fixed
-//! delay, which splits batches on a busy machine and adds that delay to every level).
+//! long before every sibling has been polled; such a yield is not the end of a pass. A page of N
+//! needs therefore costs one statement per relation and nesting level, the same for 5 needs as
+//! for 500, however long the machine takes to resolve them: there is no timer to miss
+//! (async-graphql's DataLoader gathers keys for a fixed delay, which splits batches on a busy
+//! machine and adds that delay to every level).
 //!
 //! The loads run in the request's own task, next to its execution. Rows are not cached between
 //! passes, so a resolver never reads a stale row written earlier in the same request, with one
-//! exception: in a read-only request ([`Batcher::read_only`]), the small reference tables
+//! exception: in a read-only request ([`Batcher::keep_reference_tables`]), the small reference tables
 //! (municipalities, clusters, institutions, ...; a [`Loader`] with `REFERENCE`) are read whole the
 //! first time one of their rows is asked for and kept for the rest of the request, so that a
 //! municipality wanted again two levels down costs no second statement.
@@ -24,7 +25,10 @@ use std::{
     future::Future,
     hash::Hash,
     pin::Pin,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
     task::{Context, Poll, Wake, Waker},
 };
 
@@ -51,6 +55,23 @@ pub trait Loader<K: Send + Sync + Hash + Eq + Clone + 'static>: Send + Sync + 's
 /// The most keys one load is given; more are loaded in several (SQL has a bound on parameters).
 const MAX_KEYS: usize = 5_000;
 
+async fn load_in_chunks<K, L>(loader: &L, keys: Vec<K>) -> Result<HashMap<K, L::Value>, AppError>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    L: Loader<K>,
+{
+    let mut found = HashMap::with_capacity(keys.len());
+    for chunk in keys.chunks(MAX_KEYS) {
+        found.extend(loader.load(chunk).await?);
+    }
+    Ok(found)
+}
+
+/// The values of `keys` that `found` has.
+fn pick<K: Hash + Eq, V: Clone>(found: &HashMap<K, V>, keys: Vec<K>) -> HashMap<K, V> {
+    keys.into_iter().filter_map(|k| found.get(&k).map(|v| (k, v.clone()))).collect()
+}
+
 /// What a request's resolvers load through: see the module documentation.
 pub struct Batcher<L> {
     shared: Arc<Shared<L>>,
@@ -66,17 +87,41 @@ struct Shared<L> {
     loader: Arc<L>,
     /// The keys asked for since the last pass, by key type.
     pending: Mutex<HashMap<TypeId, Box<dyn Pending<L>>>>,
-    /// Whole reference tables read in this request (an `Arc<HashMap<K, V>>` by key type), when
-    /// the request only reads.
-    tables: Option<Mutex<HashMap<TypeId, Box<dyn Any + Send>>>>,
+    /// Whether reference tables are read whole and kept: the request only reads.
+    keeps_tables: AtomicBool,
+    /// Whole reference tables read in this request (an `Arc<HashMap<K, V>>` by key type).
+    tables: Mutex<HashMap<TypeId, Box<dyn Any + Send>>>,
     /// Reference tables being read: keys of their types wait for them instead of reading again.
     reading: Mutex<HashSet<TypeId>>,
 }
 
 impl<L> Shared<L> {
+    fn keeps_tables(&self) -> bool {
+        self.keeps_tables.load(Ordering::Relaxed)
+    }
+
+    /// The reference table of `K`, if this request read it already.
     fn table<K: 'static, V: 'static>(&self) -> Option<Arc<HashMap<K, V>>> {
-        let tables = self.tables.as_ref()?.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !self.keeps_tables() {
+            return None;
+        }
+        let tables = self.tables.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         tables.get(&TypeId::of::<K>())?.downcast_ref::<Arc<HashMap<K, V>>>().cloned()
+    }
+
+    /// The reference table of `K`: the one read already, else read now and kept.
+    async fn read_table<K>(&self) -> Result<Arc<HashMap<K, L::Value>>, AppError>
+    where
+        K: Send + Sync + Hash + Eq + Clone + 'static,
+        L: Loader<K>,
+    {
+        if let Some(table) = self.table::<K, L::Value>() {
+            return Ok(table);
+        }
+        let table = Arc::new(self.loader.load_all().await?);
+        let kept: Box<dyn Any + Send> = Box::new(table.clone());
+        self.tables.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(TypeId::of::<K>(), kept);
+        Ok(table)
     }
 }
 
@@ -113,51 +158,20 @@ where
     fn start(self: Box<Self>, shared: Arc<Shared<L>>) -> BoxFuture<'static, ()> {
         Box::pin(async move {
             let Wanted { keys, waiters } = *self;
-            let mut found = HashMap::with_capacity(keys.len());
-            let mut failure = None;
-            if L::REFERENCE
-                && let Some(tables) = &shared.tables
-            {
-                // The whole table, unless an earlier pass read it while these keys waited.
-                let read = match shared.table::<K, L::Value>() {
-                    Some(table) => Ok((*table).clone()),
-                    None => shared.loader.load_all().await,
-                };
-                match read {
-                    Ok(all) => {
-                        found = all;
-                        let table: Box<dyn Any + Send> = Box::new(Arc::new(found.clone()));
-                        tables
-                            .lock()
-                            .unwrap_or_else(|poisoned| poisoned.into_inner())
-                            .insert(TypeId::of::<K>(), table);
-                    }
-                    Err(err) => failure = Some(err),
-                }
+            let found = if L::REFERENCE && shared.keeps_tables() {
+                // The whole table (unless an earlier pass read it while these keys waited).
+                let table = shared.read_table::<K>().await;
                 shared
                     .reading
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner())
                     .remove(&TypeId::of::<K>());
+                table
             } else {
-                let keys: Vec<K> = keys.into_iter().collect();
-                for chunk in keys.chunks(MAX_KEYS) {
-                    match shared.loader.load(chunk).await {
-                        Ok(values) => found.extend(values),
-                        Err(err) => {
-                            failure = Some(err);
-                            break;
-                        }
-                    }
-                }
-            }
+                load_in_chunks(shared.loader.as_ref(), keys.into_iter().collect()).await.map(Arc::new)
+            };
             for (asked, reply) in waiters {
-                let answer = match &failure {
-                    Some(err) => Err(err.clone()),
-                    None => {
-                        Ok(asked.into_iter().filter_map(|k| found.get(&k).map(|v| (k, v.clone()))).collect())
-                    }
-                };
+                let answer = found.as_ref().map(|found| pick(found, asked)).map_err(AppError::clone);
                 // A waiter that went away (its request was cancelled) needs no answer.
                 let _ = reply.send(answer);
             }
@@ -166,25 +180,23 @@ where
 }
 
 impl<L: Send + Sync + 'static> Batcher<L> {
-    /// A batcher for a request that may write, or for a long-lived connection: it keeps nothing.
+    /// A batcher that keeps nothing: for a request that may write, or a long-lived connection.
     pub fn new(loader: L) -> Self {
-        Self::with_tables(loader, None)
-    }
-
-    /// A batcher for a request that only reads: it keeps the reference tables it reads.
-    pub fn read_only(loader: L) -> Self {
-        Self::with_tables(loader, Some(Mutex::new(HashMap::new())))
-    }
-
-    fn with_tables(loader: L, tables: Option<Mutex<HashMap<TypeId, Box<dyn Any + Send>>>>) -> Self {
         Self {
             shared: Arc::new(Shared {
                 loader: Arc::new(loader),
                 pending: Mutex::new(HashMap::new()),
-                tables,
+                keeps_tables: AtomicBool::new(false),
+                tables: Mutex::new(HashMap::new()),
                 reading: Mutex::new(HashSet::new()),
             }),
         }
+    }
+
+    /// The request only reads (its document has queries only, which is known once it is parsed):
+    /// from now on reference tables are read whole and kept.
+    pub fn keep_reference_tables(&self) {
+        self.shared.keeps_tables.store(true, Ordering::Relaxed);
     }
 
     /// The value of one key, `None` if there is none.
@@ -211,7 +223,7 @@ impl<L: Send + Sync + 'static> Batcher<L> {
         if L::REFERENCE
             && let Some(table) = self.shared.table::<K, L::Value>()
         {
-            return Ok(asked.into_iter().filter_map(|k| table.get(&k).map(|v| (k, v.clone()))).collect());
+            return Ok(pick(&table, asked));
         }
         let (reply, answer) = oneshot::channel();
         {
@@ -237,12 +249,14 @@ impl<L: Send + Sync + 'static> Batcher<L> {
     /// Runs `execution` (a request, or a WebSocket connection) with its loads: whenever it waits,
     /// the keys it asked for are loaded.
     pub fn drive<F: Future>(&self, execution: F) -> Driven<F, L> {
+        let alarm = Arc::new(Alarm { rang: false.into(), task: Mutex::new(None) });
         Driven {
             // Tokio's cooperative budget would make a busy execution look idle and split a pass.
             execution: Box::pin(tokio::task::unconstrained(execution)),
             batcher: self.clone(),
             loads: FuturesUnordered::new(),
-            alarm: Arc::new(Alarm { rang: false.into(), task: Mutex::new(None) }),
+            alarm_waker: Waker::from(alarm.clone()),
+            alarm,
             yields: 0,
         }
     }
@@ -251,7 +265,7 @@ impl<L: Send + Sync + 'static> Batcher<L> {
     /// has been read (then they are answered from it); a table about to be read is marked.
     fn take_pending(&self) -> Vec<Box<dyn Pending<L>>> {
         let mut pending = self.shared.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if self.shared.tables.is_none() {
+        if !self.shared.keeps_tables() {
             return pending.drain().map(|(_, wanted)| wanted).collect();
         }
         let mut reading = self.shared.reading.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -273,9 +287,11 @@ pub struct Driven<F: Future, L> {
     execution: Pin<Box<tokio::task::Unconstrained<F>>>,
     batcher: Batcher<L>,
     loads: FuturesUnordered<BoxFuture<'static, ()>>,
-    /// The waker the execution is polled with: it notes whether the execution woke itself.
+    /// Notes whether the execution woke itself; `alarm_waker` is the waker made of it that the
+    /// execution is polled with.
     alarm: Arc<Alarm>,
-    /// Polls in a row in which the execution yielded while keys were waiting.
+    alarm_waker: Waker,
+    /// Polls in a row in which the execution yielded.
     yields: u32,
 }
 
@@ -287,7 +303,7 @@ const MAX_YIELDS: u32 = 1 << 20;
 
 /// Forwards wakes to the task's waker and remembers that one came.
 struct Alarm {
-    rang: std::sync::atomic::AtomicBool,
+    rang: AtomicBool,
     task: Mutex<Option<Waker>>,
 }
 
@@ -297,7 +313,7 @@ impl Wake for Alarm {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.rang.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.rang.store(true, Ordering::SeqCst);
         if let Some(task) = self.task.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).as_ref() {
             task.wake_by_ref();
         }
@@ -313,11 +329,10 @@ impl<F: Future, L: Send + Sync + 'static> Driven<F, L> {
                 *task = Some(cx.waker().clone());
             }
         }
-        self.alarm.rang.store(false, std::sync::atomic::Ordering::SeqCst);
-        let waker = Waker::from(self.alarm.clone());
-        match self.execution.as_mut().poll(&mut Context::from_waker(&waker)) {
+        self.alarm.rang.store(false, Ordering::SeqCst);
+        match self.execution.as_mut().poll(&mut Context::from_waker(&self.alarm_waker)) {
             Poll::Ready(output) => Ok(output),
-            Poll::Pending => Err(self.alarm.rang.load(std::sync::atomic::Ordering::SeqCst)),
+            Poll::Pending => Err(self.alarm.rang.load(Ordering::SeqCst)),
         }
     }
 }
@@ -357,7 +372,7 @@ impl<F: Future, L: Send + Sync + 'static> Future for Driven<F, L> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::AtomicUsize;
 
     use futures_util::future::join_all;
 
@@ -443,7 +458,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_read_only_request_reads_a_reference_table_once() {
-        let batcher = Batcher::read_only(Squares::default());
+        let batcher = Batcher::new(Squares::default());
+        batcher.keep_reference_tables();
         let b = batcher.clone();
         let found = batcher
             .drive(async move {

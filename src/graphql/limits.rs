@@ -14,12 +14,13 @@ use async_graphql::{
         Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest,
         NextValidation,
     },
-    parser::types::{ExecutableDocument, Selection, SelectionSet},
+    parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet},
 };
 
 use crate::{
     auth::Viewer,
     error::code,
+    graphql::{batch::Batcher, loaders::Loaders},
     rate_limit::{self, Payment},
 };
 
@@ -190,7 +191,7 @@ impl Extension for QueryLimits {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables).await.map_err(|error| {
+        let document = next.run(ctx, query, variables).await.map_err(|error| {
             // async-graphql's own recursion check (it counts inline fragments too) has no code
             // of its own; its message is the only way to tell it from a syntax error.
             let code = if error.message.contains("recursion") {
@@ -199,7 +200,15 @@ impl Extension for QueryLimits {
                 code::GRAPHQL_PARSE_FAILED
             };
             with_code(error, code)
-        })
+        })?;
+        // A document of queries only cannot change a row under the request's feet: its batcher
+        // may keep the reference tables it reads (see `graphql::batch`).
+        if document.operations.iter().all(|(_, op)| op.node.ty == OperationType::Query)
+            && let Some(batcher) = ctx.data_opt::<Batcher<Loaders>>()
+        {
+            batcher.keep_reference_tables();
+        }
+        Ok(document)
     }
 
     async fn validation(

@@ -4,12 +4,14 @@
 //! Two shapes: `XxxById` loads rows by primary key (belongs-to relations and `node`), and
 //! `XxxOf<Parent>` loads all children of a set of parents in one `IN (...)` query.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, hash::Hash};
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use entity::{
-    api_token, cluster, commission, commission_event, commission_interest, county, criterion, institution,
-    membership, milestone, municipality, need, need_cosign, need_event, need_evidence, person, product_type,
-    region, round, summary, theme, uptake,
+    api_token, cluster, commission, commission_event, commission_interest, commission_need, county,
+    criterion, institution, membership, milestone, municipality, need, need_cosign, need_event,
+    need_evidence, person, product_type, region, round, summary, theme, uptake,
 };
 
 use crate::{
@@ -31,11 +33,6 @@ impl Loaders {
     /// and does not cache, so nothing goes stale.
     pub fn batcher(db: Db) -> Batcher<Loaders> {
         Batcher::new(Self { db })
-    }
-
-    /// A fresh batcher for a request that only reads (it keeps the reference tables it reads).
-    pub fn read_only_batcher(db: Db) -> Batcher<Loaders> {
-        Batcher::read_only(Self { db })
     }
 }
 
@@ -69,7 +66,6 @@ macro_rules! by_id {
             }
 
             async fn load_all(&self) -> Result<HashMap<$key, Self::Value>, AppError> {
-                use sea_orm::EntityTrait;
                 let rows = $entity::Entity::find().all(self.db.conn()).await?;
                 Ok(rows.into_iter().map(|row| ($key(row.id), row)).collect())
             }
@@ -190,6 +186,21 @@ children_of!(SummaryOfCommission, summary, CommissionId, commission_id);
 children_of!(UptakeOfSummary, uptake, SummaryId, summary_id);
 children_of!(CommissionsOfInstitution, commission, AwardedInstitutionId, awarded_institution_id);
 
+/// Rows reached through a link table, as (parent key, row) pairs, grouped by parent: every asked
+/// key gets an entry, so "none" is an empty list.
+fn grouped<K: Copy + Hash + Eq, V>(
+    keys: &[K],
+    rows: impl IntoIterator<Item = (K, Option<V>)>,
+) -> HashMap<K, Vec<V>> {
+    let mut grouped: HashMap<K, Vec<V>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+    for (key, row) in rows {
+        if let Some(row) = row {
+            grouped.entry(key).or_default().push(row);
+        }
+    }
+    grouped
+}
+
 /// The commissions answering a need, newest first, through `commission_need` (one statement).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CommissionsOfNeed(pub i32);
@@ -201,26 +212,18 @@ impl Loader<CommissionsOfNeed> for Loaders {
         &self,
         keys: &[CommissionsOfNeed],
     ) -> Result<HashMap<CommissionsOfNeed, Self::Value>, AppError> {
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
         let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
-        let rows = entity::commission_need::Entity::find()
-            .filter(entity::commission_need::Column::NeedId.is_in(ids))
+        let rows = commission_need::Entity::find()
+            .filter(commission_need::Column::NeedId.is_in(ids))
             .find_also_related(commission::Entity)
             .order_by_desc(commission::Column::Id)
             .all(self.db.conn())
             .await?;
-        let mut grouped: HashMap<CommissionsOfNeed, Self::Value> =
-            keys.iter().map(|k| (*k, Vec::new())).collect();
-        for (link, commission) in rows {
-            if let Some(commission) = commission {
-                grouped.entry(CommissionsOfNeed(link.need_id)).or_default().push(commission);
-            }
-        }
-        Ok(grouped)
+        Ok(grouped(keys, rows.into_iter().map(|(link, c)| (CommissionsOfNeed(link.need_id), c))))
     }
 }
 
-/// The needs a commission answers, through `commission_need`.
+/// The needs a commission answers, through `commission_need` (one statement).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct NeedsOfCommission(pub i32);
 
@@ -231,27 +234,13 @@ impl Loader<NeedsOfCommission> for Loaders {
         &self,
         keys: &[NeedsOfCommission],
     ) -> Result<HashMap<NeedsOfCommission, Self::Value>, AppError> {
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
         let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
-        let links = entity::commission_need::Entity::find()
-            .filter(entity::commission_need::Column::CommissionId.is_in(ids))
+        let rows = commission_need::Entity::find()
+            .filter(commission_need::Column::CommissionId.is_in(ids))
+            .find_also_related(need::Entity)
+            .order_by_asc(need::Column::Id)
             .all(self.db.conn())
             .await?;
-        let need_ids: Vec<i32> = links.iter().map(|l| l.need_id).collect();
-        let needs = reference::where_in::<need::Entity>(
-            self.db.conn(),
-            need::Column::Id,
-            &need_ids,
-            need::Column::Id,
-        )
-        .await?;
-        let mut grouped: HashMap<NeedsOfCommission, Self::Value> =
-            keys.iter().map(|k| (*k, Vec::new())).collect();
-        for link in links {
-            if let Some(n) = needs.iter().find(|n| n.id == link.need_id) {
-                grouped.entry(NeedsOfCommission(link.commission_id)).or_default().push(n.clone());
-            }
-        }
-        Ok(grouped)
+        Ok(grouped(keys, rows.into_iter().map(|(link, n)| (NeedsOfCommission(link.commission_id), n))))
     }
 }

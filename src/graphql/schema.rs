@@ -1,6 +1,6 @@
 //! Builds the schema (apart from the web layer) and exports its SDL.
 
-use async_graphql::{MergedObject, Request, Schema, SchemaBuilder, parser::types::OperationType};
+use async_graphql::{MergedObject, Request, Schema, SchemaBuilder};
 
 use crate::{
     auth::{Authenticator, Viewer},
@@ -57,17 +57,10 @@ impl PerRequest {
         Loaders::batcher(self.db.clone())
     }
 
-    /// Adds the per-request data to a request; execute it inside the batcher's `drive`.
-    pub fn prepare(&self, mut request: Request, viewer: Viewer) -> (Request, Batcher<Loaders>) {
-        // The document is parsed once, here, and kept in the request for its execution.
-        let read_only = request.parsed_query().is_ok_and(|document| {
-            document.operations.iter().all(|(_, op)| op.node.ty == OperationType::Query)
-        });
-        let batcher = if read_only {
-            Loaders::read_only_batcher(self.db.clone())
-        } else {
-            Loaders::batcher(self.db.clone())
-        };
+    /// Adds the per-request data to a request; execute it inside the batcher's `drive`. (Once the
+    /// document is parsed, `QueryLimits` tells the batcher whether the request only reads.)
+    pub fn prepare(&self, request: Request, viewer: Viewer) -> (Request, Batcher<Loaders>) {
+        let batcher = self.loader();
         (request.data(batcher.clone()).data(viewer), batcher)
     }
 }

@@ -190,15 +190,9 @@ impl Need {
         &self,
         ctx: &Context<'_>,
     ) -> Result<Vec<crate::graphql::commissions::types::Commission>> {
-        use crate::graphql::commissions::types::{Commission, can_see_commission};
+        use crate::graphql::commissions::{query::visible, types::Commission};
         let rows = ctx.loader()?.load_one(crate::graphql::loaders::CommissionsOfNeed(self.0.id)).await?;
-        let mut visible = Vec::new();
-        for row in rows.unwrap_or_default() {
-            if can_see_commission(ctx, &row)? {
-                visible.push(Commission(row));
-            }
-        }
-        Ok(visible)
+        Ok(visible(ctx, rows.unwrap_or_default())?.into_iter().map(Commission).collect())
     }
 
     /// Existing evidence found in the evidence check.
