@@ -6,14 +6,32 @@ use std::{
     process::{Child, Command, Stdio},
 };
 
-/// A server child process and the address it listens on; killed on drop.
+/// A server child process and the address it listens on; stopped on drop.
 pub struct Server {
     pub child: Child,
     pub base: String,
 }
 
+/// How long a server has to stop after SIGTERM before it is killed.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl Drop for Server {
+    /// SIGTERM first, so that a server (or a profiler wrapping it, given as `--hub`) ends
+    /// cleanly; SIGKILL if it is still running after a grace period.
     fn drop(&mut self) {
+        let terminated = i32::try_from(self.child.id())
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+            .is_some_and(|pid| rustix::process::kill_process(pid, rustix::process::Signal::TERM).is_ok());
+        if terminated {
+            let started = std::time::Instant::now();
+            while started.elapsed() < STOP_GRACE {
+                if matches!(self.child.try_wait(), Ok(Some(_))) {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -36,7 +36,7 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use super::AppState;
 use crate::{
@@ -51,8 +51,12 @@ pub const MAX_SUBSCRIPTIONS: usize = 50;
 const OUTBOX: usize = 64;
 /// The largest message a client may send (the same as an HTTP request body).
 const MAX_MESSAGE: usize = 256 * 1024;
-/// Read and write buffers of one connection: enough for the small messages of the protocol.
-const BUFFER: usize = 4 * 1024;
+/// What one read from the socket takes at most, and the initial read buffer: the protocol's
+/// messages are small, and an idle connection should cost little (a longer message grows the
+/// buffer as it arrives).
+const READ_BUFFER: usize = 512;
+/// Outgoing frames are written once this much is buffered, or at every flush.
+const WRITE_BUFFER: usize = 4 * 1024;
 /// How long the closing frame may take to reach a client before the socket is dropped anyway.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
@@ -125,29 +129,44 @@ pub async fn websocket(
     let request_id = super::graphql::request_id(&headers);
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .read_buffer_size(BUFFER)
-        .write_buffer_size(BUFFER)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
         .max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
         .on_upgrade(move |socket| session(state, protocol, socket, request_id))
         .into_response()
 }
 
+/// The envelope of a graphql-transport-ws message: its type and id; the payload is skipped
+/// without being built.
+#[derive(serde::Deserialize)]
+struct Envelope<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    id: Option<std::borrow::Cow<'a, str>>,
+}
+
 /// The ids of the subscriptions a connection holds, from the messages in both directions.
 fn track(active: &Mutex<HashSet<String>>, text: &str, incoming: bool) -> usize {
-    let Ok(message) = serde_json::from_str::<serde_json::Value>(text) else {
-        return active.lock().map(|a| a.len()).unwrap_or(0);
+    // Events (`next`) are most of what goes out and change nothing here: async-graphql writes
+    // the type first, so they are recognised without reading their payload.
+    let count = || active.lock().map(|a| a.len()).unwrap_or(0);
+    if !incoming && text.starts_with(r#"{"type":"next""#) {
+        return count();
+    }
+    let Ok(Envelope { kind, id }) = serde_json::from_str::<Envelope>(text) else {
+        return count();
     };
-    let id = message["id"].as_str().map(str::to_owned);
     let Ok(mut active) = active.lock() else {
         return 0;
     };
-    match (message["type"].as_str(), id) {
+    match (kind.as_deref(), id) {
         (Some("subscribe" | "start"), Some(id)) if incoming => {
-            active.insert(id);
+            active.insert(id.into_owned());
         }
         (Some("complete" | "stop" | "error"), Some(id)) => {
-            active.remove(&id);
+            active.remove(id.as_ref());
         }
         _ => {}
     }
@@ -190,18 +209,17 @@ async fn session(state: AppState, protocol: GraphQLProtocol, socket: WebSocket, 
     let _counted = Counted::new(state.metrics.clone());
     let timing = state.websocket;
     let (mut out, incoming) = socket.split();
-    let (queue, mut queued) = mpsc::channel::<Message>(OUTBOX);
+    // A queue that allocates per queued message, so an idle connection holds no buffer.
+    let (queue, mut queued) = futures_channel::mpsc::channel::<Message>(OUTBOX);
     let (stop, mut stopped) = watch::channel::<Option<Close>>(None);
     let active = Arc::new(Mutex::new(HashSet::new()));
     let initialised = Arc::new(AtomicBool::new(false));
     let credentials = Arc::new(Mutex::new(None::<Credentials>));
 
-    // Keep-alive: a WebSocket ping now and then, through a weak handle on the queue so that it
-    // never keeps a finished session open. Each time, the token is checked again (through the
-    // authenticator's short cache): a revoked or expired token, or changed memberships, close
+    // Keep-alive: the writer pings now and then; each time, the token is checked again (through
+    // the authenticator's short cache): a revoked or expired token, or changed memberships, close
     // the socket, so nobody keeps receiving what they may no longer see.
-    let heartbeat = {
-        let pinger = queue.downgrade();
+    let recheck = {
         let authenticator = state.authenticator.clone();
         let credentials = credentials.clone();
         let stop = stop.clone();
@@ -210,10 +228,6 @@ async fn session(state: AppState, protocol: GraphQLProtocol, socket: WebSocket, 
             ticks.tick().await;
             loop {
                 ticks.tick().await;
-                let Some(queue) = pinger.upgrade() else { break };
-                if queue.send(Message::Ping(Default::default())).await.is_err() {
-                    break;
-                }
                 let held = credentials.lock().ok().and_then(|c| {
                     c.as_ref().map(|c| (c.authorization.clone(), c.viewer.identity().cloned()))
                 });
@@ -224,7 +238,6 @@ async fn session(state: AppState, protocol: GraphQLProtocol, socket: WebSocket, 
                     }
                 }
             }
-            std::future::pending::<()>().await;
         }
     };
     // Outgoing: through a queue, so this function keeps the socket to send the close frame. A
@@ -232,7 +245,7 @@ async fn session(state: AppState, protocol: GraphQLProtocol, socket: WebSocket, 
     let outgoing = {
         let active = active.clone();
         let stop = stop.clone();
-        sink::unfold(queue, move |queue, message: Message| {
+        sink::unfold(queue, move |mut queue, message: Message| {
             let closing = match &message {
                 Message::Text(text) => {
                     track(&active, text.as_str(), false);
@@ -312,13 +325,23 @@ async fn session(state: AppState, protocol: GraphQLProtocol, socket: WebSocket, 
         })
         .serve();
     let serve = batcher.drive(serve);
-    // Writes what is queued; a message the client leaves unread too long makes it a slow
-    // consumer, dropped rather than holding memory and a worker for everyone else.
+    // Writes what is queued, and a ping now and then; it ends when the session drops the queue.
+    // A message the client leaves unread too long makes it a slow consumer, dropped rather than
+    // holding memory and a worker for everyone else.
     let writer = {
         let stop = stop.clone();
         let out = &mut out;
         async move {
-            while let Some(message) = queued.recv().await {
+            let mut pings = tokio::time::interval(timing.ping_interval);
+            pings.tick().await;
+            loop {
+                let message = tokio::select! {
+                    queued = queued.next() => match queued {
+                        Some(message) => message,
+                        None => break,
+                    },
+                    _ = pings.tick() => Message::Ping(Default::default()),
+                };
                 match tokio::time::timeout(timing.send_timeout, out.send(message)).await {
                     Ok(Ok(())) => {}
                     Ok(Err(_)) => break,
@@ -352,7 +375,7 @@ async fn session(state: AppState, protocol: GraphQLProtocol, socket: WebSocket, 
         _ = reason.wait_for(Option::is_some) => {}
         () = deadline => {}
         () = going_away => {}
-        () = heartbeat => {}
+        () = recheck => {}
     }
     let reason = *stopped.borrow_and_update();
     if let Some((code, reason)) = reason {

@@ -3,7 +3,7 @@
 //! (`FORBIDDEN`); then one write transaction with its history events, where an illegal move or a
 //! stale version is a `CONFLICT` user error that changes nothing.
 
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use entity::{enums::Urgency, need};
 
 use crate::{
@@ -65,11 +65,24 @@ pub struct SubmitNeedInput {
 }
 
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct SubmitNeedPayload {
     pub need: Option<Need>,
-    /// Open needs that look like this one: co-sign one of them instead if it is the same need.
-    pub similar_needs: Vec<Need>,
     pub user_errors: Vec<UserError>,
+}
+
+#[ComplexObject]
+impl SubmitNeedPayload {
+    /// Open needs that look like this one: co-sign one of them instead if it is the same need.
+    /// Searched only when asked for.
+    async fn similar_needs(&self, ctx: &Context<'_>) -> Result<Vec<Need>> {
+        let Some(Need(need)) = &self.need else {
+            return Ok(Vec::new());
+        };
+        let words = rules::content_words(&format!("{} {}", need.title, need.question));
+        let similar = needs::similar(ctx.db()?.conn(), words, need.id, 5).await?;
+        Ok(similar.into_iter().map(Need).collect())
+    }
 }
 
 /// An edit: fields left out keep their value.
@@ -390,13 +403,8 @@ impl NeedsMutation {
             let contact_person_id =
                 check_contact(ctx, &mut errors, input.contact_person.as_ref(), me).await?;
             let (Some(municipality), true) = (municipality, errors.is_empty()) else {
-                return Ok(SubmitNeedPayload {
-                    need: None,
-                    similar_needs: Vec::new(),
-                    user_errors: errors.into_vec(),
-                });
+                return Ok(SubmitNeedPayload { need: None, user_errors: errors.into_vec() });
             };
-            let words = rules::content_words(&format!("{} {}", need_text.title, need_text.question));
             let content = NeedContent {
                 text: need_text,
                 urgency: input.urgency,
@@ -406,19 +414,8 @@ impl NeedsMutation {
             };
             let db = ctx.db()?;
             match needs::create(db, me, municipality, content, !input.draft).await {
-                Ok(need) => {
-                    let similar = needs::similar(db.conn(), words, need.id, 5).await?;
-                    Ok(SubmitNeedPayload {
-                        need: Some(Need(need)),
-                        similar_needs: similar.into_iter().map(Need).collect(),
-                        user_errors: Vec::new(),
-                    })
-                }
-                Err(err) => Ok(SubmitNeedPayload {
-                    need: None,
-                    similar_needs: Vec::new(),
-                    user_errors: from_write_error(err)?,
-                }),
+                Ok(need) => Ok(SubmitNeedPayload { need: Some(Need(need)), user_errors: Vec::new() }),
+                Err(err) => Ok(SubmitNeedPayload { need: None, user_errors: from_write_error(err)? }),
             }
         })
         .await
@@ -794,20 +791,12 @@ impl NeedsMutation {
 
 impl Replayable for SubmitNeedPayload {
     fn refused(errors: Vec<UserError>) -> Self {
-        Self { need: None, similar_needs: Vec::new(), user_errors: errors }
+        Self { need: None, user_errors: errors }
     }
 
     async fn replay(ctx: &Context<'_>, id: i32) -> Result<Self> {
-        let Some(need) = visible_need(ctx, id).await? else {
-            return Ok(Self::refused(Vec::new()));
-        };
-        let words = rules::content_words(&format!("{} {}", need.title, need.question));
-        let similar = needs::similar(ctx.db()?.conn(), words, need.id, 5).await?;
-        Ok(Self {
-            need: Some(Need(need)),
-            similar_needs: similar.into_iter().map(Need).collect(),
-            user_errors: Vec::new(),
-        })
+        let need = visible_need(ctx, id).await?.map(Need);
+        Ok(Self { need, user_errors: Vec::new() })
     }
 }
 
