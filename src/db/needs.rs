@@ -693,7 +693,13 @@ impl Sql {
 
 /// `FROM need n [JOIN search s] WHERE ...` for a filter and a viewer.
 fn from_where(sql: &mut Sql, filter: &NeedFilter, visibility: &Visibility) {
+    from_join_where(sql, "", filter, visibility);
+}
+
+/// `from_where` with `join` (tables joined to `need n`, for groupings) before the conditions.
+fn from_join_where(sql: &mut Sql, join: &str, filter: &NeedFilter, visibility: &Visibility) {
     sql.push(" FROM need n");
+    sql.push(join);
     if !filter.search.is_empty() {
         match sql.backend {
             DatabaseBackend::Postgres => {
@@ -951,16 +957,15 @@ pub async fn count_by(
         Grouping::Municipality => ("CAST(n.municipality_id AS TEXT)".to_owned(), ""),
         Grouping::SubmittedMonth => (month.to_owned(), ""),
     };
-    let mut inner = Sql::new(backend);
-    inner.push("SELECT n.id AS id");
-    from_where(&mut inner, filter, visibility);
-    // Drafts have no submission month.
-    let submitted = if grouping == Grouping::SubmittedMonth { " AND n.submitted_at IS NOT NULL" } else { "" };
-    let mut sql = Sql { backend, text: String::new(), values: inner.values };
-    sql.push(&format!(
-        "SELECT {key} AS key, COUNT(*) AS n FROM need n{join} WHERE n.id IN ({}){submitted} GROUP BY {key} ORDER BY {key}",
-        inner.text
-    ));
+    // One pass over the matching needs, joined to what they are grouped by.
+    let mut sql = Sql::new(backend);
+    sql.push(&format!("SELECT {key} AS key, COUNT(*) AS n"));
+    from_join_where(&mut sql, join, filter, visibility);
+    if grouping == Grouping::SubmittedMonth {
+        // Drafts have no submission month.
+        sql.push(" AND n.submitted_at IS NOT NULL");
+    }
+    sql.push(&format!(" GROUP BY {key} ORDER BY {key}"));
     GroupCount::find_by_statement(sql.statement()).all(db).await
 }
 
