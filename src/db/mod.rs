@@ -68,14 +68,17 @@ impl Db {
     pub async fn connect_with(url: &str, pool: &Pool) -> Result<Self, DbErr> {
         let mut options = ConnectOptions::new(url);
         // A request that cannot get a connection in time fails fast with DATABASE_UNAVAILABLE
-        // instead of queueing; sqlx tests pooled connections before handing them out, so after a
-        // PostgreSQL restart broken ones are replaced without a restart of the hub.
+        // instead of queueing. PostgreSQL connections are tested before they are handed out, so
+        // after a restart of the server broken ones are replaced without a restart of the hub.
         options
             .sqlx_logging(false)
             .connect_timeout(pool.acquire_timeout)
-            .acquire_timeout(pool.acquire_timeout)
-            .test_before_acquire(true);
+            .acquire_timeout(pool.acquire_timeout);
         if url.starts_with("sqlite:") {
+            // A SQLite connection is a file handle in this process: it cannot break the way a
+            // network connection does, so it is not pinged before each use (a round trip to its
+            // worker thread per statement).
+            options.test_before_acquire(false);
             // WAL lets readers go on while one writer writes; writers take the lock up front
             // (IMMEDIATE, see `begin_write`) and wait for each other up to the busy timeout.
             options.max_connections(pool.max_connections.unwrap_or(8)).map_sqlx_sqlite_opts(
@@ -89,6 +92,7 @@ impl Db {
             );
         } else {
             options
+                .test_before_acquire(true)
                 .max_connections(pool.max_connections.unwrap_or(16))
                 .statement_timeout(POSTGRES_STATEMENT_TIMEOUT);
         }

@@ -16,8 +16,10 @@
 //! passes, so a resolver never reads a stale row written earlier in the same request, with one
 //! exception: in a read-only request ([`Batcher::keep_reference_tables`]), the small reference tables
 //! (municipalities, clusters, institutions, ...; a [`Loader`] with `REFERENCE`) are read whole the
-//! first time one of their rows is asked for and kept for the rest of the request, so that a
-//! municipality wanted again two levels down costs no second statement.
+//! first time one of their rows is asked for, and kept in the process's [`ReferenceTables`] for the
+//! read-only requests that follow, up to a time-to-live. No request writes these tables: they
+//! change only when a new release loads new reference data at start-up, and the time-to-live
+//! bounds how long another instance can show the old rows.
 
 use std::{
     any::{Any, TypeId},
@@ -30,6 +32,7 @@ use std::{
         atomic::{AtomicBool, Ordering},
     },
     task::{Context, Poll, Wake, Waker},
+    time::{Duration, Instant},
 };
 
 use futures_channel::oneshot;
@@ -72,6 +75,45 @@ fn pick<K: Hash + Eq, V: Clone>(found: &HashMap<K, V>, keys: Vec<K>) -> HashMap<
     keys.into_iter().filter_map(|k| found.get(&k).map(|v| (k, v.clone()))).collect()
 }
 
+/// Whole reference tables (an `Arc<HashMap<K, V>>` by key type) with the time each was read,
+/// shared by the read-only requests of a process.
+pub struct ReferenceTables {
+    kept: Mutex<HashMap<TypeId, (Instant, Box<dyn Any + Send>)>>,
+    time_to_live: Duration,
+}
+
+impl ReferenceTables {
+    /// How long a process keeps a reference table it read.
+    pub const TIME_TO_LIVE: Duration = Duration::from_secs(60);
+
+    pub fn new(time_to_live: Duration) -> Self {
+        Self { kept: Mutex::new(HashMap::new()), time_to_live }
+    }
+
+    fn get<K: 'static, V: 'static>(&self) -> Option<Arc<HashMap<K, V>>> {
+        let kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (read_at, table) = kept.get(&TypeId::of::<K>())?;
+        if read_at.elapsed() >= self.time_to_live {
+            return None;
+        }
+        table.downcast_ref::<Arc<HashMap<K, V>>>().cloned()
+    }
+
+    fn put<K: Send + Sync + 'static, V: Send + Sync + 'static>(&self, table: Arc<HashMap<K, V>>) {
+        let kept: Box<dyn Any + Send> = Box::new(table);
+        self.kept
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(TypeId::of::<K>(), (Instant::now(), kept));
+    }
+}
+
+impl Default for ReferenceTables {
+    fn default() -> Self {
+        Self::new(Self::TIME_TO_LIVE)
+    }
+}
+
 /// What a request's resolvers load through: see the module documentation.
 pub struct Batcher<L> {
     shared: Arc<Shared<L>>,
@@ -89,8 +131,8 @@ struct Shared<L> {
     pending: Mutex<HashMap<TypeId, Box<dyn Pending<L>>>>,
     /// Whether reference tables are read whole and kept: the request only reads.
     keeps_tables: AtomicBool,
-    /// Whole reference tables read in this request (an `Arc<HashMap<K, V>>` by key type).
-    tables: Mutex<HashMap<TypeId, Box<dyn Any + Send>>>,
+    /// Whole reference tables, the process's or this batcher's own.
+    tables: Arc<ReferenceTables>,
     /// Reference tables being read: keys of their types wait for them instead of reading again.
     reading: Mutex<HashSet<TypeId>>,
 }
@@ -100,13 +142,12 @@ impl<L> Shared<L> {
         self.keeps_tables.load(Ordering::Relaxed)
     }
 
-    /// The reference table of `K`, if this request read it already.
+    /// The reference table of `K`, if it was read already (and not too long ago).
     fn table<K: 'static, V: 'static>(&self) -> Option<Arc<HashMap<K, V>>> {
         if !self.keeps_tables() {
             return None;
         }
-        let tables = self.tables.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        tables.get(&TypeId::of::<K>())?.downcast_ref::<Arc<HashMap<K, V>>>().cloned()
+        self.tables.get::<K, V>()
     }
 
     /// The reference table of `K`: the one read already, else read now and kept.
@@ -119,8 +160,7 @@ impl<L> Shared<L> {
             return Ok(table);
         }
         let table = Arc::new(self.loader.load_all().await?);
-        let kept: Box<dyn Any + Send> = Box::new(table.clone());
-        self.tables.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(TypeId::of::<K>(), kept);
+        self.tables.put(table.clone());
         Ok(table)
     }
 }
@@ -180,21 +220,28 @@ where
 }
 
 impl<L: Send + Sync + 'static> Batcher<L> {
-    /// A batcher that keeps nothing: for a request that may write, or a long-lived connection.
+    /// A batcher with reference tables of its own: kept only if it is told the request only reads.
     pub fn new(loader: L) -> Self {
+        Self::with_tables(loader, Arc::default())
+    }
+
+    /// A batcher that keeps whole reference tables in `tables` (the process's) once it is told
+    /// that its request only reads; until then it keeps nothing (a request that may write, or a
+    /// long-lived connection).
+    pub fn with_tables(loader: L, tables: Arc<ReferenceTables>) -> Self {
         Self {
             shared: Arc::new(Shared {
                 loader: Arc::new(loader),
                 pending: Mutex::new(HashMap::new()),
                 keeps_tables: AtomicBool::new(false),
-                tables: Mutex::new(HashMap::new()),
+                tables,
                 reading: Mutex::new(HashSet::new()),
             }),
         }
     }
 
     /// The request only reads (its document has queries only, which is known once it is parsed):
-    /// from now on reference tables are read whole and kept.
+    /// from now on reference tables are read whole and kept, or taken from those kept.
     pub fn keep_reference_tables(&self) {
         self.shared.keeps_tables.store(true, Ordering::Relaxed);
     }
@@ -490,5 +537,25 @@ mod tests {
             2,
             "a request that may write keeps nothing"
         );
+    }
+
+    /// A read-only request of the table with `tables`: the value of key 2, and the reads made.
+    async fn read_two(tables: &Arc<ReferenceTables>) -> (Option<u32>, usize) {
+        let batcher = Batcher::with_tables(Squares::default(), tables.clone());
+        batcher.keep_reference_tables();
+        let b = batcher.clone();
+        let found = batcher.drive(async move { b.load_one(2u8).await.ok().flatten() }).await;
+        (found, batcher.shared.loader.reads.load(Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn read_only_requests_share_the_process_reference_tables_until_they_expire() {
+        let process = Arc::new(ReferenceTables::default());
+        assert_eq!(read_two(&process).await, (Some(4), 1), "the first request reads the table");
+        assert_eq!(read_two(&process).await, (Some(4), 0), "the next takes it from the process");
+
+        let expiring = Arc::new(ReferenceTables::new(Duration::ZERO));
+        assert_eq!(read_two(&expiring).await, (Some(4), 1));
+        assert_eq!(read_two(&expiring).await, (Some(4), 1), "an expired table is read again");
     }
 }

@@ -4,7 +4,7 @@
 //! Two shapes: `XxxById` loads rows by primary key (belongs-to relations and `node`), and
 //! `XxxOf<Parent>` loads all children of a set of parents in one `IN (...)` query.
 
-use std::{collections::HashMap, hash::Hash};
+use std::{collections::HashMap, hash::Hash, sync::Arc};
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
@@ -21,7 +21,7 @@ use crate::{
         reference,
     },
     error::AppError,
-    graphql::batch::{Batcher, Loader},
+    graphql::batch::{Batcher, Loader, ReferenceTables},
 };
 
 pub struct Loaders {
@@ -29,10 +29,10 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    /// A fresh batcher for one request (or WebSocket connection); it batches by resolution pass
-    /// and does not cache, so nothing goes stale.
-    pub fn batcher(db: Db) -> Batcher<Loaders> {
-        Batcher::new(Self { db })
+    /// A fresh batcher for one request (or WebSocket connection); it batches by resolution pass,
+    /// and caches nothing but the reference tables of read-only requests, in `tables`.
+    pub fn batcher(db: Db, tables: Arc<ReferenceTables>) -> Batcher<Loaders> {
+        Batcher::with_tables(Self { db }, tables)
     }
 }
 

@@ -1,12 +1,13 @@
 //! Builds the schema (apart from the web layer) and exports its SDL.
 
 use async_graphql::{MergedObject, Request, Schema, SchemaBuilder};
+use std::sync::Arc;
 
 use crate::{
     auth::{Authenticator, Viewer},
     db::Db,
     graphql::{
-        batch::Batcher,
+        batch::{Batcher, ReferenceTables},
         commissions::{mutation::CommissionsMutation, query::CommissionsQuery},
         identity::{mutation::IdentityMutation, query::IdentityQuery},
         limits::QueryLimits,
@@ -45,16 +46,18 @@ pub fn build_schema(db: Db, authenticator: Authenticator) -> HubSchema {
 #[derive(Clone)]
 pub struct PerRequest {
     db: Db,
+    /// The reference tables read-only requests keep (see [`crate::graphql::batch`]).
+    tables: Arc<ReferenceTables>,
 }
 
 impl PerRequest {
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self { db, tables: Arc::default() }
     }
 
     /// A fresh batcher; whatever uses it must run inside its [`Batcher::drive`].
     pub fn loader(&self) -> Batcher<Loaders> {
-        Loaders::batcher(self.db.clone())
+        Loaders::batcher(self.db.clone(), self.tables.clone())
     }
 
     /// Adds the per-request data to a request; execute it inside the batcher's `drive`. (Once the
