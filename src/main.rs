@@ -11,6 +11,12 @@ use knowledge_hub::{
     telemetry,
 };
 
+/// mimalloc instead of the system allocator: a GraphQL request makes many small short-lived
+/// allocations, which glibc's malloc served at about a fifth of the CPU time of a point lookup
+/// (see BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
