@@ -6,7 +6,10 @@
 //! fields get `MAX_DEPTH`; introspection subtrees get their own, larger bound, so a circular
 //! introspection query (`__schema { types { fields { type { fields ... } } } }`) is still refused.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{Arc, Mutex},
+};
 
 use async_graphql::{
     Request, Response, ServerError, ServerResult, ValidationResult, Variables,
@@ -47,11 +50,56 @@ pub const MAX_ROOT_FIELDS: usize = 20;
 pub const MAX_DIRECTIVES: usize = 4;
 
 #[derive(Default)]
-pub struct QueryLimits;
+pub struct QueryLimits {
+    documents: Arc<Documents>,
+}
+
+/// Documents that passed the checks recently, parsed, by their text. Clients send the same few
+/// documents over and over (a dashboard, an integration, the playground's saved tabs), and
+/// async-graphql's parser is the costliest step of a small request: a document seen before is
+/// cloned instead of parsed again. Bounded in number and size; the oldest goes first.
+#[derive(Default)]
+struct Documents {
+    kept: Mutex<(HashMap<Arc<str>, Arc<Checked>>, VecDeque<Arc<str>>)>,
+}
+
+/// A document that passed the checks, with what the per-request checks still need.
+struct Checked {
+    document: ExecutableDocument,
+    introspection: usize,
+}
+
+/// How many documents are kept, and the longest one kept.
+const KEPT_DOCUMENTS: usize = 256;
+const KEPT_DOCUMENT_BYTES: usize = 16 * 1024;
+
+impl Documents {
+    fn get(&self, query: &str) -> Option<Arc<Checked>> {
+        let kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        kept.0.get(query).cloned()
+    }
+
+    fn put(&self, query: &str, checked: Checked) {
+        if query.len() > KEPT_DOCUMENT_BYTES {
+            return;
+        }
+        let mut kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (by_text, order) = &mut *kept;
+        let text: Arc<str> = Arc::from(query);
+        if by_text.insert(text.clone(), Arc::new(checked)).is_none() {
+            order.push_back(text);
+        }
+        while order.len() > KEPT_DOCUMENTS {
+            if let Some(oldest) = order.pop_front() {
+                by_text.remove(&oldest);
+            }
+        }
+    }
+}
 
 impl ExtensionFactory for QueryLimits {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(QueryLimits)
+        Arc::new(QueryLimits { documents: self.documents.clone() })
     }
 }
 
@@ -128,6 +176,37 @@ fn lex(document: &str) -> Lexed {
     Lexed { nesting: deepest, tokens }
 }
 
+/// The checks of a document not seen before: size and bracket nesting on the raw text first, so
+/// a huge or 10,000-level document is refused in one linear pass instead of reaching the
+/// recursive parser; then the parsed document's shape. The parsed document stays in the request,
+/// so async-graphql does not parse it again.
+fn check(request: &mut Request) -> ServerResult<Checked> {
+    let bytes = request.query.len();
+    if bytes > MAX_DOCUMENT_BYTES {
+        return Err(too_large(format!("the document has {bytes} bytes, the limit is {MAX_DOCUMENT_BYTES}")));
+    }
+    let lexed = lex(&request.query);
+    if lexed.nesting > MAX_NESTING {
+        return Err(too_deep(format!(
+            "the document nests {} levels of brackets, the limit is {MAX_NESTING}",
+            lexed.nesting
+        )));
+    }
+    if lexed.tokens > MAX_TOKENS {
+        return Err(too_large(format!(
+            "the document has {} tokens, the limit is {MAX_TOKENS}",
+            lexed.tokens
+        )));
+    }
+    let document = match request.parsed_query() {
+        Ok(document) => document,
+        Err(error) => return Err(with_code(error, code::GRAPHQL_PARSE_FAILED)),
+    };
+    let shape = DocumentShape::of(document);
+    shape.check()?;
+    Ok(Checked { document: document.clone(), introspection: shape.introspection })
+}
+
 #[async_graphql::async_trait::async_trait]
 impl Extension for QueryLimits {
     async fn prepare_request(
@@ -136,32 +215,18 @@ impl Extension for QueryLimits {
         mut request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
-        // Size and bracket nesting are checked on the raw text first, so a huge or 10,000-level
-        // document is refused in one linear pass instead of reaching the recursive parser.
-        let bytes = request.query.len();
-        if bytes > MAX_DOCUMENT_BYTES {
-            return Err(too_large(format!(
-                "the document has {bytes} bytes, the limit is {MAX_DOCUMENT_BYTES}"
-            )));
-        }
-        let lexed = lex(&request.query);
-        if lexed.nesting > MAX_NESTING {
-            return Err(too_deep(format!(
-                "the document nests {} levels of brackets, the limit is {MAX_NESTING}",
-                lexed.nesting
-            )));
-        }
-        if lexed.tokens > MAX_TOKENS {
-            return Err(too_large(format!(
-                "the document has {} tokens, the limit is {MAX_TOKENS}",
-                lexed.tokens
-            )));
-        }
-        let shape = match request.parsed_query() {
-            Ok(document) => DocumentShape::of(document),
-            Err(error) => return Err(with_code(error, code::GRAPHQL_PARSE_FAILED)),
+        let introspection = match self.documents.get(&request.query) {
+            Some(checked) => {
+                request.set_parsed_query(checked.document.clone());
+                checked.introspection
+            }
+            None => {
+                let checked = check(&mut request)?;
+                let introspection = checked.introspection;
+                self.documents.put(&request.query, checked);
+                introspection
+            }
         };
-        shape.check()?;
         // Introspection is for authenticated callers; the public (and the playground, which
         // loads the schema from /schema.graphql) reads the published SDL instead.
         // (Over HTTP the viewer is in the request's data, over WebSocket in the connection's.)
@@ -171,7 +236,7 @@ impl Extension for QueryLimits {
             .and_then(|data| data.downcast_ref::<Viewer>())
             .or_else(|| ctx.data_opt::<Viewer>());
         let public = viewer.is_none_or(|viewer| viewer.person_id().is_none());
-        if public && shape.introspection > 0 {
+        if public && introspection > 0 {
             return Err(with_code(
                 ServerError::new(
                     "introspection needs a token; the schema is published at /schema.graphql",
@@ -491,5 +556,25 @@ mod tests {
     #[test]
     fn survives_fragment_cycles() {
         assert_eq!(depth("{ a { ...F } } fragment F on T { b { ...F } }").data, 2);
+    }
+
+    #[test]
+    fn checked_documents_are_kept_up_to_a_bound_oldest_first() {
+        let documents = Documents::default();
+        let text = |i: usize| format!("{{ a{i} }}");
+        let checked = |text: &str| {
+            let mut request = Request::new(text);
+            check(&mut request).unwrap_or_else(|e| panic!("{}", e.message))
+        };
+        for i in 0..=KEPT_DOCUMENTS {
+            documents.put(&text(i), checked(&text(i)));
+        }
+        assert!(documents.get(&text(0)).is_none(), "the oldest went first");
+        assert!(documents.get(&text(1)).is_some());
+        let newest = documents.get(&text(KEPT_DOCUMENTS)).map(|c| c.document.operations.iter().count());
+        assert_eq!(newest, Some(1));
+        let long = format!("{{ a {} }}", "b ".repeat(KEPT_DOCUMENT_BYTES));
+        documents.put(&long, checked("{ a }"));
+        assert!(documents.get(&long).is_none(), "a long document is not kept");
     }
 }

@@ -32,7 +32,7 @@ pub type HubSchema = Schema<Query, Mutation, Subscriptions>;
 
 fn builder() -> SchemaBuilder<Query, Mutation, Subscriptions> {
     Schema::build(Query::default(), Mutation::default(), Subscriptions)
-        .extension(QueryLimits)
+        .extension(QueryLimits::default())
         .extension(crate::graphql::audit::AuditLog)
 }
 
