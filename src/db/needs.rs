@@ -705,9 +705,11 @@ fn from_join_where(sql: &mut Sql, join: &str, filter: &NeedFilter, visibility: &
             DatabaseBackend::Postgres => {
                 // Every word stemmed by the `norwegian` configuration and matched as a prefix.
                 let query: Vec<String> = filter.search.iter().map(|w| format!("{w}:*")).collect();
-                sql.push(" JOIN (SELECT id, -ts_rank(search, q) AS rank FROM need, to_tsquery('norwegian', ")
+                // The query joined once, the matches found through the GIN index on `need`
+                // itself (not a second scan of `need` joined back by id), the rank per match.
+                sql.push(" JOIN to_tsquery('norwegian', ")
                     .bind(query.join(" & "))
-                    .push(") q WHERE search @@ q) s ON s.id = n.id");
+                    .push(") q ON n.search @@ q CROSS JOIN LATERAL (SELECT -ts_rank(n.search, q) AS rank) s");
             }
             _ => {
                 // FTS5 has no Norwegian stemmer: every word matches as a prefix ("sjukeheim*").

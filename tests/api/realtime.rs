@@ -431,12 +431,17 @@ on_both_databases! {
         let mut before = "OPEN";
         for (mutation, token, status) in moves {
             app.data_as(token, mutation, json!({ "c": id, "i": uib_id })).await;
-            for client in [&mut coordinator, &mut uib] {
-                let mut update = client.next_data().await["commissionUpdated"].clone();
-                while update["status"] == before && status != before {
-                    update = client.next_data().await["commissionUpdated"].clone();
+            for (who, client) in [("coordinator", &mut coordinator), ("uib", &mut uib)] {
+                let mut seen = vec![client.next_data().await["commissionUpdated"].clone()];
+                while seen.last().is_some_and(|u| u["status"] == before) && status != before {
+                    seen.push(client.next_data().await["commissionUpdated"].clone());
                 }
-                assert_eq!(update, json!({ "question": "Kva verkar?", "status": status }));
+                let update = seen.last().cloned().unwrap_or_default();
+                assert_eq!(
+                    update,
+                    json!({ "question": "Kva verkar?", "status": status }),
+                    "{who} after the move to {status}, updates in order: {seen:?}"
+                );
             }
             before = status;
         }
