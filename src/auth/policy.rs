@@ -99,7 +99,33 @@ pub enum Action<'a> {
     RecordUptakeFor { municipality_id: i32 },
 }
 
+/// The commissions a viewer may see, as conditions a query can apply: published ones, the drafts
+/// of `draft_regions`, and past draft those of `regions` (or all of them). The same rule as
+/// [`Action::SeeCommission`] (a test holds them together).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CommissionScope {
+    pub draft_regions: Vec<i32>,
+    pub all_past_draft: bool,
+    pub regions: Vec<i32>,
+}
+
 impl Viewer {
+    /// Which commissions this viewer may see; see [`CommissionScope`].
+    pub fn commission_scope(&self) -> CommissionScope {
+        if self.person_id().is_none() {
+            return CommissionScope::default();
+        }
+        let grants = self.grants();
+        let mut regions: Vec<i32> = grants.iter().filter_map(|g| g.region_id).collect();
+        regions.sort_unstable();
+        regions.dedup();
+        CommissionScope {
+            draft_regions: self.coordinated_regions(),
+            all_past_draft: grants.iter().any(|g| g.role == Role::InstitutionMember),
+            regions,
+        }
+    }
+
     pub fn can(&self, action: Action<'_>) -> bool {
         match action {
             Action::SeeNeed(need) if need.status != NeedStatus::Draft => return true,
@@ -430,5 +456,49 @@ mod tests {
             !viewer(3, vec![grant(Role::ClusterCoordinator, Organisation::Cluster(1), REGION)])
                 .can(Action::ManageTokensOf(&person))
         );
+    }
+
+    #[test]
+    fn the_commission_scope_is_the_rule_for_seeing_a_commission() {
+        let viewers = [
+            Viewer::public(),
+            viewer(1, vec![grant(Role::Coordinator, Organisation::Region(REGION), REGION)]),
+            viewer(2, vec![grant(Role::InstitutionMember, Organisation::Institution(3), OTHER_REGION)]),
+            viewer(3, vec![grant(Role::ClusterCoordinator, Organisation::Cluster(1), REGION)]),
+            viewer(
+                4,
+                vec![grant(
+                    Role::MunicipalityMember,
+                    Organisation::Municipality { id: 24, cluster_id: Some(1) },
+                    OTHER_REGION,
+                )],
+            ),
+        ];
+        let statuses = [
+            CommissionStatus::Draft,
+            CommissionStatus::Open,
+            CommissionStatus::Awarded,
+            CommissionStatus::InProgress,
+            CommissionStatus::Delivered,
+            CommissionStatus::Published,
+            CommissionStatus::Cancelled,
+        ];
+        for viewer in &viewers {
+            let scope = viewer.commission_scope();
+            for status in statuses {
+                for region_id in [REGION, OTHER_REGION, 99] {
+                    let in_scope = match status {
+                        CommissionStatus::Published => true,
+                        CommissionStatus::Draft => scope.draft_regions.contains(&region_id),
+                        _ => scope.all_past_draft || scope.regions.contains(&region_id),
+                    };
+                    assert_eq!(
+                        in_scope,
+                        viewer.can(Action::SeeCommission { status, region_id }),
+                        "{viewer:?} {status:?} in region {region_id}"
+                    );
+                }
+            }
+        }
     }
 }

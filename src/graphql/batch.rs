@@ -75,10 +75,13 @@ fn pick<K: Hash + Eq, V: Clone>(found: &HashMap<K, V>, keys: Vec<K>) -> HashMap<
     keys.into_iter().filter_map(|k| found.get(&k).map(|v| (k, v.clone()))).collect()
 }
 
+/// A reference table (an `Arc<HashMap<K, V>>`) and when it was read.
+type Kept = (Instant, Box<dyn Any + Send>);
+
 /// Whole reference tables (an `Arc<HashMap<K, V>>` by key type) with the time each was read,
 /// shared by the read-only requests of a process.
 pub struct ReferenceTables {
-    kept: Mutex<HashMap<TypeId, (Instant, Box<dyn Any + Send>)>>,
+    kept: Mutex<HashMap<TypeId, Kept>>,
     time_to_live: Duration,
 }
 

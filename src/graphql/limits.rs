@@ -60,7 +60,14 @@ pub struct QueryLimits {
 /// cloned instead of parsed again. Bounded in number and size; the oldest goes first.
 #[derive(Default)]
 struct Documents {
-    kept: Mutex<(HashMap<Arc<str>, Arc<Checked>>, VecDeque<Arc<str>>)>,
+    kept: Mutex<Kept>,
+}
+
+/// The documents by text, and their texts oldest first.
+#[derive(Default)]
+struct Kept {
+    by_text: HashMap<Arc<str>, Arc<Checked>>,
+    order: VecDeque<Arc<str>>,
 }
 
 /// A document that passed the checks, with what the per-request checks still need.
@@ -76,7 +83,7 @@ const KEPT_DOCUMENT_BYTES: usize = 16 * 1024;
 impl Documents {
     fn get(&self, query: &str) -> Option<Arc<Checked>> {
         let kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        kept.0.get(query).cloned()
+        kept.by_text.get(query).cloned()
     }
 
     fn put(&self, query: &str, checked: Checked) {
@@ -84,7 +91,7 @@ impl Documents {
             return;
         }
         let mut kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let (by_text, order) = &mut *kept;
+        let Kept { by_text, order } = &mut *kept;
         let text: Arc<str> = Arc::from(query);
         if by_text.insert(text.clone(), Arc::new(checked)).is_none() {
             order.push_back(text);

@@ -216,3 +216,60 @@ on_both_databases! {
         assert_eq!(user_error_codes(&again), ["CONFLICT"], "a cancelled commission stays cancelled");
     }
 }
+
+on_both_databases! {
+    async fn commissions_page_in_sql_forward_and_back_with_what_each_caller_may_see(app) {
+        knowledge_hub::sample::generate_needs(app.db(), 2_000, 11).await.expect("a sample dataset");
+        let member = app.token_for("Forskar", RoleArg::InstitutionMember, "uib").await;
+        let query = "query($first: Int, $after: String, $last: Int, $before: String, $s: [CommissionStatus!]) {
+            commissions(first: $first, after: $after, last: $last, before: $before, filter: { status: $s }) {
+                totalCount nodes { id status } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }";
+        let ids = |page: &Value| -> Vec<String> {
+            page["nodes"].as_array().into_iter().flatten().filter_map(|n| n["id"].as_str().map(str::to_owned)).collect()
+        };
+        for (token, statuses) in [(Some(&member), json!(null)), (None, json!(null)), (Some(&member), json!(["OPEN"]))] {
+            let run = |vars: Value| {
+                let app = &app;
+                async move {
+                    let data = match token {
+                        Some(t) => app.data_as(t, query, vars).await,
+                        None => app.query_with(query, vars).await["data"].clone(),
+                    };
+                    data["commissions"].clone()
+                }
+            };
+            let all = run(json!({ "first": 500, "s": statuses })).await;
+            let every = ids(&all);
+            assert!(every.len() > 10, "{all}");
+            assert_eq!(all["totalCount"], every.len());
+            if token.is_none() {
+                assert!(all["nodes"].as_array().into_iter().flatten().all(|n| n["status"] == "PUBLISHED"));
+            }
+            // Forward, 7 at a time.
+            let (mut forward, mut after) = (Vec::new(), Value::Null);
+            loop {
+                let page = run(json!({ "first": 7, "after": after, "s": statuses })).await;
+                forward.extend(ids(&page));
+                assert_eq!(page["totalCount"], every.len());
+                if page["pageInfo"]["hasNextPage"] != true {
+                    break;
+                }
+                after = page["pageInfo"]["endCursor"].clone();
+            }
+            assert_eq!(forward, every, "forward pages add up to the whole list, newest first");
+            // Backward, 9 at a time.
+            let (mut backward, mut before) = (Vec::new(), Value::Null);
+            loop {
+                let page = run(json!({ "last": 9, "before": before, "s": statuses })).await;
+                let mut chunk = ids(&page);
+                chunk.extend(backward);
+                backward = chunk;
+                if page["pageInfo"]["hasPreviousPage"] != true {
+                    break;
+                }
+                before = page["pageInfo"]["startCursor"].clone();
+            }
+            assert_eq!(backward, every, "backward pages add up to the same list");
+        }
+    }
+}

@@ -1,17 +1,24 @@
 //! Root query fields `commissions` and `summaries`, and the commissions of an institution.
 
-use async_graphql::{Context, ID, InputObject, Object};
-use entity::{commission, enums::CommissionStatus, summary};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use async_graphql::{
+    Context, ID, InputObject, Object,
+    connection::{Connection, Edge, EmptyFields},
+};
+use entity::{commission, commission_need, enums::CommissionStatus, need_theme, summary};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    sea_query::{Expr, ExprTrait, Query},
+};
 
 use crate::{
+    auth::policy::CommissionScope,
     error::{AppError, Result},
     graphql::{
         commissions::types::{Commission, Summary, can_see_commission},
-        connection::{Page, PageArgs, cost, paginate},
+        connection::{Page, PageArgs, cost, encode_cursor, paginate},
         context::ContextExt,
         ids::{GlobalId, NodeType},
-        loaders::{CommissionById, NeedsOfCommission, ThemesOfNeed},
+        loaders::CommissionById,
     },
 };
 
@@ -33,6 +40,88 @@ pub struct CommissionFilter {
 fn newest_first(rows: Vec<commission::Model>, args: PageArgs) -> Page<Commission> {
     paginate(rows.into_iter().map(Commission).collect(), args, |c| -i64::from(c.0.id))
 }
+
+/// The commissions of `scope` (see [`CommissionScope`]), as a condition.
+fn in_scope(scope: &CommissionScope) -> Condition {
+    let status = commission::Column::Status;
+    let mut visible = Condition::any().add(status.eq(CommissionStatus::Published));
+    if !scope.draft_regions.is_empty() {
+        visible = visible.add(
+            Condition::all()
+                .add(status.eq(CommissionStatus::Draft))
+                .add(commission::Column::RegionId.is_in(scope.draft_regions.iter().copied())),
+        );
+    }
+    let past_draft = status.is_not_in([CommissionStatus::Draft, CommissionStatus::Published]);
+    if scope.all_past_draft {
+        visible = visible.add(past_draft);
+    } else if !scope.regions.is_empty() {
+        visible = visible.add(
+            Condition::all()
+                .add(past_draft)
+                .add(commission::Column::RegionId.is_in(scope.regions.iter().copied())),
+        );
+    }
+    visible
+}
+
+/// A page of `select`, newest first, fetched in SQL by key (the cursor key is the negated id, as
+/// in [`newest_first`]): one statement for the page, and `totalCount` only when asked for.
+async fn newest_first_in_sql(
+    ctx: &Context<'_>,
+    select: Select<commission::Entity>,
+    args: PageArgs,
+) -> Result<CommissionPage> {
+    let mut window = select.clone();
+    // key > after, that is id < -after; key < before, that is id > -before.
+    if let Some(after) = args.after {
+        window = window.filter(commission::Column::Id.lt(-after));
+    }
+    if let Some(before) = args.before {
+        window = window.filter(commission::Column::Id.gt(-before));
+    }
+    window = if args.from_end {
+        window.order_by_asc(commission::Column::Id)
+    } else {
+        window.order_by_desc(commission::Column::Id)
+    };
+    let mut rows = window.limit(args.size as u64 + 1).all(ctx.db()?.conn()).await?;
+    let more = rows.len() > args.size;
+    rows.truncate(args.size);
+    if args.from_end {
+        rows.reverse();
+    }
+    let (has_previous, has_next) =
+        if args.from_end { (more, args.before.is_some()) } else { (args.after.is_some(), more) };
+    let mut page = Connection::with_additional_fields(
+        has_previous,
+        has_next,
+        CommissionCount::Counted(Box::new(select)),
+    );
+    page.edges
+        .extend(rows.into_iter().map(|row| Edge::new(encode_cursor(-i64::from(row.id)), Commission(row))));
+    Ok(page)
+}
+
+/// `totalCount` of a commissions connection: known when the page was cut from a loaded list,
+/// else counted in SQL only when asked for.
+pub enum CommissionCount {
+    Known(usize),
+    Counted(Box<Select<commission::Entity>>),
+}
+
+#[Object]
+impl CommissionCount {
+    /// How many commissions match, across all pages.
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        match self {
+            Self::Known(n) => Ok(*n as u64),
+            Self::Counted(select) => Ok(select.as_ref().clone().count(ctx.db()?.conn()).await?),
+        }
+    }
+}
+
+pub type CommissionPage = Connection<String, Commission, CommissionCount, EmptyFields>;
 
 /// Keeps the commissions the viewer may see.
 pub fn visible(ctx: &Context<'_>, rows: Vec<commission::Model>) -> Result<Vec<commission::Model>, AppError> {
@@ -63,10 +152,10 @@ impl CommissionsQuery {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> Result<Page<Commission>> {
+    ) -> Result<CommissionPage> {
         let args = PageArgs::parse(first, after, last, before)?;
         let filter = filter.unwrap_or_default();
-        let mut select = commission::Entity::find();
+        let mut select = commission::Entity::find().filter(in_scope(&ctx.viewer()?.commission_scope()));
         if let Some(statuses) = filter.status.filter(|s| !s.is_empty()) {
             select = select.filter(commission::Column::Status.is_in(statuses));
         }
@@ -80,24 +169,25 @@ impl CommissionsQuery {
                 commission::Column::ProductTypeId.eq(GlobalId::decode_as(id, NodeType::ProductType)?),
             );
         }
-        let theme = filter.theme.as_ref().map(|id| GlobalId::decode_as(id, NodeType::Theme)).transpose()?;
-        let rows = select.order_by_desc(commission::Column::Id).all(ctx.db()?.conn()).await?;
-        let mut rows = visible(ctx, rows)?;
-        if let Some(theme) = theme {
-            // Themes come through the needs; both loads are one batch each for all commissions.
-            let loader = ctx.loader()?;
-            let needs = loader.load_many(rows.iter().map(|c| NeedsOfCommission(c.id))).await?;
-            let need_ids: Vec<i32> = needs.values().flatten().map(|n| n.id).collect();
-            let themes = loader.load_many(need_ids.into_iter().map(ThemesOfNeed)).await?;
-            rows.retain(|c| {
-                needs.get(&NeedsOfCommission(c.id)).is_some_and(|ns| {
-                    ns.iter().any(|n| {
-                        themes.get(&ThemesOfNeed(n.id)).is_some_and(|ts| ts.iter().any(|t| t.id == theme))
-                    })
-                })
-            });
+        if let Some(id) = &filter.theme {
+            // Themes come through the needs a commission answers.
+            let theme = GlobalId::decode_as(id, NodeType::Theme)?;
+            select = select.filter(
+                commission::Column::Id.in_subquery(
+                    Query::select()
+                        .column((commission_need::Entity, commission_need::Column::CommissionId))
+                        .from(commission_need::Entity)
+                        .inner_join(
+                            need_theme::Entity,
+                            Expr::col((need_theme::Entity, need_theme::Column::NeedId))
+                                .equals((commission_need::Entity, commission_need::Column::NeedId)),
+                        )
+                        .and_where(Expr::col((need_theme::Entity, need_theme::Column::ThemeId)).eq(theme))
+                        .to_owned(),
+                ),
+            );
         }
-        Ok(newest_first(rows, args))
+        newest_first_in_sql(ctx, select, args).await
     }
 
     /// Published knowledge summaries, newest first; `search` matches words of the title and abstract.
@@ -145,7 +235,7 @@ pub async fn of_institution(
     ctx: &Context<'_>,
     institution_id: i32,
     args: PageArgs,
-) -> Result<Page<Commission>, AppError> {
+) -> Result<CommissionPage, AppError> {
     let rows = ctx
         .loader()?
         .load_one(crate::graphql::loaders::CommissionsOfInstitution(institution_id))
@@ -153,5 +243,12 @@ pub async fn of_institution(
         .unwrap_or_default();
     let mut rows = visible(ctx, rows)?;
     rows.sort_by_key(|c| std::cmp::Reverse(c.id));
-    Ok(newest_first(rows, args))
+    let listed = newest_first(rows, args);
+    let mut page = Connection::with_additional_fields(
+        listed.has_previous_page,
+        listed.has_next_page,
+        CommissionCount::Known(listed.additional_fields.total_count),
+    );
+    page.edges = listed.edges;
+    Ok(page)
 }

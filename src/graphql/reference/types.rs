@@ -323,7 +323,7 @@ impl Institution {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> Result<Page<crate::graphql::commissions::types::Commission>> {
+    ) -> Result<crate::graphql::commissions::query::CommissionPage> {
         let args = PageArgs::parse(first, after, last, before)?;
         Ok(crate::graphql::commissions::query::of_institution(ctx, self.0.id, args).await?)
     }
