@@ -6,7 +6,7 @@
 //! before it. Large tables (needs) page in SQL with the same cursor format.
 
 use async_graphql::{
-    OutputType, SimpleObject,
+    ObjectType, OutputType, SimpleObject,
     connection::{Connection, Edge, EmptyFields},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -89,6 +89,16 @@ fn decode_cursor(cursor: &str) -> Result<i64, AppError> {
 
 /// Builds one page from `items`, which must be sorted ascending by `key`.
 pub fn paginate<T: OutputType>(items: Vec<T>, args: PageArgs, key: impl Fn(&T) -> i64) -> Page<T> {
+    paginate_with(items, args, key, |total_count| ConnectionFields { total_count })
+}
+
+/// [`paginate`] with the connection's own fields, made from the number of items.
+pub fn paginate_with<T: OutputType, F: ObjectType>(
+    items: Vec<T>,
+    args: PageArgs,
+    key: impl Fn(&T) -> i64,
+    fields: impl FnOnce(usize) -> F,
+) -> Connection<String, T, F, EmptyFields> {
     let total_count = items.len();
     let in_window = |k: i64| args.after.is_none_or(|a| k > a) && args.before.is_none_or(|b| k < b);
     let outside_before = items.iter().any(|item| args.after.is_some_and(|a| key(item) <= a));
@@ -102,10 +112,16 @@ pub fn paginate<T: OutputType>(items: Vec<T>, args: PageArgs, key: impl Fn(&T) -
         window.truncate(args.size);
         (outside_before, more)
     };
-    let mut page =
-        Connection::with_additional_fields(has_previous, has_next, ConnectionFields { total_count });
+    let mut page = Connection::with_additional_fields(has_previous, has_next, fields(total_count));
     page.edges.extend(window.into_iter().map(|item| Edge::new(encode_cursor(key(&item)), item)));
     page
+}
+
+/// `(hasPreviousPage, hasNextPage)` of a page fetched in SQL by key: `more` says whether a row
+/// beyond the page's far end came back; towards the cursor, a page after (or before) one is taken
+/// to have a neighbour there.
+pub fn keyset_page_info(from_end: bool, after: bool, before: bool, more: bool) -> (bool, bool) {
+    if from_end { (more, before) } else { (after, more) }
 }
 
 #[cfg(test)]

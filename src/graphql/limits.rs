@@ -70,7 +70,8 @@ struct Kept {
     order: VecDeque<Arc<str>>,
 }
 
-/// A document that passed the checks, with what the per-request checks still need.
+/// A document that passed the checks, with what the per-request checks still need (its
+/// introspection fields).
 struct Checked {
     document: ExecutableDocument,
     introspection: usize,
@@ -86,14 +87,16 @@ impl Documents {
         kept.by_text.get(query).cloned()
     }
 
-    fn put(&self, query: &str, checked: Checked) {
+    /// Keeps a copy of `document` (unless its text is too long to keep).
+    fn put(&self, query: &str, document: &ExecutableDocument, introspection: usize) {
         if query.len() > KEPT_DOCUMENT_BYTES {
             return;
         }
+        let checked = Arc::new(Checked { document: document.clone(), introspection });
         let mut kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let Kept { by_text, order } = &mut *kept;
         let text: Arc<str> = Arc::from(query);
-        if by_text.insert(text.clone(), Arc::new(checked)).is_none() {
+        if by_text.insert(text.clone(), checked).is_none() {
             order.push_back(text);
         }
         while order.len() > KEPT_DOCUMENTS {
@@ -186,8 +189,8 @@ fn lex(document: &str) -> Lexed {
 /// The checks of a document not seen before: size and bracket nesting on the raw text first, so
 /// a huge or 10,000-level document is refused in one linear pass instead of reaching the
 /// recursive parser; then the parsed document's shape. The parsed document stays in the request,
-/// so async-graphql does not parse it again.
-fn check(request: &mut Request) -> ServerResult<Checked> {
+/// so async-graphql does not parse it again. Returns the document and its introspection fields.
+fn check(request: &mut Request) -> ServerResult<(&ExecutableDocument, usize)> {
     let bytes = request.query.len();
     if bytes > MAX_DOCUMENT_BYTES {
         return Err(too_large(format!("the document has {bytes} bytes, the limit is {MAX_DOCUMENT_BYTES}")));
@@ -211,7 +214,7 @@ fn check(request: &mut Request) -> ServerResult<Checked> {
     };
     let shape = DocumentShape::of(document);
     shape.check()?;
-    Ok(Checked { document: document.clone(), introspection: shape.introspection })
+    Ok((document, shape.introspection))
 }
 
 #[async_graphql::async_trait::async_trait]
@@ -228,9 +231,9 @@ impl Extension for QueryLimits {
                 checked.introspection
             }
             None => {
-                let checked = check(&mut request)?;
-                let introspection = checked.introspection;
-                self.documents.put(&request.query, checked);
+                let query = request.query.clone();
+                let (document, introspection) = check(&mut request)?;
+                self.documents.put(&query, document, introspection);
                 introspection
             }
         };
@@ -569,19 +572,20 @@ mod tests {
     fn checked_documents_are_kept_up_to_a_bound_oldest_first() {
         let documents = Documents::default();
         let text = |i: usize| format!("{{ a{i} }}");
-        let checked = |text: &str| {
+        let put = |kept_as: &str, text: &str| {
             let mut request = Request::new(text);
-            check(&mut request).unwrap_or_else(|e| panic!("{}", e.message))
+            let (document, introspection) = check(&mut request).unwrap_or_else(|e| panic!("{}", e.message));
+            documents.put(kept_as, document, introspection);
         };
         for i in 0..=KEPT_DOCUMENTS {
-            documents.put(&text(i), checked(&text(i)));
+            put(&text(i), &text(i));
         }
         assert!(documents.get(&text(0)).is_none(), "the oldest went first");
         assert!(documents.get(&text(1)).is_some());
         let newest = documents.get(&text(KEPT_DOCUMENTS)).map(|c| c.document.operations.iter().count());
         assert_eq!(newest, Some(1));
         let long = format!("{{ a {} }}", "b ".repeat(KEPT_DOCUMENT_BYTES));
-        documents.put(&long, checked("{ a }"));
+        put(&long, "{ a }");
         assert!(documents.get(&long).is_none(), "a long document is not kept");
     }
 }

@@ -148,18 +148,17 @@ struct Envelope<'a> {
 }
 
 /// The ids of the subscriptions a connection holds, from the messages in both directions.
-fn track(active: &Mutex<HashSet<String>>, text: &str, incoming: bool) -> usize {
+fn track(active: &Mutex<HashSet<String>>, text: &str, incoming: bool) {
     // Events (`next`) are most of what goes out and change nothing here: async-graphql writes
     // the type first, so they are recognised without reading their payload.
-    let count = || active.lock().map(|a| a.len()).unwrap_or(0);
     if !incoming && text.starts_with(r#"{"type":"next""#) {
-        return count();
+        return;
     }
     let Ok(Envelope { kind, id }) = serde_json::from_str::<Envelope>(text) else {
-        return count();
+        return;
     };
     let Ok(mut active) = active.lock() else {
-        return 0;
+        return;
     };
     match (kind.as_deref(), id) {
         (Some("subscribe" | "start"), Some(id)) if incoming => {
@@ -170,7 +169,6 @@ fn track(active: &Mutex<HashSet<String>>, text: &str, incoming: bool) -> usize {
         }
         _ => {}
     }
-    active.len()
 }
 
 /// The reason to close for a close frame the protocol library produced.
@@ -276,7 +274,10 @@ async fn session(state: AppState, protocol: GraphQLProtocol, socket: WebSocket, 
             })
             .filter(move |frame| {
                 let over = match frame {
-                    Ok(Message::Text(text)) => track(&active, text.as_str(), true) > MAX_SUBSCRIPTIONS,
+                    Ok(Message::Text(text)) => {
+                        track(&active, text.as_str(), true);
+                        active.lock().map_or(0, |a| a.len()) > MAX_SUBSCRIPTIONS
+                    }
                     _ => false,
                 };
                 if over {

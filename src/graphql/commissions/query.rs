@@ -15,7 +15,7 @@ use crate::{
     error::{AppError, Result},
     graphql::{
         commissions::types::{Commission, Summary, can_see_commission},
-        connection::{Page, PageArgs, cost, encode_cursor, paginate},
+        connection::{Page, PageArgs, cost, encode_cursor, keyset_page_info, paginate, paginate_with},
         context::ContextExt,
         ids::{GlobalId, NodeType},
         loaders::CommissionById,
@@ -37,8 +37,8 @@ pub struct CommissionFilter {
 }
 
 /// Newest first: the cursor key is the negated id, so that it grows along the order.
-fn newest_first(rows: Vec<commission::Model>, args: PageArgs) -> Page<Commission> {
-    paginate(rows.into_iter().map(Commission).collect(), args, |c| -i64::from(c.0.id))
+fn newest_first(id: i32) -> i64 {
+    -i64::from(id)
 }
 
 /// The commissions of `scope` (see [`CommissionScope`]), as a condition.
@@ -65,8 +65,8 @@ fn in_scope(scope: &CommissionScope) -> Condition {
     visible
 }
 
-/// A page of `select`, newest first, fetched in SQL by key (the cursor key is the negated id, as
-/// in [`newest_first`]): one statement for the page, and `totalCount` only when asked for.
+/// A page of `select`, newest first, fetched in SQL by key (the cursor key of
+/// [`newest_first`]): one statement for the page, and `totalCount` only when asked for.
 async fn newest_first_in_sql(
     ctx: &Context<'_>,
     select: Select<commission::Entity>,
@@ -92,14 +92,14 @@ async fn newest_first_in_sql(
         rows.reverse();
     }
     let (has_previous, has_next) =
-        if args.from_end { (more, args.before.is_some()) } else { (args.after.is_some(), more) };
+        keyset_page_info(args.from_end, args.after.is_some(), args.before.is_some(), more);
     let mut page = Connection::with_additional_fields(
         has_previous,
         has_next,
         CommissionCount::Counted(Box::new(select)),
     );
     page.edges
-        .extend(rows.into_iter().map(|row| Edge::new(encode_cursor(-i64::from(row.id)), Commission(row))));
+        .extend(rows.into_iter().map(|row| Edge::new(encode_cursor(newest_first(row.id)), Commission(row))));
     Ok(page)
 }
 
@@ -226,7 +226,7 @@ impl CommissionsQuery {
                     .is_some_and(|c| can_see_commission(ctx, c).unwrap_or(false))
             })
             .collect();
-        Ok(paginate(rows.into_iter().map(Summary).collect(), args, |s| -i64::from(s.0.id)))
+        Ok(paginate(rows.into_iter().map(Summary).collect(), args, |s| newest_first(s.0.id)))
     }
 }
 
@@ -243,12 +243,6 @@ pub async fn of_institution(
         .unwrap_or_default();
     let mut rows = visible(ctx, rows)?;
     rows.sort_by_key(|c| std::cmp::Reverse(c.id));
-    let listed = newest_first(rows, args);
-    let mut page = Connection::with_additional_fields(
-        listed.has_previous_page,
-        listed.has_next_page,
-        CommissionCount::Known(listed.additional_fields.total_count),
-    );
-    page.edges = listed.edges;
-    Ok(page)
+    let rows = rows.into_iter().map(Commission).collect();
+    Ok(paginate_with(rows, args, |c| newest_first(c.0.id), CommissionCount::Known))
 }

@@ -14,7 +14,7 @@ use crate::{
     domain::needs::search_words,
     error::{AppError, Result},
     graphql::{
-        connection::{MAX_PAGE_SIZE, PageArgs, cost},
+        connection::{MAX_PAGE_SIZE, PageArgs, cost, keyset_page_info},
         context::ContextExt,
         ids::{GlobalId, NodeType},
         loaders::{ClusterById, MunicipalityById, ThemeById},
@@ -304,7 +304,7 @@ impl NeedsQuery {
         let (rows, more) =
             needs::list(ctx.db()?.conn(), &filter, &visibility, order_by.into(), &window).await?;
         let (has_previous, has_next) =
-            if window.from_end { (more, window.before.is_some()) } else { (window.after.is_some(), more) };
+            keyset_page_info(window.from_end, window.after.is_some(), window.before.is_some(), more);
         let mut page =
             Connection::with_additional_fields(has_previous, has_next, NeedCount { filter, visibility });
         page.edges.extend(rows.into_iter().map(|row| Edge::new(encode_cursor(&row.cursor), Need(row.need))));
