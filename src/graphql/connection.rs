@@ -1,7 +1,7 @@
 //! Relay connections: page arguments, opaque keyset cursors, and slicing of an ordered list.
 //!
 //! Reference data is small (hundreds of rows), so a connection over it loads the filtered rows
-//! once (one statement, or one DataLoader batch for a nested field) and slices them here. The
+//! once (one statement, or one batched load for a nested field) and slices them here. The
 //! cursor is the row's sort key, not an offset, so a page stays correct when rows are inserted
 //! before it. Large tables (needs) page in SQL with the same cursor format.
 

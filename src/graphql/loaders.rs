@@ -1,5 +1,5 @@
-//! Per-request DataLoaders: every relation field loads through here, so a page of N parents costs
-//! one statement per relation, not N (proved by a test that counts statements).
+//! The loaders behind each request's batcher: every relation field loads through here, so a page
+//! of N parents costs one statement per relation, not N (proved by a test that counts statements).
 //!
 //! Two shapes: `XxxById` loads rows by primary key (belongs-to relations and `node`), and
 //! `XxxOf<Parent>` loads all children of a set of parents in one `IN (...)` query.
