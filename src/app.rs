@@ -78,6 +78,7 @@ impl Application {
                 settings.rate_limit,
                 settings.public_rate_limit,
             )),
+            fanout: std::sync::Arc::default(),
         };
         Ok(Self { listener, state, shutting_down })
     }
@@ -101,7 +102,14 @@ impl Application {
             // Open WebSockets close with "going away"; HTTP requests in flight finish.
             shutting_down.send_replace(true);
         };
-        axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        // Small writes (WebSocket events above all) go out at once instead of waiting for the
+        // previous one's acknowledgement (Nagle's algorithm).
+        let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %err, "TCP_NODELAY could not be set");
+            }
+        });
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await?;
         if let Err(err) = db.close().await {

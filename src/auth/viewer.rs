@@ -5,7 +5,7 @@ use std::sync::Arc;
 use entity::enums::Role;
 
 /// An organisation a membership is held in, with what the rules need to know about it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Organisation {
     Region(i32),
     Cluster(i32),
@@ -14,7 +14,7 @@ pub enum Organisation {
 }
 
 /// One membership, resolved: the role, the organisation, and the organisation's region.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Grant {
     pub membership_id: i32,
     pub role: Role,
@@ -23,7 +23,7 @@ pub struct Grant {
 }
 
 /// An authenticated caller.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Identity {
     pub person_id: i32,
     pub token_id: i32,

@@ -217,6 +217,29 @@ fn check(request: &mut Request) -> ServerResult<(&ExecutableDocument, usize)> {
     Ok((document, shape.introspection))
 }
 
+/// Whether the operation a request runs is a subscription, for the WebSocket layer, which lets
+/// identical subscriptions share one execution. A document that fails the raw checks or does not
+/// parse is not one: it runs on its own, and its execution reports why.
+pub fn is_subscription(query: &str, operation_name: Option<&str>) -> bool {
+    if query.len() > MAX_DOCUMENT_BYTES {
+        return false;
+    }
+    let lexed = lex(query);
+    if lexed.nesting > MAX_NESTING || lexed.tokens > MAX_TOKENS {
+        return false;
+    }
+    let Ok(document) = async_graphql::parser::parse_query(query) else {
+        return false;
+    };
+    let mut operations = document.operations.iter();
+    let operation = match operation_name {
+        Some(name) => operations.find(|(n, _)| n.is_some_and(|n| n.as_str() == name)),
+        None if operations.len() == 1 => operations.next(),
+        None => None,
+    };
+    operation.is_some_and(|(_, op)| op.node.ty == OperationType::Subscription)
+}
+
 #[async_graphql::async_trait::async_trait]
 impl Extension for QueryLimits {
     async fn prepare_request(
@@ -518,6 +541,20 @@ mod tests {
 
     fn depth(query: &str) -> DocumentShape {
         DocumentShape::of(&async_graphql::parser::parse_query(query).expect("parses"))
+    }
+
+    #[test]
+    fn tells_subscriptions_from_other_operations() {
+        assert!(is_subscription("subscription { needEvents { kind } }", None));
+        assert!(is_subscription("subscription S { needEvents { kind } }", None));
+        assert!(!is_subscription("{ regions { totalCount } }", None));
+        assert!(!is_subscription("mutation { a }", None));
+        let two = "query Q { a } subscription S { needEvents { kind } }";
+        assert!(is_subscription(two, Some("S")));
+        assert!(!is_subscription(two, Some("Q")));
+        assert!(!is_subscription(two, None), "ambiguous: runs alone and fails there");
+        assert!(!is_subscription("subscription {", None), "does not parse");
+        assert!(!is_subscription(&format!("subscription {}", "{".repeat(100)), None), "too deep to parse");
     }
 
     #[test]

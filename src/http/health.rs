@@ -38,10 +38,14 @@ pub async fn metrics(State(state): State<AppState>) -> ([(axum::http::HeaderName
          hub_sql_statements_total {}\n\
          # HELP hub_websocket_connections Open WebSocket connections.\n\
          # TYPE hub_websocket_connections gauge\n\
-         hub_websocket_connections {}\n",
+         hub_websocket_connections {}\n\
+         # HELP hub_subscription_executions Subscription executions running, each shared by the subscriptions that receive the same messages.\n\
+         # TYPE hub_subscription_executions gauge\n\
+         hub_subscription_executions {}\n",
         state.metrics.graphql_requests.load(Relaxed),
         state.db.statements_executed(),
         state.metrics.websocket_connections.load(Relaxed),
+        state.fanout.executions(),
     );
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

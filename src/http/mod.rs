@@ -52,6 +52,8 @@ pub struct AppState {
     pub metrics: std::sync::Arc<health::Metrics>,
     /// The budgets of callers (see `rate_limit`).
     pub rate_limiter: std::sync::Arc<crate::rate_limit::RateLimiter>,
+    /// The running subscription executions, shared by the subscriptions that receive the same.
+    pub fanout: std::sync::Arc<websocket::fanout::Fanout>,
 }
 
 /// Request ids: a per-process random prefix and a counter, unique across restarts and cheap.

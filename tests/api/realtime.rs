@@ -31,7 +31,9 @@ impl Client {
         request
             .headers_mut()
             .insert("sec-websocket-protocol", HeaderValue::from_static("graphql-transport-ws"));
-        let (socket, _) = tokio_tungstenite::connect_async(request).await.expect("connected");
+        // Without Nagle's algorithm: two subscribe messages in a row leave at once, not 40 ms apart.
+        let (socket, _) =
+            tokio_tungstenite::connect_async_with_config(request, None, true).await.expect("connected");
         let mut client = Self { socket };
         let payload = token.map_or(json!({}), |t| json!({ "Authorization": format!("Bearer {t}") }));
         client.send(json!({ "type": "connection_init", "payload": payload })).await;
@@ -79,6 +81,12 @@ impl Client {
             json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } }),
         )
         .await;
+    }
+
+    /// Returns once the server has handled every message sent before: it answers in order.
+    async fn settle(&mut self) {
+        self.send(json!({ "type": "ping" })).await;
+        assert_eq!(self.receive().await, json!({ "type": "pong" }));
     }
 
     /// The data of the next `next` message.
@@ -449,7 +457,8 @@ on_both_databases! {
 }
 
 /// A client that stops reading is dropped with 1013 once a message waits longer than the send
-/// timeout (1 second in the tests), and the close frame reaches it after what was already sent.
+/// timeout (1 second in the tests), and the close frame reaches it after what was already sent;
+/// a client sharing its execution goes on.
 #[tokio::test]
 async fn a_slow_consumer_is_dropped_with_a_clear_code() {
     let app = TestApp::spawn(Backend::Sqlite).await;
@@ -465,10 +474,14 @@ async fn a_slow_consumer_is_dropped_with_a_clear_code() {
     // Each event carries 600 KB (60 copies of the background), so unread events fill the
     // socket's buffers after a few megabytes.
     let copies: String = (0..60).map(|i| format!("b{i}: need {{ background }} ")).collect();
+    // Both subscribe with the same document, so they share one execution: the slow one must
+    // not hold it back.
+    let document = format!("subscription {{ needEvents {{ kind {copies} }} }}");
     let mut slow = Client::connect(&app, None).await;
-    slow.subscribe("1", &format!("subscription {{ needEvents {{ kind {copies} }} }}"), json!({})).await;
+    slow.subscribe("1", &document, json!({})).await;
     let mut fast = Client::connect(&app, None).await;
-    fast.subscribe("1", "subscription { needEvents { kind } }", json!({})).await;
+    fast.subscribe("1", &document, json!({})).await;
+    assert_eq!(executions_reach(&app, 1).await, 1);
     for round in 0..15 {
         for mutation in ["cosignNeed", "withdrawCosignature"] {
             app.data_as(
@@ -505,4 +518,95 @@ async fn a_slow_consumer_is_dropped_with_a_clear_code() {
     )
     .await;
     assert_eq!(fast.next_data().await["needEvents"]["kind"], "COSIGNED");
+}
+
+/// The number of shared subscription executions, from `/metrics`, once it reaches `expected`
+/// (subscribing and leaving take effect a moment after the message is sent; `PATIENCE` bounds
+/// the wait, and the assertion is on the count).
+async fn executions_reach(app: &TestApp, expected: i64) -> i64 {
+    let mut seen = -1;
+    for _ in 0..200 {
+        let text =
+            app.client.get(app.url("/metrics")).send().await.expect("sent").text().await.expect("text");
+        seen = text
+            .lines()
+            .find_map(|line| line.strip_prefix("hub_subscription_executions ")?.trim().parse().ok())
+            .expect("hub_subscription_executions in /metrics");
+        if seen == expected {
+            break;
+        }
+        tokio::time::sleep(PATIENCE / 200).await;
+    }
+    seen
+}
+
+on_both_databases! {
+    /// Subscriptions with the same document, variables and viewer share one execution, and each
+    /// still receives its events under its own id; a different viewer (the token is part of
+    /// what must be equal) or a different document gets an execution of its own. The last
+    /// subscriber out stops the execution.
+    async fn identical_subscriptions_share_one_execution(app) {
+        let c = cast(&app).await;
+        let mut first = Client::connect(&app, None).await;
+        first.subscribe("a", NEED_EVENTS, json!({})).await;
+        first.subscribe("b", NEED_EVENTS, json!({})).await;
+        let mut second = Client::connect(&app, None).await;
+        second.subscribe("mine", NEED_EVENTS, json!({})).await;
+        let mut narrow = Client::connect(&app, None).await;
+        narrow.subscribe("1", "subscription { needEvents { kind } }", json!({})).await;
+        let mut member = Client::connect(&app, Some(&c.bergen)).await;
+        member.subscribe("a", NEED_EVENTS, json!({})).await;
+        for client in [&mut first, &mut second, &mut narrow, &mut member] {
+            client.settle().await;
+        }
+        assert_eq!(executions_reach(&app, 3).await, 3, "public NEED_EVENTS, public narrow, Bergen's NEED_EVENTS");
+
+        submit(&app, &c.bergen, "Delt straum", false).await;
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let message = first.receive().await;
+            assert_eq!(message["payload"]["data"]["needEvents"]["kind"], "CREATED", "{message}");
+            ids.push(message["id"].as_str().expect("an id").to_owned());
+        }
+        ids.sort();
+        assert_eq!(ids, ["a", "b"], "each subscription of the connection, under its own id");
+        let message = second.receive().await;
+        assert_eq!((message["type"].as_str(), message["id"].as_str()), (Some("next"), Some("mine")), "{message}");
+        assert_eq!(narrow.next_data().await, json!({ "needEvents": { "kind": "CREATED" } }));
+        assert_eq!(member.next_data().await["needEvents"]["kind"], "CREATED");
+
+        // One subscriber leaving does not end the execution for the others.
+        first.send(json!({ "type": "complete", "id": "a" })).await;
+        drop(second);
+        submit(&app, &c.bergen, "Framleis delt", false).await;
+        let message = first.receive().await;
+        assert_eq!((message["id"].as_str(), message["payload"]["data"]["needEvents"]["kind"].as_str()), (Some("b"), Some("CREATED")), "{message}");
+        drop(first);
+        assert_eq!(executions_reach(&app, 2).await, 2, "the last public NEED_EVENTS subscriber left");
+        drop((narrow, member));
+        assert_eq!(executions_reach(&app, 0).await, 0);
+    }
+
+    /// A query sent over the socket runs on its own and completes, after which its id may be
+    /// used again; an id still subscribed may not (4409); an offer without graphql-transport-ws
+    /// is refused before the upgrade.
+    async fn single_answers_complete_and_ids_are_unique(app) {
+        let mut client = Client::connect(&app, None).await;
+        for _ in 0..2 {
+            client.subscribe("q", "{ regions { totalCount } }", json!({})).await;
+            let answer = client.receive().await;
+            assert_eq!(answer["id"], "q", "{answer}");
+            assert!(answer["payload"]["data"]["regions"]["totalCount"].as_i64() > Some(0), "{answer}");
+            assert_eq!(client.receive().await, json!({ "type": "complete", "id": "q" }));
+        }
+        assert_eq!(executions_reach(&app, 0).await, 0, "queries are not shared");
+        client.subscribe("s", NEED_EVENTS, json!({})).await;
+        client.subscribe("s", NEED_EVENTS, json!({})).await;
+        assert_eq!(client.receive().await, json!({ "type": "close", "code": 4409 }));
+
+        let mut request = format!("ws://{}/graphql/ws", app.addr).into_client_request().expect("a request");
+        request.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static("graphql-ws"));
+        let refused = tokio_tungstenite::connect_async(request).await.map(|_| ()).expect_err("refused");
+        assert!(refused.to_string().contains("400"), "{refused}");
+    }
 }
