@@ -610,3 +610,43 @@ on_both_databases! {
         assert!(refused.to_string().contains("400"), "{refused}");
     }
 }
+
+/// Operations over the socket pay from the caller's budget as over HTTP: a query its cost, a
+/// subscription that joins a running execution 1 point. A spent budget answers RATE_LIMITED,
+/// also to a subscription that would have joined.
+#[tokio::test]
+async fn operations_over_the_socket_pay_from_the_same_budget() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = TestApp::spawn_with(backend, |settings| settings.public_rate_limit = 10).await;
+        let mut first = Client::connect(&app, None).await;
+        first.subscribe("s", NEED_EVENTS, json!({})).await;
+        first.settle().await;
+        let mut second = Client::connect(&app, None).await;
+        second.subscribe("s", NEED_EVENTS, json!({})).await;
+        second.settle().await;
+        assert_eq!(executions_reach(&app, 1).await, 1, "the second joined the first");
+        let mut spent = 0;
+        let refused = loop {
+            second.subscribe("q", "{ regions { totalCount } }", json!({})).await;
+            let answer = second.receive().await;
+            assert_eq!(second.receive().await, json!({ "type": "complete", "id": "q" }));
+            if answer["payload"]["errors"].is_array() {
+                break answer;
+            }
+            spent += 1;
+            assert!(spent < 10, "a budget of 10 points with 2 spent on subscriptions: {answer}");
+        };
+        assert_eq!(refused["payload"]["errors"][0]["extensions"]["code"], "RATE_LIMITED", "{refused}");
+        assert!(spent >= 6, "the subscriptions cost a few points, the queries the rest: {spent}");
+        let mut third = Client::connect(&app, None).await;
+        third.subscribe("s", NEED_EVENTS, json!({})).await;
+        let refused = third.receive().await;
+        assert_eq!(refused["payload"]["errors"][0]["extensions"]["code"], "RATE_LIMITED", "{refused}");
+        assert_eq!(executions_reach(&app, 1).await, 1, "the refused one did not start another");
+        // A token holder pays from the token's budget.
+        let c = cast(&app).await;
+        let mut member = Client::connect(&app, Some(&c.bergen)).await;
+        member.subscribe("q", "{ regions { totalCount } }", json!({})).await;
+        assert!(member.next_data().await["regions"]["totalCount"].as_i64() > Some(0));
+    }
+}

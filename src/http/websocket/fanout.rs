@@ -12,6 +12,10 @@
 //! Operations that are not subscriptions (a query or a mutation sent over the socket) run on
 //! their own: they are executed once per request, as over HTTP.
 //!
+//! Every operation pays from its caller's rate-limit budget: one that starts an execution pays
+//! its cost once validated, as over HTTP; one that joins a running execution pays the base cost
+//! (1 point), and when even that is spent it runs on its own, to be refused with RATE_LIMITED.
+//!
 //! A subscriber whose queue is full is a slow consumer: its connection is closed (1013) and the
 //! others go on. If the execution itself falls behind the broadcast of changes, every subscriber
 //! is closed the same way, to reconnect and catch up with `needEvents(after:)`.
@@ -37,6 +41,7 @@ use crate::{
     auth::{Identity, Viewer},
     graphql::{audit::RequestId, limits::is_subscription, subscriptions::OnLag},
     http::AppState,
+    rate_limit::{self, Payment},
 };
 
 /// One subscription of one connection, as its stream sees it.
@@ -152,6 +157,8 @@ pub struct Asker<'a> {
     pub state: &'a AppState,
     pub viewer: &'a Viewer,
     pub request_id: &'a RequestId,
+    /// What the operation pays with (`None` when the caller is unknown, as over HTTP).
+    pub payment: Option<Arc<Payment>>,
 }
 
 impl Fanout {
@@ -170,14 +177,18 @@ impl Fanout {
             viewer: asker.viewer.identity().cloned(),
         };
         let mut streams = lock(&self.executions);
+        // Joining pays the base cost now; a new execution pays its cost once validated.
+        let mut refused = false;
         if let Some(stream) = streams.get(&key) {
+            refused = asker.payment.as_ref().is_some_and(|payment| payment.pay(rate_limit::cost(0)).is_err());
             let mut subscribers = lock(&stream.subscribers);
-            if !subscribers.ended {
+            if !refused && !subscribers.ended {
                 let member = subscribers.add(member);
                 return Subscription { fanout: self.clone(), stream: stream.clone(), member };
             }
         }
-        let shared = is_subscription(&request.query, request.operation_name.as_deref());
+        // Refused, it runs on its own and its execution answers RATE_LIMITED.
+        let shared = !refused && is_subscription(&request.query, request.operation_name.as_deref());
         let key = shared.then(|| Arc::new(key));
         let mut subscribers = Subscribers::default();
         let number = subscribers.add(member);
@@ -193,9 +204,11 @@ impl Fanout {
 
         let (request, batcher) = asker.state.per_request.prepare(request, asker.viewer.clone());
         let lagging = stream.clone();
-        let request = request
-            .data(asker.request_id.clone())
-            .data(OnLag(Arc::new(move || lagging.lagged.store(true, Ordering::Relaxed))));
+        let mut request = request.data(asker.request_id.clone());
+        if let Some(payment) = asker.payment {
+            request = request.data(payment);
+        }
+        let request = request.data(OnLag(Arc::new(move || lagging.lagged.store(true, Ordering::Relaxed))));
         let responses = asker.state.schema.execute_stream(request);
         let ending = Ending { fanout: self.clone(), stream: stream.clone() };
         // The execution runs inside its batcher: what one event's fields load is read together.

@@ -21,12 +21,17 @@
 
 pub mod fanout;
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+    time::Duration,
+};
 
 use async_graphql::futures_util::{FutureExt, SinkExt, StreamExt};
 use axum::{
     extract::{
-        State, WebSocketUpgrade,
+        ConnectInfo, State, WebSocketUpgrade,
         ws::{CloseFrame, Message, WebSocket},
     },
     http::{HeaderMap, StatusCode, header},
@@ -41,6 +46,7 @@ use crate::{
     auth::Viewer,
     error::{AppError, code},
     graphql::audit::RequestId,
+    rate_limit::{Caller, Payment},
 };
 
 /// The one subprotocol spoken (the one of the npm `graphql-ws` client and GraphiQL).
@@ -128,6 +134,7 @@ fn offers_protocol(headers: &HeaderMap) -> bool {
 
 pub async fn websocket(
     State(state): State<AppState>,
+    extensions: axum::http::Extensions,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
@@ -146,13 +153,14 @@ pub async fn websocket(
         );
     }
     let request_id = super::graphql::request_id(&headers);
+    let address = extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
     upgrade
         .protocols([PROTOCOL])
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
         .max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
-        .on_upgrade(move |socket| session(state, socket, request_id))
+        .on_upgrade(move |socket| session(state, socket, request_id, address))
         .into_response()
 }
 
@@ -202,6 +210,8 @@ struct Credentials {
 struct Session<'a> {
     state: &'a AppState,
     request_id: RequestId,
+    /// The client's address: the public pays from its budget.
+    address: Option<IpAddr>,
     outbox: Sender<Message>,
     stop: watch::Sender<Option<Close>>,
     /// Whether `connection_init` arrived, and, once it was accepted, what it carried.
@@ -275,7 +285,14 @@ impl Session<'_> {
             return Err(TOO_MANY);
         }
         let member = Member::new(&id, self.outbox.clone(), self.stop.clone());
-        let asker = Asker { state: self.state, viewer: &credentials.viewer, request_id: &self.request_id };
+        // Each operation pays from the caller's budget, as over HTTP (see `fanout`).
+        let caller = match credentials.viewer.identity() {
+            Some(identity) => Some(Caller::Token(identity.token_id)),
+            None => self.address.map(Caller::Address),
+        };
+        let payment = caller.map(|caller| Arc::new(Payment::new(self.state.rate_limiter.clone(), caller)));
+        let asker =
+            Asker { state: self.state, viewer: &credentials.viewer, request_id: &self.request_id, payment };
         let subscription = self.state.fanout.subscribe(asker, request, member);
         self.subscriptions.insert(id, subscription);
         Ok(())
@@ -324,7 +341,7 @@ impl Session<'_> {
     }
 }
 
-async fn session(state: AppState, socket: WebSocket, request_id: RequestId) {
+async fn session(state: AppState, socket: WebSocket, request_id: RequestId, address: Option<IpAddr>) {
     let _counted = Counted::new(state.metrics.clone());
     let timing = state.websocket;
     let (mut out, incoming) = socket.split();
@@ -334,6 +351,7 @@ async fn session(state: AppState, socket: WebSocket, request_id: RequestId) {
     let reader = Session {
         state: &state,
         request_id,
+        address,
         outbox,
         stop: stop.clone(),
         init_received: false,
