@@ -1,4 +1,4 @@
-//! Shared subscription streams. Subscriptions with the same document, operation, variables and
+//! Shared subscription registry. Subscriptions with the same document, operation, variables and
 //! viewer receive the same events, so they share one execution: each of its responses is
 //! resolved and serialised once, then written to the queue of every subscriber, with the
 //! subscriber's own id. An idle subscription costs an entry here and a handle to its
@@ -44,7 +44,7 @@ use crate::{
     rate_limit::{self, Payment},
 };
 
-/// One subscription of one connection, as its stream sees it.
+/// One subscription of one connection, as its execution sees it.
 pub struct Member {
     /// The subscription's id as a JSON string (quoted and escaped), ready to write.
     id: Box<str>,
@@ -124,31 +124,34 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The shared executions of the process, by what they receive.
+/// The shared executions, by what they receive.
+type Registry = HashMap<Arc<Key>, Arc<Execution>>;
+
+/// The shared executions of the process.
 #[derive(Default)]
 pub struct Fanout {
-    executions: Mutex<HashMap<Arc<Key>, Arc<Execution>>>,
+    executions: Mutex<Registry>,
 }
 
 /// A connection's hold on its subscription; dropping it ends the subscription (and the
 /// execution, when it was the last subscriber).
 pub struct Subscription {
     fanout: Arc<Fanout>,
-    stream: Arc<Execution>,
+    execution: Arc<Execution>,
     member: u64,
 }
 
 impl Subscription {
     /// Whether the execution still runs for this subscription (a completed one is forgotten).
     pub fn is_active(&self) -> bool {
-        let subscribers = lock(&self.stream.subscribers);
+        let subscribers = lock(&self.execution.subscribers);
         !subscribers.ended && subscribers.members.contains_key(&self.member)
     }
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        self.fanout.leave(&self.stream, self.member);
+        self.fanout.leave(&self.execution, self.member);
     }
 }
 
@@ -176,15 +179,15 @@ impl Fanout {
             operation_name: request.operation_name.clone(),
             viewer: asker.viewer.identity().cloned(),
         };
-        let mut streams = lock(&self.executions);
+        let mut registry = lock(&self.executions);
         // Joining pays the base cost now; a new execution pays its cost once validated.
         let mut refused = false;
-        if let Some(stream) = streams.get(&key) {
+        if let Some(execution) = registry.get(&key) {
             refused = asker.payment.as_ref().is_some_and(|payment| payment.pay(rate_limit::cost(0)).is_err());
-            let mut subscribers = lock(&stream.subscribers);
+            let mut subscribers = lock(&execution.subscribers);
             if !refused && !subscribers.ended {
                 let member = subscribers.add(member);
-                return Subscription { fanout: self.clone(), stream: stream.clone(), member };
+                return Subscription { fanout: self.clone(), execution: execution.clone(), member };
             }
         }
         // Refused, it runs on its own and its execution answers RATE_LIMITED.
@@ -192,35 +195,40 @@ impl Fanout {
         let key = shared.then(|| Arc::new(key));
         let mut subscribers = Subscribers::default();
         let number = subscribers.add(member);
-        let stream = Arc::new(Execution {
+        let execution = Arc::new(Execution {
             key: key.clone(),
             subscribers: Mutex::new(subscribers),
             lagged: AtomicBool::new(false),
         });
         if let Some(key) = key {
-            streams.insert(key, stream.clone());
+            registry.insert(key, execution.clone());
         }
-        drop(streams);
+        drop(registry);
 
         let (request, batcher) = asker.state.per_request.prepare(request, asker.viewer.clone());
-        let lagging = stream.clone();
+        let lagging = execution.clone();
         let mut request = request.data(asker.request_id.clone());
         if let Some(payment) = asker.payment {
             request = request.data(payment);
         }
         let request = request.data(OnLag(Arc::new(move || lagging.lagged.store(true, Ordering::Relaxed))));
         let responses = asker.state.schema.execute_stream(request);
-        let ending = Ending { fanout: self.clone(), stream: stream.clone() };
+        let ending = Ending { fanout: self.clone(), execution: execution.clone() };
         // The execution runs inside its batcher: what one event's fields load is read together.
         let task = tokio::spawn(batcher.drive(deliver(responses, ending)));
-        lock(&stream.subscribers).task = Some(task.abort_handle());
-        Subscription { fanout: self.clone(), stream, member: number }
+        lock(&execution.subscribers).task = Some(task.abort_handle());
+        Subscription { fanout: self.clone(), execution, member: number }
+    }
+
+    /// The registry, locked, when `execution` is in it (operations that run alone are not).
+    fn registry(&self, execution: &Execution) -> Option<MutexGuard<'_, Registry>> {
+        execution.key.as_ref().map(|_| lock(&self.executions))
     }
 
     /// Removes a subscriber; the last one out stops the execution.
-    fn leave(&self, stream: &Arc<Execution>, member: u64) {
-        let mut streams = stream.key.as_ref().map(|_| lock(&self.executions));
-        let mut subscribers = lock(&stream.subscribers);
+    fn leave(&self, execution: &Arc<Execution>, member: u64) {
+        let registry = self.registry(execution);
+        let mut subscribers = lock(&execution.subscribers);
         subscribers.members.remove(&member);
         if !subscribers.members.is_empty() || subscribers.ended {
             return;
@@ -228,32 +236,22 @@ impl Fanout {
         subscribers.ended = true;
         let task = subscribers.task.take();
         drop(subscribers);
-        if let (Some(streams), Some(key)) = (streams.as_mut(), &stream.key)
-            && streams.get(key).is_some_and(|s| Arc::ptr_eq(s, stream))
-        {
-            streams.remove(key);
-        }
-        drop(streams);
+        unregister(registry, execution);
         if let Some(task) = task {
             task.abort();
         }
     }
 
     /// The execution has ended (or was stopped): its subscribers are told, and it is forgotten.
-    fn end(&self, stream: &Arc<Execution>) {
-        let mut streams = stream.key.as_ref().map(|_| lock(&self.executions));
-        let mut subscribers = lock(&stream.subscribers);
+    fn end(&self, execution: &Arc<Execution>) {
+        let registry = self.registry(execution);
+        let mut subscribers = lock(&execution.subscribers);
         subscribers.ended = true;
         subscribers.task = None;
         let members = std::mem::take(&mut subscribers.members);
         drop(subscribers);
-        if let (Some(streams), Some(key)) = (streams.as_mut(), &stream.key)
-            && streams.get(key).is_some_and(|s| Arc::ptr_eq(s, stream))
-        {
-            streams.remove(key);
-        }
-        drop(streams);
-        let lagged = stream.lagged.load(Ordering::Relaxed);
+        unregister(registry, execution);
+        let lagged = execution.lagged.load(Ordering::Relaxed);
         for mut member in members.into_values() {
             if lagged {
                 close_with(&member.stop, SLOW_CONSUMER);
@@ -264,15 +262,24 @@ impl Fanout {
     }
 }
 
-/// Ends a stream when its execution finishes, however it finishes.
+/// Takes `execution` out of the registry, if it is the one registered under its key.
+fn unregister(registry: Option<MutexGuard<'_, Registry>>, execution: &Arc<Execution>) {
+    if let (Some(mut registry), Some(key)) = (registry, &execution.key)
+        && registry.get(key).is_some_and(|registered| Arc::ptr_eq(registered, execution))
+    {
+        registry.remove(key);
+    }
+}
+
+/// Tells the subscribers when an execution finishes, however it finishes (a panic included).
 struct Ending {
     fanout: Arc<Fanout>,
-    stream: Arc<Execution>,
+    execution: Arc<Execution>,
 }
 
 impl Drop for Ending {
     fn drop(&mut self) {
-        self.fanout.end(&self.stream);
+        self.fanout.end(&self.execution);
     }
 }
 
@@ -284,7 +291,7 @@ async fn deliver(responses: impl Stream<Item = async_graphql::Response>, ending:
             tracing::error!("a subscription response could not be serialised");
             break;
         };
-        let mut subscribers = lock(&ending.stream.subscribers);
+        let mut subscribers = lock(&ending.execution.subscribers);
         for member in subscribers.members.values_mut() {
             member.next(&payload);
         }
