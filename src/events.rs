@@ -117,10 +117,28 @@ async fn commission_change(
     db: &Db,
     event: commission_event::Model,
 ) -> Result<Option<CommissionChange>, DbErr> {
-    let Some(commission) = commission::Entity::find_by_id(event.commission_id).one(db.background()).await?
+    let Some(mut commission) =
+        commission::Entity::find_by_id(event.commission_id).one(db.background()).await?
     else {
         return Ok(None);
     };
+    // The commission as the event left it: a later move may already be committed, and a
+    // subscriber must see the moves in order (and be shown, or not, by the status of each).
+    // Its other fields are read as they are now.
+    let status_then = match event.to_status {
+        Some(status) => Some(status),
+        None => commission_event::Entity::find()
+            .filter(commission_event::Column::CommissionId.eq(event.commission_id))
+            .filter(commission_event::Column::Id.lte(event.id))
+            .filter(commission_event::Column::ToStatus.is_not_null())
+            .order_by_desc(commission_event::Column::Id)
+            .one(db.background())
+            .await?
+            .and_then(|earlier| earlier.to_status),
+    };
+    if let Some(status) = status_then {
+        commission.status = status;
+    }
     let need_ids: Vec<i32> = commission_need::Entity::find()
         .filter(commission_need::Column::CommissionId.eq(commission.id))
         .all(db.background())
@@ -251,4 +269,80 @@ async fn tail(db: &Db, bus: &EventBus) -> Result<(), DbErr> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use entity::{enums::CommissionStatus, person, product_type, region};
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+
+    use super::*;
+    use crate::db::commissions::kind;
+
+    /// Each relayed change shows the commission with the status its event left, even when later
+    /// moves were committed before the relay read it.
+    #[tokio::test]
+    async fn a_relayed_commission_has_the_status_of_its_event() {
+        let path = std::env::temp_dir().join(format!("khub-relay-{}.db", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let db =
+            crate::app::prepare_database(&format!("sqlite:{}", path.display())).await.expect("a database");
+        let conn = db.conn();
+        let now = chrono::Utc::now();
+        let region = region::Entity::find().one(conn).await.expect("read").expect("a region");
+        let product = product_type::Entity::find().one(conn).await.expect("read").expect("a product type");
+        let person = person::ActiveModel {
+            name: Set("Kari Nordmann".into()),
+            email: Set("kari@example.no".into()),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(conn)
+        .await
+        .expect("a person");
+        // The commission as it is now: three moves on.
+        let commission = commission::ActiveModel {
+            region_id: Set(region.id),
+            question: Set("Kva verkar?".into()),
+            product_type_id: Set(product.id),
+            deadline: Set(now),
+            status: Set(CommissionStatus::InProgress),
+            created_by_person_id: Set(person.id),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(conn)
+        .await
+        .expect("a commission");
+        use CommissionStatus::{Awarded, Draft, InProgress, Open};
+        let history = [
+            (kind::CREATED, None, Some(Draft), Draft),
+            (kind::STATUS_CHANGED, Some(Draft), Some(Open), Open),
+            (kind::INTEREST, None, None, Open),
+            (kind::STATUS_CHANGED, Some(Open), Some(Awarded), Awarded),
+            (kind::MILESTONE_ADDED, None, None, Awarded),
+            (kind::PROGRESS, Some(Awarded), Some(InProgress), InProgress),
+        ];
+        let mut events = Vec::new();
+        for (kind, from, to, _) in history {
+            let event = commission_event::ActiveModel {
+                commission_id: Set(commission.id),
+                occurred_at: Set(now),
+                kind: Set(kind.into()),
+                from_status: Set(from),
+                to_status: Set(to),
+                ..Default::default()
+            }
+            .insert(conn)
+            .await
+            .expect("an event");
+            events.push(event);
+        }
+        for (event, (kind, _, _, expected)) in events.into_iter().zip(history) {
+            let change = commission_change(&db, event).await.expect("read").expect("the commission");
+            assert_eq!(change.commission.status, expected, "after {kind}");
+        }
+        let _ = std::fs::remove_file(&path);
+    }
 }
