@@ -698,6 +698,24 @@ fn from_where(sql: &mut Sql, filter: &NeedFilter, visibility: &Visibility) {
 
 /// `from_where` with `join` (tables joined to `need n`, for groupings) before the conditions.
 fn from_join_where(sql: &mut Sql, join: &str, filter: &NeedFilter, visibility: &Visibility) {
+    from_join_where_among(sql, join, filter, visibility, None);
+}
+
+/// The best-ranked search matches a relevance page is first looked for among (SQLite): the
+/// matches within the page's keyset, from the end the page is read from, at most `limit`.
+struct Candidates<'a> {
+    limit: usize,
+    window: &'a Window,
+}
+
+/// `from_join_where`, the search matches narrowed to `candidates` when given.
+fn from_join_where_among(
+    sql: &mut Sql,
+    join: &str,
+    filter: &NeedFilter,
+    visibility: &Visibility,
+    candidates: Option<&Candidates<'_>>,
+) {
     sql.push(" FROM need n");
     sql.push(join);
     if !filter.search.is_empty() {
@@ -714,9 +732,27 @@ fn from_join_where(sql: &mut Sql, join: &str, filter: &NeedFilter, visibility: &
             _ => {
                 // FTS5 has no Norwegian stemmer: every word matches as a prefix ("sjukeheim*").
                 let query: Vec<String> = filter.search.iter().map(|w| format!("\"{w}\"*")).collect();
-                sql.push(" JOIN (SELECT rowid AS id, bm25(need_fts, 10.0, 5.0, 1.0) AS rank FROM need_fts WHERE need_fts MATCH ")
-                    .bind(query.join(" "))
-                    .push(") s ON s.id = n.id");
+                let matches = "SELECT rowid AS id, bm25(need_fts, 10.0, 5.0, 1.0) AS rank FROM need_fts WHERE need_fts MATCH ";
+                match candidates {
+                    None => {
+                        sql.push(&format!(" JOIN ({matches}"))
+                            .bind(query.join(" "))
+                            .push(") s ON s.id = n.id");
+                    }
+                    Some(candidates) => {
+                        // Ranked in FTS5 and cut before the join: the rows of `need` are read
+                        // for these few, not for every match.
+                        sql.push(&format!(" JOIN (SELECT id, rank FROM ({matches}"))
+                            .bind(query.join(" "))
+                            .push(") WHERE 1 = 1");
+                        // Relevance is ascending by rank (bm25 is lower for better matches).
+                        keyset(sql, "rank", "id", false, candidates.window);
+                        let direction = if candidates.window.from_end { "DESC" } else { "ASC" };
+                        sql.push(&format!(" ORDER BY rank {direction}, id {direction} LIMIT "))
+                            .bind(i64::try_from(candidates.limit).unwrap_or(i64::MAX))
+                            .push(") s ON s.id = n.id");
+                    }
+                }
             }
         }
     }
@@ -771,6 +807,22 @@ fn sort_column(order: NeedOrder) -> (&'static str, bool) {
     }
 }
 
+/// Keyset conditions: rows strictly after the window's `after` and before its `before`, in the
+/// order of `(column, id)`.
+fn keyset(sql: &mut Sql, column: &str, id: &str, descending: bool, window: &Window) {
+    let (forward_cmp, backward_cmp) = if descending { ("<", ">") } else { (">", "<") };
+    if let Some(after) = &window.after {
+        sql.push(&format!(" AND ({column}, {id}) {forward_cmp} ("));
+        bind_key(sql, &after.key);
+        sql.push(", ").bind(after.id).push(")");
+    }
+    if let Some(before) = &window.before {
+        sql.push(&format!(" AND ({column}, {id}) {backward_cmp} ("));
+        bind_key(sql, &before.key);
+        sql.push(", ").bind(before.id).push(")");
+    }
+}
+
 fn bind_key(sql: &mut Sql, key: &CursorKey) {
     match key {
         CursorKey::Time(at) => sql.bind(*at),
@@ -795,16 +847,18 @@ struct SortValues {
 }
 
 /// One page of needs and whether there are more in the direction of travel.
-pub async fn list(
-    db: &impl ConnectionTrait,
+/// How many of the best-ranked matches a relevance page is first looked for among (SQLite).
+const CANDIDATES: usize = 200;
+
+/// The statement of one page (and one row more, to tell whether more follow).
+fn page(
+    backend: DatabaseBackend,
     filter: &NeedFilter,
     visibility: &Visibility,
     order: NeedOrder,
     window: &Window,
-) -> Result<(Vec<Listed>, bool), DbErr> {
-    let order =
-        if order == NeedOrder::Relevance && filter.search.is_empty() { NeedOrder::Newest } else { order };
-    let backend = db.get_database_backend();
+    candidates: Option<&Candidates<'_>>,
+) -> Statement {
     let (column, descending) = sort_column(order);
     let mut sql = Sql::new(backend);
     let (time, count, rank) = match order {
@@ -833,25 +887,37 @@ pub async fn list(
             format!("CAST({rank} AS double precision)")
         },
     ));
-    from_where(&mut sql, filter, visibility);
-    // Keyset conditions: rows strictly after `after` and before `before` in the order.
-    let (forward_cmp, backward_cmp) = if descending { ("<", ">") } else { (">", "<") };
-    if let Some(after) = &window.after {
-        sql.push(&format!(" AND ({column}, n.id) {forward_cmp} ("));
-        bind_key(&mut sql, &after.key);
-        sql.push(", ").bind(after.id).push(")");
-    }
-    if let Some(before) = &window.before {
-        sql.push(&format!(" AND ({column}, n.id) {backward_cmp} ("));
-        bind_key(&mut sql, &before.key);
-        sql.push(", ").bind(before.id).push(")");
-    }
+    from_join_where_among(&mut sql, "", filter, visibility, candidates);
+    keyset(&mut sql, column, "n.id", descending, window);
     // Reading from the end runs the order backwards and turns the page round afterwards.
     let reverse = descending == window.from_end;
     let direction = if reverse { "ASC" } else { "DESC" };
     sql.push(&format!(" ORDER BY {column} {direction}, n.id {direction} LIMIT "));
     sql.bind(i64::try_from(window.size + 1).unwrap_or(i64::MAX));
-    let mut rows = db.query_all_raw(sql.statement()).await?;
+    sql.statement()
+}
+
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &NeedFilter,
+    visibility: &Visibility,
+    order: NeedOrder,
+    window: &Window,
+) -> Result<(Vec<Listed>, bool), DbErr> {
+    let order =
+        if order == NeedOrder::Relevance && filter.search.is_empty() { NeedOrder::Newest } else { order };
+    let backend = db.get_database_backend();
+    let mut rows = Vec::new();
+    if backend == DatabaseBackend::Sqlite && order == NeedOrder::Relevance {
+        // A broad search matches thousands of needs: look for the page among the best-ranked
+        // few hundred first. When they fill it (with one to spare), no other match can come
+        // before them; when they do not (strict filters, the last page), the whole query runs.
+        let candidates = Candidates { limit: CANDIDATES.max(4 * (window.size + 1)), window };
+        rows = db.query_all_raw(page(backend, filter, visibility, order, window, Some(&candidates))).await?;
+    }
+    if rows.len() <= window.size {
+        rows = db.query_all_raw(page(backend, filter, visibility, order, window, None)).await?;
+    }
     let more = rows.len() > window.size;
     rows.truncate(window.size);
     if window.from_end {
@@ -1021,4 +1087,111 @@ pub async fn similar(
         .map(|n| (n.id, n))
         .collect();
     Ok(ids.into_iter().filter_map(|id| rows.remove(&id)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every page of `filter` in relevance order, read forwards by `size` from the start or
+    /// backwards from the end, as the ids of the whole order.
+    async fn paged(
+        db: &Db,
+        filter: &NeedFilter,
+        visibility: &Visibility,
+        size: usize,
+        from_end: bool,
+    ) -> Vec<i32> {
+        let mut ids = Vec::new();
+        let mut cursor = None;
+        loop {
+            let window = Window {
+                size,
+                from_end,
+                after: if from_end { None } else { cursor.clone() },
+                before: if from_end { cursor.clone() } else { None },
+            };
+            let (page, more) =
+                list(db.conn(), filter, visibility, NeedOrder::Relevance, &window).await.expect("a page");
+            let edge = if from_end { page.first() } else { page.last() };
+            cursor = edge.map(|listed| listed.cursor.clone());
+            let page_ids = page.iter().map(|listed| listed.need.id);
+            if from_end {
+                ids.splice(0..0, page_ids);
+            } else {
+                ids.extend(page_ids);
+            }
+            if !more {
+                return ids;
+            }
+        }
+    }
+
+    /// On SQLite a relevance page is first looked for among the best-ranked few hundred matches.
+    /// With more matches than that, forwards and backwards, with filters that leave those few
+    /// short and with drafts in and out of sight, the pages are those of the whole order.
+    #[tokio::test]
+    async fn relevance_pages_are_the_pages_of_the_whole_order() {
+        let path = std::env::temp_dir().join(format!("khub-relevance-{}.db", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let db =
+            crate::app::prepare_database(&format!("sqlite:{}", path.display())).await.expect("a database");
+        crate::sample::generate_needs(&db, 5_000, 11).await.expect("needs");
+        let some_municipality =
+            municipality::Entity::find().one(db.conn()).await.expect("read").expect("a municipality").id;
+        let search = |words: &[&str]| NeedFilter {
+            search: words.iter().map(|w| (*w).to_owned()).collect(),
+            ..Default::default()
+        };
+        let cases = [
+            (search(&["demens"]), Visibility::default()),
+            (search(&["demens"]), Visibility { draft_municipalities: vec![some_municipality] }),
+            (
+                NeedFilter { statuses: vec![NeedStatus::Accepted], ..search(&["ernæring"]) },
+                Visibility::default(),
+            ),
+            (
+                NeedFilter { municipality_id: Some(some_municipality), ..search(&["psykisk"]) },
+                Visibility::default(),
+            ),
+        ];
+        for (filter, visibility) in cases {
+            let whole = Window { size: 100_000, from_end: false, after: None, before: None };
+            let (listed, _) = list(db.conn(), &filter, &visibility, NeedOrder::Relevance, &whole)
+                .await
+                .expect("the whole order");
+            let all: Vec<i32> = listed.iter().map(|listed| listed.need.id).collect();
+            assert!(!all.is_empty(), "{filter:?}");
+            if filter.statuses.is_empty() && filter.municipality_id.is_none() {
+                assert!(all.len() > CANDIDATES + 20, "more matches than candidates: {}", all.len());
+                // A page deep in a broad search is found among the candidates after its cursor:
+                // one statement, not the whole query again.
+                let deep = Window {
+                    size: 7,
+                    from_end: false,
+                    after: Some(listed[CANDIDATES + 10].cursor.clone()),
+                    before: None,
+                };
+                let statements = db.statements_executed();
+                let (page, more) =
+                    list(db.conn(), &filter, &visibility, NeedOrder::Relevance, &deep).await.expect("a page");
+                assert_eq!(db.statements_executed() - statements, 1, "one statement");
+                let ids: Vec<i32> = page.iter().map(|listed| listed.need.id).collect();
+                assert_eq!((ids.as_slice(), more), (&all[CANDIDATES + 11..CANDIDATES + 18], true));
+            }
+            for size in [7, 50] {
+                assert_eq!(
+                    paged(&db, &filter, &visibility, size, false).await,
+                    all,
+                    "forwards by {size}: {filter:?}"
+                );
+                assert_eq!(
+                    paged(&db, &filter, &visibility, size, true).await,
+                    all,
+                    "backwards by {size}: {filter:?}"
+                );
+            }
+        }
+        let _ = std::fs::remove_file(&path);
+    }
 }
