@@ -283,10 +283,8 @@ mod tests {
     /// moves were committed before the relay read it.
     #[tokio::test]
     async fn a_relayed_commission_has_the_status_of_its_event() {
-        let path = std::env::temp_dir().join(format!("khub-relay-{}.db", std::process::id()));
-        let _ = std::fs::remove_file(&path);
-        let db =
-            crate::app::prepare_database(&format!("sqlite:{}", path.display())).await.expect("a database");
+        let scratch = crate::db::Scratch::new("relay").await;
+        let db = &scratch.db;
         let conn = db.conn();
         let now = chrono::Utc::now();
         let region = region::Entity::find().one(conn).await.expect("read").expect("a region");
@@ -340,9 +338,8 @@ mod tests {
             events.push(event);
         }
         for (event, (kind, _, _, expected)) in events.into_iter().zip(history) {
-            let change = commission_change(&db, event).await.expect("read").expect("the commission");
+            let change = commission_change(db, event).await.expect("read").expect("the commission");
             assert_eq!(change.commission.status, expected, "after {kind}");
         }
-        let _ = std::fs::remove_file(&path);
     }
 }

@@ -269,3 +269,31 @@ pub fn validate_url(url: &str) -> Result<(), String> {
         Err("DATABASE_URL must start with sqlite: or postgres://".into())
     }
 }
+
+/// A migrated SQLite database with the reference data, in a file of its own, for unit tests;
+/// the files go when it is dropped.
+#[cfg(test)]
+pub(crate) struct Scratch {
+    pub db: Db,
+    path: std::path::PathBuf,
+}
+
+#[cfg(test)]
+impl Scratch {
+    pub async fn new(name: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("khub-{name}-{}.db", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let db =
+            crate::app::prepare_database(&format!("sqlite:{}", path.display())).await.expect("a database");
+        Self { db, path }
+    }
+}
+
+#[cfg(test)]
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
+        }
+    }
+}

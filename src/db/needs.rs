@@ -1132,11 +1132,9 @@ mod tests {
     /// short and with drafts in and out of sight, the pages are those of the whole order.
     #[tokio::test]
     async fn relevance_pages_are_the_pages_of_the_whole_order() {
-        let path = std::env::temp_dir().join(format!("khub-relevance-{}.db", std::process::id()));
-        let _ = std::fs::remove_file(&path);
-        let db =
-            crate::app::prepare_database(&format!("sqlite:{}", path.display())).await.expect("a database");
-        crate::sample::generate_needs(&db, 5_000, 11).await.expect("needs");
+        let scratch = crate::db::Scratch::new("relevance").await;
+        let db = &scratch.db;
+        crate::sample::generate_needs(db, 5_000, 11).await.expect("needs");
         let some_municipality =
             municipality::Entity::find().one(db.conn()).await.expect("read").expect("a municipality").id;
         let search = |words: &[&str]| NeedFilter {
@@ -1181,17 +1179,16 @@ mod tests {
             }
             for size in [7, 50] {
                 assert_eq!(
-                    paged(&db, &filter, &visibility, size, false).await,
+                    paged(db, &filter, &visibility, size, false).await,
                     all,
                     "forwards by {size}: {filter:?}"
                 );
                 assert_eq!(
-                    paged(&db, &filter, &visibility, size, true).await,
+                    paged(db, &filter, &visibility, size, true).await,
                     all,
                     "backwards by {size}: {filter:?}"
                 );
             }
         }
-        let _ = std::fs::remove_file(&path);
     }
 }
