@@ -16,6 +16,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crate::auth::Viewer;
+
 /// Who pays for a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Caller {
@@ -116,6 +118,17 @@ pub struct Payment {
 impl Payment {
     pub fn new(limiter: Arc<RateLimiter>, caller: Caller) -> Self {
         Self { limiter, caller, outcome: Mutex::new(None) }
+    }
+
+    /// The payment of a request by `viewer` from `address` (over HTTP or WebSocket): a token
+    /// holder pays from the token's budget, the public from its address's; `None` when the
+    /// public's address is unknown.
+    pub fn of(limiter: &Arc<RateLimiter>, viewer: &Viewer, address: Option<IpAddr>) -> Option<Arc<Self>> {
+        let caller = match viewer.identity() {
+            Some(identity) => Caller::Token(identity.token_id),
+            None => Caller::Address(address?),
+        };
+        Some(Arc::new(Self::new(limiter.clone(), caller)))
     }
 
     pub fn pay(&self, cost: u32) -> Result<Spent, Exhausted> {

@@ -191,11 +191,23 @@ fn lex(document: &str) -> Lexed {
 /// recursive parser; then the parsed document's shape. The parsed document stays in the request,
 /// so async-graphql does not parse it again. Returns the document and its introspection fields.
 fn check(request: &mut Request) -> ServerResult<(&ExecutableDocument, usize)> {
-    let bytes = request.query.len();
+    check_text(&request.query)?;
+    let document = match request.parsed_query() {
+        Ok(document) => document,
+        Err(error) => return Err(with_code(error, code::GRAPHQL_PARSE_FAILED)),
+    };
+    let shape = DocumentShape::of(document);
+    shape.check()?;
+    Ok((document, shape.introspection))
+}
+
+/// The checks on the raw text, before anything parses it: size, bracket nesting, tokens.
+fn check_text(query: &str) -> ServerResult<()> {
+    let bytes = query.len();
     if bytes > MAX_DOCUMENT_BYTES {
         return Err(too_large(format!("the document has {bytes} bytes, the limit is {MAX_DOCUMENT_BYTES}")));
     }
-    let lexed = lex(&request.query);
+    let lexed = lex(query);
     if lexed.nesting > MAX_NESTING {
         return Err(too_deep(format!(
             "the document nests {} levels of brackets, the limit is {MAX_NESTING}",
@@ -208,24 +220,14 @@ fn check(request: &mut Request) -> ServerResult<(&ExecutableDocument, usize)> {
             lexed.tokens
         )));
     }
-    let document = match request.parsed_query() {
-        Ok(document) => document,
-        Err(error) => return Err(with_code(error, code::GRAPHQL_PARSE_FAILED)),
-    };
-    let shape = DocumentShape::of(document);
-    shape.check()?;
-    Ok((document, shape.introspection))
+    Ok(())
 }
 
 /// Whether the operation a request runs is a subscription, for the WebSocket layer, which lets
 /// identical subscriptions share one execution. A document that fails the raw checks or does not
 /// parse is not one: it runs on its own, and its execution reports why.
 pub fn is_subscription(query: &str, operation_name: Option<&str>) -> bool {
-    if query.len() > MAX_DOCUMENT_BYTES {
-        return false;
-    }
-    let lexed = lex(query);
-    if lexed.nesting > MAX_NESTING || lexed.tokens > MAX_TOKENS {
+    if check_text(query).is_err() {
         return false;
     }
     let Ok(document) = async_graphql::parser::parse_query(query) else {

@@ -1,7 +1,7 @@
 //! The GraphQL endpoint `POST /graphql`: one JSON request per HTTP request (the WebSocket endpoint
 //! is in `websocket.rs`).
 
-use std::{any::Any, net::SocketAddr, sync::Arc};
+use std::{any::Any, net::SocketAddr};
 
 use axum::{
     Json,
@@ -17,7 +17,7 @@ use crate::{
     db::audit::{self, Attempt},
     error::{AppError, code},
     graphql::audit::RequestId,
-    rate_limit::{Caller, Payment},
+    rate_limit::Payment,
 };
 
 /// A token was sent but is not valid: never silently treated as the public.
@@ -137,12 +137,8 @@ pub async fn execute(
         Err(AppError::Unavailable(_)) => return unavailable(),
         Err(_) => return reject(StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL, "internal error"),
     };
-    // A token holder pays from the token's budget, the public from its IP address's.
-    let caller = match viewer.identity() {
-        Some(identity) => Some(Caller::Token(identity.token_id)),
-        None => extensions.get::<ConnectInfo<SocketAddr>>().map(|info| Caller::Address(info.0.ip())),
-    };
-    let payment = caller.map(|caller| Arc::new(Payment::new(state.rate_limiter.clone(), caller)));
+    let address = extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+    let payment = Payment::of(&state.rate_limiter, &viewer, address);
     let (request, batcher) = state.per_request.prepare(request, viewer);
     let mut request = request.data(request_id(&headers));
     if let Some(payment) = &payment {

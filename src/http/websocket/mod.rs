@@ -46,7 +46,7 @@ use crate::{
     auth::Viewer,
     error::{AppError, code},
     graphql::audit::RequestId,
-    rate_limit::{Caller, Payment},
+    rate_limit::Payment,
 };
 
 /// The one subprotocol spoken (the one of the npm `graphql-ws` client and GraphiQL).
@@ -286,11 +286,7 @@ impl Session<'_> {
         }
         let member = Member::new(&id, self.outbox.clone(), self.stop.clone());
         // Each operation pays from the caller's budget, as over HTTP (see `fanout`).
-        let caller = match credentials.viewer.identity() {
-            Some(identity) => Some(Caller::Token(identity.token_id)),
-            None => self.address.map(Caller::Address),
-        };
-        let payment = caller.map(|caller| Arc::new(Payment::new(self.state.rate_limiter.clone(), caller)));
+        let payment = Payment::of(&self.state.rate_limiter, &credentials.viewer, self.address);
         let asker =
             Asker { state: self.state, viewer: &credentials.viewer, request_id: &self.request_id, payment };
         let subscription = self.state.fanout.subscribe(asker, request, member);
