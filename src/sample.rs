@@ -383,7 +383,7 @@ pub async fn generate_needs(db: &Db, total: usize, seed: u64) -> Result<Counts, 
         insert_chunks::<summary::Entity, _>(&txn, summaries).await?;
         txn.commit().await.map_err(fail)?;
     }
-    fix_sequences(db).await?;
+    settle(db).await?;
     Ok(counts)
 }
 
@@ -402,18 +402,23 @@ where
 }
 
 /// Ids were set explicitly: move PostgreSQL's sequences past them (SQLite needs nothing).
-async fn fix_sequences(db: &Db) -> Result<(), String> {
+/// On PostgreSQL, after a bulk load: the id sequences continue after the generated rows, and the
+/// tables are vacuumed and analysed, as autovacuum would leave them shortly after (without the
+/// statistics the planner chose to scan every need for a broad search word).
+async fn settle(db: &Db) -> Result<(), String> {
     use sea_orm::{ConnectionTrait, DatabaseBackend};
     if db.backend() != DatabaseBackend::Postgres {
         return Ok(());
     }
-    for table in ["need", "commission"] {
-        db.background()
-            .execute_unprepared(&format!(
-                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {table}))"
-            ))
-            .await
-            .map_err(|e| e.to_string())?;
+    let mut statements: Vec<String> = ["need", "commission"]
+        .iter()
+        .map(|table| {
+            format!("SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {table}))")
+        })
+        .collect();
+    statements.push("VACUUM ANALYZE".into());
+    for sql in statements {
+        db.background().execute_unprepared(&sql).await.map_err(|e| e.to_string())?;
     }
     Ok(())
 }

@@ -265,8 +265,9 @@ async fn search(State(db): State<Db>, Query(search): Query<Search>) -> Reply {
     let found = if db.backend() == DatabaseBackend::Postgres {
         rows(
             &db,
-            "SELECT n.id, n.title FROM need n, to_tsquery('norwegian', ?) q WHERE n.search @@ q AND n.status <> 'DRAFT' \
-             ORDER BY ts_rank(n.search, q) DESC, n.id LIMIT 20",
+            "SELECT n.id, n.title FROM (SELECT s.need_id, ts_rank(s.search, q) AS rank \
+             FROM need_search s, to_tsquery('norwegian', ?) q WHERE s.search @@ q ORDER BY rank DESC, s.need_id) s \
+             JOIN need n ON n.id = s.need_id WHERE n.status <> 'DRAFT' ORDER BY s.rank DESC, n.id LIMIT 20",
             vec![format!("{word}:*").into()],
         )
         .await?

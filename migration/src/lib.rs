@@ -9,6 +9,7 @@ mod m20261125_000003_needs;
 mod m20261125_000004_rounds;
 mod m20261125_000005_commissions;
 mod m20261125_000006_hardening;
+mod m20261126_000007_need_search;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_rounds::Migration),
             Box::new(m20261125_000005_commissions::Migration),
             Box::new(m20261125_000006_hardening::Migration),
+            Box::new(m20261126_000007_need_search::Migration),
         ]
     }
 }

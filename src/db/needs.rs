@@ -701,8 +701,8 @@ fn from_join_where(sql: &mut Sql, join: &str, filter: &NeedFilter, visibility: &
     from_join_where_among(sql, join, filter, visibility, None);
 }
 
-/// The best-ranked search matches a relevance page is first looked for among (SQLite): the
-/// matches within the page's keyset, from the end the page is read from, at most `limit`.
+/// The best-ranked search matches a relevance page is first looked for among: the matches
+/// within the page's keyset, from the end the page is read from, at most `limit`.
 struct Candidates<'a> {
     limit: usize,
     window: &'a Window,
@@ -719,40 +719,38 @@ fn from_join_where_among(
     sql.push(" FROM need n");
     sql.push(join);
     if !filter.search.is_empty() {
-        match sql.backend {
-            DatabaseBackend::Postgres => {
-                // Every word stemmed by the `norwegian` configuration and matched as a prefix.
-                let query: Vec<String> = filter.search.iter().map(|w| format!("{w}:*")).collect();
-                // The query joined once, the matches found through the GIN index on `need`
-                // itself (not a second scan of `need` joined back by id), the rank per match.
-                sql.push(" JOIN to_tsquery('norwegian', ")
-                    .bind(query.join(" & "))
-                    .push(") q ON n.search @@ q CROSS JOIN LATERAL (SELECT -ts_rank(n.search, q) AS rank) s");
+        // The matches with their rank, ascending (better first), from the search index alone:
+        // the statement before the bound query, the query, the statement after it.
+        let (before, query, after) = match sql.backend {
+            DatabaseBackend::Postgres => (
+                // Every word stemmed by the `norwegian` configuration and matched as a prefix;
+                // the vectors are read from the narrow `need_search`, not from `need`.
+                "SELECT m.need_id AS id, -ts_rank(m.search, q) AS rank FROM need_search m, to_tsquery('norwegian', ",
+                filter.search.iter().map(|w| format!("{w}:*")).collect::<Vec<_>>().join(" & "),
+                ") q WHERE m.search @@ q",
+            ),
+            // FTS5 has no Norwegian stemmer: every word matches as a prefix ("sjukeheim*").
+            _ => (
+                "SELECT rowid AS id, bm25(need_fts, 10.0, 5.0, 1.0) AS rank FROM need_fts WHERE need_fts MATCH ",
+                filter.search.iter().map(|w| format!("\"{w}\"*")).collect::<Vec<_>>().join(" "),
+                "",
+            ),
+        };
+        match candidates {
+            None => {
+                sql.push(&format!(" JOIN ({before}")).bind(query).push(&format!("{after}) s ON s.id = n.id"));
             }
-            _ => {
-                // FTS5 has no Norwegian stemmer: every word matches as a prefix ("sjukeheim*").
-                let query: Vec<String> = filter.search.iter().map(|w| format!("\"{w}\"*")).collect();
-                let matches = "SELECT rowid AS id, bm25(need_fts, 10.0, 5.0, 1.0) AS rank FROM need_fts WHERE need_fts MATCH ";
-                match candidates {
-                    None => {
-                        sql.push(&format!(" JOIN ({matches}"))
-                            .bind(query.join(" "))
-                            .push(") s ON s.id = n.id");
-                    }
-                    Some(candidates) => {
-                        // Ranked in FTS5 and cut before the join: the rows of `need` are read
-                        // for these few, not for every match.
-                        sql.push(&format!(" JOIN (SELECT id, rank FROM ({matches}"))
-                            .bind(query.join(" "))
-                            .push(") WHERE 1 = 1");
-                        // Relevance is ascending by rank (bm25 is lower for better matches).
-                        keyset(sql, "rank", "id", false, candidates.window);
-                        let direction = if candidates.window.from_end { "DESC" } else { "ASC" };
-                        sql.push(&format!(" ORDER BY rank {direction}, id {direction} LIMIT "))
-                            .bind(i64::try_from(candidates.limit).unwrap_or(i64::MAX))
-                            .push(") s ON s.id = n.id");
-                    }
-                }
+            Some(candidates) => {
+                // Ranked in the index and cut before the join: the rows of `need` are read for
+                // these few, not for every match.
+                sql.push(&format!(" JOIN (SELECT id, rank FROM ({before}"))
+                    .bind(query)
+                    .push(&format!("{after}) c WHERE 1 = 1"));
+                keyset(sql, "rank", "id", false, candidates.window);
+                let direction = if candidates.window.from_end { "DESC" } else { "ASC" };
+                sql.push(&format!(" ORDER BY rank {direction}, id {direction} LIMIT "))
+                    .bind(i64::try_from(candidates.limit).unwrap_or(i64::MAX))
+                    .push(") s ON s.id = n.id");
             }
         }
     }
@@ -846,9 +844,8 @@ struct SortValues {
     sort_rank: Option<f64>,
 }
 
-/// One page of needs and whether there are more in the direction of travel.
-/// How many of the best-ranked matches a relevance page is first looked for among (SQLite).
-const CANDIDATES: usize = 200;
+/// How many of the best-ranked matches a relevance page is first looked for among.
+pub const CANDIDATES: usize = 200;
 
 /// The statement of one page (and one row more, to tell whether more follow).
 fn page(
@@ -897,6 +894,7 @@ fn page(
     sql.statement()
 }
 
+/// One page of needs and whether there are more in the direction of travel.
 pub async fn list(
     db: &impl ConnectionTrait,
     filter: &NeedFilter,
@@ -908,7 +906,7 @@ pub async fn list(
         if order == NeedOrder::Relevance && filter.search.is_empty() { NeedOrder::Newest } else { order };
     let backend = db.get_database_backend();
     let mut rows = Vec::new();
-    if backend == DatabaseBackend::Sqlite && order == NeedOrder::Relevance {
+    if order == NeedOrder::Relevance {
         // A broad search matches thousands of needs: look for the page among the best-ranked
         // few hundred first. When they fill it (with one to spare), no other match can come
         // before them; when they do not (strict filters, the last page), the whole query runs.
@@ -1053,11 +1051,11 @@ pub async fn similar(
     match backend {
         DatabaseBackend::Postgres => {
             let query: Vec<String> = words.iter().map(|w| format!("{w}:*")).collect();
-            sql.push("SELECT n.id AS id FROM need n, to_tsquery('norwegian', ")
+            sql.push("SELECT n.id AS id FROM need_search m JOIN need n ON n.id = m.need_id, to_tsquery('norwegian', ")
                 .bind(query.join(" | "))
-                .push(") q WHERE n.search @@ q AND n.id <> ")
+                .push(") q WHERE m.search @@ q AND n.id <> ")
                 .bind(except)
-                .push(" AND n.status NOT IN ('DRAFT', 'REJECTED', 'WITHDRAWN', 'MERGED', 'ANSWERED', 'ANSWERED_BY_EXISTING_EVIDENCE') ORDER BY ts_rank(n.search, q) DESC, n.id LIMIT ")
+                .push(" AND n.status NOT IN ('DRAFT', 'REJECTED', 'WITHDRAWN', 'MERGED', 'ANSWERED', 'ANSWERED_BY_EXISTING_EVIDENCE') ORDER BY ts_rank(m.search, q) DESC, n.id LIMIT ")
                 .bind(i64::try_from(limit).unwrap_or(5));
         }
         _ => {
@@ -1087,108 +1085,4 @@ pub async fn similar(
         .map(|n| (n.id, n))
         .collect();
     Ok(ids.into_iter().filter_map(|id| rows.remove(&id)).collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every page of `filter` in relevance order, read forwards by `size` from the start or
-    /// backwards from the end, as the ids of the whole order.
-    async fn paged(
-        db: &Db,
-        filter: &NeedFilter,
-        visibility: &Visibility,
-        size: usize,
-        from_end: bool,
-    ) -> Vec<i32> {
-        let mut ids = Vec::new();
-        let mut cursor = None;
-        loop {
-            let window = Window {
-                size,
-                from_end,
-                after: if from_end { None } else { cursor.clone() },
-                before: if from_end { cursor.clone() } else { None },
-            };
-            let (page, more) =
-                list(db.conn(), filter, visibility, NeedOrder::Relevance, &window).await.expect("a page");
-            let edge = if from_end { page.first() } else { page.last() };
-            cursor = edge.map(|listed| listed.cursor.clone());
-            let page_ids = page.iter().map(|listed| listed.need.id);
-            if from_end {
-                ids.splice(0..0, page_ids);
-            } else {
-                ids.extend(page_ids);
-            }
-            if !more {
-                return ids;
-            }
-        }
-    }
-
-    /// On SQLite a relevance page is first looked for among the best-ranked few hundred matches.
-    /// With more matches than that, forwards and backwards, with filters that leave those few
-    /// short and with drafts in and out of sight, the pages are those of the whole order.
-    #[tokio::test]
-    async fn relevance_pages_are_the_pages_of_the_whole_order() {
-        let scratch = crate::db::Scratch::new("relevance").await;
-        let db = &scratch.db;
-        crate::sample::generate_needs(db, 5_000, 11).await.expect("needs");
-        let some_municipality =
-            municipality::Entity::find().one(db.conn()).await.expect("read").expect("a municipality").id;
-        let search = |words: &[&str]| NeedFilter {
-            search: words.iter().map(|w| (*w).to_owned()).collect(),
-            ..Default::default()
-        };
-        let cases = [
-            (search(&["demens"]), Visibility::default()),
-            (search(&["demens"]), Visibility { draft_municipalities: vec![some_municipality] }),
-            (
-                NeedFilter { statuses: vec![NeedStatus::Accepted], ..search(&["ernæring"]) },
-                Visibility::default(),
-            ),
-            (
-                NeedFilter { municipality_id: Some(some_municipality), ..search(&["psykisk"]) },
-                Visibility::default(),
-            ),
-        ];
-        for (filter, visibility) in cases {
-            let whole = Window { size: 100_000, from_end: false, after: None, before: None };
-            let (listed, _) = list(db.conn(), &filter, &visibility, NeedOrder::Relevance, &whole)
-                .await
-                .expect("the whole order");
-            let all: Vec<i32> = listed.iter().map(|listed| listed.need.id).collect();
-            assert!(!all.is_empty(), "{filter:?}");
-            if filter.statuses.is_empty() && filter.municipality_id.is_none() {
-                assert!(all.len() > CANDIDATES + 20, "more matches than candidates: {}", all.len());
-                // A page deep in a broad search is found among the candidates after its cursor:
-                // one statement, not the whole query again.
-                let deep = Window {
-                    size: 7,
-                    from_end: false,
-                    after: Some(listed[CANDIDATES + 10].cursor.clone()),
-                    before: None,
-                };
-                let statements = db.statements_executed();
-                let (page, more) =
-                    list(db.conn(), &filter, &visibility, NeedOrder::Relevance, &deep).await.expect("a page");
-                assert_eq!(db.statements_executed() - statements, 1, "one statement");
-                let ids: Vec<i32> = page.iter().map(|listed| listed.need.id).collect();
-                assert_eq!((ids.as_slice(), more), (&all[CANDIDATES + 11..CANDIDATES + 18], true));
-            }
-            for size in [7, 50] {
-                assert_eq!(
-                    paged(db, &filter, &visibility, size, false).await,
-                    all,
-                    "forwards by {size}: {filter:?}"
-                );
-                assert_eq!(
-                    paged(db, &filter, &visibility, size, true).await,
-                    all,
-                    "backwards by {size}: {filter:?}"
-                );
-            }
-        }
-    }
 }

@@ -23,4 +23,5 @@ mod realtime;
 mod reference;
 mod rounds;
 mod schema_file;
+mod search;
 mod statements;

@@ -378,7 +378,7 @@ on_both_databases! {
     async fn search_understands_norwegian_words(app) {
         let c = cast(&app).await;
         submitted(&app, &c.bergen, "Fallforebygging for eldre", "Hvilke programmer for fallforebygging virker for eldre?").await;
-        submitted(&app, &c.askoy, "Mat på sjukeheimane", "Korleis sikre god ernæring for bebuarar på sjukeheimar?").await;
+        let food = submitted(&app, &c.askoy, "Mat på sjukeheimane", "Korleis sikre god ernæring for bebuarar på sjukeheimar?").await;
         submitted(&app, &c.stavanger, "Hva bør kommunen gjøre", "Hva bør vi vite om ensomhet blant unge?").await;
         submitted(&app, &c.bergen, "Der folk bor", "Hvordan påvirker nærmiljøet der barn bor?").await;
         let search = |q: &str| format!("search: \"{q}\", orderBy: RELEVANCE");
@@ -392,6 +392,14 @@ on_both_databases! {
             .query_with("query($q: String) { needs(search: $q) { totalCount } }", json!({ "q": "\"fall*\" OR NEAR( -x ^" }))
             .await;
         assert!(syntax.get("errors").is_none(), "query syntax is never passed to the engine: {syntax}");
+        // An edit is searched by its new words, and no longer by the old ones.
+        assert_eq!(titles(&app, None, &search("ernæring")).await, ["Mat på sjukeheimane"]);
+        let edit = "mutation($input: UpdateNeedInput!) { updateNeed(input: $input) { userErrors { code } } }";
+        let edited = app.data_as(&c.askoy, edit, json!({ "input": { "need": food["id"], "version": 1,
+            "question": "Korleis sikre godt kosthald for bebuarar på sjukeheimar?" } })).await;
+        assert_eq!(edited["updateNeed"]["userErrors"], json!([]));
+        assert!(titles(&app, None, &search("ernæring")).await.is_empty());
+        assert_eq!(titles(&app, None, &search("kosthald")).await, ["Mat på sjukeheimane"]);
         let similar = submit(&app, &c.stavanger, "Fallforebygging i Stavanger", "Kva veit vi om fallforebygging?", json!({})).await;
         let similar: Vec<&str> = similar["similarNeeds"].as_array().expect("list").iter()
             .filter_map(|n| n["title"].as_str()).collect();
@@ -532,7 +540,7 @@ on_both_databases! {
                 let rows = txn
                     .query_all_raw(Statement::from_string(
                         DatabaseBackend::Postgres,
-                        "EXPLAIN SELECT id FROM need WHERE search @@ to_tsquery('norwegian', 'fallforebygging:*')",
+                        "EXPLAIN SELECT need_id FROM need_search WHERE search @@ to_tsquery('norwegian', 'fallforebygging:*')",
                     ))
                     .await
                     .expect("explain");
@@ -551,7 +559,7 @@ on_both_databases! {
         };
         let plan = plan.join("\n");
         assert!(plan.contains("idx_need_search") || plan.contains("VIRTUAL TABLE INDEX"), "{plan}");
-        assert!(!plan.contains("Seq Scan on need") && !plan.contains("SCAN need\n"), "{plan}");
+        assert!(!plan.contains("Seq Scan on need_search") && !plan.contains("SCAN need\n"), "{plan}");
     }
 }
 
