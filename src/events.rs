@@ -14,9 +14,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use entity::{
-    commission, commission_event, commission_need, county, municipality, need, need_event, need_theme,
-};
+use entity::{commission, commission_event, commission_need, need, need_event, need_theme};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, Statement,
 };
@@ -89,13 +87,8 @@ pub async fn announce(txn: &impl ConnectionTrait, kind: char, id: i32) -> Result
 
 async fn need_change(db: &Db, event: need_event::Model) -> Result<Option<NeedChange>, DbErr> {
     let conn = db.background();
-    let Some(need) = need::Entity::find_by_id(event.need_id).one(conn).await? else {
+    let Some((need, cluster_id, region_id)) = crate::db::needs::with_place(conn, event.need_id).await? else {
         return Ok(None);
-    };
-    let municipality = municipality::Entity::find_by_id(need.municipality_id).one(conn).await?;
-    let region_id = match &municipality {
-        Some(m) => county::Entity::find_by_id(m.county_id).one(conn).await?.and_then(|c| c.region_id),
-        None => None,
     };
     let theme_ids = need_theme::Entity::find()
         .filter(need_theme::Column::NeedId.eq(need.id))
@@ -104,13 +97,7 @@ async fn need_change(db: &Db, event: need_event::Model) -> Result<Option<NeedCha
         .into_iter()
         .map(|t| t.theme_id)
         .collect();
-    Ok(Some(NeedChange {
-        event,
-        cluster_id: municipality.and_then(|m| m.cluster_id),
-        region_id,
-        theme_ids,
-        need,
-    }))
+    Ok(Some(NeedChange { event, cluster_id, region_id, theme_ids, need }))
 }
 
 async fn commission_change(
@@ -341,5 +328,61 @@ mod tests {
             let change = commission_change(db, event).await.expect("read").expect("the commission");
             assert_eq!(change.commission.status, expected, "after {kind}");
         }
+    }
+
+    /// A need's change carries its municipality's cluster and region (read with the need, in
+    /// one statement) and its themes.
+    #[tokio::test]
+    async fn a_relayed_need_has_its_place_and_themes() {
+        let scratch = crate::db::Scratch::new("relay-need").await;
+        let db = &scratch.db;
+        let conn = db.conn();
+        crate::sample::generate_needs(db, 200, 5).await.expect("needs");
+        let in_cluster: Vec<i32> = entity::municipality::Entity::find()
+            .filter(entity::municipality::Column::ClusterId.is_not_null())
+            .all(conn)
+            .await
+            .expect("read")
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        let need = need::Entity::find()
+            .filter(need::Column::MunicipalityId.is_in(in_cluster))
+            .one(conn)
+            .await
+            .expect("read")
+            .expect("a need in a cluster");
+        let event = need_event::Entity::find()
+            .filter(need_event::Column::NeedId.eq(need.id))
+            .one(conn)
+            .await
+            .expect("read")
+            .expect("an event");
+        let municipality = entity::municipality::Entity::find_by_id(need.municipality_id)
+            .one(conn)
+            .await
+            .expect("read")
+            .expect("its municipality");
+        let county = entity::county::Entity::find_by_id(municipality.county_id)
+            .one(conn)
+            .await
+            .expect("read")
+            .expect("a county");
+        let mut themes: Vec<i32> = need_theme::Entity::find()
+            .filter(need_theme::Column::NeedId.eq(need.id))
+            .all(conn)
+            .await
+            .expect("read")
+            .into_iter()
+            .map(|t| t.theme_id)
+            .collect();
+        let change = need_change(db, event).await.expect("read").expect("the need");
+        assert_eq!(change.need, need);
+        assert_eq!((change.cluster_id, change.region_id), (municipality.cluster_id, county.region_id));
+        assert!(change.cluster_id.is_some());
+        let mut relayed = change.theme_ids.clone();
+        relayed.sort_unstable();
+        themes.sort_unstable();
+        assert_eq!(relayed, themes);
     }
 }

@@ -75,8 +75,14 @@ pub struct NeedContent {
     pub contact_person_id: Option<i32>,
 }
 
+/// Replaces the themes of a need.
 async fn set_themes(txn: &DatabaseTransaction, need_id: i32, theme_ids: &[i32]) -> Result<(), DbErr> {
     need_theme::Entity::delete_many().filter(need_theme::Column::NeedId.eq(need_id)).exec(txn).await?;
+    add_themes(txn, need_id, theme_ids).await
+}
+
+/// Gives a need (a new one, or one whose themes were removed) its themes.
+async fn add_themes(txn: &DatabaseTransaction, need_id: i32, theme_ids: &[i32]) -> Result<(), DbErr> {
     if !theme_ids.is_empty() {
         need_theme::Entity::insert_many(
             theme_ids
@@ -132,7 +138,7 @@ pub async fn create(
     apply_content(&mut model, content);
     let need = model.insert(&txn).await?;
     crate::db::audit::note_subject("Need", need.id);
-    set_themes(&txn, need.id, &theme_ids).await?;
+    add_themes(&txn, need.id, &theme_ids).await?;
     record(
         &txn,
         NewEvent {
@@ -847,6 +853,41 @@ struct SortValues {
 /// How many of the best-ranked matches a relevance page is first looked for among.
 pub const CANDIDATES: usize = 200;
 
+/// Every column of `need n`, for statements that select more than a need.
+fn need_columns() -> String {
+    let columns: Vec<String> = <need::Column as sea_orm::Iterable>::iter()
+        .map(|c| format!("n.{}", sea_orm::IdenStatic::as_str(&c)))
+        .collect();
+    columns.join(", ")
+}
+
+#[derive(FromQueryResult)]
+struct Place {
+    cluster_id: Option<i32>,
+    region_id: Option<i32>,
+}
+
+/// A need with the cluster and region of its municipality, in one statement (for the event
+/// relay, which filters on them).
+pub async fn with_place(
+    db: &impl ConnectionTrait,
+    id: i32,
+) -> Result<Option<(need::Model, Option<i32>, Option<i32>)>, DbErr> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push(&format!(
+        "SELECT {}, m.cluster_id AS cluster_id, c.region_id AS region_id FROM need n \
+         LEFT JOIN municipality m ON m.id = n.municipality_id LEFT JOIN county c ON c.id = m.county_id \
+         WHERE n.id = ",
+        need_columns()
+    ))
+    .bind(id);
+    let Some(row) = db.query_one_raw(sql.statement()).await? else {
+        return Ok(None);
+    };
+    let place = Place::from_query_result(&row, "")?;
+    Ok(Some((need::Model::from_query_result(&row, "")?, place.cluster_id, place.region_id)))
+}
+
 /// The statement of one page (and one row more, to tell whether more follow).
 fn page(
     backend: DatabaseBackend,
@@ -866,12 +907,9 @@ fn page(
     let cast =
         |expr: &str, ty: &str| if expr == "NULL" { format!("CAST(NULL AS {ty})") } else { expr.to_owned() };
     // The rows come with their sort values: the page is one statement.
-    let columns: Vec<String> = <need::Column as sea_orm::Iterable>::iter()
-        .map(|c| format!("n.{}", sea_orm::IdenStatic::as_str(&c)))
-        .collect();
     sql.push(&format!(
         "SELECT {}, {} AS sort_time, {} AS sort_count, {} AS sort_rank",
-        columns.join(", "),
+        need_columns(),
         if time == "NULL" {
             cast(time, if backend == DatabaseBackend::Postgres { "timestamptz" } else { "text" })
         } else {
