@@ -444,11 +444,12 @@ on_both_databases! {
                 assert_eq!(update["question"], "Kva verkar?", "{who}: {update}");
                 seen.push(update["status"].clone());
             }
-            // The opening itself may still be on its way when the subscription starts.
-            if seen.len() == 4 {
-                assert_eq!(seen.remove(0), "OPEN", "{who}: the opening first");
-            }
-            assert_eq!(seen, ["OPEN", "AWARDED", "IN_PROGRESS"], "{who}: interest, award, progress");
+            // The moves before the subscriptions (the draft, the opening) may still be on their
+            // way through the relay when they start: they come first, in order, if at all.
+            assert!(seen.len() >= 3, "{who}: {seen:?}");
+            let (earlier, moves) = seen.split_at(seen.len() - 3);
+            assert!([json!("DRAFT"), json!("OPEN")].ends_with(earlier), "{who}: {seen:?}");
+            assert_eq!(moves, ["OPEN", "AWARDED", "IN_PROGRESS"], "{who}: interest, award, progress");
         }
     }
 }
