@@ -651,6 +651,8 @@ pub struct Cursor {
 /// A need row with the value it was sorted by.
 pub struct Listed {
     pub need: need::Model,
+    /// Its themes' ids, read in the same statement.
+    pub theme_ids: Vec<i32>,
     pub cursor: Cursor,
 }
 
@@ -861,6 +863,51 @@ fn need_columns() -> String {
     columns.join(", ")
 }
 
+/// The ids of a need's themes as one text column `theme_ids` ("3,7"), read with the need.
+fn theme_ids_column(backend: DatabaseBackend) -> &'static str {
+    match backend {
+        DatabaseBackend::Postgres => {
+            "(SELECT string_agg(CAST(nt.theme_id AS text), ',') FROM need_theme nt WHERE nt.need_id = n.id) AS theme_ids"
+        }
+        _ => "(SELECT group_concat(nt.theme_id) FROM need_theme nt WHERE nt.need_id = n.id) AS theme_ids",
+    }
+}
+
+#[derive(FromQueryResult)]
+struct ThemeIds {
+    theme_ids: Option<String>,
+}
+
+impl ThemeIds {
+    /// The ids, in ascending order (the order themes are shown in).
+    fn parse(self) -> Vec<i32> {
+        let mut ids: Vec<i32> =
+            self.theme_ids.unwrap_or_default().split(',').filter_map(|id| id.trim().parse().ok()).collect();
+        ids.sort_unstable();
+        ids
+    }
+}
+
+/// Needs by id, each with its themes' ids, in one statement.
+pub async fn by_ids_with_themes(
+    db: &impl ConnectionTrait,
+    ids: &[i32],
+) -> Result<Vec<(need::Model, Vec<i32>)>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let backend = db.get_database_backend();
+    let mut sql = Sql::new(backend);
+    sql.push(&format!("SELECT {}, {} FROM need n WHERE n.id IN ", need_columns(), theme_ids_column(backend)))
+        .bind_list(ids.iter().copied());
+    let rows = db.query_all_raw(sql.statement()).await?;
+    rows.iter()
+        .map(|row| {
+            Ok((need::Model::from_query_result(row, "")?, ThemeIds::from_query_result(row, "")?.parse()))
+        })
+        .collect()
+}
+
 #[derive(FromQueryResult)]
 struct Place {
     cluster_id: Option<i32>,
@@ -908,8 +955,9 @@ fn page(
         |expr: &str, ty: &str| if expr == "NULL" { format!("CAST(NULL AS {ty})") } else { expr.to_owned() };
     // The rows come with their sort values: the page is one statement.
     sql.push(&format!(
-        "SELECT {}, {} AS sort_time, {} AS sort_count, {} AS sort_rank",
+        "SELECT {}, {}, {} AS sort_time, {} AS sort_count, {} AS sort_rank",
         need_columns(),
+        theme_ids_column(backend),
         if time == "NULL" {
             cast(time, if backend == DatabaseBackend::Postgres { "timestamptz" } else { "text" })
         } else {
@@ -962,6 +1010,7 @@ pub async fn list(
     let mut listed = Vec::with_capacity(rows.len());
     for row in rows {
         let need = need::Model::from_query_result(&row, "")?;
+        let theme_ids = ThemeIds::from_query_result(&row, "")?.parse();
         let k = SortValues::from_query_result(&row, "")?;
         let key = match order {
             NeedOrder::Newest | NeedOrder::Oldest | NeedOrder::Updated => k.sort_time.map(CursorKey::Time),
@@ -969,7 +1018,7 @@ pub async fn list(
             NeedOrder::Relevance => k.sort_rank.map(CursorKey::Rank),
         };
         if let Some(key) = key {
-            listed.push(Listed { cursor: Cursor { key, id: need.id }, need });
+            listed.push(Listed { cursor: Cursor { key, id: need.id }, need, theme_ids });
         }
     }
     Ok((listed, more))

@@ -22,6 +22,7 @@ use crate::{
     },
     error::AppError,
     graphql::batch::{Batcher, Loader, ReferenceTables},
+    graphql::needs::types::Need,
 };
 
 pub struct Loaders {
@@ -139,7 +140,22 @@ impl Loader<GrantsOfPerson> for Loaders {
     }
 }
 
-by_id!(NeedById, need);
+/// A need by id, with its themes' ids read in the same statement (see [`Need`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NeedById(pub i32);
+
+impl Loader<NeedById> for Loaders {
+    type Value = Need;
+
+    async fn load(&self, keys: &[NeedById]) -> Result<HashMap<NeedById, Self::Value>, AppError> {
+        let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
+        let rows = crate::db::needs::by_ids_with_themes(self.db.conn(), &ids).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(need, theme_ids)| (NeedById(need.id), Need::with_themes(need, theme_ids)))
+            .collect())
+    }
+}
 
 children_of!(CosignsOfNeed, need_cosign, NeedId, need_id);
 children_of!(EventsOfNeed, need_event, NeedId, need_id);

@@ -91,7 +91,7 @@ async fn load(ctx: &Context<'_>, id: GlobalId) -> Result<Option<Node>, AppError>
             loader.load_one(ProductTypeById(key)).await?.map(|m| Node::ProductType(m.into()))
         }
         NodeType::Criterion => loader.load_one(CriterionById(key)).await?.map(|m| Node::Criterion(m.into())),
-        NodeType::Need => visible_need(ctx, key).await?.map(|n| Node::Need(Need(n))),
+        NodeType::Need => visible_need(ctx, key).await?.map(Node::Need),
         NodeType::Round => visible_round(ctx, key).await?.map(|r| Node::Round(Round(r))),
         NodeType::Commission => visible_commission(ctx, key).await?.map(|c| Node::Commission(Commission(c))),
         NodeType::Summary => visible_summary(ctx, key).await?.map(|s| Node::Summary(Summary(s))),

@@ -97,4 +97,20 @@ on_both_databases! {
         assert_eq!(counts[1], counts[2], "the same statements for 5 rows as for 50");
         assert!(counts[2] <= 8, "{} statements", counts[2]);
     }
+
+    async fn a_need_by_id_with_its_municipality_and_themes_costs_one_statement(app) {
+        knowledge_hub::sample::generate_needs(app.db(), 50, 3).await.expect("a sample dataset");
+        let listed = app.data("{ needs(first: 50) { nodes { id themes { key } } } }").await;
+        let with_themes = listed["needs"]["nodes"].as_array().cloned().unwrap_or_default().into_iter()
+            .find(|n| n["themes"].as_array().is_some_and(|t| t.len() > 1)).expect("a need with two themes or more");
+        let lookup = "query($id: ID!) { node(id: $id) { ... on Need { id title municipality { name } themes { key } } } }";
+        let variables = serde_json::json!({ "id": with_themes["id"] });
+        // The first lookup may read the reference tables; the process keeps them.
+        app.query_with(lookup, variables.clone()).await;
+        let before = app.statements();
+        let found = app.query_with(lookup, variables).await["data"].clone();
+        assert_eq!(app.statements() - before, 1, "the need and its themes' ids in one statement");
+        assert_eq!(found["node"]["themes"], with_themes["themes"], "the same themes, in the same order, as the list");
+        assert!(found["node"]["municipality"]["name"].is_string());
+    }
 }

@@ -25,7 +25,7 @@ use crate::{
         idempotency::{self, Replayable},
         ids::{GlobalId, NodeType},
         loaders::{InstitutionById, ProductTypeById},
-        needs::types::{need_scope, visible_need},
+        needs::types::{Need, need_scope, visible_need},
         user_error::{UserError, UserErrorCode, UserErrors, from_write_error},
     },
 };
@@ -294,7 +294,7 @@ impl CommissionsMutation {
             let mut region = None;
             for id in &input.needs {
                 let Some(key) = errors.id("needs", GlobalId::decode_as(id, NodeType::Need)) else { continue };
-                let Some(need) = visible_need(ctx, key).await? else {
+                let Some(Need(need, _)) = visible_need(ctx, key).await? else {
                     errors.add("needs", UserErrorCode::NotFound, "no such need");
                     continue;
                 };

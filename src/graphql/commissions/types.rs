@@ -99,7 +99,7 @@ impl Commission {
         let mut needs = Vec::new();
         for need in rows {
             if can_see(ctx, &need)? {
-                needs.push(Need(need));
+                needs.push(Need::from(need));
             }
         }
         Ok(needs)

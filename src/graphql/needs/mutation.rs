@@ -76,12 +76,12 @@ impl SubmitNeedPayload {
     /// Open needs that look like this one: co-sign one of them instead if it is the same need.
     /// Searched only when asked for.
     async fn similar_needs(&self, ctx: &Context<'_>) -> Result<Vec<Need>> {
-        let Some(Need(need)) = &self.need else {
+        let Some(Need(need, _)) = &self.need else {
             return Ok(Vec::new());
         };
         let words = rules::content_words(&format!("{} {}", need.title, need.question));
         let similar = needs::similar(ctx.db()?.conn(), words, need.id, 5).await?;
-        Ok(similar.into_iter().map(Need).collect())
+        Ok(similar.into_iter().map(Need::from).collect())
     }
 }
 
@@ -125,7 +125,7 @@ impl NeedPayload {
     }
 
     fn done(need: need::Model) -> Self {
-        Self { need: Some(Need(need)), user_errors: Vec::new() }
+        Self { need: Some(Need::from(need)), user_errors: Vec::new() }
     }
 
     fn from_write(result: Result<need::Model, crate::db::WriteError>) -> Result<Self> {
@@ -304,7 +304,7 @@ async fn find_need(
         return Ok(None);
     };
     match visible_need(ctx, key).await? {
-        Some(need) => {
+        Some(Need(need, _)) => {
             let scope = need_scope(ctx, &need).await?;
             Ok(Some((need, scope)))
         }
@@ -414,7 +414,7 @@ impl NeedsMutation {
             };
             let db = ctx.db()?;
             match needs::create(db, me, municipality, content, !input.draft).await {
-                Ok(need) => Ok(SubmitNeedPayload { need: Some(Need(need)), user_errors: Vec::new() }),
+                Ok(need) => Ok(SubmitNeedPayload { need: Some(Need::from(need)), user_errors: Vec::new() }),
                 Err(err) => Ok(SubmitNeedPayload { need: None, user_errors: from_write_error(err)? }),
             }
         })
@@ -624,7 +624,7 @@ impl NeedsMutation {
             let db = ctx.db()?;
             Ok(match needs::link_evidence(db, me, need.id, NewEvidence { title, url, doi, note }).await {
                 Ok(evidence) => LinkEvidencePayload {
-                    need: visible_need(ctx, need.id).await?.map(Need),
+                    need: visible_need(ctx, need.id).await?,
                     evidence: Some(Evidence(evidence)),
                     user_errors: Vec::new(),
                 },
@@ -671,10 +671,10 @@ impl NeedsMutation {
             Ok(saved) => {
                 let mut merged = Vec::new();
                 for id in duplicate_ids {
-                    merged.extend(visible_need(ctx, id).await?.map(Need));
+                    merged.extend(visible_need(ctx, id).await?);
                 }
                 Ok(MergeNeedsPayload {
-                    survivor: Some(Need(saved)),
+                    survivor: Some(Need::from(saved)),
                     duplicates: merged,
                     user_errors: Vec::new(),
                 })
@@ -700,10 +700,10 @@ impl NeedsMutation {
             Ok(restored) => {
                 // The loader batches but never caches, so this reads the survivor as it is now.
                 let survivor = match survivor_id {
-                    Some(id) => visible_need(ctx, id).await?.map(Need),
+                    Some(id) => visible_need(ctx, id).await?,
                     None => None,
                 };
-                Ok(UnmergeNeedPayload { need: Some(Need(restored)), survivor, user_errors: Vec::new() })
+                Ok(UnmergeNeedPayload { need: Some(Need::from(restored)), survivor, user_errors: Vec::new() })
             }
             Err(err) => Ok(failed(from_write_error(err)?)),
         }
@@ -795,7 +795,7 @@ impl Replayable for SubmitNeedPayload {
     }
 
     async fn replay(ctx: &Context<'_>, id: i32) -> Result<Self> {
-        let need = visible_need(ctx, id).await?.map(Need);
+        let need = visible_need(ctx, id).await?;
         Ok(Self { need, user_errors: Vec::new() })
     }
 }
@@ -810,7 +810,7 @@ impl Replayable for LinkEvidencePayload {
             .one(ctx.db()?.conn())
             .await?;
         let need = match &evidence {
-            Some(e) => visible_need(ctx, e.need_id).await?.map(Need),
+            Some(e) => visible_need(ctx, e.need_id).await?,
             None => None,
         };
         Ok(Self { need, evidence: evidence.map(Evidence), user_errors: Vec::new() })

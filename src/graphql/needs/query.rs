@@ -307,7 +307,10 @@ impl NeedsQuery {
             keyset_page_info(window.from_end, window.after.is_some(), window.before.is_some(), more);
         let mut page =
             Connection::with_additional_fields(has_previous, has_next, NeedCount { filter, visibility });
-        page.edges.extend(rows.into_iter().map(|row| Edge::new(encode_cursor(&row.cursor), Need(row.need))));
+        page.edges
+            .extend(rows.into_iter().map(|row| {
+                Edge::new(encode_cursor(&row.cursor), Need::with_themes(row.need, row.theme_ids))
+            }));
         Ok(page)
     }
 

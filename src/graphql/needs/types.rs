@@ -16,14 +16,29 @@ use crate::{
         ids::{GlobalId, NodeType},
         loaders::{
             CosignsOfNeed, CountyById, DuplicatesOfNeed, EventsOfNeed, EvidenceOfNeed, MunicipalityById,
-            NeedById, ProductTypeById, ThemesOfNeed,
+            NeedById, ProductTypeById, ThemeById, ThemesOfNeed,
         },
         reference::types::{Municipality, ProductType, Theme},
     },
 };
 
+/// A need, and its themes' ids when they were read with it (a page of needs, a need by id): its
+/// `themes` then cost no statement of their own in a read-only request, where the themes
+/// table is kept by the process.
 #[derive(Clone, Debug)]
-pub struct Need(pub need::Model);
+pub struct Need(pub need::Model, pub Option<Vec<i32>>);
+
+impl From<need::Model> for Need {
+    fn from(need: need::Model) -> Self {
+        Self(need, None)
+    }
+}
+
+impl Need {
+    pub fn with_themes(need: need::Model, theme_ids: Vec<i32>) -> Self {
+        Self(need, Some(theme_ids))
+    }
+}
 
 /// Where a need belongs, for the policy: its municipality's cluster and region.
 pub async fn need_scope(ctx: &Context<'_>, need: &need::Model) -> Result<NeedScope, AppError> {
@@ -53,11 +68,11 @@ pub fn can_see(ctx: &Context<'_>, need: &need::Model) -> Result<bool, AppError> 
 }
 
 /// The need with this id if the viewer may see it; otherwise `None`, as if it did not exist.
-pub async fn visible_need(ctx: &Context<'_>, id: i32) -> Result<Option<need::Model>, AppError> {
+pub async fn visible_need(ctx: &Context<'_>, id: i32) -> Result<Option<Need>, AppError> {
     let Some(need) = ctx.loader()?.load_one(NeedById(id)).await? else {
         return Ok(None);
     };
-    Ok(can_see(ctx, &need)?.then_some(need))
+    Ok(can_see(ctx, &need.0)?.then_some(need))
 }
 
 /// The structured form of the question (PICO).
@@ -139,7 +154,12 @@ impl Need {
     }
 
     async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
-        let rows = ctx.loader()?.load_one(ThemesOfNeed(self.0.id)).await?;
+        let loader = ctx.loader()?;
+        if let Some(ids) = &self.1 {
+            let mut themes = loader.load_many(ids.iter().map(|&id| ThemeById(id))).await?;
+            return Ok(ids.iter().filter_map(|&id| themes.remove(&ThemeById(id))).map(Theme).collect());
+        }
+        let rows = loader.load_one(ThemesOfNeed(self.0.id)).await?;
         Ok(rows.unwrap_or_default().into_iter().map(Theme).collect())
     }
 
@@ -212,13 +232,13 @@ impl Need {
         let Some(id) = self.0.merged_into_id else {
             return Ok(None);
         };
-        Ok(visible_need(ctx, id).await?.map(Need))
+        Ok(visible_need(ctx, id).await?)
     }
 
     /// The duplicates merged into this need.
     async fn duplicates(&self, ctx: &Context<'_>) -> Result<Vec<Need>> {
         let rows = ctx.loader()?.load_one(DuplicatesOfNeed(self.0.id)).await?;
-        Ok(rows.unwrap_or_default().into_iter().map(Need).collect())
+        Ok(rows.unwrap_or_default().into_iter().map(Need::from).collect())
     }
 
     async fn submitted_at(&self) -> Option<DateTime<Utc>> {
@@ -252,7 +272,7 @@ impl Cosignature {
         let Some(id) = self.0.carried_from_need_id else {
             return Ok(None);
         };
-        Ok(visible_need(ctx, id).await?.map(Need))
+        Ok(visible_need(ctx, id).await?)
     }
 }
 
@@ -328,7 +348,7 @@ pub fn encode_event_cursor(id: i32) -> String {
 impl NeedEvent {
     /// The need it happened to; null if the caller may not see it.
     async fn need(&self, ctx: &Context<'_>) -> Result<Option<Need>> {
-        Ok(visible_need(ctx, self.0.need_id).await?.map(Need))
+        Ok(visible_need(ctx, self.0.need_id).await?)
     }
 
     /// Where this event stands in the log: pass it as `after` to the `needEvents` query to read
@@ -374,7 +394,7 @@ impl NeedEvent {
         let Some(id) = self.0.related_need_id else {
             return Ok(None);
         };
-        Ok(visible_need(ctx, id).await?.map(Need))
+        Ok(visible_need(ctx, id).await?)
     }
 
     /// The municipality of a co-signature.

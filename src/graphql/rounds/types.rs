@@ -84,7 +84,7 @@ impl Round {
         let mut needs = Vec::new();
         for (_, need) in data(ctx, self.0.id).await?.candidates {
             if can_see(ctx, &need)? {
-                needs.push(Need(need));
+                needs.push(Need::from(need));
             }
         }
         Ok(needs)
@@ -232,7 +232,7 @@ impl RankingEntry {
     }
 
     async fn need(&self) -> Need {
-        Need(self.need.clone())
+        Need::from(self.need.clone())
     }
 
     /// Weight-averaged criterion means; null while nobody has scored the need.
