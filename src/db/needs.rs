@@ -909,6 +909,42 @@ pub async fn by_ids_with_themes(
 }
 
 #[derive(FromQueryResult)]
+struct CommissionId {
+    commission_id: i32,
+}
+
+/// The needs that commissions answer, by commission, each with its themes' ids, in one
+/// statement.
+pub async fn of_commissions_with_themes(
+    db: &impl ConnectionTrait,
+    commission_ids: &[i32],
+) -> Result<Vec<(i32, need::Model, Vec<i32>)>, DbErr> {
+    if commission_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let backend = db.get_database_backend();
+    let mut sql = Sql::new(backend);
+    sql.push(&format!(
+        "SELECT cn.commission_id AS commission_id, {}, {} FROM commission_need cn JOIN need n ON n.id = cn.need_id \
+         WHERE cn.commission_id IN ",
+        need_columns(),
+        theme_ids_column(backend)
+    ))
+    .bind_list(commission_ids.iter().copied())
+    .push(" ORDER BY n.id");
+    let rows = db.query_all_raw(sql.statement()).await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                CommissionId::from_query_result(row, "")?.commission_id,
+                need::Model::from_query_result(row, "")?,
+                ThemeIds::from_query_result(row, "")?.parse(),
+            ))
+        })
+        .collect()
+}
+
+#[derive(FromQueryResult)]
 struct Place {
     cluster_id: Option<i32>,
     region_id: Option<i32>,

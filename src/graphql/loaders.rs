@@ -239,24 +239,25 @@ impl Loader<CommissionsOfNeed> for Loaders {
     }
 }
 
-/// The needs a commission answers, through `commission_need` (one statement).
+/// The needs a commission answers, through `commission_need`, with their themes' ids (one
+/// statement).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct NeedsOfCommission(pub i32);
 
 impl Loader<NeedsOfCommission> for Loaders {
-    type Value = Vec<need::Model>;
+    type Value = Vec<Need>;
 
     async fn load(
         &self,
         keys: &[NeedsOfCommission],
     ) -> Result<HashMap<NeedsOfCommission, Self::Value>, AppError> {
         let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
-        let rows = commission_need::Entity::find()
-            .filter(commission_need::Column::CommissionId.is_in(ids))
-            .find_also_related(need::Entity)
-            .order_by_asc(need::Column::Id)
-            .all(self.db.conn())
-            .await?;
-        Ok(grouped(keys, rows.into_iter().map(|(link, n)| (NeedsOfCommission(link.commission_id), n))))
+        let rows = crate::db::needs::of_commissions_with_themes(self.db.conn(), &ids).await?;
+        Ok(grouped(
+            keys,
+            rows.into_iter().map(|(commission_id, need, theme_ids)| {
+                (NeedsOfCommission(commission_id), Some(Need::with_themes(need, theme_ids)))
+            }),
+        ))
     }
 }

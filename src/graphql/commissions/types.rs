@@ -98,8 +98,8 @@ impl Commission {
         let rows = ctx.loader()?.load_one(NeedsOfCommission(self.0.id)).await?.unwrap_or_default();
         let mut needs = Vec::new();
         for need in rows {
-            if can_see(ctx, &need)? {
-                needs.push(Need::from(need));
+            if can_see(ctx, &need.0)? {
+                needs.push(need);
             }
         }
         Ok(needs)
