@@ -86,17 +86,10 @@ pub async fn announce(txn: &impl ConnectionTrait, kind: char, id: i32) -> Result
 }
 
 async fn need_change(db: &Db, event: need_event::Model) -> Result<Option<NeedChange>, DbErr> {
-    let conn = db.background();
-    let Some((need, cluster_id, region_id)) = crate::db::needs::with_place(conn, event.need_id).await? else {
+    let Some(placed) = crate::db::needs::with_place(db.background(), event.need_id).await? else {
         return Ok(None);
     };
-    let theme_ids = need_theme::Entity::find()
-        .filter(need_theme::Column::NeedId.eq(need.id))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|t| t.theme_id)
-        .collect();
+    let crate::db::needs::Placed { need, cluster_id, region_id, theme_ids } = placed;
     Ok(Some(NeedChange { event, cluster_id, region_id, theme_ids, need }))
 }
 
@@ -368,13 +361,13 @@ mod tests {
             .await
             .expect("read")
             .expect("a county");
-        let mut themes: Vec<i32> = need_theme::Entity::find()
-            .filter(need_theme::Column::NeedId.eq(need.id))
-            .all(conn)
+        let mut themes: Vec<i32> = crate::db::needs::themes_of(conn, &[need.id])
             .await
             .expect("read")
+            .remove(&need.id)
+            .unwrap_or_default()
             .into_iter()
-            .map(|t| t.theme_id)
+            .map(|t| t.id)
             .collect();
         let change = need_change(db, event).await.expect("read").expect("the need");
         assert_eq!(change.need, need);

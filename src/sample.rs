@@ -401,10 +401,10 @@ where
     Ok(())
 }
 
-/// Ids were set explicitly: move PostgreSQL's sequences past them (SQLite needs nothing).
-/// On PostgreSQL, after a bulk load: the id sequences continue after the generated rows, and the
-/// tables are vacuumed and analysed, as autovacuum would leave them shortly after (without the
-/// statistics the planner chose to scan every need for a broad search word).
+/// On PostgreSQL, after a bulk load (SQLite needs nothing): the ids were set explicitly, so the
+/// id sequences move past them; and the tables are vacuumed and analysed, as autovacuum would
+/// leave them shortly after (without the statistics the planner chose to scan every need for a
+/// broad search word).
 async fn settle(db: &Db) -> Result<(), String> {
     use sea_orm::{ConnectionTrait, DatabaseBackend};
     if db.backend() != DatabaseBackend::Postgres {

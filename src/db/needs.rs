@@ -888,6 +888,11 @@ impl ThemeIds {
     }
 }
 
+/// A need and its themes' ids from a row that selected `need_columns()` and `theme_ids_column`.
+fn with_theme_ids(row: &sea_orm::QueryResult) -> Result<(need::Model, Vec<i32>), DbErr> {
+    Ok((need::Model::from_query_result(row, "")?, ThemeIds::from_query_result(row, "")?.parse()))
+}
+
 /// Needs by id, each with its themes' ids, in one statement.
 pub async fn by_ids_with_themes(
     db: &impl ConnectionTrait,
@@ -901,11 +906,7 @@ pub async fn by_ids_with_themes(
     sql.push(&format!("SELECT {}, {} FROM need n WHERE n.id IN ", need_columns(), theme_ids_column(backend)))
         .bind_list(ids.iter().copied());
     let rows = db.query_all_raw(sql.statement()).await?;
-    rows.iter()
-        .map(|row| {
-            Ok((need::Model::from_query_result(row, "")?, ThemeIds::from_query_result(row, "")?.parse()))
-        })
-        .collect()
+    rows.iter().map(with_theme_ids).collect()
 }
 
 #[derive(FromQueryResult)]
@@ -935,11 +936,8 @@ pub async fn of_commissions_with_themes(
     let rows = db.query_all_raw(sql.statement()).await?;
     rows.iter()
         .map(|row| {
-            Ok((
-                CommissionId::from_query_result(row, "")?.commission_id,
-                need::Model::from_query_result(row, "")?,
-                ThemeIds::from_query_result(row, "")?.parse(),
-            ))
+            let (need, theme_ids) = with_theme_ids(row)?;
+            Ok((CommissionId::from_query_result(row, "")?.commission_id, need, theme_ids))
         })
         .collect()
 }
@@ -950,25 +948,33 @@ struct Place {
     region_id: Option<i32>,
 }
 
-/// A need with the cluster and region of its municipality, in one statement (for the event
-/// relay, which filters on them).
-pub async fn with_place(
-    db: &impl ConnectionTrait,
-    id: i32,
-) -> Result<Option<(need::Model, Option<i32>, Option<i32>)>, DbErr> {
-    let mut sql = Sql::new(db.get_database_backend());
+/// A need with what the event relay filters on: its municipality's cluster and region, and its
+/// themes' ids.
+pub struct Placed {
+    pub need: need::Model,
+    pub cluster_id: Option<i32>,
+    pub region_id: Option<i32>,
+    pub theme_ids: Vec<i32>,
+}
+
+/// A need with its place and themes, in one statement (for the event relay).
+pub async fn with_place(db: &impl ConnectionTrait, id: i32) -> Result<Option<Placed>, DbErr> {
+    let backend = db.get_database_backend();
+    let mut sql = Sql::new(backend);
     sql.push(&format!(
-        "SELECT {}, m.cluster_id AS cluster_id, c.region_id AS region_id FROM need n \
+        "SELECT {}, {}, m.cluster_id AS cluster_id, c.region_id AS region_id FROM need n \
          LEFT JOIN municipality m ON m.id = n.municipality_id LEFT JOIN county c ON c.id = m.county_id \
          WHERE n.id = ",
-        need_columns()
+        need_columns(),
+        theme_ids_column(backend)
     ))
     .bind(id);
     let Some(row) = db.query_one_raw(sql.statement()).await? else {
         return Ok(None);
     };
+    let (need, theme_ids) = with_theme_ids(&row)?;
     let place = Place::from_query_result(&row, "")?;
-    Ok(Some((need::Model::from_query_result(&row, "")?, place.cluster_id, place.region_id)))
+    Ok(Some(Placed { need, cluster_id: place.cluster_id, region_id: place.region_id, theme_ids }))
 }
 
 /// The statement of one page (and one row more, to tell whether more follow).
@@ -1045,8 +1051,7 @@ pub async fn list(
     }
     let mut listed = Vec::with_capacity(rows.len());
     for row in rows {
-        let need = need::Model::from_query_result(&row, "")?;
-        let theme_ids = ThemeIds::from_query_result(&row, "")?.parse();
+        let (need, theme_ids) = with_theme_ids(&row)?;
         let k = SortValues::from_query_result(&row, "")?;
         let key = match order {
             NeedOrder::Newest | NeedOrder::Oldest | NeedOrder::Updated => k.sort_time.map(CursorKey::Time),
