@@ -7,7 +7,7 @@ use tokio::net::TcpListener;
 use crate::{
     auth::Authenticator,
     config::Settings,
-    db::{self, Db},
+    db::{self, Db, refusals::RefusalLog},
     graphql::schema::{PerRequest, build_schema},
     http::{AppState, router},
     reference_data,
@@ -55,7 +55,9 @@ impl Application {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
         let authenticator = Authenticator::new(db.clone());
-        let schema = build_schema(db.clone(), authenticator.clone());
+        let refusals = RefusalLog::new(db.clone());
+        refusals.spawn_flusher();
+        let schema = build_schema(db.clone(), authenticator.clone(), refusals.clone());
         let per_request = PerRequest::new(db.clone());
         let allowed_origins = std::sync::Arc::new(
             settings.allowed_origins.iter().map(|o| o.trim().trim_end_matches('/').to_lowercase()).collect(),
@@ -79,6 +81,7 @@ impl Application {
                 settings.public_rate_limit,
             )),
             fanout: std::sync::Arc::default(),
+            refusals,
         };
         Ok(Self { listener, state, shutting_down })
     }
@@ -95,6 +98,7 @@ impl Application {
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let db = self.state.db.clone();
+        let refusals = self.state.refusals.clone();
         let app = router(self.state);
         let shutting_down = self.shutting_down;
         let shutdown = async move {
@@ -112,6 +116,8 @@ impl Application {
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await?;
+        // Repeats counted since the last flush are written before the pool closes.
+        refusals.flush().await;
         if let Err(err) = db.close().await {
             tracing::warn!(error = %err, "closing the database pool");
         }

@@ -106,10 +106,41 @@ pub async fn create_token(db: &Db, args: &CreateToken) -> Result<String, Startup
             .map_err(write_error)?,
     };
     let expires_at = args.expires_in_days.map(|days| Utc::now() + Duration::days(i64::from(days)));
-    let created = identity::create_token(db, actor, person.id, token_name, expires_at, membership.region_id)
-        .await
-        .map_err(write_error)?;
+    let created = identity::create_token(
+        db,
+        actor,
+        person.id,
+        token_name,
+        expires_at,
+        membership.region_id,
+        identity::TokenLimits::default(),
+    )
+    .await
+    .map_err(write_error)?;
     Ok(created.secret)
+}
+
+/// The operators' audit log (events of no region), newest first, as JSON lines.
+pub async fn operators_log(db: &Db, limit: u64) -> Result<Vec<String>, StartupError> {
+    let filter = crate::db::audit::Filter::default();
+    let (events, _) =
+        crate::db::audit::page(db.conn(), crate::db::audit::Log::Unassigned, &filter, None, limit).await?;
+    Ok(events
+        .into_iter()
+        .map(|e| {
+            serde_json::json!({
+                "occurredAt": e.occurred_at,
+                "lastOccurredAt": e.last_occurred_at,
+                "repeats": e.repeats,
+                "action": e.action,
+                "outcome": e.outcome,
+                "actor": e.actor_label,
+                "detail": e.detail.and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok()),
+                "requestId": e.request_id,
+            })
+            .to_string()
+        })
+        .collect())
 }
 
 /// The demo cast: one person per role, in RSO Vest.

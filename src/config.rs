@@ -30,6 +30,14 @@ pub enum Command {
     },
     /// Load demo people in every role and print a token for each, to try the API at once.
     Demo,
+    /// Print the operators' audit log, newest first, one JSON object per line: refusals that
+    /// concern no region (unknown or malformed tokens, with the address) and the public's refused
+    /// requests, with how often each repeated. Coordinators read their regions' logs in the API.
+    Audit {
+        /// How many events to print.
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
+    },
     /// Copy a live SQLite database, consistently, to a new file (`VACUUM INTO`); the hub may keep
     /// running. For PostgreSQL use `pg_dump` (see the README).
     Backup {

@@ -31,6 +31,7 @@ async fn main() -> ExitCode {
         Command::Token { command: TokenCommand::Create(args) } => token_create(&cli, &args).await,
         Command::Demo => demo(&cli).await,
         Command::Backup { destination } => backup(&cli, &destination).await,
+        Command::Audit { limit } => audit(&cli, limit).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -58,6 +59,14 @@ async fn token_create(cli: &Cli, args: &CreateToken) -> Result<(), knowledge_hub
         args.email
     );
     println!("{secret}");
+    Ok(())
+}
+
+async fn audit(cli: &Cli, limit: u64) -> Result<(), knowledge_hub::app::StartupError> {
+    let db = prepare_database(&cli.settings.database_url).await?;
+    for line in bootstrap::operators_log(&db, limit).await? {
+        println!("{line}");
+    }
     Ok(())
 }
 

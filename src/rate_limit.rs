@@ -1,5 +1,5 @@
-//! Cost-based rate limiting, GitHub-style: every caller has a budget of points per hour (per token,
-//! or per IP address for the public); a request costs `1 + complexity / 100` points, where the
+//! Cost-based rate limiting, GitHub-style: every caller has a budget of points per hour (per
+//! person, whichever of their tokens they use, or per IP address for the public); a request costs `1 + complexity / 100` points, where the
 //! complexity is the estimate the complexity limit uses (a connection costs its page size times
 //! what each item costs). A request the budget cannot pay is refused before it runs, with 429 and
 //! `Retry-After`; other callers are unaffected.
@@ -18,12 +18,17 @@ use std::{
 
 use crate::auth::Viewer;
 
-/// Who pays for a request.
+/// Who pays for a request: a person (all their tokens share one budget, so a second token buys
+/// nothing), or the public's address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Caller {
-    Token(i32),
+    Person(i32),
     Address(IpAddr),
 }
+
+/// What a refused token costs its address: refusals are not free, so guessing tokens from one
+/// address soon meets 429 (a public budget of 1,000 pays for 100 refusals an hour).
+pub const REFUSED_TOKEN_COST: u32 = 10;
 
 /// The cost of a request of this complexity.
 pub fn cost(complexity: usize) -> u32 {
@@ -73,7 +78,7 @@ impl RateLimiter {
 
     fn budget(&self, caller: &Caller) -> u32 {
         match caller {
-            Caller::Token(_) => self.token_budget,
+            Caller::Person(_) => self.token_budget,
             Caller::Address(_) => self.public_budget,
         }
     }
@@ -121,11 +126,11 @@ impl Payment {
     }
 
     /// The payment of a request by `viewer` from `address` (over HTTP or WebSocket): a token
-    /// holder pays from the token's budget, the public from its address's; `None` when the
+    /// holder pays from their person's budget, the public from its address's; `None` when the
     /// public's address is unknown.
     pub fn of(limiter: &Arc<RateLimiter>, viewer: &Viewer, address: Option<IpAddr>) -> Option<Arc<Self>> {
         let caller = match viewer.identity() {
-            Some(identity) => Caller::Token(identity.token_id),
+            Some(identity) => Caller::Person(identity.person_id),
             None => Caller::Address(address?),
         };
         Some(Arc::new(Self::new(limiter.clone(), caller)))
@@ -152,7 +157,7 @@ mod tests {
     #[test]
     fn a_budget_is_spent_then_refills_at_the_hourly_rate() {
         let limiter = RateLimiter::new(3600, 10);
-        let caller = Caller::Token(1);
+        let caller = Caller::Person(1);
         let start = Instant::now();
         assert_eq!(
             limiter.spend_at(caller, 3000, start),
@@ -172,7 +177,7 @@ mod tests {
         assert!(limiter.spend(public, 2).is_ok());
         assert!(limiter.spend(public, 1).is_err());
         assert!(limiter.spend(other, 1).is_ok());
-        assert!(limiter.spend(Caller::Token(7), 100).is_ok());
+        assert!(limiter.spend(Caller::Person(7), 100).is_ok());
     }
 
     #[test]

@@ -19,6 +19,14 @@ pub struct Model {
     pub expires_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,
     pub last_used_at: Option<DateTimeUtc>,
+    /// Who minted the token: its owner, a coordinator of the owner's region, or `None` for the
+    /// server's command line.
+    pub minted_by_person_id: Option<i32>,
+    /// The token the minter used (`None` at the command line).
+    pub minted_by_token_id: Option<i32>,
+    /// Whether the token carries only its owner's grants in the regions listed in
+    /// `api_token_region` (the regions its minter coordinated); otherwise all of them.
+    pub region_bound: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

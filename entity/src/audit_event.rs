@@ -28,6 +28,10 @@ pub struct Model {
     pub outcome: String,
     /// The `x-request-id` of the request, to find it in the server's logs.
     pub request_id: Option<String>,
+    /// How many times the same refusal happened (an event of a refusal aggregates its repeats).
+    pub repeats: i32,
+    /// The last repeat, when there were more than one.
+    pub last_occurred_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

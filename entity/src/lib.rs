@@ -2,6 +2,7 @@
 //! database and the GraphQL API (one Rust type per status or kind, never a bare string).
 
 pub mod api_token;
+pub mod api_token_region;
 pub mod audit_event;
 pub mod cluster;
 pub mod commission;
@@ -22,6 +23,7 @@ pub mod need_event;
 pub mod need_evidence;
 pub mod need_theme;
 pub mod person;
+pub mod person_region;
 pub mod product_type;
 pub mod reference_data_load;
 pub mod region;

@@ -10,6 +10,7 @@ mod m20261125_000004_rounds;
 mod m20261125_000005_commissions;
 mod m20261125_000006_hardening;
 mod m20261126_000007_need_search;
+mod m20261130_000008_token_authority;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_commissions::Migration),
             Box::new(m20261125_000006_hardening::Migration),
             Box::new(m20261126_000007_need_search::Migration),
+            Box::new(m20261130_000008_token_authority::Migration),
         ]
     }
 }

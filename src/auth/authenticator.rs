@@ -33,6 +33,60 @@ const CACHE_CAPACITY: usize = 10_000;
 /// Token hash -> (trusted until, identity).
 type Cache = HashMap<String, (Instant, Arc<Identity>)>;
 
+/// Why a token was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// The header is not `Bearer <token>`.
+    NotBearer,
+    /// Not the shape of a token.
+    Malformed,
+    /// No such token.
+    Unknown,
+    Revoked,
+    Expired,
+}
+
+impl Reason {
+    /// As the audit log and the 401's message name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotBearer => "not a bearer token",
+            Self::Malformed => "malformed",
+            Self::Unknown => "unknown",
+            Self::Revoked => "revoked",
+            Self::Expired => "expired",
+        }
+    }
+}
+
+/// A refused token: why, and, for a real token (revoked or expired), whose it is and the region
+/// whose audit log it concerns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub reason: Reason,
+    pub token_id: Option<i32>,
+    pub person_id: Option<i32>,
+    pub region_id: Option<i32>,
+}
+
+impl Refusal {
+    fn because(reason: Reason) -> Self {
+        Self { reason, token_id: None, person_id: None, region_id: None }
+    }
+
+    /// A header that is not even text.
+    pub fn malformed() -> Self {
+        Self::because(Reason::Malformed)
+    }
+}
+
+/// Why no viewer came of a header: the token was refused, or it could not be checked.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Denied {
+    Refused(Refusal),
+    Failed(AppError),
+}
+
 #[derive(Clone)]
 pub struct Authenticator {
     db: Db,
@@ -45,7 +99,7 @@ impl Authenticator {
     }
 
     /// The viewer for an `Authorization` header value; no header is the public.
-    pub async fn viewer(&self, authorization: Option<&str>) -> Result<Viewer, AppError> {
+    pub async fn viewer(&self, authorization: Option<&str>) -> Result<Viewer, Denied> {
         let Some(value) = authorization else {
             return Ok(Viewer::public());
         };
@@ -53,23 +107,42 @@ impl Authenticator {
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
             .map(str::trim)
-            .ok_or(AppError::Unauthenticated)?;
+            .ok_or(Denied::Refused(Refusal::because(Reason::NotBearer)))?;
         self.identity(secret).await.map(Viewer::authenticated)
     }
 
-    /// The identity behind a secret; malformed, unknown, expired and revoked are all `UNAUTHENTICATED`.
-    pub async fn identity(&self, secret: &str) -> Result<Arc<Identity>, AppError> {
+    /// The identity behind a secret; malformed, unknown, expired and revoked are refused, with
+    /// the reason and, for a real token, whose it is.
+    pub async fn identity(&self, secret: &str) -> Result<Arc<Identity>, Denied> {
         if !token::is_well_formed(secret) {
-            return Err(AppError::Unauthenticated);
+            return Err(Denied::Refused(Refusal::because(Reason::Malformed)));
         }
         let hash = token::hash(secret);
         if let Some(identity) = self.cached(&hash) {
             return Ok(identity);
         }
-        let found = identity::token_grants(&self.db, &hash).await?.ok_or(AppError::Unauthenticated)?;
+        let found = identity::token_grants(&self.db, &hash)
+            .await
+            .map_err(|e| Denied::Failed(e.into()))?
+            .ok_or(Denied::Refused(Refusal::because(Reason::Unknown)))?;
         let now = Utc::now();
-        if found.revoked_at.is_some() || found.expires_at.is_some_and(|at| at <= now) {
-            return Err(AppError::Unauthenticated);
+        let reason = if found.revoked_at.is_some() {
+            Some(Reason::Revoked)
+        } else if found.expires_at.is_some_and(|at| at <= now) {
+            Some(Reason::Expired)
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            // A real token: the refusal concerns its owner's region.
+            let region_id =
+                found.home_region_id.or_else(|| found.grants.iter().find_map(|g| g.org_region_id));
+            return Err(Denied::Refused(Refusal {
+                reason,
+                token_id: Some(found.token_id),
+                person_id: Some(found.person_id),
+                region_id,
+            }));
         }
         if found.last_used_at.is_none_or(|at| now - at > chrono::Duration::minutes(1)) {
             // Off the request path: a reader does not wait for (or fail on) a write.
@@ -83,7 +156,9 @@ impl Authenticator {
         let identity = Arc::new(Identity {
             person_id: found.person_id,
             token_id: found.token_id,
+            minted_by: found.minted_by_person_id,
             grants: found.grants.iter().map(grant).collect(),
+            bound: found.bound,
         });
         self.remember(hash, identity.clone(), found.expires_at);
         Ok(identity)

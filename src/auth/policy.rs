@@ -14,11 +14,13 @@ use crate::{
     error::AppError,
 };
 
-/// What the rules need to know about a person: their home region and their memberships.
+/// What the rules need to know about a person: the regions they are registered in (their home
+/// region and any region that registered them since) and their memberships.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PersonScope {
     pub person_id: i32,
     pub home_region_id: Option<i32>,
+    pub registered_regions: Vec<i32>,
     pub grants: Vec<Grant>,
 }
 
@@ -31,7 +33,10 @@ impl PersonScope {
 
     /// Every region the person is managed in.
     fn regions(&self) -> impl Iterator<Item = i32> + '_ {
-        self.home_region_id.into_iter().chain(self.grants.iter().filter_map(|g| g.region_id))
+        self.home_region_id
+            .into_iter()
+            .chain(self.registered_regions.iter().copied())
+            .chain(self.grants.iter().filter_map(|g| g.region_id))
     }
 
     /// Every cluster the person belongs to, directly or through a municipality.
@@ -58,8 +63,13 @@ pub struct NeedScope {
 pub enum Action<'a> {
     /// Create people and add or remove memberships in organisations of a region.
     ManagePeople { region_id: i32 },
-    /// Create, list or revoke a person's tokens.
-    ManageTokensOf(&'a PersonScope),
+    /// Mint a token for a person: their own, or a coordinator of a region the person is in (the
+    /// token is then bound to the regions the coordinator coordinates).
+    MintTokenFor(&'a PersonScope),
+    /// See or revoke one token of `owner`'s, which carries grants in `bound` (`None`: all of the
+    /// owner's). The owner may, unless the caller's own token is bound to fewer regions than the
+    /// token; someone else only when they coordinate every region the token reaches.
+    ManageToken { owner: &'a PersonScope, bound: Option<&'a [i32]> },
     /// See a person at all, and their name and e-mail.
     SeePersonalData(&'a PersonScope),
     /// Read a region's audit log.
@@ -182,8 +192,22 @@ impl Viewer {
             Action::CurateNeed(need) => {
                 need.status != NeedStatus::Draft && need.region_id.is_some_and(|r| self.is_coordinator_of(r))
             }
-            Action::ManageTokensOf(person) => {
+            Action::MintTokenFor(person) => {
                 person.person_id == me || person.regions().any(|r| self.is_coordinator_of(r))
+            }
+            Action::ManageToken { owner, bound } if owner.person_id == me => {
+                match (self.token_bound(), bound) {
+                    (None, _) => true,
+                    (Some(mine), Some(its)) => its.iter().all(|r| mine.contains(r)),
+                    (Some(_), None) => false,
+                }
+            }
+            Action::ManageToken { owner, bound } => {
+                let reach: Vec<i32> = match bound {
+                    Some(regions) => regions.to_vec(),
+                    None => owner.regions().collect(),
+                };
+                !reach.is_empty() && reach.iter().all(|r| self.is_coordinator_of(*r))
             }
             Action::SeePersonalData(person) => {
                 person.person_id == me
@@ -290,13 +314,20 @@ mod tests {
     }
 
     fn viewer(person_id: i32, grants: Vec<Grant>) -> Viewer {
-        Viewer::authenticated(Arc::new(Identity { person_id, token_id: 1, grants }))
+        Viewer::authenticated(Arc::new(Identity {
+            person_id,
+            token_id: 1,
+            minted_by: None,
+            bound: None,
+            grants,
+        }))
     }
 
     fn bergen_member(person_id: i32) -> PersonScope {
         PersonScope {
             person_id,
             home_region_id: None,
+            registered_regions: Vec::new(),
             grants: vec![grant(
                 Role::MunicipalityMember,
                 Organisation::Municipality { id: 24, cluster_id: Some(1) },
@@ -436,26 +467,70 @@ mod tests {
     #[test]
     fn tokens_are_managed_by_their_owner_and_the_region_coordinators() {
         let person = bergen_member(10);
-        assert!(viewer(10, vec![]).can(Action::ManageTokensOf(&person)));
-        assert!(
-            viewer(1, vec![grant(Role::Coordinator, Organisation::Region(REGION), REGION)])
-                .can(Action::ManageTokensOf(&person))
+        let coordinator = viewer(1, vec![grant(Role::Coordinator, Organisation::Region(REGION), REGION)]);
+        assert!(viewer(10, vec![]).can(Action::MintTokenFor(&person)));
+        assert!(coordinator.can(Action::MintTokenFor(&person)));
+        assert!(coordinator.can(Action::ManageToken { owner: &person, bound: None }));
+        let colleague = viewer(
+            5,
+            vec![grant(
+                Role::MunicipalityMember,
+                Organisation::Municipality { id: 24, cluster_id: Some(1) },
+                REGION,
+            )],
         );
-        assert!(
-            !viewer(
-                5,
-                vec![grant(
+        let cluster = viewer(3, vec![grant(Role::ClusterCoordinator, Organisation::Cluster(1), REGION)]);
+        for v in [&colleague, &cluster] {
+            assert!(!v.can(Action::MintTokenFor(&person)));
+            assert!(!v.can(Action::ManageToken { owner: &person, bound: None }));
+        }
+    }
+
+    /// The review's case: B's coordinator and a person who coordinates A and is a member in B.
+    #[test]
+    fn managing_someone_elses_tokens_never_reaches_past_the_managers_regions() {
+        let victim = PersonScope {
+            person_id: 20,
+            home_region_id: Some(REGION),
+            registered_regions: Vec::new(),
+            grants: vec![
+                grant(Role::Coordinator, Organisation::Region(REGION), REGION),
+                grant(
                     Role::MunicipalityMember,
-                    Organisation::Municipality { id: 24, cluster_id: Some(1) },
-                    REGION
-                )]
-            )
-            .can(Action::ManageTokensOf(&person))
-        );
+                    Organisation::Municipality { id: 40, cluster_id: Some(5) },
+                    OTHER_REGION,
+                ),
+            ],
+        };
+        let b = viewer(2, vec![grant(Role::Coordinator, Organisation::Region(OTHER_REGION), OTHER_REGION)]);
+        assert!(b.can(Action::MintTokenFor(&victim)), "B may give the person a token for B");
+        assert!(b.can(Action::ManageToken { owner: &victim, bound: Some(&[OTHER_REGION]) }));
         assert!(
-            !viewer(3, vec![grant(Role::ClusterCoordinator, Organisation::Cluster(1), REGION)])
-                .can(Action::ManageTokensOf(&person))
+            !b.can(Action::ManageToken { owner: &victim, bound: None }),
+            "the person's own token reaches A"
         );
+        assert!(!b.can(Action::ManageToken { owner: &victim, bound: Some(&[REGION]) }));
+        assert!(!b.can(Action::ManageToken { owner: &victim, bound: Some(&[REGION, OTHER_REGION]) }));
+        assert!(
+            !b.can(Action::ManageToken { owner: &victim, bound: Some(&[]) }),
+            "reaches nothing: nobody's"
+        );
+
+        // The person holding a token bound to B manages only tokens bound within B.
+        let bound_to_b = Viewer::authenticated(Arc::new(Identity {
+            person_id: 20,
+            token_id: 7,
+            minted_by: Some(2),
+            bound: Some(vec![OTHER_REGION]),
+            grants: vec![victim.grants[1]],
+        }));
+        assert!(bound_to_b.can(Action::ManageToken { owner: &victim, bound: Some(&[OTHER_REGION]) }));
+        assert!(!bound_to_b.can(Action::ManageToken { owner: &victim, bound: None }));
+        assert!(!bound_to_b.can(Action::ManageToken { owner: &victim, bound: Some(&[REGION]) }));
+        assert!(!bound_to_b.can(Action::ManagePeople { region_id: REGION }));
+        assert!(!bound_to_b.can(Action::ReadAuditLog { region_id: REGION }));
+        let unbound = viewer(20, victim.grants.clone());
+        assert!(unbound.can(Action::ManageToken { owner: &victim, bound: None }));
     }
 
     #[test]

@@ -22,11 +22,18 @@ pub struct Grant {
     pub region_id: Option<i32>,
 }
 
-/// An authenticated caller.
+/// An authenticated caller: the person and the token, with the grants the token carries.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Identity {
     pub person_id: i32,
     pub token_id: i32,
+    /// Who minted the token (the person, a coordinator, or `None` for the command line).
+    pub minted_by: Option<i32>,
+    /// The regions a region-bound token carries grants in (`None`: all of the person's). A
+    /// token minted for someone else is bound to its minter's regions, and so is every token
+    /// minted with a bound one: no token carries more than its minter held.
+    pub bound: Option<Vec<i32>>,
+    /// The person's memberships that the token carries.
     pub grants: Vec<Grant>,
 }
 
@@ -51,6 +58,11 @@ impl Viewer {
 
     pub fn person_id(&self) -> Option<i32> {
         self.identity().map(|i| i.person_id)
+    }
+
+    /// The regions the token is bound to; `None` when it carries all of the person's grants.
+    pub fn token_bound(&self) -> Option<&[i32]> {
+        self.identity().and_then(|i| i.bound.as_deref())
     }
 
     pub(crate) fn grants(&self) -> &[Grant] {

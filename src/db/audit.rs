@@ -94,6 +94,8 @@ pub async fn record(db: &impl ConnectionTrait, actor: Actor, event: Event<'_>) -
         detail: Set(event.detail.map(|d| d.to_string())),
         outcome: Set(OK.to_owned()),
         request_id: Set(current_request_id()),
+        repeats: Set(1),
+        last_occurred_at: Set(None),
         ..Default::default()
     }
     .insert(db)
@@ -119,9 +121,9 @@ pub struct Attempt {
     pub request_id: Option<String>,
 }
 
-/// Records a mutation or a refused request.
-pub async fn attempt(db: &impl ConnectionTrait, attempt: Attempt) -> Result<(), DbErr> {
-    audit_event::ActiveModel {
+/// Records a mutation or a refused request; returns the new event's id.
+pub async fn attempt(db: &impl ConnectionTrait, attempt: Attempt) -> Result<i32, DbErr> {
+    let event = audit_event::ActiveModel {
         occurred_at: Set(Utc::now()),
         actor_person_id: Set(attempt.person_id),
         actor_token_id: Set(attempt.token_id),
@@ -133,10 +135,35 @@ pub async fn attempt(db: &impl ConnectionTrait, attempt: Attempt) -> Result<(), 
         detail: Set(attempt.detail.map(|d| d.to_string())),
         outcome: Set(attempt.outcome),
         request_id: Set(attempt.request_id),
+        repeats: Set(1),
+        last_occurred_at: Set(None),
         ..Default::default()
     }
     .insert(db)
     .await?;
+    Ok(event.id)
+}
+
+/// Adds `repeats` more occurrences, the last at `last`, to the event `id`.
+pub async fn add_repeats(
+    db: &impl ConnectionTrait,
+    id: i32,
+    repeats: u32,
+    last: chrono::DateTime<Utc>,
+) -> Result<(), DbErr> {
+    use sea_orm::{
+        ColumnTrait, EntityTrait, QueryFilter,
+        sea_query::{Expr, ExprTrait},
+    };
+    audit_event::Entity::update_many()
+        .col_expr(
+            audit_event::Column::Repeats,
+            Expr::col(audit_event::Column::Repeats).add(i64::from(repeats)),
+        )
+        .col_expr(audit_event::Column::LastOccurredAt, Expr::value(last))
+        .filter(audit_event::Column::Id.eq(id))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
@@ -150,20 +177,30 @@ pub struct Filter {
     pub since: Option<chrono::DateTime<Utc>>,
 }
 
-/// A page of the audit log of `regions` (and of no region, such as refused tokens), newest first,
-/// before the event `before`; and whether more follow.
+/// Whose events a page lists.
+#[derive(Clone, Copy, Debug)]
+pub enum Log<'a> {
+    /// The events of these regions (a coordinator's view).
+    Regions(&'a [i32]),
+    /// The events of no region: refused tokens that name no one, the public's refused requests
+    /// (the operators' view, at the command line).
+    Unassigned,
+}
+
+/// A page of a log, newest first, before the event `before`; and whether more follow.
 pub async fn page(
     db: &impl ConnectionTrait,
-    regions: &[i32],
+    log: Log<'_>,
     filter: &Filter,
     before: Option<i32>,
     size: u64,
 ) -> Result<(Vec<audit_event::Model>, bool), DbErr> {
     use audit_event::Column;
     use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-    let mut query = audit_event::Entity::find().filter(
-        Condition::any().add(Column::RegionId.is_in(regions.iter().copied())).add(Column::RegionId.is_null()),
-    );
+    let mut query = audit_event::Entity::find().filter(match log {
+        Log::Regions(regions) => Condition::all().add(Column::RegionId.is_in(regions.iter().copied())),
+        Log::Unassigned => Condition::all().add(Column::RegionId.is_null()),
+    });
     if let Some(action) = &filter.action {
         query = query.filter(Column::Action.eq(action.as_str()));
     }

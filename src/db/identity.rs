@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use entity::{api_token, enums::Role, membership, person};
+use entity::{api_token, api_token_region, enums::Role, membership, person, person_region};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait,
-    FromQueryResult, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Statement, Value,
+    FromQueryResult, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, Value,
 };
 use serde_json::json;
 
@@ -39,9 +39,17 @@ pub struct GrantRow {
 pub struct TokenGrants {
     pub token_id: i32,
     pub person_id: i32,
+    /// The owner's home region (for the audit log of a refused token).
+    pub home_region_id: Option<i32>,
+    pub minted_by_person_id: Option<i32>,
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
+    /// The regions a region-bound token carries grants in; `None` for a token that carries all
+    /// of its owner's.
+    pub bound: Option<Vec<i32>>,
+    /// The owner's memberships the token carries: for a region-bound token only those in its
+    /// regions.
     pub grants: Vec<GrantRow>,
 }
 
@@ -49,6 +57,10 @@ pub struct TokenGrants {
 struct TokenGrantRow {
     token_id: i32,
     token_person_id: i32,
+    home_region_id: Option<i32>,
+    minted_by_person_id: Option<i32>,
+    region_bound: bool,
+    bound_regions: Option<String>,
     expires_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
     last_used_at: Option<DateTime<Utc>>,
@@ -80,12 +92,22 @@ fn placeholder(backend: DatabaseBackend, n: usize) -> String {
     }
 }
 
-/// The token with this hash and its owner's grants: one indexed query.
+/// The token with this hash, its owner's grants and the regions that bound it: one indexed query.
 pub async fn token_grants(db: &Db, hash: &str) -> Result<Option<TokenGrants>, DbErr> {
+    // The bound regions come aggregated in one column, as a need's themes' ids do (`db::needs`).
+    let bound_regions = match db.backend() {
+        DatabaseBackend::Postgres => {
+            "(SELECT string_agg(CAST(r.region_id AS text), ',') FROM api_token_region r WHERE r.token_id = t.id)"
+        }
+        _ => "(SELECT group_concat(r.region_id) FROM api_token_region r WHERE r.token_id = t.id)",
+    };
     let sql = format!(
-        "SELECT t.id AS token_id, t.person_id AS token_person_id, t.expires_at, t.revoked_at, t.last_used_at,
+        "SELECT t.id AS token_id, t.person_id AS token_person_id, p.home_region_id, t.minted_by_person_id,
+                t.region_bound, {bound_regions} AS bound_regions,
+                t.expires_at, t.revoked_at, t.last_used_at,
                 {GRANT_COLUMNS}
          FROM api_token t
+         JOIN person p ON p.id = t.person_id
          LEFT JOIN membership m ON m.person_id = t.person_id
          {GRANT_JOINS}
          WHERE t.secret_hash = {}
@@ -99,18 +121,37 @@ pub async fn token_grants(db: &Db, hash: &str) -> Result<Option<TokenGrants>, Db
     let Some(first) = rows.first() else {
         return Ok(None);
     };
+    let bound = first.region_bound.then(|| {
+        first
+            .bound_regions
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|id| id.trim().parse().ok())
+            .collect::<Vec<i32>>()
+    });
     let mut found = TokenGrants {
         token_id: first.token_id,
         person_id: first.token_person_id,
+        home_region_id: first.home_region_id,
+        minted_by_person_id: first.minted_by_person_id,
         expires_at: first.expires_at,
         revoked_at: first.revoked_at,
         last_used_at: first.last_used_at,
+        bound,
         grants: Vec::new(),
     };
     for row in rows {
         if let (Some(person_id), Some(membership_id), Some(role)) =
             (row.person_id, row.membership_id, row.role)
         {
+            let within = match &found.bound {
+                None => true,
+                Some(regions) => row.org_region_id.is_some_and(|r| regions.contains(&r)),
+            };
+            if !within {
+                continue;
+            }
             found.grants.push(GrantRow {
                 person_id,
                 membership_id,
@@ -192,11 +233,14 @@ pub async fn people_in_regions(
          WHERE p.home_region_id IN ({})
             OR p.id IN (SELECT m.person_id FROM membership m {GRANT_JOINS}
                         WHERE COALESCE(m.region_id, c.region_id, co.region_id, i.region_id) IN ({}))
+            OR p.id IN (SELECT pr.person_id FROM person_region pr WHERE pr.region_id IN ({}))
          ORDER BY p.id",
         list(0),
-        list(n)
+        list(n),
+        list(2 * n)
     );
-    let values: Vec<Value> = region_ids.iter().chain(region_ids).map(|id| (*id).into()).collect();
+    let values: Vec<Value> =
+        region_ids.iter().chain(region_ids).chain(region_ids).map(|id| (*id).into()).collect();
     let people = person::Entity::find()
         .from_raw_sql(Statement::from_sql_and_values(backend, sql, values))
         .all(db)
@@ -209,6 +253,41 @@ pub async fn people_in_regions(
             needle.as_ref().is_none_or(|n| p.name.to_lowercase().contains(n) || p.email.contains(n.as_str()))
         })
         .collect())
+}
+
+/// The regions several people are registered in besides their home regions, by person.
+pub async fn registered_regions_of(
+    db: &impl ConnectionTrait,
+    person_ids: &[i32],
+) -> Result<HashMap<i32, Vec<i32>>, DbErr> {
+    let rows = person_region::Entity::find()
+        .filter(person_region::Column::PersonId.is_in(person_ids.iter().copied()))
+        .order_by_asc(person_region::Column::RegionId)
+        .all(db)
+        .await?;
+    Ok(regions_by(rows.into_iter().map(|r| (r.person_id, r.region_id))))
+}
+
+/// The regions each of several tokens is bound to (empty for a token that is not region-bound).
+pub async fn token_bounds(
+    db: &impl ConnectionTrait,
+    token_ids: &[i32],
+) -> Result<HashMap<i32, Vec<i32>>, DbErr> {
+    let rows = api_token_region::Entity::find()
+        .filter(api_token_region::Column::TokenId.is_in(token_ids.iter().copied()))
+        .order_by_asc(api_token_region::Column::RegionId)
+        .all(db)
+        .await?;
+    Ok(regions_by(rows.into_iter().map(|r| (r.token_id, r.region_id))))
+}
+
+/// `(owner, region)` pairs grouped by owner, in the order given.
+fn regions_by(pairs: impl Iterator<Item = (i32, i32)>) -> HashMap<i32, Vec<i32>> {
+    let mut grouped: HashMap<i32, Vec<i32>> = HashMap::new();
+    for (owner, region) in pairs {
+        grouped.entry(owner).or_default().push(region);
+    }
+    grouped
 }
 
 pub async fn tokens_of(db: &impl ConnectionTrait, person_id: i32) -> Result<Vec<api_token::Model>, DbErr> {
@@ -256,6 +335,51 @@ pub async fn create_person(
     }
     db.commit(txn).await?;
     Ok(person)
+}
+
+/// Registers an existing person in `region_id` (their coordinators manage the person from now on)
+/// and, if given, adds a membership: what `createPerson` does for an e-mail address that belongs
+/// to someone the caller could not see, instead of creating a duplicate or saying they exist. The
+/// person's home region is told in its own audit log.
+pub async fn register_person(
+    db: &Db,
+    actor: Actor,
+    existing: &person::Model,
+    region_id: i32,
+    membership: Option<NewMembership>,
+) -> Result<(), WriteError> {
+    let txn = db.begin_write().await?;
+    let already = person_region::Entity::find_by_id((existing.id, region_id)).one(&txn).await?;
+    if already.is_none() && existing.home_region_id != Some(region_id) {
+        person_region::ActiveModel {
+            person_id: Set(existing.id),
+            region_id: Set(region_id),
+            created_at: Set(Utc::now()),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    let regions = std::iter::once(Some(region_id))
+        .chain((existing.home_region_id != Some(region_id)).then_some(existing.home_region_id));
+    for region in regions.flatten() {
+        audit::record(
+            &txn,
+            actor,
+            Event {
+                action: "person.register",
+                target_type: "Person",
+                target_id: existing.id,
+                region_id: Some(region),
+                detail: Some(json!({ "region": region_id })),
+            },
+        )
+        .await?;
+    }
+    if let Some(new) = membership {
+        insert_membership(&txn, actor, existing.id, new).await?;
+    }
+    db.commit(txn).await?;
+    Ok(())
 }
 
 /// A membership to add: the role, the organisation's id (of the role's kind) and its region.
@@ -374,6 +498,19 @@ pub struct CreatedToken {
     pub secret: String,
 }
 
+/// What a new token may carry and how many a person may hold.
+#[derive(Clone, Debug, Default)]
+pub struct TokenLimits {
+    /// The regions the token carries its owner's grants in; `None` for all of them (a token
+    /// minted by its owner with an unbound token, or at the command line).
+    pub bound: Option<Vec<i32>>,
+    /// The most live (neither revoked nor expired) tokens the owner may hold; `None` at the
+    /// command line.
+    pub live_tokens: Option<u64>,
+}
+
+/// Mints a token for `person_id`. The minter (the actor) is recorded with it; the person's row
+/// is locked while their live tokens are counted, so racing mints cannot pass the limit together.
 pub async fn create_token(
     db: &Db,
     actor: Actor,
@@ -381,26 +518,65 @@ pub async fn create_token(
     name: TokenName,
     expires_at: Option<DateTime<Utc>>,
     region_id: Option<i32>,
+    limits: TokenLimits,
 ) -> Result<CreatedToken, WriteError> {
     let secret = crate::auth::token::generate()
         .map_err(|e| WriteError::Db(DbErr::Custom(format!("no randomness for a token: {e}"))))?;
     let txn = db.begin_write().await?;
-    if person::Entity::find_by_id(person_id).one(&txn).await?.is_none() {
+    if person::Entity::find_by_id(person_id).lock_exclusive().one(&txn).await?.is_none() {
         return Err(WriteError::NotFound { field: "person" });
     }
+    let now = Utc::now();
+    if let Some(most) = limits.live_tokens {
+        let live = api_token::Entity::find()
+            .filter(api_token::Column::PersonId.eq(person_id))
+            .filter(api_token::Column::RevokedAt.is_null())
+            .filter(
+                sea_orm::Condition::any()
+                    .add(api_token::Column::ExpiresAt.is_null())
+                    .add(api_token::Column::ExpiresAt.gt(now)),
+            )
+            .count(&txn)
+            .await?;
+        if live >= most {
+            return Err(WriteError::Conflict {
+                field: "person",
+                message: format!(
+                    "the person already holds {live} live tokens, the most allowed; revoke one (revokeToken) first"
+                ),
+            });
+        }
+    }
+    let region_bound = limits.bound.is_some();
+    let (minted_by_person_id, minted_by_token_id) = match actor {
+        Actor::Person { person_id, token_id } => (Some(person_id), Some(token_id)),
+        Actor::CommandLine => (None, None),
+    };
     let token = api_token::ActiveModel {
         person_id: Set(person_id),
         name: Set(name.into_inner()),
         prefix: Set(secret.prefix),
         secret_hash: Set(secret.hash),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         expires_at: Set(expires_at),
         revoked_at: Set(None),
         last_used_at: Set(None),
+        minted_by_person_id: Set(minted_by_person_id),
+        minted_by_token_id: Set(minted_by_token_id),
+        region_bound: Set(region_bound),
         ..Default::default()
     }
     .insert(&txn)
     .await?;
+    let bound = limits.bound.unwrap_or_default();
+    if !bound.is_empty() {
+        api_token_region::Entity::insert_many(bound.iter().map(|&region_id| api_token_region::ActiveModel {
+            token_id: Set(token.id),
+            region_id: Set(region_id),
+        }))
+        .exec(&txn)
+        .await?;
+    }
     audit::record(
         &txn,
         actor,
@@ -409,7 +585,7 @@ pub async fn create_token(
             target_type: "ApiToken",
             target_id: token.id,
             region_id,
-            detail: Some(json!({ "person": person_id })),
+            detail: Some(json!({ "person": person_id, "boundToRegions": region_bound.then_some(&bound) })),
         },
     )
     .await?;

@@ -7,6 +7,7 @@ pub mod idempotency;
 pub mod identity;
 pub mod needs;
 pub mod reference;
+pub mod refusals;
 pub mod rounds;
 
 use std::{

@@ -2,6 +2,10 @@
 
 use entity::enums::Role;
 
+/// The most live (neither revoked nor expired) API tokens a person may hold, whoever mints them
+/// through the API: budgets belong to the person, and tokens are not free.
+pub const MAX_LIVE_TOKENS: u64 = 20;
+
 /// The kind of organisation a role belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OrganisationKind {

@@ -28,10 +28,15 @@ use crate::{
     db::{
         Db,
         audit::{self, Attempt},
+        refusals::RefusalLog,
     },
     error::code,
     graphql::ids::GlobalId,
 };
+
+/// The client's address, for the audit log of the public's refused requests (HTTP only).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddress(pub std::net::IpAddr);
 
 /// The request id (`x-request-id`) of the HTTP request or WebSocket upgrade, for the audit log.
 #[derive(Clone, Debug)]
@@ -110,8 +115,17 @@ fn actor(viewer: Option<&Viewer>) -> (Option<i32>, Option<i32>, Option<i32>) {
     )
 }
 
-async fn write(db: Option<&Db>, attempt: Attempt) {
-    let Some(db) = db else { return };
+/// Writes an attempt: a refusal through the refusal log, which counts its repeats on one event;
+/// anything else as an event of its own.
+async fn write(ctx: &ExtensionContext<'_>, attempt: Attempt) {
+    if attempt.outcome == code::FORBIDDEN || attempt.outcome == code::UNAUTHENTICATED {
+        if let Some(refusals) = ctx.data_opt::<RefusalLog>() {
+            let address = ctx.data_opt::<ClientAddress>().map(|a| a.0);
+            refusals.record(attempt, address).await;
+        }
+        return;
+    }
+    let Some(db) = ctx.data_opt::<Db>() else { return };
     if let Err(err) = audit::attempt(db.background(), attempt).await {
         tracing::error!(error = %err, "could not write an audit event");
     }
@@ -170,7 +184,7 @@ impl Extension for AuditLog {
             detail,
             request_id,
         };
-        write(ctx.data_opt::<Db>(), attempt).await;
+        write(ctx, attempt).await;
         result
     }
 
@@ -211,7 +225,7 @@ impl Extension for AuditLog {
                 detail: None,
                 request_id: request_id.clone(),
             };
-            write(ctx.data_opt::<Db>(), attempt).await;
+            write(ctx, attempt).await;
         }
         response
     }

@@ -140,6 +140,37 @@ impl Loader<GrantsOfPerson> for Loaders {
     }
 }
 
+/// The regions a person is registered in besides their home region, for the policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RegionsOfPerson(pub i32);
+
+impl Loader<RegionsOfPerson> for Loaders {
+    type Value = Vec<i32>;
+
+    async fn load(
+        &self,
+        keys: &[RegionsOfPerson],
+    ) -> Result<HashMap<RegionsOfPerson, Self::Value>, AppError> {
+        let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
+        let mut regions = identity::registered_regions_of(self.db.conn(), &ids).await?;
+        Ok(keys.iter().map(|k| (*k, regions.remove(&k.0).unwrap_or_default())).collect())
+    }
+}
+
+/// The regions a region-bound token is bound to (empty for one that is not bound).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BoundOfToken(pub i32);
+
+impl Loader<BoundOfToken> for Loaders {
+    type Value = Vec<i32>;
+
+    async fn load(&self, keys: &[BoundOfToken]) -> Result<HashMap<BoundOfToken, Self::Value>, AppError> {
+        let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
+        let mut bounds = identity::token_bounds(self.db.conn(), &ids).await?;
+        Ok(keys.iter().map(|k| (*k, bounds.remove(&k.0).unwrap_or_default())).collect())
+    }
+}
+
 /// A need by id, with its themes' ids read in the same statement (see [`Need`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct NeedById(pub i32);

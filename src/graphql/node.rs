@@ -3,16 +3,15 @@
 use async_graphql::{Context, ID, Interface, Object};
 
 use crate::{
-    auth::Action,
     error::{AppError, Result},
     graphql::{
         commissions::types::{Commission, Summary, visible_commission, visible_summary},
         context::ContextExt,
-        identity::types::{ApiToken, Membership, Person, person_scope, visible_person},
+        identity::types::{ApiToken, Membership, Person, manageable_token, visible_person},
         ids::{GlobalId, NodeType},
         loaders::{
-            ApiTokenById, ClusterById, CountyById, CriterionById, InstitutionById, MembershipById,
-            MunicipalityById, PersonById, ProductTypeById, RegionById, ThemeById,
+            ClusterById, CountyById, CriterionById, InstitutionById, MembershipById, MunicipalityById,
+            ProductTypeById, RegionById, ThemeById,
         },
         needs::types::{Need, visible_need},
         reference::types::{
@@ -105,20 +104,6 @@ async fn load(ctx: &Context<'_>, id: GlobalId) -> Result<Option<Node>, AppError>
             }
             _ => None,
         },
-        NodeType::ApiToken => {
-            let token = loader.load_one(ApiTokenById(key)).await?;
-            let owner = match &token {
-                Some(t) => loader.load_one(PersonById(t.person_id)).await?,
-                None => None,
-            };
-            match (token, owner) {
-                (Some(token), Some(owner))
-                    if ctx.viewer()?.can(Action::ManageTokensOf(&person_scope(ctx, &owner).await?)) =>
-                {
-                    Some(Node::ApiToken(ApiToken(token)))
-                }
-                _ => None,
-            }
-        }
+        NodeType::ApiToken => manageable_token(ctx, key).await?.map(|t| Node::ApiToken(ApiToken(t))),
     })
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::{
     auth::{Authenticator, Viewer},
-    db::Db,
+    db::{Db, refusals::RefusalLog},
     graphql::{
         batch::{Batcher, ReferenceTables},
         commissions::{mutation::CommissionsMutation, query::CommissionsQuery},
@@ -37,8 +37,8 @@ fn builder() -> SchemaBuilder<Query, Mutation, Subscriptions> {
 }
 
 /// The schema with its database and token cache; per-request data is added by [`PerRequest`].
-pub fn build_schema(db: Db, authenticator: Authenticator) -> HubSchema {
-    builder().data(db).data(authenticator).finish()
+pub fn build_schema(db: Db, authenticator: Authenticator, refusals: RefusalLog) -> HubSchema {
+    builder().data(db).data(authenticator).data(refusals).finish()
 }
 
 /// Makes what each request (or WebSocket connection) gets of its own: a fresh batcher

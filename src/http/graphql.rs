@@ -1,7 +1,10 @@
 //! The GraphQL endpoint `POST /graphql`: one JSON request per HTTP request (the WebSocket endpoint
 //! is in `websocket.rs`).
 
-use std::{any::Any, net::SocketAddr};
+use std::{
+    any::Any,
+    net::{IpAddr, SocketAddr},
+};
 
 use axum::{
     Json,
@@ -14,20 +17,26 @@ use serde_json::json;
 
 use super::AppState;
 use crate::{
-    db::audit::{self, Attempt},
+    auth::authenticator::{Denied, Reason, Refusal},
+    db::audit::Attempt,
     error::{AppError, code},
-    graphql::audit::RequestId,
-    rate_limit::Payment,
+    graphql::{
+        audit::{ClientAddress, RequestId},
+        ids::NodeType,
+    },
+    rate_limit::{Caller, Exhausted, Payment, REFUSED_TOKEN_COST},
 };
 
 /// A token was sent but is not valid: never silently treated as the public.
-fn unauthenticated() -> Response {
+fn unauthenticated(reason: Reason) -> Response {
+    let message = match reason {
+        Reason::NotBearer => {
+            "send the token as `Authorization: Bearer <token>`: the header must start with `Bearer `"
+        }
+        _ => "the token is not valid: malformed, unknown, expired or revoked",
+    };
     with_header(
-        reject(
-            StatusCode::UNAUTHORIZED,
-            code::UNAUTHENTICATED,
-            "the token is not valid: malformed, unknown, expired or revoked",
-        ),
+        reject(StatusCode::UNAUTHORIZED, code::UNAUTHENTICATED, message),
         header::WWW_AUTHENTICATE,
         "Bearer",
     )
@@ -42,23 +51,68 @@ pub(super) fn request_id(headers: &HeaderMap) -> RequestId {
     RequestId::new(headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-"))
 }
 
-/// A refused token is recorded in the audit log (without the token), then answered with 401.
-async fn refused_token(state: &AppState, headers: &HeaderMap) -> Response {
-    audit_refused_token(state, request_id(headers)).await;
-    unauthenticated()
+/// A refused token pays from its address's budget and is recorded in the audit log (without
+/// the token), then answered with 401; or with 429 once the address's budget is spent.
+async fn refused_token(
+    state: &AppState,
+    headers: &HeaderMap,
+    address: Option<IpAddr>,
+    refusal: Refusal,
+) -> Response {
+    if let Err(exhausted) = pay_for_refusal(state, address) {
+        return rate_limited(exhausted);
+    }
+    audit_refused_token(state, request_id(headers), address, refusal).await;
+    unauthenticated(refusal.reason)
 }
 
-/// Records a token that was refused (over HTTP or at a WebSocket's `connection_init`).
-pub(super) async fn audit_refused_token(state: &AppState, request_id: RequestId) {
+/// Pays for a refused token from its address's budget.
+pub(super) fn pay_for_refusal(state: &AppState, address: Option<IpAddr>) -> Result<(), Exhausted> {
+    match address {
+        Some(address) => state.rate_limiter.spend(Caller::Address(address), REFUSED_TOKEN_COST).map(|_| ()),
+        None => Ok(()),
+    }
+}
+
+/// Records a token that was refused (over HTTP or at a WebSocket's `connection_init`): in the
+/// log of the region of the token's owner for a real (revoked or expired) token, otherwise in the
+/// operators' log with the address; repeats are counted on one event (`db::refusals`).
+pub(super) async fn audit_refused_token(
+    state: &AppState,
+    request_id: RequestId,
+    address: Option<IpAddr>,
+    refusal: Refusal,
+) {
+    let mut detail = json!({ "reason": refusal.reason.as_str() });
+    if refusal.region_id.is_none()
+        && let Some(address) = address
+    {
+        detail["address"] = json!(address.to_string());
+    }
     let attempt = Attempt {
         action: "authenticate".to_owned(),
         outcome: code::UNAUTHENTICATED.to_owned(),
+        target: refusal.token_id.map(|id| (NodeType::ApiToken.name(), id)),
+        region_id: refusal.region_id,
+        detail: Some(detail),
         request_id: Some(request_id.0),
         ..Attempt::default()
     };
-    if let Err(err) = audit::attempt(state.db.background(), attempt).await {
-        tracing::error!(error = %err, "could not write an audit event");
-    }
+    state.refusals.record(attempt, address).await;
+}
+
+/// 429 for a caller whose budget cannot pay.
+fn rate_limited(exhausted: Exhausted) -> Response {
+    let mut response = reject(
+        StatusCode::TOO_MANY_REQUESTS,
+        code::RATE_LIMITED,
+        "the rate limit is spent: wait for the time in Retry-After",
+    );
+    let headers = response.headers_mut();
+    headers.insert(header::RETRY_AFTER, exhausted.retry_after.as_secs().into());
+    headers.insert("x-ratelimit-limit", exhausted.limit.into());
+    headers.insert("x-ratelimit-remaining", 0u32.into());
+    response
 }
 
 /// The database cannot be reached to check the token: 503, retry shortly.
@@ -126,21 +180,26 @@ pub async fn execute(
             );
         }
     };
+    let address = extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
     let authorization = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
         None => None,
         Some(Ok(value)) => Some(value),
-        Some(Err(_)) => return refused_token(&state, &headers).await,
+        Some(Err(_)) => return refused_token(&state, &headers, address, Refusal::malformed()).await,
     };
     let viewer = match state.authenticator.viewer(authorization).await {
         Ok(viewer) => viewer,
-        Err(AppError::Unauthenticated) => return refused_token(&state, &headers).await,
-        Err(AppError::Unavailable(_)) => return unavailable(),
-        Err(_) => return reject(StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL, "internal error"),
+        Err(Denied::Refused(refusal)) => return refused_token(&state, &headers, address, refusal).await,
+        Err(Denied::Failed(AppError::Unavailable(_))) => return unavailable(),
+        Err(Denied::Failed(_)) => {
+            return reject(StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL, "internal error");
+        }
     };
-    let address = extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
     let payment = Payment::of(&state.rate_limiter, &viewer, address);
     let (request, batcher) = state.per_request.prepare(request, viewer);
     let mut request = request.data(request_id(&headers));
+    if let Some(address) = address {
+        request = request.data(ClientAddress(address));
+    }
     if let Some(payment) = &payment {
         request = request.data(payment.clone());
     }

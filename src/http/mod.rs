@@ -54,6 +54,8 @@ pub struct AppState {
     pub rate_limiter: std::sync::Arc<crate::rate_limit::RateLimiter>,
     /// The running subscription executions, shared by the subscriptions that receive the same.
     pub fanout: std::sync::Arc<websocket::fanout::Fanout>,
+    /// Refusals for the audit log, with their repeats counted (see `db::refusals`).
+    pub refusals: crate::db::refusals::RefusalLog,
 }
 
 /// Request ids: a per-process random prefix and a counter, unique across restarts and cheap.

@@ -13,7 +13,7 @@ fn help_lists_the_commands_and_settings() {
     let output = Command::new(BIN).arg("--help").output().expect("runs");
     assert!(output.status.success());
     let help = String::from_utf8_lossy(&output.stdout);
-    for word in ["serve", "migrate", "schema", "DATABASE_URL", "HUB_BIND", "HUB_LOG_FORMAT"] {
+    for word in ["serve", "migrate", "schema", "audit", "DATABASE_URL", "HUB_BIND", "HUB_LOG_FORMAT"] {
         assert!(help.contains(word), "{word} in {help}");
     }
 }

@@ -80,7 +80,7 @@ async fn audit_count(app: &TestApp) -> u64 {
         .expect("count")
 }
 
-async fn mutate(
+pub(crate) async fn mutate(
     app: &TestApp,
     token: &str,
     document: &str,

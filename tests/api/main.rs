@@ -5,6 +5,7 @@ mod postgres;
 
 mod attacks;
 mod audit;
+mod authority;
 mod cli;
 mod commissions;
 mod database_trouble;

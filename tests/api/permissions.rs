@@ -104,6 +104,50 @@ impl Matrix<'_> {
     }
 }
 
+/// Vera coordinates RSO Vest, its first cluster, and is a member of Bergen and UiB; Nord's
+/// coordinator gets her into Nord by e-mail and mints her a token; Vera mints a second with it.
+async fn tokens_minted_in_nord_for_a_vest_coordinator(
+    app: &TestApp,
+    nord: &Option<String>,
+) -> (String, String) {
+    let nord = nord.as_deref().expect("nord's token");
+    for (role, organisation) in [
+        (RoleArg::Coordinator, "rso-vest"),
+        (RoleArg::ClusterCoordinator, "kunnskapskommunen"),
+        (RoleArg::MunicipalityMember, "4601"),
+        (RoleArg::InstitutionMember, "uib"),
+    ] {
+        app.token_for("Vera Vest", role, organisation).await;
+    }
+    let bodo = app.data(r#"{ municipality(code: "1804") { id } }"#).await["municipality"]["id"].clone();
+    let registered = app
+        .data_as(
+            nord,
+            "mutation($input: CreatePersonInput!) { createPerson(input: $input) { person { id } } }",
+            json!({ "input": { "name": "Vera", "email": "vera.vest@example.no",
+                "membership": { "role": "MUNICIPALITY_MEMBER", "organisation": bodo } } }),
+        )
+        .await;
+    let vera = registered["createPerson"]["person"]["id"].clone();
+    let minted = app
+        .data_as(
+            nord,
+            "mutation($p: ID!) { createToken(input: { person: $p, name: \"nord\" }) { secret } }",
+            json!({ "p": vera }),
+        )
+        .await["createToken"]["secret"]
+        .as_str()
+        .expect("a secret")
+        .to_owned();
+    let again = app
+        .data_as(&minted, "mutation { createToken(input: { name: \"again\" }) { secret } }", json!({}))
+        .await["createToken"]["secret"]
+        .as_str()
+        .expect("a secret")
+        .to_owned();
+    (minted, again)
+}
+
 fn need_input(title: &str, theme: &Value) -> Value {
     json!({ "title": title, "question": "Eit spørsmål som er langt nok?", "background": "b", "intendedUse": "u",
         "targetGroup": "t", "themes": [theme] })
@@ -128,6 +172,13 @@ on_both_databases! {
             ("coordinator", Some(app.token_for("Kari Nordmann", RoleArg::Coordinator, "rso-vest").await)),
             ("nord", Some(app.token_for("Nora Nord", RoleArg::Coordinator, "rso-nord").await)),
         ];
+        // Vera holds every role of RSO Vest; Nord's coordinator registers her in Nord and mints
+        // her a token, and Vera mints another with that one. Both carry only what Nord granted
+        // (a membership in Bodø), so neither may do anything in Vest (issue 16, item 1).
+        let (via_nord, via_nord_again) = tokens_minted_in_nord_for_a_vest_coordinator(&app, &actors[9].1).await;
+        let mut actors = actors;
+        actors.push(("vest-via-nord", Some(via_nord)));
+        actors.push(("vest-via-nord-again", Some(via_nord_again)));
         let mut m = Matrix { app: &app, actors, covered: BTreeSet::new() };
         let refs = app.data(r#"{ regions { nodes { id key } } clusters { nodes { id key } } themes(first: 1) { nodes { id } }
             productTypes(first: 1) { nodes { id } } institutions(first: 100) { nodes { id key } }

@@ -11,27 +11,28 @@ use crate::{
     auth::{Action, Viewer},
     db::{
         audit::Actor,
-        identity::{self, NewMembership},
+        identity::{self, NewMembership, TokenLimits},
     },
-    domain::identity::{Email, OrganisationKind, PersonName, TokenName},
+    domain::identity::{Email, MAX_LIVE_TOKENS, OrganisationKind, PersonName, TokenName},
     error::{AppError, Result},
     graphql::{
         context::ContextExt,
         idempotency::{self, Replayable},
         identity::types::{
-            ApiToken, Membership, Person, person_scope, region_of_municipality, visible_person,
+            ApiToken, Membership, Person, can_see, manageable_token, person_scope, region_of_municipality,
+            visible_person,
         },
         ids::{GlobalId, NodeType},
-        loaders::{
-            ApiTokenById, ClusterById, InstitutionById, MembershipById, MunicipalityById, PersonById,
-            RegionById,
-        },
+        loaders::{ClusterById, InstitutionById, MembershipById, MunicipalityById, PersonById, RegionById},
         user_error::{UserError, UserErrorCode, UserErrors, from_write_error},
     },
 };
 
 #[derive(Default)]
 pub struct IdentityMutation;
+
+/// The answer to an e-mail address that a person the caller may see already has.
+const EMAIL_TAKEN: &str = "a person with this e-mail address exists; find them with people(filter: {search})";
 
 fn actor(viewer: &Viewer) -> Result<Actor, AppError> {
     let identity = viewer.identity().ok_or(AppError::Unauthenticated)?;
@@ -100,7 +101,8 @@ pub struct RemoveMembershipPayload {
 #[derive(InputObject)]
 pub struct CreateTokenInput {
     /// Whose token; the caller's own when left out. Coordinators may create tokens for people
-    /// of their region.
+    /// of their region: such a token carries the person's roles only in the regions the
+    /// coordinator coordinates. A person holds at most 20 live tokens.
     pub person: Option<ID>,
     /// What the token is for, e.g. "dashboard".
     pub name: String,
@@ -226,10 +228,29 @@ impl IdentityMutation {
             if let Some(m) = membership {
                 require_manages(viewer, m.region_id)?;
             }
-            let (Some(name), Some(email), true) = (name, email, errors.is_empty()) else {
+            let (Some(name), Some(email), Some(region), true) = (name, email, region, errors.is_empty())
+            else {
                 return Ok(CreatePersonPayload { person: None, user_errors: errors.into_vec() });
             };
-            Ok(match identity::create_person(ctx.db()?, actor, name, email, region, membership).await {
+            let db = ctx.db()?;
+            // An address the caller may see is a conflict they can resolve. One that belongs to
+            // someone they may not see must answer as if nobody had it, without a duplicate: that
+            // person is registered in the caller's region (with the membership, if any), and both
+            // regions' audit logs say so.
+            if let Some(existing) = identity::person_by_email(db.conn(), &email).await? {
+                if can_see(ctx, &existing).await? {
+                    let errors = UserErrors::one("email", UserErrorCode::Conflict, EMAIL_TAKEN);
+                    return Ok(CreatePersonPayload { person: None, user_errors: errors });
+                }
+                return Ok(match identity::register_person(db, actor, &existing, region, membership).await {
+                    Ok(()) => CreatePersonPayload {
+                        person: visible_person(ctx, existing.id).await?.map(Person),
+                        user_errors: Vec::new(),
+                    },
+                    Err(err) => CreatePersonPayload { person: None, user_errors: from_write_error(err)? },
+                });
+            }
+            Ok(match identity::create_person(db, actor, name, email, Some(region), membership).await {
                 Ok(person) => CreatePersonPayload { person: Some(Person(person)), user_errors: Vec::new() },
                 Err(err) => CreatePersonPayload { person: None, user_errors: from_write_error(err)? },
             })
@@ -359,10 +380,19 @@ impl IdentityMutation {
             return Ok(failed(errors));
         };
         let scope = person_scope(ctx, &person).await?;
-        viewer.require(Action::ManageTokensOf(&scope))?;
+        viewer.require(Action::MintTokenFor(&scope))?;
         let (Some(name), true) = (name, errors.is_empty()) else {
             return Ok(failed(errors));
         };
+        // No token carries more than its minter holds: one's own new token keeps the bound of the
+        // token it was minted with; a token for someone else carries only the regions the minter
+        // coordinates.
+        let bound = if person.id == me {
+            viewer.token_bound().map(<[i32]>::to_vec)
+        } else {
+            Some(viewer.coordinated_regions())
+        };
+        let limits = TokenLimits { bound, live_tokens: Some(MAX_LIVE_TOKENS) };
         Ok(
             match identity::create_token(
                 ctx.db()?,
@@ -371,6 +401,7 @@ impl IdentityMutation {
                 name,
                 input.expires_at,
                 scope.primary_region(),
+                limits,
             )
             .await
             {
@@ -396,19 +427,15 @@ impl IdentityMutation {
         let Some(id) = errors.id("token", GlobalId::decode_as(&input.token, NodeType::ApiToken)) else {
             return Ok(failed(errors.into_vec()));
         };
-        let token = ctx.loader()?.load_one(ApiTokenById(id)).await?;
-        let owner = match &token {
-            Some(t) => ctx.loader()?.load_one(PersonById(t.person_id)).await?,
-            None => None,
-        };
-        let scope = match &owner {
-            Some(owner) => Some(person_scope(ctx, owner).await?),
-            None => None,
-        };
         // A token the caller may not manage is one they may not see: NOT_FOUND, like a missing one.
-        let Some(scope) = scope.filter(|s| viewer.can(Action::ManageTokensOf(s))) else {
+        let owner = match manageable_token(ctx, id).await? {
+            Some(token) => ctx.loader()?.load_one(PersonById(token.person_id)).await?,
+            None => None,
+        };
+        let Some(owner) = owner else {
             return Ok(failed(UserErrors::one("token", UserErrorCode::NotFound, "no such token")));
         };
+        let scope = person_scope(ctx, &owner).await?;
         let result = identity::revoke_token(ctx.db()?, actor, id, scope.primary_region()).await;
         ctx.authenticator()?.forget_all();
         Ok(match result {

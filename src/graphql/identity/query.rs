@@ -12,9 +12,9 @@ use crate::{
     graphql::{
         connection::{Page, PageArgs, cost, encode_cursor, paginate},
         context::ContextExt,
-        identity::types::{ApiToken, AuditEvent, Membership, Person},
+        identity::types::{ApiToken, AuditEvent, Membership, Person, manageable_tokens},
         ids::{GlobalId, NodeType},
-        loaders::{MembershipsOfPerson, PersonById, TokensOfPerson},
+        loaders::{MembershipsOfPerson, PersonById},
     },
 };
 
@@ -55,22 +55,31 @@ impl ViewerInfo {
         Ok(ctx.loader()?.load_one(PersonById(id)).await?.map(Person))
     }
 
-    /// The caller's memberships: what they may do, and where.
+    /// The caller's memberships that the token carries: what they may do, and where.
     async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<Membership>> {
-        let Some(id) = ctx.viewer()?.person_id() else {
+        let viewer = ctx.viewer()?;
+        let Some(identity) = viewer.identity() else {
             return Ok(Vec::new());
         };
-        let rows = ctx.loader()?.load_one(MembershipsOfPerson(id)).await?;
-        Ok(rows.unwrap_or_default().into_iter().map(Membership).collect())
+        let rows = ctx.loader()?.load_one(MembershipsOfPerson(identity.person_id)).await?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|m| identity.grants.iter().any(|g| g.membership_id == m.id))
+            .map(Membership)
+            .collect())
     }
 
-    /// The caller's own API tokens, including revoked and expired ones.
+    /// The caller's own API tokens, including revoked and expired ones; with a token bound to
+    /// some regions, only the tokens bound within them.
     async fn tokens(&self, ctx: &Context<'_>) -> Result<Vec<ApiToken>> {
         let Some(id) = ctx.viewer()?.person_id() else {
             return Ok(Vec::new());
         };
-        let rows = ctx.loader()?.load_one(TokensOfPerson(id)).await?;
-        Ok(rows.unwrap_or_default().into_iter().map(ApiToken).collect())
+        match ctx.loader()?.load_one(PersonById(id)).await? {
+            Some(person) => Ok(manageable_tokens(ctx, &person).await?),
+            None => Ok(Vec::new()),
+        }
     }
 }
 
@@ -89,8 +98,9 @@ impl IdentityQuery {
     }
 
     /// The audit log of the regions the caller coordinates, newest first: every mutation and
-    /// every refused request, with its outcome and request id (events of no region, such as
-    /// refused tokens, are included). Coordinators only.
+    /// every refused request, with its outcome and request id. Refusals that concern no region
+    /// (an unknown token, the public's refused requests) are in the operators' log, read with
+    /// `knowledge-hub audit` at the server. Coordinators only.
     #[graphql(complexity = "cost(first, None, child_complexity)")]
     async fn audit_events(
         &self,
@@ -115,7 +125,9 @@ impl IdentityQuery {
             since: f.since,
         };
         let before = args.after.map(|a| i32::try_from(a).unwrap_or(i32::MAX));
-        let (rows, more) = audit::page(ctx.db()?.conn(), &regions, &filter, before, args.size as u64).await?;
+        let (rows, more) =
+            audit::page(ctx.db()?.conn(), audit::Log::Regions(&regions), &filter, before, args.size as u64)
+                .await?;
         let mut page = Connection::new(before.is_some(), more);
         page.edges
             .extend(rows.into_iter().map(|row| Edge::new(encode_cursor(i64::from(row.id)), AuditEvent(row))));

@@ -12,8 +12,8 @@ use crate::{
         context::ContextExt,
         ids::{GlobalId, NodeType},
         loaders::{
-            ClusterById, CountyById, GrantsOfPerson, InstitutionById, MembershipsOfPerson, MunicipalityById,
-            PersonById, RegionById, TokensOfPerson,
+            ApiTokenById, BoundOfToken, ClusterById, CountyById, GrantsOfPerson, InstitutionById,
+            MembershipsOfPerson, MunicipalityById, PersonById, RegionById, RegionsOfPerson, TokensOfPerson,
         },
         reference::types::{Cluster, Institution, Municipality, Region},
     },
@@ -30,12 +30,64 @@ pub struct ApiToken(pub api_token::Model);
 
 /// What the policy needs to know about a person, loaded through the request's DataLoader.
 pub async fn person_scope(ctx: &Context<'_>, person: &person::Model) -> Result<PersonScope, AppError> {
-    let rows = ctx.loader()?.load_one(GrantsOfPerson(person.id)).await?.unwrap_or_default();
+    let loader = ctx.loader()?;
+    let (rows, registered) = futures_util::try_join!(
+        loader.load_one(GrantsOfPerson(person.id)),
+        loader.load_one(RegionsOfPerson(person.id))
+    )?;
     Ok(PersonScope {
         person_id: person.id,
         home_region_id: person.home_region_id,
-        grants: rows.iter().map(grant).collect(),
+        registered_regions: registered.unwrap_or_default(),
+        grants: rows.unwrap_or_default().iter().map(grant).collect(),
     })
+}
+
+/// The regions a token carries grants in: `None` when it carries all of its owner's.
+pub async fn token_bound(ctx: &Context<'_>, token: &api_token::Model) -> Result<Option<Vec<i32>>, AppError> {
+    if !token.region_bound {
+        return Ok(None);
+    }
+    Ok(Some(ctx.loader()?.load_one(BoundOfToken(token.id)).await?.unwrap_or_default()))
+}
+
+/// Whether the viewer may see and revoke this token of `owner`'s (see `Action::ManageToken`).
+pub async fn can_manage_token(
+    ctx: &Context<'_>,
+    owner: &PersonScope,
+    token: &api_token::Model,
+) -> Result<bool, AppError> {
+    let bound = token_bound(ctx, token).await?;
+    Ok(ctx.viewer()?.can(Action::ManageToken { owner, bound: bound.as_deref() }))
+}
+
+/// The tokens of `person` the viewer may manage, oldest first.
+pub async fn manageable_tokens(ctx: &Context<'_>, person: &person::Model) -> Result<Vec<ApiToken>, AppError> {
+    let scope = person_scope(ctx, person).await?;
+    let rows = ctx.loader()?.load_one(TokensOfPerson(person.id)).await?.unwrap_or_default();
+    let mut tokens = Vec::with_capacity(rows.len());
+    for token in rows {
+        if can_manage_token(ctx, &scope, &token).await? {
+            tokens.push(ApiToken(token));
+        }
+    }
+    Ok(tokens)
+}
+
+/// The token with this id if the viewer may manage it; otherwise `None`, as if it did not exist.
+pub async fn manageable_token(
+    ctx: &Context<'_>,
+    token_id: i32,
+) -> Result<Option<api_token::Model>, AppError> {
+    let loader = ctx.loader()?;
+    let Some(token) = loader.load_one(ApiTokenById(token_id)).await? else {
+        return Ok(None);
+    };
+    let Some(owner) = loader.load_one(PersonById(token.person_id)).await? else {
+        return Ok(None);
+    };
+    let scope = person_scope(ctx, &owner).await?;
+    Ok(can_manage_token(ctx, &scope, &token).await?.then_some(token))
 }
 
 /// Whether the viewer may see this person at all.
@@ -78,14 +130,15 @@ impl Person {
         Ok(rows.unwrap_or_default().into_iter().map(Membership).collect())
     }
 
-    /// The person's API tokens; null unless the viewer is the person or a coordinator of their region.
+    /// The person's API tokens that the viewer may manage; null unless the viewer is the person
+    /// or a coordinator of their region. A coordinator sees only the tokens that reach no region
+    /// beyond theirs; a token bound to some regions shows only tokens bound within them.
     async fn tokens(&self, ctx: &Context<'_>) -> Result<Option<Vec<ApiToken>>> {
         let scope = person_scope(ctx, &self.0).await?;
-        if !ctx.viewer()?.can(Action::ManageTokensOf(&scope)) {
+        if !ctx.viewer()?.can(Action::MintTokenFor(&scope)) {
             return Ok(None);
         }
-        let rows = ctx.loader()?.load_one(TokensOfPerson(self.0.id)).await?;
-        Ok(Some(rows.unwrap_or_default().into_iter().map(ApiToken).collect()))
+        Ok(Some(manageable_tokens(ctx, &self.0).await?))
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -181,6 +234,32 @@ impl ApiToken {
     async fn person(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
         Ok(visible_person(ctx, self.0.person_id).await?.map(Person))
     }
+
+    /// Who minted the token: its owner, or a coordinator who made it for them; null for the
+    /// server's command line or someone the caller may not see.
+    async fn minted_by(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
+        let Some(id) = self.0.minted_by_person_id else {
+            return Ok(None);
+        };
+        Ok(visible_person(ctx, id).await?.map(Person))
+    }
+
+    /// The regions the token carries its owner's roles in; null when it carries all of them. A
+    /// token minted for someone else is bound to the regions its minter coordinated, and a token
+    /// minted with a bound token keeps that bound.
+    async fn bound_to_regions(&self, ctx: &Context<'_>) -> Result<Option<Vec<Region>>> {
+        let Some(ids) = token_bound(ctx, &self.0).await? else {
+            return Ok(None);
+        };
+        let loader = ctx.loader()?;
+        let mut regions = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(region) = loader.load_one(RegionById(id)).await? {
+                regions.push(Region::from(region));
+            }
+        }
+        Ok(Some(regions))
+    }
 }
 
 /// The region an organisation row belongs to (a municipality's through its county).
@@ -214,6 +293,33 @@ impl AuditEvent {
     /// The id of the token used (an `ApiToken` id), never the token itself.
     async fn token_id(&self) -> Option<ID> {
         self.0.actor_token_id.map(|id| GlobalId::new(NodeType::ApiToken, id).encode())
+    }
+
+    /// Who minted the token used, when it was someone else than the actor (a coordinator who
+    /// made the token for them); null otherwise, or for someone the caller may not see.
+    async fn token_minted_by(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
+        let Some(token_id) = self.0.actor_token_id else {
+            return Ok(None);
+        };
+        let Some(token) = ctx.loader()?.load_one(ApiTokenById(token_id)).await? else {
+            return Ok(None);
+        };
+        match token.minted_by_person_id {
+            Some(minter) if Some(minter) != self.0.actor_person_id => {
+                Ok(visible_person(ctx, minter).await?.map(Person))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// How many times this happened: a refusal repeated within ten minutes is one event.
+    async fn repeats(&self) -> i32 {
+        self.0.repeats
+    }
+
+    /// When it last happened, for an event with repeats.
+    async fn last_occurred_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_occurred_at
     }
 
     /// `mutation.<field>`, `query.<path>`, `authenticate`, or a change such as `membership.add`.

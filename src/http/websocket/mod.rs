@@ -9,7 +9,7 @@
 //! | 4403 | the token in `connection_init` is not valid, or was revoked, expired or had its access changed while the socket was open (checked at every keep-alive ping) |
 //! | 4408 | no `connection_init` in time |
 //! | 4409 | `subscribe` with the id of a subscription that is still running |
-//! | 4429 | more than one `connection_init`, or more than 50 subscriptions at once |
+//! | 4429 | more than one `connection_init`, more than 50 subscriptions at once, or a refused token from an address whose budget is spent |
 //! | 1013 | slow consumer: a message stayed unread too long, or a subscription fell behind the event buffer; reconnect and catch up. Also: the database could not check the token at `connection_init`; try again |
 //! | 1001 | the server is going away (shutdown) |
 //!
@@ -43,7 +43,7 @@ use tokio::sync::watch;
 use self::fanout::{Asker, Member, Subscription};
 use super::AppState;
 use crate::{
-    auth::Viewer,
+    auth::{Viewer, authenticator::Denied},
     error::{AppError, code},
     graphql::audit::RequestId,
     rate_limit::Payment,
@@ -79,6 +79,8 @@ const INIT_TIMEOUT: Close = (4408, "Connection initialisation timeout");
 const DUPLICATE_ID: Close = (4409, "Subscriber for this id already exists");
 const TOO_MANY_INITS: Close = (4429, "Too many initialisation requests");
 const TOO_MANY: Close = (4429, "Too many subscriptions on one connection");
+const TOO_MANY_REFUSALS: Close =
+    (4429, "Too many refused tokens from this address: see Retry-After rules in the README");
 const SLOW_CONSUMER: Close = (1013, "Slow consumer: reconnect and catch up with needEvents(after:)");
 const UNAVAILABLE: Close = (1013, "The database is unavailable: try again");
 const GOING_AWAY: Close = (1001, "The server is going away");
@@ -264,9 +266,20 @@ impl Session<'_> {
                 self.credentials = Some(Credentials { authorization, viewer });
                 Ok(())
             }
-            Err(AppError::Unavailable(_)) => Err(UNAVAILABLE),
-            Err(_) => {
-                super::graphql::audit_refused_token(self.state, self.request_id.clone()).await;
+            Err(Denied::Failed(AppError::Unavailable(_))) => Err(UNAVAILABLE),
+            Err(Denied::Failed(_)) => Err(FORBIDDEN),
+            Err(Denied::Refused(refusal)) => {
+                // A refused token pays from the address's budget, as over HTTP.
+                if super::graphql::pay_for_refusal(self.state, self.address).is_err() {
+                    return Err(TOO_MANY_REFUSALS);
+                }
+                super::graphql::audit_refused_token(
+                    self.state,
+                    self.request_id.clone(),
+                    self.address,
+                    refusal,
+                )
+                .await;
                 Err(FORBIDDEN)
             }
         }
@@ -307,7 +320,7 @@ impl Session<'_> {
         match now {
             Ok(viewer) if viewer.identity() == credentials.viewer.identity() => Ok(()),
             // The database being away for a moment is no reason to drop the connection.
-            Err(AppError::Unavailable(_)) => Ok(()),
+            Err(Denied::Failed(AppError::Unavailable(_))) => Ok(()),
             _ => Err(ACCESS_CHANGED),
         }
     }
