@@ -1,5 +1,5 @@
 //! Token authority: who minted a token and the regions that bound it (a token minted for someone
-//! else never carries more than its minter's regions); the regions a person is registered in
+//! else never carries more than the regions its minter coordinates, now: `bound_by_person_id`); the regions a person is registered in
 //! besides their home region; and repeat counts for audit events of refusals.
 //!
 //! Existing tokens minted by someone other than their owner (the `token.create` audit event names
@@ -20,6 +20,7 @@ enum ApiToken {
     MintedByPersonId,
     MintedByTokenId,
     RegionBound,
+    BoundByPersonId,
 }
 
 #[derive(DeriveIden)]
@@ -62,7 +63,7 @@ UPDATE api_token SET minted_by_person_id = (
     SELECT a.actor_person_id FROM audit_event a
     WHERE a.action = 'token.create' AND a.target_type = 'ApiToken' AND a.target_id = api_token.id
     ORDER BY a.id LIMIT 1);
-UPDATE api_token SET region_bound = TRUE
+UPDATE api_token SET region_bound = TRUE, bound_by_person_id = minted_by_person_id
     WHERE minted_by_person_id IS NOT NULL AND minted_by_person_id <> person_id;
 INSERT INTO api_token_region (token_id, region_id)
     SELECT t.id, m.region_id FROM api_token t
@@ -78,6 +79,7 @@ impl MigrationTrait for Migration {
             integer_null(ApiToken::MintedByPersonId),
             integer_null(ApiToken::MintedByTokenId),
             boolean(ApiToken::RegionBound).default(false).to_owned(),
+            integer_null(ApiToken::BoundByPersonId),
         ];
         for column in columns {
             manager.alter_table(Table::alter().table(ApiToken::Table).add_column(column).to_owned()).await?;
@@ -144,7 +146,12 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager.drop_table(Table::drop().table(PersonRegion::Table).to_owned()).await?;
         manager.drop_table(Table::drop().table(ApiTokenRegion::Table).to_owned()).await?;
-        for column in [ApiToken::MintedByPersonId, ApiToken::MintedByTokenId, ApiToken::RegionBound] {
+        for column in [
+            ApiToken::MintedByPersonId,
+            ApiToken::MintedByTokenId,
+            ApiToken::RegionBound,
+            ApiToken::BoundByPersonId,
+        ] {
             manager.alter_table(Table::alter().table(ApiToken::Table).drop_column(column).to_owned()).await?;
         }
         for column in [AuditEvent::Repeats, AuditEvent::LastOccurredAt] {

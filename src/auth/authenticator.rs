@@ -159,6 +159,7 @@ impl Authenticator {
             minted_by: found.minted_by_person_id,
             grants: found.grants.iter().map(grant).collect(),
             bound: found.bound,
+            bound_by: found.bound_by_person_id,
         });
         self.remember(hash, identity.clone(), found.expires_at);
         Ok(identity)

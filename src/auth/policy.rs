@@ -319,6 +319,7 @@ mod tests {
             token_id: 1,
             minted_by: None,
             bound: None,
+            bound_by: None,
             grants,
         }))
     }
@@ -522,6 +523,7 @@ mod tests {
             token_id: 7,
             minted_by: Some(2),
             bound: Some(vec![OTHER_REGION]),
+            bound_by: Some(2),
             grants: vec![victim.grants[1]],
         }));
         assert!(bound_to_b.can(Action::ManageToken { owner: &victim, bound: Some(&[OTHER_REGION]) }));

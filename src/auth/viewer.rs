@@ -30,9 +30,11 @@ pub struct Identity {
     /// Who minted the token (the person, a coordinator, or `None` for the command line).
     pub minted_by: Option<i32>,
     /// The regions a region-bound token carries grants in (`None`: all of the person's). A
-    /// token minted for someone else is bound to its minter's regions, and so is every token
-    /// minted with a bound one: no token carries more than its minter held.
+    /// token minted for someone else is bound to the regions its minter coordinates, and so is
+    /// every token minted with a bound one: no token carries more than its minter holds.
     pub bound: Option<Vec<i32>>,
+    /// Whose coordination bounds the token (the regions they stop coordinating leave the bound).
+    pub bound_by: Option<i32>,
     /// The person's memberships that the token carries.
     pub grants: Vec<Grant>,
 }
@@ -63,6 +65,11 @@ impl Viewer {
     /// The regions the token is bound to; `None` when it carries all of the person's grants.
     pub fn token_bound(&self) -> Option<&[i32]> {
         self.identity().and_then(|i| i.bound.as_deref())
+    }
+
+    /// Whose coordination bounds the token, when it is bound.
+    pub fn token_bound_by(&self) -> Option<i32> {
+        self.identity().and_then(|i| i.bound_by)
     }
 
     pub(crate) fn grants(&self) -> &[Grant] {

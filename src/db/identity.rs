@@ -48,6 +48,8 @@ pub struct TokenGrants {
     /// The regions a region-bound token carries grants in; `None` for a token that carries all
     /// of its owner's.
     pub bound: Option<Vec<i32>>,
+    /// Whose coordination bounds it, for a region-bound token.
+    pub bound_by_person_id: Option<i32>,
     /// The owner's memberships the token carries: for a region-bound token only those in its
     /// regions.
     pub grants: Vec<GrantRow>,
@@ -60,6 +62,7 @@ struct TokenGrantRow {
     home_region_id: Option<i32>,
     minted_by_person_id: Option<i32>,
     region_bound: bool,
+    bound_by_person_id: Option<i32>,
     bound_regions: Option<String>,
     expires_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
@@ -92,18 +95,25 @@ fn placeholder(backend: DatabaseBackend, n: usize) -> String {
     }
 }
 
+/// The regions a region-bound token `t` carries grants in: those of its bound that the person
+/// bounding it coordinates now, so a coordinator who loses a region takes it from every token
+/// they bound.
+const STILL_COORDINATED: &str = "EXISTS (SELECT 1 FROM membership bm
+    WHERE bm.person_id = t.bound_by_person_id AND bm.role = 'COORDINATOR' AND bm.region_id = r.region_id)";
+
 /// The token with this hash, its owner's grants and the regions that bound it: one indexed query.
 pub async fn token_grants(db: &Db, hash: &str) -> Result<Option<TokenGrants>, DbErr> {
     // The bound regions come aggregated in one column, as a need's themes' ids do (`db::needs`).
-    let bound_regions = match db.backend() {
-        DatabaseBackend::Postgres => {
-            "(SELECT string_agg(CAST(r.region_id AS text), ',') FROM api_token_region r WHERE r.token_id = t.id)"
-        }
-        _ => "(SELECT group_concat(r.region_id) FROM api_token_region r WHERE r.token_id = t.id)",
+    let aggregate = match db.backend() {
+        DatabaseBackend::Postgres => "string_agg(CAST(r.region_id AS text), ',')",
+        _ => "group_concat(r.region_id)",
     };
+    let bound_regions = format!(
+        "(SELECT {aggregate} FROM api_token_region r WHERE r.token_id = t.id AND {STILL_COORDINATED})"
+    );
     let sql = format!(
         "SELECT t.id AS token_id, t.person_id AS token_person_id, p.home_region_id, t.minted_by_person_id,
-                t.region_bound, {bound_regions} AS bound_regions,
+                t.region_bound, t.bound_by_person_id, {bound_regions} AS bound_regions,
                 t.expires_at, t.revoked_at, t.last_used_at,
                 {GRANT_COLUMNS}
          FROM api_token t
@@ -139,6 +149,7 @@ pub async fn token_grants(db: &Db, hash: &str) -> Result<Option<TokenGrants>, Db
         revoked_at: first.revoked_at,
         last_used_at: first.last_used_at,
         bound,
+        bound_by_person_id: first.bound_by_person_id,
         grants: Vec::new(),
     };
     for row in rows {
@@ -268,16 +279,31 @@ pub async fn registered_regions_of(
     Ok(regions_by(rows.into_iter().map(|r| (r.person_id, r.region_id))))
 }
 
-/// The regions each of several tokens is bound to (empty for a token that is not region-bound).
+/// The regions each of several tokens carries grants in now (empty for a token that is not
+/// region-bound): its bound, less what the person bounding it no longer coordinates.
 pub async fn token_bounds(
     db: &impl ConnectionTrait,
     token_ids: &[i32],
 ) -> Result<HashMap<i32, Vec<i32>>, DbErr> {
-    let rows = api_token_region::Entity::find()
-        .filter(api_token_region::Column::TokenId.is_in(token_ids.iter().copied()))
-        .order_by_asc(api_token_region::Column::RegionId)
-        .all(db)
-        .await?;
+    if token_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    #[derive(FromQueryResult)]
+    struct Row {
+        token_id: i32,
+        region_id: i32,
+    }
+    let backend = db.get_database_backend();
+    let list: Vec<String> = (1..=token_ids.len()).map(|n| placeholder(backend, n)).collect();
+    let sql = format!(
+        "SELECT t.id AS token_id, r.region_id FROM api_token t JOIN api_token_region r ON r.token_id = t.id
+         WHERE t.id IN ({})
+           AND {STILL_COORDINATED}
+         ORDER BY t.id, r.region_id",
+        list.join(", ")
+    );
+    let values: Vec<Value> = token_ids.iter().map(|id| (*id).into()).collect();
+    let rows = Row::find_by_statement(Statement::from_sql_and_values(backend, sql, values)).all(db).await?;
     Ok(regions_by(rows.into_iter().map(|r| (r.token_id, r.region_id))))
 }
 
@@ -504,6 +530,8 @@ pub struct TokenLimits {
     /// The regions the token carries its owner's grants in; `None` for all of them (a token
     /// minted by its owner with an unbound token, or at the command line).
     pub bound: Option<Vec<i32>>,
+    /// Whose coordination bounds a region-bound token (see `api_token.bound_by_person_id`).
+    pub bound_by: Option<i32>,
     /// The most live (neither revoked nor expired) tokens the owner may hold; `None` at the
     /// command line.
     pub live_tokens: Option<u64>,
@@ -564,6 +592,7 @@ pub async fn create_token(
         minted_by_person_id: Set(minted_by_person_id),
         minted_by_token_id: Set(minted_by_token_id),
         region_bound: Set(region_bound),
+        bound_by_person_id: Set(limits.bound_by.filter(|_| region_bound)),
         ..Default::default()
     }
     .insert(&txn)

@@ -128,6 +128,30 @@ on_both_databases! {
         assert!(events.iter().any(|n| n["action"] == "mutation.createToken" && n["outcome"] == "OK"));
     }
 
+    async fn a_coordinator_who_loses_a_region_takes_it_from_the_tokens_they_bound(app) {
+        let c = cast(&app).await;
+        let (_, minted) = token_minted_by_nora(&app, &c).await;
+        let (payload, _) = mutate(&app, &minted, CREATE_TOKEN, "createToken", json!({ "name": "again" })).await;
+        let again = payload["secret"].as_str().expect("a secret").to_owned();
+        for token in [&minted, &again] {
+            let viewer = app.data_as(token, VIEWER, json!({})).await;
+            assert_eq!(viewer["viewer"]["memberships"], json!([{ "role": "MUNICIPALITY_MEMBER" }]));
+        }
+        // Another coordinator of Nord takes Nora's role away.
+        let nils = app.token_for("Nils Nord", RoleArg::Coordinator, "rso-nord").await;
+        let membership = app.data_as(&c.nora, "{ viewer { memberships { id } } }", json!({})).await["viewer"]["memberships"][0]["id"].clone();
+        let removed = app.data_as(&nils, "mutation($m: ID!) { removeMembership(input: { membership: $m }) { userErrors { code } } }",
+            json!({ "m": membership })).await;
+        assert_eq!(removed["removeMembership"]["userErrors"], json!([]));
+        for token in [&minted, &again] {
+            let viewer = app.data_as(token, "{ viewer { memberships { role } tokens { boundToRegions { key } } } }", json!({})).await;
+            assert_eq!(viewer["viewer"]["memberships"], json!([]), "Nora coordinates nothing now: {viewer}");
+        }
+        // Vera's own token is untouched.
+        let own = app.data_as(&c.vera, VIEWER, json!({})).await;
+        assert_eq!(own["viewer"]["memberships"].as_array().map(Vec::len), Some(2), "{own}");
+    }
+
     async fn a_person_holds_a_bounded_number_of_live_tokens(app) {
         let kari = app.token_for("Kari Nordmann", RoleArg::Coordinator, "rso-vest").await;
         // One from the command line, then the API until the limit.
@@ -254,5 +278,60 @@ async fn budgets_belong_to_people_and_refusals_pay_from_the_address() {
         };
         assert_eq!(statuses[..10], [401; 10]);
         assert_eq!(statuses[10..], [429, 429]);
+    }
+}
+
+/// Tokens minted before token authority was recorded: the migration reads the minter from the
+/// `token.create` audit event and bounds a token minted for someone else to the regions its
+/// minter coordinates; a token of one's own, or from the command line, stays unbound.
+#[tokio::test]
+async fn the_migration_bounds_tokens_that_coordinators_minted_for_others() {
+    use migration::{Migrator, MigratorTrait};
+    use sea_orm::{ConnectionTrait, Database};
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let dir = tempfile::tempdir().expect("a directory");
+        let url = match backend {
+            Backend::Sqlite => format!("sqlite:{}?mode=rwc", dir.path().join("old.db").display()),
+            Backend::Postgres => crate::postgres::empty_database().await,
+        };
+        let db = Database::connect(&url).await.expect("connect");
+        Migrator::up(&db, Some(7)).await.expect("the migrations before token authority");
+        let at = "'2026-11-01T00:00:00Z'";
+        for statement in [
+            "INSERT INTO region (id, key, name) VALUES (1, 'a', 'A'), (2, 'b', 'B')".to_owned(),
+            format!(
+                "INSERT INTO person (id, name, email, home_region_id, created_at) VALUES
+                (1, 'Bea', 'bea@example.no', 2, {at}), (2, 'Vera', 'vera@example.no', 1, {at})"
+            ),
+            format!(
+                "INSERT INTO membership (id, person_id, role, region_id, created_at) VALUES
+                (1, 1, 'COORDINATOR', 2, {at}), (2, 2, 'COORDINATOR', 1, {at})"
+            ),
+            format!(
+                "INSERT INTO api_token (id, person_id, name, prefix, secret_hash, created_at) VALUES
+                (1, 1, 'cli', 'khub_a', 'h1', {at}), (2, 2, 'own', 'khub_b', 'h2', {at}),
+                (3, 2, 'from bea', 'khub_c', 'h3', {at})"
+            ),
+            format!(
+                "INSERT INTO audit_event (occurred_at, actor_person_id, actor_token_id, actor_label, action,
+                target_type, target_id, region_id) VALUES
+                ({at}, NULL, NULL, 'command line', 'token.create', 'ApiToken', 1, 2),
+                ({at}, 2, 2, NULL, 'token.create', 'ApiToken', 2, 1),
+                ({at}, 1, 1, NULL, 'token.create', 'ApiToken', 3, 1)"
+            ),
+        ] {
+            db.execute_unprepared(&statement).await.expect("old rows");
+        }
+        Migrator::up(&db, None).await.expect("the rest of the migrations");
+        let tokens = entity::api_token::Entity::find().all(&db).await.expect("tokens");
+        let of = |id: i32| tokens.iter().find(|t| t.id == id).expect("a token");
+        assert_eq!((of(1).minted_by_person_id, of(1).region_bound), (None, false));
+        assert_eq!((of(2).minted_by_person_id, of(2).region_bound), (Some(2), false));
+        assert_eq!(
+            (of(3).minted_by_person_id, of(3).region_bound, of(3).bound_by_person_id),
+            (Some(1), true, Some(1))
+        );
+        let bounds = entity::api_token_region::Entity::find().all(&db).await.expect("bounds");
+        assert_eq!(bounds, [entity::api_token_region::Model { token_id: 3, region_id: 2 }]);
     }
 }

@@ -49,6 +49,19 @@ pub async fn fresh_database() -> String {
     server.url(&name)
 }
 
+/// A fresh, empty database (no migrations), owned by the calling test.
+pub async fn empty_database() -> String {
+    let server = SERVER.get_or_init(start).await;
+    let name = format!("test_{}", NEXT_DATABASE.fetch_add(1, Ordering::Relaxed));
+    let admin = Database::connect(server.url("postgres")).await.expect("connect to the test server");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE template0"))
+        .await
+        .expect("create a database");
+    admin.close().await.expect("close the admin connection");
+    server.url(&name)
+}
+
 fn bin_dir() -> PathBuf {
     if let Ok(dir) = std::env::var("PG_BIN") {
         return PathBuf::from(dir);

@@ -387,12 +387,12 @@ impl IdentityMutation {
         // No token carries more than its minter holds: one's own new token keeps the bound of the
         // token it was minted with; a token for someone else carries only the regions the minter
         // coordinates.
-        let bound = if person.id == me {
-            viewer.token_bound().map(<[i32]>::to_vec)
+        let (bound, bound_by) = if person.id == me {
+            (viewer.token_bound().map(<[i32]>::to_vec), viewer.token_bound_by())
         } else {
-            Some(viewer.coordinated_regions())
+            (Some(viewer.coordinated_regions()), Some(me))
         };
-        let limits = TokenLimits { bound, live_tokens: Some(MAX_LIVE_TOKENS) };
+        let limits = TokenLimits { bound, bound_by, live_tokens: Some(MAX_LIVE_TOKENS) };
         Ok(
             match identity::create_token(
                 ctx.db()?,
