@@ -407,6 +407,22 @@ fn collect_ids(value: &Value, ids: &mut Vec<String>) {
     }
 }
 
+/// `Authorization` values: the real token, damaged or under another scheme, token-shaped strings,
+/// and printable noise.
+fn authorization() -> impl Strategy<Value = String> {
+    let real = target().token.clone();
+    let body = prop_oneof![
+        2 => Just(real.clone()),
+        2 => (0..real.len(), proptest::char::range('0', 'z'))
+            .prop_map(move |(at, c)| { let mut t = real.clone().into_bytes(); t[at] = c as u8; String::from_utf8_lossy(&t).into_owned() }),
+        2 => "[A-Za-z0-9_-]{43}".prop_map(|rest| format!("khub_{rest}")),
+        1 => "[ -~]{0,60}",
+    ];
+    let scheme =
+        proptest::sample::select(&["Bearer ", "bearer ", "BEARER ", "Basic ", "Token ", "", " Bearer "][..]);
+    (scheme, body).prop_map(|(scheme, body)| format!("{scheme}{body}"))
+}
+
 fn config() -> Config {
     // `PROPTEST_CASES` overrides the number of cases.
     Config { failure_persistence: None, ..Config::with_cases(256) }
@@ -443,6 +459,37 @@ proptest! {
         let document = valid::Gen::new(schema, seed, real_ids()).operation();
         let (status, body) = send(json!({ "query": document }).to_string().into_bytes(), with_token);
         check(status, &body)?;
+    }
+
+    /// Any `Authorization` value is a person or a refusal (401, or 429 once the address's budget
+    /// is spent), never the public; and refusals stay a handful of audit events, one per kind.
+    #[test]
+    fn authorization_headers_are_a_person_or_a_refusal(header in authorization()) {
+        let target = target();
+        let (status, body) = target.runtime.block_on(async {
+            let response = target.app.client.post(target.app.url("/graphql"))
+                .header("authorization", &header)
+                .json(&json!({ "query": "{ viewer { authenticated } }" }))
+                .send().await.expect("the hub answers");
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap_or(Value::Null))
+        });
+        check(status, &body)?;
+        match status {
+            200 => prop_assert_eq!(&body["data"]["viewer"]["authenticated"], &json!(true), "{}: {}", header, body),
+            401 => prop_assert_eq!(&body["errors"][0]["extensions"]["code"], &json!("UNAUTHENTICATED")),
+            429 => prop_assert_eq!(&body["errors"][0]["extensions"]["code"], &json!("RATE_LIMITED")),
+            other => prop_assert!(false, "{} for {}: {}", other, header, body),
+        }
+        let refusals = target.runtime.block_on(async {
+            use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+            entity::audit_event::Entity::find()
+                .filter(entity::audit_event::Column::Action.eq("authenticate"))
+                .count(target.app.db().conn())
+                .await
+                .expect("count")
+        });
+        prop_assert!(refusals <= 5, "one event per kind of refusal, not one per request: {}", refusals);
     }
 
     #[test]
