@@ -87,7 +87,7 @@ async fn shift(
             _ => format!("Commission {id} cancelled"),
         };
         for need_id in needs_of(txn, id).await? {
-            needs::move_in(txn, actor, need_id, None, need_move, Some(reason.clone())).await?;
+            needs::move_in(txn, Some(actor), need_id, None, need_move, Some(reason.clone())).await?;
         }
     }
     Ok(saved)

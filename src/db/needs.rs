@@ -235,15 +235,16 @@ pub async fn apply_move(
     reason: Option<String>,
 ) -> Result<need::Model, WriteError> {
     let txn = db.begin_write().await?;
-    let saved = move_in(&txn, actor, need_id, expected_version, attempted, reason).await?;
+    let saved = move_in(&txn, Some(actor), need_id, expected_version, attempted, reason).await?;
     db.commit(txn).await?;
     Ok(saved)
 }
 
-/// `apply_move` inside the caller's transaction (a round closing moves many needs at once).
+/// `apply_move` inside the caller's transaction (a round closing moves many needs at once); the
+/// actor is `None` when the hub moves the need itself (a round closing at its closing time).
 pub async fn move_in(
     txn: &DatabaseTransaction,
-    actor: i32,
+    actor: Option<i32>,
     need_id: i32,
     expected_version: Option<i32>,
     attempted: Move,
@@ -262,7 +263,7 @@ pub async fn move_in(
         txn,
         NewEvent {
             need_id,
-            actor: Some(actor),
+            actor,
             kind: kind::STATUS_CHANGED,
             from: Some(read.status),
             to: Some(to),

@@ -21,6 +21,7 @@ mod permissions;
 mod rate_limit;
 mod realtime;
 mod reference;
+mod round_closing;
 mod rounds;
 mod schema_file;
 mod search;
