@@ -19,6 +19,7 @@ mod node;
 mod pagination;
 mod permissions;
 mod rate_limit;
+mod reach;
 mod realtime;
 mod reference;
 mod round_closing;
