@@ -216,9 +216,10 @@ on_both_databases! {
 }
 
 /// Two instances on one database, both closing due rounds: the round closes once.
-#[tokio::test]
-async fn two_instances_close_a_due_round_once() {
-    for backend in [Backend::Postgres, Backend::Sqlite] {
+mod two_instances_close_a_due_round_once {
+    use super::*;
+
+    async fn run(backend: Backend) {
         let a = TestApp::spawn(backend).await;
         let b = a.another_instance().await;
         let c = cast(&a).await;
@@ -235,19 +236,26 @@ async fn two_instances_close_a_due_round_once() {
         }
         closed(&b, &c, &round).await;
         tokio::time::sleep(Duration::from_millis(2_500)).await;
-        assert_eq!(
-            status_changes(&a, &needs).await,
-            needs.len() * 2,
-            "{backend:?}: one status change per candidate"
-        );
-        assert_eq!(close_audits(&a, &c).await, [(json!("hub"), Value::Null)], "{backend:?}");
+        assert_eq!(status_changes(&a, &needs).await, needs.len() * 2, "one status change per candidate");
+        assert_eq!(close_audits(&a, &c).await, [(json!("hub"), Value::Null)]);
+    }
+
+    #[tokio::test]
+    async fn sqlite() {
+        run(Backend::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        run(Backend::Postgres).await;
     }
 }
 
 /// A round whose closing time passed while no hub ran is closed before the hub serves.
-#[tokio::test]
-async fn a_due_round_is_closed_at_start_up() {
-    for backend in [Backend::Sqlite, Backend::Postgres] {
+mod a_due_round_is_closed_at_start_up {
+    use super::*;
+
+    async fn run(backend: Backend) {
         // This instance looks only once an hour, so it never closes the round itself.
         let first = TestApp::spawn_with(backend, |s| s.round_check_secs = 3_600).await;
         let c = cast(&first).await;
@@ -257,7 +265,17 @@ async fn a_due_round_is_closed_at_start_up() {
         assert_eq!(round_as(&first, &c.coordinator, &round).await["status"], "OPEN");
         let second = TestApp::spawn_on(first.database_url.clone(), |s| s.round_check_secs = 3_600).await;
         let seen = round_as(&second, &c.coordinator, &round).await;
-        assert_eq!(seen["status"], "CLOSED", "{backend:?}: closed before the first request");
+        assert_eq!(seen["status"], "CLOSED", "closed before the first request");
         assert_eq!(status_changes(&second, &needs).await, needs.len() * 2);
+    }
+
+    #[tokio::test]
+    async fn sqlite() {
+        run(Backend::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        run(Backend::Postgres).await;
     }
 }
