@@ -51,6 +51,9 @@ impl Application {
         };
         let db = prepare_database_with(&settings.database_url, &pool).await?;
         crate::events::spawn_relay(db.clone());
+        // Rounds whose closing time passed while no hub ran close before the first request.
+        let closer = crate::rounds_closer::RoundsCloser::new(&db);
+        closer.pass().await;
         let listener = TcpListener::bind(settings.bind)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
@@ -63,6 +66,7 @@ impl Application {
             settings.allowed_origins.iter().map(|o| o.trim().trim_end_matches('/').to_lowercase()).collect(),
         );
         let (shutting_down, shutdown) = tokio::sync::watch::channel(false);
+        closer.spawn(Duration::from_secs(settings.round_check_secs.max(1)), shutdown.clone());
         let state = AppState {
             schema,
             db,

@@ -149,6 +149,10 @@ pub struct Settings {
     /// Points per hour for each IP address without a token.
     #[arg(long, env = "HUB_PUBLIC_RATE_LIMIT", default_value_t = 1_000, global = true)]
     pub public_rate_limit: u32,
+    /// Seconds between the hub's looks for open rounds past their closing time, which it then
+    /// closes (also once at start-up).
+    #[arg(long, env = "HUB_ROUND_CHECK_SECS", default_value_t = 30, global = true)]
+    pub round_check_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -25,6 +25,8 @@ pub mod http;
 pub mod rate_limit;
 /// The bundled reference data and its idempotent loading.
 pub mod reference_data;
+/// Closing prioritisation rounds at their closing time, on every instance, exactly once.
+pub mod rounds_closer;
 /// A deterministic sample dataset in tiers, for benchmarks and tests.
 pub mod sample;
 /// Logging setup.

@@ -65,6 +65,8 @@ pub enum Actor {
     Person { person_id: i32, token_id: i32 },
     /// Someone at the server's command line (bootstrap, demo).
     CommandLine,
+    /// The hub itself, keeping a rule on time (closing a round at its closing time).
+    Hub,
 }
 
 /// What changed, for the log. Never put an e-mail address or a token secret in `detail`.
@@ -80,6 +82,7 @@ pub async fn record(db: &impl ConnectionTrait, actor: Actor, event: Event<'_>) -
     let (person, token, label) = match actor {
         Actor::Person { person_id, token_id } => (Some(person_id), Some(token_id), None),
         Actor::CommandLine => (None, None, Some("command line".to_owned())),
+        Actor::Hub => (None, None, Some("hub".to_owned())),
     };
     note_subject(event.target_type, event.target_id);
     audit_event::ActiveModel {

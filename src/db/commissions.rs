@@ -1,6 +1,6 @@
 //! Commissions and knowledge summaries: every write is one transaction with its history event;
-//! awarding moves the needs to COMMISSIONED and publishing moves them to ANSWERED in the same
-//! transaction.
+//! awarding moves the needs to COMMISSIONED, publishing moves them to ANSWERED and cancelling
+//! awarded work moves them back to PRIORITISED, in the same transaction.
 
 use chrono::{DateTime, Utc};
 use entity::{
@@ -15,10 +15,7 @@ use sea_orm::{
 
 use crate::{
     db::{Db, WriteError, duplicate_is_conflict, needs},
-    domain::{
-        commissions::{CommissionMove, next},
-        needs::Move,
-    },
+    domain::commissions::{CommissionMove, effect_on_needs, next},
 };
 
 /// Kinds of commission history events.
@@ -59,7 +56,9 @@ async fn find(txn: &DatabaseTransaction, id: i32) -> Result<commission::Model, W
     commission::Entity::find_by_id(id).one(txn).await?.ok_or(WriteError::NotFound { field: "commission" })
 }
 
-/// Moves a commission by the state machine, with its event; returns the saved row.
+/// Moves a commission by the state machine, with its event, and its needs by
+/// `effect_on_needs` (awarded: COMMISSIONED, published: ANSWERED, awarded work cancelled:
+/// PRIORITISED again); returns the saved row.
 async fn shift(
     txn: &DatabaseTransaction,
     actor: i32,
@@ -80,6 +79,17 @@ async fn shift(
     }
     let saved = model.update(txn).await?;
     event(txn, id, actor, kind::STATUS_CHANGED, Some((from, to)), note).await?;
+    // The needs follow, through their own state machine, in the same transaction.
+    if let Some(need_move) = effect_on_needs(from, attempted) {
+        let reason = match attempted {
+            CommissionMove::Award => format!("Commission {id} awarded"),
+            CommissionMove::Publish => format!("Summary of commission {id} published"),
+            _ => format!("Commission {id} cancelled"),
+        };
+        for need_id in needs_of(txn, id).await? {
+            needs::move_in(txn, Some(actor), need_id, None, need_move, Some(reason.clone())).await?;
+        }
+    }
     Ok(saved)
 }
 
@@ -148,7 +158,8 @@ pub async fn create(db: &Db, actor: i32, new: NewCommission) -> Result<commissio
     Ok(created)
 }
 
-/// Opens, starts or cancels a commission: moves that touch nothing else.
+/// Opens, starts or cancels a commission (cancelling awarded work gives its needs back to the
+/// pool of prioritised needs, see `shift`).
 pub async fn simple_move(
     db: &Db,
     actor: i32,
@@ -235,17 +246,6 @@ pub async fn award(
         }
     }
     let saved = shift(&txn, actor, read, CommissionMove::Award, None, Some(institution_id)).await?;
-    for need_id in needs_of(&txn, id).await? {
-        needs::move_in(
-            &txn,
-            actor,
-            need_id,
-            None,
-            Move::Commission,
-            Some(format!("Commission {id} awarded")),
-        )
-        .await?;
-    }
     db.commit(txn).await?;
     Ok(saved)
 }
@@ -378,17 +378,6 @@ pub async fn publish(db: &Db, actor: i32, id: i32) -> Result<commission::Model, 
     let mut model = delivered.into_active_model();
     model.published_at = Set(Some(Utc::now()));
     model.update(&txn).await?;
-    for need_id in needs_of(&txn, id).await? {
-        needs::move_in(
-            &txn,
-            actor,
-            need_id,
-            None,
-            Move::Answer,
-            Some(format!("Summary of commission {id} published")),
-        )
-        .await?;
-    }
     db.commit(txn).await?;
     Ok(saved)
 }

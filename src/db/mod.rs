@@ -123,6 +123,17 @@ impl Db {
         &self.background
     }
 
+    /// This `Db` for work of the hub's own off the request path (closing due rounds): the same
+    /// pool and event bus, its statements not counted.
+    pub fn for_background_work(&self) -> Db {
+        Self {
+            conn: self.background.clone(),
+            background: self.background.clone(),
+            statements: Arc::new(AtomicU64::new(0)),
+            bus: self.bus.clone(),
+        }
+    }
+
     pub fn backend(&self) -> DatabaseBackend {
         self.conn.get_database_backend()
     }

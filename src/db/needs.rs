@@ -235,15 +235,16 @@ pub async fn apply_move(
     reason: Option<String>,
 ) -> Result<need::Model, WriteError> {
     let txn = db.begin_write().await?;
-    let saved = move_in(&txn, actor, need_id, expected_version, attempted, reason).await?;
+    let saved = move_in(&txn, Some(actor), need_id, expected_version, attempted, reason).await?;
     db.commit(txn).await?;
     Ok(saved)
 }
 
-/// `apply_move` inside the caller's transaction (a round closing moves many needs at once).
+/// `apply_move` inside the caller's transaction (a round closing moves many needs at once); the
+/// actor is `None` when the hub moves the need itself (a round closing at its closing time).
 pub async fn move_in(
     txn: &DatabaseTransaction,
-    actor: i32,
+    actor: Option<i32>,
     need_id: i32,
     expected_version: Option<i32>,
     attempted: Move,
@@ -262,7 +263,7 @@ pub async fn move_in(
         txn,
         NewEvent {
             need_id,
-            actor: Some(actor),
+            actor,
             kind: kind::STATUS_CHANGED,
             from: Some(read.status),
             to: Some(to),
@@ -322,7 +323,9 @@ pub async fn cosign(
     Ok(saved)
 }
 
-/// Takes `municipality_id`'s co-signature back.
+/// Takes `municipality_id`'s own co-signature back. A co-signature carried by a merge is not
+/// the municipality's to withdraw: it leaves with `unmerge`. The reach of the needs this one is
+/// merged into follows (see `carry`).
 pub async fn withdraw_cosign(
     db: &Db,
     actor: i32,
@@ -331,15 +334,21 @@ pub async fn withdraw_cosign(
 ) -> Result<need::Model, WriteError> {
     let txn = db.begin_write().await?;
     let read = lock(&txn, need_id, None).await?;
-    let deleted = need_cosign::Entity::delete_many()
+    let row = need_cosign::Entity::find()
         .filter(need_cosign::Column::NeedId.eq(need_id))
         .filter(need_cosign::Column::MunicipalityId.eq(municipality_id))
-        .exec(&txn)
-        .await?;
-    if deleted.rows_affected == 0 {
-        return Err(WriteError::NotFound { field: "municipality" });
+        .one(&txn)
+        .await?
+        .ok_or(WriteError::NotFound { field: "municipality" })?;
+    if row.carried_from_need_id.is_some() {
+        return Err(WriteError::Conflict {
+            field: "municipality",
+            message: "the co-signature came with a merged duplicate; unmerging it takes it back".into(),
+        });
     }
-    let saved = recount(&txn, &read).await?;
+    need_cosign::Entity::delete_by_id(row.id).exec(&txn).await?;
+    let saved = carry(&txn, &read, true).await?;
+    carry_up(&txn, saved.merged_into_id).await?;
     record(
         &txn,
         NewEvent {
@@ -353,6 +362,93 @@ pub async fn withdraw_cosign(
     .await?;
     db.commit(txn).await?;
     Ok(saved)
+}
+
+/// Makes the carried co-signatures of a need what its duplicates bring, and nothing else: the
+/// one place where carried co-signatures are written. The municipalities behind a need are its
+/// own, its co-signers' and, in turn, those behind each duplicate merged into it; each counts
+/// once. A municipality that is the need's own or co-signed it itself is not carried; any other
+/// behind a duplicate is carried from (the lowest id of) a duplicate that brings it. Rows whose
+/// duplicate no longer brings them go. Raises the need's version and stores its count when
+/// something changed (or always, with `touch`). Returns the need as saved.
+async fn carry(
+    txn: &DatabaseTransaction,
+    read: &need::Model,
+    touch: bool,
+) -> Result<need::Model, WriteError> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let rows = need_cosign::Entity::find().filter(need_cosign::Column::NeedId.eq(read.id)).all(txn).await?;
+    let own: BTreeSet<i32> = std::iter::once(read.municipality_id)
+        .chain(rows.iter().filter(|r| r.carried_from_need_id.is_none()).map(|r| r.municipality_id))
+        .collect();
+    let duplicates = need::Entity::find()
+        .filter(need::Column::MergedIntoId.eq(read.id))
+        .filter(need::Column::Status.eq(NeedStatus::Merged))
+        .order_by_asc(need::Column::Id)
+        .all(txn)
+        .await?;
+    let duplicate_ids: Vec<i32> = duplicates.iter().map(|d| d.id).collect();
+    let behind_duplicates = if duplicate_ids.is_empty() {
+        Vec::new()
+    } else {
+        need_cosign::Entity::find()
+            .filter(need_cosign::Column::NeedId.is_in(duplicate_ids))
+            .order_by_asc(need_cosign::Column::NeedId)
+            .all(txn)
+            .await?
+    };
+    // Municipality -> the duplicates that bring it, lowest id first.
+    let mut brought: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
+    for duplicate in &duplicates {
+        let behind = std::iter::once(duplicate.municipality_id)
+            .chain(behind_duplicates.iter().filter(|c| c.need_id == duplicate.id).map(|c| c.municipality_id));
+        for municipality_id in behind {
+            if !own.contains(&municipality_id) {
+                brought.entry(municipality_id).or_default().push(duplicate.id);
+            }
+        }
+    }
+    let mut changed = false;
+    for row in rows.iter().filter(|r| r.carried_from_need_id.is_some()) {
+        let still = brought.get(&row.municipality_id).is_some_and(|from| {
+            row.carried_from_need_id.is_some_and(|carried_from| from.contains(&carried_from))
+        });
+        if still {
+            brought.remove(&row.municipality_id);
+        } else {
+            need_cosign::Entity::delete_by_id(row.id).exec(txn).await?;
+            changed = true;
+        }
+    }
+    for (municipality_id, from) in brought {
+        need_cosign::ActiveModel {
+            need_id: Set(read.id),
+            municipality_id: Set(municipality_id),
+            person_id: Set(None),
+            carried_from_need_id: Set(from.first().copied()),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        changed = true;
+    }
+    if changed || touch { recount(txn, read).await } else { Ok(read.clone()) }
+}
+
+/// `carry` for `need_id` and every need it is merged into in turn, as far as the chain goes.
+async fn carry_up(txn: &DatabaseTransaction, mut need_id: Option<i32>) -> Result<(), WriteError> {
+    let mut seen = Vec::new();
+    while let Some(id) = need_id {
+        if seen.contains(&id) {
+            break;
+        }
+        seen.push(id);
+        let read = lock(txn, id, None).await?;
+        carry(txn, &read, false).await?;
+        need_id = read.merged_into_id;
+    }
+    Ok(())
 }
 
 /// Stores the number of co-signers with the need (for ordering by reach) and raises its version.
@@ -400,8 +496,9 @@ pub async fn link_evidence(
 }
 
 /// Merges `duplicates` into `survivor`: each duplicate becomes MERGED and points at the survivor,
-/// keeping its own text and history; the municipalities behind it (owner and co-signers) become
-/// co-signers of the survivor unless they are there already. All or nothing.
+/// keeping its own text and history; the municipalities behind it (owner, co-signers and what
+/// its own duplicates carried) become carried co-signers of the survivor unless they are there
+/// already (`carry`). All or nothing.
 pub async fn merge(
     db: &Db,
     actor: i32,
@@ -431,39 +528,6 @@ pub async fn merge(
         model.merged_into_id = Set(Some(survivor_id));
         save(&txn, &duplicate, model).await?;
 
-        // Carry the duplicate's municipalities over, without counting any twice.
-        let mut present: Vec<i32> = need_cosign::Entity::find()
-            .filter(need_cosign::Column::NeedId.eq(survivor_id))
-            .all(&txn)
-            .await?
-            .into_iter()
-            .map(|c| c.municipality_id)
-            .collect();
-        present.push(survivor.municipality_id);
-        let mut behind: Vec<i32> = need_cosign::Entity::find()
-            .filter(need_cosign::Column::NeedId.eq(duplicate_id))
-            .all(&txn)
-            .await?
-            .into_iter()
-            .map(|c| c.municipality_id)
-            .collect();
-        behind.insert(0, duplicate.municipality_id);
-        for municipality_id in behind {
-            if present.contains(&municipality_id) {
-                continue;
-            }
-            present.push(municipality_id);
-            need_cosign::ActiveModel {
-                need_id: Set(survivor_id),
-                municipality_id: Set(municipality_id),
-                person_id: Set(None),
-                carried_from_need_id: Set(Some(duplicate_id)),
-                created_at: Set(Utc::now()),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
-        }
         record(
             &txn,
             NewEvent {
@@ -489,14 +553,16 @@ pub async fn merge(
         )
         .await?;
     }
+    // The municipalities behind the duplicates become carried co-signers of the survivor.
     let survivor = lock(&txn, survivor_id, None).await?;
-    let saved = recount(&txn, &survivor).await?;
+    let saved = carry(&txn, &survivor, true).await?;
     db.commit(txn).await?;
     Ok(saved)
 }
 
-/// Undoes the merge of `duplicate_id`: it gets back the state it had, and the co-signatures it
-/// brought leave the survivor. Returns the duplicate.
+/// Undoes the merge of `duplicate_id`: it gets back the state it had, and the municipalities
+/// only it brought leave the survivor and every need the survivor is merged into in turn
+/// (`carry`). Returns the duplicate.
 pub async fn unmerge(db: &Db, actor: i32, duplicate_id: i32) -> Result<need::Model, WriteError> {
     let txn = db.begin_write().await?;
     let duplicate = lock(&txn, duplicate_id, None).await?;
@@ -519,13 +585,11 @@ pub async fn unmerge(db: &Db, actor: i32, duplicate_id: i32) -> Result<need::Mod
     model.status = Set(to);
     model.merged_into_id = Set(None);
     let restored = save(&txn, &duplicate, model).await?;
-    need_cosign::Entity::delete_many()
-        .filter(need_cosign::Column::NeedId.eq(survivor_id))
-        .filter(need_cosign::Column::CarriedFromNeedId.eq(duplicate_id))
-        .exec(&txn)
-        .await?;
+    // The survivor, and whatever it is merged into in turn, keep exactly the municipalities
+    // still behind them.
     let survivor = lock(&txn, survivor_id, None).await?;
-    recount(&txn, &survivor).await?;
+    carry(&txn, &survivor, true).await?;
+    carry_up(&txn, survivor.merged_into_id).await?;
     for (need_id, related) in [(duplicate_id, survivor_id), (survivor_id, duplicate_id)] {
         let (from, to) =
             if need_id == duplicate_id { (Some(NeedStatus::Merged), Some(to)) } else { (None, None) };

@@ -11,7 +11,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::json;
 
@@ -142,11 +142,27 @@ pub async fn open(db: &Db, actor: Actor, person_id: i32, new: NewRound) -> Resul
     Ok(round)
 }
 
+/// Reads an open round for a change to its scores. The row is read with a shared lock
+/// (PostgreSQL; SQLite writers are serialised anyway), so a round cannot close between this
+/// check and the commit of the scores: the closing waits for the scorer, or the scorer for the
+/// closing, and then finds the round closed.
 async fn open_round(txn: &DatabaseTransaction, round_id: i32) -> Result<round::Model, WriteError> {
-    let round =
-        round::Entity::find_by_id(round_id).one(txn).await?.ok_or(WriteError::NotFound { field: "round" })?;
+    let round = round::Entity::find_by_id(round_id)
+        .lock_shared()
+        .one(txn)
+        .await?
+        .ok_or(WriteError::NotFound { field: "round" })?;
     if round.status != RoundStatus::Open {
         return Err(WriteError::Conflict { field: "round", message: "the round is closed".into() });
+    }
+    if round.closes_at <= Utc::now() {
+        return Err(WriteError::Conflict {
+            field: "round",
+            message: format!(
+                "the round closed at {}; scores are no longer taken",
+                round.closes_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+        });
     }
     Ok(round)
 }
@@ -331,11 +347,89 @@ pub async fn data_of(db: &impl ConnectionTrait, round_ids: &[i32]) -> Result<Has
 
 /// Closes a round in one transaction: the top N candidates become PRIORITISED, the others
 /// DEFERRED, each with a history event; positions and outcomes are kept with the round.
-/// Candidates that left the pool meanwhile (withdrawn, merged) keep their state.
+/// Candidates that left the pool meanwhile (withdrawn, merged) keep their state. A coordinator
+/// closes it (`person_id`); a round that was closed meanwhile, by another coordinator or by the
+/// hub at its closing time, is a `Conflict` and nothing changes.
 pub async fn close(db: &Db, actor: Actor, person_id: i32, round_id: i32) -> Result<round::Model, WriteError> {
     let txn = db.begin_write().await?;
-    let round = open_round(&txn, round_id).await?;
-    let data = data_of(&txn, &[round_id]).await?.remove(&round_id).unwrap_or_default();
+    if !claim(&txn, round_id, None).await? {
+        let found = round::Entity::find_by_id(round_id).one(&txn).await?;
+        return Err(match found {
+            None => WriteError::NotFound { field: "round" },
+            Some(_) => WriteError::Conflict { field: "round", message: "the round is closed already".into() },
+        });
+    }
+    let closed = finish(&txn, actor, Some(person_id), round_id).await?;
+    db.commit(txn).await?;
+    Ok(closed)
+}
+
+/// Closes every open round whose closing time has come, each in a transaction of its own with
+/// the same effects as [`close`], by the hub itself (no person: `Actor::Hub`). Any number of
+/// instances may run this at once: a round is closed by the one transaction that claims it, and
+/// the others skip it. Returns the rounds this call closed.
+pub async fn close_due(db: &Db, now: DateTime<Utc>) -> Result<Vec<i32>, WriteError> {
+    let due: Vec<i32> = round::Entity::find()
+        .filter(round::Column::Status.eq(RoundStatus::Open))
+        .filter(round::Column::ClosesAt.lte(now))
+        .order_by_asc(round::Column::ClosesAt)
+        .all(db.conn())
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    let mut closed = Vec::new();
+    for round_id in due {
+        let txn = db.begin_write().await?;
+        if !claim(&txn, round_id, Some(now)).await? {
+            // Closed meanwhile, by a coordinator or another instance.
+            txn.rollback().await?;
+            continue;
+        }
+        match finish(&txn, Actor::Hub, None, round_id).await {
+            Ok(_) => {
+                db.commit(txn).await?;
+                closed.push(round_id);
+            }
+            // Rolled back; the next pass tries again. Other due rounds still close.
+            Err(WriteError::Db(err)) => return Err(WriteError::Db(err)),
+            Err(err) => tracing::warn!(round_id, error = ?err, "a due round could not be closed"),
+        }
+    }
+    Ok(closed)
+}
+
+/// Marks an open round (due by `due_by`, when given) CLOSED as the first write of a closing
+/// transaction; whether this transaction got it. The conditional update is the lock: of two
+/// transactions closing one round, the second waits for the first (PostgreSQL row lock, SQLite's
+/// one writer), then finds it closed and changes nothing.
+async fn claim(
+    txn: &DatabaseTransaction,
+    round_id: i32,
+    due_by: Option<DateTime<Utc>>,
+) -> Result<bool, DbErr> {
+    let mut update = round::Entity::update_many()
+        .col_expr(round::Column::Status, sea_orm::sea_query::Expr::value(RoundStatus::Closed))
+        .col_expr(round::Column::ClosedAt, sea_orm::sea_query::Expr::value(Some(Utc::now())))
+        .filter(round::Column::Id.eq(round_id))
+        .filter(round::Column::Status.eq(RoundStatus::Open));
+    if let Some(due_by) = due_by {
+        update = update.filter(round::Column::ClosesAt.lte(due_by));
+    }
+    Ok(update.exec(txn).await?.rows_affected == 1)
+}
+
+/// The rest of closing a claimed round: move every eligible candidate by its place in the
+/// ranking, keep positions and outcomes, write the audit event.
+async fn finish(
+    txn: &DatabaseTransaction,
+    actor: Actor,
+    person_id: Option<i32>,
+    round_id: i32,
+) -> Result<round::Model, WriteError> {
+    let round =
+        round::Entity::find_by_id(round_id).one(txn).await?.ok_or(WriteError::NotFound { field: "round" })?;
+    let data = data_of(txn, &[round_id]).await?.remove(&round_id).unwrap_or_default();
     let eligible = |need_id: i32| {
         data.candidates
             .iter()
@@ -353,7 +447,7 @@ pub async fn close(db: &Db, actor: Actor, person_id: i32, round_id: i32) -> Resu
             (Move::Defer, NeedStatus::Deferred)
         };
         let reason = Some(format!("{}: position {}", round.name, line.position));
-        needs::move_in(&txn, person_id, line.need_id, None, attempted, reason).await?;
+        needs::move_in(txn, person_id, line.need_id, None, attempted, reason).await?;
         let mut candidate = round_candidate::ActiveModel {
             round_id: Set(round_id),
             need_id: Set(line.need_id),
@@ -361,24 +455,19 @@ pub async fn close(db: &Db, actor: Actor, person_id: i32, round_id: i32) -> Resu
         };
         candidate.outcome = Set(Some(outcome));
         candidate.position = Set(Some(i32::try_from(line.position).unwrap_or(i32::MAX)));
-        candidate.update(&txn).await?;
+        candidate.update(txn).await?;
     }
-    let mut closing = round.into_active_model();
-    closing.status = Set(RoundStatus::Closed);
-    closing.closed_at = Set(Some(Utc::now()));
-    let closed = closing.update(&txn).await?;
     audit::record(
-        &txn,
+        txn,
         actor,
         Event {
             action: "round.close",
             target_type: "Round",
             target_id: round_id,
-            region_id: Some(closed.region_id),
-            detail: Some(json!({ "prioritised": prioritised })),
+            region_id: Some(round.region_id),
+            detail: Some(json!({ "prioritised": prioritised, "atClosingTime": actor == Actor::Hub })),
         },
     )
     .await?;
-    db.commit(txn).await?;
-    Ok(closed)
+    Ok(round)
 }

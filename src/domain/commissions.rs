@@ -2,6 +2,8 @@
 
 use entity::enums::CommissionStatus::{self, *};
 
+use crate::domain::needs::Move;
+
 /// Something that moves a commission to another state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CommissionMove {
@@ -49,11 +51,28 @@ pub fn next(
     })
 }
 
+/// The states a commission never leaves.
+pub const TERMINAL: [CommissionStatus; 2] = [Published, Cancelled];
+
+/// What a commission's move does to the needs it answers, in the same transaction: awarding
+/// commissions them, publishing answers them, and cancelling awarded work gives them back to the
+/// pool of prioritised needs (a draft or open commission never moved them).
+pub fn effect_on_needs(from: CommissionStatus, attempted: CommissionMove) -> Option<Move> {
+    match (from, attempted) {
+        (_, CommissionMove::Award) => Some(Move::Commission),
+        (_, CommissionMove::Publish) => Some(Move::Answer),
+        (Awarded | InProgress, CommissionMove::Cancel) => Some(Move::Release),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use entity::enums::NeedStatus;
     use sea_orm::Iterable;
 
     use super::*;
+    use crate::domain::needs;
 
     const MOVES: [CommissionMove; 6] = [
         CommissionMove::Open,
@@ -88,5 +107,125 @@ mod tests {
                 assert_eq!(reachable, ALLOWED.contains(&(from, to)), "{from:?} -> {to:?}");
             }
         }
+    }
+
+    /// Every need move a person makes (reviews, rounds, merges, the evidence check); the moves
+    /// that follow a commission (`Commission`, `Answer`, `Release`) come only from
+    /// `effect_on_needs`.
+    fn own_moves() -> Vec<Move> {
+        let mut moves = vec![
+            Move::Submit,
+            Move::Accept,
+            Move::Return,
+            Move::Reject,
+            Move::Withdraw,
+            Move::Merge,
+            Move::AnswerByExistingEvidence,
+            Move::Prioritise,
+            Move::Defer,
+        ];
+        moves.extend(NeedStatus::iter().map(|restore| Move::Unmerge { restore }));
+        moves
+    }
+
+    /// A need and the commission that answers it, if one does and is not finished.
+    type Joint = (NeedStatus, Option<CommissionStatus>);
+
+    /// Where one step takes a joint state: a need's own move, drafting a commission for a
+    /// prioritised need, or a commission move with its effect on the need (a move whose effect
+    /// the need refuses fails as a whole, as its transaction does).
+    fn steps((need, commission): Joint) -> Vec<Joint> {
+        let mut out: Vec<Joint> = own_moves()
+            .into_iter()
+            .filter_map(|m| needs::next(need, m).ok())
+            .map(|n| (n, commission))
+            .collect();
+        match commission {
+            None if need == NeedStatus::Prioritised => out.push((need, Some(Draft))),
+            None => {}
+            Some(from) => {
+                for m in MOVES {
+                    let Ok(to) = next(from, m) else { continue };
+                    let need_after = match effect_on_needs(from, m) {
+                        Some(effect) => match needs::next(need, effect) {
+                            Ok(n) => n,
+                            Err(_) => continue,
+                        },
+                        None => need,
+                    };
+                    out.push((need_after, (!TERMINAL.contains(&to)).then_some(to)));
+                }
+            }
+        }
+        out
+    }
+
+    /// The states the life of a need ends in, documented in ARCHITECTURE.md.
+    const TERMINAL_NEEDS: [NeedStatus; 4] = [
+        NeedStatus::Rejected,
+        NeedStatus::Answered,
+        NeedStatus::AnsweredByExistingEvidence,
+        NeedStatus::Withdrawn,
+    ];
+
+    #[test]
+    fn every_reachable_state_of_a_need_and_its_commission_has_a_way_forward() {
+        use std::collections::{BTreeSet, VecDeque};
+        let key = |state: Joint| format!("{state:?}");
+        let mut seen = BTreeSet::new();
+        let mut states = Vec::new();
+        let mut queue = VecDeque::from([(NeedStatus::Draft, None)]);
+        while let Some(state) = queue.pop_front() {
+            if seen.insert(key(state)) {
+                states.push(state);
+                queue.extend(steps(state));
+            }
+        }
+        let terminal = |(n, c): Joint| TERMINAL_NEEDS.contains(&n) && c.is_none();
+        for &state in &states {
+            let exits: Vec<Joint> = steps(state).into_iter().filter(|s| key(*s) != key(state)).collect();
+            if terminal(state) {
+                assert!(exits.is_empty(), "{state:?} is listed as terminal but moves on: {exits:?}");
+            } else {
+                assert!(!exits.is_empty(), "{state:?} is a dead end");
+            }
+        }
+        // No trap either: from every reachable state some terminal state can be reached.
+        for &start in &states {
+            let mut reached = BTreeSet::new();
+            let mut queue = VecDeque::from([start]);
+            let mut ends = false;
+            while let Some(state) = queue.pop_front() {
+                if !reached.insert(key(state)) {
+                    continue;
+                }
+                ends |= terminal(state);
+                queue.extend(steps(state));
+            }
+            assert!(ends, "nothing finishes from {start:?}");
+        }
+        // Every terminal state listed is reached, and a need is only ever COMMISSIONED under a
+        // commission that is still going.
+        for n in TERMINAL_NEEDS {
+            assert!(states.contains(&(n, None)), "{n:?} is never reached");
+        }
+        for (n, c) in &states {
+            if *n == NeedStatus::Commissioned {
+                assert!(matches!(c, Some(Awarded | InProgress | Delivered)), "COMMISSIONED under {c:?}");
+            }
+        }
+        for c in TERMINAL {
+            assert!(MOVES.iter().all(|m| next(c, *m).is_err()), "{c:?} moves on");
+        }
+    }
+
+    #[test]
+    fn cancelling_awarded_work_gives_its_needs_back() {
+        for from in [Awarded, InProgress] {
+            let effect = effect_on_needs(from, CommissionMove::Cancel).expect("an effect");
+            assert_eq!(needs::next(NeedStatus::Commissioned, effect), Ok(NeedStatus::Prioritised));
+        }
+        assert_eq!(effect_on_needs(Draft, CommissionMove::Cancel), None);
+        assert_eq!(effect_on_needs(Open, CommissionMove::Cancel), None);
     }
 }

@@ -27,6 +27,8 @@ pub enum Move {
     Defer,
     /// A commission for it was awarded.
     Commission,
+    /// The awarded commission for it was cancelled: it is prioritised again, free for another.
+    Release,
     /// A knowledge summary answering it was published.
     Answer,
 }
@@ -58,6 +60,7 @@ impl Move {
             Move::Prioritise => "prioritised",
             Move::Defer => "deferred",
             Move::Commission => "commissioned",
+            Move::Release => "released from a cancelled commission",
             Move::Answer => "answered",
         }
     }
@@ -91,6 +94,8 @@ pub fn next(from: NeedStatus, attempted: Move) -> Result<NeedStatus, IllegalMove
         // A deferred need that misses the next round too stays deferred, with its own history event.
         (Accepted | Deferred, Move::Defer) => Deferred,
         (Prioritised, Move::Commission) => Commissioned,
+        // Cancelling the commission gives the need back to the pool of prioritised needs.
+        (Commissioned, Move::Release) => Prioritised,
         (Commissioned, Move::Answer) => Answered,
         _ => return Err(IllegalMove { from, attempted }),
     };
@@ -116,6 +121,7 @@ mod tests {
             Move::Prioritise,
             Move::Defer,
             Move::Commission,
+            Move::Release,
             Move::Answer,
         ];
         moves.extend(NeedStatus::iter().map(|restore| Move::Unmerge { restore }));
@@ -148,6 +154,7 @@ mod tests {
         (Prioritised, Withdrawn),
         (Prioritised, Merged),
         (Commissioned, Answered),
+        (Commissioned, Prioritised),
         (Merged, Submitted),
         (Merged, Returned),
         (Merged, Accepted),

@@ -41,6 +41,13 @@ async fn commission_as(app: &TestApp, token: Option<&str>, id: &Value) -> Value 
     body["data"]["node"].clone()
 }
 
+/// A need's history as `token` sees it, oldest first.
+async fn need_history(app: &TestApp, token: &str, need: &Value) -> Vec<Value> {
+    let data = app.data_as(token, "query($id: ID!) { node(id: $id) { ... on Need { history { kind from to reason actor { name } } } } }",
+        json!({ "id": need })).await;
+    data["node"]["history"].as_array().expect("history").clone()
+}
+
 on_both_databases! {
     async fn a_need_goes_from_the_pool_to_a_published_summary_that_was_used(app) {
         let c = cast(&app).await;
@@ -179,6 +186,62 @@ on_both_databases! {
         assert_eq!(listed["commissions"]["totalCount"], 1);
         let by_institution = app.data(&format!("{{ node(id: \"{}\") {{ ... on Institution {{ commissions {{ totalCount }} }} }} }}", uib_id.as_str().expect("id"))).await;
         assert_eq!(by_institution["node"]["commissions"]["totalCount"], 1);
+    }
+
+    async fn cancelling_awarded_work_gives_its_needs_back_to_the_pool(app) {
+        let c = cast(&app).await;
+        let a = accepted_need(&app, &c.bergen, &c.kk, "Fallforebygging for eldre").await;
+        let b = accepted_need(&app, &c.askoy, &c.kk, "Ernæring på sjukeheim").await;
+        let (opened, _) = open_round(&app, &c.coordinator, &[&a, &b], 2).await;
+        app.data_as(&c.coordinator, "mutation($r: ID!) { closeRound(input: { round: $r }) { round { status } } }",
+            json!({ "r": opened["round"]["id"] })).await;
+        let product = app.data("{ productTypes(first: 1) { nodes { id } } }").await["productTypes"]["nodes"][0]["id"].clone();
+        let institutions = app.data("{ institutions(first: 100) { nodes { id key } } }").await;
+        let uib = institutions["institutions"]["nodes"].as_array().and_then(|l| l.iter().find(|i| i["key"] == "uib")).expect("uib")["id"].clone();
+        let draft = |needs: Value| json!({ "question": "Kva verkar?", "productType": product, "deadline": "2999-01-01T00:00:00Z", "needs": needs });
+
+        // Awarded (assigned directly), started, then cancelled: both needs are PRIORITISED again.
+        let (created, _) = call(&app, &c.coordinator, "createCommission", "CreateCommissionInput", draft(json!([a, b])), "commission { id }").await;
+        let first = created["commission"]["id"].clone();
+        let (awarded, _) = call(&app, &c.coordinator, "awardCommission", "AwardCommissionInput",
+            json!({ "commission": first, "institution": uib }), "commission { status needs { status } }").await;
+        assert_eq!(awarded["commission"]["needs"], json!([{ "status": "COMMISSIONED" }, { "status": "COMMISSIONED" }]), "{awarded}");
+        let (started, _) = call(&app, &c.uib, "reportProgress", "ReportProgressInput", json!({ "commission": first, "note": "I gang" }), "commission { status }").await;
+        assert_eq!(started["commission"]["status"], "IN_PROGRESS");
+        let (cancelled, _) = call(&app, &c.coordinator, "cancelCommission", "CommissionInput",
+            json!({ "commission": first, "reason": "Instituttet trekte seg" }), "commission { status needs { status } }").await;
+        assert_eq!(cancelled["userErrors"], json!([]));
+        assert_eq!(cancelled["commission"], json!({ "status": "CANCELLED", "needs": [{ "status": "PRIORITISED" }, { "status": "PRIORITISED" }] }));
+        for need in [&a, &b] {
+            let history = need_history(&app, &c.coordinator, need).await;
+            let last = history.last().expect("events").clone();
+            assert_eq!(last["kind"], "STATUS_CHANGED");
+            assert_eq!((last["from"].as_str(), last["to"].as_str()), (Some("COMMISSIONED"), Some("PRIORITISED")));
+            assert!(last["reason"].as_str().is_some_and(|r| r.contains("cancelled")), "{last}");
+            assert_eq!(last["actor"]["name"], "Kari Nordmann");
+        }
+
+        // A new commission takes them and is awarded; they can also be withdrawn again.
+        let (again, _) = call(&app, &c.coordinator, "createCommission", "CreateCommissionInput", draft(json!([a])), "commission { id }").await;
+        assert_eq!(again["userErrors"], json!([]), "{again}");
+        let (awarded, _) = call(&app, &c.coordinator, "awardCommission", "AwardCommissionInput",
+            json!({ "commission": again["commission"]["id"], "institution": uib }), "commission { status needs { status } }").await;
+        assert_eq!(awarded["commission"], json!({ "status": "AWARDED", "needs": [{ "status": "COMMISSIONED" }] }));
+        let version = app.data(&format!("{{ node(id: \"{}\") {{ ... on Need {{ version }} }} }}", b.as_str().expect("id"))).await["node"]["version"].clone();
+        let (withdrawn, _) = call(&app, &c.askoy, "withdrawNeed", "NeedMoveInput", json!({ "need": b, "version": version }), "need { status }").await;
+        assert_eq!(withdrawn["need"]["status"], "WITHDRAWN", "{withdrawn}");
+
+        // Cancelling a draft or an open commission leaves its needs as they were.
+        let d = accepted_need(&app, &c.stavanger, &c.sr, "Einsemd blant unge").await;
+        let (opened, _) = open_round(&app, &c.coordinator, &[&d], 1).await;
+        app.data_as(&c.coordinator, "mutation($r: ID!) { closeRound(input: { round: $r }) { round { status } } }",
+            json!({ "r": opened["round"]["id"] })).await;
+        let (created, _) = call(&app, &c.coordinator, "createCommission", "CreateCommissionInput", draft(json!([d])), "commission { id }").await;
+        let (cancelled, _) = call(&app, &c.coordinator, "cancelCommission", "CommissionInput",
+            json!({ "commission": created["commission"]["id"] }), "commission { status needs { status } }").await;
+        assert_eq!(cancelled["commission"], json!({ "status": "CANCELLED", "needs": [{ "status": "PRIORITISED" }] }));
+        let tos: Vec<String> = need_history(&app, &c.coordinator, &d).await.iter().filter_map(|e| e["to"].as_str().map(str::to_owned)).collect();
+        assert_eq!(tos, ["SUBMITTED", "ACCEPTED", "PRIORITISED"]);
     }
 
     async fn commissions_keep_to_their_region_and_roles(app) {

@@ -74,6 +74,8 @@ impl TestApp {
             db_acquire_timeout_ms: 3_000,
             rate_limit: 1_000_000,
             public_rate_limit: 1_000_000,
+            // Rounds past their closing time close within a second.
+            round_check_secs: 1,
         };
         adjust(&mut settings);
         let app = Application::build(&settings).await.expect("the app starts");

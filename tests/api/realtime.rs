@@ -152,6 +152,30 @@ async fn open_commission(
 }
 
 on_both_databases! {
+    /// A round the hub closes at its closing time is announced as one a coordinator closes: the
+    /// history rows are the outbox.
+    async fn a_round_the_hub_closes_is_announced_like_one_closed_by_hand(app) {
+        let c = cast(&app).await;
+        let a = accepted_need(&app, &c.bergen, &c.kk, "Behov A").await;
+        let b = accepted_need(&app, &c.askoy, &c.kk, "Behov B").await;
+        let (opened, _) = open_round(&app, &c.coordinator, &[&a, &b], 1).await;
+        let round = opened["round"]["id"].clone();
+        score(&app, &c.kk, "scoreNeed", &round, &a, all(5)).await;
+        let mut dashboard = Client::connect(&app, None).await;
+        dashboard.subscribe("1", NEED_EVENTS, json!({})).await;
+        dashboard.settle().await;
+        crate::round_closing::make_due(&app, &round).await;
+        let mut seen = Vec::new();
+        for _ in 0..2 {
+            let event = dashboard.next_data().await["needEvents"].clone();
+            seen.push((event["kind"].clone(), event["to"].clone(), event["reason"].clone()));
+        }
+        assert_eq!(seen, [
+            (json!("STATUS_CHANGED"), json!("PRIORITISED"), json!("Runde 2027: position 1")),
+            (json!("STATUS_CHANGED"), json!("DEFERRED"), json!("Runde 2027: position 2")),
+        ]);
+    }
+
     async fn dashboards_receive_need_events_they_may_see_in_order(app) {
         let c = cast(&app).await;
         let mut public = Client::connect(&app, None).await;

@@ -580,7 +580,8 @@ impl NeedsMutation {
         self.cosignature(ctx, input, true).await
     }
 
-    /// Takes a municipality's co-signature back.
+    /// Takes a municipality's own co-signature back (one carried by a merge leaves when the
+    /// duplicate is unmerged: CONFLICT).
     async fn withdraw_cosignature(&self, ctx: &Context<'_>, input: CosignNeedInput) -> Result<NeedPayload> {
         self.cosignature(ctx, input, false).await
     }

@@ -267,7 +267,9 @@ impl Cosignature {
         self.0.created_at
     }
 
-    /// The merged duplicate this co-signature came with; an unmerge takes it back.
+    /// The merged duplicate this co-signature came with (the municipality is behind that
+    /// duplicate, maybe through a duplicate merged into it in turn); it leaves when no duplicate
+    /// brings it any more, after an unmerge.
     async fn carried_from(&self, ctx: &Context<'_>) -> Result<Option<Need>> {
         let Some(id) = self.0.carried_from_need_id else {
             return Ok(None);

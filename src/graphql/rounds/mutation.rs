@@ -45,6 +45,8 @@ pub struct OpenRoundInput {
     /// The region; may be left out by coordinators of exactly one region.
     pub region: Option<ID>,
     pub name: String,
+    /// When scoring ends: the hub closes the round by itself at this time (as `closeRound`
+    /// would), and refuses scores sent later.
     pub closes_at: DateTime<Utc>,
     /// ACCEPTED or DEFERRED needs of the region.
     pub candidates: Vec<ID>,
@@ -344,7 +346,8 @@ impl RoundsMutation {
         .await
     }
 
-    /// Scores a candidate need for an organisation (once; revise with `reviseScores`).
+    /// Scores a candidate need for an organisation (once; revise with `reviseScores`), until the
+    /// round's closing time.
     async fn score_need(&self, ctx: &Context<'_>, input: ScoreNeedInput) -> Result<RoundPayload> {
         self.score(ctx, &input.round, &input.need, input.organisation.as_ref(), &input.scores, false).await
     }
@@ -360,7 +363,8 @@ impl RoundsMutation {
     }
 
     /// Closes a round in one transaction: the top needs become PRIORITISED, the rest DEFERRED,
-    /// each with a history event. A closed round is read-only (coordinators).
+    /// each with a history event. A closed round is read-only (coordinators). The hub closes a
+    /// round by itself at its closing time; closing a round that is closed already is a CONFLICT.
     async fn close_round(&self, ctx: &Context<'_>, input: CloseRoundInput) -> Result<RoundPayload> {
         let viewer = ctx.viewer()?;
         let (actor, person_id) = actor(ctx)?;
