@@ -78,12 +78,15 @@ pub fn encode_cursor(key: i64) -> String {
     URL_SAFE_NO_PAD.encode(format!("cursor:{key}"))
 }
 
+/// A key cursor: every key is a row id or a negated one, so a key outside the range of 32-bit
+/// ids is refused here rather than carried into arithmetic or SQL.
 fn decode_cursor(cursor: &str) -> Result<i64, AppError> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| text.strip_prefix("cursor:")?.parse().ok())
+        .and_then(|text| text.strip_prefix("cursor:")?.parse::<i32>().ok())
+        .map(i64::from)
         .ok_or_else(|| AppError::bad_input(format!("`{cursor}` is not a valid cursor")))
 }
 

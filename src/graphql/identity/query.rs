@@ -32,6 +32,7 @@ pub struct AuditFilter {
     pub actor: Option<ID>,
     /// The `x-request-id` of one request.
     pub request_id: Option<String>,
+    #[graphql(validator(custom = "crate::graphql::time::Storable"))]
     pub since: Option<DateTime<Utc>>,
 }
 

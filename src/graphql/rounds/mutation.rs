@@ -45,6 +45,7 @@ pub struct OpenRoundInput {
     /// The region; may be left out by coordinators of exactly one region.
     pub region: Option<ID>,
     pub name: String,
+    #[graphql(validator(custom = "crate::graphql::time::Storable"))]
     pub closes_at: DateTime<Utc>,
     /// ACCEPTED or DEFERRED needs of the region.
     pub candidates: Vec<ID>,
