@@ -141,6 +141,10 @@ pub struct Settings {
     /// Points per hour for each IP address without a token.
     #[arg(long, env = "HUB_PUBLIC_RATE_LIMIT", default_value_t = 1_000, global = true)]
     pub public_rate_limit: u32,
+    /// The largest response body (bytes) sent over HTTP; a larger one is replaced by a
+    /// RESPONSE_TOO_LARGE error.
+    #[arg(long, env = "HUB_MAX_RESPONSE_BYTES", default_value_t = 8 * 1024 * 1024, global = true)]
+    pub max_response_bytes: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

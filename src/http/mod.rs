@@ -54,6 +54,8 @@ pub struct AppState {
     pub rate_limiter: std::sync::Arc<crate::rate_limit::RateLimiter>,
     /// The running subscription executions, shared by the subscriptions that receive the same.
     pub fanout: std::sync::Arc<websocket::fanout::Fanout>,
+    /// The largest response body sent over HTTP (see `graphql::execute`).
+    pub max_response_bytes: usize,
 }
 
 /// Request ids: a per-process random prefix and a counter, unique across restarts and cheap.

@@ -195,6 +195,8 @@ fn json_value() -> impl Strategy<Value = Value> {
 /// of each type (inline fragments for interfaces and unions), and arguments of the right kinds
 /// with edge values (page sizes around the bounds, real and malformed ids, empty, long and
 /// control-character strings, every enum value). These reach the resolvers and the SQL.
+pub(crate) use valid::Schema as SchemaWalk;
+
 mod valid {
     use std::collections::HashMap;
 
@@ -497,7 +499,7 @@ fn real_ids() -> &'static [String] {
         let (_, body) = send(
             json!({ "query": "{ regions { nodes { id } } clusters { nodes { id } } themes { nodes { id } }
                 municipalities(first: 5) { nodes { id } } institutions(first: 3) { nodes { id } }
-                productTypes { nodes { id } } viewer { person { id } tokens { id } memberships { id } } }" })
+                productTypes { nodes { id } } viewer { person { id } tokens { nodes { id } } memberships { nodes { id } } } }" })
             .to_string()
             .into_bytes(),
             true,

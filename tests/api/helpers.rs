@@ -74,6 +74,7 @@ impl TestApp {
             db_acquire_timeout_ms: 3_000,
             rate_limit: 1_000_000,
             public_rate_limit: 1_000_000,
+            max_response_bytes: 8 * 1024 * 1024,
         };
         adjust(&mut settings);
         let app = Application::build(&settings).await.expect("the app starts");

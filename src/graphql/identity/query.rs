@@ -10,11 +10,11 @@ use crate::{
     db::{audit, identity},
     error::{AppError, Result},
     graphql::{
-        connection::{Page, PageArgs, cost, encode_cursor, paginate},
+        connection::{ChildPage, Page, PageArgs, cost, encode_cursor, paginate},
         context::ContextExt,
-        identity::types::{ApiToken, AuditEvent, Membership, Person},
+        identity::types::{ApiToken, AuditEvent, Membership, Person, memberships_of, tokens_of},
         ids::{GlobalId, NodeType},
-        loaders::{MembershipsOfPerson, PersonById, TokensOfPerson},
+        loaders::PersonById,
     },
 };
 
@@ -57,21 +57,32 @@ impl ViewerInfo {
     }
 
     /// The caller's memberships: what they may do, and where.
-    async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<Membership>> {
-        let Some(id) = ctx.viewer()?.person_id() else {
-            return Ok(Vec::new());
-        };
-        let rows = ctx.loader()?.load_one(MembershipsOfPerson(id)).await?;
-        Ok(rows.unwrap_or_default().into_iter().map(Membership).collect())
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
+    async fn memberships(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<ChildPage<Membership>> {
+        let args = PageArgs::parse(first, after, last, before)?;
+        // The public has none: person 0 is no one.
+        memberships_of(ctx, ctx.viewer()?.person_id().unwrap_or(0), args).await
     }
 
-    /// The caller's own API tokens, including revoked and expired ones.
-    async fn tokens(&self, ctx: &Context<'_>) -> Result<Vec<ApiToken>> {
-        let Some(id) = ctx.viewer()?.person_id() else {
-            return Ok(Vec::new());
-        };
-        let rows = ctx.loader()?.load_one(TokensOfPerson(id)).await?;
-        Ok(rows.unwrap_or_default().into_iter().map(ApiToken).collect())
+    /// The caller's own API tokens, including revoked and expired ones, oldest first.
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
+    async fn tokens(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<ChildPage<ApiToken>> {
+        let args = PageArgs::parse(first, after, last, before)?;
+        tokens_of(ctx, ctx.viewer()?.person_id().unwrap_or(0), args).await
     }
 }
 

@@ -9,11 +9,12 @@ use crate::{
     auth::{Action, authenticator::grant, policy::PersonScope},
     error::{AppError, Result},
     graphql::{
+        connection::{ChildCount, ChildPage, PageArgs, child_page, cost},
         context::ContextExt,
         ids::{GlobalId, NodeType},
         loaders::{
-            ClusterById, CountyById, GrantsOfPerson, InstitutionById, MembershipsOfPerson, MunicipalityById,
-            PersonById, RegionById, TokensOfPerson,
+            Children, ClusterById, CountOf, CountyById, GrantsOfPerson, InstitutionById, MembershipsOfPerson,
+            MunicipalityById, PersonById, RegionById, TokensOfPerson,
         },
         reference::types::{Cluster, Institution, Municipality, Region},
     },
@@ -44,6 +45,18 @@ pub async fn can_see(ctx: &Context<'_>, person: &person::Model) -> Result<bool, 
     Ok(ctx.viewer()?.can(Action::SeePersonalData(&scope)))
 }
 
+/// A page of a person's memberships, oldest first.
+pub async fn memberships_of(ctx: &Context<'_>, person: i32, args: PageArgs) -> Result<ChildPage<Membership>> {
+    let rows = ctx.loader()?.load_one(MembershipsOfPerson(person, args)).await?.unwrap_or_default();
+    Ok(child_page(rows, args, CountOf(Children::Memberships, person), |m| i64::from(m.id), Membership))
+}
+
+/// A page of a person's tokens, oldest first.
+pub async fn tokens_of(ctx: &Context<'_>, person: i32, args: PageArgs) -> Result<ChildPage<ApiToken>> {
+    let rows = ctx.loader()?.load_one(TokensOfPerson(person, args)).await?.unwrap_or_default();
+    Ok(child_page(rows, args, CountOf(Children::Tokens, person), |t| i64::from(t.id), ApiToken))
+}
+
 /// The person with this id if the viewer may see them; otherwise `None`, exactly as if they did
 /// not exist, so ids cannot be probed.
 pub async fn visible_person(ctx: &Context<'_>, person_id: i32) -> Result<Option<person::Model>, AppError> {
@@ -70,22 +83,42 @@ impl Person {
     }
 
     /// The person's roles in organisations (empty unless the viewer may see the person).
-    async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<Membership>> {
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
+    async fn memberships(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<ChildPage<Membership>> {
+        let args = PageArgs::parse(first, after, last, before)?;
         if !can_see(ctx, &self.0).await? {
-            return Ok(Vec::new());
+            return Ok(ChildPage::with_additional_fields(
+                false,
+                false,
+                ChildCount(CountOf(Children::Memberships, 0)),
+            ));
         }
-        let rows = ctx.loader()?.load_one(MembershipsOfPerson(self.0.id)).await?;
-        Ok(rows.unwrap_or_default().into_iter().map(Membership).collect())
+        memberships_of(ctx, self.0.id, args).await
     }
 
     /// The person's API tokens; null unless the viewer is the person or a coordinator of their region.
-    async fn tokens(&self, ctx: &Context<'_>) -> Result<Option<Vec<ApiToken>>> {
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
+    async fn tokens(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Option<ChildPage<ApiToken>>> {
+        let args = PageArgs::parse(first, after, last, before)?;
         let scope = person_scope(ctx, &self.0).await?;
         if !ctx.viewer()?.can(Action::ManageTokensOf(&scope)) {
             return Ok(None);
         }
-        let rows = ctx.loader()?.load_one(TokensOfPerson(self.0.id)).await?;
-        Ok(Some(rows.unwrap_or_default().into_iter().map(ApiToken).collect()))
+        Ok(Some(tokens_of(ctx, self.0.id, args).await?))
     }
 
     async fn created_at(&self) -> DateTime<Utc> {

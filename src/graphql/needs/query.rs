@@ -229,6 +229,9 @@ impl NeedStats {
         Ok(needs::count(ctx.db()?.conn(), &self.filter, &self.visibility).await?)
     }
 
+    #[graphql(
+        complexity = "crate::graphql::limits::bounded(<NeedStatus as sea_orm::Iterable>::iter().count(), child_complexity)"
+    )]
     async fn by_status(&self, ctx: &Context<'_>) -> Result<Vec<StatusCount>> {
         let groups = self.groups(ctx, Grouping::Status).await?;
         Ok(groups
@@ -240,6 +243,9 @@ impl NeedStats {
             .collect())
     }
 
+    #[graphql(
+        complexity = "crate::graphql::limits::bounded(crate::reference_data::bundled().themes + 1, child_complexity)"
+    )]
     async fn by_theme(&self, ctx: &Context<'_>) -> Result<Vec<ThemeCount>> {
         let groups = self.by_id(ctx, Grouping::Theme).await?;
         let themes = ctx.loader()?.load_many(groups.iter().filter_map(|(id, _)| id.map(ThemeById))).await?;
@@ -252,6 +258,9 @@ impl NeedStats {
             .collect())
     }
 
+    #[graphql(
+        complexity = "crate::graphql::limits::bounded(crate::reference_data::bundled().clusters + 1, child_complexity)"
+    )]
     async fn by_cluster(&self, ctx: &Context<'_>) -> Result<Vec<ClusterCount>> {
         let groups = self.by_id(ctx, Grouping::Cluster).await?;
         let clusters =
@@ -265,6 +274,9 @@ impl NeedStats {
             .collect())
     }
 
+    #[graphql(
+        complexity = "crate::graphql::limits::bounded(crate::reference_data::bundled().municipalities + 1, child_complexity)"
+    )]
     async fn by_municipality(&self, ctx: &Context<'_>) -> Result<Vec<MunicipalityCount>> {
         let groups = self.by_id(ctx, Grouping::Municipality).await?;
         let found =

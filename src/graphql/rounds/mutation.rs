@@ -310,6 +310,13 @@ impl RoundsMutation {
                     if criteria.is_empty() {
                         errors.add("criteria", UserErrorCode::BadUserInput, "name at least one criterion");
                     }
+                    if criteria.len() > crate::domain::rounds::MAX_CRITERIA {
+                        errors.add(
+                            "criteria",
+                            UserErrorCode::BadUserInput,
+                            format!("a round has at most {} criteria", crate::domain::rounds::MAX_CRITERIA),
+                        );
+                    }
                     criteria
                 }
                 None => criterion::Entity::find()
