@@ -79,6 +79,7 @@ impl Application {
                 send_timeout: Duration::from_secs(settings.ws_send_timeout_secs.max(1)),
             },
             shutdown,
+            max_response_bytes: settings.max_response_bytes,
             metrics: std::sync::Arc::default(),
             rate_limiter: std::sync::Arc::new(crate::rate_limit::RateLimiter::new(
                 settings.rate_limit,

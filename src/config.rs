@@ -153,6 +153,10 @@ pub struct Settings {
     /// closes (also once at start-up).
     #[arg(long, env = "HUB_ROUND_CHECK_SECS", default_value_t = 30, global = true)]
     pub round_check_secs: u64,
+    /// The largest response body (bytes) sent over HTTP; a larger one is replaced by a
+    /// RESPONSE_TOO_LARGE error.
+    #[arg(long, env = "HUB_MAX_RESPONSE_BYTES", default_value_t = 8 * 1024 * 1024, global = true)]
+    pub max_response_bytes: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

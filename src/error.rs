@@ -33,6 +33,9 @@ pub mod code {
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
     /// The HTTP request is not a single GraphQL request in JSON (malformed body, batch array, ...).
     pub const BAD_REQUEST: &str = "BAD_REQUEST";
+    /// The response would be larger than `--max-response-bytes`: ask for less (smaller pages,
+    /// fewer fields). A mutation's changes are committed all the same.
+    pub const RESPONSE_TOO_LARGE: &str = "RESPONSE_TOO_LARGE";
 }
 
 /// What can go wrong while serving a request.

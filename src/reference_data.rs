@@ -29,6 +29,44 @@ const THEMES: &str = include_str!("../data/themes.csv");
 const PRODUCT_TYPES: &str = include_str!("../data/product_types.csv");
 const CRITERIA: &str = include_str!("../data/criteria.csv");
 
+/// How many rows of each table the bundled data has. No request writes these tables, so a list
+/// over one of them (a need's themes, a commission's interests, one per institution) is at most
+/// this long: what the cost of such a list is priced by.
+#[derive(Clone, Copy, Debug)]
+pub struct Bundled {
+    pub regions: usize,
+    pub counties: usize,
+    pub clusters: usize,
+    pub municipalities: usize,
+    pub institutions: usize,
+    pub themes: usize,
+}
+
+impl Bundled {
+    /// The most scores one need can have in a round: one per organisation (cluster or
+    /// institution) and criterion.
+    pub fn scores_per_need(&self) -> usize {
+        (self.clusters + self.institutions).saturating_mul(crate::domain::rounds::MAX_CRITERIA)
+    }
+}
+
+/// The rows of a bundled CSV (its lines but the header).
+fn rows(csv: &str) -> usize {
+    csv.lines().filter(|line| !line.trim().is_empty()).count().saturating_sub(1)
+}
+
+/// See [`Bundled`].
+pub fn bundled() -> Bundled {
+    Bundled {
+        regions: rows(REGIONS),
+        counties: rows(COUNTIES),
+        clusters: rows(CLUSTERS),
+        municipalities: rows(MUNICIPALITIES),
+        institutions: rows(INSTITUTIONS),
+        themes: rows(THEMES),
+    }
+}
+
 #[derive(Deserialize)]
 struct RegionRow {
     key: String,

@@ -138,8 +138,8 @@ async fn dashboard(State(db): State<Db>, Query(page): Query<Page>) -> Reply {
                 "id": need_id(id as i32), "title": n["title"], "status": n["status"], "createdAt": n["created_at"],
                 "municipality": { "name": n["municipality"], "cluster": n["cluster"].as_str().map(|c| json!({ "name": c })) },
                 "themes": themes.remove(&id).unwrap_or_default(),
-                "cosignatures": cosigners.remove(&id).unwrap_or_default(),
-                "commissions": commissions.remove(&id).unwrap_or_default(),
+                "cosignatures": { "nodes": first(cosigners.remove(&id).unwrap_or_default(), 10) },
+                "commissions": { "nodes": first(commissions.remove(&id).unwrap_or_default(), 5) },
             })
         })
         .collect();
@@ -182,7 +182,7 @@ async fn open_requests(State(db): State<Db>, Query(page): Query<Page>) -> Reply 
                 "id": URL_SAFE_NO_PAD.encode(format!("Commission:{id}")), "question": c["question"],
                 "deadline": c["deadline"], "budgetNok": c["budget_nok"],
                 "productType": { "key": c["product_type"] }, "region": c["region"].as_str().map(|r| json!({ "name": r })),
-                "needs": needs.remove(&id).unwrap_or_default(),
+                "needs": { "nodes": needs.remove(&id).unwrap_or_default() },
             })
         })
         .collect();
@@ -285,4 +285,10 @@ async fn search(State(db): State<Db>, Query(search): Query<Search>) -> Reply {
         .map(|n| json!({ "id": need_id(n["id"].as_i64().unwrap_or_default() as i32), "title": n["title"] }))
         .collect();
     Ok(Json(json!({ "data": { "needs": { "nodes": nodes } } })))
+}
+
+/// The first page of a relation, as the hub's connection `(first: n)` returns it.
+fn first(mut items: Vec<Value>, n: usize) -> Vec<Value> {
+    items.truncate(n);
+    items
 }

@@ -106,12 +106,12 @@ pub fn need_id(key: i32) -> String {
 }
 
 pub const DASHBOARD: &str = "query($n: Int!) { needs(first: $n) { nodes { id title status createdAt
-    municipality { name cluster { name } } themes { key } cosignatures { municipality { name } }
-    commissions { status awardedInstitution { shortName } summary { title } } } } }";
+    municipality { name cluster { name } } themes { key } cosignatures(first: 10) { nodes { municipality { name } } }
+    commissions(first: 5) { nodes { status awardedInstitution { shortName } summary { title } } } } } }";
 pub const OPEN_REQUESTS: &str =
     "query($n: Int!) { commissions(filter: { status: [OPEN] }, first: $n) { nodes {
     id question deadline budgetNok productType { key } region { name }
-    needs { title municipality { name } themes { key } } } } }";
+    needs { nodes { title municipality { name } themes { key } } } } } }";
 pub const LOOKUP: &str = "query($id: ID!) { node(id: $id) { ... on Need { id title question status municipality { name } themes { key } } } }";
 pub const STATS: &str = "{ needStats { total byStatus { status count } byTheme { theme { key } count }
     byCluster { cluster { name } count } } }";

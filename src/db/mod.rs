@@ -6,6 +6,7 @@ pub mod commissions;
 pub mod idempotency;
 pub mod identity;
 pub mod needs;
+pub mod pages;
 pub mod reference;
 pub mod refusals;
 pub mod rounds;

@@ -689,7 +689,7 @@ pub struct Visibility {
     pub draft_municipalities: Vec<i32>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum NeedOrder {
     Newest,
     Oldest,
@@ -706,10 +706,35 @@ pub enum CursorKey {
     Rank(f64),
 }
 
+/// A cursor belongs to the order its page was read in (the order a page is really read in:
+/// RELEVANCE without a search is NEWEST): a cursor of another order is refused, not compared
+/// with a column of another type.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Cursor {
+    pub order: NeedOrder,
     pub key: CursorKey,
     pub id: i32,
+}
+
+impl Cursor {
+    /// Whether the cursor belongs to pages in `order` (see [`NeedOrder::effective`]): the same
+    /// order, and a key of the kind that order sorts by.
+    pub fn fits(&self, order: NeedOrder) -> bool {
+        self.order == order
+            && matches!(
+                (order, &self.key),
+                (NeedOrder::Newest | NeedOrder::Oldest | NeedOrder::Updated, CursorKey::Time(_))
+                    | (NeedOrder::Reach, CursorKey::Count(_))
+                    | (NeedOrder::Relevance, CursorKey::Rank(_))
+            )
+    }
+}
+
+impl NeedOrder {
+    /// The order a page is read in: RELEVANCE without search words is NEWEST.
+    pub fn effective(self, filter: &NeedFilter) -> Self {
+        if self == Self::Relevance && filter.search.is_empty() { Self::Newest } else { self }
+    }
 }
 
 /// A need row with the value it was sorted by.
@@ -1094,8 +1119,7 @@ pub async fn list(
     order: NeedOrder,
     window: &Window,
 ) -> Result<(Vec<Listed>, bool), DbErr> {
-    let order =
-        if order == NeedOrder::Relevance && filter.search.is_empty() { NeedOrder::Newest } else { order };
+    let order = order.effective(filter);
     let backend = db.get_database_backend();
     let mut rows = Vec::new();
     if order == NeedOrder::Relevance {
@@ -1123,7 +1147,7 @@ pub async fn list(
             NeedOrder::Relevance => k.sort_rank.map(CursorKey::Rank),
         };
         if let Some(key) = key {
-            listed.push(Listed { cursor: Cursor { key, id: need.id }, need, theme_ids });
+            listed.push(Listed { cursor: Cursor { order, key, id: need.id }, need, theme_ids });
         }
     }
     Ok((listed, more))

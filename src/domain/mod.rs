@@ -5,3 +5,4 @@ pub mod commissions;
 pub mod identity;
 pub mod needs;
 pub mod rounds;
+pub mod time;

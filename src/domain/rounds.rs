@@ -7,6 +7,10 @@
 
 use std::cmp::Ordering;
 
+/// The most criteria a round may have (its own, or the default ones): the bound its criteria,
+/// criterion means and scores are priced by.
+pub const MAX_CRITERIA: usize = 20;
+
 use chrono::{DateTime, Utc};
 
 /// The lowest and highest value of a score.

@@ -7,7 +7,7 @@
 
 use async_graphql::{
     ObjectType, OutputType, SimpleObject,
-    connection::{Connection, Edge, EmptyFields},
+    connection::{Connection, ConnectionNameType, Edge, EdgeNameType, EmptyFields},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
@@ -28,7 +28,7 @@ pub struct ConnectionFields {
 pub type Page<T> = Connection<String, T, ConnectionFields, EmptyFields>;
 
 /// Validated page arguments.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PageArgs {
     pub size: usize,
     pub from_end: bool,
@@ -67,6 +67,18 @@ impl PageArgs {
     }
 }
 
+impl PageArgs {
+    /// The page in SQL terms, for pages of children read in one statement (`db::pages`).
+    pub fn window(self) -> crate::db::pages::KeyWindow {
+        crate::db::pages::KeyWindow {
+            size: self.size,
+            from_end: self.from_end,
+            after: self.after,
+            before: self.before,
+        }
+    }
+}
+
 /// The cost of a connection field for the complexity limit: the page size times what each
 /// item costs, so `first: 100` of something nested is priced as what it will load.
 pub fn cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
@@ -78,12 +90,15 @@ pub fn encode_cursor(key: i64) -> String {
     URL_SAFE_NO_PAD.encode(format!("cursor:{key}"))
 }
 
+/// A key cursor: every key is a row id or a negated one, so a key outside the range of 32-bit
+/// ids is refused here rather than carried into arithmetic or SQL.
 fn decode_cursor(cursor: &str) -> Result<i64, AppError> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| text.strip_prefix("cursor:")?.parse().ok())
+        .and_then(|text| text.strip_prefix("cursor:")?.parse::<i32>().ok())
+        .map(i64::from)
         .ok_or_else(|| AppError::bad_input(format!("`{cursor}` is not a valid cursor")))
 }
 
@@ -93,12 +108,12 @@ pub fn paginate<T: OutputType>(items: Vec<T>, args: PageArgs, key: impl Fn(&T) -
 }
 
 /// [`paginate`] with the connection's own fields, made from the number of items.
-pub fn paginate_with<T: OutputType, F: ObjectType>(
+pub fn paginate_with<T: OutputType, F: ObjectType, N: ConnectionNameType, E: EdgeNameType>(
     items: Vec<T>,
     args: PageArgs,
     key: impl Fn(&T) -> i64,
     fields: impl FnOnce(usize) -> F,
-) -> Connection<String, T, F, EmptyFields> {
+) -> Connection<String, T, F, EmptyFields, N, E> {
     let total_count = items.len();
     let in_window = |k: i64| args.after.is_none_or(|a| k > a) && args.before.is_none_or(|b| k < b);
     let outside_before = items.iter().any(|item| args.after.is_some_and(|a| key(item) <= a));
@@ -115,6 +130,72 @@ pub fn paginate_with<T: OutputType, F: ObjectType>(
     let mut page = Connection::with_additional_fields(has_previous, has_next, fields(total_count));
     page.edges.extend(window.into_iter().map(|item| Edge::new(encode_cursor(key(&item)), item)));
     page
+}
+
+/// `totalCount` of a connection of a parent's children (`Need.history`, `Person.tokens`, ...),
+/// counted only when asked for, for every parent of the pass in one `GROUP BY`.
+/// A list filtered row by row before paging knows its count already (`Known`).
+pub enum ChildCount {
+    Load(crate::graphql::loaders::CountOf),
+    Known(usize),
+}
+
+#[async_graphql::Object]
+impl ChildCount {
+    /// How many items there are, across all pages.
+    async fn total_count(&self, ctx: &async_graphql::Context<'_>) -> crate::error::Result<i64> {
+        use crate::graphql::context::ContextExt;
+        match self {
+            Self::Load(count) => Ok(ctx.loader()?.load_one(*count).await?.unwrap_or(0)),
+            Self::Known(n) => Ok(i64::try_from(*n).unwrap_or(i64::MAX)),
+        }
+    }
+}
+
+/// A page of a parent's children, read in SQL (`db::pages::children`): `rows` in the direction
+/// of travel with at most one row more than the page, `key` their ids.
+pub fn child_page<M, T: OutputType, N: ConnectionNameType, E: EdgeNameType>(
+    rows: Vec<M>,
+    args: PageArgs,
+    count: crate::graphql::loaders::CountOf,
+    key: impl Fn(&M) -> i64,
+    node: impl Fn(M) -> T,
+) -> Connection<String, T, ChildCount, EmptyFields, N, E> {
+    let more = rows.len() > args.size;
+    let mut rows = rows;
+    rows.truncate(args.size);
+    if args.from_end {
+        rows.reverse();
+    }
+    let (has_previous, has_next) =
+        keyset_page_info(args.from_end, args.after.is_some(), args.before.is_some(), more);
+    let mut page = Connection::with_additional_fields(has_previous, has_next, ChildCount::Load(count));
+    page.edges.extend(rows.into_iter().map(|row| Edge::new(encode_cursor(key(&row)), node(row))));
+    page
+}
+
+/// A connection of a parent's children, under the default names (`XxxConnection`, `XxxEdge`).
+pub type ChildPage<T> = Connection<String, T, ChildCount, EmptyFields>;
+
+/// Names a connection whose node type has a connection of its own already (`needs` and
+/// `needEvents`): `$connection` and `$edge`.
+#[macro_export]
+macro_rules! connection_names {
+    ($names:ident, $connection:literal, $edge:literal) => {
+        pub struct $names;
+
+        impl async_graphql::connection::ConnectionNameType for $names {
+            fn type_name<T: async_graphql::OutputType>() -> String {
+                $connection.to_owned()
+            }
+        }
+
+        impl async_graphql::connection::EdgeNameType for $names {
+            fn type_name<T: async_graphql::OutputType>() -> String {
+                $edge.to_owned()
+            }
+        }
+    };
 }
 
 /// `(hasPreviousPage, hasNextPage)` of a page fetched in SQL by key: `more` says whether a row

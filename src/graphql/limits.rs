@@ -34,6 +34,14 @@ pub const MAX_INTROSPECTION_DEPTH: usize = 16;
 /// The largest estimated cost of one operation (connections count their page size, see
 /// `connection::cost`): a page of 100 clusters with 100 municipalities each is about 20,000.
 pub const MAX_COMPLEXITY: usize = 50_000;
+
+/// The cost of a plain list whose length has a hard bound in the data (a need's themes, one
+/// per theme; a round's criteria, at most `domain::rounds::MAX_CRITERIA`): the bound times what
+/// each item costs. Lists without such a bound are connections, priced by their page size
+/// (`connection::cost`).
+pub fn bounded(bound: usize, child_complexity: usize) -> usize {
+    bound.max(1).saturating_mul(child_complexity).saturating_add(1)
+}
 /// The deepest the raw document may nest brackets (`{`, `[`, `(`), checked before parsing.
 pub const MAX_NESTING: usize = 64;
 /// The largest document, in bytes and in lexical tokens, checked before parsing.

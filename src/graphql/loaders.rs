@@ -22,6 +22,7 @@ use crate::{
     },
     error::AppError,
     graphql::batch::{Batcher, Loader, ReferenceTables},
+    graphql::connection::PageArgs,
     graphql::needs::types::Need,
 };
 
@@ -105,6 +106,99 @@ macro_rules! children_of {
     };
 }
 
+/// A key type for one page of the rows of `$entity` whose `$column` (field `$field`) is the
+/// parent's id: the parent and the page's arguments. The keys of a pass that share their page
+/// arguments (the usual case: one field in a document) load in one statement
+/// (`db::pages::children`); each page comes with at most one row more than its size, in the
+/// direction of travel.
+macro_rules! page_of_children {
+    ($key:ident, $entity:ident, $column:literal, $field:ident) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub struct $key(pub i32, pub PageArgs);
+
+        impl Loader<$key> for Loaders {
+            type Value = Vec<$entity::Model>;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, AppError> {
+                let mut by_window: HashMap<PageArgs, Vec<i32>> = HashMap::new();
+                for key in keys {
+                    by_window.entry(key.1).or_default().push(key.0);
+                }
+                // Every requested page gets an entry, so "no children" is an empty page, not a miss.
+                let mut pages: HashMap<$key, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
+                for (args, parents) in by_window {
+                    let rows = crate::db::pages::children::<$entity::Entity>(
+                        self.db.conn(),
+                        $column,
+                        &parents,
+                        &args.window(),
+                    )
+                    .await?;
+                    for row in rows {
+                        if let Some(parent) = Option::<i32>::from(row.$field) {
+                            pages.entry($key(parent, args)).or_default().push(row);
+                        }
+                    }
+                }
+                Ok(pages)
+            }
+        }
+    };
+}
+
+/// The children a connection of a parent's children counts: a table and its parent column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Children {
+    NeedHistory,
+    Cosignatures,
+    Evidence,
+    Duplicates,
+    CommissionHistory,
+    Milestones,
+    Uptake,
+    Memberships,
+    Tokens,
+}
+
+impl Children {
+    fn table_and_parent(self) -> (&'static str, &'static str) {
+        match self {
+            Self::NeedHistory => ("need_event", "need_id"),
+            Self::Cosignatures => ("need_cosign", "need_id"),
+            Self::Evidence => ("need_evidence", "need_id"),
+            Self::Duplicates => ("need", "merged_into_id"),
+            Self::CommissionHistory => ("commission_event", "commission_id"),
+            Self::Milestones => ("milestone", "commission_id"),
+            Self::Uptake => ("uptake", "summary_id"),
+            Self::Memberships => ("membership", "person_id"),
+            Self::Tokens => ("api_token", "person_id"),
+        }
+    }
+}
+
+/// How many children of a kind a parent has (`totalCount` of its connection).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CountOf(pub Children, pub i32);
+
+impl Loader<CountOf> for Loaders {
+    type Value = i64;
+
+    async fn load(&self, keys: &[CountOf]) -> Result<HashMap<CountOf, Self::Value>, AppError> {
+        let mut by_kind: HashMap<Children, Vec<i32>> = HashMap::new();
+        for key in keys {
+            by_kind.entry(key.0).or_default().push(key.1);
+        }
+        let mut counts: HashMap<CountOf, i64> = keys.iter().map(|k| (*k, 0)).collect();
+        for (kind, parents) in by_kind {
+            let (table, parent) = kind.table_and_parent();
+            for (id, n) in crate::db::pages::counts(self.db.conn(), table, parent, &parents).await? {
+                counts.insert(CountOf(kind, id), n);
+            }
+        }
+        Ok(counts)
+    }
+}
+
 by_id!(RegionById, region, reference);
 by_id!(CountyById, county, reference);
 by_id!(ClusterById, cluster, reference);
@@ -123,8 +217,11 @@ by_id!(PersonById, person);
 by_id!(MembershipById, membership);
 by_id!(ApiTokenById, api_token);
 
-children_of!(MembershipsOfPerson, membership, PersonId, person_id);
-children_of!(TokensOfPerson, api_token, PersonId, person_id);
+page_of_children!(MembershipsOfPerson, membership, "person_id", person_id);
+page_of_children!(TokensOfPerson, api_token, "person_id", person_id);
+// Whole, for lists filtered row by row before paging (a bound token's view).
+children_of!(AllMembershipsOfPerson, membership, PersonId, person_id);
+children_of!(AllTokensOfPerson, api_token, PersonId, person_id);
 
 /// A person's memberships with their organisations' regions, for the authorization policy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -189,9 +286,10 @@ impl Loader<NeedById> for Loaders {
 }
 
 children_of!(CosignsOfNeed, need_cosign, NeedId, need_id);
-children_of!(EventsOfNeed, need_event, NeedId, need_id);
-children_of!(EvidenceOfNeed, need_evidence, NeedId, need_id);
-children_of!(DuplicatesOfNeed, need, MergedIntoId, merged_into_id);
+page_of_children!(CosignPageOfNeed, need_cosign, "need_id", need_id);
+page_of_children!(EventsOfNeed, need_event, "need_id", need_id);
+page_of_children!(EvidenceOfNeed, need_evidence, "need_id", need_id);
+page_of_children!(DuplicatesOfNeed, need, "merged_into_id", merged_into_id);
 
 /// The themes of a need, through `need_theme`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -227,10 +325,10 @@ by_id!(CommissionById, commission);
 by_id!(SummaryById, summary);
 
 children_of!(InterestsOfCommission, commission_interest, CommissionId, commission_id);
-children_of!(EventsOfCommission, commission_event, CommissionId, commission_id);
-children_of!(MilestonesOfCommission, milestone, CommissionId, commission_id);
+page_of_children!(EventsOfCommission, commission_event, "commission_id", commission_id);
+page_of_children!(MilestonesOfCommission, milestone, "commission_id", commission_id);
 children_of!(SummaryOfCommission, summary, CommissionId, commission_id);
-children_of!(UptakeOfSummary, uptake, SummaryId, summary_id);
+page_of_children!(UptakeOfSummary, uptake, "summary_id", summary_id);
 children_of!(CommissionsOfInstitution, commission, AwardedInstitutionId, awarded_institution_id);
 
 /// Rows reached through a link table, as (parent key, row) pairs, grouped by parent: every asked

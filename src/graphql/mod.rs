@@ -16,4 +16,5 @@ pub mod reference;
 pub mod rounds;
 pub mod schema;
 pub mod subscriptions;
+pub mod time;
 pub mod user_error;

@@ -56,6 +56,7 @@ impl NodeQuery {
     }
 
     /// Fetches up to 100 objects by global id, in the order given; null where one does not exist.
+    /// Each id at most once: a repeated id is BAD_USER_INPUT (it would only repeat the object).
     #[graphql(complexity = "ids.len().saturating_mul(child_complexity)")]
     async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<Option<Node>>> {
         if ids.len() > MAX_NODES {
@@ -66,6 +67,14 @@ impl NodeQuery {
             .into());
         }
         let ids = ids.iter().map(|id| GlobalId::decode(id)).collect::<Result<Vec<_>, _>>()?;
+        let mut seen = std::collections::HashSet::with_capacity(ids.len());
+        if let Some(repeated) = ids.iter().find(|id| !seen.insert(**id)) {
+            return Err(AppError::bad_input(format!(
+                "`ids` names {} more than once; ask for each id once",
+                repeated.encode().as_str()
+            ))
+            .into());
+        }
         // Loading concurrently lets the DataLoader batch: one statement per type, not per id.
         let loads = ids.into_iter().map(|id| load(ctx, id));
         Ok(async_graphql::futures_util::future::try_join_all(loads).await?)

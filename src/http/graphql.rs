@@ -218,7 +218,7 @@ pub async fn execute(
         e.extensions.as_ref().and_then(|x| x.get("code"))
             == Some(&async_graphql::Value::from(code::DATABASE_UNAVAILABLE))
     });
-    let mut http = Json(response).into_response();
+    let mut http = capped_json(&response, state.max_response_bytes);
     if unreachable {
         // Nothing was changed; the same request may be sent again.
         *http.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
@@ -241,6 +241,48 @@ pub async fn execute(
         None => {}
     }
     http
+}
+
+/// A writer that refuses to grow past `limit` bytes: serialising into it stops there, so a
+/// response too large to send never takes more than about the limit as text.
+struct Capped {
+    bytes: Vec<u8>,
+    limit: usize,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len().saturating_add(data.len()) > self.limit {
+            return Err(std::io::Error::other("the response is larger than the limit"));
+        }
+        self.bytes.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The response as a JSON body of at most `limit` bytes; a larger one is replaced by a
+/// `RESPONSE_TOO_LARGE` error (with the response's extensions, so the cost is still reported).
+fn capped_json(response: &async_graphql::Response, limit: usize) -> Response {
+    let mut body = Capped { bytes: Vec::new(), limit };
+    match serde_json::to_writer(&mut body, response) {
+        Ok(()) => ([(header::CONTENT_TYPE, "application/json")], body.bytes).into_response(),
+        Err(_) => {
+            drop(body);
+            let message = format!(
+                "the response is larger than {limit} bytes and was not sent: ask for smaller pages or fewer fields"
+            );
+            let json = json!({
+                "data": null,
+                "errors": [{ "message": message, "extensions": { "code": code::RESPONSE_TOO_LARGE } }],
+                "extensions": response.extensions,
+            });
+            Json(json).into_response()
+        }
+    }
 }
 
 /// A panic in a handler becomes a 500 with the request's code and no stack trace; the panic

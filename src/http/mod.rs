@@ -56,6 +56,8 @@ pub struct AppState {
     pub fanout: std::sync::Arc<websocket::fanout::Fanout>,
     /// Refusals for the audit log, with their repeats counted (see `db::refusals`).
     pub refusals: crate::db::refusals::RefusalLog,
+    /// The largest response body sent over HTTP (see `graphql::execute`).
+    pub max_response_bytes: usize,
 }
 
 /// Request ids: a per-process random prefix and a counter, unique across restarts and cheap.

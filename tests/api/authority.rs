@@ -13,12 +13,13 @@ use crate::{
 };
 
 const CREATE_PERSON: &str = "mutation($input: CreatePersonInput!) { createPerson(input: $input) {
-    person { id name memberships { role } } userErrors { field message code } } }";
+    person { id name memberships { nodes { role } } } userErrors { field message code } } }";
 const CREATE_TOKEN: &str = "mutation($input: CreateTokenInput!) { createToken(input: $input) {
     token { id mintedBy { id } boundToRegions { key } } secret userErrors { field message code } } }";
 const REVOKE_TOKEN: &str = "mutation($input: RevokeTokenInput!) { revokeToken(input: $input) {
     token { id active } userErrors { code } } }";
-const VIEWER: &str = "{ viewer { person { id } memberships { role } tokens { id name } } }";
+const VIEWER: &str =
+    "{ viewer { person { id } memberships { nodes { role } } tokens { totalCount nodes { id name } } } }";
 
 /// The review's cast: Vera coordinates RSO Vest; Nora coordinates RSO Nord and gets Vera into
 /// her region by e-mail, then mints a token for her.
@@ -87,8 +88,9 @@ on_both_databases! {
         // Vera's roles in Vest do not come with Nora's token.
         let viewer = app.data_as(&minted, VIEWER, json!({})).await["viewer"].clone();
         assert_eq!(viewer["person"]["id"], c.vera_id);
-        assert_eq!(viewer["memberships"], json!([{ "role": "MUNICIPALITY_MEMBER" }]));
-        assert_eq!(viewer["tokens"].as_array().map(Vec::len), Some(1), "only the tokens bound within Nord: {viewer}");
+        assert_eq!(viewer["memberships"]["nodes"], json!([{ "role": "MUNICIPALITY_MEMBER" }]));
+        assert_eq!(viewer["tokens"]["nodes"].as_array().map(Vec::len), Some(1), "only the tokens bound within Nord: {viewer}");
+        assert_eq!(viewer["tokens"]["totalCount"], 1, "what the bound token may not see is not counted");
         for query in ["{ people { totalCount } }", "{ auditEvents(first: 5) { edges { node { action } } } }"] {
             let (_, body) = app.query_as(&minted, query, json!({})).await;
             assert_eq!(error_codes(&body), ["FORBIDDEN"], "{query}: {body}");
@@ -105,7 +107,7 @@ on_both_databases! {
         assert_eq!(error_codes(&body), ["FORBIDDEN"]);
 
         // Neither Nora nor the bound tokens can revoke Vera's own token, which reaches Vest.
-        let own = app.data_as(&c.vera, VIEWER, json!({})).await["viewer"]["tokens"][0]["id"].clone();
+        let own = app.data_as(&c.vera, VIEWER, json!({})).await["viewer"]["tokens"]["nodes"][0]["id"].clone();
         for token in [&c.nora, &minted, &again] {
             let (payload, _) = mutate(&app, token, REVOKE_TOKEN, "revokeToken", json!({ "token": own })).await;
             assert_eq!(user_error_codes(&payload), ["NOT_FOUND"]);
@@ -113,7 +115,7 @@ on_both_databases! {
         let (status, _) = app.query_as(&c.vera, VIEWER, json!({})).await;
         assert_eq!(status, 200, "Vera's token still works");
         // Vera (unbound) sees and may revoke every token of hers; Nora the one she minted.
-        let all = app.data_as(&c.vera, VIEWER, json!({})).await["viewer"]["tokens"].as_array().map(Vec::len);
+        let all = app.data_as(&c.vera, VIEWER, json!({})).await["viewer"]["tokens"]["nodes"].as_array().map(Vec::len);
         assert_eq!(all, Some(3));
         let (payload, _) = mutate(&app, &c.nora, REVOKE_TOKEN, "revokeToken", json!({ "token": minted_id })).await;
         assert_eq!(payload["token"]["active"], false);
@@ -135,21 +137,21 @@ on_both_databases! {
         let again = payload["secret"].as_str().expect("a secret").to_owned();
         for token in [&minted, &again] {
             let viewer = app.data_as(token, VIEWER, json!({})).await;
-            assert_eq!(viewer["viewer"]["memberships"], json!([{ "role": "MUNICIPALITY_MEMBER" }]));
+            assert_eq!(viewer["viewer"]["memberships"]["nodes"], json!([{ "role": "MUNICIPALITY_MEMBER" }]));
         }
         // Another coordinator of Nord takes Nora's role away.
         let nils = app.token_for("Nils Nord", RoleArg::Coordinator, "rso-nord").await;
-        let membership = app.data_as(&c.nora, "{ viewer { memberships { id } } }", json!({})).await["viewer"]["memberships"][0]["id"].clone();
+        let membership = app.data_as(&c.nora, "{ viewer { memberships { nodes { id } } } }", json!({})).await["viewer"]["memberships"]["nodes"][0]["id"].clone();
         let removed = app.data_as(&nils, "mutation($m: ID!) { removeMembership(input: { membership: $m }) { userErrors { code } } }",
             json!({ "m": membership })).await;
         assert_eq!(removed["removeMembership"]["userErrors"], json!([]));
         for token in [&minted, &again] {
-            let viewer = app.data_as(token, "{ viewer { memberships { role } tokens { boundToRegions { key } } } }", json!({})).await;
-            assert_eq!(viewer["viewer"]["memberships"], json!([]), "Nora coordinates nothing now: {viewer}");
+            let viewer = app.data_as(token, "{ viewer { memberships { nodes { role } } } }", json!({})).await;
+            assert_eq!(viewer["viewer"]["memberships"]["nodes"], json!([]), "Nora coordinates nothing now: {viewer}");
         }
         // Vera's own token is untouched.
         let own = app.data_as(&c.vera, VIEWER, json!({})).await;
-        assert_eq!(own["viewer"]["memberships"].as_array().map(Vec::len), Some(2), "{own}");
+        assert_eq!(own["viewer"]["memberships"]["nodes"].as_array().map(Vec::len), Some(2), "{own}");
     }
 
     async fn a_person_holds_a_bounded_number_of_live_tokens(app) {
@@ -194,7 +196,7 @@ on_both_databases! {
             json!({})).await;
         assert_eq!(log["auditEvents"]["edges"][0]["node"]["target"], c.nora_id, "{log}");
         // Registering gives Vera no authority over Nora's tokens, which reach Nord.
-        let own = app.data_as(&c.nora, VIEWER, json!({})).await["viewer"]["tokens"][0]["id"].clone();
+        let own = app.data_as(&c.nora, VIEWER, json!({})).await["viewer"]["tokens"]["nodes"][0]["id"].clone();
         let (payload, _) = mutate(&app, &c.vera, REVOKE_TOKEN, "revokeToken", json!({ "token": own })).await;
         assert_eq!(user_error_codes(&payload), ["NOT_FOUND"]);
     }
@@ -208,7 +210,7 @@ on_both_databases! {
             assert_eq!(status, 401);
         }
         // A revoked token concerns its owner's region.
-        let id = app.data_as(&ingrid, VIEWER, json!({})).await["viewer"]["tokens"][0]["id"].clone();
+        let id = app.data_as(&ingrid, VIEWER, json!({})).await["viewer"]["tokens"]["nodes"][0]["id"].clone();
         app.data_as(&ingrid, "mutation($t: ID!) { revokeToken(input: { token: $t }) { token { id } } }", json!({ "t": id })).await;
         for _ in 0..3 {
             assert_eq!(app.query_as(&ingrid, VIEWER, json!({})).await.0, 401);

@@ -9,10 +9,11 @@ use crate::{
     rounds::{accepted_need, all, cast, open_round, score},
 };
 
-const COMMISSION: &str = "id status question budgetNok needs { title status } awardedInstitution { key }
-    interests { institution { key } proposal } milestones { title doneAt }
-    history { kind from to note } summary { id title abstract language doi published: publishedAt
-      uptake { municipality { code } status note } }";
+const COMMISSION: &str =
+    "id status question budgetNok needs { nodes { title status } } awardedInstitution { key }
+    interests { institution { key } proposal } milestones { nodes { title doneAt } }
+    history { nodes { kind from to note } } summary { id title abstract language doi published: publishedAt
+      uptake { nodes { municipality { code } status note } } }";
 
 async fn call(
     app: &TestApp,
@@ -65,8 +66,8 @@ on_both_databases! {
             assert!(errors.is_empty() && user_error_codes(&payload).is_empty(), "{payload}");
         }
         let closed = app.data_as(&c.coordinator, "mutation($r: ID!) { closeRound(input: { round: $r }) {
-            round { ranking { position need { title status } weightedMean scoreCount reach } } } }", json!({ "r": round })).await;
-        let ranking = closed["closeRound"]["round"]["ranking"].clone();
+            round { ranking { nodes { position need { title status } weightedMean scoreCount reach } } } } }", json!({ "r": round })).await;
+        let ranking = closed["closeRound"]["round"]["ranking"]["nodes"].clone();
         assert_eq!(ranking[0]["need"], json!({ "title": "Fallforebygging for eldre", "status": "PRIORITISED" }));
         // (5 + 4 + 4) / 3 on every criterion.
         assert!((ranking[0]["weightedMean"].as_f64().expect("mean") - 13.0 / 3.0).abs() < 1e-9);
@@ -118,7 +119,7 @@ on_both_databases! {
         let (awarded, _) = call(&app, &c.coordinator, "awardCommission", "AwardCommissionInput",
             json!({ "commission": id, "institution": uib_id }), &format!("commission {{ {COMMISSION} }}")).await;
         assert_eq!(awarded["commission"]["status"], "AWARDED");
-        assert_eq!(awarded["commission"]["needs"], json!([{ "title": "Fallforebygging for eldre", "status": "COMMISSIONED" }]));
+        assert_eq!(awarded["commission"]["needs"]["nodes"], json!([{ "title": "Fallforebygging for eldre", "status": "COMMISSIONED" }]));
 
         // The awarded institution works and delivers; the other cannot.
         let (_, errors) = call(&app, &hvl, "reportProgress", "ReportProgressInput", json!({ "commission": id, "note": "x" }), "commission { status }").await;
@@ -146,19 +147,19 @@ on_both_databases! {
         let (published, _) = call(&app, &c.coordinator, "publishSummary", "CommissionInput", json!({ "commission": id }), "commission { status }").await;
         assert_eq!(published["commission"]["status"], "PUBLISHED");
         let public = commission_as(&app, None, &id).await;
-        assert_eq!(public["needs"], json!([{ "title": "Fallforebygging for eldre", "status": "ANSWERED" }]));
+        assert_eq!(public["needs"]["nodes"], json!([{ "title": "Fallforebygging for eldre", "status": "ANSWERED" }]));
         assert_eq!(public["summary"]["language"], "nn");
         assert!(public["summary"]["published"].is_string());
         assert_eq!(public["interests"], json!([]), "proposals stay private");
-        let kinds: Vec<(&str, Option<&str>)> = public["history"].as_array().expect("history").iter()
+        let kinds: Vec<(&str, Option<&str>)> = public["history"]["nodes"].as_array().expect("history").iter()
             .map(|e| (e["kind"].as_str().unwrap_or(""), e["to"].as_str())).collect();
         assert_eq!(kinds, [
             ("CREATED", None), ("STATUS_CHANGED", Some("OPEN")), ("INTEREST", None), ("INTEREST", None), ("INTEREST", None),
             ("STATUS_CHANGED", Some("AWARDED")), ("MILESTONE_ADDED", None), ("STATUS_CHANGED", Some("IN_PROGRESS")),
             ("PROGRESS", None), ("MILESTONE_DONE", None), ("STATUS_CHANGED", Some("DELIVERED")), ("STATUS_CHANGED", Some("PUBLISHED")),
         ]);
-        let need_history = app.data(&format!("query {{ node(id: \"{}\") {{ ... on Need {{ history {{ to }} }} }} }}", a.as_str().expect("id"))).await;
-        let tos: Vec<&str> = need_history["node"]["history"].as_array().expect("history").iter().filter_map(|e| e["to"].as_str()).collect();
+        let need_history = app.data(&format!("query {{ node(id: \"{}\") {{ ... on Need {{ history {{ nodes {{ to }} }} }} }} }}", a.as_str().expect("id"))).await;
+        let tos: Vec<&str> = need_history["node"]["history"]["nodes"].as_array().expect("history").iter().filter_map(|e| e["to"].as_str()).collect();
         assert_eq!(tos, ["SUBMITTED", "ACCEPTED", "PRIORITISED", "COMMISSIONED", "ANSWERED"]);
 
         // Uptake by the municipalities behind the need (owner and co-signer), and nobody else.
@@ -176,7 +177,7 @@ on_both_databases! {
         assert_eq!(record(&c.stavanger, "PLANNED").await.0["uptake"]["status"], "PLANNED");
         assert_eq!(user_error_codes(&record(&c.askoy, "USED").await.0), ["BAD_USER_INPUT"], "Askøy is not behind this need");
         assert_eq!(record(&c.coordinator, "USED").await.1, ["FORBIDDEN"]);
-        let uptake = commission_as(&app, None, &id).await["summary"]["uptake"].clone();
+        let uptake = commission_as(&app, None, &id).await["summary"]["uptake"]["nodes"].clone();
         assert_eq!(uptake, json!([
             { "municipality": { "code": "4601" }, "status": "USED", "note": "Brukt i planarbeidet" },
             { "municipality": { "code": "1103" }, "status": "PLANNED", "note": "Brukt i planarbeidet" },
@@ -273,7 +274,7 @@ on_both_databases! {
             json!({ "commission": id, "proposal": "Vi kan" }), "interest { proposal }").await;
         assert_eq!(errors, ["FORBIDDEN"], "interest is for institutions");
         let (cancelled, _) = call(&app, &c.coordinator, "cancelCommission", "CommissionInput",
-            json!({ "commission": id, "reason": "Budsjettet vart kutta" }), "commission { status history { to note } }").await;
+            json!({ "commission": id, "reason": "Budsjettet vart kutta" }), "commission { status history { nodes { to note } } }").await;
         assert_eq!(cancelled["commission"]["status"], "CANCELLED");
         let (again, _) = call(&app, &c.coordinator, "openCommission", "CommissionInput", json!({ "commission": id }), "commission { id }").await;
         assert_eq!(user_error_codes(&again), ["CONFLICT"], "a cancelled commission stays cancelled");

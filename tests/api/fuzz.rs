@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use proptest::{prelude::*, test_runner::Config};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, TestApp, on_both_databases};
 
 /// One hub for every case: a multi-threaded runtime keeps serving between cases.
 struct Target {
@@ -195,10 +195,12 @@ fn json_value() -> impl Strategy<Value = Value> {
 /// of each type (inline fragments for interfaces and unions), and arguments of the right kinds
 /// with edge values (page sizes around the bounds, real and malformed ids, empty, long and
 /// control-character strings, every enum value). These reach the resolvers and the SQL.
+pub(crate) use valid::Schema as SchemaWalk;
+
 mod valid {
     use std::collections::HashMap;
 
-    use async_graphql::parser::types::{BaseType, Type, TypeKind, TypeSystemDefinition};
+    use async_graphql::parser::types::{BaseType, FieldDefinition, Type, TypeKind, TypeSystemDefinition};
 
     pub struct Schema {
         types: HashMap<String, TypeKind>,
@@ -223,6 +225,121 @@ mod valid {
                 }
             }
             Self { types, implementors }
+        }
+    }
+
+    impl Schema {
+        /// The fields of an object or interface type.
+        pub fn fields(&self, type_name: &str) -> Vec<FieldDefinition> {
+            match self.types.get(type_name) {
+                Some(TypeKind::Object(o)) => o.fields.iter().map(|f| f.node.clone()).collect(),
+                Some(TypeKind::Interface(i)) => i.fields.iter().map(|f| f.node.clone()).collect(),
+                _ => Vec::new(),
+            }
+        }
+
+        /// Whether values of `ty` are leaves (scalars and enums): selected without braces.
+        pub fn is_leaf(&self, ty: &Type) -> bool {
+            matches!(self.types.get(named(ty)), Some(TypeKind::Scalar | TypeKind::Enum(_)) | None)
+        }
+
+        /// Whether a value of `ty` holds a `DateTime` somewhere (itself, a list of it, or a field
+        /// of an input object, at any depth up to 3).
+        pub fn holds_date(&self, ty: &Type, depth: usize) -> bool {
+            let name = named(ty);
+            name == "DateTime"
+                || (depth < 3
+                    && matches!(self.types.get(name), Some(TypeKind::InputObject(o))
+                        if o.fields.iter().any(|f| self.holds_date(&f.node.ty.node, depth + 1))))
+        }
+
+        /// A value of `ty` with every `DateTime` in it set to `date` and every other required
+        /// field given a plain value of its type (other nullable fields left out).
+        pub fn value_with_date(&self, ty: &Type, date: &str, ids: &[String], depth: usize) -> String {
+            if let BaseType::List(inner) = &ty.base {
+                return format!("[{}]", self.value_with_date(inner, date, ids, depth + 1));
+            }
+            match named(ty) {
+                "DateTime" => format!("\"{date}\""),
+                "Int" => "1".to_owned(),
+                "Float" => "1.5".to_owned(),
+                "Boolean" => "false".to_owned(),
+                "ID" => ids.first().map_or_else(|| "\"x\"".to_owned(), |id| format!("\"{id}\"")),
+                "String" => "\"Fallførebygging\"".to_owned(),
+                name => match self.types.get(name) {
+                    Some(TypeKind::Enum(e)) => e.values[0].node.value.node.to_string(),
+                    Some(TypeKind::InputObject(o)) if depth < 3 => {
+                        let fields: Vec<String> = o
+                            .fields
+                            .iter()
+                            .map(|f| &f.node)
+                            .filter(|f| !f.ty.node.nullable || self.holds_date(&f.ty.node, depth + 1))
+                            .map(|f| {
+                                format!(
+                                    "{}: {}",
+                                    f.name.node,
+                                    self.value_with_date(&f.ty.node, date, ids, depth + 1)
+                                )
+                            })
+                            .collect();
+                        format!("{{ {} }}", fields.join(", "))
+                    }
+                    _ => "null".to_owned(),
+                },
+            }
+        }
+
+        /// Documents that reach every field taking `after` or `before`, each by a shortest path
+        /// of fields without required arguments from the query root (through `nodes` of
+        /// connections): `(path as text with a hole, the field's type name)`. The hole `{args}`
+        /// takes the field's arguments.
+        pub fn paged_fields(&self) -> Vec<(String, String)> {
+            use std::collections::{HashSet, VecDeque};
+            let mut found = Vec::new();
+            let mut seen: HashSet<String> = HashSet::from(["Query".to_owned()]);
+            // (type, selection text before the hole's level, closing braces)
+            let mut queue: VecDeque<(String, String, usize)> =
+                VecDeque::from([("Query".to_owned(), String::new(), 0)]);
+            while let Some((type_name, prefix, open)) = queue.pop_front() {
+                for field in self.fields(&type_name) {
+                    let name = field.name.node.to_string();
+                    let target = named(&field.ty.node).to_owned();
+                    let paged = field
+                        .arguments
+                        .iter()
+                        .any(|a| ["after", "before"].contains(&a.node.name.node.as_str()));
+                    if paged {
+                        let close = "} ".repeat(open);
+                        found.push((
+                            format!("{prefix}{name}({{args}}) {{ __typename }} {close}"),
+                            format!("{type_name}.{name}"),
+                        ));
+                    }
+                    let required = field
+                        .arguments
+                        .iter()
+                        .any(|a| !a.node.ty.node.nullable && a.node.default_value.is_none());
+                    if required || self.is_leaf(&field.ty.node) || !seen.insert(target.clone()) {
+                        continue;
+                    }
+                    queue.push_back((target, format!("{prefix}{name} {{ "), open + 1));
+                }
+            }
+            found
+        }
+
+        /// The arguments of the query and mutation fields that hold a `DateTime`: `(root type,
+        /// field, its arguments)`.
+        pub fn date_inputs(&self) -> Vec<(&'static str, FieldDefinition)> {
+            let mut found = Vec::new();
+            for root in ["Query", "Mutation"] {
+                for field in self.fields(root) {
+                    if field.arguments.iter().any(|a| self.holds_date(&a.node.ty.node, 0)) {
+                        found.push((root, field));
+                    }
+                }
+            }
+            found
         }
     }
 
@@ -334,9 +451,10 @@ mod valid {
                             .to_owned()
                     }
                 }
-                "DateTime" => ["\"2026-01-01T00:00:00Z\"", "\"2999-12-31T23:59:59Z\"", "\"yesterday\""]
-                    [self.below(3)]
-                .to_owned(),
+                "DateTime" => {
+                    let dates = [super::IN_RANGE_DATES, super::OUT_OF_RANGE_DATES, &["yesterday"]].concat();
+                    format!("\"{}\"", dates[self.below(dates.len())])
+                }
                 "String" => {
                     let long = format!("\"{}\"", "Fallførebygging ".repeat(700));
                     [
@@ -381,7 +499,7 @@ fn real_ids() -> &'static [String] {
         let (_, body) = send(
             json!({ "query": "{ regions { nodes { id } } clusters { nodes { id } } themes { nodes { id } }
                 municipalities(first: 5) { nodes { id } } institutions(first: 3) { nodes { id } }
-                productTypes { nodes { id } } viewer { person { id } tokens { id } memberships { id } } }" })
+                productTypes { nodes { id } } viewer { person { id } tokens { nodes { id } } memberships { nodes { id } } } }" })
             .to_string()
             .into_bytes(),
             true,
@@ -496,5 +614,173 @@ proptest! {
     fn arbitrary_bodies_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         let (status, body) = send(bytes, false);
         check(status, &body)?;
+    }
+}
+
+/// Times every database stores (the first and last instants of the years 1 to 9999).
+const IN_RANGE_DATES: &[&str] =
+    &["0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999Z", "2026-11-30T12:00:00+01:00"];
+/// Well-formed times outside the years the hub stores: chrono's extremes, year 0, year 10000.
+const OUT_OF_RANGE_DATES: &[&str] =
+    &["-262143-01-01T00:00:00Z", "+262142-12-31T23:59:59Z", "0000-12-31T23:59:59Z", "+10000-01-01T00:00:00Z"];
+
+fn encode(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}
+
+/// Well-formed cursors of every kind the hub hands out: key cursors (`cursor:N`, for reference
+/// lists, people, rounds, commissions, summaries, need and audit events) at and beyond the edges
+/// of their range, and cursors of pages of needs for every order with every kind of key, at
+/// extreme values (with and without the order they belong to).
+fn cursors() -> Vec<String> {
+    let mut cursors: Vec<String> = [
+        "0",
+        "1",
+        "-1",
+        "2147483647",
+        "-2147483648",
+        "2147483648",
+        "-2147483649",
+        "9223372036854775807",
+        "-9223372036854775808",
+    ]
+    .iter()
+    .map(|n| encode(&format!("cursor:{n}")))
+    .collect();
+    let times = IN_RANGE_DATES.iter().chain(OUT_OF_RANGE_DATES).map(|t| json!({ "Time": t }));
+    let keys: Vec<Value> = times
+        .chain(
+            ["-9223372036854775808", "0", "9223372036854775807"]
+                .iter()
+                .map(|n| json!({ "Count": n.parse::<i64>().unwrap_or(0) })),
+        )
+        .chain([-1e308, 0.0, 1e308].iter().map(|r| json!({ "Rank": r })))
+        .collect();
+    for key in &keys {
+        for id in [i32::MIN, 0, i32::MAX] {
+            cursors.push(encode(&json!({ "key": key, "id": id }).to_string()));
+            for order in ["Newest", "Oldest", "Updated", "Reach", "Relevance"] {
+                cursors.push(encode(&json!({ "order": order, "key": key, "id": id }).to_string()));
+            }
+        }
+    }
+    cursors
+}
+
+/// Every error has a code and none is INTERNAL.
+fn all_coded(body: &Value, document: &str) {
+    for error in body["errors"].as_array().into_iter().flatten() {
+        let code = error["extensions"]["code"].as_str().unwrap_or("");
+        assert!(!code.is_empty(), "an error without a code for {document}: {body}");
+        assert_ne!(code, "INTERNAL", "for {document}: {body}");
+    }
+}
+
+/// A populated hub and a coordinator's token (who may see the most: drafts are still hidden).
+async fn populated(app: &TestApp) -> String {
+    knowledge_hub::sample::generate_needs(app.db(), 60, 5).await.expect("a sample dataset");
+    app.token_for("Kari Nordmann", knowledge_hub::config::RoleArg::Coordinator, "rso-vest").await
+}
+
+/// Sends `fields` (root fields, each aliased) in documents of at most 20 root fields.
+async fn send_aliased(app: &TestApp, token: &str, fields: &[String]) -> Vec<(String, Value)> {
+    let mut answers = Vec::new();
+    for chunk in fields.chunks(20) {
+        let document = format!(
+            "{{ {} }}",
+            chunk.iter().enumerate().map(|(i, f)| format!("f{i}: {f}")).collect::<Vec<_>>().join(" ")
+        );
+        let (status, body) = app.query_as(token, &document, json!({})).await;
+        assert_ne!(status, 500, "{document}: {body}");
+        answers.push((document, body));
+    }
+    answers
+}
+
+on_both_databases! {
+    async fn well_formed_cursors_of_every_kind_are_never_internal_errors(app) {
+        let token = populated(&app).await;
+        let cursors = cursors();
+        let mut fields = Vec::new();
+        // Pages of needs: every order, with and without a search (RELEVANCE without one is NEWEST).
+        for order in ["NEWEST", "OLDEST", "UPDATED", "REACH", "RELEVANCE"] {
+            for search in ["", "search: \"fall\","] {
+                for cursor in &cursors {
+                    for (size, direction) in [("first", "after"), ("last", "before")] {
+                        fields.push(format!(
+                            "needs({search} orderBy: {order}, {size}: 2, {direction}: \"{cursor}\") {{ nodes {{ id }} pageInfo {{ endCursor }} }}"
+                        ));
+                    }
+                }
+            }
+        }
+        // Every other field that takes a cursor, wherever it is in the schema.
+        static SCHEMA: OnceLock<valid::Schema> = OnceLock::new();
+        let schema = SCHEMA.get_or_init(valid::Schema::load);
+        let paged = schema.paged_fields();
+        for must in ["Query.commissions", "Query.needEvents", "Query.auditEvents", "Query.rounds", "Query.people", "Region.clusters"] {
+            assert!(paged.iter().any(|(_, name)| name == must), "{must} is reached: {paged:?}");
+        }
+        for (path, name) in &paged {
+            if name == "Query.needs" {
+                continue;
+            }
+            let takes_before = !["Query.needEvents", "Query.auditEvents"].contains(&name.as_str());
+            for cursor in &cursors {
+                fields.push(path.replace("{args}", &format!("first: 2, after: \"{cursor}\"")));
+                if takes_before {
+                    fields.push(path.replace("{args}", &format!("last: 2, before: \"{cursor}\"")));
+                }
+            }
+        }
+        for (document, body) in send_aliased(&app, &token, &fields).await {
+            all_coded(&body, &document);
+        }
+        // A cursor of another order, or dated outside the years the hub stores, is the caller's error.
+        let page = app.data_as(&token, "{ needs(orderBy: REACH, first: 1) { pageInfo { endCursor } } }", json!({})).await;
+        let reach = page["needs"]["pageInfo"]["endCursor"].as_str().expect("a cursor").to_owned();
+        let dated = encode(&json!({ "order": "Newest", "key": { "Time": "-262143-01-01T00:00:00Z" }, "id": 1 }).to_string());
+        for (order, cursor) in [("UPDATED", &reach), ("NEWEST", &reach), ("NEWEST", &dated)] {
+            let document = format!("{{ needs(orderBy: {order}, first: 1, after: \"{cursor}\") {{ nodes {{ id }} }} }}");
+            let (_, body) = app.query_as(&token, &document, json!({})).await;
+            assert_eq!(crate::helpers::error_codes(&body), ["BAD_USER_INPUT"], "{document}: {body}");
+        }
+        // The cursors the hub hands out still work, in their own order.
+        let next = format!("{{ needs(orderBy: REACH, first: 1, after: \"{reach}\") {{ nodes {{ id }} }} }}");
+        app.data_as(&token, &next, json!({})).await;
+    }
+
+    async fn extreme_dates_in_every_date_input_are_refused_or_served_never_internal(app) {
+        let token = populated(&app).await;
+        static SCHEMA: OnceLock<valid::Schema> = OnceLock::new();
+        let schema = SCHEMA.get_or_init(valid::Schema::load);
+        let ids = app.data_as(&token, "{ municipalities(first: 1) { nodes { id } } }", json!({})).await;
+        let ids = vec![ids["municipalities"]["nodes"][0]["id"].as_str().expect("an id").to_owned()];
+        let inputs = schema.date_inputs();
+        let names: Vec<String> = inputs.iter().map(|(root, f)| format!("{root}.{}", f.name.node)).collect();
+        for must in ["Query.needs", "Query.needEvents", "Query.auditEvents", "Query.needStats", "Mutation.createToken", "Mutation.openRound", "Mutation.addMilestone", "Mutation.createCommission"] {
+            assert!(names.iter().any(|n| n == must), "{must} takes a date: {names:?}");
+        }
+        for (root, field) in &inputs {
+            for date in IN_RANGE_DATES.iter().chain(OUT_OF_RANGE_DATES) {
+                let arguments: Vec<String> = field
+                    .arguments
+                    .iter()
+                    .map(|a| &a.node)
+                    .filter(|a| !a.ty.node.nullable || schema.holds_date(&a.ty.node, 0))
+                    .map(|a| format!("{}: {}", a.name.node, schema.value_with_date(&a.ty.node, date, &ids, 0)))
+                    .collect();
+                let selection = if schema.is_leaf(&field.ty.node) { String::new() } else { "{ __typename }".to_owned() };
+                let keyword = if *root == "Mutation" { "mutation" } else { "query" };
+                let document = format!("{keyword} {{ {}({}) {selection} }}", field.name.node, arguments.join(", "));
+                let (status, body) = app.query_as(&token, &document, json!({})).await;
+                assert_ne!(status, 500, "{document}: {body}");
+                all_coded(&body, &document);
+                if OUT_OF_RANGE_DATES.contains(date) {
+                    assert_eq!(crate::helpers::error_codes(&body), ["BAD_USER_INPUT"], "{document}: {body}");
+                }
+            }
+        }
     }
 }

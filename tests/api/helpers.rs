@@ -76,6 +76,7 @@ impl TestApp {
             public_rate_limit: 1_000_000,
             // Rounds past their closing time close within a second.
             round_check_secs: 1,
+            max_response_bytes: 8 * 1024 * 1024,
         };
         adjust(&mut settings);
         let app = Application::build(&settings).await.expect("the app starts");

@@ -89,10 +89,10 @@ on_both_databases! {
         assert_eq!(app.data_as(&c.coordinator, add, membership).await, added, "not a duplicate membership: the same one");
 
         let need = submit(&app, &c.bergen, &input(&app, "Fallforebygging", "need-for-evidence").await).await["need"]["id"].clone();
-        let link = "mutation($input: LinkEvidenceInput!) { linkEvidence(input: $input) { evidence { title } need { evidence { title } } userErrors { code } } }";
+        let link = "mutation($input: LinkEvidenceInput!) { linkEvidence(input: $input) { evidence { title } need { evidence { nodes { title } } } userErrors { code } } }";
         let evidence = json!({ "input": { "need": need, "title": "Ein oversikt", "url": "https://example.no/o", "idempotencyKey": "evidence-1" } });
         let linked = app.data_as(&c.coordinator, link, evidence.clone()).await;
         assert_eq!(app.data_as(&c.coordinator, link, evidence).await, linked);
-        assert_eq!(linked["linkEvidence"]["need"]["evidence"].as_array().map(Vec::len), Some(1), "linked once");
+        assert_eq!(linked["linkEvidence"]["need"]["evidence"]["nodes"].as_array().map(Vec::len), Some(1), "linked once");
     }
 }

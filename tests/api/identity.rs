@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, error_codes, on_both_databases, user_error_codes};
 
 const CREATE_PERSON: &str = "mutation($input: CreatePersonInput!) { createPerson(input: $input) {
-    person { id name email memberships { id role } } userErrors { field message code } } }";
+    person { id name email memberships { nodes { id role } } } userErrors { field message code } } }";
 const ADD_MEMBERSHIP: &str = "mutation($input: AddMembershipInput!) { addMembership(input: $input) {
     membership { id role person { id } organisation { __typename } } userErrors { field message code } } }";
 const REMOVE_MEMBERSHIP: &str = "mutation($input: RemoveMembershipInput!) { removeMembership(input: $input) {
@@ -19,8 +19,8 @@ const CREATE_TOKEN: &str = "mutation($input: CreateTokenInput!) { createToken(in
 const REVOKE_TOKEN: &str = "mutation($input: RevokeTokenInput!) { revokeToken(input: $input) {
     token { id active revokedAt } userErrors { field message code } } }";
 const VIEWER: &str = "{ viewer { authenticated person { id name email }
-    memberships { id role organisation { __typename ... on Region { key } ... on Municipality { code } } }
-    tokens { id name active } } }";
+    memberships { nodes { id role organisation { __typename ... on Region { key } ... on Municipality { code } } } }
+    tokens { nodes { id name active } } } }";
 
 /// Global ids of reference rows, by key or code.
 async fn ids(app: &TestApp) -> Value {
@@ -94,7 +94,7 @@ pub(crate) async fn mutate(
 on_both_databases! {
     async fn without_a_token_the_caller_is_the_public(app) {
         let data = app.data(VIEWER).await;
-        assert_eq!(data["viewer"], json!({ "authenticated": false, "person": null, "memberships": [], "tokens": [] }));
+        assert_eq!(data["viewer"], json!({ "authenticated": false, "person": null, "memberships": { "nodes": [] }, "tokens": { "nodes": [] } }));
         let response = app.query("{ people { totalCount } }").await;
         assert_eq!(error_codes(&response), ["UNAUTHENTICATED"]);
         let response = app.query_with(CREATE_TOKEN, json!({ "input": { "name": "x" } })).await;
@@ -107,11 +107,11 @@ on_both_databases! {
         assert_eq!(me["authenticated"], true);
         assert_eq!(me["person"]["name"], "Kari Nordmann");
         assert_eq!(me["person"]["email"], "kari.nordmann@example.no");
-        assert_eq!(me["memberships"][0]["role"], "COORDINATOR");
-        assert_eq!(me["memberships"][0]["organisation"], json!({ "__typename": "Region", "key": "rso-vest" }));
-        assert_eq!(me["tokens"].as_array().map(Vec::len), Some(1));
+        assert_eq!(me["memberships"]["nodes"][0]["role"], "COORDINATOR");
+        assert_eq!(me["memberships"]["nodes"][0]["organisation"], json!({ "__typename": "Region", "key": "rso-vest" }));
+        assert_eq!(me["tokens"]["nodes"].as_array().map(Vec::len), Some(1));
         let me = viewer(&app, &c.bergen_member).await;
-        assert_eq!(me["memberships"][0]["organisation"], json!({ "__typename": "Municipality", "code": "4601" }));
+        assert_eq!(me["memberships"]["nodes"][0]["organisation"], json!({ "__typename": "Municipality", "code": "4601" }));
     }
 
     async fn bad_tokens_are_unauthenticated_never_public(app) {
@@ -158,7 +158,7 @@ on_both_databases! {
         assert!(errors.is_empty() && user_error_codes(&created).is_empty(), "{created}");
         let second = created["secret"].as_str().expect("secret").to_owned();
         assert!(second.starts_with("khub_") && second.starts_with(created["token"]["prefix"].as_str().expect("prefix")));
-        let tokens = viewer(&app, &second).await["tokens"].clone();
+        let tokens = viewer(&app, &second).await["tokens"]["nodes"].clone();
         assert_eq!(tokens.as_array().map(Vec::len), Some(2));
         let (revoked, _) = mutate(&app, &c.askoy_member, REVOKE_TOKEN, "revokeToken",
             json!({ "token": created["token"]["id"] })).await;
@@ -181,7 +181,7 @@ on_both_databases! {
         let person = created["person"].clone();
         assert_eq!(person["name"], "Åse Ødegård");
         assert_eq!(person["email"], "ase@stavanger.kommune.no");
-        assert_eq!(person["memberships"][0]["role"], "MUNICIPALITY_MEMBER");
+        assert_eq!(person["memberships"]["nodes"][0]["role"], "MUNICIPALITY_MEMBER");
 
         let (added, _) = mutate(&app, &c.coordinator, ADD_MEMBERSHIP, "addMembership", json!({
             "person": person["id"], "role": "CLUSTER_COORDINATOR", "organisation": ids["kunnskapskommunen"] })).await;
@@ -192,12 +192,12 @@ on_both_databases! {
             json!({ "person": person["id"], "name": "onboarding" })).await;
         let secret = token["secret"].as_str().expect("secret").to_owned();
         assert_eq!(viewer(&app, &secret).await["person"]["name"], "Åse Ødegård");
-        assert_eq!(viewer(&app, &secret).await["memberships"].as_array().map(Vec::len), Some(2));
+        assert_eq!(viewer(&app, &secret).await["memberships"]["nodes"].as_array().map(Vec::len), Some(2));
 
         let (removed, _) = mutate(&app, &c.coordinator, REMOVE_MEMBERSHIP, "removeMembership",
             json!({ "membership": added["membership"]["id"] })).await;
         assert_eq!(removed["removedMembershipId"], added["membership"]["id"]);
-        assert_eq!(viewer(&app, &secret).await["memberships"].as_array().map(Vec::len), Some(1), "effective at once");
+        assert_eq!(viewer(&app, &secret).await["memberships"]["nodes"].as_array().map(Vec::len), Some(1), "effective at once");
 
         let (revoked, _) = mutate(&app, &c.coordinator, REVOKE_TOKEN, "revokeToken", json!({ "token": token["token"]["id"] })).await;
         assert_eq!(revoked["token"]["active"], false);
@@ -214,7 +214,7 @@ on_both_databases! {
         let c = cast(&app).await;
         let ids = ids(&app).await;
         let bergen_person = person_id(&app, &c.bergen_member).await;
-        let membership = viewer(&app, &c.bergen_member).await["memberships"][0]["id"].clone();
+        let membership = viewer(&app, &c.bergen_member).await["memberships"]["nodes"][0]["id"].clone();
         let audit_before = audit_count(&app).await;
         for token in [&c.cluster_coordinator, &c.bergen_member, &c.askoy_member, &c.institution_member] {
             let (_, errors) = mutate(&app, token, CREATE_PERSON, "createPerson",
@@ -229,13 +229,13 @@ on_both_databases! {
             assert_eq!(error_codes(&response), ["FORBIDDEN"]);
         }
         assert_eq!(audit_count(&app).await, audit_before, "refused changes change nothing");
-        assert_eq!(viewer(&app, &c.bergen_member).await["memberships"].as_array().map(Vec::len), Some(1));
+        assert_eq!(viewer(&app, &c.bergen_member).await["memberships"]["nodes"].as_array().map(Vec::len), Some(1));
     }
 
     async fn tokens_of_others_are_not_found_unless_you_coordinate_their_region(app) {
         let c = cast(&app).await;
         let bergen_person = person_id(&app, &c.bergen_member).await;
-        let bergen_token = viewer(&app, &c.bergen_member).await["tokens"][0]["id"].clone();
+        let bergen_token = viewer(&app, &c.bergen_member).await["tokens"]["nodes"][0]["id"].clone();
         // Strangers cannot see the person at all: NOT_FOUND, as for an id that does not exist.
         for token in [&c.institution_member, &c.askoy_member] {
             let (payload, errors) = mutate(&app, token, CREATE_TOKEN, "createToken",
@@ -261,8 +261,8 @@ on_both_databases! {
         let nord = app.token_for("Nils Nord", RoleArg::Coordinator, "rso-nord").await;
         let ids = ids(&app).await;
         let bergen_person = person_id(&app, &c.bergen_member).await;
-        let bergen_membership = viewer(&app, &c.bergen_member).await["memberships"][0]["id"].clone();
-        let bergen_token = viewer(&app, &c.bergen_member).await["tokens"][0]["id"].clone();
+        let bergen_membership = viewer(&app, &c.bergen_member).await["memberships"]["nodes"][0]["id"].clone();
+        let bergen_token = viewer(&app, &c.bergen_member).await["tokens"]["nodes"][0]["id"].clone();
         let nord_person = person_id(&app, &nord).await;
         let audit_before = audit_count(&app).await;
 
@@ -322,7 +322,7 @@ on_both_databases! {
             assert!(payload["userErrors"][0]["field"][0] == "input", "{payload}");
         }
         // The region's only coordinator cannot be removed.
-        let own = viewer(&app, &c.coordinator).await["memberships"][0]["id"].clone();
+        let own = viewer(&app, &c.coordinator).await["memberships"]["nodes"][0]["id"].clone();
         let (payload, _) = mutate(&app, &c.coordinator, REMOVE_MEMBERSHIP, "removeMembership", json!({ "membership": own })).await;
         assert_eq!(user_error_codes(&payload), ["CONFLICT"]);
         assert_eq!(audit_count(&app).await, audit_before, "nothing was written");
@@ -348,8 +348,8 @@ on_both_databases! {
     async fn public_responses_contain_no_email_address(app) {
         let c = cast(&app).await;
         let bergen_person = person_id(&app, &c.bergen_member).await;
-        let token = viewer(&app, &c.bergen_member).await["tokens"][0]["id"].clone();
-        let membership = viewer(&app, &c.bergen_member).await["memberships"][0]["id"].clone();
+        let token = viewer(&app, &c.bergen_member).await["tokens"]["nodes"][0]["id"].clone();
+        let membership = viewer(&app, &c.bergen_member).await["memberships"]["nodes"][0]["id"].clone();
         let sdl = app.client.get(app.url("/schema.graphql")).send().await.expect("sent").text().await.expect("text");
         let introspection = json!({ "sdl": sdl });
         let everything = app

@@ -15,6 +15,7 @@ mod http;
 mod idempotency;
 mod identity;
 mod limits;
+mod lists;
 mod needs;
 mod node;
 mod pagination;

@@ -7,8 +7,8 @@ use crate::helpers::{TestApp, error_codes, on_both_databases, user_error_codes};
 
 const NEED_FIELDS: &str = "id title status version urgency municipality { code } themes { key }
     contactPerson { name } reach { municipalities inhabitants municipalitiesWithPopulation }
-    cosignatures { municipality { code } carriedFrom { id } } mergedInto { id }
-    history { kind from to reason actor { name } relatedNeed { id } municipality { code } }";
+    cosignatures { nodes { municipality { code } carriedFrom { id } } } mergedInto { id }
+    history { nodes { kind from to reason actor { name } relatedNeed { id } municipality { code } } }";
 
 struct Cast {
     coordinator: String,
@@ -149,12 +149,12 @@ on_both_databases! {
         assert_eq!(need["municipality"]["code"], "4601");
         assert_eq!(need["themes"], json!([{ "key": "health" }]));
         assert_eq!(need["contactPerson"]["name"], "Ingrid Berg");
-        assert_eq!(need["history"][0]["kind"], "CREATED");
-        assert_eq!(need["history"][0]["to"], "SUBMITTED");
+        assert_eq!(need["history"]["nodes"][0]["kind"], "CREATED");
+        assert_eq!(need["history"]["nodes"][0]["to"], "SUBMITTED");
         let public = need_as(&app, None, &need["id"]).await;
         assert_eq!(public["title"], "Fallforebygging for heimebuande eldre");
         assert!(public["contactPerson"].is_null(), "no personal data for the public");
-        assert!(public["history"][0]["actor"].is_null());
+        assert!(public["history"]["nodes"][0]["actor"].is_null());
         let seen_by_institution = need_as(&app, Some(&c.institution), &need["id"]).await;
         assert!(seen_by_institution["contactPerson"].is_null());
         let seen_by_cluster = need_as(&app, Some(&c.cluster_coordinator), &need["id"]).await;
@@ -232,7 +232,7 @@ on_both_databases! {
         let (accepted, _) = act(&app, &c.cluster_coordinator, "acceptNeed",
             json!({ "need": a["id"], "version": 1, "reason": "Viktig for klynga" })).await;
         assert_eq!(accepted["need"]["status"], "ACCEPTED");
-        let event = &accepted["need"]["history"][1];
+        let event = &accepted["need"]["history"]["nodes"][1];
         assert_eq!(event["kind"], "STATUS_CHANGED");
         assert_eq!((event["from"].as_str(), event["to"].as_str()), (Some("SUBMITTED"), Some("ACCEPTED")));
         assert_eq!(event["reason"], "Viktig for klynga");
@@ -254,7 +254,7 @@ on_both_databases! {
         assert_eq!(rejected["need"]["status"], "REJECTED");
         let (late, _) = act(&app, &c.bergen, "withdrawNeed", json!({ "need": b["id"], "version": 4 })).await;
         assert_eq!(user_error_codes(&late), ["CONFLICT"], "a rejected need is closed");
-        let history: Vec<Value> = need_as(&app, None, &b["id"]).await["history"].as_array().expect("history").clone();
+        let history: Vec<Value> = need_as(&app, None, &b["id"]).await["history"]["nodes"].as_array().expect("history").clone();
         assert_eq!(history.len(), 4, "created, returned, resubmitted, rejected");
     }
 
@@ -274,8 +274,8 @@ on_both_databases! {
         assert_eq!(need["reach"], json!({ "municipalities": 1, "inhabitants": null, "municipalitiesWithPopulation": 0 }));
         let (signed, _) = cosign(&app, &c.askoy, &need["id"], "cosignNeed").await;
         assert_eq!(signed["need"]["reach"]["municipalities"], 2);
-        assert_eq!(signed["need"]["history"][1]["kind"], "COSIGNED");
-        assert_eq!(signed["need"]["history"][1]["municipality"]["code"], "4627");
+        assert_eq!(signed["need"]["history"]["nodes"][1]["kind"], "COSIGNED");
+        assert_eq!(signed["need"]["history"]["nodes"][1]["municipality"]["code"], "4627");
         let (twice, _) = cosign(&app, &c.askoy, &need["id"], "cosignNeed").await;
         assert_eq!(user_error_codes(&twice), ["CONFLICT"]);
         let (own, _) = cosign(&app, &c.bergen_colleague, &need["id"], "cosignNeed").await;
@@ -308,7 +308,7 @@ on_both_databases! {
         let (early, _) = act(&app, &c.coordinator, "closeNeedWithExistingEvidence", json!({ "need": need["id"], "version": 2 })).await;
         assert_eq!(user_error_codes(&early), ["CONFLICT"], "needs evidence first");
         let link = "mutation($input: LinkEvidenceInput!) { linkEvidence(input: $input) {
-            need { version evidence { title doi url } } userErrors { field code } } }";
+            need { version evidence { nodes { title doi url } } } userErrors { field code } } }";
         let bad = app.data_as(&c.coordinator, link,
             json!({ "input": { "need": need["id"], "title": "Oversikt", "doi": "not-a-doi" } })).await;
         assert_eq!(user_error_codes(&bad["linkEvidence"]), ["BAD_USER_INPUT"]);
@@ -317,7 +317,7 @@ on_both_databases! {
         assert_eq!(error_codes(&body), ["FORBIDDEN"]);
         let linked = app.data_as(&c.coordinator, link, json!({ "input": { "need": need["id"],
             "title": "Cochrane-oversikt om språkstimulering", "doi": "10.1002/14651858.CD000000" } })).await;
-        assert_eq!(linked["linkEvidence"]["need"]["evidence"][0]["doi"], "10.1002/14651858.CD000000");
+        assert_eq!(linked["linkEvidence"]["need"]["evidence"]["nodes"][0]["doi"], "10.1002/14651858.CD000000");
         let (closed, _) = act(&app, &c.coordinator, "closeNeedWithExistingEvidence",
             json!({ "need": need["id"], "version": 2, "reason": "Svar finst" })).await;
         assert_eq!(closed["need"]["status"], "ANSWERED_BY_EXISTING_EVIDENCE");
@@ -336,7 +336,7 @@ on_both_databases! {
         assert_eq!(before_survivor["reach"]["municipalities"], 2);
 
         let merge = "mutation($input: MergeNeedsInput!) { mergeNeeds(input: $input) {
-            survivor { id reach { municipalities } cosignatures { municipality { code } carriedFrom { id } } }
+            survivor { id reach { municipalities } cosignatures { nodes { municipality { code } carriedFrom { id } } } }
             duplicates { id status mergedInto { id } } userErrors { field code } } }";
         let input = json!({ "input": { "survivor": survivor["id"], "duplicates": [duplicate["id"]] } });
         let (_, body) = app.query_as(&c.cluster_coordinator, merge, input.clone()).await;
@@ -347,7 +347,7 @@ on_both_databases! {
         assert_eq!(merged["duplicates"][0]["mergedInto"]["id"], survivor["id"]);
         // Bergen (owner) and Stavanger (already there) are not counted twice; Askøy comes along.
         assert_eq!(merged["survivor"]["reach"]["municipalities"], 3);
-        let carried: Vec<&Value> = merged["survivor"]["cosignatures"].as_array().expect("list").iter()
+        let carried: Vec<&Value> = merged["survivor"]["cosignatures"]["nodes"].as_array().expect("list").iter()
             .filter(|c| c["carriedFrom"]["id"] == duplicate["id"]).collect();
         assert_eq!(carried.len(), 1);
         assert_eq!(carried[0]["municipality"]["code"], "4627");
@@ -364,11 +364,11 @@ on_both_databases! {
         let after_survivor = need_as(&app, None, &survivor["id"]).await;
         let after_duplicate = need_as(&app, None, &duplicate["id"]).await;
         assert_eq!(after_survivor["reach"], before_survivor["reach"]);
-        assert_eq!(after_survivor["cosignatures"], before_survivor["cosignatures"]);
+        assert_eq!(after_survivor["cosignatures"]["nodes"], before_survivor["cosignatures"]["nodes"]);
         assert_eq!(after_duplicate["status"], before_duplicate["status"]);
-        assert_eq!(after_duplicate["cosignatures"], before_duplicate["cosignatures"]);
+        assert_eq!(after_duplicate["cosignatures"]["nodes"], before_duplicate["cosignatures"]["nodes"]);
         assert!(after_duplicate["mergedInto"].is_null());
-        let kinds: Vec<&str> = after_duplicate["history"].as_array().expect("history").iter()
+        let kinds: Vec<&str> = after_duplicate["history"]["nodes"].as_array().expect("history").iter()
             .filter_map(|e| e["kind"].as_str()).collect();
         assert!(kinds.ends_with(&["MERGED", "UNMERGED"]), "{kinds:?}");
         let again = app.data_as(&c.coordinator, unmerge, json!({ "input": { "need": duplicate["id"] } })).await;
@@ -506,8 +506,8 @@ on_both_databases! {
         }
         cosign(&app, &c.askoy, &bergen["id"], "cosignNeed").await;
         let query = |n: u32| format!("{{ needs(first: {n}) {{ totalCount nodes {{ title municipality {{ name cluster {{ name }} }}
-            themes {{ key }} cosignatures {{ municipality {{ name }} }} reach {{ municipalities }}
-            history {{ kind from to }} }} }} }}");
+            themes {{ key }} cosignatures {{ nodes {{ municipality {{ name }} }} }} reach {{ municipalities }}
+            history {{ nodes {{ kind from to }} }} }} }} }}");
         let cost = |n: u32| {
             let app = &app;
             let q = query(n);

@@ -217,7 +217,7 @@ on_both_databases! {
         let c = cast(&app).await;
         let hvl = app.token_for("Hans Vestland", RoleArg::InstitutionMember, "hvl").await;
         let products = app.data("{ productTypes(first: 2) { nodes { id key } } }").await["productTypes"]["nodes"].clone();
-        let subscription = "subscription($f: CommissionOpenedFilter) { commissionOpened(filter: $f) { question status needs { title } } }";
+        let subscription = "subscription($f: CommissionOpenedFilter) { commissionOpened(filter: $f) { question status needs { nodes { title } } } }";
         let mut uib = Client::connect(&app, Some(&c.uib)).await;
         uib.subscribe("a", subscription, json!({ "f": { "productTypes": [products[0]["id"]] } })).await;
         let mut hvl_client = Client::connect(&app, Some(&hvl)).await;
@@ -233,7 +233,7 @@ on_both_databases! {
         open_commission(&app, &c.coordinator, &second, &products[1]["id"], "Andre oppdrag").await;
 
         let got = uib.next_data().await["commissionOpened"].clone();
-        assert_eq!(got, json!({ "question": "Første oppdrag", "status": "OPEN", "needs": [{ "title": "Fallforebygging" }] }));
+        assert_eq!(got, json!({ "question": "Første oppdrag", "status": "OPEN", "needs": { "nodes": [{ "title": "Fallforebygging" }] } }));
         let got = hvl_client.next_data().await["commissionOpened"].clone();
         assert_eq!(got["question"], "Andre oppdrag", "the first did not match HVL's filter");
     }
@@ -249,9 +249,9 @@ on_both_databases! {
         let token = app.token_for("Rita Revokert", RoleArg::MunicipalityMember, "4601").await;
         let mut client = Client::connect(&app, Some(&token)).await;
         client.subscribe("1", NEED_EVENTS, json!({})).await;
-        let mine = app.data_as(&token, "{ viewer { tokens { id } } }", json!({})).await;
+        let mine = app.data_as(&token, "{ viewer { tokens { nodes { id } } } }", json!({})).await;
         app.data_as(&token, "mutation($t: ID!) { revokeToken(input: { token: $t }) { token { active } } }",
-            json!({ "t": mine["viewer"]["tokens"][0]["id"] })).await;
+            json!({ "t": mine["viewer"]["tokens"]["nodes"][0]["id"] })).await;
         assert_eq!(client.receive().await, json!({ "type": "close", "code": 4403 }));
     }
 

@@ -10,9 +10,9 @@ const CRITERIA: [&str; 5] =
     ["size-of-problem", "potential-improvement", "feasibility", "regional-relevance", "strategic-fit"];
 
 const ROUND: &str = "id name status prioritiseCount criteria { key weight }
-    ranking { position need { title status } weightedMean scoreCount reach outcome
+    ranking { nodes { position need { title status } weightedMean scoreCount reach outcome
               criterionMeans { criterion { key } mean count }
-              scores { organisation { __typename ... on Cluster { key } ... on Institution { key } } criterion { key } value } }";
+              scores { organisation { __typename ... on Cluster { key } ... on Institution { key } } criterion { key } value } } }";
 
 pub(crate) struct Cast {
     pub(crate) coordinator: String,
@@ -132,7 +132,7 @@ on_both_databases! {
         }
         score(&app, &c.uib, "scoreNeed", &round["id"], &b, vec![json!({ "criterion": "feasibility", "value": 2 })]).await;
 
-        let ranking = round_as(&app, &c.coordinator, &round["id"]).await["ranking"].clone();
+        let ranking = round_as(&app, &c.coordinator, &round["id"]).await["ranking"]["nodes"].clone();
         let line = |i: usize| &ranking[i];
         // A: every criterion (5 + 3) / 2 = 4 -> 4.0, two organisations, reach 2.
         assert_eq!(line(0)["need"]["title"], "Behov A frå Bergen");
@@ -150,18 +150,18 @@ on_both_databases! {
 
         // Each organisation sees its own scores, not the others'.
         let seen_by_uib = round_as(&app, &c.uib, &round["id"]).await;
-        let uib_scores: Vec<&Value> = seen_by_uib["ranking"].as_array().expect("ranking").iter()
+        let uib_scores: Vec<&Value> = seen_by_uib["ranking"]["nodes"].as_array().expect("ranking").iter()
             .flat_map(|l| l["scores"].as_array().expect("scores").iter()).collect();
         assert_eq!(uib_scores.len(), 1);
         assert_eq!(uib_scores[0]["organisation"], json!({ "__typename": "Institution", "key": "uib" }));
 
         let close = "mutation($input: CloseRoundInput!) { closeRound(input: $input) { round { status closedAt
-            ranking { position need { title status history { kind from to reason } } outcome } } userErrors { code } } }";
+            ranking { nodes { position need { title status history { nodes { kind from to reason } } } outcome } } } userErrors { code } } }";
         let (_, body) = app.query_as(&c.kk, close, json!({ "input": { "round": round["id"] } })).await;
         assert_eq!(error_codes(&body), ["FORBIDDEN"], "only coordinators close rounds");
         let closed = app.data_as(&c.coordinator, close, json!({ "input": { "round": round["id"] } })).await["closeRound"]["round"].clone();
         assert_eq!(closed["status"], "CLOSED");
-        let outcomes: Vec<(&str, &str, &str)> = closed["ranking"].as_array().expect("ranking").iter()
+        let outcomes: Vec<(&str, &str, &str)> = closed["ranking"]["nodes"].as_array().expect("ranking").iter()
             .map(|l| (l["need"]["title"].as_str().unwrap_or(""), l["need"]["status"].as_str().unwrap_or(""), l["outcome"].as_str().unwrap_or("")))
             .collect();
         assert_eq!(outcomes, [
@@ -169,7 +169,7 @@ on_both_databases! {
             ("Behov C frå Stavanger", "DEFERRED", "DEFERRED"),
             ("Behov B frå Askøy", "DEFERRED", "DEFERRED"),
         ]);
-        let last_event = closed["ranking"][0]["need"]["history"].as_array().and_then(|h| h.last()).cloned().expect("an event");
+        let last_event = closed["ranking"]["nodes"][0]["need"]["history"]["nodes"].as_array().and_then(|h| h.last()).cloned().expect("an event");
         assert_eq!(last_event, json!({ "kind": "STATUS_CHANGED", "from": "ACCEPTED", "to": "PRIORITISED", "reason": "Runde 2027: position 1" }));
 
         // A closed round is read-only.
@@ -210,7 +210,7 @@ on_both_databases! {
         assert_eq!(first["userErrors"], json!([]));
         let (twice, _) = score(&app, &c.kk, "scoreNeed", &round, &a, all(5)).await;
         assert_eq!(user_error_codes(&twice), ["CONFLICT"], "once per organisation; revise instead");
-        let mean = |round: &Value| round["ranking"][0]["weightedMean"].as_f64();
+        let mean = |round: &Value| round["ranking"]["nodes"][0]["weightedMean"].as_f64();
         assert_eq!(mean(&round_as(&app, &c.coordinator, &round).await), Some(3.0), "unchanged by the refused calls");
         let (revised, _) = score(&app, &c.kk, "reviseScores", &round, &a, all(5)).await;
         assert_eq!(mean(&revised["round"]), Some(5.0));
@@ -220,8 +220,8 @@ on_both_databases! {
             .await["withdrawScores"]
             .clone();
         assert_eq!(withdrawn["userErrors"], json!([]), "{withdrawn}");
-        assert_eq!(withdrawn["round"]["ranking"][0]["weightedMean"], Value::Null, "an abstention");
-        assert_eq!(withdrawn["round"]["ranking"][0]["scoreCount"], 0);
+        assert_eq!(withdrawn["round"]["ranking"]["nodes"][0]["weightedMean"], Value::Null, "an abstention");
+        assert_eq!(withdrawn["round"]["ranking"]["nodes"][0]["scoreCount"], 0);
     }
 
     async fn only_member_organisations_of_the_region_score_and_only_coordinators_run_rounds(app) {
@@ -257,6 +257,6 @@ on_both_databases! {
         let listed = app.data_as(&nord, "{ rounds { totalCount } }", json!({})).await;
         assert_eq!(listed["rounds"]["totalCount"], 0);
         let seen_by_municipality = round_as(&app, &c.bergen, &round).await;
-        assert_eq!(seen_by_municipality["ranking"][0]["scores"], json!([]), "scores are for coordinators and the scorers");
+        assert_eq!(seen_by_municipality["ranking"]["nodes"][0]["scores"], json!([]), "scores are for coordinators and the scorers");
     }
 }

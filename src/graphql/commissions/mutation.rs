@@ -37,6 +37,7 @@ pub struct CommissionsMutation;
 pub struct CreateCommissionInput {
     pub question: String,
     pub product_type: ID,
+    #[graphql(validator(custom = "crate::graphql::time::Storable"))]
     pub deadline: DateTime<Utc>,
     /// In Norwegian kroner.
     pub budget_nok: Option<i64>,
@@ -105,6 +106,7 @@ pub struct ReportProgressInput {
 pub struct AddMilestoneInput {
     pub commission: ID,
     pub title: String,
+    #[graphql(validator(custom = "crate::graphql::time::Storable"))]
     pub due_at: DateTime<Utc>,
     /// Send the same key again to retry safely: a replay returns the original result and
     /// creates nothing; the same key with a different input is a CONFLICT user error.

@@ -1,6 +1,9 @@
 //! GraphQL objects for commissions, institutions' interest, milestones, knowledge summaries and uptake.
 
-use async_graphql::{Context, ID, Object};
+use async_graphql::{
+    Context, ID, Object,
+    connection::{Connection, EmptyFields},
+};
 use chrono::{DateTime, Utc};
 use entity::{
     commission, commission_event, commission_interest,
@@ -12,10 +15,11 @@ use crate::{
     auth::Action,
     error::{AppError, Result},
     graphql::{
+        connection::{ChildPage, ConnectionFields, PageArgs, child_page, cost, paginate_with},
         context::ContextExt,
         ids::{GlobalId, NodeType},
         loaders::{
-            CommissionById, EventsOfCommission, InstitutionById, InterestsOfCommission,
+            Children, CommissionById, CountOf, EventsOfCommission, InstitutionById, InterestsOfCommission,
             MilestonesOfCommission, MunicipalityById, NeedsOfCommission, ProductTypeById, RegionById,
             SummaryById, SummaryOfCommission, UptakeOfSummary,
         },
@@ -26,6 +30,8 @@ use crate::{
 
 #[derive(Clone, Debug)]
 pub struct Commission(pub commission::Model);
+
+crate::connection_names!(CommissionNeedNames, "CommissionNeedConnection", "CommissionNeedEdge");
 
 /// Whether the viewer may see this commission.
 pub fn can_see_commission(ctx: &Context<'_>, c: &commission::Model) -> Result<bool, AppError> {
@@ -94,7 +100,18 @@ impl Commission {
     }
 
     /// The needs it answers.
-    async fn needs(&self, ctx: &Context<'_>) -> Result<Vec<Need>> {
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
+    async fn needs(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<
+        Connection<String, Need, ConnectionFields, EmptyFields, CommissionNeedNames, CommissionNeedNames>,
+    > {
+        let args = PageArgs::parse(first, after, last, before)?;
         let rows = ctx.loader()?.load_one(NeedsOfCommission(self.0.id)).await?.unwrap_or_default();
         let mut needs = Vec::new();
         for need in rows {
@@ -102,7 +119,7 @@ impl Commission {
                 needs.push(need);
             }
         }
-        Ok(needs)
+        Ok(paginate_with(needs, args, |n| i64::from(n.0.id), |total_count| ConnectionFields { total_count }))
     }
 
     /// The institution doing the work, once awarded.
@@ -114,6 +131,10 @@ impl Commission {
     }
 
     /// Institutions' interest: all of it for the region's coordinators, an institution's own for its members.
+    /// At most one per institution: priced at the number of institutions.
+    #[graphql(
+        complexity = "crate::graphql::limits::bounded(crate::reference_data::bundled().institutions, child_complexity)"
+    )]
     async fn interests(&self, ctx: &Context<'_>) -> Result<Vec<Interest>> {
         let viewer = ctx.viewer()?;
         let rows = ctx.loader()?.load_one(InterestsOfCommission(self.0.id)).await?.unwrap_or_default();
@@ -129,15 +150,41 @@ impl Commission {
             .collect())
     }
 
-    async fn milestones(&self, ctx: &Context<'_>) -> Result<Vec<Milestone>> {
-        let rows = ctx.loader()?.load_one(MilestonesOfCommission(self.0.id)).await?.unwrap_or_default();
-        Ok(rows.into_iter().map(Milestone).collect())
+    /// The milestones, in the order they were added.
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
+    async fn milestones(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<ChildPage<Milestone>> {
+        let args = PageArgs::parse(first, after, last, before)?;
+        let rows = ctx.loader()?.load_one(MilestonesOfCommission(self.0.id, args)).await?.unwrap_or_default();
+        Ok(child_page(rows, args, CountOf(Children::Milestones, self.0.id), |m| i64::from(m.id), Milestone))
     }
 
-    /// Everything that happened to the commission, oldest first (moves, progress notes, milestones).
-    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<CommissionEvent>> {
-        let rows = ctx.loader()?.load_one(EventsOfCommission(self.0.id)).await?.unwrap_or_default();
-        Ok(rows.into_iter().map(CommissionEvent).collect())
+    /// Everything that happened to the commission, oldest first (moves, progress notes, milestones;
+    /// `last` for the latest).
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<ChildPage<CommissionEvent>> {
+        let args = PageArgs::parse(first, after, last, before)?;
+        let rows = ctx.loader()?.load_one(EventsOfCommission(self.0.id, args)).await?.unwrap_or_default();
+        Ok(child_page(
+            rows,
+            args,
+            CountOf(Children::CommissionHistory, self.0.id),
+            |e| i64::from(e.id),
+            CommissionEvent,
+        ))
     }
 
     /// The knowledge summary: public once published, before that for the coordinators and the
@@ -276,10 +323,19 @@ impl Summary {
         Ok(visible_commission(ctx, self.0.commission_id).await?.map(Commission))
     }
 
-    /// How the municipalities behind the answered needs used it.
-    async fn uptake(&self, ctx: &Context<'_>) -> Result<Vec<Uptake>> {
-        let rows = ctx.loader()?.load_one(UptakeOfSummary(self.0.id)).await?.unwrap_or_default();
-        Ok(rows.into_iter().map(Uptake).collect())
+    /// How the municipalities behind the answered needs used it, in the order it was recorded.
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
+    async fn uptake(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<ChildPage<Uptake>> {
+        let args = PageArgs::parse(first, after, last, before)?;
+        let rows = ctx.loader()?.load_one(UptakeOfSummary(self.0.id, args)).await?.unwrap_or_default();
+        Ok(child_page(rows, args, CountOf(Children::Uptake, self.0.id), |u| i64::from(u.id), Uptake))
     }
 }
 

@@ -107,6 +107,7 @@ pub struct CreateTokenInput {
     /// What the token is for, e.g. "dashboard".
     pub name: String,
     /// When the token stops working; never when left out.
+    #[graphql(validator(custom = "crate::graphql::time::Storable"))]
     pub expires_at: Option<DateTime<Utc>>,
 }
 

@@ -10,11 +10,13 @@ use crate::{
     db::{audit, identity},
     error::{AppError, Result},
     graphql::{
-        connection::{Page, PageArgs, cost, encode_cursor, paginate},
+        connection::{ChildPage, Page, PageArgs, cost, encode_cursor, paginate},
         context::ContextExt,
-        identity::types::{ApiToken, AuditEvent, Membership, Person, manageable_tokens},
+        identity::types::{
+            ApiToken, AuditEvent, Membership, Person, carried_memberships, manageable_tokens, tokens_of,
+        },
         ids::{GlobalId, NodeType},
-        loaders::{MembershipsOfPerson, PersonById},
+        loaders::PersonById,
     },
 };
 
@@ -32,6 +34,7 @@ pub struct AuditFilter {
     pub actor: Option<ID>,
     /// The `x-request-id` of one request.
     pub request_id: Option<String>,
+    #[graphql(validator(custom = "crate::graphql::time::Storable"))]
     pub since: Option<DateTime<Utc>>,
 }
 
@@ -56,29 +59,39 @@ impl ViewerInfo {
     }
 
     /// The caller's memberships that the token carries: what they may do, and where.
-    async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<Membership>> {
-        let viewer = ctx.viewer()?;
-        let Some(identity) = viewer.identity() else {
-            return Ok(Vec::new());
-        };
-        let rows = ctx.loader()?.load_one(MembershipsOfPerson(identity.person_id)).await?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|m| identity.grants.iter().any(|g| g.membership_id == m.id))
-            .map(Membership)
-            .collect())
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
+    async fn memberships(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<ChildPage<Membership>> {
+        let args = PageArgs::parse(first, after, last, before)?;
+        carried_memberships(ctx, args).await
     }
 
-    /// The caller's own API tokens, including revoked and expired ones; with a token bound to
-    /// some regions, only the tokens bound within them.
-    async fn tokens(&self, ctx: &Context<'_>) -> Result<Vec<ApiToken>> {
-        let Some(id) = ctx.viewer()?.person_id() else {
-            return Ok(Vec::new());
+    /// The caller's own API tokens, including revoked and expired ones, oldest first; with a
+    /// token bound to some regions, only the tokens bound within them.
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
+    async fn tokens(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<ChildPage<ApiToken>> {
+        let args = PageArgs::parse(first, after, last, before)?;
+        let person = match ctx.viewer()?.person_id() {
+            Some(id) => ctx.loader()?.load_one(PersonById(id)).await?,
+            None => None,
         };
-        match ctx.loader()?.load_one(PersonById(id)).await? {
-            Some(person) => Ok(manageable_tokens(ctx, &person).await?),
-            None => Ok(Vec::new()),
+        match person {
+            Some(person) => manageable_tokens(ctx, &person, args).await,
+            // The public has none: person 0 is no one.
+            None => tokens_of(ctx, 0, args).await,
         }
     }
 }

@@ -9,11 +9,13 @@ use crate::{
     auth::{Action, authenticator::grant, policy::PersonScope},
     error::{AppError, Result},
     graphql::{
+        connection::{ChildCount, ChildPage, PageArgs, child_page, cost, paginate_with},
         context::ContextExt,
         ids::{GlobalId, NodeType},
         loaders::{
-            ApiTokenById, BoundOfToken, ClusterById, CountyById, GrantsOfPerson, InstitutionById,
-            MembershipsOfPerson, MunicipalityById, PersonById, RegionById, RegionsOfPerson, TokensOfPerson,
+            AllMembershipsOfPerson, AllTokensOfPerson, ApiTokenById, BoundOfToken, Children, ClusterById,
+            CountOf, CountyById, GrantsOfPerson, InstitutionById, MembershipsOfPerson, MunicipalityById,
+            PersonById, RegionById, RegionsOfPerson, TokensOfPerson,
         },
         reference::types::{Cluster, Institution, Municipality, Region},
     },
@@ -61,17 +63,48 @@ pub async fn can_manage_token(
     Ok(ctx.viewer()?.can(Action::ManageToken { owner, bound: bound.as_deref() }))
 }
 
-/// The tokens of `person` the viewer may manage, oldest first.
-pub async fn manageable_tokens(ctx: &Context<'_>, person: &person::Model) -> Result<Vec<ApiToken>, AppError> {
+/// A page of `person`'s tokens that the viewer may manage, oldest first. The person with an
+/// unbound token manages all of theirs, and the page is read in SQL; anyone else's view is
+/// filtered token by token (a person's tokens are read whole then), so pages and `totalCount`
+/// hold only what the viewer may see.
+pub async fn manageable_tokens(
+    ctx: &Context<'_>,
+    person: &person::Model,
+    args: PageArgs,
+) -> Result<ChildPage<ApiToken>> {
+    let viewer = ctx.viewer()?;
+    if viewer.person_id() == Some(person.id) && viewer.token_bound().is_none() {
+        return tokens_of(ctx, person.id, args).await;
+    }
     let scope = person_scope(ctx, person).await?;
-    let rows = ctx.loader()?.load_one(TokensOfPerson(person.id)).await?.unwrap_or_default();
+    let rows = ctx.loader()?.load_one(AllTokensOfPerson(person.id)).await?.unwrap_or_default();
     let mut tokens = Vec::with_capacity(rows.len());
     for token in rows {
         if can_manage_token(ctx, &scope, &token).await? {
             tokens.push(ApiToken(token));
         }
     }
-    Ok(tokens)
+    Ok(paginate_with(tokens, args, |t| i64::from(t.0.id), ChildCount::Known))
+}
+
+/// A page of the viewer's memberships that their token carries (all of them for an unbound
+/// token, read in SQL; a bound token's are filtered by its grants).
+pub async fn carried_memberships(ctx: &Context<'_>, args: PageArgs) -> Result<ChildPage<Membership>> {
+    let viewer = ctx.viewer()?;
+    let Some(identity) = viewer.identity() else {
+        // The public has none: person 0 is no one.
+        return memberships_of(ctx, 0, args).await;
+    };
+    if identity.bound.is_none() {
+        return memberships_of(ctx, identity.person_id, args).await;
+    }
+    let rows = ctx.loader()?.load_one(AllMembershipsOfPerson(identity.person_id)).await?.unwrap_or_default();
+    let carried = rows
+        .into_iter()
+        .filter(|m| identity.grants.iter().any(|g| g.membership_id == m.id))
+        .map(Membership)
+        .collect();
+    Ok(paginate_with(carried, args, |m| i64::from(m.0.id), ChildCount::Known))
 }
 
 /// The token with this id if the viewer may manage it; otherwise `None`, as if it did not exist.
@@ -94,6 +127,18 @@ pub async fn manageable_token(
 pub async fn can_see(ctx: &Context<'_>, person: &person::Model) -> Result<bool, AppError> {
     let scope = person_scope(ctx, person).await?;
     Ok(ctx.viewer()?.can(Action::SeePersonalData(&scope)))
+}
+
+/// A page of a person's memberships, oldest first.
+pub async fn memberships_of(ctx: &Context<'_>, person: i32, args: PageArgs) -> Result<ChildPage<Membership>> {
+    let rows = ctx.loader()?.load_one(MembershipsOfPerson(person, args)).await?.unwrap_or_default();
+    Ok(child_page(rows, args, CountOf(Children::Memberships, person), |m| i64::from(m.id), Membership))
+}
+
+/// A page of a person's tokens, oldest first.
+pub async fn tokens_of(ctx: &Context<'_>, person: i32, args: PageArgs) -> Result<ChildPage<ApiToken>> {
+    let rows = ctx.loader()?.load_one(TokensOfPerson(person, args)).await?.unwrap_or_default();
+    Ok(child_page(rows, args, CountOf(Children::Tokens, person), |t| i64::from(t.id), ApiToken))
 }
 
 /// The person with this id if the viewer may see them; otherwise `None`, exactly as if they did
@@ -122,23 +167,40 @@ impl Person {
     }
 
     /// The person's roles in organisations (empty unless the viewer may see the person).
-    async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<Membership>> {
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
+    async fn memberships(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<ChildPage<Membership>> {
+        let args = PageArgs::parse(first, after, last, before)?;
         if !can_see(ctx, &self.0).await? {
-            return Ok(Vec::new());
+            return Ok(ChildPage::with_additional_fields(false, false, ChildCount::Known(0)));
         }
-        let rows = ctx.loader()?.load_one(MembershipsOfPerson(self.0.id)).await?;
-        Ok(rows.unwrap_or_default().into_iter().map(Membership).collect())
+        memberships_of(ctx, self.0.id, args).await
     }
 
     /// The person's API tokens that the viewer may manage; null unless the viewer is the person
     /// or a coordinator of their region. A coordinator sees only the tokens that reach no region
     /// beyond theirs; a token bound to some regions shows only tokens bound within them.
-    async fn tokens(&self, ctx: &Context<'_>) -> Result<Option<Vec<ApiToken>>> {
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
+    async fn tokens(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Option<ChildPage<ApiToken>>> {
+        let args = PageArgs::parse(first, after, last, before)?;
         let scope = person_scope(ctx, &self.0).await?;
         if !ctx.viewer()?.can(Action::MintTokenFor(&scope)) {
             return Ok(None);
         }
-        Ok(Some(manageable_tokens(ctx, &self.0).await?))
+        Ok(Some(manageable_tokens(ctx, &self.0, args).await?))
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -245,8 +307,11 @@ impl ApiToken {
     }
 
     /// The regions the token carries its owner's roles in; null when it carries all of them. A
-    /// token minted for someone else is bound to the regions its minter coordinated, and a token
+    /// token minted for someone else is bound to the regions its minter coordinates, and a token
     /// minted with a bound token keeps that bound.
+    #[graphql(
+        complexity = "crate::graphql::limits::bounded(crate::reference_data::bundled().regions, child_complexity)"
+    )]
     async fn bound_to_regions(&self, ctx: &Context<'_>) -> Result<Option<Vec<Region>>> {
         let Some(ids) = token_bound(ctx, &self.0).await? else {
             return Ok(None);

@@ -561,8 +561,9 @@ impl NeedsMutation {
     ) -> Result<NeedPayload> {
         let mut errors = UserErrors::default();
         if let Some((need, _)) = find_need(ctx, &mut errors, "need", &input.need).await? {
-            let evidence = ctx.loader()?.load_one(crate::graphql::loaders::EvidenceOfNeed(need.id)).await?;
-            if evidence.unwrap_or_default().is_empty() {
+            use crate::graphql::loaders::{Children, CountOf};
+            let evidence = ctx.loader()?.load_one(CountOf(Children::Evidence, need.id)).await?;
+            if evidence.unwrap_or(0) == 0 {
                 let scope = need_scope(ctx, &need).await?;
                 ctx.viewer()?.require(Action::CurateNeed(&scope))?;
                 return Ok(NeedPayload::failed(UserErrors::one(

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use entity::enums::{NeedStatus, Urgency};
 
 use crate::{
-    db::needs::{self, Cursor, Grouping, NeedFilter as DbFilter, Visibility, Window},
+    db::needs::{self, Cursor, CursorKey, Grouping, NeedFilter as DbFilter, Visibility, Window},
     domain::needs::search_words,
     error::{AppError, Result},
     graphql::{
@@ -36,7 +36,9 @@ pub struct NeedFilter {
     pub municipality: Option<ID>,
     pub product_type: Option<ID>,
     pub urgency: Option<Urgency>,
+    #[graphql(validator(custom = "crate::graphql::time::Storable"))]
     pub submitted_after: Option<DateTime<Utc>>,
+    #[graphql(validator(custom = "crate::graphql::time::Storable"))]
     pub submitted_before: Option<DateTime<Utc>>,
 }
 
@@ -122,12 +124,23 @@ fn encode_cursor(cursor: &Cursor) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(cursor).unwrap_or_default())
 }
 
-fn decode_cursor(text: &str) -> Result<Cursor, AppError> {
-    URL_SAFE_NO_PAD
+/// A cursor of a page of needs read in `order` (the effective order, see
+/// [`needs::NeedOrder::effective`]); a cursor of another order, or one whose time lies outside
+/// the years the hub stores, is refused.
+fn decode_cursor(text: &str, order: needs::NeedOrder) -> Result<Cursor, AppError> {
+    let cursor: Cursor = URL_SAFE_NO_PAD
         .decode(text)
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .ok_or_else(|| AppError::bad_input(format!("`{text}` is not a valid cursor")))
+        .ok_or_else(|| AppError::bad_input(format!("`{text}` is not a valid cursor")))?;
+    if !cursor.fits(order) {
+        return Err(AppError::bad_input(format!("`{text}` is a cursor of another order than this page's")));
+    }
+    if let CursorKey::Time(at) = &cursor.key {
+        crate::domain::time::check_storable(at)
+            .map_err(|why| AppError::bad_input(format!("`{text}` is not a valid cursor: {why}")))?;
+    }
+    Ok(cursor)
 }
 
 /// `totalCount` of a needs connection, counted in SQL only when asked for.
@@ -216,6 +229,9 @@ impl NeedStats {
         Ok(needs::count(ctx.db()?.conn(), &self.filter, &self.visibility).await?)
     }
 
+    #[graphql(
+        complexity = "crate::graphql::limits::bounded(<NeedStatus as sea_orm::Iterable>::iter().count(), child_complexity)"
+    )]
     async fn by_status(&self, ctx: &Context<'_>) -> Result<Vec<StatusCount>> {
         let groups = self.groups(ctx, Grouping::Status).await?;
         Ok(groups
@@ -227,6 +243,9 @@ impl NeedStats {
             .collect())
     }
 
+    #[graphql(
+        complexity = "crate::graphql::limits::bounded(crate::reference_data::bundled().themes + 1, child_complexity)"
+    )]
     async fn by_theme(&self, ctx: &Context<'_>) -> Result<Vec<ThemeCount>> {
         let groups = self.by_id(ctx, Grouping::Theme).await?;
         let themes = ctx.loader()?.load_many(groups.iter().filter_map(|(id, _)| id.map(ThemeById))).await?;
@@ -239,6 +258,9 @@ impl NeedStats {
             .collect())
     }
 
+    #[graphql(
+        complexity = "crate::graphql::limits::bounded(crate::reference_data::bundled().clusters + 1, child_complexity)"
+    )]
     async fn by_cluster(&self, ctx: &Context<'_>) -> Result<Vec<ClusterCount>> {
         let groups = self.by_id(ctx, Grouping::Cluster).await?;
         let clusters =
@@ -252,6 +274,9 @@ impl NeedStats {
             .collect())
     }
 
+    #[graphql(
+        complexity = "crate::graphql::limits::bounded(crate::reference_data::bundled().municipalities + 1, child_complexity)"
+    )]
     async fn by_municipality(&self, ctx: &Context<'_>) -> Result<Vec<MunicipalityCount>> {
         let groups = self.by_id(ctx, Grouping::Municipality).await?;
         let found =
@@ -295,14 +320,14 @@ impl NeedsQuery {
         let args = PageArgs::parse(first, None, last, None)?;
         let filter = db_filter(filter, search.as_deref())?;
         let visibility = visibility(ctx)?;
+        let order = needs::NeedOrder::from(order_by).effective(&filter);
         let window = Window {
             size: args.size.min(MAX_PAGE_SIZE as usize),
             from_end: args.from_end,
-            after: after.as_deref().map(decode_cursor).transpose()?,
-            before: before.as_deref().map(decode_cursor).transpose()?,
+            after: after.as_deref().map(|c| decode_cursor(c, order)).transpose()?,
+            before: before.as_deref().map(|c| decode_cursor(c, order)).transpose()?,
         };
-        let (rows, more) =
-            needs::list(ctx.db()?.conn(), &filter, &visibility, order_by.into(), &window).await?;
+        let (rows, more) = needs::list(ctx.db()?.conn(), &filter, &visibility, order, &window).await?;
         let (has_previous, has_next) =
             keyset_page_info(window.from_end, window.after.is_some(), window.before.is_some(), more);
         let mut page =
@@ -332,7 +357,7 @@ impl NeedsQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<NeedEventFilter>,
-        since: Option<DateTime<Utc>>,
+        #[graphql(validator(custom = "crate::graphql::time::Storable"))] since: Option<DateTime<Utc>>,
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<NeedEventPage> {

@@ -1,6 +1,9 @@
 //! GraphQL objects for knowledge needs: the need, its co-signatures, reach, evidence and history.
 
-use async_graphql::{Context, Enum, ID, Object, SimpleObject};
+use async_graphql::{
+    Context, Enum, ID, Object, SimpleObject,
+    connection::{Connection, EmptyFields},
+};
 use chrono::{DateTime, Utc};
 use entity::{
     enums::{NeedStatus, Urgency},
@@ -11,12 +14,13 @@ use crate::{
     auth::{Action, policy::NeedScope},
     error::{AppError, Result},
     graphql::{
+        connection::{ChildCount, ChildPage, ConnectionFields, PageArgs, child_page, cost, paginate_with},
         context::ContextExt,
         identity::types::{Person, visible_person},
         ids::{GlobalId, NodeType},
         loaders::{
-            CosignsOfNeed, CountyById, DuplicatesOfNeed, EventsOfNeed, EvidenceOfNeed, MunicipalityById,
-            NeedById, ProductTypeById, ThemeById, ThemesOfNeed,
+            Children, CosignPageOfNeed, CosignsOfNeed, CountOf, CountyById, DuplicatesOfNeed, EventsOfNeed,
+            EvidenceOfNeed, MunicipalityById, NeedById, ProductTypeById, ThemeById, ThemesOfNeed,
         },
         reference::types::{Municipality, ProductType, Theme},
     },
@@ -39,6 +43,10 @@ impl Need {
         Self(need, Some(theme_ids))
     }
 }
+
+crate::connection_names!(HistoryNames, "NeedHistoryConnection", "NeedHistoryEdge");
+crate::connection_names!(DuplicateNames, "NeedDuplicateConnection", "NeedDuplicateEdge");
+crate::connection_names!(CommissionNames, "NeedCommissionConnection", "NeedCommissionEdge");
 
 /// Where a need belongs, for the policy: its municipality's cluster and region.
 pub async fn need_scope(ctx: &Context<'_>, need: &need::Model) -> Result<NeedScope, AppError> {
@@ -153,6 +161,10 @@ impl Need {
         })
     }
 
+    /// At most one of each theme: priced at the number of themes.
+    #[graphql(
+        complexity = "crate::graphql::limits::bounded(crate::reference_data::bundled().themes, child_complexity)"
+    )]
     async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
         let loader = ctx.loader()?;
         if let Some(ids) = &self.1 {
@@ -184,10 +196,25 @@ impl Need {
         Ok(visible_person(ctx, id).await?.map(Person))
     }
 
-    /// The municipalities that share the need, besides its own.
-    async fn cosignatures(&self, ctx: &Context<'_>) -> Result<Vec<Cosignature>> {
-        let rows = ctx.loader()?.load_one(CosignsOfNeed(self.0.id)).await?;
-        Ok(rows.unwrap_or_default().into_iter().map(Cosignature).collect())
+    /// The municipalities that share the need, besides its own, in the order they signed.
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
+    async fn cosignatures(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<ChildPage<Cosignature>> {
+        let args = PageArgs::parse(first, after, last, before)?;
+        let rows = ctx.loader()?.load_one(CosignPageOfNeed(self.0.id, args)).await?.unwrap_or_default();
+        Ok(child_page(
+            rows,
+            args,
+            CountOf(Children::Cosignatures, self.0.id),
+            |c| i64::from(c.id),
+            Cosignature,
+        ))
     }
 
     /// How many municipalities, and inhabitants where known, the need covers.
@@ -206,25 +233,66 @@ impl Need {
 
     /// The commissions answering the need that the viewer may see, newest first (published ones
     /// are public).
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
     async fn commissions(
         &self,
         ctx: &Context<'_>,
-    ) -> Result<Vec<crate::graphql::commissions::types::Commission>> {
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<
+        Connection<
+            String,
+            crate::graphql::commissions::types::Commission,
+            ConnectionFields,
+            EmptyFields,
+            CommissionNames,
+            CommissionNames,
+        >,
+    > {
         use crate::graphql::commissions::{query::visible, types::Commission};
+        let args = PageArgs::parse(first, after, last, before)?;
         let rows = ctx.loader()?.load_one(crate::graphql::loaders::CommissionsOfNeed(self.0.id)).await?;
-        Ok(visible(ctx, rows.unwrap_or_default())?.into_iter().map(Commission).collect())
+        let visible: Vec<Commission> =
+            visible(ctx, rows.unwrap_or_default())?.into_iter().map(Commission).collect();
+        // Newest first: the key is the negated id, so that it grows along the order.
+        Ok(paginate_with(
+            visible,
+            args,
+            |c| -i64::from(c.0.id),
+            |total_count| ConnectionFields { total_count },
+        ))
     }
 
-    /// Existing evidence found in the evidence check.
-    async fn evidence(&self, ctx: &Context<'_>) -> Result<Vec<Evidence>> {
-        let rows = ctx.loader()?.load_one(EvidenceOfNeed(self.0.id)).await?;
-        Ok(rows.unwrap_or_default().into_iter().map(Evidence).collect())
+    /// Existing evidence found in the evidence check, in the order it was linked.
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
+    async fn evidence(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<ChildPage<Evidence>> {
+        let args = PageArgs::parse(first, after, last, before)?;
+        let rows = ctx.loader()?.load_one(EvidenceOfNeed(self.0.id, args)).await?.unwrap_or_default();
+        Ok(child_page(rows, args, CountOf(Children::Evidence, self.0.id), |e| i64::from(e.id), Evidence))
     }
 
-    /// Everything that happened to the need, oldest first.
-    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<NeedEvent>> {
-        let rows = ctx.loader()?.load_one(EventsOfNeed(self.0.id)).await?;
-        Ok(rows.unwrap_or_default().into_iter().map(NeedEvent).collect())
+    /// Everything that happened to the need, oldest first (`last` for the latest).
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<String, NeedEvent, ChildCount, EmptyFields, HistoryNames, HistoryNames>> {
+        let args = PageArgs::parse(first, after, last, before)?;
+        let rows = ctx.loader()?.load_one(EventsOfNeed(self.0.id, args)).await?.unwrap_or_default();
+        Ok(child_page(rows, args, CountOf(Children::NeedHistory, self.0.id), |e| i64::from(e.id), NeedEvent))
     }
 
     /// The need this one was merged into, if it is a merged duplicate.
@@ -236,9 +304,18 @@ impl Need {
     }
 
     /// The duplicates merged into this need.
-    async fn duplicates(&self, ctx: &Context<'_>) -> Result<Vec<Need>> {
-        let rows = ctx.loader()?.load_one(DuplicatesOfNeed(self.0.id)).await?;
-        Ok(rows.unwrap_or_default().into_iter().map(Need::from).collect())
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
+    async fn duplicates(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<String, Need, ChildCount, EmptyFields, DuplicateNames, DuplicateNames>> {
+        let args = PageArgs::parse(first, after, last, before)?;
+        let rows = ctx.loader()?.load_one(DuplicatesOfNeed(self.0.id, args)).await?.unwrap_or_default();
+        Ok(child_page(rows, args, CountOf(Children::Duplicates, self.0.id), |n| i64::from(n.id), Need::from))
     }
 
     async fn submitted_at(&self) -> Option<DateTime<Utc>> {

@@ -111,6 +111,9 @@ impl Region {
     }
 
     /// The counties the region covers.
+    #[graphql(
+        complexity = "crate::graphql::limits::bounded(crate::reference_data::bundled().counties, child_complexity)"
+    )]
     async fn counties(&self, ctx: &Context<'_>) -> Result<Vec<County>> {
         let rows = ctx.loader()?.load_one(CountiesOfRegion(self.0.id)).await?;
         Ok(rows.unwrap_or_default().into_iter().map(County).collect())

@@ -47,6 +47,7 @@ pub struct OpenRoundInput {
     pub name: String,
     /// When scoring ends: the hub closes the round by itself at this time (as `closeRound`
     /// would), and refuses scores sent later.
+    #[graphql(validator(custom = "crate::graphql::time::Storable"))]
     pub closes_at: DateTime<Utc>,
     /// ACCEPTED or DEFERRED needs of the region.
     pub candidates: Vec<ID>,
@@ -310,6 +311,13 @@ impl RoundsMutation {
                     }
                     if criteria.is_empty() {
                         errors.add("criteria", UserErrorCode::BadUserInput, "name at least one criterion");
+                    }
+                    if criteria.len() > crate::domain::rounds::MAX_CRITERIA {
+                        errors.add(
+                            "criteria",
+                            UserErrorCode::BadUserInput,
+                            format!("a round has at most {} criteria", crate::domain::rounds::MAX_CRITERIA),
+                        );
                     }
                     criteria
                 }

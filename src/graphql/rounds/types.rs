@@ -1,6 +1,9 @@
 //! GraphQL objects for prioritisation rounds: the round, its criteria and its ranking.
 
-use async_graphql::{Context, ID, Object, SimpleObject, Union};
+use async_graphql::{
+    Context, ID, Object, SimpleObject, Union,
+    connection::{Connection, EmptyFields},
+};
 use chrono::{DateTime, Utc};
 use entity::{
     enums::{NeedStatus, RoundStatus},
@@ -13,6 +16,7 @@ use crate::{
     domain::rounds::{Ranked, Scorer},
     error::{AppError, Result},
     graphql::{
+        connection::{ConnectionFields, Page, PageArgs, cost, paginate, paginate_with},
         context::ContextExt,
         ids::{GlobalId, NodeType},
         loaders::{ClusterById, InstitutionById, RegionById, RoundById, RoundDataOf},
@@ -23,6 +27,8 @@ use crate::{
 
 #[derive(Clone, Debug)]
 pub struct Round(pub round::Model);
+
+crate::connection_names!(CandidateNames, "RoundCandidateConnection", "RoundCandidateEdge");
 
 /// The round with this id if the viewer may see it (members of its region); otherwise `None`.
 pub async fn visible_round(ctx: &Context<'_>, id: i32) -> Result<Option<round::Model>, AppError> {
@@ -74,25 +80,56 @@ impl Round {
         self.0.closed_at
     }
 
-    /// The criteria each candidate is scored on, with their weights.
+    /// The criteria each candidate is scored on, with their weights (the region's criteria, so
+    /// priced at their number).
+    #[graphql(
+        complexity = "crate::graphql::limits::bounded(crate::domain::rounds::MAX_CRITERIA, child_complexity)"
+    )]
     async fn criteria(&self, ctx: &Context<'_>) -> Result<Vec<RoundCriterion>> {
         Ok(data(ctx, self.0.id).await?.criteria.into_iter().map(RoundCriterion).collect())
     }
 
-    /// The candidate needs.
-    async fn candidates(&self, ctx: &Context<'_>) -> Result<Vec<Need>> {
+    /// The candidate needs, by id.
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
+    async fn candidates(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<String, Need, ConnectionFields, EmptyFields, CandidateNames, CandidateNames>> {
+        let args = PageArgs::parse(first, after, last, before)?;
         let mut needs = Vec::new();
         for (_, need) in data(ctx, self.0.id).await?.candidates {
             if can_see(ctx, &need)? {
                 needs.push(Need::from(need));
             }
         }
-        Ok(needs)
+        needs.sort_by_key(|n| n.0.id);
+        Ok(paginate_with(needs, args, |n| i64::from(n.0.id), |total_count| ConnectionFields { total_count }))
     }
 
     /// The ranking as it stands (or as it was when the round closed). Every figure is explained by
     /// `scores`, which the region's coordinators see in full and each organisation for itself.
-    async fn ranking(&self, ctx: &Context<'_>) -> Result<Vec<RankingEntry>> {
+    /// Paged by position (the whole ranking is computed to place any page of it).
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
+    async fn ranking(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Page<RankingEntry>> {
+        let args = PageArgs::parse(first, after, last, before)?;
+        let entries = self.entries(ctx).await?;
+        Ok(paginate(entries, args, |e| i64::try_from(e.line.position).unwrap_or(i64::MAX)))
+    }
+}
+
+impl Round {
+    async fn entries(&self, ctx: &Context<'_>) -> Result<Vec<RankingEntry>, AppError> {
         let data = data(ctx, self.0.id).await?;
         let viewer = ctx.viewer()?;
         let sees_all = viewer.can(Action::ManageRounds { region_id: self.0.region_id });
@@ -245,6 +282,10 @@ impl RankingEntry {
         i32::try_from(self.line.scorers).unwrap_or(i32::MAX)
     }
 
+    /// One per criterion of the round: priced at the number of criteria.
+    #[graphql(
+        complexity = "crate::graphql::limits::bounded(crate::domain::rounds::MAX_CRITERIA, child_complexity)"
+    )]
     async fn criterion_means(&self) -> &[CriterionMeanView] {
         &self.criterion_means
     }
@@ -261,6 +302,10 @@ impl RankingEntry {
 
     /// The individual scores: all of them for the region's coordinators, an organisation's own
     /// for its members, none for others.
+    /// One per scoring organisation and criterion: priced at that number.
+    #[graphql(
+        complexity = "crate::graphql::limits::bounded(crate::reference_data::bundled().scores_per_need(), child_complexity)"
+    )]
     async fn scores(&self) -> &[ScoreView] {
         &self.scores
     }
