@@ -44,9 +44,9 @@ async fn commission_as(app: &TestApp, token: Option<&str>, id: &Value) -> Value 
 
 /// A need's history as `token` sees it, oldest first.
 async fn need_history(app: &TestApp, token: &str, need: &Value) -> Vec<Value> {
-    let data = app.data_as(token, "query($id: ID!) { node(id: $id) { ... on Need { history { kind from to reason actor { name } } } } }",
+    let data = app.data_as(token, "query($id: ID!) { node(id: $id) { ... on Need { history(first: 500) { nodes { kind from to reason actor { name } } } } } }",
         json!({ "id": need })).await;
-    data["node"]["history"].as_array().expect("history").clone()
+    data["node"]["history"]["nodes"].as_array().expect("history").clone()
 }
 
 on_both_databases! {
@@ -205,14 +205,14 @@ on_both_databases! {
         let (created, _) = call(&app, &c.coordinator, "createCommission", "CreateCommissionInput", draft(json!([a, b])), "commission { id }").await;
         let first = created["commission"]["id"].clone();
         let (awarded, _) = call(&app, &c.coordinator, "awardCommission", "AwardCommissionInput",
-            json!({ "commission": first, "institution": uib }), "commission { status needs { status } }").await;
-        assert_eq!(awarded["commission"]["needs"], json!([{ "status": "COMMISSIONED" }, { "status": "COMMISSIONED" }]), "{awarded}");
+            json!({ "commission": first, "institution": uib }), "commission { status needs { nodes { status } } }").await;
+        assert_eq!(awarded["commission"]["needs"]["nodes"], json!([{ "status": "COMMISSIONED" }, { "status": "COMMISSIONED" }]), "{awarded}");
         let (started, _) = call(&app, &c.uib, "reportProgress", "ReportProgressInput", json!({ "commission": first, "note": "I gang" }), "commission { status }").await;
         assert_eq!(started["commission"]["status"], "IN_PROGRESS");
         let (cancelled, _) = call(&app, &c.coordinator, "cancelCommission", "CommissionInput",
-            json!({ "commission": first, "reason": "Instituttet trekte seg" }), "commission { status needs { status } }").await;
+            json!({ "commission": first, "reason": "Instituttet trekte seg" }), "commission { status needs { nodes { status } } }").await;
         assert_eq!(cancelled["userErrors"], json!([]));
-        assert_eq!(cancelled["commission"], json!({ "status": "CANCELLED", "needs": [{ "status": "PRIORITISED" }, { "status": "PRIORITISED" }] }));
+        assert_eq!(cancelled["commission"], json!({ "status": "CANCELLED", "needs": { "nodes": [{ "status": "PRIORITISED" }, { "status": "PRIORITISED" }] } }));
         for need in [&a, &b] {
             let history = need_history(&app, &c.coordinator, need).await;
             let last = history.last().expect("events").clone();
@@ -226,8 +226,8 @@ on_both_databases! {
         let (again, _) = call(&app, &c.coordinator, "createCommission", "CreateCommissionInput", draft(json!([a])), "commission { id }").await;
         assert_eq!(again["userErrors"], json!([]), "{again}");
         let (awarded, _) = call(&app, &c.coordinator, "awardCommission", "AwardCommissionInput",
-            json!({ "commission": again["commission"]["id"], "institution": uib }), "commission { status needs { status } }").await;
-        assert_eq!(awarded["commission"], json!({ "status": "AWARDED", "needs": [{ "status": "COMMISSIONED" }] }));
+            json!({ "commission": again["commission"]["id"], "institution": uib }), "commission { status needs { nodes { status } } }").await;
+        assert_eq!(awarded["commission"], json!({ "status": "AWARDED", "needs": { "nodes": [{ "status": "COMMISSIONED" }] } }));
         let version = app.data(&format!("{{ node(id: \"{}\") {{ ... on Need {{ version }} }} }}", b.as_str().expect("id"))).await["node"]["version"].clone();
         let (withdrawn, _) = call(&app, &c.askoy, "withdrawNeed", "NeedMoveInput", json!({ "need": b, "version": version }), "need { status }").await;
         assert_eq!(withdrawn["need"]["status"], "WITHDRAWN", "{withdrawn}");
@@ -239,8 +239,8 @@ on_both_databases! {
             json!({ "r": opened["round"]["id"] })).await;
         let (created, _) = call(&app, &c.coordinator, "createCommission", "CreateCommissionInput", draft(json!([d])), "commission { id }").await;
         let (cancelled, _) = call(&app, &c.coordinator, "cancelCommission", "CommissionInput",
-            json!({ "commission": created["commission"]["id"] }), "commission { status needs { status } }").await;
-        assert_eq!(cancelled["commission"], json!({ "status": "CANCELLED", "needs": [{ "status": "PRIORITISED" }] }));
+            json!({ "commission": created["commission"]["id"] }), "commission { status needs { nodes { status } } }").await;
+        assert_eq!(cancelled["commission"], json!({ "status": "CANCELLED", "needs": { "nodes": [{ "status": "PRIORITISED" }] } }));
         let tos: Vec<String> = need_history(&app, &c.coordinator, &d).await.iter().filter_map(|e| e["to"].as_str().map(str::to_owned)).collect();
         assert_eq!(tos, ["SUBMITTED", "ACCEPTED", "PRIORITISED"]);
     }

@@ -243,7 +243,7 @@ async fn check(target: &Target, ids: &[Value], model: &Model) -> Result<(), Stri
         .app
         .query_with(
             "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Need { status mergedInto { id } reach { municipalities }
-                cosignatures { municipality { code } carriedFrom { id } } } } }",
+                cosignatures(first: 500) { nodes { municipality { code } carriedFrom { id } } } } } }",
             json!({ "ids": ids }),
         )
         .await;
@@ -253,7 +253,7 @@ async fn check(target: &Target, ids: &[Value], model: &Model) -> Result<(), Stri
     let data = &response["data"];
     let code = |m: usize| MUNICIPALITIES[m].to_owned();
     for (n, need) in data["nodes"].as_array().ok_or("nodes")?.iter().enumerate() {
-        let listed: Vec<(String, bool)> = need["cosignatures"]
+        let listed: Vec<(String, bool)> = need["cosignatures"]["nodes"]
             .as_array()
             .ok_or("cosignatures")?
             .iter()

@@ -62,7 +62,7 @@ async fn closed(app: &TestApp, c: &Cast, round: &Value) -> Value {
 /// (position, outcome, status) and each candidate's history after acceptance.
 async fn effects(app: &TestApp, c: &Cast, round: &Value, needs: &[Value]) -> Value {
     let seen = round_as(app, &c.coordinator, round).await;
-    let ranking: Vec<Value> = seen["ranking"]
+    let ranking: Vec<Value> = seen["ranking"]["nodes"]
         .as_array()
         .expect("ranking")
         .iter()
@@ -76,11 +76,11 @@ async fn effects(app: &TestApp, c: &Cast, round: &Value, needs: &[Value]) -> Val
         let data = app
             .data_as(
                 &c.coordinator,
-                "query($id: ID!) { node(id: $id) { ... on Need { history { kind from to reason actor { name } } } } }",
+                "query($id: ID!) { node(id: $id) { ... on Need { history(first: 500) { nodes { kind from to reason actor { name } } } } } }",
                 json!({ "id": need }),
             )
             .await;
-        let history = data["node"]["history"].as_array().expect("history").clone();
+        let history = data["node"]["history"]["nodes"].as_array().expect("history").clone();
         histories.push(json!(
             history[2..]
                 .iter()
@@ -116,11 +116,11 @@ async fn status_changes(app: &TestApp, needs: &[Value]) -> usize {
     for need in needs {
         let data = app
             .data(&format!(
-                "{{ node(id: \"{}\") {{ ... on Need {{ history {{ kind }} }} }} }}",
+                "{{ node(id: \"{}\") {{ ... on Need {{ history(first: 500) {{ nodes {{ kind }} }} }} }} }}",
                 need.as_str().expect("id")
             ))
             .await;
-        n += data["node"]["history"]
+        n += data["node"]["history"]["nodes"]
             .as_array()
             .expect("history")
             .iter()
@@ -135,7 +135,7 @@ on_both_databases! {
         let c = cast(&app).await;
         let (round, needs) = scored_round(&app, &c, "sein").await;
         make_due(&app, &round).await;
-        let before = round_as(&app, &c.coordinator, &round).await["ranking"].clone();
+        let before = round_as(&app, &c.coordinator, &round).await["ranking"]["nodes"].clone();
         // Whether the hub has closed it yet or not, a score after the closing time is refused.
         for (mutation, need, scores) in [("scoreNeed", &needs[2], all(3)), ("reviseScores", &needs[0], all(1)),
             ("withdrawScores", &needs[1], vec![])] {
@@ -151,7 +151,7 @@ on_both_databases! {
             assert_eq!(payload["userErrors"][0]["field"], json!(["input", "round"]));
             assert!(payload["userErrors"][0]["message"].as_str().is_some_and(|m| m.contains("closed")), "{body}");
         }
-        let after = round_as(&app, &c.coordinator, &round).await["ranking"].clone();
+        let after = round_as(&app, &c.coordinator, &round).await["ranking"]["nodes"].clone();
         let figures = |ranking: &Value| ranking.as_array().expect("ranking").iter()
             .map(|l| (l["need"]["title"].clone(), l["weightedMean"].clone(), l["scoreCount"].clone())).collect::<Vec<_>>();
         assert_eq!(figures(&after), figures(&before), "no score changed");
@@ -171,9 +171,9 @@ on_both_databases! {
         assert_eq!(expected["ranking"][0], json!({ "need": "Behov A", "position": 1, "outcome": "PRIORITISED", "status": "PRIORITISED" }));
         assert_eq!(effects(&app, &c, &by_hub, &by_hub_needs).await, expected);
         // The hub is the actor: no person on the need events, "hub" in the audit log.
-        let data = app.data_as(&c.coordinator, "query($id: ID!) { node(id: $id) { ... on Need { history { actor { name } } } } }",
+        let data = app.data_as(&c.coordinator, "query($id: ID!) { node(id: $id) { ... on Need { history(first: 500) { nodes { actor { name } } } } } }",
             json!({ "id": by_hub_needs[0] })).await;
-        assert_eq!(data["node"]["history"].as_array().and_then(|h| h.last()).expect("event")["actor"], Value::Null);
+        assert_eq!(data["node"]["history"]["nodes"].as_array().and_then(|h| h.last()).expect("event")["actor"], Value::Null);
         let mut audits = close_audits(&app, &c).await;
         audits.sort_by_key(|(label, _)| label.to_string());
         assert_eq!(audits, [(json!("hub"), Value::Null), (Value::Null, json!("Kari Nordmann"))]);
@@ -206,7 +206,7 @@ on_both_databases! {
             closed(&app, &c, &round).await;
             // One closing either way: a status change per candidate, and nothing half-done.
             assert_eq!(status_changes(&app, &needs).await, needs.len() * 2, "accepted, then closed once");
-            let ranking = round_as(&app, &c.coordinator, &round).await["ranking"].clone();
+            let ranking = round_as(&app, &c.coordinator, &round).await["ranking"]["nodes"].clone();
             assert!(ranking.as_array().expect("ranking").iter().all(|l| !l["outcome"].is_null()), "{ranking}");
         }
         let audits = close_audits(&app, &c).await;
