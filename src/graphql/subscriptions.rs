@@ -29,7 +29,7 @@ use crate::{
 };
 
 #[derive(Default)]
-pub struct Subscriptions;
+pub struct Subscription;
 
 /// Which opened commissions to receive.
 #[derive(InputObject, Default)]
@@ -72,7 +72,7 @@ fn changes<T: Clone + Send + 'static>(
 }
 
 #[Subscription]
-impl Subscriptions {
+impl Subscription {
     /// Every change to the needs the caller can see: moves, edits, co-signatures, merges, evidence
     /// (the same objects as `need.history`). After a reconnect, the `needEvents` query with the
     /// `cursor` of the last event received returns what was missed.
