@@ -18,6 +18,10 @@ pub mod code {
     pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
     /// The document does not fit the schema (unknown field, wrong argument type, ...).
     pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+    /// The operation to run cannot be chosen: `operationName` names none of the document's
+    /// operations, or the document has several and no `operationName`, or an anonymous one
+    /// beside others.
+    pub const OPERATION_RESOLUTION_FAILURE: &str = "OPERATION_RESOLUTION_FAILURE";
     /// The document nests fields deeper than the limit.
     pub const QUERY_TOO_DEEP: &str = "QUERY_TOO_DEEP";
     /// The document's estimated cost is above the limit.
