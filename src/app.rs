@@ -40,6 +40,7 @@ pub async fn prepare_database_with(url: &str, pool: &db::Pool) -> Result<Db, Sta
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    limits: crate::http::serve::ConnectionLimits,
     shutting_down: tokio::sync::watch::Sender<bool>,
 }
 
@@ -80,7 +81,15 @@ impl Application {
             )),
             fanout: std::sync::Arc::default(),
         };
-        Ok(Self { listener, state, shutting_down })
+        let limits = crate::http::serve::ConnectionLimits {
+            header_timeout: Duration::from_secs(settings.header_timeout_secs.max(1)),
+            idle_timeout: Duration::from_secs(settings.idle_timeout_secs.max(1)),
+            max_connections: settings.max_connections.unwrap_or_else(|| {
+                crate::http::serve::default_max_connections(pool.max_connections.unwrap_or(16))
+            }),
+        };
+        tracing::debug!(?limits, "connection limits");
+        Ok(Self { listener, state, limits, shutting_down })
     }
 
     /// The address actually bound (useful with port 0).
@@ -102,16 +111,7 @@ impl Application {
             // Open WebSockets close with "going away"; HTTP requests in flight finish.
             shutting_down.send_replace(true);
         };
-        // Small writes (WebSocket events above all) go out at once instead of waiting for the
-        // previous one's acknowledgement (Nagle's algorithm).
-        let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
-            if let Err(err) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %err, "TCP_NODELAY could not be set");
-            }
-        });
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        crate::http::serve::serve(self.listener, app, self.limits, shutdown).await;
         if let Err(err) = db.close().await {
             tracing::warn!(error = %err, "closing the database pool");
         }

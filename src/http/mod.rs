@@ -3,6 +3,7 @@
 mod graphql;
 mod health;
 mod playground;
+pub mod serve;
 pub mod websocket;
 
 use std::time::Duration;

@@ -74,6 +74,9 @@ impl TestApp {
             db_acquire_timeout_ms: 3_000,
             rate_limit: 1_000_000,
             public_rate_limit: 1_000_000,
+            header_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            max_connections: None,
         };
         adjust(&mut settings);
         let app = Application::build(&settings).await.expect("the app starts");

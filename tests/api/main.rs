@@ -7,6 +7,7 @@ mod attacks;
 mod audit;
 mod cli;
 mod commissions;
+mod connections;
 mod database_trouble;
 mod durability;
 mod fuzz;
