@@ -51,9 +51,10 @@ pub enum AppError {
     /// The caller sent a token that is not valid.
     #[error("authentication required")]
     Unauthenticated,
-    /// The caller is known but may not do this.
-    #[error("forbidden")]
-    Forbidden,
+    /// The caller is known but may not do this; the text says who may (from `auth::policy`,
+    /// by the kind of action, so it tells nothing about a particular row).
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
     /// The change clashes with the current state (stale version, duplicate, ...).
     #[error("{0}")]
     Conflict(String),
@@ -76,7 +77,7 @@ impl AppError {
             Self::NotFound => code::NOT_FOUND,
             Self::BadUserInput(_) => code::BAD_USER_INPUT,
             Self::Unauthenticated => code::UNAUTHENTICATED,
-            Self::Forbidden => code::FORBIDDEN,
+            Self::Forbidden(_) => code::FORBIDDEN,
             Self::Conflict(_) => code::CONFLICT,
             Self::Internal(_) => code::INTERNAL,
             Self::Unavailable(_) => code::DATABASE_UNAVAILABLE,

@@ -255,3 +255,49 @@ pub enum UptakeStatus {
     #[sea_orm(string_value = "NOT_USED")]
     NotUsed,
 }
+
+/// Every enum reads in messages as the API writes it (`ACCEPTED`, not `Accepted`): `Display` is
+/// the GraphQL value's name, the one place a status or role becomes text for a client. (`Debug`
+/// stays Rust's, for logs and tests.)
+macro_rules! display_as_in_the_api {
+    ($($ty:ty),* $(,)?) => {$(
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match <Self as async_graphql::InputType>::to_value(self) {
+                    async_graphql::Value::Enum(name) => f.write_str(name.as_str()),
+                    other => write!(f, "{other}"),
+                }
+            }
+        }
+    )*};
+}
+
+display_as_in_the_api!(
+    InstitutionKind,
+    ClusterMembership,
+    Role,
+    NeedStatus,
+    Urgency,
+    RoundStatus,
+    CommissionStatus,
+    UptakeStatus,
+);
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::Iterable;
+
+    use super::*;
+
+    #[test]
+    fn statuses_read_as_the_schema_writes_them() {
+        assert_eq!(NeedStatus::Accepted.to_string(), "ACCEPTED");
+        assert_eq!(NeedStatus::AnsweredByExistingEvidence.to_string(), "ANSWERED_BY_EXISTING_EVIDENCE");
+        assert_eq!(CommissionStatus::InProgress.to_string(), "IN_PROGRESS");
+        assert_eq!(Role::ClusterCoordinator.to_string(), "CLUSTER_COORDINATOR");
+        for status in NeedStatus::iter() {
+            let shown = status.to_string();
+            assert!(shown.chars().all(|c| c.is_ascii_uppercase() || c == '_'), "{shown}");
+        }
+    }
+}

@@ -40,7 +40,7 @@ pub struct IllegalMove {
 
 impl std::fmt::Display for IllegalMove {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "a need that is {:?} cannot be {}", self.from, self.attempted.past_tense())
+        write!(f, "a need that is {} cannot be {}", self.from, self.attempted.past_tense())
     }
 }
 
@@ -185,7 +185,7 @@ mod tests {
     #[test]
     fn illegal_moves_say_what_was_tried() {
         let err = next(Draft, Move::Accept).expect_err("a draft cannot be accepted");
-        assert_eq!(err.to_string(), "a need that is Draft cannot be accepted");
+        assert_eq!(err.to_string(), "a need that is DRAFT cannot be accepted");
     }
 }
 

@@ -15,6 +15,7 @@ use entity::enums::CommissionStatus;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 
 use crate::{
+    auth::policy::allowed,
     auth::{Action, policy::NeedScope},
     error::{AppError, Result},
     graphql::{
@@ -111,7 +112,7 @@ impl Subscription {
         let viewer = ctx.viewer()?.clone();
         viewer.require_person()?;
         if viewer.member_institutions().is_empty() && viewer.coordinated_regions().is_empty() {
-            return Err(AppError::Forbidden.into());
+            return Err(AppError::Forbidden(allowed::FOLLOW_COMMISSIONS).into());
         }
         let f = filter.unwrap_or_default();
         let themes = GlobalId::decode_all(f.themes.as_deref(), NodeType::Theme)?;

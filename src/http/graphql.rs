@@ -21,16 +21,23 @@ use crate::{
 };
 
 /// A token was sent but is not valid: never silently treated as the public.
-fn unauthenticated() -> Response {
+const INVALID_TOKEN: &str = "the token is not valid: malformed, unknown, expired or revoked";
+/// An `Authorization` header of another scheme than Bearer (a bare token, most often).
+pub(super) const NOT_BEARER: &str = "send the token as the header `Authorization: Bearer <token>`";
+
+fn unauthenticated(message: &'static str) -> Response {
     with_header(
-        reject(
-            StatusCode::UNAUTHORIZED,
-            code::UNAUTHENTICATED,
-            "the token is not valid: malformed, unknown, expired or revoked",
-        ),
+        reject(StatusCode::UNAUTHORIZED, code::UNAUTHENTICATED, message),
         header::WWW_AUTHENTICATE,
         "Bearer",
     )
+}
+
+/// The token of an `Authorization` value in the Bearer scheme (the scheme in any case), or
+/// `None` for any other value.
+pub(super) fn bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 fn with_header(mut response: Response, name: header::HeaderName, value: &'static str) -> Response {
@@ -43,9 +50,9 @@ pub(super) fn request_id(headers: &HeaderMap) -> RequestId {
 }
 
 /// A refused token is recorded in the audit log (without the token), then answered with 401.
-async fn refused_token(state: &AppState, headers: &HeaderMap) -> Response {
+async fn refused_token(state: &AppState, headers: &HeaderMap, message: &'static str) -> Response {
     audit_refused_token(state, request_id(headers)).await;
-    unauthenticated()
+    unauthenticated(message)
 }
 
 /// Records a token that was refused (over HTTP or at a WebSocket's `connection_init`).
@@ -128,12 +135,15 @@ pub async fn execute(
     };
     let authorization = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
         None => None,
-        Some(Ok(value)) => Some(value),
-        Some(Err(_)) => return refused_token(&state, &headers).await,
+        Some(Ok(value)) => match bearer(value) {
+            Some(token) => Some(format!("Bearer {token}")),
+            None => return refused_token(&state, &headers, NOT_BEARER).await,
+        },
+        Some(Err(_)) => return refused_token(&state, &headers, INVALID_TOKEN).await,
     };
-    let viewer = match state.authenticator.viewer(authorization).await {
+    let viewer = match state.authenticator.viewer(authorization.as_deref()).await {
         Ok(viewer) => viewer,
-        Err(AppError::Unauthenticated) => return refused_token(&state, &headers).await,
+        Err(AppError::Unauthenticated) => return refused_token(&state, &headers, INVALID_TOKEN).await,
         Err(AppError::Unavailable(_)) => return unavailable(),
         Err(_) => return reject(StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL, "internal error"),
     };
@@ -182,6 +192,29 @@ pub async fn execute(
         None => {}
     }
     http
+}
+
+/// `GET /graphql`: a browser (asking for HTML) gets the playground; anything else a 405 that says
+/// how to send a request.
+pub async fn get(headers: HeaderMap) -> Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.to_ascii_lowercase().contains("text/html"));
+    if wants_html {
+        return super::playground::page().await.into_response();
+    }
+    with_header(
+        reject(
+            StatusCode::METHOD_NOT_ALLOWED,
+            code::BAD_REQUEST,
+            "send GraphQL requests with POST /graphql, Content-Type: application/json and a body \
+             {\"query\": ..., \"variables\": {...}}; subscriptions go over the WebSocket at /graphql/ws, \
+             the playground is at /",
+        ),
+        header::ALLOW,
+        "POST",
+    )
 }
 
 /// A panic in a handler becomes a 500 with the request's code and no stack trace; the panic
