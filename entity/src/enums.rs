@@ -258,7 +258,7 @@ pub enum UptakeStatus {
 
 /// Every enum reads in messages as the API writes it (`ACCEPTED`, not `Accepted`): `Display` is
 /// the GraphQL value's name, the one place a status or role becomes text for a client. (`Debug`
-/// stays Rust's, for logs and tests.)
+/// stays Rust's, for logs and tests. The crate has no tests of its own: `domain::needs` tests this.)
 macro_rules! display_as_in_the_api {
     ($($ty:ty),* $(,)?) => {$(
         impl std::fmt::Display for $ty {
@@ -282,22 +282,3 @@ display_as_in_the_api!(
     CommissionStatus,
     UptakeStatus,
 );
-
-#[cfg(test)]
-mod tests {
-    use sea_orm::Iterable;
-
-    use super::*;
-
-    #[test]
-    fn statuses_read_as_the_schema_writes_them() {
-        assert_eq!(NeedStatus::Accepted.to_string(), "ACCEPTED");
-        assert_eq!(NeedStatus::AnsweredByExistingEvidence.to_string(), "ANSWERED_BY_EXISTING_EVIDENCE");
-        assert_eq!(CommissionStatus::InProgress.to_string(), "IN_PROGRESS");
-        assert_eq!(Role::ClusterCoordinator.to_string(), "CLUSTER_COORDINATOR");
-        for status in NeedStatus::iter() {
-            let shown = status.to_string();
-            assert!(shown.chars().all(|c| c.is_ascii_uppercase() || c == '_'), "{shown}");
-        }
-    }
-}
