@@ -180,3 +180,33 @@ async fn at_the_connection_cap_new_connections_wait_and_health_answers_once_slow
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     drop(slow);
 }
+
+/// A WebSocket keeps its place under the cap after the upgrade: with a cap of 2 and two sockets
+/// open, a third connection waits until one of them closes.
+#[tokio::test]
+async fn websockets_count_against_the_cap_and_free_their_place_when_closed() {
+    use async_graphql::futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.max_connections = Some(2)).await;
+    let open = || async {
+        let mut request = format!("ws://{}/graphql/ws", app.addr).into_client_request().expect("a request");
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", HeaderValue::from_static("graphql-transport-ws"));
+        let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("connected");
+        socket.send(Message::text(r#"{"type":"connection_init"}"#)).await.expect("sent");
+        let ack = tokio::time::timeout(PATIENCE, socket.next()).await.expect("an answer in time");
+        assert!(matches!(ack, Some(Ok(Message::Text(ref t))) if t.contains("connection_ack")), "{ack:?}");
+        socket
+    };
+    let first = open().await;
+    let _second = open().await;
+    let mut probe = TcpStream::connect(app.addr).await.expect("queued");
+    probe.write_all(b"GET /healthz HTTP/1.1\r\nHost: hub\r\nConnection: close\r\n\r\n").await.expect("sent");
+    let mut answer = String::new();
+    let early = tokio::time::timeout(Duration::from_millis(1500), probe.read_to_string(&mut answer)).await;
+    assert!(early.is_err(), "two open WebSockets hold both places: {answer}");
+    drop(first);
+    let answered = tokio::time::timeout(PATIENCE, probe.read_to_string(&mut answer)).await;
+    assert!(answered.is_ok() && answer.starts_with("HTTP/1.1 200"), "served once a socket closed: {answer}");
+}
