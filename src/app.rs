@@ -89,6 +89,13 @@ impl Application {
             }),
         };
         tracing::debug!(?limits, "connection limits");
+        if limits.idle_timeout <= Duration::from_secs(settings.ws_ping_secs.max(1)) {
+            tracing::warn!(
+                idle_timeout_secs = settings.idle_timeout_secs,
+                ws_ping_secs = settings.ws_ping_secs,
+                "the idle timeout is not above the WebSocket ping interval: quiet sockets will be cut"
+            );
+        }
         Ok(Self { listener, state, limits, shutting_down })
     }
 
