@@ -682,7 +682,7 @@ on_both_databases! {
         let token = app.token_for("Paula Payload", RoleArg::MunicipalityMember, "4601").await;
         let bearer = format!("Bearer {token}");
         let viewer = "{ viewer { person { name } } }";
-        for payload in [None, Some(json!(null)), Some(json!({})), Some(json!({ "Content-Type": "application/json", "X-Request-Id": "abc" }))] {
+        for payload in [None, Some(json!(null)), Some(json!({})), Some(json!({ "Content-Type": "application/json", "X-Request-Id": "abc", "author": "Kari", "sessionName": "dashboard" }))] {
             let (mut client, answer) = init_with(&app, payload.clone()).await;
             assert_eq!(answer["type"], "connection_ack", "{payload:?}: {answer}");
             client.subscribe("1", viewer, json!({})).await;
@@ -706,6 +706,8 @@ on_both_databases! {
             json!({ "auth_token": bearer }),
             json!({ "access_token": token }),
             json!({ "apiKey": token }),
+            json!({ "auth": token }),
+            json!({ "sessionToken": token }),
             json!({ "headers": { "Authorization": bearer } }),
             json!({ "connectionParams": { "authToken": token } }),
             json!({ "x": bearer }),

@@ -202,10 +202,22 @@ fn authorization_of(payload: Option<&serde_json::Value>) -> Result<Option<String
 
 /// Whether a payload entry (other than the top-level `Authorization`) carries a credential.
 fn looks_like_a_credential(key: &str, value: &serde_json::Value) -> bool {
-    const NAMES: [&str; 10] =
-        ["auth", "token", "bearer", "jwt", "apikey", "secret", "password", "credential", "session", "cookie"];
+    // Parts of a key that name a credential ("author" is not one: `auth` counts only as a word).
+    const NAMES: [&str; 11] = [
+        "authoriz",
+        "authtoken",
+        "authkey",
+        "token",
+        "bearer",
+        "jwt",
+        "apikey",
+        "secret",
+        "password",
+        "credential",
+        "cookie",
+    ];
     let name: String = key.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect();
-    if NAMES.iter().any(|n| name.contains(n)) {
+    if name == "auth" || NAMES.iter().any(|n| name.contains(n)) {
         return true;
     }
     match value {
