@@ -40,6 +40,7 @@ pub async fn prepare_database_with(url: &str, pool: &db::Pool) -> Result<Db, Sta
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    limits: crate::http::serve::ConnectionLimits,
     shutting_down: tokio::sync::watch::Sender<bool>,
 }
 
@@ -88,7 +89,22 @@ impl Application {
             fanout: std::sync::Arc::default(),
             refusals,
         };
-        Ok(Self { listener, state, shutting_down })
+        let limits = crate::http::serve::ConnectionLimits {
+            header_timeout: Duration::from_secs(settings.header_timeout_secs.max(1)),
+            idle_timeout: Duration::from_secs(settings.idle_timeout_secs.max(1)),
+            max_connections: settings.max_connections.unwrap_or_else(|| {
+                crate::http::serve::default_max_connections(pool.max_connections.unwrap_or(16))
+            }),
+        };
+        tracing::debug!(?limits, "connection limits");
+        if limits.idle_timeout <= Duration::from_secs(settings.ws_ping_secs.max(1)) {
+            tracing::warn!(
+                idle_timeout_secs = settings.idle_timeout_secs,
+                ws_ping_secs = settings.ws_ping_secs,
+                "the idle timeout is not above the WebSocket ping interval: quiet sockets will be cut"
+            );
+        }
+        Ok(Self { listener, state, limits, shutting_down })
     }
 
     /// The address actually bound (useful with port 0).
@@ -111,16 +127,7 @@ impl Application {
             // Open WebSockets close with "going away"; HTTP requests in flight finish.
             shutting_down.send_replace(true);
         };
-        // Small writes (WebSocket events above all) go out at once instead of waiting for the
-        // previous one's acknowledgement (Nagle's algorithm).
-        let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
-            if let Err(err) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %err, "TCP_NODELAY could not be set");
-            }
-        });
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        crate::http::serve::serve(self.listener, app, self.limits, shutdown).await;
         // Repeats counted since the last flush are written before the pool closes.
         refusals.flush().await;
         if let Err(err) = db.close().await {

@@ -143,6 +143,19 @@ pub struct Settings {
     /// DATABASE_UNAVAILABLE (503, retry).
     #[arg(long, env = "HUB_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 3_000, global = true)]
     pub db_acquire_timeout_ms: u64,
+    /// Seconds a client has to send a request's headers, counted from connecting or, on a
+    /// kept-alive connection, from the end of the previous response (which also bounds how long
+    /// an idle kept-alive connection stays open).
+    #[arg(long, env = "HUB_HEADER_TIMEOUT_SECS", default_value_t = 10, global = true)]
+    pub header_timeout_secs: u64,
+    /// Seconds a connection (HTTP or WebSocket) may go without a byte read or written before it
+    /// is closed; keep it above `--ws-ping-secs`.
+    #[arg(long, env = "HUB_IDLE_TIMEOUT_SECS", default_value_t = 60, global = true)]
+    pub idle_timeout_secs: u64,
+    /// Connections open at once, WebSockets included; beyond it new connections wait to be
+    /// accepted (default: what the limit of open files leaves after the database pool and 64).
+    #[arg(long, env = "HUB_MAX_CONNECTIONS", global = true)]
+    pub max_connections: Option<usize>,
     /// Points per hour for each token (a request costs 1 + its complexity / 100).
     #[arg(long, env = "HUB_RATE_LIMIT", default_value_t = 5_000, global = true)]
     pub rate_limit: u32,

@@ -18,6 +18,10 @@ pub mod code {
     pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
     /// The document does not fit the schema (unknown field, wrong argument type, ...).
     pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+    /// The operation to run cannot be chosen: `operationName` names none of the document's
+    /// operations, or the document has several and no `operationName`, or an anonymous one
+    /// beside others.
+    pub const OPERATION_RESOLUTION_FAILURE: &str = "OPERATION_RESOLUTION_FAILURE";
     /// The document nests fields deeper than the limit.
     pub const QUERY_TOO_DEEP: &str = "QUERY_TOO_DEEP";
     /// The document's estimated cost is above the limit.
@@ -50,9 +54,10 @@ pub enum AppError {
     /// The caller sent a token that is not valid.
     #[error("authentication required")]
     Unauthenticated,
-    /// The caller is known but may not do this.
-    #[error("forbidden")]
-    Forbidden,
+    /// The caller is known but may not do this; the text says who may (from `auth::policy`,
+    /// by the kind of action, so it tells nothing about a particular row).
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
     /// The change clashes with the current state (stale version, duplicate, ...).
     #[error("{0}")]
     Conflict(String),
@@ -75,7 +80,7 @@ impl AppError {
             Self::NotFound => code::NOT_FOUND,
             Self::BadUserInput(_) => code::BAD_USER_INPUT,
             Self::Unauthenticated => code::UNAUTHENTICATED,
-            Self::Forbidden => code::FORBIDDEN,
+            Self::Forbidden(_) => code::FORBIDDEN,
             Self::Conflict(_) => code::CONFLICT,
             Self::Internal(_) => code::INTERNAL,
             Self::Unavailable(_) => code::DATABASE_UNAVAILABLE,

@@ -255,3 +255,30 @@ pub enum UptakeStatus {
     #[sea_orm(string_value = "NOT_USED")]
     NotUsed,
 }
+
+/// Every enum reads in messages as the API writes it (`ACCEPTED`, not `Accepted`): `Display` is
+/// the GraphQL value's name, the one place a status or role becomes text for a client. (`Debug`
+/// stays Rust's, for logs and tests. The crate has no tests of its own: `domain::needs` tests this.)
+macro_rules! display_as_in_the_api {
+    ($($ty:ty),* $(,)?) => {$(
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match <Self as async_graphql::InputType>::to_value(self) {
+                    async_graphql::Value::Enum(name) => f.write_str(name.as_str()),
+                    other => write!(f, "{other}"),
+                }
+            }
+        }
+    )*};
+}
+
+display_as_in_the_api!(
+    InstitutionKind,
+    ClusterMembership,
+    Role,
+    NeedStatus,
+    Urgency,
+    RoundStatus,
+    CommissionStatus,
+    UptakeStatus,
+);

@@ -33,11 +33,20 @@ const CACHE_CAPACITY: usize = 10_000;
 /// Token hash -> (trusted until, identity).
 type Cache = HashMap<String, (Instant, Arc<Identity>)>;
 
+/// The token of an `Authorization` value in the Bearer scheme (the scheme in any case, as
+/// RFC 7235 has it), or `None` for another scheme or a bare token.
+pub fn bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
 /// Why a token was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reason {
     /// The header is not `Bearer <token>`.
     NotBearer,
+    /// A credential sent somewhere else than `Authorization` (a WebSocket's `connection_init`).
+    Misplaced,
     /// Not the shape of a token.
     Malformed,
     /// No such token.
@@ -51,6 +60,7 @@ impl Reason {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::NotBearer => "not a bearer token",
+            Self::Misplaced => "a credential outside Authorization",
             Self::Malformed => "malformed",
             Self::Unknown => "unknown",
             Self::Revoked => "revoked",
@@ -78,6 +88,16 @@ impl Refusal {
     pub fn malformed() -> Self {
         Self::because(Reason::Malformed)
     }
+
+    /// An `Authorization` value of another scheme than Bearer.
+    pub fn not_bearer() -> Self {
+        Self::because(Reason::NotBearer)
+    }
+
+    /// A credential where none belongs.
+    pub fn misplaced() -> Self {
+        Self::because(Reason::Misplaced)
+    }
 }
 
 /// Why no viewer came of a header: the token was refused, or it could not be checked.
@@ -103,11 +123,7 @@ impl Authenticator {
         let Some(value) = authorization else {
             return Ok(Viewer::public());
         };
-        let secret = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .map(str::trim)
-            .ok_or(Denied::Refused(Refusal::because(Reason::NotBearer)))?;
+        let secret = bearer(value).ok_or(Denied::Refused(Refusal::not_bearer()))?;
         self.identity(secret).await.map(Viewer::authenticated)
     }
 

@@ -109,6 +109,83 @@ pub enum Action<'a> {
     RecordUptakeFor { municipality_id: i32 },
 }
 
+/// Who may do what, as a FORBIDDEN error says it: by the kind of action and the role it takes
+/// (as the API writes roles), never about a particular row.
+pub mod allowed {
+    pub const MANAGE_PEOPLE: &str =
+        "only a coordinator (COORDINATOR) of the region may manage its people and memberships";
+    pub const MINT_TOKENS: &str =
+        "only the person and a coordinator (COORDINATOR) of their region may create their tokens";
+    pub const MANAGE_TOKEN: &str = "only the person, or a coordinator (COORDINATOR) of every region the token reaches, \
+         may see or revoke a token";
+    pub const SEE_PERSONAL_DATA: &str = "only the person, their coordinators and cluster coordinators, and colleagues in their \
+         organisation may see their personal data";
+    pub const READ_AUDIT_LOG: &str = "only a coordinator (COORDINATOR) of the region may read its audit log";
+    pub const SEE_DRAFT: &str =
+        "only a member (MUNICIPALITY_MEMBER) of the need's municipality may see its draft";
+    pub const SUBMIT_NEED: &str =
+        "only a member (MUNICIPALITY_MEMBER) of the municipality may submit its needs";
+    pub const EDIT_NEED: &str =
+        "only a member (MUNICIPALITY_MEMBER) of the need's municipality may edit, submit or withdraw it";
+    pub const REVIEW_NEED: &str = "only a coordinator of the need's cluster (CLUSTER_COORDINATOR) or region (COORDINATOR) \
+         may accept, return or reject it";
+    pub const COSIGN: &str =
+        "only a member (MUNICIPALITY_MEMBER) of the municipality may co-sign on its behalf";
+    pub const CURATE_NEED: &str = "only a coordinator (COORDINATOR) of the need's region may link evidence to it, close, \
+         merge or unmerge it";
+    pub const MANAGE_REFERENCE_DATA: &str =
+        "only a coordinator (COORDINATOR) of the municipality's region may change its reference data";
+    pub const SEE_ROUND: &str = "only members of the round's region may see it";
+    pub const MANAGE_ROUNDS: &str = "only a coordinator (COORDINATOR) of the region may open and close its rounds and see \
+         every organisation's scores";
+    pub const SCORE: &str = "only a coordinator of the cluster (CLUSTER_COORDINATOR) or a member of the institution \
+         (INSTITUTION_MEMBER) may score for it";
+    pub const SEE_COMMISSION: &str = "only a coordinator (COORDINATOR) of the region may see a DRAFT commission; members of \
+         the region and institution members see the others";
+    pub const MANAGE_COMMISSIONS: &str = "only a coordinator (COORDINATOR) of the commission's region may draft, open, \
+         award and cancel it and publish its summary";
+    pub const ACT_FOR_INSTITUTION: &str = "only a member (INSTITUTION_MEMBER) of the institution may express interest, report \
+         progress or deliver for it";
+    pub const ACT_FOR_AWARDED: &str = "only a member (INSTITUTION_MEMBER) of the awarded institution may report progress, \
+         add milestones or deliver, once the commission is awarded";
+    pub const SEE_PROPOSAL: &str =
+        "only the institution's members and a coordinator (COORDINATOR) of the region may see a proposal";
+    pub const SEE_UNPUBLISHED_SUMMARY: &str = "only a coordinator (COORDINATOR) of the region and the awarded institution \
+         may see a summary before it is published";
+    pub const RECORD_UPTAKE: &str =
+        "only a member (MUNICIPALITY_MEMBER) of the municipality may record its uptake";
+    pub const FOLLOW_COMMISSIONS: &str = "only institution members (INSTITUTION_MEMBER) and coordinators (COORDINATOR) may follow opened commissions";
+}
+
+impl Action<'_> {
+    /// Who may do this, for the FORBIDDEN error.
+    pub fn allowed(&self) -> &'static str {
+        match self {
+            Action::ManagePeople { .. } => allowed::MANAGE_PEOPLE,
+            Action::MintTokenFor(_) => allowed::MINT_TOKENS,
+            Action::ManageToken { .. } => allowed::MANAGE_TOKEN,
+            Action::SeePersonalData(_) => allowed::SEE_PERSONAL_DATA,
+            Action::ReadAuditLog { .. } => allowed::READ_AUDIT_LOG,
+            Action::SeeNeed(_) => allowed::SEE_DRAFT,
+            Action::SubmitNeedFor { .. } => allowed::SUBMIT_NEED,
+            Action::EditNeed(_) => allowed::EDIT_NEED,
+            Action::ReviewNeed(_) => allowed::REVIEW_NEED,
+            Action::CosignFor { .. } => allowed::COSIGN,
+            Action::CurateNeed(_) => allowed::CURATE_NEED,
+            Action::ManageReferenceData { .. } => allowed::MANAGE_REFERENCE_DATA,
+            Action::SeeRound { .. } => allowed::SEE_ROUND,
+            Action::ManageRounds { .. } => allowed::MANAGE_ROUNDS,
+            Action::ScoreFor { .. } => allowed::SCORE,
+            Action::SeeCommission { .. } => allowed::SEE_COMMISSION,
+            Action::ManageCommissions { .. } => allowed::MANAGE_COMMISSIONS,
+            Action::ActForInstitution { .. } => allowed::ACT_FOR_INSTITUTION,
+            Action::SeeProposal { .. } => allowed::SEE_PROPOSAL,
+            Action::SeeUnpublishedSummary { .. } => allowed::SEE_UNPUBLISHED_SUMMARY,
+            Action::RecordUptakeFor { .. } => allowed::RECORD_UPTAKE,
+        }
+    }
+}
+
 /// The commissions a viewer may see, as conditions a query can apply: published ones, the drafts
 /// of `draft_regions`, and past draft those of `regions` (or all of them). The same rule as
 /// [`Action::SeeCommission`] (a test holds them together).
@@ -223,7 +300,7 @@ impl Viewer {
         match (self.can(action), self.person_id()) {
             (true, _) => Ok(()),
             (false, None) => Err(AppError::Unauthenticated),
-            (false, Some(_)) => Err(AppError::Forbidden),
+            (false, Some(_)) => Err(AppError::Forbidden(action.allowed())),
         }
     }
 
@@ -405,7 +482,10 @@ mod tests {
         assert!(!coordinator.can(Action::ManagePeople { region_id: OTHER_REGION }));
         let cluster = viewer(3, vec![grant(Role::ClusterCoordinator, Organisation::Cluster(1), REGION)]);
         assert!(!cluster.can(Action::ManagePeople { region_id: REGION }));
-        assert_eq!(cluster.require(Action::ManagePeople { region_id: REGION }), Err(AppError::Forbidden));
+        assert_eq!(
+            cluster.require(Action::ManagePeople { region_id: REGION }),
+            Err(AppError::Forbidden(allowed::MANAGE_PEOPLE))
+        );
         assert_eq!(
             Viewer::public().require(Action::ManagePeople { region_id: REGION }),
             Err(AppError::Unauthenticated)

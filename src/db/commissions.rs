@@ -124,7 +124,7 @@ pub async fn create(db: &Db, actor: i32, new: NewCommission) -> Result<commissio
             return Err(WriteError::Conflict {
                 field: "needs",
                 message: format!(
-                    "“{}” is {:?}; a commission answers PRIORITISED needs",
+                    "“{}” is {}; a commission answers PRIORITISED needs",
                     need.title, need.status
                 ),
             });

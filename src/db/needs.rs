@@ -212,7 +212,7 @@ pub async fn update(
     if !matches!(read.status, NeedStatus::Draft | NeedStatus::Submitted | NeedStatus::Returned) {
         return Err(WriteError::Conflict {
             field: "need",
-            message: format!("a need that is {:?} can no longer be edited", read.status),
+            message: format!("a need that is {} can no longer be edited", read.status),
         });
     }
     let theme_ids = content.theme_ids.clone();
@@ -287,7 +287,7 @@ pub async fn cosign(
     if read.status == NeedStatus::Draft || !crate::domain::needs::is_open(read.status) {
         return Err(WriteError::Conflict {
             field: "need",
-            message: format!("a need that is {:?} cannot be co-signed", read.status),
+            message: format!("a need that is {} cannot be co-signed", read.status),
         });
     }
     if read.municipality_id == municipality_id {
@@ -510,7 +510,7 @@ pub async fn merge(
     if survivor.status == NeedStatus::Draft || !crate::domain::needs::is_open(survivor.status) {
         return Err(WriteError::Conflict {
             field: "survivor",
-            message: format!("a need that is {:?} cannot take in duplicates", survivor.status),
+            message: format!("a need that is {} cannot take in duplicates", survivor.status),
         });
     }
     for &duplicate_id in duplicate_ids {

@@ -66,7 +66,7 @@ pub async fn open(db: &Db, actor: Actor, person_id: i32, new: NewRound) -> Resul
             return Err(WriteError::Conflict {
                 field: "candidates",
                 message: format!(
-                    "“{}” is {:?}; candidates must be ACCEPTED or DEFERRED",
+                    "“{}” is {}; candidates must be ACCEPTED or DEFERRED",
                     need.title, need.status
                 ),
             });
@@ -189,7 +189,10 @@ pub async fn score(
     open_round(&txn, round_id).await?;
     let candidate = round_candidate::Entity::find_by_id((round_id, need_id)).one(&txn).await?;
     if candidate.is_none() {
-        return Err(WriteError::NotFound { field: "need" });
+        return Err(WriteError::Invalid {
+            field: "need",
+            message: "the need is not a candidate of this round".to_owned(),
+        });
     }
     let criteria = round_criterion::Entity::find()
         .filter(round_criterion::Column::RoundId.eq(round_id))

@@ -28,8 +28,40 @@ pub struct IllegalCommissionMove {
 }
 
 impl std::fmt::Display for IllegalCommissionMove {
+    /// What happened and what comes first, in the API's words (`AWARDED`, `deliverSummary`).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "a commission that is {:?} cannot move by {:?}", self.from, self.attempted)
+        write!(f, "a commission that is {} cannot be {}", self.from, self.attempted.past_tense())?;
+        let what_first = match (self.from, self.attempted) {
+            (Published | Cancelled, _) => ": it is finished",
+            (_, CommissionMove::Publish) => {
+                ": the summary must be delivered first (deliverSummary by the awarded institution)"
+            }
+            (Draft | Open, CommissionMove::Start | CommissionMove::Deliver) => {
+                ": it must be awarded first (awardCommission)"
+            }
+            (Delivered, CommissionMove::Cancel) => {
+                ": its summary is delivered; publish it with publishSummary"
+            }
+            (Delivered, _) => ": its summary is delivered; what remains is publishSummary",
+            (InProgress, CommissionMove::Start) => ": work has started already",
+            (_, CommissionMove::Open) => ": only a DRAFT is opened",
+            (_, CommissionMove::Award) => ": only a DRAFT or OPEN commission is awarded",
+            _ => "",
+        };
+        f.write_str(what_first)
+    }
+}
+
+impl CommissionMove {
+    fn past_tense(self) -> &'static str {
+        match self {
+            CommissionMove::Open => "opened",
+            CommissionMove::Award => "awarded",
+            CommissionMove::Start => "started",
+            CommissionMove::Deliver => "delivered",
+            CommissionMove::Publish => "published",
+            CommissionMove::Cancel => "cancelled",
+        }
     }
 }
 
@@ -73,6 +105,27 @@ mod tests {
 
     use super::*;
     use crate::domain::needs;
+
+    #[test]
+    fn refusals_speak_the_api_and_say_what_comes_first() {
+        let early = next(Awarded, CommissionMove::Publish).expect_err("not delivered");
+        assert_eq!(
+            early.to_string(),
+            "a commission that is AWARDED cannot be published: the summary must be delivered first \
+             (deliverSummary by the awarded institution)"
+        );
+        for from in CommissionStatus::iter() {
+            for attempted in MOVES {
+                if let Err(illegal) = next(from, attempted) {
+                    let message = illegal.to_string();
+                    assert!(message.contains(&from.to_string()), "{message}");
+                    assert!(
+                        !message.contains(&format!("{from:?}")) || from.to_string() == format!("{from:?}")
+                    );
+                }
+            }
+        }
+    }
 
     const MOVES: [CommissionMove; 6] = [
         CommissionMove::Open,

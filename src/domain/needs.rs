@@ -42,7 +42,7 @@ pub struct IllegalMove {
 
 impl std::fmt::Display for IllegalMove {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "a need that is {:?} cannot be {}", self.from, self.attempted.past_tense())
+        write!(f, "a need that is {} cannot be {}", self.from, self.attempted.past_tense())
     }
 }
 
@@ -189,10 +189,24 @@ mod tests {
         }
     }
 
+    /// `Display` of the shared enums (`entity::enums`) is the API's spelling.
+    #[test]
+    fn statuses_read_as_the_schema_writes_them() {
+        use entity::enums::{CommissionStatus, Role};
+        assert_eq!(Accepted.to_string(), "ACCEPTED");
+        assert_eq!(AnsweredByExistingEvidence.to_string(), "ANSWERED_BY_EXISTING_EVIDENCE");
+        assert_eq!(CommissionStatus::InProgress.to_string(), "IN_PROGRESS");
+        assert_eq!(Role::ClusterCoordinator.to_string(), "CLUSTER_COORDINATOR");
+        for status in NeedStatus::iter() {
+            let shown = status.to_string();
+            assert!(shown.chars().all(|c| c.is_ascii_uppercase() || c == '_'), "{shown}");
+        }
+    }
+
     #[test]
     fn illegal_moves_say_what_was_tried() {
         let err = next(Draft, Move::Accept).expect_err("a draft cannot be accepted");
-        assert_eq!(err.to_string(), "a need that is Draft cannot be accepted");
+        assert_eq!(err.to_string(), "a need that is DRAFT cannot be accepted");
     }
 }
 

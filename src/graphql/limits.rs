@@ -12,12 +12,14 @@ use std::{
 };
 
 use async_graphql::{
-    Request, Response, ServerError, ServerResult, ValidationResult, Variables,
+    Positioned, Request, Response, ServerError, ServerResult, ValidationResult, Variables,
     extensions::{
         Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest,
         NextValidation,
     },
-    parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet},
+    parser::types::{
+        DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection, SelectionSet,
+    },
 };
 
 use crate::{
@@ -200,13 +202,64 @@ fn lex(document: &str) -> Lexed {
 /// so async-graphql does not parse it again. Returns the document and its introspection fields.
 fn check(request: &mut Request) -> ServerResult<(&ExecutableDocument, usize)> {
     check_text(&request.query)?;
-    let document = match request.parsed_query() {
-        Ok(document) => document,
-        Err(error) => return Err(with_code(error, code::GRAPHQL_PARSE_FAILED)),
-    };
-    let shape = DocumentShape::of(document);
+    let document = async_graphql::parser::parse_query(&request.query).map_err(parse_failed)?;
+    let shape = DocumentShape::of(&document);
     shape.check()?;
+    request.set_parsed_query(document);
+    let document = request.parsed_query()?;
     Ok((document, shape.introspection))
+}
+
+/// A document the parser refuses: `GRAPHQL_PARSE_FAILED`, but for an anonymous operation beside
+/// others, which no `operationName` can choose (`OPERATION_RESOLUTION_FAILURE`).
+fn parse_failed(error: async_graphql::parser::Error) -> ServerError {
+    if let async_graphql::parser::Error::MultipleOperations { .. } = error {
+        let mut refused: ServerError = error.into();
+        refused.message = "the document has an anonymous operation beside others: name every operation \
+                           and choose one with operationName"
+            .to_owned();
+        return with_code(refused, code::OPERATION_RESOLUTION_FAILURE);
+    }
+    with_code(error.into(), code::GRAPHQL_PARSE_FAILED)
+}
+
+/// The operation a request runs: the one `operation_name` names, or the document's only one;
+/// otherwise `OPERATION_RESOLUTION_FAILURE`, saying what to send. (async-graphql picks the same,
+/// but its refusal has no code.)
+pub fn operation<'d>(
+    document: &'d ExecutableDocument,
+    operation_name: Option<&str>,
+) -> ServerResult<&'d Positioned<OperationDefinition>> {
+    let names = || {
+        let mut names: Vec<String> =
+            document.operations.iter().filter_map(|(name, _)| Some(format!("\"{}\"", name?))).collect();
+        names.sort();
+        names.truncate(10);
+        names.join(", ")
+    };
+    let refused =
+        |message: String| with_code(ServerError::new(message, None), code::OPERATION_RESOLUTION_FAILURE);
+    match (&document.operations, operation_name) {
+        (DocumentOperations::Single(operation), None) => Ok(operation),
+        (DocumentOperations::Single(_), Some(name)) => Err(refused(format!(
+            "operationName is \"{name}\" but the document's only operation has no name: leave operationName \
+             out, or name the operation"
+        ))),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name).ok_or_else(|| {
+            refused(format!(
+                "the document has no operation named \"{name}\": operationName must be one of {}",
+                names()
+            ))
+        }),
+        (DocumentOperations::Multiple(operations), None) => match operations.values().next() {
+            Some(operation) if operations.len() == 1 => Ok(operation),
+            _ => Err(refused(format!(
+                "the document has {} operations ({}): send operationName to choose one",
+                operations.len(),
+                names()
+            ))),
+        },
+    }
 }
 
 /// The checks on the raw text, before anything parses it: size, bracket nesting, tokens.
@@ -241,13 +294,7 @@ pub fn is_subscription(query: &str, operation_name: Option<&str>) -> bool {
     let Ok(document) = async_graphql::parser::parse_query(query) else {
         return false;
     };
-    let mut operations = document.operations.iter();
-    let operation = match operation_name {
-        Some(name) => operations.find(|(n, _)| n.is_some_and(|n| n.as_str() == name)),
-        None if operations.len() == 1 => operations.next(),
-        None => None,
-    };
-    operation.is_some_and(|(_, op)| op.node.ty == OperationType::Subscription)
+    operation(&document, operation_name).is_ok_and(|op| op.node.ty == OperationType::Subscription)
 }
 
 #[async_graphql::async_trait::async_trait]
@@ -260,13 +307,16 @@ impl Extension for QueryLimits {
     ) -> ServerResult<Request> {
         let introspection = match self.documents.get(&request.query) {
             Some(checked) => {
+                operation(&checked.document, request.operation_name.as_deref())?;
                 request.set_parsed_query(checked.document.clone());
                 checked.introspection
             }
             None => {
                 let query = request.query.clone();
+                let operation_name = request.operation_name.clone();
                 let (document, introspection) = check(&mut request)?;
                 self.documents.put(&query, document, introspection);
+                operation(document, operation_name.as_deref())?;
                 introspection
             }
         };

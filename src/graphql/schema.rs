@@ -16,7 +16,7 @@ use crate::{
         node::NodeQuery,
         reference::query::ReferenceQuery,
         rounds::{mutation::RoundsMutation, query::RoundsQuery},
-        subscriptions::Subscriptions,
+        subscriptions::Subscription,
     },
 };
 
@@ -28,10 +28,10 @@ pub struct Query(NodeQuery, ReferenceQuery, IdentityQuery, NeedsQuery, RoundsQue
 #[derive(MergedObject, Default)]
 pub struct Mutation(IdentityMutation, NeedsMutation, RoundsMutation, CommissionsMutation);
 
-pub type HubSchema = Schema<Query, Mutation, Subscriptions>;
+pub type HubSchema = Schema<Query, Mutation, Subscription>;
 
-fn builder() -> SchemaBuilder<Query, Mutation, Subscriptions> {
-    Schema::build(Query::default(), Mutation::default(), Subscriptions)
+fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query::default(), Mutation::default(), Subscription)
         .extension(QueryLimits::default())
         .extension(crate::graphql::audit::AuditLog)
 }

@@ -15,6 +15,7 @@ use entity::enums::CommissionStatus;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 
 use crate::{
+    auth::policy::allowed,
     auth::{Action, policy::NeedScope},
     error::{AppError, Result},
     graphql::{
@@ -29,7 +30,7 @@ use crate::{
 };
 
 #[derive(Default)]
-pub struct Subscriptions;
+pub struct Subscription;
 
 /// Which opened commissions to receive.
 #[derive(InputObject, Default)]
@@ -72,7 +73,7 @@ fn changes<T: Clone + Send + 'static>(
 }
 
 #[Subscription]
-impl Subscriptions {
+impl Subscription {
     /// Every change to the needs the caller can see: moves, edits, co-signatures, merges, evidence
     /// (the same objects as `need.history`). After a reconnect, the `needEvents` query with the
     /// `cursor` of the last event received returns what was missed.
@@ -111,7 +112,7 @@ impl Subscriptions {
         let viewer = ctx.viewer()?.clone();
         viewer.require_person()?;
         if viewer.member_institutions().is_empty() && viewer.coordinated_regions().is_empty() {
-            return Err(AppError::Forbidden.into());
+            return Err(AppError::Forbidden(allowed::FOLLOW_COMMISSIONS).into());
         }
         let f = filter.unwrap_or_default();
         let themes = GlobalId::decode_all(f.themes.as_deref(), NodeType::Theme)?;

@@ -28,12 +28,14 @@ use crate::{
 };
 
 /// A token was sent but is not valid: never silently treated as the public.
+const INVALID_TOKEN: &str = "the token is not valid: malformed, unknown, expired or revoked";
+/// An `Authorization` header of another scheme than Bearer (a bare token, most often).
+pub(super) const NOT_BEARER: &str = "send the token as the header `Authorization: Bearer <token>`";
+
 fn unauthenticated(reason: Reason) -> Response {
     let message = match reason {
-        Reason::NotBearer => {
-            "send the token as `Authorization: Bearer <token>`: the header must start with `Bearer `"
-        }
-        _ => "the token is not valid: malformed, unknown, expired or revoked",
+        Reason::NotBearer => NOT_BEARER,
+        _ => INVALID_TOKEN,
     };
     with_header(
         reject(StatusCode::UNAUTHORIZED, code::UNAUTHENTICATED, message),
@@ -283,6 +285,29 @@ fn capped_json(response: &async_graphql::Response, limit: usize) -> Response {
             Json(json).into_response()
         }
     }
+}
+
+/// `GET /graphql`: a browser (asking for HTML) gets the playground; anything else a 405 that says
+/// how to send a request.
+pub async fn get(headers: HeaderMap) -> Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.to_ascii_lowercase().contains("text/html"));
+    if wants_html {
+        return super::playground::page().await.into_response();
+    }
+    with_header(
+        reject(
+            StatusCode::METHOD_NOT_ALLOWED,
+            code::BAD_REQUEST,
+            "send GraphQL requests with POST /graphql, Content-Type: application/json and a body \
+             {\"query\": ..., \"variables\": {...}}; subscriptions go over the WebSocket at /graphql/ws, \
+             the playground is at /",
+        ),
+        header::ALLOW,
+        "POST",
+    )
 }
 
 /// A panic in a handler becomes a 500 with the request's code and no stack trace; the panic

@@ -3,6 +3,7 @@
 mod graphql;
 mod health;
 mod playground;
+pub mod serve;
 pub mod websocket;
 
 use std::time::Duration;
@@ -108,7 +109,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(playground::page))
         .route("/playground/{file}", get(playground::asset))
         .route("/schema.graphql", get(playground::schema_sdl))
-        .route("/graphql", post(graphql::execute))
+        .route("/graphql", post(graphql::execute).get(graphql::get))
         .route("/graphql/ws", get(websocket::websocket))
         .route("/healthz", get(health::alive))
         .route("/readyz", get(health::ready))

@@ -119,6 +119,11 @@ on_both_databases! {
         let (awarded, _) = call(&app, &c.coordinator, "awardCommission", "AwardCommissionInput",
             json!({ "commission": id, "institution": uib_id }), &format!("commission {{ {COMMISSION} }}")).await;
         assert_eq!(awarded["commission"]["status"], "AWARDED");
+        // Publishing before delivery says what comes first, with the status as the schema writes it.
+        let (early, _) = call(&app, &c.coordinator, "publishSummary", "CommissionInput", json!({ "commission": id }), "commission { status }").await;
+        assert_eq!(user_error_codes(&early), ["CONFLICT"], "{early}");
+        let message = early["userErrors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("AWARDED") && message.contains("delivered first"), "{message}");
         assert_eq!(awarded["commission"]["needs"]["nodes"], json!([{ "title": "Fallforebygging for eldre", "status": "COMMISSIONED" }]));
 
         // The awarded institution works and delivers; the other cannot.
@@ -135,6 +140,7 @@ on_both_databases! {
         let (bad_summary, _) = call(&app, &c.uib, "deliverSummary", "DeliverSummaryInput", json!({ "commission": id,
             "title": "T", "abstract": "A", "language": "de", "authors": "X" }), "summary { id }").await;
         assert_eq!(user_error_codes(&bad_summary), ["BAD_USER_INPUT", "BAD_USER_INPUT"]);
+        assert!(bad_summary["userErrors"].to_string().contains("give a URL or a DOI"), "{bad_summary}");
         let (delivered, _) = call(&app, &c.uib, "deliverSummary", "DeliverSummaryInput", json!({ "commission": id,
             "title": "Fallførebygging for heimebuande eldre: ei systematisk oversikt",
             "abstract": "Gruppetrening med balanse reduserer fall.", "language": "nn",

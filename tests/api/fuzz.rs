@@ -1,6 +1,8 @@
 //! Property-based fuzzing of the whole request path: arbitrary documents (token soup and
 //! schema-shaped selections), arbitrary variables and arbitrary bodies go to a running hub over
-//! HTTP; no request may panic (a 500), and every error must carry a stable code.
+//! HTTP; no request may panic (a 500), and every error must carry a stable code. Documents of
+//! several operations, named and anonymous, with random `operationName`s go over HTTP and over the
+//! WebSocket, where every error must carry a code too.
 //!
 //! CI runs 256 cases per property (seconds); run longer by hand with
 //! `PROPTEST_CASES=20000 cargo test --test api fuzz:: -- --nocapture`.
@@ -54,6 +56,92 @@ fn send(body: Vec<u8>, with_token: bool) -> (u16, Value) {
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     })
+}
+
+/// Sends a document with an `operationName` (or none) over HTTP.
+fn send_named(document: &str, operation_name: &Option<String>, with_token: bool) -> (u16, Value) {
+    let mut body = json!({ "query": document });
+    if let Some(name) = operation_name {
+        body["operationName"] = json!(name);
+    }
+    send(body.to_string().into_bytes(), with_token)
+}
+
+/// Runs a document over the WebSocket (a connection of its own) and returns the payloads of the
+/// `next` messages that arrive before the operation completes, or within a second for a
+/// subscription that keeps running; a close frame comes back as `{"close": code}`.
+fn over_websocket(document: &str, operation_name: &Option<String>, with_token: bool) -> Vec<Value> {
+    use async_graphql::futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+    let target = target();
+    target.runtime.block_on(async {
+        let mut request =
+            format!("ws://{}/graphql/ws", target.app.addr).into_client_request().expect("a request");
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", HeaderValue::from_static("graphql-transport-ws"));
+        let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("connected");
+        let payload = if with_token {
+            json!({ "Authorization": format!("Bearer {}", target.token) })
+        } else {
+            json!({})
+        };
+        let init = json!({ "type": "connection_init", "payload": payload }).to_string();
+        socket.send(Message::text(init)).await.expect("sent");
+        let mut subscribe = json!({ "type": "subscribe", "id": "1", "payload": { "query": document } });
+        if let Some(name) = operation_name {
+            subscribe["payload"]["operationName"] = json!(name);
+        }
+        socket.send(Message::text(subscribe.to_string())).await.expect("sent");
+        let mut payloads = Vec::new();
+        loop {
+            let frame = match tokio::time::timeout(std::time::Duration::from_secs(1), socket.next()).await {
+                Ok(Some(Ok(frame))) => frame,
+                _ => break,
+            };
+            match frame {
+                Message::Text(text) => {
+                    let message: Value = serde_json::from_str(text.as_str()).expect("JSON messages");
+                    match message["type"].as_str() {
+                        Some("next") => payloads.push(message["payload"].clone()),
+                        Some("connection_ack") => {}
+                        _ => break,
+                    }
+                }
+                Message::Close(frame) => {
+                    payloads.push(json!({ "close": frame.map(|f| u16::from(f.code)) }));
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let _ = socket.close(None).await;
+        payloads
+    })
+}
+
+/// Documents of one to three operations, each named from a few names or anonymous, so that
+/// names repeat, miss and clash.
+fn operations() -> impl Strategy<Value = String> {
+    let one = (
+        proptest::sample::select(&["query", "mutation", "subscription", ""][..]),
+        proptest::option::of(proptest::sample::select(&["A", "B", "C", "query", "Subscription"][..])),
+        selection(),
+    )
+        .prop_map(|(kind, name, body)| match (kind, name) {
+            ("", _) => format!("{{ {body} }}"),
+            (kind, Some(name)) => format!("{kind} {name} {{ {body} }}"),
+            (kind, None) => format!("{kind} {{ {body} }}"),
+        });
+    proptest::collection::vec(one, 1..4).prop_map(|operations| operations.join("\n"))
+}
+
+fn operation_name() -> impl Strategy<Value = Option<String>> {
+    prop_oneof![
+        1 => Just(None),
+        2 => proptest::sample::select(&["A", "B", "C", "D", "", "query"][..]).prop_map(|n| Some(n.to_owned())),
+        1 => any::<String>().prop_map(|s| Some(s.chars().take(12).collect())),
+    ]
 }
 
 fn check(status: u16, body: &Value) -> Result<(), TestCaseError> {
@@ -608,6 +696,28 @@ proptest! {
                 .expect("count")
         });
         prop_assert!(refusals <= 5, "one event per kind of refusal, not one per request: {}", refusals);
+    }
+
+    #[test]
+    fn several_operations_and_any_operation_name_have_coded_errors(
+        document in operations(),
+        name in operation_name(),
+        with_token: bool,
+    ) {
+        let (status, body) = send_named(&document, &name, with_token);
+        check(status, &body)?;
+    }
+
+    #[test]
+    fn over_the_websocket_every_error_has_a_code(
+        document in prop_oneof![operations(), proptest::collection::vec(token(), 0..40).prop_map(|t| t.join(" "))],
+        name in operation_name(),
+        with_token: bool,
+    ) {
+        for payload in over_websocket(&document, &name, with_token) {
+            prop_assert!(payload.get("close").is_none(), "the socket closed: {} for {}", payload, document);
+            check(200, &payload)?;
+        }
     }
 
     #[test]

@@ -77,6 +77,9 @@ impl TestApp {
             // Rounds past their closing time close within a second.
             round_check_secs: 1,
             max_response_bytes: 8 * 1024 * 1024,
+            header_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            max_connections: None,
         };
         adjust(&mut settings);
         let app = Application::build(&settings).await.expect("the app starts");

@@ -48,6 +48,34 @@ on_both_databases! {
     async fn graphql_over_get_is_not_allowed(app) {
         let response = app.client.get(app.url("/graphql?query=%7Bregions%7BtotalCount%7D%7D")).send().await.expect("sent");
         assert_eq!(response.status(), 405);
+        assert_eq!(response.headers().get("allow").map(|v| v.to_str().expect("ascii")), Some("POST"));
+        let body: serde_json::Value = response.json().await.expect("a JSON body that says what to do");
+        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_REQUEST");
+        assert!(body["errors"][0]["message"].as_str().unwrap_or_default().contains("POST /graphql"), "{body}");
+        // A browser that opens the endpoint gets the playground.
+        let page = app.client.get(app.url("/graphql")).header("accept", "text/html,application/xhtml+xml").send().await.expect("sent");
+        assert_eq!(page.status(), 200);
+        assert!(page.text().await.expect("text").contains("/playground/playground.js"));
+    }
+
+    /// A token without the Bearer scheme is refused with a message that shows the header to send.
+    async fn a_token_without_bearer_is_told_how_to_send_it(app) {
+        let token = app.token_for("Berit Bearer", knowledge_hub::config::RoleArg::MunicipalityMember, "4601").await;
+        for value in [token.clone(), format!("Token {token}"), format!("Basic {token}")] {
+            let response = app.client.post(app.url("/graphql")).header("authorization", value.clone())
+                .json(&serde_json::json!({ "query": "{ viewer { person { name } } }" })).send().await.expect("sent");
+            assert_eq!(response.status(), 401, "{value}");
+            let body: serde_json::Value = response.json().await.expect("json");
+            assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+            let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+            assert!(message.contains("Authorization: Bearer <token>"), "{message}");
+        }
+        // The scheme in any case works.
+        let response = app.client.post(app.url("/graphql")).header("authorization", format!("BEARER {token}"))
+            .json(&serde_json::json!({ "query": "{ viewer { person { name } } }" })).send().await.expect("sent");
+        assert_eq!(response.status(), 200);
+        let body: serde_json::Value = response.json().await.expect("json");
+        assert_eq!(body["data"]["viewer"]["person"]["name"], "Berit Bearer");
     }
 }
 

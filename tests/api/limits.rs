@@ -127,3 +127,38 @@ on_both_databases! {
         assert_eq!(response.status(), 413);
     }
 }
+
+/// The operation a request runs cannot be chosen: every such error carries one code, with a
+/// message that says what to send.
+async fn resolution(app: &TestApp, query: &str, operation_name: Option<&str>) -> serde_json::Value {
+    let mut body = json!({ "query": query });
+    if let Some(name) = operation_name {
+        body["operationName"] = json!(name);
+    }
+    let response = app.client.post(app.url("/graphql")).json(&body).send().await.expect("sent");
+    assert_eq!(response.status(), 200);
+    response.json().await.expect("json")
+}
+
+on_both_databases! {
+    async fn operations_that_cannot_be_resolved_have_a_code(app) {
+        let two = "query A { regions { totalCount } } query B { counties { totalCount } }";
+        let unknown = resolution(&app, two, Some("C")).await;
+        assert_eq!(error_codes(&unknown), ["OPERATION_RESOLUTION_FAILURE"], "{unknown}");
+        assert!(unknown["errors"][0]["message"].as_str().expect("a message").contains("\"C\""), "{unknown}");
+        let unnamed = resolution(&app, two, None).await;
+        assert_eq!(error_codes(&unnamed), ["OPERATION_RESOLUTION_FAILURE"], "{unnamed}");
+        assert!(unnamed["errors"][0]["message"].as_str().expect("a message").contains("operationName"), "{unnamed}");
+        let anonymous = resolution(&app, "{ regions { totalCount } }", Some("A")).await;
+        assert_eq!(error_codes(&anonymous), ["OPERATION_RESOLUTION_FAILURE"], "{anonymous}");
+        for name in [None, Some("A")] {
+            let two_anonymous = resolution(&app, "{ regions { totalCount } } { counties { totalCount } }", name).await;
+            assert_eq!(error_codes(&two_anonymous), ["OPERATION_RESOLUTION_FAILURE"], "{two_anonymous}");
+        }
+        let mixed = resolution(&app, "{ regions { totalCount } } query B { counties { totalCount } }", Some("B")).await;
+        assert_eq!(error_codes(&mixed), ["OPERATION_RESOLUTION_FAILURE"], "{mixed}");
+        // The named operation asked for runs.
+        let chosen = resolution(&app, two, Some("B")).await;
+        assert!(chosen.get("errors").is_none() && chosen["data"]["counties"]["totalCount"].is_number(), "{chosen}");
+    }
+}

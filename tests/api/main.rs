@@ -8,6 +8,7 @@ mod audit;
 mod authority;
 mod cli;
 mod commissions;
+mod connections;
 mod database_trouble;
 mod durability;
 mod fuzz;

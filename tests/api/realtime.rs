@@ -672,3 +672,80 @@ async fn operations_over_the_socket_pay_from_the_same_budget() {
         assert!(member.next_data().await["regions"]["totalCount"].as_i64() > Some(0));
     }
 }
+
+/// Opens a socket and sends `connection_init` with exactly this payload (none when `None`);
+/// returns the client and the answer, a close frame as `{"type":"close","code":..,"reason":..}`.
+async fn init_with(app: &TestApp, payload: Option<Value>) -> (Client, Value) {
+    let mut request = format!("ws://{}/graphql/ws", app.addr).into_client_request().expect("a request");
+    request.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static("graphql-transport-ws"));
+    let (socket, _) = tokio_tungstenite::connect_async(request).await.expect("connected");
+    let mut client = Client { socket };
+    let mut init = json!({ "type": "connection_init" });
+    if let Some(payload) = payload {
+        init["payload"] = payload;
+    }
+    client.send(init).await;
+    let answer = match tokio::time::timeout(PATIENCE, client.socket.next()).await.expect("an answer in time")
+    {
+        Some(Ok(Message::Text(text))) => serde_json::from_str(&text).expect("JSON"),
+        Some(Ok(Message::Close(frame))) => json!({
+            "type": "close",
+            "code": frame.as_ref().map(|f| u16::from(f.code)),
+            "reason": frame.map(|f| f.reason.to_string()),
+        }),
+        other => panic!("unexpected {other:?}"),
+    };
+    (client, answer)
+}
+
+on_both_databases! {
+    /// The token goes in `connection_init` as `{"Authorization": "Bearer <token>"}` (the key in any
+    /// case); a payload without a credential is the public; a credential anywhere else, or not in
+    /// the Bearer form, closes the socket with 4400 and a reason that says where the token goes.
+    async fn the_connection_init_payload_carries_the_token_only_as_authorization(app) {
+        let token = app.token_for("Paula Payload", RoleArg::MunicipalityMember, "4601").await;
+        let bearer = format!("Bearer {token}");
+        let viewer = "{ viewer { person { name } } }";
+        for payload in [None, Some(json!(null)), Some(json!({})), Some(json!({ "Content-Type": "application/json", "X-Request-Id": "abc", "author": "Kari", "sessionName": "dashboard" }))] {
+            let (mut client, answer) = init_with(&app, payload.clone()).await;
+            assert_eq!(answer["type"], "connection_ack", "{payload:?}: {answer}");
+            client.subscribe("1", viewer, json!({})).await;
+            assert_eq!(client.next_data().await["viewer"]["person"], Value::Null, "{payload:?} is the public");
+        }
+        for payload in [
+            json!({ "Authorization": bearer }),
+            json!({ "authorization": bearer }),
+            json!({ "AUTHORIZATION": bearer }),
+            json!({ "Authorization": format!("bearer {token}") }),
+            json!({ "Authorization": bearer, "Content-Type": "application/json" }),
+        ] {
+            let (mut client, answer) = init_with(&app, Some(payload.clone())).await;
+            assert_eq!(answer["type"], "connection_ack", "{payload}: {answer}");
+            client.subscribe("1", viewer, json!({})).await;
+            assert_eq!(client.next_data().await["viewer"]["person"]["name"], "Paula Payload", "{payload}");
+        }
+        for payload in [
+            json!({ "token": token }),
+            json!({ "authToken": token }),
+            json!({ "auth_token": bearer }),
+            json!({ "access_token": token }),
+            json!({ "apiKey": token }),
+            json!({ "auth": token }),
+            json!({ "sessionToken": token }),
+            json!({ "headers": { "Authorization": bearer } }),
+            json!({ "connectionParams": { "authToken": token } }),
+            json!({ "x": bearer }),
+            json!({ "x": [token] }),
+            json!({ "Authorization": token }),
+            json!({ "Authorization": { "token": token } }),
+            json!({ "Authorization": bearer, "authorization": bearer }),
+            json!(bearer),
+            json!([bearer]),
+        ] {
+            let (_, answer) = init_with(&app, Some(payload.clone())).await;
+            assert_eq!(answer["code"], 4400, "{payload}: {answer}");
+            let reason = answer["reason"].as_str().unwrap_or_default();
+            assert!(reason.contains("Authorization") && reason.contains("Bearer <token>"), "{payload}: {reason}");
+        }
+    }
+}

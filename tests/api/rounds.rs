@@ -193,6 +193,8 @@ on_both_databases! {
                 "themes": [app.data("{ themes(first: 1) { nodes { id } } }").await["themes"]["nodes"][0]["id"]] } })).await["submitNeed"]["need"]["id"].clone();
         let (not_accepted, _) = open_round(&app, &c.coordinator, &[&submitted_only], 1).await;
         assert_eq!(user_error_codes(&not_accepted), ["CONFLICT"], "candidates must be ACCEPTED or DEFERRED");
+        let message = not_accepted["userErrors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("is SUBMITTED;"), "statuses as the schema writes them: {message}");
         let (too_many, _) = open_round(&app, &c.coordinator, &[&a], 2).await;
         assert_eq!(user_error_codes(&too_many), ["BAD_USER_INPUT"]);
         let (opened, _) = open_round(&app, &c.coordinator, &[&a], 1).await;
@@ -204,8 +206,14 @@ on_both_databases! {
         assert_eq!(user_error_codes(&out_of_range), ["BAD_USER_INPUT"]);
         let (unknown, _) = score(&app, &c.kk, "scoreNeed", &round, &a, vec![json!({ "criterion": "charm", "value": 3 })]).await;
         assert_eq!(user_error_codes(&unknown), ["NOT_FOUND"]);
+        // A need that exists but is not a candidate is named as such, not "no such need".
         let (not_candidate, _) = score(&app, &c.kk, "scoreNeed", &round, &submitted_only, all(3)).await;
-        assert_eq!(user_error_codes(&not_candidate), ["NOT_FOUND"]);
+        assert_eq!(user_error_codes(&not_candidate), ["BAD_USER_INPUT"]);
+        let message = not_candidate["userErrors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("not a candidate of this round"), "{message}");
+        let (nothing, _) = score(&app, &c.kk, "scoreNeed", &round, &a, vec![]).await;
+        assert_eq!(user_error_codes(&nothing), ["BAD_USER_INPUT"], "scoreNeed without scores: {nothing}");
+        assert_eq!(nothing["userErrors"][0]["field"], json!(["input", "scores"]));
         let (first, _) = score(&app, &c.kk, "scoreNeed", &round, &a, all(3)).await;
         assert_eq!(first["userErrors"], json!([]));
         let (twice, _) = score(&app, &c.kk, "scoreNeed", &round, &a, all(5)).await;
@@ -234,6 +242,10 @@ on_both_databases! {
             let (_, errors) = open_round(&app, token, &[&a], 1).await;
             assert_eq!(errors, ["FORBIDDEN"]);
         }
+        let (_, body) = app.query_as(&c.kk, "mutation($input: OpenRoundInput!) { openRound(input: $input) { round { id } } }",
+            json!({ "input": { "name": "Kupp", "closesAt": "2999-01-01T00:00:00Z", "candidates": [a], "prioritiseCount": 1 } })).await;
+        let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("only a coordinator (COORDINATOR) of the region"), "the role that may: {message}");
         let vest = app.data("{ regions { nodes { id } } }").await["regions"]["nodes"][0]["id"].clone();
         let (_, body) = app.query_as(&nord, "mutation($input: OpenRoundInput!) { openRound(input: $input) { round { id } } }",
             json!({ "input": { "region": vest, "name": "Kupp", "closesAt": "2999-01-01T00:00:00Z", "candidates": [a], "prioritiseCount": 1 } })).await;
@@ -241,8 +253,11 @@ on_both_databases! {
         let (opened, _) = open_round(&app, &c.coordinator, &[&a], 1).await;
         let round = opened["round"]["id"].clone();
 
-        let (_, errors) = score(&app, &c.bergen, "scoreNeed", &round, &a, all(3)).await;
-        assert_eq!(errors, ["FORBIDDEN"], "a municipality cannot score");
+        let (_, body) = app.query_as(&c.bergen, "mutation($input: ScoreNeedInput!) { scoreNeed(input: $input) { userErrors { code } } }",
+            json!({ "input": { "round": round, "need": a, "scores": all(3) } })).await;
+        assert_eq!(error_codes(&body), ["FORBIDDEN"], "a municipality cannot score");
+        let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("CLUSTER_COORDINATOR") && message.contains("INSTITUTION_MEMBER"), "who may score: {message}");
         let (_, errors) = score(&app, &c.coordinator, "scoreNeed", &round, &a, all(3)).await;
         assert_eq!(errors, ["FORBIDDEN"], "a coordinator is not a scoring organisation");
         let (payload, _) = score(&app, &nord_uni, "scoreNeed", &round, &a, all(3)).await;

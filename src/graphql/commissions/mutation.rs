@@ -8,6 +8,7 @@ use entity::{commission, enums::UptakeStatus};
 
 use crate::{
     auth::Action,
+    auth::policy::allowed,
     db::{
         WriteError,
         commissions::{self, NewCommission, NewSummary},
@@ -132,7 +133,10 @@ pub struct DeliverSummaryInput {
     pub abstract_text: String,
     /// `nb`, `nn` or `en`.
     pub language: String,
+    /// Where the summary can be read (`https://...` or `http://...`). Give a URL, a DOI or both:
+    /// with neither, the delivery is refused with a BAD_USER_INPUT user error on `url`.
     pub url: Option<String>,
+    /// The summary's DOI (`10.1234/abc`). Give a URL, a DOI or both.
     pub doi: Option<String>,
     pub authors: String,
     /// Send the same key again to retry safely: a replay returns the original result and
@@ -195,7 +199,7 @@ fn acting_institution(
         Some(id) => errors.id("institution", GlobalId::decode_as(id, NodeType::Institution)),
         None => match viewer.member_institutions().as_slice() {
             [only] => Some(*only),
-            [] => return Err(AppError::Forbidden),
+            [] => return Err(AppError::Forbidden(allowed::ACT_FOR_INSTITUTION)),
             _ => {
                 errors.add("institution", UserErrorCode::BadUserInput, "say which institution you act for");
                 None
@@ -256,7 +260,7 @@ impl CommissionsMutation {
         };
         match found.awarded_institution_id {
             Some(institution_id) => ctx.viewer()?.require(Action::ActForInstitution { institution_id })?,
-            None => return Err(AppError::Forbidden),
+            None => return Err(AppError::Forbidden(allowed::ACT_FOR_AWARDED)),
         }
         Ok(Some(found))
     }
@@ -275,7 +279,7 @@ impl CommissionsMutation {
             let person = me(ctx)?;
             let viewer = ctx.viewer()?;
             if viewer.coordinated_regions().is_empty() {
-                return Err(AppError::Forbidden.into());
+                return Err(AppError::Forbidden(allowed::MANAGE_COMMISSIONS).into());
             }
             let mut errors = UserErrors::default();
             let question = checked(&mut errors, "question", &input.question, 4_000);
@@ -474,7 +478,8 @@ impl CommissionsMutation {
         })
     }
 
-    /// Delivers the knowledge summary of an awarded commission (the awarded institution).
+    /// Delivers the knowledge summary of an awarded commission (the awarded institution). The
+    /// summary needs a `url` or a `doi` (or both); publishing it is then `publishSummary`.
     async fn deliver_summary(&self, ctx: &Context<'_>, input: DeliverSummaryInput) -> Result<SummaryPayload> {
         let key = input.idempotency_key.clone();
         idempotency::once(ctx, key.as_deref(), async {
@@ -525,7 +530,7 @@ impl CommissionsMutation {
                 Some(id) => errors.id("municipality", GlobalId::decode_as(id, NodeType::Municipality)),
                 None => match viewer.member_municipalities().as_slice() {
                     [only] => Some(*only),
-                    [] => return Err(AppError::Forbidden.into()),
+                    [] => return Err(AppError::Forbidden(allowed::RECORD_UPTAKE).into()),
                     _ => {
                         errors.add(
                             "municipality",

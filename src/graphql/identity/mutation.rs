@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use entity::enums::Role;
 
 use crate::{
+    auth::policy::allowed,
     auth::{Action, Viewer},
     db::{
         audit::Actor,
@@ -181,7 +182,7 @@ fn require_manages(viewer: &Viewer, region_id: Option<i32>) -> Result<(), AppErr
     match region_id {
         Some(region_id) => viewer.require(Action::ManagePeople { region_id }),
         // An organisation outside every region has no coordinator.
-        None => Err(AppError::Forbidden),
+        None => Err(AppError::Forbidden(allowed::MANAGE_PEOPLE)),
     }
 }
 
@@ -199,7 +200,7 @@ impl IdentityMutation {
             let actor = actor(viewer)?;
             let coordinated = viewer.coordinated_regions();
             if coordinated.is_empty() {
-                return Err(AppError::Forbidden.into());
+                return Err(AppError::Forbidden(allowed::MANAGE_PEOPLE).into());
             }
             let mut errors = UserErrors::default();
             let name = errors.check("name", PersonName::parse(&input.name));
@@ -270,7 +271,7 @@ impl IdentityMutation {
             let viewer = ctx.viewer()?;
             let actor = actor(viewer)?;
             if viewer.coordinated_regions().is_empty() {
-                return Err(AppError::Forbidden.into());
+                return Err(AppError::Forbidden(allowed::MANAGE_PEOPLE).into());
             }
             let mut errors = UserErrors::default();
             let person_id = errors.id("person", GlobalId::decode_as(&input.person, NodeType::Person));
@@ -308,7 +309,7 @@ impl IdentityMutation {
         let viewer = ctx.viewer()?;
         let actor = actor(viewer)?;
         if viewer.coordinated_regions().is_empty() {
-            return Err(AppError::Forbidden.into());
+            return Err(AppError::Forbidden(allowed::MANAGE_PEOPLE).into());
         }
         let mut errors = UserErrors::default();
         let not_found = |errors: Vec<UserError>| RemoveMembershipPayload {

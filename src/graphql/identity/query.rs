@@ -7,6 +7,7 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 
 use crate::{
+    auth::policy::allowed,
     db::{audit, identity},
     error::{AppError, Result},
     graphql::{
@@ -126,7 +127,7 @@ impl IdentityQuery {
         viewer.require_person()?;
         let regions = viewer.coordinated_regions();
         if regions.is_empty() {
-            return Err(AppError::Forbidden.into());
+            return Err(AppError::Forbidden(allowed::MANAGE_PEOPLE).into());
         }
         let args = PageArgs::parse(first, after, None, None)?;
         let f = filter.unwrap_or_default();
@@ -163,7 +164,7 @@ impl IdentityQuery {
         viewer.require_person()?;
         let regions = viewer.coordinated_regions();
         if regions.is_empty() {
-            return Err(AppError::Forbidden.into());
+            return Err(AppError::Forbidden(allowed::MANAGE_PEOPLE).into());
         }
         let args = PageArgs::parse(first, after, last, before)?;
         let search = filter.unwrap_or_default().search;

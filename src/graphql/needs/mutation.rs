@@ -7,6 +7,7 @@ use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObjec
 use entity::{enums::Urgency, need};
 
 use crate::{
+    auth::policy::allowed,
     auth::{Action, policy::NeedScope},
     db::{
         audit::Actor,
@@ -284,7 +285,7 @@ fn acting_municipality(
         Some(id) => Ok(errors.id("municipality", GlobalId::decode_as(id, NodeType::Municipality))),
         None => match ctx.viewer()?.member_municipalities().as_slice() {
             [only] => Ok(Some(*only)),
-            [] => Err(AppError::Forbidden),
+            [] => Err(AppError::Forbidden(allowed::SUBMIT_NEED)),
             _ => {
                 errors.add("municipality", UserErrorCode::BadUserInput, "say which municipality you act for");
                 Ok(None)
@@ -748,7 +749,7 @@ impl NeedsMutation {
         let region_id = region_of_municipality(ctx, municipality.county_id).await?;
         match region_id {
             Some(region_id) => viewer.require(Action::ManageReferenceData { region_id })?,
-            None => return Err(AppError::Forbidden.into()),
+            None => return Err(AppError::Forbidden(allowed::MANAGE_REFERENCE_DATA).into()),
         }
         if !errors.is_empty() {
             return Ok(failed(errors.into_vec()));

@@ -8,6 +8,7 @@ use sea_orm::{EntityTrait, QueryOrder};
 
 use crate::{
     auth::Action,
+    auth::policy::allowed,
     db::{
         audit::Actor,
         rounds::{self, NewCriterion, NewRound},
@@ -129,7 +130,7 @@ async fn scoring_organisation(
         }
         None => match viewer.scorers().as_slice() {
             [only] => *only,
-            [] => return Err(AppError::Forbidden),
+            [] => return Err(AppError::Forbidden(allowed::SCORE)),
             _ => {
                 errors.add(
                     "organisation",
@@ -188,8 +189,23 @@ impl RoundsMutation {
                 );
             }
         }
-        let criteria =
-            ctx.loader()?.load_one(RoundDataOf(round_model.id)).await?.unwrap_or_default().criteria;
+        let data = ctx.loader()?.load_one(RoundDataOf(round_model.id)).await?.unwrap_or_default();
+        if let Some(id) = need_id
+            && !data.candidates.iter().any(|(candidate, _)| candidate.need_id == id)
+        {
+            // A need the caller can see is named as what it is; any other is not found.
+            if visible_need(ctx, id).await?.is_some() {
+                errors.add(
+                    "need",
+                    UserErrorCode::BadUserInput,
+                    "the need is not a candidate of this round: score one of the round's candidates \
+                     (round.ranking lists them)",
+                );
+            } else {
+                errors.add("need", UserErrorCode::NotFound, "no such need");
+            }
+        }
+        let criteria = data.criteria;
         let mut values = Vec::new();
         for score in scores {
             match criteria.iter().find(|c| c.key == score.criterion) {
@@ -207,6 +223,14 @@ impl RoundsMutation {
                     format!("the round has no criterion `{}`", score.criterion),
                 ),
             }
+        }
+        if scores.is_empty() && !revise {
+            errors.add(
+                "scores",
+                UserErrorCode::BadUserInput,
+                "give at least one score (a criterion's key and a value of 1 to 5); to abstain, leave \
+                 the need unscored or withdraw earlier scores with withdrawScores",
+            );
         }
         let (Some(need_id), Some((scorer, _)), true) = (need_id, scoring, errors.is_empty()) else {
             return Ok(RoundPayload::failed(errors.into_vec()));
@@ -238,7 +262,7 @@ impl RoundsMutation {
                 Some(id) => errors.id("region", GlobalId::decode_as(id, NodeType::Region)),
                 None => match coordinated.as_slice() {
                     [only] => Some(*only),
-                    [] => return Err(AppError::Forbidden.into()),
+                    [] => return Err(AppError::Forbidden(allowed::MANAGE_ROUNDS).into()),
                     _ => {
                         errors.add(
                             "region",

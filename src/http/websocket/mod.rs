@@ -4,7 +4,7 @@
 //!
 //! | code | when |
 //! |------|------|
-//! | 4400 | a message that is not graphql-transport-ws |
+//! | 4400 | a message that is not graphql-transport-ws; or a `connection_init` payload that is not an object, an `Authorization` that is not `Bearer <token>`, or a credential under any other key (`token`, `authToken`, `headers.Authorization`, ...) |
 //! | 4401 | `subscribe` before `connection_init` was acknowledged |
 //! | 4403 | the token in `connection_init` is not valid, or was revoked, expired or had its access changed while the socket was open (checked at every keep-alive ping) |
 //! | 4408 | no `connection_init` in time |
@@ -43,7 +43,10 @@ use tokio::sync::watch;
 use self::fanout::{Asker, Member, Subscription};
 use super::AppState;
 use crate::{
-    auth::{Viewer, authenticator::Denied},
+    auth::{
+        Viewer,
+        authenticator::{Denied, Refusal},
+    },
     error::{AppError, code},
     graphql::audit::RequestId,
     rate_limit::Payment,
@@ -72,6 +75,15 @@ pub type Close = (u16, &'static str);
 
 /// Close codes of the session (4xxx as graphql-transport-ws defines them, 1xxx from RFC 6455).
 const BAD_REQUEST: Close = (4400, "Bad request: not a graphql-transport-ws message");
+const PAYLOAD_NOT_OBJECT: Close = (
+    4400,
+    "Bad request: the connection_init payload must be an object: {\"Authorization\": \"Bearer <token>\"} or {}",
+);
+const NOT_BEARER: Close = (4400, "Bad request: Authorization in connection_init must be \"Bearer <token>\"");
+const MISPLACED_CREDENTIAL: Close = (
+    4400,
+    "Bad request: send the token in connection_init as {\"Authorization\": \"Bearer <token>\"}, under no other key",
+);
 const UNAUTHORIZED: Close = (4401, "Unauthorized: send connection_init first");
 const FORBIDDEN: Close = (4403, "Forbidden: the token is not valid");
 const ACCESS_CHANGED: Close = (4403, "Forbidden: the token was revoked, expired or its access changed");
@@ -166,6 +178,64 @@ pub async fn websocket(
         .into_response()
 }
 
+/// The `Authorization` value a `connection_init` payload carries, normalised to `Bearer <token>`.
+/// The payload is absent, `null` or an object; the token is under the key `Authorization` (in
+/// any case, as HTTP header names are) as `Bearer <token>`. Other keys are ignored (the
+/// playground passes every header it has), unless they look like a credential: a key naming
+/// one (`token`, `authToken`, `apiKey`, `headers` with an `Authorization`, ...) or a value that is
+/// a bearer token or a hub token, at any depth. Such a payload is refused rather than served as
+/// the public, so a client that put its token in the wrong place learns it at once.
+fn authorization_of(payload: Option<&serde_json::Value>) -> Result<Option<String>, Close> {
+    let fields = match payload {
+        None | Some(serde_json::Value::Null) => return Ok(None),
+        Some(serde_json::Value::Object(fields)) => fields,
+        Some(_) => return Err(PAYLOAD_NOT_OBJECT),
+    };
+    let mut authorization = None;
+    for (key, value) in fields {
+        if key.eq_ignore_ascii_case("authorization") {
+            let token = value.as_str().and_then(crate::auth::authenticator::bearer).ok_or(NOT_BEARER)?;
+            if authorization.replace(format!("Bearer {token}")).is_some() {
+                return Err(MISPLACED_CREDENTIAL);
+            }
+        } else if looks_like_a_credential(key, value) {
+            return Err(MISPLACED_CREDENTIAL);
+        }
+    }
+    Ok(authorization)
+}
+
+/// Whether a payload entry (other than the top-level `Authorization`) carries a credential.
+fn looks_like_a_credential(key: &str, value: &serde_json::Value) -> bool {
+    // Parts of a key that name a credential ("author" is not one: `auth` counts only as a word).
+    const NAMES: [&str; 11] = [
+        "authoriz",
+        "authtoken",
+        "authkey",
+        "token",
+        "bearer",
+        "jwt",
+        "apikey",
+        "secret",
+        "password",
+        "credential",
+        "cookie",
+    ];
+    let name: String = key.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect();
+    if name == "auth" || NAMES.iter().any(|n| name.contains(n)) {
+        return true;
+    }
+    match value {
+        serde_json::Value::String(text) => {
+            let text = text.trim_start();
+            crate::auth::authenticator::bearer(text).is_some() || text.starts_with(crate::auth::token::PREFIX)
+        }
+        serde_json::Value::Object(fields) => fields.iter().any(|(k, v)| looks_like_a_credential(k, v)),
+        serde_json::Value::Array(items) => items.iter().any(|v| looks_like_a_credential("", v)),
+        _ => false,
+    }
+}
+
 /// A message from the client.
 #[derive(serde::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -252,15 +322,31 @@ impl Session<'_> {
     }
 
     /// Authenticates the connection: the token comes in the `connection_init` payload, as
-    /// `Authorization: Bearer ...`; an invalid one closes the connection (4403) instead of
-    /// falling back to the public.
+    /// `{"Authorization": "Bearer ..."}` (see [`authorization_of`]); an invalid one closes the
+    /// connection (4403), a misplaced or malformed one too (4400), instead of falling back to the
+    /// public.
     async fn init(&mut self, payload: Option<serde_json::Value>) -> Result<(), Close> {
-        let authorization = payload.as_ref().and_then(|payload| {
-            ["Authorization", "authorization"]
-                .iter()
-                .find_map(|key| payload.get(key)?.as_str())
-                .map(str::to_owned)
-        });
+        let authorization = match authorization_of(payload.as_ref()) {
+            Ok(authorization) => authorization,
+            Err(refused) => {
+                if refused != PAYLOAD_NOT_OBJECT {
+                    // A credential in the wrong place is a refused token: it pays and is audited.
+                    let refusal =
+                        if refused == NOT_BEARER { Refusal::not_bearer() } else { Refusal::misplaced() };
+                    if super::graphql::pay_for_refusal(self.state, self.address).is_err() {
+                        return Err(TOO_MANY_REFUSALS);
+                    }
+                    super::graphql::audit_refused_token(
+                        self.state,
+                        self.request_id.clone(),
+                        self.address,
+                        refusal,
+                    )
+                    .await;
+                }
+                return Err(refused);
+            }
+        };
         match self.state.authenticator.viewer(authorization.as_deref()).await {
             Ok(viewer) => {
                 self.credentials = Some(Credentials { authorization, viewer });
