@@ -328,23 +328,12 @@ impl Session<'_> {
     async fn init(&mut self, payload: Option<serde_json::Value>) -> Result<(), Close> {
         let authorization = match authorization_of(payload.as_ref()) {
             Ok(authorization) => authorization,
+            Err(PAYLOAD_NOT_OBJECT) => return Err(PAYLOAD_NOT_OBJECT),
+            // A credential in the wrong place is a refused token: it pays and is audited.
             Err(refused) => {
-                if refused != PAYLOAD_NOT_OBJECT {
-                    // A credential in the wrong place is a refused token: it pays and is audited.
-                    let refusal =
-                        if refused == NOT_BEARER { Refusal::not_bearer() } else { Refusal::misplaced() };
-                    if super::graphql::pay_for_refusal(self.state, self.address).is_err() {
-                        return Err(TOO_MANY_REFUSALS);
-                    }
-                    super::graphql::audit_refused_token(
-                        self.state,
-                        self.request_id.clone(),
-                        self.address,
-                        refusal,
-                    )
-                    .await;
-                }
-                return Err(refused);
+                let refusal =
+                    if refused == NOT_BEARER { Refusal::not_bearer() } else { Refusal::misplaced() };
+                return Err(self.refuse(refusal, refused).await);
             }
         };
         match self.state.authenticator.viewer(authorization.as_deref()).await {
@@ -354,21 +343,18 @@ impl Session<'_> {
             }
             Err(Denied::Failed(AppError::Unavailable(_))) => Err(UNAVAILABLE),
             Err(Denied::Failed(_)) => Err(FORBIDDEN),
-            Err(Denied::Refused(refusal)) => {
-                // A refused token pays from the address's budget, as over HTTP.
-                if super::graphql::pay_for_refusal(self.state, self.address).is_err() {
-                    return Err(TOO_MANY_REFUSALS);
-                }
-                super::graphql::audit_refused_token(
-                    self.state,
-                    self.request_id.clone(),
-                    self.address,
-                    refusal,
-                )
-                .await;
-                Err(FORBIDDEN)
-            }
+            Err(Denied::Refused(refusal)) => Err(self.refuse(refusal, FORBIDDEN).await),
         }
+    }
+
+    /// A refused token pays from the address's budget, as over HTTP, and is audited; the socket
+    /// closes with `close`, or with 4429 once the address's budget is spent.
+    async fn refuse(&self, refusal: Refusal, close: Close) -> Close {
+        if super::graphql::pay_for_refusal(self.state, self.address).is_err() {
+            return TOO_MANY_REFUSALS;
+        }
+        super::graphql::audit_refused_token(self.state, self.request_id.clone(), self.address, refusal).await;
+        close
     }
 
     fn subscribe(&mut self, id: String, request: async_graphql::Request) -> Result<(), Close> {
