@@ -269,22 +269,26 @@ impl std::io::Write for Capped {
 /// The response as a JSON body of at most `limit` bytes; a larger one is replaced by a
 /// `RESPONSE_TOO_LARGE` error (with the response's extensions, so the cost is still reported).
 fn capped_json(response: &async_graphql::Response, limit: usize) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], capped(response, limit)).into_response()
+}
+
+/// The response as JSON text of at most `limit` bytes, or the `RESPONSE_TOO_LARGE` error that
+/// replaces it: what HTTP sends as the body and the WebSocket as a `next` payload.
+pub(super) fn capped(response: &async_graphql::Response, limit: usize) -> Vec<u8> {
     let mut body = Capped { bytes: Vec::new(), limit };
-    match serde_json::to_writer(&mut body, response) {
-        Ok(()) => ([(header::CONTENT_TYPE, "application/json")], body.bytes).into_response(),
-        Err(_) => {
-            drop(body);
-            let message = format!(
-                "the response is larger than {limit} bytes and was not sent: ask for smaller pages or fewer fields"
-            );
-            let json = json!({
-                "data": null,
-                "errors": [{ "message": message, "extensions": { "code": code::RESPONSE_TOO_LARGE } }],
-                "extensions": response.extensions,
-            });
-            Json(json).into_response()
-        }
+    if serde_json::to_writer(&mut body, response).is_ok() {
+        return body.bytes;
     }
+    drop(body);
+    let message = format!(
+        "the response is larger than {limit} bytes and was not sent: ask for smaller pages or fewer fields"
+    );
+    let json = json!({
+        "data": null,
+        "errors": [{ "message": message, "extensions": { "code": code::RESPONSE_TOO_LARGE } }],
+        "extensions": response.extensions,
+    });
+    json.to_string().into_bytes()
 }
 
 /// `GET /graphql`: a browser (asking for HTML) gets the playground; anything else a 405 that says

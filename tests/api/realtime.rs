@@ -673,6 +673,21 @@ async fn operations_over_the_socket_pay_from_the_same_budget() {
     }
 }
 
+/// Over the socket as over HTTP, a response above the ceiling is replaced by RESPONSE_TOO_LARGE.
+#[tokio::test]
+async fn a_response_above_the_ceiling_is_not_sent_over_the_socket_either() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |settings| settings.max_response_bytes = 2_048).await;
+    let mut client = Client::connect(&app, None).await;
+    client.subscribe("small", "{ regions { totalCount } }", json!({})).await;
+    assert!(client.next_data().await["regions"]["totalCount"].as_i64() > Some(0));
+    assert_eq!(client.receive().await, json!({ "type": "complete", "id": "small" }));
+    client.subscribe("big", "{ municipalities(first: 100) { nodes { id name code } } }", json!({})).await;
+    let answer = client.receive().await;
+    assert_eq!(answer["payload"]["errors"][0]["extensions"]["code"], "RESPONSE_TOO_LARGE", "{answer}");
+    assert!(answer["payload"]["data"].is_null());
+    assert!(answer.to_string().len() < 2_048);
+}
+
 /// Opens a socket and sends `connection_init` with exactly this payload (none when `None`);
 /// returns the client and the answer, a close frame as `{"type":"close","code":..,"reason":..}`.
 async fn init_with(app: &TestApp, payload: Option<Value>) -> (Client, Value) {

@@ -215,7 +215,7 @@ impl Fanout {
         let responses = asker.state.schema.execute_stream(request);
         let ending = Ending { fanout: self.clone(), execution: execution.clone() };
         // The execution runs inside its batcher: what one event's fields load is read together.
-        let task = tokio::spawn(batcher.drive(deliver(responses, ending)));
+        let task = tokio::spawn(batcher.drive(deliver(responses, ending, asker.state.max_response_bytes)));
         lock(&execution.subscribers).task = Some(task.abort_handle());
         Subscription { fanout: self.clone(), execution, member: number }
     }
@@ -283,11 +283,12 @@ impl Drop for Ending {
     }
 }
 
-/// Serialises each response once and queues it for every subscriber.
-async fn deliver(responses: impl Stream<Item = async_graphql::Response>, ending: Ending) {
+/// Serialises each response once, within the response ceiling as over HTTP (a larger one becomes
+/// a `RESPONSE_TOO_LARGE` error), and queues it for every subscriber.
+async fn deliver(responses: impl Stream<Item = async_graphql::Response>, ending: Ending, limit: usize) {
     let mut responses = std::pin::pin!(responses);
     while let Some(response) = responses.next().await {
-        let Ok(payload) = serde_json::to_string(&response) else {
+        let Ok(payload) = String::from_utf8(crate::http::graphql::capped(&response, limit)) else {
             tracing::error!("a subscription response could not be serialised");
             break;
         };
