@@ -110,10 +110,17 @@ impl RefusalLog {
         });
     }
 
-    /// Records a refusal: a new event, or one more repeat of an open one.
+    /// Records a refusal: a new event, or one more repeat of an open one. An event of no region
+    /// (the operators') names the client's address in its detail.
     pub async fn record(&self, attempt: Attempt, address: Option<IpAddr>) {
         let mut kind = Kind::of(&attempt, address);
         let mut attempt = attempt;
+        if let (None, Some(address)) = (attempt.region_id, address) {
+            let detail = attempt.detail.get_or_insert_with(|| serde_json::json!({}));
+            if let Some(fields) = detail.as_object_mut() {
+                fields.insert("address".to_owned(), serde_json::json!(address.to_string()));
+            }
+        }
         let now = Instant::now();
         {
             let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);

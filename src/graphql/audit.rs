@@ -34,7 +34,7 @@ use crate::{
     graphql::ids::GlobalId,
 };
 
-/// The client's address, for the audit log of the public's refused requests (HTTP only).
+/// The client's address, for the audit log of the public's refused requests.
 #[derive(Clone, Copy, Debug)]
 pub struct ClientAddress(pub std::net::IpAddr);
 

@@ -85,12 +85,7 @@ pub(super) async fn audit_refused_token(
     address: Option<IpAddr>,
     refusal: Refusal,
 ) {
-    let mut detail = json!({ "reason": refusal.reason.as_str() });
-    if refusal.region_id.is_none()
-        && let Some(address) = address
-    {
-        detail["address"] = json!(address.to_string());
-    }
+    let detail = json!({ "reason": refusal.reason.as_str() });
     let attempt = Attempt {
         action: "authenticate".to_owned(),
         outcome: code::UNAUTHENTICATED.to_owned(),

@@ -688,6 +688,20 @@ async fn a_response_above_the_ceiling_is_not_sent_over_the_socket_either() {
     assert!(answer.to_string().len() < 2_048);
 }
 
+/// The public's refusals over the socket reach the operators' log with the client's address.
+#[tokio::test]
+async fn the_publics_refusals_over_the_socket_name_their_address() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let mut client = Client::connect(&app, None).await;
+    client.subscribe("q", "{ people { totalCount } }", json!({})).await;
+    let answer = client.receive().await;
+    assert_eq!(answer["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{answer}");
+    let log = knowledge_hub::bootstrap::operators_log(app.db(), 10).await.expect("the operators' log");
+    let event: Value = serde_json::from_str(log.first().expect("an event")).expect("JSON");
+    assert_eq!(event["action"], "query.people");
+    assert_eq!(event["detail"]["address"], "127.0.0.1", "{event}");
+}
+
 /// Opens a socket and sends `connection_init` with exactly this payload (none when `None`);
 /// returns the client and the answer, a close frame as `{"type":"close","code":..,"reason":..}`.
 async fn init_with(app: &TestApp, payload: Option<Value>) -> (Client, Value) {

@@ -39,7 +39,11 @@ use tokio::{sync::watch, task::AbortHandle};
 use super::{Close, SLOW_CONSUMER, close_with};
 use crate::{
     auth::{Identity, Viewer},
-    graphql::{audit::RequestId, limits::is_subscription, subscriptions::OnLag},
+    graphql::{
+        audit::{ClientAddress, RequestId},
+        limits::is_subscription,
+        subscriptions::OnLag,
+    },
     http::AppState,
     rate_limit::{self, Payment},
 };
@@ -160,6 +164,9 @@ pub struct Asker<'a> {
     pub state: &'a AppState,
     pub viewer: &'a Viewer,
     pub request_id: &'a RequestId,
+    /// The client's address, for the audit log of the public's refusals (a shared execution
+    /// keeps the first subscriber's).
+    pub address: Option<std::net::IpAddr>,
     /// What the operation pays with (`None` when the caller is unknown, as over HTTP).
     pub payment: Option<Arc<Payment>>,
 }
@@ -208,6 +215,9 @@ impl Fanout {
         let (request, batcher) = asker.state.per_request.prepare(request, asker.viewer.clone());
         let lagging = execution.clone();
         let mut request = request.data(asker.request_id.clone());
+        if let Some(address) = asker.address {
+            request = request.data(ClientAddress(address));
+        }
         if let Some(payment) = asker.payment {
             request = request.data(payment);
         }

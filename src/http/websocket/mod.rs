@@ -372,8 +372,13 @@ impl Session<'_> {
         let member = Member::new(&id, self.outbox.clone(), self.stop.clone());
         // Each operation pays from the caller's budget, as over HTTP (see `fanout`).
         let payment = Payment::of(&self.state.rate_limiter, &credentials.viewer, self.address);
-        let asker =
-            Asker { state: self.state, viewer: &credentials.viewer, request_id: &self.request_id, payment };
+        let asker = Asker {
+            state: self.state,
+            viewer: &credentials.viewer,
+            request_id: &self.request_id,
+            address: self.address,
+            payment,
+        };
         let subscription = self.state.fanout.subscribe(asker, request, member);
         self.subscriptions.insert(id, subscription);
         Ok(())
