@@ -408,6 +408,38 @@ pub async fn register_person(
     Ok(())
 }
 
+/// Ends a person's registration in `region_id` (not their home region): its coordinators no
+/// longer manage the person unless a membership there says otherwise. Both regions' logs say so.
+pub async fn unregister_person(
+    db: &Db,
+    actor: Actor,
+    existing: &person::Model,
+    region_id: i32,
+) -> Result<(), WriteError> {
+    let txn = db.begin_write().await?;
+    let removed = person_region::Entity::delete_by_id((existing.id, region_id)).exec(&txn).await?;
+    if removed.rows_affected == 0 {
+        return Err(WriteError::NotFound { field: "region" });
+    }
+    let regions = std::iter::once(Some(region_id)).chain(std::iter::once(existing.home_region_id));
+    for region in regions.flatten() {
+        audit::record(
+            &txn,
+            actor,
+            Event {
+                action: "person.unregister",
+                target_type: "Person",
+                target_id: existing.id,
+                region_id: Some(region),
+                detail: Some(json!({ "region": region_id })),
+            },
+        )
+        .await?;
+    }
+    db.commit(txn).await?;
+    Ok(())
+}
+
 /// A membership to add: the role, the organisation's id (of the role's kind) and its region.
 #[derive(Clone, Copy, Debug)]
 pub struct NewMembership {

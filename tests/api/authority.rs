@@ -195,6 +195,21 @@ on_both_databases! {
         let log = app.data_as(&c.nora, r#"{ auditEvents(filter: { action: "person.register" }, first: 5) { edges { node { target } } } }"#,
             json!({})).await;
         assert_eq!(log["auditEvents"]["edges"][0]["node"]["target"], c.nora_id, "{log}");
+        // The registration can be ended by Vest, not Nord's own home registration.
+        let unregister = "mutation($input: UnregisterPersonInput!) { unregisterPerson(input: $input) { person { id } userErrors { code } } }";
+        let (ended, _) = mutate(&app, &c.vera, unregister, "unregisterPerson", json!({ "person": c.nora_id, "region": c.vest })).await;
+        assert_eq!(user_error_codes(&ended), Vec::<String>::new(), "{ended}");
+        assert!(ended["person"].is_null(), "out of Vest's sight again");
+        let (again, _) = mutate(&app, &c.vera, unregister, "unregisterPerson", json!({ "person": c.nora_id, "region": c.vest })).await;
+        assert_eq!(user_error_codes(&again), ["NOT_FOUND"]);
+        let nord = app.data(r#"{ regions { nodes { id key } } }"#).await["regions"]["nodes"].as_array().expect("regions")
+            .iter().find(|r| r["key"] == "rso-nord").expect("nord")["id"].clone();
+        let (home, _) = mutate(&app, &c.nora, unregister, "unregisterPerson", json!({ "person": c.nora_id, "region": nord })).await;
+        assert_eq!(user_error_codes(&home), ["NOT_FOUND"], "a home region cannot be left");
+        let (registered, _) = mutate(&app, &c.vera, CREATE_PERSON, "createPerson",
+            json!({ "name": "Nora", "email": "nora.nord@example.no", "region": c.vest })).await;
+        assert_eq!(registered["person"]["id"], c.nora_id, "and it can be made again");
+
         // Registering gives Vera no authority over Nora's tokens, which reach Nord.
         let own = app.data_as(&c.nora, VIEWER, json!({})).await["viewer"]["tokens"]["nodes"][0]["id"].clone();
         let (payload, _) = mutate(&app, &c.vera, REVOKE_TOKEN, "revokeToken", json!({ "token": own })).await;

@@ -109,7 +109,7 @@ impl Matrix<'_> {
 async fn tokens_minted_in_nord_for_a_vest_coordinator(
     app: &TestApp,
     nord: &Option<String>,
-) -> (String, String) {
+) -> (String, String, Value) {
     let nord = nord.as_deref().expect("nord's token");
     for (role, organisation) in [
         (RoleArg::Coordinator, "rso-vest"),
@@ -145,7 +145,7 @@ async fn tokens_minted_in_nord_for_a_vest_coordinator(
         .as_str()
         .expect("a secret")
         .to_owned();
-    (minted, again)
+    (minted, again, vera)
 }
 
 fn need_input(title: &str, theme: &Value) -> Value {
@@ -175,7 +175,7 @@ on_both_databases! {
         // Vera holds every role of RSO Vest; Nord's coordinator registers her in Nord and mints
         // her a token, and Vera mints another with that one. Both carry only what Nord granted
         // (a membership in Bodø), so neither may do anything in Vest (issue 16, item 1).
-        let (via_nord, via_nord_again) = tokens_minted_in_nord_for_a_vest_coordinator(&app, &actors[9].1).await;
+        let (via_nord, via_nord_again, vera) = tokens_minted_in_nord_for_a_vest_coordinator(&app, &actors[9].1).await;
         let mut actors = actors;
         actors.push(("vest-via-nord", Some(via_nord)));
         actors.push(("vest-via-nord-again", Some(via_nord_again)));
@@ -268,6 +268,8 @@ on_both_databases! {
         let token = m.step("createToken", "CreateTokenInput", json!({ "person": person, "name": "Per sitt" }), "token { id }", &["coordinator"]).await["token"]["id"].clone();
         m.step("revokeToken", "RevokeTokenInput", json!({ "token": token }), "token { id }", &["coordinator"]).await;
         m.step("removeMembership", "RemoveMembershipInput", json!({ "membership": membership }), "removedMembershipId", &["coordinator"]).await;
+        let nord = id_of(&refs["regions"]["nodes"], "key", "rso-nord");
+        m.step("unregisterPerson", "UnregisterPersonInput", json!({ "person": vera, "region": nord }), "person { id }", &["nord"]).await;
 
         // Every mutation of the schema is in the matrix.
         let schema = knowledge_hub::graphql::schema::sdl();

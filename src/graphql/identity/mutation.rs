@@ -11,6 +11,7 @@ use crate::{
     auth::policy::allowed,
     auth::{Action, Viewer},
     db::{
+        WriteError,
         audit::Actor,
         identity::{self, NewMembership, TokenLimits},
     },
@@ -95,6 +96,21 @@ pub struct RemoveMembershipInput {
 pub struct RemoveMembershipPayload {
     pub removed_membership_id: Option<ID>,
     /// The person, as they are after the change.
+    pub person: Option<Person>,
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(InputObject)]
+pub struct UnregisterPersonInput {
+    pub person: ID,
+    /// A region the person was registered in by `createPerson` with their e-mail address (not
+    /// their home region).
+    pub region: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct UnregisterPersonPayload {
+    /// The person, as the caller sees them after the change (null once out of the caller's sight).
     pub person: Option<Person>,
     pub user_errors: Vec<UserError>,
 }
@@ -351,6 +367,47 @@ impl IdentityMutation {
                 user_errors: Vec::new(),
             },
             Err(err) => not_found(from_write_error(err)?),
+        })
+    }
+
+    /// Ends a person's registration in a region, made by `createPerson` with an e-mail address
+    /// that belonged to someone of another region. Coordinators of that region only; the person's
+    /// memberships there stay until removed.
+    async fn unregister_person(
+        &self,
+        ctx: &Context<'_>,
+        input: UnregisterPersonInput,
+    ) -> Result<UnregisterPersonPayload> {
+        let viewer = ctx.viewer()?;
+        let actor = actor(viewer)?;
+        if viewer.coordinated_regions().is_empty() {
+            return Err(AppError::Forbidden(allowed::MANAGE_PEOPLE).into());
+        }
+        let mut errors = UserErrors::default();
+        let person_id = errors.id("person", GlobalId::decode_as(&input.person, NodeType::Person));
+        let region_id = errors.id("region", GlobalId::decode_as(&input.region, NodeType::Region));
+        let (Some(person_id), Some(region_id)) = (person_id, region_id) else {
+            return Ok(UnregisterPersonPayload { person: None, user_errors: errors.into_vec() });
+        };
+        viewer.require(Action::ManagePeople { region_id })?;
+        let Some(person) = visible_person(ctx, person_id).await? else {
+            let errors = UserErrors::one("person", UserErrorCode::NotFound, "no such person");
+            return Ok(UnregisterPersonPayload { person: None, user_errors: errors });
+        };
+        Ok(match identity::unregister_person(ctx.db()?, actor, &person, region_id).await {
+            Ok(()) => UnregisterPersonPayload {
+                person: visible_person(ctx, person.id).await?.map(Person),
+                user_errors: Vec::new(),
+            },
+            Err(WriteError::NotFound { .. }) => UnregisterPersonPayload {
+                person: None,
+                user_errors: UserErrors::one(
+                    "region",
+                    UserErrorCode::NotFound,
+                    "the person is not registered in this region (a home region cannot be left)",
+                ),
+            },
+            Err(err) => UnregisterPersonPayload { person: None, user_errors: from_write_error(err)? },
         })
     }
 
