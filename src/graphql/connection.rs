@@ -102,8 +102,13 @@ fn decode_cursor(cursor: &str) -> Result<i64, AppError> {
         .ok_or_else(|| AppError::bad_input(format!("`{cursor}` is not a valid cursor")))
 }
 
-/// Builds one page from `items`, which must be sorted ascending by `key`.
-pub fn paginate<T: OutputType>(items: Vec<T>, args: PageArgs, key: impl Fn(&T) -> i64) -> Page<T> {
+/// Builds one page from `items`, which must be sorted ascending by `key` (under the default
+/// connection names, `Page<T>`, or the names the caller's return type gives).
+pub fn paginate<T: OutputType, N: ConnectionNameType, E: EdgeNameType>(
+    items: Vec<T>,
+    args: PageArgs,
+    key: impl Fn(&T) -> i64,
+) -> Connection<String, T, ConnectionFields, EmptyFields, N, E> {
     paginate_with(items, args, key, |total_count| ConnectionFields { total_count })
 }
 

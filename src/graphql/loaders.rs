@@ -223,50 +223,38 @@ page_of_children!(TokensOfPerson, api_token, "person_id", person_id);
 children_of!(AllMembershipsOfPerson, membership, PersonId, person_id);
 children_of!(AllTokensOfPerson, api_token, PersonId, person_id);
 
-/// A person's memberships with their organisations' regions, for the authorization policy.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct GrantsOfPerson(pub i32);
+/// A key type for what a `db` function returns grouped by parent id (`$load(conn, &ids)`), every
+/// asked parent with an entry.
+macro_rules! grouped_by_parent {
+    ($(#[$doc:meta])* $key:ident, $value:ty, $load:path) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub struct $key(pub i32);
 
-impl Loader<GrantsOfPerson> for Loaders {
-    type Value = Vec<GrantRow>;
+        impl Loader<$key> for Loaders {
+            type Value = Vec<$value>;
 
-    async fn load(&self, keys: &[GrantsOfPerson]) -> Result<HashMap<GrantsOfPerson, Self::Value>, AppError> {
-        let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
-        let mut grants = identity::grants_of(self.db.conn(), &ids).await?;
-        Ok(keys.iter().map(|k| (*k, grants.remove(&k.0).unwrap_or_default())).collect())
-    }
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, AppError> {
+                let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
+                let mut grouped = $load(self.db.conn(), &ids).await?;
+                Ok(keys.iter().map(|k| (*k, grouped.remove(&k.0).unwrap_or_default())).collect())
+            }
+        }
+    };
 }
 
-/// The regions a person is registered in besides their home region, for the policy.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct RegionsOfPerson(pub i32);
-
-impl Loader<RegionsOfPerson> for Loaders {
-    type Value = Vec<i32>;
-
-    async fn load(
-        &self,
-        keys: &[RegionsOfPerson],
-    ) -> Result<HashMap<RegionsOfPerson, Self::Value>, AppError> {
-        let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
-        let mut regions = identity::registered_regions_of(self.db.conn(), &ids).await?;
-        Ok(keys.iter().map(|k| (*k, regions.remove(&k.0).unwrap_or_default())).collect())
-    }
-}
-
-/// The regions a region-bound token is bound to (empty for one that is not bound).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct BoundOfToken(pub i32);
-
-impl Loader<BoundOfToken> for Loaders {
-    type Value = Vec<i32>;
-
-    async fn load(&self, keys: &[BoundOfToken]) -> Result<HashMap<BoundOfToken, Self::Value>, AppError> {
-        let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
-        let mut bounds = identity::token_bounds(self.db.conn(), &ids).await?;
-        Ok(keys.iter().map(|k| (*k, bounds.remove(&k.0).unwrap_or_default())).collect())
-    }
-}
+grouped_by_parent!(
+    /// A person's memberships with their organisations' regions, for the authorization policy.
+    GrantsOfPerson, GrantRow, identity::grants_of
+);
+grouped_by_parent!(
+    /// The regions a person is registered in besides their home region, for the policy.
+    RegionsOfPerson, i32, identity::registered_regions_of
+);
+grouped_by_parent!(
+    /// The regions a region-bound token carries grants in now (empty for one that is not bound).
+    BoundOfToken, i32, identity::token_bounds
+);
 
 /// A need by id, with its themes' ids read in the same statement (see [`Need`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -61,25 +61,38 @@ async fn refused_token(
     address: Option<IpAddr>,
     refusal: Refusal,
 ) -> Response {
-    if let Err(exhausted) = pay_for_refusal(state, address) {
-        return rate_limited(exhausted);
+    match refuse_token(state, request_id(headers), address, refusal).await {
+        Ok(()) => unauthenticated(refusal.reason),
+        Err(exhausted) => exhausted_response(
+            reject(
+                StatusCode::TOO_MANY_REQUESTS,
+                code::RATE_LIMITED,
+                "the rate limit is spent: wait for the time in Retry-After",
+            ),
+            exhausted,
+        ),
     }
-    audit_refused_token(state, request_id(headers), address, refusal).await;
-    unauthenticated(refusal.reason)
 }
 
-/// Pays for a refused token from its address's budget.
-pub(super) fn pay_for_refusal(state: &AppState, address: Option<IpAddr>) -> Result<(), Exhausted> {
-    match address {
-        Some(address) => state.rate_limiter.spend(Caller::Address(address), REFUSED_TOKEN_COST).map(|_| ()),
-        None => Ok(()),
+/// What a refused token (over HTTP or at a WebSocket's `connection_init`) costs: it pays from
+/// its address's budget, then is audited; `Err` when the budget could not pay (nothing audited).
+pub(super) async fn refuse_token(
+    state: &AppState,
+    request_id: RequestId,
+    address: Option<IpAddr>,
+    refusal: Refusal,
+) -> Result<(), Exhausted> {
+    if let Some(address) = address {
+        state.rate_limiter.spend(Caller::Address(address), REFUSED_TOKEN_COST)?;
     }
+    audit_refused_token(state, request_id, address, refusal).await;
+    Ok(())
 }
 
 /// Records a token that was refused (over HTTP or at a WebSocket's `connection_init`): in the
 /// log of the region of the token's owner for a real (revoked or expired) token, otherwise in the
 /// operators' log with the address; repeats are counted on one event (`db::refusals`).
-pub(super) async fn audit_refused_token(
+async fn audit_refused_token(
     state: &AppState,
     request_id: RequestId,
     address: Option<IpAddr>,
@@ -98,13 +111,10 @@ pub(super) async fn audit_refused_token(
     state.refusals.record(attempt, address).await;
 }
 
-/// 429 for a caller whose budget cannot pay.
-fn rate_limited(exhausted: Exhausted) -> Response {
-    let mut response = reject(
-        StatusCode::TOO_MANY_REQUESTS,
-        code::RATE_LIMITED,
-        "the rate limit is spent: wait for the time in Retry-After",
-    );
+/// `response` as a 429 for a caller whose budget cannot pay: status, `Retry-After` and the
+/// `x-ratelimit-*` headers.
+fn exhausted_response(mut response: Response, exhausted: Exhausted) -> Response {
+    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
     let headers = response.headers_mut();
     headers.insert(header::RETRY_AFTER, exhausted.retry_after.as_secs().into());
     headers.insert("x-ratelimit-limit", exhausted.limit.into());
@@ -222,13 +232,7 @@ pub async fn execute(
         http.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
     }
     match outcome {
-        Some(Err(exhausted)) => {
-            *http.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-            let headers = http.headers_mut();
-            headers.insert(header::RETRY_AFTER, exhausted.retry_after.as_secs().into());
-            headers.insert("x-ratelimit-limit", exhausted.limit.into());
-            headers.insert("x-ratelimit-remaining", 0u32.into());
-        }
+        Some(Err(exhausted)) => return exhausted_response(http, exhausted),
         Some(Ok(spent)) => {
             let headers = http.headers_mut();
             headers.insert("x-ratelimit-limit", spent.limit.into());

@@ -15,7 +15,7 @@ use crate::{
     auth::Action,
     error::{AppError, Result},
     graphql::{
-        connection::{ChildPage, ConnectionFields, PageArgs, child_page, cost, paginate_with},
+        connection::{ChildPage, ConnectionFields, PageArgs, child_page, cost, paginate},
         context::ContextExt,
         ids::{GlobalId, NodeType},
         loaders::{
@@ -119,7 +119,7 @@ impl Commission {
                 needs.push(need);
             }
         }
-        Ok(paginate_with(needs, args, |n| i64::from(n.0.id), |total_count| ConnectionFields { total_count }))
+        Ok(paginate(needs, args, |n| i64::from(n.0.id)))
     }
 
     /// The institution doing the work, once awarded.

@@ -14,7 +14,7 @@ use crate::{
     auth::{Action, policy::NeedScope},
     error::{AppError, Result},
     graphql::{
-        connection::{ChildCount, ChildPage, ConnectionFields, PageArgs, child_page, cost, paginate_with},
+        connection::{ChildCount, ChildPage, ConnectionFields, PageArgs, child_page, cost, paginate},
         context::ContextExt,
         identity::types::{Person, visible_person},
         ids::{GlobalId, NodeType},
@@ -257,12 +257,7 @@ impl Need {
         let visible: Vec<Commission> =
             visible(ctx, rows.unwrap_or_default())?.into_iter().map(Commission).collect();
         // Newest first: the key is the negated id, so that it grows along the order.
-        Ok(paginate_with(
-            visible,
-            args,
-            |c| -i64::from(c.0.id),
-            |total_count| ConnectionFields { total_count },
-        ))
+        Ok(paginate(visible, args, |c| -i64::from(c.0.id)))
     }
 
     /// Existing evidence found in the evidence check, in the order it was linked.

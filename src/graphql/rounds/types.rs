@@ -16,7 +16,7 @@ use crate::{
     domain::rounds::{Ranked, Scorer},
     error::{AppError, Result},
     graphql::{
-        connection::{ConnectionFields, Page, PageArgs, cost, paginate, paginate_with},
+        connection::{ConnectionFields, Page, PageArgs, cost, paginate},
         context::ContextExt,
         ids::{GlobalId, NodeType},
         loaders::{ClusterById, InstitutionById, RegionById, RoundById, RoundDataOf},
@@ -107,7 +107,7 @@ impl Round {
             }
         }
         needs.sort_by_key(|n| n.0.id);
-        Ok(paginate_with(needs, args, |n| i64::from(n.0.id), |total_count| ConnectionFields { total_count }))
+        Ok(paginate(needs, args, |n| i64::from(n.0.id)))
     }
 
     /// The ranking as it stands (or as it was when the round closed). Every figure is explained by

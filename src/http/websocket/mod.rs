@@ -350,11 +350,10 @@ impl Session<'_> {
     /// A refused token pays from the address's budget, as over HTTP, and is audited; the socket
     /// closes with `close`, or with 4429 once the address's budget is spent.
     async fn refuse(&self, refusal: Refusal, close: Close) -> Close {
-        if super::graphql::pay_for_refusal(self.state, self.address).is_err() {
-            return TOO_MANY_REFUSALS;
+        match super::graphql::refuse_token(self.state, self.request_id.clone(), self.address, refusal).await {
+            Ok(()) => close,
+            Err(_) => TOO_MANY_REFUSALS,
         }
-        super::graphql::audit_refused_token(self.state, self.request_id.clone(), self.address, refusal).await;
-        close
     }
 
     fn subscribe(&mut self, id: String, request: async_graphql::Request) -> Result<(), Close> {
