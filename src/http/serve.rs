@@ -157,23 +157,45 @@ struct Guarded {
     tcp: TcpStream,
     _permit: OwnedSemaphorePermit,
     idle_timeout: Duration,
-    /// Reset at every byte read or written; when it fires, reads and writes fail.
+    /// When a byte was last read or written.
+    last_progress: Instant,
+    /// Fires at the earliest moment the connection can have been idle for too long; moved on
+    /// only when it fires, not at every read and write (a WebSocket writes thousands of times a
+    /// second, and each reset would touch the timer wheel).
     deadline: Pin<Box<Sleep>>,
 }
 
 impl Guarded {
     fn new(tcp: TcpStream, permit: OwnedSemaphorePermit, idle_timeout: Duration) -> Self {
         let deadline = Box::pin(tokio::time::sleep(idle_timeout));
-        Self { tcp, _permit: permit, idle_timeout, deadline }
+        Self { tcp, _permit: permit, idle_timeout, last_progress: Instant::now(), deadline }
     }
 
-    fn progressed(&mut self) {
-        self.deadline.as_mut().reset(Instant::now() + self.idle_timeout);
+    /// The socket's answer, with the idle deadline kept: progress counts, and a socket that is
+    /// not ready past the deadline fails.
+    fn guard<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        match poll {
+            Poll::Ready(result) => {
+                self.last_progress = Instant::now();
+                Poll::Ready(result)
+            }
+            Poll::Pending if self.idle_for_too_long(cx) => Poll::Ready(Err(idle())),
+            Poll::Pending => Poll::Pending,
+        }
     }
 
-    /// Called when the socket is not ready: whether the idle deadline has passed.
+    /// Called when the socket is not ready: whether it has been idle for `idle_timeout`. When the
+    /// deadline fires early (there was progress since it was set), it moves to the new earliest
+    /// moment and is polled again, so the task wakes then.
     fn idle_for_too_long(&mut self, cx: &mut Context<'_>) -> bool {
-        self.deadline.as_mut().poll(cx).is_ready()
+        while self.deadline.as_mut().poll(cx).is_ready() {
+            let due = self.last_progress + self.idle_timeout;
+            if due <= Instant::now() {
+                return true;
+            }
+            self.deadline.as_mut().reset(due);
+        }
+        false
     }
 }
 
@@ -188,28 +210,16 @@ impl AsyncRead for Guarded {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
-        match Pin::new(&mut this.tcp).poll_read(cx, buf) {
-            Poll::Ready(result) => {
-                this.progressed();
-                Poll::Ready(result)
-            }
-            Poll::Pending if this.idle_for_too_long(cx) => Poll::Ready(Err(idle())),
-            Poll::Pending => Poll::Pending,
-        }
+        let poll = Pin::new(&mut this.tcp).poll_read(cx, buf);
+        this.guard(cx, poll)
     }
 }
 
 impl AsyncWrite for Guarded {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let this = &mut *self;
-        match Pin::new(&mut this.tcp).poll_write(cx, buf) {
-            Poll::Ready(result) => {
-                this.progressed();
-                Poll::Ready(result)
-            }
-            Poll::Pending if this.idle_for_too_long(cx) => Poll::Ready(Err(idle())),
-            Poll::Pending => Poll::Pending,
-        }
+        let poll = Pin::new(&mut this.tcp).poll_write(cx, buf);
+        this.guard(cx, poll)
     }
 
     fn poll_write_vectored(
@@ -218,14 +228,8 @@ impl AsyncWrite for Guarded {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
-        match Pin::new(&mut this.tcp).poll_write_vectored(cx, bufs) {
-            Poll::Ready(result) => {
-                this.progressed();
-                Poll::Ready(result)
-            }
-            Poll::Pending if this.idle_for_too_long(cx) => Poll::Ready(Err(idle())),
-            Poll::Pending => Poll::Pending,
-        }
+        let poll = Pin::new(&mut this.tcp).poll_write_vectored(cx, bufs);
+        this.guard(cx, poll)
     }
 
     fn is_write_vectored(&self) -> bool {
