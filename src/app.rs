@@ -51,7 +51,7 @@ impl Application {
             acquire_timeout: Duration::from_millis(settings.db_acquire_timeout_ms.max(1)),
         };
         let db = prepare_database_with(&settings.database_url, &pool).await?;
-        crate::events::spawn_relay(db.clone());
+        let events = crate::events::spawn_relay(db.clone());
         // Rounds whose closing time passed while no hub ran close before the first request.
         let closer = crate::rounds_closer::RoundsCloser::new(&db);
         closer.pass().await;
@@ -61,7 +61,7 @@ impl Application {
         let authenticator = Authenticator::new(db.clone());
         let refusals = RefusalLog::new(db.clone());
         refusals.spawn_flusher();
-        let schema = build_schema(db.clone(), authenticator.clone(), refusals.clone());
+        let schema = build_schema(db.clone(), authenticator.clone(), refusals.clone(), events);
         let per_request = PerRequest::new(db.clone());
         let allowed_origins = std::sync::Arc::new(
             settings.allowed_origins.iter().map(|o| o.trim().trim_end_matches('/').to_lowercase()).collect(),

@@ -48,7 +48,7 @@ async fn event(
     }
     .insert(txn)
     .await?;
-    crate::events::announce(txn, 'c', recorded.id).await?;
+    super::outbox::announce(txn, super::outbox::Topic::Commission, recorded.id).await?;
     Ok(())
 }
 

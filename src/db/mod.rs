@@ -6,6 +6,7 @@ pub mod commissions;
 pub mod idempotency;
 pub mod identity;
 pub mod needs;
+pub mod outbox;
 pub mod pages;
 pub mod reference;
 pub mod refusals;
@@ -22,7 +23,6 @@ use std::{
 
 use migration::{Migrator, MigratorTrait};
 
-use crate::events::EventBus;
 use sea_orm::{
     ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
@@ -45,7 +45,7 @@ pub struct Db {
     /// relay, "last used" stamps), so that request statement counts stay exact.
     background: DatabaseConnection,
     statements: Arc<AtomicU64>,
-    bus: EventBus,
+    commits: outbox::Commits,
 }
 
 /// The connection pool's size and how long a request waits for a connection.
@@ -112,7 +112,7 @@ impl Db {
             counter.fetch_add(1, Ordering::Relaxed);
             tracing::trace!(target: "knowledge_hub::sql", elapsed = ?info.elapsed, failed = info.failed, sql = %info.statement);
         });
-        Ok(Self { conn, background, statements, bus: EventBus::default() })
+        Ok(Self { conn, background, statements, commits: outbox::Commits::default() })
     }
 
     pub fn conn(&self) -> &DatabaseConnection {
@@ -125,13 +125,13 @@ impl Db {
     }
 
     /// This `Db` for work of the hub's own off the request path (closing due rounds): the same
-    /// pool and event bus, its statements not counted.
+    /// pool and count of commits, its statements not counted.
     pub fn for_background_work(&self) -> Db {
         Self {
             conn: self.background.clone(),
             background: self.background.clone(),
             statements: Arc::new(AtomicU64::new(0)),
-            bus: self.bus.clone(),
+            commits: self.commits.clone(),
         }
     }
 
@@ -159,18 +159,19 @@ impl Db {
             .await
     }
 
-    /// Commits a write transaction and lets this process's event relay know (see `events`).
-    /// A pending idempotency key is stored in the transaction first (see `idempotency`).
+    /// Commits a write transaction and counts the commit (SQLite's outbox reader waits on the
+    /// count, see `outbox`). A pending idempotency key is stored in the transaction first (see
+    /// `idempotency`).
     pub async fn commit(&self, txn: DatabaseTransaction) -> Result<(), DbErr> {
         idempotency::store_pending(&txn).await?;
         txn.commit().await?;
-        self.bus.committed();
+        self.commits.count();
         Ok(())
     }
 
-    /// The broadcast channels subscribers listen on.
-    pub fn bus(&self) -> &EventBus {
-        &self.bus
+    /// Changes at each commit through this `Db` or its clones.
+    pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.commits.subscribe()
     }
 
     /// Whether the database answers (for `/readyz`).

@@ -62,7 +62,7 @@ async fn record(txn: &DatabaseTransaction, event: NewEvent<'_>) -> Result<(), Db
     }
     .insert(txn)
     .await?;
-    crate::events::announce(txn, 'n', recorded.id).await
+    super::outbox::announce(txn, super::outbox::Topic::Need, recorded.id).await
 }
 
 /// Everything about a need that its municipality writes.

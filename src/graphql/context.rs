@@ -6,6 +6,7 @@ use crate::{
     auth::{Authenticator, Viewer},
     db::Db,
     error::AppError,
+    events::EventBus,
     graphql::{batch::Batcher, loaders::Loaders},
 };
 
@@ -18,6 +19,8 @@ pub trait ContextExt {
     fn viewer(&self) -> Result<&Viewer, AppError>;
     /// The token cache, to clear after changes to tokens or memberships.
     fn authenticator(&self) -> Result<&Authenticator, AppError>;
+    /// The channels of committed changes (schema-wide data).
+    fn events(&self) -> Result<&EventBus, AppError>;
 }
 
 impl ContextExt for Context<'_> {
@@ -37,5 +40,9 @@ impl ContextExt for Context<'_> {
     fn authenticator(&self) -> Result<&Authenticator, AppError> {
         self.data::<Authenticator>()
             .map_err(|_| AppError::Internal("no authenticator in the GraphQL context".into()))
+    }
+
+    fn events(&self) -> Result<&EventBus, AppError> {
+        self.data::<EventBus>().map_err(|_| AppError::Internal("no event bus in the GraphQL context".into()))
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::{
     auth::{Authenticator, Viewer},
     db::{Db, refusals::RefusalLog},
+    events::EventBus,
     graphql::{
         batch::{Batcher, ReferenceTables},
         commissions::{mutation::CommissionsMutation, query::CommissionsQuery},
@@ -37,8 +38,8 @@ fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
 }
 
 /// The schema with its database and token cache; per-request data is added by [`PerRequest`].
-pub fn build_schema(db: Db, authenticator: Authenticator, refusals: RefusalLog) -> HubSchema {
-    builder().data(db).data(authenticator).data(refusals).finish()
+pub fn build_schema(db: Db, authenticator: Authenticator, refusals: RefusalLog, events: EventBus) -> HubSchema {
+    builder().data(db).data(authenticator).data(refusals).data(events).finish()
 }
 
 /// Makes what each request (or WebSocket connection) gets of its own: a fresh batcher

@@ -84,7 +84,7 @@ impl Subscription {
     ) -> Result<impl Stream<Item = NeedEvent> + use<>> {
         let viewer = ctx.viewer()?.clone();
         let f = event_filter(filter)?;
-        let receiver = ctx.db()?.bus().needs.subscribe();
+        let receiver = ctx.events()?.needs.subscribe();
         Ok(changes(ctx, receiver).filter_map(move |change| {
             let scope = NeedScope {
                 status: change.need.status,
@@ -118,7 +118,7 @@ impl Subscription {
         let themes = GlobalId::decode_all(f.themes.as_deref(), NodeType::Theme)?;
         let product_types = GlobalId::decode_all(f.product_types.as_deref(), NodeType::ProductType)?;
         let region = GlobalId::decode_optional(f.region.as_ref(), NodeType::Region)?;
-        let receiver = ctx.db()?.bus().commissions.subscribe();
+        let receiver = ctx.events()?.commissions.subscribe();
         Ok(changes(ctx, receiver).filter_map(move |change| {
             let c = &change.commission;
             let opened = change.event.to_status == Some(CommissionStatus::Open);
@@ -143,7 +143,7 @@ impl Subscription {
         if visible_commission(ctx, key).await?.is_none() {
             return Err(AppError::NotFound.into());
         }
-        let receiver = ctx.db()?.bus().commissions.subscribe();
+        let receiver = ctx.events()?.commissions.subscribe();
         Ok(changes(ctx, receiver).filter_map(move |change| {
             let c = &change.commission;
             let wanted =

@@ -1,0 +1,445 @@
+//! The outbox: the history rows (`need_event`, `commission_event`) every change writes in its own
+//! transaction, and how committed ones are announced and read back.
+//!
+//! - On PostgreSQL the writer also runs `pg_notify('hub_events', 'n:<id>')` inside the same
+//!   transaction ([`announce`]), so the notification is delivered only when (and if) the change
+//!   commits, to every instance listening on the database ([`Listener`]).
+//! - On SQLite (one instance, writers serialised) `Db::commit` counts the commit
+//!   ([`Db::commits`]), and a reader takes the history rows committed since the last it saw
+//!   ([`Tail`]).
+//!
+//! What is done with an announced row (the relay and the fan-out to subscribers) sits above, in
+//! `crate::events`.
+
+use std::{sync::Arc, time::Duration};
+
+use entity::{commission, commission_event, commission_need, need, need_event, need_theme};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, Statement,
+    sqlx::postgres::PgListener,
+};
+use tokio::sync::watch;
+
+use super::Db;
+
+/// The PostgreSQL channel the hub announces on.
+pub const CHANNEL: &str = "hub_events";
+
+/// The history tables of the outbox.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Topic {
+    /// A `need_event` row.
+    Need,
+    /// A `commission_event` row.
+    Commission,
+}
+
+impl Topic {
+    /// The letter naming the topic in a notification (`n:<id>`, `c:<id>`).
+    fn letter(self) -> char {
+        match self {
+            Self::Need => 'n',
+            Self::Commission => 'c',
+        }
+    }
+
+    fn of_letter(letter: &str) -> Option<Self> {
+        match letter {
+            "n" => Some(Self::Need),
+            "c" => Some(Self::Commission),
+            _ => None,
+        }
+    }
+}
+
+/// A committed history row, read with what subscribers filter and authorise on.
+#[derive(Clone, Debug)]
+pub enum Change {
+    Need(NeedChange),
+    Commission(CommissionChange),
+}
+
+/// A change to a need.
+#[derive(Clone, Debug)]
+pub struct NeedChange {
+    pub event: need_event::Model,
+    pub need: need::Model,
+    pub cluster_id: Option<i32>,
+    pub region_id: Option<i32>,
+    pub theme_ids: Vec<i32>,
+}
+
+/// A change to a commission.
+#[derive(Clone, Debug)]
+pub struct CommissionChange {
+    pub event: commission_event::Model,
+    /// The commission with the status the event left (its other fields as they are now).
+    pub commission: commission::Model,
+    /// The themes of the needs it answers.
+    pub theme_ids: Vec<i32>,
+}
+
+/// Runs inside a writing transaction: on PostgreSQL, announces the history row `id` of `topic`
+/// when (and if) the transaction commits. SQLite's readers learn of it from the commit itself.
+pub async fn announce(txn: &impl ConnectionTrait, topic: Topic, id: i32) -> Result<(), DbErr> {
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        // sea-query has no `pg_notify`; a function call with two bound values.
+        txn.execute_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT pg_notify($1, $2)",
+            [CHANNEL.into(), format!("{}:{id}", topic.letter()).into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// The number of write transactions a `Db` has committed, shared by its clones: SQLite's
+/// outbox reader waits on it.
+#[derive(Clone)]
+pub(super) struct Commits(Arc<watch::Sender<u64>>);
+
+impl Default for Commits {
+    fn default() -> Self {
+        Self(Arc::new(watch::channel(0).0))
+    }
+}
+
+impl Commits {
+    pub(super) fn count(&self) {
+        self.0.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    pub(super) fn subscribe(&self) -> watch::Receiver<u64> {
+        self.0.subscribe()
+    }
+}
+
+/// Reads one announced row with its change; `None` when it (or what it changed) is gone.
+async fn read(db: &Db, topic: Topic, id: i32) -> Result<Option<Change>, DbErr> {
+    let conn = db.background();
+    match topic {
+        Topic::Need => match need_event::Entity::find_by_id(id).one(conn).await? {
+            Some(event) => need_change(conn, event).await,
+            None => Ok(None),
+        },
+        Topic::Commission => match commission_event::Entity::find_by_id(id).one(conn).await? {
+            Some(event) => commission_change(conn, event).await,
+            None => Ok(None),
+        },
+    }
+}
+
+/// A need's change: the need with its municipality's cluster and region, and its themes.
+pub(crate) async fn need_change(
+    conn: &impl ConnectionTrait,
+    event: need_event::Model,
+) -> Result<Option<Change>, DbErr> {
+    let Some(placed) = super::needs::with_place(conn, event.need_id).await? else {
+        return Ok(None);
+    };
+    let super::needs::Placed { need, cluster_id, region_id, theme_ids } = placed;
+    Ok(Some(Change::Need(NeedChange { event, need, cluster_id, region_id, theme_ids })))
+}
+
+/// A commission's change: the commission as the event left it (a later move may already be
+/// committed, and a subscriber must see the moves in order, and be shown, or not, by the status
+/// of each; its other fields are read as they are now), with the themes of its needs.
+pub(crate) async fn commission_change(
+    conn: &impl ConnectionTrait,
+    event: commission_event::Model,
+) -> Result<Option<Change>, DbErr> {
+    let Some(mut commission) = commission::Entity::find_by_id(event.commission_id).one(conn).await? else {
+        return Ok(None);
+    };
+    let status_then = match event.to_status {
+        Some(status) => Some(status),
+        None => commission_event::Entity::find()
+            .filter(commission_event::Column::CommissionId.eq(event.commission_id))
+            .filter(commission_event::Column::Id.lte(event.id))
+            .filter(commission_event::Column::ToStatus.is_not_null())
+            .order_by_desc(commission_event::Column::Id)
+            .one(conn)
+            .await?
+            .and_then(|earlier| earlier.to_status),
+    };
+    if let Some(status) = status_then {
+        commission.status = status;
+    }
+    let need_ids: Vec<i32> = commission_need::Entity::find()
+        .filter(commission_need::Column::CommissionId.eq(commission.id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|l| l.need_id)
+        .collect();
+    let mut theme_ids: Vec<i32> = need_theme::Entity::find()
+        .filter(need_theme::Column::NeedId.is_in(need_ids))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|t| t.theme_id)
+        .collect();
+    theme_ids.sort_unstable();
+    theme_ids.dedup();
+    Ok(Some(Change::Commission(CommissionChange { event, commission, theme_ids })))
+}
+
+/// PostgreSQL: the notifications of every instance's commits, one connection per process.
+pub struct Listener {
+    db: Db,
+    listener: Option<PgListener>,
+}
+
+impl Listener {
+    pub fn new(db: &Db) -> Self {
+        Self { db: db.clone(), listener: None }
+    }
+
+    /// The next committed row announced on the channel. When the connection is lost it
+    /// reconnects, retrying every second; rows announced meanwhile are missed (subscriptions
+    /// carry what happens while they are connected, history is read through the API).
+    pub async fn next(&mut self) -> Result<Change, DbErr> {
+        loop {
+            let Some(listener) = self.listener.as_mut() else {
+                self.listener = Some(self.connect().await);
+                continue;
+            };
+            match listener.recv().await {
+                Ok(notification) => {
+                    let payload = notification.payload();
+                    let Some((topic, id)) = payload
+                        .split_once(':')
+                        .and_then(|(t, id)| Some((Topic::of_letter(t)?, id.parse::<i32>().ok()?)))
+                    else {
+                        continue;
+                    };
+                    if let Some(change) = read(&self.db, topic, id).await? {
+                        return Ok(change);
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "the event listener lost its connection; reconnecting");
+                    self.listener = None;
+                }
+            }
+        }
+    }
+
+    async fn connect(&self) -> PgListener {
+        let pool = self.db.background().get_postgres_connection_pool();
+        loop {
+            let listening = async {
+                let mut listener = PgListener::connect_with(pool).await?;
+                listener.listen(CHANNEL).await?;
+                Ok::<_, sea_orm::sqlx::Error>(listener)
+            };
+            match listening.await {
+                Ok(listener) => return listener,
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot listen for events; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+}
+
+/// SQLite: after each commit of this process, the history rows committed since the last seen.
+pub struct Tail {
+    db: Db,
+    commits: watch::Receiver<u64>,
+    last_need: i32,
+    last_commission: i32,
+}
+
+impl Tail {
+    /// Starts after the newest rows: only what is committed from now on.
+    pub async fn new(db: &Db) -> Result<Self, DbErr> {
+        let commits = db.commits();
+        let conn = db.background();
+        let last_need = need_event::Entity::find()
+            .order_by_desc(need_event::Column::Id)
+            .one(conn)
+            .await?
+            .map_or(0, |e| e.id);
+        let last_commission = commission_event::Entity::find()
+            .order_by_desc(commission_event::Column::Id)
+            .one(conn)
+            .await?
+            .map_or(0, |e| e.id);
+        Ok(Self { db: db.clone(), commits, last_need, last_commission })
+    }
+
+    /// Waits for the next commit, then reads what it (and any before it) added, in order of
+    /// topic and id. `None` when the `Db` is gone.
+    pub async fn next(&mut self) -> Result<Option<Vec<Change>>, DbErr> {
+        if self.commits.changed().await.is_err() {
+            return Ok(None);
+        }
+        let conn = self.db.background();
+        let needs = need_event::Entity::find()
+            .filter(need_event::Column::Id.gt(self.last_need))
+            .order_by_asc(need_event::Column::Id)
+            .all(conn)
+            .await?;
+        let commissions = commission_event::Entity::find()
+            .filter(commission_event::Column::Id.gt(self.last_commission))
+            .order_by_asc(commission_event::Column::Id)
+            .all(conn)
+            .await?;
+        let mut changes = Vec::with_capacity(needs.len() + commissions.len());
+        for event in needs {
+            self.last_need = event.id;
+            changes.extend(need_change(conn, event).await?);
+        }
+        for event in commissions {
+            self.last_commission = event.id;
+            changes.extend(commission_change(conn, event).await?);
+        }
+        Ok(Some(changes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use entity::{enums::CommissionStatus, person, product_type, region};
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+
+    use super::*;
+    use crate::db::commissions::kind;
+
+    fn commission_of(change: Option<Change>) -> CommissionChange {
+        match change {
+            Some(Change::Commission(change)) => change,
+            other => panic!("expected a commission's change, got {other:?}"),
+        }
+    }
+
+    fn need_of(change: Option<Change>) -> NeedChange {
+        match change {
+            Some(Change::Need(change)) => change,
+            other => panic!("expected a need's change, got {other:?}"),
+        }
+    }
+
+    /// Each relayed change shows the commission with the status its event left, even when later
+    /// moves were committed before the relay read it.
+    #[tokio::test]
+    async fn a_relayed_commission_has_the_status_of_its_event() {
+        let scratch = crate::db::Scratch::new("relay").await;
+        let db = &scratch.db;
+        let conn = db.conn();
+        let now = chrono::Utc::now();
+        let region = region::Entity::find().one(conn).await.expect("read").expect("a region");
+        let product = product_type::Entity::find().one(conn).await.expect("read").expect("a product type");
+        let person = person::ActiveModel {
+            name: Set("Kari Nordmann".into()),
+            email: Set("kari@example.no".into()),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(conn)
+        .await
+        .expect("a person");
+        // The commission as it is now: three moves on.
+        let commission = commission::ActiveModel {
+            region_id: Set(region.id),
+            question: Set("Kva verkar?".into()),
+            product_type_id: Set(product.id),
+            deadline: Set(now),
+            status: Set(CommissionStatus::InProgress),
+            created_by_person_id: Set(person.id),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(conn)
+        .await
+        .expect("a commission");
+        use CommissionStatus::{Awarded, Draft, InProgress, Open};
+        let history = [
+            (kind::CREATED, None, Some(Draft), Draft),
+            (kind::STATUS_CHANGED, Some(Draft), Some(Open), Open),
+            (kind::INTEREST, None, None, Open),
+            (kind::STATUS_CHANGED, Some(Open), Some(Awarded), Awarded),
+            (kind::MILESTONE_ADDED, None, None, Awarded),
+            (kind::PROGRESS, Some(Awarded), Some(InProgress), InProgress),
+        ];
+        let mut events = Vec::new();
+        for (kind, from, to, _) in history {
+            let event = commission_event::ActiveModel {
+                commission_id: Set(commission.id),
+                occurred_at: Set(now),
+                kind: Set(kind.into()),
+                from_status: Set(from),
+                to_status: Set(to),
+                ..Default::default()
+            }
+            .insert(conn)
+            .await
+            .expect("an event");
+            events.push(event);
+        }
+        for (event, (kind, _, _, expected)) in events.into_iter().zip(history) {
+            let change = commission_of(commission_change(conn, event).await.expect("read"));
+            assert_eq!(change.commission.status, expected, "after {kind}");
+        }
+    }
+
+    /// A need's change carries its municipality's cluster and region (read with the need, in
+    /// one statement) and its themes.
+    #[tokio::test]
+    async fn a_relayed_need_has_its_place_and_themes() {
+        let scratch = crate::db::Scratch::new("relay-need").await;
+        let db = &scratch.db;
+        let conn = db.conn();
+        crate::sample::generate_needs(db, 200, 5).await.expect("needs");
+        let in_cluster: Vec<i32> = entity::municipality::Entity::find()
+            .filter(entity::municipality::Column::ClusterId.is_not_null())
+            .all(conn)
+            .await
+            .expect("read")
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        let need = need::Entity::find()
+            .filter(need::Column::MunicipalityId.is_in(in_cluster))
+            .one(conn)
+            .await
+            .expect("read")
+            .expect("a need in a cluster");
+        let event = need_event::Entity::find()
+            .filter(need_event::Column::NeedId.eq(need.id))
+            .one(conn)
+            .await
+            .expect("read")
+            .expect("an event");
+        let municipality = entity::municipality::Entity::find_by_id(need.municipality_id)
+            .one(conn)
+            .await
+            .expect("read")
+            .expect("its municipality");
+        let county = entity::county::Entity::find_by_id(municipality.county_id)
+            .one(conn)
+            .await
+            .expect("read")
+            .expect("a county");
+        let mut themes: Vec<i32> = crate::db::needs::themes_of(conn, &[need.id])
+            .await
+            .expect("read")
+            .remove(&need.id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| t.id)
+            .collect();
+        let change = need_of(need_change(conn, event).await.expect("read"));
+        assert_eq!(change.need, need);
+        assert_eq!((change.cluster_id, change.region_id), (municipality.cluster_id, county.region_id));
+        assert!(change.cluster_id.is_some());
+        let mut relayed = change.theme_ids.clone();
+        relayed.sort_unstable();
+        themes.sort_unstable();
+        assert_eq!(relayed, themes);
+    }
+}
