@@ -179,7 +179,8 @@ pub async fn load(db: &Db) -> Result<Outcome, DbErr> {
     })
     .exec_without_returning(&txn)
     .await?;
-    db.commit(txn).await?;
+    // Not a mutation: no effect to name, no history row for the outbox.
+    txn.commit().await?;
     Ok(Outcome::Loaded)
 }
 

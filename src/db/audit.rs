@@ -2,13 +2,16 @@
 //! change; and one per mutation and per refused request, written by the GraphQL and HTTP layers
 //! (see `graphql::audit`).
 //!
-//! A request's audit facts (its id, the user errors it returned, what it created) are gathered in
-//! a task-local [`Scope`] while it runs, so no resolver has to pass them along.
+//! A request's audit facts (its id, the user errors it returned, what its writes did) are
+//! gathered in a task-local [`Scope`] while it runs, so no resolver has to pass them along: what a
+//! write did is the `Effect` its caller names to `Db::commit`.
 
 use std::cell::RefCell;
 
 use chrono::Utc;
 use entity::audit_event;
+
+use crate::domain::nodes::NodeType;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr};
 
 /// What the audit log learns about a mutation while it runs.
@@ -17,8 +20,8 @@ pub struct Scope {
     pub request_id: Option<String>,
     /// The codes of the user errors it returned.
     pub user_errors: Vec<&'static str>,
-    /// What it created or changed (a node type name and key), when a payload said so.
-    pub subject: Option<(&'static str, i32)>,
+    /// What its first committed write created or changed.
+    pub subject: Option<(NodeType, i32)>,
 }
 
 tokio::task_local! {
@@ -41,17 +44,12 @@ pub fn note_user_error(code: &'static str) {
     let _ = SCOPE.try_with(|s| s.borrow_mut().user_errors.push(code));
 }
 
-/// Notes what the running mutation created or changed, the first thing it names (no-op outside
-/// a scope).
-pub fn note_subject(node_type: &'static str, id: i32) {
+/// Notes what a committed write of the running mutation did; the first is its subject (no-op
+/// outside a scope). Called by `Db::commit`.
+pub(super) fn note_subject(subject: (NodeType, i32)) {
     let _ = SCOPE.try_with(|s| {
-        s.borrow_mut().subject.get_or_insert((node_type, id));
+        s.borrow_mut().subject.get_or_insert(subject);
     });
-}
-
-/// What the running mutation has created or changed so far.
-pub fn current_subject() -> Option<(&'static str, i32)> {
-    SCOPE.try_with(|s| s.borrow().subject).ok().flatten()
 }
 
 fn current_request_id() -> Option<String> {
@@ -72,7 +70,7 @@ pub enum Actor {
 /// What changed, for the log. Never put an e-mail address or a token secret in `detail`.
 pub struct Event<'a> {
     pub action: &'a str,
-    pub target_type: &'static str,
+    pub target_type: NodeType,
     pub target_id: i32,
     pub region_id: Option<i32>,
     pub detail: Option<serde_json::Value>,
@@ -84,14 +82,13 @@ pub async fn record(db: &impl ConnectionTrait, actor: Actor, event: Event<'_>) -
         Actor::CommandLine => (None, None, Some("command line".to_owned())),
         Actor::Hub => (None, None, Some("hub".to_owned())),
     };
-    note_subject(event.target_type, event.target_id);
     audit_event::ActiveModel {
         occurred_at: Set(Utc::now()),
         actor_person_id: Set(person),
         actor_token_id: Set(token),
         actor_label: Set(label),
         action: Set(event.action.to_owned()),
-        target_type: Set(Some(event.target_type.to_owned())),
+        target_type: Set(Some(event.target_type.name().to_owned())),
         target_id: Set(Some(event.target_id)),
         region_id: Set(event.region_id),
         detail: Set(event.detail.map(|d| d.to_string())),
@@ -117,7 +114,7 @@ pub struct Attempt {
     pub person_id: Option<i32>,
     pub token_id: Option<i32>,
     pub action: String,
-    pub target: Option<(&'static str, i32)>,
+    pub target: Option<(NodeType, i32)>,
     pub region_id: Option<i32>,
     pub outcome: String,
     pub detail: Option<serde_json::Value>,
@@ -132,7 +129,7 @@ pub async fn attempt(db: &impl ConnectionTrait, attempt: Attempt) -> Result<i32,
         actor_token_id: Set(attempt.token_id),
         actor_label: Set(attempt.person_id.is_none().then(|| "public".to_owned())),
         action: Set(attempt.action),
-        target_type: Set(attempt.target.map(|(t, _)| t.to_owned())),
+        target_type: Set(attempt.target.map(|(t, _)| t.name().to_owned())),
         target_id: Set(attempt.target.map(|(_, id)| id)),
         region_id: Set(attempt.region_id),
         detail: Set(attempt.detail.map(|d| d.to_string())),

@@ -14,7 +14,7 @@ use sea_orm::{
 };
 
 use crate::{
-    db::{Db, WriteError, duplicate_is_conflict, needs},
+    db::{Db, Effect, NodeType, WriteError, duplicate_is_conflict, needs},
     domain::commissions::{CommissionMove, effect_on_needs, next},
 };
 
@@ -146,7 +146,6 @@ pub async fn create(db: &Db, actor: i32, new: NewCommission) -> Result<commissio
     }
     .insert(&txn)
     .await?;
-    crate::db::audit::note_subject("Commission", created.id);
     commission_need::Entity::insert_many(new.need_ids.iter().map(|&need_id| commission_need::ActiveModel {
         commission_id: Set(created.id),
         need_id: Set(need_id),
@@ -154,7 +153,7 @@ pub async fn create(db: &Db, actor: i32, new: NewCommission) -> Result<commissio
     .exec_without_returning(&txn)
     .await?;
     event(&txn, created.id, actor, kind::CREATED, None, None).await?;
-    db.commit(txn).await?;
+    db.commit(txn, Effect::Created(NodeType::Commission, created.id)).await?;
     Ok(created)
 }
 
@@ -170,7 +169,7 @@ pub async fn simple_move(
     let txn = db.begin_write().await?;
     let read = find(&txn, id).await?;
     let saved = shift(&txn, actor, read, attempted, note, None).await?;
-    db.commit(txn).await?;
+    db.commit(txn, Effect::Changed(NodeType::Commission, id)).await?;
     Ok(saved)
 }
 
@@ -218,7 +217,7 @@ pub async fn express_interest(
         .map_err(duplicate_is_conflict("institution", "the institution has expressed interest already"))?,
     };
     event(&txn, id, actor, kind::INTEREST, None, None).await?;
-    db.commit(txn).await?;
+    db.commit(txn, Effect::Changed(NodeType::Commission, id)).await?;
     Ok(saved)
 }
 
@@ -246,7 +245,7 @@ pub async fn award(
         }
     }
     let saved = shift(&txn, actor, read, CommissionMove::Award, None, Some(institution_id)).await?;
-    db.commit(txn).await?;
+    db.commit(txn, Effect::Changed(NodeType::Commission, id)).await?;
     Ok(saved)
 }
 
@@ -269,7 +268,7 @@ pub async fn report_progress(
         });
     }
     event(&txn, id, actor, kind::PROGRESS, None, Some(note)).await?;
-    db.commit(txn).await?;
+    db.commit(txn, Effect::Changed(NodeType::Commission, id)).await?;
     Ok(read)
 }
 
@@ -298,9 +297,8 @@ pub async fn add_milestone(
     }
     .insert(&txn)
     .await?;
-    crate::db::audit::note_subject("Milestone", saved.id);
     event(&txn, id, actor, kind::MILESTONE_ADDED, None, Some(title)).await?;
-    db.commit(txn).await?;
+    db.commit(txn, Effect::Created(NodeType::Milestone, saved.id)).await?;
     Ok(saved)
 }
 
@@ -325,7 +323,7 @@ pub async fn complete_milestone(
     model.done_at = Set(Some(Utc::now()));
     let saved = model.update(&txn).await?;
     event(&txn, commission_id, actor, kind::MILESTONE_DONE, None, Some(title)).await?;
-    db.commit(txn).await?;
+    db.commit(txn, Effect::Changed(NodeType::Milestone, milestone_id)).await?;
     Ok(saved)
 }
 
@@ -359,8 +357,7 @@ pub async fn deliver(db: &Db, actor: i32, id: i32, new: NewSummary) -> Result<su
     .insert(&txn)
     .await
     .map_err(duplicate_is_conflict("commission", "a summary has been delivered already"))?;
-    crate::db::audit::note_subject("Summary", saved.id);
-    db.commit(txn).await?;
+    db.commit(txn, Effect::Created(NodeType::Summary, saved.id)).await?;
     Ok(saved)
 }
 
@@ -378,7 +375,7 @@ pub async fn publish(db: &Db, actor: i32, id: i32) -> Result<commission::Model, 
     let mut model = delivered.into_active_model();
     model.published_at = Set(Some(Utc::now()));
     model.update(&txn).await?;
-    db.commit(txn).await?;
+    db.commit(txn, Effect::Changed(NodeType::Commission, id)).await?;
     Ok(saved)
 }
 
@@ -468,7 +465,6 @@ pub async fn record_uptake(
             .await?
         }
     };
-    crate::db::audit::note_subject("Uptake", saved.id);
-    db.commit(txn).await?;
+    db.commit(txn, Effect::Created(NodeType::Uptake, saved.id)).await?;
     Ok(saved)
 }

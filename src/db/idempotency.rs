@@ -2,8 +2,8 @@
 //!
 //! A caller may send `idempotencyKey` with a create-style mutation. The first request with a key
 //! stores it, with a hash of the input and what was created, in the same transaction as the
-//! effect: `Db::commit` writes the key pending in this task (see [`pending`]) just before it
-//! commits. A replay of the key finds the row and returns the original result; a replay with a
+//! effect: `Db::commit`, given an `Effect::Created`, writes the key pending in this task (see
+//! [`pending`]) just before it commits. A replay of the key finds the row and returns the original result; a replay with a
 //! different input is refused. Two requests racing with one key cannot both commit: the unique
 //! index on `(person_id, key)` rolls the second back, and it is answered as a replay.
 
@@ -11,6 +11,8 @@ use std::cell::RefCell;
 
 use chrono::Utc;
 use entity::idempotency_key;
+
+use super::NodeType;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
 };
@@ -54,18 +56,15 @@ tokio::task_local! {
     static PENDING: RefCell<Option<Key>>;
 }
 
-/// Runs `work` (a mutation) with `key` pending: the first commit in it that has created
-/// something stores the key.
+/// Runs `work` (a mutation) with `key` pending: the first commit in it that created something
+/// stores the key.
 pub async fn pending<T>(key: Key, work: impl Future<Output = T>) -> T {
     PENDING.scope(RefCell::new(Some(key)), work).await
 }
 
-/// Called by `Db::commit` inside the transaction: stores the pending key, if any, with what the
-/// running mutation created (noted in the audit scope).
-pub async fn store_pending(txn: &impl ConnectionTrait) -> Result<(), DbErr> {
-    let Some(subject) = crate::db::audit::current_subject() else {
-        return Ok(());
-    };
+/// Called by `Db::commit` inside the transaction of a creation: stores the pending key, if any,
+/// with what was created.
+pub(super) async fn store_pending(txn: &impl ConnectionTrait, created: NodeType, id: i32) -> Result<(), DbErr> {
     let Some(key) = PENDING.try_with(|p| p.borrow_mut().take()).ok().flatten() else {
         return Ok(());
     };
@@ -74,8 +73,8 @@ pub async fn store_pending(txn: &impl ConnectionTrait) -> Result<(), DbErr> {
         key: Set(key.key),
         operation: Set(key.operation),
         input_hash: Set(key.input_hash),
-        result_type: Set(subject.0.to_owned()),
-        result_id: Set(subject.1),
+        result_type: Set(created.name().to_owned()),
+        result_id: Set(id),
         created_at: Set(Utc::now()),
         ..Default::default()
     }

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::{
     db::{
-        Db, WriteError,
+        Db, Effect, NodeType, WriteError,
         audit::{self, Actor, Event},
         duplicate_is_conflict,
     },
@@ -349,7 +349,7 @@ pub async fn create_person(
         actor,
         Event {
             action: "person.create",
-            target_type: "Person",
+            target_type: NodeType::Person,
             target_id: person.id,
             region_id: home_region_id,
             detail: None,
@@ -359,7 +359,7 @@ pub async fn create_person(
     if let Some(new) = membership {
         insert_membership(&txn, actor, person.id, new).await?;
     }
-    db.commit(txn).await?;
+    db.commit(txn, Effect::Created(NodeType::Person, person.id)).await?;
     Ok(person)
 }
 
@@ -393,7 +393,7 @@ pub async fn register_person(
             actor,
             Event {
                 action: "person.register",
-                target_type: "Person",
+                target_type: NodeType::Person,
                 target_id: existing.id,
                 region_id: Some(region),
                 detail: Some(json!({ "region": region_id })),
@@ -404,7 +404,7 @@ pub async fn register_person(
     if let Some(new) = membership {
         insert_membership(&txn, actor, existing.id, new).await?;
     }
-    db.commit(txn).await?;
+    db.commit(txn, Effect::Created(NodeType::Person, existing.id)).await?;
     Ok(())
 }
 
@@ -428,7 +428,7 @@ pub async fn unregister_person(
             actor,
             Event {
                 action: "person.unregister",
-                target_type: "Person",
+                target_type: NodeType::Person,
                 target_id: existing.id,
                 region_id: Some(region),
                 detail: Some(json!({ "region": region_id })),
@@ -436,7 +436,7 @@ pub async fn unregister_person(
         )
         .await?;
     }
-    db.commit(txn).await?;
+    db.commit(txn, Effect::Changed(NodeType::Person, existing.id)).await?;
     Ok(())
 }
 
@@ -459,7 +459,7 @@ pub async fn add_membership(
         return Err(WriteError::NotFound { field: "person" });
     }
     let membership = insert_membership(&txn, actor, person_id, new).await?;
-    db.commit(txn).await?;
+    db.commit(txn, Effect::Created(NodeType::Membership, membership.id)).await?;
     Ok(membership)
 }
 
@@ -496,7 +496,7 @@ async fn insert_membership(
         actor,
         Event {
             action: "membership.add",
-            target_type: "Membership",
+            target_type: NodeType::Membership,
             target_id: membership.id,
             region_id: new.region_id,
             detail: Some(
@@ -539,14 +539,14 @@ pub async fn remove_membership(
         actor,
         Event {
             action: "membership.remove",
-            target_type: "Membership",
+            target_type: NodeType::Membership,
             target_id: membership_id,
             region_id,
             detail: Some(json!({ "person": existing.person_id, "role": existing.role })),
         },
     )
     .await?;
-    db.commit(txn).await?;
+    db.commit(txn, Effect::Changed(NodeType::Membership, membership_id)).await?;
     Ok(existing)
 }
 
@@ -643,14 +643,14 @@ pub async fn create_token(
         actor,
         Event {
             action: "token.create",
-            target_type: "ApiToken",
+            target_type: NodeType::ApiToken,
             target_id: token.id,
             region_id,
             detail: Some(json!({ "person": person_id, "boundToRegions": region_bound.then_some(&bound) })),
         },
     )
     .await?;
-    db.commit(txn).await?;
+    db.commit(txn, Effect::Created(NodeType::ApiToken, token.id)).await?;
     Ok(CreatedToken { token, secret: secret.secret })
 }
 
@@ -676,13 +676,13 @@ pub async fn revoke_token(
         actor,
         Event {
             action: "token.revoke",
-            target_type: "ApiToken",
+            target_type: NodeType::ApiToken,
             target_id: token.id,
             region_id,
             detail: Some(json!({ "person": token.person_id })),
         },
     )
     .await?;
-    db.commit(txn).await?;
+    db.commit(txn, Effect::Changed(NodeType::ApiToken, token_id)).await?;
     Ok(token)
 }

@@ -23,6 +23,7 @@ use std::{
 
 use migration::{Migrator, MigratorTrait};
 
+pub use crate::domain::nodes::NodeType;
 use sea_orm::{
     ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
@@ -159,12 +160,16 @@ impl Db {
             .await
     }
 
-    /// Commits a write transaction and counts the commit (SQLite's outbox reader waits on the
-    /// count, see `outbox`). A pending idempotency key is stored in the transaction first (see
-    /// `idempotency`).
-    pub async fn commit(&self, txn: DatabaseTransaction) -> Result<(), DbErr> {
-        idempotency::store_pending(&txn).await?;
+    /// Commits a write transaction that did `effect`. A creation first stores the request's
+    /// pending idempotency key with what it created, in the transaction (see `idempotency`);
+    /// once committed, the effect is what the mutation's audit record names (see `audit`), and
+    /// the commit is counted (SQLite's outbox reader waits on the count, see `outbox`).
+    pub async fn commit(&self, txn: DatabaseTransaction, effect: Effect) -> Result<(), DbErr> {
+        if let Effect::Created(node_type, id) = effect {
+            idempotency::store_pending(&txn, node_type, id).await?;
+        }
         txn.commit().await?;
+        audit::note_subject(effect.subject());
         self.commits.count();
         Ok(())
     }
@@ -181,6 +186,25 @@ impl Db {
 
     pub async fn close(self) -> Result<(), DbErr> {
         self.conn.close().await
+    }
+}
+
+/// What a write did, as the caller of [`Db::commit`] names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Made this record: what a retried request with the same idempotency key returns. Answering
+    /// as if it made a record counts too (registering an existing person the caller may not see).
+    Created(NodeType, i32),
+    /// Changed this record (or, for a score, this need's standing in a round).
+    Changed(NodeType, i32),
+}
+
+impl Effect {
+    /// The record the effect is about.
+    pub fn subject(self) -> (NodeType, i32) {
+        match self {
+            Self::Created(node_type, id) | Self::Changed(node_type, id) => (node_type, id),
+        }
     }
 }
 

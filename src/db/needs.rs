@@ -15,7 +15,7 @@ use sea_orm::{
 };
 
 use crate::{
-    db::{Db, WriteError, duplicate_is_conflict},
+    db::{Db, Effect, NodeType, WriteError, duplicate_is_conflict},
     domain::needs::{Move, NeedText, next},
 };
 
@@ -137,7 +137,6 @@ pub async fn create(
     };
     apply_content(&mut model, content);
     let need = model.insert(&txn).await?;
-    crate::db::audit::note_subject("Need", need.id);
     add_themes(&txn, need.id, &theme_ids).await?;
     record(
         &txn,
@@ -150,7 +149,7 @@ pub async fn create(
         },
     )
     .await?;
-    db.commit(txn).await?;
+    db.commit(txn, Effect::Created(NodeType::Need, need.id)).await?;
     Ok(need)
 }
 
@@ -221,7 +220,7 @@ pub async fn update(
     let saved = save(&txn, &read, model).await?;
     set_themes(&txn, need_id, &theme_ids).await?;
     record(&txn, NewEvent { need_id, actor: Some(actor), kind: kind::EDITED, ..Default::default() }).await?;
-    db.commit(txn).await?;
+    db.commit(txn, Effect::Changed(NodeType::Need, need_id)).await?;
     Ok(saved)
 }
 
@@ -236,7 +235,7 @@ pub async fn apply_move(
 ) -> Result<need::Model, WriteError> {
     let txn = db.begin_write().await?;
     let saved = move_in(&txn, Some(actor), need_id, expected_version, attempted, reason).await?;
-    db.commit(txn).await?;
+    db.commit(txn, Effect::Changed(NodeType::Need, need_id)).await?;
     Ok(saved)
 }
 
@@ -319,7 +318,7 @@ pub async fn cosign(
         },
     )
     .await?;
-    db.commit(txn).await?;
+    db.commit(txn, Effect::Changed(NodeType::Need, need_id)).await?;
     Ok(saved)
 }
 
@@ -360,7 +359,7 @@ pub async fn withdraw_cosign(
         },
     )
     .await?;
-    db.commit(txn).await?;
+    db.commit(txn, Effect::Changed(NodeType::Need, need_id)).await?;
     Ok(saved)
 }
 
@@ -488,10 +487,9 @@ pub async fn link_evidence(
     }
     .insert(&txn)
     .await?;
-    crate::db::audit::note_subject("Evidence", linked.id);
     record(&txn, NewEvent { need_id, actor: Some(actor), kind: kind::EVIDENCE_LINKED, ..Default::default() })
         .await?;
-    db.commit(txn).await?;
+    db.commit(txn, Effect::Created(NodeType::Evidence, linked.id)).await?;
     Ok(linked)
 }
 
@@ -556,7 +554,7 @@ pub async fn merge(
     // The municipalities behind the duplicates become carried co-signers of the survivor.
     let survivor = lock(&txn, survivor_id, None).await?;
     let saved = carry(&txn, &survivor, true).await?;
-    db.commit(txn).await?;
+    db.commit(txn, Effect::Changed(NodeType::Need, survivor_id)).await?;
     Ok(saved)
 }
 
@@ -607,7 +605,7 @@ pub async fn unmerge(db: &Db, actor: i32, duplicate_id: i32) -> Result<need::Mod
         )
         .await?;
     }
-    db.commit(txn).await?;
+    db.commit(txn, Effect::Changed(NodeType::Need, duplicate_id)).await?;
     Ok(restored)
 }
 
@@ -632,14 +630,14 @@ pub async fn set_population(
         actor,
         crate::db::audit::Event {
             action: "municipality.set_population",
-            target_type: "Municipality",
+            target_type: NodeType::Municipality,
             target_id: municipality_id,
             region_id,
             detail: Some(serde_json::json!({ "population": population })),
         },
     )
     .await?;
-    db.commit(txn).await?;
+    db.commit(txn, Effect::Changed(NodeType::Municipality, municipality_id)).await?;
     Ok(saved)
 }
 

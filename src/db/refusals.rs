@@ -18,7 +18,7 @@ use std::{
 use chrono::{DateTime, Utc};
 
 use crate::db::{
-    Db,
+    Db, NodeType,
     audit::{self, Attempt},
 };
 
@@ -37,7 +37,7 @@ struct Kind {
     person_id: Option<i32>,
     token_id: Option<i32>,
     region_id: Option<i32>,
-    target: Option<(&'static str, i32)>,
+    target: Option<(NodeType, i32)>,
     address: Option<IpAddr>,
 }
 

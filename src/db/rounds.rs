@@ -17,7 +17,7 @@ use serde_json::json;
 
 use crate::{
     db::{
-        Db, WriteError,
+        Db, Effect, NodeType, WriteError,
         audit::{self, Actor, Event},
         needs,
     },
@@ -131,14 +131,14 @@ pub async fn open(db: &Db, actor: Actor, person_id: i32, new: NewRound) -> Resul
         actor,
         Event {
             action: "round.open",
-            target_type: "Round",
+            target_type: NodeType::Round,
             target_id: round.id,
             region_id: Some(round.region_id),
             detail: Some(json!({ "candidates": new.candidate_ids, "prioritise": round.prioritise_count })),
         },
     )
     .await?;
-    db.commit(txn).await?;
+    db.commit(txn, Effect::Created(NodeType::Round, round.id)).await?;
     Ok(round)
 }
 
@@ -252,7 +252,7 @@ pub async fn score(
         .exec_without_returning(&txn)
         .await?;
     }
-    db.commit(txn).await?;
+    db.commit(txn, Effect::Changed(NodeType::Need, need_id)).await?;
     Ok(())
 }
 
@@ -363,7 +363,7 @@ pub async fn close(db: &Db, actor: Actor, person_id: i32, round_id: i32) -> Resu
         });
     }
     let closed = finish(&txn, actor, Some(person_id), round_id).await?;
-    db.commit(txn).await?;
+    db.commit(txn, Effect::Changed(NodeType::Round, round_id)).await?;
     Ok(closed)
 }
 
@@ -391,7 +391,7 @@ pub async fn close_due(db: &Db, now: DateTime<Utc>) -> Result<Vec<i32>, WriteErr
         }
         match finish(&txn, Actor::Hub, None, round_id).await {
             Ok(_) => {
-                db.commit(txn).await?;
+                db.commit(txn, Effect::Changed(NodeType::Round, round_id)).await?;
                 closed.push(round_id);
             }
             // Rolled back; the next pass tries again. Other due rounds still close.
@@ -465,7 +465,7 @@ async fn finish(
         actor,
         Event {
             action: "round.close",
-            target_type: "Round",
+            target_type: NodeType::Round,
             target_id: round_id,
             region_id: Some(round.region_id),
             detail: Some(json!({ "prioritised": prioritised, "atClosingTime": actor == Actor::Hub })),

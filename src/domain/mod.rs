@@ -4,5 +4,6 @@
 pub mod commissions;
 pub mod identity;
 pub mod needs;
+pub mod nodes;
 pub mod rounds;
 pub mod time;

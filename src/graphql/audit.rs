@@ -31,7 +31,7 @@ use crate::{
         refusals::RefusalLog,
     },
     error::code,
-    graphql::ids::GlobalId,
+    graphql::ids::{GlobalId, NodeType},
 };
 
 /// The client's address, for the audit log of the public's refused requests.
@@ -94,14 +94,14 @@ fn error_code(error: &async_graphql::ServerError) -> String {
 }
 
 /// The target named in a mutation's `input`, with the request's variables substituted.
-fn input_subject(info: &ResolveInfo<'_>, variables: &Variables) -> Option<(&'static str, i32)> {
+fn input_subject(info: &ResolveInfo<'_>, variables: &Variables) -> Option<(NodeType, i32)> {
     let input = info.field.get_argument("input")?;
     let input = input.node.clone().into_const_with(|name| variables.get(&name).cloned().ok_or(())).ok()?;
     let Value::Object(fields) = input else {
         return None;
     };
     SUBJECT_FIELDS.iter().find_map(|name| match fields.get(*name) {
-        Some(Value::String(id)) => GlobalId::decode(id).ok().map(|g| (g.node_type.name(), g.key)),
+        Some(Value::String(id)) => GlobalId::decode(id).ok().map(|g| (g.node_type, g.key)),
         _ => None,
     })
 }

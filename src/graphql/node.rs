@@ -103,8 +103,9 @@ async fn load(ctx: &Context<'_>, id: GlobalId) -> Result<Option<Node>, AppError>
         NodeType::Round => visible_round(ctx, key).await?.map(|r| Node::Round(Round(r))),
         NodeType::Commission => visible_commission(ctx, key).await?.map(|c| Node::Commission(Commission(c))),
         NodeType::Summary => visible_summary(ctx, key).await?.map(|s| Node::Summary(Summary(s))),
-        // Milestones are reached through their commission.
-        NodeType::Milestone => None,
+        // Milestones are reached through their commission; evidence and uptake have no global
+        // ids (`GlobalId::decode` refuses them).
+        NodeType::Milestone | NodeType::Evidence | NodeType::Uptake => None,
         // People, memberships and tokens the viewer may not see are null, as if they did not exist.
         NodeType::Person => visible_person(ctx, key).await?.map(|p| Node::Person(Person(p))),
         NodeType::Membership => match loader.load_one(MembershipById(key)).await? {

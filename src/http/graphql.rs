@@ -102,7 +102,7 @@ async fn audit_refused_token(
     let attempt = Attempt {
         action: "authenticate".to_owned(),
         outcome: code::UNAUTHENTICATED.to_owned(),
-        target: refusal.token_id.map(|id| (NodeType::ApiToken.name(), id)),
+        target: refusal.token_id.map(|id| (NodeType::ApiToken, id)),
         region_id: refusal.region_id,
         detail: Some(detail),
         request_id: Some(request_id.0),

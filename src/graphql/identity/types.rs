@@ -394,7 +394,7 @@ impl AuditEvent {
 
     /// The id of what was acted on, when known.
     async fn target(&self) -> Option<ID> {
-        let node_type = NodeType::from_name(self.0.target_type.as_deref()?)?;
+        let node_type = NodeType::from_name(self.0.target_type.as_deref()?).filter(|t| t.is_node())?;
         Some(GlobalId::new(node_type, self.0.target_id?).encode())
     }
 
