@@ -64,7 +64,11 @@ pub async fn pending<T>(key: Key, work: impl Future<Output = T>) -> T {
 
 /// Called by `Db::commit` inside the transaction of a creation: stores the pending key, if any,
 /// with what was created.
-pub(super) async fn store_pending(txn: &impl ConnectionTrait, created: NodeType, id: i32) -> Result<(), DbErr> {
+pub(super) async fn store_pending(
+    txn: &impl ConnectionTrait,
+    created: NodeType,
+    id: i32,
+) -> Result<(), DbErr> {
     let Some(key) = PENDING.try_with(|p| p.borrow_mut().take()).ok().flatten() else {
         return Ok(());
     };

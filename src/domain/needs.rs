@@ -224,6 +224,55 @@ pub struct NeedText {
     pub outcome: Option<String>,
 }
 
+/// A need's text as someone wrote it, before its checks: what [`NeedText::parse`] takes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WrittenText<'a> {
+    pub title: &'a str,
+    pub question: &'a str,
+    pub background: &'a str,
+    pub intended_use: &'a str,
+    pub target_group: &'a str,
+    /// The parts of the structured question (PICO).
+    pub population: Option<&'a str>,
+    pub intervention: Option<&'a str>,
+    pub comparison: Option<&'a str>,
+    pub outcome: Option<&'a str>,
+}
+
+impl NeedText {
+    /// Checks every field of `written`: trimmed, within its length (`TITLE`, `QUESTION`,
+    /// `LONG_TEXT`, `SHORT_TEXT`), without control characters; an empty part of the structured
+    /// question counts as absent. The text, or every problem found, in the order of the fields.
+    pub fn parse(written: WrittenText<'_>) -> Result<Self, Vec<FieldProblem>> {
+        fn required(problems: &mut Vec<FieldProblem>, checked: Result<String, FieldProblem>) -> String {
+            checked.unwrap_or_else(|problem| {
+                problems.push(problem);
+                String::new()
+            })
+        }
+        fn part(problems: &mut Vec<FieldProblem>, raw: Option<&str>) -> Option<String> {
+            optional_text("structuredQuestion", raw, SHORT_TEXT).unwrap_or_else(|problem| {
+                problems.push(problem);
+                None
+            })
+        }
+        let mut problems = Vec::new();
+        let p = &mut problems;
+        let parsed = Self {
+            title: required(p, text("title", written.title, TITLE.0, TITLE.1)),
+            question: required(p, text("question", written.question, QUESTION.0, QUESTION.1)),
+            background: required(p, text("background", written.background, 1, LONG_TEXT)),
+            intended_use: required(p, text("intendedUse", written.intended_use, 1, LONG_TEXT)),
+            target_group: required(p, text("targetGroup", written.target_group, 1, SHORT_TEXT)),
+            population: part(p, written.population),
+            intervention: part(p, written.intervention),
+            comparison: part(p, written.comparison),
+            outcome: part(p, written.outcome),
+        };
+        if problems.is_empty() { Ok(parsed) } else { Err(problems) }
+    }
+}
+
 /// A field of a need that failed its check, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldProblem {
@@ -313,6 +362,32 @@ mod text_tests {
         assert!(text("title", &"x".repeat(201), 5, 200).is_err());
         assert!(text("question", "line one\nline two", 5, 200).is_ok());
         assert_eq!(optional_text("outcome", Some("  "), 10), Ok(None));
+    }
+
+    #[test]
+    fn a_need_text_is_parsed_whole_or_its_every_problem_named() {
+        let written = WrittenText {
+            title: " Fallforebygging ",
+            question: "Kva verkar mot fall?",
+            background: "Mange fall",
+            intended_use: "Plan",
+            target_group: "Eldre",
+            population: Some("  "),
+            outcome: Some("Færre fall"),
+            ..WrittenText::default()
+        };
+        let parsed = NeedText::parse(written).expect("a valid text");
+        assert_eq!(parsed.title, "Fallforebygging");
+        assert_eq!((parsed.population, parsed.outcome), (None, Some("Færre fall".into())));
+        let problems = NeedText::parse(WrittenText {
+            title: "x",
+            target_group: "",
+            comparison: Some("\u{7}"),
+            ..written
+        })
+        .expect_err("three problems");
+        let fields: Vec<_> = problems.iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["title", "targetGroup", "structuredQuestion"]);
     }
 
     #[test]

@@ -38,7 +38,12 @@ fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
 }
 
 /// The schema with its database and token cache; per-request data is added by [`PerRequest`].
-pub fn build_schema(db: Db, authenticator: Authenticator, refusals: RefusalLog, events: EventBus) -> HubSchema {
+pub fn build_schema(
+    db: Db,
+    authenticator: Authenticator,
+    refusals: RefusalLog,
+    events: EventBus,
+) -> HubSchema {
     builder().data(db).data(authenticator).data(refusals).data(events).finish()
 }
 

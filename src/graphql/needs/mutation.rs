@@ -13,7 +13,7 @@ use crate::{
         audit::Actor,
         needs::{self, NeedContent, NewEvidence},
     },
-    domain::needs::{self as rules, FieldProblem, Move, NeedText, optional_text, text},
+    domain::needs::{self as rules, FieldProblem, Move, NeedText, WrittenText, optional_text, text},
     error::{AppError, Result},
     graphql::{
         context::ContextExt,
@@ -213,6 +213,16 @@ fn problem(errors: &mut UserErrors, result: Result<String, FieldProblem>) -> Str
     })
 }
 
+/// A need's text, or its problems as `BAD_USER_INPUT` user errors (and an empty text).
+fn parse_text(errors: &mut UserErrors, written: WrittenText<'_>) -> NeedText {
+    NeedText::parse(written).unwrap_or_else(|problems| {
+        for p in problems {
+            errors.add(p.field, UserErrorCode::BadUserInput, p.message);
+        }
+        NeedText::default()
+    })
+}
+
 fn optional(errors: &mut UserErrors, field: &'static str, raw: Option<&str>) -> Option<String> {
     optional_text(field, raw, rules::SHORT_TEXT).unwrap_or_else(|p| {
         errors.add(p.field, UserErrorCode::BadUserInput, p.message);
@@ -379,26 +389,20 @@ impl NeedsMutation {
                 viewer.require(Action::SubmitNeedFor { municipality_id: m })?;
             }
             let pico = input.structured_question.unwrap_or_default();
-            let need_text = NeedText {
-                title: problem(&mut errors, text("title", &input.title, rules::TITLE.0, rules::TITLE.1)),
-                question: problem(
-                    &mut errors,
-                    text("question", &input.question, rules::QUESTION.0, rules::QUESTION.1),
-                ),
-                background: problem(&mut errors, text("background", &input.background, 1, rules::LONG_TEXT)),
-                intended_use: problem(
-                    &mut errors,
-                    text("intendedUse", &input.intended_use, 1, rules::LONG_TEXT),
-                ),
-                target_group: problem(
-                    &mut errors,
-                    text("targetGroup", &input.target_group, 1, rules::SHORT_TEXT),
-                ),
-                population: optional(&mut errors, "structuredQuestion", pico.population.as_deref()),
-                intervention: optional(&mut errors, "structuredQuestion", pico.intervention.as_deref()),
-                comparison: optional(&mut errors, "structuredQuestion", pico.comparison.as_deref()),
-                outcome: optional(&mut errors, "structuredQuestion", pico.outcome.as_deref()),
-            };
+            let need_text = parse_text(
+                &mut errors,
+                WrittenText {
+                    title: &input.title,
+                    question: &input.question,
+                    background: &input.background,
+                    intended_use: &input.intended_use,
+                    target_group: &input.target_group,
+                    population: pico.population.as_deref(),
+                    intervention: pico.intervention.as_deref(),
+                    comparison: pico.comparison.as_deref(),
+                    outcome: pico.outcome.as_deref(),
+                },
+            );
             let (theme_ids, product_type_id) =
                 check_references(ctx, &mut errors, &input.themes, input.product_type.as_ref()).await?;
             let contact_person_id =
@@ -431,69 +435,26 @@ impl NeedsMutation {
             return Ok(NeedPayload::failed(errors.into_vec()));
         };
         viewer.require(Action::EditNeed(&scope))?;
-        let keep = |new: Option<&String>, old: &str| new.cloned().unwrap_or_else(|| old.to_owned());
-        let pico = input.structured_question;
-        let pick = |new: Option<&Option<String>>, old: &Option<String>| match new {
-            Some(value) => value.clone(),
-            None => old.clone(),
-        };
-        let need_text = NeedText {
-            title: problem(
-                &mut errors,
-                text("title", &keep(input.title.as_ref(), &need.title), rules::TITLE.0, rules::TITLE.1),
-            ),
-            question: problem(
-                &mut errors,
-                text(
-                    "question",
-                    &keep(input.question.as_ref(), &need.question),
-                    rules::QUESTION.0,
-                    rules::QUESTION.1,
-                ),
-            ),
-            background: problem(
-                &mut errors,
-                text("background", &keep(input.background.as_ref(), &need.background), 1, rules::LONG_TEXT),
-            ),
-            intended_use: problem(
-                &mut errors,
-                text(
-                    "intendedUse",
-                    &keep(input.intended_use.as_ref(), &need.intended_use),
-                    1,
-                    rules::LONG_TEXT,
-                ),
-            ),
-            target_group: problem(
-                &mut errors,
-                text(
-                    "targetGroup",
-                    &keep(input.target_group.as_ref(), &need.target_group),
-                    1,
-                    rules::SHORT_TEXT,
-                ),
-            ),
-            population: optional(
-                &mut errors,
-                "structuredQuestion",
-                pick(pico.as_ref().map(|p| &p.population), &need.population).as_deref(),
-            ),
-            intervention: optional(
-                &mut errors,
-                "structuredQuestion",
-                pick(pico.as_ref().map(|p| &p.intervention), &need.intervention).as_deref(),
-            ),
-            comparison: optional(
-                &mut errors,
-                "structuredQuestion",
-                pick(pico.as_ref().map(|p| &p.comparison), &need.comparison).as_deref(),
-            ),
-            outcome: optional(
-                &mut errors,
-                "structuredQuestion",
-                pick(pico.as_ref().map(|p| &p.outcome), &need.outcome).as_deref(),
-            ),
-        };
+        // What the input leaves out stays as it is; a part of the structured question given as
+        // null is cleared.
+        let pico = input.structured_question.as_ref();
+        fn part<'a>(new: Option<&'a Option<String>>, old: &'a Option<String>) -> Option<&'a str> {
+            new.unwrap_or(old).as_deref()
+        }
+        let need_text = parse_text(
+            &mut errors,
+            WrittenText {
+                title: input.title.as_deref().unwrap_or(&need.title),
+                question: input.question.as_deref().unwrap_or(&need.question),
+                background: input.background.as_deref().unwrap_or(&need.background),
+                intended_use: input.intended_use.as_deref().unwrap_or(&need.intended_use),
+                target_group: input.target_group.as_deref().unwrap_or(&need.target_group),
+                population: part(pico.map(|p| &p.population), &need.population),
+                intervention: part(pico.map(|p| &p.intervention), &need.intervention),
+                comparison: part(pico.map(|p| &p.comparison), &need.comparison),
+                outcome: part(pico.map(|p| &p.outcome), &need.outcome),
+            },
+        );
         let current_themes: Vec<ID> = ctx
             .loader()?
             .load_one(crate::graphql::loaders::ThemesOfNeed(need.id))
