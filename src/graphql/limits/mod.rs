@@ -119,7 +119,8 @@ impl Extension for QueryLimits {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await.map_err(codes::parse_step)?;
+        let document =
+            next.run(ctx, query, variables).await.map_err(|error| codes::parse_step(error, query))?;
         // A document of queries only cannot change a row under the request's feet: its batcher
         // may keep the reference tables it reads (see `graphql::batch`).
         if document.operations.iter().all(|(_, op)| op.node.ty == OperationType::Query)
