@@ -8,6 +8,7 @@ pub mod identity;
 pub mod needs;
 pub mod pages;
 pub mod reference;
+pub mod reference_data;
 pub mod refusals;
 pub mod rounds;
 

@@ -163,7 +163,7 @@ impl Need {
 
     /// At most one of each theme: priced at the number of themes.
     #[graphql(
-        complexity = "crate::graphql::limits::bounded(crate::reference_data::bundled().themes, child_complexity)"
+        complexity = "crate::graphql::limits::bounded(crate::db::reference_data::bundled().themes, child_complexity)"
     )]
     async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
         let loader = ctx.loader()?;
