@@ -103,7 +103,7 @@ pub async fn institutions(
 }
 
 /// The row of `E` whose unique `column` is `value` (a key or an official number).
-pub async fn by_key<E: EntityTrait>(
+async fn by_key<E: EntityTrait>(
     db: &impl ConnectionTrait,
     column: E::Column,
     value: &str,

@@ -4,9 +4,9 @@
 //! Two shapes: `XxxById` loads rows by primary key (belongs-to relations and `node`), and
 //! `XxxOf<Parent>` loads all children of a set of parents in one `IN (...)` query.
 //!
-//! Every loader returns what `db` returns (entity rows, or plain structs of rows): the API's
-//! types are built from them by the resolvers, so this module needs nothing of the API but the
-//! batcher, and the type modules that use it do not import each other through it.
+//! Every loader returns what `db` returns (entity rows, or plain structs of rows), and the
+//! resolvers build the API's types from them: this module imports nothing of the API but the
+//! batcher, so no import loop runs through it.
 
 use std::{collections::HashMap, hash::Hash, sync::Arc};
 
@@ -26,6 +26,9 @@ use crate::{
     error::AppError,
     graphql::batch::{Batcher, Loader, ReferenceTables},
 };
+
+/// The kinds of children a connection counts (`CountOf`), kept where their tables are named.
+pub use crate::db::pages::Children;
 
 /// A need and its themes' ids, read in the same statement (see `graphql::needs::types::Need`).
 pub type NeedWithThemes = (need::Model, Vec<i32>);
@@ -110,13 +113,13 @@ macro_rules! children_of {
     };
 }
 
-/// A key type for one page of the rows of `$entity` whose `$column` (field `$field`) is the
-/// parent's id: the parent and the page in SQL terms (`PageArgs::window`). The keys of a pass
-/// that share their page (the usual case: one field in a document) load in one statement
-/// (`db::pages::children`); each page comes with at most one row more than its size, in the
-/// direction of travel.
+/// A key type for one page of the rows of `$entity` that are children of `$kind` (field `$field`
+/// holds the parent's id): the parent and the page in SQL terms (`PageArgs::window`). The keys
+/// of a pass that share their page (the usual case: one field in a document) load in one
+/// statement (`db::pages::children`); each page comes with at most one row more than its size,
+/// in the direction of travel.
 macro_rules! page_of_children {
-    ($key:ident, $entity:ident, $column:literal, $field:ident) => {
+    ($key:ident, $entity:ident, $kind:ident, $field:ident) => {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub struct $key(pub i32, pub KeyWindow);
 
@@ -133,7 +136,7 @@ macro_rules! page_of_children {
                 for (window, parents) in by_window {
                     let rows = crate::db::pages::children::<$entity::Entity>(
                         self.db.conn(),
-                        $column,
+                        Children::$kind,
                         &parents,
                         &window,
                     )
@@ -150,36 +153,6 @@ macro_rules! page_of_children {
     };
 }
 
-/// The children a connection of a parent's children counts: a table and its parent column.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Children {
-    NeedHistory,
-    Cosignatures,
-    Evidence,
-    Duplicates,
-    CommissionHistory,
-    Milestones,
-    Uptake,
-    Memberships,
-    Tokens,
-}
-
-impl Children {
-    fn table_and_parent(self) -> (&'static str, &'static str) {
-        match self {
-            Self::NeedHistory => ("need_event", "need_id"),
-            Self::Cosignatures => ("need_cosign", "need_id"),
-            Self::Evidence => ("need_evidence", "need_id"),
-            Self::Duplicates => ("need", "merged_into_id"),
-            Self::CommissionHistory => ("commission_event", "commission_id"),
-            Self::Milestones => ("milestone", "commission_id"),
-            Self::Uptake => ("uptake", "summary_id"),
-            Self::Memberships => ("membership", "person_id"),
-            Self::Tokens => ("api_token", "person_id"),
-        }
-    }
-}
-
 /// How many children of a kind a parent has (`totalCount` of its connection).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CountOf(pub Children, pub i32);
@@ -194,8 +167,7 @@ impl Loader<CountOf> for Loaders {
         }
         let mut counts: HashMap<CountOf, i64> = keys.iter().map(|k| (*k, 0)).collect();
         for (kind, parents) in by_kind {
-            let (table, parent) = kind.table_and_parent();
-            for (id, n) in crate::db::pages::counts(self.db.conn(), table, parent, &parents).await? {
+            for (id, n) in crate::db::pages::counts(self.db.conn(), kind, &parents).await? {
                 counts.insert(CountOf(kind, id), n);
             }
         }
@@ -221,8 +193,8 @@ by_id!(PersonById, person);
 by_id!(MembershipById, membership);
 by_id!(ApiTokenById, api_token);
 
-page_of_children!(MembershipsOfPerson, membership, "person_id", person_id);
-page_of_children!(TokensOfPerson, api_token, "person_id", person_id);
+page_of_children!(MembershipsOfPerson, membership, Memberships, person_id);
+page_of_children!(TokensOfPerson, api_token, Tokens, person_id);
 // Whole, for lists filtered row by row before paging (a bound token's view).
 children_of!(AllMembershipsOfPerson, membership, PersonId, person_id);
 children_of!(AllTokensOfPerson, api_token, PersonId, person_id);
@@ -275,10 +247,10 @@ impl Loader<NeedById> for Loaders {
 }
 
 children_of!(CosignsOfNeed, need_cosign, NeedId, need_id);
-page_of_children!(CosignPageOfNeed, need_cosign, "need_id", need_id);
-page_of_children!(EventsOfNeed, need_event, "need_id", need_id);
-page_of_children!(EvidenceOfNeed, need_evidence, "need_id", need_id);
-page_of_children!(DuplicatesOfNeed, need, "merged_into_id", merged_into_id);
+page_of_children!(CosignPageOfNeed, need_cosign, Cosignatures, need_id);
+page_of_children!(EventsOfNeed, need_event, NeedHistory, need_id);
+page_of_children!(EvidenceOfNeed, need_evidence, Evidence, need_id);
+page_of_children!(DuplicatesOfNeed, need, Duplicates, merged_into_id);
 
 /// The themes of a need, through `need_theme`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -314,10 +286,10 @@ by_id!(CommissionById, commission);
 by_id!(SummaryById, summary);
 
 children_of!(InterestsOfCommission, commission_interest, CommissionId, commission_id);
-page_of_children!(EventsOfCommission, commission_event, "commission_id", commission_id);
-page_of_children!(MilestonesOfCommission, milestone, "commission_id", commission_id);
+page_of_children!(EventsOfCommission, commission_event, CommissionHistory, commission_id);
+page_of_children!(MilestonesOfCommission, milestone, Milestones, commission_id);
 children_of!(SummaryOfCommission, summary, CommissionId, commission_id);
-page_of_children!(UptakeOfSummary, uptake, "summary_id", summary_id);
+page_of_children!(UptakeOfSummary, uptake, Uptake, summary_id);
 children_of!(CommissionsOfInstitution, commission, AwardedInstitutionId, awarded_institution_id);
 
 /// Rows reached through a link table, as (parent key, row) pairs, grouped by parent: every asked
