@@ -7,10 +7,9 @@ use tokio::net::TcpListener;
 use crate::{
     auth::Authenticator,
     config::Settings,
-    db::{self, Db, refusals::RefusalLog},
+    db::{self, Db, reference_data, refusals::RefusalLog},
     graphql::schema::{PerRequest, build_schema},
     http::{AppState, router},
-    reference_data,
 };
 
 pub type StartupError = Box<dyn std::error::Error + Send + Sync>;

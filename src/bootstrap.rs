@@ -3,11 +3,7 @@
 //! through the same `db` functions as the API, with the command line as the audit actor.
 
 use chrono::{Duration, Utc};
-use entity::{
-    cluster,
-    enums::{Role, Urgency},
-    institution, municipality, region,
-};
+use entity::enums::{Role, Urgency};
 
 use crate::{
     app::StartupError,
@@ -16,7 +12,8 @@ use crate::{
         Db, WriteError,
         audit::Actor,
         identity::{self, NewMembership},
-        needs, reference,
+        needs,
+        reference::{self, OrganisationKey},
     },
     domain::{
         identity::{Email, PersonName, TokenName},
@@ -46,43 +43,27 @@ fn write_error(err: WriteError) -> StartupError {
 
 /// Finds the organisation the role is held in, from the flag that fits the role.
 async fn organisation(db: &Db, args: &CreateToken) -> Result<NewMembership, StartupError> {
-    let conn = db.conn();
     let missing = |flag: &str| -> StartupError { format!("--role {:?} needs --{flag}", args.role).into() };
-    let role = Role::from(args.role);
-    let (organisation_id, region_id) = match args.role {
+    let (key, unknown) = match args.role {
         RoleArg::Coordinator => {
             let key = args.region.as_deref().ok_or_else(|| missing("region"))?;
-            let r = reference::by_key::<region::Entity>(conn, region::Column::Key, key).await?;
-            let r = r.ok_or_else(|| format!("no region with key `{key}`"))?;
-            (r.id, Some(r.id))
+            (OrganisationKey::Region(key), format!("no region with key `{key}`"))
         }
         RoleArg::ClusterCoordinator => {
             let key = args.cluster.as_deref().ok_or_else(|| missing("cluster"))?;
-            let c = reference::by_key::<cluster::Entity>(conn, cluster::Column::Key, key).await?;
-            let c = c.ok_or_else(|| format!("no cluster with key `{key}`"))?;
-            (c.id, Some(c.region_id))
+            (OrganisationKey::Cluster(key), format!("no cluster with key `{key}`"))
         }
         RoleArg::MunicipalityMember => {
             let code = args.municipality.as_deref().ok_or_else(|| missing("municipality"))?;
-            let m = reference::by_key::<municipality::Entity>(conn, municipality::Column::Code, code).await?;
-            let m = m.ok_or_else(|| format!("no municipality with number `{code}`"))?;
-            let county = reference::where_in::<entity::county::Entity>(
-                conn,
-                entity::county::Column::Id,
-                &[m.county_id],
-                entity::county::Column::Id,
-            )
-            .await?;
-            (m.id, county.first().and_then(|c| c.region_id))
+            (OrganisationKey::Municipality(code), format!("no municipality with number `{code}`"))
         }
         RoleArg::InstitutionMember => {
             let key = args.institution.as_deref().ok_or_else(|| missing("institution"))?;
-            let i = reference::by_key::<institution::Entity>(conn, institution::Column::Key, key).await?;
-            let i = i.ok_or_else(|| format!("no institution with key `{key}`"))?;
-            (i.id, Some(i.region_id))
+            (OrganisationKey::Institution(key), format!("no institution with key `{key}`"))
         }
     };
-    Ok(NewMembership { role, organisation_id, region_id })
+    let (organisation_id, region_id) = reference::organisation(db.conn(), key).await?.ok_or(unknown)?;
+    Ok(NewMembership { role: Role::from(args.role), organisation_id, region_id })
 }
 
 /// Creates the person and membership if needed, then a token; returns the secret.
@@ -220,17 +201,13 @@ const DEMO_NEEDS: &[DemoNeed] = &[
 ];
 
 async fn demo_needs(db: &Db) -> Result<(), StartupError> {
-    use entity::{need, person, theme};
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-
     let conn = db.conn();
-    if need::Entity::find().filter(need::Column::Title.eq(DEMO_NEEDS[0].title)).one(conn).await?.is_some() {
+    if needs::by_title(conn, DEMO_NEEDS[0].title).await?.is_some() {
         return Ok(());
     }
     let person_by_email = |email: &'static str| async move {
-        person::Entity::find()
-            .filter(person::Column::Email.eq(email))
-            .one(conn)
+        let parsed = Email::parse(email)?;
+        identity::person_by_email(conn, &parsed)
             .await?
             .ok_or_else(|| StartupError::from(format!("demo person {email} is missing")))
     };
@@ -242,10 +219,7 @@ async fn demo_needs(db: &Db) -> Result<(), StartupError> {
             grants.get(&id).and_then(|g| g.iter().find_map(|g| g.municipality_id))
         };
         let municipality = municipality_of(&grants, author.id).ok_or("demo author has no municipality")?;
-        let themes = theme::Entity::find()
-            .filter(theme::Column::Key.is_in(demo.themes.iter().copied()))
-            .all(conn)
-            .await?;
+        let themes = reference::themes_by_keys(conn, demo.themes).await?;
         let content = needs::NeedContent {
             text: NeedText {
                 title: demo.title.to_owned(),

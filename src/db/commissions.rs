@@ -6,15 +6,19 @@ use chrono::{DateTime, Utc};
 use entity::{
     commission, commission_event, commission_interest, commission_need,
     enums::{CommissionStatus, NeedStatus, UptakeStatus},
-    milestone, need, need_cosign, summary, uptake,
+    milestone, need, need_cosign, need_theme, summary, uptake,
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    QueryFilter,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    sea_query::{Expr, ExprTrait, Query},
 };
 
 use crate::{
-    db::{Db, Effect, NodeType, WriteError, duplicate_is_conflict, needs},
+    auth::policy::CommissionScope,
+    db::{Db, Effect, NodeType, WriteError, duplicate_is_conflict, needs, pages::KeyWindow},
     domain::commissions::{CommissionMove, effect_on_needs, next},
 };
 
@@ -380,10 +384,7 @@ pub async fn publish(db: &Db, actor: i32, id: i32) -> Result<commission::Model, 
 }
 
 /// The municipalities behind the needs a commission answered (owners and co-signers).
-pub async fn municipalities_behind(
-    db: &impl sea_orm::ConnectionTrait,
-    commission_id: i32,
-) -> Result<Vec<i32>, sea_orm::DbErr> {
+pub async fn municipalities_behind(db: &impl ConnectionTrait, commission_id: i32) -> Result<Vec<i32>, DbErr> {
     let need_ids: Vec<i32> = commission_need::Entity::find()
         .filter(commission_need::Column::CommissionId.eq(commission_id))
         .all(db)
@@ -467,4 +468,159 @@ pub async fn record_uptake(
     };
     db.commit(txn, Effect::Created(NodeType::Uptake, saved.id)).await?;
     Ok(saved)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading.
+
+/// Which commissions to list: those of `scope`, narrowed by the rest. An empty list and `None`
+/// mean no restriction.
+#[derive(Clone, Debug, Default)]
+pub struct CommissionFilter {
+    /// The commissions the viewer may see.
+    pub scope: CommissionScope,
+    pub statuses: Vec<CommissionStatus>,
+    /// Awarded to this institution.
+    pub institution_id: Option<i32>,
+    pub product_type_id: Option<i32>,
+    /// Answering a need with this theme.
+    pub theme_id: Option<i32>,
+}
+
+/// The commissions of `scope` (see [`CommissionScope`]), as a condition.
+fn in_scope(scope: &CommissionScope) -> Condition {
+    let status = commission::Column::Status;
+    let mut visible = Condition::any().add(status.eq(CommissionStatus::Published));
+    if !scope.draft_regions.is_empty() {
+        visible = visible.add(
+            Condition::all()
+                .add(status.eq(CommissionStatus::Draft))
+                .add(commission::Column::RegionId.is_in(scope.draft_regions.iter().copied())),
+        );
+    }
+    let past_draft = status.is_not_in([CommissionStatus::Draft, CommissionStatus::Published]);
+    if scope.all_past_draft {
+        visible = visible.add(past_draft);
+    } else if !scope.regions.is_empty() {
+        visible = visible.add(
+            Condition::all()
+                .add(past_draft)
+                .add(commission::Column::RegionId.is_in(scope.regions.iter().copied())),
+        );
+    }
+    visible
+}
+
+/// The commissions matching `filter`, unordered and uncut.
+fn matching(filter: &CommissionFilter) -> Select<commission::Entity> {
+    let mut select = commission::Entity::find().filter(in_scope(&filter.scope));
+    if !filter.statuses.is_empty() {
+        select = select.filter(commission::Column::Status.is_in(filter.statuses.iter().copied()));
+    }
+    if let Some(id) = filter.institution_id {
+        select = select.filter(commission::Column::AwardedInstitutionId.eq(id));
+    }
+    if let Some(id) = filter.product_type_id {
+        select = select.filter(commission::Column::ProductTypeId.eq(id));
+    }
+    if let Some(theme) = filter.theme_id {
+        // Themes come through the needs a commission answers.
+        select = select.filter(
+            commission::Column::Id.in_subquery(
+                Query::select()
+                    .column((commission_need::Entity, commission_need::Column::CommissionId))
+                    .from(commission_need::Entity)
+                    .inner_join(
+                        need_theme::Entity,
+                        Expr::col((need_theme::Entity, need_theme::Column::NeedId))
+                            .equals((commission_need::Entity, commission_need::Column::NeedId)),
+                    )
+                    .and_where(Expr::col((need_theme::Entity, need_theme::Column::ThemeId)).eq(theme))
+                    .to_owned(),
+            ),
+        );
+    }
+    select
+}
+
+/// One page of the commissions matching `filter`, newest first, cut in SQL by key: the window's
+/// keys are negated ids (so that they grow along the order). The rows come newest first, with
+/// whether more follow in the window's direction of travel. One statement.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    filter: &CommissionFilter,
+    window: &KeyWindow,
+) -> Result<(Vec<commission::Model>, bool), DbErr> {
+    let mut select = matching(filter);
+    // key > after, that is id < -after; key < before, that is id > -before.
+    if let Some(after) = window.after {
+        select = select.filter(commission::Column::Id.lt(-after));
+    }
+    if let Some(before) = window.before {
+        select = select.filter(commission::Column::Id.gt(-before));
+    }
+    select = if window.from_end {
+        select.order_by_asc(commission::Column::Id)
+    } else {
+        select.order_by_desc(commission::Column::Id)
+    };
+    let mut rows = select.limit(window.size as u64 + 1).all(db).await?;
+    let more = rows.len() > window.size;
+    rows.truncate(window.size);
+    if window.from_end {
+        rows.reverse();
+    }
+    Ok((rows, more))
+}
+
+/// How many commissions match `filter`, across all pages.
+pub async fn count(db: &impl ConnectionTrait, filter: &CommissionFilter) -> Result<u64, DbErr> {
+    matching(filter).count(db).await
+}
+
+/// The commissions answering each of `need_ids`, as (need id, commission) pairs, newest
+/// commission first, through `commission_need`: one statement.
+pub async fn of_needs(
+    db: &impl ConnectionTrait,
+    need_ids: &[i32],
+) -> Result<Vec<(i32, commission::Model)>, DbErr> {
+    let rows = commission_need::Entity::find()
+        .filter(commission_need::Column::NeedId.is_in(need_ids.iter().copied()))
+        .find_also_related(commission::Entity)
+        .order_by_desc(commission::Column::Id)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().filter_map(|(link, commission)| Some((link.need_id, commission?))).collect())
+}
+
+/// The published summaries whose title and abstract hold every word of `search` (any case),
+/// newest first. The words are matched in memory, after one read of the published summaries, so
+/// that case folds alike on both databases.
+pub async fn published_summaries(
+    db: &impl ConnectionTrait,
+    search: Option<&str>,
+) -> Result<Vec<summary::Model>, DbErr> {
+    let rows = summary::Entity::find()
+        .filter(summary::Column::PublishedAt.is_not_null())
+        .order_by_desc(summary::Column::Id)
+        .all(db)
+        .await?;
+    let words = search.map(crate::domain::needs::search_words).unwrap_or_default();
+    Ok(rows
+        .into_iter()
+        .filter(|s| {
+            let text = format!("{} {}", s.title, s.abstract_text).to_lowercase();
+            words.iter().all(|w| text.contains(w.as_str()))
+        })
+        .collect())
+}
+
+/// A milestone by id.
+pub async fn milestone(db: &impl ConnectionTrait, id: i32) -> Result<Option<milestone::Model>, DbErr> {
+    milestone::Entity::find_by_id(id).one(db).await
+}
+
+/// An uptake record by id.
+pub async fn uptake(db: &impl ConnectionTrait, id: i32) -> Result<Option<uptake::Model>, DbErr> {
+    uptake::Entity::find_by_id(id).one(db).await
 }

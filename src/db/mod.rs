@@ -9,6 +9,7 @@ pub mod needs;
 pub mod outbox;
 pub mod pages;
 pub mod reference;
+pub mod reference_data;
 pub mod refusals;
 pub mod rounds;
 

@@ -1300,3 +1300,16 @@ pub async fn similar(
         .collect();
     Ok(ids.into_iter().filter_map(|id| rows.remove(&id)).collect())
 }
+
+// ---------------------------------------------------------------------------------------------
+// Single rows the API and the command line read by id or title.
+
+/// A piece of evidence by id.
+pub async fn evidence(db: &impl ConnectionTrait, id: i32) -> Result<Option<need_evidence::Model>, DbErr> {
+    need_evidence::Entity::find_by_id(id).one(db).await
+}
+
+/// A need with exactly this title (the demo's check that its needs are there already).
+pub async fn by_title(db: &impl ConnectionTrait, title: &str) -> Result<Option<need::Model>, DbErr> {
+    need::Entity::find().filter(need::Column::Title.eq(title)).one(db).await
+}

@@ -8,6 +8,37 @@ use std::collections::HashMap;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, FromQueryResult, Statement, Value};
 
+/// The kinds of children the API pages and counts: each a table and its column holding the
+/// parent's id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Children {
+    NeedHistory,
+    Cosignatures,
+    Evidence,
+    Duplicates,
+    CommissionHistory,
+    Milestones,
+    Uptake,
+    Memberships,
+    Tokens,
+}
+
+impl Children {
+    fn table_and_parent(self) -> (&'static str, &'static str) {
+        match self {
+            Self::NeedHistory => ("need_event", "need_id"),
+            Self::Cosignatures => ("need_cosign", "need_id"),
+            Self::Evidence => ("need_evidence", "need_id"),
+            Self::Duplicates => ("need", "merged_into_id"),
+            Self::CommissionHistory => ("commission_event", "commission_id"),
+            Self::Milestones => ("milestone", "commission_id"),
+            Self::Uptake => ("uptake", "summary_id"),
+            Self::Memberships => ("membership", "person_id"),
+            Self::Tokens => ("api_token", "person_id"),
+        }
+    }
+}
+
 /// A page in SQL terms: `size` rows after `after` and before `before` (ids), read from the end
 /// when `from_end`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -35,11 +66,11 @@ fn in_list(backend: DatabaseBackend, values: &mut Vec<Value>, parents: &[i32]) -
     format!("({})", list.join(", "))
 }
 
-/// Up to `window.size + 1` rows of `E` per parent (`parent` is the column holding the parent's
-/// id), in the window's direction of travel: ascending ids, or descending when read from the end.
+/// Up to `window.size + 1` rows of `E` (the entity of `kind`'s table) per parent, in the
+/// window's direction of travel: ascending ids, or descending when read from the end.
 pub async fn children<E: EntityTrait>(
     db: &impl ConnectionTrait,
-    parent: &str,
+    kind: Children,
     parents: &[i32],
     window: &KeyWindow,
 ) -> Result<Vec<E::Model>, DbErr>
@@ -51,6 +82,7 @@ where
     }
     let backend = db.get_database_backend();
     let table = E::default().table_name().to_owned();
+    let (_, parent) = kind.table_and_parent();
     let direction = if window.from_end { "DESC" } else { "ASC" };
     let mut values = Vec::new();
     let mut sql = format!(
@@ -80,17 +112,17 @@ struct ParentCount {
     n: i64,
 }
 
-/// How many rows of `table` each parent has (`parent` is the column holding its id), in one
-/// `GROUP BY`; parents without any are left out.
+/// How many children of `kind` each parent has, in one `GROUP BY`; parents without any are
+/// left out.
 pub async fn counts(
     db: &impl ConnectionTrait,
-    table: &str,
-    parent: &str,
+    kind: Children,
     parents: &[i32],
 ) -> Result<HashMap<i32, i64>, DbErr> {
     if parents.is_empty() {
         return Ok(HashMap::new());
     }
+    let (table, parent) = kind.table_and_parent();
     let backend = db.get_database_backend();
     let mut values = Vec::new();
     let sql = format!(

@@ -2,12 +2,17 @@
 //! themes, product types and criteria. Every list comes back in id order (the order of the
 //! bundled data), which is also the cursor order of the API's connections.
 
-use entity::{cluster, county, enums::InstitutionKind, institution, municipality};
+use entity::{cluster, county, enums::InstitutionKind, institution, municipality, region, theme};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, sea_query::Query};
 
 /// Every row of `E`, ordered by `id`.
 pub async fn all<E: EntityTrait>(db: &impl ConnectionTrait, id: E::Column) -> Result<Vec<E::Model>, DbErr> {
     E::find().order_by_asc(id).all(db).await
+}
+
+/// Every row of `E`, in no particular order (for a table read whole into a map).
+pub async fn every<E: EntityTrait>(db: &impl ConnectionTrait) -> Result<Vec<E::Model>, DbErr> {
+    E::find().all(db).await
 }
 
 /// The rows of `E` whose `column` is one of `keys`, ordered by `id`; one statement for any number
@@ -98,10 +103,59 @@ pub async fn institutions(
 }
 
 /// The row of `E` whose unique `column` is `value` (a key or an official number).
-pub async fn by_key<E: EntityTrait>(
+async fn by_key<E: EntityTrait>(
     db: &impl ConnectionTrait,
     column: E::Column,
     value: &str,
 ) -> Result<Option<E::Model>, DbErr> {
     E::find().filter(column.eq(value)).one(db).await
+}
+
+/// The themes with these keys.
+pub async fn themes_by_keys(db: &impl ConnectionTrait, keys: &[&str]) -> Result<Vec<theme::Model>, DbErr> {
+    theme::Entity::find().filter(theme::Column::Key.is_in(keys.iter().copied())).all(db).await
+}
+
+/// An organisation as the command line names it: a region, cluster or institution by its key, a
+/// municipality by its official number.
+#[derive(Clone, Copy, Debug)]
+pub enum OrganisationKey<'a> {
+    Region(&'a str),
+    Cluster(&'a str),
+    Municipality(&'a str),
+    Institution(&'a str),
+}
+
+/// The id of the organisation `key` names and the id of its region (a municipality's through
+/// its county, which may have none); `None` if there is no such organisation.
+pub async fn organisation(
+    db: &impl ConnectionTrait,
+    key: OrganisationKey<'_>,
+) -> Result<Option<(i32, Option<i32>)>, DbErr> {
+    Ok(match key {
+        OrganisationKey::Region(key) => {
+            by_key::<region::Entity>(db, region::Column::Key, key).await?.map(|r| (r.id, Some(r.id)))
+        }
+        OrganisationKey::Cluster(key) => {
+            by_key::<cluster::Entity>(db, cluster::Column::Key, key).await?.map(|c| (c.id, Some(c.region_id)))
+        }
+        OrganisationKey::Municipality(code) => {
+            match by_key::<municipality::Entity>(db, municipality::Column::Code, code).await? {
+                Some(m) => {
+                    let county = where_in::<county::Entity>(
+                        db,
+                        county::Column::Id,
+                        &[m.county_id],
+                        county::Column::Id,
+                    )
+                    .await?;
+                    Some((m.id, county.first().and_then(|c| c.region_id)))
+                }
+                None => None,
+            }
+        }
+        OrganisationKey::Institution(key) => by_key::<institution::Entity>(db, institution::Column::Key, key)
+            .await?
+            .map(|i| (i.id, Some(i.region_id))),
+    })
 }

@@ -302,6 +302,19 @@ pub fn scorer_of(score: &round_score::Model) -> Option<Scorer> {
     }
 }
 
+/// The rounds of `region_ids`, of one status if given, newest first.
+pub async fn in_regions(
+    db: &impl ConnectionTrait,
+    region_ids: &[i32],
+    status: Option<RoundStatus>,
+) -> Result<Vec<round::Model>, DbErr> {
+    let mut select = round::Entity::find().filter(round::Column::RegionId.is_in(region_ids.iter().copied()));
+    if let Some(status) = status {
+        select = select.filter(round::Column::Status.eq(status));
+    }
+    select.order_by_desc(round::Column::Id).all(db).await
+}
+
 /// Loads the criteria, candidates (with their needs) and scores of several rounds: four
 /// statements, whatever the number of rounds.
 pub async fn data_of(db: &impl ConnectionTrait, round_ids: &[i32]) -> Result<HashMap<i32, RoundData>, DbErr> {

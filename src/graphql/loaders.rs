@@ -3,28 +3,35 @@
 //!
 //! Two shapes: `XxxById` loads rows by primary key (belongs-to relations and `node`), and
 //! `XxxOf<Parent>` loads all children of a set of parents in one `IN (...)` query.
+//!
+//! Every loader returns what `db` returns (entity rows, or plain structs of rows), and the
+//! resolvers build the API's types from them: this module imports nothing of the API but the
+//! batcher, so no import loop runs through it.
 
 use std::{collections::HashMap, hash::Hash, sync::Arc};
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-
 use entity::{
-    api_token, cluster, commission, commission_event, commission_interest, commission_need, county,
-    criterion, institution, membership, milestone, municipality, need, need_cosign, need_event,
-    need_evidence, person, product_type, region, round, summary, theme, uptake,
+    api_token, cluster, commission, commission_event, commission_interest, county, criterion, institution,
+    membership, milestone, municipality, need, need_cosign, need_event, need_evidence, person, product_type,
+    region, round, summary, theme, uptake,
 };
 
 use crate::{
     db::{
         Db,
         identity::{self, GrantRow},
+        pages::KeyWindow,
         reference,
     },
     error::AppError,
     graphql::batch::{Batcher, Loader, ReferenceTables},
-    graphql::connection::PageArgs,
-    graphql::needs::types::Need,
 };
+
+/// The kinds of children a connection counts (`CountOf`), kept where their tables are named.
+pub use crate::db::pages::Children;
+
+/// A need and its themes' ids, read in the same statement (see `graphql::needs::types::Need`).
+pub type NeedWithThemes = (need::Model, Vec<i32>);
 
 pub struct Loaders {
     db: Db,
@@ -68,7 +75,7 @@ macro_rules! by_id {
             }
 
             async fn load_all(&self) -> Result<HashMap<$key, Self::Value>, AppError> {
-                let rows = $entity::Entity::find().all(self.db.conn()).await?;
+                let rows = reference::every::<$entity::Entity>(self.db.conn()).await?;
                 Ok(rows.into_iter().map(|row| ($key(row.id), row)).collect())
             }
         }
@@ -106,37 +113,37 @@ macro_rules! children_of {
     };
 }
 
-/// A key type for one page of the rows of `$entity` whose `$column` (field `$field`) is the
-/// parent's id: the parent and the page's arguments. The keys of a pass that share their page
-/// arguments (the usual case: one field in a document) load in one statement
-/// (`db::pages::children`); each page comes with at most one row more than its size, in the
-/// direction of travel.
+/// A key type for one page of the rows of `$entity` that are children of `$kind` (field `$field`
+/// holds the parent's id): the parent and the page in SQL terms (`PageArgs::window`). The keys
+/// of a pass that share their page (the usual case: one field in a document) load in one
+/// statement (`db::pages::children`); each page comes with at most one row more than its size,
+/// in the direction of travel.
 macro_rules! page_of_children {
-    ($key:ident, $entity:ident, $column:literal, $field:ident) => {
+    ($key:ident, $entity:ident, $kind:ident, $field:ident) => {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub struct $key(pub i32, pub PageArgs);
+        pub struct $key(pub i32, pub KeyWindow);
 
         impl Loader<$key> for Loaders {
             type Value = Vec<$entity::Model>;
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, AppError> {
-                let mut by_window: HashMap<PageArgs, Vec<i32>> = HashMap::new();
+                let mut by_window: HashMap<KeyWindow, Vec<i32>> = HashMap::new();
                 for key in keys {
                     by_window.entry(key.1).or_default().push(key.0);
                 }
                 // Every requested page gets an entry, so "no children" is an empty page, not a miss.
                 let mut pages: HashMap<$key, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
-                for (args, parents) in by_window {
+                for (window, parents) in by_window {
                     let rows = crate::db::pages::children::<$entity::Entity>(
                         self.db.conn(),
-                        $column,
+                        Children::$kind,
                         &parents,
-                        &args.window(),
+                        &window,
                     )
                     .await?;
                     for row in rows {
                         if let Some(parent) = Option::<i32>::from(row.$field) {
-                            pages.entry($key(parent, args)).or_default().push(row);
+                            pages.entry($key(parent, window)).or_default().push(row);
                         }
                     }
                 }
@@ -144,36 +151,6 @@ macro_rules! page_of_children {
             }
         }
     };
-}
-
-/// The children a connection of a parent's children counts: a table and its parent column.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Children {
-    NeedHistory,
-    Cosignatures,
-    Evidence,
-    Duplicates,
-    CommissionHistory,
-    Milestones,
-    Uptake,
-    Memberships,
-    Tokens,
-}
-
-impl Children {
-    fn table_and_parent(self) -> (&'static str, &'static str) {
-        match self {
-            Self::NeedHistory => ("need_event", "need_id"),
-            Self::Cosignatures => ("need_cosign", "need_id"),
-            Self::Evidence => ("need_evidence", "need_id"),
-            Self::Duplicates => ("need", "merged_into_id"),
-            Self::CommissionHistory => ("commission_event", "commission_id"),
-            Self::Milestones => ("milestone", "commission_id"),
-            Self::Uptake => ("uptake", "summary_id"),
-            Self::Memberships => ("membership", "person_id"),
-            Self::Tokens => ("api_token", "person_id"),
-        }
-    }
 }
 
 /// How many children of a kind a parent has (`totalCount` of its connection).
@@ -190,8 +167,7 @@ impl Loader<CountOf> for Loaders {
         }
         let mut counts: HashMap<CountOf, i64> = keys.iter().map(|k| (*k, 0)).collect();
         for (kind, parents) in by_kind {
-            let (table, parent) = kind.table_and_parent();
-            for (id, n) in crate::db::pages::counts(self.db.conn(), table, parent, &parents).await? {
+            for (id, n) in crate::db::pages::counts(self.db.conn(), kind, &parents).await? {
                 counts.insert(CountOf(kind, id), n);
             }
         }
@@ -217,8 +193,8 @@ by_id!(PersonById, person);
 by_id!(MembershipById, membership);
 by_id!(ApiTokenById, api_token);
 
-page_of_children!(MembershipsOfPerson, membership, "person_id", person_id);
-page_of_children!(TokensOfPerson, api_token, "person_id", person_id);
+page_of_children!(MembershipsOfPerson, membership, Memberships, person_id);
+page_of_children!(TokensOfPerson, api_token, Tokens, person_id);
 // Whole, for lists filtered row by row before paging (a bound token's view).
 children_of!(AllMembershipsOfPerson, membership, PersonId, person_id);
 children_of!(AllTokensOfPerson, api_token, PersonId, person_id);
@@ -256,28 +232,25 @@ grouped_by_parent!(
     BoundOfToken, i32, identity::token_bounds
 );
 
-/// A need by id, with its themes' ids read in the same statement (see [`Need`]).
+/// A need by id, with its themes' ids read in the same statement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct NeedById(pub i32);
 
 impl Loader<NeedById> for Loaders {
-    type Value = Need;
+    type Value = NeedWithThemes;
 
     async fn load(&self, keys: &[NeedById]) -> Result<HashMap<NeedById, Self::Value>, AppError> {
         let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
         let rows = crate::db::needs::by_ids_with_themes(self.db.conn(), &ids).await?;
-        Ok(rows
-            .into_iter()
-            .map(|(need, theme_ids)| (NeedById(need.id), Need::with_themes(need, theme_ids)))
-            .collect())
+        Ok(rows.into_iter().map(|row| (NeedById(row.0.id), row)).collect())
     }
 }
 
 children_of!(CosignsOfNeed, need_cosign, NeedId, need_id);
-page_of_children!(CosignPageOfNeed, need_cosign, "need_id", need_id);
-page_of_children!(EventsOfNeed, need_event, "need_id", need_id);
-page_of_children!(EvidenceOfNeed, need_evidence, "need_id", need_id);
-page_of_children!(DuplicatesOfNeed, need, "merged_into_id", merged_into_id);
+page_of_children!(CosignPageOfNeed, need_cosign, Cosignatures, need_id);
+page_of_children!(EventsOfNeed, need_event, NeedHistory, need_id);
+page_of_children!(EvidenceOfNeed, need_evidence, Evidence, need_id);
+page_of_children!(DuplicatesOfNeed, need, Duplicates, merged_into_id);
 
 /// The themes of a need, through `need_theme`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -313,23 +286,18 @@ by_id!(CommissionById, commission);
 by_id!(SummaryById, summary);
 
 children_of!(InterestsOfCommission, commission_interest, CommissionId, commission_id);
-page_of_children!(EventsOfCommission, commission_event, "commission_id", commission_id);
-page_of_children!(MilestonesOfCommission, milestone, "commission_id", commission_id);
+page_of_children!(EventsOfCommission, commission_event, CommissionHistory, commission_id);
+page_of_children!(MilestonesOfCommission, milestone, Milestones, commission_id);
 children_of!(SummaryOfCommission, summary, CommissionId, commission_id);
-page_of_children!(UptakeOfSummary, uptake, "summary_id", summary_id);
+page_of_children!(UptakeOfSummary, uptake, Uptake, summary_id);
 children_of!(CommissionsOfInstitution, commission, AwardedInstitutionId, awarded_institution_id);
 
 /// Rows reached through a link table, as (parent key, row) pairs, grouped by parent: every asked
 /// key gets an entry, so "none" is an empty list.
-fn grouped<K: Copy + Hash + Eq, V>(
-    keys: &[K],
-    rows: impl IntoIterator<Item = (K, Option<V>)>,
-) -> HashMap<K, Vec<V>> {
+fn grouped<K: Copy + Hash + Eq, V>(keys: &[K], rows: impl IntoIterator<Item = (K, V)>) -> HashMap<K, Vec<V>> {
     let mut grouped: HashMap<K, Vec<V>> = keys.iter().map(|k| (*k, Vec::new())).collect();
     for (key, row) in rows {
-        if let Some(row) = row {
-            grouped.entry(key).or_default().push(row);
-        }
+        grouped.entry(key).or_default().push(row);
     }
     grouped
 }
@@ -346,13 +314,8 @@ impl Loader<CommissionsOfNeed> for Loaders {
         keys: &[CommissionsOfNeed],
     ) -> Result<HashMap<CommissionsOfNeed, Self::Value>, AppError> {
         let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
-        let rows = commission_need::Entity::find()
-            .filter(commission_need::Column::NeedId.is_in(ids))
-            .find_also_related(commission::Entity)
-            .order_by_desc(commission::Column::Id)
-            .all(self.db.conn())
-            .await?;
-        Ok(grouped(keys, rows.into_iter().map(|(link, c)| (CommissionsOfNeed(link.need_id), c))))
+        let rows = crate::db::commissions::of_needs(self.db.conn(), &ids).await?;
+        Ok(grouped(keys, rows.into_iter().map(|(need_id, c)| (CommissionsOfNeed(need_id), c))))
     }
 }
 
@@ -362,7 +325,7 @@ impl Loader<CommissionsOfNeed> for Loaders {
 pub struct NeedsOfCommission(pub i32);
 
 impl Loader<NeedsOfCommission> for Loaders {
-    type Value = Vec<Need>;
+    type Value = Vec<NeedWithThemes>;
 
     async fn load(
         &self,
@@ -373,7 +336,7 @@ impl Loader<NeedsOfCommission> for Loaders {
         Ok(grouped(
             keys,
             rows.into_iter().map(|(commission_id, need, theme_ids)| {
-                (NeedsOfCommission(commission_id), Some(Need::with_themes(need, theme_ids)))
+                (NeedsOfCommission(commission_id), (need, theme_ids))
             }),
         ))
     }

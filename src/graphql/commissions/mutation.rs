@@ -455,7 +455,6 @@ impl CommissionsMutation {
         ctx: &Context<'_>,
         input: CompleteMilestoneInput,
     ) -> Result<MilestonePayload> {
-        use sea_orm::EntityTrait;
         let person = me(ctx)?;
         let mut errors = UserErrors::default();
         let failed =
@@ -464,7 +463,7 @@ impl CommissionsMutation {
         else {
             return Ok(failed(errors));
         };
-        let Some(found) = entity::milestone::Entity::find_by_id(id).one(ctx.db()?.conn()).await? else {
+        let Some(found) = commissions::milestone(ctx.db()?.conn(), id).await? else {
             errors.add("milestone", UserErrorCode::NotFound, "no such milestone");
             return Ok(failed(errors));
         };
@@ -595,8 +594,7 @@ impl Replayable for MilestonePayload {
     }
 
     async fn replay(ctx: &Context<'_>, id: i32) -> Result<Self> {
-        let found =
-            <entity::milestone::Entity as sea_orm::EntityTrait>::find_by_id(id).one(ctx.db()?.conn()).await?;
+        let found = commissions::milestone(ctx.db()?.conn(), id).await?;
         Ok(Self { milestone: found.map(Milestone), user_errors: Vec::new() })
     }
 }
@@ -617,8 +615,7 @@ impl Replayable for UptakePayload {
     }
 
     async fn replay(ctx: &Context<'_>, id: i32) -> Result<Self> {
-        let found =
-            <entity::uptake::Entity as sea_orm::EntityTrait>::find_by_id(id).one(ctx.db()?.conn()).await?;
+        let found = commissions::uptake(ctx.db()?.conn(), id).await?;
         Ok(Self { uptake: found.map(Uptake), user_errors: Vec::new() })
     }
 }

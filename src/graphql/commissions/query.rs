@@ -4,14 +4,10 @@ use async_graphql::{
     Context, ID, InputObject, Object,
     connection::{Connection, Edge, EmptyFields},
 };
-use entity::{commission, commission_need, enums::CommissionStatus, need_theme, summary};
-use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
-    sea_query::{Expr, ExprTrait, Query},
-};
+use entity::{commission, enums::CommissionStatus, summary};
 
 use crate::{
-    auth::policy::CommissionScope,
+    db::commissions::{self as db_commissions, CommissionFilter as Filter},
     error::{AppError, Result},
     graphql::{
         commissions::types::{Commission, Summary, can_see_commission},
@@ -41,62 +37,16 @@ fn newest_first(id: i32) -> i64 {
     -i64::from(id)
 }
 
-/// The commissions of `scope` (see [`CommissionScope`]), as a condition.
-fn in_scope(scope: &CommissionScope) -> Condition {
-    let status = commission::Column::Status;
-    let mut visible = Condition::any().add(status.eq(CommissionStatus::Published));
-    if !scope.draft_regions.is_empty() {
-        visible = visible.add(
-            Condition::all()
-                .add(status.eq(CommissionStatus::Draft))
-                .add(commission::Column::RegionId.is_in(scope.draft_regions.iter().copied())),
-        );
-    }
-    let past_draft = status.is_not_in([CommissionStatus::Draft, CommissionStatus::Published]);
-    if scope.all_past_draft {
-        visible = visible.add(past_draft);
-    } else if !scope.regions.is_empty() {
-        visible = visible.add(
-            Condition::all()
-                .add(past_draft)
-                .add(commission::Column::RegionId.is_in(scope.regions.iter().copied())),
-        );
-    }
-    visible
-}
-
-/// A page of `select`, newest first, fetched in SQL by key (the cursor key of
-/// [`newest_first`]): one statement for the page, and `totalCount` only when asked for.
-async fn newest_first_in_sql(
-    ctx: &Context<'_>,
-    select: Select<commission::Entity>,
-    args: PageArgs,
-) -> Result<CommissionPage> {
-    let mut window = select.clone();
-    // key > after, that is id < -after; key < before, that is id > -before.
-    if let Some(after) = args.after {
-        window = window.filter(commission::Column::Id.lt(-after));
-    }
-    if let Some(before) = args.before {
-        window = window.filter(commission::Column::Id.gt(-before));
-    }
-    window = if args.from_end {
-        window.order_by_asc(commission::Column::Id)
-    } else {
-        window.order_by_desc(commission::Column::Id)
-    };
-    let mut rows = window.limit(args.size as u64 + 1).all(ctx.db()?.conn()).await?;
-    let more = rows.len() > args.size;
-    rows.truncate(args.size);
-    if args.from_end {
-        rows.reverse();
-    }
+/// A page of the commissions matching `filter`, newest first, fetched in SQL by key (the cursor
+/// key of [`newest_first`]): one statement for the page, and `totalCount` only when asked for.
+async fn newest_first_in_sql(ctx: &Context<'_>, filter: Filter, args: PageArgs) -> Result<CommissionPage> {
+    let (rows, more) = db_commissions::page(ctx.db()?.conn(), &filter, &args.window()).await?;
     let (has_previous, has_next) =
         keyset_page_info(args.from_end, args.after.is_some(), args.before.is_some(), more);
     let mut page = Connection::with_additional_fields(
         has_previous,
         has_next,
-        CommissionCount::Counted(Box::new(select)),
+        CommissionCount::Counted(Box::new(filter)),
     );
     page.edges
         .extend(rows.into_iter().map(|row| Edge::new(encode_cursor(newest_first(row.id)), Commission(row))));
@@ -107,7 +57,7 @@ async fn newest_first_in_sql(
 /// else counted in SQL only when asked for.
 pub enum CommissionCount {
     Known(usize),
-    Counted(Box<Select<commission::Entity>>),
+    Counted(Box<Filter>),
 }
 
 #[Object]
@@ -116,7 +66,7 @@ impl CommissionCount {
     async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
         match self {
             Self::Known(n) => Ok(*n as u64),
-            Self::Counted(select) => Ok(select.as_ref().clone().count(ctx.db()?.conn()).await?),
+            Self::Counted(filter) => Ok(db_commissions::count(ctx.db()?.conn(), filter).await?),
         }
     }
 }
@@ -155,39 +105,16 @@ impl CommissionsQuery {
     ) -> Result<CommissionPage> {
         let args = PageArgs::parse(first, after, last, before)?;
         let filter = filter.unwrap_or_default();
-        let mut select = commission::Entity::find().filter(in_scope(&ctx.viewer()?.commission_scope()));
-        if let Some(statuses) = filter.status.filter(|s| !s.is_empty()) {
-            select = select.filter(commission::Column::Status.is_in(statuses));
-        }
-        if let Some(id) = &filter.institution {
-            select = select.filter(
-                commission::Column::AwardedInstitutionId.eq(GlobalId::decode_as(id, NodeType::Institution)?),
-            );
-        }
-        if let Some(id) = &filter.product_type {
-            select = select.filter(
-                commission::Column::ProductTypeId.eq(GlobalId::decode_as(id, NodeType::ProductType)?),
-            );
-        }
-        if let Some(id) = &filter.theme {
-            // Themes come through the needs a commission answers.
-            let theme = GlobalId::decode_as(id, NodeType::Theme)?;
-            select = select.filter(
-                commission::Column::Id.in_subquery(
-                    Query::select()
-                        .column((commission_need::Entity, commission_need::Column::CommissionId))
-                        .from(commission_need::Entity)
-                        .inner_join(
-                            need_theme::Entity,
-                            Expr::col((need_theme::Entity, need_theme::Column::NeedId))
-                                .equals((commission_need::Entity, commission_need::Column::NeedId)),
-                        )
-                        .and_where(Expr::col((need_theme::Entity, need_theme::Column::ThemeId)).eq(theme))
-                        .to_owned(),
-                ),
-            );
-        }
-        newest_first_in_sql(ctx, select, args).await
+        let decode =
+            |id: &Option<ID>, kind: NodeType| id.as_ref().map(|id| GlobalId::decode_as(id, kind)).transpose();
+        let filter = Filter {
+            scope: ctx.viewer()?.commission_scope(),
+            statuses: filter.status.unwrap_or_default(),
+            institution_id: decode(&filter.institution, NodeType::Institution)?,
+            product_type_id: decode(&filter.product_type, NodeType::ProductType)?,
+            theme_id: decode(&filter.theme, NodeType::Theme)?,
+        };
+        newest_first_in_sql(ctx, filter, args).await
     }
 
     /// Published knowledge summaries, newest first; `search` matches words of the title and abstract.
@@ -202,19 +129,7 @@ impl CommissionsQuery {
         before: Option<String>,
     ) -> Result<Page<Summary>> {
         let args = PageArgs::parse(first, after, last, before)?;
-        let rows = summary::Entity::find()
-            .filter(summary::Column::PublishedAt.is_not_null())
-            .order_by_desc(summary::Column::Id)
-            .all(ctx.db()?.conn())
-            .await?;
-        let words = search.as_deref().map(crate::domain::needs::search_words).unwrap_or_default();
-        let rows: Vec<summary::Model> = rows
-            .into_iter()
-            .filter(|s| {
-                let text = format!("{} {}", s.title, s.abstract_text).to_lowercase();
-                words.iter().all(|w| text.contains(w.as_str()))
-            })
-            .collect();
+        let rows = db_commissions::published_summaries(ctx.db()?.conn(), search.as_deref()).await?;
         // Summaries are public only with their published commission; check it in one batch.
         let commissions =
             ctx.loader()?.load_many(rows.iter().map(|s| CommissionById(s.commission_id))).await?;

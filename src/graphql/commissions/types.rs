@@ -114,9 +114,9 @@ impl Commission {
         let args = PageArgs::parse(first, after, last, before)?;
         let rows = ctx.loader()?.load_one(NeedsOfCommission(self.0.id)).await?.unwrap_or_default();
         let mut needs = Vec::new();
-        for need in rows {
-            if can_see(ctx, &need.0)? {
-                needs.push(need);
+        for (need, theme_ids) in rows {
+            if can_see(ctx, &need)? {
+                needs.push(Need::with_themes(need, theme_ids));
             }
         }
         Ok(paginate(needs, args, |n| i64::from(n.0.id)))
@@ -133,7 +133,7 @@ impl Commission {
     /// Institutions' interest: all of it for the region's coordinators, an institution's own for its members.
     /// At most one per institution: priced at the number of institutions.
     #[graphql(
-        complexity = "crate::graphql::limits::bounded(crate::reference_data::bundled().institutions, child_complexity)"
+        complexity = "crate::graphql::limits::bounded(crate::db::reference_data::bundled().institutions, child_complexity)"
     )]
     async fn interests(&self, ctx: &Context<'_>) -> Result<Vec<Interest>> {
         let viewer = ctx.viewer()?;
@@ -161,7 +161,11 @@ impl Commission {
         before: Option<String>,
     ) -> Result<ChildPage<Milestone>> {
         let args = PageArgs::parse(first, after, last, before)?;
-        let rows = ctx.loader()?.load_one(MilestonesOfCommission(self.0.id, args)).await?.unwrap_or_default();
+        let rows = ctx
+            .loader()?
+            .load_one(MilestonesOfCommission(self.0.id, args.window()))
+            .await?
+            .unwrap_or_default();
         Ok(child_page(rows, args, CountOf(Children::Milestones, self.0.id), |m| i64::from(m.id), Milestone))
     }
 
@@ -177,7 +181,8 @@ impl Commission {
         before: Option<String>,
     ) -> Result<ChildPage<CommissionEvent>> {
         let args = PageArgs::parse(first, after, last, before)?;
-        let rows = ctx.loader()?.load_one(EventsOfCommission(self.0.id, args)).await?.unwrap_or_default();
+        let rows =
+            ctx.loader()?.load_one(EventsOfCommission(self.0.id, args.window())).await?.unwrap_or_default();
         Ok(child_page(
             rows,
             args,
@@ -334,7 +339,8 @@ impl Summary {
         before: Option<String>,
     ) -> Result<ChildPage<Uptake>> {
         let args = PageArgs::parse(first, after, last, before)?;
-        let rows = ctx.loader()?.load_one(UptakeOfSummary(self.0.id, args)).await?.unwrap_or_default();
+        let rows =
+            ctx.loader()?.load_one(UptakeOfSummary(self.0.id, args.window())).await?.unwrap_or_default();
         Ok(child_page(rows, args, CountOf(Children::Uptake, self.0.id), |u| i64::from(u.id), Uptake))
     }
 }

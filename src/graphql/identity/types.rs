@@ -131,13 +131,13 @@ pub async fn can_see(ctx: &Context<'_>, person: &person::Model) -> Result<bool, 
 
 /// A page of a person's memberships, oldest first.
 pub async fn memberships_of(ctx: &Context<'_>, person: i32, args: PageArgs) -> Result<ChildPage<Membership>> {
-    let rows = ctx.loader()?.load_one(MembershipsOfPerson(person, args)).await?.unwrap_or_default();
+    let rows = ctx.loader()?.load_one(MembershipsOfPerson(person, args.window())).await?.unwrap_or_default();
     Ok(child_page(rows, args, CountOf(Children::Memberships, person), |m| i64::from(m.id), Membership))
 }
 
 /// A page of a person's tokens, oldest first.
 pub async fn tokens_of(ctx: &Context<'_>, person: i32, args: PageArgs) -> Result<ChildPage<ApiToken>> {
-    let rows = ctx.loader()?.load_one(TokensOfPerson(person, args)).await?.unwrap_or_default();
+    let rows = ctx.loader()?.load_one(TokensOfPerson(person, args.window())).await?.unwrap_or_default();
     Ok(child_page(rows, args, CountOf(Children::Tokens, person), |t| i64::from(t.id), ApiToken))
 }
 
@@ -310,7 +310,7 @@ impl ApiToken {
     /// token minted for someone else is bound to the regions its minter coordinates, and a token
     /// minted with a bound token keeps that bound.
     #[graphql(
-        complexity = "crate::graphql::limits::bounded(crate::reference_data::bundled().regions, child_complexity)"
+        complexity = "crate::graphql::limits::bounded(crate::db::reference_data::bundled().regions, child_complexity)"
     )]
     async fn bound_to_regions(&self, ctx: &Context<'_>) -> Result<Option<Vec<Region>>> {
         let Some(ids) = token_bound(ctx, &self.0).await? else {

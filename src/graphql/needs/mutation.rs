@@ -770,9 +770,7 @@ impl Replayable for LinkEvidencePayload {
     }
 
     async fn replay(ctx: &Context<'_>, id: i32) -> Result<Self> {
-        let evidence = <entity::need_evidence::Entity as sea_orm::EntityTrait>::find_by_id(id)
-            .one(ctx.db()?.conn())
-            .await?;
+        let evidence = needs::evidence(ctx.db()?.conn(), id).await?;
         let need = match &evidence {
             Some(e) => visible_need(ctx, e.need_id).await?,
             None => None,

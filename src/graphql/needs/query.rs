@@ -230,7 +230,7 @@ impl NeedStats {
     }
 
     #[graphql(
-        complexity = "crate::graphql::limits::bounded(<NeedStatus as sea_orm::Iterable>::iter().count(), child_complexity)"
+        complexity = "crate::graphql::limits::bounded(<NeedStatus as async_graphql::resolver_utils::EnumType>::items().len(), child_complexity)"
     )]
     async fn by_status(&self, ctx: &Context<'_>) -> Result<Vec<StatusCount>> {
         let groups = self.groups(ctx, Grouping::Status).await?;
@@ -244,7 +244,7 @@ impl NeedStats {
     }
 
     #[graphql(
-        complexity = "crate::graphql::limits::bounded(crate::reference_data::bundled().themes + 1, child_complexity)"
+        complexity = "crate::graphql::limits::bounded(crate::db::reference_data::bundled().themes + 1, child_complexity)"
     )]
     async fn by_theme(&self, ctx: &Context<'_>) -> Result<Vec<ThemeCount>> {
         let groups = self.by_id(ctx, Grouping::Theme).await?;
@@ -259,7 +259,7 @@ impl NeedStats {
     }
 
     #[graphql(
-        complexity = "crate::graphql::limits::bounded(crate::reference_data::bundled().clusters + 1, child_complexity)"
+        complexity = "crate::graphql::limits::bounded(crate::db::reference_data::bundled().clusters + 1, child_complexity)"
     )]
     async fn by_cluster(&self, ctx: &Context<'_>) -> Result<Vec<ClusterCount>> {
         let groups = self.by_id(ctx, Grouping::Cluster).await?;
@@ -275,7 +275,7 @@ impl NeedStats {
     }
 
     #[graphql(
-        complexity = "crate::graphql::limits::bounded(crate::reference_data::bundled().municipalities + 1, child_complexity)"
+        complexity = "crate::graphql::limits::bounded(crate::db::reference_data::bundled().municipalities + 1, child_complexity)"
     )]
     async fn by_municipality(&self, ctx: &Context<'_>) -> Result<Vec<MunicipalityCount>> {
         let groups = self.by_id(ctx, Grouping::Municipality).await?;

@@ -77,10 +77,10 @@ pub fn can_see(ctx: &Context<'_>, need: &need::Model) -> Result<bool, AppError> 
 
 /// The need with this id if the viewer may see it; otherwise `None`, as if it did not exist.
 pub async fn visible_need(ctx: &Context<'_>, id: i32) -> Result<Option<Need>, AppError> {
-    let Some(need) = ctx.loader()?.load_one(NeedById(id)).await? else {
+    let Some((need, theme_ids)) = ctx.loader()?.load_one(NeedById(id)).await? else {
         return Ok(None);
     };
-    Ok(can_see(ctx, &need.0)?.then_some(need))
+    Ok(can_see(ctx, &need)?.then(|| Need::with_themes(need, theme_ids)))
 }
 
 /// The structured form of the question (PICO).
@@ -163,7 +163,7 @@ impl Need {
 
     /// At most one of each theme: priced at the number of themes.
     #[graphql(
-        complexity = "crate::graphql::limits::bounded(crate::reference_data::bundled().themes, child_complexity)"
+        complexity = "crate::graphql::limits::bounded(crate::db::reference_data::bundled().themes, child_complexity)"
     )]
     async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
         let loader = ctx.loader()?;
@@ -207,7 +207,8 @@ impl Need {
         before: Option<String>,
     ) -> Result<ChildPage<Cosignature>> {
         let args = PageArgs::parse(first, after, last, before)?;
-        let rows = ctx.loader()?.load_one(CosignPageOfNeed(self.0.id, args)).await?.unwrap_or_default();
+        let rows =
+            ctx.loader()?.load_one(CosignPageOfNeed(self.0.id, args.window())).await?.unwrap_or_default();
         Ok(child_page(
             rows,
             args,
@@ -271,7 +272,8 @@ impl Need {
         before: Option<String>,
     ) -> Result<ChildPage<Evidence>> {
         let args = PageArgs::parse(first, after, last, before)?;
-        let rows = ctx.loader()?.load_one(EvidenceOfNeed(self.0.id, args)).await?.unwrap_or_default();
+        let rows =
+            ctx.loader()?.load_one(EvidenceOfNeed(self.0.id, args.window())).await?.unwrap_or_default();
         Ok(child_page(rows, args, CountOf(Children::Evidence, self.0.id), |e| i64::from(e.id), Evidence))
     }
 
@@ -286,7 +288,7 @@ impl Need {
         before: Option<String>,
     ) -> Result<Connection<String, NeedEvent, ChildCount, EmptyFields, HistoryNames, HistoryNames>> {
         let args = PageArgs::parse(first, after, last, before)?;
-        let rows = ctx.loader()?.load_one(EventsOfNeed(self.0.id, args)).await?.unwrap_or_default();
+        let rows = ctx.loader()?.load_one(EventsOfNeed(self.0.id, args.window())).await?.unwrap_or_default();
         Ok(child_page(rows, args, CountOf(Children::NeedHistory, self.0.id), |e| i64::from(e.id), NeedEvent))
     }
 
@@ -309,7 +311,8 @@ impl Need {
         before: Option<String>,
     ) -> Result<Connection<String, Need, ChildCount, EmptyFields, DuplicateNames, DuplicateNames>> {
         let args = PageArgs::parse(first, after, last, before)?;
-        let rows = ctx.loader()?.load_one(DuplicatesOfNeed(self.0.id, args)).await?.unwrap_or_default();
+        let rows =
+            ctx.loader()?.load_one(DuplicatesOfNeed(self.0.id, args.window())).await?.unwrap_or_default();
         Ok(child_page(rows, args, CountOf(Children::Duplicates, self.0.id), |n| i64::from(n.id), Need::from))
     }
 

@@ -112,7 +112,7 @@ impl Region {
 
     /// The counties the region covers.
     #[graphql(
-        complexity = "crate::graphql::limits::bounded(crate::reference_data::bundled().counties, child_complexity)"
+        complexity = "crate::graphql::limits::bounded(crate::db::reference_data::bundled().counties, child_complexity)"
     )]
     async fn counties(&self, ctx: &Context<'_>) -> Result<Vec<County>> {
         let rows = ctx.loader()?.load_one(CountiesOfRegion(self.0.id)).await?;

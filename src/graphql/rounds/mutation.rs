@@ -4,13 +4,13 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::criterion;
-use sea_orm::{EntityTrait, QueryOrder};
 
 use crate::{
     auth::Action,
     auth::policy::allowed,
     db::{
         audit::Actor,
+        reference,
         rounds::{self, NewCriterion, NewRound},
     },
     domain::{needs::text, rounds::Scorer},
@@ -345,9 +345,7 @@ impl RoundsMutation {
                     }
                     criteria
                 }
-                None => criterion::Entity::find()
-                    .order_by_asc(criterion::Column::Id)
-                    .all(ctx.db()?.conn())
+                None => reference::all::<criterion::Entity>(ctx.db()?.conn(), criterion::Column::Id)
                     .await?
                     .into_iter()
                     .map(|c| NewCriterion {

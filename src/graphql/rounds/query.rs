@@ -1,10 +1,10 @@
 //! Root query field `rounds`: the rounds of the regions the caller is a member of.
 
 use async_graphql::{Context, ID, InputObject, Object};
-use entity::{enums::RoundStatus, round};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use entity::enums::RoundStatus;
 
 use crate::{
+    db::rounds::in_regions,
     error::Result,
     graphql::{
         connection::{Page, PageArgs, cost, paginate},
@@ -50,11 +50,7 @@ impl RoundsQuery {
             let wanted = GlobalId::decode_as(id, NodeType::Region)?;
             regions.retain(|r| *r == wanted);
         }
-        let mut select = round::Entity::find().filter(round::Column::RegionId.is_in(regions));
-        if let Some(status) = filter.status {
-            select = select.filter(round::Column::Status.eq(status));
-        }
-        let rows = select.order_by_desc(round::Column::Id).all(ctx.db()?.conn()).await?;
+        let rows = in_regions(ctx.db()?.conn(), &regions, filter.status).await?;
         // Newest first: the cursor key is the negated id, so that it grows along the order.
         Ok(paginate(rows.into_iter().map(Round).collect(), args, |r| -i64::from(r.0.id)))
     }

@@ -20,14 +20,14 @@ use crate::db::{Db, reference};
 /// Bump when anything in `data/` changes, so existing databases pick up the new rows.
 pub const VERSION: &str = "2026-11-25";
 
-const REGIONS: &str = include_str!("../data/regions.csv");
-const COUNTIES: &str = include_str!("../data/counties.csv");
-const CLUSTERS: &str = include_str!("../data/clusters.csv");
-const MUNICIPALITIES: &str = include_str!("../data/municipalities.csv");
-const INSTITUTIONS: &str = include_str!("../data/institutions.csv");
-const THEMES: &str = include_str!("../data/themes.csv");
-const PRODUCT_TYPES: &str = include_str!("../data/product_types.csv");
-const CRITERIA: &str = include_str!("../data/criteria.csv");
+const REGIONS: &str = include_str!("../../data/regions.csv");
+const COUNTIES: &str = include_str!("../../data/counties.csv");
+const CLUSTERS: &str = include_str!("../../data/clusters.csv");
+const MUNICIPALITIES: &str = include_str!("../../data/municipalities.csv");
+const INSTITUTIONS: &str = include_str!("../../data/institutions.csv");
+const THEMES: &str = include_str!("../../data/themes.csv");
+const PRODUCT_TYPES: &str = include_str!("../../data/product_types.csv");
+const CRITERIA: &str = include_str!("../../data/criteria.csv");
 
 /// How many rows of each table the bundled data has. No request writes these tables, so a list
 /// over one of them (a need's themes, a commission's interests, one per institution) is at most
