@@ -14,14 +14,12 @@ use std::{
 use chrono::Utc;
 
 use crate::{
-    auth::{
-        token,
-        viewer::{Grant, Identity, Organisation, Viewer},
-    },
+    auth::viewer::{Grant, Identity, Organisation, Viewer},
     db::{
         Db,
         identity::{self, GrantRow},
     },
+    domain::token,
     error::AppError,
 };
 

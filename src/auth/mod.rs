@@ -1,9 +1,8 @@
-//! Who is calling and what they may do: tokens, the `Viewer`, and the one policy every
-//! resolver asks (`viewer.can(action)`).
+//! Who is calling and what they may do: the bearer token (its secret's format is in
+//! `domain::token`), the `Viewer`, and the one policy every resolver asks (`viewer.can(action)`).
 
 pub mod authenticator;
 pub mod policy;
-pub mod token;
 pub mod viewer;
 
 pub use authenticator::Authenticator;

@@ -186,15 +186,9 @@ impl Action<'_> {
     }
 }
 
-/// The commissions a viewer may see, as conditions a query can apply: published ones, the drafts
-/// of `draft_regions`, and past draft those of `regions` (or all of them). The same rule as
-/// [`Action::SeeCommission`] (a test holds them together).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CommissionScope {
-    pub draft_regions: Vec<i32>,
-    pub all_past_draft: bool,
-    pub regions: Vec<i32>,
-}
+/// Which commissions a viewer may see; built here, from the viewer's grants, by
+/// [`Viewer::commission_scope`], and applied in SQL by the commission list.
+pub use crate::db::commissions::CommissionScope;
 
 impl Viewer {
     /// Which commissions this viewer may see; see [`CommissionScope`].

@@ -17,7 +17,6 @@ use sea_orm::{
 };
 
 use crate::{
-    auth::policy::CommissionScope,
     db::{Db, Effect, NodeType, WriteError, duplicate_is_conflict, needs, pages::KeyWindow},
     domain::commissions::{CommissionMove, effect_on_needs, next},
 };
@@ -472,6 +471,16 @@ pub async fn record_uptake(
 
 // ---------------------------------------------------------------------------------------------
 // Reading.
+
+/// The commissions a viewer may see, as conditions a query can apply: published ones, the drafts
+/// of `draft_regions`, and past draft those of `regions` (or all of them). The same rule as
+/// `Action::SeeCommission` in `auth::policy` (a test holds them together).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CommissionScope {
+    pub draft_regions: Vec<i32>,
+    pub all_past_draft: bool,
+    pub regions: Vec<i32>,
+}
 
 /// Which commissions to list: those of `scope`, narrowed by the rest. An empty list and `None`
 /// mean no restriction.

@@ -580,7 +580,7 @@ pub async fn create_token(
     region_id: Option<i32>,
     limits: TokenLimits,
 ) -> Result<CreatedToken, WriteError> {
-    let secret = crate::auth::token::generate()
+    let secret = crate::domain::token::generate()
         .map_err(|e| WriteError::Db(DbErr::Custom(format!("no randomness for a token: {e}"))))?;
     let txn = db.begin_write().await?;
     if person::Entity::find_by_id(person_id).lock_exclusive().one(&txn).await?.is_none() {

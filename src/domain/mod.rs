@@ -7,3 +7,4 @@ pub mod needs;
 pub mod nodes;
 pub mod rounds;
 pub mod time;
+pub mod token;
