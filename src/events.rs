@@ -41,10 +41,10 @@ impl EventBus {
     fn send(&self, change: Change) {
         match change {
             Change::Need(change) => {
-                let _ = self.needs.send(Arc::new(change));
+                let _ = self.needs.send(change);
             }
             Change::Commission(change) => {
-                let _ = self.commissions.send(Arc::new(change));
+                let _ = self.commissions.send(change);
             }
         }
     }

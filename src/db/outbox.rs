@@ -52,11 +52,12 @@ impl Topic {
     }
 }
 
-/// A committed history row, read with what subscribers filter and authorise on.
+/// A committed history row, read with what subscribers filter and authorise on; shared, since
+/// it is sent to every subscriber.
 #[derive(Clone, Debug)]
 pub enum Change {
-    Need(NeedChange),
-    Commission(CommissionChange),
+    Need(Arc<NeedChange>),
+    Commission(Arc<CommissionChange>),
 }
 
 /// A change to a need.
@@ -139,7 +140,7 @@ pub(crate) async fn need_change(
         return Ok(None);
     };
     let super::needs::Placed { need, cluster_id, region_id, theme_ids } = placed;
-    Ok(Some(Change::Need(NeedChange { event, need, cluster_id, region_id, theme_ids })))
+    Ok(Some(Change::Need(Arc::new(NeedChange { event, need, cluster_id, region_id, theme_ids }))))
 }
 
 /// A commission's change: the commission as the event left it (a later move may already be
@@ -182,7 +183,7 @@ pub(crate) async fn commission_change(
         .collect();
     theme_ids.sort_unstable();
     theme_ids.dedup();
-    Ok(Some(Change::Commission(CommissionChange { event, commission, theme_ids })))
+    Ok(Some(Change::Commission(Arc::new(CommissionChange { event, commission, theme_ids }))))
 }
 
 /// PostgreSQL: the notifications of every instance's commits, one connection per process.
@@ -311,14 +312,14 @@ mod tests {
 
     fn commission_of(change: Option<Change>) -> CommissionChange {
         match change {
-            Some(Change::Commission(change)) => change,
+            Some(Change::Commission(change)) => Arc::unwrap_or_clone(change),
             other => panic!("expected a commission's change, got {other:?}"),
         }
     }
 
     fn need_of(change: Option<Change>) -> NeedChange {
         match change {
-            Some(Change::Need(change)) => change,
+            Some(Change::Need(change)) => Arc::unwrap_or_clone(change),
             other => panic!("expected a need's change, got {other:?}"),
         }
     }

@@ -228,7 +228,8 @@ fn looks_like_a_credential(key: &str, value: &serde_json::Value) -> bool {
     match value {
         serde_json::Value::String(text) => {
             let text = text.trim_start();
-            crate::auth::authenticator::bearer(text).is_some() || text.starts_with(crate::domain::token::PREFIX)
+            crate::auth::authenticator::bearer(text).is_some()
+                || text.starts_with(crate::domain::token::PREFIX)
         }
         serde_json::Value::Object(fields) => fields.iter().any(|(k, v)| looks_like_a_credential(k, v)),
         serde_json::Value::Array(items) => items.iter().any(|v| looks_like_a_credential("", v)),

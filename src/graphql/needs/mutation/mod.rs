@@ -3,346 +3,36 @@
 //! (`FORBIDDEN`); then one write transaction with its history events, where an illegal move or a
 //! stale version is a `CONFLICT` user error that changes nothing.
 
-use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
-use entity::{enums::Urgency, need};
+mod checks;
+mod inputs;
+
+use async_graphql::{Context, ID, Object};
 
 use crate::{
+    auth::Action,
     auth::policy::allowed,
-    auth::{Action, policy::NeedScope},
     db::{
         audit::Actor,
         needs::{self, NeedContent, NewEvidence},
     },
-    domain::needs::{self as rules, FieldProblem, Move, NeedText, WrittenText, optional_text, text},
+    domain::needs::{self as rules, Move, WrittenText, text},
     error::{AppError, Result},
     graphql::{
         context::ContextExt,
-        idempotency::{self, Replayable},
-        identity::types::{region_of_municipality, visible_person},
+        idempotency,
+        identity::types::region_of_municipality,
         ids::{GlobalId, NodeType},
-        loaders::{MunicipalityById, ProductTypeById, ThemeById},
+        loaders::MunicipalityById,
         needs::types::{Evidence, Need, need_scope, visible_need},
         reference::types::Municipality,
         user_error::{UserError, UserErrorCode, UserErrors, from_write_error},
     },
 };
+use checks::*;
+pub use inputs::*;
 
 #[derive(Default)]
 pub struct NeedsMutation;
-
-/// The structured form of a question (PICO); every part optional.
-#[derive(InputObject, Default)]
-pub struct StructuredQuestionInput {
-    pub population: Option<String>,
-    pub intervention: Option<String>,
-    pub comparison: Option<String>,
-    pub outcome: Option<String>,
-}
-
-#[derive(InputObject)]
-pub struct SubmitNeedInput {
-    /// The municipality raising the need; may be left out by members of exactly one municipality.
-    pub municipality: Option<ID>,
-    pub title: String,
-    pub question: String,
-    /// Why it matters locally.
-    pub background: String,
-    /// The decision the answer will inform.
-    pub intended_use: String,
-    pub target_group: String,
-    pub themes: Vec<ID>,
-    #[graphql(default_with = "Urgency::Medium")]
-    pub urgency: Urgency,
-    pub product_type: Option<ID>,
-    pub structured_question: Option<StructuredQuestionInput>,
-    /// Who to ask about the need; the caller when left out.
-    pub contact_person: Option<ID>,
-    /// Keep it as a draft (visible only to the municipality) instead of submitting it.
-    #[graphql(default)]
-    pub draft: bool,
-    /// Send the same key again to retry safely: a replay returns the original result and
-    /// creates nothing; the same key with a different input is a CONFLICT user error.
-    pub idempotency_key: Option<String>,
-}
-
-#[derive(SimpleObject)]
-#[graphql(complex)]
-pub struct SubmitNeedPayload {
-    pub need: Option<Need>,
-    pub user_errors: Vec<UserError>,
-}
-
-#[ComplexObject]
-impl SubmitNeedPayload {
-    /// Open needs that look like this one: co-sign one of them instead if it is the same need.
-    /// Searched only when asked for.
-    async fn similar_needs(&self, ctx: &Context<'_>) -> Result<Vec<Need>> {
-        let Some(Need(need, _)) = &self.need else {
-            return Ok(Vec::new());
-        };
-        let words = rules::content_words(&format!("{} {}", need.title, need.question));
-        let similar = needs::similar(ctx.db()?.conn(), words, need.id, 5).await?;
-        Ok(similar.into_iter().map(Need::from).collect())
-    }
-}
-
-/// An edit: fields left out keep their value.
-#[derive(InputObject)]
-pub struct UpdateNeedInput {
-    pub need: ID,
-    /// The version read; a stale one is a CONFLICT.
-    pub version: i32,
-    pub title: Option<String>,
-    pub question: Option<String>,
-    pub background: Option<String>,
-    pub intended_use: Option<String>,
-    pub target_group: Option<String>,
-    pub themes: Option<Vec<ID>>,
-    pub urgency: Option<Urgency>,
-    pub product_type: Option<ID>,
-    pub structured_question: Option<StructuredQuestionInput>,
-    pub contact_person: Option<ID>,
-}
-
-/// A move of a need to another state.
-#[derive(InputObject)]
-pub struct NeedMoveInput {
-    pub need: ID,
-    /// The version read; a stale one is a CONFLICT.
-    pub version: i32,
-    /// A comment or reason, kept in the history. Required to return or reject a need.
-    pub reason: Option<String>,
-}
-
-#[derive(SimpleObject)]
-pub struct NeedPayload {
-    pub need: Option<Need>,
-    pub user_errors: Vec<UserError>,
-}
-
-impl NeedPayload {
-    fn failed(errors: Vec<UserError>) -> Self {
-        Self { need: None, user_errors: errors }
-    }
-
-    fn done(need: need::Model) -> Self {
-        Self { need: Some(Need::from(need)), user_errors: Vec::new() }
-    }
-
-    fn from_write(result: Result<need::Model, crate::db::WriteError>) -> Result<Self> {
-        Ok(match result {
-            Ok(need) => Self::done(need),
-            Err(err) => Self::failed(from_write_error(err)?),
-        })
-    }
-}
-
-#[derive(InputObject)]
-pub struct CosignNeedInput {
-    pub need: ID,
-    /// The co-signing municipality; may be left out by members of exactly one municipality.
-    pub municipality: Option<ID>,
-}
-
-#[derive(InputObject)]
-pub struct LinkEvidenceInput {
-    pub need: ID,
-    pub title: String,
-    pub url: Option<String>,
-    pub doi: Option<String>,
-    pub note: Option<String>,
-    /// Send the same key again to retry safely: a replay returns the original result and
-    /// creates nothing; the same key with a different input is a CONFLICT user error.
-    pub idempotency_key: Option<String>,
-}
-
-#[derive(SimpleObject)]
-pub struct LinkEvidencePayload {
-    pub need: Option<Need>,
-    pub evidence: Option<Evidence>,
-    pub user_errors: Vec<UserError>,
-}
-
-#[derive(InputObject)]
-pub struct MergeNeedsInput {
-    /// The need that stays.
-    pub survivor: ID,
-    /// The needs that become MERGED into it.
-    pub duplicates: Vec<ID>,
-}
-
-#[derive(SimpleObject)]
-pub struct MergeNeedsPayload {
-    pub survivor: Option<Need>,
-    pub duplicates: Vec<Need>,
-    pub user_errors: Vec<UserError>,
-}
-
-#[derive(InputObject)]
-pub struct UnmergeNeedInput {
-    /// The merged duplicate to restore.
-    pub need: ID,
-}
-
-#[derive(SimpleObject)]
-pub struct UnmergeNeedPayload {
-    /// The duplicate, back in the state it had before the merge.
-    pub need: Option<Need>,
-    /// The need it had been merged into.
-    pub survivor: Option<Need>,
-    pub user_errors: Vec<UserError>,
-}
-
-#[derive(InputObject)]
-pub struct SetMunicipalityPopulationInput {
-    pub municipality: ID,
-    /// Inhabitants; null when unknown.
-    pub population: Option<i32>,
-}
-
-#[derive(SimpleObject)]
-pub struct SetMunicipalityPopulationPayload {
-    pub municipality: Option<Municipality>,
-    pub user_errors: Vec<UserError>,
-}
-
-fn problem(errors: &mut UserErrors, result: Result<String, FieldProblem>) -> String {
-    result.unwrap_or_else(|p| {
-        errors.add(p.field, UserErrorCode::BadUserInput, p.message);
-        String::new()
-    })
-}
-
-/// A need's text, or its problems as `BAD_USER_INPUT` user errors (and an empty text).
-fn parse_text(errors: &mut UserErrors, written: WrittenText<'_>) -> NeedText {
-    NeedText::parse(written).unwrap_or_else(|problems| {
-        for p in problems {
-            errors.add(p.field, UserErrorCode::BadUserInput, p.message);
-        }
-        NeedText::default()
-    })
-}
-
-fn optional(errors: &mut UserErrors, field: &'static str, raw: Option<&str>) -> Option<String> {
-    optional_text(field, raw, rules::SHORT_TEXT).unwrap_or_else(|p| {
-        errors.add(p.field, UserErrorCode::BadUserInput, p.message);
-        None
-    })
-}
-
-/// Themes and product type: ids of the right type that exist.
-async fn check_references(
-    ctx: &Context<'_>,
-    errors: &mut UserErrors,
-    themes: &[ID],
-    product_type: Option<&ID>,
-) -> Result<(Vec<i32>, Option<i32>), AppError> {
-    let loader = ctx.loader()?;
-    let mut theme_ids = Vec::new();
-    for id in themes {
-        if let Some(theme) = errors.id("themes", GlobalId::decode_as(id, NodeType::Theme)) {
-            if loader.load_one(ThemeById(theme)).await?.is_none() {
-                errors.add("themes", UserErrorCode::NotFound, "no such theme");
-            } else if !theme_ids.contains(&theme) {
-                theme_ids.push(theme);
-            }
-        }
-    }
-    if themes.is_empty() {
-        errors.add("themes", UserErrorCode::BadUserInput, "choose at least one theme");
-    }
-    let product_type = match product_type {
-        Some(id) => match errors.id("productType", GlobalId::decode_as(id, NodeType::ProductType)) {
-            Some(pt) if loader.load_one(ProductTypeById(pt)).await?.is_some() => Some(pt),
-            Some(_) => {
-                errors.add("productType", UserErrorCode::NotFound, "no such product type");
-                None
-            }
-            None => None,
-        },
-        None => None,
-    };
-    Ok((theme_ids, product_type))
-}
-
-/// The contact person: someone the caller can see, the caller by default.
-async fn check_contact(
-    ctx: &Context<'_>,
-    errors: &mut UserErrors,
-    contact: Option<&ID>,
-    me: i32,
-) -> Result<Option<i32>, AppError> {
-    let Some(id) = contact else {
-        return Ok(Some(me));
-    };
-    let Some(person) = errors.id("contactPerson", GlobalId::decode_as(id, NodeType::Person)) else {
-        return Ok(None);
-    };
-    if visible_person(ctx, person).await?.is_none() {
-        errors.add("contactPerson", UserErrorCode::NotFound, "no such person");
-        return Ok(None);
-    }
-    Ok(Some(person))
-}
-
-/// The municipality acted for: the given one, or the caller's only one.
-fn acting_municipality(
-    ctx: &Context<'_>,
-    errors: &mut UserErrors,
-    given: Option<&ID>,
-) -> Result<Option<i32>, AppError> {
-    match given {
-        Some(id) => Ok(errors.id("municipality", GlobalId::decode_as(id, NodeType::Municipality))),
-        None => match ctx.viewer()?.member_municipalities().as_slice() {
-            [only] => Ok(Some(*only)),
-            [] => Err(AppError::Forbidden(allowed::SUBMIT_NEED)),
-            _ => {
-                errors.add("municipality", UserErrorCode::BadUserInput, "say which municipality you act for");
-                Ok(None)
-            }
-        },
-    }
-}
-
-/// A need the caller may see, by id; `NOT_FOUND` (as a user error) otherwise.
-async fn find_need(
-    ctx: &Context<'_>,
-    errors: &mut UserErrors,
-    field: &str,
-    id: &ID,
-) -> Result<Option<(need::Model, NeedScope)>, AppError> {
-    let Some(key) = errors.id(field, GlobalId::decode_as(id, NodeType::Need)) else {
-        return Ok(None);
-    };
-    match visible_need(ctx, key).await? {
-        Some(Need(need, _)) => {
-            let scope = need_scope(ctx, &need).await?;
-            Ok(Some((need, scope)))
-        }
-        None => {
-            errors.add(field, UserErrorCode::NotFound, "no such need");
-            Ok(None)
-        }
-    }
-}
-
-/// Who may make a move: the need's municipality, its reviewers, or its region's coordinators.
-#[derive(Clone, Copy)]
-enum Who {
-    Owner,
-    Reviewer,
-    Curator,
-}
-
-impl Who {
-    fn action(self, scope: &NeedScope) -> Action<'_> {
-        match self {
-            Who::Owner => Action::EditNeed(scope),
-            Who::Reviewer => Action::ReviewNeed(scope),
-            Who::Curator => Action::CurateNeed(scope),
-        }
-    }
-}
 
 impl NeedsMutation {
     /// The shared path of every move: find, authorise, apply.
@@ -750,31 +440,5 @@ impl NeedsMutation {
             needs::withdraw_cosign(db, me, need.id, municipality).await
         };
         NeedPayload::from_write(result)
-    }
-}
-
-impl Replayable for SubmitNeedPayload {
-    fn refused(errors: Vec<UserError>) -> Self {
-        Self { need: None, user_errors: errors }
-    }
-
-    async fn replay(ctx: &Context<'_>, id: i32) -> Result<Self> {
-        let need = visible_need(ctx, id).await?;
-        Ok(Self { need, user_errors: Vec::new() })
-    }
-}
-
-impl Replayable for LinkEvidencePayload {
-    fn refused(errors: Vec<UserError>) -> Self {
-        Self { need: None, evidence: None, user_errors: errors }
-    }
-
-    async fn replay(ctx: &Context<'_>, id: i32) -> Result<Self> {
-        let evidence = needs::evidence(ctx.db()?.conn(), id).await?;
-        let need = match &evidence {
-            Some(e) => visible_need(ctx, e.need_id).await?,
-            None => None,
-        };
-        Ok(Self { need, evidence: evidence.map(Evidence), user_errors: Vec::new() })
     }
 }

@@ -2,222 +2,37 @@
 //! open, award, cancel and publish; institutions express interest, report progress and deliver;
 //! municipalities record uptake.
 
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
-use chrono::{DateTime, Utc};
-use entity::{commission, enums::UptakeStatus};
+mod checks;
+mod inputs;
+
+use async_graphql::{Context, ID, Object};
+use chrono::Utc;
+use entity::commission;
 
 use crate::{
     auth::Action,
     auth::policy::allowed,
-    db::{
-        WriteError,
-        commissions::{self, NewCommission, NewSummary},
-    },
+    db::commissions::{self, NewCommission, NewSummary},
     domain::{
         commissions::CommissionMove,
-        needs::{SHORT_TEXT, optional_text, text},
+        needs::{SHORT_TEXT, optional_text},
     },
     error::{AppError, Result},
     graphql::{
-        commissions::types::{
-            Commission, Interest, Milestone, Summary, Uptake, visible_commission, visible_summary,
-        },
+        commissions::types::{Interest, Milestone, Summary, Uptake, visible_summary},
         context::ContextExt,
-        idempotency::{self, Replayable},
+        idempotency,
         ids::{GlobalId, NodeType},
         loaders::{InstitutionById, ProductTypeById},
         needs::types::{Need, need_scope, visible_need},
-        user_error::{UserError, UserErrorCode, UserErrors, from_write_error},
+        user_error::{UserErrorCode, UserErrors, from_write_error},
     },
 };
+use checks::*;
+pub use inputs::*;
 
 #[derive(Default)]
 pub struct CommissionsMutation;
-
-#[derive(InputObject)]
-pub struct CreateCommissionInput {
-    pub question: String,
-    pub product_type: ID,
-    #[graphql(validator(custom = "crate::graphql::time::Storable"))]
-    pub deadline: DateTime<Utc>,
-    /// In Norwegian kroner.
-    pub budget_nok: Option<i64>,
-    /// The PRIORITISED needs it answers, all of one region.
-    pub needs: Vec<ID>,
-    /// Send the same key again to retry safely: a replay returns the original result and
-    /// creates nothing; the same key with a different input is a CONFLICT user error.
-    pub idempotency_key: Option<String>,
-}
-
-#[derive(SimpleObject)]
-pub struct CommissionPayload {
-    pub commission: Option<Commission>,
-    pub user_errors: Vec<UserError>,
-}
-
-impl CommissionPayload {
-    fn failed(errors: Vec<UserError>) -> Self {
-        Self { commission: None, user_errors: errors }
-    }
-
-    fn from_write(result: Result<commission::Model, WriteError>) -> Result<Self> {
-        Ok(match result {
-            Ok(c) => Self { commission: Some(Commission(c)), user_errors: Vec::new() },
-            Err(err) => Self::failed(from_write_error(err)?),
-        })
-    }
-}
-
-#[derive(InputObject)]
-pub struct CommissionInput {
-    pub commission: ID,
-    /// A reason, kept in the history (used when cancelling).
-    pub reason: Option<String>,
-}
-
-#[derive(InputObject)]
-pub struct ExpressInterestInput {
-    pub commission: ID,
-    /// May be left out by members of exactly one institution.
-    pub institution: Option<ID>,
-    /// A short proposal: approach, team, timeline.
-    pub proposal: String,
-}
-
-#[derive(SimpleObject)]
-pub struct ExpressInterestPayload {
-    pub interest: Option<Interest>,
-    pub user_errors: Vec<UserError>,
-}
-
-#[derive(InputObject)]
-pub struct AwardCommissionInput {
-    pub commission: ID,
-    /// An institution that expressed interest (or any institution, to assign a draft directly).
-    pub institution: ID,
-}
-
-#[derive(InputObject)]
-pub struct ReportProgressInput {
-    pub commission: ID,
-    pub note: String,
-}
-
-#[derive(InputObject)]
-pub struct AddMilestoneInput {
-    pub commission: ID,
-    pub title: String,
-    #[graphql(validator(custom = "crate::graphql::time::Storable"))]
-    pub due_at: DateTime<Utc>,
-    /// Send the same key again to retry safely: a replay returns the original result and
-    /// creates nothing; the same key with a different input is a CONFLICT user error.
-    pub idempotency_key: Option<String>,
-}
-
-#[derive(InputObject)]
-pub struct CompleteMilestoneInput {
-    pub milestone: ID,
-}
-
-#[derive(SimpleObject)]
-pub struct MilestonePayload {
-    pub milestone: Option<Milestone>,
-    pub user_errors: Vec<UserError>,
-}
-
-#[derive(InputObject)]
-pub struct DeliverSummaryInput {
-    pub commission: ID,
-    pub title: String,
-    #[graphql(name = "abstract")]
-    pub abstract_text: String,
-    /// `nb`, `nn` or `en`.
-    pub language: String,
-    /// Where the summary can be read (`https://...` or `http://...`). Give a URL, a DOI or both:
-    /// with neither, the delivery is refused with a BAD_USER_INPUT user error on `url`.
-    pub url: Option<String>,
-    /// The summary's DOI (`10.1234/abc`). Give a URL, a DOI or both.
-    pub doi: Option<String>,
-    pub authors: String,
-    /// Send the same key again to retry safely: a replay returns the original result and
-    /// creates nothing; the same key with a different input is a CONFLICT user error.
-    pub idempotency_key: Option<String>,
-}
-
-#[derive(SimpleObject)]
-pub struct SummaryPayload {
-    pub summary: Option<Summary>,
-    pub user_errors: Vec<UserError>,
-}
-
-#[derive(InputObject)]
-pub struct RecordUptakeInput {
-    pub summary: ID,
-    /// May be left out by members of exactly one municipality.
-    pub municipality: Option<ID>,
-    pub status: UptakeStatus,
-    pub note: Option<String>,
-    /// Send the same key again to retry safely: a replay returns the original result and
-    /// creates nothing; the same key with a different input is a CONFLICT user error.
-    pub idempotency_key: Option<String>,
-}
-
-#[derive(SimpleObject)]
-pub struct UptakePayload {
-    pub uptake: Option<Uptake>,
-    pub user_errors: Vec<UserError>,
-}
-
-fn me(ctx: &Context<'_>) -> Result<i32, AppError> {
-    ctx.viewer()?.require_person()
-}
-
-/// A commission the caller may see, by id; NOT_FOUND as a user error otherwise.
-async fn find(
-    ctx: &Context<'_>,
-    errors: &mut UserErrors,
-    id: &ID,
-) -> Result<Option<commission::Model>, AppError> {
-    let Some(key) = errors.id("commission", GlobalId::decode_as(id, NodeType::Commission)) else {
-        return Ok(None);
-    };
-    let found = visible_commission(ctx, key).await?;
-    if found.is_none() {
-        errors.add("commission", UserErrorCode::NotFound, "no such commission");
-    }
-    Ok(found)
-}
-
-/// The institution acted for: the given one, or the caller's only one; FORBIDDEN unless a member.
-fn acting_institution(
-    ctx: &Context<'_>,
-    errors: &mut UserErrors,
-    given: Option<&ID>,
-) -> Result<Option<i32>, AppError> {
-    let viewer = ctx.viewer()?;
-    let id = match given {
-        Some(id) => errors.id("institution", GlobalId::decode_as(id, NodeType::Institution)),
-        None => match viewer.member_institutions().as_slice() {
-            [only] => Some(*only),
-            [] => return Err(AppError::Forbidden(allowed::ACT_FOR_INSTITUTION)),
-            _ => {
-                errors.add("institution", UserErrorCode::BadUserInput, "say which institution you act for");
-                None
-            }
-        },
-    };
-    if let Some(institution_id) = id {
-        viewer.require(Action::ActForInstitution { institution_id })?;
-    }
-    Ok(id)
-}
-
-fn checked(errors: &mut UserErrors, field: &'static str, raw: &str, max: usize) -> String {
-    text(field, raw, 1, max).unwrap_or_else(|p| {
-        errors.add(p.field, UserErrorCode::BadUserInput, p.message);
-        String::new()
-    })
-}
 
 impl CommissionsMutation {
     /// Coordinator-only moves on a commission the caller can see.
@@ -575,47 +390,5 @@ impl CommissionsMutation {
             )
         })
         .await
-    }
-}
-
-impl Replayable for CommissionPayload {
-    fn refused(errors: Vec<UserError>) -> Self {
-        Self::failed(errors)
-    }
-
-    async fn replay(ctx: &Context<'_>, id: i32) -> Result<Self> {
-        Ok(Self { commission: visible_commission(ctx, id).await?.map(Commission), user_errors: Vec::new() })
-    }
-}
-
-impl Replayable for MilestonePayload {
-    fn refused(errors: Vec<UserError>) -> Self {
-        Self { milestone: None, user_errors: errors }
-    }
-
-    async fn replay(ctx: &Context<'_>, id: i32) -> Result<Self> {
-        let found = commissions::milestone(ctx.db()?.conn(), id).await?;
-        Ok(Self { milestone: found.map(Milestone), user_errors: Vec::new() })
-    }
-}
-
-impl Replayable for SummaryPayload {
-    fn refused(errors: Vec<UserError>) -> Self {
-        Self { summary: None, user_errors: errors }
-    }
-
-    async fn replay(ctx: &Context<'_>, id: i32) -> Result<Self> {
-        Ok(Self { summary: visible_summary(ctx, id).await?.map(Summary), user_errors: Vec::new() })
-    }
-}
-
-impl Replayable for UptakePayload {
-    fn refused(errors: Vec<UserError>) -> Self {
-        Self { uptake: None, user_errors: errors }
-    }
-
-    async fn replay(ctx: &Context<'_>, id: i32) -> Result<Self> {
-        let found = commissions::uptake(ctx.db()?.conn(), id).await?;
-        Ok(Self { uptake: found.map(Uptake), user_errors: Vec::new() })
     }
 }
