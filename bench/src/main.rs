@@ -23,7 +23,7 @@ use std::{sync::Arc, time::Duration};
 
 use clap::{Parser, Subcommand};
 use knowledge_hub::app::prepare_database;
-use knowledge_hub::sample::{self, Tier};
+use sample::Tier;
 use load::{Load, Outcome, Side};
 use scenarios::Scenario;
 

@@ -289,7 +289,7 @@ on_both_databases! {
 
 on_both_databases! {
     async fn commissions_page_in_sql_forward_and_back_with_what_each_caller_may_see(app) {
-        knowledge_hub::sample::generate_needs(app.db(), 2_000, 11).await.expect("a sample dataset");
+        sample::generate_needs(app.db(), 2_000, 11).await.expect("a sample dataset");
         let member = app.token_for("Forskar", RoleArg::InstitutionMember, "uib").await;
         let query = "query($first: Int, $after: String, $last: Int, $before: String, $s: [CommissionStatus!]) {
             commissions(first: $first, after: $after, last: $last, before: $before, filter: { status: $s }) {

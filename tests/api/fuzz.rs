@@ -789,7 +789,7 @@ fn all_coded(body: &Value, document: &str) {
 
 /// A populated hub and a coordinator's token (who may see the most: drafts are still hidden).
 async fn populated(app: &TestApp) -> String {
-    knowledge_hub::sample::generate_needs(app.db(), 60, 5).await.expect("a sample dataset");
+    sample::generate_needs(app.db(), 60, 5).await.expect("a sample dataset");
     app.token_for("Kari Nordmann", knowledge_hub::config::RoleArg::Coordinator, "rso-vest").await
 }
 

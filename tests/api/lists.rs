@@ -21,7 +21,7 @@ fn key_of(id: &Value) -> i32 {
 /// The visible needs of a fresh sample dataset of `n` needs, and the first of them given a
 /// history `extra` events longer: co-sign and withdraw, again and again, as a client can.
 async fn needs_with_a_long_history(app: &TestApp, n: usize, extra: usize) -> Vec<Value> {
-    knowledge_hub::sample::generate_needs(app.db(), n, 21).await.expect("a sample dataset");
+    sample::generate_needs(app.db(), n, 21).await.expect("a sample dataset");
     let page = app.data(&format!("{{ needs(first: {n}) {{ nodes {{ id }} }} }}")).await;
     let ids: Vec<Value> =
         page["needs"]["nodes"].as_array().expect("needs").iter().map(|n| n["id"].clone()).collect();

@@ -48,7 +48,7 @@ on_both_databases! {
     /// short and with drafts in and out of sight, the pages are those of the whole order.
     async fn relevance_pages_are_the_pages_of_the_whole_order(app) {
         let db = app.db();
-        knowledge_hub::sample::generate_needs(db, 5_000, 11).await.expect("needs");
+        sample::generate_needs(db, 5_000, 11).await.expect("needs");
         let some_municipality =
             municipality::Entity::find().one(db.conn()).await.expect("read").expect("a municipality").id;
         let search = |words: &[&str]| NeedFilter {

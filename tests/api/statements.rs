@@ -61,7 +61,7 @@ const OPEN_REQUESTS: &str = "query($n: Int!) { commissions(filter: { status: [OP
 
 on_both_databases! {
     async fn a_dashboard_page_costs_the_same_few_statements_at_50_and_500_rows(app) {
-        knowledge_hub::sample::generate_needs(app.db(), 1_000, 7).await.expect("a sample dataset");
+        sample::generate_needs(app.db(), 1_000, 7).await.expect("a sample dataset");
         let first = statements_for(&app, &dashboard(50)).await;
         let small = statements_for(&app, &dashboard(50)).await;
         let before = app.statements();
@@ -80,7 +80,7 @@ on_both_databases! {
     }
 
     async fn an_institutions_open_requests_cost_the_same_few_statements_at_5_and_50_rows(app) {
-        knowledge_hub::sample::generate_needs(app.db(), 5_000, 7).await.expect("a sample dataset");
+        sample::generate_needs(app.db(), 5_000, 7).await.expect("a sample dataset");
         let token = app.token_for("Forskar", RoleArg::InstitutionMember, "uib").await;
         // The token's first use is looked up (then cached for a few seconds): not part of the count.
         app.data_as(&token, "{ viewer { authenticated } }", serde_json::json!({})).await;
@@ -99,7 +99,7 @@ on_both_databases! {
     }
 
     async fn a_need_by_id_with_its_municipality_and_themes_costs_one_statement(app) {
-        knowledge_hub::sample::generate_needs(app.db(), 50, 3).await.expect("a sample dataset");
+        sample::generate_needs(app.db(), 50, 3).await.expect("a sample dataset");
         let listed = app.data("{ needs(first: 50) { nodes { id themes { key } } } }").await;
         let with_themes = listed["needs"]["nodes"].as_array().cloned().unwrap_or_default().into_iter()
             .find(|n| n["themes"].as_array().is_some_and(|t| t.len() > 1)).expect("a need with two themes or more");
