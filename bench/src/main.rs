@@ -23,8 +23,8 @@ use std::{sync::Arc, time::Duration};
 
 use clap::{Parser, Subcommand};
 use knowledge_hub::app::prepare_database;
-use sample::Tier;
 use load::{Load, Outcome, Side};
+use sample::Tier;
 use scenarios::Scenario;
 
 #[derive(Parser)]

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::{
     cli::{BIN, Server},
-    helpers::{Backend, TestApp, on_both_databases},
+    helpers::{Backend, TestApp, both_databases},
     rounds::cast,
 };
 
@@ -190,22 +190,32 @@ async fn acknowledged_writes_survive_kill_9_on_postgres() {
     acknowledged_writes_survive_kill_9(dir.path(), Some(&app.database_url)).await;
 }
 
-on_both_databases! {
-    async fn fifty_concurrent_updates_at_one_version_let_exactly_one_through(app) {
-        let c = cast(&app).await;
-        let theme = app.data("{ themes(first: 1) { nodes { id } } }").await["themes"]["nodes"][0]["id"].clone();
-        let need = app.data_as(&c.bergen, SUBMIT, need_input("Fallforebygging", &theme)).await["submitNeed"]["need"]["id"].clone();
-        let update = "mutation($input: UpdateNeedInput!) { updateNeed(input: $input) { need { version } userErrors { code } } }";
-        let answers = join_all((0..50).map(|n| {
-            app.data_as(&c.bergen, update, json!({ "input": { "need": need, "version": 1, "title": format!("Ny tittel {n}") } }))
-        }))
+#[both_databases]
+async fn fifty_concurrent_updates_at_one_version_let_exactly_one_through(app: TestApp) {
+    let c = cast(&app).await;
+    let theme = app.data("{ themes(first: 1) { nodes { id } } }").await["themes"]["nodes"][0]["id"].clone();
+    let need = app.data_as(&c.bergen, SUBMIT, need_input("Fallforebygging", &theme)).await["submitNeed"]["need"]["id"].clone();
+    let update = "mutation($input: UpdateNeedInput!) { updateNeed(input: $input) { need { version } userErrors { code } } }";
+    let answers = join_all((0..50).map(|n| {
+        app.data_as(
+            &c.bergen,
+            update,
+            json!({ "input": { "need": need, "version": 1, "title": format!("Ny tittel {n}") } }),
+        )
+    }))
+    .await;
+    let won = answers.iter().filter(|a| a["updateNeed"]["userErrors"] == json!([])).count();
+    let conflicts =
+        answers.iter().filter(|a| a["updateNeed"]["userErrors"] == json!([{ "code": "CONFLICT" }])).count();
+    assert_eq!((won, conflicts), (1, 49), "{answers:?}");
+    let version = app
+        .data_as(
+            &c.bergen,
+            "query($id: ID!) { node(id: $id) { ... on Need { version } } }",
+            json!({ "id": need }),
+        )
         .await;
-        let won = answers.iter().filter(|a| a["updateNeed"]["userErrors"] == json!([])).count();
-        let conflicts = answers.iter().filter(|a| a["updateNeed"]["userErrors"] == json!([{ "code": "CONFLICT" }])).count();
-        assert_eq!((won, conflicts), (1, 49), "{answers:?}");
-        let version = app.data_as(&c.bergen, "query($id: ID!) { node(id: $id) { ... on Need { version } } }", json!({ "id": need })).await;
-        assert_eq!(version["node"]["version"], 2);
-    }
+    assert_eq!(version["node"]["version"], 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -12,6 +12,10 @@ use tokio::sync::oneshot;
 
 use crate::postgres;
 
+/// `#[both_databases] async fn name(app: TestApp)` defines the test twice, once per database:
+/// `name::sqlite` and `name::postgres`.
+pub(crate) use knowledge_hub_testing_macros::both_databases;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -300,30 +304,3 @@ pub fn error_codes(response: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
-
-/// Defines each test twice, once per database: `name::sqlite` and `name::postgres`.
-macro_rules! on_both_databases {
-    ($(
-        $(#[$meta:meta])*
-        async fn $name:ident($app:ident) $body:block
-    )*) => {$(
-        $(#[$meta])*
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            async fn run($app: $crate::helpers::TestApp) $body
-
-            #[tokio::test]
-            async fn sqlite() {
-                run($crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await).await;
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                run($crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await).await;
-            }
-        }
-    )*};
-}
-pub(crate) use on_both_databases;

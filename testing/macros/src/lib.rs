@@ -34,7 +34,9 @@ use syn::{Error, ItemFn, parse_macro_input};
 pub fn both_databases(arguments: TokenStream, item: TokenStream) -> TokenStream {
     if !arguments.is_empty() {
         let arguments = proc_macro2::TokenStream::from(arguments);
-        return Error::new_spanned(arguments, "#[both_databases] takes no arguments").to_compile_error().into();
+        return Error::new_spanned(arguments, "#[both_databases] takes no arguments")
+            .to_compile_error()
+            .into();
     }
     let test = parse_macro_input!(item as ItemFn);
     if test.sig.asyncness.is_none() || test.sig.inputs.len() != 1 {
