@@ -3,10 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{
-    helpers::{Backend, TestApp, both_databases},
-    rounds::cast,
-};
+use crate::helpers::{Backend, TestApp, both_databases, cast};
 
 /// Every distinct code in a response: top-level errors and the `userErrors` of every mutation
 /// payload.
@@ -226,7 +223,7 @@ async fn hostile_arguments_and_inputs_are_user_errors_that_change_nothing(app: T
         assert_eq!(codes(&body), expected, "node({id}): {body}");
         let (_, body) = graphql(
             &app,
-            Some(&c.kk),
+            Some(&c.cluster_coordinator),
             "mutation($id: ID!) { acceptNeed(input: { need: $id, version: 1 }) { userErrors { code } } }",
             json!({ "id": id }),
         )

@@ -5,10 +5,7 @@
 use knowledge_hub::config::RoleArg;
 use serde_json::{Value, json};
 
-use crate::{
-    helpers::{TestApp, both_databases},
-    rounds::cast,
-};
+use crate::helpers::{TestApp, both_databases, cast};
 
 /// Posts a GraphQL request with a chosen request id; returns the status and body.
 async fn post(
@@ -115,7 +112,7 @@ async fn every_mutation_and_refusal_is_in_the_coordinators_log(app: TestApp) {
     assert_eq!(of("audit-bad-token")["detail"]["reason"], "malformed");
 
     // Others may not read the log, and trying is itself recorded.
-    let (_, refused) = post(&app, Some(&c.kk), "audit-reader", LOG, json!({})).await;
+    let (_, refused) = post(&app, Some(&c.cluster_coordinator), "audit-reader", LOG, json!({})).await;
     assert_eq!(refused["errors"][0]["extensions"]["code"], "FORBIDDEN");
     assert_eq!(log_for(&app, &c.coordinator, "audit-reader").await[0]["action"], "query.auditEvents");
 

@@ -5,8 +5,8 @@ use knowledge_hub::config::RoleArg;
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{TestApp, both_databases, error_codes, user_error_codes},
-    rounds::{accepted_need, all, cast, open_round, score},
+    helpers::{TestApp, both_databases, cast, error_codes, user_error_codes},
+    rounds::{accepted_need, all, open_round, score},
 };
 
 const COMMISSION: &str =
@@ -53,9 +53,9 @@ async fn need_history(app: &TestApp, token: &str, need: &Value) -> Vec<Value> {
 async fn a_need_goes_from_the_pool_to_a_published_summary_that_was_used(app: TestApp) {
     let c = cast(&app).await;
     let hvl = app.token_for("Hans Vestland", RoleArg::InstitutionMember, "hvl").await;
-    let a = accepted_need(&app, &c.bergen, &c.kk, "Fallforebygging for eldre").await;
-    let b = accepted_need(&app, &c.askoy, &c.kk, "Ernæring på sjukeheim").await;
-    let cc = accepted_need(&app, &c.stavanger, &c.sr, "Einsemd blant unge").await;
+    let a = accepted_need(&app, &c.bergen, &c.cluster_coordinator, "Fallforebygging for eldre").await;
+    let b = accepted_need(&app, &c.askoy, &c.cluster_coordinator, "Ernæring på sjukeheim").await;
+    let cc = accepted_need(&app, &c.stavanger, &c.other_cluster_coordinator, "Einsemd blant unge").await;
     app.data_as(
         &c.stavanger,
         "mutation($n: ID!) { cosignNeed(input: { need: $n }) { userErrors { code } } }",
@@ -66,9 +66,14 @@ async fn a_need_goes_from_the_pool_to_a_published_summary_that_was_used(app: Tes
     // The round: A wins on scores.
     let (opened, _) = open_round(&app, &c.coordinator, &[&a, &b, &cc], 1).await;
     let round = opened["round"]["id"].clone();
-    for (token, need, value) in
-        [(&c.kk, &a, 5), (&c.kk, &b, 3), (&c.sr, &a, 4), (&c.sr, &cc, 3), (&c.uib, &a, 4), (&c.uib, &b, 2)]
-    {
+    for (token, need, value) in [
+        (&c.cluster_coordinator, &a, 5),
+        (&c.cluster_coordinator, &b, 3),
+        (&c.other_cluster_coordinator, &a, 4),
+        (&c.other_cluster_coordinator, &cc, 3),
+        (&c.institution, &a, 4),
+        (&c.institution, &b, 2),
+    ] {
         let (payload, errors) = score(&app, token, "scoreNeed", &round, need, all(value)).await;
         assert!(errors.is_empty() && user_error_codes(&payload).is_empty(), "{payload}");
     }
@@ -94,7 +99,7 @@ async fn a_need_goes_from_the_pool_to_a_published_summary_that_was_used(app: Tes
             .clone();
     let (_, errors) = call(
         &app,
-        &c.kk,
+        &c.cluster_coordinator,
         "createCommission",
         "CreateCommissionInput",
         json!({ "question": "q", "productType": product,
@@ -120,10 +125,10 @@ async fn a_need_goes_from_the_pool_to_a_published_summary_that_was_used(app: Tes
     let commission = created["commission"].clone();
     assert_eq!(commission["status"], "DRAFT");
     let id = commission["id"].clone();
-    assert!(commission_as(&app, Some(&c.uib), &id).await.is_null(), "drafts are for coordinators");
+    assert!(commission_as(&app, Some(&c.institution), &id).await.is_null(), "drafts are for coordinators");
     let (_, errors) = call(
         &app,
-        &c.uib,
+        &c.institution,
         "expressInterest",
         "ExpressInterestInput",
         json!({ "commission": id, "proposal": "Vi kan" }),
@@ -145,7 +150,7 @@ async fn a_need_goes_from_the_pool_to_a_published_summary_that_was_used(app: Tes
     // Two institutions express interest; each sees only its own proposal.
     let (uib_interest, _) = call(
         &app,
-        &c.uib,
+        &c.institution,
         "expressInterest",
         "ExpressInterestInput",
         json!({ "commission": id, "proposal": "Systematisk oversikt på 6 månader" }),
@@ -155,7 +160,7 @@ async fn a_need_goes_from_the_pool_to_a_published_summary_that_was_used(app: Tes
     assert_eq!(uib_interest["userErrors"], json!([]));
     call(
         &app,
-        &c.uib,
+        &c.institution,
         "expressInterest",
         "ExpressInterestInput",
         json!({ "commission": id, "proposal": "Systematisk oversikt på 5 månader" }),
@@ -171,7 +176,7 @@ async fn a_need_goes_from_the_pool_to_a_published_summary_that_was_used(app: Tes
         "interest { proposal }",
     )
     .await;
-    let seen_by_uib = commission_as(&app, Some(&c.uib), &id).await;
+    let seen_by_uib = commission_as(&app, Some(&c.institution), &id).await;
     assert_eq!(
         seen_by_uib["interests"],
         json!([{ "institution": { "key": "uib" }, "proposal": "Systematisk oversikt på 5 månader" }])
@@ -250,7 +255,7 @@ async fn a_need_goes_from_the_pool_to_a_published_summary_that_was_used(app: Tes
     assert_eq!(errors, ["FORBIDDEN"]);
     let (milestone, _) = call(
         &app,
-        &c.uib,
+        &c.institution,
         "addMilestone",
         "AddMilestoneInput",
         json!({ "commission": id, "title": "Protokoll", "dueAt": "2999-01-01T00:00:00Z" }),
@@ -259,7 +264,7 @@ async fn a_need_goes_from_the_pool_to_a_published_summary_that_was_used(app: Tes
     .await;
     let (progress, _) = call(
         &app,
-        &c.uib,
+        &c.institution,
         "reportProgress",
         "ReportProgressInput",
         json!({ "commission": id, "note": "Søk ferdig, 212 treff" }),
@@ -269,7 +274,7 @@ async fn a_need_goes_from_the_pool_to_a_published_summary_that_was_used(app: Tes
     assert_eq!(progress["commission"]["status"], "IN_PROGRESS");
     let (done, _) = call(
         &app,
-        &c.uib,
+        &c.institution,
         "completeMilestone",
         "CompleteMilestoneInput",
         json!({ "milestone": milestone["milestone"]["id"] }),
@@ -279,7 +284,7 @@ async fn a_need_goes_from_the_pool_to_a_published_summary_that_was_used(app: Tes
     assert!(done["milestone"]["doneAt"].is_string());
     let (bad_summary, _) = call(
         &app,
-        &c.uib,
+        &c.institution,
         "deliverSummary",
         "DeliverSummaryInput",
         json!({ "commission": id,
@@ -291,7 +296,7 @@ async fn a_need_goes_from_the_pool_to_a_published_summary_that_was_used(app: Tes
     assert!(bad_summary["userErrors"].to_string().contains("give a URL or a DOI"), "{bad_summary}");
     let (delivered, _) = call(
         &app,
-        &c.uib,
+        &c.institution,
         "deliverSummary",
         "DeliverSummaryInput",
         json!({ "commission": id,
@@ -413,8 +418,8 @@ async fn a_need_goes_from_the_pool_to_a_published_summary_that_was_used(app: Tes
 #[both_databases]
 async fn cancelling_awarded_work_gives_its_needs_back_to_the_pool(app: TestApp) {
     let c = cast(&app).await;
-    let a = accepted_need(&app, &c.bergen, &c.kk, "Fallforebygging for eldre").await;
-    let b = accepted_need(&app, &c.askoy, &c.kk, "Ernæring på sjukeheim").await;
+    let a = accepted_need(&app, &c.bergen, &c.cluster_coordinator, "Fallforebygging for eldre").await;
+    let b = accepted_need(&app, &c.askoy, &c.cluster_coordinator, "Ernæring på sjukeheim").await;
     let (opened, _) = open_round(&app, &c.coordinator, &[&a, &b], 2).await;
     app.data_as(
         &c.coordinator,
@@ -460,7 +465,7 @@ async fn cancelling_awarded_work_gives_its_needs_back_to_the_pool(app: TestApp) 
     );
     let (started, _) = call(
         &app,
-        &c.uib,
+        &c.institution,
         "reportProgress",
         "ReportProgressInput",
         json!({ "commission": first, "note": "I gang" }),
@@ -531,7 +536,7 @@ async fn cancelling_awarded_work_gives_its_needs_back_to_the_pool(app: TestApp) 
     assert_eq!(withdrawn["need"]["status"], "WITHDRAWN", "{withdrawn}");
 
     // Cancelling a draft or an open commission leaves its needs as they were.
-    let d = accepted_need(&app, &c.stavanger, &c.sr, "Einsemd blant unge").await;
+    let d = accepted_need(&app, &c.stavanger, &c.other_cluster_coordinator, "Einsemd blant unge").await;
     let (opened, _) = open_round(&app, &c.coordinator, &[&d], 1).await;
     app.data_as(
         &c.coordinator,
@@ -574,7 +579,7 @@ async fn commissions_keep_to_their_region_and_roles(app: TestApp) {
     app.add_second_region().await;
     let c = cast(&app).await;
     let nord = app.token_for("Nils Nord", RoleArg::Coordinator, "rso-nord").await;
-    let a = accepted_need(&app, &c.bergen, &c.kk, "Fallforebygging for eldre").await;
+    let a = accepted_need(&app, &c.bergen, &c.cluster_coordinator, "Fallforebygging for eldre").await;
     let (opened, _) = open_round(&app, &c.coordinator, &[&a], 1).await;
     app.data_as(
         &c.coordinator,
@@ -590,7 +595,7 @@ async fn commissions_keep_to_their_region_and_roles(app: TestApp) {
         call(&app, &nord, "createCommission", "CreateCommissionInput", input.clone(), "commission { id }")
             .await;
     assert_eq!(errors, ["FORBIDDEN"], "another region's coordinator cannot commission this region's need");
-    for token in [&c.bergen, &c.uib, &c.kk] {
+    for token in [&c.bergen, &c.institution, &c.cluster_coordinator] {
         let (_, errors) = call(
             &app,
             token,
@@ -637,7 +642,7 @@ async fn commissions_keep_to_their_region_and_roles(app: TestApp) {
     assert_eq!(user_error_codes(&hidden), ["NOT_FOUND"], "another region's coordinator does not see it");
     let (_, errors) = call(
         &app,
-        &c.kk,
+        &c.cluster_coordinator,
         "cancelCommission",
         "CommissionInput",
         json!({ "commission": id }),

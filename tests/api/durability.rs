@@ -17,8 +17,7 @@ use serde_json::{Value, json};
 
 use crate::{
     cli::{BIN, Server},
-    helpers::{Backend, TestApp, both_databases},
-    rounds::cast,
+    helpers::{Backend, TestApp, both_databases, cast},
 };
 
 const SUBMIT: &str =

@@ -3,10 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{
-    helpers::{TestApp, both_databases},
-    rounds::cast,
-};
+use crate::helpers::{TestApp, both_databases, cast};
 
 const SUBMIT: &str = "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) {
     need { id title } userErrors { field code } } }";

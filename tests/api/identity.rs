@@ -6,7 +6,7 @@ use knowledge_hub::config::RoleArg;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, both_databases, error_codes, user_error_codes};
+use crate::helpers::{TestApp, both_databases, cast, error_codes, user_error_codes};
 
 const CREATE_PERSON: &str = "mutation($input: CreatePersonInput!) { createPerson(input: $input) {
     person { id name email memberships { nodes { id role } } } userErrors { field message code } } }";
@@ -37,27 +37,6 @@ async fn ids(app: &TestApp) -> Value {
         "stavanger": data["stavanger"]["id"],
         "uib": data["institutions"]["nodes"][0]["id"],
     })
-}
-
-/// The main cast in RSO Vest, with tokens.
-struct Cast {
-    coordinator: String,
-    cluster_coordinator: String,
-    bergen_member: String,
-    askoy_member: String,
-    institution_member: String,
-}
-
-async fn cast(app: &TestApp) -> Cast {
-    Cast {
-        coordinator: app.token_for("Kari Nordmann", RoleArg::Coordinator, "rso-vest").await,
-        cluster_coordinator: app
-            .token_for("Ola Hansen", RoleArg::ClusterCoordinator, "kunnskapskommunen")
-            .await,
-        bergen_member: app.token_for("Ingrid Berg", RoleArg::MunicipalityMember, "4601").await,
-        askoy_member: app.token_for("Lars Vik", RoleArg::MunicipalityMember, "4627").await,
-        institution_member: app.token_for("Sofie Dahl", RoleArg::InstitutionMember, "uib").await,
-    }
 }
 
 async fn viewer(app: &TestApp, token: &str) -> Value {
@@ -117,7 +96,7 @@ async fn the_viewer_knows_who_is_calling(app: TestApp) {
         json!({ "__typename": "Region", "key": "rso-vest" })
     );
     assert_eq!(me["tokens"]["nodes"].as_array().map(Vec::len), Some(1));
-    let me = viewer(&app, &c.bergen_member).await;
+    let me = viewer(&app, &c.bergen).await;
     assert_eq!(
         me["memberships"]["nodes"][0]["organisation"],
         json!({ "__typename": "Municipality", "code": "4601" })
@@ -150,11 +129,11 @@ async fn bad_tokens_are_unauthenticated_never_public(app: TestApp) {
 #[both_databases]
 async fn an_expired_token_stops_working(app: TestApp) {
     let c = cast(&app).await;
-    let me = person_id(&app, &c.bergen_member).await;
+    let me = person_id(&app, &c.bergen).await;
     let soon = (chrono::Utc::now() + chrono::Duration::milliseconds(1500)).to_rfc3339();
     let (created, _) = mutate(
         &app,
-        &c.bergen_member,
+        &c.bergen,
         CREATE_TOKEN,
         "createToken",
         json!({ "name": "short-lived", "expiresAt": soon }),
@@ -174,7 +153,7 @@ async fn anyone_lists_and_revokes_their_own_tokens_and_revocation_is_immediate(a
     let c = cast(&app).await;
     let audit_before = audit_count(&app).await;
     let (created, errors) =
-        mutate(&app, &c.askoy_member, CREATE_TOKEN, "createToken", json!({ "name": "dashboard" })).await;
+        mutate(&app, &c.askoy, CREATE_TOKEN, "createToken", json!({ "name": "dashboard" })).await;
     assert!(errors.is_empty() && user_error_codes(&created).is_empty(), "{created}");
     let second = created["secret"].as_str().expect("secret").to_owned();
     assert!(
@@ -183,18 +162,12 @@ async fn anyone_lists_and_revokes_their_own_tokens_and_revocation_is_immediate(a
     );
     let tokens = viewer(&app, &second).await["tokens"]["nodes"].clone();
     assert_eq!(tokens.as_array().map(Vec::len), Some(2));
-    let (revoked, _) = mutate(
-        &app,
-        &c.askoy_member,
-        REVOKE_TOKEN,
-        "revokeToken",
-        json!({ "token": created["token"]["id"] }),
-    )
-    .await;
+    let (revoked, _) =
+        mutate(&app, &c.askoy, REVOKE_TOKEN, "revokeToken", json!({ "token": created["token"]["id"] })).await;
     assert_eq!(revoked["token"]["active"], false);
     assert!(revoked["token"]["revokedAt"].is_string());
     assert_eq!(app.query_as(&second, VIEWER, json!({})).await.0, 401, "revoked tokens stop at once");
-    assert_eq!(app.query_as(&c.askoy_member, VIEWER, json!({})).await.0, 200, "the other token still works");
+    assert_eq!(app.query_as(&c.askoy, VIEWER, json!({})).await.0, 200, "the other token still works");
     assert_eq!(audit_count(&app).await, audit_before + 2, "one audit event per change");
 }
 
@@ -278,10 +251,10 @@ async fn a_coordinator_manages_people_and_tokens_in_their_region(app: TestApp) {
 async fn only_coordinators_create_people_and_manage_memberships(app: TestApp) {
     let c = cast(&app).await;
     let ids = ids(&app).await;
-    let bergen_person = person_id(&app, &c.bergen_member).await;
-    let membership = viewer(&app, &c.bergen_member).await["memberships"]["nodes"][0]["id"].clone();
+    let bergen_person = person_id(&app, &c.bergen).await;
+    let membership = viewer(&app, &c.bergen).await["memberships"]["nodes"][0]["id"].clone();
     let audit_before = audit_count(&app).await;
-    for token in [&c.cluster_coordinator, &c.bergen_member, &c.askoy_member, &c.institution_member] {
+    for token in [&c.cluster_coordinator, &c.bergen, &c.askoy, &c.institution] {
         let (_, errors) = mutate(
             &app,
             token,
@@ -309,19 +282,16 @@ async fn only_coordinators_create_people_and_manage_memberships(app: TestApp) {
         assert_eq!(error_codes(&response), ["FORBIDDEN"]);
     }
     assert_eq!(audit_count(&app).await, audit_before, "refused changes change nothing");
-    assert_eq!(
-        viewer(&app, &c.bergen_member).await["memberships"]["nodes"].as_array().map(Vec::len),
-        Some(1)
-    );
+    assert_eq!(viewer(&app, &c.bergen).await["memberships"]["nodes"].as_array().map(Vec::len), Some(1));
 }
 
 #[both_databases]
 async fn tokens_of_others_are_not_found_unless_you_coordinate_their_region(app: TestApp) {
     let c = cast(&app).await;
-    let bergen_person = person_id(&app, &c.bergen_member).await;
-    let bergen_token = viewer(&app, &c.bergen_member).await["tokens"]["nodes"][0]["id"].clone();
+    let bergen_person = person_id(&app, &c.bergen).await;
+    let bergen_token = viewer(&app, &c.bergen).await["tokens"]["nodes"][0]["id"].clone();
     // Strangers cannot see the person at all: NOT_FOUND, as for an id that does not exist.
-    for token in [&c.institution_member, &c.askoy_member] {
+    for token in [&c.institution, &c.askoy] {
         let (payload, errors) = mutate(
             &app,
             token,
@@ -344,12 +314,12 @@ async fn tokens_of_others_are_not_found_unless_you_coordinate_their_region(app: 
     )
     .await;
     assert_eq!(errors, ["FORBIDDEN"]);
-    for token in [&c.institution_member, &c.askoy_member, &c.cluster_coordinator] {
+    for token in [&c.institution, &c.askoy, &c.cluster_coordinator] {
         let (payload, _) =
             mutate(&app, token, REVOKE_TOKEN, "revokeToken", json!({ "token": bergen_token })).await;
         assert_eq!(user_error_codes(&payload), ["NOT_FOUND"]);
     }
-    assert_eq!(app.query_as(&c.bergen_member, VIEWER, json!({})).await.0, 200, "still valid");
+    assert_eq!(app.query_as(&c.bergen, VIEWER, json!({})).await.0, 200, "still valid");
 }
 
 #[both_databases]
@@ -358,9 +328,9 @@ async fn coordinators_cannot_reach_into_another_region(app: TestApp) {
     let c = cast(&app).await;
     let nord = app.token_for("Nils Nord", RoleArg::Coordinator, "rso-nord").await;
     let ids = ids(&app).await;
-    let bergen_person = person_id(&app, &c.bergen_member).await;
-    let bergen_membership = viewer(&app, &c.bergen_member).await["memberships"]["nodes"][0]["id"].clone();
-    let bergen_token = viewer(&app, &c.bergen_member).await["tokens"]["nodes"][0]["id"].clone();
+    let bergen_person = person_id(&app, &c.bergen).await;
+    let bergen_membership = viewer(&app, &c.bergen).await["memberships"]["nodes"][0]["id"].clone();
+    let bergen_token = viewer(&app, &c.bergen).await["tokens"]["nodes"][0]["id"].clone();
     let nord_person = person_id(&app, &nord).await;
     let audit_before = audit_count(&app).await;
 
@@ -444,7 +414,7 @@ async fn coordinators_cannot_reach_into_another_region(app: TestApp) {
 async fn mutation_input_problems_are_user_errors_that_change_nothing(app: TestApp) {
     let c = cast(&app).await;
     let ids = ids(&app).await;
-    let bergen_person = person_id(&app, &c.bergen_member).await;
+    let bergen_person = person_id(&app, &c.bergen).await;
     let audit_before = audit_count(&app).await;
     let cases = [
         (
@@ -514,14 +484,14 @@ async fn mutation_input_problems_are_user_errors_that_change_nothing(app: TestAp
 #[both_databases]
 async fn personal_data_is_hidden_from_those_with_no_business_seeing_it(app: TestApp) {
     let c = cast(&app).await;
-    let bergen_person = person_id(&app, &c.bergen_member).await;
+    let bergen_person = person_id(&app, &c.bergen).await;
     let query = "query($id: ID!) { node(id: $id) { ... on Person { name email } } }";
     let vars = json!({ "id": bergen_person });
     let sees = |body: &Value| body["data"]["node"]["email"] == "ingrid.berg@example.no";
     assert!(sees(&app.query_as(&c.coordinator, query, vars.clone()).await.1));
     assert!(sees(&app.query_as(&c.cluster_coordinator, query, vars.clone()).await.1));
-    assert!(sees(&app.query_as(&c.bergen_member, query, vars.clone()).await.1));
-    for token in [&c.askoy_member, &c.institution_member] {
+    assert!(sees(&app.query_as(&c.bergen, query, vars.clone()).await.1));
+    for token in [&c.askoy, &c.institution] {
         let body = app.query_as(token, query, vars.clone()).await.1;
         assert!(body["data"]["node"].is_null(), "{body}");
     }
@@ -532,9 +502,9 @@ async fn personal_data_is_hidden_from_those_with_no_business_seeing_it(app: Test
 #[both_databases]
 async fn public_responses_contain_no_email_address(app: TestApp) {
     let c = cast(&app).await;
-    let bergen_person = person_id(&app, &c.bergen_member).await;
-    let token = viewer(&app, &c.bergen_member).await["tokens"]["nodes"][0]["id"].clone();
-    let membership = viewer(&app, &c.bergen_member).await["memberships"]["nodes"][0]["id"].clone();
+    let bergen_person = person_id(&app, &c.bergen).await;
+    let token = viewer(&app, &c.bergen).await["tokens"]["nodes"][0]["id"].clone();
+    let membership = viewer(&app, &c.bergen).await["memberships"]["nodes"][0]["id"].clone();
     let sdl =
         app.client.get(app.url("/schema.graphql")).send().await.expect("sent").text().await.expect("text");
     let introspection = json!({ "sdl": sdl });
@@ -570,11 +540,8 @@ async fn token_secrets_are_stored_only_as_hashes(app: TestApp) {
     let c = cast(&app).await;
     let (created, _) =
         mutate(&app, &c.coordinator, CREATE_TOKEN, "createToken", json!({ "name": "extra" })).await;
-    let secrets = [
-        c.coordinator.clone(),
-        c.bergen_member.clone(),
-        created["secret"].as_str().expect("secret").to_owned(),
-    ];
+    let secrets =
+        [c.coordinator.clone(), c.bergen.clone(), created["secret"].as_str().expect("secret").to_owned()];
     let tokens = entity::api_token::Entity::find().all(app.db().conn()).await.expect("tokens");
     let audit = audit_event::Entity::find().all(app.db().conn()).await.expect("audit");
     let stored = format!("{tokens:?}{audit:?}");

@@ -1,42 +1,13 @@
 //! Knowledge needs: submit, edit, review, co-sign, evidence, merge, search, stats and visibility.
 
-use knowledge_hub::config::RoleArg;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, both_databases, error_codes, user_error_codes};
+use crate::helpers::{TestApp, both_databases, cast, error_codes, user_error_codes};
 
 const NEED_FIELDS: &str = "id title status version urgency municipality { code } themes { key }
     contactPerson { name } reach { municipalities inhabitants municipalitiesWithPopulation }
     cosignatures { nodes { municipality { code } carriedFrom { id } } } mergedInto { id }
     history { nodes { kind from to reason actor { name } relatedNeed { id } municipality { code } } }";
-
-struct Cast {
-    coordinator: String,
-    cluster_coordinator: String,
-    other_cluster_coordinator: String,
-    bergen: String,
-    bergen_colleague: String,
-    askoy: String,
-    stavanger: String,
-    institution: String,
-}
-
-async fn cast(app: &TestApp) -> Cast {
-    Cast {
-        coordinator: app.token_for("Kari Nordmann", RoleArg::Coordinator, "rso-vest").await,
-        cluster_coordinator: app
-            .token_for("Ola Hansen", RoleArg::ClusterCoordinator, "kunnskapskommunen")
-            .await,
-        other_cluster_coordinator: app
-            .token_for("Siv Sande", RoleArg::ClusterCoordinator, "sor-rogaland")
-            .await,
-        bergen: app.token_for("Ingrid Berg", RoleArg::MunicipalityMember, "4601").await,
-        bergen_colleague: app.token_for("Per Berg", RoleArg::MunicipalityMember, "4601").await,
-        askoy: app.token_for("Lars Vik", RoleArg::MunicipalityMember, "4627").await,
-        stavanger: app.token_for("Eva Stav", RoleArg::MunicipalityMember, "1103").await,
-        institution: app.token_for("Sofie Dahl", RoleArg::InstitutionMember, "uib").await,
-    }
-}
 
 async fn theme_ids(app: &TestApp) -> Value {
     let data = app.data("{ themes(first: 100) { nodes { id key } } }").await;

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 
 use crate::{
-    helpers::{Backend, TestApp, both_databases},
-    rounds::{accepted_need, all, cast, open_round, score},
+    helpers::{Backend, Cast, TestApp, both_databases, cast},
+    rounds::{accepted_need, all, open_round, score},
 };
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -113,10 +113,10 @@ async fn submit(app: &TestApp, token: &str, title: &str, draft: bool) -> Value {
 }
 
 /// A prioritised need, through a closed round; returns its id.
-async fn prioritised(app: &TestApp, c: &crate::rounds::Cast, title: &str) -> Value {
-    let need = accepted_need(app, &c.bergen, &c.kk, title).await;
+async fn prioritised(app: &TestApp, c: &Cast, title: &str) -> Value {
+    let need = accepted_need(app, &c.bergen, &c.cluster_coordinator, title).await;
     let (opened, _) = open_round(app, &c.coordinator, &[&need], 1).await;
-    score(app, &c.kk, "scoreNeed", &opened["round"]["id"], &need, all(4)).await;
+    score(app, &c.cluster_coordinator, "scoreNeed", &opened["round"]["id"], &need, all(4)).await;
     app.data_as(
         &c.coordinator,
         "mutation($r: ID!) { closeRound(input: { round: $r }) { round { status } } }",
@@ -156,11 +156,11 @@ async fn open_commission(
 #[both_databases]
 async fn a_round_the_hub_closes_is_announced_like_one_closed_by_hand(app: TestApp) {
     let c = cast(&app).await;
-    let a = accepted_need(&app, &c.bergen, &c.kk, "Behov A").await;
-    let b = accepted_need(&app, &c.askoy, &c.kk, "Behov B").await;
+    let a = accepted_need(&app, &c.bergen, &c.cluster_coordinator, "Behov A").await;
+    let b = accepted_need(&app, &c.askoy, &c.cluster_coordinator, "Behov B").await;
     let (opened, _) = open_round(&app, &c.coordinator, &[&a, &b], 1).await;
     let round = opened["round"]["id"].clone();
-    score(&app, &c.kk, "scoreNeed", &round, &a, all(5)).await;
+    score(&app, &c.cluster_coordinator, "scoreNeed", &round, &a, all(5)).await;
     let mut dashboard = Client::connect(&app, None).await;
     dashboard.subscribe("1", NEED_EVENTS, json!({})).await;
     dashboard.settle().await;
@@ -194,14 +194,14 @@ async fn dashboards_receive_need_events_they_may_see_in_order(app: TestApp) {
     let draft = submit(&app, &c.bergen, "Eit utkast", true).await;
     let (_, refused) = app
         .query_as(
-            &c.kk,
+            &c.cluster_coordinator,
             "mutation($n: ID!) { acceptNeed(input: { need: $n, version: 1 }) { userErrors { code } } }",
             json!({ "n": draft }),
         )
         .await;
     assert!(refused.get("errors").is_some() || refused["data"]["acceptNeed"]["userErrors"] != json!([]));
     let need = submit(&app, &c.bergen, "Fallforebygging", false).await;
-    app.data_as(&c.kk, "mutation($n: ID!) { acceptNeed(input: { need: $n, version: 1, reason: \"God\" }) { need { status } } }",
+    app.data_as(&c.cluster_coordinator, "mutation($n: ID!) { acceptNeed(input: { need: $n, version: 1, reason: \"God\" }) { need { status } } }",
         json!({ "n": need })).await;
     app.data_as(
         &c.askoy,
@@ -240,7 +240,7 @@ async fn institutions_receive_the_commissions_that_open_for_their_filters(app: T
     let products =
         app.data("{ productTypes(first: 2) { nodes { id key } } }").await["productTypes"]["nodes"].clone();
     let subscription = "subscription($f: CommissionOpenedFilter) { commissionOpened(filter: $f) { question status needs { nodes { title } } } }";
-    let mut uib = Client::connect(&app, Some(&c.uib)).await;
+    let mut uib = Client::connect(&app, Some(&c.institution)).await;
     uib.subscribe("a", subscription, json!({ "f": { "productTypes": [products[0]["id"]] } })).await;
     let mut hvl_client = Client::connect(&app, Some(&hvl)).await;
     hvl_client.subscribe("b", subscription, json!({ "f": { "productTypes": [products[1]["id"]] } })).await;
@@ -433,7 +433,7 @@ async fn a_reconnecting_dashboard_catches_up_from_its_last_cursor(app: TestApp) 
 
     // Missed while away: an acceptance, a co-signature, a draft (not for the public) and a need from Askøy.
     app.data_as(
-        &c.kk,
+        &c.cluster_coordinator,
         "mutation($n: ID!) { acceptNeed(input: { need: $n, version: 1 }) { need { status } } }",
         json!({ "n": need }),
     )
@@ -501,7 +501,7 @@ async fn the_parties_of_a_commission_follow_its_updates(app: TestApp) {
     let subscription = "subscription($id: ID!) { commissionUpdated(id: $id) { question status } }";
     let mut coordinator = Client::connect(&app, Some(&c.coordinator)).await;
     coordinator.subscribe("1", subscription, json!({ "id": id })).await;
-    let mut uib = Client::connect(&app, Some(&c.uib)).await;
+    let mut uib = Client::connect(&app, Some(&c.institution)).await;
     uib.subscribe("1", subscription, json!({ "id": id })).await;
     // An open commission is not public: the public cannot follow it.
     let mut public = Client::connect(&app, None).await;
@@ -522,7 +522,7 @@ async fn the_parties_of_a_commission_follow_its_updates(app: TestApp) {
     let moves = [
         (
             "mutation($c: ID!) { expressInterest(input: { commission: $c, proposal: \"Vi kan\" }) { interest { proposal } } }",
-            &c.uib,
+            &c.institution,
         ),
         (
             "mutation($c: ID!, $i: ID!) { awardCommission(input: { commission: $c, institution: $i }) { commission { status } } }",
@@ -530,7 +530,7 @@ async fn the_parties_of_a_commission_follow_its_updates(app: TestApp) {
         ),
         (
             "mutation($c: ID!) { reportProgress(input: { commission: $c, note: \"Søk ferdig\" }) { commission { status } } }",
-            &c.uib,
+            &c.institution,
         ),
     ];
     for (mutation, token) in moves {

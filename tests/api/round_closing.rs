@@ -12,20 +12,25 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{Backend, TestApp, both_databases, user_error_codes},
-    rounds::{Cast, accepted_need, all, cast, open_round, round_as, score},
+    helpers::{Backend, Cast, TestApp, both_databases, cast, user_error_codes},
+    rounds::{accepted_need, all, open_round, round_as, score},
 };
 
 /// Three accepted needs (`suffix` tells the sets apart), a round over them that prioritises one,
 /// and the same scores every time: A first, then C, then B.
 async fn scored_round(app: &TestApp, c: &Cast, suffix: &str) -> (Value, Vec<Value>) {
-    let a = accepted_need(app, &c.bergen, &c.kk, &format!("Behov A {suffix}")).await;
-    let b = accepted_need(app, &c.askoy, &c.kk, &format!("Behov B {suffix}")).await;
-    let cc = accepted_need(app, &c.stavanger, &c.sr, &format!("Behov C {suffix}")).await;
+    let a = accepted_need(app, &c.bergen, &c.cluster_coordinator, &format!("Behov A {suffix}")).await;
+    let b = accepted_need(app, &c.askoy, &c.cluster_coordinator, &format!("Behov B {suffix}")).await;
+    let cc =
+        accepted_need(app, &c.stavanger, &c.other_cluster_coordinator, &format!("Behov C {suffix}")).await;
     let (opened, errors) = open_round(app, &c.coordinator, &[&a, &b, &cc], 1).await;
     assert!(errors.is_empty() && user_error_codes(&opened).is_empty(), "{opened} {errors:?}");
     let round = opened["round"]["id"].clone();
-    for (token, need, value) in [(&c.kk, &a, 5), (&c.kk, &b, 2), (&c.sr, &cc, 4)] {
+    for (token, need, value) in [
+        (&c.cluster_coordinator, &a, 5),
+        (&c.cluster_coordinator, &b, 2),
+        (&c.other_cluster_coordinator, &cc, 4),
+    ] {
         let (payload, errors) = score(app, token, "scoreNeed", &round, need, all(value)).await;
         assert!(errors.is_empty() && user_error_codes(&payload).is_empty(), "{payload} {errors:?}");
     }
@@ -143,10 +148,10 @@ async fn scores_after_the_closing_time_are_refused(app: TestApp) {
         ("withdrawScores", &needs[1], vec![]),
     ] {
         let (_, body) = if mutation == "withdrawScores" {
-            app.query_as(&c.kk, "mutation($input: WithdrawScoresInput!) { withdrawScores(input: $input) { userErrors { field code message } } }",
+            app.query_as(&c.cluster_coordinator, "mutation($input: WithdrawScoresInput!) { withdrawScores(input: $input) { userErrors { field code message } } }",
                 json!({ "input": { "round": round, "need": need } })).await
         } else {
-            app.query_as(&c.kk, &format!("mutation($input: ScoreNeedInput!) {{ {mutation}(input: $input) {{ userErrors {{ field code message }} }} }}"),
+            app.query_as(&c.cluster_coordinator, &format!("mutation($input: ScoreNeedInput!) {{ {mutation}(input: $input) {{ userErrors {{ field code message }} }} }}"),
                 json!({ "input": { "round": round, "need": need, "scores": scores } })).await
         };
         let payload = &body["data"][mutation];

@@ -4,7 +4,7 @@
 use knowledge_hub::config::RoleArg;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, both_databases, error_codes, user_error_codes};
+use crate::helpers::{TestApp, both_databases, cast, error_codes, user_error_codes};
 
 const CRITERIA: [&str; 5] =
     ["size-of-problem", "potential-improvement", "feasibility", "regional-relevance", "strategic-fit"];
@@ -13,28 +13,6 @@ const ROUND: &str = "id name status prioritiseCount criteria { key weight }
     ranking { nodes { position need { title status } weightedMean scoreCount reach outcome
               criterionMeans { criterion { key } mean count }
               scores { organisation { __typename ... on Cluster { key } ... on Institution { key } } criterion { key } value } } }";
-
-pub(crate) struct Cast {
-    pub(crate) coordinator: String,
-    pub(crate) kk: String,
-    pub(crate) sr: String,
-    pub(crate) uib: String,
-    pub(crate) bergen: String,
-    pub(crate) askoy: String,
-    pub(crate) stavanger: String,
-}
-
-pub(crate) async fn cast(app: &TestApp) -> Cast {
-    Cast {
-        coordinator: app.token_for("Kari Nordmann", RoleArg::Coordinator, "rso-vest").await,
-        kk: app.token_for("Ola Hansen", RoleArg::ClusterCoordinator, "kunnskapskommunen").await,
-        sr: app.token_for("Siv Sande", RoleArg::ClusterCoordinator, "sor-rogaland").await,
-        uib: app.token_for("Sofie Dahl", RoleArg::InstitutionMember, "uib").await,
-        bergen: app.token_for("Ingrid Berg", RoleArg::MunicipalityMember, "4601").await,
-        askoy: app.token_for("Lars Vik", RoleArg::MunicipalityMember, "4627").await,
-        stavanger: app.token_for("Eva Stav", RoleArg::MunicipalityMember, "1103").await,
-    }
-}
 
 /// Submits a need as `token` and has `reviewer` accept it; returns its id.
 pub(crate) async fn accepted_need(app: &TestApp, token: &str, reviewer: &str, title: &str) -> Value {
@@ -112,9 +90,9 @@ pub(crate) async fn round_as(app: &TestApp, token: &str, id: &Value) -> Value {
 #[both_databases]
 async fn a_round_ranks_scores_and_closes_as_one_transaction(app: TestApp) {
     let c = cast(&app).await;
-    let a = accepted_need(&app, &c.bergen, &c.kk, "Behov A frå Bergen").await;
-    let b = accepted_need(&app, &c.askoy, &c.kk, "Behov B frå Askøy").await;
-    let cc = accepted_need(&app, &c.stavanger, &c.sr, "Behov C frå Stavanger").await;
+    let a = accepted_need(&app, &c.bergen, &c.cluster_coordinator, "Behov A frå Bergen").await;
+    let b = accepted_need(&app, &c.askoy, &c.cluster_coordinator, "Behov B frå Askøy").await;
+    let cc = accepted_need(&app, &c.stavanger, &c.other_cluster_coordinator, "Behov C frå Stavanger").await;
     // Askøy also shares A, so A reaches two municipalities.
     app.data_as(
         &c.askoy,
@@ -131,13 +109,18 @@ async fn a_round_ranks_scores_and_closes_as_one_transaction(app: TestApp) {
 
     // Kunnskapskommunen: A all 5, B all 4. Sør-Rogaland: A all 3, C all 4.
     // UiB: abstains on A and C, scores only feasibility 2 on B.
-    for (token, need, value) in [(&c.kk, &a, 5), (&c.kk, &b, 4), (&c.sr, &a, 3), (&c.sr, &cc, 4)] {
+    for (token, need, value) in [
+        (&c.cluster_coordinator, &a, 5),
+        (&c.cluster_coordinator, &b, 4),
+        (&c.other_cluster_coordinator, &a, 3),
+        (&c.other_cluster_coordinator, &cc, 4),
+    ] {
         let (payload, errors) = score(&app, token, "scoreNeed", &round["id"], need, all(value)).await;
         assert!(errors.is_empty() && user_error_codes(&payload).is_empty(), "{payload} {errors:?}");
     }
     score(
         &app,
-        &c.uib,
+        &c.institution,
         "scoreNeed",
         &round["id"],
         &b,
@@ -170,7 +153,7 @@ async fn a_round_ranks_scores_and_closes_as_one_transaction(app: TestApp) {
     assert_eq!(line(0)["scores"].as_array().map(Vec::len), Some(10), "coordinators see every score");
 
     // Each organisation sees its own scores, not the others'.
-    let seen_by_uib = round_as(&app, &c.uib, &round["id"]).await;
+    let seen_by_uib = round_as(&app, &c.institution, &round["id"]).await;
     let uib_scores: Vec<&Value> = seen_by_uib["ranking"]["nodes"]
         .as_array()
         .expect("ranking")
@@ -182,7 +165,8 @@ async fn a_round_ranks_scores_and_closes_as_one_transaction(app: TestApp) {
 
     let close = "mutation($input: CloseRoundInput!) { closeRound(input: $input) { round { status closedAt
             ranking { nodes { position need { title status history { nodes { kind from to reason } } } outcome } } } userErrors { code } } }";
-    let (_, body) = app.query_as(&c.kk, close, json!({ "input": { "round": round["id"] } })).await;
+    let (_, body) =
+        app.query_as(&c.cluster_coordinator, close, json!({ "input": { "round": round["id"] } })).await;
     assert_eq!(error_codes(&body), ["FORBIDDEN"], "only coordinators close rounds");
     let closed =
         app.data_as(&c.coordinator, close, json!({ "input": { "round": round["id"] } })).await["closeRound"]
@@ -220,7 +204,7 @@ async fn a_round_ranks_scores_and_closes_as_one_transaction(app: TestApp) {
     );
 
     // A closed round is read-only.
-    let (late, _) = score(&app, &c.uib, "scoreNeed", &round["id"], &a, all(5)).await;
+    let (late, _) = score(&app, &c.institution, "scoreNeed", &round["id"], &a, all(5)).await;
     assert_eq!(user_error_codes(&late), ["CONFLICT"]);
     let again = app.data_as(&c.coordinator, close, json!({ "input": { "round": round["id"] } })).await;
     assert_eq!(user_error_codes(&again["closeRound"]), ["CONFLICT"]);
@@ -233,7 +217,7 @@ async fn a_round_ranks_scores_and_closes_as_one_transaction(app: TestApp) {
 #[both_databases]
 async fn scoring_rules_are_clear_user_errors_that_change_nothing(app: TestApp) {
     let c = cast(&app).await;
-    let a = accepted_need(&app, &c.bergen, &c.kk, "Behov A frå Bergen").await;
+    let a = accepted_need(&app, &c.bergen, &c.cluster_coordinator, "Behov A frå Bergen").await;
     let submitted_only = app.data_as(&c.askoy,
         "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { need { id } } }",
         json!({ "input": { "title": "Berre sendt inn", "question": "Eit spørsmål som er langt nok?", "background": "b",
@@ -250,22 +234,30 @@ async fn scoring_rules_are_clear_user_errors_that_change_nothing(app: TestApp) {
     let (busy, _) = open_round(&app, &c.coordinator, &[&a], 1).await;
     assert_eq!(user_error_codes(&busy), ["CONFLICT"], "a need is in one open round at a time");
 
-    let (out_of_range, _) = score(&app, &c.kk, "scoreNeed", &round, &a, all(6)).await;
+    let (out_of_range, _) = score(&app, &c.cluster_coordinator, "scoreNeed", &round, &a, all(6)).await;
     assert_eq!(user_error_codes(&out_of_range), ["BAD_USER_INPUT"]);
-    let (unknown, _) =
-        score(&app, &c.kk, "scoreNeed", &round, &a, vec![json!({ "criterion": "charm", "value": 3 })]).await;
+    let (unknown, _) = score(
+        &app,
+        &c.cluster_coordinator,
+        "scoreNeed",
+        &round,
+        &a,
+        vec![json!({ "criterion": "charm", "value": 3 })],
+    )
+    .await;
     assert_eq!(user_error_codes(&unknown), ["NOT_FOUND"]);
     // A need that exists but is not a candidate is named as such, not "no such need".
-    let (not_candidate, _) = score(&app, &c.kk, "scoreNeed", &round, &submitted_only, all(3)).await;
+    let (not_candidate, _) =
+        score(&app, &c.cluster_coordinator, "scoreNeed", &round, &submitted_only, all(3)).await;
     assert_eq!(user_error_codes(&not_candidate), ["BAD_USER_INPUT"]);
     let message = not_candidate["userErrors"][0]["message"].as_str().unwrap_or_default();
     assert!(message.contains("not a candidate of this round"), "{message}");
-    let (nothing, _) = score(&app, &c.kk, "scoreNeed", &round, &a, vec![]).await;
+    let (nothing, _) = score(&app, &c.cluster_coordinator, "scoreNeed", &round, &a, vec![]).await;
     assert_eq!(user_error_codes(&nothing), ["BAD_USER_INPUT"], "scoreNeed without scores: {nothing}");
     assert_eq!(nothing["userErrors"][0]["field"], json!(["input", "scores"]));
-    let (first, _) = score(&app, &c.kk, "scoreNeed", &round, &a, all(3)).await;
+    let (first, _) = score(&app, &c.cluster_coordinator, "scoreNeed", &round, &a, all(3)).await;
     assert_eq!(first["userErrors"], json!([]));
-    let (twice, _) = score(&app, &c.kk, "scoreNeed", &round, &a, all(5)).await;
+    let (twice, _) = score(&app, &c.cluster_coordinator, "scoreNeed", &round, &a, all(5)).await;
     assert_eq!(user_error_codes(&twice), ["CONFLICT"], "once per organisation; revise instead");
     let mean = |round: &Value| round["ranking"]["nodes"][0]["weightedMean"].as_f64();
     assert_eq!(
@@ -273,11 +265,11 @@ async fn scoring_rules_are_clear_user_errors_that_change_nothing(app: TestApp) {
         Some(3.0),
         "unchanged by the refused calls"
     );
-    let (revised, _) = score(&app, &c.kk, "reviseScores", &round, &a, all(5)).await;
+    let (revised, _) = score(&app, &c.cluster_coordinator, "reviseScores", &round, &a, all(5)).await;
     assert_eq!(mean(&revised["round"]), Some(5.0));
     let withdrawn = app
         .data_as(
-            &c.kk,
+            &c.cluster_coordinator,
             &format!(
                 "mutation($input: WithdrawScoresInput!) {{ withdrawScores(input: $input) {{
                 round {{ {ROUND} }} userErrors {{ code }} }} }}"
@@ -297,12 +289,12 @@ async fn only_member_organisations_of_the_region_score_and_only_coordinators_run
     let c = cast(&app).await;
     let nord = app.token_for("Nils Nord", RoleArg::Coordinator, "rso-nord").await;
     let nord_uni = app.token_for("Nora Nord", RoleArg::InstitutionMember, "nord").await;
-    let a = accepted_need(&app, &c.bergen, &c.kk, "Behov A frå Bergen").await;
-    for token in [&c.kk, &c.uib, &c.bergen] {
+    let a = accepted_need(&app, &c.bergen, &c.cluster_coordinator, "Behov A frå Bergen").await;
+    for token in [&c.cluster_coordinator, &c.institution, &c.bergen] {
         let (_, errors) = open_round(&app, token, &[&a], 1).await;
         assert_eq!(errors, ["FORBIDDEN"]);
     }
-    let (_, body) = app.query_as(&c.kk, "mutation($input: OpenRoundInput!) { openRound(input: $input) { round { id } } }",
+    let (_, body) = app.query_as(&c.cluster_coordinator, "mutation($input: OpenRoundInput!) { openRound(input: $input) { round { id } } }",
         json!({ "input": { "name": "Kupp", "closesAt": "2999-01-01T00:00:00Z", "candidates": [a], "prioritiseCount": 1 } })).await;
     let message = body["errors"][0]["message"].as_str().unwrap_or_default();
     assert!(
@@ -338,8 +330,13 @@ async fn only_member_organisations_of_the_region_score_and_only_coordinators_run
     assert!(public["data"]["node"].is_null(), "rounds are not public");
     let listed = app.data_as(&c.bergen, "{ rounds { totalCount nodes { name } } }", json!({})).await;
     assert_eq!(listed["rounds"]["totalCount"], 1, "members of the region can follow its rounds");
-    let by_id =
-        app.data_as(&c.kk, "query($id: ID!) { round(id: $id) { name } }", json!({ "id": round })).await;
+    let by_id = app
+        .data_as(
+            &c.cluster_coordinator,
+            "query($id: ID!) { round(id: $id) { name } }",
+            json!({ "id": round }),
+        )
+        .await;
     assert_eq!(by_id["round"]["name"], "Runde 2027");
     let listed = app.data_as(&nord, "{ rounds { totalCount } }", json!({})).await;
     assert_eq!(listed["rounds"]["totalCount"], 0);
