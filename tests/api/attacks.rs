@@ -231,9 +231,16 @@ async fn hostile_arguments_and_inputs_are_user_errors_that_change_nothing(app: T
         assert_eq!(codes(&body), ["BAD_USER_INPUT"], "acceptNeed({id}): {body}");
     }
 
-    let submit = "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { need { id } userErrors { field code } } }";
-    let valid = json!({ "title": "Fallforebygging", "question": "Eit spørsmål som er langt nok?", "background": "b",
-        "intendedUse": "u", "targetGroup": "t", "themes": [theme] });
+    let submit = "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { need { id } userErrors { \
+                  field code } } }";
+    let valid = json!({
+        "title": "Fallforebygging",
+        "question": "Eit spørsmål som er langt nok?",
+        "background": "b",
+        "intendedUse": "u",
+        "targetGroup": "t",
+        "themes": [theme],
+    });
     let mut cases = Vec::new();
     for (field, value) in [
         ("title", json!("x".repeat(100_000))),

@@ -28,7 +28,8 @@ async fn post(
 }
 
 const LOG: &str = "query($f: AuditFilter) { auditEvents(filter: $f, first: 100) { edges { node {
-    action outcome target requestId detail actorLabel tokenId actor { name } } } pageInfo { hasNextPage } } }";
+    action outcome target requestId detail actorLabel tokenId actor { name } } } pageInfo { \
+    hasNextPage } } }";
 
 async fn log_for(app: &TestApp, token: &str, request_id: &str) -> Vec<Value> {
     let body = app.data_as(token, LOG, json!({ "f": { "requestId": request_id } })).await;
@@ -39,9 +40,16 @@ async fn log_for(app: &TestApp, token: &str, request_id: &str) -> Vec<Value> {
 async fn every_mutation_and_refusal_is_in_the_coordinators_log(app: TestApp) {
     let c = cast(&app).await;
     let theme = app.data("{ themes(first: 1) { nodes { id } } }").await["themes"]["nodes"][0]["id"].clone();
-    let submit = "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { need { id } userErrors { code } } }";
-    let input = json!({ "title": "Fallforebygging", "question": "Eit spørsmål som er langt nok?", "background": "b",
-        "intendedUse": "u", "targetGroup": "t", "themes": [theme] });
+    let submit = "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { need { id } userErrors { \
+                  code } } }";
+    let input = json!({
+        "title": "Fallforebygging",
+        "question": "Eit spørsmål som er langt nok?",
+        "background": "b",
+        "intendedUse": "u",
+        "targetGroup": "t",
+        "themes": [theme],
+    });
 
     let (_, ok) = post(&app, Some(&c.bergen), "audit-ok", submit, json!({ "input": input })).await;
     let need = ok["data"]["submitNeed"]["need"]["id"].clone();
@@ -139,9 +147,23 @@ async fn a_coordinator_reads_only_their_regions_log(app: TestApp) {
     app.add_second_region().await;
     let north = app.token_for("Nora Nord", RoleArg::Coordinator, "rso-nord").await;
     let theme = app.data("{ themes(first: 1) { nodes { id } } }").await["themes"]["nodes"][0]["id"].clone();
-    post(&app, Some(&c.bergen), "audit-west", "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { need { id } } }",
-        json!({ "input": { "title": "Fallforebygging", "question": "Eit spørsmål som er langt nok?", "background": "b",
-            "intendedUse": "u", "targetGroup": "t", "themes": [theme] } })).await;
+    post(
+        &app,
+        Some(&c.bergen),
+        "audit-west",
+        "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { need { id } } }",
+        json!({
+            "input": {
+                "title": "Fallforebygging",
+                "question": "Eit spørsmål som er langt nok?",
+                "background": "b",
+                "intendedUse": "u",
+                "targetGroup": "t",
+                "themes": [theme],
+            },
+        }),
+    )
+    .await;
     assert_eq!(log_for(&app, &c.coordinator, "audit-west").await.len(), 1);
     assert_eq!(log_for(&app, &north, "audit-west").await, Vec::<Value>::new(), "another region's log");
 }

@@ -64,8 +64,10 @@ async fn token_minted_by_nora(app: &TestApp, n: &Nord) -> (Value, String) {
         CREATE_PERSON,
         "createPerson",
         json!({
-        "name": "Kari", "email": "kari.nordmann@example.no",
-        "membership": { "role": "MUNICIPALITY_MEMBER", "organisation": n.bodo } }),
+            "name": "Kari",
+            "email": "kari.nordmann@example.no",
+            "membership": { "role": "MUNICIPALITY_MEMBER", "organisation": n.bodo },
+        }),
     )
     .await;
     assert!(errors.is_empty() && user_error_codes(&payload).is_empty(), "{payload}");
@@ -167,7 +169,9 @@ async fn a_coordinator_who_loses_a_region_takes_it_from_the_tokens_they_bound(ap
     }
     // Another coordinator of Nord takes Nora's role away.
     let nils = app.token_for("Nils Nord", RoleArg::Coordinator, "rso-nord").await;
-    let membership = app.data_as(&n.nora, "{ viewer { memberships { nodes { id } } } }", json!({})).await["viewer"]["memberships"]["nodes"][0]["id"].clone();
+    let membership = app.data_as(&n.nora, "{ viewer { memberships { nodes { id } } } }", json!({
+
+    })).await["viewer"]["memberships"]["nodes"][0]["id"].clone();
     let removed = app
         .data_as(
             &nils,
@@ -237,11 +241,18 @@ async fn an_email_of_someone_out_of_sight_answers_like_a_new_one(app: TestApp) {
     let (again, _) = mutate(&app, &c.coordinator, CREATE_PERSON, "createPerson", hidden).await;
     assert_eq!(user_error_codes(&again), ["CONFLICT"]);
     // Nord's log says Vest registered their person.
-    let log = app.data_as(&n.nora, r#"{ auditEvents(filter: { action: "person.register" }, first: 5) { edges { node { target } } } }"#,
-        json!({})).await;
+    let log = app
+        .data_as(
+            &n.nora,
+            r#"{ auditEvents(filter: { action: "person.register" }, first: 5) {
+                   edges { node { target } } } }"#,
+            json!({}),
+        )
+        .await;
     assert_eq!(log["auditEvents"]["edges"][0]["node"]["target"], n.nora_id, "{log}");
     // The registration can be ended by Vest, not Nord's own home registration.
-    let unregister = "mutation($input: UnregisterPersonInput!) { unregisterPerson(input: $input) { person { id } userErrors { code } } }";
+    let unregister = "mutation($input: UnregisterPersonInput!) { unregisterPerson(input: $input) { person { \
+                      id } userErrors { code } } }";
     let (ended, _) = mutate(
         &app,
         &c.coordinator,

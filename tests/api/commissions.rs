@@ -26,7 +26,10 @@ async fn call(
     let (_, body) = app
         .query_as(
             token,
-            &format!("mutation($input: {input_type}!) {{ {mutation}(input: $input) {{ {selection} userErrors {{ field code message }} }} }}"),
+            &format!(
+                "mutation($input: {input_type}!) {{ {mutation}(input: $input) {{ {selection} \
+                 userErrors {{ field code message }} }} }}"
+            ),
             json!({ "input": input }),
         )
         .await;
@@ -44,8 +47,14 @@ async fn commission_as(app: &TestApp, token: Option<&str>, id: &Value) -> Value 
 
 /// A need's history as `token` sees it, oldest first.
 async fn need_history(app: &TestApp, token: &str, need: &Value) -> Vec<Value> {
-    let data = app.data_as(token, "query($id: ID!) { node(id: $id) { ... on Need { history(first: 500) { nodes { kind from to reason actor { name } } } } } }",
-        json!({ "id": need })).await;
+    let data = app
+        .data_as(
+            token,
+            "query($id: ID!) { node(id: $id) { ... on Need { history(first: 500) { \
+             nodes { kind from to reason actor { name } } } } } }",
+            json!({ "id": need }),
+        )
+        .await;
     data["node"]["history"]["nodes"].as_array().expect("history").clone()
 }
 
@@ -102,14 +111,25 @@ async fn a_need_goes_from_the_pool_to_a_published_summary_that_was_used(app: Tes
         &c.cluster_coordinator,
         "createCommission",
         "CreateCommissionInput",
-        json!({ "question": "q", "productType": product,
-        "deadline": "2999-01-01T00:00:00Z", "needs": [a] }),
+        json!({ "question": "q", "productType": product, "deadline": "2999-01-01T00:00:00Z", "needs": [a] }),
         "commission { id }",
     )
     .await;
     assert_eq!(errors, ["FORBIDDEN"]);
-    let (not_prioritised, _) = call(&app, &c.coordinator, "createCommission", "CreateCommissionInput", json!({
-        "question": "Kva verkar?", "productType": product, "deadline": "2999-01-01T00:00:00Z", "needs": [b] }), "commission { id }").await;
+    let (not_prioritised, _) = call(
+        &app,
+        &c.coordinator,
+        "createCommission",
+        "CreateCommissionInput",
+        json!({
+            "question": "Kva verkar?",
+            "productType": product,
+            "deadline": "2999-01-01T00:00:00Z",
+            "needs": [b],
+        }),
+        "commission { id }",
+    )
+    .await;
     assert_eq!(user_error_codes(&not_prioritised), ["CONFLICT"]);
     let (created, _) = call(
         &app,
@@ -117,8 +137,12 @@ async fn a_need_goes_from_the_pool_to_a_published_summary_that_was_used(app: Tes
         "createCommission",
         "CreateCommissionInput",
         json!({
-        "question": "Kva fallførebyggjande program verkar for heimebuande eldre?", "productType": product,
-        "deadline": "2999-01-01T00:00:00Z", "budgetNok": 450000, "needs": [a] }),
+            "question": "Kva fallførebyggjande program verkar for heimebuande eldre?",
+            "productType": product,
+            "deadline": "2999-01-01T00:00:00Z",
+            "budgetNok": 450000,
+            "needs": [a],
+        }),
         &format!("commission {{ {COMMISSION} }}"),
     )
     .await;
@@ -287,8 +311,7 @@ async fn a_need_goes_from_the_pool_to_a_published_summary_that_was_used(app: Tes
         &c.institution,
         "deliverSummary",
         "DeliverSummaryInput",
-        json!({ "commission": id,
-        "title": "T", "abstract": "A", "language": "de", "authors": "X" }),
+        json!({ "commission": id, "title": "T", "abstract": "A", "language": "de", "authors": "X" }),
         "summary { id }",
     )
     .await;
@@ -299,10 +322,14 @@ async fn a_need_goes_from_the_pool_to_a_published_summary_that_was_used(app: Tes
         &c.institution,
         "deliverSummary",
         "DeliverSummaryInput",
-        json!({ "commission": id,
-        "title": "Fallførebygging for heimebuande eldre: ei systematisk oversikt",
-        "abstract": "Gruppetrening med balanse reduserer fall.", "language": "nn",
-        "doi": "10.1234/fall.2027", "authors": "Dahl S, Berg I" }),
+        json!({
+            "commission": id,
+            "title": "Fallførebygging for heimebuande eldre: ei systematisk oversikt",
+            "abstract": "Gruppetrening med balanse reduserer fall.",
+            "language": "nn",
+            "doi": "10.1234/fall.2027",
+            "authors": "Dahl S, Berg I",
+        }),
         "summary { id }",
     )
     .await;
@@ -403,7 +430,12 @@ async fn a_need_goes_from_the_pool_to_a_published_summary_that_was_used(app: Tes
             { "municipality": { "code": "1103" }, "status": "PLANNED", "note": "Brukt i planarbeidet" },
         ])
     );
-    let listed = app.data("{ summaries(search: \"balanse\") { totalCount nodes { title } } commissions(filter: { status: PUBLISHED }) { totalCount } }").await;
+    let listed = app
+        .data(
+            "{ summaries(search: \"balanse\") { totalCount nodes { title } } \
+             commissions(filter: { status: PUBLISHED }) { totalCount } }",
+        )
+        .await;
     assert_eq!(listed["summaries"]["totalCount"], 1);
     assert_eq!(listed["commissions"]["totalCount"], 1);
     let by_institution = app
@@ -436,7 +468,14 @@ async fn cancelling_awarded_work_gives_its_needs_back_to_the_pool(app: TestApp) 
         .and_then(|l| l.iter().find(|i| i["key"] == "uib"))
         .expect("uib")["id"]
         .clone();
-    let draft = |needs: Value| json!({ "question": "Kva verkar?", "productType": product, "deadline": "2999-01-01T00:00:00Z", "needs": needs });
+    let draft = |needs: Value| {
+        json!({
+            "question": "Kva verkar?",
+            "productType": product,
+            "deadline": "2999-01-01T00:00:00Z",
+            "needs": needs,
+        })
+    };
 
     // Awarded (assigned directly), started, then cancelled: both needs are PRIORITISED again.
     let (created, _) = call(
@@ -485,7 +524,10 @@ async fn cancelling_awarded_work_gives_its_needs_back_to_the_pool(app: TestApp) 
     assert_eq!(cancelled["userErrors"], json!([]));
     assert_eq!(
         cancelled["commission"],
-        json!({ "status": "CANCELLED", "needs": { "nodes": [{ "status": "PRIORITISED" }, { "status": "PRIORITISED" }] } })
+        json!({
+            "status": "CANCELLED",
+            "needs": { "nodes": [{ "status": "PRIORITISED" }, { "status": "PRIORITISED" }] },
+        })
     );
     for need in [&a, &b] {
         let history = need_history(&app, &c.coordinator, need).await;
@@ -590,7 +632,12 @@ async fn commissions_keep_to_their_region_and_roles(app: TestApp) {
     let product =
         app.data("{ productTypes(first: 1) { nodes { id } } }").await["productTypes"]["nodes"][0]["id"]
             .clone();
-    let input = json!({ "question": "Kva verkar?", "productType": product, "deadline": "2999-01-01T00:00:00Z", "needs": [a] });
+    let input = json!({
+        "question": "Kva verkar?",
+        "productType": product,
+        "deadline": "2999-01-01T00:00:00Z",
+        "needs": [a],
+    });
     let (_, errors) =
         call(&app, &nord, "createCommission", "CreateCommissionInput", input.clone(), "commission { id }")
             .await;
@@ -688,7 +735,8 @@ async fn commissions_page_in_sql_forward_and_back_with_what_each_caller_may_see(
     let member = app.token_for("Forskar", RoleArg::InstitutionMember, "uib").await;
     let query = "query($first: Int, $after: String, $last: Int, $before: String, $s: [CommissionStatus!]) {
             commissions(first: $first, after: $after, last: $last, before: $before, filter: { status: $s }) {
-                totalCount nodes { id status } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }";
+                totalCount nodes { id status } pageInfo { hasNextPage hasPreviousPage startCursor \
+                endCursor } } }";
     let ids = |page: &Value| -> Vec<String> {
         page["nodes"]
             .as_array()

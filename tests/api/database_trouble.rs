@@ -29,8 +29,16 @@ async fn post(
 }
 
 fn need(title: &str, theme: &Value) -> Value {
-    json!({ "input": { "title": title, "question": "Eit spørsmål som er langt nok?", "background": "b",
-        "intendedUse": "u", "targetGroup": "t", "themes": [theme] } })
+    json!({
+        "input": {
+            "title": title,
+            "question": "Eit spørsmål som er langt nok?",
+            "background": "b",
+            "intendedUse": "u",
+            "targetGroup": "t",
+            "themes": [theme],
+        },
+    })
 }
 
 async fn titles(app: &TestApp) -> Vec<String> {

@@ -24,8 +24,16 @@ const SUBMIT: &str =
     "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { need { id } userErrors { code } } }";
 
 fn need_input(title: &str, theme: &Value) -> Value {
-    json!({ "input": { "title": title, "question": "Eit spørsmål som er langt nok?", "background": "b",
-        "intendedUse": "u", "targetGroup": "t", "themes": [theme] } })
+    json!({
+        "input": {
+            "title": title,
+            "question": "Eit spørsmål som er langt nok?",
+            "background": "b",
+            "intendedUse": "u",
+            "targetGroup": "t",
+            "themes": [theme],
+        },
+    })
 }
 
 /// Creates a municipality member's token with the command line, as an operator would.
@@ -193,8 +201,10 @@ async fn acknowledged_writes_survive_kill_9_on_postgres() {
 async fn fifty_concurrent_updates_at_one_version_let_exactly_one_through(app: TestApp) {
     let c = cast(&app).await;
     let theme = app.data("{ themes(first: 1) { nodes { id } } }").await["themes"]["nodes"][0]["id"].clone();
-    let need = app.data_as(&c.bergen, SUBMIT, need_input("Fallforebygging", &theme)).await["submitNeed"]["need"]["id"].clone();
-    let update = "mutation($input: UpdateNeedInput!) { updateNeed(input: $input) { need { version } userErrors { code } } }";
+    let submitted = app.data_as(&c.bergen, SUBMIT, need_input("Fallforebygging", &theme)).await;
+    let need = submitted["submitNeed"]["need"]["id"].clone();
+    let update = "mutation($input: UpdateNeedInput!) { updateNeed(input: $input) { need { version } \
+                  userErrors { code } } }";
     let answers = join_all((0..50).map(|n| {
         app.data_as(
             &c.bergen,

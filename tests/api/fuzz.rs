@@ -139,7 +139,8 @@ fn operations() -> impl Strategy<Value = String> {
 fn operation_name() -> impl Strategy<Value = Option<String>> {
     prop_oneof![
         1 => Just(None),
-        2 => proptest::sample::select(&["A", "B", "C", "D", "", "query"][..]).prop_map(|n| Some(n.to_owned())),
+        2 => proptest::sample::select(&["A", "B", "C", "D", "", "query"][..])
+            .prop_map(|n| Some(n.to_owned())),
         1 => any::<String>().prop_map(|s| Some(s.chars().take(12).collect())),
     ]
 }
@@ -587,7 +588,8 @@ fn real_ids() -> &'static [String] {
         let (_, body) = send(
             json!({ "query": "{ regions { nodes { id } } clusters { nodes { id } } themes { nodes { id } }
                 municipalities(first: 5) { nodes { id } } institutions(first: 3) { nodes { id } }
-                productTypes { nodes { id } } viewer { person { id } tokens { nodes { id } } memberships { nodes { id } } } }" })
+                productTypes { nodes { id } } viewer { person { id } tokens { nodes { id } } memberships { \
+                nodes { id } } } }" })
             .to_string()
             .into_bytes(),
             true,
@@ -620,7 +622,11 @@ fn authorization() -> impl Strategy<Value = String> {
     let body = prop_oneof![
         2 => Just(real.clone()),
         2 => (0..real.len(), proptest::char::range('0', 'z'))
-            .prop_map(move |(at, c)| { let mut t = real.clone().into_bytes(); t[at] = c as u8; String::from_utf8_lossy(&t).into_owned() }),
+            .prop_map(move |(at, c)| {
+                let mut t = real.clone().into_bytes();
+                t[at] = c as u8;
+                String::from_utf8_lossy(&t).into_owned()
+            }),
         2 => "[A-Za-z0-9_-]{43}".prop_map(|rest| format!("khub_{rest}")),
         1 => "[ -~]{0,60}",
     ];
@@ -682,7 +688,13 @@ proptest! {
         });
         check(status, &body)?;
         match status {
-            200 => prop_assert_eq!(&body["data"]["viewer"]["authenticated"], &json!(true), "{}: {}", header, body),
+            200 => prop_assert_eq!(
+                &body["data"]["viewer"]["authenticated"],
+                &json!(true),
+                "{}: {}",
+                header,
+                body
+            ),
             401 => prop_assert_eq!(&body["errors"][0]["extensions"]["code"], &json!("UNAUTHENTICATED")),
             429 => prop_assert_eq!(&body["errors"][0]["extensions"]["code"], &json!("RATE_LIMITED")),
             other => prop_assert!(false, "{} for {}: {}", other, header, body),
@@ -710,7 +722,10 @@ proptest! {
 
     #[test]
     fn over_the_websocket_every_error_has_a_code(
-        document in prop_oneof![operations(), proptest::collection::vec(token(), 0..40).prop_map(|t| t.join(" "))],
+        document in prop_oneof![
+            operations(),
+            proptest::collection::vec(token(), 0..40).prop_map(|t| t.join(" ")),
+        ],
         name in operation_name(),
         with_token: bool,
     ) {
@@ -819,7 +834,8 @@ async fn well_formed_cursors_of_every_kind_are_never_internal_errors(app: TestAp
             for cursor in &cursors {
                 for (size, direction) in [("first", "after"), ("last", "before")] {
                     fields.push(format!(
-                        "needs({search} orderBy: {order}, {size}: 2, {direction}: \"{cursor}\") {{ nodes {{ id }} pageInfo {{ endCursor }} }}"
+                        "needs({search} orderBy: {order}, {size}: 2, {direction}: \"{cursor}\") {{ nodes {{ \
+                         id }} pageInfo {{ endCursor }} }}"
                     ));
                 }
             }

@@ -10,8 +10,15 @@ const SUBMIT: &str = "mutation($input: SubmitNeedInput!) { submitNeed(input: $in
 
 async fn input(app: &TestApp, title: &str, key: &str) -> Value {
     let theme = app.data("{ themes(first: 1) { nodes { id } } }").await["themes"]["nodes"][0]["id"].clone();
-    json!({ "title": title, "question": "Eit spørsmål som er langt nok?", "background": "b",
-        "intendedUse": "u", "targetGroup": "t", "themes": [theme], "idempotencyKey": key })
+    json!({
+        "title": title,
+        "question": "Eit spørsmål som er langt nok?",
+        "background": "b",
+        "intendedUse": "u",
+        "targetGroup": "t",
+        "themes": [theme],
+        "idempotencyKey": key,
+    })
 }
 
 async fn submit(app: &TestApp, token: &str, input: &Value) -> Value {
@@ -74,17 +81,32 @@ async fn concurrent_replays_of_one_key_create_once(app: TestApp) {
 async fn other_create_mutations_take_keys_too(app: TestApp) {
     let c = cast(&app).await;
     let region = app.data("{ regions { nodes { id } } }").await["regions"]["nodes"][0]["id"].clone();
-    let create = "mutation($input: CreatePersonInput!) { createPerson(input: $input) { person { id name } userErrors { code } } }";
-    let person = json!({ "input": { "name": "Per Person", "email": "per@example.no", "region": region, "idempotencyKey": "person-1" } });
+    let create = "mutation($input: CreatePersonInput!) { createPerson(input: $input) { person { id name } \
+                  userErrors { code } } }";
+    let person = json!({
+        "input": {
+            "name": "Per Person",
+            "email": "per@example.no",
+            "region": region,
+            "idempotencyKey": "person-1",
+        },
+    });
     let first = app.data_as(&c.coordinator, create, person.clone()).await;
     assert!(first["createPerson"]["person"]["id"].is_string(), "{first}");
     let again = app.data_as(&c.coordinator, create, person).await;
     assert_eq!(again, first, "not a duplicate e-mail: the same person");
 
     let bergen = app.data("{ municipality(code: \"4601\") { id } }").await["municipality"]["id"].clone();
-    let add = "mutation($input: AddMembershipInput!) { addMembership(input: $input) { membership { id } userErrors { code } } }";
-    let membership = json!({ "input": { "person": first["createPerson"]["person"]["id"], "role": "MUNICIPALITY_MEMBER",
-        "organisation": bergen, "idempotencyKey": "membership-1" } });
+    let add = "mutation($input: AddMembershipInput!) { addMembership(input: $input) { membership { id } \
+               userErrors { code } } }";
+    let membership = json!({
+        "input": {
+            "person": first["createPerson"]["person"]["id"],
+            "role": "MUNICIPALITY_MEMBER",
+            "organisation": bergen,
+            "idempotencyKey": "membership-1",
+        },
+    });
     let added = app.data_as(&c.coordinator, add, membership.clone()).await;
     assert!(added["addMembership"]["membership"]["id"].is_string(), "{added}");
     assert_eq!(
@@ -93,9 +115,18 @@ async fn other_create_mutations_take_keys_too(app: TestApp) {
         "not a duplicate membership: the same one"
     );
 
-    let need = submit(&app, &c.bergen, &input(&app, "Fallforebygging", "need-for-evidence").await).await["need"]["id"].clone();
-    let link = "mutation($input: LinkEvidenceInput!) { linkEvidence(input: $input) { evidence { title } need { evidence { nodes { title } } } userErrors { code } } }";
-    let evidence = json!({ "input": { "need": need, "title": "Ein oversikt", "url": "https://example.no/o", "idempotencyKey": "evidence-1" } });
+    let submitted = submit(&app, &c.bergen, &input(&app, "Fallforebygging", "need-for-evidence").await).await;
+    let need = submitted["need"]["id"].clone();
+    let link = "mutation($input: LinkEvidenceInput!) { linkEvidence(input: $input) { evidence { title } \
+                need { evidence { nodes { title } } } userErrors { code } } }";
+    let evidence = json!({
+        "input": {
+            "need": need,
+            "title": "Ein oversikt",
+            "url": "https://example.no/o",
+            "idempotencyKey": "evidence-1",
+        },
+    });
     let linked = app.data_as(&c.coordinator, link, evidence.clone()).await;
     assert_eq!(app.data_as(&c.coordinator, link, evidence).await, linked);
     assert_eq!(

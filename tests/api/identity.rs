@@ -19,15 +19,19 @@ const CREATE_TOKEN: &str = "mutation($input: CreateTokenInput!) { createToken(in
 const REVOKE_TOKEN: &str = "mutation($input: RevokeTokenInput!) { revokeToken(input: $input) {
     token { id active revokedAt } userErrors { field message code } } }";
 const VIEWER: &str = "{ viewer { authenticated person { id name email }
-    memberships { nodes { id role organisation { __typename ... on Region { key } ... on Municipality { code } } } }
+    memberships { nodes { id role organisation { __typename ... on Region { key } ... on Municipality { \
+    code } } } }
     tokens { nodes { id name active } } } }";
 
 /// Global ids of reference rows, by key or code.
 async fn ids(app: &TestApp) -> Value {
     let data = app
-        .data(r#"{ regions { nodes { id key } } clusters { nodes { id key } }
+        .data(
+            r#"{ regions { nodes { id key } } clusters { nodes { id key } }
                    bergen: municipality(code: "4601") { id } askoy: municipality(code: "4627") { id }
-                   stavanger: municipality(code: "1103") { id } institutions(first: 1) { nodes { id key } } }"#)
+                   stavanger: municipality(code: "1103") { id }
+                   institutions(first: 1) { nodes { id key } } }"#,
+        )
         .await;
     json!({
         "vest": data["regions"]["nodes"][0]["id"],
@@ -75,7 +79,12 @@ async fn without_a_token_the_caller_is_the_public(app: TestApp) {
     let data = app.data(VIEWER).await;
     assert_eq!(
         data["viewer"],
-        json!({ "authenticated": false, "person": null, "memberships": { "nodes": [] }, "tokens": { "nodes": [] } })
+        json!({
+            "authenticated": false,
+            "person": null,
+            "memberships": { "nodes": [] },
+            "tokens": { "nodes": [] },
+        })
     );
     let response = app.query("{ people { totalCount } }").await;
     assert_eq!(error_codes(&response), ["UNAUTHENTICATED"]);
@@ -182,8 +191,10 @@ async fn a_coordinator_manages_people_and_tokens_in_their_region(app: TestApp) {
         CREATE_PERSON,
         "createPerson",
         json!({
-        "name": "  Åse Ødegård ", "email": "Ase@Stavanger.Kommune.no",
-        "membership": { "role": "MUNICIPALITY_MEMBER", "organisation": ids["stavanger"] } }),
+            "name": "  Åse Ødegård ",
+            "email": "Ase@Stavanger.Kommune.no",
+            "membership": { "role": "MUNICIPALITY_MEMBER", "organisation": ids["stavanger"] },
+        }),
     )
     .await;
     assert!(errors.is_empty(), "{errors:?}");
@@ -199,7 +210,10 @@ async fn a_coordinator_manages_people_and_tokens_in_their_region(app: TestApp) {
         ADD_MEMBERSHIP,
         "addMembership",
         json!({
-        "person": person["id"], "role": "CLUSTER_COORDINATOR", "organisation": ids["kunnskapskommunen"] }),
+            "person": person["id"],
+            "role": "CLUSTER_COORDINATOR",
+            "organisation": ids["kunnskapskommunen"],
+        }),
     )
     .await;
     assert_eq!(added["membership"]["role"], "CLUSTER_COORDINATOR");
@@ -269,8 +283,7 @@ async fn only_coordinators_create_people_and_manage_memberships(app: TestApp) {
             token,
             ADD_MEMBERSHIP,
             "addMembership",
-            json!({
-            "person": bergen_person, "role": "MUNICIPALITY_MEMBER", "organisation": ids["askoy"] }),
+            json!({ "person": bergen_person, "role": "MUNICIPALITY_MEMBER", "organisation": ids["askoy"] }),
         )
         .await;
         assert_eq!(errors, ["FORBIDDEN"]);
@@ -339,8 +352,11 @@ async fn coordinators_cannot_reach_into_another_region(app: TestApp) {
         &nord,
         CREATE_PERSON,
         "createPerson",
-        json!({ "name": "X", "email": "x@example.no",
-        "membership": { "role": "MUNICIPALITY_MEMBER", "organisation": ids["bergen"] } }),
+        json!({
+            "name": "X",
+            "email": "x@example.no",
+            "membership": { "role": "MUNICIPALITY_MEMBER", "organisation": ids["bergen"] },
+        }),
     )
     .await;
     assert_eq!(errors, ["FORBIDDEN"]);
@@ -358,8 +374,7 @@ async fn coordinators_cannot_reach_into_another_region(app: TestApp) {
         &nord,
         ADD_MEMBERSHIP,
         "addMembership",
-        json!({
-        "person": bergen_person, "role": "COORDINATOR", "organisation": ids["vest"] }),
+        json!({ "person": bergen_person, "role": "COORDINATOR", "organisation": ids["vest"] }),
     )
     .await;
     assert_eq!(errors, ["FORBIDDEN"]);
@@ -369,8 +384,7 @@ async fn coordinators_cannot_reach_into_another_region(app: TestApp) {
         &nord,
         ADD_MEMBERSHIP,
         "addMembership",
-        json!({
-        "person": bergen_person, "role": "COORDINATOR", "organisation": nord_region }),
+        json!({ "person": bergen_person, "role": "COORDINATOR", "organisation": nord_region }),
     )
     .await;
     assert_eq!(user_error_codes(&payload), ["NOT_FOUND"], "a person of another region cannot be seen");
@@ -379,8 +393,7 @@ async fn coordinators_cannot_reach_into_another_region(app: TestApp) {
         &nord,
         ADD_MEMBERSHIP,
         "addMembership",
-        json!({
-        "person": nord_person, "role": "COORDINATOR", "organisation": ids["vest"] }),
+        json!({ "person": nord_person, "role": "COORDINATOR", "organisation": ids["vest"] }),
     )
     .await;
     assert_eq!(errors, ["FORBIDDEN"], "cannot make themselves coordinator of another region");
@@ -432,29 +445,33 @@ async fn mutation_input_problems_are_user_errors_that_change_nothing(app: TestAp
         (
             CREATE_PERSON,
             "createPerson",
-            json!({ "name": "X", "email": "x@example.no",
-            "membership": { "role": "COORDINATOR", "organisation": ids["bergen"] } }),
+            json!({
+                "name": "X",
+                "email": "x@example.no",
+                "membership": { "role": "COORDINATOR", "organisation": ids["bergen"] },
+            }),
             vec!["BAD_USER_INPUT"],
         ),
         (
             CREATE_PERSON,
             "createPerson",
-            json!({ "name": "X", "email": "x@example.no",
-            "membership": { "role": "MUNICIPALITY_MEMBER", "organisation": "bogus" } }),
+            json!({
+                "name": "X",
+                "email": "x@example.no",
+                "membership": { "role": "MUNICIPALITY_MEMBER", "organisation": "bogus" },
+            }),
             vec!["BAD_USER_INPUT"],
         ),
         (
             ADD_MEMBERSHIP,
             "addMembership",
-            json!({ "person": bergen_person, "role": "MUNICIPALITY_MEMBER",
-            "organisation": ids["bergen"] }),
+            json!({ "person": bergen_person, "role": "MUNICIPALITY_MEMBER", "organisation": ids["bergen"] }),
             vec!["CONFLICT"],
         ),
         (
             ADD_MEMBERSHIP,
             "addMembership",
-            json!({ "person": ids["bergen"], "role": "MUNICIPALITY_MEMBER",
-            "organisation": ids["bergen"] }),
+            json!({ "person": ids["bergen"], "role": "MUNICIPALITY_MEMBER", "organisation": ids["bergen"] }),
             vec!["BAD_USER_INPUT"],
         ),
         (CREATE_TOKEN, "createToken", json!({ "name": "" }), vec!["BAD_USER_INPUT"]),

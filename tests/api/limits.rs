@@ -16,7 +16,9 @@ query IntrospectionQuery {
 }
 fragment FullType on __Type {
   kind name description
-  fields(includeDeprecated: true) { name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
+  fields(includeDeprecated: true) {
+    name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason
+  }
   inputFields { ...InputValue }
   interfaces { ...TypeRef }
   enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
@@ -65,7 +67,10 @@ async fn a_query_deeper_than_10_is_refused(app: TestApp) {
 #[both_databases]
 async fn depth_counts_through_fragments(app: TestApp) {
     let response = app
-        .query("{ clusters { nodes { ...C } } } fragment C on Cluster { region { clusters { nodes { region { clusters { nodes { region { clusters { nodes { key } } } } } } } } } }")
+        .query(
+            "{ clusters { nodes { ...C } } } fragment C on Cluster { region { clusters { nodes { region { \
+             clusters { nodes { region { clusters { nodes { key } } } } } } } } } }",
+        )
         .await;
     assert_eq!(error_codes(&response), ["QUERY_TOO_DEEP"]);
 }
@@ -74,13 +79,19 @@ async fn depth_counts_through_fragments(app: TestApp) {
 async fn a_query_costlier_than_the_limit_is_refused(app: TestApp) {
     let before = app.statements();
     let response = app
-        .query("{ regions(first: 100) { nodes { clusters(first: 100) { nodes { municipalities(first: 100) { nodes { name } } } } } } }")
+        .query(
+            "{ regions(first: 100) { nodes { clusters(first: 100) { nodes { municipalities(first: 100) { \
+             nodes { name } } } } } } }",
+        )
         .await;
     assert_eq!(error_codes(&response), ["QUERY_TOO_COMPLEX"]);
     assert_eq!(app.statements(), before, "refused before any SQL");
     // The same shape with small pages is fine.
     let ok = app
-        .query("{ regions(first: 1) { nodes { clusters(first: 4) { nodes { municipalities(first: 100) { nodes { name } } } } } } }")
+        .query(
+            "{ regions(first: 1) { nodes { clusters(first: 4) { nodes { municipalities(first: 100) { \
+             nodes { name } } } } } } }",
+        )
         .await;
     assert!(ok.get("errors").is_none(), "{ok}");
 }
@@ -93,7 +104,13 @@ async fn graphiql_introspection_works_but_circular_introspection_is_refused(app:
     assert!(response.get("errors").is_none(), "{response}");
     assert_eq!(response["data"]["__schema"]["queryType"]["name"], "Query");
     let (_, response) = app
-        .query_as(&token, "{ __schema { types { fields { type { fields { type { fields { type { fields { type { fields { type { fields { type { fields { type { name } } } } } } } } } } } } } } } } }", serde_json::json!({}))
+        .query_as(
+            &token,
+            "{ __schema { types { fields { type { fields { type { fields { type { fields { \
+             type { fields { type { fields { type { fields { type { \
+             name } } } } } } } } } } } } } } } } }",
+            serde_json::json!({}),
+        )
         .await;
     assert_eq!(error_codes(&response), ["QUERY_TOO_DEEP"]);
 }

@@ -53,7 +53,8 @@ async fn a_long_history_is_paged_in_sql_and_priced_by_the_page(app: TestApp) {
     let id = &ids[0];
     let page = |args: String| {
         format!(
-            "{{ node(id: \"{}\") {{ ... on Need {{ history{args} {{ totalCount pageInfo {{ hasNextPage hasPreviousPage endCursor }} nodes {{ kind }} }} }} }} }}",
+            "{{ node(id: \"{}\") {{ ... on Need {{ history{args} {{ totalCount pageInfo {{ hasNextPage \
+             hasPreviousPage endCursor }} nodes {{ kind }} }} }} }} }}",
             id.as_str().expect("id")
         )
     };
@@ -88,7 +89,8 @@ async fn a_long_history_is_paged_in_sql_and_priced_by_the_page(app: TestApp) {
     // The request of the review: 100 copies of that need with its history. Refused, before SQL.
     let before = app.statements();
     let copies = vec![id.clone(); 100];
-    let attack = "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Need { title history { nodes { kind from to reason occurredAt } } } } }";
+    let attack = "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Need { title history { nodes { kind from \
+                  to reason occurredAt } } } } }";
     let response = app.query_with(attack, json!({ "ids": copies })).await;
     assert_eq!(error_codes(&response), ["BAD_USER_INPUT"], "{response}");
     assert_eq!(app.statements(), before, "refused before any SQL");

@@ -149,15 +149,29 @@ async fn submitting_checks_input_and_role_and_changes_nothing_when_refused(app: 
             .await;
     assert_eq!(user_error_codes(&payload), ["BAD_USER_INPUT"]);
     for token in [&c.coordinator, &c.cluster_coordinator, &c.institution] {
-        let (_, body) = app.query_as(token, "mutation { submitNeed(input: { title: \"Gyldig tittel\",
-                question: \"Eit gyldig spørsmål her?\", background: \"b\", intendedUse: \"u\", targetGroup: \"t\",
-                themes: [] }) { need { id } } }", json!({})).await;
+        let (_, body) = app
+            .query_as(
+                token,
+                "mutation { submitNeed(input: { title: \"Gyldig tittel\",
+                question: \"Eit gyldig spørsmål her?\", background: \"b\", intendedUse: \"u\", \
+                targetGroup: \"t\",
+                themes: [] }) { need { id } } }",
+                json!({}),
+            )
+            .await;
         assert_eq!(error_codes(&body), ["FORBIDDEN"]);
     }
     let bergen_id = app.data("{ municipality(code: \"4601\") { id } }").await["municipality"]["id"].clone();
-    let (_, body) = app.query_as(&c.askoy, "mutation($m: ID!) { submitNeed(input: { municipality: $m,
-            title: \"Gyldig tittel\", question: \"Eit gyldig spørsmål her?\", background: \"b\", intendedUse: \"u\",
-            targetGroup: \"t\", themes: [] }) { need { id } } }", json!({ "m": bergen_id })).await;
+    let (_, body) = app
+        .query_as(
+            &c.askoy,
+            "mutation($m: ID!) { submitNeed(input: { municipality: $m,
+            title: \"Gyldig tittel\", question: \"Eit gyldig spørsmål her?\", background: \"b\", \
+            intendedUse: \"u\",
+            targetGroup: \"t\", themes: [] }) { need { id } } }",
+            json!({ "m": bergen_id }),
+        )
+        .await;
     assert_eq!(error_codes(&body), ["FORBIDDEN"], "only for one's own municipality");
     assert_eq!(app.data("{ needs { totalCount } }").await["needs"]["totalCount"], 0);
 }
@@ -205,8 +219,7 @@ async fn editing_uses_optimistic_concurrency(app: TestApp) {
         .await;
     assert_eq!(
         body["updateNeed"]["need"],
-        json!({ "title": "Einsemd blant eldre", "version": 2,
-        "question": "Kva tiltak mot einsemd verkar?" })
+        json!({ "title": "Einsemd blant eldre", "version": 2, "question": "Kva tiltak mot einsemd verkar?" })
     );
     let stale = app
         .data_as(
@@ -338,7 +351,8 @@ async fn municipalities_cosign_once_and_reach_counts_them(app: TestApp) {
     cosign(&app, &c.stavanger, &need["id"], "cosignNeed").await;
 
     // Inhabitants count where the population is known.
-    let set = "mutation($m: ID!, $p: Int) { setMunicipalityPopulation(input: { municipality: $m, population: $p }) {
+    let set = "mutation($m: ID!, $p: Int) { setMunicipalityPopulation(input: { municipality: $m, \
+               population: $p }) {
             municipality { code } userErrors { code } } }";
     let ids =
         app.data("{ b: municipality(code: \"4601\") { id } a: municipality(code: \"4627\") { id } }").await;
@@ -395,8 +409,13 @@ async fn coordinators_link_evidence_and_close_needs_as_answered(app: TestApp) {
         .data_as(
             &c.coordinator,
             link,
-            json!({ "input": { "need": need["id"],
-        "title": "Cochrane-oversikt om språkstimulering", "doi": "10.1002/14651858.CD000000" } }),
+            json!({
+                "input": {
+                    "need": need["id"],
+                    "title": "Cochrane-oversikt om språkstimulering",
+                    "doi": "10.1002/14651858.CD000000",
+                },
+            }),
         )
         .await;
     assert_eq!(linked["linkEvidence"]["need"]["evidence"]["nodes"][0]["doi"], "10.1002/14651858.CD000000");
@@ -426,7 +445,8 @@ async fn merge_then_unmerge_restores_everything(app: TestApp) {
     assert_eq!(before_survivor["reach"]["municipalities"], 2);
 
     let merge = "mutation($input: MergeNeedsInput!) { mergeNeeds(input: $input) {
-            survivor { id reach { municipalities } cosignatures { nodes { municipality { code } carriedFrom { id } } } }
+            survivor { id reach { municipalities } cosignatures { nodes { municipality { code } \
+            carriedFrom { id } } } }
             duplicates { id status mergedInto { id } } userErrors { field code } } }";
     let input = json!({ "input": { "survivor": survivor["id"], "duplicates": [duplicate["id"]] } });
     let (_, body) = app.query_as(&c.cluster_coordinator, merge, input.clone()).await;
@@ -519,8 +539,13 @@ async fn search_understands_norwegian_words(app: TestApp) {
         .data_as(
             &c.askoy,
             edit,
-            json!({ "input": { "need": food["id"], "version": 1,
-        "question": "Korleis sikre godt kosthald for bebuarar på sjukeheimar?" } }),
+            json!({
+                "input": {
+                    "need": food["id"],
+                    "version": 1,
+                    "question": "Korleis sikre godt kosthald for bebuarar på sjukeheimar?",
+                },
+            }),
         )
         .await;
     assert_eq!(edited["updateNeed"]["userErrors"], json!([]));
@@ -558,7 +583,12 @@ async fn filters_narrow_the_list(app: TestApp) {
     .await;
     let a = submitted(&app, &c.askoy, "Helse på Askøy", "Eit spørsmål om helse på Askøy?").await;
     act(&app, &c.cluster_coordinator, "acceptNeed", json!({ "need": a["id"], "version": 1 })).await;
-    let ids = app.data("{ clusters { nodes { id key } } regions { nodes { id } } b: municipality(code: \"4601\") { id } }").await;
+    let ids = app
+        .data(
+            "{ clusters { nodes { id key } } regions { nodes { id } } \
+             b: municipality(code: \"4601\") { id } }",
+        )
+        .await;
     let kk = ids["clusters"]["nodes"][0]["id"].clone();
     assert_eq!(ids["clusters"]["nodes"][0]["key"], "kunnskapskommunen");
     let count = |args: String| {
@@ -674,13 +704,17 @@ async fn need_stats_count_by_status_theme_cluster_municipality_and_month(app: Te
     );
     assert_eq!(
         stats["byCluster"],
-        json!([{ "cluster": { "key": "kunnskapskommunen" }, "count": 2 },
-        { "cluster": { "key": "sor-rogaland" }, "count": 1 }])
+        json!([
+            { "cluster": { "key": "kunnskapskommunen" }, "count": 2 },
+            { "cluster": { "key": "sor-rogaland" }, "count": 1 },
+        ])
     );
     assert_eq!(
         stats["byMunicipality"],
-        json!([{ "municipality": { "code": "1103" }, "count": 1 },
-        { "municipality": { "code": "4601" }, "count": 2 }])
+        json!([
+            { "municipality": { "code": "1103" }, "count": 1 },
+            { "municipality": { "code": "4601" }, "count": 2 },
+        ])
     );
     let month = chrono::Utc::now().format("%Y-%m").to_string();
     assert_eq!(stats["submissionsByMonth"], json!([{ "month": month, "count": 3 }]));
@@ -738,7 +772,8 @@ async fn search_uses_the_full_text_index_not_a_table_scan(app: TestApp) {
             let rows = txn
                 .query_all_raw(Statement::from_string(
                     DatabaseBackend::Postgres,
-                    "EXPLAIN SELECT need_id FROM need_search WHERE search @@ to_tsquery('norwegian', 'fallforebygging:*')",
+                    "EXPLAIN SELECT need_id FROM need_search WHERE search @@ \
+                     to_tsquery('norwegian', 'fallforebygging:*')",
                 ))
                 .await
                 .expect("explain");
@@ -748,7 +783,8 @@ async fn search_uses_the_full_text_index_not_a_table_scan(app: TestApp) {
             let rows = db
                 .query_all_raw(Statement::from_string(
                     DatabaseBackend::Sqlite,
-                    "EXPLAIN QUERY PLAN SELECT rowid FROM need_fts WHERE need_fts MATCH '\"fallforebygging\"*'",
+                    "EXPLAIN QUERY PLAN SELECT rowid FROM need_fts WHERE need_fts \
+                     MATCH '\"fallforebygging\"*'",
                 ))
                 .await
                 .expect("explain");

@@ -9,9 +9,11 @@ async fn one_of_each(app: &TestApp) -> Vec<(String, Value)> {
     let data = app
         .data(
             "{ regions(first: 1) { nodes { __typename id } } counties(first: 1) { nodes { __typename id } }
-               clusters(first: 1) { nodes { __typename id } } municipalities(first: 1) { nodes { __typename id } }
+               clusters(first: 1) { nodes { __typename id } } municipalities(first: 1) { nodes { __typename \
+               id } }
                institutions(first: 1) { nodes { __typename id } } themes(first: 1) { nodes { __typename id } }
-               productTypes(first: 1) { nodes { __typename id } } criteria(first: 1) { nodes { __typename id } } }",
+               productTypes(first: 1) { nodes { __typename id } } criteria(first: 1) { nodes { __typename \
+               id } } }",
         )
         .await;
     data.as_object()

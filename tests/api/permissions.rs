@@ -37,7 +37,8 @@ impl Matrix<'_> {
         selection: &str,
     ) -> (u16, Value) {
         let document = format!(
-            "mutation($input: {input_type}!) {{ {mutation}(input: $input) {{ {selection} userErrors {{ code field message }} }} }}"
+            "mutation($input: {input_type}!) {{ {mutation}(input: $input) {{ {selection} userErrors {{ code \
+             field message }} }} }}"
         );
         let mut request = self
             .app
@@ -124,8 +125,13 @@ async fn tokens_minted_in_nord_for_a_vest_coordinator(
         .data_as(
             nord,
             "mutation($input: CreatePersonInput!) { createPerson(input: $input) { person { id } } }",
-            json!({ "input": { "name": "Vera", "email": "vera.vest@example.no",
-                "membership": { "role": "MUNICIPALITY_MEMBER", "organisation": bodo } } }),
+            json!({
+                "input": {
+                    "name": "Vera",
+                    "email": "vera.vest@example.no",
+                    "membership": { "role": "MUNICIPALITY_MEMBER", "organisation": bodo },
+                },
+            }),
         )
         .await;
     let vera = registered["createPerson"]["person"]["id"].clone();
@@ -149,8 +155,14 @@ async fn tokens_minted_in_nord_for_a_vest_coordinator(
 }
 
 fn need_input(title: &str, theme: &Value) -> Value {
-    json!({ "title": title, "question": "Eit spørsmål som er langt nok?", "background": "b", "intendedUse": "u",
-        "targetGroup": "t", "themes": [theme] })
+    json!({
+        "title": title,
+        "question": "Eit spørsmål som er langt nok?",
+        "background": "b",
+        "intendedUse": "u",
+        "targetGroup": "t",
+        "themes": [theme],
+    })
 }
 
 fn id_of(list: &Value, field: &str, key: &str) -> Value {
@@ -290,8 +302,14 @@ async fn only_the_allowed_succeed_at_each_mutation(app: TestApp) {
     .await;
     m.step("unmergeNeed", "UnmergeNeedInput", json!({ "need": n5 }), "need { id }", &["coordinator"]).await;
     let n6 = accepted_need(&app, &m.token("bergen"), &kk_token, "Svara alt").await;
-    app.data_as(&m.token("coordinator"), "mutation($n: ID!) { linkEvidence(input: { need: $n, title: \"Svar\", url: \"https://example.no/svar\" }) { need { id } } }",
-        json!({ "n": n6 })).await;
+    app.data_as(
+        &m.token("coordinator"),
+        "mutation($n: ID!) { linkEvidence(input: { need: $n, \
+         title: \"Svar\", url: \"https://example.no/svar\" }) { need { \
+         id } } }",
+        json!({ "n": n6 }),
+    )
+    .await;
     let v = m.version(&n6).await;
     m.step(
         "closeNeedWithExistingEvidence",
@@ -308,8 +326,12 @@ async fn only_the_allowed_succeed_at_each_mutation(app: TestApp) {
         .step(
             "openRound",
             "OpenRoundInput",
-            json!({ "name": "Runde 2027", "closesAt": "2999-01-01T00:00:00Z",
-        "candidates": [n1, n7], "prioritiseCount": 2 }),
+            json!({
+                "name": "Runde 2027",
+                "closesAt": "2999-01-01T00:00:00Z",
+                "candidates": [n1, n7],
+                "prioritiseCount": 2,
+            }),
             "round { id }",
             &["coordinator"],
         )
@@ -338,7 +360,14 @@ async fn only_the_allowed_succeed_at_each_mutation(app: TestApp) {
         .await;
 
     // Commissions.
-    let commission = |needs: Value| json!({ "question": "Kva verkar?", "productType": product, "deadline": "2999-01-01T00:00:00Z", "needs": needs });
+    let commission = |needs: Value| {
+        json!({
+            "question": "Kva verkar?",
+            "productType": product,
+            "deadline": "2999-01-01T00:00:00Z",
+            "needs": needs,
+        })
+    };
     let c1 = m
         .step(
             "createCommission",
@@ -349,8 +378,15 @@ async fn only_the_allowed_succeed_at_each_mutation(app: TestApp) {
         )
         .await["commission"]["id"]
         .clone();
-    let c2 = app.data_as(&m.token("coordinator"), "mutation($input: CreateCommissionInput!) { createCommission(input: $input) { commission { id } } }",
-        json!({ "input": commission(json!([n7])) })).await["createCommission"]["commission"]["id"].clone();
+    let c2 = app
+        .data_as(
+            &m.token("coordinator"),
+            "mutation($input: CreateCommissionInput!) { \
+             createCommission(input: $input) { commission { id } } }",
+            json!({ "input": commission(json!([n7])) }),
+        )
+        .await["createCommission"]["commission"]["id"]
+        .clone();
     m.step(
         "cancelCommission",
         "CommissionInput",
@@ -413,8 +449,14 @@ async fn only_the_allowed_succeed_at_each_mutation(app: TestApp) {
         .step(
             "deliverSummary",
             "DeliverSummaryInput",
-            json!({ "commission": c1, "title": "Kunnskapsoppsummering",
-        "abstract": "Samandrag", "language": "nn", "authors": "UiB", "doi": "10.1000/182" }),
+            json!({
+                "commission": c1,
+                "title": "Kunnskapsoppsummering",
+                "abstract": "Samandrag",
+                "language": "nn",
+                "authors": "UiB",
+                "doi": "10.1000/182",
+            }),
             "summary { id }",
             &["uib"],
         )

@@ -105,8 +105,17 @@ async fn submit(app: &TestApp, token: &str, title: &str, draft: bool) -> Value {
     app.data_as(
         token,
         "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { need { id } } }",
-        json!({ "input": { "title": title, "question": "Eit spørsmål som er langt nok?", "background": "b",
-            "intendedUse": "u", "targetGroup": "t", "themes": [themes], "draft": draft } }),
+        json!({
+            "input": {
+                "title": title,
+                "question": "Eit spørsmål som er langt nok?",
+                "background": "b",
+                "intendedUse": "u",
+                "targetGroup": "t",
+                "themes": [themes],
+                "draft": draft,
+            },
+        }),
     )
     .await["submitNeed"]["need"]["id"]
         .clone()
@@ -137,8 +146,16 @@ async fn open_commission(
     let created = app
         .data_as(
             coordinator,
-            "mutation($input: CreateCommissionInput!) { createCommission(input: $input) { commission { id } userErrors { code } } }",
-            json!({ "input": { "question": question, "productType": product, "deadline": "2999-01-01T00:00:00Z", "needs": [need] } }),
+            "mutation($input: CreateCommissionInput!) { createCommission(input: $input) { commission { id } \
+             userErrors { code } } }",
+            json!({
+                "input": {
+                    "question": question,
+                    "productType": product,
+                    "deadline": "2999-01-01T00:00:00Z",
+                    "needs": [need],
+                },
+            }),
         )
         .await;
     let id = created["createCommission"]["commission"]["id"].clone();
@@ -201,8 +218,13 @@ async fn dashboards_receive_need_events_they_may_see_in_order(app: TestApp) {
         .await;
     assert!(refused.get("errors").is_some() || refused["data"]["acceptNeed"]["userErrors"] != json!([]));
     let need = submit(&app, &c.bergen, "Fallforebygging", false).await;
-    app.data_as(&c.cluster_coordinator, "mutation($n: ID!) { acceptNeed(input: { need: $n, version: 1, reason: \"God\" }) { need { status } } }",
-        json!({ "n": need })).await;
+    app.data_as(
+        &c.cluster_coordinator,
+        "mutation($n: ID!) { acceptNeed(input: { need: $n, version: 1, \
+         reason: \"God\" }) { need { status } } }",
+        json!({ "n": need }),
+    )
+    .await;
     app.data_as(
         &c.askoy,
         "mutation($n: ID!) { cosignNeed(input: { need: $n }) { need { id } } }",
@@ -218,7 +240,13 @@ async fn dashboards_receive_need_events_they_may_see_in_order(app: TestApp) {
         let accepted = client.next_data().await["needEvents"].clone();
         assert_eq!(
             accepted,
-            json!({ "kind": "STATUS_CHANGED", "to": "ACCEPTED", "reason": "God", "relatedNeed": null, "municipality": null })
+            json!({
+                "kind": "STATUS_CHANGED",
+                "to": "ACCEPTED",
+                "reason": "God",
+                "relatedNeed": null,
+                "municipality": null,
+            })
         );
         let cosigned = client.next_data().await["needEvents"].clone();
         assert_eq!(
@@ -239,7 +267,8 @@ async fn institutions_receive_the_commissions_that_open_for_their_filters(app: T
     let hvl = app.token_for("Hans Vestland", RoleArg::InstitutionMember, "hvl").await;
     let products =
         app.data("{ productTypes(first: 2) { nodes { id key } } }").await["productTypes"]["nodes"].clone();
-    let subscription = "subscription($f: CommissionOpenedFilter) { commissionOpened(filter: $f) { question status needs { nodes { title } } } }";
+    let subscription = "subscription($f: CommissionOpenedFilter) { commissionOpened(filter: $f) { question \
+                        status needs { nodes { title } } } }";
     let mut uib = Client::connect(&app, Some(&c.institution)).await;
     uib.subscribe("a", subscription, json!({ "f": { "productTypes": [products[0]["id"]] } })).await;
     let mut hvl_client = Client::connect(&app, Some(&hvl)).await;
@@ -260,7 +289,11 @@ async fn institutions_receive_the_commissions_that_open_for_their_filters(app: T
     let got = uib.next_data().await["commissionOpened"].clone();
     assert_eq!(
         got,
-        json!({ "question": "Første oppdrag", "status": "OPEN", "needs": { "nodes": [{ "title": "Fallforebygging" }] } })
+        json!({
+            "question": "Første oppdrag",
+            "status": "OPEN",
+            "needs": { "nodes": [{ "title": "Fallforebygging" }] },
+        })
     );
     let got = hvl_client.next_data().await["commissionOpened"].clone();
     assert_eq!(got["question"], "Andre oppdrag", "the first did not match HVL's filter");
@@ -450,7 +483,14 @@ async fn a_reconnecting_dashboard_catches_up_from_its_last_cursor(app: TestApp) 
     let catch_up = "query($after: String, $first: Int, $f: NeedEventFilter, $since: DateTime) {
             needEvents(after: $after, first: $first, filter: $f, since: $since) {
                 edges { cursor node { kind cursor need { title } } } pageInfo { hasNextPage endCursor } } }";
-    let page = app.data_as(&c.stavanger, catch_up, json!({ "after": seen["cursor"], "first": 2 })).await["needEvents"].clone();
+    let page = app
+        .data_as(
+            &c.stavanger,
+            catch_up,
+            json!({ "after": seen["cursor"], "first": 2 }),
+        )
+        .await["needEvents"]
+        .clone();
     let kinds: Vec<_> = page["edges"]
         .as_array()
         .expect("edges")
@@ -477,9 +517,23 @@ async fn a_reconnecting_dashboard_catches_up_from_its_last_cursor(app: TestApp) 
             .clone();
     assert_eq!(own.as_array().map(Vec::len), Some(4));
     let askoy = app.data("{ municipality(code: \"4627\") { id } }").await["municipality"]["id"].clone();
-    let filtered = app.data_as(&c.bergen, catch_up, json!({ "f": { "municipality": askoy } })).await["needEvents"]["edges"].clone();
+    let filtered = app
+        .data_as(
+            &c.bergen,
+            catch_up,
+            json!({ "f": { "municipality": askoy } }),
+        )
+        .await["needEvents"]["edges"]
+        .clone();
     assert_eq!(filtered.as_array().map(Vec::len), Some(1));
-    let later = app.data_as(&c.bergen, catch_up, json!({ "since": "2999-01-01T00:00:00Z" })).await["needEvents"]["edges"].clone();
+    let later = app
+        .data_as(
+            &c.bergen,
+            catch_up,
+            json!({ "since": "2999-01-01T00:00:00Z" }),
+        )
+        .await["needEvents"]["edges"]
+        .clone();
     assert_eq!(later, json!([]));
 
     for (variables, what) in
@@ -521,15 +575,18 @@ async fn the_parties_of_a_commission_follow_its_updates(app: TestApp) {
         .clone();
     let moves = [
         (
-            "mutation($c: ID!) { expressInterest(input: { commission: $c, proposal: \"Vi kan\" }) { interest { proposal } } }",
+            "mutation($c: ID!) { expressInterest(input: { commission: $c, proposal: \"Vi kan\" }) { \
+             interest { proposal } } }",
             &c.institution,
         ),
         (
-            "mutation($c: ID!, $i: ID!) { awardCommission(input: { commission: $c, institution: $i }) { commission { status } } }",
+            "mutation($c: ID!, $i: ID!) { awardCommission(input: { commission: $c, institution: $i }) { \
+             commission { status } } }",
             &c.coordinator,
         ),
         (
-            "mutation($c: ID!) { reportProgress(input: { commission: $c, note: \"Søk ferdig\" }) { commission { status } } }",
+            "mutation($c: ID!) { reportProgress(input: { commission: $c, note: \"Søk ferdig\" }) { \
+             commission { status } } }",
             &c.institution,
         ),
     ];
@@ -561,10 +618,24 @@ async fn a_slow_consumer_is_dropped_with_a_clear_code() {
     let c = cast(&app).await;
     let background = "x".repeat(10_000);
     let themes = app.data("{ themes(first: 1) { nodes { id } } }").await["themes"]["nodes"][0]["id"].clone();
-    let need = app.data_as(&c.bergen,
-        "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { need { id } userErrors { field message } } }",
-        json!({ "input": { "title": "Ein stor bakgrunn", "question": "Eit spørsmål som er langt nok?", "background": background,
-            "intendedUse": "u", "targetGroup": "t", "themes": [themes] } })).await["submitNeed"].clone();
+    let need = app
+        .data_as(
+            &c.bergen,
+            "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { need { id } userErrors { field \
+             message } } }",
+            json!({
+                "input": {
+                    "title": "Ein stor bakgrunn",
+                    "question": "Eit spørsmål som er langt nok?",
+                    "background": background,
+                    "intendedUse": "u",
+                    "targetGroup": "t",
+                    "themes": [themes],
+                },
+            }),
+        )
+        .await["submitNeed"]
+        .clone();
     assert_eq!(need["userErrors"], json!([]));
     let need = need["need"]["id"].clone();
     // Each event carries 600 KB (60 copies of the background), so unread events fill the
@@ -817,9 +888,12 @@ async fn the_connection_init_payload_carries_the_token_only_as_authorization(app
         None,
         Some(json!(null)),
         Some(json!({})),
-        Some(
-            json!({ "Content-Type": "application/json", "X-Request-Id": "abc", "author": "Kari", "sessionName": "dashboard" }),
-        ),
+        Some(json!({
+            "Content-Type": "application/json",
+            "X-Request-Id": "abc",
+            "author": "Kari",
+            "sessionName": "dashboard",
+        })),
     ] {
         let (mut client, answer) = init_with(&app, payload.clone()).await;
         assert_eq!(answer["type"], "connection_ack", "{payload:?}: {answer}");

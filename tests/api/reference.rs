@@ -38,11 +38,15 @@ async fn bergen_is_4601_in_kunnskapskommunen_in_rso_vest(app: TestApp) {
     assert_eq!(
         data["municipality"],
         json!({
-            "code": "4601", "name": "Bergen", "clusterMembership": "PUBLISHED",
-            "cluster": { "key": "kunnskapskommunen",
-                         "region": { "key": "rso-vest", "name": "Regionalt samarbeidsorgan Vest" } },
+            "code": "4601",
+            "name": "Bergen",
+            "clusterMembership": "PUBLISHED",
+            "cluster": {
+                "key": "kunnskapskommunen",
+                "region": { "key": "rso-vest", "name": "Regionalt samarbeidsorgan Vest" },
+            },
             "county": { "code": "46", "name": "Vestland" },
-            "region": { "key": "rso-vest" }
+            "region": { "key": "rso-vest" },
         })
     );
 }
@@ -101,7 +105,7 @@ async fn municipalities_filter_by_county_cluster_and_search(app: TestApp) {
     let data = app
         .query_with(
             r#"query($c: ID!) { all: municipalities(filter: {cluster: $c}) { totalCount }
-                                    both: municipalities(filter: {cluster: $c, county: "11"}) { totalCount } }"#,
+                 both: municipalities(filter: {cluster: $c, county: "11"}) { totalCount } }"#,
             json!({ "c": fousam }),
         )
         .await;
@@ -134,7 +138,12 @@ async fn relations_resolve_in_both_directions(app: TestApp) {
     assert_eq!(data["counties"]["nodes"][0]["municipalities"]["totalCount"], 43);
     assert_eq!(data["counties"]["nodes"][1]["region"]["key"], "rso-vest");
 
-    let data = app.data("{ clusters { nodes { key municipalities(first: 100) { totalCount nodes { cluster { key } } } } } }").await;
+    let data = app
+        .data(
+            "{ clusters { nodes { key municipalities(first: 100) { totalCount nodes { cluster { \
+             key } } } } } }",
+        )
+        .await;
     let mut members = 0;
     for cluster in data["clusters"]["nodes"].as_array().expect("list") {
         members += cluster["municipalities"]["totalCount"].as_u64().expect("a count");

@@ -73,7 +73,12 @@ async fn effects(app: &TestApp, c: &Cast, round: &Value, needs: &[Value]) -> Val
         .iter()
         .map(|l| {
             let title = l["need"]["title"].as_str().unwrap_or_default();
-            json!({ "need": &title[..7], "position": l["position"], "outcome": l["outcome"], "status": l["need"]["status"] })
+            json!({
+                "need": &title[..7],
+                "position": l["position"],
+                "outcome": l["outcome"],
+                "status": l["need"]["status"],
+            })
         })
         .collect();
     let mut histories = Vec::new();
@@ -81,7 +86,8 @@ async fn effects(app: &TestApp, c: &Cast, round: &Value, needs: &[Value]) -> Val
         let data = app
             .data_as(
                 &c.coordinator,
-                "query($id: ID!) { node(id: $id) { ... on Need { history(first: 500) { nodes { kind from to reason actor { name } } } } } }",
+                "query($id: ID!) { node(id: $id) { ... on Need { history(first: 500) { nodes { kind from to \
+                 reason actor { name } } } } } }",
                 json!({ "id": need }),
             )
             .await;
@@ -103,7 +109,8 @@ async fn close_audits(app: &TestApp, c: &Cast) -> Vec<(Value, Value)> {
     let data = app
         .data_as(
             &c.coordinator,
-            "{ auditEvents(filter: { action: \"round.close\" }, first: 100) { edges { node { target actorLabel actor { name } } } } }",
+            "{ auditEvents(filter: { action: \"round.close\" }, first: 100) { edges { node { target \
+             actorLabel actor { name } } } } }",
             json!({}),
         )
         .await;
@@ -148,11 +155,24 @@ async fn scores_after_the_closing_time_are_refused(app: TestApp) {
         ("withdrawScores", &needs[1], vec![]),
     ] {
         let (_, body) = if mutation == "withdrawScores" {
-            app.query_as(&c.cluster_coordinator, "mutation($input: WithdrawScoresInput!) { withdrawScores(input: $input) { userErrors { field code message } } }",
-                json!({ "input": { "round": round, "need": need } })).await
+            app.query_as(
+                &c.cluster_coordinator,
+                "mutation($input: WithdrawScoresInput!) { \
+                 withdrawScores(input: $input) { userErrors { field code \
+                 message } } }",
+                json!({ "input": { "round": round, "need": need } }),
+            )
+            .await
         } else {
-            app.query_as(&c.cluster_coordinator, &format!("mutation($input: ScoreNeedInput!) {{ {mutation}(input: $input) {{ userErrors {{ field code message }} }} }}"),
-                json!({ "input": { "round": round, "need": need, "scores": scores } })).await
+            app.query_as(
+                &c.cluster_coordinator,
+                &format!(
+                    "mutation($input: ScoreNeedInput!) {{ {mutation}(input: $input) {{ \
+                     userErrors {{ field code message }} }} }}"
+                ),
+                json!({ "input": { "round": round, "need": need, "scores": scores } }),
+            )
+            .await
         };
         let payload = &body["data"][mutation];
         assert_eq!(user_error_codes(payload), ["CONFLICT"], "{mutation}: {body}");
@@ -194,8 +214,14 @@ async fn the_hub_closes_a_due_round_as_close_round_would(app: TestApp) {
     );
     assert_eq!(effects(&app, &c, &by_hub, &by_hub_needs).await, expected);
     // The hub is the actor: no person on the need events, "hub" in the audit log.
-    let data = app.data_as(&c.coordinator, "query($id: ID!) { node(id: $id) { ... on Need { history(first: 500) { nodes { actor { name } } } } } }",
-        json!({ "id": by_hub_needs[0] })).await;
+    let data = app
+        .data_as(
+            &c.coordinator,
+            "query($id: ID!) { node(id: $id) { ... on Need { \
+             history(first: 500) { nodes { actor { name } } } } } }",
+            json!({ "id": by_hub_needs[0] }),
+        )
+        .await;
     assert_eq!(
         data["node"]["history"]["nodes"].as_array().and_then(|h| h.last()).expect("event")["actor"],
         Value::Null
@@ -221,8 +247,12 @@ async fn a_coordinator_closing_as_the_hub_closes_leaves_one_closing(app: TestApp
     for attempt in 0..3 {
         let (round, needs) = scored_round(&app, &c, &format!("kapp {attempt}")).await;
         make_due(&app, &round).await;
-        let by_hand = app.query_as(&c.coordinator, "mutation($r: ID!) { closeRound(input: { round: $r }) { round { status } userErrors { field code message } } }",
-            json!({ "r": round }));
+        let by_hand = app.query_as(
+            &c.coordinator,
+            "mutation($r: ID!) { closeRound(input: { round: $r }) { \
+             round { status } userErrors { field code message } } }",
+            json!({ "r": round }),
+        );
         let by_hub = knowledge_hub::db::rounds::close_due(app.db(), Utc::now());
         let ((_, by_hand), by_hub) = tokio::join!(by_hand, by_hub);
         let by_hub = by_hub.expect("the hub's pass");

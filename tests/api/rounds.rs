@@ -12,7 +12,8 @@ const CRITERIA: [&str; 5] =
 const ROUND: &str = "id name status prioritiseCount criteria { key weight }
     ranking { nodes { position need { title status } weightedMean scoreCount reach outcome
               criterionMeans { criterion { key } mean count }
-              scores { organisation { __typename ... on Cluster { key } ... on Institution { key } } criterion { key } value } } }";
+              scores { organisation { __typename ... on Cluster { key } ... on Institution { key } } \
+              criterion { key } value } } }";
 
 /// Submits a need as `token` and has `reviewer` accept it; returns its id.
 pub(crate) async fn accepted_need(app: &TestApp, token: &str, reviewer: &str, title: &str) -> Value {
@@ -20,16 +21,26 @@ pub(crate) async fn accepted_need(app: &TestApp, token: &str, reviewer: &str, ti
     let submitted = app
         .data_as(
             token,
-            "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { need { id } userErrors { code } } }",
-            json!({ "input": { "title": title, "question": "Eit spørsmål som er langt nok?", "background": "Bakgrunn",
-                "intendedUse": "Bruk", "targetGroup": "Målgruppe", "themes": [themes] } }),
+            "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { need { id } userErrors { \
+             code } } }",
+            json!({
+                "input": {
+                    "title": title,
+                    "question": "Eit spørsmål som er langt nok?",
+                    "background": "Bakgrunn",
+                    "intendedUse": "Bruk",
+                    "targetGroup": "Målgruppe",
+                    "themes": [themes],
+                },
+            }),
         )
         .await;
     let id = submitted["submitNeed"]["need"]["id"].clone();
     let accepted = app
         .data_as(
             reviewer,
-            "mutation($input: NeedMoveInput!) { acceptNeed(input: $input) { need { status } userErrors { code } } }",
+            "mutation($input: NeedMoveInput!) { acceptNeed(input: $input) { need { status } userErrors { \
+             code } } }",
             json!({ "input": { "need": id, "version": 1 } }),
         )
         .await;
@@ -46,9 +57,18 @@ pub(crate) async fn open_round(
     let (_, body) = app
         .query_as(
             token,
-            &format!("mutation($input: OpenRoundInput!) {{ openRound(input: $input) {{ round {{ {ROUND} }} userErrors {{ field code message }} }} }}"),
-            json!({ "input": { "name": "Runde 2027", "closesAt": "2999-01-01T00:00:00Z", "candidates": candidates,
-                "prioritiseCount": prioritise } }),
+            &format!(
+                "mutation($input: OpenRoundInput!) {{ openRound(input: $input) {{ round {{ {ROUND} }} \
+                 userErrors {{ field code message }} }} }}"
+            ),
+            json!({
+                "input": {
+                    "name": "Runde 2027",
+                    "closesAt": "2999-01-01T00:00:00Z",
+                    "candidates": candidates,
+                    "prioritiseCount": prioritise,
+                },
+            }),
         )
         .await;
     (body["data"]["openRound"].clone(), error_codes(&body))
@@ -69,7 +89,10 @@ pub(crate) async fn score(
     let (_, body) = app
         .query_as(
             token,
-            &format!("mutation($input: ScoreNeedInput!) {{ {mutation}(input: $input) {{ round {{ {ROUND} }} userErrors {{ field code message }} }} }}"),
+            &format!(
+                "mutation($input: ScoreNeedInput!) {{ {mutation}(input: $input) {{ round {{ {ROUND} }} \
+                 userErrors {{ field code message }} }} }}"
+            ),
             json!({ "input": { "round": round, "need": need, "scores": scores } }),
         )
         .await;
@@ -164,7 +187,8 @@ async fn a_round_ranks_scores_and_closes_as_one_transaction(app: TestApp) {
     assert_eq!(uib_scores[0]["organisation"], json!({ "__typename": "Institution", "key": "uib" }));
 
     let close = "mutation($input: CloseRoundInput!) { closeRound(input: $input) { round { status closedAt
-            ranking { nodes { position need { title status history { nodes { kind from to reason } } } outcome } } } userErrors { code } } }";
+            ranking { nodes { position need { title status history { nodes { kind from to reason } } } \
+            outcome } } } userErrors { code } } }";
     let (_, body) =
         app.query_as(&c.cluster_coordinator, close, json!({ "input": { "round": round["id"] } })).await;
     assert_eq!(error_codes(&body), ["FORBIDDEN"], "only coordinators close rounds");
@@ -200,7 +224,12 @@ async fn a_round_ranks_scores_and_closes_as_one_transaction(app: TestApp) {
         .expect("an event");
     assert_eq!(
         last_event,
-        json!({ "kind": "STATUS_CHANGED", "from": "ACCEPTED", "to": "PRIORITISED", "reason": "Runde 2027: position 1" })
+        json!({
+            "kind": "STATUS_CHANGED",
+            "from": "ACCEPTED",
+            "to": "PRIORITISED",
+            "reason": "Runde 2027: position 1",
+        })
     );
 
     // A closed round is read-only.
@@ -218,11 +247,25 @@ async fn a_round_ranks_scores_and_closes_as_one_transaction(app: TestApp) {
 async fn scoring_rules_are_clear_user_errors_that_change_nothing(app: TestApp) {
     let c = cast(&app).await;
     let a = accepted_need(&app, &c.bergen, &c.cluster_coordinator, "Behov A frå Bergen").await;
-    let submitted_only = app.data_as(&c.askoy,
-        "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { need { id } } }",
-        json!({ "input": { "title": "Berre sendt inn", "question": "Eit spørsmål som er langt nok?", "background": "b",
-            "intendedUse": "u", "targetGroup": "t",
-            "themes": [app.data("{ themes(first: 1) { nodes { id } } }").await["themes"]["nodes"][0]["id"]] } })).await["submitNeed"]["need"]["id"].clone();
+    let submitted_only = app
+        .data_as(
+            &c.askoy,
+            "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { need { id } } }",
+            json!({
+                "input": {
+                    "title": "Berre sendt inn",
+                    "question": "Eit spørsmål som er langt nok?",
+                    "background": "b",
+                    "intendedUse": "u",
+                    "targetGroup": "t",
+                    "themes": [
+                        app.data("{ themes(first: 1) { nodes { id } } }").await["themes"]["nodes"][0]["id"],
+                    ],
+                },
+            }),
+        )
+        .await["submitNeed"]["need"]["id"]
+        .clone();
     let (not_accepted, _) = open_round(&app, &c.coordinator, &[&submitted_only], 1).await;
     assert_eq!(user_error_codes(&not_accepted), ["CONFLICT"], "candidates must be ACCEPTED or DEFERRED");
     let message = not_accepted["userErrors"][0]["message"].as_str().unwrap_or_default();
@@ -294,16 +337,41 @@ async fn only_member_organisations_of_the_region_score_and_only_coordinators_run
         let (_, errors) = open_round(&app, token, &[&a], 1).await;
         assert_eq!(errors, ["FORBIDDEN"]);
     }
-    let (_, body) = app.query_as(&c.cluster_coordinator, "mutation($input: OpenRoundInput!) { openRound(input: $input) { round { id } } }",
-        json!({ "input": { "name": "Kupp", "closesAt": "2999-01-01T00:00:00Z", "candidates": [a], "prioritiseCount": 1 } })).await;
+    let (_, body) = app
+        .query_as(
+            &c.cluster_coordinator,
+            "mutation($input: OpenRoundInput!) { openRound(input: $input) { round { id } } }",
+            json!({
+                "input": {
+                    "name": "Kupp",
+                    "closesAt": "2999-01-01T00:00:00Z",
+                    "candidates": [a],
+                    "prioritiseCount": 1,
+                },
+            }),
+        )
+        .await;
     let message = body["errors"][0]["message"].as_str().unwrap_or_default();
     assert!(
         message.contains("only a coordinator (COORDINATOR) of the region"),
         "the role that may: {message}"
     );
     let vest = app.data("{ regions { nodes { id } } }").await["regions"]["nodes"][0]["id"].clone();
-    let (_, body) = app.query_as(&nord, "mutation($input: OpenRoundInput!) { openRound(input: $input) { round { id } } }",
-        json!({ "input": { "region": vest, "name": "Kupp", "closesAt": "2999-01-01T00:00:00Z", "candidates": [a], "prioritiseCount": 1 } })).await;
+    let (_, body) = app
+        .query_as(
+            &nord,
+            "mutation($input: OpenRoundInput!) { openRound(input: $input) { round { id } } }",
+            json!({
+                "input": {
+                    "region": vest,
+                    "name": "Kupp",
+                    "closesAt": "2999-01-01T00:00:00Z",
+                    "candidates": [a],
+                    "prioritiseCount": 1,
+                },
+            }),
+        )
+        .await;
     assert_eq!(error_codes(&body), ["FORBIDDEN"], "another region's coordinator cannot open a round here");
     let (opened, _) = open_round(&app, &c.coordinator, &[&a], 1).await;
     let round = opened["round"]["id"].clone();

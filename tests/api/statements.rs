@@ -28,7 +28,8 @@ async fn nested_municipalities_cost_the_same_for_one_cluster_as_for_four(app: Te
 async fn a_page_of_municipalities_costs_one_statement_per_relation_at_any_size(app: TestApp) {
     let query = |n: u32| {
         format!(
-            "{{ municipalities(first: {n}) {{ nodes {{ name county {{ name }} cluster {{ name region {{ name }} }} }} }} }}"
+            "{{ municipalities(first: {n}) {{ nodes {{ name county {{ name }} cluster {{ name region {{ \
+             name }} }} }} }} }}"
         )
     };
     let first = statements_for(&app, &query(5)).await;
@@ -61,7 +62,8 @@ fn dashboard(n: usize) -> String {
     format!(
         "{{ needs(first: {n}) {{ nodes {{ id title status createdAt municipality {{ name cluster {{ name }} }}
             themes {{ key }} cosignatures(first: 10) {{ nodes {{ municipality {{ name }} }} }}
-            commissions(first: 5) {{ nodes {{ status awardedInstitution {{ shortName }} summary {{ title }} }} }} }} }} }}"
+            commissions(first: 5) {{ nodes {{ status awardedInstitution {{ shortName }} summary {{ \
+            title }} }} }} }} }} }}"
     )
 }
 
