@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, both_databases, cast};
+use crate::helpers::{Backend, TestApp, both_databases, cast, need_input};
 
 /// Every distinct code in a response: top-level errors and the `userErrors` of every mutation
 /// payload.
@@ -233,14 +233,7 @@ async fn hostile_arguments_and_inputs_are_user_errors_that_change_nothing(app: T
 
     let submit = "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { need { id } userErrors { \
                   field code } } }";
-    let valid = json!({
-        "title": "Fallforebygging",
-        "question": "Eit spørsmål som er langt nok?",
-        "background": "b",
-        "intendedUse": "u",
-        "targetGroup": "t",
-        "themes": [theme],
-    });
+    let valid = need_input("Fallforebygging", &theme);
     let mut cases = Vec::new();
     for (field, value) in [
         ("title", json!("x".repeat(100_000))),

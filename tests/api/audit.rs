@@ -5,7 +5,7 @@
 use knowledge_hub::config::RoleArg;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, both_databases, cast};
+use crate::helpers::{TestApp, both_databases, cast, need_input};
 
 /// Posts a GraphQL request with a chosen request id; returns the status and body.
 async fn post(
@@ -42,14 +42,7 @@ async fn every_mutation_and_refusal_is_in_the_coordinators_log(app: TestApp) {
     let theme = app.data("{ themes(first: 1) { nodes { id } } }").await["themes"]["nodes"][0]["id"].clone();
     let submit = "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { need { id } userErrors { \
                   code } } }";
-    let input = json!({
-        "title": "Fallforebygging",
-        "question": "Eit spørsmål som er langt nok?",
-        "background": "b",
-        "intendedUse": "u",
-        "targetGroup": "t",
-        "themes": [theme],
-    });
+    let input = need_input("Fallforebygging", &theme);
 
     let (_, ok) = post(&app, Some(&c.bergen), "audit-ok", submit, json!({ "input": input })).await;
     let need = ok["data"]["submitNeed"]["need"]["id"].clone();
@@ -152,16 +145,7 @@ async fn a_coordinator_reads_only_their_regions_log(app: TestApp) {
         Some(&c.bergen),
         "audit-west",
         "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { need { id } } }",
-        json!({
-            "input": {
-                "title": "Fallforebygging",
-                "question": "Eit spørsmål som er langt nok?",
-                "background": "b",
-                "intendedUse": "u",
-                "targetGroup": "t",
-                "themes": [theme],
-            },
-        }),
+        json!({ "input": need_input("Fallforebygging", &theme) }),
     )
     .await;
     assert_eq!(log_for(&app, &c.coordinator, "audit-west").await.len(), 1);

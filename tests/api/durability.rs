@@ -17,23 +17,14 @@ use serde_json::{Value, json};
 
 use crate::{
     cli::{BIN, Server},
-    helpers::{Backend, TestApp, both_databases, cast},
+    helpers::{Backend, TestApp, both_databases, cast, need_input},
 };
 
 const SUBMIT: &str =
     "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { need { id } userErrors { code } } }";
 
-fn need_input(title: &str, theme: &Value) -> Value {
-    json!({
-        "input": {
-            "title": title,
-            "question": "Eit spørsmål som er langt nok?",
-            "background": "b",
-            "intendedUse": "u",
-            "targetGroup": "t",
-            "themes": [theme],
-        },
-    })
+fn need(title: &str, theme: &Value) -> Value {
+    json!({ "input": need_input(title, theme) })
 }
 
 /// Creates a municipality member's token with the command line, as an operator would.
@@ -98,7 +89,7 @@ async fn acknowledged_writes_survive_kill_9(dir: &std::path::Path, database_url:
                 while !stop.load(Ordering::Relaxed) {
                     n += 1;
                     let title = format!("Skriv {writer} nr {n}");
-                    match post(&client, &addr, &token, SUBMIT, need_input(&title, &theme)).await {
+                    match post(&client, &addr, &token, SUBMIT, need(&title, &theme)).await {
                         Some(body) if body.get("errors").is_none() => {
                             let id = body["data"]["submitNeed"]["need"]["id"].clone();
                             assert!(id.is_string(), "{body}");
@@ -201,7 +192,7 @@ async fn acknowledged_writes_survive_kill_9_on_postgres() {
 async fn fifty_concurrent_updates_at_one_version_let_exactly_one_through(app: TestApp) {
     let c = cast(&app).await;
     let theme = app.data("{ themes(first: 1) { nodes { id } } }").await["themes"]["nodes"][0]["id"].clone();
-    let submitted = app.data_as(&c.bergen, SUBMIT, need_input("Fallforebygging", &theme)).await;
+    let submitted = app.data_as(&c.bergen, SUBMIT, need("Fallforebygging", &theme)).await;
     let need = submitted["submitNeed"]["need"]["id"].clone();
     let update = "mutation($input: UpdateNeedInput!) { updateNeed(input: $input) { need { version } \
                   userErrors { code } } }";
@@ -233,7 +224,7 @@ async fn two_hundred_concurrent_writers_on_sqlite_all_succeed() {
     let token = app.token_for("Ingrid Berg", RoleArg::MunicipalityMember, "4601").await;
     let theme = app.data("{ themes(first: 1) { nodes { id } } }").await["themes"]["nodes"][0]["id"].clone();
     let answers = join_all(
-        (0..200).map(|n| app.query_as(&token, SUBMIT, need_input(&format!("Samtidig skriving {n}"), &theme))),
+        (0..200).map(|n| app.query_as(&token, SUBMIT, need(&format!("Samtidig skriving {n}"), &theme))),
     )
     .await;
     for (status, body) in &answers {

@@ -326,6 +326,18 @@ const TABLES: &[&str] = &[
     "uptake",
 ];
 
+/// A valid `SubmitNeedInput` with `title` and one theme; tests add or change fields.
+pub fn need_input(title: &str, theme: &Value) -> Value {
+    json!({
+        "title": title,
+        "question": "Eit spørsmål som er langt nok?",
+        "background": "b",
+        "intendedUse": "u",
+        "targetGroup": "t",
+        "themes": [theme],
+    })
+}
+
 /// The `code` of every user error in a mutation payload.
 pub fn user_error_codes(payload: &Value) -> Vec<String> {
     payload["userErrors"]

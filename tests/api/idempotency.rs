@@ -3,22 +3,16 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, both_databases, cast};
+use crate::helpers::{TestApp, both_databases, cast, need_input};
 
 const SUBMIT: &str = "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) {
     need { id title } userErrors { field code } } }";
 
 async fn input(app: &TestApp, title: &str, key: &str) -> Value {
     let theme = app.data("{ themes(first: 1) { nodes { id } } }").await["themes"]["nodes"][0]["id"].clone();
-    json!({
-        "title": title,
-        "question": "Eit spørsmål som er langt nok?",
-        "background": "b",
-        "intendedUse": "u",
-        "targetGroup": "t",
-        "themes": [theme],
-        "idempotencyKey": key,
-    })
+    let mut input = need_input(title, &theme);
+    input["idempotencyKey"] = json!(key);
+    input
 }
 
 async fn submit(app: &TestApp, token: &str, input: &Value) -> Value {

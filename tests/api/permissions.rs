@@ -9,7 +9,7 @@ use knowledge_hub::config::RoleArg;
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{TestApp, both_databases},
+    helpers::{TestApp, both_databases, need_input},
     rounds::{accepted_need, all},
 };
 
@@ -152,17 +152,6 @@ async fn tokens_minted_in_nord_for_a_vest_coordinator(
         .expect("a secret")
         .to_owned();
     (minted, again, vera)
-}
-
-fn need_input(title: &str, theme: &Value) -> Value {
-    json!({
-        "title": title,
-        "question": "Eit spørsmål som er langt nok?",
-        "background": "b",
-        "intendedUse": "u",
-        "targetGroup": "t",
-        "themes": [theme],
-    })
 }
 
 fn id_of(list: &Value, field: &str, key: &str) -> Value {

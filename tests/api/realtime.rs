@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 
 use crate::{
-    helpers::{Backend, Cast, TestApp, both_databases, cast},
+    helpers::{Backend, Cast, TestApp, both_databases, cast, need_input},
     rounds::{accepted_need, all, open_round, score},
 };
 
@@ -101,21 +101,13 @@ const NEED_EVENTS: &str = "subscription($f: NeedEventFilter) { needEvents(filter
     relatedNeed { id } municipality { code } } }";
 
 async fn submit(app: &TestApp, token: &str, title: &str, draft: bool) -> Value {
-    let themes = app.data("{ themes(first: 1) { nodes { id } } }").await["themes"]["nodes"][0]["id"].clone();
+    let theme = app.data("{ themes(first: 1) { nodes { id } } }").await["themes"]["nodes"][0]["id"].clone();
+    let mut input = need_input(title, &theme);
+    input["draft"] = json!(draft);
     app.data_as(
         token,
         "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { need { id } } }",
-        json!({
-            "input": {
-                "title": title,
-                "question": "Eit spørsmål som er langt nok?",
-                "background": "b",
-                "intendedUse": "u",
-                "targetGroup": "t",
-                "themes": [themes],
-                "draft": draft,
-            },
-        }),
+        json!({ "input": input }),
     )
     .await["submitNeed"]["need"]["id"]
         .clone()
