@@ -27,7 +27,5 @@ pub mod rate_limit;
 pub use db::reference_data;
 /// Closing prioritisation rounds at their closing time, on every instance, exactly once.
 pub mod rounds_closer;
-/// A deterministic sample dataset in tiers, for benchmarks and tests.
-pub mod sample;
 /// Logging setup.
 pub mod telemetry;

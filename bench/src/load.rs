@@ -8,7 +8,7 @@ use std::{sync::Arc, time::Duration};
 use hdrhistogram::Histogram;
 use serde_json::Value;
 
-use knowledge_hub::sample::Rng;
+use sample::Rng;
 
 use crate::scenarios::Scenario;
 

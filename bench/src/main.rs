@@ -23,8 +23,8 @@ use std::{sync::Arc, time::Duration};
 
 use clap::{Parser, Subcommand};
 use knowledge_hub::app::prepare_database;
-use knowledge_hub::sample::{self, Tier};
 use load::{Load, Outcome, Side};
+use sample::Tier;
 use scenarios::Scenario;
 
 #[derive(Parser)]

@@ -4,7 +4,7 @@
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 
-use knowledge_hub::sample::Rng;
+use sample::Rng;
 
 /// One request of a scenario: a GraphQL body for the hub, a path for the baseline.
 pub struct Draw {

@@ -18,7 +18,7 @@ use std::{
     time::Duration,
 };
 
-use knowledge_hub::sample::Rng;
+use sample::Rng;
 use serde_json::{Value, json};
 
 use crate::{

@@ -388,6 +388,63 @@ mod tests {
         }
     }
 
+    /// A need in each of the first five municipalities, with one or two themes and its CREATED
+    /// event: what the relay reads. (The sample datasets are a crate that depends on this one, so
+    /// a unit test here cannot use them.)
+    async fn fill_needs(conn: &sea_orm::DatabaseConnection) {
+        use entity::{
+            enums::{NeedStatus, Urgency},
+            municipality, theme,
+        };
+        let now = chrono::Utc::now();
+        let person = person::ActiveModel {
+            name: Set("Ingrid Berg".into()),
+            email: Set("ingrid@example.no".into()),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(conn)
+        .await
+        .expect("a person");
+        let themes = theme::Entity::find().order_by_asc(theme::Column::Id).all(conn).await.expect("read");
+        let municipalities = municipality::Entity::find().order_by_asc(municipality::Column::Id).all(conn);
+        for (i, municipality) in municipalities.await.expect("read").into_iter().take(5).enumerate() {
+            let need = need::ActiveModel {
+                municipality_id: Set(municipality.id),
+                created_by_person_id: Set(person.id),
+                title: Set(format!("Behov {i} i {}", municipality.name)),
+                question: Set("Kva verkar?".into()),
+                background: Set("Bakgrunn".into()),
+                intended_use: Set("Planlegging".into()),
+                target_group: Set("Eldre".into()),
+                urgency: Set(Urgency::Medium),
+                status: Set(NeedStatus::Submitted),
+                version: Set(1),
+                cosigner_count: Set(0),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(conn)
+            .await
+            .expect("a need");
+            let tags = themes.iter().skip(i).take(2 - i % 2);
+            let tags = tags.map(|t| need_theme::ActiveModel { need_id: Set(need.id), theme_id: Set(t.id) });
+            need_theme::Entity::insert_many(tags).exec_without_returning(conn).await.expect("themes");
+            need_event::ActiveModel {
+                need_id: Set(need.id),
+                occurred_at: Set(now),
+                actor_person_id: Set(Some(person.id)),
+                kind: Set("CREATED".into()),
+                to_status: Set(Some(NeedStatus::Submitted)),
+                ..Default::default()
+            }
+            .insert(conn)
+            .await
+            .expect("an event");
+        }
+    }
+
     /// A need's change carries its municipality's cluster and region (read with the need, in
     /// one statement) and its themes.
     #[tokio::test]
@@ -395,7 +452,7 @@ mod tests {
         let scratch = crate::db::Scratch::new("relay-need").await;
         let db = &scratch.db;
         let conn = db.conn();
-        crate::sample::generate_needs(db, 200, 5).await.expect("needs");
+        fill_needs(conn).await;
         let in_cluster: Vec<i32> = entity::municipality::Entity::find()
             .filter(entity::municipality::Column::ClusterId.is_not_null())
             .all(conn)

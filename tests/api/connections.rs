@@ -136,7 +136,8 @@ async fn a_client_that_stops_sending_its_body_is_cut_after_the_idle_timeout() {
     let mut tcp = TcpStream::connect(app.addr).await.expect("connected");
     // Headers complete, then half the announced body, then silence.
     tcp.write_all(
-        b"POST /graphql HTTP/1.1\r\nHost: hub\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"query\":",
+        b"POST /graphql HTTP/1.1\r\nHost: hub\r\nContent-Type: application/json\r\n\
+          Content-Length: 100\r\n\r\n{\"query\":",
     )
     .await
     .expect("sent");

@@ -6,7 +6,10 @@ use knowledge_hub::config::RoleArg;
 use sea_orm::{ConnectionTrait, Database, Statement, TransactionTrait};
 use serde_json::{Value, json};
 
-use crate::{helpers::TestApp, postgres};
+use crate::{
+    helpers::{TestApp, need_input},
+    postgres,
+};
 
 const SUBMIT: &str =
     "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { need { id } userErrors { code } } }";
@@ -29,8 +32,7 @@ async fn post(
 }
 
 fn need(title: &str, theme: &Value) -> Value {
-    json!({ "input": { "title": title, "question": "Eit spørsmål som er langt nok?", "background": "b",
-        "intendedUse": "u", "targetGroup": "t", "themes": [theme] } })
+    json!({ "input": need_input(title, theme) })
 }
 
 async fn titles(app: &TestApp) -> Vec<String> {

@@ -17,16 +17,14 @@ use serde_json::{Value, json};
 
 use crate::{
     cli::{BIN, Server},
-    helpers::{Backend, TestApp, on_both_databases},
-    rounds::cast,
+    helpers::{Backend, TestApp, both_databases, cast, need_input},
 };
 
 const SUBMIT: &str =
     "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { need { id } userErrors { code } } }";
 
-fn need_input(title: &str, theme: &Value) -> Value {
-    json!({ "input": { "title": title, "question": "Eit spørsmål som er langt nok?", "background": "b",
-        "intendedUse": "u", "targetGroup": "t", "themes": [theme] } })
+fn need(title: &str, theme: &Value) -> Value {
+    json!({ "input": need_input(title, theme) })
 }
 
 /// Creates a municipality member's token with the command line, as an operator would.
@@ -91,7 +89,7 @@ async fn acknowledged_writes_survive_kill_9(dir: &std::path::Path, database_url:
                 while !stop.load(Ordering::Relaxed) {
                     n += 1;
                     let title = format!("Skriv {writer} nr {n}");
-                    match post(&client, &addr, &token, SUBMIT, need_input(&title, &theme)).await {
+                    match post(&client, &addr, &token, SUBMIT, need(&title, &theme)).await {
                         Some(body) if body.get("errors").is_none() => {
                             let id = body["data"]["submitNeed"]["need"]["id"].clone();
                             assert!(id.is_string(), "{body}");
@@ -190,22 +188,34 @@ async fn acknowledged_writes_survive_kill_9_on_postgres() {
     acknowledged_writes_survive_kill_9(dir.path(), Some(&app.database_url)).await;
 }
 
-on_both_databases! {
-    async fn fifty_concurrent_updates_at_one_version_let_exactly_one_through(app) {
-        let c = cast(&app).await;
-        let theme = app.data("{ themes(first: 1) { nodes { id } } }").await["themes"]["nodes"][0]["id"].clone();
-        let need = app.data_as(&c.bergen, SUBMIT, need_input("Fallforebygging", &theme)).await["submitNeed"]["need"]["id"].clone();
-        let update = "mutation($input: UpdateNeedInput!) { updateNeed(input: $input) { need { version } userErrors { code } } }";
-        let answers = join_all((0..50).map(|n| {
-            app.data_as(&c.bergen, update, json!({ "input": { "need": need, "version": 1, "title": format!("Ny tittel {n}") } }))
-        }))
+#[both_databases]
+async fn fifty_concurrent_updates_at_one_version_let_exactly_one_through(app: TestApp) {
+    let c = cast(&app).await;
+    let theme = app.data("{ themes(first: 1) { nodes { id } } }").await["themes"]["nodes"][0]["id"].clone();
+    let submitted = app.data_as(&c.bergen, SUBMIT, need("Fallforebygging", &theme)).await;
+    let need = submitted["submitNeed"]["need"]["id"].clone();
+    let update = "mutation($input: UpdateNeedInput!) { updateNeed(input: $input) { need { version } \
+                  userErrors { code } } }";
+    let answers = join_all((0..50).map(|n| {
+        app.data_as(
+            &c.bergen,
+            update,
+            json!({ "input": { "need": need, "version": 1, "title": format!("Ny tittel {n}") } }),
+        )
+    }))
+    .await;
+    let won = answers.iter().filter(|a| a["updateNeed"]["userErrors"] == json!([])).count();
+    let conflicts =
+        answers.iter().filter(|a| a["updateNeed"]["userErrors"] == json!([{ "code": "CONFLICT" }])).count();
+    assert_eq!((won, conflicts), (1, 49), "{answers:?}");
+    let version = app
+        .data_as(
+            &c.bergen,
+            "query($id: ID!) { node(id: $id) { ... on Need { version } } }",
+            json!({ "id": need }),
+        )
         .await;
-        let won = answers.iter().filter(|a| a["updateNeed"]["userErrors"] == json!([])).count();
-        let conflicts = answers.iter().filter(|a| a["updateNeed"]["userErrors"] == json!([{ "code": "CONFLICT" }])).count();
-        assert_eq!((won, conflicts), (1, 49), "{answers:?}");
-        let version = app.data_as(&c.bergen, "query($id: ID!) { node(id: $id) { ... on Need { version } } }", json!({ "id": need })).await;
-        assert_eq!(version["node"]["version"], 2);
-    }
+    assert_eq!(version["node"]["version"], 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -214,7 +224,7 @@ async fn two_hundred_concurrent_writers_on_sqlite_all_succeed() {
     let token = app.token_for("Ingrid Berg", RoleArg::MunicipalityMember, "4601").await;
     let theme = app.data("{ themes(first: 1) { nodes { id } } }").await["themes"]["nodes"][0]["id"].clone();
     let answers = join_all(
-        (0..200).map(|n| app.query_as(&token, SUBMIT, need_input(&format!("Samtidig skriving {n}"), &theme))),
+        (0..200).map(|n| app.query_as(&token, SUBMIT, need(&format!("Samtidig skriving {n}"), &theme))),
     )
     .await;
     for (status, body) in &answers {

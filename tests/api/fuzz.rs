@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use proptest::{prelude::*, test_runner::Config};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, on_both_databases};
+use crate::helpers::{Backend, TestApp, both_databases};
 
 /// One hub for every case: a multi-threaded runtime keeps serving between cases.
 struct Target {
@@ -139,7 +139,8 @@ fn operations() -> impl Strategy<Value = String> {
 fn operation_name() -> impl Strategy<Value = Option<String>> {
     prop_oneof![
         1 => Just(None),
-        2 => proptest::sample::select(&["A", "B", "C", "D", "", "query"][..]).prop_map(|n| Some(n.to_owned())),
+        2 => proptest::sample::select(&["A", "B", "C", "D", "", "query"][..])
+            .prop_map(|n| Some(n.to_owned())),
         1 => any::<String>().prop_map(|s| Some(s.chars().take(12).collect())),
     ]
 }
@@ -587,7 +588,8 @@ fn real_ids() -> &'static [String] {
         let (_, body) = send(
             json!({ "query": "{ regions { nodes { id } } clusters { nodes { id } } themes { nodes { id } }
                 municipalities(first: 5) { nodes { id } } institutions(first: 3) { nodes { id } }
-                productTypes { nodes { id } } viewer { person { id } tokens { nodes { id } } memberships { nodes { id } } } }" })
+                productTypes { nodes { id } } viewer { person { id } tokens { nodes { id } } memberships { \
+                nodes { id } } } }" })
             .to_string()
             .into_bytes(),
             true,
@@ -620,7 +622,11 @@ fn authorization() -> impl Strategy<Value = String> {
     let body = prop_oneof![
         2 => Just(real.clone()),
         2 => (0..real.len(), proptest::char::range('0', 'z'))
-            .prop_map(move |(at, c)| { let mut t = real.clone().into_bytes(); t[at] = c as u8; String::from_utf8_lossy(&t).into_owned() }),
+            .prop_map(move |(at, c)| {
+                let mut t = real.clone().into_bytes();
+                t[at] = c as u8;
+                String::from_utf8_lossy(&t).into_owned()
+            }),
         2 => "[A-Za-z0-9_-]{43}".prop_map(|rest| format!("khub_{rest}")),
         1 => "[ -~]{0,60}",
     ];
@@ -682,7 +688,13 @@ proptest! {
         });
         check(status, &body)?;
         match status {
-            200 => prop_assert_eq!(&body["data"]["viewer"]["authenticated"], &json!(true), "{}: {}", header, body),
+            200 => prop_assert_eq!(
+                &body["data"]["viewer"]["authenticated"],
+                &json!(true),
+                "{}: {}",
+                header,
+                body
+            ),
             401 => prop_assert_eq!(&body["errors"][0]["extensions"]["code"], &json!("UNAUTHENTICATED")),
             429 => prop_assert_eq!(&body["errors"][0]["extensions"]["code"], &json!("RATE_LIMITED")),
             other => prop_assert!(false, "{} for {}: {}", other, header, body),
@@ -710,7 +722,10 @@ proptest! {
 
     #[test]
     fn over_the_websocket_every_error_has_a_code(
-        document in prop_oneof![operations(), proptest::collection::vec(token(), 0..40).prop_map(|t| t.join(" "))],
+        document in prop_oneof![
+            operations(),
+            proptest::collection::vec(token(), 0..40).prop_map(|t| t.join(" ")),
+        ],
         name in operation_name(),
         with_token: bool,
     ) {
@@ -789,7 +804,7 @@ fn all_coded(body: &Value, document: &str) {
 
 /// A populated hub and a coordinator's token (who may see the most: drafts are still hidden).
 async fn populated(app: &TestApp) -> String {
-    knowledge_hub::sample::generate_needs(app.db(), 60, 5).await.expect("a sample dataset");
+    sample::generate_needs(app.db(), 60, 5).await.expect("a sample dataset");
     app.token_for("Kari Nordmann", knowledge_hub::config::RoleArg::Coordinator, "rso-vest").await
 }
 
@@ -808,88 +823,112 @@ async fn send_aliased(app: &TestApp, token: &str, fields: &[String]) -> Vec<(Str
     answers
 }
 
-on_both_databases! {
-    async fn well_formed_cursors_of_every_kind_are_never_internal_errors(app) {
-        let token = populated(&app).await;
-        let cursors = cursors();
-        let mut fields = Vec::new();
-        // Pages of needs: every order, with and without a search (RELEVANCE without one is NEWEST).
-        for order in ["NEWEST", "OLDEST", "UPDATED", "REACH", "RELEVANCE"] {
-            for search in ["", "search: \"fall\","] {
-                for cursor in &cursors {
-                    for (size, direction) in [("first", "after"), ("last", "before")] {
-                        fields.push(format!(
-                            "needs({search} orderBy: {order}, {size}: 2, {direction}: \"{cursor}\") {{ nodes {{ id }} pageInfo {{ endCursor }} }}"
-                        ));
-                    }
-                }
-            }
-        }
-        // Every other field that takes a cursor, wherever it is in the schema.
-        static SCHEMA: OnceLock<valid::Schema> = OnceLock::new();
-        let schema = SCHEMA.get_or_init(valid::Schema::load);
-        let paged = schema.paged_fields();
-        for must in ["Query.commissions", "Query.needEvents", "Query.auditEvents", "Query.rounds", "Query.people", "Region.clusters"] {
-            assert!(paged.iter().any(|(_, name)| name == must), "{must} is reached: {paged:?}");
-        }
-        for (path, name) in &paged {
-            if name == "Query.needs" {
-                continue;
-            }
-            let takes_before = !["Query.needEvents", "Query.auditEvents"].contains(&name.as_str());
+#[both_databases]
+async fn well_formed_cursors_of_every_kind_are_never_internal_errors(app: TestApp) {
+    let token = populated(&app).await;
+    let cursors = cursors();
+    let mut fields = Vec::new();
+    // Pages of needs: every order, with and without a search (RELEVANCE without one is NEWEST).
+    for order in ["NEWEST", "OLDEST", "UPDATED", "REACH", "RELEVANCE"] {
+        for search in ["", "search: \"fall\","] {
             for cursor in &cursors {
-                fields.push(path.replace("{args}", &format!("first: 2, after: \"{cursor}\"")));
-                if takes_before {
-                    fields.push(path.replace("{args}", &format!("last: 2, before: \"{cursor}\"")));
+                for (size, direction) in [("first", "after"), ("last", "before")] {
+                    fields.push(format!(
+                        "needs({search} orderBy: {order}, {size}: 2, {direction}: \"{cursor}\") {{ nodes {{ \
+                         id }} pageInfo {{ endCursor }} }}"
+                    ));
                 }
             }
         }
-        for (document, body) in send_aliased(&app, &token, &fields).await {
-            all_coded(&body, &document);
-        }
-        // A cursor of another order, or dated outside the years the hub stores, is the caller's error.
-        let page = app.data_as(&token, "{ needs(orderBy: REACH, first: 1) { pageInfo { endCursor } } }", json!({})).await;
-        let reach = page["needs"]["pageInfo"]["endCursor"].as_str().expect("a cursor").to_owned();
-        let dated = encode(&json!({ "order": "Newest", "key": { "Time": "-262143-01-01T00:00:00Z" }, "id": 1 }).to_string());
-        for (order, cursor) in [("UPDATED", &reach), ("NEWEST", &reach), ("NEWEST", &dated)] {
-            let document = format!("{{ needs(orderBy: {order}, first: 1, after: \"{cursor}\") {{ nodes {{ id }} }} }}");
-            let (_, body) = app.query_as(&token, &document, json!({})).await;
-            assert_eq!(crate::helpers::error_codes(&body), ["BAD_USER_INPUT"], "{document}: {body}");
-        }
-        // The cursors the hub hands out still work, in their own order.
-        let next = format!("{{ needs(orderBy: REACH, first: 1, after: \"{reach}\") {{ nodes {{ id }} }} }}");
-        app.data_as(&token, &next, json!({})).await;
     }
-
-    async fn extreme_dates_in_every_date_input_are_refused_or_served_never_internal(app) {
-        let token = populated(&app).await;
-        static SCHEMA: OnceLock<valid::Schema> = OnceLock::new();
-        let schema = SCHEMA.get_or_init(valid::Schema::load);
-        let ids = app.data_as(&token, "{ municipalities(first: 1) { nodes { id } } }", json!({})).await;
-        let ids = vec![ids["municipalities"]["nodes"][0]["id"].as_str().expect("an id").to_owned()];
-        let inputs = schema.date_inputs();
-        let names: Vec<String> = inputs.iter().map(|(root, f)| format!("{root}.{}", f.name.node)).collect();
-        for must in ["Query.needs", "Query.needEvents", "Query.auditEvents", "Query.needStats", "Mutation.createToken", "Mutation.openRound", "Mutation.addMilestone", "Mutation.createCommission"] {
-            assert!(names.iter().any(|n| n == must), "{must} takes a date: {names:?}");
+    // Every other field that takes a cursor, wherever it is in the schema.
+    static SCHEMA: OnceLock<valid::Schema> = OnceLock::new();
+    let schema = SCHEMA.get_or_init(valid::Schema::load);
+    let paged = schema.paged_fields();
+    for must in [
+        "Query.commissions",
+        "Query.needEvents",
+        "Query.auditEvents",
+        "Query.rounds",
+        "Query.people",
+        "Region.clusters",
+    ] {
+        assert!(paged.iter().any(|(_, name)| name == must), "{must} is reached: {paged:?}");
+    }
+    for (path, name) in &paged {
+        if name == "Query.needs" {
+            continue;
         }
-        for (root, field) in &inputs {
-            for date in IN_RANGE_DATES.iter().chain(OUT_OF_RANGE_DATES) {
-                let arguments: Vec<String> = field
-                    .arguments
-                    .iter()
-                    .map(|a| &a.node)
-                    .filter(|a| !a.ty.node.nullable || schema.holds_date(&a.ty.node, 0))
-                    .map(|a| format!("{}: {}", a.name.node, schema.value_with_date(&a.ty.node, date, &ids, 0)))
-                    .collect();
-                let selection = if schema.is_leaf(&field.ty.node) { String::new() } else { "{ __typename }".to_owned() };
-                let keyword = if *root == "Mutation" { "mutation" } else { "query" };
-                let document = format!("{keyword} {{ {}({}) {selection} }}", field.name.node, arguments.join(", "));
-                let (status, body) = app.query_as(&token, &document, json!({})).await;
-                assert_ne!(status, 500, "{document}: {body}");
-                all_coded(&body, &document);
-                if OUT_OF_RANGE_DATES.contains(date) {
-                    assert_eq!(crate::helpers::error_codes(&body), ["BAD_USER_INPUT"], "{document}: {body}");
-                }
+        let takes_before = !["Query.needEvents", "Query.auditEvents"].contains(&name.as_str());
+        for cursor in &cursors {
+            fields.push(path.replace("{args}", &format!("first: 2, after: \"{cursor}\"")));
+            if takes_before {
+                fields.push(path.replace("{args}", &format!("last: 2, before: \"{cursor}\"")));
+            }
+        }
+    }
+    for (document, body) in send_aliased(&app, &token, &fields).await {
+        all_coded(&body, &document);
+    }
+    // A cursor of another order, or dated outside the years the hub stores, is the caller's error.
+    let page = app
+        .data_as(&token, "{ needs(orderBy: REACH, first: 1) { pageInfo { endCursor } } }", json!({}))
+        .await;
+    let reach = page["needs"]["pageInfo"]["endCursor"].as_str().expect("a cursor").to_owned();
+    let dated = encode(
+        &json!({ "order": "Newest", "key": { "Time": "-262143-01-01T00:00:00Z" }, "id": 1 }).to_string(),
+    );
+    for (order, cursor) in [("UPDATED", &reach), ("NEWEST", &reach), ("NEWEST", &dated)] {
+        let document =
+            format!("{{ needs(orderBy: {order}, first: 1, after: \"{cursor}\") {{ nodes {{ id }} }} }}");
+        let (_, body) = app.query_as(&token, &document, json!({})).await;
+        assert_eq!(crate::helpers::error_codes(&body), ["BAD_USER_INPUT"], "{document}: {body}");
+    }
+    // The cursors the hub hands out still work, in their own order.
+    let next = format!("{{ needs(orderBy: REACH, first: 1, after: \"{reach}\") {{ nodes {{ id }} }} }}");
+    app.data_as(&token, &next, json!({})).await;
+}
+
+#[both_databases]
+async fn extreme_dates_in_every_date_input_are_refused_or_served_never_internal(app: TestApp) {
+    let token = populated(&app).await;
+    static SCHEMA: OnceLock<valid::Schema> = OnceLock::new();
+    let schema = SCHEMA.get_or_init(valid::Schema::load);
+    let ids = app.data_as(&token, "{ municipalities(first: 1) { nodes { id } } }", json!({})).await;
+    let ids = vec![ids["municipalities"]["nodes"][0]["id"].as_str().expect("an id").to_owned()];
+    let inputs = schema.date_inputs();
+    let names: Vec<String> = inputs.iter().map(|(root, f)| format!("{root}.{}", f.name.node)).collect();
+    for must in [
+        "Query.needs",
+        "Query.needEvents",
+        "Query.auditEvents",
+        "Query.needStats",
+        "Mutation.createToken",
+        "Mutation.openRound",
+        "Mutation.addMilestone",
+        "Mutation.createCommission",
+    ] {
+        assert!(names.iter().any(|n| n == must), "{must} takes a date: {names:?}");
+    }
+    for (root, field) in &inputs {
+        for date in IN_RANGE_DATES.iter().chain(OUT_OF_RANGE_DATES) {
+            let arguments: Vec<String> = field
+                .arguments
+                .iter()
+                .map(|a| &a.node)
+                .filter(|a| !a.ty.node.nullable || schema.holds_date(&a.ty.node, 0))
+                .map(|a| format!("{}: {}", a.name.node, schema.value_with_date(&a.ty.node, date, &ids, 0)))
+                .collect();
+            let selection =
+                if schema.is_leaf(&field.ty.node) { String::new() } else { "{ __typename }".to_owned() };
+            let keyword = if *root == "Mutation" { "mutation" } else { "query" };
+            let document =
+                format!("{keyword} {{ {}({}) {selection} }}", field.name.node, arguments.join(", "));
+            let (status, body) = app.query_as(&token, &document, json!({})).await;
+            assert_ne!(status, 500, "{document}: {body}");
+            all_coded(&body, &document);
+            if OUT_OF_RANGE_DATES.contains(date) {
+                assert_eq!(crate::helpers::error_codes(&body), ["BAD_USER_INPUT"], "{document}: {body}");
             }
         }
     }

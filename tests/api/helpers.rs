@@ -12,6 +12,10 @@ use tokio::sync::oneshot;
 
 use crate::postgres;
 
+/// `#[both_databases] async fn name(app: TestApp)` defines the test twice, once per database:
+/// `name::sqlite` and `name::postgres`.
+pub(crate) use knowledge_hub_testing_macros::both_databases;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -252,6 +256,45 @@ impl TestApp {
     }
 }
 
+/// The people most tests act as, each with a token: one in every role of RSO Vest, and the
+/// municipalities the tests of needs, rounds and commissions move between.
+pub struct Cast {
+    /// Kari Nordmann, coordinator of RSO Vest.
+    pub coordinator: String,
+    /// Ola Hansen, coordinator of the cluster Kunnskapskommunen (Bergen and Askøy are in it).
+    pub cluster_coordinator: String,
+    /// Siv Sande, coordinator of the cluster Sør-Rogaland (Stavanger is in it).
+    pub other_cluster_coordinator: String,
+    /// Sofie Dahl, member of the institution UiB.
+    pub institution: String,
+    /// Ingrid Berg, member of Bergen (4601).
+    pub bergen: String,
+    /// Lars Vik, member of Askøy (4627).
+    pub askoy: String,
+    /// Eva Stav, member of Stavanger (1103).
+    pub stavanger: String,
+    /// Per Berg, a second member of Bergen.
+    pub bergen_colleague: String,
+}
+
+/// Makes the cast, always in the same order.
+pub async fn cast(app: &TestApp) -> Cast {
+    Cast {
+        coordinator: app.token_for("Kari Nordmann", RoleArg::Coordinator, "rso-vest").await,
+        cluster_coordinator: app
+            .token_for("Ola Hansen", RoleArg::ClusterCoordinator, "kunnskapskommunen")
+            .await,
+        other_cluster_coordinator: app
+            .token_for("Siv Sande", RoleArg::ClusterCoordinator, "sor-rogaland")
+            .await,
+        institution: app.token_for("Sofie Dahl", RoleArg::InstitutionMember, "uib").await,
+        bergen: app.token_for("Ingrid Berg", RoleArg::MunicipalityMember, "4601").await,
+        askoy: app.token_for("Lars Vik", RoleArg::MunicipalityMember, "4627").await,
+        stavanger: app.token_for("Eva Stav", RoleArg::MunicipalityMember, "1103").await,
+        bergen_colleague: app.token_for("Per Berg", RoleArg::MunicipalityMember, "4601").await,
+    }
+}
+
 /// The tables of the hub (reference data, identity, needs, rounds, commissions, audit).
 const TABLES: &[&str] = &[
     "region",
@@ -283,6 +326,18 @@ const TABLES: &[&str] = &[
     "uptake",
 ];
 
+/// A valid `SubmitNeedInput` with `title` and one theme; tests add or change fields.
+pub fn need_input(title: &str, theme: &Value) -> Value {
+    json!({
+        "title": title,
+        "question": "Eit spørsmål som er langt nok?",
+        "background": "b",
+        "intendedUse": "u",
+        "targetGroup": "t",
+        "themes": [theme],
+    })
+}
+
 /// The `code` of every user error in a mutation payload.
 pub fn user_error_codes(payload: &Value) -> Vec<String> {
     payload["userErrors"]
@@ -300,30 +355,3 @@ pub fn error_codes(response: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
-
-/// Defines each test twice, once per database: `name::sqlite` and `name::postgres`.
-macro_rules! on_both_databases {
-    ($(
-        $(#[$meta:meta])*
-        async fn $name:ident($app:ident) $body:block
-    )*) => {$(
-        $(#[$meta])*
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            async fn run($app: $crate::helpers::TestApp) $body
-
-            #[tokio::test]
-            async fn sqlite() {
-                run($crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await).await;
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                run($crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await).await;
-            }
-        }
-    )*};
-}
-pub(crate) use on_both_databases;

@@ -8,7 +8,7 @@ use base64::Engine;
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, error_codes, on_both_databases};
+use crate::helpers::{Backend, TestApp, both_databases, error_codes};
 
 /// The database id inside a global id (`base64url("Need:12")`).
 fn key_of(id: &Value) -> i32 {
@@ -21,7 +21,7 @@ fn key_of(id: &Value) -> i32 {
 /// The visible needs of a fresh sample dataset of `n` needs, and the first of them given a
 /// history `extra` events longer: co-sign and withdraw, again and again, as a client can.
 async fn needs_with_a_long_history(app: &TestApp, n: usize, extra: usize) -> Vec<Value> {
-    knowledge_hub::sample::generate_needs(app.db(), n, 21).await.expect("a sample dataset");
+    sample::generate_needs(app.db(), n, 21).await.expect("a sample dataset");
     let page = app.data(&format!("{{ needs(first: {n}) {{ nodes {{ id }} }} }}")).await;
     let ids: Vec<Value> =
         page["needs"]["nodes"].as_array().expect("needs").iter().map(|n| n["id"].clone()).collect();
@@ -47,100 +47,124 @@ fn cost(response: &Value) -> u64 {
     response["extensions"]["rateLimit"]["cost"].as_u64().expect("a cost")
 }
 
-on_both_databases! {
-    async fn a_long_history_is_paged_in_sql_and_priced_by_the_page(app) {
-        let ids = needs_with_a_long_history(&app, 120, 2_000).await;
-        let id = &ids[0];
-        let page = |args: String| format!(
-            "{{ node(id: \"{}\") {{ ... on Need {{ history{args} {{ totalCount pageInfo {{ hasNextPage hasPreviousPage endCursor }} nodes {{ kind }} }} }} }} }}",
-            id.as_str().expect("id"));
-        // The default page is 20; every event is reached by paging, once, in order.
-        let first = app.data(&page(String::new())).await;
-        let total = first["node"]["history"]["totalCount"].as_u64().expect("a count");
-        assert!(total > 2_000, "{total}");
-        assert_eq!(first["node"]["history"]["nodes"].as_array().map(Vec::len), Some(20));
-        let mut seen = 0;
-        let mut after: Option<String> = None;
-        loop {
-            let args = match &after { Some(c) => format!("(first: 500, after: \"{c}\")"), None => "(first: 500)".to_owned() };
-            let data = app.data(&page(args)).await;
-            let history = &data["node"]["history"];
-            seen += history["nodes"].as_array().map(Vec::len).unwrap_or(0);
-            if !history["pageInfo"]["hasNextPage"].as_bool().expect("a flag") {
-                break;
-            }
-            after = history["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+#[both_databases]
+async fn a_long_history_is_paged_in_sql_and_priced_by_the_page(app: TestApp) {
+    let ids = needs_with_a_long_history(&app, 120, 2_000).await;
+    let id = &ids[0];
+    let page = |args: String| {
+        format!(
+            "{{ node(id: \"{}\") {{ ... on Need {{ history{args} {{ totalCount pageInfo {{ hasNextPage \
+             hasPreviousPage endCursor }} nodes {{ kind }} }} }} }} }}",
+            id.as_str().expect("id")
+        )
+    };
+    // The default page is 20; every event is reached by paging, once, in order.
+    let first = app.data(&page(String::new())).await;
+    let total = first["node"]["history"]["totalCount"].as_u64().expect("a count");
+    assert!(total > 2_000, "{total}");
+    assert_eq!(first["node"]["history"]["nodes"].as_array().map(Vec::len), Some(20));
+    let mut seen = 0;
+    let mut after: Option<String> = None;
+    loop {
+        let args = match &after {
+            Some(c) => format!("(first: 500, after: \"{c}\")"),
+            None => "(first: 500)".to_owned(),
+        };
+        let data = app.data(&page(args)).await;
+        let history = &data["node"]["history"];
+        seen += history["nodes"].as_array().map(Vec::len).unwrap_or(0);
+        if !history["pageInfo"]["hasNextPage"].as_bool().expect("a flag") {
+            break;
         }
-        assert_eq!(seen as u64, total, "every event once");
-        let latest = app.data(&page("(last: 2)".to_owned())).await;
-        assert_eq!(latest["node"]["history"]["nodes"], json!([{ "kind": "COSIGNED" }, { "kind": "COSIGNATURE_WITHDRAWN" }]));
-        assert_eq!(latest["node"]["history"]["pageInfo"]["hasPreviousPage"], true);
-
-        // The request of the review: 100 copies of that need with its history. Refused, before SQL.
-        let before = app.statements();
-        let copies = vec![id.clone(); 100];
-        let attack = "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Need { title history { nodes { kind from to reason occurredAt } } } } }";
-        let response = app.query_with(attack, json!({ "ids": copies })).await;
-        assert_eq!(error_codes(&response), ["BAD_USER_INPUT"], "{response}");
-        assert_eq!(app.statements(), before, "refused before any SQL");
-        // 100 distinct needs with their whole pages of history are priced at what they could return.
-        let distinct: Vec<Value> = ids.iter().take(100).cloned().collect();
-        assert_eq!(distinct.len(), 100);
-        let greedy = attack.replace("history {", "history(first: 500) {");
-        let response = app.query_with(&greedy, json!({ "ids": distinct })).await;
-        assert_eq!(error_codes(&response), ["QUERY_TOO_COMPLEX"], "{response}");
-        // The price follows the page asked for.
-        let small = app.query_with(attack, json!({ "ids": [id] })).await;
-        let large = app.query_with(&greedy, json!({ "ids": [id] })).await;
-        assert!(small.get("errors").is_none() && large.get("errors").is_none(), "{small} {large}");
-        assert_eq!(large["data"]["nodes"][0]["history"]["nodes"].as_array().map(Vec::len), Some(500));
-        assert!(cost(&large) >= 25 * cost(&small) / 2 && cost(&large) > 30, "{} vs {}", cost(&large), cost(&small));
+        after = history["pageInfo"]["endCursor"].as_str().map(str::to_owned);
     }
+    assert_eq!(seen as u64, total, "every event once");
+    let latest = app.data(&page("(last: 2)".to_owned())).await;
+    assert_eq!(
+        latest["node"]["history"]["nodes"],
+        json!([{ "kind": "COSIGNED" }, { "kind": "COSIGNATURE_WITHDRAWN" }])
+    );
+    assert_eq!(latest["node"]["history"]["pageInfo"]["hasPreviousPage"], true);
 
-    async fn histories_of_a_page_of_needs_cost_one_statement_whatever_their_length(app) {
-        needs_with_a_long_history(&app, 60, 1_000).await;
-        let query = "{ needs(first: 50) { nodes { id history(first: 3) { totalCount nodes { kind } } } } }";
-        app.data(query).await;
-        let before = app.statements();
-        let data = app.data(query).await;
-        assert_eq!(app.statements() - before, 3, "the page, one page of history per need, one count per need");
-        let nodes = data["needs"]["nodes"].as_array().expect("needs");
-        assert_eq!(nodes.len(), 50);
-        assert!(nodes.iter().all(|n| n["history"]["nodes"].as_array().is_some_and(|h| !h.is_empty() && h.len() <= 3)));
-        assert!(nodes.iter().any(|n| n["history"]["totalCount"].as_u64().is_some_and(|t| t > 1_000)));
-    }
+    // The request of the review: 100 copies of that need with its history. Refused, before SQL.
+    let before = app.statements();
+    let copies = vec![id.clone(); 100];
+    let attack = "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Need { title history { nodes { kind from \
+                  to reason occurredAt } } } } }";
+    let response = app.query_with(attack, json!({ "ids": copies })).await;
+    assert_eq!(error_codes(&response), ["BAD_USER_INPUT"], "{response}");
+    assert_eq!(app.statements(), before, "refused before any SQL");
+    // 100 distinct needs with their whole pages of history are priced at what they could return.
+    let distinct: Vec<Value> = ids.iter().take(100).cloned().collect();
+    assert_eq!(distinct.len(), 100);
+    let greedy = attack.replace("history {", "history(first: 500) {");
+    let response = app.query_with(&greedy, json!({ "ids": distinct })).await;
+    assert_eq!(error_codes(&response), ["QUERY_TOO_COMPLEX"], "{response}");
+    // The price follows the page asked for.
+    let small = app.query_with(attack, json!({ "ids": [id] })).await;
+    let large = app.query_with(&greedy, json!({ "ids": [id] })).await;
+    assert!(small.get("errors").is_none() && large.get("errors").is_none(), "{small} {large}");
+    assert_eq!(large["data"]["nodes"][0]["history"]["nodes"].as_array().map(Vec::len), Some(500));
+    assert!(
+        cost(&large) >= 25 * cost(&small) / 2 && cost(&large) > 30,
+        "{} vs {}",
+        cost(&large),
+        cost(&small)
+    );
+}
 
-    async fn nodes_takes_each_id_once(app) {
-        let data = app.data("{ themes(first: 2) { nodes { id } } }").await;
-        let a = data["themes"]["nodes"][0]["id"].clone();
-        let b = data["themes"]["nodes"][1]["id"].clone();
-        let ok = app.query_with("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", json!({ "ids": [a, b] })).await;
-        assert_eq!(ok["data"]["nodes"].as_array().map(Vec::len), Some(2), "{ok}");
-        let twice = app.query_with("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", json!({ "ids": [a, b, a] })).await;
-        assert_eq!(error_codes(&twice), ["BAD_USER_INPUT"], "{twice}");
-    }
+#[both_databases]
+async fn histories_of_a_page_of_needs_cost_one_statement_whatever_their_length(app: TestApp) {
+    needs_with_a_long_history(&app, 60, 1_000).await;
+    let query = "{ needs(first: 50) { nodes { id history(first: 3) { totalCount nodes { kind } } } } }";
+    app.data(query).await;
+    let before = app.statements();
+    let data = app.data(query).await;
+    assert_eq!(app.statements() - before, 3, "the page, one page of history per need, one count per need");
+    let nodes = data["needs"]["nodes"].as_array().expect("needs");
+    assert_eq!(nodes.len(), 50);
+    assert!(
+        nodes.iter().all(|n| n["history"]["nodes"].as_array().is_some_and(|h| !h.is_empty() && h.len() <= 3))
+    );
+    assert!(nodes.iter().any(|n| n["history"]["totalCount"].as_u64().is_some_and(|t| t > 1_000)));
+}
 
-    async fn the_price_of_every_connection_grows_with_the_page_asked_for(app) {
-        // Every field taking `first`, wherever it is in the schema, with pages of 1, 100 and 500.
-        static SCHEMA: OnceLock<crate::fuzz::SchemaWalk> = OnceLock::new();
-        let paged = SCHEMA.get_or_init(crate::fuzz::SchemaWalk::load).paged_fields();
-        assert!(paged.len() > 25, "{paged:?}");
-        let token = app.token_for("Kari Nordmann", knowledge_hub::config::RoleArg::Coordinator, "rso-vest").await;
-        for (path, name) in &paged {
-            let mut costs = Vec::new();
-            for n in [1, 100, 500] {
-                let document = path.replace("{args}", &format!("first: {n}")).replace("{ __typename }", "{ nodes { __typename } }");
-                let (_, body) = app.query_as(&token, &format!("{{ {document} }}"), json!({})).await;
-                assert!(!error_codes(&body).contains(&"INTERNAL".to_owned()), "{document}: {body}");
-                match body["extensions"]["rateLimit"]["cost"].as_u64() {
-                    Some(cost) => costs.push(cost),
-                    // Priced above the limit: the dearest of all.
-                    None if error_codes(&body) == ["QUERY_TOO_COMPLEX"] => costs.push(u64::MAX),
-                    None => panic!("{name} is refused at {n}: {body}"),
-                }
+#[both_databases]
+async fn nodes_takes_each_id_once(app: TestApp) {
+    let data = app.data("{ themes(first: 2) { nodes { id } } }").await;
+    let a = data["themes"]["nodes"][0]["id"].clone();
+    let b = data["themes"]["nodes"][1]["id"].clone();
+    let ok =
+        app.query_with("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", json!({ "ids": [a, b] })).await;
+    assert_eq!(ok["data"]["nodes"].as_array().map(Vec::len), Some(2), "{ok}");
+    let twice =
+        app.query_with("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", json!({ "ids": [a, b, a] })).await;
+    assert_eq!(error_codes(&twice), ["BAD_USER_INPUT"], "{twice}");
+}
+
+#[both_databases]
+async fn the_price_of_every_connection_grows_with_the_page_asked_for(app: TestApp) {
+    // Every field taking `first`, wherever it is in the schema, with pages of 1, 100 and 500.
+    static SCHEMA: OnceLock<crate::fuzz::SchemaWalk> = OnceLock::new();
+    let paged = SCHEMA.get_or_init(crate::fuzz::SchemaWalk::load).paged_fields();
+    assert!(paged.len() > 25, "{paged:?}");
+    let token = app.token_for("Kari Nordmann", knowledge_hub::config::RoleArg::Coordinator, "rso-vest").await;
+    for (path, name) in &paged {
+        let mut costs = Vec::new();
+        for n in [1, 100, 500] {
+            let document = path
+                .replace("{args}", &format!("first: {n}"))
+                .replace("{ __typename }", "{ nodes { __typename } }");
+            let (_, body) = app.query_as(&token, &format!("{{ {document} }}"), json!({})).await;
+            assert!(!error_codes(&body).contains(&"INTERNAL".to_owned()), "{document}: {body}");
+            match body["extensions"]["rateLimit"]["cost"].as_u64() {
+                Some(cost) => costs.push(cost),
+                // Priced above the limit: the dearest of all.
+                None if error_codes(&body) == ["QUERY_TOO_COMPLEX"] => costs.push(u64::MAX),
+                None => panic!("{name} is refused at {n}: {body}"),
             }
-            assert!(costs[0] < costs[1] && costs[1] < costs[2], "{name}: {costs:?}");
         }
+        assert!(costs[0] < costs[1] && costs[1] < costs[2], "{name}: {costs:?}");
     }
 }
 

@@ -77,7 +77,8 @@ fn bin_dir() -> PathBuf {
     found.pop().unwrap_or_else(|| {
         panic!(
             "PostgreSQL server binaries not found: the test suite runs every test on PostgreSQL too. \
-             Install them with `apt-get install postgresql` (they land in /usr/lib/postgresql/<version>/bin), \
+             Install them with `apt-get install postgresql` (they land \
+             in /usr/lib/postgresql/<version>/bin), \
              or point PG_BIN at a directory holding initdb and pg_ctl."
         )
     })
@@ -161,7 +162,8 @@ impl Instance {
         // watcher polls for our pid and then stops the server and removes its directory.
         let pg_ctl = instance.bin.join("pg_ctl").to_string_lossy().into_owned();
         let watcher = format!(
-            "(while [ -d /proc/{pid} ]; do sleep 1; done; {pg_ctl} -D {data} -m immediate stop; rm -rf {dir_s}) \
+            "(while [ -d /proc/{pid} ]; do sleep 1; done; {pg_ctl} -D {data} -m immediate stop; \
+             rm -rf {dir_s}) \
              </dev/null >/dev/null 2>&1 &",
             pid = std::process::id(),
             data = instance.data,

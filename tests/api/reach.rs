@@ -225,9 +225,18 @@ async fn mutation_with_need(target: &Target, owner: usize) -> Value {
         .app
         .query_as(
             &target.members[owner],
-            "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { need { id } userErrors { code } } }",
-            json!({ "input": { "title": "Eit behov for rekkevidd", "question": "Kor mange kommunar står bak dette?",
-                "background": "b", "intendedUse": "u", "targetGroup": "t", "themes": [target.themes] } }),
+            "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { need { id } userErrors { \
+             code } } }",
+            json!({
+                "input": {
+                    "title": "Eit behov for rekkevidd",
+                    "question": "Kor mange kommunar står bak dette?",
+                    "background": "b",
+                    "intendedUse": "u",
+                    "targetGroup": "t",
+                    "themes": [target.themes],
+                },
+            }),
         )
         .await;
     let id = body["data"]["submitNeed"]["need"]["id"].clone();
@@ -242,7 +251,8 @@ async fn check(target: &Target, ids: &[Value], model: &Model) -> Result<(), Stri
     let response = target
         .app
         .query_with(
-            "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Need { status mergedInto { id } reach { municipalities }
+            "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Need { status mergedInto { id } reach { \
+             municipalities }
                 cosignatures(first: 500) { nodes { municipality { code } carriedFrom { id } } } } } }",
             json!({ "ids": ids }),
         )

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{TestApp, on_both_databases};
+use crate::helpers::{TestApp, both_databases};
 use knowledge_hub::{app::prepare_database, reference_data};
 
 async fn totals(app: &TestApp) -> serde_json::Value {
@@ -14,145 +14,190 @@ async fn totals(app: &TestApp) -> serde_json::Value {
     .await
 }
 
-on_both_databases! {
-    async fn the_reference_data_is_complete(app) {
-        let data = totals(&app).await;
-        assert_eq!(data["regions"]["totalCount"], 1);
-        assert_eq!(data["counties"]["totalCount"], 2);
-        assert_eq!(data["clusters"]["totalCount"], 4);
-        assert_eq!(data["municipalities"]["totalCount"], 66);
-        assert_eq!(data["institutions"]["totalCount"], 11);
-        assert_eq!(data["themes"]["totalCount"], 11);
-        assert_eq!(data["productTypes"]["totalCount"], 8);
-        assert_eq!(data["criteria"]["totalCount"], 5);
-    }
+#[both_databases]
+async fn the_reference_data_is_complete(app: TestApp) {
+    let data = totals(&app).await;
+    assert_eq!(data["regions"]["totalCount"], 1);
+    assert_eq!(data["counties"]["totalCount"], 2);
+    assert_eq!(data["clusters"]["totalCount"], 4);
+    assert_eq!(data["municipalities"]["totalCount"], 66);
+    assert_eq!(data["institutions"]["totalCount"], 11);
+    assert_eq!(data["themes"]["totalCount"], 11);
+    assert_eq!(data["productTypes"]["totalCount"], 8);
+    assert_eq!(data["criteria"]["totalCount"], 5);
+}
 
-    async fn bergen_is_4601_in_kunnskapskommunen_in_rso_vest(app) {
-        let data = app
-            .data(r#"{ municipality(code: "4601") { code name clusterMembership
-                cluster { key region { key name } } county { code name } region { key } } }"#)
+#[both_databases]
+async fn bergen_is_4601_in_kunnskapskommunen_in_rso_vest(app: TestApp) {
+    let data = app
+        .data(
+            r#"{ municipality(code: "4601") { code name clusterMembership
+                cluster { key region { key name } } county { code name } region { key } } }"#,
+        )
+        .await;
+    assert_eq!(
+        data["municipality"],
+        json!({
+            "code": "4601",
+            "name": "Bergen",
+            "clusterMembership": "PUBLISHED",
+            "cluster": {
+                "key": "kunnskapskommunen",
+                "region": { "key": "rso-vest", "name": "Regionalt samarbeidsorgan Vest" },
+            },
+            "county": { "code": "46", "name": "Vestland" },
+            "region": { "key": "rso-vest" },
+        })
+    );
+}
+
+#[both_databases]
+async fn municipality_numbers_are_four_digit_text(app: TestApp) {
+    let data = app.data("{ municipalities(first: 100) { nodes { code } } }").await;
+    let codes: Vec<&str> = data["municipalities"]["nodes"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|m| m["code"].as_str().expect("codes are strings, not numbers"))
+        .collect();
+    assert_eq!(codes.len(), 66);
+    assert!(codes.iter().all(|c| c.len() == 4 && c.bytes().all(|b| b.is_ascii_digit())), "{codes:?}");
+    assert_eq!(codes.first(), Some(&"1101"), "in order of the official number");
+    let data = app
+        .data(r#"{ municipality(code: "1101") { name } unknown: municipality(code: "0301") { name } }"#)
+        .await;
+    assert_eq!(data["municipality"]["name"], "Eigersund");
+    assert!(data["unknown"].is_null(), "a well-formed unknown number is null");
+}
+
+#[both_databases]
+async fn a_malformed_municipality_number_is_bad_user_input(app: TestApp) {
+    for code in ["460", "46011", "46O1", ""] {
+        let response = app
+            .query_with("query($c: String!) { municipality(code: $c) { name } }", json!({ "c": code }))
             .await;
-        assert_eq!(
-            data["municipality"],
-            json!({
-                "code": "4601", "name": "Bergen", "clusterMembership": "PUBLISHED",
-                "cluster": { "key": "kunnskapskommunen",
-                             "region": { "key": "rso-vest", "name": "Regionalt samarbeidsorgan Vest" } },
-                "county": { "code": "46", "name": "Vestland" },
-                "region": { "key": "rso-vest" }
-            })
-        );
+        assert_eq!(crate::helpers::error_codes(&response), ["BAD_USER_INPUT"], "{code:?}");
     }
+}
 
-    async fn municipality_numbers_are_four_digit_text(app) {
-        let data = app.data("{ municipalities(first: 100) { nodes { code } } }").await;
-        let codes: Vec<&str> = data["municipalities"]["nodes"]
-            .as_array()
-            .expect("a list")
-            .iter()
-            .map(|m| m["code"].as_str().expect("codes are strings, not numbers"))
-            .collect();
-        assert_eq!(codes.len(), 66);
-        assert!(codes.iter().all(|c| c.len() == 4 && c.bytes().all(|b| b.is_ascii_digit())), "{codes:?}");
-        assert_eq!(codes.first(), Some(&"1101"), "in order of the official number");
-        let data = app.data(r#"{ municipality(code: "1101") { name } unknown: municipality(code: "0301") { name } }"#).await;
-        assert_eq!(data["municipality"]["name"], "Eigersund");
-        assert!(data["unknown"].is_null(), "a well-formed unknown number is null");
-    }
-
-    async fn a_malformed_municipality_number_is_bad_user_input(app) {
-        for code in ["460", "46011", "46O1", ""] {
-            let response = app.query_with("query($c: String!) { municipality(code: $c) { name } }", json!({ "c": code })).await;
-            assert_eq!(crate::helpers::error_codes(&response), ["BAD_USER_INPUT"], "{code:?}");
-        }
-    }
-
-    async fn municipalities_filter_by_county_cluster_and_search(app) {
-        let data = app.data(r#"{ rogaland: municipalities(filter: {county: "11"}) { totalCount }
+#[both_databases]
+async fn municipalities_filter_by_county_cluster_and_search(app: TestApp) {
+    let data = app
+        .data(
+            r#"{ rogaland: municipalities(filter: {county: "11"}) { totalCount }
                                  vestland: municipalities(filter: {county: "46"}) { totalCount }
                                  nowhere: municipalities(filter: {county: "03"}) { totalCount }
                                  oy: municipalities(filter: {search: "øYGARDEN"}) { nodes { code name } }
                                  prefix: municipalities(filter: {search: "463"}) { totalCount }
-                                 clusters { nodes { id key } } }"#).await;
-        assert_eq!(data["rogaland"]["totalCount"], 23);
-        assert_eq!(data["vestland"]["totalCount"], 43);
-        assert_eq!(data["nowhere"]["totalCount"], 0);
-        assert_eq!(data["oy"]["nodes"], json!([{ "code": "4626", "name": "Øygarden" }]));
-        assert_eq!(data["prefix"]["totalCount"], 10);
-        let fousam = data["clusters"]["nodes"]
-            .as_array()
-            .and_then(|c| c.iter().find(|c| c["key"] == "fousam"))
-            .expect("FOUSAM")["id"]
-            .clone();
-        let data = app
-            .query_with(
-                r#"query($c: ID!) { all: municipalities(filter: {cluster: $c}) { totalCount }
-                                    both: municipalities(filter: {cluster: $c, county: "11"}) { totalCount } }"#,
-                json!({ "c": fousam }),
-            )
-            .await;
-        assert_eq!(data["data"]["all"]["totalCount"], 18);
-        assert_eq!(data["data"]["both"]["totalCount"], 8);
-    }
+                                 clusters { nodes { id key } } }"#,
+        )
+        .await;
+    assert_eq!(data["rogaland"]["totalCount"], 23);
+    assert_eq!(data["vestland"]["totalCount"], 43);
+    assert_eq!(data["nowhere"]["totalCount"], 0);
+    assert_eq!(data["oy"]["nodes"], json!([{ "code": "4626", "name": "Øygarden" }]));
+    assert_eq!(data["prefix"]["totalCount"], 10);
+    let fousam = data["clusters"]["nodes"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["key"] == "fousam"))
+        .expect("FOUSAM")["id"]
+        .clone();
+    let data = app
+        .query_with(
+            r#"query($c: ID!) { all: municipalities(filter: {cluster: $c}) { totalCount }
+                 both: municipalities(filter: {cluster: $c, county: "11"}) { totalCount } }"#,
+            json!({ "c": fousam }),
+        )
+        .await;
+    assert_eq!(data["data"]["all"]["totalCount"], 18);
+    assert_eq!(data["data"]["both"]["totalCount"], 8);
+}
 
-    async fn relations_resolve_in_both_directions(app) {
-        let data = app.data(
+#[both_databases]
+async fn relations_resolve_in_both_directions(app: TestApp) {
+    let data = app
+        .data(
             "{ regions { nodes { key counties { code } clusters { totalCount nodes { region { key } } }
                                  institutions { totalCount } municipalities { totalCount } } }
                counties { nodes { code region { key } municipalities(first: 100) { totalCount } } } }",
-        ).await;
-        let region = &data["regions"]["nodes"][0];
-        assert_eq!(region["key"], "rso-vest");
-        assert_eq!(region["counties"], json!([{ "code": "46" }, { "code": "11" }]));
-        assert_eq!(region["clusters"]["totalCount"], 4);
-        assert!(region["clusters"]["nodes"].as_array().expect("list").iter().all(|c| c["region"]["key"] == "rso-vest"));
-        assert_eq!(region["institutions"]["totalCount"], 11);
-        assert_eq!(region["municipalities"]["totalCount"], 66);
-        assert_eq!(data["counties"]["nodes"][0]["municipalities"]["totalCount"], 43);
-        assert_eq!(data["counties"]["nodes"][1]["region"]["key"], "rso-vest");
-
-        let data = app.data("{ clusters { nodes { key municipalities(first: 100) { totalCount nodes { cluster { key } } } } } }").await;
-        let mut members = 0;
-        for cluster in data["clusters"]["nodes"].as_array().expect("list") {
-            members += cluster["municipalities"]["totalCount"].as_u64().expect("a count");
-            for m in cluster["municipalities"]["nodes"].as_array().expect("list") {
-                assert_eq!(m["cluster"]["key"], cluster["key"]);
-            }
-        }
-        assert_eq!(members, 66, "every municipality is in exactly one cluster");
-    }
-
-    async fn institutions_filter_by_kind(app) {
-        let data = app.data("{ institutions(filter: {kind: HEALTH_TRUST}) { nodes { key shortName kind region { key } } }
-                               universities: institutions(filter: {kind: UNIVERSITY}) { totalCount } }").await;
-        let trusts = data["institutions"]["nodes"].as_array().expect("list");
-        assert_eq!(trusts.len(), 4);
-        assert!(trusts.iter().all(|i| i["kind"] == "HEALTH_TRUST" && i["region"]["key"] == "rso-vest"));
-        assert_eq!(data["universities"]["totalCount"], 2);
-    }
-
-    async fn labels_come_in_bokmal_nynorsk_and_english(app) {
-        let data = app.data(r#"{ themes(first: 100) { nodes { key labels { nb nn en } nb: label en: label(language: EN) } }
-                                 productTypes { nodes { key label(language: NN) } }
-                                 criteria { nodes { key weight labels { nn } question } } }"#).await;
-        let employment = data["themes"]["nodes"]
+        )
+        .await;
+    let region = &data["regions"]["nodes"][0];
+    assert_eq!(region["key"], "rso-vest");
+    assert_eq!(region["counties"], json!([{ "code": "46" }, { "code": "11" }]));
+    assert_eq!(region["clusters"]["totalCount"], 4);
+    assert!(
+        region["clusters"]["nodes"]
             .as_array()
-            .and_then(|t| t.iter().find(|t| t["key"] == "employment"))
-            .expect("employment");
-        assert_eq!(employment["labels"], json!({ "nb": "Sysselsetting", "nn": "Sysselsetjing", "en": "Employment" }));
-        assert_eq!(employment["nb"], "Sysselsetting", "bokmål is the default");
-        assert_eq!(employment["en"], "Employment");
-        assert_eq!(data["productTypes"]["nodes"][7], json!({ "key": "NEW_RESEARCH", "label": "Ny forsking" }));
-        assert_eq!(data["criteria"]["nodes"][2]["labels"]["nn"], "Gjennomførbarheit");
-        assert_eq!(data["criteria"]["nodes"][2]["weight"], 1.0);
-    }
+            .expect("list")
+            .iter()
+            .all(|c| c["region"]["key"] == "rso-vest")
+    );
+    assert_eq!(region["institutions"]["totalCount"], 11);
+    assert_eq!(region["municipalities"]["totalCount"], 66);
+    assert_eq!(data["counties"]["nodes"][0]["municipalities"]["totalCount"], 43);
+    assert_eq!(data["counties"]["nodes"][1]["region"]["key"], "rso-vest");
 
-    async fn a_restart_loads_nothing_twice(app) {
-        let before = totals(&app).await;
-        // A restart runs the same start-up path against the same database.
-        let again = prepare_database(&app.database_url).await.expect("second start");
-        assert_eq!(reference_data::load(&again).await.expect("load"), reference_data::Outcome::AlreadyLoaded);
-        again.close().await.expect("close");
-        assert_eq!(totals(&app).await, before);
+    let data = app
+        .data(
+            "{ clusters { nodes { key municipalities(first: 100) { totalCount nodes { cluster { \
+             key } } } } } }",
+        )
+        .await;
+    let mut members = 0;
+    for cluster in data["clusters"]["nodes"].as_array().expect("list") {
+        members += cluster["municipalities"]["totalCount"].as_u64().expect("a count");
+        for m in cluster["municipalities"]["nodes"].as_array().expect("list") {
+            assert_eq!(m["cluster"]["key"], cluster["key"]);
+        }
     }
+    assert_eq!(members, 66, "every municipality is in exactly one cluster");
+}
+
+#[both_databases]
+async fn institutions_filter_by_kind(app: TestApp) {
+    let data = app
+        .data(
+            "{ institutions(filter: {kind: HEALTH_TRUST}) { nodes { key shortName kind region { key } } }
+                               universities: institutions(filter: {kind: UNIVERSITY}) { totalCount } }",
+        )
+        .await;
+    let trusts = data["institutions"]["nodes"].as_array().expect("list");
+    assert_eq!(trusts.len(), 4);
+    assert!(trusts.iter().all(|i| i["kind"] == "HEALTH_TRUST" && i["region"]["key"] == "rso-vest"));
+    assert_eq!(data["universities"]["totalCount"], 2);
+}
+
+#[both_databases]
+async fn labels_come_in_bokmal_nynorsk_and_english(app: TestApp) {
+    let data = app
+        .data(
+            r#"{ themes(first: 100) { nodes { key labels { nb nn en } nb: label en: label(language: EN) } }
+                                 productTypes { nodes { key label(language: NN) } }
+                                 criteria { nodes { key weight labels { nn } question } } }"#,
+        )
+        .await;
+    let employment = data["themes"]["nodes"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["key"] == "employment"))
+        .expect("employment");
+    assert_eq!(
+        employment["labels"],
+        json!({ "nb": "Sysselsetting", "nn": "Sysselsetjing", "en": "Employment" })
+    );
+    assert_eq!(employment["nb"], "Sysselsetting", "bokmål is the default");
+    assert_eq!(employment["en"], "Employment");
+    assert_eq!(data["productTypes"]["nodes"][7], json!({ "key": "NEW_RESEARCH", "label": "Ny forsking" }));
+    assert_eq!(data["criteria"]["nodes"][2]["labels"]["nn"], "Gjennomførbarheit");
+    assert_eq!(data["criteria"]["nodes"][2]["weight"], 1.0);
+}
+
+#[both_databases]
+async fn a_restart_loads_nothing_twice(app: TestApp) {
+    let before = totals(&app).await;
+    // A restart runs the same start-up path against the same database.
+    let again = prepare_database(&app.database_url).await.expect("second start");
+    assert_eq!(reference_data::load(&again).await.expect("load"), reference_data::Outcome::AlreadyLoaded);
+    again.close().await.expect("close");
+    assert_eq!(totals(&app).await, before);
 }

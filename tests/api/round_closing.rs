@@ -12,20 +12,25 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{Backend, TestApp, on_both_databases, user_error_codes},
-    rounds::{Cast, accepted_need, all, cast, open_round, round_as, score},
+    helpers::{Backend, Cast, TestApp, both_databases, cast, user_error_codes},
+    rounds::{accepted_need, all, open_round, round_as, score},
 };
 
 /// Three accepted needs (`suffix` tells the sets apart), a round over them that prioritises one,
 /// and the same scores every time: A first, then C, then B.
 async fn scored_round(app: &TestApp, c: &Cast, suffix: &str) -> (Value, Vec<Value>) {
-    let a = accepted_need(app, &c.bergen, &c.kk, &format!("Behov A {suffix}")).await;
-    let b = accepted_need(app, &c.askoy, &c.kk, &format!("Behov B {suffix}")).await;
-    let cc = accepted_need(app, &c.stavanger, &c.sr, &format!("Behov C {suffix}")).await;
+    let a = accepted_need(app, &c.bergen, &c.cluster_coordinator, &format!("Behov A {suffix}")).await;
+    let b = accepted_need(app, &c.askoy, &c.cluster_coordinator, &format!("Behov B {suffix}")).await;
+    let cc =
+        accepted_need(app, &c.stavanger, &c.other_cluster_coordinator, &format!("Behov C {suffix}")).await;
     let (opened, errors) = open_round(app, &c.coordinator, &[&a, &b, &cc], 1).await;
     assert!(errors.is_empty() && user_error_codes(&opened).is_empty(), "{opened} {errors:?}");
     let round = opened["round"]["id"].clone();
-    for (token, need, value) in [(&c.kk, &a, 5), (&c.kk, &b, 2), (&c.sr, &cc, 4)] {
+    for (token, need, value) in [
+        (&c.cluster_coordinator, &a, 5),
+        (&c.cluster_coordinator, &b, 2),
+        (&c.other_cluster_coordinator, &cc, 4),
+    ] {
         let (payload, errors) = score(app, token, "scoreNeed", &round, need, all(value)).await;
         assert!(errors.is_empty() && user_error_codes(&payload).is_empty(), "{payload} {errors:?}");
     }
@@ -68,7 +73,12 @@ async fn effects(app: &TestApp, c: &Cast, round: &Value, needs: &[Value]) -> Val
         .iter()
         .map(|l| {
             let title = l["need"]["title"].as_str().unwrap_or_default();
-            json!({ "need": &title[..7], "position": l["position"], "outcome": l["outcome"], "status": l["need"]["status"] })
+            json!({
+                "need": &title[..7],
+                "position": l["position"],
+                "outcome": l["outcome"],
+                "status": l["need"]["status"],
+            })
         })
         .collect();
     let mut histories = Vec::new();
@@ -76,7 +86,8 @@ async fn effects(app: &TestApp, c: &Cast, round: &Value, needs: &[Value]) -> Val
         let data = app
             .data_as(
                 &c.coordinator,
-                "query($id: ID!) { node(id: $id) { ... on Need { history(first: 500) { nodes { kind from to reason actor { name } } } } } }",
+                "query($id: ID!) { node(id: $id) { ... on Need { history(first: 500) { nodes { kind from to \
+                 reason actor { name } } } } } }",
                 json!({ "id": need }),
             )
             .await;
@@ -98,7 +109,8 @@ async fn close_audits(app: &TestApp, c: &Cast) -> Vec<(Value, Value)> {
     let data = app
         .data_as(
             &c.coordinator,
-            "{ auditEvents(filter: { action: \"round.close\" }, first: 100) { edges { node { target actorLabel actor { name } } } } }",
+            "{ auditEvents(filter: { action: \"round.close\" }, first: 100) { edges { node { target \
+             actorLabel actor { name } } } } }",
             json!({}),
         )
         .await;
@@ -130,89 +142,138 @@ async fn status_changes(app: &TestApp, needs: &[Value]) -> usize {
     n
 }
 
-on_both_databases! {
-    async fn scores_after_the_closing_time_are_refused(app) {
-        let c = cast(&app).await;
-        let (round, needs) = scored_round(&app, &c, "sein").await;
+#[both_databases]
+async fn scores_after_the_closing_time_are_refused(app: TestApp) {
+    let c = cast(&app).await;
+    let (round, needs) = scored_round(&app, &c, "sein").await;
+    make_due(&app, &round).await;
+    let before = round_as(&app, &c.coordinator, &round).await["ranking"]["nodes"].clone();
+    // Whether the hub has closed it yet or not, a score after the closing time is refused.
+    for (mutation, need, scores) in [
+        ("scoreNeed", &needs[2], all(3)),
+        ("reviseScores", &needs[0], all(1)),
+        ("withdrawScores", &needs[1], vec![]),
+    ] {
+        let (_, body) = if mutation == "withdrawScores" {
+            app.query_as(
+                &c.cluster_coordinator,
+                "mutation($input: WithdrawScoresInput!) { \
+                 withdrawScores(input: $input) { userErrors { field code \
+                 message } } }",
+                json!({ "input": { "round": round, "need": need } }),
+            )
+            .await
+        } else {
+            app.query_as(
+                &c.cluster_coordinator,
+                &format!(
+                    "mutation($input: ScoreNeedInput!) {{ {mutation}(input: $input) {{ \
+                     userErrors {{ field code message }} }} }}"
+                ),
+                json!({ "input": { "round": round, "need": need, "scores": scores } }),
+            )
+            .await
+        };
+        let payload = &body["data"][mutation];
+        assert_eq!(user_error_codes(payload), ["CONFLICT"], "{mutation}: {body}");
+        assert_eq!(payload["userErrors"][0]["field"], json!(["input", "round"]));
+        assert!(payload["userErrors"][0]["message"].as_str().is_some_and(|m| m.contains("closed")), "{body}");
+    }
+    let after = round_as(&app, &c.coordinator, &round).await["ranking"]["nodes"].clone();
+    let figures = |ranking: &Value| {
+        ranking
+            .as_array()
+            .expect("ranking")
+            .iter()
+            .map(|l| (l["need"]["title"].clone(), l["weightedMean"].clone(), l["scoreCount"].clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(figures(&after), figures(&before), "no score changed");
+}
+
+#[both_databases]
+async fn the_hub_closes_a_due_round_as_close_round_would(app: TestApp) {
+    let c = cast(&app).await;
+    let (by_hand, by_hand_needs) = scored_round(&app, &c, "hand").await;
+    let (by_hub, by_hub_needs) = scored_round(&app, &c, "klokke").await;
+    let closed_by_hand = app
+        .data_as(
+            &c.coordinator,
+            "mutation($r: ID!) { closeRound(input: { round: $r }) { round { status } userErrors { code } } }",
+            json!({ "r": by_hand }),
+        )
+        .await;
+    assert_eq!(closed_by_hand["closeRound"]["round"]["status"], "CLOSED");
+    make_due(&app, &by_hub).await;
+    closed(&app, &c, &by_hub).await;
+
+    let expected = effects(&app, &c, &by_hand, &by_hand_needs).await;
+    assert_eq!(
+        expected["ranking"][0],
+        json!({ "need": "Behov A", "position": 1, "outcome": "PRIORITISED", "status": "PRIORITISED" })
+    );
+    assert_eq!(effects(&app, &c, &by_hub, &by_hub_needs).await, expected);
+    // The hub is the actor: no person on the need events, "hub" in the audit log.
+    let data = app
+        .data_as(
+            &c.coordinator,
+            "query($id: ID!) { node(id: $id) { ... on Need { \
+             history(first: 500) { nodes { actor { name } } } } } }",
+            json!({ "id": by_hub_needs[0] }),
+        )
+        .await;
+    assert_eq!(
+        data["node"]["history"]["nodes"].as_array().and_then(|h| h.last()).expect("event")["actor"],
+        Value::Null
+    );
+    let mut audits = close_audits(&app, &c).await;
+    audits.sort_by_key(|(label, _)| label.to_string());
+    assert_eq!(audits, [(json!("hub"), Value::Null), (Value::Null, json!("Kari Nordmann"))]);
+    // Closed is closed: the coordinator cannot close it again.
+    let again = app
+        .data_as(
+            &c.coordinator,
+            "mutation($r: ID!) { closeRound(input: { round: $r }) { userErrors { field code message } } }",
+            json!({ "r": by_hub }),
+        )
+        .await;
+    assert_eq!(user_error_codes(&again["closeRound"]), ["CONFLICT"]);
+}
+
+#[both_databases]
+async fn a_coordinator_closing_as_the_hub_closes_leaves_one_closing(app: TestApp) {
+    let c = cast(&app).await;
+    let mut hand_won = 0;
+    for attempt in 0..3 {
+        let (round, needs) = scored_round(&app, &c, &format!("kapp {attempt}")).await;
         make_due(&app, &round).await;
-        let before = round_as(&app, &c.coordinator, &round).await["ranking"]["nodes"].clone();
-        // Whether the hub has closed it yet or not, a score after the closing time is refused.
-        for (mutation, need, scores) in [("scoreNeed", &needs[2], all(3)), ("reviseScores", &needs[0], all(1)),
-            ("withdrawScores", &needs[1], vec![])] {
-            let (_, body) = if mutation == "withdrawScores" {
-                app.query_as(&c.kk, "mutation($input: WithdrawScoresInput!) { withdrawScores(input: $input) { userErrors { field code message } } }",
-                    json!({ "input": { "round": round, "need": need } })).await
-            } else {
-                app.query_as(&c.kk, &format!("mutation($input: ScoreNeedInput!) {{ {mutation}(input: $input) {{ userErrors {{ field code message }} }} }}"),
-                    json!({ "input": { "round": round, "need": need, "scores": scores } })).await
-            };
-            let payload = &body["data"][mutation];
-            assert_eq!(user_error_codes(payload), ["CONFLICT"], "{mutation}: {body}");
-            assert_eq!(payload["userErrors"][0]["field"], json!(["input", "round"]));
-            assert!(payload["userErrors"][0]["message"].as_str().is_some_and(|m| m.contains("closed")), "{body}");
+        let by_hand = app.query_as(
+            &c.coordinator,
+            "mutation($r: ID!) { closeRound(input: { round: $r }) { \
+             round { status } userErrors { field code message } } }",
+            json!({ "r": round }),
+        );
+        let by_hub = knowledge_hub::db::rounds::close_due(app.db(), Utc::now());
+        let ((_, by_hand), by_hub) = tokio::join!(by_hand, by_hub);
+        let by_hub = by_hub.expect("the hub's pass");
+        let payload = &by_hand["data"]["closeRound"];
+        if payload["round"]["status"] == "CLOSED" && user_error_codes(payload).is_empty() {
+            hand_won += 1;
+            assert!(!by_hub.contains(&round_key(&round)), "both closed it: {by_hand} {by_hub:?}");
+        } else {
+            // The hub won (this pass, or its own ticking one): the coordinator is told so.
+            assert_eq!(user_error_codes(payload), ["CONFLICT"], "{by_hand}");
+            assert_eq!(payload["userErrors"][0]["message"], "the round is closed already");
         }
-        let after = round_as(&app, &c.coordinator, &round).await["ranking"]["nodes"].clone();
-        let figures = |ranking: &Value| ranking.as_array().expect("ranking").iter()
-            .map(|l| (l["need"]["title"].clone(), l["weightedMean"].clone(), l["scoreCount"].clone())).collect::<Vec<_>>();
-        assert_eq!(figures(&after), figures(&before), "no score changed");
+        closed(&app, &c, &round).await;
+        // One closing either way: a status change per candidate, and nothing half-done.
+        assert_eq!(status_changes(&app, &needs).await, needs.len() * 2, "accepted, then closed once");
+        let ranking = round_as(&app, &c.coordinator, &round).await["ranking"]["nodes"].clone();
+        assert!(ranking.as_array().expect("ranking").iter().all(|l| !l["outcome"].is_null()), "{ranking}");
     }
-
-    async fn the_hub_closes_a_due_round_as_close_round_would(app) {
-        let c = cast(&app).await;
-        let (by_hand, by_hand_needs) = scored_round(&app, &c, "hand").await;
-        let (by_hub, by_hub_needs) = scored_round(&app, &c, "klokke").await;
-        let closed_by_hand = app.data_as(&c.coordinator, "mutation($r: ID!) { closeRound(input: { round: $r }) { round { status } userErrors { code } } }",
-            json!({ "r": by_hand })).await;
-        assert_eq!(closed_by_hand["closeRound"]["round"]["status"], "CLOSED");
-        make_due(&app, &by_hub).await;
-        closed(&app, &c, &by_hub).await;
-
-        let expected = effects(&app, &c, &by_hand, &by_hand_needs).await;
-        assert_eq!(expected["ranking"][0], json!({ "need": "Behov A", "position": 1, "outcome": "PRIORITISED", "status": "PRIORITISED" }));
-        assert_eq!(effects(&app, &c, &by_hub, &by_hub_needs).await, expected);
-        // The hub is the actor: no person on the need events, "hub" in the audit log.
-        let data = app.data_as(&c.coordinator, "query($id: ID!) { node(id: $id) { ... on Need { history(first: 500) { nodes { actor { name } } } } } }",
-            json!({ "id": by_hub_needs[0] })).await;
-        assert_eq!(data["node"]["history"]["nodes"].as_array().and_then(|h| h.last()).expect("event")["actor"], Value::Null);
-        let mut audits = close_audits(&app, &c).await;
-        audits.sort_by_key(|(label, _)| label.to_string());
-        assert_eq!(audits, [(json!("hub"), Value::Null), (Value::Null, json!("Kari Nordmann"))]);
-        // Closed is closed: the coordinator cannot close it again.
-        let again = app.data_as(&c.coordinator, "mutation($r: ID!) { closeRound(input: { round: $r }) { userErrors { field code message } } }",
-            json!({ "r": by_hub })).await;
-        assert_eq!(user_error_codes(&again["closeRound"]), ["CONFLICT"]);
-    }
-
-    async fn a_coordinator_closing_as_the_hub_closes_leaves_one_closing(app) {
-        let c = cast(&app).await;
-        let mut hand_won = 0;
-        for attempt in 0..3 {
-            let (round, needs) = scored_round(&app, &c, &format!("kapp {attempt}")).await;
-            make_due(&app, &round).await;
-            let by_hand = app.query_as(&c.coordinator, "mutation($r: ID!) { closeRound(input: { round: $r }) { round { status } userErrors { field code message } } }",
-                json!({ "r": round }));
-            let by_hub = knowledge_hub::db::rounds::close_due(app.db(), Utc::now());
-            let ((_, by_hand), by_hub) = tokio::join!(by_hand, by_hub);
-            let by_hub = by_hub.expect("the hub's pass");
-            let payload = &by_hand["data"]["closeRound"];
-            if payload["round"]["status"] == "CLOSED" && user_error_codes(payload).is_empty() {
-                hand_won += 1;
-                assert!(!by_hub.contains(&round_key(&round)), "both closed it: {by_hand} {by_hub:?}");
-            } else {
-                // The hub won (this pass, or its own ticking one): the coordinator is told so.
-                assert_eq!(user_error_codes(payload), ["CONFLICT"], "{by_hand}");
-                assert_eq!(payload["userErrors"][0]["message"], "the round is closed already");
-            }
-            closed(&app, &c, &round).await;
-            // One closing either way: a status change per candidate, and nothing half-done.
-            assert_eq!(status_changes(&app, &needs).await, needs.len() * 2, "accepted, then closed once");
-            let ranking = round_as(&app, &c.coordinator, &round).await["ranking"]["nodes"].clone();
-            assert!(ranking.as_array().expect("ranking").iter().all(|l| !l["outcome"].is_null()), "{ranking}");
-        }
-        let audits = close_audits(&app, &c).await;
-        assert_eq!(audits.len(), 3, "one closing per round: {audits:?}");
-        assert_eq!(audits.iter().filter(|(_, name)| name == "Kari Nordmann").count(), hand_won);
-    }
+    let audits = close_audits(&app, &c).await;
+    assert_eq!(audits.len(), 3, "one closing per round: {audits:?}");
+    assert_eq!(audits.iter().filter(|(_, name)| name == "Kari Nordmann").count(), hand_won);
 }
 
 /// Two instances on one database, both closing due rounds: the round closes once.

@@ -2,13 +2,11 @@
 //! 11 institutions): needs skewed toward the big municipalities, about 2 co-signers and 3 history
 //! events per need, 10% of needs commissioned and half of those with a published summary.
 //!
-//! It lives in the library, not in the bench program, so that tests can fill a database the same
-//! way (`tests/api/statements.rs` counts statements on it). The same seed and tier always give the
-//! same rows. Rows are inserted in batches inside a few
-//! large transactions; full-text indexes follow through the schema's own triggers and generated
-//! columns.
+//! A dev-only crate, not part of the hub: the bench program and the API tests fill databases the
+//! same way (`tests/api/statements.rs` counts statements on it). The same seed and tier always
+//! give the same rows. Rows are inserted in batches inside a few large transactions; full-text
+//! indexes follow through the schema's own triggers and generated columns.
 
-use crate::db::Db;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use entity::{
     commission, commission_need,
@@ -16,6 +14,7 @@ use entity::{
     institution, membership, municipality, need, need_cosign, need_event, need_theme, person, product_type,
     summary, theme,
 };
+use knowledge_hub::db::Db;
 use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait, QueryOrder, TransactionTrait};
 
 /// A dataset size.
