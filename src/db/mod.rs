@@ -10,6 +10,7 @@ pub mod pages;
 pub mod reference;
 pub mod refusals;
 pub mod rounds;
+pub mod sql;
 
 use std::{
     str::FromStr,
