@@ -145,8 +145,6 @@ pub enum NeedStatus {
     Merged,
 }
 
-// The kind of an entry in a need's history (`need_event.kind`). Its doc comments are the API's
-// descriptions, as they were when the enum lived in the GraphQL layer.
 /// What happened to a need.
 #[derive(
     Clone,
@@ -272,7 +270,7 @@ pub enum CommissionStatus {
     Cancelled,
 }
 
-/// What happened to a commission: the kind of an entry in its history.
+/// What happened to a commission.
 #[derive(
     Clone,
     Copy,
