@@ -2,8 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-#[allow(unused_imports)]
-use crate::enums::{CommissionStatus, UptakeStatus};
+use crate::enums::{CommissionEventKind, CommissionStatus};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "commission_event")]
@@ -13,7 +12,8 @@ pub struct Model {
     pub commission_id: i32,
     pub occurred_at: DateTimeUtc,
     pub actor_person_id: Option<i32>,
-    pub kind: String,
+    /// What happened: a move, an interest, a progress note, a milestone.
+    pub kind: CommissionEventKind,
     pub from_status: Option<CommissionStatus>,
     pub to_status: Option<CommissionStatus>,
     pub note: Option<String>,

@@ -145,6 +145,45 @@ pub enum NeedStatus {
     Merged,
 }
 
+/// What happened to a need.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Deserialize,
+    Serialize,
+    async_graphql::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(40))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum NeedEventKind {
+    #[sea_orm(string_value = "CREATED")]
+    Created,
+    #[sea_orm(string_value = "STATUS_CHANGED")]
+    StatusChanged,
+    #[sea_orm(string_value = "EDITED")]
+    Edited,
+    #[sea_orm(string_value = "COSIGNED")]
+    Cosigned,
+    #[sea_orm(string_value = "COSIGNATURE_WITHDRAWN")]
+    CosignatureWithdrawn,
+    #[sea_orm(string_value = "EVIDENCE_LINKED")]
+    EvidenceLinked,
+    /// This need was merged into `relatedNeed`.
+    #[sea_orm(string_value = "MERGED")]
+    Merged,
+    /// `relatedNeed` was merged into this need.
+    #[sea_orm(string_value = "ABSORBED")]
+    Absorbed,
+    #[sea_orm(string_value = "UNMERGED")]
+    Unmerged,
+}
+
 /// How soon an answer is needed.
 #[derive(
     Clone,
@@ -231,6 +270,42 @@ pub enum CommissionStatus {
     Cancelled,
 }
 
+/// What happened to a commission.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Deserialize,
+    Serialize,
+    async_graphql::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CommissionEventKind {
+    #[sea_orm(string_value = "CREATED")]
+    Created,
+    /// A move between states: `from` and `to` say which.
+    #[sea_orm(string_value = "STATUS_CHANGED")]
+    StatusChanged,
+    /// An institution expressed interest, or changed its proposal.
+    #[sea_orm(string_value = "INTEREST")]
+    Interest,
+    /// A progress note from the awarded institution (`note`).
+    #[sea_orm(string_value = "PROGRESS")]
+    Progress,
+    /// A milestone was added (`note`: its title).
+    #[sea_orm(string_value = "MILESTONE_ADDED")]
+    MilestoneAdded,
+    /// A milestone was done (`note`: its title).
+    #[sea_orm(string_value = "MILESTONE_DONE")]
+    MilestoneDone,
+}
+
 /// Whether a municipality used a knowledge summary.
 #[derive(
     Clone,
@@ -277,8 +352,10 @@ display_as_in_the_api!(
     ClusterMembership,
     Role,
     NeedStatus,
+    NeedEventKind,
     Urgency,
     RoundStatus,
     CommissionStatus,
+    CommissionEventKind,
     UptakeStatus,
 );

@@ -3,7 +3,7 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::enums::NeedStatus;
+use crate::enums::{NeedEventKind, NeedStatus};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "need_event")]
@@ -13,8 +13,8 @@ pub struct Model {
     pub need_id: i32,
     pub occurred_at: DateTimeUtc,
     pub actor_person_id: Option<i32>,
-    /// What happened, e.g. `STATUS_CHANGED`, `COSIGNED`, `MERGED`.
-    pub kind: String,
+    /// What happened: a move, a co-signature, a merge, an edit.
+    pub kind: NeedEventKind,
     pub from_status: Option<NeedStatus>,
     pub to_status: Option<NeedStatus>,
     /// The reason or comment given.

@@ -10,7 +10,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use entity::{
     commission, commission_need,
-    enums::{CommissionStatus, NeedStatus, Urgency},
+    enums::{CommissionStatus, NeedEventKind, NeedStatus, Urgency},
     institution, membership, municipality, need, need_cosign, need_event, need_theme, person, product_type,
     summary, theme,
 };
@@ -275,7 +275,7 @@ pub async fn generate_needs(db: &Db, total: usize, seed: u64) -> Result<Counts, 
                     .push(need_theme::ActiveModel { need_id: Set(id), theme_id: Set(themes[second].id) });
             }
             let event = |at: DateTime<Utc>,
-                         kind: &str,
+                         kind: NeedEventKind,
                          from: Option<NeedStatus>,
                          to: Option<NeedStatus>,
                          m: Option<i32>| {
@@ -283,7 +283,7 @@ pub async fn generate_needs(db: &Db, total: usize, seed: u64) -> Result<Counts, 
                     need_id: Set(id),
                     occurred_at: Set(at),
                     actor_person_id: Set(Some(people[home])),
-                    kind: Set(kind.to_owned()),
+                    kind: Set(kind),
                     from_status: Set(from),
                     to_status: Set(to),
                     reason: Set(None),
@@ -293,7 +293,7 @@ pub async fn generate_needs(db: &Db, total: usize, seed: u64) -> Result<Counts, 
                 }
             };
             let first = if status == NeedStatus::Draft { NeedStatus::Draft } else { NeedStatus::Submitted };
-            events.push(event(created_at, "CREATED", None, Some(first), None));
+            events.push(event(created_at, NeedEventKind::Created, None, Some(first), None));
             for (k, other) in cosigners.iter().enumerate() {
                 let at = created_at + Duration::days(k as i64 + 1);
                 cosigns.push(need_cosign::ActiveModel {
@@ -304,12 +304,12 @@ pub async fn generate_needs(db: &Db, total: usize, seed: u64) -> Result<Counts, 
                     created_at: Set(at),
                     ..Default::default()
                 });
-                events.push(event(at, "COSIGNED", None, None, Some(municipalities[*other].id)));
+                events.push(event(at, NeedEventKind::Cosigned, None, None, Some(municipalities[*other].id)));
             }
             if status != first {
                 events.push(event(
                     created_at + Duration::days(7),
-                    "STATUS_CHANGED",
+                    NeedEventKind::StatusChanged,
                     Some(first),
                     Some(status),
                     None,

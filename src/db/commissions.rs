@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use entity::{
     commission, commission_event, commission_interest, commission_need,
-    enums::{CommissionStatus, NeedStatus, UptakeStatus},
+    enums::{CommissionEventKind, CommissionStatus, NeedStatus, UptakeStatus},
     milestone, need, need_cosign, need_theme, summary, uptake,
 };
 use sea_orm::{
@@ -21,21 +21,11 @@ use crate::{
     domain::commissions::{CommissionMove, effect_on_needs, next},
 };
 
-/// Kinds of commission history events.
-pub mod kind {
-    pub const CREATED: &str = "CREATED";
-    pub const STATUS_CHANGED: &str = "STATUS_CHANGED";
-    pub const INTEREST: &str = "INTEREST";
-    pub const PROGRESS: &str = "PROGRESS";
-    pub const MILESTONE_ADDED: &str = "MILESTONE_ADDED";
-    pub const MILESTONE_DONE: &str = "MILESTONE_DONE";
-}
-
 async fn event(
     txn: &DatabaseTransaction,
     commission_id: i32,
     actor: i32,
-    kind: &str,
+    kind: CommissionEventKind,
     change: Option<(CommissionStatus, CommissionStatus)>,
     note: Option<String>,
 ) -> Result<(), WriteError> {
@@ -43,7 +33,7 @@ async fn event(
         commission_id: Set(commission_id),
         occurred_at: Set(Utc::now()),
         actor_person_id: Set(Some(actor)),
-        kind: Set(kind.to_owned()),
+        kind: Set(kind),
         from_status: Set(change.map(|c| c.0)),
         to_status: Set(change.map(|c| c.1)),
         note: Set(note),
@@ -81,7 +71,7 @@ async fn shift(
         model.awarded_institution_id = Set(Some(institution));
     }
     let saved = model.update(txn).await?;
-    event(txn, id, actor, kind::STATUS_CHANGED, Some((from, to)), note).await?;
+    event(txn, id, actor, CommissionEventKind::StatusChanged, Some((from, to)), note).await?;
     // The needs follow, through their own state machine, in the same transaction.
     if let Some(need_move) = effect_on_needs(from, attempted) {
         let reason = match attempted {
@@ -155,7 +145,7 @@ pub async fn create(db: &Db, actor: i32, new: NewCommission) -> Result<commissio
     }))
     .exec_without_returning(&txn)
     .await?;
-    event(&txn, created.id, actor, kind::CREATED, None, None).await?;
+    event(&txn, created.id, actor, CommissionEventKind::Created, None, None).await?;
     db.commit(txn, Effect::Created(NodeType::Commission, created.id)).await?;
     Ok(created)
 }
@@ -219,7 +209,7 @@ pub async fn express_interest(
         .await
         .map_err(duplicate_is_conflict("institution", "the institution has expressed interest already"))?,
     };
-    event(&txn, id, actor, kind::INTEREST, None, None).await?;
+    event(&txn, id, actor, CommissionEventKind::Interest, None, None).await?;
     db.commit(txn, Effect::Changed(NodeType::Commission, id)).await?;
     Ok(saved)
 }
@@ -270,7 +260,7 @@ pub async fn report_progress(
             message: "progress is reported while work is under way".into(),
         });
     }
-    event(&txn, id, actor, kind::PROGRESS, None, Some(note)).await?;
+    event(&txn, id, actor, CommissionEventKind::Progress, None, Some(note)).await?;
     db.commit(txn, Effect::Changed(NodeType::Commission, id)).await?;
     Ok(read)
 }
@@ -300,7 +290,7 @@ pub async fn add_milestone(
     }
     .insert(&txn)
     .await?;
-    event(&txn, id, actor, kind::MILESTONE_ADDED, None, Some(title)).await?;
+    event(&txn, id, actor, CommissionEventKind::MilestoneAdded, None, Some(title)).await?;
     db.commit(txn, Effect::Created(NodeType::Milestone, saved.id)).await?;
     Ok(saved)
 }
@@ -325,7 +315,7 @@ pub async fn complete_milestone(
     let mut model = found.into_active_model();
     model.done_at = Set(Some(Utc::now()));
     let saved = model.update(&txn).await?;
-    event(&txn, commission_id, actor, kind::MILESTONE_DONE, None, Some(title)).await?;
+    event(&txn, commission_id, actor, CommissionEventKind::MilestoneDone, None, Some(title)).await?;
     db.commit(txn, Effect::Changed(NodeType::Milestone, milestone_id)).await?;
     Ok(saved)
 }

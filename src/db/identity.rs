@@ -4,10 +4,16 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use entity::{api_token, api_token_region, enums::Role, membership, person, person_region};
+use entity::{
+    api_token, api_token_region, cluster, county, enums::Role, institution, membership, municipality, person,
+    person_region,
+};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait,
-    FromQueryResult, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, Value,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait, Func, JoinType, Order, Query, SelectStatement},
 };
 use serde_json::json;
 
@@ -15,7 +21,7 @@ use crate::{
     db::{
         Db, Effect, NodeType, WriteError,
         audit::{self, Actor, Event},
-        duplicate_is_conflict,
+        duplicate_is_conflict, sql,
     },
     domain::identity::{Email, OrganisationKind, PersonName, TokenName},
 };
@@ -78,68 +84,129 @@ struct TokenGrantRow {
     municipality_cluster_id: Option<i32>,
 }
 
-/// Membership columns with the organisation's region, for both grant queries below.
-const GRANT_COLUMNS: &str = "m.person_id, m.id AS membership_id, m.role, m.region_id, m.cluster_id,
-    m.municipality_id, m.institution_id,
-    COALESCE(m.region_id, c.region_id, co.region_id, i.region_id) AS org_region_id,
-    mu.cluster_id AS municipality_cluster_id";
-const GRANT_JOINS: &str = "LEFT JOIN cluster c ON c.id = m.cluster_id
-    LEFT JOIN municipality mu ON mu.id = m.municipality_id
-    LEFT JOIN county co ON co.id = mu.county_id
-    LEFT JOIN institution i ON i.id = m.institution_id";
+// The aliases of the statements below: a membership and its organisation (cluster,
+// municipality, the municipality's county, institution); a token, its owner and its bound
+// regions; and a membership of the person who bounds a token.
+const M: &str = "m";
+const C: &str = "c";
+const MU: &str = "mu";
+const CO: &str = "co";
+const I: &str = "i";
+const T: &str = "t";
+const P: &str = "p";
+const R: &str = "r";
+const BM: &str = "bm";
 
-fn placeholder(backend: DatabaseBackend, n: usize) -> String {
-    match backend {
-        DatabaseBackend::Postgres => format!("${n}"),
-        _ => "?".to_owned(),
-    }
+/// The region of membership `m`'s organisation, whatever its kind (see `grant_joins`).
+fn organisation_region() -> Expr {
+    Func::coalesce([
+        Expr::col((M, membership::Column::RegionId)),
+        Expr::col((C, cluster::Column::RegionId)),
+        Expr::col((CO, county::Column::RegionId)),
+        Expr::col((I, institution::Column::RegionId)),
+    ])
+    .into()
 }
 
-/// The regions a region-bound token `t` carries grants in: those of its bound that the person
-/// bounding it coordinates now, so a coordinator who loses a region takes it from every token
-/// they bound.
-const STILL_COORDINATED: &str = "EXISTS (SELECT 1 FROM membership bm
-    WHERE bm.person_id = t.bound_by_person_id AND bm.role = 'COORDINATOR' AND bm.region_id = r.region_id)";
+/// The columns of a `GrantRow`: membership `m` with its organisation's region.
+fn grant_columns(select: &mut SelectStatement) {
+    use membership::Column::*;
+    select
+        .column((M, PersonId))
+        .expr_as(Expr::col((M, Id)), "membership_id")
+        .columns([(M, Role), (M, RegionId), (M, ClusterId), (M, MunicipalityId), (M, InstitutionId)])
+        .expr_as(organisation_region(), "org_region_id")
+        .expr_as(Expr::col((MU, municipality::Column::ClusterId)), "municipality_cluster_id");
+}
+
+/// The organisation of membership `m`, whatever its kind, for `organisation_region`.
+fn grant_joins(select: &mut SelectStatement) {
+    let left = JoinType::LeftJoin;
+    select
+        .join_as(
+            left,
+            cluster::Entity,
+            C,
+            Expr::col((C, cluster::Column::Id)).equals((M, membership::Column::ClusterId)),
+        )
+        .join_as(
+            left,
+            municipality::Entity,
+            MU,
+            Expr::col((MU, municipality::Column::Id)).equals((M, membership::Column::MunicipalityId)),
+        )
+        .join_as(
+            left,
+            county::Entity,
+            CO,
+            Expr::col((CO, county::Column::Id)).equals((MU, municipality::Column::CountyId)),
+        )
+        .join_as(
+            left,
+            institution::Entity,
+            I,
+            Expr::col((I, institution::Column::Id)).equals((M, membership::Column::InstitutionId)),
+        );
+}
+
+/// Whether the person bounding token `t` coordinates bound region `r` now, so a coordinator who
+/// loses a region takes it from every token they bound.
+fn still_coordinated() -> Expr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::Constant(1.into()))
+            .from_as(membership::Entity, BM)
+            .and_where(
+                Expr::col((BM, membership::Column::PersonId)).equals((T, api_token::Column::BoundByPersonId)),
+            )
+            .and_where(Expr::col((BM, membership::Column::Role)).eq(Role::Coordinator))
+            .and_where(
+                Expr::col((BM, membership::Column::RegionId)).equals((R, api_token_region::Column::RegionId)),
+            )
+            .to_owned(),
+    )
+}
 
 /// The token with this hash, its owner's grants and the regions that bound it: one indexed query.
 pub async fn token_grants(db: &Db, hash: &str) -> Result<Option<TokenGrants>, DbErr> {
+    use api_token::Column::*;
     // The bound regions come aggregated in one column, as a need's themes' ids do (`db::needs`).
-    let aggregate = match db.backend() {
-        DatabaseBackend::Postgres => "string_agg(CAST(r.region_id AS text), ',')",
-        _ => "group_concat(r.region_id)",
-    };
-    let bound_regions = format!(
-        "(SELECT {aggregate} FROM api_token_region r WHERE r.token_id = t.id AND {STILL_COORDINATED})"
-    );
-    let sql = format!(
-        "SELECT t.id AS token_id, t.person_id AS token_person_id, p.home_region_id, t.minted_by_person_id,
-                t.region_bound, t.bound_by_person_id, {bound_regions} AS bound_regions,
-                t.expires_at, t.revoked_at, t.last_used_at,
-                {GRANT_COLUMNS}
-         FROM api_token t
-         JOIN person p ON p.id = t.person_id
-         LEFT JOIN membership m ON m.person_id = t.person_id
-         {GRANT_JOINS}
-         WHERE t.secret_hash = {}
-         ORDER BY m.id",
-        placeholder(db.backend(), 1)
-    );
-    let rows =
-        TokenGrantRow::find_by_statement(Statement::from_sql_and_values(db.backend(), sql, [hash.into()]))
-            .all(db.conn())
-            .await?;
+    let bound_regions = Query::select()
+        .expr(sql::id_list(db.backend(), Expr::col((R, api_token_region::Column::RegionId))))
+        .from_as(api_token_region::Entity, R)
+        .and_where(Expr::col((R, api_token_region::Column::TokenId)).equals((T, Id)))
+        .and_where(still_coordinated())
+        .to_owned();
+    let mut select = Query::select();
+    select
+        .expr_as(Expr::col((T, Id)), "token_id")
+        .expr_as(Expr::col((T, PersonId)), "token_person_id")
+        .column((P, person::Column::HomeRegionId))
+        .columns([(T, MintedByPersonId), (T, RegionBound), (T, BoundByPersonId)])
+        .expr_as(sql::scalar(bound_regions), "bound_regions")
+        .columns([(T, ExpiresAt), (T, RevokedAt), (T, LastUsedAt)]);
+    grant_columns(&mut select);
+    select
+        .from_as(api_token::Entity, T)
+        .join_as(
+            JoinType::InnerJoin,
+            person::Entity,
+            P,
+            Expr::col((P, person::Column::Id)).equals((T, PersonId)),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            membership::Entity,
+            M,
+            Expr::col((M, membership::Column::PersonId)).equals((T, PersonId)),
+        );
+    grant_joins(&mut select);
+    select.and_where(Expr::col((T, SecretHash)).eq(hash)).order_by((M, membership::Column::Id), Order::Asc);
+    let rows = TokenGrantRow::find_by_statement(db.backend().build(&select)).all(db.conn()).await?;
     let Some(first) = rows.first() else {
         return Ok(None);
     };
-    let bound = first.region_bound.then(|| {
-        first
-            .bound_regions
-            .as_deref()
-            .unwrap_or_default()
-            .split(',')
-            .filter_map(|id| id.trim().parse().ok())
-            .collect::<Vec<i32>>()
-    });
+    let bound = first.region_bound.then(|| sql::parse_ids(first.bound_regions.as_deref()));
     let mut found = TokenGrants {
         token_id: first.token_id,
         person_id: first.token_person_id,
@@ -187,15 +254,14 @@ pub async fn grants_of(
     if person_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let backend = db.get_database_backend();
-    let list: Vec<String> = (1..=person_ids.len()).map(|n| placeholder(backend, n)).collect();
-    let sql = format!(
-        "SELECT {GRANT_COLUMNS} FROM membership m {GRANT_JOINS} WHERE m.person_id IN ({}) ORDER BY m.id",
-        list.join(", ")
-    );
-    let values: Vec<Value> = person_ids.iter().map(|id| (*id).into()).collect();
-    let rows =
-        GrantRow::find_by_statement(Statement::from_sql_and_values(backend, sql, values)).all(db).await?;
+    let mut select = Query::select();
+    grant_columns(&mut select);
+    select.from_as(membership::Entity, M);
+    grant_joins(&mut select);
+    select
+        .and_where(Expr::col((M, membership::Column::PersonId)).is_in(person_ids.iter().copied()))
+        .order_by((M, membership::Column::Id), Order::Asc);
+    let rows = GrantRow::find_by_statement(db.get_database_backend().build(&select)).all(db).await?;
     let mut grouped: HashMap<i32, Vec<GrantRow>> = HashMap::new();
     for row in rows {
         grouped.entry(row.person_id).or_default().push(row);
@@ -235,25 +301,24 @@ pub async fn people_in_regions(
     if region_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let backend = db.get_database_backend();
-    let n = region_ids.len();
-    let list =
-        |offset: usize| (1..=n).map(|i| placeholder(backend, offset + i)).collect::<Vec<_>>().join(", ");
-    let sql = format!(
-        "SELECT p.* FROM person p
-         WHERE p.home_region_id IN ({})
-            OR p.id IN (SELECT m.person_id FROM membership m {GRANT_JOINS}
-                        WHERE COALESCE(m.region_id, c.region_id, co.region_id, i.region_id) IN ({}))
-            OR p.id IN (SELECT pr.person_id FROM person_region pr WHERE pr.region_id IN ({}))
-         ORDER BY p.id",
-        list(0),
-        list(n),
-        list(2 * n)
-    );
-    let values: Vec<Value> =
-        region_ids.iter().chain(region_ids).chain(region_ids).map(|id| (*id).into()).collect();
+    let regions = || region_ids.iter().copied();
+    let mut members = Query::select();
+    members.column((M, membership::Column::PersonId)).from_as(membership::Entity, M);
+    grant_joins(&mut members);
+    members.and_where(organisation_region().is_in(regions()));
+    let registered = Query::select()
+        .column(person_region::Column::PersonId)
+        .from(person_region::Entity)
+        .and_where(Expr::col(person_region::Column::RegionId).is_in(regions()))
+        .to_owned();
     let people = person::Entity::find()
-        .from_raw_sql(Statement::from_sql_and_values(backend, sql, values))
+        .filter(
+            Condition::any()
+                .add(person::Column::HomeRegionId.is_in(regions()))
+                .add(person::Column::Id.in_subquery(members))
+                .add(person::Column::Id.in_subquery(registered)),
+        )
+        .order_by_asc(person::Column::Id)
         .all(db)
         .await?;
     // Searching here keeps Unicode case folding the same on both databases ("Ø" and "ø").
@@ -293,17 +358,23 @@ pub async fn token_bounds(
         token_id: i32,
         region_id: i32,
     }
-    let backend = db.get_database_backend();
-    let list: Vec<String> = (1..=token_ids.len()).map(|n| placeholder(backend, n)).collect();
-    let sql = format!(
-        "SELECT t.id AS token_id, r.region_id FROM api_token t JOIN api_token_region r ON r.token_id = t.id
-         WHERE t.id IN ({})
-           AND {STILL_COORDINATED}
-         ORDER BY t.id, r.region_id",
-        list.join(", ")
-    );
-    let values: Vec<Value> = token_ids.iter().map(|id| (*id).into()).collect();
-    let rows = Row::find_by_statement(Statement::from_sql_and_values(backend, sql, values)).all(db).await?;
+    use api_token::Column::Id;
+    let select = Query::select()
+        .expr_as(Expr::col((T, Id)), "token_id")
+        .column((R, api_token_region::Column::RegionId))
+        .from_as(api_token::Entity, T)
+        .join_as(
+            JoinType::InnerJoin,
+            api_token_region::Entity,
+            R,
+            Expr::col((R, api_token_region::Column::TokenId)).equals((T, Id)),
+        )
+        .and_where(Expr::col((T, Id)).is_in(token_ids.iter().copied()))
+        .and_where(still_coordinated())
+        .order_by((T, Id), Order::Asc)
+        .order_by((R, api_token_region::Column::RegionId), Order::Asc)
+        .to_owned();
+    let rows = Row::find_by_statement(db.get_database_backend().build(&select)).all(db).await?;
     Ok(regions_by(rows.into_iter().map(|r| (r.token_id, r.region_id))))
 }
 

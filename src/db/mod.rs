@@ -12,6 +12,7 @@ pub mod reference;
 pub mod reference_data;
 pub mod refusals;
 pub mod rounds;
+pub mod sql;
 
 use std::{
     str::FromStr,

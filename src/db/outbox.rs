@@ -304,11 +304,13 @@ impl Tail {
 
 #[cfg(test)]
 mod tests {
-    use entity::{enums::CommissionStatus, person, product_type, region};
+    use entity::{
+        enums::{CommissionEventKind, CommissionStatus},
+        person, product_type, region,
+    };
     use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 
     use super::*;
-    use crate::db::commissions::kind;
 
     fn commission_of(change: Option<Change>) -> CommissionChange {
         match change {
@@ -358,21 +360,22 @@ mod tests {
         .insert(conn)
         .await
         .expect("a commission");
+        use CommissionEventKind::{Created, Interest, MilestoneAdded, Progress, StatusChanged};
         use CommissionStatus::{Awarded, Draft, InProgress, Open};
         let history = [
-            (kind::CREATED, None, Some(Draft), Draft),
-            (kind::STATUS_CHANGED, Some(Draft), Some(Open), Open),
-            (kind::INTEREST, None, None, Open),
-            (kind::STATUS_CHANGED, Some(Open), Some(Awarded), Awarded),
-            (kind::MILESTONE_ADDED, None, None, Awarded),
-            (kind::PROGRESS, Some(Awarded), Some(InProgress), InProgress),
+            (Created, None, Some(Draft), Draft),
+            (StatusChanged, Some(Draft), Some(Open), Open),
+            (Interest, None, None, Open),
+            (StatusChanged, Some(Open), Some(Awarded), Awarded),
+            (MilestoneAdded, None, None, Awarded),
+            (Progress, Some(Awarded), Some(InProgress), InProgress),
         ];
         let mut events = Vec::new();
         for (kind, from, to, _) in history {
             let event = commission_event::ActiveModel {
                 commission_id: Set(commission.id),
                 occurred_at: Set(now),
-                kind: Set(kind.into()),
+                kind: Set(kind),
                 from_status: Set(from),
                 to_status: Set(to),
                 ..Default::default()
@@ -435,7 +438,7 @@ mod tests {
                 need_id: Set(need.id),
                 occurred_at: Set(now),
                 actor_person_id: Set(Some(person.id)),
-                kind: Set("CREATED".into()),
+                kind: Set(entity::enums::NeedEventKind::Created),
                 to_status: Set(Some(NeedStatus::Submitted)),
                 ..Default::default()
             }

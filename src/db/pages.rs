@@ -6,7 +6,12 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, FromQueryResult, Statement, Value};
+use sea_orm::{
+    ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
+    sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Order, Query, WindowStatement},
+};
+
+use crate::db::sql;
 
 /// The kinds of children the API pages and counts: each a table and its column holding the
 /// parent's id.
@@ -49,22 +54,9 @@ pub struct KeyWindow {
     pub before: Option<i64>,
 }
 
-fn placeholder(backend: DatabaseBackend, values: &[Value]) -> String {
-    match backend {
-        DatabaseBackend::Postgres => format!("${}", values.len()),
-        _ => "?".to_owned(),
-    }
-}
-
-/// `IN (...)` over `parents`, binding each.
-fn in_list(backend: DatabaseBackend, values: &mut Vec<Value>, parents: &[i32]) -> String {
-    let mut list = Vec::with_capacity(parents.len());
-    for parent in parents {
-        values.push((*parent).into());
-        list.push(placeholder(backend, values));
-    }
-    format!("({})", list.join(", "))
-}
+/// The aliases of the table read and of the page cut from it.
+const T: &str = "t";
+const P: &str = "p";
 
 /// Up to `window.size + 1` rows of `E` (the entity of `kind`'s table) per parent, in the
 /// window's direction of travel: ascending ids, or descending when read from the end.
@@ -80,30 +72,30 @@ where
     if parents.is_empty() {
         return Ok(Vec::new());
     }
-    let backend = db.get_database_backend();
-    let table = E::default().table_name().to_owned();
     let (_, parent) = kind.table_and_parent();
-    let direction = if window.from_end { "DESC" } else { "ASC" };
-    let mut values = Vec::new();
-    let mut sql = format!(
-        "SELECT * FROM (SELECT t.*, ROW_NUMBER() OVER (PARTITION BY t.{parent} ORDER BY t.id {direction}) AS page_row \
-         FROM {table} t WHERE t.{parent} IN {}",
-        in_list(backend, &mut values, parents)
-    );
-    if let Some(after) = window.after {
-        values.push(after.into());
-        sql.push_str(&format!(" AND t.id > {}", placeholder(backend, &values)));
-    }
-    if let Some(before) = window.before {
-        values.push(before.into());
-        sql.push_str(&format!(" AND t.id < {}", placeholder(backend, &values)));
-    }
-    values.push(i64::try_from(window.size + 1).unwrap_or(i64::MAX).into());
-    sql.push_str(&format!(
-        ") p WHERE p.page_row <= {} ORDER BY p.{parent}, p.id {direction}",
-        placeholder(backend, &values)
-    ));
-    E::find().from_raw_sql(Statement::from_sql_and_values(backend, sql, values)).all(db).await
+    let parent = Alias::new(parent);
+    let direction = if window.from_end { Order::Desc } else { Order::Asc };
+    let mut rows = Query::select();
+    rows.column((T, Asterisk))
+        .expr_window_as(
+            Func::cust("ROW_NUMBER"),
+            WindowStatement::partition_by((T, parent.clone()))
+                .order_by((T, "id"), direction.clone())
+                .to_owned(),
+            "page_row",
+        )
+        .from_as(E::default(), T)
+        .and_where(Expr::col((T, parent.clone())).is_in(parents.iter().copied()))
+        .and_where_option(window.after.map(|after| Expr::col((T, "id")).gt(after)))
+        .and_where_option(window.before.map(|before| Expr::col((T, "id")).lt(before)));
+    let page = Query::select()
+        .column(Asterisk)
+        .from_subquery(rows, P)
+        .and_where(Expr::col((P, "page_row")).lte(sql::one_more(window.size)))
+        .order_by((P, parent), Order::Asc)
+        .order_by((P, "id"), direction)
+        .to_owned();
+    E::find().from_raw_sql(db.get_database_backend().build(&page)).all(db).await
 }
 
 #[derive(FromQueryResult)]
@@ -123,13 +115,14 @@ pub async fn counts(
         return Ok(HashMap::new());
     }
     let (table, parent) = kind.table_and_parent();
-    let backend = db.get_database_backend();
-    let mut values = Vec::new();
-    let sql = format!(
-        "SELECT {parent} AS parent, COUNT(*) AS n FROM {table} WHERE {parent} IN {} GROUP BY {parent}",
-        in_list(backend, &mut values, parents)
-    );
-    let rows =
-        ParentCount::find_by_statement(Statement::from_sql_and_values(backend, sql, values)).all(db).await?;
+    let parent = Alias::new(parent);
+    let select = Query::select()
+        .expr_as(Expr::col(parent.clone()), "parent")
+        .expr_as(Func::count(Expr::col(Asterisk)), "n")
+        .from(Alias::new(table))
+        .and_where(Expr::col(parent.clone()).is_in(parents.iter().copied()))
+        .add_group_by([Expr::col(parent)])
+        .to_owned();
+    let rows = ParentCount::find_by_statement(db.get_database_backend().build(&select)).all(db).await?;
     Ok(rows.into_iter().map(|row| (row.parent, row.n)).collect())
 }

@@ -5,6 +5,7 @@
 use std::sync::OnceLock;
 
 use base64::Engine;
+use entity::enums::NeedEventKind;
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::{Value, json};
 
@@ -30,7 +31,7 @@ async fn needs_with_a_long_history(app: &TestApp, n: usize, extra: usize) -> Vec
         .map(|i| entity::need_event::ActiveModel {
             need_id: Set(need_id),
             occurred_at: Set(chrono::Utc::now()),
-            kind: Set(if i % 2 == 0 { "COSIGNED" } else { "COSIGNATURE_WITHDRAWN" }.to_owned()),
+            kind: Set(if i % 2 == 0 { NeedEventKind::Cosigned } else { NeedEventKind::CosignatureWithdrawn }),
             ..Default::default()
         })
         .collect();

@@ -7,7 +7,7 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 use entity::{
     commission, commission_event, commission_interest,
-    enums::{CommissionStatus, UptakeStatus},
+    enums::{CommissionEventKind, CommissionStatus, UptakeStatus},
     milestone, summary, uptake,
 };
 
@@ -256,9 +256,8 @@ pub struct CommissionEvent(pub commission_event::Model);
 /// One entry of a commission's history.
 #[Object]
 impl CommissionEvent {
-    /// `CREATED`, `STATUS_CHANGED`, `INTEREST`, `PROGRESS`, `MILESTONE_ADDED` or `MILESTONE_DONE`.
-    async fn kind(&self) -> &str {
-        &self.0.kind
+    async fn kind(&self) -> CommissionEventKind {
+        self.0.kind
     }
 
     async fn occurred_at(&self) -> DateTime<Utc> {

@@ -1,12 +1,12 @@
 //! GraphQL objects for knowledge needs: the need, its co-signatures, reach, evidence and history.
 
 use async_graphql::{
-    Context, Enum, ID, Object, SimpleObject,
+    Context, ID, Object, SimpleObject,
     connection::{Connection, EmptyFields},
 };
 use chrono::{DateTime, Utc};
 use entity::{
-    enums::{NeedStatus, Urgency},
+    enums::{NeedEventKind, NeedStatus, Urgency},
     need, need_cosign, need_event, need_evidence,
 };
 
@@ -379,40 +379,6 @@ impl Evidence {
     }
 }
 
-/// What happened to a need.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
-pub enum NeedEventKind {
-    Created,
-    StatusChanged,
-    Edited,
-    Cosigned,
-    CosignatureWithdrawn,
-    EvidenceLinked,
-    /// This need was merged into `relatedNeed`.
-    Merged,
-    /// `relatedNeed` was merged into this need.
-    Absorbed,
-    Unmerged,
-}
-
-impl NeedEventKind {
-    fn parse(kind: &str) -> Option<Self> {
-        use crate::db::needs::kind as k;
-        Some(match kind {
-            k::CREATED => Self::Created,
-            k::STATUS_CHANGED => Self::StatusChanged,
-            k::EDITED => Self::Edited,
-            k::COSIGNED => Self::Cosigned,
-            k::COSIGNATURE_WITHDRAWN => Self::CosignatureWithdrawn,
-            k::EVIDENCE_LINKED => Self::EvidenceLinked,
-            k::MERGED => Self::Merged,
-            k::ABSORBED => Self::Absorbed,
-            k::UNMERGED => Self::Unmerged,
-            _ => return None,
-        })
-    }
-}
-
 pub struct NeedEvent(pub need_event::Model);
 
 /// Where an event stands in the log of need events (its cursor for `needEvents(after:)`).
@@ -434,9 +400,8 @@ impl NeedEvent {
         encode_event_cursor(self.0.id)
     }
 
-    async fn kind(&self) -> Result<NeedEventKind> {
-        NeedEventKind::parse(&self.0.kind)
-            .ok_or_else(|| AppError::Internal(format!("unknown need event kind {}", self.0.kind)).into())
+    async fn kind(&self) -> NeedEventKind {
+        self.0.kind
     }
 
     async fn occurred_at(&self) -> DateTime<Utc> {

@@ -1,0 +1,106 @@
+//! How many needs match, in all (`totalCount`) and by a grouping (`needStats`): `COUNT(*)` and
+//! `GROUP BY` in SQL, one pass over the matching needs joined to what they are grouped by.
+
+use entity::{municipality, need, need_theme};
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, DbErr, FromQueryResult,
+    sea_query::{Asterisk, Expr, ExprTrait, Func, JoinType, Order, Query},
+};
+
+use super::{N, NeedFilter, Visibility, filter, n};
+
+#[derive(FromQueryResult)]
+struct Counted {
+    n: i64,
+}
+
+/// How many needs match (for `totalCount`, computed only when asked for).
+pub async fn count(
+    db: &impl ConnectionTrait,
+    filter: &NeedFilter,
+    visibility: &Visibility,
+) -> Result<i64, DbErr> {
+    let backend = db.get_database_backend();
+    let mut select = Query::select();
+    select.expr_as(Func::count(Expr::col(Asterisk)), "n").from_as(need::Entity, N);
+    filter::restrict(&mut select, backend, filter, visibility, None);
+    Ok(Counted::find_by_statement(backend.build(&select)).one(db).await?.map_or(0, |c| c.n))
+}
+
+/// A group and its count, for dashboards.
+#[derive(Clone, Debug, PartialEq, Eq, FromQueryResult)]
+pub struct GroupCount {
+    pub key: Option<String>,
+    pub n: i64,
+}
+
+/// What to count by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Grouping {
+    Status,
+    Theme,
+    Cluster,
+    Municipality,
+    SubmittedMonth,
+}
+
+/// Counts of matching needs by one grouping, computed with GROUP BY.
+pub async fn count_by(
+    db: &impl ConnectionTrait,
+    filter: &NeedFilter,
+    visibility: &Visibility,
+    grouping: Grouping,
+) -> Result<Vec<GroupCount>, DbErr> {
+    const NT: &str = "nt";
+    const M: &str = "m";
+    let backend = db.get_database_backend();
+    // The key is written out again in GROUP BY and ORDER BY, so it binds no value (PostgreSQL
+    // would not see `$1` and `$2` as the same expression).
+    let text = |expr: Expr| Expr::from(Func::cast_as(expr, "TEXT"));
+    let key = match grouping {
+        Grouping::Status => n(need::Column::Status),
+        Grouping::Theme => text(Expr::col((NT, need_theme::Column::ThemeId))),
+        Grouping::Cluster => text(Expr::col((M, municipality::Column::ClusterId))),
+        Grouping::Municipality => text(n(need::Column::MunicipalityId)),
+        Grouping::SubmittedMonth => match backend {
+            // Hand-written: sea-query has no `AT TIME ZONE`.
+            DatabaseBackend::Postgres => Expr::cust("to_char(n.submitted_at AT TIME ZONE 'UTC', 'YYYY-MM')"),
+            // SQLite keeps timestamps as ISO text starting with the UTC date.
+            _ => Func::cust("substr")
+                .args([n(need::Column::SubmittedAt), Expr::Constant(1.into()), Expr::Constant(7.into())])
+                .into(),
+        },
+    };
+    // One pass over the matching needs, joined to what they are grouped by.
+    let mut select = Query::select();
+    select
+        .expr_as(key.clone(), "key")
+        .expr_as(Func::count(Expr::col(Asterisk)), "n")
+        .from_as(need::Entity, N);
+    match grouping {
+        Grouping::Theme => {
+            select.join_as(
+                JoinType::InnerJoin,
+                need_theme::Entity,
+                NT,
+                Expr::col((NT, need_theme::Column::NeedId)).equals((N, need::Column::Id)),
+            );
+        }
+        Grouping::Cluster => {
+            select.join_as(
+                JoinType::InnerJoin,
+                municipality::Entity,
+                M,
+                Expr::col((M, municipality::Column::Id)).equals((N, need::Column::MunicipalityId)),
+            );
+        }
+        Grouping::Status | Grouping::Municipality | Grouping::SubmittedMonth => {}
+    }
+    filter::restrict(&mut select, backend, filter, visibility, None);
+    if grouping == Grouping::SubmittedMonth {
+        // Drafts have no submission month.
+        select.and_where(n(need::Column::SubmittedAt).is_not_null());
+    }
+    select.add_group_by([key.clone()]).order_by_expr(key, Order::Asc);
+    GroupCount::find_by_statement(backend.build(&select)).all(db).await
+}

@@ -1,0 +1,333 @@
+//! Writes of a need's own life: create, edit, move, link evidence, set a municipality's
+//! population. Each is one transaction that records its history event (`record`), and every
+//! change of a need passes the version check (`lock`, `save`).
+
+use chrono::Utc;
+use entity::{
+    enums::{NeedEventKind, NeedStatus, Urgency},
+    municipality, need, need_event, need_evidence, need_theme,
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait,
+    IntoActiveModel, QueryFilter,
+};
+
+use crate::{
+    db::{Db, Effect, NodeType, WriteError},
+    domain::needs::{Move, NeedText, next},
+};
+
+/// One history event to write.
+pub(super) struct NewEvent {
+    pub need_id: i32,
+    /// `None` when the hub acts itself (a round closing at its closing time).
+    pub actor: Option<i32>,
+    pub kind: NeedEventKind,
+    pub from: Option<NeedStatus>,
+    pub to: Option<NeedStatus>,
+    pub reason: Option<String>,
+    pub related_need_id: Option<i32>,
+    pub municipality_id: Option<i32>,
+}
+
+impl NewEvent {
+    /// An event of `kind` on a need, with nothing more to say than who.
+    pub fn of(need_id: i32, actor: Option<i32>, kind: NeedEventKind) -> Self {
+        Self {
+            need_id,
+            actor,
+            kind,
+            from: None,
+            to: None,
+            reason: None,
+            related_need_id: None,
+            municipality_id: None,
+        }
+    }
+}
+
+/// Writes a history event in the transaction of its change, and announces it (see `events`).
+pub(super) async fn record(txn: &DatabaseTransaction, event: NewEvent) -> Result<(), DbErr> {
+    let recorded = need_event::ActiveModel {
+        need_id: Set(event.need_id),
+        occurred_at: Set(Utc::now()),
+        actor_person_id: Set(event.actor),
+        kind: Set(event.kind),
+        from_status: Set(event.from),
+        to_status: Set(event.to),
+        reason: Set(event.reason),
+        related_need_id: Set(event.related_need_id),
+        municipality_id: Set(event.municipality_id),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    crate::db::outbox::announce(txn, crate::db::outbox::Topic::Need, recorded.id).await
+}
+
+/// Everything about a need that its municipality writes.
+#[derive(Clone, Debug)]
+pub struct NeedContent {
+    pub text: NeedText,
+    pub urgency: Urgency,
+    pub product_type_id: Option<i32>,
+    pub theme_ids: Vec<i32>,
+    pub contact_person_id: Option<i32>,
+}
+
+/// Replaces the themes of a need.
+async fn set_themes(txn: &DatabaseTransaction, need_id: i32, theme_ids: &[i32]) -> Result<(), DbErr> {
+    need_theme::Entity::delete_many().filter(need_theme::Column::NeedId.eq(need_id)).exec(txn).await?;
+    add_themes(txn, need_id, theme_ids).await
+}
+
+/// Gives a need (a new one, or one whose themes were removed) its themes.
+async fn add_themes(txn: &DatabaseTransaction, need_id: i32, theme_ids: &[i32]) -> Result<(), DbErr> {
+    if !theme_ids.is_empty() {
+        need_theme::Entity::insert_many(
+            theme_ids
+                .iter()
+                .map(|&theme_id| need_theme::ActiveModel { need_id: Set(need_id), theme_id: Set(theme_id) }),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    }
+    Ok(())
+}
+
+fn apply_content(model: &mut need::ActiveModel, content: NeedContent) {
+    let text = content.text;
+    model.title = Set(text.title);
+    model.question = Set(text.question);
+    model.background = Set(text.background);
+    model.intended_use = Set(text.intended_use);
+    model.target_group = Set(text.target_group);
+    model.population = Set(text.population);
+    model.intervention = Set(text.intervention);
+    model.comparison = Set(text.comparison);
+    model.outcome = Set(text.outcome);
+    model.urgency = Set(content.urgency);
+    model.product_type_id = Set(content.product_type_id);
+    model.contact_person_id = Set(content.contact_person_id);
+}
+
+/// Creates a need of `municipality_id`, as a draft or submitted at once.
+pub async fn create(
+    db: &Db,
+    actor: i32,
+    municipality_id: i32,
+    content: NeedContent,
+    submit: bool,
+) -> Result<need::Model, WriteError> {
+    let now = Utc::now();
+    let status = if submit { NeedStatus::Submitted } else { NeedStatus::Draft };
+    let txn = db.begin_write().await?;
+    let theme_ids = content.theme_ids.clone();
+    let mut model = need::ActiveModel {
+        municipality_id: Set(municipality_id),
+        created_by_person_id: Set(actor),
+        status: Set(status),
+        version: Set(1),
+        merged_into_id: Set(None),
+        cosigner_count: Set(0),
+        submitted_at: Set(submit.then_some(now)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    apply_content(&mut model, content);
+    let need = model.insert(&txn).await?;
+    add_themes(&txn, need.id, &theme_ids).await?;
+    record(&txn, NewEvent { to: Some(status), ..NewEvent::of(need.id, Some(actor), NeedEventKind::Created) })
+        .await?;
+    db.commit(txn, Effect::Created(NodeType::Need, need.id)).await?;
+    Ok(need)
+}
+
+/// Reads a need for a change and checks the version the caller read.
+pub(super) async fn lock(
+    txn: &DatabaseTransaction,
+    need_id: i32,
+    expected_version: Option<i32>,
+) -> Result<need::Model, WriteError> {
+    let need =
+        need::Entity::find_by_id(need_id).one(txn).await?.ok_or(WriteError::NotFound { field: "need" })?;
+    if let Some(expected) = expected_version
+        && expected != need.version
+    {
+        return Err(WriteError::Conflict {
+            field: "version",
+            message: format!(
+                "the need has changed since you read it (version {expected}, now {})",
+                need.version
+            ),
+        });
+    }
+    Ok(need)
+}
+
+/// Saves a changed need with its version raised, only if nobody else raised it meanwhile.
+pub(super) async fn save(
+    txn: &DatabaseTransaction,
+    read: &need::Model,
+    mut model: need::ActiveModel,
+) -> Result<need::Model, WriteError> {
+    model.version = Set(read.version + 1);
+    model.updated_at = Set(Utc::now());
+    let result = need::Entity::update_many()
+        .set(model)
+        .filter(need::Column::Id.eq(read.id))
+        .filter(need::Column::Version.eq(read.version))
+        .exec(txn)
+        .await?;
+    if result.rows_affected != 1 {
+        return Err(WriteError::Conflict {
+            field: "version",
+            message: "the need changed while you saved it".into(),
+        });
+    }
+    need::Entity::find_by_id(read.id).one(txn).await?.ok_or(WriteError::NotFound { field: "need" })
+}
+
+/// Replaces what the municipality wrote; only while the need is a draft, submitted or returned.
+pub async fn update(
+    db: &Db,
+    actor: i32,
+    need_id: i32,
+    expected_version: i32,
+    content: NeedContent,
+) -> Result<need::Model, WriteError> {
+    let txn = db.begin_write().await?;
+    let read = lock(&txn, need_id, Some(expected_version)).await?;
+    if !matches!(read.status, NeedStatus::Draft | NeedStatus::Submitted | NeedStatus::Returned) {
+        return Err(WriteError::Conflict {
+            field: "need",
+            message: format!("a need that is {} can no longer be edited", read.status),
+        });
+    }
+    let theme_ids = content.theme_ids.clone();
+    let mut model = read.clone().into_active_model();
+    apply_content(&mut model, content);
+    let saved = save(&txn, &read, model).await?;
+    set_themes(&txn, need_id, &theme_ids).await?;
+    record(&txn, NewEvent::of(need_id, Some(actor), NeedEventKind::Edited)).await?;
+    db.commit(txn, Effect::Changed(NodeType::Need, need_id)).await?;
+    Ok(saved)
+}
+
+/// Moves a need to its next state (see `domain::needs::next`), with a history event.
+pub async fn apply_move(
+    db: &Db,
+    actor: i32,
+    need_id: i32,
+    expected_version: Option<i32>,
+    attempted: Move,
+    reason: Option<String>,
+) -> Result<need::Model, WriteError> {
+    let txn = db.begin_write().await?;
+    let saved = move_in(&txn, Some(actor), need_id, expected_version, attempted, reason).await?;
+    db.commit(txn, Effect::Changed(NodeType::Need, need_id)).await?;
+    Ok(saved)
+}
+
+/// `apply_move` inside the caller's transaction (a round closing moves many needs at once); the
+/// actor is `None` when the hub moves the need itself (a round closing at its closing time).
+pub async fn move_in(
+    txn: &DatabaseTransaction,
+    actor: Option<i32>,
+    need_id: i32,
+    expected_version: Option<i32>,
+    attempted: Move,
+    reason: Option<String>,
+) -> Result<need::Model, WriteError> {
+    let read = lock(txn, need_id, expected_version).await?;
+    let to = next(read.status, attempted)
+        .map_err(|illegal| WriteError::Conflict { field: "need", message: illegal.to_string() })?;
+    let mut model = read.clone().into_active_model();
+    model.status = Set(to);
+    if to == NeedStatus::Submitted && read.submitted_at.is_none() {
+        model.submitted_at = Set(Some(Utc::now()));
+    }
+    let saved = save(txn, &read, model).await?;
+    record(
+        txn,
+        NewEvent {
+            from: Some(read.status),
+            to: Some(to),
+            reason,
+            ..NewEvent::of(need_id, actor, NeedEventKind::StatusChanged)
+        },
+    )
+    .await?;
+    Ok(saved)
+}
+
+/// Adds `municipality_id` as a co-signer of an open, submitted need.
+/// Evidence found in the evidence check.
+pub struct NewEvidence {
+    pub title: String,
+    pub url: Option<String>,
+    pub doi: Option<String>,
+    pub note: Option<String>,
+}
+
+/// Links evidence to a need, with its history event.
+pub async fn link_evidence(
+    db: &Db,
+    actor: i32,
+    need_id: i32,
+    evidence: NewEvidence,
+) -> Result<need_evidence::Model, WriteError> {
+    let txn = db.begin_write().await?;
+    lock(&txn, need_id, None).await?;
+    let linked = need_evidence::ActiveModel {
+        need_id: Set(need_id),
+        title: Set(evidence.title),
+        url: Set(evidence.url),
+        doi: Set(evidence.doi),
+        note: Set(evidence.note),
+        created_by_person_id: Set(Some(actor)),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    record(&txn, NewEvent::of(need_id, Some(actor), NeedEventKind::EvidenceLinked)).await?;
+    db.commit(txn, Effect::Created(NodeType::Evidence, linked.id)).await?;
+    Ok(linked)
+}
+
+/// Merges `duplicates` into `survivor`: each duplicate becomes MERGED and points at the survivor,
+/// keeping its own text and history; the municipalities behind it (owner, co-signers and what
+/// its own duplicates carried) become carried co-signers of the survivor unless they are there
+/// Sets (or clears) a municipality's number of inhabitants.
+pub async fn set_population(
+    db: &Db,
+    actor: crate::db::audit::Actor,
+    municipality_id: i32,
+    region_id: Option<i32>,
+    population: Option<i32>,
+) -> Result<municipality::Model, WriteError> {
+    let txn = db.begin_write().await?;
+    let found = municipality::Entity::find_by_id(municipality_id)
+        .one(&txn)
+        .await?
+        .ok_or(WriteError::NotFound { field: "municipality" })?;
+    let mut model = found.into_active_model();
+    model.population = Set(population);
+    let saved = model.update(&txn).await?;
+    crate::db::audit::record(
+        &txn,
+        actor,
+        crate::db::audit::Event {
+            action: "municipality.set_population",
+            target_type: NodeType::Municipality,
+            target_id: municipality_id,
+            region_id,
+            detail: Some(serde_json::json!({ "population": population })),
+        },
+    )
+    .await?;
+    db.commit(txn, Effect::Changed(NodeType::Municipality, municipality_id)).await?;
+    Ok(saved)
+}

@@ -1,0 +1,79 @@
+//! How `db/` writes SQL. Statements are sea-query's (`sea_orm::sea_query`), built for the
+//! connection's backend, so placeholders are numbered one way everywhere (`$1` on PostgreSQL, `?`
+//! on SQLite) and every value, a status included, is bound. Hand-written SQL is kept to what
+//! sea-query cannot say (full-text search, `AT TIME ZONE`), each piece with a comment saying why.
+//! This module holds what several areas build alike.
+
+use sea_orm::{
+    DatabaseBackend,
+    sea_query::{Expr, Func, SelectStatement},
+};
+
+/// A `LIMIT` of `rows`, at most `i64::MAX`: the drivers bind a limit as a signed integer (and
+/// panic on a larger one).
+pub fn limit(rows: impl TryInto<u64>) -> u64 {
+    let most = i64::MAX.unsigned_abs();
+    rows.try_into().map_or(most, |rows| rows.min(most))
+}
+
+/// A limit one row past a page of `size`, so the page tells whether more rows follow.
+pub fn one_more(size: usize) -> u64 {
+    limit(size.saturating_add(1))
+}
+
+/// The ids in `ids` (a column of integers) aggregated into one text ("3,7"), so a row brings its
+/// children's ids without a statement of its own; [`parse_ids`] reads them back.
+pub fn id_list(backend: DatabaseBackend, ids: Expr) -> Expr {
+    match backend {
+        DatabaseBackend::Postgres => {
+            Func::cust("string_agg").arg(Func::cast_as(ids, "text")).arg(Expr::Constant(",".into())).into()
+        }
+        _ => Func::cust("group_concat").arg(ids).into(),
+    }
+}
+
+/// A subquery that gives one value, as a column of the outer statement.
+pub fn scalar(select: SelectStatement) -> Expr {
+    Expr::SubQuery(None, Box::new(select.into()))
+}
+
+/// The ids of an [`id_list`] column, in the order the database aggregated them; none for NULL.
+pub fn parse_ids(list: Option<&str>) -> Vec<i32> {
+    list.unwrap_or_default().split(',').filter_map(|id| id.trim().parse().ok()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::sea_query::{PostgresQueryBuilder, Query, SqliteQueryBuilder};
+
+    use super::*;
+
+    #[test]
+    fn an_id_list_aggregates_as_text_on_both_databases() {
+        let select =
+            |backend| Query::select().expr(id_list(backend, Expr::col(("t", "id")))).from("t").to_owned();
+        assert_eq!(
+            select(DatabaseBackend::Postgres).to_string(PostgresQueryBuilder),
+            r#"SELECT string_agg(CAST("t"."id" AS text), ',') FROM "t""#
+        );
+        assert_eq!(
+            select(DatabaseBackend::Sqlite).to_string(SqliteQueryBuilder),
+            r#"SELECT group_concat("t"."id") FROM "t""#
+        );
+    }
+
+    #[test]
+    fn id_lists_read_back_without_the_empty_or_malformed() {
+        assert_eq!(parse_ids(Some("3,7, 11")), [3, 7, 11]);
+        assert_eq!(parse_ids(Some("")), Vec::<i32>::new());
+        assert_eq!(parse_ids(None), Vec::<i32>::new());
+        assert_eq!(parse_ids(Some("4,x")), [4]);
+    }
+
+    #[test]
+    fn a_page_reads_one_row_more_within_what_a_driver_binds() {
+        assert_eq!(one_more(50), 51);
+        assert_eq!(one_more(usize::MAX), 9_223_372_036_854_775_807);
+        assert_eq!(limit(u64::MAX), 9_223_372_036_854_775_807);
+    }
+}
