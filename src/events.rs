@@ -9,13 +9,12 @@
 
 use std::{sync::Arc, time::Duration};
 
-use sea_orm::DatabaseBackend;
 use tokio::sync::broadcast;
 
 pub use crate::db::outbox::{CommissionChange, NeedChange};
 use crate::db::{
     Db,
-    outbox::{Change, Listener, Tail},
+    outbox::{Announcements, Change},
 };
 
 /// Events a slow subscriber may fall behind before it is dropped.
@@ -55,34 +54,16 @@ impl EventBus {
 pub fn spawn_relay(db: Db) -> EventBus {
     let bus = EventBus::default();
     let sender = bus.clone();
-    tokio::spawn(async move {
-        match db.backend() {
-            DatabaseBackend::Postgres => listen(&db, &sender).await,
-            _ => tail(&db, &sender).await,
-        }
-    });
+    tokio::spawn(async move { relay(&db, &sender).await });
     bus
 }
 
-/// PostgreSQL: every instance listens; a notification names one committed history row.
-async fn listen(db: &Db, bus: &EventBus) {
-    let mut listener = Listener::new(db);
-    loop {
-        match listener.next().await {
-            Ok(change) => bus.send(change),
-            Err(err) => {
-                tracing::warn!(error = %err, "relaying an event");
-                tokio::time::sleep(RETRY).await;
-            }
-        }
-    }
-}
-
-/// SQLite: after each commit, the history rows committed since the last seen.
-async fn tail(db: &Db, bus: &EventBus) {
-    let mut tail = loop {
-        match Tail::new(db).await {
-            Ok(tail) => break tail,
+/// Sends every announced change to the subscribers of its topic, until the `Db` is gone. A
+/// failed read is logged and the relay goes on after a pause.
+async fn relay(db: &Db, bus: &EventBus) {
+    let mut announcements = loop {
+        match Announcements::open(db).await {
+            Ok(announcements) => break announcements,
             Err(err) => {
                 tracing::warn!(error = %err, "cannot start the event relay; retrying");
                 tokio::time::sleep(RETRY).await;
@@ -90,7 +71,7 @@ async fn tail(db: &Db, bus: &EventBus) {
         }
     };
     loop {
-        match tail.next().await {
+        match announcements.next().await {
             Ok(Some(changes)) => changes.into_iter().for_each(|change| bus.send(change)),
             Ok(None) => return,
             Err(err) => {

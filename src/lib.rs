@@ -23,9 +23,10 @@ pub mod graphql;
 pub mod http;
 /// Cost-based rate limiting per token and per IP address.
 pub mod rate_limit;
-/// The bundled reference data and its idempotent loading (kept at this path for its callers).
-pub use db::reference_data;
 /// Closing prioritisation rounds at their closing time, on every instance, exactly once.
 pub mod rounds_closer;
 /// Logging setup.
 pub mod telemetry;
+
+#[cfg(test)]
+mod layers;

@@ -8,7 +8,8 @@
 //!   ([`Db::commits`]), and a reader takes the history rows committed since the last it saw
 //!   ([`Tail`]).
 //!
-//! What is done with an announced row (the relay and the fan-out to subscribers) sits above, in
+//! [`Announcements`] reads either way, each row with what subscribers filter and authorise on
+//! ([`Change`]). What is done with an announced row (the relay and the fan-out to subscribers) sits above, in
 //! `crate::events`.
 
 use std::{sync::Arc, time::Duration};
@@ -184,6 +185,31 @@ pub(crate) async fn commission_change(
     theme_ids.sort_unstable();
     theme_ids.dedup();
     Ok(Some(Change::Commission(Arc::new(CommissionChange { event, commission, theme_ids }))))
+}
+
+/// The committed changes as they come, read the way the database allows: PostgreSQL's
+/// notifications of every instance's commits, or SQLite's rows committed by this process.
+pub enum Announcements {
+    Listen(Listener),
+    Tail(Tail),
+}
+
+impl Announcements {
+    /// Starts reading: only what is committed from now on.
+    pub async fn open(db: &Db) -> Result<Self, DbErr> {
+        Ok(match db.backend() {
+            DatabaseBackend::Postgres => Self::Listen(Listener::new(db)),
+            _ => Self::Tail(Tail::new(db).await?),
+        })
+    }
+
+    /// The next committed changes, in order; `None` when the `Db` is gone.
+    pub async fn next(&mut self) -> Result<Option<Vec<Change>>, DbErr> {
+        match self {
+            Self::Listen(listener) => listener.next().await.map(|change| Some(vec![change])),
+            Self::Tail(tail) => tail.next().await,
+        }
+    }
 }
 
 /// PostgreSQL: the notifications of every instance's commits, one connection per process.

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::helpers::{TestApp, both_databases};
-use knowledge_hub::{app::prepare_database, reference_data};
+use knowledge_hub::{app::prepare_database, db::reference_data};
 
 async fn totals(app: &TestApp) -> serde_json::Value {
     app.data(

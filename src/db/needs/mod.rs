@@ -27,7 +27,9 @@ pub use counts::{GroupCount, Grouping, count, count_by};
 pub use filter::{NeedFilter, Visibility};
 pub use list::{CANDIDATES, Cursor, CursorKey, Listed, NeedOrder, Window, events, list};
 pub use reach::{cosign, merge, unmerge, withdraw_cosign};
-pub use rows::{Placed, by_ids_with_themes, by_title, evidence, of_commissions_with_themes, themes_of, with_place};
+pub use rows::{
+    Placed, by_ids_with_themes, by_title, evidence, of_commissions_with_themes, themes_of, with_place,
+};
 pub use search::similar;
 pub use write::{
     NeedContent, NewEvidence, apply_move, create, link_evidence, move_in, set_population, update,
