@@ -29,6 +29,7 @@ tokio::task_local! {
 }
 
 /// Runs `work` with an audit scope and returns what was gathered.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn scoped<T>(request_id: Option<String>, work: impl Future<Output = T>) -> (T, Scope) {
     let scope = RefCell::new(Scope { request_id, ..Scope::default() });
     SCOPE
@@ -76,6 +77,7 @@ pub struct Event<'a> {
     pub detail: Option<serde_json::Value>,
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn record(db: &impl ConnectionTrait, actor: Actor, event: Event<'_>) -> Result<(), DbErr> {
     let (person, token, label) = match actor {
         Actor::Person { person_id, token_id } => (Some(person_id), Some(token_id), None),
@@ -122,6 +124,7 @@ pub struct Attempt {
 }
 
 /// Records a mutation or a refused request; returns the new event's id.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn attempt(db: &impl ConnectionTrait, attempt: Attempt) -> Result<i32, DbErr> {
     let event = audit_event::ActiveModel {
         occurred_at: Set(Utc::now()),
@@ -145,6 +148,7 @@ pub async fn attempt(db: &impl ConnectionTrait, attempt: Attempt) -> Result<i32,
 }
 
 /// Adds `repeats` more occurrences, the last at `last`, to the event `id`.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn add_repeats(
     db: &impl ConnectionTrait,
     id: i32,
@@ -188,6 +192,7 @@ pub enum Log<'a> {
 }
 
 /// A page of a log, newest first, before the event `before`; and whether more follow.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn page(
     db: &impl ConnectionTrait,
     log: Log<'_>,

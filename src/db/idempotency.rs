@@ -37,6 +37,7 @@ pub enum Prior {
     Different,
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn lookup(db: &impl ConnectionTrait, key: &Key) -> Result<Prior, DbErr> {
     let found = idempotency_key::Entity::find()
         .filter(idempotency_key::Column::PersonId.eq(key.person_id))
@@ -58,12 +59,14 @@ tokio::task_local! {
 
 /// Runs `work` (a mutation) with `key` pending: the first commit in it that created something
 /// stores the key.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn pending<T>(key: Key, work: impl Future<Output = T>) -> T {
     PENDING.scope(RefCell::new(Some(key)), work).await
 }
 
 /// Called by `Db::commit` inside the transaction of a creation: stores the pending key, if any,
 /// with what was created.
+#[tracing::instrument(level = "debug", skip_all)]
 pub(super) async fn store_pending(
     txn: &impl ConnectionTrait,
     created: NodeType,

@@ -166,6 +166,7 @@ impl Db {
     /// pending idempotency key with what it created, in the transaction (see `idempotency`);
     /// once committed, the effect is what the mutation's audit record names (see `audit`), and
     /// the commit is counted (SQLite's outbox reader waits on the count, see `outbox`).
+    #[tracing::instrument(level = "debug", skip_all, fields(?effect))]
     pub async fn commit(&self, txn: DatabaseTransaction, effect: Effect) -> Result<(), DbErr> {
         if let Effect::Created(node_type, id) = effect {
             idempotency::store_pending(&txn, node_type, id).await?;

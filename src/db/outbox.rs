@@ -83,6 +83,7 @@ pub struct CommissionChange {
 
 /// Runs inside a writing transaction: on PostgreSQL, announces the history row `id` of `topic`
 /// when (and if) the transaction commits. SQLite's readers learn of it from the commit itself.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn announce(txn: &impl ConnectionTrait, topic: Topic, id: i32) -> Result<(), DbErr> {
     if txn.get_database_backend() == DatabaseBackend::Postgres {
         // sea-query has no `pg_notify`; a function call with two bound values.
@@ -118,6 +119,7 @@ impl Commits {
 }
 
 /// Reads one announced row with its change; `None` when it (or what it changed) is gone.
+#[tracing::instrument(level = "debug", skip_all)]
 async fn read(db: &Db, topic: Topic, id: i32) -> Result<Option<Change>, DbErr> {
     let conn = db.background();
     match topic {
@@ -133,6 +135,7 @@ async fn read(db: &Db, topic: Topic, id: i32) -> Result<Option<Change>, DbErr> {
 }
 
 /// A need's change: the need with its municipality's cluster and region, and its themes.
+#[tracing::instrument(level = "debug", skip_all)]
 pub(crate) async fn need_change(
     conn: &impl ConnectionTrait,
     event: need_event::Model,
@@ -147,6 +150,7 @@ pub(crate) async fn need_change(
 /// A commission's change: the commission as the event left it (a later move may already be
 /// committed, and a subscriber must see the moves in order, and be shown, or not, by the status
 /// of each; its other fields are read as they are now), with the themes of its needs.
+#[tracing::instrument(level = "debug", skip_all)]
 pub(crate) async fn commission_change(
     conn: &impl ConnectionTrait,
     event: commission_event::Model,

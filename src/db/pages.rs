@@ -60,6 +60,7 @@ const P: &str = "p";
 
 /// Up to `window.size + 1` rows of `E` (the entity of `kind`'s table) per parent, in the
 /// window's direction of travel: ascending ids, or descending when read from the end.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn children<E: EntityTrait>(
     db: &impl ConnectionTrait,
     kind: Children,
@@ -106,6 +107,7 @@ struct ParentCount {
 
 /// How many children of `kind` each parent has, in one `GROUP BY`; parents without any are
 /// left out.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn counts(
     db: &impl ConnectionTrait,
     kind: Children,

@@ -6,17 +6,20 @@ use entity::{cluster, county, enums::InstitutionKind, institution, municipality,
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, sea_query::Query};
 
 /// Every row of `E`, ordered by `id`.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn all<E: EntityTrait>(db: &impl ConnectionTrait, id: E::Column) -> Result<Vec<E::Model>, DbErr> {
     E::find().order_by_asc(id).all(db).await
 }
 
 /// Every row of `E`, in no particular order (for a table read whole into a map).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn every<E: EntityTrait>(db: &impl ConnectionTrait) -> Result<Vec<E::Model>, DbErr> {
     E::find().all(db).await
 }
 
 /// The rows of `E` whose `column` is one of `keys`, ordered by `id`; one statement for any number
 /// of keys, which is what DataLoaders call.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn where_in<E: EntityTrait>(
     db: &impl ConnectionTrait,
     column: E::Column,
@@ -26,6 +29,7 @@ pub async fn where_in<E: EntityTrait>(
     E::find().filter(column.is_in(keys.iter().copied())).order_by_asc(id).all(db).await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn clusters(
     db: &impl ConnectionTrait,
     region_id: Option<i32>,
@@ -47,6 +51,7 @@ pub struct MunicipalityFilter {
     pub search: Option<String>,
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn municipalities(
     db: &impl ConnectionTrait,
     filter: &MunicipalityFilter,
@@ -80,6 +85,7 @@ pub async fn municipalities(
     })
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn municipality_by_code(
     db: &impl ConnectionTrait,
     code: &str,
@@ -87,6 +93,7 @@ pub async fn municipality_by_code(
     municipality::Entity::find().filter(municipality::Column::Code.eq(code)).one(db).await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn institutions(
     db: &impl ConnectionTrait,
     kind: Option<InstitutionKind>,
@@ -103,6 +110,7 @@ pub async fn institutions(
 }
 
 /// The row of `E` whose unique `column` is `value` (a key or an official number).
+#[tracing::instrument(level = "debug", skip_all)]
 async fn by_key<E: EntityTrait>(
     db: &impl ConnectionTrait,
     column: E::Column,
@@ -112,6 +120,7 @@ async fn by_key<E: EntityTrait>(
 }
 
 /// The themes with these keys.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn themes_by_keys(db: &impl ConnectionTrait, keys: &[&str]) -> Result<Vec<theme::Model>, DbErr> {
     theme::Entity::find().filter(theme::Column::Key.is_in(keys.iter().copied())).all(db).await
 }
@@ -128,6 +137,7 @@ pub enum OrganisationKey<'a> {
 
 /// The id of the organisation `key` names and the id of its region (a municipality's through
 /// its county, which may have none); `None` if there is no such organisation.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn organisation(
     db: &impl ConnectionTrait,
     key: OrganisationKey<'_>,

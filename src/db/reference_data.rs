@@ -166,6 +166,7 @@ pub enum Outcome {
 }
 
 /// Loads the bundled reference data unless this version was loaded before; all or nothing.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn load(db: &Db) -> Result<Outcome, DbErr> {
     let bundle = Bundle::parse()?;
     let txn = db.begin_write().await?;
@@ -203,6 +204,7 @@ macro_rules! insert_labelled {
 }
 
 /// Inserts what is missing, looking up foreign keys by natural key after each level.
+#[tracing::instrument(level = "debug", skip_all)]
 async fn insert(txn: &(impl ConnectionTrait + TransactionTrait), b: &Bundle) -> Result<(), DbErr> {
     insert_missing::<region::Entity, _>(
         txn,
@@ -307,6 +309,7 @@ async fn insert(txn: &(impl ConnectionTrait + TransactionTrait), b: &Bundle) -> 
     Ok(())
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 async fn insert_missing<E, I>(txn: &impl ConnectionTrait, key: E::Column, rows: I) -> Result<(), DbErr>
 where
     E: EntityTrait,

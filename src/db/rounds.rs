@@ -48,6 +48,7 @@ pub struct NewRound {
 }
 
 /// The region a need belongs to, through its municipality's county.
+#[tracing::instrument(level = "debug", skip_all)]
 async fn region_of_need(txn: &impl ConnectionTrait, need: &need::Model) -> Result<Option<i32>, DbErr> {
     let Some(m) = municipality::Entity::find_by_id(need.municipality_id).one(txn).await? else {
         return Ok(None);
@@ -55,6 +56,7 @@ async fn region_of_need(txn: &impl ConnectionTrait, need: &need::Model) -> Resul
     Ok(county::Entity::find_by_id(m.county_id).one(txn).await?.and_then(|c| c.region_id))
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn open(db: &Db, actor: Actor, person_id: i32, new: NewRound) -> Result<round::Model, WriteError> {
     let txn = db.begin_write().await?;
     for &need_id in &new.candidate_ids {
@@ -146,6 +148,7 @@ pub async fn open(db: &Db, actor: Actor, person_id: i32, new: NewRound) -> Resul
 /// (PostgreSQL; SQLite writers are serialised anyway), so a round cannot close between this
 /// check and the commit of the scores: the closing waits for the scorer, or the scorer for the
 /// closing, and then finds the round closed.
+#[tracing::instrument(level = "debug", skip_all)]
 async fn open_round(txn: &DatabaseTransaction, round_id: i32) -> Result<round::Model, WriteError> {
     let round = round::Entity::find_by_id(round_id)
         .lock_shared()
@@ -176,6 +179,7 @@ fn scorer_filter(scorer: Scorer) -> sea_orm::Condition {
 
 /// Records (or, with `revise`, replaces) an organisation's scores for one candidate. Criteria
 /// left out are abstentions.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn score(
     db: &Db,
     person_id: i32,
@@ -303,6 +307,7 @@ pub fn scorer_of(score: &round_score::Model) -> Option<Scorer> {
 }
 
 /// The rounds of `region_ids`, of one status if given, newest first.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn in_regions(
     db: &impl ConnectionTrait,
     region_ids: &[i32],
@@ -317,6 +322,7 @@ pub async fn in_regions(
 
 /// Loads the criteria, candidates (with their needs) and scores of several rounds: four
 /// statements, whatever the number of rounds.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn data_of(db: &impl ConnectionTrait, round_ids: &[i32]) -> Result<HashMap<i32, RoundData>, DbErr> {
     let ids = round_ids.iter().copied();
     let criteria = round_criterion::Entity::find()
@@ -366,6 +372,7 @@ pub async fn data_of(db: &impl ConnectionTrait, round_ids: &[i32]) -> Result<Has
 /// Candidates that left the pool meanwhile (withdrawn, merged) keep their state. A coordinator
 /// closes it (`person_id`); a round that was closed meanwhile, by another coordinator or by the
 /// hub at its closing time, is a `Conflict` and nothing changes.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn close(db: &Db, actor: Actor, person_id: i32, round_id: i32) -> Result<round::Model, WriteError> {
     let txn = db.begin_write().await?;
     if !claim(&txn, round_id, None).await? {
@@ -384,6 +391,7 @@ pub async fn close(db: &Db, actor: Actor, person_id: i32, round_id: i32) -> Resu
 /// the same effects as [`close`], by the hub itself (no person: `Actor::Hub`). Any number of
 /// instances may run this at once: a round is closed by the one transaction that claims it, and
 /// the others skip it. Returns the rounds this call closed.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn close_due(db: &Db, now: DateTime<Utc>) -> Result<Vec<i32>, WriteError> {
     let due: Vec<i32> = round::Entity::find()
         .filter(round::Column::Status.eq(RoundStatus::Open))
@@ -419,6 +427,7 @@ pub async fn close_due(db: &Db, now: DateTime<Utc>) -> Result<Vec<i32>, WriteErr
 /// transaction; whether this transaction got it. The conditional update is the lock: of two
 /// transactions closing one round, the second waits for the first (PostgreSQL row lock, SQLite's
 /// one writer), then finds it closed and changes nothing.
+#[tracing::instrument(level = "debug", skip_all)]
 async fn claim(
     txn: &DatabaseTransaction,
     round_id: i32,
@@ -437,6 +446,7 @@ async fn claim(
 
 /// The rest of closing a claimed round: move every eligible candidate by its place in the
 /// ranking, keep positions and outcomes, write the audit event.
+#[tracing::instrument(level = "debug", skip_all)]
 async fn finish(
     txn: &DatabaseTransaction,
     actor: Actor,

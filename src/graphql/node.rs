@@ -51,6 +51,7 @@ pub struct NodeQuery;
 #[Object]
 impl NodeQuery {
     /// Fetches any object by its global id; null if it does not exist (or the caller may not see it).
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
         Ok(load(ctx, GlobalId::decode(&id)?).await?)
     }
@@ -58,6 +59,7 @@ impl NodeQuery {
     /// Fetches up to 100 objects by global id, in the order given; null where one does not exist.
     /// Each id at most once: a repeated id is BAD_USER_INPUT (it would only repeat the object).
     #[graphql(complexity = "ids.len().saturating_mul(child_complexity)")]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<Option<Node>>> {
         if ids.len() > MAX_NODES {
             return Err(AppError::bad_input(format!(

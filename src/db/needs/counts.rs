@@ -15,6 +15,7 @@ struct Counted {
 }
 
 /// How many needs match (for `totalCount`, computed only when asked for).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn count(
     db: &impl ConnectionTrait,
     filter: &NeedFilter,
@@ -45,6 +46,7 @@ pub enum Grouping {
 }
 
 /// Counts of matching needs by one grouping, computed with GROUP BY.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn count_by(
     db: &impl ConnectionTrait,
     filter: &NeedFilter,

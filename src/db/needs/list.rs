@@ -174,6 +174,7 @@ fn page(
 }
 
 /// One page of needs and whether there are more in the direction of travel.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
     db: &impl ConnectionTrait,
     filter: &NeedFilter,
@@ -218,6 +219,7 @@ pub async fn list(
 /// A page of need events in the order they were recorded (by id): those after the event `after`
 /// and at or after `since`, of the needs that match `filter` and that the viewer may see; and
 /// whether more follow. This is how a subscriber catches up after a reconnect.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn events(
     db: &impl ConnectionTrait,
     filter: &NeedFilter,

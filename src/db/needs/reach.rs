@@ -22,6 +22,7 @@ use crate::{
 };
 
 /// Adds `municipality_id` as a co-signer of an open, submitted need.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn cosign(
     db: &Db,
     actor: i32,
@@ -69,6 +70,7 @@ pub async fn cosign(
 /// Takes `municipality_id`'s own co-signature back. A co-signature carried by a merge is not
 /// the municipality's to withdraw: it leaves with `unmerge`. The reach of the needs this one is
 /// merged into follows (see `carry`).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn withdraw_cosign(
     db: &Db,
     actor: i32,
@@ -111,6 +113,7 @@ pub async fn withdraw_cosign(
 /// behind a duplicate is carried from (the lowest id of) a duplicate that brings it. Rows whose
 /// duplicate no longer brings them go. Raises the need's version and stores its count when
 /// something changed (or always, with `touch`). Returns the need as saved.
+#[tracing::instrument(level = "debug", skip_all)]
 async fn carry(
     txn: &DatabaseTransaction,
     read: &need::Model,
@@ -176,6 +179,7 @@ async fn carry(
 }
 
 /// `carry` for `need_id` and every need it is merged into in turn, as far as the chain goes.
+#[tracing::instrument(level = "debug", skip_all)]
 async fn carry_up(txn: &DatabaseTransaction, mut need_id: Option<i32>) -> Result<(), WriteError> {
     let mut seen = Vec::new();
     while let Some(id) = need_id {
@@ -191,6 +195,7 @@ async fn carry_up(txn: &DatabaseTransaction, mut need_id: Option<i32>) -> Result
 }
 
 /// Stores the number of co-signers with the need (for ordering by reach) and raises its version.
+#[tracing::instrument(level = "debug", skip_all)]
 async fn recount(txn: &DatabaseTransaction, read: &need::Model) -> Result<need::Model, WriteError> {
     let count =
         need_cosign::Entity::find().filter(need_cosign::Column::NeedId.eq(read.id)).count(txn).await?;
@@ -203,6 +208,7 @@ async fn recount(txn: &DatabaseTransaction, read: &need::Model) -> Result<need::
 /// keeping its own text and history; the municipalities behind it (owner, co-signers and what
 /// its own duplicates carried) become carried co-signers of the survivor unless they are there
 /// already (`carry`). All or nothing.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn merge(
     db: &Db,
     actor: i32,
@@ -261,6 +267,7 @@ pub async fn merge(
 /// Undoes the merge of `duplicate_id`: it gets back the state it had, and the municipalities
 /// only it brought leave the survivor and every need the survivor is merged into in turn
 /// (`carry`). Returns the duplicate.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn unmerge(db: &Db, actor: i32, duplicate_id: i32) -> Result<need::Model, WriteError> {
     let txn = db.begin_write().await?;
     let duplicate = lock(&txn, duplicate_id, None).await?;

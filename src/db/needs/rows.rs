@@ -40,6 +40,7 @@ pub(super) fn with_theme_ids(row: &QueryResult) -> Result<(need::Model, Vec<i32>
 }
 
 /// Needs by id, each with its themes' ids, in one statement.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn by_ids_with_themes(
     db: &impl ConnectionTrait,
     ids: &[i32],
@@ -61,6 +62,7 @@ struct CommissionId {
 
 /// The needs that commissions answer, by commission, each with its themes' ids, in one
 /// statement.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn of_commissions_with_themes(
     db: &impl ConnectionTrait,
     commission_ids: &[i32],
@@ -109,6 +111,7 @@ pub struct Placed {
 }
 
 /// A need with its place and themes, in one statement (for the event relay).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn with_place(db: &impl ConnectionTrait, id: i32) -> Result<Option<Placed>, DbErr> {
     const M: &str = "m";
     const C: &str = "c";
@@ -139,6 +142,7 @@ pub async fn with_place(db: &impl ConnectionTrait, id: i32) -> Result<Option<Pla
 }
 
 /// The themes of several needs, by need: one statement.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn themes_of(
     db: &impl ConnectionTrait,
     need_ids: &[i32],
@@ -160,11 +164,13 @@ pub async fn themes_of(
 }
 
 /// A piece of evidence by id.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn evidence(db: &impl ConnectionTrait, id: i32) -> Result<Option<need_evidence::Model>, DbErr> {
     need_evidence::Entity::find_by_id(id).one(db).await
 }
 
 /// A need with exactly this title (the demo's check that its needs are there already).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn by_title(db: &impl ConnectionTrait, title: &str) -> Result<Option<need::Model>, DbErr> {
     need::Entity::find().filter(need::Column::Title.eq(title)).one(db).await
 }

@@ -106,6 +106,7 @@ pub(super) fn join(
 
 /// Needs like the given text (for duplicate suggestions): published, open, best match first.
 /// Any word may match; the strongest matches share most words.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn similar(
     db: &impl ConnectionTrait,
     words: Vec<String>,

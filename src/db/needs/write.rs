@@ -47,6 +47,7 @@ impl NewEvent {
 }
 
 /// Writes a history event in the transaction of its change, and announces it (see `events`).
+#[tracing::instrument(level = "debug", skip_all)]
 pub(super) async fn record(txn: &DatabaseTransaction, event: NewEvent) -> Result<(), DbErr> {
     let recorded = need_event::ActiveModel {
         need_id: Set(event.need_id),
@@ -76,12 +77,14 @@ pub struct NeedContent {
 }
 
 /// Replaces the themes of a need.
+#[tracing::instrument(level = "debug", skip_all)]
 async fn set_themes(txn: &DatabaseTransaction, need_id: i32, theme_ids: &[i32]) -> Result<(), DbErr> {
     need_theme::Entity::delete_many().filter(need_theme::Column::NeedId.eq(need_id)).exec(txn).await?;
     add_themes(txn, need_id, theme_ids).await
 }
 
 /// Gives a need (a new one, or one whose themes were removed) its themes.
+#[tracing::instrument(level = "debug", skip_all)]
 async fn add_themes(txn: &DatabaseTransaction, need_id: i32, theme_ids: &[i32]) -> Result<(), DbErr> {
     if !theme_ids.is_empty() {
         need_theme::Entity::insert_many(
@@ -112,6 +115,7 @@ fn apply_content(model: &mut need::ActiveModel, content: NeedContent) {
 }
 
 /// Creates a need of `municipality_id`, as a draft or submitted at once.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     db: &Db,
     actor: i32,
@@ -145,6 +149,7 @@ pub async fn create(
 }
 
 /// Reads a need for a change and checks the version the caller read.
+#[tracing::instrument(level = "debug", skip_all)]
 pub(super) async fn lock(
     txn: &DatabaseTransaction,
     need_id: i32,
@@ -167,6 +172,7 @@ pub(super) async fn lock(
 }
 
 /// Saves a changed need with its version raised, only if nobody else raised it meanwhile.
+#[tracing::instrument(level = "debug", skip_all)]
 pub(super) async fn save(
     txn: &DatabaseTransaction,
     read: &need::Model,
@@ -190,6 +196,7 @@ pub(super) async fn save(
 }
 
 /// Replaces what the municipality wrote; only while the need is a draft, submitted or returned.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
     db: &Db,
     actor: i32,
@@ -216,6 +223,7 @@ pub async fn update(
 }
 
 /// Moves a need to its next state (see `domain::needs::next`), with a history event.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn apply_move(
     db: &Db,
     actor: i32,
@@ -232,6 +240,7 @@ pub async fn apply_move(
 
 /// `apply_move` inside the caller's transaction (a round closing moves many needs at once); the
 /// actor is `None` when the hub moves the need itself (a round closing at its closing time).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn move_in(
     txn: &DatabaseTransaction,
     actor: Option<i32>,
@@ -272,6 +281,7 @@ pub struct NewEvidence {
 }
 
 /// Links evidence to a need, with its history event.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn link_evidence(
     db: &Db,
     actor: i32,
@@ -301,6 +311,7 @@ pub async fn link_evidence(
 /// keeping its own text and history; the municipalities behind it (owner, co-signers and what
 /// its own duplicates carried) become carried co-signers of the survivor unless they are there
 /// Sets (or clears) a municipality's number of inhabitants.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn set_population(
     db: &Db,
     actor: crate::db::audit::Actor,

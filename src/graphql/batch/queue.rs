@@ -18,6 +18,7 @@ use crate::error::AppError;
 /// The most keys one load is given; more are loaded in several (SQL has a bound on parameters).
 pub(super) const MAX_KEYS: usize = 5_000;
 
+#[tracing::instrument(level = "debug", skip_all, fields(key = std::any::type_name::<K>(), keys = keys.len()))]
 async fn load_in_chunks<K, L>(loader: &L, keys: Vec<K>) -> Result<HashMap<K, L::Value>, AppError>
 where
     K: Send + Sync + Hash + Eq + Clone + 'static,

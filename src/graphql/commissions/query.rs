@@ -63,6 +63,7 @@ pub enum CommissionCount {
 #[Object]
 impl CommissionCount {
     /// How many commissions match, across all pages.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
         match self {
             Self::Known(n) => Ok(*n as u64),
@@ -87,6 +88,7 @@ pub fn visible(ctx: &Context<'_>, rows: Vec<commission::Model>) -> Result<Vec<co
 #[Object]
 impl CommissionsQuery {
     /// One commission by id; null if it does not exist or the caller may not see it.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn commission(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Commission>> {
         let key = GlobalId::decode_as(&id, NodeType::Commission)?;
         Ok(crate::graphql::commissions::types::visible_commission(ctx, key).await?.map(Commission))
@@ -94,6 +96,7 @@ impl CommissionsQuery {
 
     /// Commissions the caller may see (published ones are public), newest first.
     #[graphql(complexity = "cost(first, last, child_complexity)")]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn commissions(
         &self,
         ctx: &Context<'_>,
@@ -119,6 +122,7 @@ impl CommissionsQuery {
 
     /// Published knowledge summaries, newest first; `search` matches words of the title and abstract.
     #[graphql(complexity = "cost(first, last, child_complexity)")]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn summaries(
         &self,
         ctx: &Context<'_>,

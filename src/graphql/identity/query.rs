@@ -47,11 +47,13 @@ pub struct ViewerInfo;
 #[Object(name = "Viewer")]
 impl ViewerInfo {
     /// Whether the request carried a valid token.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn authenticated(&self, ctx: &Context<'_>) -> Result<bool> {
         Ok(ctx.viewer()?.person_id().is_some())
     }
 
     /// The caller; null for the public.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn person(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
         let Some(id) = ctx.viewer()?.person_id() else {
             return Ok(None);
@@ -61,6 +63,7 @@ impl ViewerInfo {
 
     /// The caller's memberships that the token carries: what they may do, and where.
     #[graphql(complexity = "cost(first, last, child_complexity)")]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn memberships(
         &self,
         ctx: &Context<'_>,
@@ -76,6 +79,7 @@ impl ViewerInfo {
     /// The caller's own API tokens, including revoked and expired ones, oldest first; with a
     /// token bound to some regions, only the tokens bound within them.
     #[graphql(complexity = "cost(first, last, child_complexity)")]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn tokens(
         &self,
         ctx: &Context<'_>,
@@ -107,6 +111,7 @@ pub struct PeopleFilter {
 #[Object]
 impl IdentityQuery {
     /// Who is calling. Works without a token (then `authenticated` is false).
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn viewer(&self) -> ViewerInfo {
         ViewerInfo
     }
@@ -116,6 +121,7 @@ impl IdentityQuery {
     /// (an unknown token, the public's refused requests) are in the operators' log, read with
     /// `knowledge-hub audit` at the server. Coordinators only.
     #[graphql(complexity = "cost(first, None, child_complexity)")]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn audit_events(
         &self,
         ctx: &Context<'_>,
@@ -151,6 +157,7 @@ impl IdentityQuery {
     /// The people of the regions the caller coordinates (their home region or a membership there).
     /// Coordinators only.
     #[graphql(complexity = "cost(first, last, child_complexity)")]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn people(
         &self,
         ctx: &Context<'_>,

@@ -152,6 +152,7 @@ pub struct NeedCount {
 #[Object]
 impl NeedCount {
     /// How many needs match, across all pages.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i64> {
         Ok(needs::count(ctx.db()?.conn(), &self.filter, &self.visibility).await?)
     }
@@ -198,6 +199,7 @@ pub struct MonthCount {
 }
 
 impl NeedStats {
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn groups(
         &self,
         ctx: &Context<'_>,
@@ -208,6 +210,7 @@ impl NeedStats {
     }
 
     /// Groups keyed by a row id, with the rows loaded in one batch.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn by_id(
         &self,
         ctx: &Context<'_>,
@@ -225,6 +228,7 @@ impl NeedStats {
 #[Object]
 impl NeedStats {
     /// How many needs match.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn total(&self, ctx: &Context<'_>) -> Result<i64> {
         Ok(needs::count(ctx.db()?.conn(), &self.filter, &self.visibility).await?)
     }
@@ -232,6 +236,7 @@ impl NeedStats {
     #[graphql(
         complexity = "crate::graphql::limits::bounded(<NeedStatus as async_graphql::resolver_utils::EnumType>::items().len(), child_complexity)"
     )]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn by_status(&self, ctx: &Context<'_>) -> Result<Vec<StatusCount>> {
         let groups = self.groups(ctx, Grouping::Status).await?;
         Ok(groups
@@ -246,6 +251,7 @@ impl NeedStats {
     #[graphql(
         complexity = "crate::graphql::limits::bounded(crate::db::reference_data::bundled().themes + 1, child_complexity)"
     )]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn by_theme(&self, ctx: &Context<'_>) -> Result<Vec<ThemeCount>> {
         let groups = self.by_id(ctx, Grouping::Theme).await?;
         let themes = ctx.loader()?.load_many(groups.iter().filter_map(|(id, _)| id.map(ThemeById))).await?;
@@ -261,6 +267,7 @@ impl NeedStats {
     #[graphql(
         complexity = "crate::graphql::limits::bounded(crate::db::reference_data::bundled().clusters + 1, child_complexity)"
     )]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn by_cluster(&self, ctx: &Context<'_>) -> Result<Vec<ClusterCount>> {
         let groups = self.by_id(ctx, Grouping::Cluster).await?;
         let clusters =
@@ -277,6 +284,7 @@ impl NeedStats {
     #[graphql(
         complexity = "crate::graphql::limits::bounded(crate::db::reference_data::bundled().municipalities + 1, child_complexity)"
     )]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn by_municipality(&self, ctx: &Context<'_>) -> Result<Vec<MunicipalityCount>> {
         let groups = self.by_id(ctx, Grouping::Municipality).await?;
         let found =
@@ -291,6 +299,7 @@ impl NeedStats {
     }
 
     /// Submissions per month (drafts have none).
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn submissions_by_month(&self, ctx: &Context<'_>) -> Result<Vec<MonthCount>> {
         let groups = self.groups(ctx, Grouping::SubmittedMonth).await?;
         Ok(groups
@@ -306,6 +315,7 @@ impl NeedsQuery {
     /// `search` looks in title, question and background (Norwegian-aware, words match as prefixes).
     #[graphql(complexity = "cost(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn needs(
         &self,
         ctx: &Context<'_>,
@@ -340,6 +350,7 @@ impl NeedsQuery {
     }
 
     /// Counts of the needs the caller can see, for dashboards; every figure is a GROUP BY in SQL.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn need_stats(
         &self,
         ctx: &Context<'_>,
@@ -353,6 +364,7 @@ impl NeedsQuery {
     /// `needEvents` subscription and `need.history`. After a reconnect, pass the `cursor` of the
     /// last event received as `after` (or a time as `since`) and read until `hasNextPage` is false.
     #[graphql(complexity = "cost(first, None, child_complexity)")]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn need_events(
         &self,
         ctx: &Context<'_>,

@@ -53,6 +53,7 @@ fn optional_id(id: Option<&ID>, node_type: NodeType) -> Result<Option<i32>, AppE
 impl ReferenceQuery {
     /// The regional collaboration bodies (RSOs).
     #[graphql(complexity = "cost(first, last, child_complexity)")]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn regions(
         &self,
         ctx: &Context<'_>,
@@ -68,6 +69,7 @@ impl ReferenceQuery {
 
     /// The counties (fylker).
     #[graphql(complexity = "cost(first, last, child_complexity)")]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn counties(
         &self,
         ctx: &Context<'_>,
@@ -83,6 +85,7 @@ impl ReferenceQuery {
 
     /// The municipal R&D clusters.
     #[graphql(complexity = "cost(first, last, child_complexity)")]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn clusters(
         &self,
         ctx: &Context<'_>,
@@ -101,6 +104,7 @@ impl ReferenceQuery {
 
     /// The municipalities, in order of their official number.
     #[graphql(complexity = "cost(first, last, child_complexity)")]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn municipalities(
         &self,
         ctx: &Context<'_>,
@@ -122,6 +126,7 @@ impl ReferenceQuery {
     }
 
     /// One municipality by its official four-digit number, e.g. `"4601"` for Bergen; null if unknown.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn municipality(&self, ctx: &Context<'_>, code: String) -> Result<Option<Municipality>> {
         if code.len() != 4 || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(AppError::bad_input(format!(
@@ -134,6 +139,7 @@ impl ReferenceQuery {
 
     /// The research, education and health institutions.
     #[graphql(complexity = "cost(first, last, child_complexity)")]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn institutions(
         &self,
         ctx: &Context<'_>,
@@ -152,6 +158,7 @@ impl ReferenceQuery {
 
     /// The service areas (themes) needs are grouped by.
     #[graphql(complexity = "cost(first, last, child_complexity)")]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn themes(
         &self,
         ctx: &Context<'_>,
@@ -167,6 +174,7 @@ impl ReferenceQuery {
 
     /// The kinds of knowledge product that can be commissioned.
     #[graphql(complexity = "cost(first, last, child_complexity)")]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn product_types(
         &self,
         ctx: &Context<'_>,
@@ -182,6 +190,7 @@ impl ReferenceQuery {
 
     /// The default prioritisation criteria and their weights.
     #[graphql(complexity = "cost(first, last, child_complexity)")]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn criteria(
         &self,
         ctx: &Context<'_>,

@@ -155,6 +155,7 @@ async fn scoring_organisation(
 
 impl RoundsMutation {
     /// The shared path of scoring, revising and withdrawing.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn score(
         &self,
         ctx: &Context<'_>,
@@ -251,6 +252,7 @@ impl RoundsMutation {
 #[Object]
 impl RoundsMutation {
     /// Opens a prioritisation round over ACCEPTED and DEFERRED needs of a region (coordinators).
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn open_round(&self, ctx: &Context<'_>, input: OpenRoundInput) -> Result<RoundPayload> {
         let key = input.idempotency_key.clone();
         idempotency::once(ctx, key.as_deref(), async {
@@ -378,16 +380,19 @@ impl RoundsMutation {
 
     /// Scores a candidate need for an organisation (once; revise with `reviseScores`), until the
     /// round's closing time.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn score_need(&self, ctx: &Context<'_>, input: ScoreNeedInput) -> Result<RoundPayload> {
         self.score(ctx, &input.round, &input.need, input.organisation.as_ref(), &input.scores, false).await
     }
 
     /// Replaces an organisation's scores for a need while the round is open.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn revise_scores(&self, ctx: &Context<'_>, input: ScoreNeedInput) -> Result<RoundPayload> {
         self.score(ctx, &input.round, &input.need, input.organisation.as_ref(), &input.scores, true).await
     }
 
     /// Takes an organisation's scores for a need back: it abstains.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn withdraw_scores(&self, ctx: &Context<'_>, input: WithdrawScoresInput) -> Result<RoundPayload> {
         self.score(ctx, &input.round, &input.need, input.organisation.as_ref(), &[], true).await
     }
@@ -395,6 +400,7 @@ impl RoundsMutation {
     /// Closes a round in one transaction: the top needs become PRIORITISED, the rest DEFERRED,
     /// each with a history event. A closed round is read-only (coordinators). The hub closes a
     /// round by itself at its closing time; closing a round that is closed already is a CONFLICT.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn close_round(&self, ctx: &Context<'_>, input: CloseRoundInput) -> Result<RoundPayload> {
         let viewer = ctx.viewer()?;
         let (actor, person_id) = actor(ctx)?;
@@ -422,6 +428,7 @@ impl Replayable for RoundPayload {
         Self { round: None, user_errors: errors }
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn replay(ctx: &Context<'_>, id: i32) -> Result<Self> {
         Ok(Self { round: visible_round(ctx, id).await?.map(Round), user_errors: Vec::new() })
     }

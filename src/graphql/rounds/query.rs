@@ -27,6 +27,7 @@ pub struct RoundFilter {
 #[Object]
 impl RoundsQuery {
     /// One round by id; null if it does not exist or the caller may not see it.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn round(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Round>> {
         let key = GlobalId::decode_as(&id, NodeType::Round)?;
         Ok(visible_round(ctx, key).await?.map(Round))
@@ -34,6 +35,7 @@ impl RoundsQuery {
 
     /// Prioritisation rounds of the regions the caller has a membership in, newest first.
     #[graphql(complexity = "cost(first, last, child_complexity)")]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn rounds(
         &self,
         ctx: &Context<'_>,

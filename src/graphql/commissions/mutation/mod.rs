@@ -36,6 +36,7 @@ pub struct CommissionsMutation;
 
 impl CommissionsMutation {
     /// Coordinator-only moves on a commission the caller can see.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn coordinate(
         &self,
         ctx: &Context<'_>,
@@ -64,6 +65,7 @@ impl CommissionsMutation {
     }
 
     /// Institution-only work on the commission awarded to it.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn awarded_to_me(
         &self,
         ctx: &Context<'_>,
@@ -84,6 +86,7 @@ impl CommissionsMutation {
 #[Object]
 impl CommissionsMutation {
     /// Drafts a commission answering one or more PRIORITISED needs (the region's coordinators).
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn create_commission(
         &self,
         ctx: &Context<'_>,
@@ -159,11 +162,13 @@ impl CommissionsMutation {
     }
 
     /// Publishes the request to institutions; subscribers hear of it at once.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn open_commission(&self, ctx: &Context<'_>, input: CommissionInput) -> Result<CommissionPayload> {
         self.coordinate(ctx, input, CommissionMove::Open).await
     }
 
     /// Stops a commission before delivery.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn cancel_commission(
         &self,
         ctx: &Context<'_>,
@@ -173,12 +178,14 @@ impl CommissionsMutation {
     }
 
     /// Publishes the delivered summary: public summary, PUBLISHED commission, ANSWERED needs, in one transaction.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn publish_summary(&self, ctx: &Context<'_>, input: CommissionInput) -> Result<CommissionPayload> {
         self.coordinate(ctx, input, CommissionMove::Publish).await
     }
 
     /// Awards an open commission to an institution that expressed interest, or assigns a draft
     /// directly; its needs become COMMISSIONED.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn award_commission(
         &self,
         ctx: &Context<'_>,
@@ -204,6 +211,7 @@ impl CommissionsMutation {
     }
 
     /// Expresses an institution's interest in an open commission, or edits its proposal.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn express_interest(
         &self,
         ctx: &Context<'_>,
@@ -226,6 +234,7 @@ impl CommissionsMutation {
     }
 
     /// A progress note from the awarded institution; the first one moves the work IN_PROGRESS.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn report_progress(
         &self,
         ctx: &Context<'_>,
@@ -244,6 +253,7 @@ impl CommissionsMutation {
     }
 
     /// Adds a milestone to awarded work (the awarded institution).
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn add_milestone(&self, ctx: &Context<'_>, input: AddMilestoneInput) -> Result<MilestonePayload> {
         let key = input.idempotency_key.clone();
         idempotency::once(ctx, key.as_deref(), async {
@@ -265,6 +275,7 @@ impl CommissionsMutation {
     }
 
     /// Marks a milestone done (the awarded institution).
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn complete_milestone(
         &self,
         ctx: &Context<'_>,
@@ -294,6 +305,7 @@ impl CommissionsMutation {
 
     /// Delivers the knowledge summary of an awarded commission (the awarded institution). The
     /// summary needs a `url` or a `doi` (or both); publishing it is then `publishSummary`.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn deliver_summary(&self, ctx: &Context<'_>, input: DeliverSummaryInput) -> Result<SummaryPayload> {
         let key = input.idempotency_key.clone();
         idempotency::once(ctx, key.as_deref(), async {
@@ -333,6 +345,7 @@ impl CommissionsMutation {
     }
 
     /// Records whether, and how, a municipality behind an answered need used the summary.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn record_uptake(&self, ctx: &Context<'_>, input: RecordUptakeInput) -> Result<UptakePayload> {
         let key = input.idempotency_key.clone();
         idempotency::once(ctx, key.as_deref(), async {

@@ -163,6 +163,7 @@ fn require_manages(viewer: &Viewer, region_id: Option<i32>) -> Result<(), AppErr
 #[Object]
 impl PeopleMutation {
     /// Creates a person, optionally with a first membership. Coordinators only, in their region.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn create_person(
         &self,
         ctx: &Context<'_>,
@@ -235,6 +236,7 @@ impl PeopleMutation {
     }
 
     /// Gives a person a role in an organisation. Coordinators of the organisation's region only.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn add_membership(
         &self,
         ctx: &Context<'_>,
@@ -275,6 +277,7 @@ impl PeopleMutation {
 
     /// Takes a role away. Coordinators of the organisation's region only; a region keeps at
     /// least one coordinator.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn remove_membership(
         &self,
         ctx: &Context<'_>,
@@ -331,6 +334,7 @@ impl PeopleMutation {
     /// Ends a person's registration in a region, made by `createPerson` with an e-mail address
     /// that belonged to someone of another region. Coordinators of that region only; the person's
     /// memberships there stay until removed.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn unregister_person(
         &self,
         ctx: &Context<'_>,
@@ -375,6 +379,7 @@ impl Replayable for CreatePersonPayload {
         Self { person: None, user_errors: errors }
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn replay(ctx: &Context<'_>, id: i32) -> Result<Self> {
         Ok(Self { person: visible_person(ctx, id).await?.map(Person), user_errors: Vec::new() })
     }
@@ -385,6 +390,7 @@ impl Replayable for AddMembershipPayload {
         Self { membership: None, user_errors: errors }
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn replay(ctx: &Context<'_>, id: i32) -> Result<Self> {
         let found = ctx.loader()?.load_one(MembershipById(id)).await?;
         Ok(Self { membership: found.map(Membership), user_errors: Vec::new() })

@@ -60,6 +60,7 @@ pub struct RevokeTokenPayload {
 impl TokensMutation {
     /// Creates an API token for the caller (or, for a coordinator, for a person of their region)
     /// and returns its secret once.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn create_token(&self, ctx: &Context<'_>, input: CreateTokenInput) -> Result<CreateTokenPayload> {
         let viewer = ctx.viewer()?;
         let actor = actor(viewer)?;
@@ -125,6 +126,7 @@ impl TokensMutation {
 
     /// Revokes a token at once (on every instance within seconds). Anyone may revoke their own;
     /// coordinators those of people in their region.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn revoke_token(&self, ctx: &Context<'_>, input: RevokeTokenInput) -> Result<RevokeTokenPayload> {
         let viewer = ctx.viewer()?;
         let actor = actor(viewer)?;

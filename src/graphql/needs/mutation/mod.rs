@@ -36,6 +36,7 @@ pub struct NeedsMutation;
 
 impl NeedsMutation {
     /// The shared path of every move: find, authorise, apply.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn move_need(
         &self,
         ctx: &Context<'_>,
@@ -68,6 +69,7 @@ impl NeedsMutation {
 impl NeedsMutation {
     /// Raises a need for a municipality (members of it only): submitted at once, or kept as a
     /// draft. The payload suggests similar open needs to co-sign instead.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn submit_need(&self, ctx: &Context<'_>, input: SubmitNeedInput) -> Result<SubmitNeedPayload> {
         let key = input.idempotency_key.clone();
         idempotency::once(ctx, key.as_deref(), async {
@@ -117,6 +119,7 @@ impl NeedsMutation {
     }
 
     /// Edits a draft, submitted or returned need (its municipality's members only).
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn update_need(&self, ctx: &Context<'_>, input: UpdateNeedInput) -> Result<NeedPayload> {
         let viewer = ctx.viewer()?;
         let me = viewer.require_person()?;
@@ -180,32 +183,38 @@ impl NeedsMutation {
     }
 
     /// Sends a draft, or a returned need, to review (its municipality's members only).
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn resubmit_need(&self, ctx: &Context<'_>, input: NeedMoveInput) -> Result<NeedPayload> {
         self.move_need(ctx, input, Move::Submit, Who::Owner, false).await
     }
 
     /// Forwards a submitted need to the regional pool (its cluster's or region's coordinators).
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn accept_need(&self, ctx: &Context<'_>, input: NeedMoveInput) -> Result<NeedPayload> {
         self.move_need(ctx, input, Move::Accept, Who::Reviewer, false).await
     }
 
     /// Sends a submitted need back to be sharpened, with a comment.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn return_need(&self, ctx: &Context<'_>, input: NeedMoveInput) -> Result<NeedPayload> {
         self.move_need(ctx, input, Move::Return, Who::Reviewer, true).await
     }
 
     /// Turns a submitted need down, with a reason.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn reject_need(&self, ctx: &Context<'_>, input: NeedMoveInput) -> Result<NeedPayload> {
         self.move_need(ctx, input, Move::Reject, Who::Reviewer, true).await
     }
 
     /// Takes a need back while it is open (its municipality's members only).
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn withdraw_need(&self, ctx: &Context<'_>, input: NeedMoveInput) -> Result<NeedPayload> {
         self.move_need(ctx, input, Move::Withdraw, Who::Owner, false).await
     }
 
     /// Closes an accepted (or deferred) need as answered by the evidence linked to it
     /// (the region's coordinators).
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn close_need_with_existing_evidence(
         &self,
         ctx: &Context<'_>,
@@ -229,17 +238,20 @@ impl NeedsMutation {
     }
 
     /// Co-signs a need on behalf of a municipality (a member of it); once per municipality.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn cosign_need(&self, ctx: &Context<'_>, input: CosignNeedInput) -> Result<NeedPayload> {
         self.cosignature(ctx, input, true).await
     }
 
     /// Takes a municipality's own co-signature back (one carried by a merge leaves when the
     /// duplicate is unmerged: CONFLICT).
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn withdraw_cosignature(&self, ctx: &Context<'_>, input: CosignNeedInput) -> Result<NeedPayload> {
         self.cosignature(ctx, input, false).await
     }
 
     /// Links existing evidence to a need (the region's coordinators).
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn link_evidence(
         &self,
         ctx: &Context<'_>,
@@ -292,6 +304,7 @@ impl NeedsMutation {
 
     /// Merges duplicates into a surviving need (the region's coordinators): duplicates become
     /// MERGED, keep their text and history, and their municipalities co-sign the survivor.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn merge_needs(&self, ctx: &Context<'_>, input: MergeNeedsInput) -> Result<MergeNeedsPayload> {
         let viewer = ctx.viewer()?;
         let me = viewer.require_person()?;
@@ -339,6 +352,7 @@ impl NeedsMutation {
 
     /// Undoes a merge exactly: the duplicate gets back its state, and the co-signatures it brought
     /// leave the survivor (the region's coordinators).
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn unmerge_need(&self, ctx: &Context<'_>, input: UnmergeNeedInput) -> Result<UnmergeNeedPayload> {
         let viewer = ctx.viewer()?;
         let me = viewer.require_person()?;
@@ -365,6 +379,7 @@ impl NeedsMutation {
 
     /// Sets a municipality's number of inhabitants, which counts towards the reach of its needs
     /// (the region's coordinators).
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn set_municipality_population(
         &self,
         ctx: &Context<'_>,
@@ -416,6 +431,7 @@ impl NeedsMutation {
 }
 
 impl NeedsMutation {
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn cosignature(
         &self,
         ctx: &Context<'_>,
