@@ -1,0 +1,124 @@
+//! Look-ups of people and tokens: a person by e-mail, the people of some regions, the regions
+//! people are registered in, the regions tokens are bound to, and a person's tokens.
+
+use std::collections::HashMap;
+
+use entity::{api_token, api_token_region, membership, person, person_region};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    sea_query::{Expr, ExprTrait, JoinType, Order, Query},
+};
+
+use super::{M, R, T, grant_joins, organisation_region, still_coordinated};
+use crate::domain::identity::Email;
+
+pub async fn person_by_email(
+    db: &impl ConnectionTrait,
+    email: &Email,
+) -> Result<Option<person::Model>, DbErr> {
+    person::Entity::find().filter(person::Column::Email.eq(email.as_str())).one(db).await
+}
+
+/// People whose home region or a membership's region is one of `region_ids`, optionally
+/// matching `search` in name or e-mail; ordered by id. One statement.
+pub async fn people_in_regions(
+    db: &impl ConnectionTrait,
+    region_ids: &[i32],
+    search: Option<&str>,
+) -> Result<Vec<person::Model>, DbErr> {
+    if region_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let regions = || region_ids.iter().copied();
+    let mut members = Query::select();
+    members.column((M, membership::Column::PersonId)).from_as(membership::Entity, M);
+    grant_joins(&mut members);
+    members.and_where(organisation_region().is_in(regions()));
+    let registered = Query::select()
+        .column(person_region::Column::PersonId)
+        .from(person_region::Entity)
+        .and_where(Expr::col(person_region::Column::RegionId).is_in(regions()))
+        .to_owned();
+    let people = person::Entity::find()
+        .filter(
+            Condition::any()
+                .add(person::Column::HomeRegionId.is_in(regions()))
+                .add(person::Column::Id.in_subquery(members))
+                .add(person::Column::Id.in_subquery(registered)),
+        )
+        .order_by_asc(person::Column::Id)
+        .all(db)
+        .await?;
+    // Searching here keeps Unicode case folding the same on both databases ("Ø" and "ø").
+    let needle = search.map(str::trim).filter(|s| !s.is_empty()).map(str::to_lowercase);
+    Ok(people
+        .into_iter()
+        .filter(|p| {
+            needle.as_ref().is_none_or(|n| p.name.to_lowercase().contains(n) || p.email.contains(n.as_str()))
+        })
+        .collect())
+}
+
+/// The regions several people are registered in besides their home regions, by person.
+pub async fn registered_regions_of(
+    db: &impl ConnectionTrait,
+    person_ids: &[i32],
+) -> Result<HashMap<i32, Vec<i32>>, DbErr> {
+    let rows = person_region::Entity::find()
+        .filter(person_region::Column::PersonId.is_in(person_ids.iter().copied()))
+        .order_by_asc(person_region::Column::RegionId)
+        .all(db)
+        .await?;
+    Ok(regions_by(rows.into_iter().map(|r| (r.person_id, r.region_id))))
+}
+
+/// The regions each of several tokens carries grants in now (empty for a token that is not
+/// region-bound): its bound, less what the person bounding it no longer coordinates.
+pub async fn token_bounds(
+    db: &impl ConnectionTrait,
+    token_ids: &[i32],
+) -> Result<HashMap<i32, Vec<i32>>, DbErr> {
+    if token_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    #[derive(FromQueryResult)]
+    struct Row {
+        token_id: i32,
+        region_id: i32,
+    }
+    use api_token::Column::Id;
+    let select = Query::select()
+        .expr_as(Expr::col((T, Id)), "token_id")
+        .column((R, api_token_region::Column::RegionId))
+        .from_as(api_token::Entity, T)
+        .join_as(
+            JoinType::InnerJoin,
+            api_token_region::Entity,
+            R,
+            Expr::col((R, api_token_region::Column::TokenId)).equals((T, Id)),
+        )
+        .and_where(Expr::col((T, Id)).is_in(token_ids.iter().copied()))
+        .and_where(still_coordinated())
+        .order_by((T, Id), Order::Asc)
+        .order_by((R, api_token_region::Column::RegionId), Order::Asc)
+        .to_owned();
+    let rows = Row::find_by_statement(db.get_database_backend().build(&select)).all(db).await?;
+    Ok(regions_by(rows.into_iter().map(|r| (r.token_id, r.region_id))))
+}
+
+/// `(owner, region)` pairs grouped by owner, in the order given.
+fn regions_by(pairs: impl Iterator<Item = (i32, i32)>) -> HashMap<i32, Vec<i32>> {
+    let mut grouped: HashMap<i32, Vec<i32>> = HashMap::new();
+    for (owner, region) in pairs {
+        grouped.entry(owner).or_default().push(region);
+    }
+    grouped
+}
+
+pub async fn tokens_of(db: &impl ConnectionTrait, person_id: i32) -> Result<Vec<api_token::Model>, DbErr> {
+    api_token::Entity::find()
+        .filter(api_token::Column::PersonId.eq(person_id))
+        .order_by_asc(api_token::Column::Id)
+        .all(db)
+        .await
+}
