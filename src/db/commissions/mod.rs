@@ -40,6 +40,7 @@ use crate::{
     domain::commissions::{CommissionMove, effect_on_needs, next},
 };
 
+#[tracing::instrument(level = "debug", skip_all)]
 async fn event(
     txn: &DatabaseTransaction,
     commission_id: i32,
@@ -64,6 +65,7 @@ async fn event(
     Ok(())
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 async fn find(txn: &DatabaseTransaction, id: i32) -> Result<commission::Model, WriteError> {
     commission::Entity::find_by_id(id).one(txn).await?.ok_or(WriteError::NotFound { field: "commission" })
 }
@@ -71,6 +73,7 @@ async fn find(txn: &DatabaseTransaction, id: i32) -> Result<commission::Model, W
 /// Moves a commission by the state machine, with its event, and its needs by
 /// `effect_on_needs` (awarded: COMMISSIONED, published: ANSWERED, awarded work cancelled:
 /// PRIORITISED again); returns the saved row.
+#[tracing::instrument(level = "debug", skip_all)]
 async fn shift(
     txn: &DatabaseTransaction,
     actor: i32,
@@ -105,6 +108,7 @@ async fn shift(
     Ok(saved)
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 async fn needs_of(txn: &DatabaseTransaction, commission_id: i32) -> Result<Vec<i32>, WriteError> {
     Ok(commission_need::Entity::find()
         .filter(commission_need::Column::CommissionId.eq(commission_id))

@@ -93,6 +93,7 @@ fn matching(filter: &CommissionFilter) -> Select<commission::Entity> {
 /// One page of the commissions matching `filter`, newest first, cut in SQL by key: the window's
 /// keys are negated ids (so that they grow along the order). The rows come newest first, with
 /// whether more follow in the window's direction of travel. One statement.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn page(
     db: &impl ConnectionTrait,
     filter: &CommissionFilter,
@@ -121,12 +122,14 @@ pub async fn page(
 }
 
 /// How many commissions match `filter`, across all pages.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn count(db: &impl ConnectionTrait, filter: &CommissionFilter) -> Result<u64, DbErr> {
     matching(filter).count(db).await
 }
 
 /// The commissions answering each of `need_ids`, as (need id, commission) pairs, newest
 /// commission first, through `commission_need`: one statement.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn of_needs(
     db: &impl ConnectionTrait,
     need_ids: &[i32],
@@ -143,6 +146,7 @@ pub async fn of_needs(
 /// The published summaries whose title and abstract hold every word of `search` (any case),
 /// newest first. The words are matched in memory, after one read of the published summaries, so
 /// that case folds alike on both databases.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn published_summaries(
     db: &impl ConnectionTrait,
     search: Option<&str>,
@@ -163,11 +167,13 @@ pub async fn published_summaries(
 }
 
 /// A milestone by id.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn milestone(db: &impl ConnectionTrait, id: i32) -> Result<Option<milestone::Model>, DbErr> {
     milestone::Entity::find_by_id(id).one(db).await
 }
 
 /// An uptake record by id.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn uptake(db: &impl ConnectionTrait, id: i32) -> Result<Option<uptake::Model>, DbErr> {
     uptake::Entity::find_by_id(id).one(db).await
 }

@@ -24,6 +24,7 @@ pub struct NewSummary {
     pub authors: String,
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn deliver(db: &Db, actor: i32, id: i32, new: NewSummary) -> Result<summary::Model, WriteError> {
     let txn = db.begin_write().await?;
     let read = find(&txn, id).await?;
@@ -50,6 +51,7 @@ pub async fn deliver(db: &Db, actor: i32, id: i32, new: NewSummary) -> Result<su
 
 /// Publishes the delivered summary: it becomes public, the commission PUBLISHED and its needs
 /// ANSWERED, all in one transaction.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn publish(db: &Db, actor: i32, id: i32) -> Result<commission::Model, WriteError> {
     let txn = db.begin_write().await?;
     let read = find(&txn, id).await?;
@@ -67,6 +69,7 @@ pub async fn publish(db: &Db, actor: i32, id: i32) -> Result<commission::Model, 
 }
 
 /// The municipalities behind the needs a commission answered (owners and co-signers).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn municipalities_behind(db: &impl ConnectionTrait, commission_id: i32) -> Result<Vec<i32>, DbErr> {
     let need_ids: Vec<i32> = commission_need::Entity::find()
         .filter(commission_need::Column::CommissionId.eq(commission_id))
@@ -96,6 +99,7 @@ pub async fn municipalities_behind(db: &impl ConnectionTrait, commission_id: i32
 }
 
 /// Records (or updates) whether a municipality used a published summary.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn record_uptake(
     db: &Db,
     actor: i32,

@@ -26,6 +26,7 @@ pub struct NewCommission {
     pub need_ids: Vec<i32>,
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(db: &Db, actor: i32, new: NewCommission) -> Result<commission::Model, WriteError> {
     let txn = db.begin_write().await?;
     for &need_id in &new.need_ids {
@@ -72,6 +73,7 @@ pub async fn create(db: &Db, actor: i32, new: NewCommission) -> Result<commissio
 
 /// Opens, starts or cancels a commission (cancelling awarded work gives its needs back to the
 /// pool of prioritised needs, see `shift`).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn simple_move(
     db: &Db,
     actor: i32,
@@ -87,6 +89,7 @@ pub async fn simple_move(
 }
 
 /// An institution's interest, with its proposal; one per institution, editable while OPEN.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn express_interest(
     db: &Db,
     actor: i32,
@@ -136,6 +139,7 @@ pub async fn express_interest(
 
 /// Awards an open commission to an interested institution, or assigns a draft directly; its
 /// needs become COMMISSIONED in the same transaction.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn award(
     db: &Db,
     actor: i32,
@@ -163,6 +167,7 @@ pub async fn award(
 }
 
 /// A progress note from the awarded institution; the first one starts the work.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn report_progress(
     db: &Db,
     actor: i32,
@@ -185,6 +190,7 @@ pub async fn report_progress(
     Ok(read)
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn add_milestone(
     db: &Db,
     actor: i32,
@@ -215,6 +221,7 @@ pub async fn add_milestone(
     Ok(saved)
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn complete_milestone(
     db: &Db,
     actor: i32,

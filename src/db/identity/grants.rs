@@ -84,6 +84,7 @@ fn grant_columns(select: &mut SelectStatement) {
 }
 
 /// The token with this hash, its owner's grants and the regions that bound it: one indexed query.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn token_grants(db: &Db, hash: &str) -> Result<Option<TokenGrants>, DbErr> {
     use api_token::Column::*;
     // The bound regions come aggregated in one column, as a need's themes' ids do (`db::needs`).
@@ -163,6 +164,7 @@ pub async fn token_grants(db: &Db, hash: &str) -> Result<Option<TokenGrants>, Db
 }
 
 /// The grants of several people, by person: one query (DataLoaders call it).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn grants_of(
     db: &impl ConnectionTrait,
     person_ids: &[i32],

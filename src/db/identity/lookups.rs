@@ -12,6 +12,7 @@ use sea_orm::{
 use super::{M, R, T, grant_joins, organisation_region, still_coordinated};
 use crate::domain::identity::Email;
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn person_by_email(
     db: &impl ConnectionTrait,
     email: &Email,
@@ -21,6 +22,7 @@ pub async fn person_by_email(
 
 /// People whose home region or a membership's region is one of `region_ids`, optionally
 /// matching `search` in name or e-mail; ordered by id. One statement.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn people_in_regions(
     db: &impl ConnectionTrait,
     region_ids: &[i32],
@@ -60,6 +62,7 @@ pub async fn people_in_regions(
 }
 
 /// The regions several people are registered in besides their home regions, by person.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn registered_regions_of(
     db: &impl ConnectionTrait,
     person_ids: &[i32],
@@ -74,6 +77,7 @@ pub async fn registered_regions_of(
 
 /// The regions each of several tokens carries grants in now (empty for a token that is not
 /// region-bound): its bound, less what the person bounding it no longer coordinates.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn token_bounds(
     db: &impl ConnectionTrait,
     token_ids: &[i32],
@@ -115,6 +119,7 @@ fn regions_by(pairs: impl Iterator<Item = (i32, i32)>) -> HashMap<i32, Vec<i32>>
     grouped
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn tokens_of(db: &impl ConnectionTrait, person_id: i32) -> Result<Vec<api_token::Model>, DbErr> {
     api_token::Entity::find()
         .filter(api_token::Column::PersonId.eq(person_id))

@@ -19,6 +19,7 @@ use crate::{
 };
 
 /// Creates a person (and, if given, their first membership).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create_person(
     db: &Db,
     actor: Actor,
@@ -61,6 +62,7 @@ pub async fn create_person(
 /// and, if given, adds a membership: what `createPerson` does for an e-mail address that belongs
 /// to someone the caller could not see, instead of creating a duplicate or saying they exist. The
 /// person's home region is told in its own audit log.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn register_person(
     db: &Db,
     actor: Actor,
@@ -104,6 +106,7 @@ pub async fn register_person(
 
 /// Ends a person's registration in `region_id` (not their home region): its coordinators no
 /// longer manage the person unless a membership there says otherwise. Both regions' logs say so.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn unregister_person(
     db: &Db,
     actor: Actor,
@@ -142,6 +145,7 @@ pub struct NewMembership {
     pub region_id: Option<i32>,
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn add_membership(
     db: &Db,
     actor: Actor,
@@ -157,6 +161,7 @@ pub async fn add_membership(
     Ok(membership)
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 async fn insert_membership(
     txn: &impl ConnectionTrait,
     actor: Actor,
@@ -203,6 +208,7 @@ async fn insert_membership(
 }
 
 /// Removes a membership; `region_id` is the organisation's region, for the audit log.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn remove_membership(
     db: &Db,
     actor: Actor,

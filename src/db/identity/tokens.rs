@@ -18,6 +18,7 @@ use crate::{
 };
 
 /// Records that a token was used, at most once a minute per token (so reads stay reads).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn touch_token(db: &Db, token_id: i32, now: DateTime<Utc>) -> Result<(), DbErr> {
     api_token::Entity::update_many()
         .col_expr(api_token::Column::LastUsedAt, sea_orm::sea_query::Expr::value(now))
@@ -53,6 +54,7 @@ pub struct TokenLimits {
 
 /// Mints a token for `person_id`. The minter (the actor) is recorded with it; the person's row
 /// is locked while their live tokens are counted, so racing mints cannot pass the limit together.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create_token(
     db: &Db,
     actor: Actor,
@@ -137,6 +139,7 @@ pub async fn create_token(
 }
 
 /// Revokes a token (once: revoking a revoked token changes nothing and logs nothing).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn revoke_token(
     db: &Db,
     actor: Actor,
