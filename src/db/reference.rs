@@ -111,7 +111,7 @@ pub async fn institutions(
 
 /// The row of `E` whose unique `column` is `value` (a key or an official number).
 #[tracing::instrument(level = "debug", skip_all)]
-async fn by_key<E: EntityTrait>(
+pub async fn by_key<E: EntityTrait>(
     db: &impl ConnectionTrait,
     column: E::Column,
     value: &str,

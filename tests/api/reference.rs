@@ -70,6 +70,40 @@ async fn municipality_numbers_are_four_digit_text(app: TestApp) {
     assert!(data["unknown"].is_null(), "a well-formed unknown number is null");
 }
 
+/// A dashboard names what its users know by key (`sor-rogaland`, `uib`, `health`), and gets the
+/// same object, with the same id, as the lists give; an unknown key is null.
+#[both_databases]
+async fn clusters_institutions_and_themes_are_found_by_key(app: TestApp) {
+    let data = app
+        .data(
+            r#"{ cluster(key: "sor-rogaland") { id key region { key } }
+                 institution(key: "uib") { id key shortName }
+                 theme(key: "health") { id key label }
+                 noCluster: cluster(key: "Sor-Rogaland") { id }
+                 noInstitution: institution(key: "") { id }
+                 noTheme: theme(key: "helse") { id }
+                 clusters(first: 10) { nodes { id key } }
+                 institutions(first: 20) { nodes { id key } }
+                 themes(first: 20) { nodes { id key } } }"#,
+        )
+        .await;
+    assert_eq!(data["cluster"]["region"]["key"], "rso-vest");
+    assert_eq!(data["institution"]["shortName"], "UiB");
+    assert_eq!(data["theme"]["label"], "Helse", "in Norwegian by default");
+    for (one, list, key) in [
+        ("cluster", "clusters", "sor-rogaland"),
+        ("institution", "institutions", "uib"),
+        ("theme", "themes", "health"),
+    ] {
+        let listed =
+            data[list]["nodes"].as_array().expect("a list").iter().find(|n| n["key"] == key).cloned();
+        assert_eq!(listed.map(|n| n["id"].clone()), Some(data[one]["id"].clone()), "{one} {key}");
+    }
+    for unknown in ["noCluster", "noInstitution", "noTheme"] {
+        assert!(data[unknown].is_null(), "{unknown}: keys are exact; {data}");
+    }
+}
+
 #[both_databases]
 async fn a_malformed_municipality_number_is_bad_user_input(app: TestApp) {
     for code in ["460", "46011", "46O1", ""] {

@@ -1,7 +1,7 @@
 //! Root query fields for the reference data. Public: no token needed.
 
 use async_graphql::{Context, ID, InputObject, Object};
-use entity::{county, criterion, enums::InstitutionKind, product_type, region, theme};
+use entity::{cluster, county, criterion, enums::InstitutionKind, institution, product_type, region, theme};
 
 use crate::{
     db::reference::{self, MunicipalityFilter as DbMunicipalityFilter},
@@ -102,6 +102,14 @@ impl ReferenceQuery {
         Ok(page_of(rows, args))
     }
 
+    /// One cluster by its key, e.g. `"sor-rogaland"`; null if there is none.
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn cluster(&self, ctx: &Context<'_>, key: String) -> Result<Option<Cluster>> {
+        Ok(reference::by_key::<cluster::Entity>(ctx.db()?.conn(), cluster::Column::Key, &key)
+            .await?
+            .map(Cluster))
+    }
+
     /// The municipalities, in order of their official number.
     #[graphql(complexity = "cost(first, last, child_complexity)")]
     #[tracing::instrument(level = "debug", skip_all)]
@@ -156,6 +164,14 @@ impl ReferenceQuery {
         Ok(page_of(rows, args))
     }
 
+    /// One institution by its key, e.g. `"uib"`; null if there is none.
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn institution(&self, ctx: &Context<'_>, key: String) -> Result<Option<Institution>> {
+        Ok(reference::by_key::<institution::Entity>(ctx.db()?.conn(), institution::Column::Key, &key)
+            .await?
+            .map(Institution))
+    }
+
     /// The service areas (themes) needs are grouped by.
     #[graphql(complexity = "cost(first, last, child_complexity)")]
     #[tracing::instrument(level = "debug", skip_all)]
@@ -170,6 +186,12 @@ impl ReferenceQuery {
         let args = PageArgs::parse(first, after, last, before)?;
         let rows = reference::all::<theme::Entity>(ctx.db()?.conn(), theme::Column::Id).await?;
         Ok(page_of(rows, args))
+    }
+
+    /// One theme by its key, e.g. `"public-health"`; null if there is none.
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn theme(&self, ctx: &Context<'_>, key: String) -> Result<Option<Theme>> {
+        Ok(reference::by_key::<theme::Entity>(ctx.db()?.conn(), theme::Column::Key, &key).await?.map(Theme))
     }
 
     /// The kinds of knowledge product that can be commissioned.
