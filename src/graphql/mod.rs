@@ -8,6 +8,7 @@ pub mod context;
 pub mod idempotency;
 pub mod identity;
 pub mod ids;
+pub mod keys;
 pub mod limits;
 pub mod loaders;
 pub mod needs;

@@ -22,6 +22,7 @@ use crate::{
         commissions::types::{Commission, visible_commission},
         context::ContextExt,
         ids::{GlobalId, NodeType},
+        keys,
         needs::{
             query::{NeedEventFilter, event_filter},
             types::NeedEvent,
@@ -32,7 +33,9 @@ use crate::{
 #[derive(Default)]
 pub struct Subscription;
 
-/// Which opened commissions to receive.
+/// Which opened commissions to receive. A region, cluster, municipality, institution, theme or
+/// product type is named by its id or its key (`rso-vest`, `sor-rogaland`, `uib`, `public-health`,
+/// a municipality's number `4601`).
 #[derive(InputObject, Default)]
 pub struct CommissionOpenedFilter {
     /// Answering a need with any of these themes.
@@ -83,7 +86,7 @@ impl Subscription {
         filter: Option<NeedEventFilter>,
     ) -> Result<impl Stream<Item = NeedEvent> + use<>> {
         let viewer = ctx.viewer()?.clone();
-        let f = event_filter(filter)?;
+        let f = event_filter(ctx, filter).await?;
         let receiver = ctx.events()?.needs.subscribe();
         Ok(changes(ctx, receiver).filter_map(move |change| {
             let scope = NeedScope {
@@ -115,9 +118,9 @@ impl Subscription {
             return Err(AppError::Forbidden(allowed::FOLLOW_COMMISSIONS).into());
         }
         let f = filter.unwrap_or_default();
-        let themes = GlobalId::decode_all(f.themes.as_deref(), NodeType::Theme)?;
-        let product_types = GlobalId::decode_all(f.product_types.as_deref(), NodeType::ProductType)?;
-        let region = GlobalId::decode_optional(f.region.as_ref(), NodeType::Region)?;
+        let themes = keys::all(ctx, f.themes.as_deref(), NodeType::Theme).await?;
+        let product_types = keys::all(ctx, f.product_types.as_deref(), NodeType::ProductType).await?;
+        let region = keys::optional(ctx, f.region.as_ref(), NodeType::Region).await?;
         let receiver = ctx.events()?.commissions.subscribe();
         Ok(changes(ctx, receiver).filter_map(move |change| {
             let c = &change.commission;

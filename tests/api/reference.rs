@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{TestApp, both_databases};
+use crate::helpers::{TestApp, both_databases, cast, error_codes, need_input};
 use knowledge_hub::{app::prepare_database, db::reference_data};
 
 async fn totals(app: &TestApp) -> serde_json::Value {
@@ -101,6 +101,53 @@ async fn clusters_institutions_and_themes_are_found_by_key(app: TestApp) {
     }
     for unknown in ["noCluster", "noInstitution", "noTheme"] {
         assert!(data[unknown].is_null(), "{unknown}: keys are exact; {data}");
+    }
+}
+
+/// Filters take keys where ids are expected: the same needs, municipalities and commissions as by
+/// id. An unknown key is `BAD_USER_INPUT`, and so is an id of another type, as before.
+#[both_databases]
+async fn filters_take_keys_as_well_as_ids(app: TestApp) {
+    let c = cast(&app).await;
+    let ids = app
+        .data(
+            r#"{ theme(key: "public-health") { id } cluster(key: "kunnskapskommunen") { id }
+                 municipality(code: "4601") { id } institution(key: "uib") { id } region(key: "rso-vest") { id } }"#,
+        )
+        .await;
+    let submit = "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { userErrors { code } } }";
+    for title in ["Folkehelse i skulen", "Folkehelse for eldre"] {
+        let input = need_input(title, &ids["theme"]["id"]);
+        let done = app.data_as(&c.bergen, submit, json!({ "input": input })).await;
+        assert_eq!(done["submitNeed"]["userErrors"], json!([]));
+    }
+    let needs = "query($f: NeedFilter) { needs(filter: $f) { totalCount } }";
+    let by_id = json!({
+        "theme": [ids["theme"]["id"]],
+        "cluster": ids["cluster"]["id"],
+        "municipality": ids["municipality"]["id"],
+        "region": ids["region"]["id"],
+    });
+    let by_key = json!({ "theme": ["public-health"], "cluster": "kunnskapskommunen", "municipality": "4601", "region": "rso-vest" });
+    let counted = app.query_with(needs, json!({ "f": by_id })).await["data"]["needs"]["totalCount"].clone();
+    assert_eq!(counted, 2);
+    assert_eq!(app.query_with(needs, json!({ "f": by_key })).await["data"]["needs"]["totalCount"], counted);
+    let municipalities = "query($f: MunicipalityFilter) { municipalities(filter: $f) { totalCount } }";
+    let by_id = app.query_with(municipalities, json!({ "f": { "cluster": ids["cluster"]["id"] } })).await;
+    let by_key = app.query_with(municipalities, json!({ "f": { "cluster": "kunnskapskommunen" } })).await;
+    assert_eq!(by_key["data"], by_id["data"]);
+    let commissions = "query($f: CommissionFilter) { commissions(filter: $f) { totalCount } }";
+    let by_key =
+        app.query_with(commissions, json!({ "f": { "institution": "uib", "theme": "public-health" } })).await;
+    assert_eq!(by_key["data"]["commissions"]["totalCount"], 0, "{by_key}");
+    for wrong in [
+        json!({ "theme": ["helse"] }),
+        json!({ "cluster": "Kunnskapskommunen" }),
+        json!({ "municipality": "0301" }),
+        json!({ "region": ids["cluster"]["id"] }),
+    ] {
+        let response = app.query_with(needs, json!({ "f": wrong })).await;
+        assert_eq!(error_codes(&response), ["BAD_USER_INPUT"], "{wrong}: {response}");
     }
 }
 

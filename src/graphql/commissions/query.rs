@@ -14,6 +14,7 @@ use crate::{
         connection::{Page, PageArgs, cost, encode_cursor, keyset_page_info, paginate, paginate_with},
         context::ContextExt,
         ids::{GlobalId, NodeType},
+        keys,
         loaders::CommissionById,
     },
 };
@@ -21,7 +22,9 @@ use crate::{
 #[derive(Default)]
 pub struct CommissionsQuery;
 
-/// Which commissions to list.
+/// Which commissions to list. A region, cluster, municipality, institution, theme or product type
+/// is named by its id or its key (`rso-vest`, `sor-rogaland`, `uib`, `public-health`, a
+/// municipality's number `4601`).
 #[derive(InputObject, Default)]
 pub struct CommissionFilter {
     pub status: Option<Vec<CommissionStatus>>,
@@ -108,14 +111,12 @@ impl CommissionsQuery {
     ) -> Result<CommissionPage> {
         let args = PageArgs::parse(first, after, last, before)?;
         let filter = filter.unwrap_or_default();
-        let decode =
-            |id: &Option<ID>, kind: NodeType| id.as_ref().map(|id| GlobalId::decode_as(id, kind)).transpose();
         let filter = Filter {
             scope: ctx.viewer()?.commission_scope(),
             statuses: filter.status.unwrap_or_default(),
-            institution_id: decode(&filter.institution, NodeType::Institution)?,
-            product_type_id: decode(&filter.product_type, NodeType::ProductType)?,
-            theme_id: decode(&filter.theme, NodeType::Theme)?,
+            institution_id: keys::optional(ctx, filter.institution.as_ref(), NodeType::Institution).await?,
+            product_type_id: keys::optional(ctx, filter.product_type.as_ref(), NodeType::ProductType).await?,
+            theme_id: keys::optional(ctx, filter.theme.as_ref(), NodeType::Theme).await?,
         };
         newest_first_in_sql(ctx, filter, args).await
     }

@@ -16,7 +16,8 @@ use crate::{
     graphql::{
         connection::{MAX_PAGE_SIZE, PageArgs, cost, keyset_page_info},
         context::ContextExt,
-        ids::{GlobalId, NodeType},
+        ids::NodeType,
+        keys,
         loaders::{ClusterById, MunicipalityById, ThemeById},
         needs::types::{Need, NeedEvent, encode_event_cursor},
         reference::types::{Cluster, Municipality, Theme},
@@ -26,7 +27,9 @@ use crate::{
 #[derive(Default)]
 pub struct NeedsQuery;
 
-/// Which needs to list or count. All conditions must hold; a list matches any of its values.
+/// Which needs to list or count. All conditions must hold; a list matches any of its values. A
+/// region, cluster, municipality, institution, theme or product type is named by its id or its key
+/// (`rso-vest`, `sor-rogaland`, `uib`, `public-health`, a municipality's number `4601`).
 #[derive(InputObject, Default, Clone)]
 pub struct NeedFilter {
     pub status: Option<Vec<NeedStatus>>,
@@ -70,7 +73,11 @@ impl From<NeedOrder> for needs::NeedOrder {
 }
 
 /// The filter and search in database terms.
-fn db_filter(filter: Option<NeedFilter>, search: Option<&str>) -> Result<DbFilter, AppError> {
+async fn db_filter(
+    ctx: &Context<'_>,
+    filter: Option<NeedFilter>,
+    search: Option<&str>,
+) -> Result<DbFilter, AppError> {
     let f = filter.unwrap_or_default();
     let common = NeedEventFilter {
         region: f.region,
@@ -80,17 +87,19 @@ fn db_filter(filter: Option<NeedFilter>, search: Option<&str>) -> Result<DbFilte
         theme: f.theme,
     };
     Ok(DbFilter {
-        product_type_id: GlobalId::decode_optional(f.product_type.as_ref(), NodeType::ProductType)?,
+        product_type_id: keys::optional(ctx, f.product_type.as_ref(), NodeType::ProductType).await?,
         urgency: f.urgency,
         submitted_after: f.submitted_after,
         submitted_before: f.submitted_before,
         search: search.map(search_words).unwrap_or_default(),
-        ..event_filter(Some(common))?
+        ..event_filter(ctx, Some(common)).await?
     })
 }
 
 /// Which need changes to receive (`needEvents`, the subscription and the query). All conditions
-/// must hold; a list matches any of its values.
+/// must hold; a list matches any of its values. A region, cluster, municipality, institution, theme
+/// or product type is named by its id or its key (`rso-vest`, `sor-rogaland`, `uib`, `public-
+/// health`, a municipality's number `4601`).
 #[derive(InputObject, Default)]
 pub struct NeedEventFilter {
     pub region: Option<ID>,
@@ -102,14 +111,14 @@ pub struct NeedEventFilter {
 }
 
 /// A need event filter in database terms (the subscription matches the same fields in memory).
-pub fn event_filter(filter: Option<NeedEventFilter>) -> Result<DbFilter, AppError> {
+pub async fn event_filter(ctx: &Context<'_>, filter: Option<NeedEventFilter>) -> Result<DbFilter, AppError> {
     let f = filter.unwrap_or_default();
     Ok(DbFilter {
         statuses: f.status.unwrap_or_default(),
-        theme_ids: GlobalId::decode_all(f.theme.as_deref(), NodeType::Theme)?,
-        region_id: GlobalId::decode_optional(f.region.as_ref(), NodeType::Region)?,
-        cluster_id: GlobalId::decode_optional(f.cluster.as_ref(), NodeType::Cluster)?,
-        municipality_id: GlobalId::decode_optional(f.municipality.as_ref(), NodeType::Municipality)?,
+        theme_ids: keys::all(ctx, f.theme.as_deref(), NodeType::Theme).await?,
+        region_id: keys::optional(ctx, f.region.as_ref(), NodeType::Region).await?,
+        cluster_id: keys::optional(ctx, f.cluster.as_ref(), NodeType::Cluster).await?,
+        municipality_id: keys::optional(ctx, f.municipality.as_ref(), NodeType::Municipality).await?,
         ..DbFilter::default()
     })
 }
@@ -328,7 +337,7 @@ impl NeedsQuery {
         before: Option<String>,
     ) -> Result<NeedPage> {
         let args = PageArgs::parse(first, None, last, None)?;
-        let filter = db_filter(filter, search.as_deref())?;
+        let filter = db_filter(ctx, filter, search.as_deref()).await?;
         let visibility = visibility(ctx)?;
         let order = needs::NeedOrder::from(order_by).effective(&filter);
         let window = Window {
@@ -357,7 +366,10 @@ impl NeedsQuery {
         filter: Option<NeedFilter>,
         search: Option<String>,
     ) -> Result<NeedStats> {
-        Ok(NeedStats { filter: db_filter(filter, search.as_deref())?, visibility: visibility(ctx)? })
+        Ok(NeedStats {
+            filter: db_filter(ctx, filter, search.as_deref()).await?,
+            visibility: visibility(ctx)?,
+        })
     }
 
     /// The log of need changes the caller can see, oldest first: the same events as the
@@ -374,7 +386,7 @@ impl NeedsQuery {
         after: Option<String>,
     ) -> Result<NeedEventPage> {
         let args = PageArgs::parse(first, after, None, None)?;
-        let filter = event_filter(filter)?;
+        let filter = event_filter(ctx, filter).await?;
         let after = args.after.map(|a| i32::try_from(a).unwrap_or(i32::MAX));
         let (rows, more) =
             needs::events(ctx.db()?.conn(), &filter, &visibility(ctx)?, after, since, args.size).await?;

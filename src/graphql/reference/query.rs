@@ -9,7 +9,8 @@ use crate::{
     graphql::{
         connection::{Page, PageArgs, cost},
         context::ContextExt,
-        ids::{GlobalId, NodeType},
+        ids::NodeType,
+        keys,
         reference::types::{
             Cluster, County, Criterion, Institution, Municipality, ProductType, Region, Theme, page_of,
         },
@@ -19,14 +20,18 @@ use crate::{
 #[derive(Default)]
 pub struct ReferenceQuery;
 
-/// Which clusters to list.
+/// Which clusters to list. A region, cluster, municipality, institution, theme or product type is
+/// named by its id or its key (`rso-vest`, `sor-rogaland`, `uib`, `public-health`, a municipality's
+/// number `4601`).
 #[derive(InputObject, Default)]
 pub struct ClusterFilter {
     /// Only the clusters of this region.
     region: Option<ID>,
 }
 
-/// Which municipalities to list. All conditions must hold.
+/// Which municipalities to list. All conditions must hold. A region, cluster, municipality,
+/// institution, theme or product type is named by its id or its key (`rso-vest`, `sor-rogaland`,
+/// `uib`, `public-health`, a municipality's number `4601`).
 #[derive(InputObject, Default)]
 pub struct MunicipalityFilter {
     /// The county's official two-digit code, e.g. `46` for Vestland.
@@ -37,16 +42,14 @@ pub struct MunicipalityFilter {
     search: Option<String>,
 }
 
-/// Which institutions to list.
+/// Which institutions to list. A region, cluster, municipality, institution, theme or product type
+/// is named by its id or its key (`rso-vest`, `sor-rogaland`, `uib`, `public-health`, a
+/// municipality's number `4601`).
 #[derive(InputObject, Default)]
 pub struct InstitutionFilter {
     kind: Option<InstitutionKind>,
     /// Only the institutions of this region.
     region: Option<ID>,
-}
-
-fn optional_id(id: Option<&ID>, node_type: NodeType) -> Result<Option<i32>, AppError> {
-    id.map(|id| GlobalId::decode_as(id, node_type)).transpose()
 }
 
 #[Object]
@@ -65,6 +68,14 @@ impl ReferenceQuery {
         let args = PageArgs::parse(first, after, last, before)?;
         let rows = reference::all::<region::Entity>(ctx.db()?.conn(), region::Column::Id).await?;
         Ok(page_of(rows, args))
+    }
+
+    /// One region by its key, e.g. `"rso-vest"`; null if there is none.
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn region(&self, ctx: &Context<'_>, key: String) -> Result<Option<Region>> {
+        Ok(reference::by_key::<region::Entity>(ctx.db()?.conn(), region::Column::Key, &key)
+            .await?
+            .map(Region))
     }
 
     /// The counties (fylker).
@@ -97,7 +108,7 @@ impl ReferenceQuery {
     ) -> Result<Page<Cluster>> {
         let args = PageArgs::parse(first, after, last, before)?;
         let filter = filter.unwrap_or_default();
-        let region_id = optional_id(filter.region.as_ref(), NodeType::Region)?;
+        let region_id = keys::optional(ctx, filter.region.as_ref(), NodeType::Region).await?;
         let rows = reference::clusters(ctx.db()?.conn(), region_id).await?;
         Ok(page_of(rows, args))
     }
@@ -126,7 +137,7 @@ impl ReferenceQuery {
         let filter = filter.unwrap_or_default();
         let filter = DbMunicipalityFilter {
             county_code: filter.county,
-            cluster_id: optional_id(filter.cluster.as_ref(), NodeType::Cluster)?,
+            cluster_id: keys::optional(ctx, filter.cluster.as_ref(), NodeType::Cluster).await?,
             search: filter.search,
         };
         let rows = reference::municipalities(ctx.db()?.conn(), &filter).await?;
@@ -159,7 +170,7 @@ impl ReferenceQuery {
     ) -> Result<Page<Institution>> {
         let args = PageArgs::parse(first, after, last, before)?;
         let filter = filter.unwrap_or_default();
-        let region_id = optional_id(filter.region.as_ref(), NodeType::Region)?;
+        let region_id = keys::optional(ctx, filter.region.as_ref(), NodeType::Region).await?;
         let rows = reference::institutions(ctx.db()?.conn(), filter.kind, region_id).await?;
         Ok(page_of(rows, args))
     }

@@ -10,6 +10,7 @@ use crate::{
         connection::{Page, PageArgs, cost, paginate},
         context::ContextExt,
         ids::{GlobalId, NodeType},
+        keys,
         rounds::types::{Round, visible_round},
     },
 };
@@ -17,7 +18,9 @@ use crate::{
 #[derive(Default)]
 pub struct RoundsQuery;
 
-/// Which rounds to list.
+/// Which rounds to list. A region, cluster, municipality, institution, theme or product type is
+/// named by its id or its key (`rso-vest`, `sor-rogaland`, `uib`, `public-health`, a municipality's
+/// number `4601`).
 #[derive(InputObject, Default)]
 pub struct RoundFilter {
     pub region: Option<ID>,
@@ -49,7 +52,7 @@ impl RoundsQuery {
         let filter = filter.unwrap_or_default();
         let mut regions = ctx.viewer()?.regions();
         if let Some(id) = &filter.region {
-            let wanted = GlobalId::decode_as(id, NodeType::Region)?;
+            let wanted = keys::id_or_key(ctx, id, NodeType::Region).await?;
             regions.retain(|r| *r == wanted);
         }
         let rows = in_regions(ctx.db()?.conn(), &regions, filter.status).await?;
