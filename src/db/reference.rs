@@ -2,8 +2,12 @@
 //! themes, product types and criteria. Every list comes back in id order (the order of the
 //! bundled data), which is also the cursor order of the API's connections.
 
-use entity::{cluster, county, enums::InstitutionKind, institution, municipality, region, theme};
+use entity::{
+    cluster, county, enums::InstitutionKind, institution, municipality, product_type, region, theme,
+};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, sea_query::Query};
+
+use super::NodeType;
 
 /// Every row of `E`, ordered by `id`.
 #[tracing::instrument(level = "debug", skip_all)]
@@ -117,6 +121,31 @@ pub async fn by_key<E: EntityTrait>(
     value: &str,
 ) -> Result<Option<E::Model>, DbErr> {
     E::find().filter(column.eq(value)).one(db).await
+}
+
+/// The id of the `node_type` row whose key is `key` (a municipality's: its four-digit number);
+/// `None` if there is none, or if rows of that type have no key.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn id_by_key(
+    db: &impl ConnectionTrait,
+    node_type: NodeType,
+    key: &str,
+) -> Result<Option<i32>, DbErr> {
+    Ok(match node_type {
+        NodeType::Region => by_key::<region::Entity>(db, region::Column::Key, key).await?.map(|r| r.id),
+        NodeType::Cluster => by_key::<cluster::Entity>(db, cluster::Column::Key, key).await?.map(|c| c.id),
+        NodeType::Municipality => {
+            by_key::<municipality::Entity>(db, municipality::Column::Code, key).await?.map(|m| m.id)
+        }
+        NodeType::Institution => {
+            by_key::<institution::Entity>(db, institution::Column::Key, key).await?.map(|i| i.id)
+        }
+        NodeType::Theme => by_key::<theme::Entity>(db, theme::Column::Key, key).await?.map(|t| t.id),
+        NodeType::ProductType => {
+            by_key::<product_type::Entity>(db, product_type::Column::Key, key).await?.map(|p| p.id)
+        }
+        _ => None,
+    })
 }
 
 /// The themes with these keys.

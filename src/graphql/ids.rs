@@ -39,15 +39,20 @@ impl GlobalId {
 
     /// Decodes an id that must name an object of `expected` type; any other type is `BAD_USER_INPUT`.
     pub fn decode_as(id: &str, expected: NodeType) -> Result<i32, AppError> {
-        let global = Self::decode(id)?;
-        if global.node_type != expected {
+        Self::decode(id)?.key_as(id, expected)
+    }
+
+    /// The key of this decoded id (`id`, as sent) if it names an object of `expected` type; any
+    /// other type is `BAD_USER_INPUT`.
+    pub fn key_as(self, id: &str, expected: NodeType) -> Result<i32, AppError> {
+        if self.node_type != expected {
             return Err(AppError::bad_input(format!(
                 "`{id}` is the id of a {}, expected a {}",
-                global.node_type.name(),
+                self.node_type.name(),
                 expected.name()
             )));
         }
-        Ok(global.key)
+        Ok(self.key)
     }
 
     /// `decode_as` for an optional argument.

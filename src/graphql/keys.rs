@@ -4,10 +4,9 @@
 //! `4601`), so a dashboard need not look ids up first.
 
 use async_graphql::{Context, ID};
-use entity::{cluster, institution, municipality, product_type, region, theme};
 
 use crate::{
-    db::reference::by_key,
+    db::reference::id_by_key,
     error::AppError,
     graphql::{
         context::ContextExt,
@@ -19,27 +18,11 @@ use crate::{
 /// another type is `BAD_USER_INPUT`, as everywhere); anything else must be the key of such an
 /// object, or it is `BAD_USER_INPUT` too.
 pub async fn id_or_key(ctx: &Context<'_>, value: &ID, node_type: NodeType) -> Result<i32, AppError> {
-    if GlobalId::decode(value).is_ok() {
-        return GlobalId::decode_as(value, node_type);
+    if let Ok(global) = GlobalId::decode(value) {
+        return global.key_as(value, node_type);
     }
-    let conn = ctx.db()?.conn();
     let key = value.as_str();
-    let found = match node_type {
-        NodeType::Region => by_key::<region::Entity>(conn, region::Column::Key, key).await?.map(|r| r.id),
-        NodeType::Cluster => by_key::<cluster::Entity>(conn, cluster::Column::Key, key).await?.map(|c| c.id),
-        NodeType::Municipality => {
-            by_key::<municipality::Entity>(conn, municipality::Column::Code, key).await?.map(|m| m.id)
-        }
-        NodeType::Institution => {
-            by_key::<institution::Entity>(conn, institution::Column::Key, key).await?.map(|i| i.id)
-        }
-        NodeType::Theme => by_key::<theme::Entity>(conn, theme::Column::Key, key).await?.map(|t| t.id),
-        NodeType::ProductType => {
-            by_key::<product_type::Entity>(conn, product_type::Column::Key, key).await?.map(|p| p.id)
-        }
-        _ => None,
-    };
-    found.ok_or_else(|| {
+    id_by_key(ctx.db()?.conn(), node_type, key).await?.ok_or_else(|| {
         AppError::bad_input(format!("`{key}` is neither an id nor the key of a {}", node_type.name()))
     })
 }

@@ -136,10 +136,7 @@ async fn read(db: &Db, topic: Topic, id: i32) -> Result<Option<Change>, DbErr> {
 
 /// A need's change: the need with its municipality's cluster and region, and its themes.
 #[tracing::instrument(level = "debug", skip_all)]
-pub(crate) async fn need_change(
-    conn: &impl ConnectionTrait,
-    event: need_event::Model,
-) -> Result<Option<Change>, DbErr> {
+async fn need_change(conn: &impl ConnectionTrait, event: need_event::Model) -> Result<Option<Change>, DbErr> {
     let Some(placed) = super::needs::with_place(conn, event.need_id).await? else {
         return Ok(None);
     };
@@ -151,7 +148,7 @@ pub(crate) async fn need_change(
 /// committed, and a subscriber must see the moves in order, and be shown, or not, by the status
 /// of each; its other fields are read as they are now), with the themes of its needs.
 #[tracing::instrument(level = "debug", skip_all)]
-pub(crate) async fn commission_change(
+async fn commission_change(
     conn: &impl ConnectionTrait,
     event: commission_event::Model,
 ) -> Result<Option<Change>, DbErr> {
