@@ -10,6 +10,9 @@ pub struct Model {
     #[sea_orm(unique)]
     pub key: String,
     pub name: String,
+    /// Its node in the organisation tree.
+    #[sea_orm(unique)]
+    pub organisation_id: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,237 @@
+//! Organisations as one typed tree, and partnerships.
+//!
+//! Every unit the hub serves is a row of `organisation`: the national body, regions (RSOs),
+//! counties, clusters, municipalities, city districts, programmes, sub-programmes, projects,
+//! institutions and state partners, each under its `parent`. `organisation_ancestor` is the
+//! tree's closure (every organisation with each of its ancestors and itself, at their distance),
+//! kept in step in the writing transaction, so "is this need under that organisation?" is one
+//! indexed look-up at any depth. The typed tables (region, county, cluster, municipality,
+//! institution) keep their facts and gain the id of their organisation.
+//!
+//! A partnership is a prioritising body (KSF, RSO Vest, Områdesatsingene, Universitetskommunen
+//! Oslo), run by its body organisation, with member organisations (whose subtrees it serves; some
+//! of them raise needs in it).
+//!
+//! The rows themselves are written by the reference-data loader, which links the typed rows an
+//! existing database already has.
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+use crate::common::fk;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum Organisation {
+    Table,
+    Id,
+    Kind,
+    Key,
+    Code,
+    Name,
+    ParentId,
+    ClosedAt,
+    EditedAt,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum OrganisationAncestor {
+    Table,
+    OrganisationId,
+    AncestorId,
+    Depth,
+}
+
+#[derive(DeriveIden)]
+enum Partnership {
+    Table,
+    Id,
+    Key,
+    Name,
+    OrganisationId,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum PartnershipMember {
+    Table,
+    PartnershipId,
+    OrganisationId,
+    AcceptsNeeds,
+    CreatedAt,
+}
+
+/// The typed tables that gain the id of their organisation.
+#[derive(DeriveIden, Clone, Copy)]
+enum Typed {
+    Region,
+    County,
+    Cluster,
+    Municipality,
+    Institution,
+}
+
+const TYPED: [Typed; 5] = [Typed::Region, Typed::County, Typed::Cluster, Typed::Municipality, Typed::Institution];
+
+#[derive(DeriveIden)]
+enum Typedcol {
+    OrganisationId,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Organisation::Table)
+                    .col(pk_auto(Organisation::Id))
+                    .col(string_len(Organisation::Kind, 16))
+                    .col(string_null(Organisation::Key).unique_key())
+                    .col(string_null(Organisation::Code).unique_key())
+                    .col(string(Organisation::Name))
+                    .col(integer_null(Organisation::ParentId))
+                    .col(timestamp_with_time_zone_null(Organisation::ClosedAt))
+                    .col(timestamp_with_time_zone_null(Organisation::EditedAt))
+                    .col(timestamp_with_time_zone(Organisation::CreatedAt))
+                    .foreign_key(&mut fk(
+                        (Organisation::Table, Organisation::ParentId),
+                        (Organisation::Table, Organisation::Id),
+                    ))
+                    .to_owned(),
+            )
+            .await?;
+        for (name, col) in
+            [("idx_organisation_parent", Organisation::ParentId), ("idx_organisation_kind", Organisation::Kind)]
+        {
+            manager
+                .create_index(Index::create().name(name).table(Organisation::Table).col(col).to_owned())
+                .await?;
+        }
+        manager
+            .create_table(
+                Table::create()
+                    .table(OrganisationAncestor::Table)
+                    .col(integer(OrganisationAncestor::OrganisationId))
+                    .col(integer(OrganisationAncestor::AncestorId))
+                    .col(integer(OrganisationAncestor::Depth))
+                    .primary_key(
+                        Index::create()
+                            .col(OrganisationAncestor::OrganisationId)
+                            .col(OrganisationAncestor::AncestorId),
+                    )
+                    .foreign_key(&mut fk(
+                        (OrganisationAncestor::Table, OrganisationAncestor::OrganisationId),
+                        (Organisation::Table, Organisation::Id),
+                    ))
+                    .foreign_key(&mut fk(
+                        (OrganisationAncestor::Table, OrganisationAncestor::AncestorId),
+                        (Organisation::Table, Organisation::Id),
+                    ))
+                    .to_owned(),
+            )
+            .await?;
+        // Descendants of an organisation: the scope of a coordinator, a filter, a dashboard.
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_organisation_ancestor_descendants")
+                    .table(OrganisationAncestor::Table)
+                    .col(OrganisationAncestor::AncestorId)
+                    .col(OrganisationAncestor::OrganisationId)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Partnership::Table)
+                    .col(pk_auto(Partnership::Id))
+                    .col(string_uniq(Partnership::Key))
+                    .col(string(Partnership::Name))
+                    .col(integer_uniq(Partnership::OrganisationId))
+                    .col(timestamp_with_time_zone(Partnership::CreatedAt))
+                    .foreign_key(&mut fk(
+                        (Partnership::Table, Partnership::OrganisationId),
+                        (Organisation::Table, Organisation::Id),
+                    ))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(PartnershipMember::Table)
+                    .col(integer(PartnershipMember::PartnershipId))
+                    .col(integer(PartnershipMember::OrganisationId))
+                    .col(boolean(PartnershipMember::AcceptsNeeds).default(false))
+                    .col(timestamp_with_time_zone(PartnershipMember::CreatedAt))
+                    .primary_key(
+                        Index::create().col(PartnershipMember::PartnershipId).col(PartnershipMember::OrganisationId),
+                    )
+                    .foreign_key(&mut fk(
+                        (PartnershipMember::Table, PartnershipMember::PartnershipId),
+                        (Partnership::Table, Partnership::Id),
+                    ))
+                    .foreign_key(&mut fk(
+                        (PartnershipMember::Table, PartnershipMember::OrganisationId),
+                        (Organisation::Table, Organisation::Id),
+                    ))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_partnership_member_organisation")
+                    .table(PartnershipMember::Table)
+                    .col(PartnershipMember::OrganisationId)
+                    .to_owned(),
+            )
+            .await?;
+        // SQLite adds one column per ALTER TABLE, and a foreign key only inline; the loader sets
+        // these for every row, and the unique index keeps one typed row per organisation.
+        for table in TYPED {
+            manager
+                .alter_table(
+                    Table::alter().table(table).add_column(integer_null(Typedcol::OrganisationId)).to_owned(),
+                )
+                .await?;
+            manager
+                .create_index(
+                    Index::create()
+                        .name(format!("idx_{}_organisation", table.to_string()))
+                        .table(table)
+                        .col(Typedcol::OrganisationId)
+                        .unique()
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in TYPED {
+            manager
+                .drop_index(
+                    Index::drop().name(format!("idx_{}_organisation", table.to_string())).table(table).to_owned(),
+                )
+                .await?;
+            manager
+                .alter_table(Table::alter().table(table).drop_column(Typedcol::OrganisationId).to_owned())
+                .await?;
+        }
+        for table in [
+            PartnershipMember::Table.into_iden(),
+            Partnership::Table.into_iden(),
+            OrganisationAncestor::Table.into_iden(),
+            Organisation::Table.into_iden(),
+        ] {
+            manager.drop_table(Table::drop().table(table).to_owned()).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,1 @@
+//! Reading organisations and partnerships.
