@@ -123,8 +123,9 @@ pub async fn by_key<E: EntityTrait>(
     E::find().filter(column.eq(value)).one(db).await
 }
 
-/// The id of the `node_type` row whose key is `key` (a municipality's: its four-digit number);
-/// `None` if there is none, or if rows of that type have no key.
+/// The id of the `node_type` row whose key is `key` (a municipality's: its four-digit number; an
+/// organisation's: its key or official number); `None` if there is none, or if rows of that type
+/// have no key.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn id_by_key(
     db: &impl ConnectionTrait,
@@ -144,6 +145,8 @@ pub async fn id_by_key(
         NodeType::ProductType => {
             by_key::<product_type::Entity>(db, product_type::Column::Key, key).await?.map(|p| p.id)
         }
+        NodeType::Organisation => super::organisations::read::by_key_or_code(db, key).await?.map(|o| o.id),
+        NodeType::Partnership => super::organisations::read::partnership_by_key(db, key).await?.map(|p| p.id),
         _ => None,
     })
 }
