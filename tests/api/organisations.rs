@@ -98,10 +98,13 @@ async fn organisations_are_filtered_by_kind_partnership_parent_subtree_and_name(
     );
     assert!(!set_of(&data["organisations"], "key").contains("omradesatsingene"), "not itself");
 
+    // Any case, æ, ø and å included, on both databases.
     let data = app.data(&list(r#"{ search: "søndre" }"#)).await;
+    let names = set_of(&data["organisations"], "name");
+    assert!(names.contains("Søndre Nordstrand"), "{names:?}");
+    assert!(names.iter().all(|name| name.to_lowercase().contains("søndre")), "{names:?}");
+    let data = app.data(&list(r#"{ search: "SØNDRE", kind: [DISTRICT] }"#)).await;
     assert_eq!(set_of(&data["organisations"], "name"), set(&["Søndre Nordstrand"]));
-    let data = app.data(&list(r#"{ search: "SØNDRE", kind: [MUNICIPALITY] }"#)).await;
-    assert_eq!(data["organisations"]["totalCount"], 0);
 
     // A page at a time, by cursor, in id order, forward and back.
     let first = app.data(r#"{ organisations(filter: { parent: "0301" }, first: 10) { pageInfo { hasNextPage endCursor } nodes { code } } }"#).await;

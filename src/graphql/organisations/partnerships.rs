@@ -17,11 +17,6 @@ use crate::{
     },
 };
 
-/// The most partnerships there are, so the most that serve one organisation: `Organisation.
-/// partnerships` is priced at it. The bundled reference data has five (KSF, RSO Vest, RSO Midt,
-/// Områdesatsingene, Universitetskommunen Oslo); partnerships come only from it.
-pub const MAX_PARTNERSHIPS: usize = 5;
-
 /// A partnership, as a GraphQL object.
 #[derive(Clone, Debug)]
 pub struct Partnership(pub partnership::Model);

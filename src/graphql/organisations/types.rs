@@ -24,11 +24,9 @@ use crate::{
     },
 };
 
-/// The most ancestors an organisation has: the depth of the deepest organisation below the root
-/// (the national body, a region, a county or cluster, a municipality, a district or programme,
-/// sub-programmes, a project). The reference-data loader refuses a deeper tree
-/// (`domain::organisations::MAX_DEPTH`, the same value), so `ancestors` is priced at it.
-pub const MAX_ANCESTORS: usize = 8;
+/// The most ancestors an organisation has: the tree's maximum depth, which its writer keeps
+/// (`domain::organisations::MAX_DEPTH`), so `ancestors` is priced at it.
+pub const MAX_ANCESTORS: usize = crate::domain::organisations::MAX_DEPTH.unsigned_abs() as usize;
 
 /// An organisation, as a GraphQL object.
 #[derive(Clone, Debug)]
@@ -133,7 +131,7 @@ impl Organisation {
     /// The partnerships that serve it: those with a member that is it or one of its ancestors
     /// (KSF serves every organisation under it), in id order.
     #[graphql(
-        complexity = "crate::graphql::limits::bounded(crate::graphql::organisations::partnerships::MAX_PARTNERSHIPS, child_complexity)"
+        complexity = "crate::graphql::limits::bounded(crate::db::reference_data::bundled().partnerships, child_complexity)"
     )]
     async fn partnerships(&self, ctx: &Context<'_>) -> Result<Vec<Partnership>> {
         let rows = ctx.loader()?.load_one(PartnershipsServing(self.0.id)).await?;
