@@ -14,7 +14,10 @@ use sea_orm::{
 };
 
 use super::{N, n, search};
-use crate::domain::needs::is_published;
+use crate::{
+    db::organisations::read::{OA, PM, join_members_above},
+    domain::needs::is_published,
+};
 
 /// Which needs to list. Empty lists and `None` mean no restriction.
 #[derive(Clone, Debug, Default)]
@@ -119,10 +122,9 @@ fn conditions(filter: &NeedFilter, visibility: &Visibility) -> Condition {
         .add_option(filter.submitted_before.map(|before| n(need::Column::SubmittedAt).lt(before)))
 }
 
-/// The aliases of the subqueries over the organisation tree.
+/// The alias of `municipality` in the subqueries over the organisation tree (whose other
+/// aliases are `db::organisations::read`'s).
 const M: &str = "m";
-const OA: &str = "oa";
-const PM: &str = "pm";
 
 /// Needs raised under each of the filter's organisations and partnerships: one `IN` subquery
 /// each, through the closure `organisation_ancestor` (and `partnership_member`), so the depth of
@@ -135,14 +137,7 @@ fn organisations(filter: &NeedFilter) -> Option<Condition> {
     });
     let served = filter.partnership_ids.iter().map(|id| {
         let mut municipalities = subtree_municipalities();
-        municipalities
-            .join_as(
-                JoinType::InnerJoin,
-                partnership_member::Entity,
-                PM,
-                Expr::col((PM, partnership_member::Column::OrganisationId))
-                    .equals((OA, organisation_ancestor::Column::AncestorId)),
-            )
+        join_members_above(&mut municipalities)
             .and_where(Expr::col((PM, partnership_member::Column::PartnershipId)).eq(*id));
         n(need::Column::MunicipalityId).in_subquery(municipalities)
     });

@@ -13,11 +13,25 @@ use sea_orm::{
     sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query, SelectStatement},
 };
 
-/// The aliases of the statements of this module.
+/// The aliases of the statements of this module: `organisation o`, `organisation_ancestor oa`,
+/// `partnership_member pm` (also in the needs filter's subqueries) and `partnership p`.
 const O: &str = "o";
-const OA: &str = "oa";
-const PM: &str = "pm";
+pub(crate) const OA: &str = "oa";
+pub(crate) const PM: &str = "pm";
 const P: &str = "p";
+
+/// Joins `partnership_member pm` to a statement over `organisation_ancestor oa`: the members
+/// that are an ancestor of `oa`'s organisation, or the organisation itself, so the partnerships
+/// that serve it.
+pub(crate) fn join_members_above(select: &mut SelectStatement) -> &mut SelectStatement {
+    select.join_as(
+        JoinType::InnerJoin,
+        partnership_member::Entity,
+        PM,
+        Expr::col((PM, partnership_member::Column::OrganisationId))
+            .equals((OA, organisation_ancestor::Column::AncestorId)),
+    )
+}
 
 /// A set of organisation kinds, as a filter (none: any kind). A bit per kind, so the set is a
 /// small `Copy` value that batch keys and `db::pages::Children` can carry.
@@ -209,18 +223,13 @@ pub async fn partnerships_serving(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let select = Query::select()
+    let mut select = Query::select();
+    select
         .distinct()
         .exprs(partnership::Column::iter().map(|c| Expr::col((P, c))))
         .expr_as(Expr::col((OA, organisation_ancestor::Column::OrganisationId)), "of_id")
-        .from_as(organisation_ancestor::Entity, OA)
-        .join_as(
-            JoinType::InnerJoin,
-            partnership_member::Entity,
-            PM,
-            Expr::col((PM, partnership_member::Column::OrganisationId))
-                .equals((OA, organisation_ancestor::Column::AncestorId)),
-        )
+        .from_as(organisation_ancestor::Entity, OA);
+    join_members_above(&mut select)
         .join_as(
             JoinType::InnerJoin,
             partnership::Entity,
@@ -229,8 +238,7 @@ pub async fn partnerships_serving(
         )
         .and_where(Expr::col((OA, organisation_ancestor::Column::OrganisationId)).is_in(ids.iter().copied()))
         .order_by(Alias::new("of_id"), Order::Asc)
-        .order_by((P, partnership::Column::Id), Order::Asc)
-        .to_owned();
+        .order_by((P, partnership::Column::Id), Order::Asc);
     grouped(db.query_all(&select).await?)
 }
 

@@ -14,24 +14,11 @@ use crate::{
         loaders::MembersOfPartnership,
         needs::query::{NeedFilter, NeedOrder, NeedPage, NeedPageArgs, page},
         organisations::types::{Organisation, organisation_by_id},
+        reference::types::node_type,
     },
 };
 
-/// A partnership, as a GraphQL object.
-#[derive(Clone, Debug)]
-pub struct Partnership(pub partnership::Model);
-
-impl Partnership {
-    pub fn global_id(&self) -> ID {
-        GlobalId::new(NodeType::Partnership, self.0.id).encode()
-    }
-}
-
-impl From<partnership::Model> for Partnership {
-    fn from(model: partnership::Model) -> Self {
-        Self(model)
-    }
-}
+node_type!(Partnership, partnership::Model);
 
 /// A prioritising body (KSF, RSO Vest, Områdesatsingene, Universitetskommunen Oslo), run by its
 /// body organisation. It serves the subtrees of its members and takes needs from those members

@@ -95,7 +95,7 @@ impl OrganisationsQuery {
         };
         let rows = read::list(ctx.db()?.conn(), &filter).await?;
         let rows = rows.into_iter().map(Organisation).collect();
-        Ok(paginate_with(rows, args, |o: &Organisation| i64::from(o.0.id), ChildCount::Known))
+        Ok(paginate_with(rows, args, Organisation::cursor_key, ChildCount::Known))
     }
 
     /// One city district (bydel) by its official six-digit number, e.g. `"030115"` for Søndre
@@ -126,7 +126,7 @@ impl OrganisationsQuery {
         let args = PageArgs::parse(first, after, last, before)?;
         let rows = read::partnerships(ctx.db()?.conn()).await?;
         let rows = rows.into_iter().map(Partnership).collect();
-        Ok(paginate(rows, args, |p: &Partnership| i64::from(p.0.id)))
+        Ok(paginate(rows, args, Partnership::cursor_key))
     }
 
     /// One partnership by its key, e.g. `"omradesatsingene"`; null if there is none.

@@ -20,7 +20,7 @@ use crate::{
         },
         needs::query::{NeedFilter, NeedOrder, NeedPage, NeedPageArgs, page},
         organisations::partnerships::Partnership,
-        reference::types::{Cluster, County, Institution, Municipality, Region},
+        reference::types::{Cluster, County, Institution, Municipality, Region, node_type},
     },
 };
 
@@ -28,21 +28,7 @@ use crate::{
 /// (`domain::organisations::MAX_DEPTH`), so `ancestors` is priced at it.
 pub const MAX_ANCESTORS: usize = crate::domain::organisations::MAX_DEPTH.unsigned_abs() as usize;
 
-/// An organisation, as a GraphQL object.
-#[derive(Clone, Debug)]
-pub struct Organisation(pub organisation::Model);
-
-impl Organisation {
-    pub fn global_id(&self) -> ID {
-        GlobalId::new(NodeType::Organisation, self.0.id).encode()
-    }
-}
-
-impl From<organisation::Model> for Organisation {
-    fn from(model: organisation::Model) -> Self {
-        Self(model)
-    }
-}
+node_type!(Organisation, organisation::Model);
 
 /// A page of organisations (`organisations`, `Organisation.children`): `OrganisationConnection`.
 pub type OrganisationPage = ChildPage<Organisation>;

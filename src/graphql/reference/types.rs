@@ -48,6 +48,9 @@ macro_rules! node_type {
     };
 }
 
+/// For the node types of other areas that wrap a row with an `id` (organisations, partnerships).
+pub(crate) use node_type;
+
 node_type!(Region, region::Model);
 node_type!(County, county::Model);
 node_type!(Cluster, cluster::Model);
