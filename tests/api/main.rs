@@ -20,6 +20,7 @@ mod lists;
 mod needs;
 mod node;
 mod organisations;
+mod organisations_data;
 mod pagination;
 mod permissions;
 mod rate_limit;
