@@ -40,7 +40,9 @@ impl Partnership {
 
     /// The organisation that runs it.
     async fn body(&self, ctx: &Context<'_>) -> Result<Organisation> {
-        Ok(organisation_by_id(ctx, Some(self.0.organisation_id)).await?)
+        // `Option::from` takes the body's id whether the column is required or optional, so this
+        // reads the same when partnerships also hold the regions' RSOs (whose column is optional).
+        Ok(organisation_by_id(ctx, Option::from(self.0.organisation_id)).await?)
     }
 
     /// Its members of the kinds given (any when none), in the id order of their organisations:
