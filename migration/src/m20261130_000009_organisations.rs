@@ -10,7 +10,11 @@
 //!
 //! A partnership is a prioritising body (KSF, RSO Vest, Områdesatsingene, Universitetskommunen
 //! Oslo), run by its body organisation, with member organisations (whose subtrees it serves; some
-//! of them raise needs in it).
+//! of them raise needs in it). The first partnership the hub knew was a region's RSO, and every
+//! `region_id` column names the body that holds authority (coordinators, rounds, commissions, the
+//! audit log, token bounds): so the `region` table becomes `partnership`, keeping its ids and
+//! every reference to them, and a region is now an organisation of kind REGION whose RSO is its
+//! partnership.
 //!
 //! The rows themselves are written by the reference-data loader, which links the typed rows an
 //! existing database already has.
@@ -45,13 +49,14 @@ enum OrganisationAncestor {
 }
 
 #[derive(DeriveIden)]
+enum Region {
+    Table,
+}
+
+#[derive(DeriveIden)]
 enum Partnership {
     Table,
     Id,
-    Key,
-    Name,
-    OrganisationId,
-    CreatedAt,
 }
 
 #[derive(DeriveIden)]
@@ -63,17 +68,18 @@ enum PartnershipMember {
     CreatedAt,
 }
 
-/// The typed tables that gain the id of their organisation.
+/// The tables whose rows are organisations (or, for a partnership, are run by one) and gain its id.
 #[derive(DeriveIden, Clone, Copy)]
 enum Typed {
-    Region,
+    Partnership,
     County,
     Cluster,
     Municipality,
     Institution,
 }
 
-const TYPED: [Typed; 5] = [Typed::Region, Typed::County, Typed::Cluster, Typed::Municipality, Typed::Institution];
+const TYPED: [Typed; 5] =
+    [Typed::Partnership, Typed::County, Typed::Cluster, Typed::Municipality, Typed::Institution];
 
 #[derive(DeriveIden)]
 enum Typedcol {
@@ -103,9 +109,10 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        for (name, col) in
-            [("idx_organisation_parent", Organisation::ParentId), ("idx_organisation_kind", Organisation::Kind)]
-        {
+        for (name, col) in [
+            ("idx_organisation_parent", Organisation::ParentId),
+            ("idx_organisation_kind", Organisation::Kind),
+        ] {
             manager
                 .create_index(Index::create().name(name).table(Organisation::Table).col(col).to_owned())
                 .await?;
@@ -144,22 +151,8 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(Partnership::Table)
-                    .col(pk_auto(Partnership::Id))
-                    .col(string_uniq(Partnership::Key))
-                    .col(string(Partnership::Name))
-                    .col(integer_uniq(Partnership::OrganisationId))
-                    .col(timestamp_with_time_zone(Partnership::CreatedAt))
-                    .foreign_key(&mut fk(
-                        (Partnership::Table, Partnership::OrganisationId),
-                        (Organisation::Table, Organisation::Id),
-                    ))
-                    .to_owned(),
-            )
-            .await?;
+        // Both databases carry the foreign keys that name `region` over to the new name.
+        manager.rename_table(Table::rename().table(Region::Table, Partnership::Table).to_owned()).await?;
         manager
             .create_table(
                 Table::create()
@@ -169,7 +162,9 @@ impl MigrationTrait for Migration {
                     .col(boolean(PartnershipMember::AcceptsNeeds).default(false))
                     .col(timestamp_with_time_zone(PartnershipMember::CreatedAt))
                     .primary_key(
-                        Index::create().col(PartnershipMember::PartnershipId).col(PartnershipMember::OrganisationId),
+                        Index::create()
+                            .col(PartnershipMember::PartnershipId)
+                            .col(PartnershipMember::OrganisationId),
                     )
                     .foreign_key(&mut fk(
                         (PartnershipMember::Table, PartnershipMember::PartnershipId),
@@ -192,7 +187,7 @@ impl MigrationTrait for Migration {
             )
             .await?;
         // SQLite adds one column per ALTER TABLE, and a foreign key only inline; the loader sets
-        // these for every row, and the unique index keeps one typed row per organisation.
+        // these for every row, and the unique index keeps one row per organisation.
         for table in TYPED {
             manager
                 .alter_table(
@@ -217,19 +212,19 @@ impl MigrationTrait for Migration {
         for table in TYPED {
             manager
                 .drop_index(
-                    Index::drop().name(format!("idx_{}_organisation", table.to_string())).table(table).to_owned(),
+                    Index::drop()
+                        .name(format!("idx_{}_organisation", table.to_string()))
+                        .table(table)
+                        .to_owned(),
                 )
                 .await?;
             manager
                 .alter_table(Table::alter().table(table).drop_column(Typedcol::OrganisationId).to_owned())
                 .await?;
         }
-        for table in [
-            PartnershipMember::Table.into_iden(),
-            Partnership::Table.into_iden(),
-            OrganisationAncestor::Table.into_iden(),
-            Organisation::Table.into_iden(),
-        ] {
+        manager.drop_table(Table::drop().table(PartnershipMember::Table).to_owned()).await?;
+        manager.rename_table(Table::rename().table(Partnership::Table, Region::Table).to_owned()).await?;
+        for table in [OrganisationAncestor::Table.into_iden(), Organisation::Table.into_iden()] {
             manager.drop_table(Table::drop().table(table).to_owned()).await?;
         }
         Ok(())

@@ -10,7 +10,7 @@ use chrono::Utc;
 use entity::{
     cluster, county, criterion,
     enums::{ClusterMembership, InstitutionKind},
-    institution, municipality, product_type, reference_data_load, region, theme,
+    institution, municipality, partnership, product_type, reference_data_load, theme,
 };
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, TransactionTrait};
 use serde::{Deserialize, de::DeserializeOwned};
@@ -206,17 +206,18 @@ macro_rules! insert_labelled {
 /// Inserts what is missing, looking up foreign keys by natural key after each level.
 #[tracing::instrument(level = "debug", skip_all)]
 async fn insert(txn: &(impl ConnectionTrait + TransactionTrait), b: &Bundle) -> Result<(), DbErr> {
-    insert_missing::<region::Entity, _>(
+    insert_missing::<partnership::Entity, _>(
         txn,
-        region::Column::Key,
-        b.regions.iter().map(|r| region::ActiveModel {
+        partnership::Column::Key,
+        b.regions.iter().map(|r| partnership::ActiveModel {
             key: Set(r.key.clone()),
             name: Set(r.name.clone()),
             ..Default::default()
         }),
     )
     .await?;
-    let regions = ids(reference::all::<region::Entity>(txn, region::Column::Id).await?, |r| (r.key, r.id));
+    let regions =
+        ids(reference::all::<partnership::Entity>(txn, partnership::Column::Id).await?, |r| (r.key, r.id));
     let region_of_county: HashMap<&str, i32> = b
         .regions
         .iter()

@@ -165,10 +165,10 @@ impl TestApp {
     /// Adds a second region, "rso-nord", with one county, cluster, municipality and institution,
     /// for cross-region tests.
     pub async fn add_second_region(&self) {
-        use entity::{cluster, county, enums, institution, municipality, region};
+        use entity::{cluster, county, enums, institution, municipality, partnership};
         use sea_orm::{ActiveModelTrait, ActiveValue::Set};
         let conn = self.db.conn();
-        let region = region::ActiveModel {
+        let region = partnership::ActiveModel {
             key: Set("rso-nord".into()),
             name: Set("RSO Nord".into()),
             ..Default::default()
