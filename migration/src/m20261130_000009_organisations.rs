@@ -16,8 +16,9 @@
 //! every reference to them, and a region is now an organisation of kind REGION whose RSO is its
 //! partnership.
 //!
-//! The rows themselves are written by the reference-data loader, which links the typed rows an
-//! existing database already has.
+//! Every row an existing database already has in the typed tables gets its organisation here (so
+//! later migrations may refer to it); the reference-data loader then places them in the tree,
+//! adds the rest of the country and writes the closure.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -84,6 +85,81 @@ const TYPED: [Typed; 5] =
 #[derive(DeriveIden)]
 enum Typedcol {
     OrganisationId,
+    Key,
+    Code,
+    Name,
+}
+
+/// Each typed table, the organisation kind of its rows, and the column that names a row (a key,
+/// or an official code), which is how an organisation is found again.
+const KINDS: [(Typed, &str, Typedcol); 5] = [
+    (Typed::Partnership, "REGION", Typedcol::Key),
+    (Typed::County, "COUNTY", Typedcol::Code),
+    (Typed::Cluster, "CLUSTER", Typedcol::Key),
+    (Typed::Municipality, "MUNICIPALITY", Typedcol::Code),
+    (Typed::Institution, "INSTITUTION", Typedcol::Key),
+];
+
+/// One organisation for every row of the typed tables that has none, linked to it.
+async fn link_existing_rows(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    let now = sea_orm_migration::sea_orm::prelude::ChronoUtc::now();
+    for (table, kind, naming) in KINDS {
+        let naming = naming.to_string();
+        let (key, code) = match naming.as_str() {
+            "code" => (Expr::cust("NULL"), Expr::col((table, Typedcol::Code))),
+            _ => (Expr::col((table, Typedcol::Key)), Expr::cust("NULL")),
+        };
+        let insert = Query::insert()
+            .into_table(Organisation::Table)
+            .columns([
+                Organisation::Kind,
+                Organisation::Key,
+                Organisation::Code,
+                Organisation::Name,
+                Organisation::CreatedAt,
+            ])
+            .select_from(
+                Query::select()
+                    .expr(Expr::val(kind))
+                    .expr(key)
+                    .expr(code)
+                    .column((table, Typedcol::Name))
+                    .expr(Expr::val(now))
+                    .from(table)
+                    .and_where(Expr::col((table, Typedcol::OrganisationId)).is_null())
+                    .order_by((table, Alias::new("id")), Order::Asc)
+                    .to_owned(),
+            )
+            .map_err(|e| DbErr::Migration(e.to_string()))?
+            .to_owned();
+        db.execute(&insert).await?;
+        let naming_column = Alias::new(naming.as_str());
+        let link = Query::update()
+            .table(table)
+            .value(
+                Typedcol::OrganisationId,
+                Expr::expr(SimpleExpr::SubQuery(
+                    None,
+                    Box::new(
+                        Query::select()
+                            .column((Organisation::Table, Organisation::Id))
+                            .from(Organisation::Table)
+                            .and_where(Expr::col((Organisation::Table, Organisation::Kind)).eq(kind))
+                            .and_where(
+                                Expr::col((Organisation::Table, naming_column.clone()))
+                                    .equals((table, naming_column.clone())),
+                            )
+                            .to_owned()
+                            .into_sub_query_statement(),
+                    ),
+                )),
+            )
+            .and_where(Expr::col((table, Typedcol::OrganisationId)).is_null())
+            .to_owned();
+        db.execute(&link).await?;
+    }
+    Ok(())
 }
 
 #[async_trait::async_trait]
@@ -205,6 +281,7 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
+        link_existing_rows(manager).await?;
         Ok(())
     }
 
