@@ -19,6 +19,7 @@ mod limits;
 mod lists;
 mod needs;
 mod node;
+mod organisations_data;
 mod pagination;
 mod permissions;
 mod rate_limit;
