@@ -54,6 +54,8 @@ const CRITERIA: &str = include_str!("../../data/criteria.csv");
 /// this long: what the cost of such a list is priced by.
 #[derive(Clone, Copy, Debug)]
 pub struct Bundled {
+    /// Rows of the partnership table (which was the region table, and which `Region` and every
+    /// `region_id` still name): the regions' RSOs and the other partnerships.
     pub regions: usize,
     pub counties: usize,
     pub clusters: usize,
@@ -93,7 +95,8 @@ pub fn bundled() -> Bundled {
         rows(DISTRICTS),
     );
     Bundled {
-        regions,
+        // Every region's RSO is listed in partnerships.csv too (a unit test checks it).
+        regions: rows(PARTNERSHIPS),
         counties,
         clusters,
         municipalities,
@@ -890,6 +893,7 @@ mod tests {
         assert!(!b.themes.is_empty() && !b.product_types.is_empty() && !b.criteria.is_empty());
         let counted = bundled();
         assert_eq!(counted.municipalities, 357);
+        assert_eq!(counted.regions, 5, "the rows of the partnership table");
         assert_eq!(counted.organisations, 2 + 15 + 4 + 357 + 11 + 17 + 9);
         assert_eq!(counted.partnership_members, b.partnership_members.len());
     }
@@ -933,6 +937,8 @@ mod tests {
             assert!(names.contains(m.organisation.as_str()), "member {}", m.organisation);
         }
         assert_eq!(b.national(), Some("ksf"));
+        assert!(b.regions.iter().all(|r| b.partnerships.iter().any(|p| p.key == r.key && p.body == r.key)));
+        assert!(b.regions.iter().all(|r| b.partnerships.iter().any(|p| p.key == r.key && p.name == r.name)));
     }
 
     /// The tree the loader makes from this bundle (the edges of `typed_tables`, written out again
