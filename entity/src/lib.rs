@@ -30,7 +30,6 @@ pub mod person;
 pub mod person_region;
 pub mod product_type;
 pub mod reference_data_load;
-pub mod region;
 pub mod round;
 pub mod round_candidate;
 pub mod round_criterion;

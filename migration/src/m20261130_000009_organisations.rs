@@ -10,10 +10,15 @@
 //!
 //! A partnership is a prioritising body (KSF, RSO Vest, Områdesatsingene, Universitetskommunen
 //! Oslo), run by its body organisation, with member organisations (whose subtrees it serves; some
-//! of them raise needs in it).
+//! of them raise needs in it). The first partnership the hub knew was a region's RSO, and every
+//! `region_id` column names the body that holds authority (coordinators, rounds, commissions, the
+//! audit log, token bounds): so the `region` table becomes `partnership`, keeping its ids and
+//! every reference to them, and a region is now an organisation of kind REGION whose RSO is its
+//! partnership.
 //!
-//! The rows themselves are written by the reference-data loader, which links the typed rows an
-//! existing database already has.
+//! Every row an existing database already has in the typed tables gets its organisation here (so
+//! later migrations may refer to it); the reference-data loader then places them in the tree,
+//! adds the rest of the country and writes the closure.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -45,13 +50,14 @@ enum OrganisationAncestor {
 }
 
 #[derive(DeriveIden)]
+enum Region {
+    Table,
+}
+
+#[derive(DeriveIden)]
 enum Partnership {
     Table,
     Id,
-    Key,
-    Name,
-    OrganisationId,
-    CreatedAt,
 }
 
 #[derive(DeriveIden)]
@@ -63,21 +69,97 @@ enum PartnershipMember {
     CreatedAt,
 }
 
-/// The typed tables that gain the id of their organisation.
+/// The tables whose rows are organisations (or, for a partnership, are run by one) and gain its id.
 #[derive(DeriveIden, Clone, Copy)]
 enum Typed {
-    Region,
+    Partnership,
     County,
     Cluster,
     Municipality,
     Institution,
 }
 
-const TYPED: [Typed; 5] = [Typed::Region, Typed::County, Typed::Cluster, Typed::Municipality, Typed::Institution];
+const TYPED: [Typed; 5] =
+    [Typed::Partnership, Typed::County, Typed::Cluster, Typed::Municipality, Typed::Institution];
 
 #[derive(DeriveIden)]
 enum Typedcol {
     OrganisationId,
+    Key,
+    Code,
+    Name,
+}
+
+/// Each typed table, the organisation kind of its rows, and the column that names a row (a key,
+/// or an official code), which is how an organisation is found again.
+const KINDS: [(Typed, &str, Typedcol); 5] = [
+    (Typed::Partnership, "REGION", Typedcol::Key),
+    (Typed::County, "COUNTY", Typedcol::Code),
+    (Typed::Cluster, "CLUSTER", Typedcol::Key),
+    (Typed::Municipality, "MUNICIPALITY", Typedcol::Code),
+    (Typed::Institution, "INSTITUTION", Typedcol::Key),
+];
+
+/// One organisation for every row of the typed tables that has none, linked to it.
+async fn link_existing_rows(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    let now = sea_orm_migration::sea_orm::prelude::ChronoUtc::now();
+    for (table, kind, naming) in KINDS {
+        let naming = naming.to_string();
+        let (key, code) = match naming.as_str() {
+            "code" => (Expr::cust("NULL"), Expr::col((table, Typedcol::Code))),
+            _ => (Expr::col((table, Typedcol::Key)), Expr::cust("NULL")),
+        };
+        let insert = Query::insert()
+            .into_table(Organisation::Table)
+            .columns([
+                Organisation::Kind,
+                Organisation::Key,
+                Organisation::Code,
+                Organisation::Name,
+                Organisation::CreatedAt,
+            ])
+            .select_from(
+                Query::select()
+                    .expr(Expr::val(kind))
+                    .expr(key)
+                    .expr(code)
+                    .column((table, Typedcol::Name))
+                    .expr(Expr::val(now))
+                    .from(table)
+                    .and_where(Expr::col((table, Typedcol::OrganisationId)).is_null())
+                    .order_by((table, Alias::new("id")), Order::Asc)
+                    .to_owned(),
+            )
+            .map_err(|e| DbErr::Migration(e.to_string()))?
+            .to_owned();
+        db.execute(&insert).await?;
+        let naming_column = Alias::new(naming.as_str());
+        let link = Query::update()
+            .table(table)
+            .value(
+                Typedcol::OrganisationId,
+                Expr::expr(SimpleExpr::SubQuery(
+                    None,
+                    Box::new(
+                        Query::select()
+                            .column((Organisation::Table, Organisation::Id))
+                            .from(Organisation::Table)
+                            .and_where(Expr::col((Organisation::Table, Organisation::Kind)).eq(kind))
+                            .and_where(
+                                Expr::col((Organisation::Table, naming_column.clone()))
+                                    .equals((table, naming_column.clone())),
+                            )
+                            .to_owned()
+                            .into_sub_query_statement(),
+                    ),
+                )),
+            )
+            .and_where(Expr::col((table, Typedcol::OrganisationId)).is_null())
+            .to_owned();
+        db.execute(&link).await?;
+    }
+    Ok(())
 }
 
 #[async_trait::async_trait]
@@ -103,9 +185,10 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        for (name, col) in
-            [("idx_organisation_parent", Organisation::ParentId), ("idx_organisation_kind", Organisation::Kind)]
-        {
+        for (name, col) in [
+            ("idx_organisation_parent", Organisation::ParentId),
+            ("idx_organisation_kind", Organisation::Kind),
+        ] {
             manager
                 .create_index(Index::create().name(name).table(Organisation::Table).col(col).to_owned())
                 .await?;
@@ -144,22 +227,8 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(Partnership::Table)
-                    .col(pk_auto(Partnership::Id))
-                    .col(string_uniq(Partnership::Key))
-                    .col(string(Partnership::Name))
-                    .col(integer_uniq(Partnership::OrganisationId))
-                    .col(timestamp_with_time_zone(Partnership::CreatedAt))
-                    .foreign_key(&mut fk(
-                        (Partnership::Table, Partnership::OrganisationId),
-                        (Organisation::Table, Organisation::Id),
-                    ))
-                    .to_owned(),
-            )
-            .await?;
+        // Both databases carry the foreign keys that name `region` over to the new name.
+        manager.rename_table(Table::rename().table(Region::Table, Partnership::Table).to_owned()).await?;
         manager
             .create_table(
                 Table::create()
@@ -169,7 +238,9 @@ impl MigrationTrait for Migration {
                     .col(boolean(PartnershipMember::AcceptsNeeds).default(false))
                     .col(timestamp_with_time_zone(PartnershipMember::CreatedAt))
                     .primary_key(
-                        Index::create().col(PartnershipMember::PartnershipId).col(PartnershipMember::OrganisationId),
+                        Index::create()
+                            .col(PartnershipMember::PartnershipId)
+                            .col(PartnershipMember::OrganisationId),
                     )
                     .foreign_key(&mut fk(
                         (PartnershipMember::Table, PartnershipMember::PartnershipId),
@@ -192,7 +263,7 @@ impl MigrationTrait for Migration {
             )
             .await?;
         // SQLite adds one column per ALTER TABLE, and a foreign key only inline; the loader sets
-        // these for every row, and the unique index keeps one typed row per organisation.
+        // these for every row, and the unique index keeps one row per organisation.
         for table in TYPED {
             manager
                 .alter_table(
@@ -210,6 +281,7 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
+        link_existing_rows(manager).await?;
         Ok(())
     }
 
@@ -217,19 +289,19 @@ impl MigrationTrait for Migration {
         for table in TYPED {
             manager
                 .drop_index(
-                    Index::drop().name(format!("idx_{}_organisation", table.to_string())).table(table).to_owned(),
+                    Index::drop()
+                        .name(format!("idx_{}_organisation", table.to_string()))
+                        .table(table)
+                        .to_owned(),
                 )
                 .await?;
             manager
                 .alter_table(Table::alter().table(table).drop_column(Typedcol::OrganisationId).to_owned())
                 .await?;
         }
-        for table in [
-            PartnershipMember::Table.into_iden(),
-            Partnership::Table.into_iden(),
-            OrganisationAncestor::Table.into_iden(),
-            Organisation::Table.into_iden(),
-        ] {
+        manager.drop_table(Table::drop().table(PartnershipMember::Table).to_owned()).await?;
+        manager.rename_table(Table::rename().table(Partnership::Table, Region::Table).to_owned()).await?;
+        for table in [OrganisationAncestor::Table.into_iden(), Organisation::Table.into_iden()] {
             manager.drop_table(Table::drop().table(table).to_owned()).await?;
         }
         Ok(())

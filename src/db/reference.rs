@@ -3,7 +3,7 @@
 //! bundled data), which is also the cursor order of the API's connections.
 
 use entity::{
-    cluster, county, enums::InstitutionKind, institution, municipality, product_type, region, theme,
+    cluster, county, enums::InstitutionKind, institution, municipality, partnership, product_type, theme,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, sea_query::Query};
 
@@ -133,7 +133,9 @@ pub async fn id_by_key(
     key: &str,
 ) -> Result<Option<i32>, DbErr> {
     Ok(match node_type {
-        NodeType::Region => by_key::<region::Entity>(db, region::Column::Key, key).await?.map(|r| r.id),
+        NodeType::Region => {
+            by_key::<partnership::Entity>(db, partnership::Column::Key, key).await?.map(|r| r.id)
+        }
         NodeType::Cluster => by_key::<cluster::Entity>(db, cluster::Column::Key, key).await?.map(|c| c.id),
         NodeType::Municipality => {
             by_key::<municipality::Entity>(db, municipality::Column::Code, key).await?.map(|m| m.id)
@@ -175,9 +177,9 @@ pub async fn organisation(
     key: OrganisationKey<'_>,
 ) -> Result<Option<(i32, Option<i32>)>, DbErr> {
     Ok(match key {
-        OrganisationKey::Region(key) => {
-            by_key::<region::Entity>(db, region::Column::Key, key).await?.map(|r| (r.id, Some(r.id)))
-        }
+        OrganisationKey::Region(key) => by_key::<partnership::Entity>(db, partnership::Column::Key, key)
+            .await?
+            .map(|r| (r.id, Some(r.id))),
         OrganisationKey::Cluster(key) => {
             by_key::<cluster::Entity>(db, cluster::Column::Key, key).await?.map(|c| (c.id, Some(c.region_id)))
         }

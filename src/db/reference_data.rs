@@ -17,8 +17,8 @@ use chrono::{DateTime, Utc};
 use entity::{
     cluster, county, criterion,
     enums::{ClusterMembership, InstitutionKind, OrganisationKind},
-    institution, municipality, organisation, partnership, partnership_member, product_type,
-    reference_data_load, region, theme,
+    institution, municipality, organisation, organisation_ancestor, partnership, partnership_member,
+    product_type, reference_data_load, theme,
 };
 use sea_orm::{
     ActiveEnum,
@@ -54,6 +54,8 @@ const CRITERIA: &str = include_str!("../../data/criteria.csv");
 /// this long: what the cost of such a list is priced by.
 #[derive(Clone, Copy, Debug)]
 pub struct Bundled {
+    /// Rows of the partnership table (which was the region table, and which `Region` and every
+    /// `region_id` still name): the regions' RSOs and the other partnerships.
     pub regions: usize,
     pub counties: usize,
     pub clusters: usize,
@@ -93,7 +95,8 @@ pub fn bundled() -> Bundled {
         rows(DISTRICTS),
     );
     Bundled {
-        regions,
+        // Every region's RSO is listed in partnerships.csv too (a unit test checks it).
+        regions: rows(PARTNERSHIPS),
         counties,
         clusters,
         municipalities,
@@ -324,17 +327,20 @@ macro_rules! insert_labelled {
 /// Inserts what is missing, looking up foreign keys by natural key after each level.
 #[tracing::instrument(level = "debug", skip_all)]
 async fn insert(txn: &(impl ConnectionTrait + TransactionTrait), b: &Bundle) -> Result<(), DbErr> {
-    insert_missing::<region::Entity, _>(
+    // A region's RSO is a partnership (run by the region's organisation, made below), and the
+    // `region_id` columns name it.
+    insert_missing::<partnership::Entity, _>(
         txn,
-        region::Column::Key,
-        b.regions.iter().map(|r| region::ActiveModel {
+        partnership::Column::Key,
+        b.regions.iter().map(|r| partnership::ActiveModel {
             key: Set(r.key.clone()),
             name: Set(r.name.clone()),
             ..Default::default()
         }),
     )
     .await?;
-    let regions = ids(reference::all::<region::Entity>(txn, region::Column::Id).await?, |r| (r.key, r.id));
+    let regions =
+        ids(reference::all::<partnership::Entity>(txn, partnership::Column::Id).await?, |r| (r.key, r.id));
     let region_of_county: HashMap<&str, i32> = b
         .regions
         .iter()
@@ -531,7 +537,8 @@ fn no_parent() -> Expr {
 }
 
 /// Inserts the organisations that are missing, roots first, then the typed rows' (each linked
-/// from its typed row), then the rest level by level; then puts the new ones into the closure.
+/// from its typed row, and placed under its parent with those migration 000009 made), then the
+/// rest level by level; then puts every organisation not in the closure yet into it.
 #[tracing::instrument(level = "debug", skip_all)]
 async fn organise(txn: &impl ConnectionTrait, b: &Bundle) -> Result<(), DbErr> {
     let now = Utc::now();
@@ -540,7 +547,7 @@ async fn organise(txn: &impl ConnectionTrait, b: &Bundle) -> Result<(), DbErr> {
     insert_others(txn, &roots, now).await?;
 
     let national = b.national().map_or_else(no_parent, organisation_named);
-    for typed in typed_tables(national) {
+    for typed in typed_tables(national, b.regions.iter().map(|r| r.key.as_str())) {
         organise_typed(txn, typed, now).await?;
     }
     for level in levels(&others)? {
@@ -587,7 +594,8 @@ async fn insert_others(
     Ok(())
 }
 
-/// A typed table (region, county, cluster, municipality, institution) as its organisations are made.
+/// A typed table (the partnerships that are regions, county, cluster, municipality, institution)
+/// as its organisations are made.
 struct Typed {
     table: DynIden,
     id: DynIden,
@@ -598,16 +606,18 @@ struct Typed {
     kind: OrganisationKind,
     /// The organisation's column that takes `natural`: key or code.
     by: organisation::Column,
-    /// The parent organisation, from the typed row's own columns.
-    parent: Expr,
+    /// Which of its rows are organisations of `kind`, if not all.
+    only: Option<Expr>,
+    /// The parent organisation, from the row's own columns; none for a root.
+    parent: Option<Expr>,
 }
 
 /// The typed tables in the order their organisations are made (each parent before its children),
-/// with the tree's edges: a region under the national level; a county under its region if it has
-/// one, otherwise the national level; a cluster under its region; a municipality under its cluster
-/// if it has one, otherwise its county; an institution at the top (institutions belong to
-/// partnerships, not to a place in the tree).
-fn typed_tables(national: Expr) -> [Typed; 5] {
+/// with the tree's edges: a region (the partnerships of `region_keys`) under the national level; a
+/// county under its region if it has one, otherwise the national level; a cluster under its
+/// region; a municipality under its cluster if it has one, otherwise its county; an institution at
+/// the top (institutions belong to partnerships, not to a place in the tree).
+fn typed_tables<'a>(national: Expr, region_keys: impl IntoIterator<Item = &'a str>) -> [Typed; 5] {
     // The organisation of the row of `table` whose id is `column`'s value.
     let organisation_of = |table: DynIden, id: DynIden, link: DynIden, column: (DynIden, DynIden)| {
         scalar(
@@ -618,25 +628,27 @@ fn typed_tables(national: Expr) -> [Typed; 5] {
                 .to_owned(),
         )
     };
+    // A `region_id` names the region's partnership, which its organisation runs.
     let region_of = |table: DynIden, column: DynIden| {
         organisation_of(
-            region::Entity.into_iden(),
-            region::Column::Id.into_iden(),
-            region::Column::OrganisationId.into_iden(),
+            partnership::Entity.into_iden(),
+            partnership::Column::Id.into_iden(),
+            partnership::Column::OrganisationId.into_iden(),
             (table, column),
         )
     };
     let municipality = municipality::Entity.into_iden();
     [
         Typed {
-            table: region::Entity.into_iden(),
-            id: region::Column::Id.into_iden(),
-            natural: region::Column::Key.into_iden(),
-            name: region::Column::Name.into_iden(),
-            organisation_id: region::Column::OrganisationId.into_iden(),
+            table: partnership::Entity.into_iden(),
+            id: partnership::Column::Id.into_iden(),
+            natural: partnership::Column::Key.into_iden(),
+            name: partnership::Column::Name.into_iden(),
+            organisation_id: partnership::Column::OrganisationId.into_iden(),
             kind: OrganisationKind::Region,
             by: organisation::Column::Key,
-            parent: national.clone(),
+            only: Some(Expr::col((partnership::Entity, partnership::Column::Key)).is_in(region_keys)),
+            parent: Some(national.clone()),
         },
         Typed {
             table: county::Entity.into_iden(),
@@ -646,11 +658,14 @@ fn typed_tables(national: Expr) -> [Typed; 5] {
             organisation_id: county::Column::OrganisationId.into_iden(),
             kind: OrganisationKind::County,
             by: organisation::Column::Code,
-            parent: Func::coalesce([
-                region_of(county::Entity.into_iden(), county::Column::RegionId.into_iden()),
-                national,
-            ])
-            .into(),
+            only: None,
+            parent: Some(
+                Func::coalesce([
+                    region_of(county::Entity.into_iden(), county::Column::RegionId.into_iden()),
+                    national,
+                ])
+                .into(),
+            ),
         },
         Typed {
             table: cluster::Entity.into_iden(),
@@ -660,7 +675,8 @@ fn typed_tables(national: Expr) -> [Typed; 5] {
             organisation_id: cluster::Column::OrganisationId.into_iden(),
             kind: OrganisationKind::Cluster,
             by: organisation::Column::Key,
-            parent: region_of(cluster::Entity.into_iden(), cluster::Column::RegionId.into_iden()),
+            only: None,
+            parent: Some(region_of(cluster::Entity.into_iden(), cluster::Column::RegionId.into_iden())),
         },
         Typed {
             table: municipality.clone(),
@@ -670,21 +686,24 @@ fn typed_tables(national: Expr) -> [Typed; 5] {
             organisation_id: municipality::Column::OrganisationId.into_iden(),
             kind: OrganisationKind::Municipality,
             by: organisation::Column::Code,
-            parent: Func::coalesce([
-                organisation_of(
-                    cluster::Entity.into_iden(),
-                    cluster::Column::Id.into_iden(),
-                    cluster::Column::OrganisationId.into_iden(),
-                    (municipality.clone(), municipality::Column::ClusterId.into_iden()),
-                ),
-                organisation_of(
-                    county::Entity.into_iden(),
-                    county::Column::Id.into_iden(),
-                    county::Column::OrganisationId.into_iden(),
-                    (municipality, municipality::Column::CountyId.into_iden()),
-                ),
-            ])
-            .into(),
+            only: None,
+            parent: Some(
+                Func::coalesce([
+                    organisation_of(
+                        cluster::Entity.into_iden(),
+                        cluster::Column::Id.into_iden(),
+                        cluster::Column::OrganisationId.into_iden(),
+                        (municipality.clone(), municipality::Column::ClusterId.into_iden()),
+                    ),
+                    organisation_of(
+                        county::Entity.into_iden(),
+                        county::Column::Id.into_iden(),
+                        county::Column::OrganisationId.into_iden(),
+                        (municipality, municipality::Column::CountyId.into_iden()),
+                    ),
+                ])
+                .into(),
+            ),
         },
         Typed {
             table: institution::Entity.into_iden(),
@@ -694,38 +713,38 @@ fn typed_tables(national: Expr) -> [Typed; 5] {
             organisation_id: institution::Column::OrganisationId.into_iden(),
             kind: OrganisationKind::Institution,
             by: organisation::Column::Key,
-            parent: no_parent(),
+            only: None,
+            parent: None,
         },
     ]
 }
 
-/// Makes an organisation for each row of a typed table that has none (two statements for all of
-/// them): its name and key or code are the row's, its parent follows from the row's columns (so a
-/// cluster a coordinator gave a municipality counts). An organisation with that key or code there
-/// already is taken as the row's.
+/// Gives each row of a typed table that has no organisation one, as migration 000009 does for the
+/// rows a database had before it (its name and key or code are the row's; an organisation with
+/// that key or code there already is taken as the row's), then places every organisation of the
+/// table's kind that is not in the tree yet (those just made and those the migration made) under
+/// the parent that follows from its row's columns, so a cluster a coordinator gave a municipality
+/// counts. Three statements for all the rows; the closure follows in `organise`.
 async fn organise_typed(txn: &impl ConnectionTrait, t: Typed, now: DateTime<Utc>) -> Result<(), DbErr> {
     use organisation::Column::{CreatedAt, Kind, Name, ParentId};
-    let unlinked = Expr::col((t.table.clone(), t.organisation_id.clone())).is_null();
+    let mut unlinked =
+        Condition::all().add(Expr::col((t.table.clone(), t.organisation_id.clone())).is_null());
+    if let Some(only) = t.only {
+        unlinked = unlinked.add(only);
+    }
     let rows = Query::select()
         .expr(Expr::val(t.kind.to_value()))
         .column((t.table.clone(), t.natural.clone()))
         .column((t.table.clone(), t.name.clone()))
-        .expr(t.parent)
         .expr(Expr::val(now))
         .from(t.table.clone())
         // A WHERE, so SQLite does not take the ON CONFLICT for part of the SELECT.
-        .and_where(unlinked.clone())
+        .cond_where(unlinked.clone())
         .order_by((t.table.clone(), t.id.clone()), Order::Asc)
         .to_owned();
     let insert = Query::insert()
         .into_table(organisation::Entity)
-        .columns([
-            Kind.into_iden(),
-            t.by.into_iden(),
-            Name.into_iden(),
-            ParentId.into_iden(),
-            CreatedAt.into_iden(),
-        ])
+        .columns([Kind.into_iden(), t.by.into_iden(), Name.into_iden(), CreatedAt.into_iden()])
         .select_from(rows)
         .map_err(|e| DbErr::Custom(format!("organisations of the typed rows: {e}")))?
         .on_conflict(OnConflict::new().do_nothing().to_owned())
@@ -737,9 +756,37 @@ async fn organise_typed(txn: &impl ConnectionTrait, t: Typed, now: DateTime<Utc>
         .and_where(Expr::col((organisation::Entity, t.by)).equals((t.table.clone(), t.natural)))
         .and_where(Expr::col((organisation::Entity, organisation::Column::Kind)).eq(t.kind.to_value()))
         .to_owned();
-    let link =
-        Query::update().table(t.table).value(t.organisation_id, scalar(own)).and_where(unlinked).to_owned();
+    let link = Query::update()
+        .table(t.table.clone())
+        .value(t.organisation_id.clone(), scalar(own))
+        .cond_where(unlinked)
+        .to_owned();
     txn.execute(&link).await?;
+
+    let Some(parent) = t.parent else { return Ok(()) };
+    let parent_of_row = Query::select()
+        .expr(parent)
+        .from(t.table.clone())
+        .and_where(
+            Expr::col((t.table, t.organisation_id)).equals((organisation::Entity, organisation::Column::Id)),
+        )
+        .to_owned();
+    let in_tree = Query::select()
+        .expr(Expr::val(1))
+        .from(organisation_ancestor::Entity)
+        .and_where(
+            Expr::col((organisation_ancestor::Entity, organisation_ancestor::Column::OrganisationId))
+                .equals((organisation::Entity, organisation::Column::Id)),
+        )
+        .to_owned();
+    let place = Query::update()
+        .table(organisation::Entity)
+        .value(ParentId, scalar(parent_of_row))
+        .and_where(Expr::col((organisation::Entity, Kind)).eq(t.kind.to_value()))
+        .and_where(Expr::col((organisation::Entity, ParentId)).is_null())
+        .and_where(Expr::exists(in_tree).not())
+        .to_owned();
+    txn.execute(&place).await?;
     Ok(())
 }
 
@@ -748,10 +795,10 @@ async fn organise_typed(txn: &impl ConnectionTrait, t: Typed, now: DateTime<Utc>
 async fn insert_partnerships(txn: &impl ConnectionTrait, b: &Bundle) -> Result<(), DbErr> {
     let now = Utc::now();
     if !b.partnerships.is_empty() {
-        use partnership::Column::{CreatedAt, Key, Name, OrganisationId};
+        use partnership::Column::{Key, Name, OrganisationId};
         let mut insert = Query::insert()
             .into_table(partnership::Entity)
-            .columns([Key, Name, OrganisationId, CreatedAt])
+            .columns([Key, Name, OrganisationId])
             .on_conflict(OnConflict::column(Key).do_nothing().to_owned())
             .to_owned();
         for p in &b.partnerships {
@@ -759,7 +806,6 @@ async fn insert_partnerships(txn: &impl ConnectionTrait, b: &Bundle) -> Result<(
                 Expr::val(p.key.as_str()),
                 Expr::val(p.name.as_str()),
                 organisation_named(&p.body),
-                Expr::val(now),
             ]);
         }
         txn.execute(&insert).await?;
@@ -847,6 +893,7 @@ mod tests {
         assert!(!b.themes.is_empty() && !b.product_types.is_empty() && !b.criteria.is_empty());
         let counted = bundled();
         assert_eq!(counted.municipalities, 357);
+        assert_eq!(counted.regions, 5, "the rows of the partnership table");
         assert_eq!(counted.organisations, 2 + 15 + 4 + 357 + 11 + 17 + 9);
         assert_eq!(counted.partnership_members, b.partnership_members.len());
     }
@@ -890,6 +937,8 @@ mod tests {
             assert!(names.contains(m.organisation.as_str()), "member {}", m.organisation);
         }
         assert_eq!(b.national(), Some("ksf"));
+        assert!(b.regions.iter().all(|r| b.partnerships.iter().any(|p| p.key == r.key && p.body == r.key)));
+        assert!(b.regions.iter().all(|r| b.partnerships.iter().any(|p| p.key == r.key && p.name == r.name)));
     }
 
     /// The tree the loader makes from this bundle (the edges of `typed_tables`, written out again
@@ -946,16 +995,16 @@ mod tests {
     #[test]
     fn a_county_is_under_its_regions_organisation_or_else_the_national_one() {
         use sea_orm::sea_query::SqliteQueryBuilder;
-        let [_, county, ..] = typed_tables(organisation_named("ksf"));
+        let [_, county, ..] = typed_tables(organisation_named("ksf"), ["rso-vest"]);
         let rows = Query::select()
-            .expr(county.parent.clone())
+            .expr(county.parent.clone().expect("a county has a parent"))
             .from(county.table.clone())
             .and_where(Expr::col((county.table, county.organisation_id)).is_null())
             .to_owned()
             .to_string(SqliteQueryBuilder);
         assert_eq!(
             rows,
-            r#"SELECT COALESCE((SELECT "region"."organisation_id" FROM "region" WHERE "region"."id" = "county"."region_id"), (SELECT "id" FROM "organisation" WHERE "organisation"."key" = 'ksf' OR "organisation"."code" = 'ksf')) FROM "county" WHERE "county"."organisation_id" IS NULL"#
+            r#"SELECT COALESCE((SELECT "partnership"."organisation_id" FROM "partnership" WHERE "partnership"."id" = "county"."region_id"), (SELECT "id" FROM "organisation" WHERE "organisation"."key" = 'ksf' OR "organisation"."code" = 'ksf')) FROM "county" WHERE "county"."organisation_id" IS NULL"#
         );
     }
 }

@@ -12,8 +12,8 @@ use std::{collections::HashMap, hash::Hash, sync::Arc};
 
 use entity::{
     api_token, cluster, commission, commission_event, commission_interest, county, criterion, institution,
-    membership, milestone, municipality, need, need_cosign, need_event, need_evidence, person, product_type,
-    region, round, summary, theme, uptake,
+    membership, milestone, municipality, need, need_cosign, need_event, need_evidence, partnership, person,
+    product_type, round, summary, theme, uptake,
 };
 
 use crate::{
@@ -184,7 +184,7 @@ impl Loader<CountOf> for Loaders {
     }
 }
 
-by_id!(RegionById, region, reference);
+by_id!(RegionById, partnership, reference);
 by_id!(CountyById, county, reference);
 by_id!(ClusterById, cluster, reference);
 by_id!(MunicipalityById, municipality, reference);

@@ -168,7 +168,7 @@ impl TestApp {
         use entity::{
             cluster, county,
             enums::{InstitutionKind, OrganisationKind},
-            institution, municipality, organisation, region,
+            institution, municipality, organisation, partnership,
         };
         use knowledge_hub::db::organisations::tree;
         use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
@@ -204,7 +204,8 @@ impl TestApp {
             .expect("the national organisation");
         let region_organisation =
             organisation(&txn, OrganisationKind::Region, "rso-nord", "RSO Nord", Some(ksf.id)).await;
-        let region = region::ActiveModel {
+        // The region's RSO, run by the region's organisation.
+        let region = partnership::ActiveModel {
             key: Set("rso-nord".into()),
             name: Set("RSO Nord".into()),
             organisation_id: Set(Some(region_organisation)),

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use entity::{
     cluster, county, enums::OrganisationKind, institution, municipality, organisation, organisation_ancestor,
-    partnership, partnership_member, region,
+    partnership, partnership_member,
 };
 use knowledge_hub::{
     app::prepare_database,
@@ -64,8 +64,13 @@ async fn every_typed_row_has_its_organisation(conn: &impl ConnectionTrait) {
         let o = &organisations[&link.unwrap_or_else(|| panic!("{key:?}{code:?} has no organisation"))];
         assert_eq!((o.kind, o.key.as_deref(), o.code.as_deref(), o.name.as_str()), (kind, key, code, name));
     };
-    for r in region::Entity::find().all(conn).await.expect("read") {
-        check(r.organisation_id, OrganisationKind::Region, Some(&r.key), None, &r.name);
+    // A partnership is run by the organisation of its own key: a region's RSO by the region.
+    for p in partnership::Entity::find().all(conn).await.expect("read") {
+        let body = &organisations[&p.organisation_id.unwrap_or_else(|| panic!("{} has no body", p.key))];
+        assert_eq!((body.key.as_deref(), body.name.as_str()), (Some(p.key.as_str()), p.name.as_str()));
+        if p.key.starts_with("rso-") {
+            assert_eq!(body.kind, OrganisationKind::Region, "{}", p.key);
+        }
     }
     for c in county::Entity::find().all(conn).await.expect("read") {
         check(c.organisation_id, OrganisationKind::County, None, Some(&c.code), &c.name);
@@ -123,7 +128,7 @@ async fn partnerships(conn: &impl ConnectionTrait) -> BTreeMap<String, (String, 
                 .filter(|m| m.partnership_id == p.id)
                 .map(|m| (ident[&m.organisation_id].clone(), m.accepts_needs))
                 .collect();
-            (p.key, (ident[&p.organisation_id].clone(), of))
+            (p.key, (p.organisation_id.map(|o| ident[&o].clone()).unwrap_or_default(), of))
         })
         .collect()
 }
@@ -379,50 +384,90 @@ async fn loading_again_changes_nothing(app: TestApp) {
     assert_eq!((tree_by_name(db.conn()).await, partnerships(db.conn()).await), before);
 }
 
-/// A database of the data version before (RSO Vest only, no organisations) gains the rest of the
-/// nation, the organisation tree over what it had and the partnerships, and keeps a population a
-/// coordinator set (or cleared).
+/// A database as the version before left it: migrated up to 000008, with RSO Vest's data (its
+/// region, 2 counties, 4 clusters, 66 municipalities and 11 institutions, written as that version's
+/// loader wrote them) and a population a coordinator set for Bergen. Returns its URL.
+async fn older_database(app: &TestApp, dir: &tempfile::TempDir) -> String {
+    use migration::{Migrator, MigratorTrait};
+    use sea_orm::{ActiveEnum, Database};
+    let url = if app.database_url.starts_with("sqlite:") {
+        format!("sqlite:{}?mode=rwc", dir.path().join("older.db").display())
+    } else {
+        crate::postgres::empty_database().await
+    };
+    let db = Database::connect(&url).await.expect("connect");
+    Migrator::up(&db, Some(8)).await.expect("the migrations before organisations");
+    let b = Bundle::bundled().expect("the bundle");
+    let text = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let values = |rows: Vec<String>| rows.join(", ");
+    let mut statements = vec![
+        "INSERT INTO region (id, key, name) VALUES (1, 'rso-vest', 'Regionalt samarbeidsorgan Vest')"
+            .to_owned(),
+        "INSERT INTO county (code, name, region_id) VALUES ('46', 'Vestland', 1), ('11', 'Rogaland', 1)"
+            .to_owned(),
+    ];
+    statements.push(format!(
+        "INSERT INTO cluster (key, region_id, name, area) VALUES {}",
+        values(
+            b.clusters
+                .iter()
+                .map(|c| format!("({}, 1, {}, {})", text(&c.key), text(&c.name), text(&c.area)))
+                .collect()
+        )
+    ));
+    statements.push(format!(
+        "INSERT INTO municipality (code, name, county_id, cluster_id, cluster_membership) VALUES {}",
+        values(
+            b.municipalities
+                .iter()
+                .filter_map(|m| {
+                    Some(format!(
+                        "({}, {}, (SELECT id FROM county WHERE code = {}), (SELECT id FROM cluster WHERE key = {}), {})",
+                        text(&m.code),
+                        text(&m.name),
+                        text(&m.county),
+                        text(m.cluster.as_deref()?),
+                        text(&m.membership?.to_value()),
+                    ))
+                })
+                .collect()
+        )
+    ));
+    statements.push(format!(
+        "INSERT INTO institution (key, region_id, short_name, name, kind) VALUES {}",
+        values(
+            b.institutions
+                .iter()
+                .map(|i| format!(
+                    "({}, 1, {}, {}, {})",
+                    text(&i.key),
+                    text(&i.short),
+                    text(&i.name),
+                    text(&i.kind.to_value())
+                ))
+                .collect()
+        )
+    ));
+    statements.push(
+        "INSERT INTO reference_data_load (version, loaded_at) VALUES ('2026-11-25', '2026-11-25T00:00:00Z')"
+            .into(),
+    );
+    statements.push("UPDATE municipality SET population = 300000 WHERE code = '4601'".into());
+    for statement in statements {
+        db.execute_unprepared(&statement).await.unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+    db.close().await.expect("close");
+    url
+}
+
+/// A database of the version before (RSO Vest only, no organisations) is migrated and loaded by
+/// the new version: it gains the rest of the nation, the organisation tree over what it had (the
+/// migration gave its rows organisations; the loader places them) and the partnerships, and keeps
+/// a population a coordinator set, or cleared.
 #[both_databases]
 async fn an_older_database_gains_the_nation_and_keeps_what_coordinators_set(app: TestApp) {
-    let (db, url, _dir) = empty_database(&app).await;
-    let full = Bundle::bundled().expect("the bundle");
-    let mut older = full.clone();
-    older.regions.retain(|r| r.key == "rso-vest");
-    older.counties.retain(|c| c.code == "46" || c.code == "11");
-    older.municipalities.retain(|m| m.cluster.is_some());
-    older.population.clear();
-    older.districts.clear();
-    older.organisations.clear();
-    older.partnerships.clear();
-    older.partnership_members.clear();
-    assert_eq!(reference_data::load_bundle(&db, &older, "2026-11-25").await.expect("load"), Outcome::Loaded);
-    // That version made no organisations: the migration left the typed rows without one.
-    let conn = db.conn();
-    for statement in [
-        "UPDATE region SET organisation_id = NULL",
-        "UPDATE county SET organisation_id = NULL",
-        "UPDATE cluster SET organisation_id = NULL",
-        "UPDATE municipality SET organisation_id = NULL",
-        "UPDATE institution SET organisation_id = NULL",
-        "DELETE FROM organisation_ancestor",
-        "UPDATE organisation SET parent_id = NULL",
-        "DELETE FROM organisation",
-    ] {
-        conn.execute_unprepared(statement).await.expect(statement);
-    }
-    assert_eq!(municipality::Entity::find().all(conn).await.expect("read").len(), 66);
-    let bergen = municipality::Entity::find()
-        .filter(municipality::Column::Code.eq("4601"))
-        .one(conn)
-        .await
-        .expect("read")
-        .expect("Bergen");
-    let vest = region::Entity::find().one(conn).await.expect("read").map(|r| r.id);
-    needs::set_population(&db, Actor::CommandLine, bergen.id, vest, Some(300_000))
-        .await
-        .expect("a coordinator's figure");
-
-    // The new version starts on it.
+    let dir = tempfile::tempdir().expect("a directory");
+    let url = older_database(&app, &dir).await;
     let upgraded = prepare_database(&url).await.expect("the new version starts");
     let conn = upgraded.conn();
     assert_eq!(municipality::Entity::find().all(conn).await.expect("read").len(), 357);
@@ -442,10 +487,10 @@ async fn an_older_database_gains_the_nation_and_keeps_what_coordinators_set(app:
         .expect("read")
         .expect("Askøy");
     needs::set_population(&upgraded, Actor::CommandLine, askoy.id, None, None).await.expect("cleared");
+    let full = Bundle::bundled().expect("the bundle");
     assert_eq!(reference_data::load_bundle(&upgraded, &full, "later").await.expect("load"), Outcome::Loaded);
     assert_eq!(population(conn, "4627").await, None);
     upgraded.close().await.expect("close");
-    db.close().await.expect("close");
 }
 
 /// How many statements and how long a first load takes (printed; the count is bounded so that no

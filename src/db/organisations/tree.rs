@@ -9,12 +9,12 @@
 //!   ancestors go, the cross product of the subtree and the new parent's ancestors comes;
 //! - [`attach_pending`], the reference-data loader's bulk form of `attach`.
 //!
-//! On PostgreSQL each of them first locks the closure table against other writers (readers go on):
-//! a move reads the subtree and the new parent's ancestors and then rewrites them, and two moves,
-//! or a move and an addition under the moved subtree, interleaved at READ COMMITTED would leave
-//! stale rows or a cycle. Tree writes are rare (reference data, a coordinator's edit), so
-//! serialising them costs nothing that matters. SQLite's writers are serialised already
-//! (`Db::begin_write`).
+//! On PostgreSQL each of them first locks the closure table against other writers (readers go
+//! on): a move reads the subtree and the new parent's ancestors and then rewrites them, and two
+//! moves, or a move and an addition under the moved subtree, interleaved at READ COMMITTED would
+//! leave stale rows or a cycle. Tree writes are rare (reference data, a coordinator's edit), so
+//! serialising them costs nothing that matters. The lock is an unprepared statement, which `Db`'s
+//! statement counter does not see. SQLite's writers are serialised already (`Db::begin_write`).
 
 use entity::{organisation, organisation_ancestor};
 use sea_orm::{

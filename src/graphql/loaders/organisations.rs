@@ -1,11 +1,11 @@
 //! The loaders of the organisation tree and partnerships: organisations and partnerships by id,
 //! an organisation's page of children, its ancestors and the partnerships that serve it, a
-//! partnership's members, and the typed row (municipality, county, ...) of an organisation. Each
-//! is one statement for every key of a pass, whatever the depth of the tree.
+//! partnership's members, and the typed row (municipality, county, ..., a region's RSO) of an
+//! organisation. Each is one statement for every key of a pass, whatever the depth of the tree.
 
 use std::collections::HashMap;
 
-use entity::{cluster, county, institution, municipality, organisation, partnership, region};
+use entity::{cluster, county, institution, municipality, organisation, partnership};
 
 use super::{Children, KeyWindow, Loader, Loaders, reference};
 use crate::{
@@ -84,7 +84,8 @@ macro_rules! of_organisation {
     };
 }
 
-of_organisation!(RegionOfOrganisation, region);
+// A region's details are its RSO's: the partnership whose body is the region.
+of_organisation!(RegionOfOrganisation, partnership);
 of_organisation!(CountyOfOrganisation, county);
 of_organisation!(ClusterOfOrganisation, cluster);
 of_organisation!(MunicipalityOfOrganisation, municipality);

@@ -1,7 +1,9 @@
 //! Root query fields for the reference data. Public: no token needed.
 
 use async_graphql::{Context, ID, InputObject, Object};
-use entity::{cluster, county, criterion, enums::InstitutionKind, institution, product_type, region, theme};
+use entity::{
+    cluster, county, criterion, enums::InstitutionKind, institution, partnership, product_type, theme,
+};
 
 use crate::{
     db::reference::{self, MunicipalityFilter as DbMunicipalityFilter},
@@ -66,14 +68,14 @@ impl ReferenceQuery {
         before: Option<String>,
     ) -> Result<Page<Region>> {
         let args = PageArgs::parse(first, after, last, before)?;
-        let rows = reference::all::<region::Entity>(ctx.db()?.conn(), region::Column::Id).await?;
+        let rows = reference::all::<partnership::Entity>(ctx.db()?.conn(), partnership::Column::Id).await?;
         Ok(page_of(rows, args))
     }
 
     /// One region by its key, e.g. `"rso-vest"`; null if there is none.
     #[tracing::instrument(level = "debug", skip_all)]
     async fn region(&self, ctx: &Context<'_>, key: String) -> Result<Option<Region>> {
-        Ok(reference::by_key::<region::Entity>(ctx.db()?.conn(), region::Column::Key, &key)
+        Ok(reference::by_key::<partnership::Entity>(ctx.db()?.conn(), partnership::Column::Key, &key)
             .await?
             .map(Region))
     }

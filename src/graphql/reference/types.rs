@@ -5,7 +5,7 @@ use async_graphql::{Context, ID, Object};
 use entity::{
     cluster, county, criterion,
     enums::{ClusterMembership, InstitutionKind},
-    institution, municipality, product_type, region, theme,
+    institution, municipality, partnership, product_type, theme,
 };
 
 use crate::{
@@ -51,7 +51,7 @@ macro_rules! node_type {
 /// For the node types of other areas that wrap a row with an `id` (organisations, partnerships).
 pub(crate) use node_type;
 
-node_type!(Region, region::Model);
+node_type!(Region, partnership::Model);
 node_type!(County, county::Model);
 node_type!(Cluster, cluster::Model);
 node_type!(Municipality, municipality::Model);
