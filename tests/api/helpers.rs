@@ -356,7 +356,8 @@ pub async fn cast(app: &TestApp) -> Cast {
 
 /// The tables of the hub (reference data, identity, needs, rounds, commissions, audit).
 const TABLES: &[&str] = &[
-    "region",
+    "partnership",
+    "organisation",
     "county",
     "cluster",
     "municipality",

@@ -278,36 +278,28 @@ pub async fn attach_pending(conn: &impl ConnectionTrait) -> Result<u64, DbErr> {
     lock(conn).await?;
     let o = Alias::new("o");
     let a = Alias::new("a");
-    let not_attached = |o: &Alias| {
+    // Whether the organisation `o`'s `column` (its id, its parent) is in the closure.
+    let in_tree = |column: organisation::Column| {
         Expr::exists(
             Query::select()
                 .expr(Expr::val(1))
                 .from_as(organisation_ancestor::Entity, Alias::new("s"))
-                .and_where(
-                    Expr::col((Alias::new("s"), OrganisationId))
-                        .equals((o.clone(), organisation::Column::Id)),
-                )
+                .and_where(Expr::col((Alias::new("s"), OrganisationId)).equals((Alias::new("o"), column)))
                 .to_owned(),
         )
-        .not()
     };
-    let parent_attached = Expr::exists(
-        Query::select()
-            .expr(Expr::val(1))
-            .from_as(organisation_ancestor::Entity, Alias::new("p"))
-            .and_where(
-                Expr::col((Alias::new("p"), OrganisationId))
-                    .equals((o.clone(), organisation::Column::ParentId)),
-            )
-            .to_owned(),
-    );
+    let not_attached = || in_tree(organisation::Column::Id).not();
     let mut rows = Query::select()
         .column((o.clone(), organisation::Column::Id))
         .column((o.clone(), organisation::Column::Id))
         .expr(Expr::val(0))
         .from_as(organisation::Entity, o.clone())
-        .and_where(not_attached(&o))
-        .and_where(Expr::col((o.clone(), organisation::Column::ParentId)).is_null().or(parent_attached))
+        .and_where(not_attached())
+        .and_where(
+            Expr::col((o.clone(), organisation::Column::ParentId))
+                .is_null()
+                .or(in_tree(organisation::Column::ParentId)),
+        )
         .to_owned();
     rows.union(
         UnionType::All,
@@ -323,7 +315,7 @@ pub async fn attach_pending(conn: &impl ConnectionTrait) -> Result<u64, DbErr> {
                 Expr::col((a, OrganisationId)).equals((o.clone(), organisation::Column::ParentId)),
             )
             // A WHERE last, so SQLite does not read the ON CONFLICT below as the join's ON.
-            .and_where(not_attached(&o))
+            .and_where(not_attached())
             .to_owned(),
     );
     let insert = insert_closure()
