@@ -40,9 +40,7 @@ impl Partnership {
 
     /// The organisation that runs it.
     async fn body(&self, ctx: &Context<'_>) -> Result<Organisation> {
-        // `Option::from` takes the body's id whether the column is required or optional, so this
-        // reads the same when partnerships also hold the regions' RSOs (whose column is optional).
-        Ok(organisation_by_id(ctx, Option::from(self.0.organisation_id)).await?)
+        Ok(organisation_by_id(ctx, self.0.organisation_id).await?)
     }
 
     /// Its members of the kinds given (any when none), in the id order of their organisations:
