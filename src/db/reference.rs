@@ -3,7 +3,9 @@
 //! bundled data), which is also the cursor order of the API's connections.
 
 use entity::{
-    cluster, county, enums::InstitutionKind, institution, municipality, partnership, product_type, theme,
+    cluster, county,
+    enums::{InstitutionKind, OrganisationKind},
+    institution, municipality, organisation, partnership, product_type, theme,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, sea_query::Query};
 
@@ -111,6 +113,23 @@ pub async fn institutions(
         select = select.filter(institution::Column::RegionId.eq(region_id));
     }
     select.order_by_asc(institution::Column::Id).all(db).await
+}
+
+/// The regions' RSOs: the partnerships run by an organisation of kind REGION (KSF and Oslo's
+/// programmes are partnerships too, but no regions), in id order; `key` picks one.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn regions(db: &impl ConnectionTrait, key: Option<&str>) -> Result<Vec<partnership::Model>, DbErr> {
+    let bodies = Query::select()
+        .column(organisation::Column::Id)
+        .from(organisation::Entity)
+        .and_where(organisation::Column::Kind.eq(OrganisationKind::Region))
+        .to_owned();
+    let mut select =
+        partnership::Entity::find().filter(partnership::Column::OrganisationId.in_subquery(bodies));
+    if let Some(key) = key {
+        select = select.filter(partnership::Column::Key.eq(key));
+    }
+    select.order_by_asc(partnership::Column::Id).all(db).await
 }
 
 /// The row of `E` whose unique `column` is `value` (a key or an official number).
