@@ -12,6 +12,9 @@ pub struct Model {
     pub region_id: i32,
     pub name: String,
     pub area: String,
+    /// Its node in the organisation tree.
+    #[sea_orm(unique)]
+    pub organisation_id: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,6 +12,9 @@ pub struct Model {
     pub name: String,
     /// The region whose RSO covers the county.
     pub region_id: Option<i32>,
+    /// Its node in the organisation tree.
+    #[sea_orm(unique)]
+    pub organisation_id: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

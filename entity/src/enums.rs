@@ -359,3 +359,50 @@ display_as_in_the_api!(
     CommissionEventKind,
     UptakeStatus,
 );
+
+/// What kind of unit an organisation is.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Deserialize,
+    Serialize,
+    async_graphql::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrganisationKind {
+    /// The national level (KSF, run by KS).
+    #[sea_orm(string_value = "NATIONAL")]
+    National,
+    /// A region with its regional collaboration body (RSO).
+    #[sea_orm(string_value = "REGION")]
+    Region,
+    #[sea_orm(string_value = "COUNTY")]
+    County,
+    /// A cluster of municipalities (kommuneklynge) with a driver municipality.
+    #[sea_orm(string_value = "CLUSTER")]
+    Cluster,
+    #[sea_orm(string_value = "MUNICIPALITY")]
+    Municipality,
+    /// A city district (bydel), or one of Oslo's special areas with a district code.
+    #[sea_orm(string_value = "DISTRICT")]
+    District,
+    #[sea_orm(string_value = "PROGRAMME")]
+    Programme,
+    #[sea_orm(string_value = "SUB_PROGRAMME")]
+    SubProgramme,
+    #[sea_orm(string_value = "PROJECT")]
+    Project,
+    /// A research or education institution.
+    #[sea_orm(string_value = "INSTITUTION")]
+    Institution,
+    /// A national authority or state agency.
+    #[sea_orm(string_value = "STATE_PARTNER")]
+    StatePartner,
+}

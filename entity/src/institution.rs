@@ -13,6 +13,9 @@ pub struct Model {
     pub short_name: String,
     pub name: String,
     pub kind: crate::enums::InstitutionKind,
+    /// Its node in the organisation tree.
+    #[sea_orm(unique)]
+    pub organisation_id: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

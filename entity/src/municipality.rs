@@ -15,6 +15,9 @@ pub struct Model {
     pub cluster_membership: crate::enums::ClusterMembership,
     /// Inhabitants, where known (coordinators set it); counts towards a need's reach.
     pub population: Option<i32>,
+    /// Its node in the organisation tree.
+    #[sea_orm(unique)]
+    pub organisation_id: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,6 +11,7 @@ mod m20261125_000005_commissions;
 mod m20261125_000006_hardening;
 mod m20261126_000007_need_search;
 mod m20261130_000008_token_authority;
+mod m20261130_000009_organisations;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_hardening::Migration),
             Box::new(m20261126_000007_need_search::Migration),
             Box::new(m20261130_000008_token_authority::Migration),
+            Box::new(m20261130_000009_organisations::Migration),
         ]
     }
 }

@@ -1,7 +1,8 @@
 //! Pages of the children of many parents in one statement: the rows of a table whose parent
 //! column is among a set of parents, each parent's rows ordered by `id`, cut to one page (and one
 //! row more, to tell whether more follow) with `ROW_NUMBER() OVER (PARTITION BY parent ...)`,
-//! after and before keyset cursors on `id`. Both SQLite and PostgreSQL run it; a page of a
+//! after and before keyset cursors on `id` (and, for an organisation's children, the kinds asked
+//! for). Both SQLite and PostgreSQL run it; a page of a
 //! parent with a million children reads its page, not the million.
 
 use std::collections::HashMap;
@@ -11,7 +12,7 @@ use sea_orm::{
     sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Order, Query, WindowStatement},
 };
 
-use crate::db::sql;
+use crate::db::{organisations::read::Kinds, sql};
 
 /// The kinds of children the API pages and counts: each a table and its column holding the
 /// parent's id.
@@ -26,6 +27,8 @@ pub enum Children {
     Uptake,
     Memberships,
     Tokens,
+    /// An organisation's children in the tree, of the kinds given (any when none).
+    Organisations(Kinds),
 }
 
 impl Children {
@@ -40,6 +43,16 @@ impl Children {
             Self::Uptake => ("uptake", "summary_id"),
             Self::Memberships => ("membership", "person_id"),
             Self::Tokens => ("api_token", "person_id"),
+            Self::Organisations(_) => ("organisation", "parent_id"),
+        }
+    }
+
+    /// What a child must also meet, besides having one of the parents (`table` is the alias or
+    /// name of the children's table in the statement).
+    fn condition(self, table: &str) -> Option<Expr> {
+        match self {
+            Self::Organisations(kinds) => kinds.condition(Expr::col((Alias::new(table), Alias::new("kind")))),
+            _ => None,
         }
     }
 }
@@ -87,6 +100,7 @@ where
         )
         .from_as(E::default(), T)
         .and_where(Expr::col((T, parent.clone())).is_in(parents.iter().copied()))
+        .and_where_option(kind.condition(T))
         .and_where_option(window.after.map(|after| Expr::col((T, "id")).gt(after)))
         .and_where_option(window.before.map(|before| Expr::col((T, "id")).lt(before)));
     let page = Query::select()
@@ -123,6 +137,7 @@ pub async fn counts(
         .expr_as(Func::count(Expr::col(Asterisk)), "n")
         .from(Alias::new(table))
         .and_where(Expr::col(parent.clone()).is_in(parents.iter().copied()))
+        .and_where_option(kind.condition(table))
         .add_group_by([Expr::col(parent)])
         .to_owned();
     let rows = ParentCount::find_by_statement(db.get_database_backend().build(&select)).all(db).await?;

@@ -3,7 +3,9 @@
 //! bundled data), which is also the cursor order of the API's connections.
 
 use entity::{
-    cluster, county, enums::InstitutionKind, institution, municipality, product_type, region, theme,
+    cluster, county,
+    enums::{InstitutionKind, OrganisationKind},
+    institution, municipality, organisation, partnership, product_type, theme,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, sea_query::Query};
 
@@ -113,6 +115,23 @@ pub async fn institutions(
     select.order_by_asc(institution::Column::Id).all(db).await
 }
 
+/// The regions' RSOs: the partnerships run by an organisation of kind REGION (KSF and Oslo's
+/// programmes are partnerships too, but no regions), in id order; `key` picks one.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn regions(db: &impl ConnectionTrait, key: Option<&str>) -> Result<Vec<partnership::Model>, DbErr> {
+    let bodies = Query::select()
+        .column(organisation::Column::Id)
+        .from(organisation::Entity)
+        .and_where(organisation::Column::Kind.eq(OrganisationKind::Region))
+        .to_owned();
+    let mut select =
+        partnership::Entity::find().filter(partnership::Column::OrganisationId.in_subquery(bodies));
+    if let Some(key) = key {
+        select = select.filter(partnership::Column::Key.eq(key));
+    }
+    select.order_by_asc(partnership::Column::Id).all(db).await
+}
+
 /// The row of `E` whose unique `column` is `value` (a key or an official number).
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn by_key<E: EntityTrait>(
@@ -123,8 +142,9 @@ pub async fn by_key<E: EntityTrait>(
     E::find().filter(column.eq(value)).one(db).await
 }
 
-/// The id of the `node_type` row whose key is `key` (a municipality's: its four-digit number);
-/// `None` if there is none, or if rows of that type have no key.
+/// The id of the `node_type` row whose key is `key` (a municipality's: its four-digit number; an
+/// organisation's: its key or official number); `None` if there is none, or if rows of that type
+/// have no key.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn id_by_key(
     db: &impl ConnectionTrait,
@@ -132,7 +152,9 @@ pub async fn id_by_key(
     key: &str,
 ) -> Result<Option<i32>, DbErr> {
     Ok(match node_type {
-        NodeType::Region => by_key::<region::Entity>(db, region::Column::Key, key).await?.map(|r| r.id),
+        NodeType::Region => {
+            by_key::<partnership::Entity>(db, partnership::Column::Key, key).await?.map(|r| r.id)
+        }
         NodeType::Cluster => by_key::<cluster::Entity>(db, cluster::Column::Key, key).await?.map(|c| c.id),
         NodeType::Municipality => {
             by_key::<municipality::Entity>(db, municipality::Column::Code, key).await?.map(|m| m.id)
@@ -144,6 +166,8 @@ pub async fn id_by_key(
         NodeType::ProductType => {
             by_key::<product_type::Entity>(db, product_type::Column::Key, key).await?.map(|p| p.id)
         }
+        NodeType::Organisation => super::organisations::read::by_key_or_code(db, key).await?.map(|o| o.id),
+        NodeType::Partnership => super::organisations::read::partnership_by_key(db, key).await?.map(|p| p.id),
         _ => None,
     })
 }
@@ -172,9 +196,9 @@ pub async fn organisation(
     key: OrganisationKey<'_>,
 ) -> Result<Option<(i32, Option<i32>)>, DbErr> {
     Ok(match key {
-        OrganisationKey::Region(key) => {
-            by_key::<region::Entity>(db, region::Column::Key, key).await?.map(|r| (r.id, Some(r.id)))
-        }
+        OrganisationKey::Region(key) => by_key::<partnership::Entity>(db, partnership::Column::Key, key)
+            .await?
+            .map(|r| (r.id, Some(r.id))),
         OrganisationKey::Cluster(key) => {
             by_key::<cluster::Entity>(db, cluster::Column::Key, key).await?.map(|c| (c.id, Some(c.region_id)))
         }

@@ -25,10 +25,14 @@ pub enum NodeType {
     Evidence,
     /// An uptake report (reached through its summary).
     Uptake,
+    /// A node of the organisation tree (`entity::organisation`).
+    Organisation,
+    /// A prioritising body and its members (`entity::partnership`).
+    Partnership,
 }
 
 impl NodeType {
-    pub const ALL: [NodeType; 18] = [
+    pub const ALL: [NodeType; 20] = [
         Self::Region,
         Self::County,
         Self::Cluster,
@@ -47,6 +51,8 @@ impl NodeType {
         Self::Milestone,
         Self::Evidence,
         Self::Uptake,
+        Self::Organisation,
+        Self::Partnership,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -69,6 +75,8 @@ impl NodeType {
             Self::Milestone => "Milestone",
             Self::Evidence => "Evidence",
             Self::Uptake => "Uptake",
+            Self::Organisation => "Organisation",
+            Self::Partnership => "Partnership",
         }
     }
 

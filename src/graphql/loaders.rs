@@ -12,8 +12,8 @@ use std::{collections::HashMap, hash::Hash, sync::Arc};
 
 use entity::{
     api_token, cluster, commission, commission_event, commission_interest, county, criterion, institution,
-    membership, milestone, municipality, need, need_cosign, need_event, need_evidence, person, product_type,
-    region, round, summary, theme, uptake,
+    membership, milestone, municipality, need, need_cosign, need_event, need_evidence, partnership, person,
+    product_type, round, summary, theme, uptake,
 };
 
 use crate::{
@@ -114,36 +114,45 @@ macro_rules! children_of {
 }
 
 /// A key type for one page of the rows of `$entity` that are children of `$kind` (field `$field`
-/// holds the parent's id): the parent and the page in SQL terms (`PageArgs::window`). The keys
-/// of a pass that share their page (the usual case: one field in a document) load in one
-/// statement (`db::pages::children`); each page comes with at most one row more than its size,
-/// in the direction of travel.
+/// holds the parent's id): the parent and the page in SQL terms (`PageArgs::window`), and, for a
+/// kind of children that takes one (`Organisations(Kinds)`), what they must also meet. The keys
+/// of a pass that share their page and kind (the usual case: one field in a document) load in
+/// one statement (`db::pages::children`); each page comes with at most one row more than its
+/// size, in the direction of travel.
 macro_rules! page_of_children {
     ($key:ident, $entity:ident, $kind:ident, $field:ident) => {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub struct $key(pub i32, pub KeyWindow);
 
+        page_of_children!(@loader $key, $entity, $field, |_: &$key| Children::$kind);
+    };
+    ($key:ident, $entity:ident, $kind:ident($filter:ty), $field:ident) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub struct $key(pub i32, pub KeyWindow, pub $filter);
+
+        page_of_children!(@loader $key, $entity, $field, |key: &$key| Children::$kind(key.2));
+    };
+    (@loader $key:ident, $entity:ident, $field:ident, $children:expr) => {
         impl Loader<$key> for Loaders {
             type Value = Vec<$entity::Model>;
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, AppError> {
-                let mut by_window: HashMap<KeyWindow, Vec<i32>> = HashMap::new();
+                let children = $children;
+                // The keys of each page and kind, by parent.
+                let mut groups: HashMap<(KeyWindow, Children), HashMap<i32, $key>> = HashMap::new();
                 for key in keys {
-                    by_window.entry(key.1).or_default().push(key.0);
+                    groups.entry((key.1, children(key))).or_default().insert(key.0, *key);
                 }
                 // Every requested page gets an entry, so "no children" is an empty page, not a miss.
                 let mut pages: HashMap<$key, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
-                for (window, parents) in by_window {
-                    let rows = crate::db::pages::children::<$entity::Entity>(
-                        self.db.conn(),
-                        Children::$kind,
-                        &parents,
-                        &window,
-                    )
-                    .await?;
+                for ((window, kind), parents) in groups {
+                    let ids: Vec<i32> = parents.keys().copied().collect();
+                    let rows =
+                        crate::db::pages::children::<$entity::Entity>(self.db.conn(), kind, &ids, &window)
+                            .await?;
                     for row in rows {
-                        if let Some(parent) = Option::<i32>::from(row.$field) {
-                            pages.entry($key(parent, window)).or_default().push(row);
+                        if let Some(key) = Option::<i32>::from(row.$field).and_then(|p| parents.get(&p)) {
+                            pages.entry(*key).or_default().push(row);
                         }
                     }
                 }
@@ -175,7 +184,7 @@ impl Loader<CountOf> for Loaders {
     }
 }
 
-by_id!(RegionById, region, reference);
+by_id!(RegionById, partnership, reference);
 by_id!(CountyById, county, reference);
 by_id!(ClusterById, cluster, reference);
 by_id!(MunicipalityById, municipality, reference);
@@ -341,3 +350,7 @@ impl Loader<NeedsOfCommission> for Loaders {
         ))
     }
 }
+
+// The organisation tree and partnerships, after the macros they use.
+mod organisations;
+pub use organisations::*;

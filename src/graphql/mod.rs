@@ -13,6 +13,7 @@ pub mod limits;
 pub mod loaders;
 pub mod needs;
 pub mod node;
+pub mod organisations;
 pub mod reference;
 pub mod rounds;
 pub mod schema;

@@ -11,9 +11,10 @@ use crate::{
         ids::{GlobalId, NodeType},
         loaders::{
             ClusterById, CountyById, CriterionById, InstitutionById, MembershipById, MunicipalityById,
-            ProductTypeById, RegionById, ThemeById,
+            OrganisationById, PartnershipById, ProductTypeById, RegionById, ThemeById,
         },
         needs::types::{Need, visible_need},
+        organisations::{partnerships::Partnership, types::Organisation},
         reference::types::{
             Cluster, County, Criterion, Institution, Municipality, ProductType, Region, Theme,
         },
@@ -43,6 +44,8 @@ pub enum Node {
     Round(Round),
     Commission(Commission),
     Summary(Summary),
+    Organisation(Organisation),
+    Partnership(Partnership),
 }
 
 #[derive(Default)]
@@ -101,6 +104,12 @@ async fn load(ctx: &Context<'_>, id: GlobalId) -> Result<Option<Node>, AppError>
             loader.load_one(ProductTypeById(key)).await?.map(|m| Node::ProductType(m.into()))
         }
         NodeType::Criterion => loader.load_one(CriterionById(key)).await?.map(|m| Node::Criterion(m.into())),
+        NodeType::Organisation => {
+            loader.load_one(OrganisationById(key)).await?.map(|m| Node::Organisation(m.into()))
+        }
+        NodeType::Partnership => {
+            loader.load_one(PartnershipById(key)).await?.map(|m| Node::Partnership(m.into()))
+        }
         NodeType::Need => visible_need(ctx, key).await?.map(Node::Need),
         NodeType::Round => visible_round(ctx, key).await?.map(|r| Node::Round(Round(r))),
         NodeType::Commission => visible_commission(ctx, key).await?.map(|c| Node::Commission(Commission(c))),

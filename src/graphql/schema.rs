@@ -15,6 +15,7 @@ use crate::{
         loaders::Loaders,
         needs::{mutation::NeedsMutation, query::NeedsQuery},
         node::NodeQuery,
+        organisations::query::OrganisationsQuery,
         reference::query::ReferenceQuery,
         rounds::{mutation::RoundsMutation, query::RoundsQuery},
         subscriptions::Subscription,
@@ -23,7 +24,15 @@ use crate::{
 
 /// The root query: one line per area.
 #[derive(MergedObject, Default)]
-pub struct Query(NodeQuery, ReferenceQuery, IdentityQuery, NeedsQuery, RoundsQuery, CommissionsQuery);
+pub struct Query(
+    NodeQuery,
+    ReferenceQuery,
+    OrganisationsQuery,
+    IdentityQuery,
+    NeedsQuery,
+    RoundsQuery,
+    CommissionsQuery,
+);
 
 /// The root mutation: one line per area.
 #[derive(MergedObject, Default)]

@@ -162,61 +162,120 @@ impl TestApp {
         &self.db
     }
 
-    /// Adds a second region, "rso-nord", with one county, cluster, municipality and institution,
-    /// for cross-region tests.
+    /// Adds a second region, "rso-nord", covering Nordland (18), with one cluster (Bodø, 1804, in
+    /// it) and one institution, for cross-region tests; the organisation tree follows.
     pub async fn add_second_region(&self) {
-        use entity::{cluster, county, enums, institution, municipality, region};
-        use sea_orm::{ActiveModelTrait, ActiveValue::Set};
-        let conn = self.db.conn();
-        let region = region::ActiveModel {
+        use entity::{
+            cluster, county,
+            enums::{InstitutionKind, OrganisationKind},
+            institution, municipality, organisation, partnership,
+        };
+        use knowledge_hub::db::organisations::tree;
+        use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+
+        async fn organisation(
+            txn: &sea_orm::DatabaseTransaction,
+            kind: OrganisationKind,
+            key: &str,
+            name: &str,
+            parent: Option<i32>,
+        ) -> i32 {
+            let made = organisation::ActiveModel {
+                kind: Set(kind),
+                key: Set(Some(key.into())),
+                name: Set(name.into()),
+                parent_id: Set(parent),
+                created_at: Set(chrono::Utc::now()),
+                ..Default::default()
+            }
+            .insert(txn)
+            .await
+            .expect("organisation");
+            tree::attach(txn, made.id, parent).await.expect("in the tree");
+            made.id
+        }
+
+        let txn = self.db.begin_write().await.expect("a transaction");
+        let ksf = organisation::Entity::find()
+            .filter(organisation::Column::Key.eq("ksf"))
+            .one(&txn)
+            .await
+            .expect("read")
+            .expect("the national organisation");
+        let region_organisation =
+            organisation(&txn, OrganisationKind::Region, "rso-nord", "RSO Nord", Some(ksf.id)).await;
+        // The region's RSO, run by the region's organisation.
+        let region = partnership::ActiveModel {
             key: Set("rso-nord".into()),
             name: Set("RSO Nord".into()),
+            organisation_id: Set(Some(region_organisation)),
             ..Default::default()
         }
-        .insert(conn)
+        .insert(&txn)
         .await
         .expect("region");
-        let county = county::ActiveModel {
-            code: Set("18".into()),
-            name: Set("Nordland".into()),
-            region_id: Set(Some(region.id)),
-            ..Default::default()
-        }
-        .insert(conn)
-        .await
-        .expect("county");
+        let nordland = county::Entity::find()
+            .filter(county::Column::Code.eq("18"))
+            .one(&txn)
+            .await
+            .expect("read")
+            .expect("Nordland");
+        let nordland_organisation = nordland.organisation_id.expect("Nordland's organisation");
+        county::ActiveModel { id: Set(nordland.id), region_id: Set(Some(region.id)), ..Default::default() }
+            .update(&txn)
+            .await
+            .expect("Nordland in rso-nord");
+        tree::reparent(&txn, nordland_organisation, Some(region_organisation)).await.expect("moved");
+        let cluster_organisation = organisation(
+            &txn,
+            OrganisationKind::Cluster,
+            "nord-cluster",
+            "Nordklyngen",
+            Some(region_organisation),
+        )
+        .await;
         let cluster = cluster::ActiveModel {
             key: Set("nord-cluster".into()),
             region_id: Set(region.id),
             name: Set("Nordklyngen".into()),
             area: Set("Salten".into()),
+            organisation_id: Set(Some(cluster_organisation)),
             ..Default::default()
         }
-        .insert(conn)
+        .insert(&txn)
         .await
         .expect("cluster");
+        let bodo = municipality::Entity::find()
+            .filter(municipality::Column::Code.eq("1804"))
+            .one(&txn)
+            .await
+            .expect("read")
+            .expect("Bodø");
+        let bodo_organisation = bodo.organisation_id.expect("Bodø's organisation");
         municipality::ActiveModel {
-            code: Set("1804".into()),
-            name: Set("Bodø".into()),
-            county_id: Set(county.id),
+            id: Set(bodo.id),
             cluster_id: Set(Some(cluster.id)),
-            cluster_membership: Set(enums::ClusterMembership::Default),
             ..Default::default()
         }
-        .insert(conn)
+        .update(&txn)
         .await
-        .expect("municipality");
+        .expect("Bodø in the cluster");
+        tree::reparent(&txn, bodo_organisation, Some(cluster_organisation)).await.expect("moved");
+        let institution_organisation =
+            organisation(&txn, OrganisationKind::Institution, "nord", "Nord universitet", None).await;
         institution::ActiveModel {
             key: Set("nord".into()),
             region_id: Set(region.id),
             short_name: Set("Nord".into()),
             name: Set("Nord universitet".into()),
-            kind: Set(enums::InstitutionKind::University),
+            kind: Set(InstitutionKind::University),
+            organisation_id: Set(Some(institution_organisation)),
             ..Default::default()
         }
-        .insert(conn)
+        .insert(&txn)
         .await
         .expect("institution");
+        txn.commit().await.expect("commit");
     }
 
     /// SQL statements the app's pool has executed so far.
@@ -297,7 +356,8 @@ pub async fn cast(app: &TestApp) -> Cast {
 
 /// The tables of the hub (reference data, identity, needs, rounds, commissions, audit).
 const TABLES: &[&str] = &[
-    "region",
+    "partnership",
+    "organisation",
     "county",
     "cluster",
     "municipality",

@@ -378,7 +378,7 @@ async fn coordinators_cannot_reach_into_another_region(app: TestApp) {
     )
     .await;
     assert_eq!(errors, ["FORBIDDEN"]);
-    let nord_region = app.data("{ regions { nodes { id } } }").await["regions"]["nodes"][1]["id"].clone();
+    let nord_region = app.data(r#"{ region(key: "rso-nord") { id } }"#).await["region"]["id"].clone();
     let (payload, _) = mutate(
         &app,
         &nord,

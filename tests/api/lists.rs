@@ -188,6 +188,8 @@ async fn a_response_above_the_ceiling_is_replaced_by_an_error() {
 const PLAIN_LISTS: &[(&str, &str)] = &[
     ("Need.themes", "one per theme: priced at the number of themes"),
     ("Region.counties", "reference data: priced at the number of counties"),
+    ("Organisation.ancestors", "at most the tree's depth, domain::organisations::MAX_DEPTH, priced at it"),
+    ("Organisation.partnerships", "reference data: priced at the number of partnerships"),
     ("ApiToken.boundToRegions", "reference data: priced at the number of regions"),
     ("Commission.interests", "one per institution: priced at the number of institutions"),
     ("Round.criteria", "at most domain::rounds::MAX_CRITERIA, priced at it"),

@@ -19,6 +19,8 @@ mod limits;
 mod lists;
 mod needs;
 mod node;
+mod organisations;
+mod organisations_data;
 mod pagination;
 mod permissions;
 mod rate_limit;

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use entity::{
     county,
     enums::{NeedStatus, Urgency},
-    municipality, need, need_theme,
+    municipality, need, need_theme, organisation_ancestor, partnership_member,
 };
 use sea_orm::{
     DatabaseBackend, Iterable,
@@ -14,7 +14,10 @@ use sea_orm::{
 };
 
 use super::{N, n, search};
-use crate::domain::needs::is_published;
+use crate::{
+    db::organisations::read::{OA, PM, join_members_above},
+    domain::needs::is_published,
+};
 
 /// Which needs to list. Empty lists and `None` mean no restriction.
 #[derive(Clone, Debug, Default)]
@@ -25,6 +28,12 @@ pub struct NeedFilter {
     pub cluster_id: Option<i32>,
     pub municipality_id: Option<i32>,
     pub product_type_id: Option<i32>,
+    /// Needs raised in the subtree of each of these organisations (the filter's, and the
+    /// organisation whose needs are asked for): their municipality's organisation is it or a
+    /// descendant.
+    pub organisation_ids: Vec<i32>,
+    /// Needs raised in the subtree of a member of each of these partnerships.
+    pub partnership_ids: Vec<i32>,
     pub urgency: Option<Urgency>,
     pub submitted_after: Option<DateTime<Utc>>,
     pub submitted_before: Option<DateTime<Utc>>,
@@ -107,7 +116,47 @@ fn conditions(filter: &NeedFilter, visibility: &Visibility) -> Condition {
             )
         }))
         .add_option(filter.product_type_id.map(|id| n(need::Column::ProductTypeId).eq(id)))
+        .add_option(organisations(filter))
         .add_option(filter.urgency.map(|urgency| n(need::Column::Urgency).eq(urgency)))
         .add_option(filter.submitted_after.map(|after| n(need::Column::SubmittedAt).gte(after)))
         .add_option(filter.submitted_before.map(|before| n(need::Column::SubmittedAt).lt(before)))
+}
+
+/// The alias of `municipality` in the subqueries over the organisation tree (whose other
+/// aliases are `db::organisations::read`'s).
+const M: &str = "m";
+
+/// Needs raised under each of the filter's organisations and partnerships: one `IN` subquery
+/// each, through the closure `organisation_ancestor` (and `partnership_member`), so the depth of
+/// the tree costs nothing and no row is looked up one by one.
+fn organisations(filter: &NeedFilter) -> Option<Condition> {
+    let under = filter.organisation_ids.iter().map(|id| {
+        let mut municipalities = subtree_municipalities();
+        municipalities.and_where(Expr::col((OA, organisation_ancestor::Column::AncestorId)).eq(*id));
+        n(need::Column::MunicipalityId).in_subquery(municipalities)
+    });
+    let served = filter.partnership_ids.iter().map(|id| {
+        let mut municipalities = subtree_municipalities();
+        join_members_above(&mut municipalities)
+            .and_where(Expr::col((PM, partnership_member::Column::PartnershipId)).eq(*id));
+        n(need::Column::MunicipalityId).in_subquery(municipalities)
+    });
+    let conditions: Vec<Expr> = under.chain(served).collect();
+    (!conditions.is_empty()).then(|| conditions.into_iter().fold(Cond::all(), Condition::add))
+}
+
+/// The municipalities (`m.id`) with every ancestor of their organisation (`oa.ancestor_id`, the
+/// organisation itself included), for the caller to narrow by ancestor.
+fn subtree_municipalities() -> SelectStatement {
+    Query::select()
+        .column((M, municipality::Column::Id))
+        .from_as(municipality::Entity, M)
+        .join_as(
+            JoinType::InnerJoin,
+            organisation_ancestor::Entity,
+            OA,
+            Expr::col((OA, organisation_ancestor::Column::OrganisationId))
+                .equals((M, municipality::Column::OrganisationId)),
+        )
+        .to_owned()
 }

@@ -5,7 +5,7 @@
 use chrono::Utc;
 use entity::{
     enums::{NeedEventKind, NeedStatus, Urgency},
-    municipality, need, need_event, need_evidence, need_theme,
+    municipality, need, need_event, need_evidence, need_theme, organisation,
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait,
@@ -327,6 +327,15 @@ pub async fn set_population(
     let mut model = found.into_active_model();
     model.population = Set(population);
     let saved = model.update(&txn).await?;
+    // A coordinator's figure (or a cleared one) is theirs: the reference-data loader leaves an
+    // edited organisation's municipality as it is.
+    if let Some(organisation_id) = saved.organisation_id {
+        organisation::Entity::update_many()
+            .col_expr(organisation::Column::EditedAt, sea_orm::sea_query::Expr::value(Utc::now()))
+            .filter(organisation::Column::Id.eq(organisation_id))
+            .exec(&txn)
+            .await?;
+    }
     crate::db::audit::record(
         &txn,
         actor,

@@ -3,7 +3,7 @@
 
 use entity::{
     enums::{CommissionEventKind, CommissionStatus},
-    person, product_type, region,
+    partnership, person, product_type,
 };
 use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 
@@ -31,7 +31,7 @@ async fn a_relayed_commission_has_the_status_of_its_event() {
     let db = &scratch.db;
     let conn = db.conn();
     let now = chrono::Utc::now();
-    let region = region::Entity::find().one(conn).await.expect("read").expect("a region");
+    let region = partnership::Entity::find().one(conn).await.expect("read").expect("a region");
     let product = product_type::Entity::find().one(conn).await.expect("read").expect("a product type");
     let person = person::ActiveModel {
         name: Set("Kari Nordmann".into()),

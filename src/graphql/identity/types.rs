@@ -208,8 +208,10 @@ impl Person {
     }
 }
 
-/// An organisation a membership is held in.
+/// An organisation a membership is held in. (Named for memberships: `Organisation` is the
+/// organisation tree's type.)
 #[derive(Union)]
+#[graphql(name = "MembershipOrganisation")]
 pub enum Organisation {
     Region(Region),
     Cluster(Cluster),

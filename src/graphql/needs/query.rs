@@ -1,8 +1,9 @@
-//! Root query fields for needs: `needs` (filter, full-text search, order, keyset pages) and
-//! `needStats` (counts by status, theme, cluster, municipality and month, in SQL).
+//! Root query fields for needs: `needs` (filter, full-text search, order, keyset pages; also an
+//! organisation's and a partnership's `needs`), `needStats` (its counts are in `stats.rs`) and
+//! `needEvents`.
 
 use async_graphql::{
-    Context, Enum, ID, InputObject, Object, SimpleObject,
+    Context, Enum, ID, InputObject, Object,
     connection::{Connection, Edge, EmptyFields},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -10,7 +11,7 @@ use chrono::{DateTime, Utc};
 use entity::enums::{NeedStatus, Urgency};
 
 use crate::{
-    db::needs::{self, Cursor, CursorKey, Grouping, NeedFilter as DbFilter, Visibility, Window},
+    db::needs::{self, Cursor, CursorKey, NeedFilter as DbFilter, Visibility, Window},
     domain::needs::search_words,
     error::{AppError, Result},
     graphql::{
@@ -18,9 +19,10 @@ use crate::{
         context::ContextExt,
         ids::NodeType,
         keys,
-        loaders::{ClusterById, MunicipalityById, ThemeById},
-        needs::types::{Need, NeedEvent, encode_event_cursor},
-        reference::types::{Cluster, Municipality, Theme},
+        needs::{
+            stats::NeedStats,
+            types::{Need, NeedEvent, encode_event_cursor},
+        },
     },
 };
 
@@ -29,7 +31,9 @@ pub struct NeedsQuery;
 
 /// Which needs to list or count. All conditions must hold; a list matches any of its values. A
 /// region, cluster, municipality, institution, theme or product type is named by its id or its key
-/// (`rso-vest`, `sor-rogaland`, `uib`, `public-health`, a municipality's number `4601`).
+/// (`rso-vest`, `sor-rogaland`, `uib`, `public-health`, a municipality's number `4601`); an
+/// organisation by its id, key or official number (`kunnskapskommunen`, `4601`, `030115`); a
+/// partnership by its id or key (`omradesatsingene`).
 #[derive(InputObject, Default, Clone)]
 pub struct NeedFilter {
     pub status: Option<Vec<NeedStatus>>,
@@ -38,6 +42,10 @@ pub struct NeedFilter {
     pub cluster: Option<ID>,
     pub municipality: Option<ID>,
     pub product_type: Option<ID>,
+    /// Needs raised in this organisation's subtree (by a municipality that is it or under it).
+    pub organisation: Option<ID>,
+    /// Needs raised in the subtree of any member of this partnership.
+    pub partnership: Option<ID>,
     pub urgency: Option<Urgency>,
     #[graphql(validator(custom = "crate::graphql::time::Storable"))]
     pub submitted_after: Option<DateTime<Utc>>,
@@ -88,6 +96,12 @@ async fn db_filter(
     };
     Ok(DbFilter {
         product_type_id: keys::optional(ctx, f.product_type.as_ref(), NodeType::ProductType).await?,
+        organisation_ids: Vec::from_iter(
+            keys::optional(ctx, f.organisation.as_ref(), NodeType::Organisation).await?,
+        ),
+        partnership_ids: Vec::from_iter(
+            keys::optional(ctx, f.partnership.as_ref(), NodeType::Partnership).await?,
+        ),
         urgency: f.urgency,
         submitted_after: f.submitted_after,
         submitted_before: f.submitted_before,
@@ -152,6 +166,51 @@ fn decode_cursor(text: &str, order: needs::NeedOrder) -> Result<Cursor, AppError
     Ok(cursor)
 }
 
+/// The page arguments of a needs connection, as the client sent them (the cursors are read in
+/// the page's order).
+pub struct NeedPageArgs {
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub last: Option<i32>,
+    pub before: Option<String>,
+}
+
+/// One page of the needs `filter` and `search` match, narrowed by `narrow` (an organisation's or
+/// partnership's needs are its subtree's), that the caller may see, in `order_by`: one statement
+/// (its count another, when asked for). The root `needs` field's, and an organisation's or
+/// partnership's `needs`.
+pub async fn page(
+    ctx: &Context<'_>,
+    filter: Option<NeedFilter>,
+    search: Option<&str>,
+    order_by: NeedOrder,
+    args: NeedPageArgs,
+    narrow: impl FnOnce(&mut DbFilter),
+) -> Result<NeedPage, AppError> {
+    let NeedPageArgs { first, after, last, before } = args;
+    let args = PageArgs::parse(first, None, last, None)?;
+    let mut filter = db_filter(ctx, filter, search).await?;
+    narrow(&mut filter);
+    let visibility = visibility(ctx)?;
+    let order = needs::NeedOrder::from(order_by).effective(&filter);
+    let window = Window {
+        size: args.size.min(MAX_PAGE_SIZE as usize),
+        from_end: args.from_end,
+        after: after.as_deref().map(|c| decode_cursor(c, order)).transpose()?,
+        before: before.as_deref().map(|c| decode_cursor(c, order)).transpose()?,
+    };
+    let (rows, more) = needs::list(ctx.db()?.conn(), &filter, &visibility, order, &window).await?;
+    let (has_previous, has_next) =
+        keyset_page_info(window.from_end, window.after.is_some(), window.before.is_some(), more);
+    let mut page =
+        Connection::with_additional_fields(has_previous, has_next, NeedCount { filter, visibility });
+    page.edges.extend(
+        rows.into_iter()
+            .map(|row| Edge::new(encode_cursor(&row.cursor), Need::with_themes(row.need, row.theme_ids))),
+    );
+    Ok(page)
+}
+
 /// `totalCount` of a needs connection, counted in SQL only when asked for.
 pub struct NeedCount {
     filter: DbFilter,
@@ -168,155 +227,6 @@ impl NeedCount {
 }
 
 pub type NeedPage = Connection<String, Need, NeedCount, EmptyFields>;
-
-/// Counts of needs, each grouping computed in SQL when asked for.
-pub struct NeedStats {
-    filter: DbFilter,
-    visibility: Visibility,
-}
-
-#[derive(SimpleObject)]
-pub struct StatusCount {
-    pub status: NeedStatus,
-    pub count: i64,
-}
-
-#[derive(SimpleObject)]
-pub struct ThemeCount {
-    pub theme: Option<Theme>,
-    pub count: i64,
-}
-
-#[derive(SimpleObject)]
-pub struct ClusterCount {
-    /// Null for municipalities outside any cluster.
-    pub cluster: Option<Cluster>,
-    pub count: i64,
-}
-
-#[derive(SimpleObject)]
-pub struct MunicipalityCount {
-    pub municipality: Option<Municipality>,
-    pub count: i64,
-}
-
-#[derive(SimpleObject)]
-pub struct MonthCount {
-    /// `YYYY-MM`, in UTC.
-    pub month: String,
-    pub count: i64,
-}
-
-impl NeedStats {
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn groups(
-        &self,
-        ctx: &Context<'_>,
-        grouping: Grouping,
-    ) -> Result<Vec<(Option<String>, i64)>, AppError> {
-        let rows = needs::count_by(ctx.db()?.conn(), &self.filter, &self.visibility, grouping).await?;
-        Ok(rows.into_iter().map(|g| (g.key, g.n)).collect())
-    }
-
-    /// Groups keyed by a row id, with the rows loaded in one batch.
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn by_id(
-        &self,
-        ctx: &Context<'_>,
-        grouping: Grouping,
-    ) -> Result<Vec<(Option<i32>, i64)>, AppError> {
-        Ok(self
-            .groups(ctx, grouping)
-            .await?
-            .into_iter()
-            .map(|(key, n)| (key.and_then(|k| k.parse().ok()), n))
-            .collect())
-    }
-}
-
-#[Object]
-impl NeedStats {
-    /// How many needs match.
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn total(&self, ctx: &Context<'_>) -> Result<i64> {
-        Ok(needs::count(ctx.db()?.conn(), &self.filter, &self.visibility).await?)
-    }
-
-    #[graphql(
-        complexity = "crate::graphql::limits::bounded(<NeedStatus as async_graphql::resolver_utils::EnumType>::items().len(), child_complexity)"
-    )]
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn by_status(&self, ctx: &Context<'_>) -> Result<Vec<StatusCount>> {
-        let groups = self.groups(ctx, Grouping::Status).await?;
-        Ok(groups
-            .into_iter()
-            .filter_map(|(key, count)| {
-                let status = serde_json::from_value(serde_json::Value::String(key?)).ok()?;
-                Some(StatusCount { status, count })
-            })
-            .collect())
-    }
-
-    #[graphql(
-        complexity = "crate::graphql::limits::bounded(crate::db::reference_data::bundled().themes + 1, child_complexity)"
-    )]
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn by_theme(&self, ctx: &Context<'_>) -> Result<Vec<ThemeCount>> {
-        let groups = self.by_id(ctx, Grouping::Theme).await?;
-        let themes = ctx.loader()?.load_many(groups.iter().filter_map(|(id, _)| id.map(ThemeById))).await?;
-        Ok(groups
-            .into_iter()
-            .map(|(id, count)| ThemeCount {
-                theme: id.and_then(|id| themes.get(&ThemeById(id)).cloned().map(Theme)),
-                count,
-            })
-            .collect())
-    }
-
-    #[graphql(
-        complexity = "crate::graphql::limits::bounded(crate::db::reference_data::bundled().clusters + 1, child_complexity)"
-    )]
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn by_cluster(&self, ctx: &Context<'_>) -> Result<Vec<ClusterCount>> {
-        let groups = self.by_id(ctx, Grouping::Cluster).await?;
-        let clusters =
-            ctx.loader()?.load_many(groups.iter().filter_map(|(id, _)| id.map(ClusterById))).await?;
-        Ok(groups
-            .into_iter()
-            .map(|(id, count)| ClusterCount {
-                cluster: id.and_then(|id| clusters.get(&ClusterById(id)).cloned().map(Cluster)),
-                count,
-            })
-            .collect())
-    }
-
-    #[graphql(
-        complexity = "crate::graphql::limits::bounded(crate::db::reference_data::bundled().municipalities + 1, child_complexity)"
-    )]
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn by_municipality(&self, ctx: &Context<'_>) -> Result<Vec<MunicipalityCount>> {
-        let groups = self.by_id(ctx, Grouping::Municipality).await?;
-        let found =
-            ctx.loader()?.load_many(groups.iter().filter_map(|(id, _)| id.map(MunicipalityById))).await?;
-        Ok(groups
-            .into_iter()
-            .map(|(id, count)| MunicipalityCount {
-                municipality: id.and_then(|id| found.get(&MunicipalityById(id)).cloned().map(Municipality)),
-                count,
-            })
-            .collect())
-    }
-
-    /// Submissions per month (drafts have none).
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn submissions_by_month(&self, ctx: &Context<'_>) -> Result<Vec<MonthCount>> {
-        let groups = self.groups(ctx, Grouping::SubmittedMonth).await?;
-        Ok(groups
-            .into_iter()
-            .filter_map(|(month, count)| Some(MonthCount { month: month?, count }))
-            .collect())
-    }
-}
 
 #[Object]
 impl NeedsQuery {
@@ -336,26 +246,8 @@ impl NeedsQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<NeedPage> {
-        let args = PageArgs::parse(first, None, last, None)?;
-        let filter = db_filter(ctx, filter, search.as_deref()).await?;
-        let visibility = visibility(ctx)?;
-        let order = needs::NeedOrder::from(order_by).effective(&filter);
-        let window = Window {
-            size: args.size.min(MAX_PAGE_SIZE as usize),
-            from_end: args.from_end,
-            after: after.as_deref().map(|c| decode_cursor(c, order)).transpose()?,
-            before: before.as_deref().map(|c| decode_cursor(c, order)).transpose()?,
-        };
-        let (rows, more) = needs::list(ctx.db()?.conn(), &filter, &visibility, order, &window).await?;
-        let (has_previous, has_next) =
-            keyset_page_info(window.from_end, window.after.is_some(), window.before.is_some(), more);
-        let mut page =
-            Connection::with_additional_fields(has_previous, has_next, NeedCount { filter, visibility });
-        page.edges
-            .extend(rows.into_iter().map(|row| {
-                Edge::new(encode_cursor(&row.cursor), Need::with_themes(row.need, row.theme_ids))
-            }));
-        Ok(page)
+        let args = NeedPageArgs { first, after, last, before };
+        Ok(page(ctx, filter, search.as_deref(), order_by, args, |_| {}).await?)
     }
 
     /// Counts of the needs the caller can see, for dashboards; every figure is a GROUP BY in SQL.

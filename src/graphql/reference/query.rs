@@ -1,7 +1,7 @@
 //! Root query fields for the reference data. Public: no token needed.
 
 use async_graphql::{Context, ID, InputObject, Object};
-use entity::{cluster, county, criterion, enums::InstitutionKind, institution, product_type, region, theme};
+use entity::{cluster, county, criterion, enums::InstitutionKind, institution, product_type, theme};
 
 use crate::{
     db::reference::{self, MunicipalityFilter as DbMunicipalityFilter},
@@ -54,7 +54,7 @@ pub struct InstitutionFilter {
 
 #[Object]
 impl ReferenceQuery {
-    /// The regional collaboration bodies (RSOs).
+    /// The regional collaboration bodies (RSOs); `partnerships` lists every prioritising body.
     #[graphql(complexity = "cost(first, last, child_complexity)")]
     #[tracing::instrument(level = "debug", skip_all)]
     async fn regions(
@@ -66,16 +66,14 @@ impl ReferenceQuery {
         before: Option<String>,
     ) -> Result<Page<Region>> {
         let args = PageArgs::parse(first, after, last, before)?;
-        let rows = reference::all::<region::Entity>(ctx.db()?.conn(), region::Column::Id).await?;
+        let rows = reference::regions(ctx.db()?.conn(), None).await?;
         Ok(page_of(rows, args))
     }
 
     /// One region by its key, e.g. `"rso-vest"`; null if there is none.
     #[tracing::instrument(level = "debug", skip_all)]
     async fn region(&self, ctx: &Context<'_>, key: String) -> Result<Option<Region>> {
-        Ok(reference::by_key::<region::Entity>(ctx.db()?.conn(), region::Column::Key, &key)
-            .await?
-            .map(Region))
+        Ok(reference::regions(ctx.db()?.conn(), Some(&key)).await?.into_iter().next().map(Region))
     }
 
     /// The counties (fylker).

@@ -1,11 +1,11 @@
 //! GraphQL objects for the reference data. Each wraps an entity model; relations go through the
-//! request's DataLoader.
+//! request's DataLoader. Themes, product types and criteria, with their labels, are in `labelled.rs`.
 
-use async_graphql::{Context, Enum, ID, Object, SimpleObject};
+use async_graphql::{Context, ID, Object};
 use entity::{
     cluster, county, criterion,
     enums::{ClusterMembership, InstitutionKind},
-    institution, municipality, product_type, region, theme,
+    institution, municipality, partnership, product_type, theme,
 };
 
 use crate::{
@@ -18,6 +18,7 @@ use crate::{
             ClusterById, ClustersOfRegion, CountiesOfRegion, CountyById, InstitutionsOfRegion,
             MunicipalitiesOfCluster, MunicipalitiesOfCounty, RegionById,
         },
+        organisations::types::{Organisation, organisation_by_id},
     },
 };
 
@@ -47,7 +48,10 @@ macro_rules! node_type {
     };
 }
 
-node_type!(Region, region::Model);
+/// For the node types of other areas that wrap a row with an `id` (organisations, partnerships).
+pub(crate) use node_type;
+
+node_type!(Region, partnership::Model);
 node_type!(County, county::Model);
 node_type!(Cluster, cluster::Model);
 node_type!(Municipality, municipality::Model);
@@ -74,25 +78,6 @@ macro_rules! cursor_key {
 }
 cursor_key!(Region, County, Cluster, Municipality, Institution, Theme, ProductType, Criterion);
 
-/// A language labels come in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
-pub enum Language {
-    /// Norwegian bokmål.
-    Nb,
-    /// Norwegian nynorsk.
-    Nn,
-    /// English.
-    En,
-}
-
-/// A label in bokmål, nynorsk and English.
-#[derive(SimpleObject)]
-pub struct Labels {
-    pub nb: String,
-    pub nn: String,
-    pub en: String,
-}
-
 /// A regional collaboration body (RSO): the municipalities' and institutions' body that assesses
 /// knowledge needs and commissions knowledge summaries.
 #[Object]
@@ -108,6 +93,11 @@ impl Region {
 
     async fn name(&self) -> &str {
         &self.0.name
+    }
+
+    /// Its node in the organisation tree.
+    async fn organisation(&self, ctx: &Context<'_>) -> Result<Organisation> {
+        Ok(organisation_by_id(ctx, self.0.organisation_id).await?)
     }
 
     /// The counties the region covers.
@@ -185,6 +175,11 @@ impl County {
         &self.0.name
     }
 
+    /// Its node in the organisation tree.
+    async fn organisation(&self, ctx: &Context<'_>) -> Result<Organisation> {
+        Ok(organisation_by_id(ctx, self.0.organisation_id).await?)
+    }
+
     /// The region whose RSO covers the county, if any.
     async fn region(&self, ctx: &Context<'_>) -> Result<Option<Region>> {
         region_by_id(ctx, self.0.region_id).await
@@ -226,6 +221,11 @@ impl Cluster {
         &self.0.area
     }
 
+    /// Its node in the organisation tree.
+    async fn organisation(&self, ctx: &Context<'_>) -> Result<Organisation> {
+        Ok(organisation_by_id(ctx, self.0.organisation_id).await?)
+    }
+
     async fn region(&self, ctx: &Context<'_>) -> Result<Option<Region>> {
         region_by_id(ctx, Some(self.0.region_id)).await
     }
@@ -259,6 +259,11 @@ impl Municipality {
 
     async fn name(&self) -> &str {
         &self.0.name
+    }
+
+    /// Its node in the organisation tree.
+    async fn organisation(&self, ctx: &Context<'_>) -> Result<Organisation> {
+        Ok(organisation_by_id(ctx, self.0.organisation_id).await?)
     }
 
     async fn county(&self, ctx: &Context<'_>) -> Result<Option<County>> {
@@ -313,6 +318,11 @@ impl Institution {
         self.0.kind
     }
 
+    /// Its node in the organisation tree.
+    async fn organisation(&self, ctx: &Context<'_>) -> Result<Organisation> {
+        Ok(organisation_by_id(ctx, self.0.organisation_id).await?)
+    }
+
     async fn region(&self, ctx: &Context<'_>) -> Result<Option<Region>> {
         region_by_id(ctx, Some(self.0.region_id)).await
     }
@@ -331,58 +341,6 @@ impl Institution {
         Ok(crate::graphql::commissions::query::of_institution(ctx, self.0.id, args).await?)
     }
 }
-
-/// The GraphQL object of a labelled reference type: id, key, labels and the label in one
-/// language, plus any fields of its own.
-macro_rules! labelled_object {
-    ($name:ident, $doc:literal, $key_doc:literal { $($extra:tt)* }) => {
-        #[doc = $doc]
-        #[Object]
-        impl $name {
-            pub async fn id(&self) -> ID {
-                self.global_id()
-            }
-
-            #[doc = $key_doc]
-            async fn key(&self) -> &str {
-                &self.0.key
-            }
-
-            async fn labels(&self) -> Labels {
-                Labels { nb: self.0.label_nb.clone(), nn: self.0.label_nn.clone(), en: self.0.label_en.clone() }
-            }
-
-            /// The label in one language.
-            async fn label(&self, #[graphql(default_with = "Language::Nb")] language: Language) -> &str {
-                match language {
-                    Language::Nb => &self.0.label_nb,
-                    Language::Nn => &self.0.label_nn,
-                    Language::En => &self.0.label_en,
-                }
-            }
-
-            $($extra)*
-        }
-    };
-}
-
-labelled_object!(Theme, "A service area a need can belong to.", "Stable key, e.g. `public-health`." {});
-
-labelled_object!(ProductType, "A kind of knowledge product that can be commissioned.",
-    "Stable key, e.g. `SYSTEMATIC_REVIEW`." {});
-
-labelled_object!(Criterion, "A default prioritisation criterion; each is scored 1-5 in a round.",
-    "Stable key, e.g. `feasibility`." {
-    /// The weight of the criterion in the weighted mean.
-    async fn weight(&self) -> f64 {
-        self.0.weight
-    }
-
-    /// The question a scorer answers, in English.
-    async fn question(&self) -> &str {
-        &self.0.question_en
-    }
-});
 
 async fn region_by_id(ctx: &Context<'_>, id: Option<i32>) -> Result<Option<Region>> {
     let Some(id) = id else {

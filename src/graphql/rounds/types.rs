@@ -21,7 +21,10 @@ use crate::{
         ids::{GlobalId, NodeType},
         loaders::{ClusterById, InstitutionById, RegionById, RoundById, RoundDataOf},
         needs::types::{Need, can_see},
-        reference::types::{Cluster, Institution, Labels, Language, Region},
+        reference::{
+            Labels, Language,
+            types::{Cluster, Institution, Region},
+        },
     },
 };
 
