@@ -61,6 +61,21 @@ async fn a_district_knows_its_place_in_the_tree_and_the_partnerships_that_serve_
     for partnership in district["partnerships"].as_array().expect("partnerships") {
         assert_eq!(partnership["body"]["key"], partnership["key"], "a partnership is its body's");
     }
+    // A member that takes no needs (Oslo kommune in Områdesatsingene, an institution) takes part
+    // itself, and brings nothing under it along: Frogner is served by KSF alone.
+    let served = app
+        .data(
+            r#"{ district(code: "030105") { partnerships { key } }
+                 municipality(code: "0301") { organisation { partnerships { key } } }
+                 institution(key: "uib") { organisation { partnerships { key } } } }"#,
+        )
+        .await;
+    assert_eq!(set_of(&served["district"]["partnerships"], "key"), set(&["ksf"]));
+    assert_eq!(
+        set_of(&served["municipality"]["organisation"]["partnerships"], "key"),
+        set(&["ksf", "omradesatsingene", "universitetskommunen-oslo"])
+    );
+    assert_eq!(set_of(&served["institution"]["organisation"]["partnerships"], "key"), set(&["rso-vest"]));
     // Oslo is the district's parent, and has it among its children.
     let oslo = app
         .data(r#"{ organisations(filter: { search: "Søndre Nordstrand" }) { nodes { parent { children(kind: [DISTRICT], first: 50) { totalCount nodes { code } } } } } }"#)

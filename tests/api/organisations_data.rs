@@ -241,7 +241,7 @@ async fn the_partnerships_and_their_members_are_loaded(app: TestApp) {
     let mut vest = vec![("rso-vest", true)];
     vest.extend(institutions.iter().map(|i| (*i, false)));
     let expected: BTreeMap<String, (String, BTreeSet<(String, bool)>)> = [
-        ("ksf", members(&[("ksf", false)])),
+        ("ksf", members(&[("ksf", true)])),
         ("rso-vest", members(&vest)),
         ("rso-midt", members(&[("rso-midt", true)])),
         (

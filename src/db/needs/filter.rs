@@ -15,7 +15,7 @@ use sea_orm::{
 
 use super::{N, n, search};
 use crate::{
-    db::organisations::read::{OA, PM, join_members_above},
+    db::organisations::read::{Members, OA, PM, join_members_above},
     domain::needs::is_published,
 };
 
@@ -126,8 +126,8 @@ fn conditions(filter: &NeedFilter, visibility: &Visibility) -> Condition {
 /// aliases are `db::organisations::read`'s).
 const M: &str = "m";
 
-/// Needs raised under each of the filter's organisations and partnerships: one `IN` subquery
-/// each, through the closure `organisation_ancestor` (and `partnership_member`), so the depth of
+/// Needs raised under each of the filter's organisations, and where each of its partnerships
+/// takes needs (under a member that accepts them): one `IN` subquery each, through the closure `organisation_ancestor` (and `partnership_member`), so the depth of
 /// the tree costs nothing and no row is looked up one by one.
 fn organisations(filter: &NeedFilter) -> Option<Condition> {
     let under = filter.organisation_ids.iter().map(|id| {
@@ -137,7 +137,7 @@ fn organisations(filter: &NeedFilter) -> Option<Condition> {
     });
     let served = filter.partnership_ids.iter().map(|id| {
         let mut municipalities = subtree_municipalities();
-        join_members_above(&mut municipalities)
+        join_members_above(&mut municipalities, Members::Accepting)
             .and_where(Expr::col((PM, partnership_member::Column::PartnershipId)).eq(*id));
         n(need::Column::MunicipalityId).in_subquery(municipalities)
     });

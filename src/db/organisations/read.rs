@@ -20,16 +20,32 @@ pub(crate) const OA: &str = "oa";
 pub(crate) const PM: &str = "pm";
 const P: &str = "p";
 
+/// Which members of a partnership stand for an organisation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Members {
+    /// The partnerships that serve it: it is a member itself, or a member above it accepts needs
+    /// (a member that accepts none, such as Oslo kommune in Områdesatsingene or an institution,
+    /// takes part itself but brings nothing under it along).
+    Serving,
+    /// The partnerships that take needs raised in it: a member at or above it accepts them.
+    Accepting,
+}
+
 /// Joins `partnership_member pm` to a statement over `organisation_ancestor oa`: the members
-/// that are an ancestor of `oa`'s organisation, or the organisation itself, so the partnerships
-/// that serve it.
-pub(crate) fn join_members_above(select: &mut SelectStatement) -> &mut SelectStatement {
+/// that stand for `oa`'s organisation, as `members` says.
+pub(crate) fn join_members_above(select: &mut SelectStatement, members: Members) -> &mut SelectStatement {
+    let accepts = Expr::col((PM, partnership_member::Column::AcceptsNeeds)).eq(true);
+    let stands_for = match members {
+        Members::Serving => accepts.or(Expr::col((OA, organisation_ancestor::Column::Depth)).eq(0)),
+        Members::Accepting => accepts,
+    };
     select.join_as(
         JoinType::InnerJoin,
         partnership_member::Entity,
         PM,
         Expr::col((PM, partnership_member::Column::OrganisationId))
-            .equals((OA, organisation_ancestor::Column::AncestorId)),
+            .equals((OA, organisation_ancestor::Column::AncestorId))
+            .and(stands_for),
     )
 }
 
@@ -229,7 +245,7 @@ pub async fn partnerships_serving(
         .exprs(partnership::Column::iter().map(|c| Expr::col((P, c))))
         .expr_as(Expr::col((OA, organisation_ancestor::Column::OrganisationId)), "of_id")
         .from_as(organisation_ancestor::Entity, OA);
-    join_members_above(&mut select)
+    join_members_above(&mut select, Members::Serving)
         .join_as(
             JoinType::InnerJoin,
             partnership::Entity,

@@ -44,7 +44,7 @@ pub struct NeedFilter {
     pub product_type: Option<ID>,
     /// Needs raised in this organisation's subtree (by a municipality that is it or under it).
     pub organisation: Option<ID>,
-    /// Needs raised in the subtree of any member of this partnership.
+    /// Needs raised where this partnership takes them: under any of its members that accept needs.
     pub partnership: Option<ID>,
     pub urgency: Option<Urgency>,
     #[graphql(validator(custom = "crate::graphql::time::Storable"))]

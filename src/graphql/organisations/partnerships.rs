@@ -63,7 +63,7 @@ impl Partnership {
         Ok(paginate(members, args, |m: &PartnershipMember| i64::from(m.0.organisation.id)))
     }
 
-    /// The needs raised in the subtree of any of its members that the caller may see; the
+    /// The needs raised under any of its members that accept needs, that the caller may see; the
     /// arguments are those of the root `needs` field. Each partnership asked for reads its page
     /// in a statement of its own: ask for one partnership's needs, or use the root `needs` with
     /// `filter: { partnership: ... }`.

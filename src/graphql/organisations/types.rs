@@ -114,8 +114,9 @@ impl Organisation {
         Ok(rows.unwrap_or_default().into_iter().map(Organisation).collect())
     }
 
-    /// The partnerships that serve it: those with a member that is it or one of its ancestors
-    /// (KSF serves every organisation under it), in id order.
+    /// The partnerships that serve it: those it is a member of, and those with a member above it
+    /// that accepts needs (KSF serves every organisation under it; Oslo kommune takes part in
+    /// Områdesatsingene, which does not make every district of Oslo part of it), in id order.
     #[graphql(
         complexity = "crate::graphql::limits::bounded(crate::db::reference_data::bundled().partnerships, child_complexity)"
     )]
