@@ -191,15 +191,15 @@ pub async fn generate_needs(db: &Db, total: usize, seed: u64) -> Result<Counts, 
         let person = person::ActiveModel {
             name: Set(format!("Medlem {}", m.name)),
             email: Set(format!("medlem.{}@bench.example.no", m.code)),
-            home_region_id: Set(None),
+            home_partnership_id: Set(None),
             created_at: Set(epoch),
             ..Default::default()
         };
         let saved = person::Entity::insert(person).exec(&txn).await.map_err(fail)?;
         membership::Entity::insert(membership::ActiveModel {
             person_id: Set(saved.last_insert_id),
-            role: Set(entity::enums::Role::MunicipalityMember),
-            municipality_id: Set(Some(m.id)),
+            role: Set(entity::enums::Role::UnitMember),
+            organisation_id: Set(m.organisation_id),
             created_at: Set(epoch),
             ..Default::default()
         })
@@ -343,7 +343,7 @@ pub async fn generate_needs(db: &Db, total: usize, seed: u64) -> Result<Counts, 
                 let open = commission_status == CommissionStatus::Open;
                 commissions.push(commission::ActiveModel {
                     id: Set(commission_id),
-                    region_id: Set(institution.region_id),
+                    partnership_id: Set(institution.partnership_id),
                     question: Set(format!("Kunnskapsoppsummering: {topic} for {group}")),
                     product_type_id: Set(products[rng.below(products.len())].id),
                     deadline: Set(created_at + Duration::days(180)),

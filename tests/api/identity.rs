@@ -193,7 +193,7 @@ async fn a_coordinator_manages_people_and_tokens_in_their_region(app: TestApp) {
         json!({
             "name": "  Åse Ødegård ",
             "email": "Ase@Stavanger.Kommune.no",
-            "membership": { "role": "MUNICIPALITY_MEMBER", "organisation": ids["stavanger"] },
+            "membership": { "role": "UNIT_MEMBER", "organisation": ids["stavanger"] },
         }),
     )
     .await;
@@ -202,7 +202,7 @@ async fn a_coordinator_manages_people_and_tokens_in_their_region(app: TestApp) {
     let person = created["person"].clone();
     assert_eq!(person["name"], "Åse Ødegård");
     assert_eq!(person["email"], "ase@stavanger.kommune.no");
-    assert_eq!(person["memberships"]["nodes"][0]["role"], "MUNICIPALITY_MEMBER");
+    assert_eq!(person["memberships"]["nodes"][0]["role"], "UNIT_MEMBER");
 
     let (added, _) = mutate(
         &app,
@@ -211,12 +211,12 @@ async fn a_coordinator_manages_people_and_tokens_in_their_region(app: TestApp) {
         "addMembership",
         json!({
             "person": person["id"],
-            "role": "CLUSTER_COORDINATOR",
+            "role": "UNIT_COORDINATOR",
             "organisation": ids["kunnskapskommunen"],
         }),
     )
     .await;
-    assert_eq!(added["membership"]["role"], "CLUSTER_COORDINATOR");
+    assert_eq!(added["membership"]["role"], "UNIT_COORDINATOR");
     assert_eq!(added["membership"]["organisation"]["__typename"], "Cluster");
 
     let (token, _) = mutate(
@@ -283,7 +283,7 @@ async fn only_coordinators_create_people_and_manage_memberships(app: TestApp) {
             token,
             ADD_MEMBERSHIP,
             "addMembership",
-            json!({ "person": bergen_person, "role": "MUNICIPALITY_MEMBER", "organisation": ids["askoy"] }),
+            json!({ "person": bergen_person, "role": "UNIT_MEMBER", "organisation": ids["askoy"] }),
         )
         .await;
         assert_eq!(errors, ["FORBIDDEN"]);
@@ -355,7 +355,7 @@ async fn coordinators_cannot_reach_into_another_region(app: TestApp) {
         json!({
             "name": "X",
             "email": "x@example.no",
-            "membership": { "role": "MUNICIPALITY_MEMBER", "organisation": ids["bergen"] },
+            "membership": { "role": "UNIT_MEMBER", "organisation": ids["bergen"] },
         }),
     )
     .await;
@@ -458,20 +458,20 @@ async fn mutation_input_problems_are_user_errors_that_change_nothing(app: TestAp
             json!({
                 "name": "X",
                 "email": "x@example.no",
-                "membership": { "role": "MUNICIPALITY_MEMBER", "organisation": "bogus" },
+                "membership": { "role": "UNIT_MEMBER", "organisation": "bogus" },
             }),
             vec!["BAD_USER_INPUT"],
         ),
         (
             ADD_MEMBERSHIP,
             "addMembership",
-            json!({ "person": bergen_person, "role": "MUNICIPALITY_MEMBER", "organisation": ids["bergen"] }),
+            json!({ "person": bergen_person, "role": "UNIT_MEMBER", "organisation": ids["bergen"] }),
             vec!["CONFLICT"],
         ),
         (
             ADD_MEMBERSHIP,
             "addMembership",
-            json!({ "person": ids["bergen"], "role": "MUNICIPALITY_MEMBER", "organisation": ids["bergen"] }),
+            json!({ "person": ids["bergen"], "role": "UNIT_MEMBER", "organisation": ids["bergen"] }),
             vec!["BAD_USER_INPUT"],
         ),
         (CREATE_TOKEN, "createToken", json!({ "name": "" }), vec!["BAD_USER_INPUT"]),

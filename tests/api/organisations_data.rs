@@ -403,11 +403,11 @@ async fn older_database(app: &TestApp, dir: &tempfile::TempDir) -> String {
     let mut statements = vec![
         "INSERT INTO region (id, key, name) VALUES (1, 'rso-vest', 'Regionalt samarbeidsorgan Vest')"
             .to_owned(),
-        "INSERT INTO county (code, name, region_id) VALUES ('46', 'Vestland', 1), ('11', 'Rogaland', 1)"
+        "INSERT INTO county (code, name, partnership_id) VALUES ('46', 'Vestland', 1), ('11', 'Rogaland', 1)"
             .to_owned(),
     ];
     statements.push(format!(
-        "INSERT INTO cluster (key, region_id, name, area) VALUES {}",
+        "INSERT INTO cluster (key, partnership_id, name, area) VALUES {}",
         values(
             b.clusters
                 .iter()
@@ -434,7 +434,7 @@ async fn older_database(app: &TestApp, dir: &tempfile::TempDir) -> String {
         )
     ));
     statements.push(format!(
-        "INSERT INTO institution (key, region_id, short_name, name, kind) VALUES {}",
+        "INSERT INTO institution (key, partnership_id, short_name, name, kind) VALUES {}",
         values(
             b.institutions
                 .iter()

@@ -98,7 +98,7 @@ pub async fn of_commissions_with_themes(
 #[derive(FromQueryResult)]
 struct Place {
     cluster_id: Option<i32>,
-    region_id: Option<i32>,
+    partnership_id: Option<i32>,
 }
 
 /// A need with what the event relay filters on: its municipality's cluster and region, and its
@@ -106,7 +106,7 @@ struct Place {
 pub struct Placed {
     pub need: need::Model,
     pub cluster_id: Option<i32>,
-    pub region_id: Option<i32>,
+    pub partnership_id: Option<i32>,
     pub theme_ids: Vec<i32>,
 }
 
@@ -117,7 +117,7 @@ pub async fn with_place(db: &impl ConnectionTrait, id: i32) -> Result<Option<Pla
     const C: &str = "c";
     let select = need_with_theme_ids(db.get_database_backend())
         .expr_as(Expr::col((M, municipality::Column::ClusterId)), "cluster_id")
-        .expr_as(Expr::col((C, county::Column::RegionId)), "region_id")
+        .expr_as(Expr::col((C, county::Column::PartnershipId)), "partnership_id")
         .from_as(need::Entity, N)
         .join_as(
             JoinType::LeftJoin,
@@ -138,7 +138,7 @@ pub async fn with_place(db: &impl ConnectionTrait, id: i32) -> Result<Option<Pla
     };
     let (need, theme_ids) = with_theme_ids(&row)?;
     let place = Place::from_query_result(&row, "")?;
-    Ok(Some(Placed { need, cluster_id: place.cluster_id, region_id: place.region_id, theme_ids }))
+    Ok(Some(Placed { need, cluster_id: place.cluster_id, partnership_id: place.partnership_id, theme_ids }))
 }
 
 /// The themes of several needs, by need: one statement.

@@ -316,7 +316,7 @@ pub async fn set_population(
     db: &Db,
     actor: crate::db::audit::Actor,
     municipality_id: i32,
-    region_id: Option<i32>,
+    partnership_id: Option<i32>,
     population: Option<i32>,
 ) -> Result<municipality::Model, WriteError> {
     let txn = db.begin_write().await?;
@@ -343,7 +343,7 @@ pub async fn set_population(
             action: "municipality.set_population",
             target_type: NodeType::Municipality,
             target_id: municipality_id,
-            region_id,
+            partnership_id,
             detail: Some(serde_json::json!({ "population": population })),
         },
     )

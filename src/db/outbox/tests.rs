@@ -44,7 +44,7 @@ async fn a_relayed_commission_has_the_status_of_its_event() {
     .expect("a person");
     // The commission as it is now: three moves on.
     let commission = commission::ActiveModel {
-        region_id: Set(region.id),
+        partnership_id: Set(region.id),
         question: Set("Kva verkar?".into()),
         product_type_id: Set(product.id),
         deadline: Set(now),
@@ -193,7 +193,7 @@ async fn a_relayed_need_has_its_place_and_themes() {
         .collect();
     let change = need_of(need_change(conn, event).await.expect("read"));
     assert_eq!(change.need, need);
-    assert_eq!((change.cluster_id, change.region_id), (municipality.cluster_id, county.region_id));
+    assert_eq!((change.cluster_id, change.partnership_id), (municipality.cluster_id, county.partnership_id));
     assert!(change.cluster_id.is_some());
     let mut relayed = change.theme_ids.clone();
     relayed.sort_unstable();
