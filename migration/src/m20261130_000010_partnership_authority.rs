@@ -74,11 +74,11 @@ fn postgres_membership() -> String {
     format!(
         "ALTER TABLE membership ADD COLUMN organisation_id integer NULL
     REFERENCES organisation (id) ON DELETE RESTRICT;
-UPDATE membership SET organisation_id = {MEMBERSHIP_ORGANISATION}, role = {MEMBERSHIP_ROLE};
 DO $$ DECLARE c text; BEGIN
     FOR c IN SELECT conname FROM pg_constraint WHERE conrelid = 'membership'::regclass AND contype = 'c'
     LOOP EXECUTE format('ALTER TABLE membership DROP CONSTRAINT %I', c); END LOOP;
 END $$;
+UPDATE membership SET organisation_id = {MEMBERSHIP_ORGANISATION}, role = {MEMBERSHIP_ROLE};
 DROP INDEX idx_membership_person;
 DROP INDEX uniq_membership_person_region_id;
 ALTER TABLE membership DROP COLUMN cluster_id, DROP COLUMN municipality_id, DROP COLUMN institution_id;

@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use entity::{
-    commission, commission_need,
+    commission, commission_need, county,
     enums::{CommissionStatus, NeedEventKind, NeedStatus, Urgency},
     institution, membership, municipality, need, need_cosign, need_event, need_theme, person, product_type,
     summary, theme,
@@ -157,6 +157,15 @@ pub async fn generate_needs(db: &Db, total: usize, seed: u64) -> Result<Counts, 
         .all(conn)
         .await
         .map_err(fail)?;
+    // Their needs are pooled in the partnership of their county's region (RSO Vest).
+    let counties: std::collections::HashMap<i32, Option<i32>> = county::Entity::find()
+        .all(conn)
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .map(|c| (c.id, c.partnership_id))
+        .collect();
+    let pool = |m: &municipality::Model| counties.get(&m.county_id).copied().flatten();
     let themes = theme::Entity::find().order_by_asc(theme::Column::Id).all(conn).await.map_err(fail)?;
     let institutions =
         institution::Entity::find().order_by_asc(institution::Column::Id).all(conn).await.map_err(fail)?;
@@ -253,6 +262,8 @@ pub async fn generate_needs(db: &Db, total: usize, seed: u64) -> Result<Counts, 
             needs.push(need::ActiveModel {
                 id: Set(id),
                 municipality_id: Set(municipalities[home].id),
+                organisation_id: Set(municipalities[home].organisation_id),
+                partnership_id: Set(pool(&municipalities[home])),
                 created_by_person_id: Set(people[home]),
                 contact_person_id: Set(None),
                 title: Set(format!("{topic} for {group} i {place}")),
@@ -310,6 +321,7 @@ pub async fn generate_needs(db: &Db, total: usize, seed: u64) -> Result<Counts, 
                 cosigns.push(need_cosign::ActiveModel {
                     need_id: Set(id),
                     municipality_id: Set(municipalities[*other].id),
+                    organisation_id: Set(municipalities[*other].organisation_id),
                     person_id: Set(Some(people[*other])),
                     carried_from_need_id: Set(None),
                     created_at: Set(at),

@@ -414,11 +414,11 @@ async fn the_migration_bounds_tokens_that_coordinators_minted_for_others() {
         for statement in [
             "INSERT INTO region (id, key, name) VALUES (1, 'a', 'A'), (2, 'b', 'B')".to_owned(),
             format!(
-                "INSERT INTO person (id, name, email, home_partnership_id, created_at) VALUES
+                "INSERT INTO person (id, name, email, home_region_id, created_at) VALUES
                 (1, 'Bea', 'bea@example.no', 2, {at}), (2, 'Vera', 'vera@example.no', 1, {at})"
             ),
             format!(
-                "INSERT INTO membership (id, person_id, role, partnership_id, created_at) VALUES
+                "INSERT INTO membership (id, person_id, role, region_id, created_at) VALUES
                 (1, 1, 'COORDINATOR', 2, {at}), (2, 2, 'COORDINATOR', 1, {at})"
             ),
             format!(
@@ -428,7 +428,7 @@ async fn the_migration_bounds_tokens_that_coordinators_minted_for_others() {
             ),
             format!(
                 "INSERT INTO audit_event (occurred_at, actor_person_id, actor_token_id, actor_label, action,
-                target_type, target_id, partnership_id) VALUES
+                target_type, target_id, region_id) VALUES
                 ({at}, NULL, NULL, 'command line', 'token.create', 'ApiToken', 1, 2),
                 ({at}, 2, 2, NULL, 'token.create', 'ApiToken', 2, 1),
                 ({at}, 1, 1, NULL, 'token.create', 'ApiToken', 3, 1)"

@@ -577,3 +577,54 @@ async fn token_secrets_are_stored_only_as_hashes(app: TestApp) {
         }
     }
 }
+
+/// The role names of before units were generalised still work as input, and every answer speaks
+/// the new ones: a cluster's coordinator is a unit's (UNIT_COORDINATOR), a municipality's member a
+/// unit's (UNIT_MEMBER).
+#[both_databases]
+async fn old_role_names_are_accepted_and_answered_with_the_new(app: TestApp) {
+    let c = cast(&app).await;
+    let ids = ids(&app).await;
+    let (created, errors) = mutate(
+        &app,
+        &c.coordinator,
+        CREATE_PERSON,
+        "createPerson",
+        json!({
+            "name": "Per Olsen",
+            "email": "per.olsen@example.no",
+            "membership": { "role": "MUNICIPALITY_MEMBER", "organisation": ids["stavanger"] },
+        }),
+    )
+    .await;
+    assert!(errors.is_empty(), "{errors:?}");
+    let person = created["person"].clone();
+    assert_eq!(person["memberships"]["nodes"][0]["role"], "UNIT_MEMBER");
+    let (added, _) = mutate(
+        &app,
+        &c.coordinator,
+        ADD_MEMBERSHIP,
+        "addMembership",
+        json!({ "person": person["id"], "role": "CLUSTER_COORDINATOR", "organisation": ids["kunnskapskommunen"] }),
+    )
+    .await;
+    assert_eq!(added["userErrors"], json!([]));
+    assert_eq!(added["membership"]["role"], "UNIT_COORDINATOR");
+    assert_eq!(added["membership"]["organisation"]["__typename"], "Cluster");
+    // The schema says which names are the old ones.
+    let roles = app
+        .data_as(
+            &c.coordinator,
+            r#"{ __type(name: "Role") { enumValues(includeDeprecated: true) { name isDeprecated } } }"#,
+            json!({}),
+        )
+        .await;
+    let deprecated: Vec<&str> = roles["__type"]["enumValues"]
+        .as_array()
+        .expect("values")
+        .iter()
+        .filter(|v| v["isDeprecated"] == true)
+        .filter_map(|v| v["name"].as_str())
+        .collect();
+    assert_eq!(deprecated, ["CLUSTER_COORDINATOR", "MUNICIPALITY_MEMBER"]);
+}

@@ -107,10 +107,15 @@ async fn fill_needs(conn: &sea_orm::DatabaseConnection) {
     .await
     .expect("a person");
     let themes = theme::Entity::find().order_by_asc(theme::Column::Id).all(conn).await.expect("read");
+    let counties = entity::county::Entity::find().all(conn).await.expect("read");
     let municipalities = municipality::Entity::find().order_by_asc(municipality::Column::Id).all(conn);
     for (i, municipality) in municipalities.await.expect("read").into_iter().take(5).enumerate() {
+        // Raised in the municipality, pooled in its county's region's partnership, as a write does.
+        let pool = counties.iter().find(|c| c.id == municipality.county_id).and_then(|c| c.partnership_id);
         let need = need::ActiveModel {
             municipality_id: Set(municipality.id),
+            organisation_id: Set(municipality.organisation_id),
+            partnership_id: Set(pool),
             created_by_person_id: Set(person.id),
             title: Set(format!("Behov {i} i {}", municipality.name)),
             question: Set("Kva verkar?".into()),
