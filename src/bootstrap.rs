@@ -25,8 +25,8 @@ impl From<RoleArg> for Role {
     fn from(role: RoleArg) -> Self {
         match role {
             RoleArg::Coordinator => Role::Coordinator,
-            RoleArg::ClusterCoordinator => Role::ClusterCoordinator,
-            RoleArg::MunicipalityMember => Role::MunicipalityMember,
+            RoleArg::ClusterCoordinator => Role::UnitCoordinator,
+            RoleArg::MunicipalityMember => Role::UnitMember,
             RoleArg::InstitutionMember => Role::InstitutionMember,
         }
     }
@@ -62,8 +62,8 @@ async fn organisation(db: &Db, args: &CreateToken) -> Result<NewMembership, Star
             (OrganisationKey::Institution(key), format!("no institution with key `{key}`"))
         }
     };
-    let (organisation_id, region_id) = reference::organisation(db.conn(), key).await?.ok_or(unknown)?;
-    Ok(NewMembership { role: Role::from(args.role), organisation_id, region_id })
+    let (organisation_id, partnership_id) = reference::organisation(db.conn(), key).await?.ok_or(unknown)?;
+    Ok(NewMembership { role: Role::from(args.role), organisation_id, partnership_id })
 }
 
 /// Creates the person and membership if needed, then a token; returns the secret.
@@ -82,7 +82,7 @@ pub async fn create_token(db: &Db, args: &CreateToken) -> Result<String, Startup
             }
             person
         }
-        None => identity::create_person(db, actor, name, email, membership.region_id, Some(membership))
+        None => identity::create_person(db, actor, name, email, membership.partnership_id, Some(membership))
             .await
             .map_err(write_error)?,
     };
@@ -93,7 +93,7 @@ pub async fn create_token(db: &Db, args: &CreateToken) -> Result<String, Startup
         person.id,
         token_name,
         expires_at,
-        membership.region_id,
+        membership.partnership_id,
         identity::TokenLimits::default(),
     )
     .await

@@ -151,7 +151,7 @@ async fn open_requests(State(db): State<Db>, Query(page): Query<Page>) -> Reply 
     let found = rows(
         &db,
         "SELECT c.id, c.question, c.deadline, c.budget_nok, p.key AS product_type, r.name AS region FROM commission c \
-         JOIN product_type p ON p.id = c.product_type_id LEFT JOIN partnership r ON r.id = c.region_id \
+         JOIN product_type p ON p.id = c.product_type_id LEFT JOIN partnership r ON r.id = c.partnership_id \
          WHERE c.status = 'OPEN' ORDER BY c.id DESC LIMIT ?",
         vec![page.n.into()],
     )

@@ -25,10 +25,10 @@ pub struct Model {
     /// The token the minter used (`None` at the command line).
     pub minted_by_token_id: Option<i32>,
     /// Whether the token carries only its owner's grants in the regions listed in
-    /// `api_token_region` (the regions its minter coordinated when minting it, and still does);
+    /// `api_token_partnership` (the regions its minter coordinated when minting it, and still does);
     /// otherwise all of them.
-    pub region_bound: bool,
-    /// Whose coordination bounds a region-bound token: of the regions in `api_token_region`,
+    pub partnership_bound: bool,
+    /// Whose coordination bounds a region-bound token: of the regions in `api_token_partnership`,
     /// it carries only those this person coordinates now (the coordinator who minted it, or who
     /// minted the token it was minted with).
     pub bound_by_person_id: Option<i32>,

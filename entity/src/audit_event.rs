@@ -20,7 +20,7 @@ pub struct Model {
     pub target_type: Option<String>,
     pub target_id: Option<i32>,
     /// The region whose coordinators may read the event.
-    pub region_id: Option<i32>,
+    pub partnership_id: Option<i32>,
     /// Extra facts (a role, an organisation id, user error codes) as JSON; never personal data
     /// or secrets.
     pub detail: Option<String>,

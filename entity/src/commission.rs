@@ -10,7 +10,7 @@ use crate::enums::{CommissionStatus, UptakeStatus};
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
-    pub region_id: i32,
+    pub partnership_id: i32,
     pub question: String,
     pub product_type_id: i32,
     pub deadline: DateTimeUtc,

@@ -11,7 +11,7 @@ pub struct Model {
     pub code: String,
     pub name: String,
     /// The region whose RSO covers the county.
-    pub region_id: Option<i32>,
+    pub partnership_id: Option<i32>,
     /// Its node in the organisation tree.
     #[sea_orm(unique)]
     pub organisation_id: Option<i32>,

@@ -76,18 +76,40 @@ pub enum ClusterMembership {
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Role {
-    /// The RSO secretariat: everything within their region.
+    /// A partnership's secretariat (an RSO's, KSF's national coordinators, a programme's): all the
+    /// partnership takes and serves.
     #[sea_orm(string_value = "COORDINATOR")]
     Coordinator,
-    /// The driver municipality's advisers: review and forward their cluster's needs.
-    #[sea_orm(string_value = "CLUSTER_COORDINATOR")]
-    ClusterCoordinator,
-    /// An employee of one municipality: submit, edit, co-sign and follow its needs.
-    #[sea_orm(string_value = "MUNICIPALITY_MEMBER")]
-    MunicipalityMember,
+    /// A unit's coordinators (a cluster's driver municipality's advisers, a district's or a
+    /// programme's): review and forward the needs raised under the unit; score in rounds for it.
+    #[sea_orm(string_value = "UNIT_COORDINATOR")]
+    UnitCoordinator,
+    /// Staff of a unit (a municipality, a district, a programme, a project): submit, edit,
+    /// co-sign and follow its needs.
+    #[sea_orm(string_value = "UNIT_MEMBER")]
+    UnitMember,
     /// Staff of a research or education institution: open requests, interest, delivery.
     #[sea_orm(string_value = "INSTITUTION_MEMBER")]
     InstitutionMember,
+    /// The name UNIT_COORDINATOR had when units were clusters; accepted, never returned.
+    #[sea_orm(string_value = "CLUSTER_COORDINATOR")]
+    #[graphql(deprecation = "a cluster's coordinator is a unit's: use UNIT_COORDINATOR")]
+    ClusterCoordinator,
+    /// The name UNIT_MEMBER had when units were municipalities; accepted, never returned.
+    #[sea_orm(string_value = "MUNICIPALITY_MEMBER")]
+    #[graphql(deprecation = "a municipality's member is a unit's: use UNIT_MEMBER")]
+    MunicipalityMember,
+}
+
+impl Role {
+    /// The role as it is stored and returned: the old names read as the new.
+    pub fn current(self) -> Self {
+        match self {
+            Self::ClusterCoordinator => Self::UnitCoordinator,
+            Self::MunicipalityMember => Self::UnitMember,
+            role => role,
+        }
+    }
 }
 
 /// Where a knowledge need is in its life (see `domain::needs` for the moves between states).

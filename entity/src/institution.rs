@@ -9,7 +9,7 @@ pub struct Model {
     pub id: i32,
     #[sea_orm(unique)]
     pub key: String,
-    pub region_id: i32,
+    pub partnership_id: i32,
     pub short_name: String,
     pub name: String,
     pub kind: crate::enums::InstitutionKind,

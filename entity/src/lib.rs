@@ -2,7 +2,7 @@
 //! database and the GraphQL API (one Rust type per status or kind, never a bare string).
 
 pub mod api_token;
-pub mod api_token_region;
+pub mod api_token_partnership;
 pub mod audit_event;
 pub mod cluster;
 pub mod commission;
@@ -27,7 +27,7 @@ pub mod organisation_ancestor;
 pub mod partnership;
 pub mod partnership_member;
 pub mod person;
-pub mod person_region;
+pub mod person_partnership;
 pub mod product_type;
 pub mod reference_data_load;
 pub mod round;

@@ -1,6 +1,7 @@
-//! A person's role in one organisation. The role decides which organisation column is set:
-//! coordinator -> region, cluster coordinator -> cluster, municipality member -> municipality,
-//! institution member -> institution (a CHECK constraint holds the database to it).
+//! A person's role in one partnership or organisation. The role decides which column is set: a
+//! coordinator (COORDINATOR) holds it in a partnership; a unit's coordinator (UNIT_COORDINATOR),
+//! a unit's member (UNIT_MEMBER) and an institution's member (INSTITUTION_MEMBER) in an
+//! organisation (a CHECK constraint holds the database to it).
 
 use sea_orm::entity::prelude::*;
 
@@ -13,10 +14,10 @@ pub struct Model {
     pub id: i32,
     pub person_id: i32,
     pub role: Role,
-    pub region_id: Option<i32>,
-    pub cluster_id: Option<i32>,
-    pub municipality_id: Option<i32>,
-    pub institution_id: Option<i32>,
+    /// The partnership a coordinator coordinates (COORDINATOR only).
+    pub partnership_id: Option<i32>,
+    /// The unit or institution of every other role.
+    pub organisation_id: Option<i32>,
     pub created_at: DateTimeUtc,
 }
 

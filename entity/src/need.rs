@@ -9,8 +9,13 @@ use crate::enums::{NeedStatus, Urgency};
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
-    /// The submitting municipality, which owns the need.
+    /// The municipality the need was raised in (the raising unit's), which owns it.
     pub municipality_id: i32,
+    /// The organisation (unit) the need was raised in: a municipality, a district, a programme,
+    /// a sub-programme or a project. It stays the same when the unit moves in the tree.
+    pub organisation_id: Option<i32>,
+    /// The partnership whose pool the need is in: the one that reviews and prioritises it.
+    pub partnership_id: Option<i32>,
     pub created_by_person_id: i32,
     /// Who to ask about the need (personal data).
     pub contact_person_id: Option<i32>,

@@ -9,6 +9,8 @@ pub struct Model {
     pub id: i32,
     pub need_id: i32,
     pub municipality_id: i32,
+    /// The organisation the co-signature was given for (the municipality's, so far).
+    pub organisation_id: Option<i32>,
     /// Who co-signed on the municipality's behalf (none when carried over by a merge).
     pub person_id: Option<i32>,
     /// Set when the co-signature came with a merged duplicate; an unmerge takes it back.

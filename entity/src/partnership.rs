@@ -1,6 +1,6 @@
 //! A partnership: a prioritising body (KSF, RSO Vest, Områdesatsingene, Universitetskommunen
 //! Oslo), run by its body organisation, with member organisations. It holds authority: the
-//! `region_id` columns elsewhere name a partnership (the first ones were regions' RSOs, whose
+//! `partnership_id` columns elsewhere name a partnership (the first ones were regions' RSOs, whose
 //! table this was), and a region's RSO is the partnership whose body is the region.
 
 use sea_orm::entity::prelude::*;

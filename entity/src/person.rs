@@ -13,7 +13,7 @@ pub struct Model {
     pub email: String,
     /// The region whose coordinator created the person; they manage the person even before
     /// the person has a membership there.
-    pub home_region_id: Option<i32>,
+    pub home_partnership_id: Option<i32>,
     pub created_at: DateTimeUtc,
 }
 

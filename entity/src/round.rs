@@ -9,7 +9,7 @@ use crate::enums::RoundStatus;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
-    pub region_id: i32,
+    pub partnership_id: i32,
     pub name: String,
     pub closes_at: DateTimeUtc,
     /// How many needs the round prioritises.

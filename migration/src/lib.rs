@@ -12,6 +12,7 @@ mod m20261125_000006_hardening;
 mod m20261126_000007_need_search;
 mod m20261130_000008_token_authority;
 mod m20261130_000009_organisations;
+mod m20261130_000010_partnership_authority;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000007_need_search::Migration),
             Box::new(m20261130_000008_token_authority::Migration),
             Box::new(m20261130_000009_organisations::Migration),
+            Box::new(m20261130_000010_partnership_authority::Migration),
         ]
     }
 }

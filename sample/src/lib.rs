@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use entity::{
-    commission, commission_need,
+    commission, commission_need, county,
     enums::{CommissionStatus, NeedEventKind, NeedStatus, Urgency},
     institution, membership, municipality, need, need_cosign, need_event, need_theme, person, product_type,
     summary, theme,
@@ -157,6 +157,15 @@ pub async fn generate_needs(db: &Db, total: usize, seed: u64) -> Result<Counts, 
         .all(conn)
         .await
         .map_err(fail)?;
+    // Their needs are pooled in the partnership of their county's region (RSO Vest).
+    let counties: std::collections::HashMap<i32, Option<i32>> = county::Entity::find()
+        .all(conn)
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .map(|c| (c.id, c.partnership_id))
+        .collect();
+    let pool = |m: &municipality::Model| counties.get(&m.county_id).copied().flatten();
     let themes = theme::Entity::find().order_by_asc(theme::Column::Id).all(conn).await.map_err(fail)?;
     let institutions =
         institution::Entity::find().order_by_asc(institution::Column::Id).all(conn).await.map_err(fail)?;
@@ -191,15 +200,15 @@ pub async fn generate_needs(db: &Db, total: usize, seed: u64) -> Result<Counts, 
         let person = person::ActiveModel {
             name: Set(format!("Medlem {}", m.name)),
             email: Set(format!("medlem.{}@bench.example.no", m.code)),
-            home_region_id: Set(None),
+            home_partnership_id: Set(None),
             created_at: Set(epoch),
             ..Default::default()
         };
         let saved = person::Entity::insert(person).exec(&txn).await.map_err(fail)?;
         membership::Entity::insert(membership::ActiveModel {
             person_id: Set(saved.last_insert_id),
-            role: Set(entity::enums::Role::MunicipalityMember),
-            municipality_id: Set(Some(m.id)),
+            role: Set(entity::enums::Role::UnitMember),
+            organisation_id: Set(m.organisation_id),
             created_at: Set(epoch),
             ..Default::default()
         })
@@ -253,6 +262,8 @@ pub async fn generate_needs(db: &Db, total: usize, seed: u64) -> Result<Counts, 
             needs.push(need::ActiveModel {
                 id: Set(id),
                 municipality_id: Set(municipalities[home].id),
+                organisation_id: Set(municipalities[home].organisation_id),
+                partnership_id: Set(pool(&municipalities[home])),
                 created_by_person_id: Set(people[home]),
                 contact_person_id: Set(None),
                 title: Set(format!("{topic} for {group} i {place}")),
@@ -310,6 +321,7 @@ pub async fn generate_needs(db: &Db, total: usize, seed: u64) -> Result<Counts, 
                 cosigns.push(need_cosign::ActiveModel {
                     need_id: Set(id),
                     municipality_id: Set(municipalities[*other].id),
+                    organisation_id: Set(municipalities[*other].organisation_id),
                     person_id: Set(Some(people[*other])),
                     carried_from_need_id: Set(None),
                     created_at: Set(at),
@@ -343,7 +355,7 @@ pub async fn generate_needs(db: &Db, total: usize, seed: u64) -> Result<Counts, 
                 let open = commission_status == CommissionStatus::Open;
                 commissions.push(commission::ActiveModel {
                     id: Set(commission_id),
-                    region_id: Set(institution.region_id),
+                    partnership_id: Set(institution.partnership_id),
                     question: Set(format!("Kunnskapsoppsummering: {topic} for {group}")),
                     product_type_id: Set(products[rng.below(products.len())].id),
                     deadline: Set(created_at + Duration::days(180)),

@@ -74,12 +74,12 @@ pub struct Refusal {
     pub reason: Reason,
     pub token_id: Option<i32>,
     pub person_id: Option<i32>,
-    pub region_id: Option<i32>,
+    pub partnership_id: Option<i32>,
 }
 
 impl Refusal {
     fn because(reason: Reason) -> Self {
-        Self { reason, token_id: None, person_id: None, region_id: None }
+        Self { reason, token_id: None, person_id: None, partnership_id: None }
     }
 
     /// A header that is not even text.
@@ -149,13 +149,13 @@ impl Authenticator {
         };
         if let Some(reason) = reason {
             // A real token: the refusal concerns its owner's region.
-            let region_id =
-                found.home_region_id.or_else(|| found.grants.iter().find_map(|g| g.org_region_id));
+            let partnership_id =
+                found.home_partnership_id.or_else(|| found.grants.iter().find_map(|g| g.org_partnership_id));
             return Err(Denied::Refused(Refusal {
                 reason,
                 token_id: Some(found.token_id),
                 person_id: Some(found.person_id),
-                region_id,
+                partnership_id,
             }));
         }
         if found.last_used_at.is_none_or(|at| now - at > chrono::Duration::minutes(1)) {
@@ -208,7 +208,7 @@ impl Authenticator {
 
 /// A membership row as the policy sees it.
 pub fn grant(row: &GrantRow) -> Grant {
-    let organisation = match (row.region_id, row.cluster_id, row.municipality_id, row.institution_id) {
+    let organisation = match (row.partnership_id, row.cluster_id, row.municipality_id, row.institution_id) {
         (Some(id), ..) => Organisation::Region(id),
         (_, Some(id), ..) => Organisation::Cluster(id),
         (_, _, Some(id), _) => Organisation::Municipality { id, cluster_id: row.municipality_cluster_id },
@@ -216,5 +216,10 @@ pub fn grant(row: &GrantRow) -> Grant {
         // The CHECK constraint makes this impossible; an empty region grants nothing.
         (None, None, None, None) => Organisation::Region(0),
     };
-    Grant { membership_id: row.membership_id, role: row.role, organisation, region_id: row.org_region_id }
+    Grant {
+        membership_id: row.membership_id,
+        role: row.role,
+        organisation,
+        partnership_id: row.org_partnership_id,
+    }
 }

@@ -19,7 +19,7 @@ pub struct Grant {
     pub membership_id: i32,
     pub role: Role,
     pub organisation: Organisation,
-    pub region_id: Option<i32>,
+    pub partnership_id: Option<i32>,
 }
 
 /// An authenticated caller: the person and the token, with the grants the token carries.
@@ -87,7 +87,7 @@ impl Viewer {
             .collect()
     }
 
-    pub fn is_coordinator_of(&self, region_id: i32) -> bool {
-        self.coordinated_regions().contains(&region_id)
+    pub fn is_coordinator_of(&self, partnership_id: i32) -> bool {
+        self.coordinated_regions().contains(&partnership_id)
     }
 }

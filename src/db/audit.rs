@@ -73,7 +73,7 @@ pub struct Event<'a> {
     pub action: &'a str,
     pub target_type: NodeType,
     pub target_id: i32,
-    pub region_id: Option<i32>,
+    pub partnership_id: Option<i32>,
     pub detail: Option<serde_json::Value>,
 }
 
@@ -92,7 +92,7 @@ pub async fn record(db: &impl ConnectionTrait, actor: Actor, event: Event<'_>) -
         action: Set(event.action.to_owned()),
         target_type: Set(Some(event.target_type.name().to_owned())),
         target_id: Set(Some(event.target_id)),
-        region_id: Set(event.region_id),
+        partnership_id: Set(event.partnership_id),
         detail: Set(event.detail.map(|d| d.to_string())),
         outcome: Set(OK.to_owned()),
         request_id: Set(current_request_id()),
@@ -117,7 +117,7 @@ pub struct Attempt {
     pub token_id: Option<i32>,
     pub action: String,
     pub target: Option<(NodeType, i32)>,
-    pub region_id: Option<i32>,
+    pub partnership_id: Option<i32>,
     pub outcome: String,
     pub detail: Option<serde_json::Value>,
     pub request_id: Option<String>,
@@ -134,7 +134,7 @@ pub async fn attempt(db: &impl ConnectionTrait, attempt: Attempt) -> Result<i32,
         action: Set(attempt.action),
         target_type: Set(attempt.target.map(|(t, _)| t.name().to_owned())),
         target_id: Set(attempt.target.map(|(_, id)| id)),
-        region_id: Set(attempt.region_id),
+        partnership_id: Set(attempt.partnership_id),
         detail: Set(attempt.detail.map(|d| d.to_string())),
         outcome: Set(attempt.outcome),
         request_id: Set(attempt.request_id),
@@ -203,8 +203,8 @@ pub async fn page(
     use audit_event::Column;
     use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
     let mut query = audit_event::Entity::find().filter(match log {
-        Log::Regions(regions) => Condition::all().add(Column::RegionId.is_in(regions.iter().copied())),
-        Log::Unassigned => Condition::all().add(Column::RegionId.is_null()),
+        Log::Regions(regions) => Condition::all().add(Column::PartnershipId.is_in(regions.iter().copied())),
+        Log::Unassigned => Condition::all().add(Column::PartnershipId.is_null()),
     });
     if let Some(action) = &filter.action {
         query = query.filter(Column::Action.eq(action.as_str()));

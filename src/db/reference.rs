@@ -38,11 +38,11 @@ pub async fn where_in<E: EntityTrait>(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn clusters(
     db: &impl ConnectionTrait,
-    region_id: Option<i32>,
+    partnership_id: Option<i32>,
 ) -> Result<Vec<cluster::Model>, DbErr> {
     let mut select = cluster::Entity::find();
-    if let Some(region_id) = region_id {
-        select = select.filter(cluster::Column::RegionId.eq(region_id));
+    if let Some(partnership_id) = partnership_id {
+        select = select.filter(cluster::Column::PartnershipId.eq(partnership_id));
     }
     select.order_by_asc(cluster::Column::Id).all(db).await
 }
@@ -103,14 +103,14 @@ pub async fn municipality_by_code(
 pub async fn institutions(
     db: &impl ConnectionTrait,
     kind: Option<InstitutionKind>,
-    region_id: Option<i32>,
+    partnership_id: Option<i32>,
 ) -> Result<Vec<institution::Model>, DbErr> {
     let mut select = institution::Entity::find();
     if let Some(kind) = kind {
         select = select.filter(institution::Column::Kind.eq(kind));
     }
-    if let Some(region_id) = region_id {
-        select = select.filter(institution::Column::RegionId.eq(region_id));
+    if let Some(partnership_id) = partnership_id {
+        select = select.filter(institution::Column::PartnershipId.eq(partnership_id));
     }
     select.order_by_asc(institution::Column::Id).all(db).await
 }
@@ -199,9 +199,9 @@ pub async fn organisation(
         OrganisationKey::Region(key) => by_key::<partnership::Entity>(db, partnership::Column::Key, key)
             .await?
             .map(|r| (r.id, Some(r.id))),
-        OrganisationKey::Cluster(key) => {
-            by_key::<cluster::Entity>(db, cluster::Column::Key, key).await?.map(|c| (c.id, Some(c.region_id)))
-        }
+        OrganisationKey::Cluster(key) => by_key::<cluster::Entity>(db, cluster::Column::Key, key)
+            .await?
+            .map(|c| (c.id, Some(c.partnership_id))),
         OrganisationKey::Municipality(code) => {
             match by_key::<municipality::Entity>(db, municipality::Column::Code, code).await? {
                 Some(m) => {
@@ -212,13 +212,13 @@ pub async fn organisation(
                         county::Column::Id,
                     )
                     .await?;
-                    Some((m.id, county.first().and_then(|c| c.region_id)))
+                    Some((m.id, county.first().and_then(|c| c.partnership_id)))
                 }
                 None => None,
             }
         }
         OrganisationKey::Institution(key) => by_key::<institution::Entity>(db, institution::Column::Key, key)
             .await?
-            .map(|i| (i.id, Some(i.region_id))),
+            .map(|i| (i.id, Some(i.partnership_id))),
     })
 }

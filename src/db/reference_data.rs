@@ -55,7 +55,7 @@ const CRITERIA: &str = include_str!("../../data/criteria.csv");
 #[derive(Clone, Copy, Debug)]
 pub struct Bundled {
     /// Rows of the partnership table (which was the region table, and which `Region` and every
-    /// `region_id` still name): the regions' RSOs and the other partnerships.
+    /// `partnership_id` still name): the regions' RSOs and the other partnerships.
     pub regions: usize,
     pub counties: usize,
     pub clusters: usize,
@@ -328,7 +328,7 @@ macro_rules! insert_labelled {
 #[tracing::instrument(level = "debug", skip_all)]
 async fn insert(txn: &(impl ConnectionTrait + TransactionTrait), b: &Bundle) -> Result<(), DbErr> {
     // A region's RSO is a partnership (run by the region's organisation, made below), and the
-    // `region_id` columns name it.
+    // `partnership_id` columns name it.
     insert_missing::<partnership::Entity, _>(
         txn,
         partnership::Column::Key,
@@ -354,7 +354,7 @@ async fn insert(txn: &(impl ConnectionTrait + TransactionTrait), b: &Bundle) -> 
         b.counties.iter().map(|c| county::ActiveModel {
             code: Set(c.code.clone()),
             name: Set(c.name.clone()),
-            region_id: Set(region_of_county.get(c.code.as_str()).copied()),
+            partnership_id: Set(region_of_county.get(c.code.as_str()).copied()),
             ..Default::default()
         }),
     )
@@ -367,7 +367,7 @@ async fn insert(txn: &(impl ConnectionTrait + TransactionTrait), b: &Bundle) -> 
         .map(|c| {
             Ok(cluster::ActiveModel {
                 key: Set(c.key.clone()),
-                region_id: Set(lookup(&regions, &c.region, "clusters.csv")?),
+                partnership_id: Set(lookup(&regions, &c.region, "clusters.csv")?),
                 name: Set(c.name.clone()),
                 area: Set(c.area.clone()),
                 ..Default::default()
@@ -410,7 +410,7 @@ async fn insert(txn: &(impl ConnectionTrait + TransactionTrait), b: &Bundle) -> 
         institution::Column::Key,
         b.institutions.iter().map(|i| institution::ActiveModel {
             key: Set(i.key.clone()),
-            region_id: Set(home_region),
+            partnership_id: Set(home_region),
             short_name: Set(i.short.clone()),
             name: Set(i.name.clone()),
             kind: Set(i.kind),
@@ -628,7 +628,7 @@ fn typed_tables<'a>(national: Expr, region_keys: impl IntoIterator<Item = &'a st
                 .to_owned(),
         )
     };
-    // A `region_id` names the region's partnership, which its organisation runs.
+    // A `partnership_id` names the region's partnership, which its organisation runs.
     let region_of = |table: DynIden, column: DynIden| {
         organisation_of(
             partnership::Entity.into_iden(),
@@ -661,7 +661,7 @@ fn typed_tables<'a>(national: Expr, region_keys: impl IntoIterator<Item = &'a st
             only: None,
             parent: Some(
                 Func::coalesce([
-                    region_of(county::Entity.into_iden(), county::Column::RegionId.into_iden()),
+                    region_of(county::Entity.into_iden(), county::Column::PartnershipId.into_iden()),
                     national,
                 ])
                 .into(),
@@ -676,7 +676,7 @@ fn typed_tables<'a>(national: Expr, region_keys: impl IntoIterator<Item = &'a st
             kind: OrganisationKind::Cluster,
             by: organisation::Column::Key,
             only: None,
-            parent: Some(region_of(cluster::Entity.into_iden(), cluster::Column::RegionId.into_iden())),
+            parent: Some(region_of(cluster::Entity.into_iden(), cluster::Column::PartnershipId.into_iden())),
         },
         Typed {
             table: municipality.clone(),
@@ -1004,7 +1004,7 @@ mod tests {
             .to_string(SqliteQueryBuilder);
         assert_eq!(
             rows,
-            r#"SELECT COALESCE((SELECT "partnership"."organisation_id" FROM "partnership" WHERE "partnership"."id" = "county"."region_id"), (SELECT "id" FROM "organisation" WHERE "organisation"."key" = 'ksf' OR "organisation"."code" = 'ksf')) FROM "county" WHERE "county"."organisation_id" IS NULL"#
+            r#"SELECT COALESCE((SELECT "partnership"."organisation_id" FROM "partnership" WHERE "partnership"."id" = "county"."partnership_id"), (SELECT "id" FROM "organisation" WHERE "organisation"."key" = 'ksf' OR "organisation"."code" = 'ksf')) FROM "county" WHERE "county"."organisation_id" IS NULL"#
         );
     }
 }

@@ -36,7 +36,7 @@ struct Kind {
     outcome: String,
     person_id: Option<i32>,
     token_id: Option<i32>,
-    region_id: Option<i32>,
+    partnership_id: Option<i32>,
     target: Option<(NodeType, i32)>,
     address: Option<IpAddr>,
 }
@@ -48,7 +48,7 @@ impl Kind {
             outcome: attempt.outcome.clone(),
             person_id: attempt.person_id,
             token_id: attempt.token_id,
-            region_id: attempt.region_id,
+            partnership_id: attempt.partnership_id,
             target: attempt.target,
             address,
         }
@@ -61,7 +61,7 @@ impl Kind {
             outcome: self.outcome.clone(),
             person_id: None,
             token_id: None,
-            region_id: None,
+            partnership_id: None,
             target: None,
             address: None,
         }
@@ -115,7 +115,7 @@ impl RefusalLog {
     pub async fn record(&self, attempt: Attempt, address: Option<IpAddr>) {
         let mut kind = Kind::of(&attempt, address);
         let mut attempt = attempt;
-        if let (None, Some(address)) = (attempt.region_id, address) {
+        if let (None, Some(address)) = (attempt.partnership_id, address) {
             let detail = attempt.detail.get_or_insert_with(|| serde_json::json!({}));
             if let Some(fields) = detail.as_object_mut() {
                 fields.insert("address".to_owned(), serde_json::json!(address.to_string()));

@@ -39,7 +39,7 @@ pub struct NewCriterion {
 
 /// What a coordinator asks for when opening a round.
 pub struct NewRound {
-    pub region_id: i32,
+    pub partnership_id: i32,
     pub name: String,
     pub closes_at: DateTime<Utc>,
     pub prioritise_count: i32,
@@ -53,7 +53,7 @@ async fn region_of_need(txn: &impl ConnectionTrait, need: &need::Model) -> Resul
     let Some(m) = municipality::Entity::find_by_id(need.municipality_id).one(txn).await? else {
         return Ok(None);
     };
-    Ok(county::Entity::find_by_id(m.county_id).one(txn).await?.and_then(|c| c.region_id))
+    Ok(county::Entity::find_by_id(m.county_id).one(txn).await?.and_then(|c| c.partnership_id))
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
@@ -73,7 +73,7 @@ pub async fn open(db: &Db, actor: Actor, person_id: i32, new: NewRound) -> Resul
                 ),
             });
         }
-        if region_of_need(&txn, &need).await? != Some(new.region_id) {
+        if region_of_need(&txn, &need).await? != Some(new.partnership_id) {
             return Err(WriteError::Invalid {
                 field: "candidates",
                 message: format!("“{}” belongs to another region", need.title),
@@ -95,7 +95,7 @@ pub async fn open(db: &Db, actor: Actor, person_id: i32, new: NewRound) -> Resul
     }
     let now = Utc::now();
     let round = round::ActiveModel {
-        region_id: Set(new.region_id),
+        partnership_id: Set(new.partnership_id),
         name: Set(new.name),
         closes_at: Set(new.closes_at),
         prioritise_count: Set(new.prioritise_count),
@@ -135,7 +135,7 @@ pub async fn open(db: &Db, actor: Actor, person_id: i32, new: NewRound) -> Resul
             action: "round.open",
             target_type: NodeType::Round,
             target_id: round.id,
-            region_id: Some(round.region_id),
+            partnership_id: Some(round.partnership_id),
             detail: Some(json!({ "candidates": new.candidate_ids, "prioritise": round.prioritise_count })),
         },
     )
@@ -306,14 +306,15 @@ pub fn scorer_of(score: &round_score::Model) -> Option<Scorer> {
     }
 }
 
-/// The rounds of `region_ids`, of one status if given, newest first.
+/// The rounds of `partnership_ids`, of one status if given, newest first.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn in_regions(
     db: &impl ConnectionTrait,
-    region_ids: &[i32],
+    partnership_ids: &[i32],
     status: Option<RoundStatus>,
 ) -> Result<Vec<round::Model>, DbErr> {
-    let mut select = round::Entity::find().filter(round::Column::RegionId.is_in(region_ids.iter().copied()));
+    let mut select =
+        round::Entity::find().filter(round::Column::PartnershipId.is_in(partnership_ids.iter().copied()));
     if let Some(status) = status {
         select = select.filter(round::Column::Status.eq(status));
     }
@@ -490,7 +491,7 @@ async fn finish(
             action: "round.close",
             target_type: NodeType::Round,
             target_id: round_id,
-            region_id: Some(round.region_id),
+            partnership_id: Some(round.partnership_id),
             detail: Some(json!({ "prioritised": prioritised, "atClosingTime": actor == Actor::Hub })),
         },
     )

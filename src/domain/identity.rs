@@ -18,10 +18,10 @@ pub enum OrganisationKind {
 impl OrganisationKind {
     /// The one kind of organisation each role is held in.
     pub fn of(role: Role) -> Self {
-        match role {
+        match role.current() {
             Role::Coordinator => Self::Region,
-            Role::ClusterCoordinator => Self::Cluster,
-            Role::MunicipalityMember => Self::Municipality,
+            Role::UnitCoordinator | Role::ClusterCoordinator => Self::Cluster,
+            Role::UnitMember | Role::MunicipalityMember => Self::Municipality,
             Role::InstitutionMember => Self::Institution,
         }
     }
@@ -138,8 +138,8 @@ mod tests {
     #[test]
     fn every_role_has_one_kind_of_organisation() {
         assert_eq!(OrganisationKind::of(Role::Coordinator), OrganisationKind::Region);
-        assert_eq!(OrganisationKind::of(Role::ClusterCoordinator), OrganisationKind::Cluster);
-        assert_eq!(OrganisationKind::of(Role::MunicipalityMember), OrganisationKind::Municipality);
+        assert_eq!(OrganisationKind::of(Role::UnitCoordinator), OrganisationKind::Cluster);
+        assert_eq!(OrganisationKind::of(Role::UnitMember), OrganisationKind::Municipality);
         assert_eq!(OrganisationKind::of(Role::InstitutionMember), OrganisationKind::Institution);
     }
 }

@@ -196,7 +196,7 @@ mod tests {
         assert_eq!(Accepted.to_string(), "ACCEPTED");
         assert_eq!(AnsweredByExistingEvidence.to_string(), "ANSWERED_BY_EXISTING_EVIDENCE");
         assert_eq!(CommissionStatus::InProgress.to_string(), "IN_PROGRESS");
-        assert_eq!(Role::ClusterCoordinator.to_string(), "CLUSTER_COORDINATOR");
+        assert_eq!(Role::UnitCoordinator.to_string(), "UNIT_COORDINATOR");
         for status in NeedStatus::iter() {
             let shown = status.to_string();
             assert!(shown.chars().all(|c| c.is_ascii_uppercase() || c == '_'), "{shown}");

@@ -111,7 +111,7 @@ fn actor(viewer: Option<&Viewer>) -> (Option<i32>, Option<i32>, Option<i32>) {
     (
         identity.map(|i| i.person_id),
         identity.map(|i| i.token_id),
-        identity.and_then(|i| i.grants.iter().find_map(|g| g.region_id)),
+        identity.and_then(|i| i.grants.iter().find_map(|g| g.partnership_id)),
     )
 }
 
@@ -173,13 +173,13 @@ impl Extension for AuditLog {
         if let Some(stash) = &stash {
             stash.mutation_seen.store(true, Ordering::Relaxed);
         }
-        let (person_id, token_id, region_id) = actor(ctx.data_opt::<Viewer>());
+        let (person_id, token_id, partnership_id) = actor(ctx.data_opt::<Viewer>());
         let attempt = Attempt {
             person_id,
             token_id,
             action,
             target: scope.subject.or(from_input),
-            region_id,
+            partnership_id,
             outcome,
             detail,
             request_id,
@@ -200,7 +200,7 @@ impl Extension for AuditLog {
             return response;
         }
         // A query refused for lack of rights: one record per refused field.
-        let (person_id, token_id, region_id) = actor(ctx.data_opt::<Viewer>());
+        let (person_id, token_id, partnership_id) = actor(ctx.data_opt::<Viewer>());
         let request_id = ctx.data_opt::<RequestId>().map(|r| r.0.clone());
         for error in &response.errors {
             let outcome = error_code(error);
@@ -220,7 +220,7 @@ impl Extension for AuditLog {
                 token_id,
                 action: format!("query.{}", path.join(".")),
                 target: None,
-                region_id,
+                partnership_id,
                 outcome,
                 detail: None,
                 request_id: request_id.clone(),

@@ -193,9 +193,9 @@ by_id!(ThemeById, theme, reference);
 by_id!(ProductTypeById, product_type, reference);
 by_id!(CriterionById, criterion, reference);
 
-children_of!(CountiesOfRegion, county, RegionId, region_id);
-children_of!(ClustersOfRegion, cluster, RegionId, region_id);
-children_of!(InstitutionsOfRegion, institution, RegionId, region_id);
+children_of!(CountiesOfRegion, county, PartnershipId, partnership_id);
+children_of!(ClustersOfRegion, cluster, PartnershipId, partnership_id);
+children_of!(InstitutionsOfRegion, institution, PartnershipId, partnership_id);
 children_of!(MunicipalitiesOfCounty, municipality, CountyId, county_id);
 children_of!(MunicipalitiesOfCluster, municipality, ClusterId, cluster_id);
 by_id!(PersonById, person);

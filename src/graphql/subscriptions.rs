@@ -93,10 +93,10 @@ impl Subscription {
                 status: change.need.status,
                 municipality_id: change.need.municipality_id,
                 cluster_id: change.cluster_id,
-                region_id: change.region_id,
+                partnership_id: change.partnership_id,
             };
             let wanted = viewer.can(Action::SeeNeed(&scope))
-                && f.region_id.is_none_or(|r| change.region_id == Some(r))
+                && f.partnership_id.is_none_or(|r| change.partnership_id == Some(r))
                 && f.cluster_id.is_none_or(|c| change.cluster_id == Some(c))
                 && f.municipality_id.is_none_or(|m| change.need.municipality_id == m)
                 && (f.statuses.is_empty() || f.statuses.contains(&change.need.status))
@@ -126,8 +126,8 @@ impl Subscription {
             let c = &change.commission;
             let opened = change.event.to_status == Some(CommissionStatus::Open);
             let wanted = opened
-                && viewer.can(Action::SeeCommission { status: c.status, region_id: c.region_id })
-                && region.is_none_or(|r| c.region_id == r)
+                && viewer.can(Action::SeeCommission { status: c.status, partnership_id: c.partnership_id })
+                && region.is_none_or(|r| c.partnership_id == r)
                 && (product_types.is_empty() || product_types.contains(&c.product_type_id))
                 && (themes.is_empty() || themes.iter().any(|t| change.theme_ids.contains(t)));
             let commission = wanted.then(|| Commission(change.commission.clone()));
@@ -149,8 +149,8 @@ impl Subscription {
         let receiver = ctx.events()?.commissions.subscribe();
         Ok(changes(ctx, receiver).filter_map(move |change| {
             let c = &change.commission;
-            let wanted =
-                c.id == key && viewer.can(Action::SeeCommission { status: c.status, region_id: c.region_id });
+            let wanted = c.id == key
+                && viewer.can(Action::SeeCommission { status: c.status, partnership_id: c.partnership_id });
             let commission = wanted.then(|| Commission(change.commission.clone()));
             async move { commission }
         }))

@@ -103,7 +103,7 @@ async fn audit_refused_token(
         action: "authenticate".to_owned(),
         outcome: code::UNAUTHENTICATED.to_owned(),
         target: refusal.token_id.map(|id| (NodeType::ApiToken, id)),
-        region_id: refusal.region_id,
+        partnership_id: refusal.partnership_id,
         detail: Some(detail),
         request_id: Some(request_id.0),
         ..Attempt::default()

@@ -66,7 +66,7 @@ async fn token_minted_by_nora(app: &TestApp, n: &Nord) -> (Value, String) {
         json!({
             "name": "Kari",
             "email": "kari.nordmann@example.no",
-            "membership": { "role": "MUNICIPALITY_MEMBER", "organisation": n.bodo },
+            "membership": { "role": "UNIT_MEMBER", "organisation": n.bodo },
         }),
     )
     .await;
@@ -90,7 +90,7 @@ async fn a_token_minted_for_someone_carries_only_the_minters_regions(app: TestAp
     // Kari's roles in Vest do not come with Nora's token.
     let viewer = app.data_as(&minted, VIEWER, json!({})).await["viewer"].clone();
     assert_eq!(viewer["person"]["id"], n.kari_id);
-    assert_eq!(viewer["memberships"]["nodes"], json!([{ "role": "MUNICIPALITY_MEMBER" }]));
+    assert_eq!(viewer["memberships"]["nodes"], json!([{ "role": "UNIT_MEMBER" }]));
     assert_eq!(
         viewer["tokens"]["nodes"].as_array().map(Vec::len),
         Some(1),
@@ -165,7 +165,7 @@ async fn a_coordinator_who_loses_a_region_takes_it_from_the_tokens_they_bound(ap
     let again = payload["secret"].as_str().expect("a secret").to_owned();
     for token in [&minted, &again] {
         let viewer = app.data_as(token, VIEWER, json!({})).await;
-        assert_eq!(viewer["viewer"]["memberships"]["nodes"], json!([{ "role": "MUNICIPALITY_MEMBER" }]));
+        assert_eq!(viewer["viewer"]["memberships"]["nodes"], json!([{ "role": "UNIT_MEMBER" }]));
     }
     // Another coordinator of Nord takes Nora's role away.
     let nils = app.token_for("Nils Nord", RoleArg::Coordinator, "rso-nord").await;
@@ -337,7 +337,7 @@ async fn refused_tokens_are_counted_on_one_event_outside_every_regions_log(app: 
     }
     assert_eq!(events.len(), 2, "one event per kind: {events:?}");
     assert_eq!(events.iter().map(|e| e.repeats).sum::<i32>(), 28, "{events:?}");
-    let unknown_event = events.iter().find(|e| e.region_id.is_none()).expect("the unknown token's");
+    let unknown_event = events.iter().find(|e| e.partnership_id.is_none()).expect("the unknown token's");
     assert_eq!(unknown_event.repeats, 25);
     assert!(
         unknown_event.detail.as_deref().is_some_and(|d| d.contains("127.0.0.1") && d.contains("unknown"))
@@ -439,13 +439,13 @@ async fn the_migration_bounds_tokens_that_coordinators_minted_for_others() {
         Migrator::up(&db, None).await.expect("the rest of the migrations");
         let tokens = entity::api_token::Entity::find().all(&db).await.expect("tokens");
         let of = |id: i32| tokens.iter().find(|t| t.id == id).expect("a token");
-        assert_eq!((of(1).minted_by_person_id, of(1).region_bound), (None, false));
-        assert_eq!((of(2).minted_by_person_id, of(2).region_bound), (Some(2), false));
+        assert_eq!((of(1).minted_by_person_id, of(1).partnership_bound), (None, false));
+        assert_eq!((of(2).minted_by_person_id, of(2).partnership_bound), (Some(2), false));
         assert_eq!(
-            (of(3).minted_by_person_id, of(3).region_bound, of(3).bound_by_person_id),
+            (of(3).minted_by_person_id, of(3).partnership_bound, of(3).bound_by_person_id),
             (Some(1), true, Some(1))
         );
-        let bounds = entity::api_token_region::Entity::find().all(&db).await.expect("bounds");
-        assert_eq!(bounds, [entity::api_token_region::Model { token_id: 3, region_id: 2 }]);
+        let bounds = entity::api_token_partnership::Entity::find().all(&db).await.expect("bounds");
+        assert_eq!(bounds, [entity::api_token_partnership::Model { token_id: 3, partnership_id: 2 }]);
     }
 }

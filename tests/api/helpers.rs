@@ -221,10 +221,14 @@ impl TestApp {
             .expect("read")
             .expect("Nordland");
         let nordland_organisation = nordland.organisation_id.expect("Nordland's organisation");
-        county::ActiveModel { id: Set(nordland.id), region_id: Set(Some(region.id)), ..Default::default() }
-            .update(&txn)
-            .await
-            .expect("Nordland in rso-nord");
+        county::ActiveModel {
+            id: Set(nordland.id),
+            partnership_id: Set(Some(region.id)),
+            ..Default::default()
+        }
+        .update(&txn)
+        .await
+        .expect("Nordland in rso-nord");
         tree::reparent(&txn, nordland_organisation, Some(region_organisation)).await.expect("moved");
         let cluster_organisation = organisation(
             &txn,
@@ -236,7 +240,7 @@ impl TestApp {
         .await;
         let cluster = cluster::ActiveModel {
             key: Set("nord-cluster".into()),
-            region_id: Set(region.id),
+            partnership_id: Set(region.id),
             name: Set("Nordklyngen".into()),
             area: Set("Salten".into()),
             organisation_id: Set(Some(cluster_organisation)),
@@ -265,7 +269,7 @@ impl TestApp {
             organisation(&txn, OrganisationKind::Institution, "nord", "Nord universitet", None).await;
         institution::ActiveModel {
             key: Set("nord".into()),
-            region_id: Set(region.id),
+            partnership_id: Set(region.id),
             short_name: Set("Nord".into()),
             name: Set("Nord universitet".into()),
             kind: Set(InstitutionKind::University),

@@ -96,7 +96,7 @@ async fn other_create_mutations_take_keys_too(app: TestApp) {
     let membership = json!({
         "input": {
             "person": first["createPerson"]["person"]["id"],
-            "role": "MUNICIPALITY_MEMBER",
+            "role": "UNIT_MEMBER",
             "organisation": bergen,
             "idempotencyKey": "membership-1",
         },

@@ -193,7 +193,7 @@ async fn a_coordinator_manages_people_and_tokens_in_their_region(app: TestApp) {
         json!({
             "name": "  Åse Ødegård ",
             "email": "Ase@Stavanger.Kommune.no",
-            "membership": { "role": "MUNICIPALITY_MEMBER", "organisation": ids["stavanger"] },
+            "membership": { "role": "UNIT_MEMBER", "organisation": ids["stavanger"] },
         }),
     )
     .await;
@@ -202,7 +202,7 @@ async fn a_coordinator_manages_people_and_tokens_in_their_region(app: TestApp) {
     let person = created["person"].clone();
     assert_eq!(person["name"], "Åse Ødegård");
     assert_eq!(person["email"], "ase@stavanger.kommune.no");
-    assert_eq!(person["memberships"]["nodes"][0]["role"], "MUNICIPALITY_MEMBER");
+    assert_eq!(person["memberships"]["nodes"][0]["role"], "UNIT_MEMBER");
 
     let (added, _) = mutate(
         &app,
@@ -211,12 +211,12 @@ async fn a_coordinator_manages_people_and_tokens_in_their_region(app: TestApp) {
         "addMembership",
         json!({
             "person": person["id"],
-            "role": "CLUSTER_COORDINATOR",
+            "role": "UNIT_COORDINATOR",
             "organisation": ids["kunnskapskommunen"],
         }),
     )
     .await;
-    assert_eq!(added["membership"]["role"], "CLUSTER_COORDINATOR");
+    assert_eq!(added["membership"]["role"], "UNIT_COORDINATOR");
     assert_eq!(added["membership"]["organisation"]["__typename"], "Cluster");
 
     let (token, _) = mutate(
@@ -283,7 +283,7 @@ async fn only_coordinators_create_people_and_manage_memberships(app: TestApp) {
             token,
             ADD_MEMBERSHIP,
             "addMembership",
-            json!({ "person": bergen_person, "role": "MUNICIPALITY_MEMBER", "organisation": ids["askoy"] }),
+            json!({ "person": bergen_person, "role": "UNIT_MEMBER", "organisation": ids["askoy"] }),
         )
         .await;
         assert_eq!(errors, ["FORBIDDEN"]);
@@ -355,7 +355,7 @@ async fn coordinators_cannot_reach_into_another_region(app: TestApp) {
         json!({
             "name": "X",
             "email": "x@example.no",
-            "membership": { "role": "MUNICIPALITY_MEMBER", "organisation": ids["bergen"] },
+            "membership": { "role": "UNIT_MEMBER", "organisation": ids["bergen"] },
         }),
     )
     .await;
@@ -458,20 +458,20 @@ async fn mutation_input_problems_are_user_errors_that_change_nothing(app: TestAp
             json!({
                 "name": "X",
                 "email": "x@example.no",
-                "membership": { "role": "MUNICIPALITY_MEMBER", "organisation": "bogus" },
+                "membership": { "role": "UNIT_MEMBER", "organisation": "bogus" },
             }),
             vec!["BAD_USER_INPUT"],
         ),
         (
             ADD_MEMBERSHIP,
             "addMembership",
-            json!({ "person": bergen_person, "role": "MUNICIPALITY_MEMBER", "organisation": ids["bergen"] }),
+            json!({ "person": bergen_person, "role": "UNIT_MEMBER", "organisation": ids["bergen"] }),
             vec!["CONFLICT"],
         ),
         (
             ADD_MEMBERSHIP,
             "addMembership",
-            json!({ "person": ids["bergen"], "role": "MUNICIPALITY_MEMBER", "organisation": ids["bergen"] }),
+            json!({ "person": ids["bergen"], "role": "UNIT_MEMBER", "organisation": ids["bergen"] }),
             vec!["BAD_USER_INPUT"],
         ),
         (CREATE_TOKEN, "createToken", json!({ "name": "" }), vec!["BAD_USER_INPUT"]),
@@ -576,4 +576,55 @@ async fn token_secrets_are_stored_only_as_hashes(app: TestApp) {
             assert!(!bytes.windows(random_part.len()).any(|w| w == random_part), "a secret is in the file");
         }
     }
+}
+
+/// The role names of before units were generalised still work as input, and every answer speaks
+/// the new ones: a cluster's coordinator is a unit's (UNIT_COORDINATOR), a municipality's member a
+/// unit's (UNIT_MEMBER).
+#[both_databases]
+async fn old_role_names_are_accepted_and_answered_with_the_new(app: TestApp) {
+    let c = cast(&app).await;
+    let ids = ids(&app).await;
+    let (created, errors) = mutate(
+        &app,
+        &c.coordinator,
+        CREATE_PERSON,
+        "createPerson",
+        json!({
+            "name": "Per Olsen",
+            "email": "per.olsen@example.no",
+            "membership": { "role": "MUNICIPALITY_MEMBER", "organisation": ids["stavanger"] },
+        }),
+    )
+    .await;
+    assert!(errors.is_empty(), "{errors:?}");
+    let person = created["person"].clone();
+    assert_eq!(person["memberships"]["nodes"][0]["role"], "UNIT_MEMBER");
+    let (added, _) = mutate(
+        &app,
+        &c.coordinator,
+        ADD_MEMBERSHIP,
+        "addMembership",
+        json!({ "person": person["id"], "role": "CLUSTER_COORDINATOR", "organisation": ids["kunnskapskommunen"] }),
+    )
+    .await;
+    assert_eq!(added["userErrors"], json!([]));
+    assert_eq!(added["membership"]["role"], "UNIT_COORDINATOR");
+    assert_eq!(added["membership"]["organisation"]["__typename"], "Cluster");
+    // The schema says which names are the old ones.
+    let roles = app
+        .data_as(
+            &c.coordinator,
+            r#"{ __type(name: "Role") { enumValues(includeDeprecated: true) { name isDeprecated } } }"#,
+            json!({}),
+        )
+        .await;
+    let deprecated: Vec<&str> = roles["__type"]["enumValues"]
+        .as_array()
+        .expect("values")
+        .iter()
+        .filter(|v| v["isDeprecated"] == true)
+        .filter_map(|v| v["name"].as_str())
+        .collect();
+    assert_eq!(deprecated, ["CLUSTER_COORDINATOR", "MUNICIPALITY_MEMBER"]);
 }

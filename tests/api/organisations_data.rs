@@ -532,3 +532,105 @@ async fn two_instances_starting_at_once_load_the_data_once(app: TestApp) {
     other.close().await.expect("close");
     db.close().await.expect("close");
 }
+
+/// People, memberships and a need as the version before wrote them, into the older database at
+/// `url`: a coordinator of RSO Vest, a cluster coordinator of Kunnskapskommunen, a member of
+/// Bergen (with a need and a co-signature for Askøy) and a member of UiB; membership 5, removed,
+/// leaves its id behind.
+async fn older_people(url: &str) {
+    use sea_orm::Database;
+    let db = Database::connect(url).await.expect("connect");
+    let at = "'2026-11-20T00:00:00Z'";
+    let cluster = "(SELECT id FROM cluster WHERE key = 'kunnskapskommunen')";
+    let bergen = "(SELECT id FROM municipality WHERE code = '4601')";
+    let askoy = "(SELECT id FROM municipality WHERE code = '4627')";
+    let uib = "(SELECT id FROM institution WHERE key = 'uib')";
+    for statement in [
+        format!(
+            "INSERT INTO person (id, name, email, home_region_id, created_at) VALUES
+             (1, 'Kari', 'kari@example.no', 1, {at}), (2, 'Ola', 'ola@example.no', 1, {at}),
+             (3, 'Ingrid', 'ingrid@example.no', 1, {at}), (4, 'Siri', 'siri@example.no', 1, {at})"
+        ),
+        format!(
+            "INSERT INTO membership (id, person_id, role, region_id, cluster_id, municipality_id, institution_id, created_at)
+             VALUES (1, 1, 'COORDINATOR', 1, NULL, NULL, NULL, {at}),
+                    (2, 2, 'CLUSTER_COORDINATOR', NULL, {cluster}, NULL, NULL, {at}),
+                    (3, 3, 'MUNICIPALITY_MEMBER', NULL, NULL, {bergen}, NULL, {at}),
+                    (4, 4, 'INSTITUTION_MEMBER', NULL, NULL, NULL, {uib}, {at}),
+                    (5, 4, 'MUNICIPALITY_MEMBER', NULL, NULL, {askoy}, NULL, {at})"
+        ),
+        "DELETE FROM membership WHERE id = 5".to_owned(),
+        format!(
+            "INSERT INTO need (id, municipality_id, created_by_person_id, title, question, background,
+             intended_use, target_group, urgency, status, version, cosigner_count, submitted_at, created_at, updated_at)
+             VALUES (1, {bergen}, 3, 'Ensomhet blant eldre', 'Hva virker?', 'Mange er ensomme', 'Tiltak',
+             'Eldre', 'MEDIUM', 'SUBMITTED', 1, 1, {at}, {at}, {at})"
+        ),
+        format!("INSERT INTO need_cosign (need_id, municipality_id, person_id, created_at) VALUES (1, {askoy}, NULL, {at})"),
+    ] {
+        db.execute_unprepared(&statement).await.unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+    // Rows written with their ids: PostgreSQL's sequence hands out what it would have after them.
+    if url.starts_with("postgres") {
+        for (table, last) in [("person", 4), ("membership", 5), ("need", 1)] {
+            let statement = format!("SELECT setval(pg_get_serial_sequence('{table}', 'id'), {last})");
+            db.execute_unprepared(&statement).await.unwrap_or_else(|e| panic!("{statement}: {e}"));
+        }
+    }
+    db.close().await.expect("close");
+}
+
+/// The upgrade carries people's memberships and needs into the organisation tree: a membership
+/// is held in its cluster's, municipality's or institution's organisation under the new role
+/// names (a coordinator's stays in the partnership), a removed membership's id is not given out
+/// again, and a need is raised in its municipality's organisation and pooled in its region's
+/// partnership.
+#[both_databases]
+async fn an_older_database_keeps_its_memberships_and_needs_in_the_tree(app: TestApp) {
+    use entity::{enums::Role, membership, need, need_cosign};
+    let dir = tempfile::tempdir().expect("a directory");
+    let url = older_database(&app, &dir).await;
+    older_people(&url).await;
+    let upgraded = prepare_database(&url).await.expect("the new version starts");
+    let conn = upgraded.conn();
+    let organisation_of = |table: &'static str, naming: &'static str, value: &'static str| async move {
+        let row = conn
+            .query_one_raw(sea_orm::Statement::from_string(
+                conn.get_database_backend(),
+                format!("SELECT organisation_id FROM {table} WHERE {naming} = '{value}'"),
+            ))
+            .await
+            .expect("read")
+            .expect("a row");
+        row.try_get::<Option<i32>>("", "organisation_id").expect("organisation_id")
+    };
+    let memberships = membership::Entity::find().all(conn).await.expect("memberships");
+    let held: Vec<(i32, Role, Option<i32>, Option<i32>)> =
+        memberships.iter().map(|m| (m.id, m.role, m.partnership_id, m.organisation_id)).collect();
+    assert_eq!(
+        held,
+        vec![
+            (1, Role::Coordinator, Some(1), None),
+            (2, Role::UnitCoordinator, None, organisation_of("cluster", "key", "kunnskapskommunen").await),
+            (3, Role::UnitMember, None, organisation_of("municipality", "code", "4601").await),
+            (4, Role::InstitutionMember, None, organisation_of("institution", "key", "uib").await),
+        ]
+    );
+    let need = need::Entity::find_by_id(1).one(conn).await.expect("read").expect("the need");
+    assert_eq!(need.organisation_id, organisation_of("municipality", "code", "4601").await);
+    assert_eq!(need.partnership_id, Some(1), "pooled in RSO Vest");
+    let cosign = need_cosign::Entity::find().one(conn).await.expect("read").expect("the co-signature");
+    assert_eq!(cosign.organisation_id, organisation_of("municipality", "code", "4627").await);
+
+    // A new membership takes a fresh id, never a removed one's.
+    let next = membership::ActiveModel {
+        person_id: sea_orm::ActiveValue::Set(4),
+        role: sea_orm::ActiveValue::Set(Role::UnitMember),
+        organisation_id: sea_orm::ActiveValue::Set(organisation_of("municipality", "code", "4627").await),
+        created_at: sea_orm::ActiveValue::Set(chrono::Utc::now()),
+        ..Default::default()
+    };
+    let inserted = membership::Entity::insert(next).exec(conn).await.expect("insert");
+    assert!(inserted.last_insert_id > 5, "got {}", inserted.last_insert_id);
+    upgraded.close().await.expect("close");
+}

@@ -129,7 +129,7 @@ async fn tokens_minted_in_nord_for_a_vest_coordinator(
                 "input": {
                     "name": "Vera",
                     "email": "vera.vest@example.no",
-                    "membership": { "role": "MUNICIPALITY_MEMBER", "organisation": bodo },
+                    "membership": { "role": "UNIT_MEMBER", "organisation": bodo },
                 },
             }),
         )
@@ -483,7 +483,7 @@ async fn only_the_allowed_succeed_at_each_mutation(app: TestApp) {
         .step(
             "addMembership",
             "AddMembershipInput",
-            json!({ "person": person, "role": "MUNICIPALITY_MEMBER", "organisation": bergen }),
+            json!({ "person": person, "role": "UNIT_MEMBER", "organisation": bergen }),
             "membership { id }",
             &["coordinator"],
         )

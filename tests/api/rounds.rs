@@ -386,7 +386,7 @@ async fn only_member_organisations_of_the_region_score_and_only_coordinators_run
     assert_eq!(error_codes(&body), ["FORBIDDEN"], "a municipality cannot score");
     let message = body["errors"][0]["message"].as_str().unwrap_or_default();
     assert!(
-        message.contains("CLUSTER_COORDINATOR") && message.contains("INSTITUTION_MEMBER"),
+        message.contains("UNIT_COORDINATOR") && message.contains("INSTITUTION_MEMBER"),
         "who may score: {message}"
     );
     let (_, errors) = score(&app, &c.coordinator, "scoreNeed", &round, &a, all(3)).await;

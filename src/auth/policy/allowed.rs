@@ -13,14 +13,13 @@ pub const MANAGE_TOKEN: &str = "only the person, or a coordinator (COORDINATOR) 
 pub const SEE_PERSONAL_DATA: &str = "only the person, their coordinators and cluster coordinators, and colleagues in their \
      organisation may see their personal data";
 pub const READ_AUDIT_LOG: &str = "only a coordinator (COORDINATOR) of the region may read its audit log";
-pub const SEE_DRAFT: &str =
-    "only a member (MUNICIPALITY_MEMBER) of the need's municipality may see its draft";
-pub const SUBMIT_NEED: &str = "only a member (MUNICIPALITY_MEMBER) of the municipality may submit its needs";
+pub const SEE_DRAFT: &str = "only a member (UNIT_MEMBER) of the need's municipality may see its draft";
+pub const SUBMIT_NEED: &str = "only a member (UNIT_MEMBER) of the municipality may submit its needs";
 pub const EDIT_NEED: &str =
-    "only a member (MUNICIPALITY_MEMBER) of the need's municipality may edit, submit or withdraw it";
-pub const REVIEW_NEED: &str = "only a coordinator of the need's cluster (CLUSTER_COORDINATOR) or region (COORDINATOR) \
+    "only a member (UNIT_MEMBER) of the need's municipality may edit, submit or withdraw it";
+pub const REVIEW_NEED: &str = "only a coordinator of the need's cluster (UNIT_COORDINATOR) or region (COORDINATOR) \
      may accept, return or reject it";
-pub const COSIGN: &str = "only a member (MUNICIPALITY_MEMBER) of the municipality may co-sign on its behalf";
+pub const COSIGN: &str = "only a member (UNIT_MEMBER) of the municipality may co-sign on its behalf";
 pub const CURATE_NEED: &str = "only a coordinator (COORDINATOR) of the need's region may link evidence to it, close, \
      merge or unmerge it";
 pub const MANAGE_REFERENCE_DATA: &str =
@@ -28,7 +27,7 @@ pub const MANAGE_REFERENCE_DATA: &str =
 pub const SEE_ROUND: &str = "only members of the round's region may see it";
 pub const MANAGE_ROUNDS: &str = "only a coordinator (COORDINATOR) of the region may open and close its rounds and see \
      every organisation's scores";
-pub const SCORE: &str = "only a coordinator of the cluster (CLUSTER_COORDINATOR) or a member of the institution \
+pub const SCORE: &str = "only a coordinator of the cluster (UNIT_COORDINATOR) or a member of the institution \
      (INSTITUTION_MEMBER) may score for it";
 pub const SEE_COMMISSION: &str = "only a coordinator (COORDINATOR) of the region may see a DRAFT commission; members of \
      the region and institution members see the others";
@@ -42,8 +41,7 @@ pub const SEE_PROPOSAL: &str =
     "only the institution's members and a coordinator (COORDINATOR) of the region may see a proposal";
 pub const SEE_UNPUBLISHED_SUMMARY: &str = "only a coordinator (COORDINATOR) of the region and the awarded institution \
      may see a summary before it is published";
-pub const RECORD_UPTAKE: &str =
-    "only a member (MUNICIPALITY_MEMBER) of the municipality may record its uptake";
+pub const RECORD_UPTAKE: &str = "only a member (UNIT_MEMBER) of the municipality may record its uptake";
 pub const FOLLOW_COMMISSIONS: &str = "only institution members (INSTITUTION_MEMBER) and coordinators (COORDINATOR) may follow opened commissions";
 
 impl Action<'_> {

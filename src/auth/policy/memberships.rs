@@ -10,9 +10,9 @@ use crate::{
 
 impl Viewer {
     pub(super) fn coordinates_cluster(&self, cluster_id: i32) -> bool {
-        self.grants().iter().any(|g| {
-            g.role == Role::ClusterCoordinator && g.organisation == Organisation::Cluster(cluster_id)
-        })
+        self.grants()
+            .iter()
+            .any(|g| g.role == Role::UnitCoordinator && g.organisation == Organisation::Cluster(cluster_id))
     }
 
     /// The organisations the viewer may score for.
@@ -20,7 +20,7 @@ impl Viewer {
         self.grants()
             .iter()
             .filter_map(|g| match (g.role, g.organisation) {
-                (Role::ClusterCoordinator, Organisation::Cluster(id)) => Some(Scorer::Cluster(id)),
+                (Role::UnitCoordinator, Organisation::Cluster(id)) => Some(Scorer::Cluster(id)),
                 (Role::InstitutionMember, Organisation::Institution(id)) => Some(Scorer::Institution(id)),
                 _ => None,
             })
@@ -29,7 +29,7 @@ impl Viewer {
 
     /// The regions the viewer has any membership in.
     pub fn regions(&self) -> Vec<i32> {
-        let mut regions: Vec<i32> = self.grants().iter().filter_map(|g| g.region_id).collect();
+        let mut regions: Vec<i32> = self.grants().iter().filter_map(|g| g.partnership_id).collect();
         regions.sort_unstable();
         regions.dedup();
         regions
@@ -61,7 +61,7 @@ impl Viewer {
         self.grants()
             .iter()
             .filter_map(|g| match g.organisation {
-                Organisation::Municipality { id, .. } if g.role == Role::MunicipalityMember => Some(id),
+                Organisation::Municipality { id, .. } if g.role == Role::UnitMember => Some(id),
                 _ => None,
             })
             .collect()

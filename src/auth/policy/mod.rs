@@ -31,7 +31,7 @@ pub use scopes::{CommissionScope, NeedScope, PersonScope};
 #[derive(Clone, Copy, Debug)]
 pub enum Action<'a> {
     /// Create people and add or remove memberships in organisations of a region.
-    ManagePeople { region_id: i32 },
+    ManagePeople { partnership_id: i32 },
     /// Mint a token for a person: their own, or a coordinator of a region the person is in (the
     /// token is then bound to the regions the coordinator coordinates).
     MintTokenFor(&'a PersonScope),
@@ -42,7 +42,7 @@ pub enum Action<'a> {
     /// See a person at all, and their name and e-mail.
     SeePersonalData(&'a PersonScope),
     /// Read a region's audit log.
-    ReadAuditLog { region_id: i32 },
+    ReadAuditLog { partnership_id: i32 },
     /// See a need: drafts only within their municipality, everything else by anyone.
     SeeNeed(&'a NeedScope),
     /// Write a need for a municipality (as a member of it).
@@ -56,24 +56,24 @@ pub enum Action<'a> {
     /// Link evidence, close as answered by existing evidence, merge and unmerge: the region's coordinators.
     CurateNeed(&'a NeedScope),
     /// Set reference facts of a region's municipalities (population).
-    ManageReferenceData { region_id: i32 },
+    ManageReferenceData { partnership_id: i32 },
     /// See a region's prioritisation rounds and rankings: anyone with a membership in the region.
-    SeeRound { region_id: i32 },
+    SeeRound { partnership_id: i32 },
     /// Open and close rounds, and see every organisation's scores: the region's coordinators.
-    ManageRounds { region_id: i32 },
+    ManageRounds { partnership_id: i32 },
     /// Score in a round on behalf of a cluster (its coordinators) or an institution (its members).
     ScoreFor { scorer: Scorer },
     /// See a commission: published ones by anyone, drafts by the region's coordinators, the rest
     /// by members of the region and by every institution member.
-    SeeCommission { status: CommissionStatus, region_id: i32 },
+    SeeCommission { status: CommissionStatus, partnership_id: i32 },
     /// Draft, open, award and cancel commissions, publish summaries: the region's coordinators.
-    ManageCommissions { region_id: i32 },
+    ManageCommissions { partnership_id: i32 },
     /// Express interest, report progress, deliver: members of the institution.
     ActForInstitution { institution_id: i32 },
     /// See an institution's proposal: its members and the region's coordinators.
-    SeeProposal { region_id: i32, institution_id: i32 },
+    SeeProposal { partnership_id: i32, institution_id: i32 },
     /// See a summary before it is published: the coordinators and the awarded institution.
-    SeeUnpublishedSummary { region_id: i32, institution_id: Option<i32> },
+    SeeUnpublishedSummary { partnership_id: i32, institution_id: Option<i32> },
     /// Record how a municipality used a summary: its members.
     RecordUptakeFor { municipality_id: i32 },
 }
@@ -90,31 +90,33 @@ impl Viewer {
             return false;
         };
         match action {
-            Action::ManagePeople { region_id }
-            | Action::ReadAuditLog { region_id }
-            | Action::ManageReferenceData { region_id }
-            | Action::ManageRounds { region_id }
-            | Action::ManageCommissions { region_id } => self.is_coordinator_of(region_id),
-            Action::SeeCommission { status, region_id } => match status {
-                CommissionStatus::Draft => self.is_coordinator_of(region_id),
+            Action::ManagePeople { partnership_id }
+            | Action::ReadAuditLog { partnership_id }
+            | Action::ManageReferenceData { partnership_id }
+            | Action::ManageRounds { partnership_id }
+            | Action::ManageCommissions { partnership_id } => self.is_coordinator_of(partnership_id),
+            Action::SeeCommission { status, partnership_id } => match status {
+                CommissionStatus::Draft => self.is_coordinator_of(partnership_id),
                 _ => self
                     .grants()
                     .iter()
-                    .any(|g| g.region_id == Some(region_id) || g.role == Role::InstitutionMember),
+                    .any(|g| g.partnership_id == Some(partnership_id) || g.role == Role::InstitutionMember),
             },
             Action::ActForInstitution { institution_id } => self.is_institution_member(institution_id),
-            Action::SeeProposal { region_id, institution_id } => {
-                self.is_coordinator_of(region_id) || self.is_institution_member(institution_id)
+            Action::SeeProposal { partnership_id, institution_id } => {
+                self.is_coordinator_of(partnership_id) || self.is_institution_member(institution_id)
             }
-            Action::SeeUnpublishedSummary { region_id, institution_id } => {
-                self.is_coordinator_of(region_id)
+            Action::SeeUnpublishedSummary { partnership_id, institution_id } => {
+                self.is_coordinator_of(partnership_id)
                     || institution_id.is_some_and(|i| self.is_institution_member(i))
             }
             Action::RecordUptakeFor { municipality_id } => self.is_member_of(municipality_id),
-            Action::SeeRound { region_id } => self.grants().iter().any(|g| g.region_id == Some(region_id)),
+            Action::SeeRound { partnership_id } => {
+                self.grants().iter().any(|g| g.partnership_id == Some(partnership_id))
+            }
             Action::ScoreFor { scorer } => self.grants().iter().any(|g| match (scorer, g.organisation) {
                 (Scorer::Cluster(c), Organisation::Cluster(mine)) => {
-                    g.role == Role::ClusterCoordinator && c == mine
+                    g.role == Role::UnitCoordinator && c == mine
                 }
                 (Scorer::Institution(i), Organisation::Institution(mine)) => {
                     g.role == Role::InstitutionMember && i == mine
@@ -131,10 +133,11 @@ impl Viewer {
             Action::ReviewNeed(need) => {
                 need.status != NeedStatus::Draft
                     && (need.cluster_id.is_some_and(|c| self.coordinates_cluster(c))
-                        || need.region_id.is_some_and(|r| self.is_coordinator_of(r)))
+                        || need.partnership_id.is_some_and(|r| self.is_coordinator_of(r)))
             }
             Action::CurateNeed(need) => {
-                need.status != NeedStatus::Draft && need.region_id.is_some_and(|r| self.is_coordinator_of(r))
+                need.status != NeedStatus::Draft
+                    && need.partnership_id.is_some_and(|r| self.is_coordinator_of(r))
             }
             Action::MintTokenFor(person) => {
                 person.person_id == me || person.regions().any(|r| self.is_coordinator_of(r))

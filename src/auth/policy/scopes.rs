@@ -11,7 +11,7 @@ use crate::auth::viewer::{Grant, Organisation, Viewer};
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PersonScope {
     pub person_id: i32,
-    pub home_region_id: Option<i32>,
+    pub home_partnership_id: Option<i32>,
     pub registered_regions: Vec<i32>,
     pub grants: Vec<Grant>,
 }
@@ -25,10 +25,10 @@ impl PersonScope {
 
     /// Every region the person is managed in.
     pub(super) fn regions(&self) -> impl Iterator<Item = i32> + '_ {
-        self.home_region_id
+        self.home_partnership_id
             .into_iter()
             .chain(self.registered_regions.iter().copied())
-            .chain(self.grants.iter().filter_map(|g| g.region_id))
+            .chain(self.grants.iter().filter_map(|g| g.partnership_id))
     }
 
     /// Every cluster the person belongs to, directly or through a municipality.
@@ -47,7 +47,7 @@ pub struct NeedScope {
     pub status: NeedStatus,
     pub municipality_id: i32,
     pub cluster_id: Option<i32>,
-    pub region_id: Option<i32>,
+    pub partnership_id: Option<i32>,
 }
 
 /// Which commissions a viewer may see; built here, from the viewer's grants, by
@@ -61,7 +61,7 @@ impl Viewer {
             return CommissionScope::default();
         }
         let grants = self.grants();
-        let mut regions: Vec<i32> = grants.iter().filter_map(|g| g.region_id).collect();
+        let mut regions: Vec<i32> = grants.iter().filter_map(|g| g.partnership_id).collect();
         regions.sort_unstable();
         regions.dedup();
         CommissionScope {

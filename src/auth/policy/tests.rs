@@ -13,8 +13,8 @@ use crate::{
 const REGION: i32 = 1;
 const OTHER_REGION: i32 = 2;
 
-fn grant(role: Role, organisation: Organisation, region_id: i32) -> Grant {
-    Grant { membership_id: 0, role, organisation, region_id: Some(region_id) }
+fn grant(role: Role, organisation: Organisation, partnership_id: i32) -> Grant {
+    Grant { membership_id: 0, role, organisation, partnership_id: Some(partnership_id) }
 }
 
 fn viewer(person_id: i32, grants: Vec<Grant>) -> Viewer {
@@ -31,10 +31,10 @@ fn viewer(person_id: i32, grants: Vec<Grant>) -> Viewer {
 fn bergen_member(person_id: i32) -> PersonScope {
     PersonScope {
         person_id,
-        home_region_id: None,
+        home_partnership_id: None,
         registered_regions: Vec::new(),
         grants: vec![grant(
-            Role::MunicipalityMember,
+            Role::UnitMember,
             Organisation::Municipality { id: 24, cluster_id: Some(1) },
             REGION,
         )],
@@ -58,12 +58,12 @@ fn personal_data_follows_the_written_rule() {
         ),
         (
             "the cluster coordinator",
-            viewer(3, vec![grant(Role::ClusterCoordinator, Organisation::Cluster(1), REGION)]),
+            viewer(3, vec![grant(Role::UnitCoordinator, Organisation::Cluster(1), REGION)]),
             true,
         ),
         (
             "another cluster's coordinator",
-            viewer(4, vec![grant(Role::ClusterCoordinator, Organisation::Cluster(2), REGION)]),
+            viewer(4, vec![grant(Role::UnitCoordinator, Organisation::Cluster(2), REGION)]),
             false,
         ),
         (
@@ -71,7 +71,7 @@ fn personal_data_follows_the_written_rule() {
             viewer(
                 5,
                 vec![grant(
-                    Role::MunicipalityMember,
+                    Role::UnitMember,
                     Organisation::Municipality { id: 24, cluster_id: Some(1) },
                     REGION,
                 )],
@@ -83,7 +83,7 @@ fn personal_data_follows_the_written_rule() {
             viewer(
                 6,
                 vec![grant(
-                    Role::MunicipalityMember,
+                    Role::UnitMember,
                     Organisation::Municipality { id: 25, cluster_id: Some(1) },
                     REGION,
                 )],
@@ -105,16 +105,16 @@ fn personal_data_follows_the_written_rule() {
 #[test]
 fn only_coordinators_of_the_region_manage_people() {
     let coordinator = viewer(1, vec![grant(Role::Coordinator, Organisation::Region(REGION), REGION)]);
-    assert!(coordinator.can(Action::ManagePeople { region_id: REGION }));
-    assert!(!coordinator.can(Action::ManagePeople { region_id: OTHER_REGION }));
-    let cluster = viewer(3, vec![grant(Role::ClusterCoordinator, Organisation::Cluster(1), REGION)]);
-    assert!(!cluster.can(Action::ManagePeople { region_id: REGION }));
+    assert!(coordinator.can(Action::ManagePeople { partnership_id: REGION }));
+    assert!(!coordinator.can(Action::ManagePeople { partnership_id: OTHER_REGION }));
+    let cluster = viewer(3, vec![grant(Role::UnitCoordinator, Organisation::Cluster(1), REGION)]);
+    assert!(!cluster.can(Action::ManagePeople { partnership_id: REGION }));
     assert_eq!(
-        cluster.require(Action::ManagePeople { region_id: REGION }),
+        cluster.require(Action::ManagePeople { partnership_id: REGION }),
         Err(AppError::Forbidden(allowed::MANAGE_PEOPLE))
     );
     assert_eq!(
-        Viewer::public().require(Action::ManagePeople { region_id: REGION }),
+        Viewer::public().require(Action::ManagePeople { partnership_id: REGION }),
         Err(AppError::Unauthenticated)
     );
 }
@@ -125,27 +125,19 @@ fn needs_follow_their_municipality_cluster_and_region() {
         status: NeedStatus::Draft,
         municipality_id: 24,
         cluster_id: Some(1),
-        region_id: Some(REGION),
+        partnership_id: Some(REGION),
     };
     let submitted = NeedScope { status: NeedStatus::Submitted, ..draft };
     let bergen = viewer(
         5,
-        vec![grant(
-            Role::MunicipalityMember,
-            Organisation::Municipality { id: 24, cluster_id: Some(1) },
-            REGION,
-        )],
+        vec![grant(Role::UnitMember, Organisation::Municipality { id: 24, cluster_id: Some(1) }, REGION)],
     );
     let askoy = viewer(
         6,
-        vec![grant(
-            Role::MunicipalityMember,
-            Organisation::Municipality { id: 25, cluster_id: Some(1) },
-            REGION,
-        )],
+        vec![grant(Role::UnitMember, Organisation::Municipality { id: 25, cluster_id: Some(1) }, REGION)],
     );
-    let cluster = viewer(3, vec![grant(Role::ClusterCoordinator, Organisation::Cluster(1), REGION)]);
-    let other_cluster = viewer(4, vec![grant(Role::ClusterCoordinator, Organisation::Cluster(2), REGION)]);
+    let cluster = viewer(3, vec![grant(Role::UnitCoordinator, Organisation::Cluster(1), REGION)]);
+    let other_cluster = viewer(4, vec![grant(Role::UnitCoordinator, Organisation::Cluster(2), REGION)]);
     let coordinator = viewer(1, vec![grant(Role::Coordinator, Organisation::Region(REGION), REGION)]);
     let elsewhere =
         viewer(2, vec![grant(Role::Coordinator, Organisation::Region(OTHER_REGION), OTHER_REGION)]);
@@ -176,13 +168,9 @@ fn tokens_are_managed_by_their_owner_and_the_region_coordinators() {
     assert!(coordinator.can(Action::ManageToken { owner: &person, bound: None }));
     let colleague = viewer(
         5,
-        vec![grant(
-            Role::MunicipalityMember,
-            Organisation::Municipality { id: 24, cluster_id: Some(1) },
-            REGION,
-        )],
+        vec![grant(Role::UnitMember, Organisation::Municipality { id: 24, cluster_id: Some(1) }, REGION)],
     );
-    let cluster = viewer(3, vec![grant(Role::ClusterCoordinator, Organisation::Cluster(1), REGION)]);
+    let cluster = viewer(3, vec![grant(Role::UnitCoordinator, Organisation::Cluster(1), REGION)]);
     for v in [&colleague, &cluster] {
         assert!(!v.can(Action::MintTokenFor(&person)));
         assert!(!v.can(Action::ManageToken { owner: &person, bound: None }));
@@ -194,15 +182,11 @@ fn tokens_are_managed_by_their_owner_and_the_region_coordinators() {
 fn managing_someone_elses_tokens_never_reaches_past_the_managers_regions() {
     let victim = PersonScope {
         person_id: 20,
-        home_region_id: Some(REGION),
+        home_partnership_id: Some(REGION),
         registered_regions: Vec::new(),
         grants: vec![
             grant(Role::Coordinator, Organisation::Region(REGION), REGION),
-            grant(
-                Role::MunicipalityMember,
-                Organisation::Municipality { id: 40, cluster_id: Some(5) },
-                OTHER_REGION,
-            ),
+            grant(Role::UnitMember, Organisation::Municipality { id: 40, cluster_id: Some(5) }, OTHER_REGION),
         ],
     };
     let b = viewer(2, vec![grant(Role::Coordinator, Organisation::Region(OTHER_REGION), OTHER_REGION)]);
@@ -225,8 +209,8 @@ fn managing_someone_elses_tokens_never_reaches_past_the_managers_regions() {
     assert!(bound_to_b.can(Action::ManageToken { owner: &victim, bound: Some(&[OTHER_REGION]) }));
     assert!(!bound_to_b.can(Action::ManageToken { owner: &victim, bound: None }));
     assert!(!bound_to_b.can(Action::ManageToken { owner: &victim, bound: Some(&[REGION]) }));
-    assert!(!bound_to_b.can(Action::ManagePeople { region_id: REGION }));
-    assert!(!bound_to_b.can(Action::ReadAuditLog { region_id: REGION }));
+    assert!(!bound_to_b.can(Action::ManagePeople { partnership_id: REGION }));
+    assert!(!bound_to_b.can(Action::ReadAuditLog { partnership_id: REGION }));
     let unbound = viewer(20, victim.grants.clone());
     assert!(unbound.can(Action::ManageToken { owner: &victim, bound: None }));
 }
@@ -237,11 +221,11 @@ fn the_commission_scope_is_the_rule_for_seeing_a_commission() {
         Viewer::public(),
         viewer(1, vec![grant(Role::Coordinator, Organisation::Region(REGION), REGION)]),
         viewer(2, vec![grant(Role::InstitutionMember, Organisation::Institution(3), OTHER_REGION)]),
-        viewer(3, vec![grant(Role::ClusterCoordinator, Organisation::Cluster(1), REGION)]),
+        viewer(3, vec![grant(Role::UnitCoordinator, Organisation::Cluster(1), REGION)]),
         viewer(
             4,
             vec![grant(
-                Role::MunicipalityMember,
+                Role::UnitMember,
                 Organisation::Municipality { id: 24, cluster_id: Some(1) },
                 OTHER_REGION,
             )],
@@ -259,16 +243,16 @@ fn the_commission_scope_is_the_rule_for_seeing_a_commission() {
     for viewer in &viewers {
         let scope = viewer.commission_scope();
         for status in statuses {
-            for region_id in [REGION, OTHER_REGION, 99] {
+            for partnership_id in [REGION, OTHER_REGION, 99] {
                 let in_scope = match status {
                     CommissionStatus::Published => true,
-                    CommissionStatus::Draft => scope.draft_regions.contains(&region_id),
-                    _ => scope.all_past_draft || scope.regions.contains(&region_id),
+                    CommissionStatus::Draft => scope.draft_regions.contains(&partnership_id),
+                    _ => scope.all_past_draft || scope.regions.contains(&partnership_id),
                 };
                 assert_eq!(
                     in_scope,
-                    viewer.can(Action::SeeCommission { status, region_id }),
-                    "{viewer:?} {status:?} in region {region_id}"
+                    viewer.can(Action::SeeCommission { status, partnership_id }),
+                    "{viewer:?} {status:?} in region {partnership_id}"
                 );
             }
         }

@@ -42,7 +42,7 @@ fn in_scope(scope: &CommissionScope) -> Condition {
         visible = visible.add(
             Condition::all()
                 .add(status.eq(CommissionStatus::Draft))
-                .add(commission::Column::RegionId.is_in(scope.draft_regions.iter().copied())),
+                .add(commission::Column::PartnershipId.is_in(scope.draft_regions.iter().copied())),
         );
     }
     let past_draft = status.is_not_in([CommissionStatus::Draft, CommissionStatus::Published]);
@@ -52,7 +52,7 @@ fn in_scope(scope: &CommissionScope) -> Condition {
         visible = visible.add(
             Condition::all()
                 .add(past_draft)
-                .add(commission::Column::RegionId.is_in(scope.regions.iter().copied())),
+                .add(commission::Column::PartnershipId.is_in(scope.regions.iter().copied())),
         );
     }
     visible

@@ -18,7 +18,7 @@ use crate::{
 
 /// What a coordinator drafts.
 pub struct NewCommission {
-    pub region_id: i32,
+    pub partnership_id: i32,
     pub question: String,
     pub product_type_id: i32,
     pub deadline: DateTime<Utc>,
@@ -46,7 +46,7 @@ pub async fn create(db: &Db, actor: i32, new: NewCommission) -> Result<commissio
     }
     let now = Utc::now();
     let created = commission::ActiveModel {
-        region_id: Set(new.region_id),
+        partnership_id: Set(new.partnership_id),
         question: Set(new.question),
         product_type_id: Set(new.product_type_id),
         deadline: Set(new.deadline),

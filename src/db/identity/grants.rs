@@ -5,13 +5,15 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use entity::{api_token, api_token_region, enums::Role, membership, municipality, person};
+use entity::{
+    api_token, api_token_partnership, cluster, enums::Role, institution, membership, municipality, person,
+};
 use sea_orm::{
     ConnectionTrait, DbErr, FromQueryResult,
     sea_query::{Expr, ExprTrait, JoinType, Order, Query, SelectStatement},
 };
 
-use super::{M, MU, P, R, T, grant_joins, organisation_region, still_coordinated};
+use super::{C, I, M, MU, P, R, T, grant_joins, organisation_region, still_coordinated};
 use crate::db::{Db, sql};
 
 /// A membership with its organisation's region resolved (and a municipality's cluster).
@@ -20,11 +22,11 @@ pub struct GrantRow {
     pub person_id: i32,
     pub membership_id: i32,
     pub role: Role,
-    pub region_id: Option<i32>,
+    pub partnership_id: Option<i32>,
     pub cluster_id: Option<i32>,
     pub municipality_id: Option<i32>,
     pub institution_id: Option<i32>,
-    pub org_region_id: Option<i32>,
+    pub org_partnership_id: Option<i32>,
     pub municipality_cluster_id: Option<i32>,
 }
 
@@ -34,7 +36,7 @@ pub struct TokenGrants {
     pub token_id: i32,
     pub person_id: i32,
     /// The owner's home region (for the audit log of a refused token).
-    pub home_region_id: Option<i32>,
+    pub home_partnership_id: Option<i32>,
     pub minted_by_person_id: Option<i32>,
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
@@ -53,9 +55,9 @@ pub struct TokenGrants {
 struct TokenGrantRow {
     token_id: i32,
     token_person_id: i32,
-    home_region_id: Option<i32>,
+    home_partnership_id: Option<i32>,
     minted_by_person_id: Option<i32>,
-    region_bound: bool,
+    partnership_bound: bool,
     bound_by_person_id: Option<i32>,
     bound_regions: Option<String>,
     expires_at: Option<DateTime<Utc>>,
@@ -64,11 +66,11 @@ struct TokenGrantRow {
     person_id: Option<i32>,
     membership_id: Option<i32>,
     role: Option<Role>,
-    region_id: Option<i32>,
+    partnership_id: Option<i32>,
     cluster_id: Option<i32>,
     municipality_id: Option<i32>,
     institution_id: Option<i32>,
-    org_region_id: Option<i32>,
+    org_partnership_id: Option<i32>,
     municipality_cluster_id: Option<i32>,
 }
 
@@ -78,8 +80,12 @@ fn grant_columns(select: &mut SelectStatement) {
     select
         .column((M, PersonId))
         .expr_as(Expr::col((M, Id)), "membership_id")
-        .columns([(M, Role), (M, RegionId), (M, ClusterId), (M, MunicipalityId), (M, InstitutionId)])
-        .expr_as(organisation_region(), "org_region_id")
+        .columns([(M, Role), (M, PartnershipId)])
+        // The typed row the membership's organisation is, whichever its kind.
+        .expr_as(Expr::col((C, cluster::Column::Id)), "cluster_id")
+        .expr_as(Expr::col((MU, municipality::Column::Id)), "municipality_id")
+        .expr_as(Expr::col((I, institution::Column::Id)), "institution_id")
+        .expr_as(organisation_region(), "org_partnership_id")
         .expr_as(Expr::col((MU, municipality::Column::ClusterId)), "municipality_cluster_id");
 }
 
@@ -89,17 +95,17 @@ pub async fn token_grants(db: &Db, hash: &str) -> Result<Option<TokenGrants>, Db
     use api_token::Column::*;
     // The bound regions come aggregated in one column, as a need's themes' ids do (`db::needs`).
     let bound_regions = Query::select()
-        .expr(sql::id_list(db.backend(), Expr::col((R, api_token_region::Column::RegionId))))
-        .from_as(api_token_region::Entity, R)
-        .and_where(Expr::col((R, api_token_region::Column::TokenId)).equals((T, Id)))
+        .expr(sql::id_list(db.backend(), Expr::col((R, api_token_partnership::Column::PartnershipId))))
+        .from_as(api_token_partnership::Entity, R)
+        .and_where(Expr::col((R, api_token_partnership::Column::TokenId)).equals((T, Id)))
         .and_where(still_coordinated())
         .to_owned();
     let mut select = Query::select();
     select
         .expr_as(Expr::col((T, Id)), "token_id")
         .expr_as(Expr::col((T, PersonId)), "token_person_id")
-        .column((P, person::Column::HomeRegionId))
-        .columns([(T, MintedByPersonId), (T, RegionBound), (T, BoundByPersonId)])
+        .column((P, person::Column::HomePartnershipId))
+        .columns([(T, MintedByPersonId), (T, PartnershipBound), (T, BoundByPersonId)])
         .expr_as(sql::scalar(bound_regions), "bound_regions")
         .columns([(T, ExpiresAt), (T, RevokedAt), (T, LastUsedAt)]);
     grant_columns(&mut select);
@@ -123,11 +129,11 @@ pub async fn token_grants(db: &Db, hash: &str) -> Result<Option<TokenGrants>, Db
     let Some(first) = rows.first() else {
         return Ok(None);
     };
-    let bound = first.region_bound.then(|| sql::parse_ids(first.bound_regions.as_deref()));
+    let bound = first.partnership_bound.then(|| sql::parse_ids(first.bound_regions.as_deref()));
     let mut found = TokenGrants {
         token_id: first.token_id,
         person_id: first.token_person_id,
-        home_region_id: first.home_region_id,
+        home_partnership_id: first.home_partnership_id,
         minted_by_person_id: first.minted_by_person_id,
         expires_at: first.expires_at,
         revoked_at: first.revoked_at,
@@ -142,7 +148,7 @@ pub async fn token_grants(db: &Db, hash: &str) -> Result<Option<TokenGrants>, Db
         {
             let within = match &found.bound {
                 None => true,
-                Some(regions) => row.org_region_id.is_some_and(|r| regions.contains(&r)),
+                Some(regions) => row.org_partnership_id.is_some_and(|r| regions.contains(&r)),
             };
             if !within {
                 continue;
@@ -151,11 +157,11 @@ pub async fn token_grants(db: &Db, hash: &str) -> Result<Option<TokenGrants>, Db
                 person_id,
                 membership_id,
                 role,
-                region_id: row.region_id,
+                partnership_id: row.partnership_id,
                 cluster_id: row.cluster_id,
                 municipality_id: row.municipality_id,
                 institution_id: row.institution_id,
-                org_region_id: row.org_region_id,
+                org_partnership_id: row.org_partnership_id,
                 municipality_cluster_id: row.municipality_cluster_id,
             });
         }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use entity::{api_token, api_token_region, membership, person, person_region};
+use entity::{api_token, api_token_partnership, membership, person, person_partnership};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
     sea_query::{Expr, ExprTrait, JoinType, Order, Query},
@@ -20,31 +20,31 @@ pub async fn person_by_email(
     person::Entity::find().filter(person::Column::Email.eq(email.as_str())).one(db).await
 }
 
-/// People whose home region or a membership's region is one of `region_ids`, optionally
+/// People whose home region or a membership's region is one of `partnership_ids`, optionally
 /// matching `search` in name or e-mail; ordered by id. One statement.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn people_in_regions(
     db: &impl ConnectionTrait,
-    region_ids: &[i32],
+    partnership_ids: &[i32],
     search: Option<&str>,
 ) -> Result<Vec<person::Model>, DbErr> {
-    if region_ids.is_empty() {
+    if partnership_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let regions = || region_ids.iter().copied();
+    let regions = || partnership_ids.iter().copied();
     let mut members = Query::select();
     members.column((M, membership::Column::PersonId)).from_as(membership::Entity, M);
     grant_joins(&mut members);
     members.and_where(organisation_region().is_in(regions()));
     let registered = Query::select()
-        .column(person_region::Column::PersonId)
-        .from(person_region::Entity)
-        .and_where(Expr::col(person_region::Column::RegionId).is_in(regions()))
+        .column(person_partnership::Column::PersonId)
+        .from(person_partnership::Entity)
+        .and_where(Expr::col(person_partnership::Column::PartnershipId).is_in(regions()))
         .to_owned();
     let people = person::Entity::find()
         .filter(
             Condition::any()
-                .add(person::Column::HomeRegionId.is_in(regions()))
+                .add(person::Column::HomePartnershipId.is_in(regions()))
                 .add(person::Column::Id.in_subquery(members))
                 .add(person::Column::Id.in_subquery(registered)),
         )
@@ -67,12 +67,12 @@ pub async fn registered_regions_of(
     db: &impl ConnectionTrait,
     person_ids: &[i32],
 ) -> Result<HashMap<i32, Vec<i32>>, DbErr> {
-    let rows = person_region::Entity::find()
-        .filter(person_region::Column::PersonId.is_in(person_ids.iter().copied()))
-        .order_by_asc(person_region::Column::RegionId)
+    let rows = person_partnership::Entity::find()
+        .filter(person_partnership::Column::PersonId.is_in(person_ids.iter().copied()))
+        .order_by_asc(person_partnership::Column::PartnershipId)
         .all(db)
         .await?;
-    Ok(regions_by(rows.into_iter().map(|r| (r.person_id, r.region_id))))
+    Ok(regions_by(rows.into_iter().map(|r| (r.person_id, r.partnership_id))))
 }
 
 /// The regions each of several tokens carries grants in now (empty for a token that is not
@@ -88,26 +88,26 @@ pub async fn token_bounds(
     #[derive(FromQueryResult)]
     struct Row {
         token_id: i32,
-        region_id: i32,
+        partnership_id: i32,
     }
     use api_token::Column::Id;
     let select = Query::select()
         .expr_as(Expr::col((T, Id)), "token_id")
-        .column((R, api_token_region::Column::RegionId))
+        .column((R, api_token_partnership::Column::PartnershipId))
         .from_as(api_token::Entity, T)
         .join_as(
             JoinType::InnerJoin,
-            api_token_region::Entity,
+            api_token_partnership::Entity,
             R,
-            Expr::col((R, api_token_region::Column::TokenId)).equals((T, Id)),
+            Expr::col((R, api_token_partnership::Column::TokenId)).equals((T, Id)),
         )
         .and_where(Expr::col((T, Id)).is_in(token_ids.iter().copied()))
         .and_where(still_coordinated())
         .order_by((T, Id), Order::Asc)
-        .order_by((R, api_token_region::Column::RegionId), Order::Asc)
+        .order_by((R, api_token_partnership::Column::PartnershipId), Order::Asc)
         .to_owned();
     let rows = Row::find_by_statement(db.get_database_backend().build(&select)).all(db).await?;
-    Ok(regions_by(rows.into_iter().map(|r| (r.token_id, r.region_id))))
+    Ok(regions_by(rows.into_iter().map(|r| (r.token_id, r.partnership_id))))
 }
 
 /// `(owner, region)` pairs grouped by owner, in the order given.

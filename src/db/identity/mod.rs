@@ -16,7 +16,7 @@ mod people;
 mod tokens;
 
 use entity::{
-    api_token, api_token_region, cluster, county, enums::Role, institution, membership, municipality,
+    api_token, api_token_partnership, cluster, county, enums::Role, institution, membership, municipality,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Func, JoinType, Query, SelectStatement};
 
@@ -43,10 +43,10 @@ const BM: &str = "bm";
 /// The region of membership `m`'s organisation, whatever its kind (see `grant_joins`).
 fn organisation_region() -> Expr {
     Func::coalesce([
-        Expr::col((M, membership::Column::RegionId)),
-        Expr::col((C, cluster::Column::RegionId)),
-        Expr::col((CO, county::Column::RegionId)),
-        Expr::col((I, institution::Column::RegionId)),
+        Expr::col((M, membership::Column::PartnershipId)),
+        Expr::col((C, cluster::Column::PartnershipId)),
+        Expr::col((CO, county::Column::PartnershipId)),
+        Expr::col((I, institution::Column::PartnershipId)),
     ])
     .into()
 }
@@ -59,13 +59,14 @@ fn grant_joins(select: &mut SelectStatement) {
             left,
             cluster::Entity,
             C,
-            Expr::col((C, cluster::Column::Id)).equals((M, membership::Column::ClusterId)),
+            Expr::col((C, cluster::Column::OrganisationId)).equals((M, membership::Column::OrganisationId)),
         )
         .join_as(
             left,
             municipality::Entity,
             MU,
-            Expr::col((MU, municipality::Column::Id)).equals((M, membership::Column::MunicipalityId)),
+            Expr::col((MU, municipality::Column::OrganisationId))
+                .equals((M, membership::Column::OrganisationId)),
         )
         .join_as(
             left,
@@ -77,7 +78,8 @@ fn grant_joins(select: &mut SelectStatement) {
             left,
             institution::Entity,
             I,
-            Expr::col((I, institution::Column::Id)).equals((M, membership::Column::InstitutionId)),
+            Expr::col((I, institution::Column::OrganisationId))
+                .equals((M, membership::Column::OrganisationId)),
         );
 }
 
@@ -93,7 +95,8 @@ fn still_coordinated() -> Expr {
             )
             .and_where(Expr::col((BM, membership::Column::Role)).eq(Role::Coordinator))
             .and_where(
-                Expr::col((BM, membership::Column::RegionId)).equals((R, api_token_region::Column::RegionId)),
+                Expr::col((BM, membership::Column::PartnershipId))
+                    .equals((R, api_token_partnership::Column::PartnershipId)),
             )
             .to_owned(),
     )

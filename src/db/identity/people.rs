@@ -2,10 +2,12 @@
 //! and unregister a person; add and remove a membership (a region keeps its last coordinator).
 
 use chrono::Utc;
-use entity::{enums::Role, membership, person, person_region};
+use entity::{cluster, enums::Role, institution, membership, municipality, person, person_partnership};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    sea_query::{Alias, Expr, ExprTrait, IntoIden, Query},
 };
 use serde_json::json;
 
@@ -25,14 +27,14 @@ pub async fn create_person(
     actor: Actor,
     name: PersonName,
     email: Email,
-    home_region_id: Option<i32>,
+    home_partnership_id: Option<i32>,
     membership: Option<NewMembership>,
 ) -> Result<person::Model, WriteError> {
     let txn = db.begin_write().await?;
     let person = person::ActiveModel {
         name: Set(name.into_inner()),
         email: Set(email.into_inner()),
-        home_region_id: Set(home_region_id),
+        home_partnership_id: Set(home_partnership_id),
         created_at: Set(Utc::now()),
         ..Default::default()
     }
@@ -46,7 +48,7 @@ pub async fn create_person(
             action: "person.create",
             target_type: NodeType::Person,
             target_id: person.id,
-            region_id: home_region_id,
+            partnership_id: home_partnership_id,
             detail: None,
         },
     )
@@ -58,7 +60,7 @@ pub async fn create_person(
     Ok(person)
 }
 
-/// Registers an existing person in `region_id` (their coordinators manage the person from now on)
+/// Registers an existing person in `partnership_id` (their coordinators manage the person from now on)
 /// and, if given, adds a membership: what `createPerson` does for an e-mail address that belongs
 /// to someone the caller could not see, instead of creating a duplicate or saying they exist. The
 /// person's home region is told in its own audit log.
@@ -67,22 +69,23 @@ pub async fn register_person(
     db: &Db,
     actor: Actor,
     existing: &person::Model,
-    region_id: i32,
+    partnership_id: i32,
     membership: Option<NewMembership>,
 ) -> Result<(), WriteError> {
     let txn = db.begin_write().await?;
-    let already = person_region::Entity::find_by_id((existing.id, region_id)).one(&txn).await?;
-    if already.is_none() && existing.home_region_id != Some(region_id) {
-        person_region::ActiveModel {
+    let already = person_partnership::Entity::find_by_id((existing.id, partnership_id)).one(&txn).await?;
+    if already.is_none() && existing.home_partnership_id != Some(partnership_id) {
+        person_partnership::ActiveModel {
             person_id: Set(existing.id),
-            region_id: Set(region_id),
+            partnership_id: Set(partnership_id),
             created_at: Set(Utc::now()),
         }
         .insert(&txn)
         .await?;
     }
-    let regions = std::iter::once(Some(region_id))
-        .chain((existing.home_region_id != Some(region_id)).then_some(existing.home_region_id));
+    let regions = std::iter::once(Some(partnership_id)).chain(
+        (existing.home_partnership_id != Some(partnership_id)).then_some(existing.home_partnership_id),
+    );
     for region in regions.flatten() {
         audit::record(
             &txn,
@@ -91,8 +94,8 @@ pub async fn register_person(
                 action: "person.register",
                 target_type: NodeType::Person,
                 target_id: existing.id,
-                region_id: Some(region),
-                detail: Some(json!({ "region": region_id })),
+                partnership_id: Some(region),
+                detail: Some(json!({ "region": partnership_id })),
             },
         )
         .await?;
@@ -104,21 +107,21 @@ pub async fn register_person(
     Ok(())
 }
 
-/// Ends a person's registration in `region_id` (not their home region): its coordinators no
+/// Ends a person's registration in `partnership_id` (not their home region): its coordinators no
 /// longer manage the person unless a membership there says otherwise. Both regions' logs say so.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn unregister_person(
     db: &Db,
     actor: Actor,
     existing: &person::Model,
-    region_id: i32,
+    partnership_id: i32,
 ) -> Result<(), WriteError> {
     let txn = db.begin_write().await?;
-    let removed = person_region::Entity::delete_by_id((existing.id, region_id)).exec(&txn).await?;
+    let removed = person_partnership::Entity::delete_by_id((existing.id, partnership_id)).exec(&txn).await?;
     if removed.rows_affected == 0 {
         return Err(WriteError::NotFound { field: "region" });
     }
-    let regions = std::iter::once(Some(region_id)).chain(std::iter::once(existing.home_region_id));
+    let regions = std::iter::once(Some(partnership_id)).chain(std::iter::once(existing.home_partnership_id));
     for region in regions.flatten() {
         audit::record(
             &txn,
@@ -127,8 +130,8 @@ pub async fn unregister_person(
                 action: "person.unregister",
                 target_type: NodeType::Person,
                 target_id: existing.id,
-                region_id: Some(region),
-                detail: Some(json!({ "region": region_id })),
+                partnership_id: Some(region),
+                detail: Some(json!({ "region": partnership_id })),
             },
         )
         .await?;
@@ -142,7 +145,7 @@ pub async fn unregister_person(
 pub struct NewMembership {
     pub role: Role,
     pub organisation_id: i32,
-    pub region_id: Option<i32>,
+    pub partnership_id: Option<i32>,
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
@@ -168,24 +171,28 @@ async fn insert_membership(
     person_id: i32,
     new: NewMembership,
 ) -> Result<membership::Model, WriteError> {
-    let org = Some(new.organisation_id);
     let kind = OrganisationKind::of(new.role);
-    let mut model = membership::ActiveModel {
+    // A coordinator's membership is in the partnership; every other in the typed row's organisation.
+    let typed = match kind {
+        OrganisationKind::Region => None,
+        OrganisationKind::Cluster => {
+            Some(typed_organisation(txn, cluster::Entity, new.organisation_id).await?)
+        }
+        OrganisationKind::Municipality => {
+            Some(typed_organisation(txn, municipality::Entity, new.organisation_id).await?)
+        }
+        OrganisationKind::Institution => {
+            Some(typed_organisation(txn, institution::Entity, new.organisation_id).await?)
+        }
+    };
+    let model = membership::ActiveModel {
         person_id: Set(person_id),
-        role: Set(new.role),
-        region_id: Set(None),
-        cluster_id: Set(None),
-        municipality_id: Set(None),
-        institution_id: Set(None),
+        role: Set(new.role.current()),
+        partnership_id: Set(typed.is_none().then_some(new.organisation_id)),
+        organisation_id: Set(typed),
         created_at: Set(Utc::now()),
         ..Default::default()
     };
-    match kind {
-        OrganisationKind::Region => model.region_id = Set(org),
-        OrganisationKind::Cluster => model.cluster_id = Set(org),
-        OrganisationKind::Municipality => model.municipality_id = Set(org),
-        OrganisationKind::Institution => model.institution_id = Set(org),
-    }
     let membership = model.insert(txn).await.map_err(duplicate_is_conflict(
         "organisation",
         "the person already has a membership in this organisation",
@@ -197,7 +204,7 @@ async fn insert_membership(
             action: "membership.add",
             target_type: NodeType::Membership,
             target_id: membership.id,
-            region_id: new.region_id,
+            partnership_id: new.partnership_id,
             detail: Some(
                 json!({ "person": person_id, "role": new.role, "organisation": new.organisation_id }),
             ),
@@ -207,23 +214,23 @@ async fn insert_membership(
     Ok(membership)
 }
 
-/// Removes a membership; `region_id` is the organisation's region, for the audit log.
+/// Removes a membership; `partnership_id` is the organisation's region, for the audit log.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn remove_membership(
     db: &Db,
     actor: Actor,
     membership_id: i32,
-    region_id: Option<i32>,
+    partnership_id: Option<i32>,
 ) -> Result<membership::Model, WriteError> {
     let txn = db.begin_write().await?;
     let Some(existing) = membership::Entity::find_by_id(membership_id).one(&txn).await? else {
         return Err(WriteError::NotFound { field: "membership" });
     };
     // A region must keep a coordinator, or nobody could manage its people any more.
-    if let (Role::Coordinator, Some(region)) = (existing.role, existing.region_id) {
+    if let (Role::Coordinator, Some(region)) = (existing.role, existing.partnership_id) {
         let coordinators = membership::Entity::find()
             .filter(membership::Column::Role.eq(Role::Coordinator))
-            .filter(membership::Column::RegionId.eq(region))
+            .filter(membership::Column::PartnershipId.eq(region))
             .count(&txn)
             .await?;
         if coordinators <= 1 {
@@ -241,11 +248,28 @@ pub async fn remove_membership(
             action: "membership.remove",
             target_type: NodeType::Membership,
             target_id: membership_id,
-            region_id,
+            partnership_id,
             detail: Some(json!({ "person": existing.person_id, "role": existing.role })),
         },
     )
     .await?;
     db.commit(txn, Effect::Changed(NodeType::Membership, membership_id)).await?;
     Ok(existing)
+}
+
+/// The organisation of the typed row `id` of `table` (a cluster, municipality or institution).
+async fn typed_organisation(
+    txn: &impl ConnectionTrait,
+    table: impl IntoIden,
+    id: i32,
+) -> Result<i32, WriteError> {
+    let table = table.into_iden();
+    let select = Query::select()
+        .column((table.clone(), Alias::new("organisation_id")))
+        .from(table.clone())
+        .and_where(Expr::col((table, Alias::new("id"))).eq(id))
+        .to_owned();
+    let row = txn.query_one(&select).await?;
+    row.and_then(|r| r.try_get::<Option<i32>>("", "organisation_id").ok().flatten())
+        .ok_or(WriteError::NotFound { field: "organisation" })
 }

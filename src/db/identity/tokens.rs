@@ -2,7 +2,7 @@
 //! regions), revoke one, each one transaction with its audit event; and note that one was used.
 
 use chrono::{DateTime, Utc};
-use entity::{api_token, api_token_region, person};
+use entity::{api_token, api_token_partnership, person};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, IntoActiveModel, PaginatorTrait,
     QueryFilter, QuerySelect,
@@ -61,7 +61,7 @@ pub async fn create_token(
     person_id: i32,
     name: TokenName,
     expires_at: Option<DateTime<Utc>>,
-    region_id: Option<i32>,
+    partnership_id: Option<i32>,
     limits: TokenLimits,
 ) -> Result<CreatedToken, WriteError> {
     let secret = crate::domain::token::generate()
@@ -91,7 +91,7 @@ pub async fn create_token(
             });
         }
     }
-    let region_bound = limits.bound.is_some();
+    let partnership_bound = limits.bound.is_some();
     let (minted_by_person_id, minted_by_token_id) = match actor {
         Actor::Person { person_id, token_id } => (Some(person_id), Some(token_id)),
         Actor::CommandLine | Actor::Hub => (None, None),
@@ -107,17 +107,19 @@ pub async fn create_token(
         last_used_at: Set(None),
         minted_by_person_id: Set(minted_by_person_id),
         minted_by_token_id: Set(minted_by_token_id),
-        region_bound: Set(region_bound),
-        bound_by_person_id: Set(limits.bound_by.filter(|_| region_bound)),
+        partnership_bound: Set(partnership_bound),
+        bound_by_person_id: Set(limits.bound_by.filter(|_| partnership_bound)),
         ..Default::default()
     }
     .insert(&txn)
     .await?;
     let bound = limits.bound.unwrap_or_default();
     if !bound.is_empty() {
-        api_token_region::Entity::insert_many(bound.iter().map(|&region_id| api_token_region::ActiveModel {
-            token_id: Set(token.id),
-            region_id: Set(region_id),
+        api_token_partnership::Entity::insert_many(bound.iter().map(|&partnership_id| {
+            api_token_partnership::ActiveModel {
+                token_id: Set(token.id),
+                partnership_id: Set(partnership_id),
+            }
         }))
         .exec(&txn)
         .await?;
@@ -129,8 +131,10 @@ pub async fn create_token(
             action: "token.create",
             target_type: NodeType::ApiToken,
             target_id: token.id,
-            region_id,
-            detail: Some(json!({ "person": person_id, "boundToRegions": region_bound.then_some(&bound) })),
+            partnership_id,
+            detail: Some(
+                json!({ "person": person_id, "boundToRegions": partnership_bound.then_some(&bound) }),
+            ),
         },
     )
     .await?;
@@ -144,7 +148,7 @@ pub async fn revoke_token(
     db: &Db,
     actor: Actor,
     token_id: i32,
-    region_id: Option<i32>,
+    partnership_id: Option<i32>,
 ) -> Result<api_token::Model, WriteError> {
     let txn = db.begin_write().await?;
     let Some(token) = api_token::Entity::find_by_id(token_id).one(&txn).await? else {
@@ -163,7 +167,7 @@ pub async fn revoke_token(
             action: "token.revoke",
             target_type: NodeType::ApiToken,
             target_id: token.id,
-            region_id,
+            partnership_id,
             detail: Some(json!({ "person": token.person_id })),
         },
     )

@@ -24,7 +24,7 @@ use crate::{
 pub struct NeedFilter {
     pub statuses: Vec<NeedStatus>,
     pub theme_ids: Vec<i32>,
-    pub region_id: Option<i32>,
+    pub partnership_id: Option<i32>,
     pub cluster_id: Option<i32>,
     pub municipality_id: Option<i32>,
     pub product_type_id: Option<i32>,
@@ -98,7 +98,7 @@ fn conditions(filter: &NeedFilter, visibility: &Visibility) -> Condition {
                     .to_owned(),
             )
         }))
-        .add_option(filter.region_id.map(|id| {
+        .add_option(filter.partnership_id.map(|id| {
             const M: &str = "m";
             const C: &str = "c";
             n(need::Column::MunicipalityId).in_subquery(
@@ -111,7 +111,7 @@ fn conditions(filter: &NeedFilter, visibility: &Visibility) -> Condition {
                         C,
                         Expr::col((C, county::Column::Id)).equals((M, municipality::Column::CountyId)),
                     )
-                    .and_where(Expr::col((C, county::Column::RegionId)).eq(id))
+                    .and_where(Expr::col((C, county::Column::PartnershipId)).eq(id))
                     .to_owned(),
             )
         }))

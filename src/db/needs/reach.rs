@@ -8,11 +8,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::Utc;
 use entity::{
     enums::{NeedEventKind, NeedStatus},
-    need, need_cosign, need_event,
+    municipality, need, need_cosign, need_event,
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder,
+    sea_query::{Expr, Query},
 };
 
 use super::write::{NewEvent, lock, record, save};
@@ -43,17 +45,9 @@ pub async fn cosign(
             message: "a municipality cannot co-sign its own need".into(),
         });
     }
-    need_cosign::ActiveModel {
-        need_id: Set(need_id),
-        municipality_id: Set(municipality_id),
-        person_id: Set(Some(actor)),
-        carried_from_need_id: Set(None),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await
-    .map_err(duplicate_is_conflict("municipality", "the municipality has co-signed this need already"))?;
+    insert_cosign(&txn, need_id, municipality_id, Some(actor), None)
+        .await
+        .map_err(duplicate_is_conflict("municipality", "the municipality has co-signed this need already"))?;
     let saved = recount(&txn, &read).await?;
     record(
         &txn,
@@ -163,16 +157,7 @@ async fn carry(
         }
     }
     for (municipality_id, from) in brought {
-        need_cosign::ActiveModel {
-            need_id: Set(read.id),
-            municipality_id: Set(municipality_id),
-            person_id: Set(None),
-            carried_from_need_id: Set(from.first().copied()),
-            created_at: Set(Utc::now()),
-            ..Default::default()
-        }
-        .insert(txn)
-        .await?;
+        insert_cosign(txn, read.id, municipality_id, None, from.first().copied()).await?;
         changed = true;
     }
     if changed || touch { recount(txn, read).await } else { Ok(read.clone()) }
@@ -311,4 +296,36 @@ pub async fn unmerge(db: &Db, actor: i32, duplicate_id: i32) -> Result<need::Mod
     }
     db.commit(txn, Effect::Changed(NodeType::Need, duplicate_id)).await?;
     Ok(restored)
+}
+
+/// A co-signature of `municipality_id` (carried from a merged duplicate when `carried_from`), with
+/// the municipality's organisation, in one INSERT ... SELECT.
+async fn insert_cosign(
+    txn: &DatabaseTransaction,
+    need_id: i32,
+    municipality_id: i32,
+    person_id: Option<i32>,
+    carried_from: Option<i32>,
+) -> Result<(), DbErr> {
+    use need_cosign::Column::{
+        CarriedFromNeedId, CreatedAt, MunicipalityId, NeedId, OrganisationId, PersonId,
+    };
+    let values = Query::select()
+        .expr(Expr::val(need_id))
+        .column(municipality::Column::Id)
+        .column(municipality::Column::OrganisationId)
+        .expr(Expr::val(person_id))
+        .expr(Expr::val(carried_from))
+        .expr(Expr::val(Utc::now()))
+        .from(municipality::Entity)
+        .and_where(municipality::Column::Id.eq(municipality_id))
+        .to_owned();
+    let insert = Query::insert()
+        .into_table(need_cosign::Entity)
+        .columns([NeedId, MunicipalityId, OrganisationId, PersonId, CarriedFromNeedId, CreatedAt])
+        .select_from(values)
+        .map_err(|e| DbErr::Custom(format!("a co-signature: {e}")))?
+        .to_owned();
+    txn.execute(&insert).await?;
+    Ok(())
 }

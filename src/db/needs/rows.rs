@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use entity::{commission_need, county, municipality, need, need_evidence, need_theme, theme};
+use entity::{commission_need, municipality, need, need_evidence, need_theme, theme};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, FromQueryResult, Iterable,
     QueryFilter, QueryOrder, QueryResult,
@@ -97,16 +97,15 @@ pub async fn of_commissions_with_themes(
 
 #[derive(FromQueryResult)]
 struct Place {
-    cluster_id: Option<i32>,
-    region_id: Option<i32>,
+    municipality_cluster_id: Option<i32>,
 }
 
-/// A need with what the event relay filters on: its municipality's cluster and region, and its
-/// themes' ids.
+/// A need with what the event relay filters on: its municipality's cluster, the partnership
+/// whose pool it is in, and its themes' ids.
 pub struct Placed {
     pub need: need::Model,
     pub cluster_id: Option<i32>,
-    pub region_id: Option<i32>,
+    pub partnership_id: Option<i32>,
     pub theme_ids: Vec<i32>,
 }
 
@@ -114,22 +113,14 @@ pub struct Placed {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn with_place(db: &impl ConnectionTrait, id: i32) -> Result<Option<Placed>, DbErr> {
     const M: &str = "m";
-    const C: &str = "c";
     let select = need_with_theme_ids(db.get_database_backend())
-        .expr_as(Expr::col((M, municipality::Column::ClusterId)), "cluster_id")
-        .expr_as(Expr::col((C, county::Column::RegionId)), "region_id")
+        .expr_as(Expr::col((M, municipality::Column::ClusterId)), "municipality_cluster_id")
         .from_as(need::Entity, N)
         .join_as(
             JoinType::LeftJoin,
             municipality::Entity,
             M,
             Expr::col((M, municipality::Column::Id)).equals((N, need::Column::MunicipalityId)),
-        )
-        .join_as(
-            JoinType::LeftJoin,
-            county::Entity,
-            C,
-            Expr::col((C, county::Column::Id)).equals((M, municipality::Column::CountyId)),
         )
         .and_where(n(need::Column::Id).eq(id))
         .to_owned();
@@ -138,7 +129,8 @@ pub async fn with_place(db: &impl ConnectionTrait, id: i32) -> Result<Option<Pla
     };
     let (need, theme_ids) = with_theme_ids(&row)?;
     let place = Place::from_query_result(&row, "")?;
-    Ok(Some(Placed { need, cluster_id: place.cluster_id, region_id: place.region_id, theme_ids }))
+    let partnership_id = need.partnership_id;
+    Ok(Some(Placed { need, cluster_id: place.municipality_cluster_id, partnership_id, theme_ids }))
 }
 
 /// The themes of several needs, by need: one statement.

@@ -4,12 +4,15 @@
 
 use chrono::Utc;
 use entity::{
+    county,
     enums::{NeedEventKind, NeedStatus, Urgency},
     municipality, need, need_event, need_evidence, need_theme, organisation,
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait,
-    IntoActiveModel, QueryFilter,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel, QueryFilter,
+    sea_query::{Expr, ExprTrait, Query},
 };
 
 use crate::{
@@ -127,8 +130,11 @@ pub async fn create(
     let status = if submit { NeedStatus::Submitted } else { NeedStatus::Draft };
     let txn = db.begin_write().await?;
     let theme_ids = content.theme_ids.clone();
+    let (organisation_id, partnership_id) = placement(&txn, municipality_id).await?;
     let mut model = need::ActiveModel {
         municipality_id: Set(municipality_id),
+        organisation_id: Set(Some(organisation_id)),
+        partnership_id: Set(partnership_id),
         created_by_person_id: Set(actor),
         status: Set(status),
         version: Set(1),
@@ -146,6 +152,29 @@ pub async fn create(
         .await?;
     db.commit(txn, Effect::Created(NodeType::Need, need.id)).await?;
     Ok(need)
+}
+
+/// Where a need of `municipality_id` is raised and pooled: the municipality's organisation, and
+/// the partnership of its county's region (none outside every region). One statement.
+async fn placement(
+    txn: &DatabaseTransaction,
+    municipality_id: i32,
+) -> Result<(i32, Option<i32>), WriteError> {
+    let select = Query::select()
+        .expr_as(Expr::col((municipality::Entity, municipality::Column::OrganisationId)), "organisation_id")
+        .expr_as(Expr::col((county::Entity, county::Column::PartnershipId)), "partnership_id")
+        .from(municipality::Entity)
+        .inner_join(
+            county::Entity,
+            Expr::col((county::Entity, county::Column::Id))
+                .equals((municipality::Entity, municipality::Column::CountyId)),
+        )
+        .and_where(Expr::col((municipality::Entity, municipality::Column::Id)).eq(municipality_id))
+        .to_owned();
+    let row = txn.query_one(&select).await?.ok_or(WriteError::NotFound { field: "municipality" })?;
+    let organisation_id: Option<i32> = row.try_get("", "organisation_id")?;
+    let partnership_id: Option<i32> = row.try_get("", "partnership_id")?;
+    Ok((organisation_id.ok_or(WriteError::NotFound { field: "municipality" })?, partnership_id))
 }
 
 /// Reads a need for a change and checks the version the caller read.
@@ -316,7 +345,7 @@ pub async fn set_population(
     db: &Db,
     actor: crate::db::audit::Actor,
     municipality_id: i32,
-    region_id: Option<i32>,
+    partnership_id: Option<i32>,
     population: Option<i32>,
 ) -> Result<municipality::Model, WriteError> {
     let txn = db.begin_write().await?;
@@ -343,7 +372,7 @@ pub async fn set_population(
             action: "municipality.set_population",
             target_type: NodeType::Municipality,
             target_id: municipality_id,
-            region_id,
+            partnership_id,
             detail: Some(serde_json::json!({ "population": population })),
         },
     )

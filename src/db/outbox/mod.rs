@@ -67,7 +67,7 @@ pub struct NeedChange {
     pub event: need_event::Model,
     pub need: need::Model,
     pub cluster_id: Option<i32>,
-    pub region_id: Option<i32>,
+    pub partnership_id: Option<i32>,
     pub theme_ids: Vec<i32>,
 }
 
@@ -140,8 +140,8 @@ async fn need_change(conn: &impl ConnectionTrait, event: need_event::Model) -> R
     let Some(placed) = super::needs::with_place(conn, event.need_id).await? else {
         return Ok(None);
     };
-    let super::needs::Placed { need, cluster_id, region_id, theme_ids } = placed;
-    Ok(Some(Change::Need(Arc::new(NeedChange { event, need, cluster_id, region_id, theme_ids }))))
+    let super::needs::Placed { need, cluster_id, partnership_id, theme_ids } = placed;
+    Ok(Some(Change::Need(Arc::new(NeedChange { event, need, cluster_id, partnership_id, theme_ids }))))
 }
 
 /// A commission's change: the commission as the event left it (a later move may already be

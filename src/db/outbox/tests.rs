@@ -44,7 +44,7 @@ async fn a_relayed_commission_has_the_status_of_its_event() {
     .expect("a person");
     // The commission as it is now: three moves on.
     let commission = commission::ActiveModel {
-        region_id: Set(region.id),
+        partnership_id: Set(region.id),
         question: Set("Kva verkar?".into()),
         product_type_id: Set(product.id),
         deadline: Set(now),
@@ -107,10 +107,15 @@ async fn fill_needs(conn: &sea_orm::DatabaseConnection) {
     .await
     .expect("a person");
     let themes = theme::Entity::find().order_by_asc(theme::Column::Id).all(conn).await.expect("read");
+    let counties = entity::county::Entity::find().all(conn).await.expect("read");
     let municipalities = municipality::Entity::find().order_by_asc(municipality::Column::Id).all(conn);
     for (i, municipality) in municipalities.await.expect("read").into_iter().take(5).enumerate() {
+        // Raised in the municipality, pooled in its county's region's partnership, as a write does.
+        let pool = counties.iter().find(|c| c.id == municipality.county_id).and_then(|c| c.partnership_id);
         let need = need::ActiveModel {
             municipality_id: Set(municipality.id),
+            organisation_id: Set(municipality.organisation_id),
+            partnership_id: Set(pool),
             created_by_person_id: Set(person.id),
             title: Set(format!("Behov {i} i {}", municipality.name)),
             question: Set("Kva verkar?".into()),
@@ -193,7 +198,7 @@ async fn a_relayed_need_has_its_place_and_themes() {
         .collect();
     let change = need_of(need_change(conn, event).await.expect("read"));
     assert_eq!(change.need, need);
-    assert_eq!((change.cluster_id, change.region_id), (municipality.cluster_id, county.region_id));
+    assert_eq!((change.cluster_id, change.partnership_id), (municipality.cluster_id, county.partnership_id));
     assert!(change.cluster_id.is_some());
     let mut relayed = change.theme_ids.clone();
     relayed.sort_unstable();

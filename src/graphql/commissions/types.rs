@@ -35,7 +35,7 @@ crate::connection_names!(CommissionNeedNames, "CommissionNeedConnection", "Commi
 
 /// Whether the viewer may see this commission.
 pub fn can_see_commission(ctx: &Context<'_>, c: &commission::Model) -> Result<bool, AppError> {
-    Ok(ctx.viewer()?.can(Action::SeeCommission { status: c.status, region_id: c.region_id }))
+    Ok(ctx.viewer()?.can(Action::SeeCommission { status: c.status, partnership_id: c.partnership_id }))
 }
 
 /// The commission with this id if the viewer may see it; otherwise `None`.
@@ -50,7 +50,7 @@ pub async fn visible_commission(ctx: &Context<'_>, id: i32) -> Result<Option<com
 fn can_see_summary(ctx: &Context<'_>, c: &commission::Model) -> Result<bool, AppError> {
     Ok(c.status == CommissionStatus::Published
         || ctx.viewer()?.can(Action::SeeUnpublishedSummary {
-            region_id: c.region_id,
+            partnership_id: c.partnership_id,
             institution_id: c.awarded_institution_id,
         }))
 }
@@ -83,7 +83,7 @@ impl Commission {
     }
 
     async fn region(&self, ctx: &Context<'_>) -> Result<Option<Region>> {
-        Ok(ctx.loader()?.load_one(RegionById(self.0.region_id)).await?.map(Region))
+        Ok(ctx.loader()?.load_one(RegionById(self.0.partnership_id)).await?.map(Region))
     }
 
     async fn product_type(&self, ctx: &Context<'_>) -> Result<Option<ProductType>> {
@@ -142,7 +142,7 @@ impl Commission {
             .into_iter()
             .filter(|i| {
                 viewer.can(Action::SeeProposal {
-                    region_id: self.0.region_id,
+                    partnership_id: self.0.partnership_id,
                     institution_id: i.institution_id,
                 })
             })

@@ -7,15 +7,17 @@ use entity::{api_token, enums::Role, membership, person};
 
 use crate::{
     auth::{Action, authenticator::grant, policy::PersonScope},
+    domain::identity::OrganisationKind,
     error::{AppError, Result},
     graphql::{
         connection::{ChildCount, ChildPage, PageArgs, child_page, cost, paginate_with},
         context::ContextExt,
         ids::{GlobalId, NodeType},
         loaders::{
-            AllMembershipsOfPerson, AllTokensOfPerson, ApiTokenById, BoundOfToken, Children, ClusterById,
-            CountOf, CountyById, GrantsOfPerson, InstitutionById, MembershipsOfPerson, MunicipalityById,
-            PersonById, RegionById, RegionsOfPerson, TokensOfPerson,
+            AllMembershipsOfPerson, AllTokensOfPerson, ApiTokenById, BoundOfToken, Children,
+            ClusterOfOrganisation, CountOf, CountyById, GrantsOfPerson, InstitutionOfOrganisation,
+            MembershipsOfPerson, MunicipalityOfOrganisation, PersonById, RegionById, RegionsOfPerson,
+            TokensOfPerson,
         },
         reference::types::{Cluster, Institution, Municipality, Region},
     },
@@ -39,7 +41,7 @@ pub async fn person_scope(ctx: &Context<'_>, person: &person::Model) -> Result<P
     )?;
     Ok(PersonScope {
         person_id: person.id,
-        home_region_id: person.home_region_id,
+        home_partnership_id: person.home_partnership_id,
         registered_regions: registered.unwrap_or_default(),
         grants: rows.unwrap_or_default().iter().map(grant).collect(),
     })
@@ -47,7 +49,7 @@ pub async fn person_scope(ctx: &Context<'_>, person: &person::Model) -> Result<P
 
 /// The regions a token carries grants in: `None` when it carries all of its owner's.
 pub async fn token_bound(ctx: &Context<'_>, token: &api_token::Model) -> Result<Option<Vec<i32>>, AppError> {
-    if !token.region_bound {
+    if !token.partnership_bound {
         return Ok(None);
     }
     Ok(Some(ctx.loader()?.load_one(BoundOfToken(token.id)).await?.unwrap_or_default()))
@@ -233,18 +235,25 @@ impl Membership {
     async fn organisation(&self, ctx: &Context<'_>) -> Result<Option<Organisation>> {
         let loader = ctx.loader()?;
         let m = &self.0;
-        Ok(match (m.region_id, m.cluster_id, m.municipality_id, m.institution_id) {
-            (Some(id), ..) => loader.load_one(RegionById(id)).await?.map(|r| Organisation::Region(r.into())),
-            (_, Some(id), ..) => {
-                loader.load_one(ClusterById(id)).await?.map(|c| Organisation::Cluster(c.into()))
+        if let Some(id) = m.partnership_id {
+            return Ok(loader.load_one(RegionById(id)).await?.map(|r| Organisation::Region(r.into())));
+        }
+        let Some(id) = m.organisation_id else {
+            return Ok(None);
+        };
+        Ok(match OrganisationKind::of(m.role) {
+            OrganisationKind::Region => None,
+            OrganisationKind::Cluster => {
+                loader.load_one(ClusterOfOrganisation(id)).await?.map(|c| Organisation::Cluster(c.into()))
             }
-            (_, _, Some(id), _) => {
-                loader.load_one(MunicipalityById(id)).await?.map(|m| Organisation::Municipality(m.into()))
-            }
-            (_, _, _, Some(id)) => {
-                loader.load_one(InstitutionById(id)).await?.map(|i| Organisation::Institution(i.into()))
-            }
-            (None, None, None, None) => None,
+            OrganisationKind::Municipality => loader
+                .load_one(MunicipalityOfOrganisation(id))
+                .await?
+                .map(|m| Organisation::Municipality(m.into())),
+            OrganisationKind::Institution => loader
+                .load_one(InstitutionOfOrganisation(id))
+                .await?
+                .map(|i| Organisation::Institution(i.into())),
         })
     }
 
@@ -331,7 +340,7 @@ impl ApiToken {
 
 /// The region an organisation row belongs to (a municipality's through its county).
 pub async fn region_of_municipality(ctx: &Context<'_>, county_id: i32) -> Result<Option<i32>, AppError> {
-    Ok(ctx.loader()?.load_one(CountyById(county_id)).await?.and_then(|c| c.region_id))
+    Ok(ctx.loader()?.load_one(CountyById(county_id)).await?.and_then(|c| c.partnership_id))
 }
 
 pub struct AuditEvent(pub entity::audit_event::Model);

@@ -130,7 +130,7 @@ pub async fn event_filter(ctx: &Context<'_>, filter: Option<NeedEventFilter>) ->
     Ok(DbFilter {
         statuses: f.status.unwrap_or_default(),
         theme_ids: keys::all(ctx, f.theme.as_deref(), NodeType::Theme).await?,
-        region_id: keys::optional(ctx, f.region.as_ref(), NodeType::Region).await?,
+        partnership_id: keys::optional(ctx, f.region.as_ref(), NodeType::Region).await?,
         cluster_id: keys::optional(ctx, f.cluster.as_ref(), NodeType::Cluster).await?,
         municipality_id: keys::optional(ctx, f.municipality.as_ref(), NodeType::Municipality).await?,
         ..DbFilter::default()

@@ -52,15 +52,15 @@ crate::connection_names!(CommissionNames, "NeedCommissionConnection", "NeedCommi
 pub async fn need_scope(ctx: &Context<'_>, need: &need::Model) -> Result<NeedScope, AppError> {
     let loader = ctx.loader()?;
     let municipality = loader.load_one(MunicipalityById(need.municipality_id)).await?;
-    let region_id = match &municipality {
-        Some(m) => loader.load_one(CountyById(m.county_id)).await?.and_then(|c| c.region_id),
+    let partnership_id = match &municipality {
+        Some(m) => loader.load_one(CountyById(m.county_id)).await?.and_then(|c| c.partnership_id),
         None => None,
     };
     Ok(NeedScope {
         status: need.status,
         municipality_id: need.municipality_id,
         cluster_id: municipality.and_then(|m| m.cluster_id),
-        region_id,
+        partnership_id,
     })
 }
 
@@ -70,7 +70,7 @@ pub fn can_see(ctx: &Context<'_>, need: &need::Model) -> Result<bool, AppError> 
         status: need.status,
         municipality_id: need.municipality_id,
         cluster_id: None,
-        region_id: None,
+        partnership_id: None,
     };
     Ok(ctx.viewer()?.can(Action::SeeNeed(&scope)))
 }

@@ -106,8 +106,8 @@ impl ReferenceQuery {
     ) -> Result<Page<Cluster>> {
         let args = PageArgs::parse(first, after, last, before)?;
         let filter = filter.unwrap_or_default();
-        let region_id = keys::optional(ctx, filter.region.as_ref(), NodeType::Region).await?;
-        let rows = reference::clusters(ctx.db()?.conn(), region_id).await?;
+        let partnership_id = keys::optional(ctx, filter.region.as_ref(), NodeType::Region).await?;
+        let rows = reference::clusters(ctx.db()?.conn(), partnership_id).await?;
         Ok(page_of(rows, args))
     }
 
@@ -168,8 +168,8 @@ impl ReferenceQuery {
     ) -> Result<Page<Institution>> {
         let args = PageArgs::parse(first, after, last, before)?;
         let filter = filter.unwrap_or_default();
-        let region_id = keys::optional(ctx, filter.region.as_ref(), NodeType::Region).await?;
-        let rows = reference::institutions(ctx.db()?.conn(), filter.kind, region_id).await?;
+        let partnership_id = keys::optional(ctx, filter.region.as_ref(), NodeType::Region).await?;
+        let rows = reference::institutions(ctx.db()?.conn(), filter.kind, partnership_id).await?;
         Ok(page_of(rows, args))
     }
 

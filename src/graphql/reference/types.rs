@@ -182,7 +182,7 @@ impl County {
 
     /// The region whose RSO covers the county, if any.
     async fn region(&self, ctx: &Context<'_>) -> Result<Option<Region>> {
-        region_by_id(ctx, self.0.region_id).await
+        region_by_id(ctx, self.0.partnership_id).await
     }
 
     #[graphql(complexity = "cost(first, last, child_complexity)")]
@@ -227,7 +227,7 @@ impl Cluster {
     }
 
     async fn region(&self, ctx: &Context<'_>) -> Result<Option<Region>> {
-        region_by_id(ctx, Some(self.0.region_id)).await
+        region_by_id(ctx, Some(self.0.partnership_id)).await
     }
 
     #[graphql(complexity = "cost(first, last, child_complexity)")]
@@ -289,7 +289,7 @@ impl Municipality {
     async fn region(&self, ctx: &Context<'_>) -> Result<Option<Region>> {
         let loader = ctx.loader()?;
         let county = loader.load_one(CountyById(self.0.county_id)).await?;
-        region_by_id(ctx, county.and_then(|c| c.region_id)).await
+        region_by_id(ctx, county.and_then(|c| c.partnership_id)).await
     }
 }
 
@@ -324,7 +324,7 @@ impl Institution {
     }
 
     async fn region(&self, ctx: &Context<'_>) -> Result<Option<Region>> {
-        region_by_id(ctx, Some(self.0.region_id)).await
+        region_by_id(ctx, Some(self.0.partnership_id)).await
     }
 
     /// The commissions awarded to the institution that the caller may see, newest first.

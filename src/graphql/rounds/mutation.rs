@@ -143,8 +143,8 @@ async fn scoring_organisation(
     };
     let loader = ctx.loader()?;
     let region = match scorer {
-        Scorer::Cluster(id) => loader.load_one(ClusterById(id)).await?.map(|c| c.region_id),
-        Scorer::Institution(id) => loader.load_one(InstitutionById(id)).await?.map(|i| i.region_id),
+        Scorer::Cluster(id) => loader.load_one(ClusterById(id)).await?.map(|c| c.partnership_id),
+        Scorer::Institution(id) => loader.load_one(InstitutionById(id)).await?.map(|i| i.partnership_id),
     };
     if region.is_none() {
         errors.add("organisation", UserErrorCode::NotFound, "no such organisation");
@@ -182,7 +182,7 @@ impl RoundsMutation {
         let scoring = scoring_organisation(ctx, &mut errors, organisation).await?;
         if let Some((scorer, region)) = scoring {
             viewer.require(Action::ScoreFor { scorer })?;
-            if region != Some(round_model.region_id) {
+            if region != Some(round_model.partnership_id) {
                 errors.add(
                     "organisation",
                     UserErrorCode::BadUserInput,
@@ -275,8 +275,8 @@ impl RoundsMutation {
                     }
                 },
             };
-            if let Some(region_id) = region {
-                viewer.require(Action::ManageRounds { region_id })?;
+            if let Some(partnership_id) = region {
+                viewer.require(Action::ManageRounds { partnership_id })?;
             }
             let name = text("name", &input.name, 1, 200)
                 .map_err(|p| errors.add(p.field, UserErrorCode::BadUserInput, p.message))
@@ -359,11 +359,11 @@ impl RoundsMutation {
                     })
                     .collect(),
             };
-            let (Some(region_id), Some(name), true) = (region, name, errors.is_empty()) else {
+            let (Some(partnership_id), Some(name), true) = (region, name, errors.is_empty()) else {
                 return Ok(RoundPayload::failed(errors.into_vec()));
             };
             let new = NewRound {
-                region_id,
+                partnership_id,
                 name,
                 closes_at: input.closes_at,
                 prioritise_count: input.prioritise_count,
@@ -415,7 +415,7 @@ impl RoundsMutation {
             }
             return Ok(RoundPayload::failed(errors.into_vec()));
         };
-        viewer.require(Action::ManageRounds { region_id: round.region_id })?;
+        viewer.require(Action::ManageRounds { partnership_id: round.partnership_id })?;
         Ok(match rounds::close(ctx.db()?, actor, person_id, round.id).await {
             Ok(closed) => RoundPayload { round: Some(Round(closed)), user_errors: Vec::new() },
             Err(err) => RoundPayload::failed(from_write_error(err)?),

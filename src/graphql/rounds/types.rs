@@ -38,7 +38,7 @@ pub async fn visible_round(ctx: &Context<'_>, id: i32) -> Result<Option<round::M
     let Some(round) = ctx.loader()?.load_one(RoundById(id)).await? else {
         return Ok(None);
     };
-    Ok(ctx.viewer()?.can(Action::SeeRound { region_id: round.region_id }).then_some(round))
+    Ok(ctx.viewer()?.can(Action::SeeRound { partnership_id: round.partnership_id }).then_some(round))
 }
 
 async fn data(ctx: &Context<'_>, round_id: i32) -> Result<RoundData, AppError> {
@@ -58,7 +58,7 @@ impl Round {
     }
 
     async fn region(&self, ctx: &Context<'_>) -> Result<Option<Region>> {
-        Ok(ctx.loader()?.load_one(RegionById(self.0.region_id)).await?.map(Region))
+        Ok(ctx.loader()?.load_one(RegionById(self.0.partnership_id)).await?.map(Region))
     }
 
     async fn status(&self) -> RoundStatus {
@@ -135,7 +135,7 @@ impl Round {
     async fn entries(&self, ctx: &Context<'_>) -> Result<Vec<RankingEntry>, AppError> {
         let data = data(ctx, self.0.id).await?;
         let viewer = ctx.viewer()?;
-        let sees_all = viewer.can(Action::ManageRounds { region_id: self.0.region_id });
+        let sees_all = viewer.can(Action::ManageRounds { partnership_id: self.0.partnership_id });
         let mine = viewer.scorers();
         let mut entries = Vec::new();
         for line in data.ranking() {

@@ -52,7 +52,7 @@ impl CommissionsMutation {
         let Some(found) = find(ctx, &mut errors, &input.commission).await? else {
             return Ok(CommissionPayload::failed(errors.into_vec()));
         };
-        ctx.viewer()?.require(Action::ManageCommissions { region_id: found.region_id })?;
+        ctx.viewer()?.require(Action::ManageCommissions { partnership_id: found.partnership_id })?;
         if !errors.is_empty() {
             return Ok(CommissionPayload::failed(errors.into_vec()));
         }
@@ -123,7 +123,7 @@ impl CommissionsMutation {
                     continue;
                 };
                 let scope = need_scope(ctx, &need).await?;
-                match (region, scope.region_id) {
+                match (region, scope.partnership_id) {
                     (None, Some(r)) => region = Some(r),
                     (Some(a), Some(b)) if a != b => {
                         errors.add(
@@ -141,15 +141,16 @@ impl CommissionsMutation {
             if input.needs.is_empty() {
                 errors.add("needs", UserErrorCode::BadUserInput, "name at least one need");
             }
-            if let Some(region_id) = region {
-                viewer.require(Action::ManageCommissions { region_id })?;
+            if let Some(partnership_id) = region {
+                viewer.require(Action::ManageCommissions { partnership_id })?;
             }
-            let (Some(region_id), Some(product_type_id), true) = (region, product_type, errors.is_empty())
+            let (Some(partnership_id), Some(product_type_id), true) =
+                (region, product_type, errors.is_empty())
             else {
                 return Ok(CommissionPayload::failed(errors.into_vec()));
             };
             let new = NewCommission {
-                region_id,
+                partnership_id,
                 question,
                 product_type_id,
                 deadline: input.deadline,
@@ -198,7 +199,7 @@ impl CommissionsMutation {
         let Some(found) = find(ctx, &mut errors, &input.commission).await? else {
             return Ok(CommissionPayload::failed(errors.into_vec()));
         };
-        ctx.viewer()?.require(Action::ManageCommissions { region_id: found.region_id })?;
+        ctx.viewer()?.require(Action::ManageCommissions { partnership_id: found.partnership_id })?;
         if let Some(i) = institution
             && ctx.loader()?.load_one(InstitutionById(i)).await?.is_none()
         {

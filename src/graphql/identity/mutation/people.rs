@@ -19,7 +19,10 @@ use crate::{
         idempotency::{self, Replayable},
         identity::types::{Membership, Person, can_see, region_of_municipality, visible_person},
         ids::{GlobalId, NodeType},
-        loaders::{ClusterById, InstitutionById, MembershipById, MunicipalityById, RegionById},
+        loaders::{
+            ClusterById, ClusterOfOrganisation, InstitutionById, InstitutionOfOrganisation, MembershipById,
+            MunicipalityById, MunicipalityOfOrganisation, RegionById,
+        },
         user_error::{UserError, UserErrorCode, UserErrors, from_write_error},
     },
 };
@@ -123,7 +126,7 @@ async fn resolve_organisation(
         return Ok(None);
     };
     match organisation_region(ctx, kind, id).await? {
-        Some(region_id) => Ok(Some(NewMembership { role, organisation_id: id, region_id })),
+        Some(partnership_id) => Ok(Some(NewMembership { role, organisation_id: id, partnership_id })),
         None => {
             errors.add("organisation", UserErrorCode::NotFound, "no such organisation");
             Ok(None)
@@ -140,9 +143,9 @@ async fn organisation_region(
     let loader = ctx.loader()?;
     Ok(match kind {
         OrganisationKind::Region => loader.load_one(RegionById(id)).await?.map(|r| Some(r.id)),
-        OrganisationKind::Cluster => loader.load_one(ClusterById(id)).await?.map(|c| Some(c.region_id)),
+        OrganisationKind::Cluster => loader.load_one(ClusterById(id)).await?.map(|c| Some(c.partnership_id)),
         OrganisationKind::Institution => {
-            loader.load_one(InstitutionById(id)).await?.map(|i| Some(i.region_id))
+            loader.load_one(InstitutionById(id)).await?.map(|i| Some(i.partnership_id))
         }
         OrganisationKind::Municipality => match loader.load_one(MunicipalityById(id)).await? {
             Some(m) => Some(region_of_municipality(ctx, m.county_id).await?),
@@ -151,10 +154,40 @@ async fn organisation_region(
     })
 }
 
+/// The partnership (region) whose coordinators manage an existing membership: a coordinator's
+/// own, or that of the organisation it is held in.
+async fn membership_partnership(
+    ctx: &Context<'_>,
+    m: &entity::membership::Model,
+) -> Result<Option<i32>, AppError> {
+    if let Some(partnership_id) = m.partnership_id {
+        return Ok(Some(partnership_id));
+    }
+    let Some(organisation_id) = m.organisation_id else {
+        return Ok(None);
+    };
+    let loader = ctx.loader()?;
+    Ok(match OrganisationKind::of(m.role) {
+        OrganisationKind::Region => None,
+        OrganisationKind::Cluster => {
+            loader.load_one(ClusterOfOrganisation(organisation_id)).await?.map(|c| c.partnership_id)
+        }
+        OrganisationKind::Institution => {
+            loader.load_one(InstitutionOfOrganisation(organisation_id)).await?.map(|i| i.partnership_id)
+        }
+        OrganisationKind::Municipality => {
+            match loader.load_one(MunicipalityOfOrganisation(organisation_id)).await? {
+                Some(m) => region_of_municipality(ctx, m.county_id).await?,
+                None => None,
+            }
+        }
+    })
+}
+
 /// `FORBIDDEN` unless the viewer coordinates the region of the organisation.
-fn require_manages(viewer: &Viewer, region_id: Option<i32>) -> Result<(), AppError> {
-    match region_id {
-        Some(region_id) => viewer.require(Action::ManagePeople { region_id }),
+fn require_manages(viewer: &Viewer, partnership_id: Option<i32>) -> Result<(), AppError> {
+    match partnership_id {
+        Some(partnership_id) => viewer.require(Action::ManagePeople { partnership_id }),
         // An organisation outside every region has no coordinator.
         None => Err(AppError::Forbidden(allowed::MANAGE_PEOPLE)),
     }
@@ -186,7 +219,7 @@ impl PeopleMutation {
             };
             let region = match &input.region {
                 Some(id) => errors.id("region", GlobalId::decode_as(id, NodeType::Region)),
-                None => match (membership.and_then(|m| m.region_id), coordinated.as_slice()) {
+                None => match (membership.and_then(|m| m.partnership_id), coordinated.as_slice()) {
                     (Some(region), _) => Some(region),
                     (None, [only]) => Some(*only),
                     (None, _) => {
@@ -200,10 +233,10 @@ impl PeopleMutation {
                 },
             };
             if let Some(region) = region {
-                viewer.require(Action::ManagePeople { region_id: region })?;
+                viewer.require(Action::ManagePeople { partnership_id: region })?;
             }
             if let Some(m) = membership {
-                require_manages(viewer, m.region_id)?;
+                require_manages(viewer, m.partnership_id)?;
             }
             let (Some(name), Some(email), Some(region), true) = (name, email, region, errors.is_empty())
             else {
@@ -260,7 +293,7 @@ impl PeopleMutation {
                 errors.add("person", UserErrorCode::NotFound, "no such person");
             }
             if let Some(m) = membership {
-                require_manages(viewer, m.region_id)?;
+                require_manages(viewer, m.partnership_id)?;
             }
             let (Some(person), Some(membership), true) = (person, membership, errors.is_empty()) else {
                 return Ok(AddMembershipPayload { membership: None, user_errors: errors.into_vec() });
@@ -310,14 +343,7 @@ impl PeopleMutation {
                 "no such membership",
             )));
         };
-        let organisation_id = existing
-            .region_id
-            .or(existing.cluster_id)
-            .or(existing.municipality_id)
-            .or(existing.institution_id)
-            .unwrap_or_default();
-        let region =
-            organisation_region(ctx, OrganisationKind::of(existing.role), organisation_id).await?.flatten();
+        let region = membership_partnership(ctx, &existing).await?;
         require_manages(viewer, region)?;
         let result = identity::remove_membership(ctx.db()?, actor, id, region).await;
         ctx.authenticator()?.forget_all();
@@ -347,16 +373,16 @@ impl PeopleMutation {
         }
         let mut errors = UserErrors::default();
         let person_id = errors.id("person", GlobalId::decode_as(&input.person, NodeType::Person));
-        let region_id = errors.id("region", GlobalId::decode_as(&input.region, NodeType::Region));
-        let (Some(person_id), Some(region_id)) = (person_id, region_id) else {
+        let partnership_id = errors.id("region", GlobalId::decode_as(&input.region, NodeType::Region));
+        let (Some(person_id), Some(partnership_id)) = (person_id, partnership_id) else {
             return Ok(UnregisterPersonPayload { person: None, user_errors: errors.into_vec() });
         };
-        viewer.require(Action::ManagePeople { region_id })?;
+        viewer.require(Action::ManagePeople { partnership_id })?;
         let Some(person) = visible_person(ctx, person_id).await? else {
             let errors = UserErrors::one("person", UserErrorCode::NotFound, "no such person");
             return Ok(UnregisterPersonPayload { person: None, user_errors: errors });
         };
-        Ok(match identity::unregister_person(ctx.db()?, actor, &person, region_id).await {
+        Ok(match identity::unregister_person(ctx.db()?, actor, &person, partnership_id).await {
             Ok(()) => UnregisterPersonPayload {
                 person: visible_person(ctx, person.id).await?.map(Person),
                 user_errors: Vec::new(),

@@ -412,15 +412,15 @@ impl NeedsMutation {
                 "no such municipality",
             )));
         };
-        let region_id = region_of_municipality(ctx, municipality.county_id).await?;
-        match region_id {
-            Some(region_id) => viewer.require(Action::ManageReferenceData { region_id })?,
+        let partnership_id = region_of_municipality(ctx, municipality.county_id).await?;
+        match partnership_id {
+            Some(partnership_id) => viewer.require(Action::ManageReferenceData { partnership_id })?,
             None => return Err(AppError::Forbidden(allowed::MANAGE_REFERENCE_DATA).into()),
         }
         if !errors.is_empty() {
             return Ok(failed(errors.into_vec()));
         }
-        Ok(match needs::set_population(ctx.db()?, actor, id, region_id, input.population).await {
+        Ok(match needs::set_population(ctx.db()?, actor, id, partnership_id, input.population).await {
             Ok(m) => SetMunicipalityPopulationPayload {
                 municipality: Some(Municipality(m)),
                 user_errors: Vec::new(),

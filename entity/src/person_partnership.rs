@@ -4,12 +4,12 @@
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-#[sea_orm(table_name = "person_region")]
+#[sea_orm(table_name = "person_partnership")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub person_id: i32,
     #[sea_orm(primary_key, auto_increment = false)]
-    pub region_id: i32,
+    pub partnership_id: i32,
     pub created_at: DateTimeUtc,
 }
 
