@@ -909,10 +909,10 @@ mod tests {
         assert_eq!(b.municipalities.iter().filter(|m| m.cluster.is_some()).count(), 66, "RSO Vest's");
         assert_eq!(b.population.len(), 357);
         assert_eq!(b.districts.len(), 17);
-        assert_eq!(b.institutions.len(), 11);
+        assert_eq!(b.institutions.len(), 12, "RSO Vest's 11 and OsloMet");
         assert_eq!(b.organisations.len(), 9);
         assert_eq!(b.partnerships.len(), 5);
-        assert_eq!(b.partnership_members.len(), 25);
+        assert_eq!(b.partnership_members.len(), 27);
         assert!(b.municipalities.iter().all(|m| m.code.len() == 4 && m.code.starts_with(&m.county)));
         assert!(b.municipalities.iter().all(|m| m.cluster.is_some() == m.membership.is_some()));
         assert!(b.districts.iter().all(|d| d.code.len() == 6 && d.code.starts_with(&d.municipality)));
@@ -920,7 +920,7 @@ mod tests {
         let counted = bundled();
         assert_eq!(counted.municipalities, 357);
         assert_eq!(counted.regions, 5, "the rows of the partnership table");
-        assert_eq!(counted.organisations, 2 + 15 + 4 + 357 + 11 + 17 + 9);
+        assert_eq!(counted.organisations, 2 + 15 + 4 + 357 + 12 + 17 + 9);
         assert_eq!(counted.partnership_members, b.partnership_members.len());
     }
 
