@@ -115,10 +115,21 @@ pub async fn institutions(
     select.order_by_asc(institution::Column::Id).all(db).await
 }
 
-/// The regions' RSOs: the partnerships run by an organisation of kind REGION (KSF and Oslo's
-/// programmes are partnerships too, but no regions), in id order; `key` picks one.
+/// Which regions' RSOs to read: all, one by key, or some by id.
+#[derive(Clone, Copy, Debug)]
+pub enum Regions<'a> {
+    All,
+    Key(&'a str),
+    Ids(&'a [i32]),
+}
+
+/// The regions' RSOs: the partnerships run by an organisation of kind REGION (KSF, Oslo's
+/// programmes and what else runs a partnership are no regions), in id order.
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn regions(db: &impl ConnectionTrait, key: Option<&str>) -> Result<Vec<partnership::Model>, DbErr> {
+pub async fn regions(
+    db: &impl ConnectionTrait,
+    which: Regions<'_>,
+) -> Result<Vec<partnership::Model>, DbErr> {
     let bodies = Query::select()
         .column(organisation::Column::Id)
         .from(organisation::Entity)
@@ -126,9 +137,11 @@ pub async fn regions(db: &impl ConnectionTrait, key: Option<&str>) -> Result<Vec
         .to_owned();
     let mut select =
         partnership::Entity::find().filter(partnership::Column::OrganisationId.in_subquery(bodies));
-    if let Some(key) = key {
-        select = select.filter(partnership::Column::Key.eq(key));
-    }
+    select = match which {
+        Regions::All => select,
+        Regions::Key(key) => select.filter(partnership::Column::Key.eq(key)),
+        Regions::Ids(ids) => select.filter(partnership::Column::Id.is_in(ids.iter().copied())),
+    };
     select.order_by_asc(partnership::Column::Id).all(db).await
 }
 

@@ -33,7 +33,7 @@ use serde::{Deserialize, de::DeserializeOwned};
 use crate::db::{Db, organisations::tree, reference, sql::scalar};
 
 /// Bump when anything in `data/` changes, so existing databases pick up the new rows.
-pub const VERSION: &str = "2026-11-30";
+pub const VERSION: &str = "2026-11-30.2";
 
 const REGIONS: &str = include_str!("../../data/regions.csv");
 const COUNTIES: &str = include_str!("../../data/counties.csv");
@@ -172,6 +172,8 @@ pub struct InstitutionRow {
     pub short: String,
     pub name: String,
     pub kind: InstitutionKind,
+    /// The key of the partnership that registered it (whose coordinators manage its people).
+    pub partnership: String,
 }
 
 /// An organisation that is no row of a typed file: the national level, a programme.
@@ -398,29 +400,24 @@ async fn insert(txn: &(impl ConnectionTrait + TransactionTrait), b: &Bundle) -> 
         .collect::<Result<Vec<_>, DbErr>>()?;
     insert_missing::<municipality::Entity, _>(txn, municipality::Column::Code, municipalities).await?;
 
-    // The institutions file has no region column: it lists the institutions of RSO Vest, the
-    // first row of regions.csv.
-    let home_region = b
-        .regions
-        .first()
-        .and_then(|r| regions.get(&r.key).copied())
-        .ok_or_else(|| DbErr::Custom("bundled reference data has no region".into()))?;
-    insert_missing::<institution::Entity, _>(
-        txn,
-        institution::Column::Key,
-        b.institutions.iter().map(|i| institution::ActiveModel {
-            key: Set(i.key.clone()),
-            partnership_id: Set(home_region),
-            short_name: Set(i.short.clone()),
-            name: Set(i.name.clone()),
-            kind: Set(i.kind),
-            ..Default::default()
-        }),
-    )
-    .await?;
+    // An institution is registered with a partnership: a region's RSO, made above, or another one
+    // (OsloMet with Universitetskommunen Oslo), made with the organisations; so institutions come
+    // in two passes, and the organisations are made again for the second.
+    let (with_region, with_other): (Vec<&InstitutionRow>, Vec<&InstitutionRow>) =
+        b.institutions.iter().partition(|i| regions.contains_key(&i.partnership));
+    insert_institutions(txn, &with_region, &regions).await?;
 
     organise(txn, b).await?;
-    insert_partnerships(txn, b).await?;
+    insert_partnership_rows(txn, b).await?;
+    if !with_other.is_empty() {
+        let partnerships =
+            ids(reference::all::<partnership::Entity>(txn, partnership::Column::Id).await?, |p| {
+                (p.key, p.id)
+            });
+        insert_institutions(txn, &with_other, &partnerships).await?;
+        organise(txn, b).await?;
+    }
+    insert_members(txn, b).await?;
     set_population(txn, b).await?;
 
     insert_labelled!(txn, theme, b.themes);
@@ -790,10 +787,32 @@ async fn organise_typed(txn: &impl ConnectionTrait, t: Typed, now: DateTime<Utc>
     Ok(())
 }
 
-/// Inserts the partnerships and memberships that are missing (two statements).
+/// Inserts the institutions that are missing, each registered with the partnership its row names
+/// (a key of `partnerships`).
+async fn insert_institutions(
+    txn: &impl ConnectionTrait,
+    rows: &[&InstitutionRow],
+    partnerships: &HashMap<String, i32>,
+) -> Result<(), DbErr> {
+    let institutions = rows
+        .iter()
+        .map(|i| {
+            Ok(institution::ActiveModel {
+                key: Set(i.key.clone()),
+                partnership_id: Set(lookup(partnerships, &i.partnership, "institutions.csv")?),
+                short_name: Set(i.short.clone()),
+                name: Set(i.name.clone()),
+                kind: Set(i.kind),
+                ..Default::default()
+            })
+        })
+        .collect::<Result<Vec<_>, DbErr>>()?;
+    insert_missing::<institution::Entity, _>(txn, institution::Column::Key, institutions).await
+}
+
+/// Inserts the partnerships that are missing, each run by its body's organisation (one statement).
 #[tracing::instrument(level = "debug", skip_all)]
-async fn insert_partnerships(txn: &impl ConnectionTrait, b: &Bundle) -> Result<(), DbErr> {
-    let now = Utc::now();
+async fn insert_partnership_rows(txn: &impl ConnectionTrait, b: &Bundle) -> Result<(), DbErr> {
     if !b.partnerships.is_empty() {
         use partnership::Column::{Key, Name, OrganisationId};
         let mut insert = Query::insert()
@@ -810,6 +829,13 @@ async fn insert_partnerships(txn: &impl ConnectionTrait, b: &Bundle) -> Result<(
         }
         txn.execute(&insert).await?;
     }
+    Ok(())
+}
+
+/// Inserts the partnerships' members that are missing (one statement).
+#[tracing::instrument(level = "debug", skip_all)]
+async fn insert_members(txn: &impl ConnectionTrait, b: &Bundle) -> Result<(), DbErr> {
+    let now = Utc::now();
     if !b.partnership_members.is_empty() {
         use partnership_member::Column::{AcceptsNeeds, CreatedAt, OrganisationId, PartnershipId};
         let mut insert = Query::insert()
@@ -883,10 +909,10 @@ mod tests {
         assert_eq!(b.municipalities.iter().filter(|m| m.cluster.is_some()).count(), 66, "RSO Vest's");
         assert_eq!(b.population.len(), 357);
         assert_eq!(b.districts.len(), 17);
-        assert_eq!(b.institutions.len(), 11);
+        assert_eq!(b.institutions.len(), 12, "RSO Vest's 11 and OsloMet");
         assert_eq!(b.organisations.len(), 9);
         assert_eq!(b.partnerships.len(), 5);
-        assert_eq!(b.partnership_members.len(), 25);
+        assert_eq!(b.partnership_members.len(), 27);
         assert!(b.municipalities.iter().all(|m| m.code.len() == 4 && m.code.starts_with(&m.county)));
         assert!(b.municipalities.iter().all(|m| m.cluster.is_some() == m.membership.is_some()));
         assert!(b.districts.iter().all(|d| d.code.len() == 6 && d.code.starts_with(&d.municipality)));
@@ -894,7 +920,7 @@ mod tests {
         let counted = bundled();
         assert_eq!(counted.municipalities, 357);
         assert_eq!(counted.regions, 5, "the rows of the partnership table");
-        assert_eq!(counted.organisations, 2 + 15 + 4 + 357 + 11 + 17 + 9);
+        assert_eq!(counted.organisations, 2 + 15 + 4 + 357 + 12 + 17 + 9);
         assert_eq!(counted.partnership_members, b.partnership_members.len());
     }
 

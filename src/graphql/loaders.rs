@@ -184,7 +184,25 @@ impl Loader<CountOf> for Loaders {
     }
 }
 
-by_id!(RegionById, partnership, reference);
+/// A region's RSO by its partnership's id: a partnership that no region runs is no `Region`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RegionById(pub i32);
+
+impl Loader<RegionById> for Loaders {
+    type Value = partnership::Model;
+    const REFERENCE: bool = true;
+
+    async fn load(&self, keys: &[RegionById]) -> Result<HashMap<RegionById, Self::Value>, AppError> {
+        let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
+        let rows = reference::regions(self.db.conn(), reference::Regions::Ids(&ids)).await?;
+        Ok(rows.into_iter().map(|row| (RegionById(row.id), row)).collect())
+    }
+
+    async fn load_all(&self) -> Result<HashMap<RegionById, Self::Value>, AppError> {
+        let rows = reference::regions(self.db.conn(), reference::Regions::All).await?;
+        Ok(rows.into_iter().map(|row| (RegionById(row.id), row)).collect())
+    }
+}
 by_id!(CountyById, county, reference);
 by_id!(ClusterById, cluster, reference);
 by_id!(MunicipalityById, municipality, reference);

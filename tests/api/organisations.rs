@@ -67,7 +67,8 @@ async fn a_district_knows_its_place_in_the_tree_and_the_partnerships_that_serve_
         .data(
             r#"{ district(code: "030105") { partnerships { key } }
                  municipality(code: "0301") { organisation { partnerships { key } } }
-                 institution(key: "uib") { organisation { partnerships { key } } } }"#,
+                 institution(key: "uib") { organisation { partnerships { key } } }
+                 oslomet: institution(key: "oslomet") { name region { key } organisation { partnerships { key } } } }"#,
         )
         .await;
     assert_eq!(set_of(&served["district"]["partnerships"], "key"), set(&["ksf"]));
@@ -76,6 +77,17 @@ async fn a_district_knows_its_place_in_the_tree_and_the_partnerships_that_serve_
         set(&["ksf", "omradesatsingene", "universitetskommunen-oslo"])
     );
     assert_eq!(set_of(&served["institution"]["organisation"]["partnerships"], "key"), set(&["rso-vest"]));
+    // OsloMet serves both of Oslo's partnerships.
+    assert_eq!(served["oslomet"]["name"], "OsloMet – storbyuniversitetet");
+    assert_eq!(
+        served["oslomet"]["region"],
+        Value::Null,
+        "registered with Universitetskommunen Oslo, no region"
+    );
+    assert_eq!(
+        set_of(&served["oslomet"]["organisation"]["partnerships"], "key"),
+        set(&["omradesatsingene", "universitetskommunen-oslo"])
+    );
     // Oslo is the district's parent, and has it among its children.
     let oslo = app
         .data(r#"{ organisations(filter: { search: "Søndre Nordstrand" }) { nodes { parent { children(kind: [DISTRICT], first: 50) { totalCount nodes { code } } } } } }"#)

@@ -159,7 +159,7 @@ async fn empty_database(app: &TestApp) -> (Db, String, tempfile::TempDir) {
 #[both_databases]
 async fn every_unit_of_the_nation_is_an_organisation_in_one_tree(app: TestApp) {
     let conn = app.db().conn();
-    assert_eq!(closure_follows_the_parents(conn).await, 2 + 15 + 4 + 357 + 11 + 17 + 9);
+    assert_eq!(closure_follows_the_parents(conn).await, 2 + 15 + 4 + 357 + 12 + 17 + 9);
     every_typed_row_has_its_organisation(conn).await;
     let tree = tree_by_name(conn).await;
     let under = |parent: &str| -> BTreeSet<String> {
@@ -206,7 +206,7 @@ async fn every_unit_of_the_nation_is_an_organisation_in_one_tree(app: TestApp) {
         .into()
     );
     let roots: BTreeSet<_> = tree.iter().filter(|o| o.3.is_none()).map(|o| o.1.clone()).collect();
-    assert_eq!(roots.len(), 1 + 11, "the national level, and the institutions");
+    assert_eq!(roots.len(), 1 + 12, "the national level, and the institutions");
     assert!(roots.contains("ksf") && roots.contains("uib"));
     let municipalities = app
         .data(
@@ -255,11 +255,17 @@ async fn the_partnerships_and_their_members_are_loaded(app: TestApp) {
                 ("030112", true),
                 ("030115", true),
                 ("0301", false),
+                ("oslomet", false),
             ]),
         ),
         (
             "universitetskommunen-oslo",
-            members(&[("universitetskommunen-oslo", true), ("0301", false), ("030115", true)]),
+            members(&[
+                ("universitetskommunen-oslo", true),
+                ("0301", false),
+                ("030115", true),
+                ("oslomet", false),
+            ]),
         ),
     ]
     .into_iter()
@@ -438,6 +444,7 @@ async fn older_database(app: &TestApp, dir: &tempfile::TempDir) -> String {
         values(
             b.institutions
                 .iter()
+                .filter(|i| i.partnership == "rso-vest")
                 .map(|i| format!(
                     "({}, 1, {}, {}, {})",
                     text(&i.key),
@@ -526,7 +533,7 @@ async fn two_instances_starting_at_once_load_the_data_once(app: TestApp) {
     let mut outcomes = [one.expect("the first loads"), two.expect("the second starts too")];
     outcomes.sort_by_key(|o| *o == Outcome::AlreadyLoaded);
     assert_eq!(outcomes, [Outcome::Loaded, Outcome::AlreadyLoaded]);
-    assert_eq!(closure_follows_the_parents(db.conn()).await, 2 + 15 + 4 + 357 + 11 + 17 + 9);
+    assert_eq!(closure_follows_the_parents(db.conn()).await, 2 + 15 + 4 + 357 + 12 + 17 + 9);
     every_typed_row_has_its_organisation(db.conn()).await;
     assert_eq!(partnerships(db.conn()).await, partnerships(app.db().conn()).await);
     other.close().await.expect("close");

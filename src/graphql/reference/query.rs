@@ -66,14 +66,18 @@ impl ReferenceQuery {
         before: Option<String>,
     ) -> Result<Page<Region>> {
         let args = PageArgs::parse(first, after, last, before)?;
-        let rows = reference::regions(ctx.db()?.conn(), None).await?;
+        let rows = reference::regions(ctx.db()?.conn(), reference::Regions::All).await?;
         Ok(page_of(rows, args))
     }
 
     /// One region by its key, e.g. `"rso-vest"`; null if there is none.
     #[tracing::instrument(level = "debug", skip_all)]
     async fn region(&self, ctx: &Context<'_>, key: String) -> Result<Option<Region>> {
-        Ok(reference::regions(ctx.db()?.conn(), Some(&key)).await?.into_iter().next().map(Region))
+        Ok(reference::regions(ctx.db()?.conn(), reference::Regions::Key(&key))
+            .await?
+            .into_iter()
+            .next()
+            .map(Region))
     }
 
     /// The counties (fylker).
