@@ -93,10 +93,10 @@ impl Subscription {
                 status: change.need.status,
                 municipality_id: change.need.municipality_id,
                 cluster_id: change.cluster_id,
-                partnership_id: change.partnership_id,
+                partnership_id: change.need.partnership_id,
             };
             let wanted = viewer.can(Action::SeeNeed(&scope))
-                && f.partnership_id.is_none_or(|r| change.partnership_id == Some(r))
+                && f.partnership_id.is_none_or(|r| change.need.partnership_id == Some(r))
                 && f.cluster_id.is_none_or(|c| change.cluster_id == Some(c))
                 && f.municipality_id.is_none_or(|m| change.need.municipality_id == m)
                 && (f.statuses.is_empty() || f.statuses.contains(&change.need.status))

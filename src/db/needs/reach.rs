@@ -299,7 +299,8 @@ pub async fn unmerge(db: &Db, actor: i32, duplicate_id: i32) -> Result<need::Mod
 }
 
 /// A co-signature of `municipality_id` (carried from a merged duplicate when `carried_from`), with
-/// the municipality's organisation, in one INSERT ... SELECT.
+/// the municipality's organisation, in one INSERT ... SELECT; a municipality that is not there is
+/// refused, as the foreign key would refuse it.
 async fn insert_cosign(
     txn: &DatabaseTransaction,
     need_id: i32,
@@ -326,6 +327,8 @@ async fn insert_cosign(
         .select_from(values)
         .map_err(|e| DbErr::Custom(format!("a co-signature: {e}")))?
         .to_owned();
-    txn.execute(&insert).await?;
+    if txn.execute(&insert).await?.rows_affected() == 0 {
+        return Err(DbErr::RecordNotInserted);
+    }
     Ok(())
 }

@@ -100,12 +100,11 @@ struct Place {
     municipality_cluster_id: Option<i32>,
 }
 
-/// A need with what the event relay filters on: its municipality's cluster, the partnership
-/// whose pool it is in, and its themes' ids.
+/// A need with what the event relay filters on besides the need itself (whose partnership is its
+/// pool): its municipality's cluster and its themes' ids.
 pub struct Placed {
     pub need: need::Model,
     pub cluster_id: Option<i32>,
-    pub partnership_id: Option<i32>,
     pub theme_ids: Vec<i32>,
 }
 
@@ -129,8 +128,7 @@ pub async fn with_place(db: &impl ConnectionTrait, id: i32) -> Result<Option<Pla
     };
     let (need, theme_ids) = with_theme_ids(&row)?;
     let place = Place::from_query_result(&row, "")?;
-    let partnership_id = need.partnership_id;
-    Ok(Some(Placed { need, cluster_id: place.municipality_cluster_id, partnership_id, theme_ids }))
+    Ok(Some(Placed { need, cluster_id: place.municipality_cluster_id, theme_ids }))
 }
 
 /// The themes of several needs, by need: one statement.

@@ -66,8 +66,8 @@ pub enum Change {
 pub struct NeedChange {
     pub event: need_event::Model,
     pub need: need::Model,
+    /// The cluster of the need's municipality (its partnership is the need's own).
     pub cluster_id: Option<i32>,
-    pub partnership_id: Option<i32>,
     pub theme_ids: Vec<i32>,
 }
 
@@ -140,8 +140,8 @@ async fn need_change(conn: &impl ConnectionTrait, event: need_event::Model) -> R
     let Some(placed) = super::needs::with_place(conn, event.need_id).await? else {
         return Ok(None);
     };
-    let super::needs::Placed { need, cluster_id, partnership_id, theme_ids } = placed;
-    Ok(Some(Change::Need(Arc::new(NeedChange { event, need, cluster_id, partnership_id, theme_ids }))))
+    let super::needs::Placed { need, cluster_id, theme_ids } = placed;
+    Ok(Some(Change::Need(Arc::new(NeedChange { event, need, cluster_id, theme_ids }))))
 }
 
 /// A commission's change: the commission as the event left it (a later move may already be

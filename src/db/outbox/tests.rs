@@ -198,7 +198,10 @@ async fn a_relayed_need_has_its_place_and_themes() {
         .collect();
     let change = need_of(need_change(conn, event).await.expect("read"));
     assert_eq!(change.need, need);
-    assert_eq!((change.cluster_id, change.partnership_id), (municipality.cluster_id, county.partnership_id));
+    assert_eq!(
+        (change.cluster_id, change.need.partnership_id),
+        (municipality.cluster_id, county.partnership_id)
+    );
     assert!(change.cluster_id.is_some());
     let mut relayed = change.theme_ids.clone();
     relayed.sort_unstable();
