@@ -64,18 +64,15 @@ pub struct CreateToken {
     /// The role to hold; it decides which organisation flag is needed.
     #[arg(long, value_enum)]
     pub role: RoleArg,
-    /// The region's key, for `--role coordinator` (e.g. `rso-vest`).
-    #[arg(long)]
-    pub region: Option<String>,
-    /// The cluster's key, for `--role cluster-coordinator` (e.g. `kunnskapskommunen`).
-    #[arg(long)]
-    pub cluster: Option<String>,
-    /// The municipality number, for `--role municipality-member` (e.g. `4601`).
-    #[arg(long)]
-    pub municipality: Option<String>,
-    /// The institution's key, for `--role institution-member` (e.g. `uib`).
-    #[arg(long)]
-    pub institution: Option<String>,
+    /// The partnership's key, for `--role coordinator` (e.g. `rso-vest`, `omradesatsingene`,
+    /// `ksf`).
+    #[arg(long, visible_alias = "region")]
+    pub partnership: Option<String>,
+    /// The organisation's key or official number, for the other roles: a unit for
+    /// `unit-coordinator` and `unit-member` (`kunnskapskommunen`, `4601`, `030115`), an
+    /// institution for `institution-member` (`uib`).
+    #[arg(long, visible_aliases = ["cluster", "municipality", "institution"])]
+    pub organisation: Option<String>,
     /// What to call the token.
     #[arg(long, default_value = "command line")]
     pub token_name: String,
@@ -85,18 +82,16 @@ pub struct CreateToken {
 }
 
 impl CreateToken {
-    /// The arguments for `role` in `organisation` (a region, cluster or institution key, or a
-    /// municipality number), as the matching flag.
+    /// The arguments for `role` in `organisation` (a partnership's key for a coordinator; an
+    /// organisation's key or official number for the other roles), as the matching flag.
     pub fn for_role(name: &str, email: &str, role: RoleArg, organisation: &str, token_name: &str) -> Self {
-        let org = |wanted: RoleArg| (role == wanted).then(|| organisation.to_owned());
+        let coordinator = role == RoleArg::Coordinator;
         Self {
             name: name.to_owned(),
             email: email.to_owned(),
             role,
-            region: org(RoleArg::Coordinator),
-            cluster: org(RoleArg::ClusterCoordinator),
-            municipality: org(RoleArg::MunicipalityMember),
-            institution: org(RoleArg::InstitutionMember),
+            partnership: coordinator.then(|| organisation.to_owned()),
+            organisation: (!coordinator).then(|| organisation.to_owned()),
             token_name: token_name.to_owned(),
             expires_in_days: None,
         }
@@ -105,9 +100,14 @@ impl CreateToken {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RoleArg {
+    /// Coordinator of a partnership.
     Coordinator,
-    ClusterCoordinator,
-    MunicipalityMember,
+    /// Coordinator of a unit (what a cluster coordinator was, for any unit).
+    #[value(alias = "cluster-coordinator")]
+    UnitCoordinator,
+    /// Member of a unit (what a municipality member was, for any unit).
+    #[value(alias = "municipality-member")]
+    UnitMember,
     InstitutionMember,
 }
 

@@ -165,6 +165,14 @@ pub enum NeedStatus {
     /// A duplicate, merged into another need.
     #[sea_orm(string_value = "MERGED")]
     Merged,
+    /// Forwarded by its partnership to the national level (KSF), with a reason: in the national
+    /// pool, for national rounds and commissions.
+    #[sea_orm(string_value = "FORWARDED")]
+    Forwarded,
+    /// Passed on by the national level to a national authority (a state partner), recorded with
+    /// its history.
+    #[sea_orm(string_value = "PASSED_ON")]
+    PassedOn,
 }
 
 /// What happened to a need.

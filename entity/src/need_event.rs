@@ -21,8 +21,12 @@ pub struct Model {
     pub reason: Option<String>,
     /// The other need of a merge.
     pub related_need_id: Option<i32>,
-    /// The municipality of a co-signature.
+    /// The municipality of a co-signature (the one the co-signing unit is in).
     pub municipality_id: Option<i32>,
+    /// The unit of a co-signature, or the national authority a need was passed on to.
+    pub organisation_id: Option<i32>,
+    /// The partnership whose pool a forwarded need left.
+    pub partnership_id: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,8 +10,9 @@ pub struct Model {
     pub round_id: i32,
     pub need_id: i32,
     pub criterion_id: i32,
-    /// The scoring organisation: a cluster or an institution (exactly one is set).
-    pub cluster_id: Option<i32>,
+    /// The scoring organisation: a unit (an organisation of the tree) or an institution (exactly
+    /// one is set).
+    pub organisation_id: Option<i32>,
     pub institution_id: Option<i32>,
     pub value: i32,
     /// The member who scored on the organisation's behalf.

@@ -14,7 +14,7 @@ use std::{
 use chrono::Utc;
 
 use crate::{
-    auth::viewer::{Grant, Identity, Organisation, Viewer},
+    auth::viewer::{Grant, Identity, Viewer},
     db::{
         Db,
         identity::{self, GrantRow},
@@ -149,8 +149,9 @@ impl Authenticator {
         };
         if let Some(reason) = reason {
             // A real token: the refusal concerns its owner's region.
-            let partnership_id =
-                found.home_partnership_id.or_else(|| found.grants.iter().find_map(|g| g.org_partnership_id));
+            let partnership_id = found
+                .home_partnership_id
+                .or_else(|| found.grants.iter().find_map(|g| g.partnerships.first().copied()));
             return Err(Denied::Refused(Refusal {
                 reason,
                 token_id: Some(found.token_id),
@@ -208,18 +209,14 @@ impl Authenticator {
 
 /// A membership row as the policy sees it.
 pub fn grant(row: &GrantRow) -> Grant {
-    let organisation = match (row.partnership_id, row.cluster_id, row.municipality_id, row.institution_id) {
-        (Some(id), ..) => Organisation::Region(id),
-        (_, Some(id), ..) => Organisation::Cluster(id),
-        (_, _, Some(id), _) => Organisation::Municipality { id, cluster_id: row.municipality_cluster_id },
-        (_, _, _, Some(id)) => Organisation::Institution(id),
-        // The CHECK constraint makes this impossible; an empty region grants nothing.
-        (None, None, None, None) => Organisation::Region(0),
-    };
     Grant {
         membership_id: row.membership_id,
         role: row.role,
-        organisation,
-        partnership_id: row.org_partnership_id,
+        partnership_id: row.partnership_id,
+        organisation_id: row.organisation_id,
+        institution_id: row.institution_id,
+        ancestors: row.ancestors.clone(),
+        partnerships: row.partnerships.clone(),
+        national: row.national,
     }
 }

@@ -7,4 +7,4 @@ pub mod viewer;
 
 pub use authenticator::Authenticator;
 pub use policy::Action;
-pub use viewer::{Grant, Identity, Organisation, Viewer};
+pub use viewer::{Grant, Identity, Viewer};

@@ -4,22 +4,24 @@ use std::sync::Arc;
 
 use entity::enums::Role;
 
-/// An organisation a membership is held in, with what the rules need to know about it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Organisation {
-    Region(i32),
-    Cluster(i32),
-    Municipality { id: i32, cluster_id: Option<i32> },
-    Institution(i32),
-}
-
-/// One membership, resolved: the role, the organisation, and the organisation's region.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// One membership, resolved: the role, where it is held, and the partnerships it counts in.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Grant {
     pub membership_id: i32,
     pub role: Role,
-    pub organisation: Organisation,
+    /// The partnership a coordinator (COORDINATOR) coordinates.
     pub partnership_id: Option<i32>,
+    /// The organisation a unit or institution role is held in.
+    pub organisation_id: Option<i32>,
+    /// The institution's own id, when that organisation is one (commissions name institutions so).
+    pub institution_id: Option<i32>,
+    /// The organisation and every organisation above it.
+    pub ancestors: Vec<i32>,
+    /// The partnerships the grant counts in: a coordinator's own, or those that serve the
+    /// organisation (it is a member, or a member above it accepts needs).
+    pub partnerships: Vec<i32>,
+    /// A coordinator of the national level (a partnership whose body is NATIONAL: KSF).
+    pub national: bool,
 }
 
 /// An authenticated caller: the person and the token, with the grants the token carries.
@@ -76,14 +78,12 @@ impl Viewer {
         self.identity().map(|i| i.grants.as_slice()).unwrap_or_default()
     }
 
-    /// The regions this caller coordinates (row scoping for coordinator-only lists).
+    /// The partnerships this caller coordinates (row scoping for coordinator-only lists).
     pub fn coordinated_regions(&self) -> Vec<i32> {
         self.grants()
             .iter()
-            .filter_map(|g| match g.organisation {
-                Organisation::Region(id) if g.role == Role::Coordinator => Some(id),
-                _ => None,
-            })
+            .filter(|g| g.role == Role::Coordinator)
+            .filter_map(|g| g.partnership_id)
             .collect()
     }
 

@@ -33,7 +33,7 @@ use serde::{Deserialize, de::DeserializeOwned};
 use crate::db::{Db, organisations::tree, reference, sql::scalar};
 
 /// Bump when anything in `data/` changes, so existing databases pick up the new rows.
-pub const VERSION: &str = "2026-11-30.2";
+pub const VERSION: &str = "2026-11-30.3";
 
 const REGIONS: &str = include_str!("../../data/regions.csv");
 const COUNTIES: &str = include_str!("../../data/counties.csv");

@@ -5,9 +5,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::{
-    county,
     enums::{NeedStatus, RoundStatus},
-    municipality, need, round, round_candidate, round_criterion, round_score,
+    need, round, round_candidate, round_criterion, round_score,
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr,
@@ -22,7 +21,7 @@ use crate::{
         needs,
     },
     domain::{
-        needs::Move,
+        needs::{Move, in_pool},
         rounds::{Candidate, Ranked, SCORE_RANGE, Score, Scorer, rank},
     },
 };
@@ -47,15 +46,6 @@ pub struct NewRound {
     pub candidate_ids: Vec<i32>,
 }
 
-/// The region a need belongs to, through its municipality's county.
-#[tracing::instrument(level = "debug", skip_all)]
-async fn region_of_need(txn: &impl ConnectionTrait, need: &need::Model) -> Result<Option<i32>, DbErr> {
-    let Some(m) = municipality::Entity::find_by_id(need.municipality_id).one(txn).await? else {
-        return Ok(None);
-    };
-    Ok(county::Entity::find_by_id(m.county_id).one(txn).await?.and_then(|c| c.partnership_id))
-}
-
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn open(db: &Db, actor: Actor, person_id: i32, new: NewRound) -> Result<round::Model, WriteError> {
     let txn = db.begin_write().await?;
@@ -64,19 +54,19 @@ pub async fn open(db: &Db, actor: Actor, person_id: i32, new: NewRound) -> Resul
             .one(&txn)
             .await?
             .ok_or(WriteError::NotFound { field: "candidates" })?;
-        if !matches!(need.status, NeedStatus::Accepted | NeedStatus::Deferred) {
+        if !in_pool(need.status) {
             return Err(WriteError::Conflict {
                 field: "candidates",
                 message: format!(
-                    "“{}” is {}; candidates must be ACCEPTED or DEFERRED",
+                    "“{}” is {}; candidates must be ACCEPTED, FORWARDED or DEFERRED",
                     need.title, need.status
                 ),
             });
         }
-        if region_of_need(&txn, &need).await? != Some(new.partnership_id) {
+        if need.partnership_id != Some(new.partnership_id) {
             return Err(WriteError::Invalid {
                 field: "candidates",
-                message: format!("“{}” belongs to another region", need.title),
+                message: format!("“{}” is in another partnership's pool", need.title),
             });
         }
         let busy = round_candidate::Entity::find()
@@ -172,7 +162,7 @@ async fn open_round(txn: &DatabaseTransaction, round_id: i32) -> Result<round::M
 
 fn scorer_filter(scorer: Scorer) -> sea_orm::Condition {
     match scorer {
-        Scorer::Cluster(id) => sea_orm::Condition::all().add(round_score::Column::ClusterId.eq(id)),
+        Scorer::Unit(id) => sea_orm::Condition::all().add(round_score::Column::OrganisationId.eq(id)),
         Scorer::Institution(id) => sea_orm::Condition::all().add(round_score::Column::InstitutionId.eq(id)),
     }
 }
@@ -235,8 +225,8 @@ pub async fn score(
         .filter(scorer_filter(scorer))
         .exec(&txn)
         .await?;
-    let (cluster_id, institution_id) = match scorer {
-        Scorer::Cluster(id) => (Some(id), None),
+    let (organisation_id, institution_id) = match scorer {
+        Scorer::Unit(id) => (Some(id), None),
         Scorer::Institution(id) => (None, Some(id)),
     };
     if !values.is_empty() {
@@ -245,7 +235,7 @@ pub async fn score(
                 round_id: Set(round_id),
                 need_id: Set(need_id),
                 criterion_id: Set(criterion_id),
-                cluster_id: Set(cluster_id),
+                organisation_id: Set(organisation_id),
                 institution_id: Set(institution_id),
                 value: Set(value),
                 person_id: Set(person_id),
@@ -299,8 +289,8 @@ impl RoundData {
 
 /// Who gave a score.
 pub fn scorer_of(score: &round_score::Model) -> Option<Scorer> {
-    match (score.cluster_id, score.institution_id) {
-        (Some(id), _) => Some(Scorer::Cluster(id)),
+    match (score.organisation_id, score.institution_id) {
+        (Some(id), _) => Some(Scorer::Unit(id)),
         (_, Some(id)) => Some(Scorer::Institution(id)),
         (None, None) => None,
     }
@@ -457,11 +447,7 @@ async fn finish(
     let round =
         round::Entity::find_by_id(round_id).one(txn).await?.ok_or(WriteError::NotFound { field: "round" })?;
     let data = data_of(txn, &[round_id]).await?.remove(&round_id).unwrap_or_default();
-    let eligible = |need_id: i32| {
-        data.candidates
-            .iter()
-            .any(|(_, n)| n.id == need_id && matches!(n.status, NeedStatus::Accepted | NeedStatus::Deferred))
-    };
+    let eligible = |need_id: i32| data.candidates.iter().any(|(_, n)| n.id == need_id && in_pool(n.status));
     let mut prioritised = 0;
     for line in data.ranking() {
         if !eligible(line.need_id) {

@@ -1,31 +1,8 @@
 //! People, roles and tokens: parse, don't validate.
 
-use entity::enums::Role;
-
 /// The most live (neither revoked nor expired) API tokens a person may hold, whoever mints them
 /// through the API: budgets belong to the person, and tokens are not free.
 pub const MAX_LIVE_TOKENS: u64 = 20;
-
-/// The kind of organisation a role belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum OrganisationKind {
-    Region,
-    Cluster,
-    Municipality,
-    Institution,
-}
-
-impl OrganisationKind {
-    /// The one kind of organisation each role is held in.
-    pub fn of(role: Role) -> Self {
-        match role.current() {
-            Role::Coordinator => Self::Region,
-            Role::UnitCoordinator | Role::ClusterCoordinator => Self::Cluster,
-            Role::UnitMember | Role::MunicipalityMember => Self::Municipality,
-            Role::InstitutionMember => Self::Institution,
-        }
-    }
-}
 
 /// A person's name as shown to others: trimmed, 1-200 characters, no control characters.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -133,13 +110,5 @@ mod tests {
         assert!(PersonName::parse(&"x".repeat(201)).is_err());
         assert!(PersonName::parse("a\u{0}b").is_err());
         assert!(TokenName::parse("").is_err());
-    }
-
-    #[test]
-    fn every_role_has_one_kind_of_organisation() {
-        assert_eq!(OrganisationKind::of(Role::Coordinator), OrganisationKind::Region);
-        assert_eq!(OrganisationKind::of(Role::UnitCoordinator), OrganisationKind::Cluster);
-        assert_eq!(OrganisationKind::of(Role::UnitMember), OrganisationKind::Municipality);
-        assert_eq!(OrganisationKind::of(Role::InstitutionMember), OrganisationKind::Institution);
     }
 }

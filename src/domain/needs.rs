@@ -31,6 +31,10 @@ pub enum Move {
     Release,
     /// A knowledge summary answering it was published.
     Answer,
+    /// Its partnership forwards it to the national level, with a reason.
+    Forward,
+    /// The national level passes it on to a national authority.
+    PassOn,
 }
 
 /// Why a move is not possible.
@@ -62,16 +66,24 @@ impl Move {
             Move::Commission => "commissioned",
             Move::Release => "released from a cancelled commission",
             Move::Answer => "answered",
+            Move::Forward => "forwarded to the national level",
+            Move::PassOn => "passed on to a national authority",
         }
     }
 }
 
-/// Whether a need in `status` is still open: not finished, withdrawn, rejected or merged.
+/// Whether a need in `status` is still open: not finished, withdrawn, rejected, merged or passed
+/// on.
 pub fn is_open(status: NeedStatus) -> bool {
-    !matches!(status, Rejected | Answered | AnsweredByExistingEvidence | Withdrawn | Merged)
+    !matches!(status, Rejected | Answered | AnsweredByExistingEvidence | Withdrawn | Merged | PassedOn)
 }
 
-/// Whether a need in `status` is visible beyond its municipality (everything but drafts).
+/// Whether a need in `status` waits in a pool for a round: ACCEPTED, FORWARDED or DEFERRED.
+pub fn in_pool(status: NeedStatus) -> bool {
+    next(status, Move::Prioritise).is_ok()
+}
+
+/// Whether a need in `status` is visible beyond its unit (everything but drafts).
 pub fn is_published(status: NeedStatus) -> bool {
     status != Draft
 }
@@ -84,15 +96,21 @@ pub fn next(from: NeedStatus, attempted: Move) -> Result<NeedStatus, IllegalMove
         (Submitted, Move::Return) => Returned,
         (Submitted, Move::Reject) => Rejected,
         // Withdrawing is possible until work has been commissioned.
-        (Draft | Submitted | Returned | Accepted | Deferred | Prioritised, Move::Withdraw) => Withdrawn,
+        (Draft | Submitted | Returned | Accepted | Forwarded | Deferred | Prioritised, Move::Withdraw) => {
+            Withdrawn
+        }
         // A draft is private and so cannot be anyone's duplicate; finished needs stay as they are.
-        (Submitted | Returned | Accepted | Deferred | Prioritised, Move::Merge) => Merged,
+        (Submitted | Returned | Accepted | Forwarded | Deferred | Prioritised, Move::Merge) => Merged,
         // Only to a state a merge can start from: the one the need had before it was merged.
         (Merged, Move::Unmerge { restore }) if next(restore, Move::Merge).is_ok() => restore,
-        (Accepted | Deferred, Move::AnswerByExistingEvidence) => AnsweredByExistingEvidence,
-        (Accepted | Deferred, Move::Prioritise) => Prioritised,
+        // A need in a pool (its partnership's, or the national one it was forwarded to).
+        (Accepted | Forwarded | Deferred, Move::AnswerByExistingEvidence) => AnsweredByExistingEvidence,
+        (Accepted | Forwarded | Deferred, Move::Prioritise) => Prioritised,
         // A deferred need that misses the next round too stays deferred, with its own history event.
-        (Accepted | Deferred, Move::Defer) => Deferred,
+        (Accepted | Forwarded | Deferred, Move::Defer) => Deferred,
+        // Up to the national level from a regional pool; from there on to a national authority.
+        (Accepted | Deferred, Move::Forward) => Forwarded,
+        (Accepted | Forwarded | Deferred, Move::PassOn) => PassedOn,
         (Prioritised, Move::Commission) => Commissioned,
         // Cancelling the commission gives the need back to the pool of prioritised needs.
         (Commissioned, Move::Release) => Prioritised,
@@ -123,6 +141,8 @@ mod tests {
             Move::Commission,
             Move::Release,
             Move::Answer,
+            Move::Forward,
+            Move::PassOn,
         ];
         moves.extend(NeedStatus::iter().map(|restore| Move::Unmerge { restore }));
         moves
@@ -145,11 +165,21 @@ mod tests {
         (Accepted, AnsweredByExistingEvidence),
         (Accepted, Withdrawn),
         (Accepted, Merged),
+        (Accepted, Forwarded),
+        (Accepted, PassedOn),
+        (Forwarded, Prioritised),
+        (Forwarded, Deferred),
+        (Forwarded, AnsweredByExistingEvidence),
+        (Forwarded, Withdrawn),
+        (Forwarded, Merged),
+        (Forwarded, PassedOn),
         (Deferred, Prioritised),
         (Deferred, Deferred),
         (Deferred, AnsweredByExistingEvidence),
         (Deferred, Withdrawn),
         (Deferred, Merged),
+        (Deferred, Forwarded),
+        (Deferred, PassedOn),
         (Prioritised, Commissioned),
         (Prioritised, Withdrawn),
         (Prioritised, Merged),
@@ -160,6 +190,7 @@ mod tests {
         (Merged, Accepted),
         (Merged, Deferred),
         (Merged, Prioritised),
+        (Merged, Forwarded),
     ];
 
     #[test]
@@ -183,7 +214,7 @@ mod tests {
 
     #[test]
     fn finished_needs_do_not_move() {
-        for finished in [Rejected, Answered, AnsweredByExistingEvidence, Withdrawn] {
+        for finished in [Rejected, Answered, AnsweredByExistingEvidence, Withdrawn, PassedOn] {
             assert!(!is_open(finished));
             assert!(all_moves().into_iter().all(|m| next(finished, m).is_err()), "{finished:?}");
         }

@@ -16,10 +16,11 @@ use chrono::{DateTime, Utc};
 /// The lowest and highest value of a score.
 pub const SCORE_RANGE: std::ops::RangeInclusive<i32> = 1..=5;
 
-/// A scoring organisation: a cluster or an institution of the region.
+/// A scoring organisation: a unit (by its organisation id; its UNIT_COORDINATORs score) or an
+/// institution (by its own id; its members score).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Scorer {
-    Cluster(i32),
+    Unit(i32),
     Institution(i32),
 }
 
@@ -138,8 +139,8 @@ mod tests {
         Score { need_id, criterion_id, scorer, value }
     }
 
-    const A: Scorer = Scorer::Cluster(1);
-    const B: Scorer = Scorer::Cluster(2);
+    const A: Scorer = Scorer::Unit(1);
+    const B: Scorer = Scorer::Unit(2);
     const U: Scorer = Scorer::Institution(1);
 
     #[test]

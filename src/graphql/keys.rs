@@ -11,6 +11,7 @@ use crate::{
     graphql::{
         context::ContextExt,
         ids::{GlobalId, NodeType},
+        loaders::{ClusterById, CountyById, InstitutionById, MunicipalityById, RegionById},
     },
 };
 
@@ -50,4 +51,27 @@ pub async fn all(
         ids.push(id_or_key(ctx, value, node_type).await?);
     }
     Ok(ids)
+}
+
+/// The organisation `value` names: its id; the id of its typed row (a `Municipality`, `County`,
+/// `Cluster`, `Region` or `Institution` id gives that row's organisation); or its key or official
+/// number (`omradesatsingene`, `4601`, `030115`). `None` when an id names nothing; an id of
+/// another type, or a key nothing has, is `BAD_USER_INPUT`.
+pub async fn organisation(ctx: &Context<'_>, value: &ID) -> Result<Option<i32>, AppError> {
+    let Ok(global) = GlobalId::decode(value) else {
+        return id_or_key(ctx, value, NodeType::Organisation).await.map(Some);
+    };
+    let loader = ctx.loader()?;
+    Ok(match global.node_type {
+        NodeType::Municipality => {
+            loader.load_one(MunicipalityById(global.key)).await?.and_then(|m| m.organisation_id)
+        }
+        NodeType::County => loader.load_one(CountyById(global.key)).await?.and_then(|c| c.organisation_id),
+        NodeType::Cluster => loader.load_one(ClusterById(global.key)).await?.and_then(|c| c.organisation_id),
+        NodeType::Region => loader.load_one(RegionById(global.key)).await?.and_then(|r| r.organisation_id),
+        NodeType::Institution => {
+            loader.load_one(InstitutionById(global.key)).await?.and_then(|i| i.organisation_id)
+        }
+        _ => Some(global.key_as(value, NodeType::Organisation)?),
+    })
 }

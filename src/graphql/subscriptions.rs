@@ -15,8 +15,8 @@ use entity::enums::CommissionStatus;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 
 use crate::{
+    auth::Action,
     auth::policy::allowed,
-    auth::{Action, policy::NeedScope},
     error::{AppError, Result},
     graphql::{
         commissions::types::{Commission, visible_commission},
@@ -89,16 +89,14 @@ impl Subscription {
         let f = event_filter(ctx, filter).await?;
         let receiver = ctx.events()?.needs.subscribe();
         Ok(changes(ctx, receiver).filter_map(move |change| {
-            let scope = NeedScope {
-                status: change.need.status,
-                municipality_id: change.need.municipality_id,
-                cluster_id: change.cluster_id,
-                partnership_id: change.need.partnership_id,
-            };
-            let wanted = viewer.can(Action::SeeNeed(&scope))
-                && f.partnership_id.is_none_or(|r| change.need.partnership_id == Some(r))
-                && f.cluster_id.is_none_or(|c| change.cluster_id == Some(c))
-                && f.municipality_id.is_none_or(|m| change.need.municipality_id == m)
+            let need = &change.need;
+            let sees = need.organisation_id.is_some_and(|organisation_id| {
+                viewer.can(Action::SeeNeed { status: need.status, organisation_id })
+            });
+            let wanted = sees
+                && f.partnership_ids.iter().all(|p| need.partnership_id == Some(*p))
+                && f.organisation_ids.iter().all(|o| change.ancestors.contains(o))
+                && f.municipality_id.is_none_or(|m| need.municipality_id == m)
                 && (f.statuses.is_empty() || f.statuses.contains(&change.need.status))
                 && (f.theme_ids.is_empty() || f.theme_ids.iter().any(|t| change.theme_ids.contains(t)));
             let event = wanted.then(|| NeedEvent(Arc::unwrap_or_clone(change).event));

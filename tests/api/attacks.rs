@@ -262,6 +262,6 @@ async fn hostile_arguments_and_inputs_are_user_errors_that_change_nothing(app: T
 async fn the_fingerprint_sees_a_change() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let before = app.fingerprint().await;
-    app.token_for("Nils Ny", knowledge_hub::config::RoleArg::MunicipalityMember, "4601").await;
+    app.token_for("Nils Ny", knowledge_hub::config::RoleArg::UnitMember, "4601").await;
     assert_ne!(app.fingerprint().await, before);
 }

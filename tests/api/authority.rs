@@ -303,7 +303,7 @@ async fn an_email_of_someone_out_of_sight_answers_like_a_new_one(app: TestApp) {
 #[both_databases]
 async fn refused_tokens_are_counted_on_one_event_outside_every_regions_log(app: TestApp) {
     let kari = app.token_for("Kari Nordmann", RoleArg::Coordinator, "rso-vest").await;
-    let ingrid = app.token_for("Ingrid Berg", RoleArg::MunicipalityMember, "4601").await;
+    let ingrid = app.token_for("Ingrid Berg", RoleArg::UnitMember, "4601").await;
     let unknown = format!("khub_{}", "A".repeat(43));
     for _ in 0..25 {
         let (status, _) = app.query_as(&unknown, "{ regions { totalCount } }", json!({})).await;

@@ -123,10 +123,27 @@ fn token_create_bootstraps_a_coordinator_whose_token_works_over_http() {
         .output()
         .expect("runs");
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("needs --cluster"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("needs --organisation"));
+    // A unit of any kind, by its official number; an institution is not a unit.
+    let output = Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["token", "create", "--name", "Jonas Lie", "--email", "jonas@example.no"])
+        .args(["--role", "unit-member", "--organisation", "030115"])
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let district_token = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    let output = Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["token", "create", "--name", "X", "--email", "x@example.no", "--role", "unit-member"])
+        .args(["--organisation", "uib"])
+        .output()
+        .expect("runs");
+    assert!(!output.status.success(), "an institution holds no unit role");
 
     let server = Server::start(dir.path());
     assert_eq!(server.viewer_name(&token).as_deref(), Some("Kari Nordmann"));
+    assert_eq!(server.viewer_name(&district_token).as_deref(), Some("Jonas Lie"));
 }
 
 #[test]
@@ -136,8 +153,8 @@ fn demo_prints_a_working_token_for_every_role() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let stdout = String::from_utf8_lossy(&output.stdout);
     let tokens: Vec<&str> = stdout.split_whitespace().filter(|w| w.starts_with("khub_")).collect();
-    assert_eq!(tokens.len(), 5, "{stdout}");
-    for role in ["Coordinator", "ClusterCoordinator", "MunicipalityMember", "InstitutionMember"] {
+    assert_eq!(tokens.len(), 11, "{stdout}");
+    for role in ["Coordinator", "UnitCoordinator", "UnitMember", "InstitutionMember"] {
         assert!(stdout.contains(role), "{role} in {stdout}");
     }
     // Running it again is fine: the people are there already, new tokens are printed.
@@ -149,10 +166,23 @@ fn demo_prints_a_working_token_for_every_role() {
         assert!(server.viewer_name(token).is_some(), "{token} works");
     }
     // A handful of needs in several states, loaded once however often the demo runs.
-    let public = server.query(None, "{ needStats { total byStatus { status count } } }");
-    assert_eq!(public["data"]["needStats"]["total"], 4, "{public}");
+    let public = server.query(
+        None,
+        r#"{ needStats { total byStatus { status count } }
+             oslo: needs(filter: { organisation: "0301" }) { nodes { partnership { key } status } } }"#,
+    );
+    assert_eq!(public["data"]["needStats"]["total"], 6, "{public}");
     let statuses = public["data"]["needStats"]["byStatus"].to_string();
     assert!(statuses.contains("ACCEPTED") && statuses.contains("RETURNED") && statuses.contains("SUBMITTED"));
+    // Two in Oslo's districts, each in the pool of its partnership.
+    assert_eq!(
+        public["data"]["oslo"]["nodes"],
+        serde_json::json!([
+            { "partnership": { "key": "universitetskommunen-oslo" }, "status": "SUBMITTED" },
+            { "partnership": { "key": "omradesatsingene" }, "status": "ACCEPTED" },
+        ]),
+        "{public}"
+    );
 }
 
 #[test]

@@ -15,7 +15,7 @@ const COMMISSION: &str =
     history { nodes { kind from to note } } summary { id title abstract language doi published: publishedAt
       uptake { nodes { municipality { code } status note } } }";
 
-async fn call(
+pub(crate) async fn call(
     app: &TestApp,
     token: &str,
     mutation: &str,

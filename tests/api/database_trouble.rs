@@ -49,7 +49,7 @@ async fn titles(app: &TestApp) -> Vec<String> {
 async fn a_postgres_restart_fails_requests_fast_and_the_hub_recovers_by_itself() {
     let (server, url) = postgres::dedicated_server("pg-restart").await;
     let app = TestApp::spawn_on(url, |s| s.db_acquire_timeout_ms = 1_000).await;
-    let token = app.token_for("Ingrid Berg", RoleArg::MunicipalityMember, "4601").await;
+    let token = app.token_for("Ingrid Berg", RoleArg::UnitMember, "4601").await;
     let theme = app.data("{ themes(first: 1) { nodes { id } } }").await["themes"]["nodes"][0]["id"].clone();
     let (status, _, body) = post(&app, Some(&token), SUBMIT, need("Før omstarten", &theme)).await;
     assert_eq!((status, &body["data"]["submitNeed"]["userErrors"]), (200, &json!([])), "{body}");

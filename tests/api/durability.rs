@@ -221,7 +221,7 @@ async fn fifty_concurrent_updates_at_one_version_let_exactly_one_through(app: Te
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_hundred_concurrent_writers_on_sqlite_all_succeed() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let token = app.token_for("Ingrid Berg", RoleArg::MunicipalityMember, "4601").await;
+    let token = app.token_for("Ingrid Berg", RoleArg::UnitMember, "4601").await;
     let theme = app.data("{ themes(first: 1) { nodes { id } } }").await["themes"]["nodes"][0]["id"].clone();
     let answers = join_all(
         (0..200).map(|n| app.query_as(&token, SUBMIT, need(&format!("Samtidig skriving {n}"), &theme))),

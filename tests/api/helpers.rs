@@ -168,7 +168,7 @@ impl TestApp {
         use entity::{
             cluster, county,
             enums::{InstitutionKind, OrganisationKind},
-            institution, municipality, organisation, partnership,
+            institution, municipality, organisation, partnership, partnership_member,
         };
         use knowledge_hub::db::organisations::tree;
         use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
@@ -279,6 +279,18 @@ impl TestApp {
         .insert(&txn)
         .await
         .expect("institution");
+        // The RSO takes needs from its region, and Nord universitet takes part in it.
+        for (member, accepts_needs) in [(region_organisation, true), (institution_organisation, false)] {
+            partnership_member::ActiveModel {
+                partnership_id: Set(region.id),
+                organisation_id: Set(member),
+                accepts_needs: Set(accepts_needs),
+                created_at: Set(chrono::Utc::now()),
+            }
+            .insert(&txn)
+            .await
+            .expect("a member of rso-nord");
+        }
         txn.commit().await.expect("commit");
     }
 
@@ -344,17 +356,13 @@ pub struct Cast {
 pub async fn cast(app: &TestApp) -> Cast {
     Cast {
         coordinator: app.token_for("Kari Nordmann", RoleArg::Coordinator, "rso-vest").await,
-        cluster_coordinator: app
-            .token_for("Ola Hansen", RoleArg::ClusterCoordinator, "kunnskapskommunen")
-            .await,
-        other_cluster_coordinator: app
-            .token_for("Siv Sande", RoleArg::ClusterCoordinator, "sor-rogaland")
-            .await,
+        cluster_coordinator: app.token_for("Ola Hansen", RoleArg::UnitCoordinator, "kunnskapskommunen").await,
+        other_cluster_coordinator: app.token_for("Siv Sande", RoleArg::UnitCoordinator, "sor-rogaland").await,
         institution: app.token_for("Sofie Dahl", RoleArg::InstitutionMember, "uib").await,
-        bergen: app.token_for("Ingrid Berg", RoleArg::MunicipalityMember, "4601").await,
-        askoy: app.token_for("Lars Vik", RoleArg::MunicipalityMember, "4627").await,
-        stavanger: app.token_for("Eva Stav", RoleArg::MunicipalityMember, "1103").await,
-        bergen_colleague: app.token_for("Per Berg", RoleArg::MunicipalityMember, "4601").await,
+        bergen: app.token_for("Ingrid Berg", RoleArg::UnitMember, "4601").await,
+        askoy: app.token_for("Lars Vik", RoleArg::UnitMember, "4627").await,
+        stavanger: app.token_for("Eva Stav", RoleArg::UnitMember, "1103").await,
+        bergen_colleague: app.token_for("Per Berg", RoleArg::UnitMember, "4601").await,
     }
 }
 

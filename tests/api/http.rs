@@ -76,8 +76,7 @@ async fn graphql_over_get_is_not_allowed(app: TestApp) {
 /// A token without the Bearer scheme is refused with a message that shows the header to send.
 #[both_databases]
 async fn a_token_without_bearer_is_told_how_to_send_it(app: TestApp) {
-    let token =
-        app.token_for("Berit Bearer", knowledge_hub::config::RoleArg::MunicipalityMember, "4601").await;
+    let token = app.token_for("Berit Bearer", knowledge_hub::config::RoleArg::UnitMember, "4601").await;
     for value in [token.clone(), format!("Token {token}"), format!("Basic {token}")] {
         let response = app
             .client

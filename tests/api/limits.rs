@@ -100,8 +100,7 @@ async fn a_query_costlier_than_the_limit_is_refused(app: TestApp) {
 
 #[both_databases]
 async fn graphiql_introspection_works_but_circular_introspection_is_refused(app: TestApp) {
-    let token =
-        app.token_for("Ingrid Introspekt", knowledge_hub::config::RoleArg::MunicipalityMember, "4601").await;
+    let token = app.token_for("Ingrid Introspekt", knowledge_hub::config::RoleArg::UnitMember, "4601").await;
     let (_, response) = app.query_as(&token, INTROSPECTION, serde_json::json!({})).await;
     assert!(response.get("errors").is_none(), "{response}");
     assert_eq!(response["data"]["__schema"]["queryType"]["name"], "Query");

@@ -32,3 +32,4 @@ mod rounds;
 mod schema_file;
 mod search;
 mod statements;
+mod units;

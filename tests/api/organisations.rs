@@ -232,7 +232,8 @@ async fn a_need_is_found_under_every_organisation_and_partnership_above_its_muni
                  byCode: needs(filter: { organisation: "4601" }) { nodes { id } }
                  byPartnership: needs(filter: { partnership: "rso-vest" }) { nodes { id } }
                  elsewhere: needs(filter: { organisation: "1103" }) { nodes { id } }
-                 national: needs(filter: { organisation: "ksf", partnership: "ksf" }) { nodes { id } }
+                 national: needs(filter: { organisation: "ksf" }) { nodes { id } }
+                 nationalPool: needs(filter: { partnership: "ksf" }) { nodes { id } }
                  notOslo: needs(filter: { partnership: "omradesatsingene" }) { nodes { id } }
                  stats: needStats(filter: { organisation: "kunnskapskommunen" }) { total }
                  otherStats: needStats(filter: { partnership: "universitetskommunen-oslo" }) { total } }"#,
@@ -255,6 +256,7 @@ async fn a_need_is_found_under_every_organisation_and_partnership_above_its_muni
         &data["district"]["needs"],
         &data["elsewhere"],
         &data["notOslo"],
+        &data["nationalPool"],
     ] {
         assert_eq!(ids(elsewhere), Vec::<Value>::new(), "{data}");
     }

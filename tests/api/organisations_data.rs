@@ -159,7 +159,7 @@ async fn empty_database(app: &TestApp) -> (Db, String, tempfile::TempDir) {
 #[both_databases]
 async fn every_unit_of_the_nation_is_an_organisation_in_one_tree(app: TestApp) {
     let conn = app.db().conn();
-    assert_eq!(closure_follows_the_parents(conn).await, 2 + 15 + 4 + 357 + 12 + 17 + 9);
+    assert_eq!(closure_follows_the_parents(conn).await, 2 + 15 + 4 + 357 + 12 + 17 + 9 + 4);
     every_typed_row_has_its_organisation(conn).await;
     let tree = tree_by_name(conn).await;
     let under = |parent: &str| -> BTreeSet<String> {
@@ -206,8 +206,8 @@ async fn every_unit_of_the_nation_is_an_organisation_in_one_tree(app: TestApp) {
         .into()
     );
     let roots: BTreeSet<_> = tree.iter().filter(|o| o.3.is_none()).map(|o| o.1.clone()).collect();
-    assert_eq!(roots.len(), 1 + 12, "the national level, and the institutions");
-    assert!(roots.contains("ksf") && roots.contains("uib"));
+    assert_eq!(roots.len(), 1 + 12 + 4, "the national level, the institutions and the state partners");
+    assert!(roots.contains("ksf") && roots.contains("uib") && roots.contains("helsedirektoratet"));
     let municipalities = app
         .data(
             r#"{ municipalities { totalCount } region(key: "rso-vest") { municipalities { totalCount } } }"#,
@@ -533,7 +533,7 @@ async fn two_instances_starting_at_once_load_the_data_once(app: TestApp) {
     let mut outcomes = [one.expect("the first loads"), two.expect("the second starts too")];
     outcomes.sort_by_key(|o| *o == Outcome::AlreadyLoaded);
     assert_eq!(outcomes, [Outcome::Loaded, Outcome::AlreadyLoaded]);
-    assert_eq!(closure_follows_the_parents(db.conn()).await, 2 + 15 + 4 + 357 + 12 + 17 + 9);
+    assert_eq!(closure_follows_the_parents(db.conn()).await, 2 + 15 + 4 + 357 + 12 + 17 + 9 + 4);
     every_typed_row_has_its_organisation(db.conn()).await;
     assert_eq!(partnerships(db.conn()).await, partnerships(app.db().conn()).await);
     other.close().await.expect("close");

@@ -114,8 +114,8 @@ async fn tokens_minted_in_nord_for_a_vest_coordinator(
     let nord = nord.as_deref().expect("nord's token");
     for (role, organisation) in [
         (RoleArg::Coordinator, "rso-vest"),
-        (RoleArg::ClusterCoordinator, "kunnskapskommunen"),
-        (RoleArg::MunicipalityMember, "4601"),
+        (RoleArg::UnitCoordinator, "kunnskapskommunen"),
+        (RoleArg::UnitMember, "4601"),
         (RoleArg::InstitutionMember, "uib"),
     ] {
         app.token_for("Vera Vest", role, organisation).await;
@@ -163,11 +163,11 @@ async fn only_the_allowed_succeed_at_each_mutation(app: TestApp) {
     app.add_second_region().await;
     let actors = vec![
         ("public", None),
-        ("bergen", Some(app.token_for("Ingrid Berg", RoleArg::MunicipalityMember, "4601").await)),
-        ("askoy", Some(app.token_for("Lars Vik", RoleArg::MunicipalityMember, "4627").await)),
-        ("stavanger", Some(app.token_for("Eva Stav", RoleArg::MunicipalityMember, "1103").await)),
-        ("kk", Some(app.token_for("Ola Hansen", RoleArg::ClusterCoordinator, "kunnskapskommunen").await)),
-        ("sr", Some(app.token_for("Siv Sande", RoleArg::ClusterCoordinator, "sor-rogaland").await)),
+        ("bergen", Some(app.token_for("Ingrid Berg", RoleArg::UnitMember, "4601").await)),
+        ("askoy", Some(app.token_for("Lars Vik", RoleArg::UnitMember, "4627").await)),
+        ("stavanger", Some(app.token_for("Eva Stav", RoleArg::UnitMember, "1103").await)),
+        ("kk", Some(app.token_for("Ola Hansen", RoleArg::UnitCoordinator, "kunnskapskommunen").await)),
+        ("sr", Some(app.token_for("Siv Sande", RoleArg::UnitCoordinator, "sor-rogaland").await)),
         ("uib", Some(app.token_for("Sofie Dahl", RoleArg::InstitutionMember, "uib").await)),
         ("hvl", Some(app.token_for("Hans Vestland", RoleArg::InstitutionMember, "hvl").await)),
         ("coordinator", Some(app.token_for("Kari Nordmann", RoleArg::Coordinator, "rso-vest").await)),

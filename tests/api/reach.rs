@@ -125,8 +125,7 @@ fn target(backend: Backend) -> &'static Target {
             let coordinator = app.token_for("Kari Nordmann", RoleArg::Coordinator, "rso-vest").await;
             let mut members = Vec::new();
             for code in MUNICIPALITIES {
-                members
-                    .push(app.token_for(&format!("Medlem {code}"), RoleArg::MunicipalityMember, code).await);
+                members.push(app.token_for(&format!("Medlem {code}"), RoleArg::UnitMember, code).await);
             }
             let themes =
                 app.data("{ themes(first: 1) { nodes { id } } }").await["themes"]["nodes"][0]["id"].clone();

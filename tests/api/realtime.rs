@@ -301,7 +301,7 @@ async fn a_bad_token_at_connection_init_is_refused(app: TestApp) {
 /// (every second in the tests), so nobody keeps receiving what they may no longer see.
 #[both_databases]
 async fn a_token_revoked_while_connected_closes_the_socket(app: TestApp) {
-    let token = app.token_for("Rita Revokert", RoleArg::MunicipalityMember, "4601").await;
+    let token = app.token_for("Rita Revokert", RoleArg::UnitMember, "4601").await;
     let mut client = Client::connect(&app, Some(&token)).await;
     client.subscribe("1", NEED_EVENTS, json!({})).await;
     let mine = app.data_as(&token, "{ viewer { tokens { nodes { id } } } }", json!({})).await;
@@ -873,7 +873,7 @@ async fn init_with(app: &TestApp, payload: Option<Value>) -> (Client, Value) {
 /// the Bearer form, closes the socket with 4400 and a reason that says where the token goes.
 #[both_databases]
 async fn the_connection_init_payload_carries_the_token_only_as_authorization(app: TestApp) {
-    let token = app.token_for("Paula Payload", RoleArg::MunicipalityMember, "4601").await;
+    let token = app.token_for("Paula Payload", RoleArg::UnitMember, "4601").await;
     let bearer = format!("Bearer {token}");
     let viewer = "{ viewer { person { name } } }";
     for payload in [
@@ -926,5 +926,54 @@ async fn the_connection_init_payload_carries_the_token_only_as_authorization(app
         assert_eq!(answer["code"], 4400, "{payload}: {answer}");
         let reason = answer["reason"].as_str().unwrap_or_default();
         assert!(reason.contains("Authorization") && reason.contains("Bearer <token>"), "{payload}: {reason}");
+    }
+}
+
+#[both_databases]
+async fn an_oslo_district_dashboard_receives_its_districts_events_only(app: TestApp) {
+    const EVENTS: &str =
+        "subscription($f: NeedEventFilter) { needEvents(filter: $f) { kind need { title } } }";
+    let alna = app.token_for("Amina Farah", RoleArg::UnitMember, "030112").await;
+    let district = app.token_for("Jonas Lie", RoleArg::UnitMember, "030115").await;
+    let bergen = app.token_for("Ingrid Berg", RoleArg::UnitMember, "4601").await;
+    let mut alna_board = Client::connect(&app, None).await;
+    alna_board.subscribe("1", EVENTS, json!({ "f": { "organisation": "030112" } })).await;
+    let mut programme_board = Client::connect(&app, None).await;
+    programme_board.subscribe("1", EVENTS, json!({ "f": { "partnership": "omradesatsingene" } })).await;
+    let mut oslo_board = Client::connect(&app, None).await;
+    oslo_board.subscribe("1", EVENTS, json!({ "f": { "organisation": "0301" } })).await;
+    for board in [&mut alna_board, &mut programme_board, &mut oslo_board] {
+        board.settle().await;
+    }
+
+    let theme = app.data("{ themes(first: 1) { nodes { id } } }").await["themes"]["nodes"][0]["id"].clone();
+    let raise = |title: &str, partnership: Option<&str>| {
+        let mut input = need_input(title, &theme);
+        if let Some(key) = partnership {
+            input["partnership"] = json!(key);
+        }
+        json!({ "input": input })
+    };
+    const SUBMIT: &str =
+        "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { userErrors { code } } }";
+    for (token, title, partnership) in [
+        (&bergen, "Frå Bergen", None),
+        (&district, "Frå Søndre Nordstrand", Some("omradesatsingene")),
+        (&district, "Til Universitetskommunen", Some("universitetskommunen-oslo")),
+        (&alna, "Frå Alna", None),
+    ] {
+        let submitted = app.data_as(token, SUBMIT, raise(title, partnership)).await;
+        assert_eq!(submitted["submitNeed"]["userErrors"], json!([]), "{submitted}");
+    }
+    let title = |data: Value| data["needEvents"]["need"]["title"].as_str().map(str::to_owned);
+    assert_eq!(title(alna_board.next_data().await).as_deref(), Some("Frå Alna"), "only Alna's");
+    assert_eq!(title(programme_board.next_data().await).as_deref(), Some("Frå Søndre Nordstrand"));
+    assert_eq!(title(programme_board.next_data().await).as_deref(), Some("Frå Alna"), "not the other pool's");
+    for expected in ["Frå Søndre Nordstrand", "Til Universitetskommunen", "Frå Alna"] {
+        assert_eq!(
+            title(oslo_board.next_data().await).as_deref(),
+            Some(expected),
+            "Oslo sees its districts'"
+        );
     }
 }

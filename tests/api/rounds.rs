@@ -353,7 +353,7 @@ async fn only_member_organisations_of_the_region_score_and_only_coordinators_run
         .await;
     let message = body["errors"][0]["message"].as_str().unwrap_or_default();
     assert!(
-        message.contains("only a coordinator (COORDINATOR) of the region"),
+        message.contains("only a coordinator (COORDINATOR) of the partnership"),
         "the role that may: {message}"
     );
     let vest = app.data("{ regions { nodes { id } } }").await["regions"]["nodes"][0]["id"].clone();

@@ -50,20 +50,20 @@ async fn relevance_pages_are_the_pages_of_the_whole_order(app: TestApp) {
     let db = app.db();
     sample::generate_needs(db, 5_000, 11).await.expect("needs");
     // One of RSO Vest's, where the sample puts its needs.
-    let some_municipality = municipality::Entity::find()
+    let found = municipality::Entity::find()
         .filter(municipality::Column::ClusterId.is_not_null())
         .one(db.conn())
         .await
         .expect("read")
-        .expect("a municipality")
-        .id;
+        .expect("a municipality");
+    let (some_municipality, some_unit) = (found.id, found.organisation_id.expect("placed"));
     let search = |words: &[&str]| NeedFilter {
         search: words.iter().map(|w| (*w).to_owned()).collect(),
         ..Default::default()
     };
     let cases = [
         (search(&["demens"]), Visibility::default()),
-        (search(&["demens"]), Visibility { draft_municipalities: vec![some_municipality] }),
+        (search(&["demens"]), Visibility { draft_units: vec![some_unit] }),
         (NeedFilter { statuses: vec![NeedStatus::Accepted], ..search(&["ernæring"]) }, Visibility::default()),
         (
             NeedFilter { municipality_id: Some(some_municipality), ..search(&["psykisk"]) },

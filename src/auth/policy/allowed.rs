@@ -4,42 +4,42 @@
 
 use super::Action;
 
-pub const MANAGE_PEOPLE: &str =
-    "only a coordinator (COORDINATOR) of the region may manage its people and memberships";
+pub const MANAGE_PEOPLE: &str = "only a coordinator (COORDINATOR) of a partnership serving the organisation may manage its people and memberships";
 pub const MINT_TOKENS: &str =
-    "only the person and a coordinator (COORDINATOR) of their region may create their tokens";
-pub const MANAGE_TOKEN: &str = "only the person, or a coordinator (COORDINATOR) of every region the token reaches, \
+    "only the person and a coordinator (COORDINATOR) of their partnership may create their tokens";
+pub const MANAGE_TOKEN: &str = "only the person, or a coordinator (COORDINATOR) of every partnership the token reaches, \
      may see or revoke a token";
-pub const SEE_PERSONAL_DATA: &str = "only the person, their coordinators and cluster coordinators, and colleagues in their \
-     organisation may see their personal data";
-pub const READ_AUDIT_LOG: &str = "only a coordinator (COORDINATOR) of the region may read its audit log";
-pub const SEE_DRAFT: &str = "only a member (UNIT_MEMBER) of the need's municipality may see its draft";
-pub const SUBMIT_NEED: &str = "only a member (UNIT_MEMBER) of the municipality may submit its needs";
+pub const SEE_PERSONAL_DATA: &str = "only the person, the coordinators of their partnerships and units, and colleagues in \
+     their organisation may see their personal data";
+pub const READ_AUDIT_LOG: &str = "only a coordinator (COORDINATOR) of the partnership may read its audit log";
+pub const SEE_DRAFT: &str = "only a member (UNIT_MEMBER) of the unit that raised the need may see its draft";
+pub const SUBMIT_NEED: &str = "only a member (UNIT_MEMBER) of the unit may submit its needs";
 pub const EDIT_NEED: &str =
-    "only a member (UNIT_MEMBER) of the need's municipality may edit, submit or withdraw it";
-pub const REVIEW_NEED: &str = "only a coordinator of the need's cluster (UNIT_COORDINATOR) or region (COORDINATOR) \
-     may accept, return or reject it";
-pub const COSIGN: &str = "only a member (UNIT_MEMBER) of the municipality may co-sign on its behalf";
-pub const CURATE_NEED: &str = "only a coordinator (COORDINATOR) of the need's region may link evidence to it, close, \
-     merge or unmerge it";
+    "only a member (UNIT_MEMBER) of the unit that raised the need may edit, submit or withdraw it";
+pub const REVIEW_NEED: &str = "only a coordinator of the need's partnership (COORDINATOR), or of the unit that raised \
+     it or a unit above it (UNIT_COORDINATOR), may accept, return or reject it";
+pub const COSIGN: &str = "only a member (UNIT_MEMBER) of the unit, or a national coordinator (COORDINATOR of KSF), \
+     may co-sign on its behalf";
+pub const CURATE_NEED: &str = "only a coordinator (COORDINATOR) of the need's partnership may link evidence to it, \
+     close, merge or unmerge it";
 pub const MANAGE_REFERENCE_DATA: &str =
-    "only a coordinator (COORDINATOR) of the municipality's region may change its reference data";
-pub const SEE_ROUND: &str = "only members of the round's region may see it";
-pub const MANAGE_ROUNDS: &str = "only a coordinator (COORDINATOR) of the region may open and close its rounds and see \
-     every organisation's scores";
-pub const SCORE: &str = "only a coordinator of the cluster (UNIT_COORDINATOR) or a member of the institution \
+    "only a coordinator (COORDINATOR) of the municipality's partnership may change its reference data";
+pub const SEE_ROUND: &str = "only members of the round's partnership may see it";
+pub const MANAGE_ROUNDS: &str = "only a coordinator (COORDINATOR) of the partnership may open and close its rounds \
+     and see every organisation's scores";
+pub const SCORE: &str = "only a coordinator of the unit (UNIT_COORDINATOR) or a member of the institution \
      (INSTITUTION_MEMBER) may score for it";
-pub const SEE_COMMISSION: &str = "only a coordinator (COORDINATOR) of the region may see a DRAFT commission; members of \
-     the region and institution members see the others";
-pub const MANAGE_COMMISSIONS: &str = "only a coordinator (COORDINATOR) of the commission's region may draft, open, \
+pub const SEE_COMMISSION: &str = "only a coordinator (COORDINATOR) of the partnership may see a DRAFT commission; \
+     members of the partnership and institution members see the others";
+pub const MANAGE_COMMISSIONS: &str = "only a coordinator (COORDINATOR) of the commission's partnership may draft, open, \
      award and cancel it and publish its summary";
 pub const ACT_FOR_INSTITUTION: &str = "only a member (INSTITUTION_MEMBER) of the institution may express interest, report \
      progress or deliver for it";
 pub const ACT_FOR_AWARDED: &str = "only a member (INSTITUTION_MEMBER) of the awarded institution may report progress, \
      add milestones or deliver, once the commission is awarded";
 pub const SEE_PROPOSAL: &str =
-    "only the institution's members and a coordinator (COORDINATOR) of the region may see a proposal";
-pub const SEE_UNPUBLISHED_SUMMARY: &str = "only a coordinator (COORDINATOR) of the region and the awarded institution \
+    "only the institution's members and a coordinator (COORDINATOR) of the partnership may see a proposal";
+pub const SEE_UNPUBLISHED_SUMMARY: &str = "only a coordinator (COORDINATOR) of the partnership and the awarded institution \
      may see a summary before it is published";
 pub const RECORD_UPTAKE: &str = "only a member (UNIT_MEMBER) of the municipality may record its uptake";
 pub const FOLLOW_COMMISSIONS: &str = "only institution members (INSTITUTION_MEMBER) and coordinators (COORDINATOR) may follow opened commissions";
@@ -53,7 +53,7 @@ impl Action<'_> {
             Action::ManageToken { .. } => MANAGE_TOKEN,
             Action::SeePersonalData(_) => SEE_PERSONAL_DATA,
             Action::ReadAuditLog { .. } => READ_AUDIT_LOG,
-            Action::SeeNeed(_) => SEE_DRAFT,
+            Action::SeeNeed { .. } => SEE_DRAFT,
             Action::SubmitNeedFor { .. } => SUBMIT_NEED,
             Action::EditNeed(_) => EDIT_NEED,
             Action::ReviewNeed(_) => REVIEW_NEED,

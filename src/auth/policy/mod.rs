@@ -1,10 +1,16 @@
 //! The one place that decides what a viewer may do. Resolvers ask `viewer.can(...)` (or
 //! `require`) with an action and the resource it touches; they never compare roles themselves.
 //!
+//! Authority follows the organisation tree. A coordinator (COORDINATOR) holds a partnership: its
+//! pool of needs, rounds, commissions and people. A unit coordinator (UNIT_COORDINATOR) holds a
+//! unit and reviews the needs raised in it or anywhere below it; a unit member (UNIT_MEMBER)
+//! raises and edits its needs; an institution member (INSTITUTION_MEMBER) acts for the
+//! institution. A grant counts in the partnerships that serve its organisation.
+//!
 //! Personal data (a person's name and e-mail) is visible to the person, to the coordinators of
-//! any region the person belongs to (or was created in), to the cluster coordinators of any
-//! cluster the person belongs to directly or through a municipality, and to colleagues in the
-//! same municipality or institution. Nobody else, and never the public.
+//! any partnership the person counts in (or was created in), to the unit coordinators of any unit
+//! at or above one of the person's, and to colleagues in the same organisation. Nobody else, and
+//! never the public.
 //!
 //! This file holds the actions ([`Action`]) and every rule, in one match ([`Viewer::can`]). Beside
 //! it: what a rule needs to know about a person or a need, and the commissions a viewer may see
@@ -13,11 +19,7 @@
 
 use entity::enums::{CommissionStatus, NeedStatus, Role};
 
-use crate::{
-    auth::viewer::{Organisation, Viewer},
-    domain::rounds::Scorer,
-    error::AppError,
-};
+use crate::{auth::viewer::Viewer, domain::rounds::Scorer, error::AppError};
 
 pub mod allowed;
 mod memberships;
@@ -36,24 +38,30 @@ pub enum Action<'a> {
     /// token is then bound to the regions the coordinator coordinates).
     MintTokenFor(&'a PersonScope),
     /// See or revoke one token of `owner`'s, which carries grants in `bound` (`None`: all of the
-    /// owner's). The owner may, unless the caller's own token is bound to fewer regions than the
-    /// token; someone else only when they coordinate every region the token reaches.
+    /// owner's). The owner may, unless the caller's own token is bound to fewer partnerships than
+    /// the token; someone else only when they coordinate every partnership the token is bound to,
+    /// or, for an unbound token, a partnership of each of the owner's grants and every
+    /// partnership the owner is registered in.
     ManageToken { owner: &'a PersonScope, bound: Option<&'a [i32]> },
     /// See a person at all, and their name and e-mail.
     SeePersonalData(&'a PersonScope),
     /// Read a region's audit log.
     ReadAuditLog { partnership_id: i32 },
-    /// See a need: drafts only within their municipality, everything else by anyone.
-    SeeNeed(&'a NeedScope),
-    /// Write a need for a municipality (as a member of it).
-    SubmitNeedFor { municipality_id: i32 },
-    /// Edit, submit, resubmit or withdraw a need of one's own municipality.
+    /// See a need: a draft only by the members of the unit that raised it, everything else by
+    /// anyone.
+    SeeNeed { status: NeedStatus, organisation_id: i32 },
+    /// Write a need for a unit (as a member of it).
+    SubmitNeedFor { organisation_id: i32 },
+    /// Edit, submit, resubmit or withdraw a need of one's own unit.
     EditNeed(&'a NeedScope),
-    /// Accept, return or reject a submitted need: its cluster's coordinators and its region's.
+    /// Accept, return or reject a submitted need: the coordinators of its partnership, and the
+    /// unit coordinators of the unit that raised it or of any unit above it.
     ReviewNeed(&'a NeedScope),
-    /// Co-sign a need, or take a co-signature back, on behalf of a municipality.
-    CosignFor { municipality_id: i32 },
-    /// Link evidence, close as answered by existing evidence, merge and unmerge: the region's coordinators.
+    /// Co-sign a need, or take a co-signature back, on behalf of a unit: its members, and the
+    /// national coordinators on behalf of any unit (a need shared across regions).
+    CosignFor { organisation_id: i32 },
+    /// Link evidence, close as answered by existing evidence, merge and unmerge: the coordinators
+    /// of the need's partnership.
     CurateNeed(&'a NeedScope),
     /// Set reference facts of a region's municipalities (population).
     ManageReferenceData { partnership_id: i32 },
@@ -61,7 +69,7 @@ pub enum Action<'a> {
     SeeRound { partnership_id: i32 },
     /// Open and close rounds, and see every organisation's scores: the region's coordinators.
     ManageRounds { partnership_id: i32 },
-    /// Score in a round on behalf of a cluster (its coordinators) or an institution (its members).
+    /// Score in a round on behalf of a unit (its coordinators) or an institution (its members).
     ScoreFor { scorer: Scorer },
     /// See a commission: published ones by anyone, drafts by the region's coordinators, the rest
     /// by members of the region and by every institution member.
@@ -75,14 +83,14 @@ pub enum Action<'a> {
     /// See a summary before it is published: the coordinators and the awarded institution.
     SeeUnpublishedSummary { partnership_id: i32, institution_id: Option<i32> },
     /// Record how a municipality used a summary: its members.
-    RecordUptakeFor { municipality_id: i32 },
+    RecordUptakeFor { organisation_id: i32 },
 }
 
 impl Viewer {
     /// Whether the viewer may do `action`: the rule of every action, in this one match.
     pub fn can(&self, action: Action<'_>) -> bool {
         match action {
-            Action::SeeNeed(need) if need.status != NeedStatus::Draft => return true,
+            Action::SeeNeed { status, .. } if status != NeedStatus::Draft => return true,
             Action::SeeCommission { status: CommissionStatus::Published, .. } => return true,
             _ => {}
         }
@@ -97,10 +105,10 @@ impl Viewer {
             | Action::ManageCommissions { partnership_id } => self.is_coordinator_of(partnership_id),
             Action::SeeCommission { status, partnership_id } => match status {
                 CommissionStatus::Draft => self.is_coordinator_of(partnership_id),
-                _ => self
-                    .grants()
-                    .iter()
-                    .any(|g| g.partnership_id == Some(partnership_id) || g.role == Role::InstitutionMember),
+                _ => {
+                    self.regions().contains(&partnership_id)
+                        || self.grants().iter().any(|g| g.role == Role::InstitutionMember)
+                }
             },
             Action::ActForInstitution { institution_id } => self.is_institution_member(institution_id),
             Action::SeeProposal { partnership_id, institution_id } => {
@@ -110,29 +118,18 @@ impl Viewer {
                 self.is_coordinator_of(partnership_id)
                     || institution_id.is_some_and(|i| self.is_institution_member(i))
             }
-            Action::RecordUptakeFor { municipality_id } => self.is_member_of(municipality_id),
-            Action::SeeRound { partnership_id } => {
-                self.grants().iter().any(|g| g.partnership_id == Some(partnership_id))
+            Action::SeeRound { partnership_id } => self.regions().contains(&partnership_id),
+            Action::ScoreFor { scorer } => self.scorers().contains(&scorer),
+            Action::CosignFor { organisation_id } => {
+                self.is_member_of(organisation_id) || self.grants().iter().any(|g| g.national)
             }
-            Action::ScoreFor { scorer } => self.grants().iter().any(|g| match (scorer, g.organisation) {
-                (Scorer::Cluster(c), Organisation::Cluster(mine)) => {
-                    g.role == Role::UnitCoordinator && c == mine
-                }
-                (Scorer::Institution(i), Organisation::Institution(mine)) => {
-                    g.role == Role::InstitutionMember && i == mine
-                }
-                _ => false,
-            }),
-            Action::SeeNeed(need) => {
-                need.status != NeedStatus::Draft || self.is_member_of(need.municipality_id)
-            }
-            Action::SubmitNeedFor { municipality_id } | Action::CosignFor { municipality_id } => {
-                self.is_member_of(municipality_id)
-            }
-            Action::EditNeed(need) => self.is_member_of(need.municipality_id),
+            Action::SeeNeed { organisation_id, .. }
+            | Action::SubmitNeedFor { organisation_id }
+            | Action::RecordUptakeFor { organisation_id } => self.is_member_of(organisation_id),
+            Action::EditNeed(need) => self.is_member_of(need.organisation_id),
             Action::ReviewNeed(need) => {
                 need.status != NeedStatus::Draft
-                    && (need.cluster_id.is_some_and(|c| self.coordinates_cluster(c))
+                    && (self.coordinates_unit_among(&need.ancestors)
                         || need.partnership_id.is_some_and(|r| self.is_coordinator_of(r)))
             }
             Action::CurateNeed(need) => {
@@ -149,18 +146,29 @@ impl Viewer {
                     (Some(_), None) => false,
                 }
             }
-            Action::ManageToken { owner, bound } => {
-                let reach: Vec<i32> = match bound {
-                    Some(regions) => regions.to_vec(),
-                    None => owner.regions().collect(),
-                };
-                !reach.is_empty() && reach.iter().all(|r| self.is_coordinator_of(*r))
+            Action::ManageToken { bound: Some(partnerships), .. } => {
+                !partnerships.is_empty() && partnerships.iter().all(|p| self.is_coordinator_of(*p))
+            }
+            // A token that carries all of the owner's grants: the caller must manage each grant
+            // (coordinate a partnership it counts in) and every partnership the owner is
+            // registered in.
+            Action::ManageToken { owner, bound: None } => {
+                let registered: Vec<i32> = owner
+                    .home_partnership_id
+                    .into_iter()
+                    .chain(owner.registered_regions.iter().copied())
+                    .collect();
+                (!owner.grants.is_empty() || !registered.is_empty())
+                    && owner.grants.iter().all(|g| g.partnerships.iter().any(|p| self.is_coordinator_of(*p)))
+                    && registered.iter().all(|p| self.is_coordinator_of(*p))
             }
             Action::SeePersonalData(person) => {
                 person.person_id == me
                     || person.regions().any(|r| self.is_coordinator_of(r))
-                    || person.clusters().any(|c| self.coordinates_cluster(c))
-                    || person.grants.iter().any(|g| self.is_colleague_in(g.organisation))
+                    || person.grants.iter().any(|g| {
+                        self.coordinates_unit_among(&g.ancestors)
+                            || g.organisation_id.is_some_and(|o| self.is_colleague_in(o))
+                    })
             }
         }
     }

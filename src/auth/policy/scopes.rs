@@ -4,7 +4,7 @@
 
 use entity::enums::{NeedStatus, Role};
 
-use crate::auth::viewer::{Grant, Organisation, Viewer};
+use crate::auth::viewer::{Grant, Viewer};
 
 /// What the rules need to know about a person: the regions they are registered in (their home
 /// region and any region that registered them since) and their memberships.
@@ -23,30 +23,26 @@ impl PersonScope {
         self.regions().next()
     }
 
-    /// Every region the person is managed in.
+    /// Every partnership the person is managed in: their home, the partnerships that registered
+    /// them, and those their grants count in.
     pub(super) fn regions(&self) -> impl Iterator<Item = i32> + '_ {
         self.home_partnership_id
             .into_iter()
             .chain(self.registered_regions.iter().copied())
-            .chain(self.grants.iter().filter_map(|g| g.partnership_id))
-    }
-
-    /// Every cluster the person belongs to, directly or through a municipality.
-    pub(super) fn clusters(&self) -> impl Iterator<Item = i32> + '_ {
-        self.grants.iter().filter_map(|g| match g.organisation {
-            Organisation::Cluster(id) => Some(id),
-            Organisation::Municipality { cluster_id, .. } => cluster_id,
-            _ => None,
-        })
+            .chain(self.grants.iter().flat_map(|g| g.partnerships.iter().copied()))
     }
 }
 
-/// What the rules need to know about a need: its state and where it belongs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What the rules need to know about a need: its state, the unit that raised it with every
+/// organisation above that unit, and the partnership whose pool it is in.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NeedScope {
     pub status: NeedStatus,
-    pub municipality_id: i32,
-    pub cluster_id: Option<i32>,
+    /// The raising unit.
+    pub organisation_id: i32,
+    /// The raising unit and every organisation above it (from the closure, by a batched loader).
+    pub ancestors: Vec<i32>,
+    /// The partnership that reviews and prioritises it.
     pub partnership_id: Option<i32>,
 }
 
@@ -60,14 +56,10 @@ impl Viewer {
         if self.person_id().is_none() {
             return CommissionScope::default();
         }
-        let grants = self.grants();
-        let mut regions: Vec<i32> = grants.iter().filter_map(|g| g.partnership_id).collect();
-        regions.sort_unstable();
-        regions.dedup();
         CommissionScope {
             draft_regions: self.coordinated_regions(),
-            all_past_draft: grants.iter().any(|g| g.role == Role::InstitutionMember),
-            regions,
+            all_past_draft: self.grants().iter().any(|g| g.role == Role::InstitutionMember),
+            regions: self.regions(),
         }
     }
 }

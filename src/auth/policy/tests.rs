@@ -1,4 +1,10 @@
 //! The rules, case by case, and the commission scope held to the rule for seeing a commission.
+//!
+//! The tree of these cases: the nation (KSF's body) over RSO Vest's region, over Vestland, over
+//! two clusters; Bergen and Askøy in the first. Oslo kommune with the districts Alna and Søndre
+//! Nordstrand. Partnerships: RSO Vest (`REGION`), another region's (`OTHER_REGION`), KSF
+//! (`NATIONAL`, serving everyone under the nation) and Områdesatsingene (`PROGRAMME`, taking Alna's
+//! and Søndre Nordstrand's needs).
 
 use std::sync::Arc;
 
@@ -6,15 +12,78 @@ use entity::enums::{CommissionStatus, NeedStatus, Role};
 
 use super::{Action, NeedScope, PersonScope, allowed};
 use crate::{
-    auth::viewer::{Grant, Identity, Organisation, Viewer},
+    auth::viewer::{Grant, Identity, Viewer},
+    domain::rounds::Scorer,
     error::AppError,
 };
 
 const REGION: i32 = 1;
 const OTHER_REGION: i32 = 2;
+const NATIONAL: i32 = 3;
+const PROGRAMME: i32 = 4;
 
-fn grant(role: Role, organisation: Organisation, partnership_id: i32) -> Grant {
-    Grant { membership_id: 0, role, organisation, partnership_id: Some(partnership_id) }
+const NATION: i32 = 100;
+const VEST: i32 = 101;
+const VESTLAND: i32 = 102;
+const CLUSTER: i32 = 103;
+const OTHER_CLUSTER: i32 = 104;
+const BERGEN: i32 = 105;
+const ASKOY: i32 = 106;
+const OSLO: i32 = 200;
+const ALNA: i32 = 201;
+const SONDRE_NORDSTRAND: i32 = 202;
+const UIB: i32 = 300;
+
+/// An organisation and every organisation above it.
+fn ancestors(organisation: i32) -> Vec<i32> {
+    match organisation {
+        BERGEN => vec![BERGEN, CLUSTER, VESTLAND, VEST, NATION],
+        ASKOY => vec![ASKOY, CLUSTER, VESTLAND, VEST, NATION],
+        CLUSTER | OTHER_CLUSTER => vec![organisation, VEST, NATION],
+        ALNA | SONDRE_NORDSTRAND => vec![organisation, OSLO, NATION],
+        OSLO => vec![OSLO, NATION],
+        other => vec![other],
+    }
+}
+
+/// The partnerships that serve an organisation.
+fn serving(organisation: i32) -> Vec<i32> {
+    match organisation {
+        ALNA | SONDRE_NORDSTRAND => vec![NATIONAL, PROGRAMME],
+        OSLO => vec![NATIONAL],
+        UIB => vec![REGION],
+        _ => vec![REGION, NATIONAL],
+    }
+}
+
+fn coordinator_of(partnership_id: i32) -> Grant {
+    Grant {
+        membership_id: 0,
+        role: Role::Coordinator,
+        partnership_id: Some(partnership_id),
+        organisation_id: None,
+        institution_id: None,
+        ancestors: Vec::new(),
+        partnerships: vec![partnership_id],
+        national: partnership_id == NATIONAL,
+    }
+}
+
+fn in_unit(role: Role, organisation: i32) -> Grant {
+    Grant {
+        membership_id: 0,
+        role,
+        partnership_id: None,
+        organisation_id: Some(organisation),
+        institution_id: None,
+        ancestors: ancestors(organisation),
+        partnerships: serving(organisation),
+        national: false,
+    }
+}
+
+fn member_of_institution(institution_id: i32) -> Grant {
+    Grant { institution_id: Some(institution_id), ..in_unit(Role::InstitutionMember, UIB) }
 }
 
 fn viewer(person_id: i32, grants: Vec<Grant>) -> Viewer {
@@ -33,11 +102,16 @@ fn bergen_member(person_id: i32) -> PersonScope {
         person_id,
         home_partnership_id: None,
         registered_regions: Vec::new(),
-        grants: vec![grant(
-            Role::UnitMember,
-            Organisation::Municipality { id: 24, cluster_id: Some(1) },
-            REGION,
-        )],
+        grants: vec![in_unit(Role::UnitMember, BERGEN)],
+    }
+}
+
+fn need(status: NeedStatus, organisation_id: i32, partnership_id: i32) -> NeedScope {
+    NeedScope {
+        status,
+        organisation_id,
+        ancestors: ancestors(organisation_id),
+        partnership_id: Some(partnership_id),
     }
 }
 
@@ -46,55 +120,19 @@ fn personal_data_follows_the_written_rule() {
     let person = bergen_member(10);
     let cases = [
         ("the person", viewer(10, vec![]), true),
-        (
-            "a coordinator of the region",
-            viewer(1, vec![grant(Role::Coordinator, Organisation::Region(REGION), REGION)]),
-            true,
-        ),
-        (
-            "a coordinator of another region",
-            viewer(2, vec![grant(Role::Coordinator, Organisation::Region(OTHER_REGION), OTHER_REGION)]),
-            false,
-        ),
-        (
-            "the cluster coordinator",
-            viewer(3, vec![grant(Role::UnitCoordinator, Organisation::Cluster(1), REGION)]),
-            true,
-        ),
+        ("a coordinator of the region", viewer(1, vec![coordinator_of(REGION)]), true),
+        ("a national coordinator", viewer(8, vec![coordinator_of(NATIONAL)]), true),
+        ("a coordinator of another region", viewer(2, vec![coordinator_of(OTHER_REGION)]), false),
+        ("a coordinator of Områdesatsingene", viewer(9, vec![coordinator_of(PROGRAMME)]), false),
+        ("the cluster coordinator", viewer(3, vec![in_unit(Role::UnitCoordinator, CLUSTER)]), true),
         (
             "another cluster's coordinator",
-            viewer(4, vec![grant(Role::UnitCoordinator, Organisation::Cluster(2), REGION)]),
+            viewer(4, vec![in_unit(Role::UnitCoordinator, OTHER_CLUSTER)]),
             false,
         ),
-        (
-            "a colleague in Bergen",
-            viewer(
-                5,
-                vec![grant(
-                    Role::UnitMember,
-                    Organisation::Municipality { id: 24, cluster_id: Some(1) },
-                    REGION,
-                )],
-            ),
-            true,
-        ),
-        (
-            "a member of another municipality",
-            viewer(
-                6,
-                vec![grant(
-                    Role::UnitMember,
-                    Organisation::Municipality { id: 25, cluster_id: Some(1) },
-                    REGION,
-                )],
-            ),
-            false,
-        ),
-        (
-            "an institution member",
-            viewer(7, vec![grant(Role::InstitutionMember, Organisation::Institution(1), REGION)]),
-            false,
-        ),
+        ("a colleague in Bergen", viewer(5, vec![in_unit(Role::UnitMember, BERGEN)]), true),
+        ("a member of another municipality", viewer(6, vec![in_unit(Role::UnitMember, ASKOY)]), false),
+        ("an institution member", viewer(7, vec![member_of_institution(1)]), false),
         ("the public", Viewer::public(), false),
     ];
     for (who, viewer, allowed) in cases {
@@ -103,11 +141,11 @@ fn personal_data_follows_the_written_rule() {
 }
 
 #[test]
-fn only_coordinators_of_the_region_manage_people() {
-    let coordinator = viewer(1, vec![grant(Role::Coordinator, Organisation::Region(REGION), REGION)]);
+fn only_coordinators_of_the_partnership_manage_people() {
+    let coordinator = viewer(1, vec![coordinator_of(REGION)]);
     assert!(coordinator.can(Action::ManagePeople { partnership_id: REGION }));
     assert!(!coordinator.can(Action::ManagePeople { partnership_id: OTHER_REGION }));
-    let cluster = viewer(3, vec![grant(Role::UnitCoordinator, Organisation::Cluster(1), REGION)]);
+    let cluster = viewer(3, vec![in_unit(Role::UnitCoordinator, CLUSTER)]);
     assert!(!cluster.can(Action::ManagePeople { partnership_id: REGION }));
     assert_eq!(
         cluster.require(Action::ManagePeople { partnership_id: REGION }),
@@ -120,57 +158,90 @@ fn only_coordinators_of_the_region_manage_people() {
 }
 
 #[test]
-fn needs_follow_their_municipality_cluster_and_region() {
-    let draft = NeedScope {
-        status: NeedStatus::Draft,
-        municipality_id: 24,
-        cluster_id: Some(1),
-        partnership_id: Some(REGION),
+fn needs_follow_the_unit_that_raised_them_the_units_above_it_and_their_pool() {
+    let draft = need(NeedStatus::Draft, BERGEN, REGION);
+    let submitted = need(NeedStatus::Submitted, BERGEN, REGION);
+    let bergen = viewer(5, vec![in_unit(Role::UnitMember, BERGEN)]);
+    let askoy = viewer(6, vec![in_unit(Role::UnitMember, ASKOY)]);
+    let cluster = viewer(3, vec![in_unit(Role::UnitCoordinator, CLUSTER)]);
+    let other_cluster = viewer(4, vec![in_unit(Role::UnitCoordinator, OTHER_CLUSTER)]);
+    let coordinator = viewer(1, vec![coordinator_of(REGION)]);
+    let elsewhere = viewer(2, vec![coordinator_of(OTHER_REGION)]);
+    let national = viewer(8, vec![coordinator_of(NATIONAL)]);
+    let see = |v: &Viewer, n: &NeedScope| {
+        v.can(Action::SeeNeed { status: n.status, organisation_id: n.organisation_id })
     };
-    let submitted = NeedScope { status: NeedStatus::Submitted, ..draft };
-    let bergen = viewer(
-        5,
-        vec![grant(Role::UnitMember, Organisation::Municipality { id: 24, cluster_id: Some(1) }, REGION)],
-    );
-    let askoy = viewer(
-        6,
-        vec![grant(Role::UnitMember, Organisation::Municipality { id: 25, cluster_id: Some(1) }, REGION)],
-    );
-    let cluster = viewer(3, vec![grant(Role::UnitCoordinator, Organisation::Cluster(1), REGION)]);
-    let other_cluster = viewer(4, vec![grant(Role::UnitCoordinator, Organisation::Cluster(2), REGION)]);
-    let coordinator = viewer(1, vec![grant(Role::Coordinator, Organisation::Region(REGION), REGION)]);
-    let elsewhere =
-        viewer(2, vec![grant(Role::Coordinator, Organisation::Region(OTHER_REGION), OTHER_REGION)]);
 
-    assert!(bergen.can(Action::SeeNeed(&draft)));
+    assert!(see(&bergen, &draft));
     for v in [&askoy, &cluster, &coordinator, &Viewer::public()] {
-        assert!(!v.can(Action::SeeNeed(&draft)), "drafts stay in their municipality");
-        assert!(v.can(Action::SeeNeed(&submitted)));
+        assert!(!see(v, &draft), "drafts stay in their unit");
+        assert!(see(v, &submitted));
     }
     assert!(bergen.can(Action::EditNeed(&draft)) && !askoy.can(Action::EditNeed(&draft)));
     assert!(cluster.can(Action::ReviewNeed(&submitted)) && coordinator.can(Action::ReviewNeed(&submitted)));
-    for v in [&bergen, &other_cluster, &elsewhere] {
-        assert!(!v.can(Action::ReviewNeed(&submitted)));
+    assert!(!cluster.can(Action::ReviewNeed(&draft)), "a draft is not for review");
+    for v in [&bergen, &other_cluster, &elsewhere, &national] {
+        assert!(!v.can(Action::ReviewNeed(&submitted)), "not its pool, nor a unit above it");
     }
     assert!(coordinator.can(Action::CurateNeed(&submitted)) && !cluster.can(Action::CurateNeed(&submitted)));
     assert!(
-        askoy.can(Action::CosignFor { municipality_id: 25 })
-            && !askoy.can(Action::CosignFor { municipality_id: 24 })
+        askoy.can(Action::CosignFor { organisation_id: ASKOY })
+            && !askoy.can(Action::CosignFor { organisation_id: BERGEN })
+    );
+    assert!(national.can(Action::CosignFor { organisation_id: ALNA }), "on behalf, across regions");
+    assert!(
+        !coordinator.can(Action::CosignFor { organisation_id: BERGEN }),
+        "a region's coordinator does not"
+    );
+}
+
+#[test]
+fn a_district_need_is_reviewed_by_its_pool_and_the_units_above_it_and_hidden_from_the_next_district() {
+    let draft = need(NeedStatus::Draft, SONDRE_NORDSTRAND, PROGRAMME);
+    let submitted = need(NeedStatus::Submitted, SONDRE_NORDSTRAND, PROGRAMME);
+    let alna = viewer(1, vec![in_unit(Role::UnitMember, ALNA)]);
+    let oslo = viewer(2, vec![in_unit(Role::UnitCoordinator, OSLO)]);
+    let programme = viewer(3, vec![coordinator_of(PROGRAMME)]);
+    let district = viewer(4, vec![in_unit(Role::UnitMember, SONDRE_NORDSTRAND)]);
+    let alna_coordinator = viewer(5, vec![in_unit(Role::UnitCoordinator, ALNA)]);
+    assert!(!alna.can(Action::SeeNeed { status: draft.status, organisation_id: SONDRE_NORDSTRAND }));
+    assert!(district.can(Action::SeeNeed { status: draft.status, organisation_id: SONDRE_NORDSTRAND }));
+    assert!(
+        oslo.can(Action::ReviewNeed(&submitted)),
+        "Oslo kommune's unit coordinator is above the district"
+    );
+    assert!(programme.can(Action::ReviewNeed(&submitted)) && programme.can(Action::CurateNeed(&submitted)));
+    assert!(!oslo.can(Action::CurateNeed(&submitted)), "curating is the pool's");
+    assert!(!alna_coordinator.can(Action::ReviewNeed(&submitted)), "a sibling is not above it");
+    assert!(!district.can(Action::ReviewNeed(&submitted)));
+}
+
+#[test]
+fn units_of_any_kind_score_through_their_coordinators_and_institutions_through_their_members() {
+    let alna = viewer(1, vec![in_unit(Role::UnitCoordinator, ALNA)]);
+    let alna_member = viewer(2, vec![in_unit(Role::UnitMember, ALNA)]);
+    let uib = viewer(3, vec![member_of_institution(7)]);
+    assert_eq!(alna.scorers(), vec![Scorer::Unit(ALNA)]);
+    assert!(alna.can(Action::ScoreFor { scorer: Scorer::Unit(ALNA) }));
+    assert!(!alna.can(Action::ScoreFor { scorer: Scorer::Unit(SONDRE_NORDSTRAND) }));
+    assert!(!alna_member.can(Action::ScoreFor { scorer: Scorer::Unit(ALNA) }), "members do not score");
+    assert!(uib.can(Action::ScoreFor { scorer: Scorer::Institution(7) }));
+    assert!(!uib.can(Action::ScoreFor { scorer: Scorer::Institution(8) }));
+    assert!(
+        alna.can(Action::SeeRound { partnership_id: PROGRAMME })
+            && !alna.can(Action::SeeRound { partnership_id: REGION })
     );
 }
 
 #[test]
 fn tokens_are_managed_by_their_owner_and_the_region_coordinators() {
     let person = bergen_member(10);
-    let coordinator = viewer(1, vec![grant(Role::Coordinator, Organisation::Region(REGION), REGION)]);
+    let coordinator = viewer(1, vec![coordinator_of(REGION)]);
     assert!(viewer(10, vec![]).can(Action::MintTokenFor(&person)));
     assert!(coordinator.can(Action::MintTokenFor(&person)));
     assert!(coordinator.can(Action::ManageToken { owner: &person, bound: None }));
-    let colleague = viewer(
-        5,
-        vec![grant(Role::UnitMember, Organisation::Municipality { id: 24, cluster_id: Some(1) }, REGION)],
-    );
-    let cluster = viewer(3, vec![grant(Role::UnitCoordinator, Organisation::Cluster(1), REGION)]);
+    let colleague = viewer(5, vec![in_unit(Role::UnitMember, BERGEN)]);
+    let cluster = viewer(3, vec![in_unit(Role::UnitCoordinator, CLUSTER)]);
     for v in [&colleague, &cluster] {
         assert!(!v.can(Action::MintTokenFor(&person)));
         assert!(!v.can(Action::ManageToken { owner: &person, bound: None }));
@@ -185,11 +256,11 @@ fn managing_someone_elses_tokens_never_reaches_past_the_managers_regions() {
         home_partnership_id: Some(REGION),
         registered_regions: Vec::new(),
         grants: vec![
-            grant(Role::Coordinator, Organisation::Region(REGION), REGION),
-            grant(Role::UnitMember, Organisation::Municipality { id: 40, cluster_id: Some(5) }, OTHER_REGION),
+            coordinator_of(REGION),
+            Grant { partnerships: vec![OTHER_REGION], ..in_unit(Role::UnitMember, 40) },
         ],
     };
-    let b = viewer(2, vec![grant(Role::Coordinator, Organisation::Region(OTHER_REGION), OTHER_REGION)]);
+    let b = viewer(2, vec![coordinator_of(OTHER_REGION)]);
     assert!(b.can(Action::MintTokenFor(&victim)), "B may give the person a token for B");
     assert!(b.can(Action::ManageToken { owner: &victim, bound: Some(&[OTHER_REGION]) }));
     assert!(!b.can(Action::ManageToken { owner: &victim, bound: None }), "the person's own token reaches A");
@@ -204,7 +275,7 @@ fn managing_someone_elses_tokens_never_reaches_past_the_managers_regions() {
         minted_by: Some(2),
         bound: Some(vec![OTHER_REGION]),
         bound_by: Some(2),
-        grants: vec![victim.grants[1]],
+        grants: vec![victim.grants[1].clone()],
     }));
     assert!(bound_to_b.can(Action::ManageToken { owner: &victim, bound: Some(&[OTHER_REGION]) }));
     assert!(!bound_to_b.can(Action::ManageToken { owner: &victim, bound: None }));
@@ -219,17 +290,10 @@ fn managing_someone_elses_tokens_never_reaches_past_the_managers_regions() {
 fn the_commission_scope_is_the_rule_for_seeing_a_commission() {
     let viewers = [
         Viewer::public(),
-        viewer(1, vec![grant(Role::Coordinator, Organisation::Region(REGION), REGION)]),
-        viewer(2, vec![grant(Role::InstitutionMember, Organisation::Institution(3), OTHER_REGION)]),
-        viewer(3, vec![grant(Role::UnitCoordinator, Organisation::Cluster(1), REGION)]),
-        viewer(
-            4,
-            vec![grant(
-                Role::UnitMember,
-                Organisation::Municipality { id: 24, cluster_id: Some(1) },
-                OTHER_REGION,
-            )],
-        ),
+        viewer(1, vec![coordinator_of(REGION)]),
+        viewer(2, vec![member_of_institution(3)]),
+        viewer(3, vec![in_unit(Role::UnitCoordinator, CLUSTER)]),
+        viewer(4, vec![in_unit(Role::UnitMember, ALNA)]),
     ];
     let statuses = [
         CommissionStatus::Draft,

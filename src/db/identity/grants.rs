@@ -1,33 +1,83 @@
 //! The grants a request acts with: a token found by its hash with its owner's memberships (the
 //! authenticator's one indexed query), and the memberships of several people (the policy's, by
-//! DataLoader), each with its organisation's region resolved.
+//! DataLoader), each with its organisation's place in the tree and the partnerships it counts in.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::{
-    api_token, api_token_partnership, cluster, enums::Role, institution, membership, municipality, person,
+    api_token, api_token_partnership,
+    enums::{OrganisationKind, Role},
+    institution, membership, organisation, organisation_ancestor, partnership, partnership_member, person,
 };
 use sea_orm::{
-    ConnectionTrait, DbErr, FromQueryResult,
+    ConnectionTrait, DatabaseBackend, DbErr, FromQueryResult,
     sea_query::{Expr, ExprTrait, JoinType, Order, Query, SelectStatement},
 };
 
-use super::{C, I, M, MU, P, R, T, grant_joins, organisation_region, still_coordinated};
+use super::{I, M, OA, P, PM, R, T, grant_joins, partnerships_of_membership, still_coordinated};
 use crate::db::{Db, sql};
 
-/// A membership with its organisation's region resolved (and a municipality's cluster).
-#[derive(Clone, Debug, PartialEq, Eq, FromQueryResult)]
+/// A membership with what the policy needs of its organisation: where it sits in the tree and
+/// which partnerships it counts in.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GrantRow {
     pub person_id: i32,
     pub membership_id: i32,
     pub role: Role,
+    /// The partnership a coordinator coordinates.
     pub partnership_id: Option<i32>,
-    pub cluster_id: Option<i32>,
-    pub municipality_id: Option<i32>,
+    /// The organisation a unit or institution role is held in.
+    pub organisation_id: Option<i32>,
+    /// The institution's own id, when the organisation is one.
     pub institution_id: Option<i32>,
-    pub org_partnership_id: Option<i32>,
-    pub municipality_cluster_id: Option<i32>,
+    /// The organisation and every organisation above it, in id order.
+    pub ancestors: Vec<i32>,
+    /// The partnerships the membership counts in (see `partnerships_of_membership`), each once:
+    /// the nearest first (a coordinator's own; the one whose member is closest above the
+    /// organisation, RSO Vest before KSF for Bergen), then the others in id order.
+    pub partnerships: Vec<i32>,
+    /// A coordinator of a partnership of the national level (its body is NATIONAL: KSF).
+    pub national: bool,
+}
+
+/// A `GrantRow` as the statement gives it: the lists aggregated as text.
+#[derive(FromQueryResult)]
+struct RawGrant {
+    person_id: i32,
+    membership_id: i32,
+    role: Role,
+    partnership_id: Option<i32>,
+    organisation_id: Option<i32>,
+    institution_id: Option<i32>,
+    ancestors: Option<String>,
+    serving: Option<String>,
+    nearest: Option<i32>,
+    national: bool,
+}
+
+impl From<RawGrant> for GrantRow {
+    fn from(raw: RawGrant) -> Self {
+        let nearest = raw.partnership_id.or(raw.nearest);
+        let mut others: Vec<i32> =
+            sql::parse_ids(raw.serving.as_deref()).into_iter().filter(|p| Some(*p) != nearest).collect();
+        others.sort_unstable();
+        others.dedup();
+        let partnerships = nearest.into_iter().chain(others).collect();
+        let mut ancestors = sql::parse_ids(raw.ancestors.as_deref());
+        ancestors.sort_unstable();
+        Self {
+            person_id: raw.person_id,
+            membership_id: raw.membership_id,
+            role: raw.role,
+            partnership_id: raw.partnership_id,
+            organisation_id: raw.organisation_id,
+            institution_id: raw.institution_id,
+            ancestors,
+            partnerships,
+            national: raw.national,
+        }
+    }
 }
 
 /// A token found by its hash, with its owner's memberships (none if the owner has none).
@@ -46,8 +96,8 @@ pub struct TokenGrants {
     pub bound: Option<Vec<i32>>,
     /// Whose coordination bounds it, for a region-bound token.
     pub bound_by_person_id: Option<i32>,
-    /// The owner's memberships the token carries: for a region-bound token only those in its
-    /// regions.
+    /// The owner's memberships the token carries: for a partnership-bound token only those that
+    /// count in one of its partnerships.
     pub grants: Vec<GrantRow>,
 }
 
@@ -63,30 +113,78 @@ struct TokenGrantRow {
     expires_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
     last_used_at: Option<DateTime<Utc>>,
+    // The membership, if the owner has one: a `RawGrant`'s columns, null without one.
     person_id: Option<i32>,
     membership_id: Option<i32>,
     role: Option<Role>,
     partnership_id: Option<i32>,
-    cluster_id: Option<i32>,
-    municipality_id: Option<i32>,
+    organisation_id: Option<i32>,
     institution_id: Option<i32>,
-    org_partnership_id: Option<i32>,
-    municipality_cluster_id: Option<i32>,
+    ancestors: Option<String>,
+    serving: Option<String>,
+    nearest: Option<i32>,
+    national: Option<bool>,
 }
 
-/// The columns of a `GrantRow`: membership `m` with its organisation's region.
-fn grant_columns(select: &mut SelectStatement) {
+impl TokenGrantRow {
+    fn grant(self) -> Option<GrantRow> {
+        let raw = RawGrant {
+            person_id: self.person_id?,
+            membership_id: self.membership_id?,
+            role: self.role?,
+            partnership_id: self.partnership_id,
+            organisation_id: self.organisation_id,
+            institution_id: self.institution_id,
+            ancestors: self.ancestors,
+            serving: self.serving,
+            nearest: self.nearest,
+            national: self.national.unwrap_or(false),
+        };
+        Some(raw.into())
+    }
+}
+
+/// The columns of a `GrantRow`: membership `m`, its institution, and its organisation's
+/// ancestors and partnerships aggregated by subqueries over the closure.
+fn grant_columns(select: &mut SelectStatement, backend: DatabaseBackend) {
     use membership::Column::*;
+    let ancestors = Query::select()
+        .expr(sql::id_list(backend, Expr::col((OA, organisation_ancestor::Column::AncestorId))))
+        .from_as(organisation_ancestor::Entity, OA)
+        .and_where(Expr::col((OA, organisation_ancestor::Column::OrganisationId)).equals((M, OrganisationId)))
+        .to_owned();
+    let serving = partnerships_of_membership(sql::id_list(
+        backend,
+        Expr::col((PM, partnership_member::Column::PartnershipId)),
+    ));
+    let nearest = partnerships_of_membership(Expr::col((PM, partnership_member::Column::PartnershipId)))
+        .order_by((OA, organisation_ancestor::Column::Depth), Order::Asc)
+        .order_by((PM, partnership_member::Column::PartnershipId), Order::Asc)
+        .limit(1)
+        .to_owned();
+    // A coordinator of the national level: the body of the partnership is NATIONAL.
+    let national = Query::select()
+        .expr(Expr::Constant(1.into()))
+        .from(partnership::Entity)
+        .inner_join(
+            organisation::Entity,
+            Expr::col((organisation::Entity, organisation::Column::Id))
+                .equals((partnership::Entity, partnership::Column::OrganisationId)),
+        )
+        .and_where(Expr::col((partnership::Entity, partnership::Column::Id)).equals((M, PartnershipId)))
+        .and_where(
+            Expr::col((organisation::Entity, organisation::Column::Kind)).eq(OrganisationKind::National),
+        )
+        .to_owned();
     select
         .column((M, PersonId))
         .expr_as(Expr::col((M, Id)), "membership_id")
-        .columns([(M, Role), (M, PartnershipId)])
-        // The typed row the membership's organisation is, whichever its kind.
-        .expr_as(Expr::col((C, cluster::Column::Id)), "cluster_id")
-        .expr_as(Expr::col((MU, municipality::Column::Id)), "municipality_id")
+        .columns([(M, Role), (M, PartnershipId), (M, OrganisationId)])
         .expr_as(Expr::col((I, institution::Column::Id)), "institution_id")
-        .expr_as(organisation_region(), "org_partnership_id")
-        .expr_as(Expr::col((MU, municipality::Column::ClusterId)), "municipality_cluster_id");
+        .expr_as(sql::scalar(ancestors), "ancestors")
+        .expr_as(sql::scalar(serving), "serving")
+        .expr_as(sql::scalar(nearest), "nearest")
+        .expr_as(Expr::exists(national), "national");
 }
 
 /// The token with this hash, its owner's grants and the regions that bound it: one indexed query.
@@ -108,7 +206,7 @@ pub async fn token_grants(db: &Db, hash: &str) -> Result<Option<TokenGrants>, Db
         .columns([(T, MintedByPersonId), (T, PartnershipBound), (T, BoundByPersonId)])
         .expr_as(sql::scalar(bound_regions), "bound_regions")
         .columns([(T, ExpiresAt), (T, RevokedAt), (T, LastUsedAt)]);
-    grant_columns(&mut select);
+    grant_columns(&mut select, db.backend());
     select
         .from_as(api_token::Entity, T)
         .join_as(
@@ -143,27 +241,16 @@ pub async fn token_grants(db: &Db, hash: &str) -> Result<Option<TokenGrants>, Db
         grants: Vec::new(),
     };
     for row in rows {
-        if let (Some(person_id), Some(membership_id), Some(role)) =
-            (row.person_id, row.membership_id, row.role)
-        {
-            let within = match &found.bound {
-                None => true,
-                Some(regions) => row.org_partnership_id.is_some_and(|r| regions.contains(&r)),
-            };
-            if !within {
-                continue;
-            }
-            found.grants.push(GrantRow {
-                person_id,
-                membership_id,
-                role,
-                partnership_id: row.partnership_id,
-                cluster_id: row.cluster_id,
-                municipality_id: row.municipality_id,
-                institution_id: row.institution_id,
-                org_partnership_id: row.org_partnership_id,
-                municipality_cluster_id: row.municipality_cluster_id,
-            });
+        let Some(grant) = row.grant() else {
+            continue;
+        };
+        // A partnership-bound token carries the grants that count in one of its partnerships.
+        let within = match &found.bound {
+            None => true,
+            Some(bound) => grant.partnerships.iter().any(|p| bound.contains(p)),
+        };
+        if within {
+            found.grants.push(grant);
         }
     }
     Ok(Some(found))
@@ -178,16 +265,17 @@ pub async fn grants_of(
     if person_ids.is_empty() {
         return Ok(HashMap::new());
     }
+    let backend = db.get_database_backend();
     let mut select = Query::select();
-    grant_columns(&mut select);
+    grant_columns(&mut select, backend);
     select.from_as(membership::Entity, M);
     grant_joins(&mut select);
     select
         .and_where(Expr::col((M, membership::Column::PersonId)).is_in(person_ids.iter().copied()))
         .order_by((M, membership::Column::Id), Order::Asc);
-    let rows = GrantRow::find_by_statement(db.get_database_backend().build(&select)).all(db).await?;
+    let rows = RawGrant::find_by_statement(backend.build(&select)).all(db).await?;
     let mut grouped: HashMap<i32, Vec<GrantRow>> = HashMap::new();
-    for row in rows {
+    for row in rows.into_iter().map(GrantRow::from) {
         grouped.entry(row.person_id).or_default().push(row);
     }
     Ok(grouped)

@@ -9,7 +9,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, JoinType, Order, Query},
 };
 
-use super::{M, R, T, grant_joins, organisation_region, still_coordinated};
+use super::{M, R, T, membership_in, still_coordinated};
 use crate::domain::identity::Email;
 
 #[tracing::instrument(level = "debug", skip_all)]
@@ -20,7 +20,8 @@ pub async fn person_by_email(
     person::Entity::find().filter(person::Column::Email.eq(email.as_str())).one(db).await
 }
 
-/// People whose home region or a membership's region is one of `partnership_ids`, optionally
+/// People whose home partnership is one of `partnership_ids`, who are registered in one, or who
+/// hold a membership that counts in one (see `membership_in`), optionally
 /// matching `search` in name or e-mail; ordered by id. One statement.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn people_in_regions(
@@ -33,9 +34,10 @@ pub async fn people_in_regions(
     }
     let regions = || partnership_ids.iter().copied();
     let mut members = Query::select();
-    members.column((M, membership::Column::PersonId)).from_as(membership::Entity, M);
-    grant_joins(&mut members);
-    members.and_where(organisation_region().is_in(regions()));
+    members
+        .column((M, membership::Column::PersonId))
+        .from_as(membership::Entity, M)
+        .and_where(membership_in(partnership_ids));
     let registered = Query::select()
         .column(person_partnership::Column::PersonId)
         .from(person_partnership::Entity)

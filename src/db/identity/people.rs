@@ -2,12 +2,10 @@
 //! and unregister a person; add and remove a membership (a region keeps its last coordinator).
 
 use chrono::Utc;
-use entity::{cluster, enums::Role, institution, membership, municipality, person, person_partnership};
+use entity::{enums::Role, membership, person, person_partnership};
 use sea_orm::{
-    ActiveModelTrait,
-    ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    sea_query::{Alias, Expr, ExprTrait, IntoIden, Query},
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter,
 };
 use serde_json::json;
 
@@ -17,7 +15,7 @@ use crate::{
         audit::{self, Actor, Event},
         duplicate_is_conflict,
     },
-    domain::identity::{Email, OrganisationKind, PersonName},
+    domain::identity::{Email, PersonName},
 };
 
 /// Creates a person (and, if given, their first membership).
@@ -140,12 +138,20 @@ pub async fn unregister_person(
     Ok(())
 }
 
-/// A membership to add: the role, the organisation's id (of the role's kind) and its region.
+/// Where a membership is held: a coordinator's in a partnership, every other role's in an
+/// organisation of the tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeldIn {
+    Partnership(i32),
+    Organisation(i32),
+}
+
+/// A membership to add: the role, where it is held, and the partnership whose audit log records it.
 #[derive(Clone, Copy, Debug)]
 pub struct NewMembership {
     pub role: Role,
-    pub organisation_id: i32,
-    pub partnership_id: Option<i32>,
+    pub held_in: HeldIn,
+    pub audited_in: Option<i32>,
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
@@ -171,25 +177,15 @@ async fn insert_membership(
     person_id: i32,
     new: NewMembership,
 ) -> Result<membership::Model, WriteError> {
-    let kind = OrganisationKind::of(new.role);
-    // A coordinator's membership is in the partnership; every other in the typed row's organisation.
-    let typed = match kind {
-        OrganisationKind::Region => None,
-        OrganisationKind::Cluster => {
-            Some(typed_organisation(txn, cluster::Entity, new.organisation_id).await?)
-        }
-        OrganisationKind::Municipality => {
-            Some(typed_organisation(txn, municipality::Entity, new.organisation_id).await?)
-        }
-        OrganisationKind::Institution => {
-            Some(typed_organisation(txn, institution::Entity, new.organisation_id).await?)
-        }
+    let (partnership_id, organisation_id, named) = match new.held_in {
+        HeldIn::Partnership(id) => (Some(id), None, id),
+        HeldIn::Organisation(id) => (None, Some(id), id),
     };
     let model = membership::ActiveModel {
         person_id: Set(person_id),
         role: Set(new.role.current()),
-        partnership_id: Set(typed.is_none().then_some(new.organisation_id)),
-        organisation_id: Set(typed),
+        partnership_id: Set(partnership_id),
+        organisation_id: Set(organisation_id),
         created_at: Set(Utc::now()),
         ..Default::default()
     };
@@ -204,10 +200,8 @@ async fn insert_membership(
             action: "membership.add",
             target_type: NodeType::Membership,
             target_id: membership.id,
-            partnership_id: new.partnership_id,
-            detail: Some(
-                json!({ "person": person_id, "role": new.role, "organisation": new.organisation_id }),
-            ),
+            partnership_id: new.audited_in,
+            detail: Some(json!({ "person": person_id, "role": new.role.current(), "organisation": named })),
         },
     )
     .await?;
@@ -255,21 +249,4 @@ pub async fn remove_membership(
     .await?;
     db.commit(txn, Effect::Changed(NodeType::Membership, membership_id)).await?;
     Ok(existing)
-}
-
-/// The organisation of the typed row `id` of `table` (a cluster, municipality or institution).
-async fn typed_organisation(
-    txn: &impl ConnectionTrait,
-    table: impl IntoIden,
-    id: i32,
-) -> Result<i32, WriteError> {
-    let table = table.into_iden();
-    let select = Query::select()
-        .column((table.clone(), Alias::new("organisation_id")))
-        .from(table.clone())
-        .and_where(Expr::col((table, Alias::new("id"))).eq(id))
-        .to_owned();
-    let row = txn.query_one(&select).await?;
-    row.and_then(|r| r.try_get::<Option<i32>>("", "organisation_id").ok().flatten())
-        .ok_or(WriteError::NotFound { field: "organisation" })
 }

@@ -4,35 +4,31 @@
 
 use chrono::{DateTime, Utc};
 use entity::{
-    county,
     enums::{NeedStatus, Urgency},
-    municipality, need, need_theme, organisation_ancestor, partnership_member,
+    need, need_theme, organisation_ancestor,
 };
 use sea_orm::{
     DatabaseBackend, Iterable,
-    sea_query::{Cond, Condition, Expr, ExprTrait, JoinType, Query, SelectStatement},
+    sea_query::{Cond, Condition, Expr, ExprTrait, Query, SelectStatement},
 };
 
 use super::{N, n, search};
-use crate::{
-    db::organisations::read::{Members, OA, PM, join_members_above},
-    domain::needs::is_published,
-};
+use crate::{db::organisations::read::OA, domain::needs::is_published};
 
 /// Which needs to list. Empty lists and `None` mean no restriction.
 #[derive(Clone, Debug, Default)]
 pub struct NeedFilter {
     pub statuses: Vec<NeedStatus>,
     pub theme_ids: Vec<i32>,
-    pub partnership_id: Option<i32>,
-    pub cluster_id: Option<i32>,
+    /// Needs raised in this municipality, by it or by a unit within it.
     pub municipality_id: Option<i32>,
     pub product_type_id: Option<i32>,
-    /// Needs raised in the subtree of each of these organisations (the filter's, and the
-    /// organisation whose needs are asked for): their municipality's organisation is it or a
-    /// descendant.
+    /// Needs raised in the subtree of each of these organisations (a filter's cluster and
+    /// organisation, and the organisation whose needs are asked for): the unit that raised them
+    /// is it or below it.
     pub organisation_ids: Vec<i32>,
-    /// Needs raised in the subtree of a member of each of these partnerships.
+    /// Needs in the pool of each of these partnerships (a filter's region and partnership, and
+    /// the partnership whose needs are asked for).
     pub partnership_ids: Vec<i32>,
     pub urgency: Option<Urgency>,
     pub submitted_after: Option<DateTime<Utc>>,
@@ -41,10 +37,11 @@ pub struct NeedFilter {
     pub search: Vec<String>,
 }
 
-/// Whose drafts the caller may see (drafts are visible only within their municipality).
+/// Whose drafts the caller may see (drafts are visible only to the members of the unit that
+/// raised them).
 #[derive(Clone, Debug, Default)]
 pub struct Visibility {
-    pub draft_municipalities: Vec<i32>,
+    pub draft_units: Vec<i32>,
 }
 
 /// Narrows a statement over `need n` (its `FROM` and any joins already added) to the needs that
@@ -65,12 +62,12 @@ pub(super) fn restrict(
 
 /// The filter's conditions and the viewer's, all of which a need must meet.
 fn conditions(filter: &NeedFilter, visibility: &Visibility) -> Condition {
-    // Unpublished needs (drafts) only of the municipalities the viewer may see them in: the
-    // statuses come from the domain's rule, bound like any value.
+    // Unpublished needs (drafts) only of the units the viewer may see them in: the statuses come
+    // from the domain's rule, bound like any value.
     let unpublished = NeedStatus::iter().filter(|status| !is_published(*status));
     let visible = Cond::any().add(n(need::Column::Status).is_not_in(unpublished)).add_option(
-        (!visibility.draft_municipalities.is_empty())
-            .then(|| n(need::Column::MunicipalityId).is_in(visibility.draft_municipalities.iter().copied())),
+        (!visibility.draft_units.is_empty())
+            .then(|| n(need::Column::OrganisationId).is_in(visibility.draft_units.iter().copied())),
     );
     Cond::all()
         .add(visible)
@@ -89,32 +86,6 @@ fn conditions(filter: &NeedFilter, visibility: &Visibility) -> Condition {
             )
         }))
         .add_option(filter.municipality_id.map(|id| n(need::Column::MunicipalityId).eq(id)))
-        .add_option(filter.cluster_id.map(|id| {
-            n(need::Column::MunicipalityId).in_subquery(
-                Query::select()
-                    .column(municipality::Column::Id)
-                    .from(municipality::Entity)
-                    .and_where(Expr::col(municipality::Column::ClusterId).eq(id))
-                    .to_owned(),
-            )
-        }))
-        .add_option(filter.partnership_id.map(|id| {
-            const M: &str = "m";
-            const C: &str = "c";
-            n(need::Column::MunicipalityId).in_subquery(
-                Query::select()
-                    .column((M, municipality::Column::Id))
-                    .from_as(municipality::Entity, M)
-                    .join_as(
-                        JoinType::InnerJoin,
-                        county::Entity,
-                        C,
-                        Expr::col((C, county::Column::Id)).equals((M, municipality::Column::CountyId)),
-                    )
-                    .and_where(Expr::col((C, county::Column::PartnershipId)).eq(id))
-                    .to_owned(),
-            )
-        }))
         .add_option(filter.product_type_id.map(|id| n(need::Column::ProductTypeId).eq(id)))
         .add_option(organisations(filter))
         .add_option(filter.urgency.map(|urgency| n(need::Column::Urgency).eq(urgency)))
@@ -122,41 +93,20 @@ fn conditions(filter: &NeedFilter, visibility: &Visibility) -> Condition {
         .add_option(filter.submitted_before.map(|before| n(need::Column::SubmittedAt).lt(before)))
 }
 
-/// The alias of `municipality` in the subqueries over the organisation tree (whose other
-/// aliases are `db::organisations::read`'s).
-const M: &str = "m";
-
-/// Needs raised under each of the filter's organisations, and where each of its partnerships
-/// takes needs (under a member that accepts them): one `IN` subquery each, through the closure `organisation_ancestor` (and `partnership_member`), so the depth of
-/// the tree costs nothing and no row is looked up one by one.
+/// Needs raised under each of the filter's organisations (one `IN` subquery over the closure
+/// `organisation_ancestor` each, so the depth of the tree costs nothing and no row is looked up
+/// one by one), and in the pool of each of its partnerships.
 fn organisations(filter: &NeedFilter) -> Option<Condition> {
     let under = filter.organisation_ids.iter().map(|id| {
-        let mut municipalities = subtree_municipalities();
-        municipalities.and_where(Expr::col((OA, organisation_ancestor::Column::AncestorId)).eq(*id));
-        n(need::Column::MunicipalityId).in_subquery(municipalities)
-    });
-    let served = filter.partnership_ids.iter().map(|id| {
-        let mut municipalities = subtree_municipalities();
-        join_members_above(&mut municipalities, Members::Accepting)
-            .and_where(Expr::col((PM, partnership_member::Column::PartnershipId)).eq(*id));
-        n(need::Column::MunicipalityId).in_subquery(municipalities)
-    });
-    let conditions: Vec<Expr> = under.chain(served).collect();
-    (!conditions.is_empty()).then(|| conditions.into_iter().fold(Cond::all(), Condition::add))
-}
-
-/// The municipalities (`m.id`) with every ancestor of their organisation (`oa.ancestor_id`, the
-/// organisation itself included), for the caller to narrow by ancestor.
-fn subtree_municipalities() -> SelectStatement {
-    Query::select()
-        .column((M, municipality::Column::Id))
-        .from_as(municipality::Entity, M)
-        .join_as(
-            JoinType::InnerJoin,
-            organisation_ancestor::Entity,
-            OA,
-            Expr::col((OA, organisation_ancestor::Column::OrganisationId))
-                .equals((M, municipality::Column::OrganisationId)),
+        n(need::Column::OrganisationId).in_subquery(
+            Query::select()
+                .column((OA, organisation_ancestor::Column::OrganisationId))
+                .from_as(organisation_ancestor::Entity, OA)
+                .and_where(Expr::col((OA, organisation_ancestor::Column::AncestorId)).eq(*id))
+                .to_owned(),
         )
-        .to_owned()
+    });
+    let pooled = filter.partnership_ids.iter().map(|id| n(need::Column::PartnershipId).eq(*id));
+    let conditions: Vec<Expr> = under.chain(pooled).collect();
+    (!conditions.is_empty()).then(|| conditions.into_iter().fold(Cond::all(), Condition::add))
 }

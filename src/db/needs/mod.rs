@@ -32,7 +32,8 @@ pub use rows::{
 };
 pub use search::similar;
 pub use write::{
-    NeedContent, NewEvidence, apply_move, create, link_evidence, move_in, set_population, update,
+    Handover, NeedContent, NewEvidence, apply_move, create, hand_over, link_evidence, move_in,
+    set_population, update,
 };
 
 /// The alias of `need` in the statements of this module.

@@ -1,35 +1,34 @@
 //! Who stands behind a need: co-signatures (and their withdrawal), merges of duplicates and
 //! their undoing. `carry` is the one place that writes the co-signatures a need carries from the
 //! duplicates merged into it, so every one of these writes leaves each need in a chain of merges
-//! with exactly the municipalities still behind it.
+//! with exactly the units still behind it. A unit is a municipality or a unit within one (a
+//! district, a programme, ...); each co-signature also keeps the municipality its unit is in.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::Utc;
 use entity::{
     enums::{NeedEventKind, NeedStatus},
-    municipality, need, need_cosign, need_event,
+    need, need_cosign, need_event,
 };
 use sea_orm::{
-    ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder,
-    sea_query::{Expr, Query},
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
 };
 
-use super::write::{NewEvent, lock, record, save};
+use super::write::{NewEvent, Unit, cosigning_unit, lock, record, save};
 use crate::{
     db::{Db, Effect, NodeType, WriteError, duplicate_is_conflict},
     domain::needs::{Move, is_open, next},
 };
 
-/// Adds `municipality_id` as a co-signer of an open, submitted need.
+/// Adds the unit `organisation_id` as a co-signer of an open, submitted need.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn cosign(
     db: &Db,
     actor: i32,
     need_id: i32,
-    municipality_id: i32,
+    organisation_id: i32,
 ) -> Result<need::Model, WriteError> {
     let txn = db.begin_write().await?;
     let read = lock(&txn, need_id, None).await?;
@@ -39,72 +38,72 @@ pub async fn cosign(
             message: format!("a need that is {} cannot be co-signed", read.status),
         });
     }
-    if read.municipality_id == municipality_id {
+    if read.organisation_id == Some(organisation_id) {
         return Err(WriteError::Invalid {
-            field: "municipality",
-            message: "a municipality cannot co-sign its own need".into(),
+            field: "organisation",
+            message: "a unit cannot co-sign its own need".into(),
         });
     }
-    insert_cosign(&txn, need_id, municipality_id, Some(actor), None)
+    let unit = cosigning_unit(&txn, organisation_id).await?;
+    insert_cosign(&txn, need_id, unit, Some(actor), None)
         .await
-        .map_err(duplicate_is_conflict("municipality", "the municipality has co-signed this need already"))?;
+        .map_err(duplicate_is_conflict("organisation", "the unit has co-signed this need already"))?;
     let saved = recount(&txn, &read).await?;
-    record(
-        &txn,
-        NewEvent {
-            municipality_id: Some(municipality_id),
-            ..NewEvent::of(need_id, Some(actor), NeedEventKind::Cosigned)
-        },
-    )
-    .await?;
+    record(&txn, NewEvent::of(need_id, Some(actor), NeedEventKind::Cosigned).signed_by(unit)).await?;
     db.commit(txn, Effect::Changed(NodeType::Need, need_id)).await?;
     Ok(saved)
 }
 
-/// Takes `municipality_id`'s own co-signature back. A co-signature carried by a merge is not
-/// the municipality's to withdraw: it leaves with `unmerge`. The reach of the needs this one is
+/// Takes the unit `organisation_id`'s own co-signature back. A co-signature carried by a merge
+/// is not the unit's to withdraw: it leaves with `unmerge`. The reach of the needs this one is
 /// merged into follows (see `carry`).
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn withdraw_cosign(
     db: &Db,
     actor: i32,
     need_id: i32,
-    municipality_id: i32,
+    organisation_id: i32,
 ) -> Result<need::Model, WriteError> {
     let txn = db.begin_write().await?;
     let read = lock(&txn, need_id, None).await?;
     let row = need_cosign::Entity::find()
         .filter(need_cosign::Column::NeedId.eq(need_id))
-        .filter(need_cosign::Column::MunicipalityId.eq(municipality_id))
+        .filter(need_cosign::Column::OrganisationId.eq(organisation_id))
         .one(&txn)
         .await?
-        .ok_or(WriteError::NotFound { field: "municipality" })?;
+        .ok_or(WriteError::NotFound { field: "organisation" })?;
     if row.carried_from_need_id.is_some() {
         return Err(WriteError::Conflict {
-            field: "municipality",
+            field: "organisation",
             message: "the co-signature came with a merged duplicate; unmerging it takes it back".into(),
         });
     }
     need_cosign::Entity::delete_by_id(row.id).exec(&txn).await?;
     let saved = carry(&txn, &read, true).await?;
     carry_up(&txn, saved.merged_into_id).await?;
-    record(
-        &txn,
-        NewEvent {
-            municipality_id: Some(municipality_id),
-            ..NewEvent::of(need_id, Some(actor), NeedEventKind::CosignatureWithdrawn)
-        },
-    )
-    .await?;
+    let unit = Unit { organisation_id, municipality_id: row.municipality_id };
+    record(&txn, NewEvent::of(need_id, Some(actor), NeedEventKind::CosignatureWithdrawn).signed_by(unit))
+        .await?;
     db.commit(txn, Effect::Changed(NodeType::Need, need_id)).await?;
     Ok(saved)
 }
 
+/// The unit that raised a need.
+fn raised_in(need: &need::Model) -> Option<Unit> {
+    need.organisation_id
+        .map(|organisation_id| Unit { organisation_id, municipality_id: need.municipality_id })
+}
+
+/// The unit of a co-signature.
+fn cosigner(row: &need_cosign::Model) -> Option<Unit> {
+    row.organisation_id.map(|organisation_id| Unit { organisation_id, municipality_id: row.municipality_id })
+}
+
 /// Makes the carried co-signatures of a need what its duplicates bring, and nothing else: the
-/// one place where carried co-signatures are written. The municipalities behind a need are its
-/// own, its co-signers' and, in turn, those behind each duplicate merged into it; each counts
-/// once. A municipality that is the need's own or co-signed it itself is not carried; any other
-/// behind a duplicate is carried from (the lowest id of) a duplicate that brings it. Rows whose
+/// one place where carried co-signatures are written. The units behind a need are its own, its
+/// co-signers' and, in turn, those behind each duplicate merged into it; each counts once. A
+/// unit that raised the need or co-signed it itself is not carried; any other behind a duplicate
+/// is carried from (the lowest id of) a duplicate that brings it. Rows whose
 /// duplicate no longer brings them go. Raises the need's version and stores its count when
 /// something changed (or always, with `touch`). Returns the need as saved.
 #[tracing::instrument(level = "debug", skip_all)]
@@ -114,8 +113,10 @@ async fn carry(
     touch: bool,
 ) -> Result<need::Model, WriteError> {
     let rows = need_cosign::Entity::find().filter(need_cosign::Column::NeedId.eq(read.id)).all(txn).await?;
-    let own: BTreeSet<i32> = std::iter::once(read.municipality_id)
-        .chain(rows.iter().filter(|r| r.carried_from_need_id.is_none()).map(|r| r.municipality_id))
+    let own: BTreeSet<i32> = raised_in(read)
+        .into_iter()
+        .chain(rows.iter().filter(|r| r.carried_from_need_id.is_none()).filter_map(cosigner))
+        .map(|u| u.organisation_id)
         .collect();
     let duplicates = need::Entity::find()
         .filter(need::Column::MergedIntoId.eq(read.id))
@@ -133,31 +134,37 @@ async fn carry(
             .all(txn)
             .await?
     };
-    // Municipality -> the duplicates that bring it, lowest id first.
-    let mut brought: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
+    // Unit -> the duplicates that bring it, lowest id first.
+    let mut brought: BTreeMap<i32, (Unit, Vec<i32>)> = BTreeMap::new();
     for duplicate in &duplicates {
-        let behind = std::iter::once(duplicate.municipality_id)
-            .chain(behind_duplicates.iter().filter(|c| c.need_id == duplicate.id).map(|c| c.municipality_id));
-        for municipality_id in behind {
-            if !own.contains(&municipality_id) {
-                brought.entry(municipality_id).or_default().push(duplicate.id);
+        let behind = raised_in(duplicate)
+            .into_iter()
+            .chain(behind_duplicates.iter().filter(|c| c.need_id == duplicate.id).filter_map(cosigner));
+        for unit in behind {
+            if !own.contains(&unit.organisation_id) {
+                brought
+                    .entry(unit.organisation_id)
+                    .or_insert_with(|| (unit, Vec::new()))
+                    .1
+                    .push(duplicate.id);
             }
         }
     }
     let mut changed = false;
     for row in rows.iter().filter(|r| r.carried_from_need_id.is_some()) {
-        let still = brought.get(&row.municipality_id).is_some_and(|from| {
+        let unit = row.organisation_id.unwrap_or_default();
+        let still = brought.get(&unit).is_some_and(|(_, from)| {
             row.carried_from_need_id.is_some_and(|carried_from| from.contains(&carried_from))
         });
         if still {
-            brought.remove(&row.municipality_id);
+            brought.remove(&unit);
         } else {
             need_cosign::Entity::delete_by_id(row.id).exec(txn).await?;
             changed = true;
         }
     }
-    for (municipality_id, from) in brought {
-        insert_cosign(txn, read.id, municipality_id, None, from.first().copied()).await?;
+    for (unit, from) in brought.into_values() {
+        insert_cosign(txn, read.id, unit, None, from.first().copied()).await?;
         changed = true;
     }
     if changed || touch { recount(txn, read).await } else { Ok(read.clone()) }
@@ -190,7 +197,7 @@ async fn recount(txn: &DatabaseTransaction, read: &need::Model) -> Result<need::
 }
 
 /// Merges `duplicates` into `survivor`: each duplicate becomes MERGED and points at the survivor,
-/// keeping its own text and history; the municipalities behind it (owner, co-signers and what
+/// keeping its own text and history; the units behind it (owner, co-signers and what
 /// its own duplicates carried) become carried co-signers of the survivor unless they are there
 /// already (`carry`). All or nothing.
 #[tracing::instrument(level = "debug", skip_all)]
@@ -242,14 +249,14 @@ pub async fn merge(
         )
         .await?;
     }
-    // The municipalities behind the duplicates become carried co-signers of the survivor.
+    // The units behind the duplicates become carried co-signers of the survivor.
     let survivor = lock(&txn, survivor_id, None).await?;
     let saved = carry(&txn, &survivor, true).await?;
     db.commit(txn, Effect::Changed(NodeType::Need, survivor_id)).await?;
     Ok(saved)
 }
 
-/// Undoes the merge of `duplicate_id`: it gets back the state it had, and the municipalities
+/// Undoes the merge of `duplicate_id`: it gets back the state it had, and the units
 /// only it brought leave the survivor and every need the survivor is merged into in turn
 /// (`carry`). Returns the duplicate.
 #[tracing::instrument(level = "debug", skip_all)]
@@ -275,7 +282,7 @@ pub async fn unmerge(db: &Db, actor: i32, duplicate_id: i32) -> Result<need::Mod
     model.status = Set(to);
     model.merged_into_id = Set(None);
     let restored = save(&txn, &duplicate, model).await?;
-    // The survivor, and whatever it is merged into in turn, keep exactly the municipalities
+    // The survivor, and whatever it is merged into in turn, keep exactly the units
     // still behind them.
     let survivor = lock(&txn, survivor_id, None).await?;
     carry(&txn, &survivor, true).await?;
@@ -298,37 +305,24 @@ pub async fn unmerge(db: &Db, actor: i32, duplicate_id: i32) -> Result<need::Mod
     Ok(restored)
 }
 
-/// A co-signature of `municipality_id` (carried from a merged duplicate when `carried_from`), with
-/// the municipality's organisation, in one INSERT ... SELECT; a municipality that is not there is
-/// refused, as the foreign key would refuse it.
+/// A co-signature of `unit` (carried from a merged duplicate when `carried_from`).
 async fn insert_cosign(
     txn: &DatabaseTransaction,
     need_id: i32,
-    municipality_id: i32,
+    unit: Unit,
     person_id: Option<i32>,
     carried_from: Option<i32>,
 ) -> Result<(), DbErr> {
-    use need_cosign::Column::{
-        CarriedFromNeedId, CreatedAt, MunicipalityId, NeedId, OrganisationId, PersonId,
-    };
-    let values = Query::select()
-        .expr(Expr::val(need_id))
-        .column(municipality::Column::Id)
-        .column(municipality::Column::OrganisationId)
-        .expr(Expr::val(person_id))
-        .expr(Expr::val(carried_from))
-        .expr(Expr::val(Utc::now()))
-        .from(municipality::Entity)
-        .and_where(municipality::Column::Id.eq(municipality_id))
-        .to_owned();
-    let insert = Query::insert()
-        .into_table(need_cosign::Entity)
-        .columns([NeedId, MunicipalityId, OrganisationId, PersonId, CarriedFromNeedId, CreatedAt])
-        .select_from(values)
-        .map_err(|e| DbErr::Custom(format!("a co-signature: {e}")))?
-        .to_owned();
-    if txn.execute(&insert).await?.rows_affected() == 0 {
-        return Err(DbErr::RecordNotInserted);
+    need_cosign::ActiveModel {
+        need_id: Set(need_id),
+        municipality_id: Set(unit.municipality_id),
+        organisation_id: Set(Some(unit.organisation_id)),
+        person_id: Set(person_id),
+        carried_from_need_id: Set(carried_from),
+        created_at: Set(Utc::now()),
+        ..Default::default()
     }
+    .insert(txn)
+    .await?;
     Ok(())
 }

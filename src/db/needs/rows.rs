@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use entity::{commission_need, municipality, need, need_evidence, need_theme, theme};
+use entity::{commission_need, need, need_evidence, need_theme, organisation_ancestor, theme};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, FromQueryResult, Iterable,
     QueryFilter, QueryOrder, QueryResult,
@@ -97,38 +97,43 @@ pub async fn of_commissions_with_themes(
 
 #[derive(FromQueryResult)]
 struct Place {
-    municipality_cluster_id: Option<i32>,
+    ancestors: Option<String>,
 }
 
 /// A need with what the event relay filters on besides the need itself (whose partnership is its
-/// pool): its municipality's cluster and its themes' ids.
+/// pool): the unit that raised it with every organisation above it, and its themes' ids.
 pub struct Placed {
     pub need: need::Model,
-    pub cluster_id: Option<i32>,
+    /// The raising unit and its ancestors, in id order.
+    pub ancestors: Vec<i32>,
     pub theme_ids: Vec<i32>,
 }
 
 /// A need with its place and themes, in one statement (for the event relay).
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn with_place(db: &impl ConnectionTrait, id: i32) -> Result<Option<Placed>, DbErr> {
-    const M: &str = "m";
-    let select = need_with_theme_ids(db.get_database_backend())
-        .expr_as(Expr::col((M, municipality::Column::ClusterId)), "municipality_cluster_id")
-        .from_as(need::Entity, N)
-        .join_as(
-            JoinType::LeftJoin,
-            municipality::Entity,
-            M,
-            Expr::col((M, municipality::Column::Id)).equals((N, need::Column::MunicipalityId)),
+    const OA: &str = "oa";
+    let backend = db.get_database_backend();
+    let ancestors = Query::select()
+        .expr(sql::id_list(backend, Expr::col((OA, organisation_ancestor::Column::AncestorId))))
+        .from_as(organisation_ancestor::Entity, OA)
+        .and_where(
+            Expr::col((OA, organisation_ancestor::Column::OrganisationId))
+                .equals((N, need::Column::OrganisationId)),
         )
+        .to_owned();
+    let select = need_with_theme_ids(backend)
+        .expr_as(sql::scalar(ancestors), "ancestors")
+        .from_as(need::Entity, N)
         .and_where(n(need::Column::Id).eq(id))
         .to_owned();
     let Some(row) = db.query_one(&select).await? else {
         return Ok(None);
     };
     let (need, theme_ids) = with_theme_ids(&row)?;
-    let place = Place::from_query_result(&row, "")?;
-    Ok(Some(Placed { need, cluster_id: place.municipality_cluster_id, theme_ids }))
+    let mut ancestors = sql::parse_ids(Place::from_query_result(&row, "")?.ancestors.as_deref());
+    ancestors.sort_unstable();
+    Ok(Some(Placed { need, ancestors, theme_ids }))
 }
 
 /// The themes of several needs, by need: one statement.

@@ -4,20 +4,24 @@
 
 use chrono::Utc;
 use entity::{
-    county,
-    enums::{NeedEventKind, NeedStatus, Urgency},
-    municipality, need, need_event, need_evidence, need_theme, organisation,
+    enums::{NeedEventKind, NeedStatus, OrganisationKind, Urgency},
+    municipality, need, need_event, need_evidence, need_theme, organisation, organisation_ancestor,
+    partnership, partnership_member,
 };
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel, QueryFilter,
-    sea_query::{Expr, ExprTrait, Query},
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, FromQueryResult, IntoActiveModel,
+    QueryFilter,
+    sea_query::{Expr, ExprTrait, JoinType, Query},
 };
 
 use crate::{
     db::{Db, Effect, NodeType, WriteError},
-    domain::needs::{Move, NeedText, next},
+    domain::{
+        needs::{Move, NeedText, next},
+        organisations::{Accepting, Pool, pool, raises_needs},
+    },
 };
 
 /// One history event to write.
@@ -30,7 +34,12 @@ pub(super) struct NewEvent {
     pub to: Option<NeedStatus>,
     pub reason: Option<String>,
     pub related_need_id: Option<i32>,
+    /// The municipality of a co-signature (the one its unit is or is in).
     pub municipality_id: Option<i32>,
+    /// The unit of a co-signature, or the national authority a need was passed on to.
+    pub organisation_id: Option<i32>,
+    /// The partnership whose pool a forwarded need left.
+    pub partnership_id: Option<i32>,
 }
 
 impl NewEvent {
@@ -45,6 +54,17 @@ impl NewEvent {
             reason: None,
             related_need_id: None,
             municipality_id: None,
+            organisation_id: None,
+            partnership_id: None,
+        }
+    }
+
+    /// The event, naming `unit` as the co-signer.
+    pub fn signed_by(self, unit: Unit) -> Self {
+        Self {
+            municipality_id: Some(unit.municipality_id),
+            organisation_id: Some(unit.organisation_id),
+            ..self
         }
     }
 }
@@ -62,6 +82,8 @@ pub(super) async fn record(txn: &DatabaseTransaction, event: NewEvent) -> Result
         reason: Set(event.reason),
         related_need_id: Set(event.related_need_id),
         municipality_id: Set(event.municipality_id),
+        organisation_id: Set(event.organisation_id),
+        partnership_id: Set(event.partnership_id),
         ..Default::default()
     }
     .insert(txn)
@@ -117,12 +139,121 @@ fn apply_content(model: &mut need::ActiveModel, content: NeedContent) {
     model.contact_person_id = Set(content.contact_person_id);
 }
 
-/// Creates a need of `municipality_id`, as a draft or submitted at once.
+/// A unit that raises or co-signs needs, with the municipality it is in (itself, for a
+/// municipality).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unit {
+    pub organisation_id: i32,
+    pub municipality_id: i32,
+}
+
+/// Where a unit sits, as a need raised or co-signed in it needs to know.
+struct Place {
+    unit: Unit,
+    /// The partnerships that take needs from it, with their keys.
+    accepting: Vec<(Accepting, String)>,
+}
+
+#[derive(FromQueryResult)]
+struct PlaceRow {
+    depth: i32,
+    kind: OrganisationKind,
+    closed_at: Option<chrono::DateTime<Utc>>,
+    municipality_id: Option<i32>,
+    partnership_id: Option<i32>,
+    partnership_key: Option<String>,
+}
+
+/// The unit `organisation_id` (which must raise needs, be open and lie within a municipality),
+/// its municipality and the partnerships that take its needs: one statement over the closure,
+/// a row per ancestor (and per partnership taking needs there).
+async fn place(txn: &DatabaseTransaction, organisation_id: i32) -> Result<Place, WriteError> {
+    const OA: &str = "oa";
+    const O: &str = "o";
+    const M: &str = "m";
+    const PM: &str = "pm";
+    const P: &str = "p";
+    let select = Query::select()
+        .column((OA, organisation_ancestor::Column::Depth))
+        .columns([(O, organisation::Column::Kind), (O, organisation::Column::ClosedAt)])
+        .expr_as(Expr::col((M, municipality::Column::Id)), "municipality_id")
+        .column((PM, partnership_member::Column::PartnershipId))
+        .expr_as(Expr::col((P, partnership::Column::Key)), "partnership_key")
+        .from_as(organisation_ancestor::Entity, OA)
+        .join_as(
+            JoinType::InnerJoin,
+            organisation::Entity,
+            O,
+            Expr::col((O, organisation::Column::Id)).equals((OA, organisation_ancestor::Column::AncestorId)),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            municipality::Entity,
+            M,
+            Expr::col((M, municipality::Column::OrganisationId))
+                .equals((OA, organisation_ancestor::Column::AncestorId)),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            partnership_member::Entity,
+            PM,
+            Expr::col((PM, partnership_member::Column::OrganisationId))
+                .equals((OA, organisation_ancestor::Column::AncestorId))
+                .and(Expr::col((PM, partnership_member::Column::AcceptsNeeds)).eq(true)),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            partnership::Entity,
+            P,
+            Expr::col((P, partnership::Column::Id)).equals((PM, partnership_member::Column::PartnershipId)),
+        )
+        .and_where(Expr::col((OA, organisation_ancestor::Column::OrganisationId)).eq(organisation_id))
+        .to_owned();
+    let rows = PlaceRow::find_by_statement(txn.get_database_backend().build(&select)).all(txn).await?;
+    let unit = rows.iter().find(|r| r.depth == 0).ok_or(WriteError::NotFound { field: "organisation" })?;
+    let municipality_id = rows.iter().find_map(|r| r.municipality_id);
+    let Some(municipality_id) = municipality_id.filter(|_| raises_needs(unit.kind)) else {
+        return Err(WriteError::Invalid {
+            field: "organisation",
+            message: "needs are raised in a municipality or a unit within one (a district, programme, \
+                      sub-programme or project)"
+                .into(),
+        });
+    };
+    if unit.closed_at.is_some() {
+        return Err(WriteError::Invalid { field: "organisation", message: "the unit is closed".into() });
+    }
+    let accepting = rows
+        .iter()
+        .filter_map(|r| {
+            let partnership_id = r.partnership_id?;
+            Some((
+                Accepting { depth: r.depth, partnership_id },
+                r.partnership_key.clone().unwrap_or_default(),
+            ))
+        })
+        .collect();
+    Ok(Place { unit: Unit { organisation_id, municipality_id }, accepting })
+}
+
+/// The unit `organisation_id` as a co-signer: its municipality, once it is checked to raise
+/// needs (see `place`).
+pub(super) async fn cosigning_unit(
+    txn: &DatabaseTransaction,
+    organisation_id: i32,
+) -> Result<Unit, WriteError> {
+    Ok(place(txn, organisation_id).await?.unit)
+}
+
+/// Creates a need raised in the unit `organisation_id`, in the pool of `partnership_id` if given
+/// (it must take needs from the unit), else of the nearest partnership that takes them (see
+/// `domain::organisations::pool`); submitted at once with `submit`.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     db: &Db,
     actor: i32,
-    municipality_id: i32,
+    organisation_id: i32,
+    partnership_id: Option<i32>,
     content: NeedContent,
     submit: bool,
 ) -> Result<need::Model, WriteError> {
@@ -130,11 +261,38 @@ pub async fn create(
     let status = if submit { NeedStatus::Submitted } else { NeedStatus::Draft };
     let txn = db.begin_write().await?;
     let theme_ids = content.theme_ids.clone();
-    let (organisation_id, partnership_id) = placement(&txn, municipality_id).await?;
+    let place = place(&txn, organisation_id).await?;
+    let accepting: Vec<Accepting> = place.accepting.iter().map(|(a, _)| *a).collect();
+    let partnership_id = match pool(&accepting, partnership_id) {
+        Pool::Chosen(id) => id,
+        Pool::NotAccepted => {
+            return Err(WriteError::Invalid {
+                field: if partnership_id.is_some() { "partnership" } else { "organisation" },
+                message: "no partnership of these takes needs from the unit".into(),
+            });
+        }
+        Pool::Ambiguous(ids) => {
+            let mut keys: Vec<&str> = place
+                .accepting
+                .iter()
+                .filter(|(a, _)| ids.contains(&a.partnership_id))
+                .map(|(_, key)| key.as_str())
+                .collect();
+            keys.sort_unstable();
+            keys.dedup();
+            return Err(WriteError::Invalid {
+                field: "partnership",
+                message: format!(
+                    "several partnerships take needs from this unit: name one of {}",
+                    keys.join(", ")
+                ),
+            });
+        }
+    };
     let mut model = need::ActiveModel {
-        municipality_id: Set(municipality_id),
+        municipality_id: Set(place.unit.municipality_id),
         organisation_id: Set(Some(organisation_id)),
-        partnership_id: Set(partnership_id),
+        partnership_id: Set(Some(partnership_id)),
         created_by_person_id: Set(actor),
         status: Set(status),
         version: Set(1),
@@ -152,29 +310,6 @@ pub async fn create(
         .await?;
     db.commit(txn, Effect::Created(NodeType::Need, need.id)).await?;
     Ok(need)
-}
-
-/// Where a need of `municipality_id` is raised and pooled: the municipality's organisation, and
-/// the partnership of its county's region (none outside every region). One statement.
-async fn placement(
-    txn: &DatabaseTransaction,
-    municipality_id: i32,
-) -> Result<(i32, Option<i32>), WriteError> {
-    let select = Query::select()
-        .expr_as(Expr::col((municipality::Entity, municipality::Column::OrganisationId)), "organisation_id")
-        .expr_as(Expr::col((county::Entity, county::Column::PartnershipId)), "partnership_id")
-        .from(municipality::Entity)
-        .inner_join(
-            county::Entity,
-            Expr::col((county::Entity, county::Column::Id))
-                .equals((municipality::Entity, municipality::Column::CountyId)),
-        )
-        .and_where(Expr::col((municipality::Entity, municipality::Column::Id)).eq(municipality_id))
-        .to_owned();
-    let row = txn.query_one(&select).await?.ok_or(WriteError::NotFound { field: "municipality" })?;
-    let organisation_id: Option<i32> = row.try_get("", "organisation_id")?;
-    let partnership_id: Option<i32> = row.try_get("", "partnership_id")?;
-    Ok((organisation_id.ok_or(WriteError::NotFound { field: "municipality" })?, partnership_id))
 }
 
 /// Reads a need for a change and checks the version the caller read.
@@ -222,6 +357,92 @@ pub(super) async fn save(
         });
     }
     need::Entity::find_by_id(read.id).one(txn).await?.ok_or(WriteError::NotFound { field: "need" })
+}
+
+/// Where a need goes when it leaves its partnership's hands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Handover {
+    /// Up from a regional (or other) pool to the pool of the national partnership that serves the
+    /// unit that raised it (KSF).
+    National,
+    /// From the national pool on to a national authority: an organisation of kind STATE_PARTNER.
+    Authority(i32),
+}
+
+/// Forwards a need to the national level, or passes it on from there to a national authority
+/// (see [`Handover`]), with the reason given; the history records where it came from or went.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn hand_over(
+    db: &Db,
+    actor: i32,
+    need_id: i32,
+    expected_version: Option<i32>,
+    handover: Handover,
+    reason: String,
+) -> Result<need::Model, WriteError> {
+    use crate::db::organisations::read;
+    let txn = db.begin_write().await?;
+    let read = lock(&txn, need_id, expected_version).await?;
+    let national_now = match read.partnership_id {
+        Some(pool) => read::is_national(&txn, pool).await?,
+        None => false,
+    };
+    let attempted = match handover {
+        Handover::National => Move::Forward,
+        Handover::Authority(_) => Move::PassOn,
+    };
+    let to = next(read.status, attempted)
+        .map_err(|illegal| WriteError::Conflict { field: "need", message: illegal.to_string() })?;
+    let mut model = read.clone().into_active_model();
+    model.status = Set(to);
+    let mut event = NewEvent {
+        from: Some(read.status),
+        to: Some(to),
+        reason: Some(reason),
+        ..NewEvent::of(need_id, Some(actor), NeedEventKind::StatusChanged)
+    };
+    match handover {
+        Handover::National => {
+            if national_now {
+                return Err(WriteError::Conflict {
+                    field: "need",
+                    message: "the need is in the national pool already".into(),
+                });
+            }
+            let unit = read.organisation_id.ok_or(WriteError::NotFound { field: "organisation" })?;
+            let national =
+                read::national_partnership_serving(&txn, unit).await?.ok_or_else(|| WriteError::Invalid {
+                    field: "need",
+                    message: "no national partnership serves the unit that raised it".into(),
+                })?;
+            model.partnership_id = Set(Some(national));
+            event.partnership_id = read.partnership_id;
+        }
+        Handover::Authority(authority) => {
+            if !national_now {
+                return Err(WriteError::Conflict {
+                    field: "need",
+                    message: "only a need in the national pool is passed on to a national authority: forward it first"
+                        .into(),
+                });
+            }
+            let found = organisation::Entity::find_by_id(authority)
+                .one(&txn)
+                .await?
+                .ok_or(WriteError::NotFound { field: "to" })?;
+            if found.kind != OrganisationKind::StatePartner || found.closed_at.is_some() {
+                return Err(WriteError::Invalid {
+                    field: "to",
+                    message: "a need is passed on to an open organisation of kind STATE_PARTNER".into(),
+                });
+            }
+            event.organisation_id = Some(authority);
+        }
+    }
+    let saved = save(&txn, &read, model).await?;
+    record(&txn, event).await?;
+    db.commit(txn, Effect::Changed(NodeType::Need, need_id)).await?;
+    Ok(saved)
 }
 
 /// Replaces what the municipality wrote; only while the need is a draft, submitted or returned.

@@ -20,25 +20,17 @@ pub(crate) const OA: &str = "oa";
 pub(crate) const PM: &str = "pm";
 const P: &str = "p";
 
-/// Which members of a partnership stand for an organisation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Members {
-    /// The partnerships that serve it: it is a member itself, or a member above it accepts needs
-    /// (a member that accepts none, such as Oslo kommune in Områdesatsingene or an institution,
-    /// takes part itself but brings nothing under it along).
-    Serving,
-    /// The partnerships that take needs raised in it: a member at or above it accepts them.
-    Accepting,
-}
-
 /// Joins `partnership_member pm` to a statement over `organisation_ancestor oa`: the members
-/// that stand for `oa`'s organisation, as `members` says.
-pub(crate) fn join_members_above(select: &mut SelectStatement, members: Members) -> &mut SelectStatement {
-    let accepts = Expr::col((PM, partnership_member::Column::AcceptsNeeds)).eq(true);
-    let stands_for = match members {
-        Members::Serving => accepts.or(Expr::col((OA, organisation_ancestor::Column::Depth)).eq(0)),
-        Members::Accepting => accepts,
-    };
+/// through which a partnership serves `oa`'s organisation. A partnership serves an organisation
+/// that is a member itself, and everything under a member that accepts needs (a member that
+/// accepts none, such as Oslo kommune in Områdesatsingene or an institution, takes part itself
+/// but brings nothing under it along).
+pub(crate) fn join_serving_members(select: &mut SelectStatement) -> &mut SelectStatement {
+    let stands_for = Expr::col((PM, partnership_member::Column::AcceptsNeeds)).eq(true).or(Expr::col((
+        OA,
+        organisation_ancestor::Column::Depth,
+    ))
+    .eq(0));
     select.join_as(
         JoinType::InnerJoin,
         partnership_member::Entity,
@@ -245,7 +237,7 @@ pub async fn partnerships_serving(
         .exprs(partnership::Column::iter().map(|c| Expr::col((P, c))))
         .expr_as(Expr::col((OA, organisation_ancestor::Column::OrganisationId)), "of_id")
         .from_as(organisation_ancestor::Entity, OA);
-    join_members_above(&mut select, Members::Serving)
+    join_serving_members(&mut select)
         .join_as(
             JoinType::InnerJoin,
             partnership::Entity,
@@ -315,6 +307,47 @@ pub async fn partnership_by_key(
     key: &str,
 ) -> Result<Option<partnership::Model>, DbErr> {
     partnership::Entity::find().filter(partnership::Column::Key.eq(key)).one(db).await
+}
+
+/// The partnership of the national level (a partnership whose body organisation is NATIONAL,
+/// KSF) that serves organisation `organisation_id`; `None` if none does.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn national_partnership_serving(
+    db: &impl ConnectionTrait,
+    organisation_id: i32,
+) -> Result<Option<i32>, DbErr> {
+    let mut select = Query::select();
+    select.column((P, partnership::Column::Id)).from_as(organisation_ancestor::Entity, OA);
+    join_serving_members(&mut select)
+        .join_as(
+            JoinType::InnerJoin,
+            partnership::Entity,
+            P,
+            Expr::col((P, partnership::Column::Id)).equals((PM, partnership_member::Column::PartnershipId)),
+        )
+        .join_as(
+            JoinType::InnerJoin,
+            organisation::Entity,
+            O,
+            Expr::col((O, organisation::Column::Id)).equals((P, partnership::Column::OrganisationId)),
+        )
+        .and_where(Expr::col((OA, organisation_ancestor::Column::OrganisationId)).eq(organisation_id))
+        .and_where(Expr::col((O, organisation::Column::Kind)).eq(OrganisationKind::National))
+        .order_by((P, partnership::Column::Id), Order::Asc)
+        .limit(1);
+    let row = db.query_one(&select).await?;
+    Ok(row.map(|r| r.try_get::<i32>("", "id")).transpose()?)
+}
+
+/// Whether partnership `partnership_id` is of the national level: its body is NATIONAL.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn is_national(db: &impl ConnectionTrait, partnership_id: i32) -> Result<bool, DbErr> {
+    let found = partnership::Entity::find_by_id(partnership_id).one(db).await?;
+    let Some(body) = found.and_then(|p| p.organisation_id) else {
+        return Ok(false);
+    };
+    let body = organisation::Entity::find_by_id(body).one(db).await?;
+    Ok(body.is_some_and(|o| o.kind == OrganisationKind::National))
 }
 
 /// Every partnership, in id order.

@@ -66,8 +66,9 @@ pub enum Change {
 pub struct NeedChange {
     pub event: need_event::Model,
     pub need: need::Model,
-    /// The cluster of the need's municipality (its partnership is the need's own).
-    pub cluster_id: Option<i32>,
+    /// The unit that raised the need and every organisation above it, in id order (its
+    /// partnership is the need's own).
+    pub ancestors: Vec<i32>,
     pub theme_ids: Vec<i32>,
 }
 
@@ -134,14 +135,14 @@ async fn read(db: &Db, topic: Topic, id: i32) -> Result<Option<Change>, DbErr> {
     }
 }
 
-/// A need's change: the need with its municipality's cluster and region, and its themes.
+/// A need's change: the need with the organisations it was raised under, and its themes.
 #[tracing::instrument(level = "debug", skip_all)]
 async fn need_change(conn: &impl ConnectionTrait, event: need_event::Model) -> Result<Option<Change>, DbErr> {
     let Some(placed) = super::needs::with_place(conn, event.need_id).await? else {
         return Ok(None);
     };
-    let super::needs::Placed { need, cluster_id, theme_ids } = placed;
-    Ok(Some(Change::Need(Arc::new(NeedChange { event, need, cluster_id, theme_ids }))))
+    let super::needs::Placed { need, ancestors, theme_ids } = placed;
+    Ok(Some(Change::Need(Arc::new(NeedChange { event, need, ancestors, theme_ids }))))
 }
 
 /// A commission's change: the commission as the event left it (a later move may already be

@@ -198,11 +198,27 @@ async fn a_relayed_need_has_its_place_and_themes() {
         .collect();
     let change = need_of(need_change(conn, event).await.expect("read"));
     assert_eq!(change.need, need);
-    assert_eq!(
-        (change.cluster_id, change.need.partnership_id),
-        (municipality.cluster_id, county.partnership_id)
-    );
-    assert!(change.cluster_id.is_some());
+    assert_eq!(change.need.partnership_id, county.partnership_id);
+    // The unit that raised it, its cluster and everything above: as the closure has them.
+    let mut above: Vec<i32> = entity::organisation_ancestor::Entity::find()
+        .filter(
+            entity::organisation_ancestor::Column::OrganisationId
+                .eq(municipality.organisation_id.expect("placed")),
+        )
+        .all(conn)
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|a| a.ancestor_id)
+        .collect();
+    above.sort_unstable();
+    assert_eq!(change.ancestors, above);
+    let cluster = entity::cluster::Entity::find_by_id(municipality.cluster_id.expect("in a cluster"))
+        .one(conn)
+        .await
+        .expect("read")
+        .expect("its cluster");
+    assert!(change.ancestors.contains(&cluster.organisation_id.expect("placed")));
     let mut relayed = change.theme_ids.clone();
     relayed.sort_unstable();
     themes.sort_unstable();

@@ -20,10 +20,11 @@ use crate::{
         ids::{GlobalId, NodeType},
         loaders::{
             Children, CommissionById, CountOf, EventsOfCommission, InstitutionById, InterestsOfCommission,
-            MilestonesOfCommission, MunicipalityById, NeedsOfCommission, ProductTypeById, RegionById,
-            SummaryById, SummaryOfCommission, UptakeOfSummary,
+            MilestonesOfCommission, MunicipalityById, NeedsOfCommission, PartnershipById, ProductTypeById,
+            RegionById, SummaryById, SummaryOfCommission, UptakeOfSummary,
         },
         needs::types::{Need, can_see},
+        organisations::partnerships::Partnership,
         reference::types::{Institution, Municipality, ProductType, Region},
     },
 };
@@ -82,8 +83,14 @@ impl Commission {
         self.0.status
     }
 
+    /// The region whose RSO runs the commission; null for another partnership's (KSF, Områdesatsingene).
     async fn region(&self, ctx: &Context<'_>) -> Result<Option<Region>> {
         Ok(ctx.loader()?.load_one(RegionById(self.0.partnership_id)).await?.map(Region))
+    }
+
+    /// The partnership that runs the commission.
+    async fn partnership(&self, ctx: &Context<'_>) -> Result<Option<Partnership>> {
+        Ok(ctx.loader()?.load_one(PartnershipById(self.0.partnership_id)).await?.map(Partnership))
     }
 
     async fn product_type(&self, ctx: &Context<'_>) -> Result<Option<ProductType>> {

@@ -7,7 +7,6 @@ use entity::{api_token, enums::Role, membership, person};
 
 use crate::{
     auth::{Action, authenticator::grant, policy::PersonScope},
-    domain::identity::OrganisationKind,
     error::{AppError, Result},
     graphql::{
         connection::{ChildCount, ChildPage, PageArgs, child_page, cost, paginate_with},
@@ -16,9 +15,10 @@ use crate::{
         loaders::{
             AllMembershipsOfPerson, AllTokensOfPerson, ApiTokenById, BoundOfToken, Children,
             ClusterOfOrganisation, CountOf, CountyById, GrantsOfPerson, InstitutionOfOrganisation,
-            MembershipsOfPerson, MunicipalityOfOrganisation, PersonById, RegionById, RegionsOfPerson,
-            TokensOfPerson,
+            MembershipsOfPerson, MunicipalityOfOrganisation, OrganisationById, PartnershipById, PersonById,
+            RegionById, RegionsOfPerson, TokensOfPerson,
         },
+        organisations::{partnerships::Partnership, types::Organisation as TreeOrganisation},
         reference::types::{Cluster, Institution, Municipality, Region},
     },
 };
@@ -212,13 +212,16 @@ impl Person {
 
 /// An organisation a membership is held in. (Named for memberships: `Organisation` is the
 /// organisation tree's type.)
+/// Where a membership is held: a coordinator's partnership (a `Region` for an RSO), or an
+/// organisation (its typed row where it is a cluster, municipality or institution).
 #[derive(Union)]
-#[graphql(name = "MembershipOrganisation")]
-pub enum Organisation {
+pub enum MembershipOrganisation {
     Region(Region),
+    Partnership(Partnership),
     Cluster(Cluster),
     Municipality(Municipality),
     Institution(Institution),
+    Organisation(TreeOrganisation),
 }
 
 /// A person's role in one organisation.
@@ -232,29 +235,32 @@ impl Membership {
         self.0.role
     }
 
-    async fn organisation(&self, ctx: &Context<'_>) -> Result<Option<Organisation>> {
+    async fn organisation(&self, ctx: &Context<'_>) -> Result<Option<MembershipOrganisation>> {
+        use MembershipOrganisation as Held;
         let loader = ctx.loader()?;
         let m = &self.0;
         if let Some(id) = m.partnership_id {
-            return Ok(loader.load_one(RegionById(id)).await?.map(|r| Organisation::Region(r.into())));
+            if let Some(region) = loader.load_one(RegionById(id)).await? {
+                return Ok(Some(Held::Region(region.into())));
+            }
+            return Ok(loader
+                .load_one(PartnershipById(id))
+                .await?
+                .map(|p| Held::Partnership(Partnership(p))));
         }
         let Some(id) = m.organisation_id else {
             return Ok(None);
         };
-        Ok(match OrganisationKind::of(m.role) {
-            OrganisationKind::Region => None,
-            OrganisationKind::Cluster => {
-                loader.load_one(ClusterOfOrganisation(id)).await?.map(|c| Organisation::Cluster(c.into()))
-            }
-            OrganisationKind::Municipality => loader
-                .load_one(MunicipalityOfOrganisation(id))
-                .await?
-                .map(|m| Organisation::Municipality(m.into())),
-            OrganisationKind::Institution => loader
-                .load_one(InstitutionOfOrganisation(id))
-                .await?
-                .map(|i| Organisation::Institution(i.into())),
-        })
+        if let Some(c) = loader.load_one(ClusterOfOrganisation(id)).await? {
+            return Ok(Some(Held::Cluster(c.into())));
+        }
+        if let Some(municipality) = loader.load_one(MunicipalityOfOrganisation(id)).await? {
+            return Ok(Some(Held::Municipality(municipality.into())));
+        }
+        if let Some(i) = loader.load_one(InstitutionOfOrganisation(id)).await? {
+            return Ok(Some(Held::Institution(i.into())));
+        }
+        Ok(loader.load_one(OrganisationById(id)).await?.map(|o| Held::Organisation(TreeOrganisation(o))))
     }
 
     async fn person(&self, ctx: &Context<'_>) -> Result<Option<Person>> {

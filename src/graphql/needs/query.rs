@@ -19,6 +19,7 @@ use crate::{
         context::ContextExt,
         ids::NodeType,
         keys,
+        loaders::ClusterById,
         needs::{
             stats::NeedStats,
             types::{Need, NeedEvent, encode_event_cursor},
@@ -42,9 +43,9 @@ pub struct NeedFilter {
     pub cluster: Option<ID>,
     pub municipality: Option<ID>,
     pub product_type: Option<ID>,
-    /// Needs raised in this organisation's subtree (by a municipality that is it or under it).
+    /// Needs raised in this organisation or below it (by id, typed id, key or official number).
     pub organisation: Option<ID>,
-    /// Needs raised where this partnership takes them: under any of its members that accept needs.
+    /// Needs in this partnership's pool (by id or key).
     pub partnership: Option<ID>,
     pub urgency: Option<Urgency>,
     #[graphql(validator(custom = "crate::graphql::time::Storable"))]
@@ -89,19 +90,15 @@ async fn db_filter(
     let f = filter.unwrap_or_default();
     let common = NeedEventFilter {
         region: f.region,
+        partnership: f.partnership,
         cluster: f.cluster,
         municipality: f.municipality,
+        organisation: f.organisation,
         status: f.status,
         theme: f.theme,
     };
     Ok(DbFilter {
         product_type_id: keys::optional(ctx, f.product_type.as_ref(), NodeType::ProductType).await?,
-        organisation_ids: Vec::from_iter(
-            keys::optional(ctx, f.organisation.as_ref(), NodeType::Organisation).await?,
-        ),
-        partnership_ids: Vec::from_iter(
-            keys::optional(ctx, f.partnership.as_ref(), NodeType::Partnership).await?,
-        ),
         urgency: f.urgency,
         submitted_after: f.submitted_after,
         submitted_before: f.submitted_before,
@@ -113,12 +110,21 @@ async fn db_filter(
 /// Which need changes to receive (`needEvents`, the subscription and the query). All conditions
 /// must hold; a list matches any of its values. A region, cluster, municipality, institution, theme
 /// or product type is named by its id or its key (`rso-vest`, `sor-rogaland`, `uib`, `public-
-/// health`, a municipality's number `4601`).
+/// health`, a municipality's number `4601`); an organisation by its id, key or official number;
+/// a partnership by its id or key.
 #[derive(InputObject, Default)]
 pub struct NeedEventFilter {
+    /// Needs in the pool of this region's partnership (RSO).
     pub region: Option<ID>,
+    /// Needs in this partnership's pool.
+    pub partnership: Option<ID>,
+    /// Needs raised in this cluster's municipalities.
     pub cluster: Option<ID>,
+    /// Needs raised in this municipality, by it or a unit within it.
     pub municipality: Option<ID>,
+    /// Needs raised in this organisation or below it: an Oslo district's dashboard names the
+    /// district and gets its needs only.
+    pub organisation: Option<ID>,
     /// The need's status: after the change for the subscription, now for the query.
     pub status: Option<Vec<NeedStatus>>,
     pub theme: Option<Vec<ID>>,
@@ -127,11 +133,24 @@ pub struct NeedEventFilter {
 /// A need event filter in database terms (the subscription matches the same fields in memory).
 pub async fn event_filter(ctx: &Context<'_>, filter: Option<NeedEventFilter>) -> Result<DbFilter, AppError> {
     let f = filter.unwrap_or_default();
+    let region = keys::optional(ctx, f.region.as_ref(), NodeType::Region).await?;
+    let partnership = keys::optional(ctx, f.partnership.as_ref(), NodeType::Partnership).await?;
+    // A cluster is the organisation it is; one that does not exist matches nothing.
+    let cluster = match keys::optional(ctx, f.cluster.as_ref(), NodeType::Cluster).await? {
+        Some(id) => {
+            Some(ctx.loader()?.load_one(ClusterById(id)).await?.and_then(|c| c.organisation_id).unwrap_or(0))
+        }
+        None => None,
+    };
+    let organisation = match f.organisation.as_ref() {
+        Some(value) => Some(keys::organisation(ctx, value).await?.unwrap_or(0)),
+        None => None,
+    };
     Ok(DbFilter {
         statuses: f.status.unwrap_or_default(),
         theme_ids: keys::all(ctx, f.theme.as_deref(), NodeType::Theme).await?,
-        partnership_id: keys::optional(ctx, f.region.as_ref(), NodeType::Region).await?,
-        cluster_id: keys::optional(ctx, f.cluster.as_ref(), NodeType::Cluster).await?,
+        partnership_ids: region.into_iter().chain(partnership).collect(),
+        organisation_ids: cluster.into_iter().chain(organisation).collect(),
         municipality_id: keys::optional(ctx, f.municipality.as_ref(), NodeType::Municipality).await?,
         ..DbFilter::default()
     })
@@ -140,7 +159,7 @@ pub async fn event_filter(ctx: &Context<'_>, filter: Option<NeedEventFilter>) ->
 pub type NeedEventPage = Connection<String, NeedEvent, EmptyFields, EmptyFields>;
 
 fn visibility(ctx: &Context<'_>) -> Result<Visibility, AppError> {
-    Ok(Visibility { draft_municipalities: ctx.viewer()?.member_municipalities() })
+    Ok(Visibility { draft_units: ctx.viewer()?.member_units() })
 }
 
 fn encode_cursor(cursor: &Cursor) -> String {

@@ -19,9 +19,11 @@ use crate::{
         identity::types::{Person, visible_person},
         ids::{GlobalId, NodeType},
         loaders::{
-            Children, CosignPageOfNeed, CosignsOfNeed, CountOf, CountyById, DuplicatesOfNeed, EventsOfNeed,
-            EvidenceOfNeed, MunicipalityById, NeedById, ProductTypeById, ThemeById, ThemesOfNeed,
+            AncestorsOf, Children, CosignPageOfNeed, CosignsOfNeed, CountOf, DuplicatesOfNeed, EventsOfNeed,
+            EvidenceOfNeed, MunicipalityById, NeedById, OrganisationById, PartnershipById, ProductTypeById,
+            ThemeById, ThemesOfNeed,
         },
+        organisations::{partnerships::Partnership, types::Organisation},
         reference::types::{Municipality, ProductType, Theme},
     },
 };
@@ -48,31 +50,30 @@ crate::connection_names!(HistoryNames, "NeedHistoryConnection", "NeedHistoryEdge
 crate::connection_names!(DuplicateNames, "NeedDuplicateConnection", "NeedDuplicateEdge");
 crate::connection_names!(CommissionNames, "NeedCommissionConnection", "NeedCommissionEdge");
 
-/// Where a need belongs, for the policy: its municipality's cluster and region.
+/// Where a need belongs, for the policy: the unit that raised it with every organisation above
+/// it (through the closure, batched with every other need of the request), and its pool.
 pub async fn need_scope(ctx: &Context<'_>, need: &need::Model) -> Result<NeedScope, AppError> {
-    let loader = ctx.loader()?;
-    let municipality = loader.load_one(MunicipalityById(need.municipality_id)).await?;
-    let partnership_id = match &municipality {
-        Some(m) => loader.load_one(CountyById(m.county_id)).await?.and_then(|c| c.partnership_id),
-        None => None,
-    };
+    let organisation_id = raised_in(need)?;
+    let above = ctx.loader()?.load_one(AncestorsOf(organisation_id)).await?.unwrap_or_default();
     Ok(NeedScope {
         status: need.status,
-        municipality_id: need.municipality_id,
-        cluster_id: municipality.and_then(|m| m.cluster_id),
-        partnership_id,
+        organisation_id,
+        ancestors: std::iter::once(organisation_id).chain(above.iter().map(|o| o.id)).collect(),
+        partnership_id: need.partnership_id,
     })
 }
 
-/// Whether the viewer may see this need (drafts only within their municipality).
+/// The unit that raised a need: every need has one since migration 000010 filled them in.
+fn raised_in(need: &need::Model) -> Result<i32, AppError> {
+    need.organisation_id.ok_or_else(|| {
+        AppError::Internal(format!("need {} has no organisation: migrate the database", need.id))
+    })
+}
+
+/// Whether the viewer may see this need (drafts only within the unit that raised them).
 pub fn can_see(ctx: &Context<'_>, need: &need::Model) -> Result<bool, AppError> {
-    let scope = NeedScope {
-        status: need.status,
-        municipality_id: need.municipality_id,
-        cluster_id: None,
-        partnership_id: None,
-    };
-    Ok(ctx.viewer()?.can(Action::SeeNeed(&scope)))
+    let action = Action::SeeNeed { status: need.status, organisation_id: raised_in(need)? };
+    Ok(ctx.viewer()?.can(action))
 }
 
 /// The need with this id if the viewer may see it; otherwise `None`, as if it did not exist.
@@ -92,12 +93,16 @@ pub struct StructuredQuestion {
     pub outcome: Option<String>,
 }
 
-/// How many municipalities (and, where known, inhabitants) share a need.
+/// How many units, municipalities and (where known) inhabitants share a need.
 #[derive(SimpleObject)]
 pub struct Reach {
-    /// The owner and every co-signer.
+    /// The unit that raised it and every co-signing unit.
+    pub organisations: i32,
+    /// The municipalities those units are or are in, each once: two districts of Oslo and Oslo
+    /// itself count one.
     pub municipalities: i32,
-    /// Inhabitants of those municipalities whose population is known; null if none is.
+    /// Inhabitants of those municipalities whose population is known (a district counts its
+    /// municipality's, as district populations are not in the reference data); null if none is.
     pub inhabitants: Option<i64>,
     /// How many of the municipalities have a known population.
     pub municipalities_with_population: i32,
@@ -183,9 +188,27 @@ impl Need {
         Ok(ctx.loader()?.load_one(ProductTypeById(id)).await?.map(ProductType))
     }
 
-    /// The municipality that raised it.
+    /// The municipality it was raised in: the unit itself, or the municipality the unit is in
+    /// (Oslo, for a need of a district or of Områdesatsingene).
     async fn municipality(&self, ctx: &Context<'_>) -> Result<Option<Municipality>> {
         Ok(ctx.loader()?.load_one(MunicipalityById(self.0.municipality_id)).await?.map(Municipality))
+    }
+
+    /// The unit that raised it (a municipality, district, programme, sub-programme or project).
+    /// It stays the same when the unit moves in the tree.
+    async fn organisation(&self, ctx: &Context<'_>) -> Result<Option<Organisation>> {
+        let Some(id) = self.0.organisation_id else {
+            return Ok(None);
+        };
+        Ok(ctx.loader()?.load_one(OrganisationById(id)).await?.map(Organisation))
+    }
+
+    /// The partnership whose pool it is in: it reviews, prioritises and commissions it.
+    async fn partnership(&self, ctx: &Context<'_>) -> Result<Option<Partnership>> {
+        let Some(id) = self.0.partnership_id else {
+            return Ok(None);
+        };
+        Ok(ctx.loader()?.load_one(PartnershipById(id)).await?.map(Partnership))
     }
 
     /// Who to ask about the need; null unless the viewer may see them (personal data).
@@ -196,7 +219,7 @@ impl Need {
         Ok(visible_person(ctx, id).await?.map(Person))
     }
 
-    /// The municipalities that share the need, besides its own, in the order they signed.
+    /// The units that share the need, besides its own, in the order they signed.
     #[graphql(complexity = "cost(first, last, child_complexity)")]
     async fn cosignatures(
         &self,
@@ -218,14 +241,25 @@ impl Need {
         ))
     }
 
-    /// How many municipalities, and inhabitants where known, the need covers.
+    /// How many units, municipalities and inhabitants (where known) the need covers: the unit
+    /// that raised it and every co-signer, each municipality counted once however many of its
+    /// districts or programmes are among them.
     async fn reach(&self, ctx: &Context<'_>) -> Result<Reach> {
         let loader = ctx.loader()?;
         let cosigns = loader.load_one(CosignsOfNeed(self.0.id)).await?.unwrap_or_default();
+        let mut units: Vec<i32> = self
+            .0
+            .organisation_id
+            .into_iter()
+            .chain(cosigns.iter().filter_map(|c| c.organisation_id))
+            .collect();
+        units.sort_unstable();
+        units.dedup();
         let ids = std::iter::once(self.0.municipality_id).chain(cosigns.iter().map(|c| c.municipality_id));
         let municipalities = loader.load_many(ids.map(MunicipalityById)).await?;
         let known: Vec<i64> = municipalities.values().filter_map(|m| m.population).map(i64::from).collect();
         Ok(Reach {
+            organisations: i32::try_from(units.len()).unwrap_or(i32::MAX),
             municipalities: i32::try_from(municipalities.len()).unwrap_or(i32::MAX),
             inhabitants: (!known.is_empty()).then(|| known.iter().sum()),
             municipalities_with_population: i32::try_from(known.len()).unwrap_or(i32::MAX),
@@ -331,9 +365,18 @@ impl Need {
 
 pub struct Cosignature(pub need_cosign::Model);
 
-/// A municipality that shares a need.
+/// A unit that shares a need.
 #[Object]
 impl Cosignature {
+    /// The co-signing unit.
+    async fn organisation(&self, ctx: &Context<'_>) -> Result<Option<Organisation>> {
+        let Some(id) = self.0.organisation_id else {
+            return Ok(None);
+        };
+        Ok(ctx.loader()?.load_one(OrganisationById(id)).await?.map(Organisation))
+    }
+
+    /// The municipality the co-signing unit is (or is in).
     async fn municipality(&self, ctx: &Context<'_>) -> Result<Option<Municipality>> {
         Ok(ctx.loader()?.load_one(MunicipalityById(self.0.municipality_id)).await?.map(Municipality))
     }
@@ -439,11 +482,27 @@ impl NeedEvent {
         Ok(visible_need(ctx, id).await?)
     }
 
-    /// The municipality of a co-signature.
+    /// The municipality of a co-signature (the one the co-signing unit is or is in).
     async fn municipality(&self, ctx: &Context<'_>) -> Result<Option<Municipality>> {
         let Some(id) = self.0.municipality_id else {
             return Ok(None);
         };
         Ok(ctx.loader()?.load_one(MunicipalityById(id)).await?.map(Municipality))
+    }
+
+    /// The unit of a co-signature, or the national authority a need was passed on to.
+    async fn organisation(&self, ctx: &Context<'_>) -> Result<Option<Organisation>> {
+        let Some(id) = self.0.organisation_id else {
+            return Ok(None);
+        };
+        Ok(ctx.loader()?.load_one(OrganisationById(id)).await?.map(Organisation))
+    }
+
+    /// The partnership whose pool a need forwarded to the national level left.
+    async fn forwarded_from(&self, ctx: &Context<'_>) -> Result<Option<Partnership>> {
+        let Some(id) = self.0.partnership_id else {
+            return Ok(None);
+        };
+        Ok(ctx.loader()?.load_one(PartnershipById(id)).await?.map(Partnership))
     }
 }

@@ -19,7 +19,11 @@ use crate::{
         context::ContextExt,
         idempotency::{self, Replayable},
         ids::{GlobalId, NodeType},
-        loaders::{ClusterById, InstitutionById, RoundDataOf},
+        keys,
+        loaders::{
+            ClusterById, InstitutionById, InstitutionOfOrganisation, OrganisationById, PartnershipsServing,
+            RoundDataOf,
+        },
         needs::types::visible_need,
         rounds::types::{Round, visible_round},
         user_error::{UserError, UserErrorCode, UserErrors, from_write_error},
@@ -43,14 +47,17 @@ pub struct RoundCriterionInput {
 
 #[derive(InputObject)]
 pub struct OpenRoundInput {
-    /// The region; may be left out by coordinators of exactly one region.
+    /// The region (its RSO's partnership); the same as naming the partnership.
     pub region: Option<ID>,
+    /// The partnership, by id or key (`omradesatsingene`, `ksf`); coordinators of exactly one
+    /// partnership may leave it (and `region`) out.
+    pub partnership: Option<ID>,
     pub name: String,
     /// When scoring ends: the hub closes the round by itself at this time (as `closeRound`
     /// would), and refuses scores sent later.
     #[graphql(validator(custom = "crate::graphql::time::Storable"))]
     pub closes_at: DateTime<Utc>,
-    /// ACCEPTED or DEFERRED needs of the region.
+    /// ACCEPTED, FORWARDED or DEFERRED needs in the partnership's pool.
     pub candidates: Vec<ID>,
     /// How many needs to prioritise (1 to the number of candidates).
     pub prioritise_count: i32,
@@ -109,27 +116,43 @@ fn actor(ctx: &Context<'_>) -> Result<(Actor, i32), AppError> {
     Ok((Actor::Person { person_id: identity.person_id, token_id: identity.token_id }, identity.person_id))
 }
 
-/// The organisation scoring: the one given (a Cluster or an Institution id) or the caller's only one.
+/// The organisation scoring (the one given, as an Organisation, Cluster or Institution id, or
+/// the caller's only one) and the partnerships that serve it.
 async fn scoring_organisation(
     ctx: &Context<'_>,
     errors: &mut UserErrors,
     given: Option<&ID>,
-) -> Result<Option<(Scorer, Option<i32>)>, AppError> {
+) -> Result<Option<(Scorer, Vec<i32>)>, AppError> {
     let viewer = ctx.viewer()?;
+    let loader = ctx.loader()?;
     let scorer = match given {
         Some(id) => {
             let decoded = GlobalId::decode(id).and_then(|g| match g.node_type {
-                NodeType::Cluster => Ok(Scorer::Cluster(g.key)),
-                NodeType::Institution => Ok(Scorer::Institution(g.key)),
-                _ => Err(AppError::bad_input("scores are given by a Cluster or an Institution")),
+                NodeType::Organisation | NodeType::Cluster | NodeType::Institution => Ok(g),
+                _ => Err(AppError::bad_input(
+                    "scores are given by an Organisation, a Cluster or an Institution",
+                )),
             });
-            match errors.id("organisation", decoded) {
-                Some(scorer) => scorer,
-                None => return Ok(None),
+            let Some(g) = errors.id("organisation", decoded) else {
+                return Ok(None);
+            };
+            match g.node_type {
+                NodeType::Cluster => loader
+                    .load_one(ClusterById(g.key))
+                    .await?
+                    .and_then(|c| c.organisation_id)
+                    .map(Scorer::Unit),
+                NodeType::Institution => {
+                    loader.load_one(InstitutionById(g.key)).await?.map(|i| Scorer::Institution(i.id))
+                }
+                _ => match loader.load_one(InstitutionOfOrganisation(g.key)).await? {
+                    Some(i) => Some(Scorer::Institution(i.id)),
+                    None => loader.load_one(OrganisationById(g.key)).await?.map(|o| Scorer::Unit(o.id)),
+                },
             }
         }
         None => match viewer.scorers().as_slice() {
-            [only] => *only,
+            [only] => Some(*only),
             [] => return Err(AppError::Forbidden(allowed::SCORE)),
             _ => {
                 errors.add(
@@ -141,16 +164,19 @@ async fn scoring_organisation(
             }
         },
     };
-    let loader = ctx.loader()?;
-    let region = match scorer {
-        Scorer::Cluster(id) => loader.load_one(ClusterById(id)).await?.map(|c| c.partnership_id),
-        Scorer::Institution(id) => loader.load_one(InstitutionById(id)).await?.map(|i| i.partnership_id),
+    let organisation_id = match scorer {
+        Some(Scorer::Unit(id)) => Some(id),
+        Some(Scorer::Institution(id)) => {
+            loader.load_one(InstitutionById(id)).await?.and_then(|i| i.organisation_id)
+        }
+        None => None,
     };
-    if region.is_none() {
+    let (Some(scorer), Some(organisation_id)) = (scorer, organisation_id) else {
         errors.add("organisation", UserErrorCode::NotFound, "no such organisation");
         return Ok(None);
-    }
-    Ok(Some((scorer, region)))
+    };
+    let serving = loader.load_one(PartnershipsServing(organisation_id)).await?.unwrap_or_default();
+    Ok(Some((scorer, serving.into_iter().map(|p| p.id).collect())))
 }
 
 impl RoundsMutation {
@@ -180,13 +206,13 @@ impl RoundsMutation {
         };
         let need_id = errors.id("need", GlobalId::decode_as(need, NodeType::Need));
         let scoring = scoring_organisation(ctx, &mut errors, organisation).await?;
-        if let Some((scorer, region)) = scoring {
-            viewer.require(Action::ScoreFor { scorer })?;
-            if region != Some(round_model.partnership_id) {
+        if let Some((scorer, serving)) = &scoring {
+            viewer.require(Action::ScoreFor { scorer: *scorer })?;
+            if !serving.contains(&round_model.partnership_id) {
                 errors.add(
                     "organisation",
                     UserErrorCode::BadUserInput,
-                    "the organisation is not in the round's region",
+                    "the organisation is not served by the round's partnership",
                 );
             }
         }
@@ -260,16 +286,28 @@ impl RoundsMutation {
             let (actor, person_id) = actor(ctx)?;
             let coordinated = viewer.coordinated_regions();
             let mut errors = UserErrors::default();
-            let region = match &input.region {
-                Some(id) => errors.id("region", GlobalId::decode_as(id, NodeType::Region)),
-                None => match coordinated.as_slice() {
+            let region = match (&input.region, &input.partnership) {
+                (Some(_), Some(_)) => {
+                    errors.add("partnership", UserErrorCode::BadUserInput, "name the partnership once");
+                    None
+                }
+                (Some(id), None) => errors.id("region", GlobalId::decode_as(id, NodeType::Region)),
+                (None, Some(value)) => match keys::id_or_key(ctx, value, NodeType::Partnership).await {
+                    Ok(id) => Some(id),
+                    Err(AppError::BadUserInput(message)) => {
+                        errors.add("partnership", UserErrorCode::BadUserInput, message);
+                        None
+                    }
+                    Err(err) => return Err(err.into()),
+                },
+                (None, None) => match coordinated.as_slice() {
                     [only] => Some(*only),
                     [] => return Err(AppError::Forbidden(allowed::MANAGE_ROUNDS).into()),
                     _ => {
                         errors.add(
-                            "region",
+                            "partnership",
                             UserErrorCode::BadUserInput,
-                            "say which region the round is for",
+                            "say which partnership the round is for",
                         );
                         None
                     }

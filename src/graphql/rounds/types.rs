@@ -19,8 +19,12 @@ use crate::{
         connection::{ConnectionFields, Page, PageArgs, cost, paginate},
         context::ContextExt,
         ids::{GlobalId, NodeType},
-        loaders::{ClusterById, InstitutionById, RegionById, RoundById, RoundDataOf},
+        loaders::{
+            ClusterOfOrganisation, InstitutionById, OrganisationById, PartnershipById, RegionById, RoundById,
+            RoundDataOf,
+        },
         needs::types::{Need, can_see},
+        organisations::{partnerships::Partnership, types::Organisation},
         reference::{
             Labels, Language,
             types::{Cluster, Institution, Region},
@@ -57,8 +61,14 @@ impl Round {
         &self.0.name
     }
 
+    /// The region whose RSO runs the round; null for another partnership's (KSF, Områdesatsingene).
     async fn region(&self, ctx: &Context<'_>) -> Result<Option<Region>> {
         Ok(ctx.loader()?.load_one(RegionById(self.0.partnership_id)).await?.map(Region))
+    }
+
+    /// The partnership that runs the round.
+    async fn partnership(&self, ctx: &Context<'_>) -> Result<Option<Partnership>> {
+        Ok(ctx.loader()?.load_one(PartnershipById(self.0.partnership_id)).await?.map(Partnership))
     }
 
     async fn status(&self) -> RoundStatus {
@@ -213,10 +223,12 @@ pub struct CriterionMeanView {
     pub count: i32,
 }
 
-/// A scoring organisation.
+/// A scoring organisation: a cluster (as before units of other kinds scored), any other unit of
+/// the tree, or an institution.
 #[derive(Union)]
 pub enum ScoringOrganisation {
     Cluster(Cluster),
+    Organisation(Organisation),
     Institution(Institution),
 }
 
@@ -231,9 +243,13 @@ impl ScoreView {
     async fn organisation(&self, ctx: &Context<'_>) -> Result<Option<ScoringOrganisation>> {
         let loader = ctx.loader()?;
         Ok(match scorer_of(&self.score) {
-            Some(Scorer::Cluster(id)) => {
-                loader.load_one(ClusterById(id)).await?.map(|c| ScoringOrganisation::Cluster(Cluster(c)))
-            }
+            Some(Scorer::Unit(id)) => match loader.load_one(ClusterOfOrganisation(id)).await? {
+                Some(c) => Some(ScoringOrganisation::Cluster(Cluster(c))),
+                None => loader
+                    .load_one(OrganisationById(id))
+                    .await?
+                    .map(|o| ScoringOrganisation::Organisation(Organisation(o))),
+            },
             Some(Scorer::Institution(id)) => loader
                 .load_one(InstitutionById(id))
                 .await?

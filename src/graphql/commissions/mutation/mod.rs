@@ -23,7 +23,7 @@ use crate::{
         context::ContextExt,
         idempotency,
         ids::{GlobalId, NodeType},
-        loaders::{InstitutionById, ProductTypeById},
+        loaders::{InstitutionById, MunicipalityById, MunicipalityOfOrganisation, ProductTypeById},
         needs::types::{Need, need_scope, visible_need},
         user_error::{UserErrorCode, UserErrors, from_write_error},
     },
@@ -356,21 +356,30 @@ impl CommissionsMutation {
             let failed = |errors: UserErrors| UptakePayload { uptake: None, user_errors: errors.into_vec() };
             let municipality = match &input.municipality {
                 Some(id) => errors.id("municipality", GlobalId::decode_as(id, NodeType::Municipality)),
-                None => match viewer.member_municipalities().as_slice() {
-                    [only] => Some(*only),
-                    [] => return Err(AppError::Forbidden(allowed::RECORD_UPTAKE).into()),
-                    _ => {
-                        errors.add(
-                            "municipality",
-                            UserErrorCode::BadUserInput,
-                            "say which municipality you report for",
-                        );
-                        None
+                None => {
+                    let loader = ctx.loader()?;
+                    let units = viewer.member_units();
+                    let mine = loader.load_many(units.into_iter().map(MunicipalityOfOrganisation)).await?;
+                    match mine.values().map(|m| m.id).collect::<Vec<_>>().as_slice() {
+                        [only] => Some(*only),
+                        [] => return Err(AppError::Forbidden(allowed::RECORD_UPTAKE).into()),
+                        _ => {
+                            errors.add(
+                                "municipality",
+                                UserErrorCode::BadUserInput,
+                                "say which municipality you report for",
+                            );
+                            None
+                        }
                     }
-                },
+                }
             };
             if let Some(municipality_id) = municipality {
-                viewer.require(Action::RecordUptakeFor { municipality_id })?;
+                let found = ctx.loader()?.load_one(MunicipalityById(municipality_id)).await?;
+                match found.and_then(|m| m.organisation_id) {
+                    Some(organisation_id) => viewer.require(Action::RecordUptakeFor { organisation_id })?,
+                    None => errors.add("municipality", UserErrorCode::NotFound, "no such municipality"),
+                }
             }
             let note = optional_text("note", input.note.as_deref(), 10_000).unwrap_or_else(|p| {
                 errors.add(p.field, UserErrorCode::BadUserInput, p.message);

@@ -1,8 +1,9 @@
 //! Mutations on people and their memberships: `createPerson`, `addMembership`,
-//! `removeMembership`, `unregisterPerson`. Coordinators only, in the regions they coordinate.
+//! `removeMembership`, `unregisterPerson`. Coordinators only: of the partnerships that serve the
+//! organisation a membership is held in.
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
-use entity::enums::Role;
+use entity::enums::{OrganisationKind, Role};
 
 use super::actor;
 use crate::{
@@ -10,19 +11,17 @@ use crate::{
     auth::{Action, Viewer},
     db::{
         WriteError,
-        identity::{self, NewMembership},
+        identity::{self, HeldIn, NewMembership},
     },
-    domain::identity::{Email, OrganisationKind, PersonName},
+    domain::identity::{Email, PersonName},
     error::{AppError, Result},
     graphql::{
         context::ContextExt,
         idempotency::{self, Replayable},
-        identity::types::{Membership, Person, can_see, region_of_municipality, visible_person},
+        identity::types::{Membership, Person, can_see, visible_person},
         ids::{GlobalId, NodeType},
-        loaders::{
-            ClusterById, ClusterOfOrganisation, InstitutionById, InstitutionOfOrganisation, MembershipById,
-            MunicipalityById, MunicipalityOfOrganisation, RegionById,
-        },
+        keys,
+        loaders::{MembershipById, OrganisationById, PartnershipById, PartnershipsServing},
         user_error::{UserError, UserErrorCode, UserErrors, from_write_error},
     },
 };
@@ -38,9 +37,10 @@ const EMAIL_TAKEN: &str = "a person with this e-mail address exists; find them w
 #[derive(InputObject)]
 pub struct MembershipInput {
     pub role: Role,
-    /// The organisation's id; its type must fit the role (a coordinator's is a Region, a cluster
-    /// coordinator's a Cluster, a municipality member's a Municipality, an institution member's
-    /// an Institution).
+    /// Where the role is held: a COORDINATOR's partnership (a Region id, or a Partnership id or
+    /// key); an INSTITUTION_MEMBER's institution; a UNIT_COORDINATOR's or UNIT_MEMBER's unit, any
+    /// organisation that is not an institution (by id, the id of its Cluster or Municipality,
+    /// its key or official number).
     pub organisation: ID,
 }
 
@@ -108,89 +108,95 @@ pub struct UnregisterPersonPayload {
     pub user_errors: Vec<UserError>,
 }
 
-/// Checks that `organisation` is an organisation of the kind `role` needs, and finds its region.
-async fn resolve_organisation(
+/// The membership `role` in `organisation` would be, with the partnerships whose coordinators
+/// manage it. A coordinator is held in a partnership (a `Region` id, or a `Partnership` id or
+/// key); an institution member in an institution; a unit coordinator or member in any other
+/// organisation (by id, typed id, key or official number), managed by the partnerships that
+/// serve it.
+async fn resolve_membership(
     ctx: &Context<'_>,
     errors: &mut UserErrors,
     role: Role,
     organisation: &ID,
-) -> Result<Option<NewMembership>, AppError> {
-    let kind = OrganisationKind::of(role);
-    let node_type = match kind {
-        OrganisationKind::Region => NodeType::Region,
-        OrganisationKind::Cluster => NodeType::Cluster,
-        OrganisationKind::Municipality => NodeType::Municipality,
-        OrganisationKind::Institution => NodeType::Institution,
+) -> Result<Option<(NewMembership, Vec<i32>)>, AppError> {
+    let role = role.current();
+    let loader = ctx.loader()?;
+    let found = match GlobalId::decode(organisation) {
+        Ok(global) if role == Role::Coordinator && global.node_type == NodeType::Region => Some(global.key),
+        _ if role == Role::Coordinator => {
+            user_input(errors, keys::id_or_key(ctx, organisation, NodeType::Partnership).await)?
+        }
+        _ => user_input(errors, keys::organisation(ctx, organisation).await)?.flatten(),
     };
-    let Some(id) = errors.id("organisation", GlobalId::decode_as(organisation, node_type)) else {
+    let Some(id) = found else {
+        if errors.is_empty() {
+            errors.add("organisation", UserErrorCode::NotFound, "no such organisation");
+        }
         return Ok(None);
     };
-    match organisation_region(ctx, kind, id).await? {
-        Some(partnership_id) => Ok(Some(NewMembership { role, organisation_id: id, partnership_id })),
-        None => {
-            errors.add("organisation", UserErrorCode::NotFound, "no such organisation");
+    if role == Role::Coordinator {
+        if loader.load_one(PartnershipById(id)).await?.is_none() {
+            errors.add("organisation", UserErrorCode::NotFound, "no such partnership");
+            return Ok(None);
+        }
+        return Ok(Some((
+            NewMembership { role, held_in: HeldIn::Partnership(id), audited_in: Some(id) },
+            vec![id],
+        )));
+    }
+    let Some(model) = loader.load_one(OrganisationById(id)).await? else {
+        errors.add("organisation", UserErrorCode::NotFound, "no such organisation");
+        return Ok(None);
+    };
+    if (role == Role::InstitutionMember) != (model.kind == OrganisationKind::Institution) {
+        errors.add(
+            "organisation",
+            UserErrorCode::BadUserInput,
+            "an INSTITUTION_MEMBER is held in an institution, and a unit role in an organisation that is not one",
+        );
+        return Ok(None);
+    }
+    let serving = managing_partnerships(ctx, None, Some(id)).await?;
+    Ok(Some((NewMembership { role, held_in: HeldIn::Organisation(id), audited_in: None }, serving)))
+}
+
+/// A value found by key, or its BAD_USER_INPUT as a user error on `organisation`.
+fn user_input<T>(errors: &mut UserErrors, found: Result<T, AppError>) -> Result<Option<T>, AppError> {
+    match found {
+        Ok(value) => Ok(Some(value)),
+        Err(AppError::BadUserInput(message)) => {
+            errors.add("organisation", UserErrorCode::BadUserInput, message);
             Ok(None)
         }
+        Err(err) => Err(err),
     }
 }
 
-/// The region of the organisation `id` of `kind`; `None` if there is no such organisation.
-async fn organisation_region(
+/// The partnerships whose coordinators manage a membership: a coordinator's own partnership, or
+/// those that serve the organisation it is held in.
+async fn managing_partnerships(
     ctx: &Context<'_>,
-    kind: OrganisationKind,
-    id: i32,
-) -> Result<Option<Option<i32>>, AppError> {
-    let loader = ctx.loader()?;
-    Ok(match kind {
-        OrganisationKind::Region => loader.load_one(RegionById(id)).await?.map(|r| Some(r.id)),
-        OrganisationKind::Cluster => loader.load_one(ClusterById(id)).await?.map(|c| Some(c.partnership_id)),
-        OrganisationKind::Institution => {
-            loader.load_one(InstitutionById(id)).await?.map(|i| Some(i.partnership_id))
+    partnership_id: Option<i32>,
+    organisation_id: Option<i32>,
+) -> Result<Vec<i32>, AppError> {
+    Ok(match (partnership_id, organisation_id) {
+        (Some(id), _) => vec![id],
+        (None, Some(id)) => {
+            let serving = ctx.loader()?.load_one(PartnershipsServing(id)).await?.unwrap_or_default();
+            serving.into_iter().map(|p| p.id).collect()
         }
-        OrganisationKind::Municipality => match loader.load_one(MunicipalityById(id)).await? {
-            Some(m) => Some(region_of_municipality(ctx, m.county_id).await?),
-            None => None,
-        },
+        (None, None) => Vec::new(),
     })
 }
 
-/// The partnership (region) whose coordinators manage an existing membership: a coordinator's
-/// own, or that of the organisation it is held in.
-async fn membership_partnership(
-    ctx: &Context<'_>,
-    m: &entity::membership::Model,
-) -> Result<Option<i32>, AppError> {
-    if let Some(partnership_id) = m.partnership_id {
-        return Ok(Some(partnership_id));
-    }
-    let Some(organisation_id) = m.organisation_id else {
-        return Ok(None);
-    };
-    let loader = ctx.loader()?;
-    Ok(match OrganisationKind::of(m.role) {
-        OrganisationKind::Region => None,
-        OrganisationKind::Cluster => {
-            loader.load_one(ClusterOfOrganisation(organisation_id)).await?.map(|c| c.partnership_id)
-        }
-        OrganisationKind::Institution => {
-            loader.load_one(InstitutionOfOrganisation(organisation_id)).await?.map(|i| i.partnership_id)
-        }
-        OrganisationKind::Municipality => {
-            match loader.load_one(MunicipalityOfOrganisation(organisation_id)).await? {
-                Some(m) => region_of_municipality(ctx, m.county_id).await?,
-                None => None,
-            }
-        }
-    })
-}
-
-/// `FORBIDDEN` unless the viewer coordinates the region of the organisation.
-fn require_manages(viewer: &Viewer, partnership_id: Option<i32>) -> Result<(), AppError> {
-    match partnership_id {
-        Some(partnership_id) => viewer.require(Action::ManagePeople { partnership_id }),
-        // An organisation outside every region has no coordinator.
-        None => Err(AppError::Forbidden(allowed::MANAGE_PEOPLE)),
-    }
+/// `FORBIDDEN` unless the viewer coordinates one of the partnerships managing a membership; the
+/// first they do, for the audit log.
+fn require_manages(viewer: &Viewer, partnerships: &[i32]) -> Result<i32, AppError> {
+    partnerships
+        .iter()
+        .copied()
+        .find(|id| viewer.can(Action::ManagePeople { partnership_id: *id }))
+        .ok_or(AppError::Forbidden(allowed::MANAGE_PEOPLE))
 }
 
 #[Object]
@@ -213,13 +219,17 @@ impl PeopleMutation {
             let mut errors = UserErrors::default();
             let name = errors.check("name", PersonName::parse(&input.name));
             let email = errors.check("email", Email::parse(&input.email));
-            let membership = match &input.membership {
-                Some(m) => resolve_organisation(ctx, &mut errors, m.role, &m.organisation).await?,
+            let mut membership = match &input.membership {
+                Some(m) => resolve_membership(ctx, &mut errors, m.role, &m.organisation).await?,
+                None => None,
+            };
+            let managed_in = match &membership {
+                Some((_, partnerships)) => Some(require_manages(viewer, partnerships)?),
                 None => None,
             };
             let region = match &input.region {
                 Some(id) => errors.id("region", GlobalId::decode_as(id, NodeType::Region)),
-                None => match (membership.and_then(|m| m.partnership_id), coordinated.as_slice()) {
+                None => match (managed_in, coordinated.as_slice()) {
                     (Some(region), _) => Some(region),
                     (None, [only]) => Some(*only),
                     (None, _) => {
@@ -235,9 +245,7 @@ impl PeopleMutation {
             if let Some(region) = region {
                 viewer.require(Action::ManagePeople { partnership_id: region })?;
             }
-            if let Some(m) = membership {
-                require_manages(viewer, m.partnership_id)?;
-            }
+            let membership = membership.take().map(|(m, _)| NewMembership { audited_in: managed_in, ..m });
             let (Some(name), Some(email), Some(region), true) = (name, email, region, errors.is_empty())
             else {
                 return Ok(CreatePersonPayload { person: None, user_errors: errors.into_vec() });
@@ -284,7 +292,7 @@ impl PeopleMutation {
             }
             let mut errors = UserErrors::default();
             let person_id = errors.id("person", GlobalId::decode_as(&input.person, NodeType::Person));
-            let membership = resolve_organisation(ctx, &mut errors, input.role, &input.organisation).await?;
+            let membership = resolve_membership(ctx, &mut errors, input.role, &input.organisation).await?;
             let person = match person_id {
                 Some(id) => visible_person(ctx, id).await?,
                 None => None,
@@ -292,9 +300,12 @@ impl PeopleMutation {
             if person_id.is_some() && person.is_none() {
                 errors.add("person", UserErrorCode::NotFound, "no such person");
             }
-            if let Some(m) = membership {
-                require_manages(viewer, m.partnership_id)?;
-            }
+            let membership = match membership {
+                Some((m, partnerships)) => {
+                    Some(NewMembership { audited_in: Some(require_manages(viewer, &partnerships)?), ..m })
+                }
+                None => None,
+            };
             let (Some(person), Some(membership), true) = (person, membership, errors.is_empty()) else {
                 return Ok(AddMembershipPayload { membership: None, user_errors: errors.into_vec() });
             };
@@ -343,9 +354,10 @@ impl PeopleMutation {
                 "no such membership",
             )));
         };
-        let region = membership_partnership(ctx, &existing).await?;
-        require_manages(viewer, region)?;
-        let result = identity::remove_membership(ctx.db()?, actor, id, region).await;
+        let partnerships =
+            managing_partnerships(ctx, existing.partnership_id, existing.organisation_id).await?;
+        let region = require_manages(viewer, &partnerships)?;
+        let result = identity::remove_membership(ctx.db()?, actor, id, Some(region)).await;
         ctx.authenticator()?.forget_all();
         Ok(match result {
             Ok(_) => RemoveMembershipPayload {

@@ -1,11 +1,10 @@
 //! The checks the needs' mutations share: a need's text, its references (themes, product type,
-//! contact person), the municipality acted for, and the need acted on (one the caller may see).
+//! contact person), the unit acted for, and the need acted on (one the caller may see).
 
 use async_graphql::{Context, ID};
 use entity::need;
 
 use crate::{
-    auth::policy::allowed,
     auth::{Action, policy::NeedScope},
     domain::needs::{self as rules, FieldProblem, NeedText, WrittenText, optional_text},
     error::{AppError, Result},
@@ -13,7 +12,8 @@ use crate::{
         context::ContextExt,
         identity::types::visible_person,
         ids::{GlobalId, NodeType},
-        loaders::{ProductTypeById, ThemeById},
+        keys,
+        loaders::{MunicipalityById, ProductTypeById, ThemeById},
         needs::types::{Need, need_scope, visible_need},
         user_error::{UserErrorCode, UserErrors},
     },
@@ -98,23 +98,55 @@ pub(super) async fn check_contact(
     Ok(Some(person))
 }
 
-/// The municipality acted for: the given one, or the caller's only one.
-pub(super) fn acting_municipality(
+/// The unit acted for: the `organisation` given (by id, typed id, key or official number), the
+/// `municipality` given, or else the caller's only unit; `forbidden` is the refusal of a caller
+/// who is a member of none.
+pub(super) async fn acting_unit(
     ctx: &Context<'_>,
     errors: &mut UserErrors,
-    given: Option<&ID>,
+    organisation: Option<&ID>,
+    municipality: Option<&ID>,
+    forbidden: &'static str,
 ) -> Result<Option<i32>, AppError> {
-    match given {
-        Some(id) => Ok(errors.id("municipality", GlobalId::decode_as(id, NodeType::Municipality))),
-        None => match ctx.viewer()?.member_municipalities().as_slice() {
-            [only] => Ok(Some(*only)),
-            [] => Err(AppError::Forbidden(allowed::SUBMIT_NEED)),
-            _ => {
-                errors.add("municipality", UserErrorCode::BadUserInput, "say which municipality you act for");
-                Ok(None)
+    let found = match (organisation, municipality) {
+        (Some(_), Some(_)) => {
+            errors.add(
+                "organisation",
+                UserErrorCode::BadUserInput,
+                "name the unit once: organisation or municipality",
+            );
+            return Ok(None);
+        }
+        (Some(value), None) => match keys::organisation(ctx, value).await {
+            Ok(found) => found,
+            Err(AppError::BadUserInput(message)) => {
+                errors.add("organisation", UserErrorCode::BadUserInput, message);
+                return Ok(None);
             }
+            Err(err) => return Err(err),
         },
+        (None, Some(id)) => {
+            let Some(id) = errors.id("municipality", GlobalId::decode_as(id, NodeType::Municipality)) else {
+                return Ok(None);
+            };
+            ctx.loader()?.load_one(MunicipalityById(id)).await?.and_then(|m| m.organisation_id)
+        }
+        (None, None) => {
+            return match ctx.viewer()?.member_units().as_slice() {
+                [only] => Ok(Some(*only)),
+                [] => Err(AppError::Forbidden(forbidden)),
+                _ => {
+                    errors.add("organisation", UserErrorCode::BadUserInput, "say which unit you act for");
+                    Ok(None)
+                }
+            };
+        }
+    };
+    if found.is_none() {
+        let field = if organisation.is_some() { "organisation" } else { "municipality" };
+        errors.add(field, UserErrorCode::NotFound, "no such organisation");
     }
+    Ok(found)
 }
 
 /// A need the caller may see, by id; `NOT_FOUND` (as a user error) otherwise.
@@ -139,7 +171,16 @@ pub(super) async fn find_need(
     }
 }
 
-/// Who may make a move: the need's municipality, its reviewers, or its region's coordinators.
+/// What a move of a need does: a move of the state machine, or a hand-over out of the
+/// partnership (which also changes where the need is).
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Step {
+    Move(rules::Move),
+    HandOver(crate::db::needs::Handover),
+}
+
+/// Who may make a move: the unit that raised the need, its reviewers, or the coordinators of its
+/// partnership.
 #[derive(Clone, Copy)]
 pub(super) enum Who {
     Owner,

@@ -27,8 +27,17 @@ pub struct StructuredQuestionInput {
 
 #[derive(InputObject)]
 pub struct SubmitNeedInput {
-    /// The municipality raising the need; may be left out by members of exactly one municipality.
+    /// The unit raising the need: a municipality, a district, a programme, a sub-programme or a
+    /// project, by its id (or its typed row's), key or official number (`030115`). Name it here or
+    /// as `municipality`; members of exactly one unit may leave both out.
+    pub organisation: Option<ID>,
+    /// The municipality raising the need (the same as naming its organisation).
     pub municipality: Option<ID>,
+    /// The partnership whose pool the need goes to, by id or key: one that takes needs from the
+    /// unit. Left out, the nearest that does (RSO Vest for Bergen, Områdesatsingene for Alna);
+    /// where two are equally near (Søndre Nordstrand: Områdesatsingene and Universitetskommunen
+    /// Oslo) it must be named.
+    pub partnership: Option<ID>,
     pub title: String,
     pub question: String,
     /// Why it matters locally.
@@ -43,7 +52,7 @@ pub struct SubmitNeedInput {
     pub structured_question: Option<StructuredQuestionInput>,
     /// Who to ask about the need; the caller when left out.
     pub contact_person: Option<ID>,
-    /// Keep it as a draft (visible only to the municipality) instead of submitting it.
+    /// Keep it as a draft (visible only to the unit's members) instead of submitting it.
     #[graphql(default)]
     pub draft: bool,
     /// Send the same key again to retry safely: a replay returns the original result and
@@ -100,6 +109,18 @@ pub struct NeedMoveInput {
     pub reason: Option<String>,
 }
 
+#[derive(InputObject)]
+pub struct PassOnNeedInput {
+    pub need: ID,
+    /// The version read; a stale one is a CONFLICT.
+    pub version: i32,
+    /// The national authority: an organisation of kind STATE_PARTNER, by id or key
+    /// (`helsedirektoratet`).
+    pub to: ID,
+    /// Why it goes there, kept in the history.
+    pub reason: String,
+}
+
 #[derive(SimpleObject)]
 pub struct NeedPayload {
     pub need: Option<Need>,
@@ -126,7 +147,10 @@ impl NeedPayload {
 #[derive(InputObject)]
 pub struct CosignNeedInput {
     pub need: ID,
-    /// The co-signing municipality; may be left out by members of exactly one municipality.
+    /// The co-signing unit, by id (or its typed row's), key or official number; name it here or
+    /// as `municipality`, or leave both out as a member of exactly one unit.
+    pub organisation: Option<ID>,
+    /// The co-signing municipality (the same as naming its organisation).
     pub municipality: Option<ID>,
 }
 

@@ -13,7 +13,7 @@ use crate::{
     auth::policy::allowed,
     db::{
         audit::Actor,
-        needs::{self, NeedContent, NewEvidence},
+        needs::{self, Handover, NeedContent, NewEvidence},
     },
     domain::needs::{self as rules, Move, WrittenText, text},
     error::{AppError, Result},
@@ -22,6 +22,7 @@ use crate::{
         idempotency,
         identity::types::region_of_municipality,
         ids::{GlobalId, NodeType},
+        keys,
         loaders::MunicipalityById,
         needs::types::{Evidence, Need, need_scope, visible_need},
         reference::types::Municipality,
@@ -41,7 +42,7 @@ impl NeedsMutation {
         &self,
         ctx: &Context<'_>,
         input: NeedMoveInput,
-        attempted: Move,
+        step: Step,
         who: Who,
         reason_required: bool,
     ) -> Result<NeedPayload> {
@@ -59,16 +60,24 @@ impl NeedsMutation {
         if !errors.is_empty() {
             return Ok(NeedPayload::failed(errors.into_vec()));
         }
-        NeedPayload::from_write(
-            needs::apply_move(ctx.db()?, me, need.id, Some(input.version), attempted, reason).await,
-        )
+        let db = ctx.db()?;
+        NeedPayload::from_write(match step {
+            Step::Move(attempted) => {
+                needs::apply_move(db, me, need.id, Some(input.version), attempted, reason).await
+            }
+            Step::HandOver(handover) => {
+                let reason = reason.unwrap_or_default();
+                needs::hand_over(db, me, need.id, Some(input.version), handover, reason).await
+            }
+        })
     }
 }
 
 #[Object]
 impl NeedsMutation {
-    /// Raises a need for a municipality (members of it only): submitted at once, or kept as a
-    /// draft. The payload suggests similar open needs to co-sign instead.
+    /// Raises a need in a unit (members of it only), in the pool of a partnership that takes needs
+    /// from it: submitted at once, or kept as a draft. The payload suggests similar open needs to
+    /// co-sign instead.
     #[tracing::instrument(level = "debug", skip_all)]
     async fn submit_need(&self, ctx: &Context<'_>, input: SubmitNeedInput) -> Result<SubmitNeedPayload> {
         let key = input.idempotency_key.clone();
@@ -76,10 +85,28 @@ impl NeedsMutation {
             let viewer = ctx.viewer()?;
             let me = viewer.require_person()?;
             let mut errors = UserErrors::default();
-            let municipality = acting_municipality(ctx, &mut errors, input.municipality.as_ref())?;
-            if let Some(m) = municipality {
-                viewer.require(Action::SubmitNeedFor { municipality_id: m })?;
+            let unit = acting_unit(
+                ctx,
+                &mut errors,
+                input.organisation.as_ref(),
+                input.municipality.as_ref(),
+                allowed::SUBMIT_NEED,
+            )
+            .await?;
+            if let Some(organisation_id) = unit {
+                viewer.require(Action::SubmitNeedFor { organisation_id })?;
             }
+            let partnership = match input.partnership.as_ref() {
+                Some(value) => match keys::id_or_key(ctx, value, NodeType::Partnership).await {
+                    Ok(id) => Some(id),
+                    Err(AppError::BadUserInput(message)) => {
+                        errors.add("partnership", UserErrorCode::BadUserInput, message);
+                        None
+                    }
+                    Err(err) => return Err(err.into()),
+                },
+                None => None,
+            };
             let pico = input.structured_question.unwrap_or_default();
             let need_text = parse_text(
                 &mut errors,
@@ -99,7 +126,7 @@ impl NeedsMutation {
                 check_references(ctx, &mut errors, &input.themes, input.product_type.as_ref()).await?;
             let contact_person_id =
                 check_contact(ctx, &mut errors, input.contact_person.as_ref(), me).await?;
-            let (Some(municipality), true) = (municipality, errors.is_empty()) else {
+            let (Some(unit), true) = (unit, errors.is_empty()) else {
                 return Ok(SubmitNeedPayload { need: None, user_errors: errors.into_vec() });
             };
             let content = NeedContent {
@@ -110,7 +137,7 @@ impl NeedsMutation {
                 contact_person_id,
             };
             let db = ctx.db()?;
-            match needs::create(db, me, municipality, content, !input.draft).await {
+            match needs::create(db, me, unit, partnership, content, !input.draft).await {
                 Ok(need) => Ok(SubmitNeedPayload { need: Some(Need::from(need)), user_errors: Vec::new() }),
                 Err(err) => Ok(SubmitNeedPayload { need: None, user_errors: from_write_error(err)? }),
             }
@@ -118,7 +145,7 @@ impl NeedsMutation {
         .await
     }
 
-    /// Edits a draft, submitted or returned need (its municipality's members only).
+    /// Edits a draft, submitted or returned need (the members of the unit that raised it only).
     #[tracing::instrument(level = "debug", skip_all)]
     async fn update_need(&self, ctx: &Context<'_>, input: UpdateNeedInput) -> Result<NeedPayload> {
         let viewer = ctx.viewer()?;
@@ -182,34 +209,67 @@ impl NeedsMutation {
         NeedPayload::from_write(needs::update(ctx.db()?, me, need.id, input.version, content).await)
     }
 
-    /// Sends a draft, or a returned need, to review (its municipality's members only).
+    /// Sends a draft, or a returned need, to review (the members of the unit that raised it only).
     #[tracing::instrument(level = "debug", skip_all)]
     async fn resubmit_need(&self, ctx: &Context<'_>, input: NeedMoveInput) -> Result<NeedPayload> {
-        self.move_need(ctx, input, Move::Submit, Who::Owner, false).await
+        self.move_need(ctx, input, Step::Move(Move::Submit), Who::Owner, false).await
     }
 
-    /// Forwards a submitted need to the regional pool (its cluster's or region's coordinators).
+    /// Forwards a submitted need to its partnership's pool (the partnership's coordinators, or a
+    /// unit coordinator of the unit that raised it or of a unit above it, such as its cluster).
     #[tracing::instrument(level = "debug", skip_all)]
     async fn accept_need(&self, ctx: &Context<'_>, input: NeedMoveInput) -> Result<NeedPayload> {
-        self.move_need(ctx, input, Move::Accept, Who::Reviewer, false).await
+        self.move_need(ctx, input, Step::Move(Move::Accept), Who::Reviewer, false).await
     }
 
     /// Sends a submitted need back to be sharpened, with a comment.
     #[tracing::instrument(level = "debug", skip_all)]
     async fn return_need(&self, ctx: &Context<'_>, input: NeedMoveInput) -> Result<NeedPayload> {
-        self.move_need(ctx, input, Move::Return, Who::Reviewer, true).await
+        self.move_need(ctx, input, Step::Move(Move::Return), Who::Reviewer, true).await
     }
 
     /// Turns a submitted need down, with a reason.
     #[tracing::instrument(level = "debug", skip_all)]
     async fn reject_need(&self, ctx: &Context<'_>, input: NeedMoveInput) -> Result<NeedPayload> {
-        self.move_need(ctx, input, Move::Reject, Who::Reviewer, true).await
+        self.move_need(ctx, input, Step::Move(Move::Reject), Who::Reviewer, true).await
     }
 
-    /// Takes a need back while it is open (its municipality's members only).
+    /// Forwards an accepted or deferred need from its partnership's pool up to the national level
+    /// (the pool of KSF, which serves every unit), with a reason: the partnership's coordinators.
+    /// KSF's coordinators then review it with the needs of every region.
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn forward_need(&self, ctx: &Context<'_>, input: NeedMoveInput) -> Result<NeedPayload> {
+        self.move_need(ctx, input, Step::HandOver(Handover::National), Who::Curator, true).await
+    }
+
+    /// Passes a need in the national pool on to a national authority (an organisation of kind
+    /// STATE_PARTNER), with a reason: the national coordinators. The history records to whom.
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn pass_on_need(&self, ctx: &Context<'_>, input: PassOnNeedInput) -> Result<NeedPayload> {
+        let mut errors = UserErrors::default();
+        let authority = match keys::organisation(ctx, &input.to).await {
+            Ok(Some(id)) => Some(id),
+            Ok(None) => {
+                errors.add("to", UserErrorCode::NotFound, "no such organisation");
+                None
+            }
+            Err(AppError::BadUserInput(message)) => {
+                errors.add("to", UserErrorCode::BadUserInput, message);
+                None
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let Some(authority) = authority else {
+            return Ok(NeedPayload::failed(errors.into_vec()));
+        };
+        let input = NeedMoveInput { need: input.need, version: input.version, reason: Some(input.reason) };
+        self.move_need(ctx, input, Step::HandOver(Handover::Authority(authority)), Who::Curator, true).await
+    }
+
+    /// Takes a need back while it is open (the members of the unit that raised it only).
     #[tracing::instrument(level = "debug", skip_all)]
     async fn withdraw_need(&self, ctx: &Context<'_>, input: NeedMoveInput) -> Result<NeedPayload> {
-        self.move_need(ctx, input, Move::Withdraw, Who::Owner, false).await
+        self.move_need(ctx, input, Step::Move(Move::Withdraw), Who::Owner, false).await
     }
 
     /// Closes an accepted (or deferred) need as answered by the evidence linked to it
@@ -234,16 +294,17 @@ impl NeedsMutation {
                 )));
             }
         }
-        self.move_need(ctx, input, Move::AnswerByExistingEvidence, Who::Curator, false).await
+        self.move_need(ctx, input, Step::Move(Move::AnswerByExistingEvidence), Who::Curator, false).await
     }
 
-    /// Co-signs a need on behalf of a municipality (a member of it); once per municipality.
+    /// Co-signs a need on behalf of a unit (a member of it): a municipality, district, programme,
+    /// sub-programme or project; once per unit.
     #[tracing::instrument(level = "debug", skip_all)]
     async fn cosign_need(&self, ctx: &Context<'_>, input: CosignNeedInput) -> Result<NeedPayload> {
         self.cosignature(ctx, input, true).await
     }
 
-    /// Takes a municipality's own co-signature back (one carried by a merge leaves when the
+    /// Takes a unit's own co-signature back (one carried by a merge leaves when the
     /// duplicate is unmerged: CONFLICT).
     #[tracing::instrument(level = "debug", skip_all)]
     async fn withdraw_cosignature(&self, ctx: &Context<'_>, input: CosignNeedInput) -> Result<NeedPayload> {
@@ -441,19 +502,26 @@ impl NeedsMutation {
         let viewer = ctx.viewer()?;
         let me = viewer.require_person()?;
         let mut errors = UserErrors::default();
-        let municipality = acting_municipality(ctx, &mut errors, input.municipality.as_ref())?;
-        if let Some(m) = municipality {
-            viewer.require(Action::CosignFor { municipality_id: m })?;
+        let unit = acting_unit(
+            ctx,
+            &mut errors,
+            input.organisation.as_ref(),
+            input.municipality.as_ref(),
+            allowed::COSIGN,
+        )
+        .await?;
+        if let Some(organisation_id) = unit {
+            viewer.require(Action::CosignFor { organisation_id })?;
         }
         let found = find_need(ctx, &mut errors, "need", &input.need).await?;
-        let (Some((need, _)), Some(municipality), true) = (found, municipality, errors.is_empty()) else {
+        let (Some((need, _)), Some(unit), true) = (found, unit, errors.is_empty()) else {
             return Ok(NeedPayload::failed(errors.into_vec()));
         };
         let db = ctx.db()?;
         let result = if sign {
-            needs::cosign(db, me, need.id, municipality).await
+            needs::cosign(db, me, need.id, unit).await
         } else {
-            needs::withdraw_cosign(db, me, need.id, municipality).await
+            needs::withdraw_cosign(db, me, need.id, unit).await
         };
         NeedPayload::from_write(result)
     }
