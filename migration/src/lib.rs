@@ -13,6 +13,7 @@ mod m20261126_000007_need_search;
 mod m20261130_000008_token_authority;
 mod m20261130_000009_organisations;
 mod m20261130_000010_partnership_authority;
+mod m20261130_000012_organisation_history;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000008_token_authority::Migration),
             Box::new(m20261130_000009_organisations::Migration),
             Box::new(m20261130_000010_partnership_authority::Migration),
+            Box::new(m20261130_000012_organisation_history::Migration),
         ]
     }
 }

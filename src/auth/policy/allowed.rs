@@ -24,6 +24,8 @@ pub const CURATE_NEED: &str = "only a coordinator (COORDINATOR) of the need's re
      merge or unmerge it";
 pub const MANAGE_REFERENCE_DATA: &str =
     "only a coordinator (COORDINATOR) of the municipality's region may change its reference data";
+pub const MANAGE_ORGANISATION: &str = "only a coordinator (COORDINATOR) of a partnership serving the organisation (KSF's \
+     for regions and counties) may create, rename, move or close it";
 pub const SEE_ROUND: &str = "only members of the round's region may see it";
 pub const MANAGE_ROUNDS: &str = "only a coordinator (COORDINATOR) of the region may open and close its rounds and see \
      every organisation's scores";
@@ -60,6 +62,7 @@ impl Action<'_> {
             Action::CosignFor { .. } => COSIGN,
             Action::CurateNeed(_) => CURATE_NEED,
             Action::ManageReferenceData { .. } => MANAGE_REFERENCE_DATA,
+            Action::ManageOrganisation { .. } => MANAGE_ORGANISATION,
             Action::SeeRound { .. } => SEE_ROUND,
             Action::ManageRounds { .. } => MANAGE_ROUNDS,
             Action::ScoreFor { .. } => SCORE,

@@ -57,6 +57,12 @@ pub enum Action<'a> {
     CurateNeed(&'a NeedScope),
     /// Set reference facts of a region's municipalities (population).
     ManageReferenceData { partnership_id: i32 },
+    /// Create, rename, move and close organisations, add institutions, create regions and assign
+    /// counties: a coordinator of one of `partnerships`, the partnerships serving the organisation
+    /// concerned (it is their member, or under a member that accepts needs: KSF serves everything
+    /// under the national level), or the one an institution registers with, or the national
+    /// partnership for regions.
+    ManageOrganisation { partnerships: &'a [i32] },
     /// See a region's prioritisation rounds and rankings: anyone with a membership in the region.
     SeeRound { partnership_id: i32 },
     /// Open and close rounds, and see every organisation's scores: the region's coordinators.
@@ -95,6 +101,9 @@ impl Viewer {
             | Action::ManageReferenceData { partnership_id }
             | Action::ManageRounds { partnership_id }
             | Action::ManageCommissions { partnership_id } => self.is_coordinator_of(partnership_id),
+            Action::ManageOrganisation { partnerships } => {
+                partnerships.iter().any(|p| self.is_coordinator_of(*p))
+            }
             Action::SeeCommission { status, partnership_id } => match status {
                 CommissionStatus::Draft => self.is_coordinator_of(partnership_id),
                 _ => self

@@ -6,7 +6,10 @@
 
 use std::collections::HashMap;
 
-use entity::{enums::OrganisationKind, organisation, organisation_ancestor, partnership, partnership_member};
+use entity::{
+    audit_event, enums::OrganisationKind, organisation, organisation_ancestor, partnership,
+    partnership_member,
+};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Iterable, QueryFilter,
     QueryOrder, QueryResult,
@@ -321,6 +324,49 @@ pub async fn partnership_by_key(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn partnerships(db: &impl ConnectionTrait) -> Result<Vec<partnership::Model>, DbErr> {
     partnership::Entity::find().order_by_asc(partnership::Column::Id).all(db).await
+}
+
+/// The national partnership (KSF): the one whose body is the organisation of kind NATIONAL; none
+/// before the reference data is loaded.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn national_partnership(db: &impl ConnectionTrait) -> Result<Option<partnership::Model>, DbErr> {
+    let national = Query::select()
+        .column(organisation::Column::Id)
+        .from(organisation::Entity)
+        .and_where(organisation::Column::Kind.eq(OrganisationKind::National))
+        .to_owned();
+    partnership::Entity::find()
+        .filter(partnership::Column::OrganisationId.in_subquery(national))
+        .order_by_asc(partnership::Column::Id)
+        .one(db)
+        .await
+}
+
+/// The changes coordinators made to each of `ids` (the audit log's `organisation.*` events
+/// about it, which `write` records), newest first, by organisation: one statement over the log's
+/// index on its target.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn histories_of(
+    db: &impl ConnectionTrait,
+    ids: &[i32],
+) -> Result<HashMap<i32, Vec<audit_event::Model>>, DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = audit_event::Entity::find()
+        .filter(audit_event::Column::TargetType.eq(crate::domain::nodes::NodeType::Organisation.name()))
+        .filter(audit_event::Column::TargetId.is_in(ids.iter().copied()))
+        .filter(audit_event::Column::Action.starts_with(super::write::HISTORY_PREFIX))
+        .order_by_desc(audit_event::Column::Id)
+        .all(db)
+        .await?;
+    let mut grouped: HashMap<i32, Vec<audit_event::Model>> = HashMap::new();
+    for row in rows {
+        if let Some(id) = row.target_id {
+            grouped.entry(id).or_default().push(row);
+        }
+    }
+    Ok(grouped)
 }
 
 #[cfg(test)]

@@ -39,6 +39,26 @@ pub struct OrganisationFilter {
     search: Option<String>,
 }
 
+/// The organisation `id` names: an `Organisation` id, or the id of a typed row (a `Municipality`,
+/// `County`, `Cluster`, `Region` or `Institution` id gives that row's organisation); `None` if
+/// there is none. An id of another type is BAD_USER_INPUT.
+pub async fn organisation_id(ctx: &Context<'_>, id: &ID) -> Result<Option<i32>, AppError> {
+    let global = GlobalId::decode(id)?;
+    let loader = ctx.loader()?;
+    Ok(match global.node_type {
+        NodeType::Municipality => {
+            loader.load_one(MunicipalityById(global.key)).await?.and_then(|m| m.organisation_id)
+        }
+        NodeType::County => loader.load_one(CountyById(global.key)).await?.and_then(|c| c.organisation_id),
+        NodeType::Cluster => loader.load_one(ClusterById(global.key)).await?.and_then(|c| c.organisation_id),
+        NodeType::Region => loader.load_one(RegionById(global.key)).await?.and_then(|r| r.organisation_id),
+        NodeType::Institution => {
+            loader.load_one(InstitutionById(global.key)).await?.and_then(|i| i.organisation_id)
+        }
+        _ => Some(global.key_as(id, NodeType::Organisation)?),
+    })
+}
+
 #[Object]
 impl OrganisationsQuery {
     /// One organisation by its id, or by the id of its typed row (a `Municipality`, `County`,
@@ -46,30 +66,10 @@ impl OrganisationsQuery {
     /// none. An id of another type is BAD_USER_INPUT.
     #[tracing::instrument(level = "debug", skip_all)]
     async fn organisation(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Organisation>> {
-        let global = GlobalId::decode(&id)?;
-        let loader = ctx.loader()?;
-        let key = match global.node_type {
-            NodeType::Municipality => {
-                loader.load_one(MunicipalityById(global.key)).await?.and_then(|m| m.organisation_id)
-            }
-            NodeType::County => {
-                loader.load_one(CountyById(global.key)).await?.and_then(|c| c.organisation_id)
-            }
-            NodeType::Cluster => {
-                loader.load_one(ClusterById(global.key)).await?.and_then(|c| c.organisation_id)
-            }
-            NodeType::Region => {
-                loader.load_one(RegionById(global.key)).await?.and_then(|r| r.organisation_id)
-            }
-            NodeType::Institution => {
-                loader.load_one(InstitutionById(global.key)).await?.and_then(|i| i.organisation_id)
-            }
-            _ => Some(global.key_as(&id, NodeType::Organisation)?),
-        };
-        let Some(key) = key else {
+        let Some(key) = organisation_id(ctx, &id).await? else {
             return Ok(None);
         };
-        Ok(loader.load_one(OrganisationById(key)).await?.map(Organisation))
+        Ok(ctx.loader()?.load_one(OrganisationById(key)).await?.map(Organisation))
     }
 
     /// The organisations, in id order: the whole tree, or the part `filter` names.
