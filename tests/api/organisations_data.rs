@@ -26,7 +26,7 @@ use crate::helpers::{Backend, TestApp, both_databases};
 /// Checks that the closure is exactly what the parents give: each organisation with itself at
 /// depth 0 and every ancestor at its distance, nothing else. Returns how many organisations there
 /// are.
-async fn closure_follows_the_parents(conn: &impl ConnectionTrait) -> usize {
+pub(crate) async fn closure_follows_the_parents(conn: &impl ConnectionTrait) -> usize {
     let organisations = organisation::Entity::find().all(conn).await.expect("organisations");
     let parent: HashMap<i32, Option<i32>> = organisations.iter().map(|o| (o.id, o.parent_id)).collect();
     let mut expected = BTreeSet::new();

@@ -172,6 +172,7 @@ async fn only_the_allowed_succeed_at_each_mutation(app: TestApp) {
         ("hvl", Some(app.token_for("Hans Vestland", RoleArg::InstitutionMember, "hvl").await)),
         ("coordinator", Some(app.token_for("Kari Nordmann", RoleArg::Coordinator, "rso-vest").await)),
         ("nord", Some(app.token_for("Nora Nord", RoleArg::Coordinator, "rso-nord").await)),
+        ("ksf", Some(app.token_for("Kim Ksf", RoleArg::Coordinator, "ksf").await)),
     ];
     // Vera holds every role of RSO Vest; Nord's coordinator registers her in Nord and mints
     // her a token, and Vera mints another with that one. Both carry only what Nord granted
@@ -247,7 +248,68 @@ async fn only_the_allowed_succeed_at_each_mutation(app: TestApp) {
         "SetMunicipalityPopulationInput",
         json!({ "municipality": bergen, "population": 291_000 }),
         "municipality { id }",
+        &["coordinator", "ksf"],
+    )
+    .await;
+
+    // The reference data: a unit's partnerships' coordinators (RSO Vest's and KSF's for Bergen),
+    // an institution's partnership's, KSF's for regions and counties.
+    let project = m
+        .step(
+            "createOrganisation",
+            "CreateOrganisationInput",
+            json!({ "kind": "PROJECT", "name": "Prosjekt", "parent": bergen }),
+            "organisation { id }",
+            &["coordinator", "ksf"],
+        )
+        .await["organisation"]["id"]
+        .clone();
+    m.step(
+        "renameOrganisation",
+        "RenameOrganisationInput",
+        json!({ "organisation": project, "name": "Prosjektet" }),
+        "organisation { id }",
+        &["coordinator", "ksf"],
+    )
+    .await;
+    m.step(
+        "moveOrganisation",
+        "MoveOrganisationInput",
+        json!({ "organisation": project, "parent": askoy }),
+        "organisation { id }",
+        &["coordinator", "ksf"],
+    )
+    .await;
+    m.step(
+        "closeOrganisation",
+        "CloseOrganisationInput",
+        json!({ "organisation": project }),
+        "organisation { id }",
+        &["coordinator", "ksf"],
+    )
+    .await;
+    m.step(
+        "addInstitution",
+        "AddInstitutionInput",
+        json!({ "key": "nla", "name": "NLA Høgskolen", "kind": "UNIVERSITY_COLLEGE", "partnership": "rso-vest" }),
+        "organisation { id }",
         &["coordinator"],
+    )
+    .await;
+    m.step(
+        "createRegion",
+        "CreateRegionInput",
+        json!({ "key": "rso-sor", "name": "RSO Sør", "counties": ["42"] }),
+        "organisation { id }",
+        &["ksf"],
+    )
+    .await;
+    m.step(
+        "assignCounty",
+        "AssignCountyInput",
+        json!({ "region": "rso-sor", "county": "40" }),
+        "organisation { id }",
+        &["ksf"],
     )
     .await;
 
