@@ -108,23 +108,11 @@ async fn need_count(app: &TestApp, filter: Value) -> i64 {
 #[both_databases]
 async fn coordinators_create_rename_move_and_close_and_each_change_is_history(app: TestApp) {
     let c = cast(&app).await;
-    let cluster = edited(
-        &app,
-        &c.coordinator,
-        "createOrganisation",
-        json!({ "kind": "CLUSTER", "name": "Nordhordland", "parent": "rso-vest", "key": "nordhordland",
-                "area": "Nordhordland", "idempotencyKey": "cluster-1" }),
-    )
-    .await;
+    let input = json!({ "kind": "CLUSTER", "name": "Nordhordland", "parent": "rso-vest", "key": "nordhordland",
+                        "area": "Nordhordland", "idempotencyKey": "cluster-1" });
+    let cluster = edited(&app, &c.coordinator, "createOrganisation", input.clone()).await;
     assert_eq!((&cluster["kind"], &cluster["parent"]["key"]), (&json!("CLUSTER"), &json!("rso-vest")));
-    let again = edited(
-        &app,
-        &c.coordinator,
-        "createOrganisation",
-        json!({ "kind": "CLUSTER", "name": "Nordhordland", "parent": "rso-vest", "key": "nordhordland",
-                "area": "Nordhordland", "idempotencyKey": "cluster-1" }),
-    )
-    .await;
+    let again = edited(&app, &c.coordinator, "createOrganisation", input).await;
     assert_eq!(again["id"], cluster["id"], "a replay creates nothing");
     let typed = app.data(r#"{ cluster(key: "nordhordland") { name area region { key } } }"#).await;
     assert_eq!(
@@ -428,27 +416,13 @@ async fn ksf_creates_a_region_and_needs_raised_there_afterwards_are_its_regions(
 #[both_databases]
 async fn what_coordinators_edited_survives_a_reload_of_the_bundled_data(app: TestApp) {
     let c = cast(&app).await;
-    edited(
-        &app,
-        &c.coordinator,
-        "renameOrganisation",
-        json!({ "organisation": "4601", "name": "Bergen kommune" }),
-    )
-    .await;
-    edited(
-        &app,
-        &c.coordinator,
-        "moveOrganisation",
-        json!({ "organisation": "4627", "parent": "sor-rogaland" }),
-    )
-    .await;
-    edited(
-        &app,
-        &c.coordinator,
-        "renameOrganisation",
-        json!({ "organisation": "kunnskapskommunen", "name": "KHOV" }),
-    )
-    .await;
+    for (mutation, input) in [
+        ("renameOrganisation", json!({ "organisation": "4601", "name": "Bergen kommune" })),
+        ("moveOrganisation", json!({ "organisation": "4627", "parent": "sor-rogaland" })),
+        ("renameOrganisation", json!({ "organisation": "kunnskapskommunen", "name": "KHOV" })),
+    ] {
+        edited(&app, &c.coordinator, mutation, input).await;
+    }
     let bundle = Bundle::bundled().expect("the bundle");
     assert_eq!(
         reference_data::load_bundle(app.db(), &bundle, "a later version").await.expect("load"),
