@@ -43,7 +43,7 @@ fn write_error(err: WriteError) -> StartupError {
 }
 
 /// Finds where the role is held, from the flag that fits the role, and the partnership that
-/// manages it (a coordinator's own; else the first that serves the organisation).
+/// manages it (a coordinator's own; else the first that serves the organisation most nearly).
 async fn membership(db: &Db, args: &CreateToken) -> Result<(NewMembership, Option<i32>), StartupError> {
     let role = Role::from(args.role);
     let missing = |flag: &str| -> StartupError { format!("--role {:?} needs --{flag}", args.role).into() };
@@ -62,8 +62,8 @@ async fn membership(db: &Db, args: &CreateToken) -> Result<(NewMembership, Optio
     if (role == Role::InstitutionMember) != (found.kind == OrganisationKind::Institution) {
         return Err(format!("--role {:?} is not held in `{key}`, a {:?}", args.role, found.kind).into());
     }
-    let serving = read::partnerships_serving(conn, &[found.id]).await?;
-    let managed_in = serving.get(&found.id).and_then(|p| p.first()).map(|p| p.id);
+    let managing = read::partnerships_managing(conn, &[found.id]).await?;
+    let managed_in = managing.get(&found.id).and_then(|p| p.first()).map(|p| p.id);
     let held_in = HeldIn::Organisation(found.id);
     Ok((NewMembership { role, held_in, audited_in: managed_in }, managed_in))
 }

@@ -14,6 +14,7 @@ mod m20261130_000008_token_authority;
 mod m20261130_000009_organisations;
 mod m20261130_000010_partnership_authority;
 mod m20261130_000011_units;
+mod m20261130_000012_organisation_history;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000009_organisations::Migration),
             Box::new(m20261130_000010_partnership_authority::Migration),
             Box::new(m20261130_000011_units::Migration),
+            Box::new(m20261130_000012_organisation_history::Migration),
         ]
     }
 }

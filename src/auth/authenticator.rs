@@ -151,7 +151,7 @@ impl Authenticator {
             // A real token: the refusal concerns its owner's region.
             let partnership_id = found
                 .home_partnership_id
-                .or_else(|| found.grants.iter().find_map(|g| g.partnerships.first().copied()));
+                .or_else(|| found.grants.iter().find_map(|g| g.managed_by.first().copied()));
             return Err(Denied::Refused(Refusal {
                 reason,
                 token_id: Some(found.token_id),
@@ -217,6 +217,7 @@ pub fn grant(row: &GrantRow) -> Grant {
         institution_id: row.institution_id,
         ancestors: row.ancestors.clone(),
         partnerships: row.partnerships.clone(),
+        managed_by: row.managed_by.clone(),
         national: row.national,
     }
 }

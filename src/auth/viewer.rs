@@ -20,6 +20,9 @@ pub struct Grant {
     /// The partnerships the grant counts in: a coordinator's own, or those that serve the
     /// organisation (it is a member, or a member above it accepts needs).
     pub partnerships: Vec<i32>,
+    /// The partnerships whose coordinators manage the grant: a coordinator's own; those serving
+    /// the organisation through the members nearest above it (RSO Vest for Bergen, not KSF).
+    pub managed_by: Vec<i32>,
     /// A coordinator of the national level (a partnership whose body is NATIONAL: KSF).
     pub national: bool,
 }

@@ -49,9 +49,11 @@ const THEMES: &str = include_str!("../../data/themes.csv");
 const PRODUCT_TYPES: &str = include_str!("../../data/product_types.csv");
 const CRITERIA: &str = include_str!("../../data/criteria.csv");
 
-/// How many rows of each table the bundled data has. No request writes these tables, so a list
-/// over one of them (a need's themes, a commission's interests, one per institution) is at most
-/// this long: what the cost of such a list is priced by.
+/// How many rows of each table the bundled data has. Of these, no request adds counties,
+/// municipalities or themes, so a list over one of them (a need's themes, a region's counties) is
+/// at most this long: what the cost of such a list is priced by. Coordinators add clusters,
+/// institutions and partnerships, so lists over those are priced at the bounds the writers keep
+/// (`domain::organisations::MAX_CLUSTERS` and the rest).
 #[derive(Clone, Copy, Debug)]
 pub struct Bundled {
     /// Rows of the partnership table (which was the region table, and which `Region` and every
@@ -69,14 +71,6 @@ pub struct Bundled {
     pub partnerships: usize,
     /// Members of all partnerships together (so of any one, at most this).
     pub partnership_members: usize,
-}
-
-impl Bundled {
-    /// The most scores one need can have in a round: one per organisation (cluster or
-    /// institution) and criterion.
-    pub fn scores_per_need(&self) -> usize {
-        (self.clusters + self.institutions).saturating_mul(crate::domain::rounds::MAX_CRITERIA)
-    }
 }
 
 /// The rows of a bundled CSV (its lines but the header).
@@ -910,7 +904,7 @@ mod tests {
         assert_eq!(b.population.len(), 357);
         assert_eq!(b.districts.len(), 17);
         assert_eq!(b.institutions.len(), 12, "RSO Vest's 11 and OsloMet");
-        assert_eq!(b.organisations.len(), 9);
+        assert_eq!(b.organisations.len(), 9 + 4, "KSF, Oslo's programmes and the state partners");
         assert_eq!(b.partnerships.len(), 5);
         assert_eq!(b.partnership_members.len(), 27);
         assert!(b.municipalities.iter().all(|m| m.code.len() == 4 && m.code.starts_with(&m.county)));
@@ -920,7 +914,7 @@ mod tests {
         let counted = bundled();
         assert_eq!(counted.municipalities, 357);
         assert_eq!(counted.regions, 5, "the rows of the partnership table");
-        assert_eq!(counted.organisations, 2 + 15 + 4 + 357 + 12 + 17 + 9);
+        assert_eq!(counted.organisations, 2 + 15 + 4 + 357 + 12 + 17 + 9 + 4);
         assert_eq!(counted.partnership_members, b.partnership_members.len());
     }
 

@@ -1,7 +1,9 @@
-//! Rules of the organisation tree that need no database: how deep it may be, which units raise
-//! needs, and which partnership's pool a new need goes to.
+//! Rules of the organisation tree that need no database: how deep it may be, which kind of
+//! organisation may stand under which, what coordinators may create and move through the API, the
+//! bounds on the reference data that requests can grow (what lists over it are priced at), which
+//! units raise needs, and which partnership's pool a new need goes to.
 
-use entity::enums::OrganisationKind;
+use entity::enums::OrganisationKind::{self, *};
 
 /// The most steps from an organisation up to the root of its tree (the national level is depth
 /// 0, a district of Oslo depth 3, a project under a sub-programme about 6). It bounds every
@@ -70,6 +72,80 @@ pub fn pool(accepting: &[Accepting], named: Option<i32>) -> Pool {
     }
 }
 
+/// The most partnerships the hub holds (KSF, the RSOs, the city partnerships): KSF coordinators
+/// create regions through the API, so this, not the bundled number, bounds a list of partnerships
+/// (`Organisation.partnerships`, `ApiToken.boundToRegions`). A creation beyond it is refused.
+pub const MAX_PARTNERSHIPS: usize = 32;
+/// The most clusters the hub holds (`NeedStats.byCluster` is priced at it); a creation beyond it is
+/// refused.
+pub const MAX_CLUSTERS: usize = 64;
+/// The most institutions the hub holds (any institution may express interest in any commission:
+/// `Commission.interests` is priced at it); an addition beyond it is refused.
+pub const MAX_INSTITUTIONS: usize = 64;
+/// The most organisations that score in one partnership's rounds: its clusters and the
+/// institutions registered with it (RSO Vest has 4 and 11). A round's scores of one need are at
+/// most this times `rounds::MAX_CRITERIA`, which `RankingEntry.scores` is priced at; raising it
+/// raises the price of every ranking page, so a partnership that needs more scorers wants that
+/// list paged first.
+pub const MAX_SCORERS_PER_PARTNERSHIP: usize = 16;
+
+/// The kinds coordinators create with `createOrganisation`; regions, institutions have mutations
+/// of their own, and the national level, counties and municipalities are the nation's (bundled).
+pub const CREATABLE: [OrganisationKind; 6] =
+    [Cluster, District, Programme, SubProgramme, Project, StatePartner];
+
+/// Whether an organisation of kind `child` may stand directly under one of kind `parent` (`None`:
+/// at the top). Every edge of the bundled tree is one of these (a test in
+/// `db::organisations::write` checks it); the rest keeps a municipality out of a district, a
+/// county out of a cluster and so on.
+pub fn may_hold(parent: Option<OrganisationKind>, child: OrganisationKind) -> bool {
+    match parent {
+        // Institutions stand apart: they belong to partnerships, not to a place.
+        None => matches!(child, National | Institution),
+        Some(National) => matches!(child, Region | County | Programme | StatePartner),
+        Some(Region) => matches!(child, County | Cluster | Programme | Project),
+        Some(County) => matches!(child, Municipality | Programme | Project),
+        Some(Cluster) => matches!(child, Municipality | Project),
+        Some(Municipality) => matches!(child, District | Programme | Project),
+        Some(District) => matches!(child, Programme | Project),
+        Some(Programme) => matches!(child, Programme | SubProgramme | Project),
+        Some(SubProgramme) => matches!(child, Project),
+        Some(StatePartner) => matches!(child, StatePartner),
+        Some(Project | Institution) => false,
+    }
+}
+
+/// Whether `moveOrganisation` moves organisations of this kind. A region's counties move with
+/// `assignCounty`; a cluster belongs to its region's partnership (its scorers, its rounds) and a
+/// county, a region or the national level to the nation's map; an institution stands apart.
+pub fn movable(kind: OrganisationKind) -> bool {
+    matches!(kind, Municipality | District | Programme | SubProgramme | Project | StatePartner)
+}
+
+/// A key as users know organisations by (`rso-nord`, `oslomet`): 2 to 64 lowercase letters,
+/// digits and hyphens, starting with a letter (so no key reads as an official number).
+pub fn key(raw: &str) -> Result<String, String> {
+    let key = raw.trim();
+    let well_formed = (2..=64).contains(&key.len())
+        && key.starts_with(|c: char| c.is_ascii_lowercase())
+        && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    match well_formed {
+        true => Ok(key.to_owned()),
+        false => Err(format!(
+            "`{key}` is not a key: use 2 to 64 lowercase letters, digits and hyphens, starting with a letter"
+        )),
+    }
+}
+
+/// An official number (a district's `030115`): 2 to 8 digits.
+pub fn code(raw: &str) -> Result<String, String> {
+    let code = raw.trim();
+    match (2..=8).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_digit()) {
+        true => Ok(code.to_owned()),
+        false => Err(format!("`{code}` is not an official number: use 2 to 8 digits")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +175,31 @@ mod tests {
         assert!(!raises_needs(OrganisationKind::Cluster));
         assert!(!raises_needs(OrganisationKind::Institution));
         assert!(!raises_needs(OrganisationKind::National));
+    }
+
+    #[test]
+    fn keys_are_words_and_codes_are_digits() {
+        assert_eq!(key(" rso-nord "), Ok("rso-nord".to_owned()));
+        for bad in ["", "r", "RSO", "4601", "-x", "rso nord", "rso_nord", "ø-key"] {
+            assert!(key(bad).is_err(), "{bad}");
+        }
+        assert_eq!(code("030116"), Ok("030116".to_owned()));
+        for bad in ["", "1", "0301a", "123456789"] {
+            assert!(code(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_the_kinds_coordinators_make_are_creatable_and_each_has_a_parent() {
+        for kind in CREATABLE {
+            assert!(!may_hold(None, kind), "{kind:?} stands under something");
+            let kinds = [National, Region, County, Cluster, Municipality, District, Programme];
+            assert!(kinds.into_iter().any(|p| may_hold(Some(p), kind)), "{kind:?}");
+        }
+        assert!(!may_hold(Some(District), Municipality), "no municipality under a district");
+        assert!(!may_hold(Some(Cluster), County));
+        assert!(may_hold(Some(Cluster), Municipality) && may_hold(Some(County), Municipality));
+        assert!(!movable(Cluster) && !movable(County) && movable(Municipality));
     }
 
     #[test]

@@ -11,6 +11,11 @@ use std::cmp::Ordering;
 /// criterion means and scores are priced by.
 pub const MAX_CRITERIA: usize = 20;
 
+/// The most scores one need can have in a round: one per scoring organisation of the round's
+/// partnership (its clusters and institutions, at most
+/// `organisations::MAX_SCORERS_PER_PARTNERSHIP`) and criterion.
+pub const MAX_SCORES_PER_NEED: usize = super::organisations::MAX_SCORERS_PER_PARTNERSHIP * MAX_CRITERIA;
+
 use chrono::{DateTime, Utc};
 
 /// The lowest and highest value of a score.

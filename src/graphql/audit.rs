@@ -111,7 +111,7 @@ fn actor(viewer: Option<&Viewer>) -> (Option<i32>, Option<i32>, Option<i32>) {
     (
         identity.map(|i| i.person_id),
         identity.map(|i| i.token_id),
-        identity.and_then(|i| i.grants.iter().find_map(|g| g.partnerships.first().copied())),
+        identity.and_then(|i| i.grants.iter().find_map(|g| g.managed_by.first().copied())),
     )
 }
 

@@ -6,12 +6,13 @@
 use async_graphql::{Context, ID};
 
 use crate::{
-    db::reference::id_by_key,
+    db::{organisations::read::by_key_or_code, reference::id_by_key},
     error::AppError,
     graphql::{
         context::ContextExt,
         ids::{GlobalId, NodeType},
         loaders::{ClusterById, CountyById, InstitutionById, MunicipalityById, RegionById},
+        user_error::{UserErrorCode, UserErrors},
     },
 };
 
@@ -61,6 +62,42 @@ pub async fn organisation(ctx: &Context<'_>, value: &ID) -> Result<Option<i32>, 
     let Ok(global) = GlobalId::decode(value) else {
         return id_or_key(ctx, value, NodeType::Organisation).await.map(Some);
     };
+    typed_organisation(ctx, value, global).await
+}
+
+/// The organisation a mutation's input names (as [`organisation`] takes it), or a user error on
+/// `field`: NOT_FOUND when nothing has that id, key or number, BAD_USER_INPUT for an id of
+/// another type.
+pub async fn named_organisation(
+    ctx: &Context<'_>,
+    errors: &mut UserErrors,
+    field: &str,
+    value: &ID,
+) -> Result<Option<i32>, AppError> {
+    let found = match GlobalId::decode(value) {
+        Ok(global) => typed_organisation(ctx, value, global).await,
+        Err(_) => Ok(by_key_or_code(ctx.db()?.conn(), value.as_str()).await?.map(|o| o.id)),
+    };
+    match found {
+        Ok(Some(id)) => Ok(Some(id)),
+        Ok(None) => {
+            errors.add(field, UserErrorCode::NotFound, "no such organisation");
+            Ok(None)
+        }
+        Err(AppError::BadUserInput(message)) => {
+            errors.add(field, UserErrorCode::BadUserInput, message);
+            Ok(None)
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// The organisation of a global id: an `Organisation`'s own, or a typed row's.
+async fn typed_organisation(
+    ctx: &Context<'_>,
+    value: &ID,
+    global: GlobalId,
+) -> Result<Option<i32>, AppError> {
     let loader = ctx.loader()?;
     Ok(match global.node_type {
         NodeType::Municipality => {

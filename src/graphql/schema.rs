@@ -15,7 +15,7 @@ use crate::{
         loaders::Loaders,
         needs::{mutation::NeedsMutation, query::NeedsQuery},
         node::NodeQuery,
-        organisations::query::OrganisationsQuery,
+        organisations::{mutation::OrganisationsMutation, query::OrganisationsQuery},
         reference::query::ReferenceQuery,
         rounds::{mutation::RoundsMutation, query::RoundsQuery},
         subscriptions::Subscription,
@@ -36,7 +36,13 @@ pub struct Query(
 
 /// The root mutation: one line per area.
 #[derive(MergedObject, Default)]
-pub struct Mutation(IdentityMutation, NeedsMutation, RoundsMutation, CommissionsMutation);
+pub struct Mutation(
+    IdentityMutation,
+    NeedsMutation,
+    RoundsMutation,
+    CommissionsMutation,
+    OrganisationsMutation,
+);
 
 pub type HubSchema = Schema<Query, Mutation, Subscription>;
 

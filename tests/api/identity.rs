@@ -460,6 +460,16 @@ async fn mutation_input_problems_are_user_errors_that_change_nothing(app: TestAp
                 "email": "x@example.no",
                 "membership": { "role": "UNIT_MEMBER", "organisation": "bogus" },
             }),
+            vec!["NOT_FOUND"],
+        ),
+        (
+            CREATE_PERSON,
+            "createPerson",
+            json!({
+                "name": "X",
+                "email": "x@example.no",
+                "membership": { "role": "UNIT_MEMBER", "organisation": "uib" },
+            }),
             vec!["BAD_USER_INPUT"],
         ),
         (

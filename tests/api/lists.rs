@@ -187,17 +187,20 @@ async fn a_response_above_the_ceiling_is_replaced_by_an_error() {
 /// a client can grow it, made a connection).
 const PLAIN_LISTS: &[(&str, &str)] = &[
     ("Need.themes", "one per theme: priced at the number of themes"),
-    ("Region.counties", "reference data: priced at the number of counties"),
+    ("Region.counties", "bundled counties, which no request adds: priced at their number"),
     ("Organisation.ancestors", "at most the tree's depth, domain::organisations::MAX_DEPTH, priced at it"),
-    ("Organisation.partnerships", "reference data: priced at the number of partnerships"),
-    ("ApiToken.boundToRegions", "reference data: priced at the number of regions"),
-    ("Commission.interests", "one per institution: priced at the number of institutions"),
+    (
+        "Organisation.partnerships",
+        "at most domain::organisations::MAX_PARTNERSHIPS, which createRegion keeps",
+    ),
+    ("ApiToken.boundToRegions", "partnerships: at most MAX_PARTNERSHIPS, priced at it"),
+    ("Commission.interests", "one per institution: at most MAX_INSTITUTIONS, which addInstitution keeps"),
     ("Round.criteria", "at most domain::rounds::MAX_CRITERIA, priced at it"),
     ("RankingEntry.criterionMeans", "one per criterion of the round, priced at MAX_CRITERIA"),
-    ("RankingEntry.scores", "one per organisation and criterion, priced at that product"),
+    ("RankingEntry.scores", "one per scorer of the partnership and criterion: rounds::MAX_SCORES_PER_NEED"),
     ("NeedStats.byStatus", "one per status, priced at their number"),
     ("NeedStats.byTheme", "one per theme, priced at their number"),
-    ("NeedStats.byCluster", "one per cluster, priced at their number"),
+    ("NeedStats.byCluster", "one per cluster: at most MAX_CLUSTERS, which createOrganisation keeps"),
     ("NeedStats.byMunicipality", "one per municipality, priced at their number"),
     (
         "NeedStats.submissionsByMonth",

@@ -21,6 +21,7 @@ mod needs;
 mod node;
 mod organisations;
 mod organisations_data;
+mod organisations_edit;
 mod pagination;
 mod permissions;
 mod rate_limit;

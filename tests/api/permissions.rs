@@ -172,6 +172,11 @@ async fn only_the_allowed_succeed_at_each_mutation(app: TestApp) {
         ("hvl", Some(app.token_for("Hans Vestland", RoleArg::InstitutionMember, "hvl").await)),
         ("coordinator", Some(app.token_for("Kari Nordmann", RoleArg::Coordinator, "rso-vest").await)),
         ("nord", Some(app.token_for("Nora Nord", RoleArg::Coordinator, "rso-nord").await)),
+        ("ksf", Some(app.token_for("Kim Ksf", RoleArg::Coordinator, "ksf").await)),
+        // Units and a partnership of other kinds, none of which reaches RSO Vest's needs.
+        ("alna", Some(app.token_for("Amina Farah", RoleArg::UnitMember, "030112").await)),
+        ("naermiljo", Some(app.token_for("Mari Nær", RoleArg::UnitCoordinator, "naermiljo").await)),
+        ("omrade", Some(app.token_for("Nora Bakke", RoleArg::Coordinator, "omradesatsingene").await)),
     ];
     // Vera holds every role of RSO Vest; Nord's coordinator registers her in Nord and mints
     // her a token, and Vera mints another with that one. Both carry only what Nord granted
@@ -214,7 +219,7 @@ async fn only_the_allowed_succeed_at_each_mutation(app: TestApp) {
         "CosignNeedInput",
         json!({ "need": n1, "municipality": askoy }),
         "need { id }",
-        &["askoy"],
+        &["askoy", "ksf"],
     )
     .await;
     m.step(
@@ -222,7 +227,7 @@ async fn only_the_allowed_succeed_at_each_mutation(app: TestApp) {
         "CosignNeedInput",
         json!({ "need": n1, "municipality": askoy }),
         "need { id }",
-        &["askoy"],
+        &["askoy", "ksf"],
     )
     .await;
     m.step(
@@ -247,7 +252,68 @@ async fn only_the_allowed_succeed_at_each_mutation(app: TestApp) {
         "SetMunicipalityPopulationInput",
         json!({ "municipality": bergen, "population": 291_000 }),
         "municipality { id }",
+        &["coordinator", "ksf"],
+    )
+    .await;
+
+    // The reference data: a unit's partnerships' coordinators (RSO Vest's and KSF's for Bergen),
+    // an institution's partnership's, KSF's for regions and counties.
+    let project = m
+        .step(
+            "createOrganisation",
+            "CreateOrganisationInput",
+            json!({ "kind": "PROJECT", "name": "Prosjekt", "parent": bergen }),
+            "organisation { id }",
+            &["coordinator", "ksf"],
+        )
+        .await["organisation"]["id"]
+        .clone();
+    m.step(
+        "renameOrganisation",
+        "RenameOrganisationInput",
+        json!({ "organisation": project, "name": "Prosjektet" }),
+        "organisation { id }",
+        &["coordinator", "ksf"],
+    )
+    .await;
+    m.step(
+        "moveOrganisation",
+        "MoveOrganisationInput",
+        json!({ "organisation": project, "parent": askoy }),
+        "organisation { id }",
+        &["coordinator", "ksf"],
+    )
+    .await;
+    m.step(
+        "closeOrganisation",
+        "CloseOrganisationInput",
+        json!({ "organisation": project }),
+        "organisation { id }",
+        &["coordinator", "ksf"],
+    )
+    .await;
+    m.step(
+        "addInstitution",
+        "AddInstitutionInput",
+        json!({ "key": "nla", "name": "NLA Høgskolen", "kind": "UNIVERSITY_COLLEGE", "partnership": "rso-vest" }),
+        "organisation { id }",
         &["coordinator"],
+    )
+    .await;
+    m.step(
+        "createRegion",
+        "CreateRegionInput",
+        json!({ "key": "rso-sor", "name": "RSO Sør", "counties": ["42"] }),
+        "organisation { id }",
+        &["ksf"],
+    )
+    .await;
+    m.step(
+        "assignCounty",
+        "AssignCountyInput",
+        json!({ "region": "rso-sor", "county": "40" }),
+        "organisation { id }",
+        &["ksf"],
     )
     .await;
 
@@ -306,6 +372,27 @@ async fn only_the_allowed_succeed_at_each_mutation(app: TestApp) {
         json!({ "need": n6, "version": v }),
         "need { id }",
         &["coordinator"],
+    )
+    .await;
+
+    // Up to the national level, and on from there to a national authority.
+    let n8 = accepted_need(&app, &m.token("bergen"), &kk_token, "Nasjonalt").await;
+    let v = m.version(&n8).await;
+    m.step(
+        "forwardNeed",
+        "NeedMoveInput",
+        json!({ "need": n8, "version": v, "reason": "Gjeld fleire regionar" }),
+        "need { id }",
+        &["coordinator"],
+    )
+    .await;
+    let v = m.version(&n8).await;
+    m.step(
+        "passOnNeed",
+        "PassOnNeedInput",
+        json!({ "need": n8, "version": v, "to": "helsedirektoratet", "reason": "Eit nasjonalt ansvar" }),
+        "need { id }",
+        &["ksf"],
     )
     .await;
 

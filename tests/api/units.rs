@@ -36,6 +36,24 @@ fn need_input(title: &str, theme: &Value, extra: Value) -> Value {
     json!({ "input": input })
 }
 
+/// Drafts a commission answering `need` as `token`; returns it (`id`, `partnership`).
+async fn commission_for(app: &TestApp, token: &str, need: &Value, question: &str) -> Value {
+    let product =
+        app.data("{ productTypes(first: 1) { nodes { id } } }").await["productTypes"]["nodes"][0]["id"]
+            .clone();
+    let (created, _) = call(
+        app,
+        token,
+        "createCommission",
+        "CreateCommissionInput",
+        json!({ "question": question, "productType": product, "deadline": "2999-01-01T00:00:00Z",
+            "needs": [need] }),
+        "commission { id partnership { key } }",
+    )
+    .await;
+    created["commission"].clone()
+}
+
 async fn move_need(
     app: &TestApp,
     token: &str,
@@ -247,21 +265,10 @@ async fn a_sub_programme_need_is_prioritised_in_omradesatsingene_and_commissione
     );
 
     // Commissioned by Områdesatsingene and awarded to OsloMet.
-    let product =
-        app.data("{ productTypes(first: 1) { nodes { id } } }").await["productTypes"]["nodes"][0]["id"]
-            .clone();
-    let (created, _) = call(
-        &app,
-        &programme,
-        "createCommission",
-        "CreateCommissionInput",
-        json!({ "question": "Kva gjer møteplassar i nærmiljøet med einsemd?", "productType": product,
-            "deadline": "2999-01-01T00:00:00Z", "needs": [id] }),
-        "commission { id partnership { key } }",
-    )
-    .await;
-    assert_eq!(created["commission"]["partnership"]["key"], "omradesatsingene", "{created}");
-    let commission = created["commission"]["id"].clone();
+    let created =
+        commission_for(&app, &programme, &id, "Kva gjer møteplassar i nærmiljøet med einsemd?").await;
+    assert_eq!(created["partnership"]["key"], "omradesatsingene", "{created}");
+    let commission = created["id"].clone();
     let (opened, _) = call(
         &app,
         &programme,
@@ -374,6 +381,10 @@ async fn a_need_accepted_by_rso_vest_goes_to_ksf_is_shared_across_regions_and_pr
         closed["closeRound"]["round"]["ranking"]["nodes"][0]["need"]["status"], "PRIORITISED",
         "{closed}"
     );
+
+    // And a national commission answers it.
+    let created = commission_for(&app, &ksf, &need, "Kva verkar i bustadsosialt arbeid?").await;
+    assert_eq!(created["partnership"]["key"], "ksf", "{created}");
 
     // The history says where it came from and who shared it.
     let history = app

@@ -22,8 +22,8 @@ pub const COSIGN: &str = "only a member (UNIT_MEMBER) of the unit, or a national
      may co-sign on its behalf";
 pub const CURATE_NEED: &str = "only a coordinator (COORDINATOR) of the need's partnership may link evidence to it, \
      close, merge or unmerge it";
-pub const MANAGE_REFERENCE_DATA: &str =
-    "only a coordinator (COORDINATOR) of the municipality's partnership may change its reference data";
+pub const MANAGE_ORGANISATION: &str = "only a coordinator (COORDINATOR) of a partnership serving the organisation (KSF's \
+     for regions and counties) may create, rename, move or close it";
 pub const SEE_ROUND: &str = "only members of the round's partnership may see it";
 pub const MANAGE_ROUNDS: &str = "only a coordinator (COORDINATOR) of the partnership may open and close its rounds \
      and see every organisation's scores";
@@ -59,7 +59,7 @@ impl Action<'_> {
             Action::ReviewNeed(_) => REVIEW_NEED,
             Action::CosignFor { .. } => COSIGN,
             Action::CurateNeed(_) => CURATE_NEED,
-            Action::ManageReferenceData { .. } => MANAGE_REFERENCE_DATA,
+            Action::ManageOrganisation { .. } => MANAGE_ORGANISATION,
             Action::SeeRound { .. } => SEE_ROUND,
             Action::ManageRounds { .. } => MANAGE_ROUNDS,
             Action::ScoreFor { .. } => SCORE,

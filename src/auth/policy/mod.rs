@@ -40,7 +40,7 @@ pub enum Action<'a> {
     /// See or revoke one token of `owner`'s, which carries grants in `bound` (`None`: all of the
     /// owner's). The owner may, unless the caller's own token is bound to fewer partnerships than
     /// the token; someone else only when they coordinate every partnership the token is bound to,
-    /// or, for an unbound token, a partnership of each of the owner's grants and every
+    /// or, for an unbound token, a partnership managing each of the owner's grants and every
     /// partnership the owner is registered in.
     ManageToken { owner: &'a PersonScope, bound: Option<&'a [i32]> },
     /// See a person at all, and their name and e-mail.
@@ -63,8 +63,12 @@ pub enum Action<'a> {
     /// Link evidence, close as answered by existing evidence, merge and unmerge: the coordinators
     /// of the need's partnership.
     CurateNeed(&'a NeedScope),
-    /// Set reference facts of a region's municipalities (population).
-    ManageReferenceData { partnership_id: i32 },
+    /// Create, rename, move and close organisations, add institutions, create regions and assign
+    /// counties: a coordinator of one of `partnerships`, the partnerships serving the organisation
+    /// concerned (it is their member, or under a member that accepts needs: KSF serves everything
+    /// under the national level), or the one an institution registers with, or the national
+    /// partnership for regions.
+    ManageOrganisation { partnerships: &'a [i32] },
     /// See a region's prioritisation rounds and rankings: anyone with a membership in the region.
     SeeRound { partnership_id: i32 },
     /// Open and close rounds, and see every organisation's scores: the region's coordinators.
@@ -100,9 +104,11 @@ impl Viewer {
         match action {
             Action::ManagePeople { partnership_id }
             | Action::ReadAuditLog { partnership_id }
-            | Action::ManageReferenceData { partnership_id }
             | Action::ManageRounds { partnership_id }
             | Action::ManageCommissions { partnership_id } => self.is_coordinator_of(partnership_id),
+            Action::ManageOrganisation { partnerships } => {
+                partnerships.iter().any(|p| self.is_coordinator_of(*p))
+            }
             Action::SeeCommission { status, partnership_id } => match status {
                 CommissionStatus::Draft => self.is_coordinator_of(partnership_id),
                 _ => {
@@ -150,7 +156,7 @@ impl Viewer {
                 !partnerships.is_empty() && partnerships.iter().all(|p| self.is_coordinator_of(*p))
             }
             // A token that carries all of the owner's grants: the caller must manage each grant
-            // (coordinate a partnership it counts in) and every partnership the owner is
+            // (coordinate a partnership that manages it) and every partnership the owner is
             // registered in.
             Action::ManageToken { owner, bound: None } => {
                 let registered: Vec<i32> = owner
@@ -159,7 +165,7 @@ impl Viewer {
                     .chain(owner.registered_regions.iter().copied())
                     .collect();
                 (!owner.grants.is_empty() || !registered.is_empty())
-                    && owner.grants.iter().all(|g| g.partnerships.iter().any(|p| self.is_coordinator_of(*p)))
+                    && owner.grants.iter().all(|g| g.managed_by.iter().any(|p| self.is_coordinator_of(*p)))
                     && registered.iter().all(|p| self.is_coordinator_of(*p))
             }
             Action::SeePersonalData(person) => {

@@ -24,12 +24,12 @@ impl PersonScope {
     }
 
     /// Every partnership the person is managed in: their home, the partnerships that registered
-    /// them, and those their grants count in.
+    /// them, and those that manage their grants.
     pub(super) fn regions(&self) -> impl Iterator<Item = i32> + '_ {
         self.home_partnership_id
             .into_iter()
             .chain(self.registered_regions.iter().copied())
-            .chain(self.grants.iter().flat_map(|g| g.partnerships.iter().copied()))
+            .chain(self.grants.iter().flat_map(|g| g.managed_by.iter().copied()))
     }
 }
 

@@ -46,6 +46,15 @@ fn ancestors(organisation: i32) -> Vec<i32> {
     }
 }
 
+/// The partnerships that manage an organisation's people: those serving it most nearly.
+fn managing(organisation: i32) -> Vec<i32> {
+    match organisation {
+        ALNA | SONDRE_NORDSTRAND => vec![PROGRAMME],
+        OSLO => vec![NATIONAL],
+        _ => vec![REGION],
+    }
+}
+
 /// The partnerships that serve an organisation.
 fn serving(organisation: i32) -> Vec<i32> {
     match organisation {
@@ -65,6 +74,7 @@ fn coordinator_of(partnership_id: i32) -> Grant {
         institution_id: None,
         ancestors: Vec::new(),
         partnerships: vec![partnership_id],
+        managed_by: vec![partnership_id],
         national: partnership_id == NATIONAL,
     }
 }
@@ -78,6 +88,7 @@ fn in_unit(role: Role, organisation: i32) -> Grant {
         institution_id: None,
         ancestors: ancestors(organisation),
         partnerships: serving(organisation),
+        managed_by: managing(organisation),
         national: false,
     }
 }
@@ -121,7 +132,11 @@ fn personal_data_follows_the_written_rule() {
     let cases = [
         ("the person", viewer(10, vec![]), true),
         ("a coordinator of the region", viewer(1, vec![coordinator_of(REGION)]), true),
-        ("a national coordinator", viewer(8, vec![coordinator_of(NATIONAL)]), true),
+        (
+            "a national coordinator, who serves Bergen from further up than RSO Vest",
+            viewer(8, vec![coordinator_of(NATIONAL)]),
+            false,
+        ),
         ("a coordinator of another region", viewer(2, vec![coordinator_of(OTHER_REGION)]), false),
         ("a coordinator of Områdesatsingene", viewer(9, vec![coordinator_of(PROGRAMME)]), false),
         ("the cluster coordinator", viewer(3, vec![in_unit(Role::UnitCoordinator, CLUSTER)]), true),
@@ -138,6 +153,21 @@ fn personal_data_follows_the_written_rule() {
     for (who, viewer, allowed) in cases {
         assert_eq!(viewer.can(Action::SeePersonalData(&person)), allowed, "{who}");
     }
+}
+
+#[test]
+fn a_districts_people_are_managed_by_the_partnerships_nearest_it() {
+    let person = PersonScope { grants: vec![in_unit(Role::UnitMember, ALNA)], ..bergen_member(10) };
+    assert!(viewer(1, vec![coordinator_of(PROGRAMME)]).can(Action::SeePersonalData(&person)));
+    assert!(viewer(1, vec![coordinator_of(PROGRAMME)]).can(Action::MintTokenFor(&person)));
+    for far in [NATIONAL, REGION] {
+        let v = viewer(2, vec![coordinator_of(far)]);
+        assert!(!v.can(Action::SeePersonalData(&person)) && !v.can(Action::MintTokenFor(&person)), "{far}");
+    }
+    assert!(
+        viewer(3, vec![in_unit(Role::UnitCoordinator, OSLO)]).can(Action::SeePersonalData(&person)),
+        "a unit above"
+    );
 }
 
 #[test]
@@ -257,7 +287,11 @@ fn managing_someone_elses_tokens_never_reaches_past_the_managers_regions() {
         registered_regions: Vec::new(),
         grants: vec![
             coordinator_of(REGION),
-            Grant { partnerships: vec![OTHER_REGION], ..in_unit(Role::UnitMember, 40) },
+            Grant {
+                partnerships: vec![OTHER_REGION],
+                managed_by: vec![OTHER_REGION],
+                ..in_unit(Role::UnitMember, 40)
+            },
         ],
     };
     let b = viewer(2, vec![coordinator_of(OTHER_REGION)]);

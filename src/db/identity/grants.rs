@@ -16,7 +16,7 @@ use sea_orm::{
 };
 
 use super::{I, M, OA, P, PM, R, T, grant_joins, partnerships_of_membership, still_coordinated};
-use crate::db::{Db, sql};
+use crate::db::{Db, organisations::read::nearest_members_only, sql};
 
 /// A membership with what the policy needs of its organisation: where it sits in the tree and
 /// which partnerships it counts in.
@@ -34,9 +34,12 @@ pub struct GrantRow {
     /// The organisation and every organisation above it, in id order.
     pub ancestors: Vec<i32>,
     /// The partnerships the membership counts in (see `partnerships_of_membership`), each once:
-    /// the nearest first (a coordinator's own; the one whose member is closest above the
-    /// organisation, RSO Vest before KSF for Bergen), then the others in id order.
+    /// those that manage it first (`managed_by`), then the others in id order.
     pub partnerships: Vec<i32>,
+    /// The partnerships whose coordinators manage the membership: a coordinator's own; those
+    /// serving the organisation through the members nearest above it (RSO Vest for Bergen, not
+    /// KSF; KSF where no nearer partnership serves), in id order.
+    pub managed_by: Vec<i32>,
     /// A coordinator of a partnership of the national level (its body is NATIONAL: KSF).
     pub national: bool,
 }
@@ -52,18 +55,23 @@ struct RawGrant {
     institution_id: Option<i32>,
     ancestors: Option<String>,
     serving: Option<String>,
-    nearest: Option<i32>,
+    managing: Option<String>,
     national: bool,
 }
 
 impl From<RawGrant> for GrantRow {
     fn from(raw: RawGrant) -> Self {
-        let nearest = raw.partnership_id.or(raw.nearest);
+        let mut managed_by: Vec<i32> = match raw.partnership_id {
+            Some(own) => vec![own],
+            None => sql::parse_ids(raw.managing.as_deref()),
+        };
+        managed_by.sort_unstable();
+        managed_by.dedup();
         let mut others: Vec<i32> =
-            sql::parse_ids(raw.serving.as_deref()).into_iter().filter(|p| Some(*p) != nearest).collect();
+            sql::parse_ids(raw.serving.as_deref()).into_iter().filter(|p| !managed_by.contains(p)).collect();
         others.sort_unstable();
         others.dedup();
-        let partnerships = nearest.into_iter().chain(others).collect();
+        let partnerships = managed_by.iter().copied().chain(others).collect();
         let mut ancestors = sql::parse_ids(raw.ancestors.as_deref());
         ancestors.sort_unstable();
         Self {
@@ -75,6 +83,7 @@ impl From<RawGrant> for GrantRow {
             institution_id: raw.institution_id,
             ancestors,
             partnerships,
+            managed_by,
             national: raw.national,
         }
     }
@@ -122,7 +131,7 @@ struct TokenGrantRow {
     institution_id: Option<i32>,
     ancestors: Option<String>,
     serving: Option<String>,
-    nearest: Option<i32>,
+    managing: Option<String>,
     national: Option<bool>,
 }
 
@@ -137,7 +146,7 @@ impl TokenGrantRow {
             institution_id: self.institution_id,
             ancestors: self.ancestors,
             serving: self.serving,
-            nearest: self.nearest,
+            managing: self.managing,
             national: self.national.unwrap_or(false),
         };
         Some(raw.into())
@@ -157,11 +166,11 @@ fn grant_columns(select: &mut SelectStatement, backend: DatabaseBackend) {
         backend,
         Expr::col((PM, partnership_member::Column::PartnershipId)),
     ));
-    let nearest = partnerships_of_membership(Expr::col((PM, partnership_member::Column::PartnershipId)))
-        .order_by((OA, organisation_ancestor::Column::Depth), Order::Asc)
-        .order_by((PM, partnership_member::Column::PartnershipId), Order::Asc)
-        .limit(1)
-        .to_owned();
+    let mut managing = partnerships_of_membership(sql::id_list(
+        backend,
+        Expr::col((PM, partnership_member::Column::PartnershipId)),
+    ));
+    managing.and_where(nearest_members_only());
     // A coordinator of the national level: the body of the partnership is NATIONAL.
     let national = Query::select()
         .expr(Expr::Constant(1.into()))
@@ -183,7 +192,7 @@ fn grant_columns(select: &mut SelectStatement, backend: DatabaseBackend) {
         .expr_as(Expr::col((I, institution::Column::Id)), "institution_id")
         .expr_as(sql::scalar(ancestors), "ancestors")
         .expr_as(sql::scalar(serving), "serving")
-        .expr_as(sql::scalar(nearest), "nearest")
+        .expr_as(sql::scalar(managing), "managing")
         .expr_as(Expr::exists(national), "national");
 }
 
@@ -244,10 +253,10 @@ pub async fn token_grants(db: &Db, hash: &str) -> Result<Option<TokenGrants>, Db
         let Some(grant) = row.grant() else {
             continue;
         };
-        // A partnership-bound token carries the grants that count in one of its partnerships.
+        // A partnership-bound token carries the grants one of its partnerships manages.
         let within = match &found.bound {
             None => true,
-            Some(bound) => grant.partnerships.iter().any(|p| bound.contains(p)),
+            Some(bound) => grant.managed_by.iter().any(|p| bound.contains(p)),
         };
         if within {
             found.grants.push(grant);

@@ -21,7 +21,7 @@ use entity::{
 };
 use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Query, SelectStatement};
 
-use crate::db::organisations::read::{OA, PM, join_serving_members};
+use crate::db::organisations::read::{OA, PM, join_serving_members, nearest_members_only};
 
 pub use grants::{GrantRow, TokenGrants, grants_of, token_grants};
 pub use lookups::{people_in_regions, person_by_email, registered_regions_of, token_bounds, tokens_of};
@@ -54,12 +54,15 @@ fn partnerships_of_membership(column: Expr) -> SelectStatement {
     serving
 }
 
-/// Whether membership `m` counts in one of `partnership_ids`: a coordinator's own partnership, or
-/// one serving the organisation of a unit or institution role.
+/// Whether membership `m` is managed by one of `partnership_ids`: a coordinator's own
+/// partnership, or one serving the organisation of a unit or institution role through the
+/// members nearest above it.
 fn membership_in(partnership_ids: &[i32]) -> Expr {
     let ids = || partnership_ids.iter().copied();
     let mut serving = partnerships_of_membership(Expr::col((PM, partnership_member::Column::PartnershipId)));
-    serving.and_where(Expr::col((PM, partnership_member::Column::PartnershipId)).is_in(ids()));
+    serving
+        .and_where(Expr::col((PM, partnership_member::Column::PartnershipId)).is_in(ids()))
+        .and_where(nearest_members_only());
     Expr::col((M, membership::Column::PartnershipId)).is_in(ids()).or(Expr::exists(serving))
 }
 

@@ -6,11 +6,14 @@
 
 use std::collections::HashMap;
 
-use entity::{enums::OrganisationKind, organisation, organisation_ancestor, partnership, partnership_member};
+use entity::{
+    audit_event, enums::OrganisationKind, organisation, organisation_ancestor, partnership,
+    partnership_member,
+};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Iterable, QueryFilter,
     QueryOrder, QueryResult,
-    sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query, SelectStatement},
+    sea_query::{Alias, Expr, ExprTrait, Func, JoinType, Order, Query, SelectStatement},
 };
 
 /// The aliases of the statements of this module: `organisation o`, `organisation_ancestor oa`,
@@ -220,6 +223,36 @@ pub async fn ancestors_of(
     grouped(db.query_all(&select).await?)
 }
 
+/// A condition on a statement over `organisation_ancestor oa` joined to its serving members
+/// (`join_serving_members`): only the members nearest above `oa`'s organisation. The partnerships
+/// they belong to manage the organisation's people: RSO Vest for Bergen (not KSF, which serves it
+/// from further up), Områdesatsingene and Universitetskommunen Oslo both for Søndre Nordstrand,
+/// KSF where no nearer partnership serves.
+pub(crate) fn nearest_members_only() -> Expr {
+    const OA2: &str = "oa2";
+    const PM2: &str = "pm2";
+    let depth = |alias: &'static str| Expr::col((alias, organisation_ancestor::Column::Depth));
+    let nearest = Query::select()
+        .expr(Func::min(depth(OA2)))
+        .from_as(organisation_ancestor::Entity, OA2)
+        .join_as(
+            JoinType::InnerJoin,
+            partnership_member::Entity,
+            PM2,
+            Expr::col((PM2, partnership_member::Column::OrganisationId))
+                .equals((OA2, organisation_ancestor::Column::AncestorId))
+                .and(
+                    Expr::col((PM2, partnership_member::Column::AcceptsNeeds)).eq(true).or(depth(OA2).eq(0)),
+                ),
+        )
+        .and_where(
+            Expr::col((OA2, organisation_ancestor::Column::OrganisationId))
+                .equals((OA, organisation_ancestor::Column::OrganisationId)),
+        )
+        .to_owned();
+    depth(OA).eq(Expr::SubQuery(None, Box::new(nearest.into())))
+}
+
 /// The partnerships that serve each of `ids` (a member is the organisation or one of its
 /// ancestors), in id order, by organisation: one statement, each partnership once however many
 /// of its members are above the organisation.
@@ -227,6 +260,24 @@ pub async fn ancestors_of(
 pub async fn partnerships_serving(
     db: &impl ConnectionTrait,
     ids: &[i32],
+) -> Result<HashMap<i32, Vec<partnership::Model>>, DbErr> {
+    serving(db, ids, false).await
+}
+
+/// The partnerships that manage the people of each of `ids`: those serving it through the
+/// members nearest above it (see `nearest_members_only`), by organisation; one statement.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn partnerships_managing(
+    db: &impl ConnectionTrait,
+    ids: &[i32],
+) -> Result<HashMap<i32, Vec<partnership::Model>>, DbErr> {
+    serving(db, ids, true).await
+}
+
+async fn serving(
+    db: &impl ConnectionTrait,
+    ids: &[i32],
+    nearest: bool,
 ) -> Result<HashMap<i32, Vec<partnership::Model>>, DbErr> {
     if ids.is_empty() {
         return Ok(HashMap::new());
@@ -245,6 +296,7 @@ pub async fn partnerships_serving(
             Expr::col((P, partnership::Column::Id)).equals((PM, partnership_member::Column::PartnershipId)),
         )
         .and_where(Expr::col((OA, organisation_ancestor::Column::OrganisationId)).is_in(ids.iter().copied()))
+        .and_where_option(nearest.then(nearest_members_only))
         .order_by(Alias::new("of_id"), Order::Asc)
         .order_by((P, partnership::Column::Id), Order::Asc);
     grouped(db.query_all(&select).await?)
@@ -336,24 +388,70 @@ pub async fn national_partnership_serving(
         .order_by((P, partnership::Column::Id), Order::Asc)
         .limit(1);
     let row = db.query_one(&select).await?;
-    Ok(row.map(|r| r.try_get::<i32>("", "id")).transpose()?)
+    row.map(|r| r.try_get::<i32>("", "id")).transpose()
 }
 
 /// Whether partnership `partnership_id` is of the national level: its body is NATIONAL.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn is_national(db: &impl ConnectionTrait, partnership_id: i32) -> Result<bool, DbErr> {
-    let found = partnership::Entity::find_by_id(partnership_id).one(db).await?;
-    let Some(body) = found.and_then(|p| p.organisation_id) else {
-        return Ok(false);
-    };
-    let body = organisation::Entity::find_by_id(body).one(db).await?;
-    Ok(body.is_some_and(|o| o.kind == OrganisationKind::National))
+    let found = partnership::Entity::find_by_id(partnership_id)
+        .filter(partnership::Column::OrganisationId.in_subquery(national_bodies()))
+        .one(db)
+        .await?;
+    Ok(found.is_some())
 }
 
 /// Every partnership, in id order.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn partnerships(db: &impl ConnectionTrait) -> Result<Vec<partnership::Model>, DbErr> {
     partnership::Entity::find().order_by_asc(partnership::Column::Id).all(db).await
+}
+
+/// The national partnership (KSF): the one whose body is the organisation of kind NATIONAL; none
+/// before the reference data is loaded.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn national_partnership(db: &impl ConnectionTrait) -> Result<Option<partnership::Model>, DbErr> {
+    partnership::Entity::find()
+        .filter(partnership::Column::OrganisationId.in_subquery(national_bodies()))
+        .order_by_asc(partnership::Column::Id)
+        .one(db)
+        .await
+}
+
+/// The organisations of the national level (kind NATIONAL), as a subquery of their ids.
+fn national_bodies() -> SelectStatement {
+    Query::select()
+        .column(organisation::Column::Id)
+        .from(organisation::Entity)
+        .and_where(organisation::Column::Kind.eq(OrganisationKind::National))
+        .to_owned()
+}
+
+/// The changes coordinators made to each of `ids` (the audit log's `organisation.*` events
+/// about it, which `write` records), newest first, by organisation: one statement over the log's
+/// index on its target.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn histories_of(
+    db: &impl ConnectionTrait,
+    ids: &[i32],
+) -> Result<HashMap<i32, Vec<audit_event::Model>>, DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = audit_event::Entity::find()
+        .filter(audit_event::Column::TargetType.eq(crate::domain::nodes::NodeType::Organisation.name()))
+        .filter(audit_event::Column::TargetId.is_in(ids.iter().copied()))
+        .filter(audit_event::Column::Action.starts_with(super::write::HISTORY_PREFIX))
+        .order_by_desc(audit_event::Column::Id)
+        .all(db)
+        .await?;
+    let mut grouped: HashMap<i32, Vec<audit_event::Model>> = HashMap::new();
+    for row in rows {
+        if let Some(id) = row.target_id {
+            grouped.entry(id).or_default().push(row);
+        }
+    }
+    Ok(grouped)
 }
 
 #[cfg(test)]

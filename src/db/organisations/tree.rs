@@ -84,8 +84,10 @@ fn insert_closure() -> InsertStatement {
         .to_owned()
 }
 
-/// Takes the tree writers' lock on PostgreSQL (see the module docs).
-async fn lock(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+/// Takes the tree writers' lock on PostgreSQL (see the module docs). A writer that checks the
+/// tree or a bound on it before it writes (`write.rs`) takes it first, so its check still holds
+/// when it writes; taking it again in the same transaction is free.
+pub async fn lock(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
     if conn.get_database_backend() == DatabaseBackend::Postgres {
         // sea-query has no LOCK TABLE. EXCLUSIVE lets plain reads go on and makes every other
         // writer of the closure wait for this transaction.

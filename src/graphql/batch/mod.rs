@@ -17,9 +17,10 @@
 //! exception: in a read-only request ([`Batcher::keep_reference_tables`]), the small reference tables
 //! (municipalities, clusters, institutions, ...; a [`Loader`] with `REFERENCE`) are read whole the
 //! first time one of their rows is asked for, and kept in the process's [`ReferenceTables`] for the
-//! read-only requests that follow, up to a time-to-live. No request writes these tables: they
-//! change only when a new release loads new reference data at start-up, and the time-to-live
-//! bounds how long another instance can show the old rows.
+//! read-only requests that follow, up to a time-to-live. They change when a new release loads new
+//! reference data at start-up and when a coordinator edits the reference data: such an edit drops
+//! the process's tables ([`Batcher::forget_reference_tables`]), and the time-to-live bounds how
+//! long another instance can show the old rows.
 //!
 //! The parts: the [`Loader`] trait and the [`Batcher`] resolvers call (this file); the queues of
 //! keys of a pass and their loads (`queue.rs`); the future that drives a request's execution and
@@ -112,6 +113,12 @@ impl<L: Send + Sync + 'static> Batcher<L> {
     /// from now on reference tables are read whole and kept, or taken from those kept.
     pub fn keep_reference_tables(&self) {
         self.shared.keeps_tables.store(true, Ordering::Relaxed);
+    }
+
+    /// Drops the process's kept reference tables: the request changed reference data, which the
+    /// read-only requests that follow must see.
+    pub fn forget_reference_tables(&self) {
+        self.shared.tables.forget();
     }
 
     /// The value of one key, `None` if there is none.

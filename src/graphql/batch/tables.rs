@@ -40,6 +40,11 @@ impl ReferenceTables {
         table.downcast_ref::<Arc<HashMap<K, V>>>().cloned()
     }
 
+    /// Drops every kept table, so the next read-only request reads them again.
+    pub fn forget(&self) {
+        self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
+    }
+
     fn put<K: Send + Sync + 'static, V: Send + Sync + 'static>(&self, table: Arc<HashMap<K, V>>) {
         let kept: Box<dyn Any + Send> = Box::new(table);
         self.kept

@@ -140,7 +140,7 @@ impl Commission {
     /// Institutions' interest: all of it for the region's coordinators, an institution's own for its members.
     /// At most one per institution: priced at the number of institutions.
     #[graphql(
-        complexity = "crate::graphql::limits::bounded(crate::db::reference_data::bundled().institutions, child_complexity)"
+        complexity = "crate::graphql::limits::bounded(crate::domain::organisations::MAX_INSTITUTIONS, child_complexity)"
     )]
     async fn interests(&self, ctx: &Context<'_>) -> Result<Vec<Interest>> {
         let viewer = ctx.viewer()?;

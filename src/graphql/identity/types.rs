@@ -327,7 +327,7 @@ impl ApiToken {
     /// token minted for someone else is bound to the regions its minter coordinates, and a token
     /// minted with a bound token keeps that bound.
     #[graphql(
-        complexity = "crate::graphql::limits::bounded(crate::db::reference_data::bundled().regions, child_complexity)"
+        complexity = "crate::graphql::limits::bounded(crate::domain::organisations::MAX_PARTNERSHIPS, child_complexity)"
     )]
     async fn bound_to_regions(&self, ctx: &Context<'_>) -> Result<Option<Vec<Region>>> {
         let Some(ids) = token_bound(ctx, &self.0).await? else {

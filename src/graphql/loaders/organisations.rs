@@ -1,11 +1,11 @@
 //! The loaders of the organisation tree and partnerships: organisations and partnerships by id,
 //! an organisation's page of children, its ancestors and the partnerships that serve it, a
-//! partnership's members, and the typed row (municipality, county, ..., a region's RSO) of an
+//! partnership's members, an organisation's history, and the typed row (municipality, county, ..., a region's RSO) of an
 //! organisation. Each is one statement for every key of a pass, whatever the depth of the tree.
 
 use std::collections::HashMap;
 
-use entity::{cluster, county, institution, municipality, organisation, partnership};
+use entity::{audit_event, cluster, county, institution, municipality, organisation, partnership};
 
 use super::{Children, KeyWindow, Loader, Loaders, reference};
 use crate::{
@@ -25,6 +25,15 @@ grouped_by_parent!(
 grouped_by_parent!(
     /// The partnerships that serve an organisation: a member is it or one of its ancestors.
     PartnershipsServing, partnership::Model, read::partnerships_serving
+);
+grouped_by_parent!(
+    /// The partnerships that manage an organisation's people: those serving it most nearly.
+    PartnershipsManaging, partnership::Model, read::partnerships_managing
+);
+
+grouped_by_parent!(
+    /// The changes coordinators made to an organisation, newest first, from the audit log.
+    HistoryOf, audit_event::Model, read::histories_of
 );
 
 /// A partnership's members of some kinds (any when none), in the id order of their organisations.

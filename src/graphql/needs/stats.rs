@@ -119,7 +119,7 @@ impl NeedStats {
     }
 
     #[graphql(
-        complexity = "crate::graphql::limits::bounded(crate::db::reference_data::bundled().clusters + 1, child_complexity)"
+        complexity = "crate::graphql::limits::bounded(crate::domain::organisations::MAX_CLUSTERS + 1, child_complexity)"
     )]
     #[tracing::instrument(level = "debug", skip_all)]
     async fn by_cluster(&self, ctx: &Context<'_>) -> Result<Vec<ClusterCount>> {

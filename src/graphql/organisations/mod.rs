@@ -1,6 +1,9 @@
-//! The organisation tree and partnerships in the API: `Organisation` (`types.rs`), `Partnership`
-//! and its members (`partnerships.rs`), and the root fields (`query.rs`).
+//! The organisation tree and partnerships in the API: `Organisation` (`types.rs`) and its history
+//! (`history.rs`), `Partnership` and its members (`partnerships.rs`), the root fields (`query.rs`)
+//! and the coordinators' edits of the reference data (`mutation.rs`).
 
+pub mod history;
+pub mod mutation;
 pub mod partnerships;
 pub mod query;
 pub mod types;

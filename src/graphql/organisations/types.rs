@@ -10,16 +10,16 @@ use crate::{
     db::{organisations::read::Kinds, pages::Children},
     error::{AppError, Result},
     graphql::{
-        connection::{ChildPage, PageArgs, child_page, cost},
+        connection::{ChildPage, Page, PageArgs, child_page, cost, paginate},
         context::ContextExt,
         ids::{GlobalId, NodeType},
         loaders::{
             AncestorsOf, ChildrenOfOrganisation, ClusterOfOrganisation, CountOf, CountyOfOrganisation,
-            InstitutionOfOrganisation, MunicipalityOfOrganisation, OrganisationById, PartnershipsServing,
-            RegionOfOrganisation,
+            HistoryOf, InstitutionOfOrganisation, MunicipalityOfOrganisation, OrganisationById,
+            PartnershipsServing, RegionOfOrganisation,
         },
         needs::query::{NeedFilter, NeedOrder, NeedPage, NeedPageArgs, page},
-        organisations::partnerships::Partnership,
+        organisations::{history::OrganisationChange, partnerships::Partnership},
         reference::types::{Cluster, County, Institution, Municipality, Region, node_type},
     },
 };
@@ -114,11 +114,30 @@ impl Organisation {
         Ok(rows.unwrap_or_default().into_iter().map(Organisation).collect())
     }
 
+    /// The changes coordinators made to it through the API (created, renamed, moved, closed),
+    /// newest first; the bundled reference data's own rows have none until they are edited. The
+    /// changes of every organisation of a page are read in one statement.
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Page<OrganisationChange>> {
+        let args = PageArgs::parse(first, after, last, before)?;
+        let rows = ctx.loader()?.load_one(HistoryOf(self.0.id)).await?.unwrap_or_default();
+        let mut changes: Vec<OrganisationChange> = rows.into_iter().map(OrganisationChange).collect();
+        changes.sort_by_key(OrganisationChange::cursor_key);
+        Ok(paginate(changes, args, OrganisationChange::cursor_key))
+    }
+
     /// The partnerships that serve it: those it is a member of, and those with a member above it
     /// that accepts needs (KSF serves every organisation under it; Oslo kommune takes part in
     /// Områdesatsingene, which does not make every district of Oslo part of it), in id order.
     #[graphql(
-        complexity = "crate::graphql::limits::bounded(crate::db::reference_data::bundled().partnerships, child_complexity)"
+        complexity = "crate::graphql::limits::bounded(crate::domain::organisations::MAX_PARTNERSHIPS, child_complexity)"
     )]
     async fn partnerships(&self, ctx: &Context<'_>) -> Result<Vec<Partnership>> {
         let rows = ctx.loader()?.load_one(PartnershipsServing(self.0.id)).await?;

@@ -323,7 +323,7 @@ impl RankingEntry {
     /// for its members, none for others.
     /// One per scoring organisation and criterion: priced at that number.
     #[graphql(
-        complexity = "crate::graphql::limits::bounded(crate::db::reference_data::bundled().scores_per_need(), child_complexity)"
+        complexity = "crate::graphql::limits::bounded(crate::domain::rounds::MAX_SCORES_PER_NEED, child_complexity)"
     )]
     async fn scores(&self) -> &[ScoreView] {
         &self.scores

@@ -21,7 +21,7 @@ use crate::{
         identity::types::{Membership, Person, can_see, visible_person},
         ids::{GlobalId, NodeType},
         keys,
-        loaders::{MembershipById, OrganisationById, PartnershipById, PartnershipsServing},
+        loaders::{MembershipById, OrganisationById, PartnershipById, PartnershipsManaging},
         user_error::{UserError, UserErrorCode, UserErrors, from_write_error},
     },
 };
@@ -112,7 +112,7 @@ pub struct UnregisterPersonPayload {
 /// manage it. A coordinator is held in a partnership (a `Region` id, or a `Partnership` id or
 /// key); an institution member in an institution; a unit coordinator or member in any other
 /// organisation (by id, typed id, key or official number), managed by the partnerships that
-/// serve it.
+/// serve it most nearly.
 async fn resolve_membership(
     ctx: &Context<'_>,
     errors: &mut UserErrors,
@@ -126,7 +126,7 @@ async fn resolve_membership(
         _ if role == Role::Coordinator => {
             user_input(errors, keys::id_or_key(ctx, organisation, NodeType::Partnership).await)?
         }
-        _ => user_input(errors, keys::organisation(ctx, organisation).await)?.flatten(),
+        _ => keys::named_organisation(ctx, errors, "organisation", organisation).await?,
     };
     let Some(id) = found else {
         if errors.is_empty() {
@@ -173,7 +173,7 @@ fn user_input<T>(errors: &mut UserErrors, found: Result<T, AppError>) -> Result<
 }
 
 /// The partnerships whose coordinators manage a membership: a coordinator's own partnership, or
-/// those that serve the organisation it is held in.
+/// those that serve the organisation it is held in through the members nearest above it.
 async fn managing_partnerships(
     ctx: &Context<'_>,
     partnership_id: Option<i32>,
@@ -182,7 +182,7 @@ async fn managing_partnerships(
     Ok(match (partnership_id, organisation_id) {
         (Some(id), _) => vec![id],
         (None, Some(id)) => {
-            let serving = ctx.loader()?.load_one(PartnershipsServing(id)).await?.unwrap_or_default();
+            let serving = ctx.loader()?.load_one(PartnershipsManaging(id)).await?.unwrap_or_default();
             serving.into_iter().map(|p| p.id).collect()
         }
         (None, None) => Vec::new(),

@@ -117,14 +117,7 @@ pub(super) async fn acting_unit(
             );
             return Ok(None);
         }
-        (Some(value), None) => match keys::organisation(ctx, value).await {
-            Ok(found) => found,
-            Err(AppError::BadUserInput(message)) => {
-                errors.add("organisation", UserErrorCode::BadUserInput, message);
-                return Ok(None);
-            }
-            Err(err) => return Err(err),
-        },
+        (Some(value), None) => return keys::named_organisation(ctx, errors, "organisation", value).await,
         (None, Some(id)) => {
             let Some(id) = errors.id("municipality", GlobalId::decode_as(id, NodeType::Municipality)) else {
                 return Ok(None);

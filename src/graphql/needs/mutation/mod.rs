@@ -9,8 +9,7 @@ mod inputs;
 use async_graphql::{Context, ID, Object};
 
 use crate::{
-    auth::Action,
-    auth::policy::allowed,
+    auth::{Action, policy::allowed},
     db::{
         audit::Actor,
         needs::{self, Handover, NeedContent, NewEvidence},
@@ -247,19 +246,7 @@ impl NeedsMutation {
     #[tracing::instrument(level = "debug", skip_all)]
     async fn pass_on_need(&self, ctx: &Context<'_>, input: PassOnNeedInput) -> Result<NeedPayload> {
         let mut errors = UserErrors::default();
-        let authority = match keys::organisation(ctx, &input.to).await {
-            Ok(Some(id)) => Some(id),
-            Ok(None) => {
-                errors.add("to", UserErrorCode::NotFound, "no such organisation");
-                None
-            }
-            Err(AppError::BadUserInput(message)) => {
-                errors.add("to", UserErrorCode::BadUserInput, message);
-                None
-            }
-            Err(err) => return Err(err.into()),
-        };
-        let Some(authority) = authority else {
+        let Some(authority) = keys::named_organisation(ctx, &mut errors, "to", &input.to).await? else {
             return Ok(NeedPayload::failed(errors.into_vec()));
         };
         let input = NeedMoveInput { need: input.need, version: input.version, reason: Some(input.reason) };
@@ -439,7 +426,7 @@ impl NeedsMutation {
     }
 
     /// Sets a municipality's number of inhabitants, which counts towards the reach of its needs
-    /// (the region's coordinators).
+    /// (coordinators of a partnership serving it: its region's, KSF's).
     #[tracing::instrument(level = "debug", skip_all)]
     async fn set_municipality_population(
         &self,
@@ -473,19 +460,24 @@ impl NeedsMutation {
                 "no such municipality",
             )));
         };
-        let partnership_id = region_of_municipality(ctx, municipality.county_id).await?;
-        match partnership_id {
-            Some(partnership_id) => viewer.require(Action::ManageReferenceData { partnership_id })?,
-            None => return Err(AppError::Forbidden(allowed::MANAGE_REFERENCE_DATA).into()),
-        }
+        // The municipality's reference data is its organisation's: any partnership serving it
+        // (its region's, KSF, a city partnership it is a member of) may set it.
+        let organisation_id = municipality.organisation_id.ok_or_else(|| {
+            AppError::Internal(format!("municipality {id} has no organisation: load the reference data"))
+        })?;
+        let by = crate::graphql::organisations::mutation::authorise_for(ctx, organisation_id).await?;
+        let partnership_id = region_of_municipality(ctx, municipality.county_id).await?.or(by.partnership_id);
         if !errors.is_empty() {
             return Ok(failed(errors.into_vec()));
         }
         Ok(match needs::set_population(ctx.db()?, actor, id, partnership_id, input.population).await {
-            Ok(m) => SetMunicipalityPopulationPayload {
-                municipality: Some(Municipality(m)),
-                user_errors: Vec::new(),
-            },
+            Ok(m) => {
+                ctx.loader()?.forget_reference_tables();
+                SetMunicipalityPopulationPayload {
+                    municipality: Some(Municipality(m)),
+                    user_errors: Vec::new(),
+                }
+            }
             Err(err) => failed(from_write_error(err)?),
         })
     }
