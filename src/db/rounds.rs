@@ -22,7 +22,7 @@ use crate::{
     },
     domain::{
         needs::{Move, in_pool},
-        rounds::{Candidate, Ranked, SCORE_RANGE, Score, Scorer, rank},
+        rounds::{Candidate, MAX_SCORERS_PER_NEED, Ranked, SCORE_RANGE, Score, Scorer, rank},
     },
 };
 
@@ -170,6 +170,28 @@ fn scorer_filter(scorer: Scorer) -> sea_orm::Condition {
 /// Records (or, with `revise`, replaces) an organisation's scores for one candidate. Criteria
 /// left out are abstentions.
 #[tracing::instrument(level = "debug", skip_all)]
+/// Refuses a new scoring organisation for a need that `MAX_SCORERS_PER_NEED` score already.
+async fn room_for_scorer(txn: &DatabaseTransaction, round_id: i32, need_id: i32) -> Result<(), WriteError> {
+    let scorers: Vec<(Option<i32>, Option<i32>)> = round_score::Entity::find()
+        .select_only()
+        .columns([round_score::Column::OrganisationId, round_score::Column::InstitutionId])
+        .distinct()
+        .filter(round_score::Column::RoundId.eq(round_id))
+        .filter(round_score::Column::NeedId.eq(need_id))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    if scorers.len() < MAX_SCORERS_PER_NEED {
+        return Ok(());
+    }
+    Err(WriteError::Conflict {
+        field: "organisation",
+        message: format!(
+            "{MAX_SCORERS_PER_NEED} organisations have scored this need already, the most a round takes"
+        ),
+    })
+}
+
 pub async fn score(
     db: &Db,
     person_id: i32,
@@ -217,7 +239,8 @@ pub async fn score(
             });
         }
         (true, true) => return Err(WriteError::NotFound { field: "scores" }),
-        _ => {}
+        (false, true) => room_for_scorer(&txn, round_id, need_id).await?,
+        (true, false) => {}
     }
     round_score::Entity::delete_many()
         .filter(round_score::Column::RoundId.eq(round_id))

@@ -82,12 +82,6 @@ pub const MAX_CLUSTERS: usize = 64;
 /// The most institutions the hub holds (any institution may express interest in any commission:
 /// `Commission.interests` is priced at it); an addition beyond it is refused.
 pub const MAX_INSTITUTIONS: usize = 64;
-/// The most organisations that score in one partnership's rounds: its clusters and the
-/// institutions registered with it (RSO Vest has 4 and 11). A round's scores of one need are at
-/// most this times `rounds::MAX_CRITERIA`, which `RankingEntry.scores` is priced at; raising it
-/// raises the price of every ranking page, so a partnership that needs more scorers wants that
-/// list paged first.
-pub const MAX_SCORERS_PER_PARTNERSHIP: usize = 16;
 
 /// The kinds coordinators create with `createOrganisation`; regions, institutions have mutations
 /// of their own, and the national level, counties and municipalities are the nation's (bundled).

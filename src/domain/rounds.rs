@@ -11,10 +11,16 @@ use std::cmp::Ordering;
 /// criterion means and scores are priced by.
 pub const MAX_CRITERIA: usize = 20;
 
-/// The most scores one need can have in a round: one per scoring organisation of the round's
-/// partnership (its clusters and institutions, at most
-/// `organisations::MAX_SCORERS_PER_PARTNERSHIP`) and criterion.
-pub const MAX_SCORES_PER_NEED: usize = super::organisations::MAX_SCORERS_PER_PARTNERSHIP * MAX_CRITERIA;
+/// The most organisations (units and institutions) that score one need in a round. Units of any
+/// kind score, so a national round could otherwise gather scores from every unit of the country:
+/// the writer refuses the one past this bound, and `RankingEntry.scores` is priced at it (RSO
+/// Vest's rounds have 15 possible scorers: 4 clusters and 11 institutions). Raising it raises the
+/// price of every ranking page.
+pub const MAX_SCORERS_PER_NEED: usize = 16;
+
+/// The most scores one need can have in a round: one per scoring organisation
+/// (`MAX_SCORERS_PER_NEED`) and criterion.
+pub const MAX_SCORES_PER_NEED: usize = MAX_SCORERS_PER_NEED * MAX_CRITERIA;
 
 use chrono::{DateTime, Utc};
 

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::{
     commissions::call,
     helpers::{TestApp, both_databases, cast, error_codes, user_error_codes},
-    rounds::{accepted_need, all, score},
+    rounds::{accepted_need, all, round_as, score},
 };
 
 const SUBMIT: &str = "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) {
@@ -447,4 +447,43 @@ async fn the_national_level_passes_a_need_on_to_a_national_authority(app: TestAp
         !error_codes(&body).is_empty() || body["data"]["withdrawNeed"]["userErrors"] != json!([]),
         "{body}"
     );
+}
+
+/// Units of any kind score, so a national round could gather a need's scores from every unit of
+/// the country: the 17th scoring organisation of one need is refused, which is what its ranking's
+/// `scores` are priced at.
+#[both_databases]
+async fn a_round_takes_a_bounded_number_of_scoring_organisations_for_a_need(app: TestApp) {
+    let c = cast(&app).await;
+    let ksf = app.token_for("Per Ås", RoleArg::Coordinator, "ksf").await;
+    let need = accepted_need(&app, &c.bergen, &c.cluster_coordinator, "Mange vil skåre").await;
+    app.data_as(
+        &c.coordinator,
+        "mutation($n: ID!) { forwardNeed(input: { need: $n, version: 2, reason: \"Nasjonalt\" }) { need { status } } }",
+        json!({ "n": need }),
+    )
+    .await;
+    let opened = app
+        .data_as(
+            &ksf,
+            "mutation($input: OpenRoundInput!) { openRound(input: $input) { round { id } } }",
+            json!({ "input": { "name": "Nasjonal runde", "closesAt": "2999-01-01T00:00:00Z",
+                "candidates": [need], "prioritiseCount": 1 } }),
+        )
+        .await;
+    let round = opened["openRound"]["round"]["id"].clone();
+    // Sixteen of Trøndelag's municipalities, through their unit coordinators: KSF serves them.
+    let codes = [
+        "5001", "5006", "5007", "5014", "5020", "5021", "5022", "5025", "5026", "5027", "5028", "5029",
+        "5031", "5032", "5033", "5034", "5035",
+    ];
+    for (i, code) in codes.iter().enumerate() {
+        let token = app.token_for(&format!("Skårar {code}"), RoleArg::UnitCoordinator, code).await;
+        let (payload, errors) = score(&app, &token, "scoreNeed", &round, &need, all(3)).await;
+        assert!(errors.is_empty(), "{errors:?}");
+        let expected: Vec<&str> = if i < 16 { vec![] } else { vec!["CONFLICT"] };
+        assert_eq!(user_error_codes(&payload), expected, "scorer {}: {payload}", i + 1);
+    }
+    let ranked = round_as(&app, &ksf, &round).await;
+    assert_eq!(ranked["ranking"]["nodes"][0]["scoreCount"], 16, "{ranked}");
 }

@@ -5,12 +5,14 @@
 //! pool of needs, rounds, commissions and people. A unit coordinator (UNIT_COORDINATOR) holds a
 //! unit and reviews the needs raised in it or anywhere below it; a unit member (UNIT_MEMBER)
 //! raises and edits its needs; an institution member (INSTITUTION_MEMBER) acts for the
-//! institution. A grant counts in the partnerships that serve its organisation.
+//! institution. A grant counts in the partnerships that serve its organisation (its rounds and
+//! commissions are open to it), and is managed by those serving it most nearly (RSO Vest for
+//! Bergen, not KSF above it).
 //!
 //! Personal data (a person's name and e-mail) is visible to the person, to the coordinators of
-//! any partnership the person counts in (or was created in), to the unit coordinators of any unit
-//! at or above one of the person's, and to colleagues in the same organisation. Nobody else, and
-//! never the public.
+//! any partnership managing them (or that they were created in), to the unit coordinators of any
+//! unit at or above one of the person's, and to colleagues in the same organisation. Nobody else,
+//! and never the public.
 //!
 //! This file holds the actions ([`Action`]) and every rule, in one match ([`Viewer::can`]). Beside
 //! it: what a rule needs to know about a person or a need, and the commissions a viewer may see
@@ -32,10 +34,10 @@ pub use scopes::{CommissionScope, NeedScope, PersonScope};
 /// Something a viewer may want to do, with the resource it concerns.
 #[derive(Clone, Copy, Debug)]
 pub enum Action<'a> {
-    /// Create people and add or remove memberships in organisations of a region.
+    /// Create people and add or remove memberships that the partnership manages.
     ManagePeople { partnership_id: i32 },
-    /// Mint a token for a person: their own, or a coordinator of a region the person is in (the
-    /// token is then bound to the regions the coordinator coordinates).
+    /// Mint a token for a person: their own, or a coordinator of a partnership managing them (the
+    /// token is then bound to the partnerships the coordinator coordinates).
     MintTokenFor(&'a PersonScope),
     /// See or revoke one token of `owner`'s, which carries grants in `bound` (`None`: all of the
     /// owner's). The owner may, unless the caller's own token is bound to fewer partnerships than
@@ -45,7 +47,7 @@ pub enum Action<'a> {
     ManageToken { owner: &'a PersonScope, bound: Option<&'a [i32]> },
     /// See a person at all, and their name and e-mail.
     SeePersonalData(&'a PersonScope),
-    /// Read a region's audit log.
+    /// Read a partnership's audit log.
     ReadAuditLog { partnership_id: i32 },
     /// See a need: a draft only by the members of the unit that raised it, everything else by
     /// anyone.
@@ -69,20 +71,20 @@ pub enum Action<'a> {
     /// under the national level), or the one an institution registers with, or the national
     /// partnership for regions.
     ManageOrganisation { partnerships: &'a [i32] },
-    /// See a region's prioritisation rounds and rankings: anyone with a membership in the region.
+    /// See a partnership's prioritisation rounds and rankings: anyone whose grants count in it.
     SeeRound { partnership_id: i32 },
-    /// Open and close rounds, and see every organisation's scores: the region's coordinators.
+    /// Open and close rounds, and see every organisation's scores: the partnership's coordinators.
     ManageRounds { partnership_id: i32 },
     /// Score in a round on behalf of a unit (its coordinators) or an institution (its members).
     ScoreFor { scorer: Scorer },
-    /// See a commission: published ones by anyone, drafts by the region's coordinators, the rest
-    /// by members of the region and by every institution member.
+    /// See a commission: published ones by anyone, drafts by the partnership's coordinators, the
+    /// rest by those whose grants count in the partnership and by every institution member.
     SeeCommission { status: CommissionStatus, partnership_id: i32 },
-    /// Draft, open, award and cancel commissions, publish summaries: the region's coordinators.
+    /// Draft, open, award and cancel commissions, publish summaries: the partnership's coordinators.
     ManageCommissions { partnership_id: i32 },
     /// Express interest, report progress, deliver: members of the institution.
     ActForInstitution { institution_id: i32 },
-    /// See an institution's proposal: its members and the region's coordinators.
+    /// See an institution's proposal: its members and the partnership's coordinators.
     SeeProposal { partnership_id: i32, institution_id: i32 },
     /// See a summary before it is published: the coordinators and the awarded institution.
     SeeUnpublishedSummary { partnership_id: i32, institution_id: Option<i32> },

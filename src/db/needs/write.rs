@@ -1,6 +1,7 @@
-//! Writes of a need's own life: create, edit, move, link evidence, set a municipality's
-//! population. Each is one transaction that records its history event (`record`), and every
-//! change of a need passes the version check (`lock`, `save`).
+//! Writes of a need's own life: create (in a unit, into a partnership's pool), edit, move, forward
+//! and pass on, link evidence, set a municipality's population. Each is one transaction that
+//! records its history event (`record`), and every change of a need passes the version check
+//! (`lock`, `save`).
 
 use chrono::Utc;
 use entity::{

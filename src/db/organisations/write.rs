@@ -35,9 +35,7 @@ use crate::{
     },
     domain::{
         needs::is_open,
-        organisations::{
-            MAX_CLUSTERS, MAX_INSTITUTIONS, MAX_PARTNERSHIPS, MAX_SCORERS_PER_PARTNERSHIP, may_hold, movable,
-        },
+        organisations::{MAX_CLUSTERS, MAX_INSTITUTIONS, MAX_PARTNERSHIPS, may_hold, movable},
     },
 };
 
@@ -156,21 +154,6 @@ fn within(count: u64, bound: usize, field: &'static str, what: &str) -> Result<(
     Err(WriteError::Conflict { field, message: format!("the hub holds at most {bound} {what}") })
 }
 
-/// Refuses another scoring organisation (a cluster, an institution) for a partnership that has
-/// `MAX_SCORERS_PER_PARTNERSHIP` of them.
-async fn room_for_scorer(
-    txn: &DatabaseTransaction,
-    partnership_id: i32,
-    field: &'static str,
-) -> Result<(), WriteError> {
-    let clusters =
-        cluster::Entity::find().filter(cluster::Column::PartnershipId.eq(partnership_id)).count(txn);
-    let institutions =
-        institution::Entity::find().filter(institution::Column::PartnershipId.eq(partnership_id)).count(txn);
-    let scorers = clusters.await? + institutions.await?;
-    within(scorers, MAX_SCORERS_PER_PARTNERSHIP, field, "clusters and institutions in one partnership")
-}
-
 /// Inserts an organisation, edited now (the bundled data never changes it), and attaches it.
 async fn insert(
     txn: &DatabaseTransaction,
@@ -243,7 +226,6 @@ pub async fn create(db: &Db, by: By, new: NewOrganisation) -> Result<organisatio
                     message: "a cluster stands under a region".into(),
                 })?;
             within(cluster::Entity::find().count(&txn).await?, MAX_CLUSTERS, "kind", "clusters")?;
-            room_for_scorer(&txn, region.id, "parent").await?;
             Some(region)
         }
         _ => None,
@@ -443,7 +425,6 @@ pub async fn add_institution(
     tree::lock(&txn).await?;
     name_is_free(&txn, "key", &new.key).await?;
     within(institution::Entity::find().count(&txn).await?, MAX_INSTITUTIONS, "key", "institutions")?;
-    room_for_scorer(&txn, new.partnership_id, "partnership").await?;
     let made =
         insert(&txn, OrganisationKind::Institution, Some(new.key.clone()), None, new.name.clone(), None)
             .await?;
@@ -639,10 +620,5 @@ mod tests {
         assert!(b.partnerships.len() < MAX_PARTNERSHIPS);
         assert!(b.clusters.len() < MAX_CLUSTERS);
         assert!(b.institutions.len() < MAX_INSTITUTIONS);
-        for p in &b.partnerships {
-            let clusters = b.clusters.iter().filter(|c| c.region == p.key).count();
-            let institutions = b.institutions.iter().filter(|i| i.partnership == p.key).count();
-            assert!(clusters + institutions <= MAX_SCORERS_PER_PARTNERSHIP, "{}", p.key);
-        }
     }
 }
