@@ -29,6 +29,24 @@ pub async fn id_or_key(ctx: &Context<'_>, value: &ID, node_type: NodeType) -> Re
     })
 }
 
+/// `id_or_key` for a mutation's input: the id, or a BAD_USER_INPUT user error on `field`.
+pub async fn named(
+    ctx: &Context<'_>,
+    errors: &mut UserErrors,
+    field: &str,
+    value: &ID,
+    node_type: NodeType,
+) -> Result<Option<i32>, AppError> {
+    match id_or_key(ctx, value, node_type).await {
+        Ok(id) => Ok(Some(id)),
+        Err(AppError::BadUserInput(message)) => {
+            errors.add(field, UserErrorCode::BadUserInput, message);
+            Ok(None)
+        }
+        Err(err) => Err(err),
+    }
+}
+
 /// `id_or_key` for an optional argument.
 pub async fn optional(
     ctx: &Context<'_>,

@@ -156,24 +156,6 @@ async fn named(
     Ok(found)
 }
 
-/// The id of the `node_type` object `value` names (its id or its key), or a user error on `field`.
-async fn id_or_key(
-    ctx: &Context<'_>,
-    errors: &mut UserErrors,
-    field: &'static str,
-    value: &ID,
-    node_type: NodeType,
-) -> Result<Option<i32>, AppError> {
-    match keys::id_or_key(ctx, value, node_type).await {
-        Ok(id) => Ok(Some(id)),
-        Err(AppError::BadUserInput(message)) => {
-            errors.add(field, UserErrorCode::BadUserInput, message);
-            Ok(None)
-        }
-        Err(err) => Err(err),
-    }
-}
-
 /// The partnerships serving an organisation: whose coordinators may edit it.
 async fn serving(ctx: &Context<'_>, organisation_id: i32) -> Result<Vec<i32>, AppError> {
     let rows = ctx.loader()?.load_one(PartnershipsServing(organisation_id)).await?;
@@ -349,7 +331,8 @@ impl OrganisationsMutation {
                 None => key.clone(),
             };
             let partnership =
-                id_or_key(ctx, &mut errors, "partnership", &input.partnership, NodeType::Partnership).await?;
+                keys::named(ctx, &mut errors, "partnership", &input.partnership, NodeType::Partnership)
+                    .await?;
             let Some(partnership_id) = partnership else {
                 return Ok(OrganisationPayload::failed(errors.into_vec()));
             };
@@ -423,7 +406,7 @@ impl OrganisationsMutation {
         let national = national(ctx).await?;
         let by = authorise(ctx, &[national.id])?;
         let mut errors = UserErrors::default();
-        let region = match id_or_key(ctx, &mut errors, "region", &input.region, NodeType::Region).await? {
+        let region = match keys::named(ctx, &mut errors, "region", &input.region, NodeType::Region).await? {
             Some(id) => ctx.loader()?.load_one(RegionById(id)).await?,
             None => None,
         };

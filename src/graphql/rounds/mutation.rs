@@ -292,14 +292,9 @@ impl RoundsMutation {
                     None
                 }
                 (Some(id), None) => errors.id("region", GlobalId::decode_as(id, NodeType::Region)),
-                (None, Some(value)) => match keys::id_or_key(ctx, value, NodeType::Partnership).await {
-                    Ok(id) => Some(id),
-                    Err(AppError::BadUserInput(message)) => {
-                        errors.add("partnership", UserErrorCode::BadUserInput, message);
-                        None
-                    }
-                    Err(err) => return Err(err.into()),
-                },
+                (None, Some(value)) => {
+                    keys::named(ctx, &mut errors, "partnership", value, NodeType::Partnership).await?
+                }
                 (None, None) => match coordinated.as_slice() {
                     [only] => Some(*only),
                     [] => return Err(AppError::Forbidden(allowed::MANAGE_ROUNDS).into()),

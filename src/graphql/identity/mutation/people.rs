@@ -124,7 +124,7 @@ async fn resolve_membership(
     let found = match GlobalId::decode(organisation) {
         Ok(global) if role == Role::Coordinator && global.node_type == NodeType::Region => Some(global.key),
         _ if role == Role::Coordinator => {
-            user_input(errors, keys::id_or_key(ctx, organisation, NodeType::Partnership).await)?
+            keys::named(ctx, errors, "organisation", organisation, NodeType::Partnership).await?
         }
         _ => keys::named_organisation(ctx, errors, "organisation", organisation).await?,
     };
@@ -158,18 +158,6 @@ async fn resolve_membership(
     }
     let serving = managing_partnerships(ctx, None, Some(id)).await?;
     Ok(Some((NewMembership { role, held_in: HeldIn::Organisation(id), audited_in: None }, serving)))
-}
-
-/// A value found by key, or its BAD_USER_INPUT as a user error on `organisation`.
-fn user_input<T>(errors: &mut UserErrors, found: Result<T, AppError>) -> Result<Option<T>, AppError> {
-    match found {
-        Ok(value) => Ok(Some(value)),
-        Err(AppError::BadUserInput(message)) => {
-            errors.add("organisation", UserErrorCode::BadUserInput, message);
-            Ok(None)
-        }
-        Err(err) => Err(err),
-    }
 }
 
 /// The partnerships whose coordinators manage a membership: a coordinator's own partnership, or

@@ -96,14 +96,9 @@ impl NeedsMutation {
                 viewer.require(Action::SubmitNeedFor { organisation_id })?;
             }
             let partnership = match input.partnership.as_ref() {
-                Some(value) => match keys::id_or_key(ctx, value, NodeType::Partnership).await {
-                    Ok(id) => Some(id),
-                    Err(AppError::BadUserInput(message)) => {
-                        errors.add("partnership", UserErrorCode::BadUserInput, message);
-                        None
-                    }
-                    Err(err) => return Err(err.into()),
-                },
+                Some(value) => {
+                    keys::named(ctx, &mut errors, "partnership", value, NodeType::Partnership).await?
+                }
                 None => None,
             };
             let pico = input.structured_question.unwrap_or_default();
