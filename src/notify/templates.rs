@@ -495,7 +495,8 @@ mod tests {
 
     #[test]
     fn html_escapes_what_people_wrote_and_text_keeps_it() {
-        for (kind, context) in samples(HOSTILE) {
+        // Every sample but a webhook's without an error carries the hostile title.
+        for (kind, context) in samples(HOSTILE).into_iter().filter(|(_, c)| c.to_string().contains("script")) {
             let rendered = render(kind, Language::Nb, &context).expect("renders");
             assert!(!rendered.html.contains("<script>"), "{kind:?}: {}", rendered.html);
             assert!(rendered.html.contains("&lt;script&gt;"), "{kind:?}: {}", rendered.html);
