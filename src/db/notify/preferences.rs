@@ -189,3 +189,14 @@ async fn store(
         .await?;
     Ok(())
 }
+
+/// The language of the person's mails; `None` if there is no such person.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn language_of(db: &impl ConnectionTrait, person_id: i32) -> Result<Option<Language>, DbErr> {
+    person::Entity::find_by_id(person_id)
+        .select_only()
+        .column(person::Column::Language)
+        .into_tuple()
+        .one(db)
+        .await
+}
