@@ -79,7 +79,9 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.alter_table(Table::alter().table(Person::Table).drop_column(Person::Language).to_owned()).await?;
+        manager
+            .alter_table(Table::alter().table(Person::Table).drop_column(Person::Language).to_owned())
+            .await?;
         manager.drop_table(Table::drop().table(NotificationPreference::Table).to_owned()).await?;
         manager.drop_table(Table::drop().table(HubKey::Table).to_owned()).await
     }

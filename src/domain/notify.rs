@@ -88,7 +88,10 @@ mod tests {
         assert_eq!(default_for(NotificationKind::NeedStatusChanged, &member), Cadence::Immediate);
         assert_eq!(default_for(NotificationKind::NeedCommented, &member), Cadence::Immediate);
         assert_eq!(default_for(NotificationKind::NewNeedInMyUnits, &[Role::Coordinator]), Cadence::Digest);
-        assert_eq!(default_for(NotificationKind::NewNeedInMyUnits, &[Role::UnitCoordinator]), Cadence::Digest);
+        assert_eq!(
+            default_for(NotificationKind::NewNeedInMyUnits, &[Role::UnitCoordinator]),
+            Cadence::Digest
+        );
         assert_eq!(
             default_for(NotificationKind::CommissionOpenedMatching, &[Role::InstitutionMember]),
             Cadence::Immediate
@@ -107,7 +110,10 @@ mod tests {
     fn old_role_names_get_the_defaults_of_the_new() {
         for kind in NotificationKind::ALL {
             assert_eq!(role_default(kind, Role::MunicipalityMember), role_default(kind, Role::UnitMember));
-            assert_eq!(role_default(kind, Role::ClusterCoordinator), role_default(kind, Role::UnitCoordinator));
+            assert_eq!(
+                role_default(kind, Role::ClusterCoordinator),
+                role_default(kind, Role::UnitCoordinator)
+            );
         }
     }
 
@@ -139,12 +145,20 @@ mod tests {
         let status = preferences.iter().find(|p| p.kind == NotificationKind::NeedStatusChanged);
         assert_eq!(
             status,
-            Some(&Preference { kind: NotificationKind::NeedStatusChanged, cadence: Cadence::Off, is_default: false })
+            Some(&Preference {
+                kind: NotificationKind::NeedStatusChanged,
+                cadence: Cadence::Off,
+                is_default: false
+            })
         );
         let comments = preferences.iter().find(|p| p.kind == NotificationKind::NeedCommented);
         assert_eq!(
             comments,
-            Some(&Preference { kind: NotificationKind::NeedCommented, cadence: Cadence::Immediate, is_default: true })
+            Some(&Preference {
+                kind: NotificationKind::NeedCommented,
+                cadence: Cadence::Immediate,
+                is_default: true
+            })
         );
     }
 }

@@ -83,7 +83,8 @@ fn html(status: StatusCode, language: Language, page: PageState, token: &str, wh
 /// 400 with a page in all three languages: the link does not say whose it is.
 fn invalid() -> Response {
     match unsubscribe_page(Language::Nb, PageState::Invalid, "", false) {
-        Ok(body) => (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response(),
+        Ok(body) => (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body)
+            .into_response(),
         Err(err) => {
             tracing::error!(%err, "rendering the unsubscribe page");
             (StatusCode::BAD_REQUEST, "the link is not valid").into_response()
@@ -96,7 +97,8 @@ fn trouble(err: impl Into<AppError>) -> Response {
     match err.into() {
         AppError::Unavailable(detail) => {
             tracing::warn!(%detail, "unsubscribing: the database is unavailable");
-            (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "5")], "try again shortly").into_response()
+            (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "5")], "try again shortly")
+                .into_response()
         }
         other => {
             tracing::error!(?other, "unsubscribing");

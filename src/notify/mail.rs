@@ -66,7 +66,10 @@ pub struct Mailer {
 
 impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mailer").field("from", &self.from.to_string()).field("id_host", &self.id_host).finish()
+        f.debug_struct("Mailer")
+            .field("from", &self.from.to_string())
+            .field("id_host", &self.id_host)
+            .finish()
     }
 }
 
@@ -82,10 +85,13 @@ impl Mailer {
             .mail_from
             .parse()
             .map_err(|e| format!("--mail-from `{}` is not an e-mail address: {e}", settings.mail_from))?;
-        let tls = |e: lettre::transport::smtp::Error| format!("cannot set up TLS to the SMTP server {host}: {e}");
+        let tls =
+            |e: lettre::transport::smtp::Error| format!("cannot set up TLS to the SMTP server {host}: {e}");
         let builder = match settings.smtp_security {
             SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(25),
-            SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host).map_err(tls)?,
+            SmtpSecurity::Starttls => {
+                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host).map_err(tls)?
+            }
             SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host).map_err(tls)?,
         };
         let mut builder = builder.timeout(Some(SMTP_TIMEOUT));
@@ -115,8 +121,10 @@ impl Mailer {
     }
 
     fn message(&self, mail: &OutgoingMail) -> Result<Message, SendError> {
-        let address =
-            mail.to.parse().map_err(|e| SendError::permanent(format!("`{}` is not an e-mail address: {e}", mail.to)))?;
+        let address = mail
+            .to
+            .parse()
+            .map_err(|e| SendError::permanent(format!("`{}` is not an e-mail address: {e}", mail.to)))?;
         let to = Mailbox::new(mail.to_name.clone(), address);
         // One line each, whatever the template made of it: no header can be injected.
         let subject = mail.content.subject.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -126,12 +134,18 @@ impl Mailer {
             .to(to)
             .subject(subject)
             .message_id(Some(self.message_id(&mail.id)))
-            .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), format!("<{unsubscribe}>")))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                format!("<{unsubscribe}>"),
+            ))
             .raw_header(HeaderValue::new(
                 HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
                 "List-Unsubscribe=One-Click".to_owned(),
             ))
-            .multipart(MultiPart::alternative_plain_html(mail.content.text.clone(), mail.content.html.clone()))
+            .multipart(MultiPart::alternative_plain_html(
+                mail.content.text.clone(),
+                mail.content.html.clone(),
+            ))
             .map_err(|e| SendError::permanent(format!("cannot build the mail: {e}")))
     }
 }
@@ -161,6 +175,16 @@ mod tests {
         assert_eq!(id_left("digest.1.2026-11-30"), "digest%2E1%2E2026-11-30");
         assert_ne!(id_left("a:b"), id_left("a%3Ab"));
         assert_ne!(id_left("a b"), id_left("a_b"));
+    }
+
+    #[test]
+    fn the_smtp_password_is_never_shown() {
+        let settings = MailSettings {
+            smtp_password: crate::config::SmtpPassword::new(Some("hemmelig-passord".into())),
+            ..MailSettings::default()
+        };
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("hemmelig") && shown.contains("SmtpPassword(set)"), "{shown}");
     }
 
     // The pool spawns its keeper on the runtime.

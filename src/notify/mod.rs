@@ -48,7 +48,9 @@ impl Notifier {
         let public_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
         let links = Links::new(&public_url).map_err(|e| format!("--public-url: {e}"))?;
         let key = SigningKey::new(
-            keys::signing_key(db).await.map_err(|e| format!("cannot read or make the hub's signing key: {e}"))?,
+            keys::signing_key(db)
+                .await
+                .map_err(|e| format!("cannot read or make the hub's signing key: {e}"))?,
         );
         let mailer = Mailer::from_settings(settings, links.host())?;
         match (&mailer, &settings.smtp_host) {

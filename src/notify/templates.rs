@@ -243,15 +243,21 @@ pub fn render(kind: MailKind, language: Language, context: &impl Serialize) -> R
     let context = Value::from(Serde(context));
     let language_value = Value::from(code(language));
     let context = minijinja::context! { language => language_value, ..context };
-    let subject_and_text = blocks(env, &format!("{name}.txt"), &context, &["subject", "text"]).map_err(failed)?;
+    let subject_and_text =
+        blocks(env, &format!("{name}.txt"), &context, &["subject", "text"]).map_err(failed)?;
     let [subject, text] = <[String; 2]>::try_from(subject_and_text).map_err(|_| failed(unexpected()))?;
     let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
     let html = blocks(env, &format!("{name}.html"), &context, &["html"]).map_err(failed)?.concat();
     let layout = format!("{}/_layout", code(language));
     let framed = |extension: &str, body: Value| {
         let context = minijinja::context! { body => body, subject => subject.clone(), ..context.clone() };
-        blocks(env, &format!("{layout}.{extension}"), &context, &[if extension == "txt" { "text" } else { "html" }])
-            .map(|parts| parts.concat())
+        blocks(
+            env,
+            &format!("{layout}.{extension}"),
+            &context,
+            &[if extension == "txt" { "text" } else { "html" }],
+        )
+        .map(|parts| parts.concat())
     };
     Ok(Rendered {
         text: framed("txt", Value::from(text.trim())).map_err(failed)?,
@@ -265,7 +271,12 @@ fn unexpected() -> minijinja::Error {
 }
 
 /// The blocks `names` of the template `name` rendered with `context`.
-fn blocks(env: &Environment<'static>, name: &str, context: &Value, names: &[&str]) -> Result<Vec<String>, minijinja::Error> {
+fn blocks(
+    env: &Environment<'static>,
+    name: &str,
+    context: &Value,
+    names: &[&str],
+) -> Result<Vec<String>, minijinja::Error> {
     let mut captured = env.get_template(name)?.render_captured(context.clone())?;
     names.iter().map(|block| captured.with_state_mut(|state| state.render_block(block))).collect()
 }
@@ -290,7 +301,10 @@ pub fn unsubscribe_page(
     action: &str,
     kind_all: bool,
 ) -> Result<String, RenderError> {
-    let failed = |err: minijinja::Error| RenderError { template: "unsubscribe page".into(), detail: format!("{err:#}") };
+    let failed = |err: minijinja::Error| RenderError {
+        template: "unsubscribe page".into(),
+        detail: format!("{err:#}"),
+    };
     let env = ENVIRONMENT.as_ref().map_err(|err| failed(built(err)))?;
     let context = minijinja::context! { language => code(language), state => Value::from(Serde(state)), action => action, kind_all => kind_all };
     env.get_template(PAGE).and_then(|t| t.render(context)).map_err(failed)
@@ -337,7 +351,10 @@ static ENVIRONMENT: LazyLock<Result<Environment<'static>, String>> =
 
 /// The error building the environment, for a render.
 fn built(err: &str) -> minijinja::Error {
-    minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("the templates do not build: {err}"))
+    minijinja::Error::new(
+        minijinja::ErrorKind::InvalidOperation,
+        format!("the templates do not build: {err}"),
+    )
 }
 
 fn environment() -> Result<Environment<'static>, minijinja::Error> {
@@ -372,10 +389,14 @@ fn environment() -> Result<Environment<'static>, minijinja::Error> {
 /// A value of the context back as the Rust type it was serialised from.
 fn parse<T: DeserializeOwned>(value: &Value) -> Result<T, minijinja::Error> {
     let text = value.as_str().ok_or_else(|| {
-        minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("expected a string, got {value}"))
+        minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("expected a string, got {value}"),
+        )
     })?;
-    serde_json::from_value(serde_json::Value::String(text.to_owned()))
-        .map_err(|err| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("`{text}`: {err}")))
+    serde_json::from_value(serde_json::Value::String(text.to_owned())).map_err(|err| {
+        minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("`{text}`: {err}"))
+    })
 }
 
 /// The language the running template renders in (the context's `language`).
@@ -399,7 +420,12 @@ mod tests {
     }
 
     fn mail<T: Content>(content: T) -> (MailKind, serde_json::Value) {
-        let mail = Mail { recipient: "Kari Nordmann".into(), link: LINK.into(), unsubscribe: UNSUBSCRIBE.into(), content };
+        let mail = Mail {
+            recipient: "Kari Nordmann".into(),
+            link: LINK.into(),
+            unsubscribe: UNSUBSCRIBE.into(),
+            content,
+        };
         (T::KIND, serde_json::to_value(mail).expect("serialisable"))
     }
 
@@ -417,7 +443,11 @@ mod tests {
             }));
         }
         all.push(mail(NeedCosigned { need: title.clone(), cosigner: "Askøy kommune".into() }));
-        all.push(mail(NewNeed { need: title.clone(), raised_in: "Bergen kommune".into(), unit: "RSO Vest".into() }));
+        all.push(mail(NewNeed {
+            need: title.clone(),
+            raised_in: "Bergen kommune".into(),
+            unit: "RSO Vest".into(),
+        }));
         all.push(mail(CommissionOpened {
             commission: title.clone(),
             partnership: "RSO Vest".into(),
@@ -433,7 +463,11 @@ mod tests {
             }));
         }
         all.push(mail(RoundOpened { round: title.clone(), partnership: "RSO Vest".into(), closes_at: soon }));
-        all.push(mail(RoundClosingSoon { round: title.clone(), partnership: "RSO Vest".into(), closes_at: soon }));
+        all.push(mail(RoundClosingSoon {
+            round: title.clone(),
+            partnership: "RSO Vest".into(),
+            closes_at: soon,
+        }));
         for what in [Some("Utkast".to_owned()), None] {
             all.push(mail(DeadlineApproaching { commission: title.clone(), what, due: soon }));
         }
@@ -446,7 +480,11 @@ mod tests {
         }));
         // What the endpoint answered is as hostile as anything a person wrote.
         for last_error in [Some(format!("HTTP 500: {title}")), None] {
-            all.push(mail(WebhookDisabled { endpoint: "https://uib.example.no/hook".into(), attempts: 12, last_error }));
+            all.push(mail(WebhookDisabled {
+                endpoint: "https://uib.example.no/hook".into(),
+                attempts: 12,
+                last_error,
+            }));
         }
         all
     }
@@ -463,14 +501,23 @@ mod tests {
                     .unwrap_or_else(|err| panic!("{kind:?} in {language:?}: {err}"));
                 let what = format!("{kind:?} in {language:?}: {rendered:#?}");
                 assert!(!rendered.subject.is_empty() && !rendered.subject.contains('\n'), "{what}");
-                assert!(rendered.text.contains("Kari Nordmann") && rendered.text.contains(UNSUBSCRIBE), "{what}");
+                assert!(
+                    rendered.text.contains("Kari Nordmann") && rendered.text.contains(UNSUBSCRIBE),
+                    "{what}"
+                );
                 assert!(rendered.text.contains(LINK), "{what}");
-                assert!(rendered.html.starts_with("<!DOCTYPE html>") && rendered.html.contains("</html>"), "{what}");
+                assert!(
+                    rendered.html.starts_with("<!DOCTYPE html>") && rendered.html.contains("</html>"),
+                    "{what}"
+                );
                 // Attributes are escaped too (`&` as `&amp;`, `/` as `&#x2f;`).
                 assert!(rendered.html.contains("unsubscribe?token=abc.def"), "{what}");
                 assert!(rendered.html.contains("&amp;x=1"), "{what}");
                 assert!(!rendered.text.contains("{{") && !rendered.html.contains("{%"), "{what}");
-                assert!(!rendered.html.contains("http://") || !rendered.html.contains("src="), "no external assets");
+                assert!(
+                    !rendered.html.contains("http://") || !rendered.html.contains("src="),
+                    "no external assets"
+                );
             }
         }
     }
@@ -496,7 +543,8 @@ mod tests {
     #[test]
     fn html_escapes_what_people_wrote_and_text_keeps_it() {
         // Every sample but a webhook's without an error carries the hostile title.
-        for (kind, context) in samples(HOSTILE).into_iter().filter(|(_, c)| c.to_string().contains("script")) {
+        for (kind, context) in samples(HOSTILE).into_iter().filter(|(_, c)| c.to_string().contains("script"))
+        {
             let rendered = render(kind, Language::Nb, &context).expect("renders");
             assert!(!rendered.html.contains("<script>"), "{kind:?}: {}", rendered.html);
             assert!(rendered.html.contains("&lt;script&gt;"), "{kind:?}: {}", rendered.html);
@@ -515,7 +563,8 @@ mod tests {
     fn the_unsubscribe_page_renders_each_state_in_each_language() {
         for language in [Language::Nb, Language::Nn, Language::En] {
             for state in [PageState::Confirm, PageState::Done, PageState::Invalid] {
-                let page = unsubscribe_page(language, state, "/unsubscribe?token=a&b", false).expect("renders");
+                let page =
+                    unsubscribe_page(language, state, "/unsubscribe?token=a&b", false).expect("renders");
                 assert!(page.starts_with("<!DOCTYPE html>") && !page.contains("src="), "{page}");
                 assert_eq!(page.contains("<form method=\"post\""), state == PageState::Confirm, "{page}");
             }

@@ -79,7 +79,8 @@ impl Unsubscribe {
         // Signed by us, so well-formed; parsed carefully all the same.
         let payload = String::from_utf8(payload).map_err(|_| Forged)?;
         let mut parts = payload.split('.');
-        let (Some(person), Some(kind), Some(issued), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(person), Some(kind), Some(issued), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(Forged);
         };
@@ -112,7 +113,10 @@ mod tests {
         for kind in NotificationKind::ALL.into_iter().map(Some).chain([None]) {
             let token = sample(kind).sign(&key(1));
             assert_eq!(Unsubscribe::verify(&token, &key(1)), Ok(sample(kind)));
-            assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)), "URL-safe: {token}");
+            assert!(
+                token.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)),
+                "URL-safe: {token}"
+            );
         }
     }
 
@@ -125,7 +129,10 @@ mod tests {
         assert_eq!(Unsubscribe::verify(&format!("{other}.{tag}"), &key(1)), Err(Forged));
         let mut bent = URL_SAFE_NO_PAD.decode(tag).expect("base64");
         bent[0] ^= 1;
-        assert_eq!(Unsubscribe::verify(&format!("{payload}.{}", URL_SAFE_NO_PAD.encode(bent)), &key(1)), Err(Forged));
+        assert_eq!(
+            Unsubscribe::verify(&format!("{payload}.{}", URL_SAFE_NO_PAD.encode(bent)), &key(1)),
+            Err(Forged)
+        );
         for garbage in ["", ".", "abc", "abc.def", &format!("{payload}."), &format!(".{tag}")] {
             assert_eq!(Unsubscribe::verify(garbage, &key(1)), Err(Forged), "{garbage}");
         }

@@ -104,11 +104,31 @@ pub fn commission_event(kind: CommissionEventKind, language: Language) -> &'stat
 }
 
 const MONTHS_NO: [&str; 12] = [
-    "januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september", "oktober", "november",
+    "januar",
+    "februar",
+    "mars",
+    "april",
+    "mai",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
     "desember",
 ];
 const MONTHS_EN: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
     "December",
 ];
 
@@ -126,7 +146,9 @@ pub fn day(date: NaiveDate, language: Language) -> String {
 pub fn moment(at: DateTime<Utc>, language: Language) -> String {
     let (hour, minute) = (at.hour(), at.minute());
     match language {
-        Language::Nb | Language::Nn => format!("{} kl. {hour:02}.{minute:02} UTC", day(at.date_naive(), language)),
+        Language::Nb | Language::Nn => {
+            format!("{} kl. {hour:02}.{minute:02} UTC", day(at.date_naive(), language))
+        }
         Language::En => format!("{}, {hour:02}:{minute:02} UTC", day(at.date_naive(), language)),
     }
 }

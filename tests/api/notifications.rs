@@ -76,7 +76,8 @@ async fn a_nynorsk_mail_arrives_whole_and_its_one_click_link_unsubscribes(app: T
     assert_eq!(set["setNotificationPreferences"]["viewer"]["language"], "NN");
 
     let links = Links::new(&app.url("")).expect("the hub's URL");
-    let mailer = Mailer::from_settings(&sink.settings(), links.host()).expect("settings").expect("e-mail is on");
+    let mailer =
+        Mailer::from_settings(&sink.settings(), links.host()).expect("settings").expect("e-mail is on");
     let what = Unsubscribe {
         person_id: ingrid_id,
         kind: Some(NotificationKind::NeedCommented),
@@ -131,7 +132,8 @@ async fn a_nynorsk_mail_arrives_whole_and_its_one_click_link_unsubscribes(app: T
     assert_eq!(received[1]["messageId"], received[0]["messageId"]);
 
     // The link in the header, as a mailbox provider or a person follows it.
-    let url = got["headers"]["list-unsubscribe"].as_str().expect("a header").trim_matches(['<', '>']).to_owned();
+    let url =
+        got["headers"]["list-unsubscribe"].as_str().expect("a header").trim_matches(['<', '>']).to_owned();
     let page = app.client.get(&url).send().await.expect("sent");
     assert_eq!(page.status(), 200);
     let body = page.text().await.expect("a page");
@@ -151,7 +153,11 @@ async fn a_nynorsk_mail_arrives_whole_and_its_one_click_link_unsubscribes(app: T
     assert_eq!(posted.status(), 200);
     let after = app.data_as(&ingrid, PREFERENCES, json!({})).await;
     assert_eq!(cadence(&after, "NEED_COMMENTED"), ("OFF".to_owned(), false));
-    assert_eq!(cadence(&after, "NEED_STATUS_CHANGED"), ("IMMEDIATE".to_owned(), true), "only the link's kind");
+    assert_eq!(
+        cadence(&after, "NEED_STATUS_CHANGED"),
+        ("IMMEDIATE".to_owned(), true),
+        "only the link's kind"
+    );
     assert_eq!(unsubscribes(&app).await, 1, "audited");
     let event = audit_event::Entity::find()
         .filter(audit_event::Column::Action.eq("person.unsubscribe"))
@@ -278,7 +284,10 @@ async fn preferences_follow_the_roles_until_a_person_chooses_their_own(app: Test
     // Setting only the language leaves the cadences.
     let again = app.data_as(&ingrid, SET, json!({ "input": { "language": "NN" } })).await;
     assert_eq!(
-        cadence(&json!({ "viewer": again["setNotificationPreferences"]["viewer"].clone() }), "NEED_STATUS_CHANGED"),
+        cadence(
+            &json!({ "viewer": again["setNotificationPreferences"]["viewer"].clone() }),
+            "NEED_STATUS_CHANGED"
+        ),
         ("DIGEST".to_owned(), false)
     );
     // Kari's are her own.
@@ -294,7 +303,9 @@ async fn preferences_follow_the_roles_until_a_person_chooses_their_own(app: Test
 
     let public = app.data(PREFERENCES).await;
     assert_eq!(public, json!({ "viewer": { "language": null, "notificationPreferences": [] } }));
-    let anonymous = app.query("mutation { setNotificationPreferences(input: { language: EN }) { userErrors { code } } }").await;
+    let anonymous = app
+        .query("mutation { setNotificationPreferences(input: { language: EN }) { userErrors { code } } }")
+        .await;
     assert_eq!(anonymous["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
 }
 

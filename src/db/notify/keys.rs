@@ -20,7 +20,8 @@ pub async fn signing_key(db: &Db) -> Result<Vec<u8>, DbErr> {
         return decode(&key.secret);
     }
     let mut fresh = [0u8; 32];
-    getrandom::fill(&mut fresh).map_err(|e| DbErr::Custom(format!("no randomness for the hub's key: {e}")))?;
+    getrandom::fill(&mut fresh)
+        .map_err(|e| DbErr::Custom(format!("no randomness for the hub's key: {e}")))?;
     hub_key::Entity::insert(hub_key::ActiveModel {
         name: Set(SIGNING.to_owned()),
         secret: Set(STANDARD.encode(fresh)),

@@ -182,7 +182,10 @@ async fn store(
                 notification_preference::Column::PersonId,
                 notification_preference::Column::EventKind,
             ])
-            .update_columns([notification_preference::Column::Cadence, notification_preference::Column::UpdatedAt])
+            .update_columns([
+                notification_preference::Column::Cadence,
+                notification_preference::Column::UpdatedAt,
+            ])
             .to_owned(),
         )
         .exec_without_returning(db)

@@ -94,7 +94,9 @@ impl PreferencesMutation {
         let choices: Vec<_> = input.preferences.iter().map(|p| (p.kind, p.cadence)).collect();
         Ok(match preferences::set(ctx.db()?, actor, person, input.language, &choices).await {
             Ok(()) => SetNotificationPreferencesPayload { viewer: Some(ViewerInfo), user_errors: Vec::new() },
-            Err(err) => SetNotificationPreferencesPayload { viewer: None, user_errors: from_write_error(err)? },
+            Err(err) => {
+                SetNotificationPreferencesPayload { viewer: None, user_errors: from_write_error(err)? }
+            }
         })
     }
 }
