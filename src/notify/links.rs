@@ -68,17 +68,23 @@ impl Links {
     }
 }
 
-/// `text` with everything but RFC 3986's unreserved characters percent-encoded, for a query value.
-fn percent_encode(text: &str) -> String {
+/// `text` with every byte that `keep` refuses percent-encoded (`%XX`): for a query value, and
+/// for the left-hand side of a `Message-ID` (`mail.rs`).
+pub(super) fn percent_encoded(text: &str, keep: impl Fn(u8) -> bool) -> String {
     let mut out = String::with_capacity(text.len() * 3);
     for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+        if keep(byte) {
             out.push(char::from(byte));
         } else {
             out.push_str(&format!("%{byte:02X}"));
         }
     }
     out
+}
+
+/// `text` with everything but RFC 3986's unreserved characters percent-encoded.
+fn percent_encode(text: &str) -> String {
+    percent_encoded(text, |byte| byte.is_ascii_alphanumeric() || b"-._~".contains(&byte))
 }
 
 #[cfg(test)]

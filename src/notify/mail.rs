@@ -16,7 +16,7 @@ use lettre::{
 
 use crate::{
     config::{MailSettings, SmtpSecurity},
-    notify::templates::Rendered,
+    notify::{links::percent_encoded, templates::Rendered},
 };
 
 /// How long one SMTP command may take before the send fails (and is retried later).
@@ -154,15 +154,7 @@ impl Mailer {
 /// `atext` (and `%` and `.`) percent-encoded, so different ids stay different.
 fn id_left(id: &str) -> String {
     const ATEXT: &[u8] = b"!#$&'*+-/=?^_`{|}~";
-    let mut out = String::with_capacity(id.len());
-    for byte in id.bytes() {
-        if byte.is_ascii_alphanumeric() || ATEXT.contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    percent_encoded(id, |byte| byte.is_ascii_alphanumeric() || ATEXT.contains(&byte))
 }
 
 #[cfg(test)]

@@ -45,19 +45,6 @@ pub enum MailKind {
 }
 
 impl MailKind {
-    pub const ALL: [Self; 10] = [
-        Self::NeedStatusChanged,
-        Self::NeedCosigned,
-        Self::NewNeed,
-        Self::CommissionOpened,
-        Self::CommissionChanged,
-        Self::RoundOpened,
-        Self::RoundClosingSoon,
-        Self::DeadlineApproaching,
-        Self::Digest,
-        Self::WebhookDisabled,
-    ];
-
     /// The template's file name, without the language and extension.
     pub const fn name(self) -> &'static str {
         match self {
@@ -196,12 +183,18 @@ pub struct WebhookDisabled {
     pub last_error: Option<String>,
 }
 
+/// Each kind's content is the struct of its name; the kinds in one list.
 macro_rules! content {
-    ($($ty:ident),* $(,)?) => {$(
-        impl Content for $ty {
-            const KIND: MailKind = MailKind::$ty;
+    ($($ty:ident),* $(,)?) => {
+        $(
+            impl Content for $ty {
+                const KIND: MailKind = MailKind::$ty;
+            }
+        )*
+        impl MailKind {
+            pub const ALL: &[Self] = &[$(Self::$ty),*];
         }
-    )*};
+    };
 }
 
 content!(
@@ -492,7 +485,7 @@ mod tests {
     #[test]
     fn every_kind_renders_in_every_language_with_its_links_and_no_missing_variable() {
         let samples = samples("Fallforebygging");
-        for kind in MailKind::ALL {
+        for &kind in MailKind::ALL {
             assert!(samples.iter().any(|(k, _)| *k == kind), "no sample of {kind:?}");
         }
         for (kind, context) in &samples {
