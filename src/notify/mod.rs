@@ -1,6 +1,5 @@
-//! Notifications: telling people of what happened by e-mail (and, in `webhook.rs`, systems by
-//! signed webhooks). Above `db/`, beside `events.rs`: the relay tells connected clients, this
-//! tells everyone else.
+//! Notifications: telling people who are not connected of what happened, by e-mail. Above `db/`,
+//! beside `events.rs`: the relay tells connected clients, this tells everyone else.
 //!
 //! - `mail`: the SMTP [`Mailer`](mail::Mailer) and the mail it sends.
 //! - `templates`: every kind of mail in nb, nn and en, text and HTML; the unsubscribe page.
