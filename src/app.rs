@@ -57,6 +57,7 @@ impl Application {
         let listener = TcpListener::bind(settings.bind)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
+        let notifier = crate::notify::Notifier::start(&db, &settings.mail, listener.local_addr()?).await?;
         let authenticator = Authenticator::new(db.clone());
         let refusals = RefusalLog::new(db.clone());
         refusals.spawn_flusher();
@@ -87,6 +88,7 @@ impl Application {
             )),
             fanout: std::sync::Arc::default(),
             refusals,
+            notifier,
         };
         let limits = crate::http::serve::ConnectionLimits {
             header_timeout: Duration::from_secs(settings.header_timeout_secs.max(1)),
@@ -113,6 +115,11 @@ impl Application {
 
     pub fn db(&self) -> &Db {
         &self.state.db
+    }
+
+    /// The mailer (when e-mail is on), the links' base and the signing key.
+    pub fn notifier(&self) -> &crate::notify::Notifier {
+        &self.state.notifier
     }
 
     /// Serves until `shutdown` completes, then lets in-flight requests finish.

@@ -170,6 +170,92 @@ pub struct Settings {
     /// RESPONSE_TOO_LARGE error.
     #[arg(long, env = "HUB_MAX_RESPONSE_BYTES", default_value_t = 8 * 1024 * 1024, global = true)]
     pub max_response_bytes: usize,
+    /// Notification e-mail: the SMTP server, the sender, the base of links in mails.
+    #[command(flatten)]
+    pub mail: MailSettings,
+}
+
+/// How the hub sends e-mail. Without `--smtp-host` e-mail is off, and the hub says so once at
+/// start-up; everything else works as before.
+#[derive(Clone, Debug, Args)]
+pub struct MailSettings {
+    /// The SMTP server to send notification e-mail through; e-mail is off when left out.
+    #[arg(long, env = "HUB_SMTP_HOST", global = true)]
+    pub smtp_host: Option<String>,
+    /// The SMTP server's port (default: 587 with STARTTLS, 465 with TLS, 25 with none).
+    #[arg(long, env = "HUB_SMTP_PORT", global = true)]
+    pub smtp_port: Option<u16>,
+    /// How the connection to the SMTP server is secured: STARTTLS (required, not opportunistic),
+    /// TLS from the first byte, or none (a relay on the same host only).
+    #[arg(long, env = "HUB_SMTP_SECURITY", value_enum, default_value_t = SmtpSecurity::Starttls, global = true)]
+    pub smtp_security: SmtpSecurity,
+    /// The user name to log in to the SMTP server with; the password is `HUB_SMTP_PASSWORD`,
+    /// from the environment only (never a flag, so it is not in the process list, and never
+    /// logged).
+    #[arg(long, env = "HUB_SMTP_USERNAME", global = true)]
+    pub smtp_username: Option<String>,
+    #[arg(skip = SmtpPassword::from_env())]
+    pub smtp_password: SmtpPassword,
+    /// The sender of the hub's mails, e.g. `Kunnskapshuben <varsel@kunnskapshub.no>`.
+    #[arg(long, env = "HUB_MAIL_FROM", default_value = DEFAULT_MAIL_FROM, global = true)]
+    pub mail_from: String,
+    /// The hub's address as people reach it (`https://kunnskapshub.no`): the base of the links in
+    /// mails (default: `http://` and the bind address).
+    #[arg(long, env = "HUB_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+}
+
+/// The sender when `--mail-from` is not given.
+pub const DEFAULT_MAIL_FROM: &str = "knowledge-hub <noreply@localhost>";
+
+/// E-mail off, as with no flags.
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self {
+            smtp_host: None,
+            smtp_port: None,
+            smtp_security: SmtpSecurity::Starttls,
+            smtp_username: None,
+            smtp_password: SmtpPassword::default(),
+            mail_from: DEFAULT_MAIL_FROM.to_owned(),
+            public_url: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum SmtpSecurity {
+    /// Plain SMTP: only for a relay on the same host or network.
+    None,
+    /// STARTTLS, required (the default).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (SMTPS).
+    Tls,
+}
+
+/// The SMTP password from `HUB_SMTP_PASSWORD`: its `Debug` shows whether one is set, never it.
+#[derive(Clone, Default)]
+pub struct SmtpPassword(Option<String>);
+
+impl SmtpPassword {
+    pub fn new(password: Option<String>) -> Self {
+        Self(password)
+    }
+
+    fn from_env() -> Self {
+        Self(std::env::var("HUB_SMTP_PASSWORD").ok().filter(|p| !p.is_empty()))
+    }
+
+    pub fn get(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+impl std::fmt::Debug for SmtpPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "SmtpPassword(set)" } else { "SmtpPassword(none)" })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

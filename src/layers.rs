@@ -1,5 +1,5 @@
 //! The layers hold: only `db/` speaks SQL, and `db/` and `domain/` know nothing above them
-//! (GraphQL, HTTP, the policy, the relay). Read from the sources, so a new file is checked too.
+//! (GraphQL, HTTP, the policy, the relay, notifications). Read from the sources, so a new file is checked too.
 //! Test code (from a file's first `#[cfg(test)]` on) and comments are left out: tests may fill a
 //! database.
 
@@ -67,6 +67,7 @@ fn db_and_domain_know_nothing_above_them() {
         "crate::http",
         "crate::auth",
         "crate::events",
+        "crate::notify",
         "crate::rate_limit",
         "crate::app",
         "crate::bootstrap",

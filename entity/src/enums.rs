@@ -361,6 +361,132 @@ pub enum UptakeStatus {
     NotUsed,
 }
 
+/// A language: reference data's labels come in these, and so do a person's mails.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Deserialize,
+    Serialize,
+    async_graphql::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(2))")]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    /// Norwegian bokmål.
+    #[default]
+    #[sea_orm(string_value = "nb")]
+    Nb,
+    /// Norwegian nynorsk.
+    #[sea_orm(string_value = "nn")]
+    Nn,
+    /// English.
+    #[sea_orm(string_value = "en")]
+    En,
+}
+
+/// What a person may be told about, by e-mail (see `domain::notify` for who is told what unless
+/// they choose otherwise).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    EnumIter,
+    DeriveActiveEnum,
+    Deserialize,
+    Serialize,
+    async_graphql::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(40))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum NotificationKind {
+    /// A need of my unit moved to another state.
+    #[sea_orm(string_value = "NEED_STATUS_CHANGED")]
+    NeedStatusChanged,
+    /// A need of my unit was returned or rejected with a comment (the reason).
+    #[sea_orm(string_value = "NEED_COMMENTED")]
+    NeedCommented,
+    /// Another unit co-signed a need of my unit.
+    #[sea_orm(string_value = "NEED_COSIGNED")]
+    NeedCosigned,
+    /// A need was raised in a unit or partnership I belong to or coordinate.
+    #[sea_orm(string_value = "NEW_NEED_IN_MY_UNITS")]
+    NewNeedInMyUnits,
+    /// A commission opened whose themes and product types match my institution's.
+    #[sea_orm(string_value = "COMMISSION_OPENED_MATCHING")]
+    CommissionOpenedMatching,
+    /// A commission I am party to (its partnership, an institution that showed interest or was
+    /// awarded it, a unit whose need it answers) changed.
+    #[sea_orm(string_value = "COMMISSION_CHANGED")]
+    CommissionChanged,
+    /// A prioritisation round I score in opened.
+    #[sea_orm(string_value = "ROUND_OPENED")]
+    RoundOpened,
+    /// A round I score in closes soon.
+    #[sea_orm(string_value = "ROUND_CLOSING_SOON")]
+    RoundClosingSoon,
+    /// A milestone or delivery date of my work is near.
+    #[sea_orm(string_value = "DEADLINE_APPROACHING")]
+    DeadlineApproaching,
+}
+
+impl NotificationKind {
+    /// Every kind, in the order the API lists them.
+    pub const ALL: [Self; 9] = [
+        Self::NeedStatusChanged,
+        Self::NeedCommented,
+        Self::NeedCosigned,
+        Self::NewNeedInMyUnits,
+        Self::CommissionOpenedMatching,
+        Self::CommissionChanged,
+        Self::RoundOpened,
+        Self::RoundClosingSoon,
+        Self::DeadlineApproaching,
+    ];
+}
+
+/// How a person hears of a kind of notification.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    EnumIter,
+    DeriveActiveEnum,
+    Deserialize,
+    Serialize,
+    async_graphql::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[graphql(name = "NotificationCadence")]
+pub enum Cadence {
+    /// Not at all. (Ordered first: the least eager.)
+    #[sea_orm(string_value = "OFF")]
+    Off,
+    /// In one mail a day with the day's other notifications.
+    #[sea_orm(string_value = "DIGEST")]
+    Digest,
+    /// A mail of its own, as soon as it happens.
+    #[sea_orm(string_value = "IMMEDIATE")]
+    Immediate,
+}
+
 /// Every enum reads in messages as the API writes it (`ACCEPTED`, not `Accepted`): `Display` is
 /// the GraphQL value's name, the one place a status or role becomes text for a client. (`Debug`
 /// stays Rust's, for logs and tests. The crate has no tests of its own: `domain::needs` tests this.)
@@ -388,6 +514,9 @@ display_as_in_the_api!(
     CommissionStatus,
     CommissionEventKind,
     UptakeStatus,
+    Language,
+    NotificationKind,
+    Cadence,
 );
 
 /// What kind of unit an organisation is.

@@ -14,6 +14,8 @@ pub struct Model {
     /// The region whose coordinator created the person; they manage the person even before
     /// the person has a membership there.
     pub home_partnership_id: Option<i32>,
+    /// The language of the person's mails.
+    pub language: crate::enums::Language,
     pub created_at: DateTimeUtc,
 }
 

@@ -117,6 +117,10 @@ async function loadSchema() {
   }
 }
 
+// A link in one of the hub's mails opens the playground with a query for what the mail is
+// about (`/?query=...`); it stands in the editor in place of the last one.
+const linkedQuery = new URLSearchParams(window.location.search).get('query');
+
 const root = createRoot(document.getElementById('graphiql'));
 loadSchema().then((schema) =>
   root.render(
@@ -127,6 +131,7 @@ loadSchema().then((schema) =>
       // saved in localStorage is left to GraphiQL's settings dialog (off by default).
       isHeadersEditorEnabled: true,
       defaultQuery: DEFAULT_QUERY,
+      ...(linkedQuery ? { query: linkedQuery } : {}),
     }),
   ),
 );

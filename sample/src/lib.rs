@@ -202,6 +202,7 @@ pub async fn generate_needs(db: &Db, total: usize, seed: u64) -> Result<Counts, 
             email: Set(format!("medlem.{}@bench.example.no", m.code)),
             home_partnership_id: Set(None),
             created_at: Set(epoch),
+            language: Set(entity::enums::Language::Nb),
             ..Default::default()
         };
         let saved = person::Entity::insert(person).exec(&txn).await.map_err(fail)?;

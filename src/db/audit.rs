@@ -66,6 +66,9 @@ pub enum Actor {
     CommandLine,
     /// The hub itself, keeping a rule on time (closing a round at its closing time).
     Hub,
+    /// A person acting without a token through a link the hub signed for them in a mail
+    /// (unsubscribing).
+    SignedLink { person_id: i32 },
 }
 
 /// What changed, for the log. Never put an e-mail address or a token secret in `detail`.
@@ -83,6 +86,7 @@ pub async fn record(db: &impl ConnectionTrait, actor: Actor, event: Event<'_>) -
         Actor::Person { person_id, token_id } => (Some(person_id), Some(token_id), None),
         Actor::CommandLine => (None, None, Some("command line".to_owned())),
         Actor::Hub => (None, None, Some("hub".to_owned())),
+        Actor::SignedLink { person_id } => (Some(person_id), None, Some("signed link".to_owned())),
     };
     audit_event::ActiveModel {
         occurred_at: Set(Utc::now()),

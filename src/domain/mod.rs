@@ -5,6 +5,7 @@ pub mod commissions;
 pub mod identity;
 pub mod needs;
 pub mod nodes;
+pub mod notify;
 pub mod organisations;
 pub mod rounds;
 pub mod time;

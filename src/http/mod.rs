@@ -4,6 +4,7 @@ mod graphql;
 mod health;
 mod playground;
 pub mod serve;
+mod unsubscribe;
 pub mod websocket;
 
 use std::time::Duration;
@@ -59,6 +60,8 @@ pub struct AppState {
     pub refusals: crate::db::refusals::RefusalLog,
     /// The largest response body sent over HTTP (see `graphql::execute`).
     pub max_response_bytes: usize,
+    /// The signing key that unsubscribe links are checked with, and the mailer.
+    pub notifier: crate::notify::Notifier,
 }
 
 /// Request ids: a per-process random prefix and a counter, unique across restarts and cheap.
@@ -114,6 +117,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::alive))
         .route("/readyz", get(health::ready))
         .route("/metrics", get(health::metrics))
+        .route("/unsubscribe", get(unsubscribe::page).post(unsubscribe::confirm))
         .with_state(state)
         .layer(middleware)
 }

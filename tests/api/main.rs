@@ -2,6 +2,7 @@
 
 mod helpers;
 mod postgres;
+mod support;
 
 mod attacks;
 mod audit;
@@ -19,6 +20,7 @@ mod limits;
 mod lists;
 mod needs;
 mod node;
+mod notifications;
 mod organisations;
 mod organisations_data;
 mod organisations_edit;

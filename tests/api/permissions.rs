@@ -606,6 +606,18 @@ async fn only_the_allowed_succeed_at_each_mutation(app: TestApp) {
     )
     .await;
 
+    // Anyone with a token sets their own notification preferences (the mutation names no one).
+    let everyone_with_a_token: Vec<&str> =
+        m.actors.iter().filter(|(_, token)| token.is_some()).map(|(name, _)| *name).collect();
+    m.step(
+        "setNotificationPreferences",
+        "SetNotificationPreferencesInput",
+        json!({ "language": "NN", "preferences": [{ "kind": "NEED_STATUS_CHANGED", "cadence": "DIGEST" }] }),
+        "viewer { language }",
+        &everyone_with_a_token,
+    )
+    .await;
+
     // Every mutation of the schema is in the matrix.
     let schema = knowledge_hub::graphql::schema::sdl();
     let mutations: BTreeSet<String> = schema

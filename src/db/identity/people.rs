@@ -34,6 +34,9 @@ pub async fn create_person(
         email: Set(email.into_inner()),
         home_partnership_id: Set(home_partnership_id),
         created_at: Set(Utc::now()),
+        // Set, not left to the column's default: SQLite's `RETURNING` on a pooled connection
+        // that read the table before migration 000013 added the column answers NULL for it.
+        language: Set(entity::enums::Language::default()),
         ..Default::default()
     }
     .insert(&txn)

@@ -94,7 +94,7 @@ pub async fn create_token(
     let partnership_bound = limits.bound.is_some();
     let (minted_by_person_id, minted_by_token_id) = match actor {
         Actor::Person { person_id, token_id } => (Some(person_id), Some(token_id)),
-        Actor::CommandLine | Actor::Hub => (None, None),
+        Actor::CommandLine | Actor::Hub | Actor::SignedLink { .. } => (None, None),
     };
     let token = api_token::ActiveModel {
         person_id: Set(person_id),

@@ -37,6 +37,7 @@ async fn a_relayed_commission_has_the_status_of_its_event() {
         name: Set("Kari Nordmann".into()),
         email: Set("kari@example.no".into()),
         created_at: Set(now),
+        language: Set(entity::enums::Language::Nb),
         ..Default::default()
     }
     .insert(conn)
@@ -101,6 +102,7 @@ async fn fill_needs(conn: &sea_orm::DatabaseConnection) {
         name: Set("Ingrid Berg".into()),
         email: Set("ingrid@example.no".into()),
         created_at: Set(now),
+        language: Set(entity::enums::Language::Nb),
         ..Default::default()
     }
     .insert(conn)

@@ -5,6 +5,7 @@ use async_graphql::{
     connection::{Connection, Edge, EmptyFields},
 };
 use chrono::{DateTime, Utc};
+use entity::enums::Language;
 
 use crate::{
     auth::policy::allowed,
@@ -13,6 +14,7 @@ use crate::{
     graphql::{
         connection::{ChildPage, Page, PageArgs, cost, encode_cursor, paginate},
         context::ContextExt,
+        identity::preferences::{NotificationPreference, of_viewer},
         identity::types::{
             ApiToken, AuditEvent, Membership, Person, carried_memberships, manageable_tokens, tokens_of,
         },
@@ -98,6 +100,25 @@ impl ViewerInfo {
             // The public has none: person 0 is no one.
             None => tokens_of(ctx, 0, args).await,
         }
+    }
+
+    /// How the caller hears of each kind of notification by e-mail: what they chose, else their
+    /// roles' default (`isDefault`). Empty for the public.
+    #[graphql(
+        complexity = "crate::graphql::limits::bounded(entity::enums::NotificationKind::ALL.len(), child_complexity)"
+    )]
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn notification_preferences(&self, ctx: &Context<'_>) -> Result<Vec<NotificationPreference>> {
+        of_viewer(ctx).await
+    }
+
+    /// The language of the caller's mails; null for the public.
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn language(&self, ctx: &Context<'_>) -> Result<Option<Language>> {
+        let Some(id) = ctx.viewer()?.person_id() else {
+            return Ok(None);
+        };
+        Ok(ctx.loader()?.load_one(PersonById(id)).await?.map(|person| person.language))
     }
 }
 

@@ -1,20 +1,12 @@
 //! The labelled reference types, themes, product types and criteria: a key and a label in
 //! bokmål, nynorsk and English.
 
-use async_graphql::{Enum, ID, Object, SimpleObject};
+use async_graphql::{ID, Object, SimpleObject};
 
 use crate::graphql::reference::types::{Criterion, ProductType, Theme};
 
-/// A language labels come in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
-pub enum Language {
-    /// Norwegian bokmål.
-    Nb,
-    /// Norwegian nynorsk.
-    Nn,
-    /// English.
-    En,
-}
+/// The languages labels come in, which are those of people's mails too.
+pub use entity::enums::Language;
 
 /// A label in bokmål, nynorsk and English.
 #[derive(SimpleObject)]

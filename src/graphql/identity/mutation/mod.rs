@@ -3,8 +3,9 @@
 //! where an id the caller may not see is `NOT_FOUND`), the region of what it touches
 //! (`FORBIDDEN`); then it writes, with its audit event, in one transaction.
 //!
-//! Two parts, merged in the order the schema lists their fields: people and their memberships
-//! (`people.rs`), then tokens (`tokens.rs`).
+//! Three parts, merged in the order the schema lists their fields: people and their memberships
+//! (`people.rs`), tokens (`tokens.rs`), and the caller's notification preferences
+//! (`../preferences.rs`).
 
 use async_graphql::MergedObject;
 
@@ -24,10 +25,10 @@ pub use tokens::{
 
 /// The identity mutations. The order of the parts is the order of their fields in the schema.
 #[derive(MergedObject, Default)]
-pub struct IdentityMutation(PeopleMutation, TokensMutation);
+pub struct IdentityMutation(PeopleMutation, TokensMutation, super::preferences::PreferencesMutation);
 
 /// Who the audit log says acted: the caller's person and token.
-fn actor(viewer: &Viewer) -> Result<Actor, AppError> {
+pub(super) fn actor(viewer: &Viewer) -> Result<Actor, AppError> {
     let identity = viewer.identity().ok_or(AppError::Unauthenticated)?;
     Ok(Actor::Person { person_id: identity.person_id, token_id: identity.token_id })
 }
