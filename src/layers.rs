@@ -67,6 +67,7 @@ fn db_and_domain_know_nothing_above_them() {
         "crate::http",
         "crate::auth",
         "crate::events",
+        "crate::notify",
         "crate::rate_limit",
         "crate::app",
         "crate::bootstrap",

@@ -21,6 +21,8 @@ pub mod events;
 pub mod graphql;
 /// Routes, middleware and handlers.
 pub mod http;
+/// Notifications sent out of the hub: signed webhooks (and e-mail).
+pub mod notify;
 /// Cost-based rate limiting per token and per IP address.
 pub mod rate_limit;
 /// Closing prioritisation rounds at their closing time, on every instance, exactly once.

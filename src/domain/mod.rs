@@ -9,3 +9,4 @@ pub mod organisations;
 pub mod rounds;
 pub mod time;
 pub mod token;
+pub mod webhooks;

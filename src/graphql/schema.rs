@@ -19,7 +19,9 @@ use crate::{
         reference::query::ReferenceQuery,
         rounds::{mutation::RoundsMutation, query::RoundsQuery},
         subscriptions::Subscription,
+        webhooks::mutation::WebhooksMutation,
     },
+    notify::webhook::Guard,
 };
 
 /// The root query: one line per area.
@@ -42,6 +44,7 @@ pub struct Mutation(
     RoundsMutation,
     CommissionsMutation,
     OrganisationsMutation,
+    WebhooksMutation,
 );
 
 pub type HubSchema = Schema<Query, Mutation, Subscription>;
@@ -53,13 +56,15 @@ fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
 }
 
 /// The schema with its database and token cache; per-request data is added by [`PerRequest`].
+/// `webhooks` is the operator's setting the registration of webhook URLs applies.
 pub fn build_schema(
     db: Db,
     authenticator: Authenticator,
     refusals: RefusalLog,
     events: EventBus,
+    webhooks: Guard,
 ) -> HubSchema {
-    builder().data(db).data(authenticator).data(refusals).data(events).finish()
+    builder().data(db).data(authenticator).data(refusals).data(events).data(webhooks).finish()
 }
 
 /// Makes what each request (or WebSocket connection) gets of its own: a fresh batcher

@@ -84,6 +84,7 @@ impl TestApp {
             header_timeout_secs: 10,
             idle_timeout_secs: 60,
             max_connections: None,
+            webhooks_allow_private_addresses: false,
         };
         adjust(&mut settings);
         let app = Application::build(&settings).await.expect("the app starts");
