@@ -34,3 +34,4 @@ mod schema_file;
 mod search;
 mod statements;
 mod units;
+mod webhooks;

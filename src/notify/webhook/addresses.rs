@@ -336,7 +336,7 @@ mod tests {
             "file:///etc/passwd",
             "not a url",
             "https://user:secret@example.no/",
-            "https:///nohost",
+            "https://",
             "gopher://127.0.0.1/",
         ] {
             assert!(open.parse(url).is_err(), "{url}");
