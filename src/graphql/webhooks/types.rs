@@ -1,10 +1,7 @@
 //! `WebhookEndpoint` and `WebhookAttempt`, and who may see and manage an organisation's webhooks:
 //! a coordinator of a partnership serving it, or a unit coordinator of it or a unit above it.
 
-use async_graphql::{
-    Context, ID, Object,
-    connection::{Connection, Edge},
-};
+use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::{delivery_attempt, enums::WebhookEventKind, webhook_endpoint};
 
@@ -17,7 +14,7 @@ use crate::{
     },
     error::{AppError, Result},
     graphql::{
-        connection::{ConnectionFields, Page, PageArgs, cost, encode_cursor, keyset_page_info, paginate},
+        connection::{ConnectionFields, Page, PageArgs, cost, keyset_page, paginate},
         context::ContextExt,
         ids::{GlobalId, NodeType},
         loaders::{AncestorsOf, PartnershipsServing, WebhookById, WebhooksOfOrganisation},
@@ -80,7 +77,8 @@ impl WebhookEndpoint {
     }
 
     /// Every attempt to deliver to it, newest first: what the receiver answered, and how long it
-    /// took.
+    /// took. (Read for this endpoint alone, a page and its count: endpoints are read a few at a
+    /// time, by those who manage them, and an organisation has at most ten.)
     #[graphql(complexity = "cost(first, last, child_complexity)")]
     async fn attempts(
         &self,
@@ -92,21 +90,10 @@ impl WebhookEndpoint {
     ) -> Result<Page<WebhookAttempt>> {
         let args = PageArgs::parse(first, after, last, before)?;
         let db = ctx.db()?;
-        let mut rows = store::attempts(db.conn(), self.0.id, args.window()).await?;
+        let rows = store::attempts(db.conn(), self.0.id, args.window()).await?;
         let total = store::count_attempts(db.conn(), self.0.id).await?;
-        let more = rows.len() > args.size;
-        rows.truncate(args.size);
-        if args.from_end {
-            rows.reverse();
-        }
-        let (has_previous, has_next) =
-            keyset_page_info(args.from_end, args.after.is_some(), args.before.is_some(), more);
         let fields = ConnectionFields { total_count: usize::try_from(total).unwrap_or(usize::MAX) };
-        let mut page = Connection::with_additional_fields(has_previous, has_next, fields);
-        page.edges.extend(
-            rows.into_iter().map(|row| Edge::new(encode_cursor(-i64::from(row.id)), WebhookAttempt(row))),
-        );
-        Ok(page)
+        Ok(keyset_page(rows, args, fields, |row| -i64::from(row.id), WebhookAttempt))
     }
 }
 
