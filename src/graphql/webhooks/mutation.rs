@@ -120,6 +120,8 @@ fn short_text(errors: &mut UserErrors, field: &'static str, raw: Option<&str>) -
         .filter(|t| !t.is_empty())
 }
 
+// Each resolver's work is boxed: the root mutation's future holds its largest field's inline, and
+// every mutation's execution carries that on its stack (a debug build's test thread overflowed).
 #[Object]
 impl WebhooksMutation {
     /// Registers a webhook endpoint for an organisation (a coordinator of a partnership serving
@@ -133,53 +135,57 @@ impl WebhooksMutation {
         ctx: &Context<'_>,
         input: RegisterWebhookInput,
     ) -> Result<WebhookSecretPayload> {
-        ctx.viewer()?.require_person()?;
-        let mut errors = UserErrors::default();
-        let organisation =
-            keys::named_organisation(ctx, &mut errors, "organisation", &input.organisation).await?;
-        let found = match organisation {
-            Some(id) => ctx.loader()?.load_one(OrganisationById(id)).await?,
-            None => None,
-        };
-        let Some(organisation) = found else {
-            if errors.is_empty() {
-                errors.add("organisation", UserErrorCode::NotFound, "no such organisation");
+        Box::pin(async move {
+            ctx.viewer()?.require_person()?;
+            let mut errors = UserErrors::default();
+            let organisation =
+                keys::named_organisation(ctx, &mut errors, "organisation", &input.organisation).await?;
+            let found = match organisation {
+                Some(id) => ctx.loader()?.load_one(OrganisationById(id)).await?,
+                None => None,
+            };
+            let Some(organisation) = found else {
+                if errors.is_empty() {
+                    errors.add("organisation", UserErrorCode::NotFound, "no such organisation");
+                }
+                return Ok(WebhookSecretPayload::failed(errors.into_vec()));
+            };
+            let by = authorise(ctx, organisation.id).await?;
+            if input.events.is_empty() {
+                errors.add("events", UserErrorCode::BadUserInput, "name at least one kind of event");
             }
-            return Ok(WebhookSecretPayload::failed(errors.into_vec()));
-        };
-        let by = authorise(ctx, organisation.id).await?;
-        if input.events.is_empty() {
-            errors.add("events", UserErrorCode::BadUserInput, "name at least one kind of event");
-        }
-        let description = short_text(&mut errors, "description", input.description.as_deref());
-        let guard =
-            *ctx.data::<Guard>().map_err(|_| AppError::Internal("no webhook guard in the context".into()))?;
-        let url = match guard.check(&input.url).await {
-            Ok(url) => Some(url),
-            Err(refusal) => {
-                errors.add("url", UserErrorCode::BadUserInput, refusal.to_string());
-                None
-            }
-        };
-        let (Some(url), true) = (url, errors.is_empty()) else {
-            return Ok(WebhookSecretPayload::failed(errors.into_vec()));
-        };
-        let secret = generate_secret()?;
-        let new = NewEndpoint {
-            organisation_id: organisation.id,
-            url: url.to_string(),
-            events: input.events,
-            description,
-        };
-        Ok(match store::register(ctx.db()?, by, new, &secret).await {
-            Ok(made) => WebhookSecretPayload {
-                webhook: Some(WebhookEndpoint(made)),
-                secret: Some(secret),
-                previous_secret_expires_at: None,
-                user_errors: Vec::new(),
-            },
-            Err(err) => WebhookSecretPayload::failed(from_write_error(err)?),
+            let description = short_text(&mut errors, "description", input.description.as_deref());
+            let guard = *ctx
+                .data::<Guard>()
+                .map_err(|_| AppError::Internal("no webhook guard in the context".into()))?;
+            let url = match guard.check(&input.url).await {
+                Ok(url) => Some(url),
+                Err(refusal) => {
+                    errors.add("url", UserErrorCode::BadUserInput, refusal.to_string());
+                    None
+                }
+            };
+            let (Some(url), true) = (url, errors.is_empty()) else {
+                return Ok(WebhookSecretPayload::failed(errors.into_vec()));
+            };
+            let secret = generate_secret()?;
+            let new = NewEndpoint {
+                organisation_id: organisation.id,
+                url: url.to_string(),
+                events: input.events,
+                description,
+            };
+            Ok(match store::register(ctx.db()?, by, new, &secret).await {
+                Ok(made) => WebhookSecretPayload {
+                    webhook: Some(WebhookEndpoint(made)),
+                    secret: Some(secret),
+                    previous_secret_expires_at: None,
+                    user_errors: Vec::new(),
+                },
+                Err(err) => WebhookSecretPayload::failed(from_write_error(err)?),
+            })
         })
+        .await
     }
 
     /// Gives an endpoint a new secret, shown this once. The one it replaces goes on signing
@@ -191,62 +197,76 @@ impl WebhooksMutation {
         ctx: &Context<'_>,
         input: WebhookInput,
     ) -> Result<WebhookSecretPayload> {
-        let found = match managed(ctx, &input.webhook).await? {
-            Ok(found) => found,
-            Err(errors) => return Ok(WebhookSecretPayload::failed(errors)),
-        };
-        let by = authorise(ctx, found.0.organisation_id).await?;
-        let secret = generate_secret()?;
-        Ok(match store::rotate(ctx.db()?, by, found.0.id, &secret).await {
-            Ok((model, until)) => WebhookSecretPayload {
-                webhook: Some(WebhookEndpoint(model)),
-                secret: Some(secret),
-                previous_secret_expires_at: Some(until),
-                user_errors: Vec::new(),
-            },
-            Err(err) => WebhookSecretPayload::failed(from_write_error(err)?),
+        Box::pin(async move {
+            let found = match managed(ctx, &input.webhook).await? {
+                Ok(found) => found,
+                Err(errors) => return Ok(WebhookSecretPayload::failed(errors)),
+            };
+            let by = authorise(ctx, found.0.organisation_id).await?;
+            let secret = generate_secret()?;
+            Ok(match store::rotate(ctx.db()?, by, found.0.id, &secret).await {
+                Ok((model, until)) => WebhookSecretPayload {
+                    webhook: Some(WebhookEndpoint(model)),
+                    secret: Some(secret),
+                    previous_secret_expires_at: Some(until),
+                    user_errors: Vec::new(),
+                },
+                Err(err) => WebhookSecretPayload::failed(from_write_error(err)?),
+            })
         })
+        .await
     }
 
     /// Stops deliveries to an endpoint until it is enabled again.
     #[tracing::instrument(level = "debug", skip_all)]
     async fn disable_webhook(&self, ctx: &Context<'_>, input: DisableWebhookInput) -> Result<WebhookPayload> {
-        let found = match managed(ctx, &input.webhook).await? {
-            Ok(found) => found,
-            Err(errors) => return Ok(WebhookPayload::failed(errors)),
-        };
-        let mut errors = UserErrors::default();
-        let reason = short_text(&mut errors, "reason", input.reason.as_deref());
-        if !errors.is_empty() {
-            return Ok(WebhookPayload::failed(errors.into_vec()));
-        }
-        let by = authorise(ctx, found.0.organisation_id).await?;
-        let reason = reason.unwrap_or_else(|| "disabled through the API".to_owned());
-        WebhookPayload::of(store::set_disabled(ctx.db()?, by, found.0.id, Some(reason)).await)
+        Box::pin(async move {
+            let found = match managed(ctx, &input.webhook).await? {
+                Ok(found) => found,
+                Err(errors) => return Ok(WebhookPayload::failed(errors)),
+            };
+            let mut errors = UserErrors::default();
+            let reason = short_text(&mut errors, "reason", input.reason.as_deref());
+            if !errors.is_empty() {
+                return Ok(WebhookPayload::failed(errors.into_vec()));
+            }
+            let by = authorise(ctx, found.0.organisation_id).await?;
+            let reason = reason.unwrap_or_else(|| "disabled through the API".to_owned());
+            WebhookPayload::of(store::set_disabled(ctx.db()?, by, found.0.id, Some(reason)).await)
+        })
+        .await
     }
 
     /// Starts deliveries to an endpoint again, with its run of failures reset.
     #[tracing::instrument(level = "debug", skip_all)]
     async fn enable_webhook(&self, ctx: &Context<'_>, input: WebhookInput) -> Result<WebhookPayload> {
-        let found = match managed(ctx, &input.webhook).await? {
-            Ok(found) => found,
-            Err(errors) => return Ok(WebhookPayload::failed(errors)),
-        };
-        let by = authorise(ctx, found.0.organisation_id).await?;
-        WebhookPayload::of(store::set_disabled(ctx.db()?, by, found.0.id, None).await)
+        Box::pin(async move {
+            let found = match managed(ctx, &input.webhook).await? {
+                Ok(found) => found,
+                Err(errors) => return Ok(WebhookPayload::failed(errors)),
+            };
+            let by = authorise(ctx, found.0.organisation_id).await?;
+            WebhookPayload::of(store::set_disabled(ctx.db()?, by, found.0.id, None).await)
+        })
+        .await
     }
 
     /// Deletes an endpoint with its secrets and its attempts.
     #[tracing::instrument(level = "debug", skip_all)]
     async fn delete_webhook(&self, ctx: &Context<'_>, input: WebhookInput) -> Result<DeleteWebhookPayload> {
-        let found = match managed(ctx, &input.webhook).await? {
-            Ok(found) => found,
-            Err(errors) => return Ok(DeleteWebhookPayload { deleted_id: None, user_errors: errors }),
-        };
-        let by = authorise(ctx, found.0.organisation_id).await?;
-        Ok(match store::delete(ctx.db()?, by, found.0.id).await {
-            Ok(_) => DeleteWebhookPayload { deleted_id: Some(found.global_id()), user_errors: Vec::new() },
-            Err(err) => DeleteWebhookPayload { deleted_id: None, user_errors: from_write_error(err)? },
+        Box::pin(async move {
+            let found = match managed(ctx, &input.webhook).await? {
+                Ok(found) => found,
+                Err(errors) => return Ok(DeleteWebhookPayload { deleted_id: None, user_errors: errors }),
+            };
+            let by = authorise(ctx, found.0.organisation_id).await?;
+            Ok(match store::delete(ctx.db()?, by, found.0.id).await {
+                Ok(_) => {
+                    DeleteWebhookPayload { deleted_id: Some(found.global_id()), user_errors: Vec::new() }
+                }
+                Err(err) => DeleteWebhookPayload { deleted_id: None, user_errors: from_write_error(err)? },
+            })
         })
+        .await
     }
 }
