@@ -77,8 +77,9 @@ impl WebhookEndpoint {
     }
 
     /// Every attempt to deliver to it, newest first: what the receiver answered, and how long it
-    /// took. (Read for this endpoint alone, a page and its count: endpoints are read a few at a
-    /// time, by those who manage them, and an organisation has at most ten.)
+    /// took.
+    // Read for this endpoint alone (a page and its count): endpoints are read a few at a time, by
+    // those who manage them, and an organisation has at most ten.
     #[graphql(complexity = "cost(first, last, child_complexity)")]
     async fn attempts(
         &self,
