@@ -210,6 +210,7 @@ const PLAIN_LISTS: &[(&str, &str)] = &[
     ("MergeNeedsPayload.duplicates", "the duplicates the mutation's own input names"),
     ("SubmitNeedPayload.similarNeeds", "at most 5"),
     ("UserError.field", "a path into the mutation's input"),
+    ("WebhookEndpoint.events", "enum values, each once: at most the kinds of WebhookEventKind"),
 ];
 
 #[test]
