@@ -61,7 +61,14 @@ impl Application {
         let authenticator = Authenticator::new(db.clone());
         let refusals = RefusalLog::new(db.clone());
         refusals.spawn_flusher();
-        let schema = build_schema(db.clone(), authenticator.clone(), refusals.clone(), events);
+        let webhooks =
+            crate::notify::webhook::Guard { allow_private: settings.webhooks_allow_private_addresses };
+        if webhooks.allow_private {
+            tracing::warn!(
+                "webhooks may reach private and loopback addresses (--webhooks-allow-private-addresses)"
+            );
+        }
+        let schema = build_schema(db.clone(), authenticator.clone(), refusals.clone(), events, webhooks);
         let per_request = PerRequest::new(db.clone());
         let allowed_origins = std::sync::Arc::new(
             settings.allowed_origins.iter().map(|o| o.trim().trim_end_matches('/').to_lowercase()).collect(),

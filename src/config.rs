@@ -170,6 +170,11 @@ pub struct Settings {
     /// RESPONSE_TOO_LARGE error.
     #[arg(long, env = "HUB_MAX_RESPONSE_BYTES", default_value_t = 8 * 1024 * 1024, global = true)]
     pub max_response_bytes: usize,
+    /// Let webhooks reach loopback, private and link-local addresses, and `http://` URLs (for
+    /// tests, and hubs whose receivers are on their own network). Off, the hub refuses them at
+    /// registration and at every delivery (server-side request forgery).
+    #[arg(long, env = "HUB_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", global = true)]
+    pub webhooks_allow_private_addresses: bool,
     /// Notification e-mail: the SMTP server, the sender, the base of links in mails.
     #[command(flatten)]
     pub mail: MailSettings,

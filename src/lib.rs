@@ -21,7 +21,8 @@ pub mod events;
 pub mod graphql;
 /// Routes, middleware and handlers.
 pub mod http;
-/// Notifications by e-mail and webhook: the mailer, templates, links and unsubscribe tokens.
+/// Notifications by e-mail and signed webhook: the mailer, templates, links, unsubscribe tokens,
+/// webhook signing and the SSRF guard.
 pub mod notify;
 /// Cost-based rate limiting per token and per IP address.
 pub mod rate_limit;

@@ -517,6 +517,7 @@ display_as_in_the_api!(
     Language,
     NotificationKind,
     Cadence,
+    WebhookEventKind,
 );
 
 /// What kind of unit an organisation is.
@@ -564,4 +565,46 @@ pub enum OrganisationKind {
     /// A national authority or state agency.
     #[sea_orm(string_value = "STATE_PARTNER")]
     StatePartner,
+}
+
+/// What a webhook endpoint subscribes to: the kinds of event the hub may send it.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    EnumIter,
+    DeriveActiveEnum,
+    Deserialize,
+    Serialize,
+    async_graphql::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WebhookEventKind {
+    /// A need was submitted.
+    #[sea_orm(string_value = "NEED_CREATED")]
+    NeedCreated,
+    /// A need moved between states (accepted, returned, rejected, answered, ...).
+    #[sea_orm(string_value = "NEED_STATUS_CHANGED")]
+    NeedStatusChanged,
+    /// A unit co-signed a need.
+    #[sea_orm(string_value = "NEED_COSIGNED")]
+    NeedCosigned,
+    /// A commission was opened to institutions.
+    #[sea_orm(string_value = "COMMISSION_OPENED")]
+    CommissionOpened,
+    /// A commission changed (awarded, progress, delivered, published, cancelled).
+    #[sea_orm(string_value = "COMMISSION_CHANGED")]
+    CommissionChanged,
+    /// A prioritisation round was opened.
+    #[sea_orm(string_value = "ROUND_OPENED")]
+    RoundOpened,
+    /// A prioritisation round closed.
+    #[sea_orm(string_value = "ROUND_CLOSED")]
+    RoundClosed,
 }

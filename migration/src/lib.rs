@@ -16,6 +16,7 @@ mod m20261130_000010_partnership_authority;
 mod m20261130_000011_units;
 mod m20261130_000012_organisation_history;
 mod m20261130_000013_mail;
+mod m20261130_000014_webhooks;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000011_units::Migration),
             Box::new(m20261130_000012_organisation_history::Migration),
             Box::new(m20261130_000013_mail::Migration),
+            Box::new(m20261130_000014_webhooks::Migration),
         ]
     }
 }

@@ -10,3 +10,4 @@ pub mod organisations;
 pub mod rounds;
 pub mod time;
 pub mod token;
+pub mod webhooks;

@@ -29,10 +29,12 @@ pub enum NodeType {
     Organisation,
     /// A prioritising body and its members (`entity::partnership`).
     Partnership,
+    /// An organisation's webhook endpoint (`entity::webhook_endpoint`).
+    WebhookEndpoint,
 }
 
 impl NodeType {
-    pub const ALL: [NodeType; 20] = [
+    pub const ALL: [NodeType; 21] = [
         Self::Region,
         Self::County,
         Self::Cluster,
@@ -53,6 +55,7 @@ impl NodeType {
         Self::Uptake,
         Self::Organisation,
         Self::Partnership,
+        Self::WebhookEndpoint,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -77,6 +80,7 @@ impl NodeType {
             Self::Uptake => "Uptake",
             Self::Organisation => "Organisation",
             Self::Partnership => "Partnership",
+            Self::WebhookEndpoint => "WebhookEndpoint",
         }
     }
 

@@ -166,6 +166,18 @@ pub fn child_page<M, T: OutputType, N: ConnectionNameType, E: EdgeNameType>(
     key: impl Fn(&M) -> i64,
     node: impl Fn(M) -> T,
 ) -> Connection<String, T, ChildCount, EmptyFields, N, E> {
+    keyset_page(rows, args, ChildCount::Load(count), key, node)
+}
+
+/// A page read in SQL by key: `rows` in the direction of travel with at most one row more than
+/// the page, `key` their keys, `fields` the connection's own fields.
+pub fn keyset_page<M, T: OutputType, F: ObjectType, N: ConnectionNameType, E: EdgeNameType>(
+    rows: Vec<M>,
+    args: PageArgs,
+    fields: F,
+    key: impl Fn(&M) -> i64,
+    node: impl Fn(M) -> T,
+) -> Connection<String, T, F, EmptyFields, N, E> {
     let more = rows.len() > args.size;
     let mut rows = rows;
     rows.truncate(args.size);
@@ -174,7 +186,7 @@ pub fn child_page<M, T: OutputType, N: ConnectionNameType, E: EdgeNameType>(
     }
     let (has_previous, has_next) =
         keyset_page_info(args.from_end, args.after.is_some(), args.before.is_some(), more);
-    let mut page = Connection::with_additional_fields(has_previous, has_next, ChildCount::Load(count));
+    let mut page = Connection::with_additional_fields(has_previous, has_next, fields);
     page.edges.extend(rows.into_iter().map(|row| Edge::new(encode_cursor(key(&row)), node(row))));
     page
 }

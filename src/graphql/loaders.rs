@@ -13,7 +13,7 @@ use std::{collections::HashMap, hash::Hash, sync::Arc};
 use entity::{
     api_token, cluster, commission, commission_event, commission_interest, county, criterion, institution,
     membership, milestone, municipality, need, need_cosign, need_event, need_evidence, partnership, person,
-    product_type, round, summary, theme, uptake,
+    product_type, round, summary, theme, uptake, webhook_endpoint,
 };
 
 use crate::{
@@ -318,6 +318,10 @@ page_of_children!(MilestonesOfCommission, milestone, Milestones, commission_id);
 children_of!(SummaryOfCommission, summary, CommissionId, commission_id);
 page_of_children!(UptakeOfSummary, uptake, Uptake, summary_id);
 children_of!(CommissionsOfInstitution, commission, AwardedInstitutionId, awarded_institution_id);
+
+// Webhook endpoints: one by id, and an organisation's (at most `domain::webhooks::MAX_ENDPOINTS`).
+by_id!(WebhookById, webhook_endpoint);
+children_of!(WebhooksOfOrganisation, webhook_endpoint, OrganisationId, organisation_id);
 
 /// Rows reached through a link table, as (parent key, row) pairs, grouped by parent: every asked
 /// key gets an entry, so "none" is an empty list.

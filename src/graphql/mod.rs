@@ -20,3 +20,4 @@ pub mod schema;
 pub mod subscriptions;
 pub mod time;
 pub mod user_error;
+pub mod webhooks;

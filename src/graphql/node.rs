@@ -19,6 +19,7 @@ use crate::{
             Cluster, County, Criterion, Institution, Municipality, ProductType, Region, Theme,
         },
         rounds::types::{Round, visible_round},
+        webhooks::types::{WebhookEndpoint, visible_webhook},
     },
 };
 
@@ -46,6 +47,7 @@ pub enum Node {
     Summary(Summary),
     Organisation(Organisation),
     Partnership(Partnership),
+    WebhookEndpoint(WebhookEndpoint),
 }
 
 #[derive(Default)]
@@ -126,5 +128,7 @@ async fn load(ctx: &Context<'_>, id: GlobalId) -> Result<Option<Node>, AppError>
             _ => None,
         },
         NodeType::ApiToken => manageable_token(ctx, key).await?.map(|t| Node::ApiToken(ApiToken(t))),
+        // Endpoints those who may not manage them cannot see are null, as if they did not exist.
+        NodeType::WebhookEndpoint => visible_webhook(ctx, key).await?.map(Node::WebhookEndpoint),
     })
 }

@@ -1,11 +1,13 @@
-//! Notifications: telling people who are not connected of what happened, by e-mail. Above `db/`,
-//! beside `events.rs`: the relay tells connected clients, this tells everyone else.
+//! Notifications: telling people and systems that are not connected of what happened, by e-mail
+//! and signed webhooks. Above `db/`, beside `events.rs`: the relay tells connected clients, this
+//! tells everyone else.
 //!
 //! - `mail`: the SMTP [`Mailer`](mail::Mailer) and the mail it sends.
 //! - `templates`: every kind of mail in nb, nn and en, text and HTML; the unsubscribe page.
 //! - `words`: statuses and dates in words, per language.
 //! - `links`: the public URL, the link to an object, the unsubscribe link.
 //! - `unsubscribe`: the signed unsubscribe token.
+//! - `webhook`: Standard Webhooks signing, delivery and the SSRF guard.
 //!
 //! What the hub holds for it is a [`Notifier`], built at start-up.
 
@@ -13,6 +15,7 @@ pub mod links;
 pub mod mail;
 pub mod templates;
 pub mod unsubscribe;
+pub mod webhook;
 pub mod words;
 
 use std::net::SocketAddr;

@@ -85,6 +85,7 @@ impl TestApp {
             idle_timeout_secs: 60,
             max_connections: None,
             mail: Default::default(),
+            webhooks_allow_private_addresses: false,
         };
         adjust(&mut settings);
         let app = Application::build(&settings).await.expect("the app starts");

@@ -211,6 +211,7 @@ const PLAIN_LISTS: &[(&str, &str)] = &[
     ("SubmitNeedPayload.similarNeeds", "at most 5"),
     ("UserError.field", "a path into the mutation's input"),
     ("Viewer.notificationPreferences", "one per NotificationKind, priced at their number"),
+    ("WebhookEndpoint.events", "enum values, each once: at most the kinds of WebhookEventKind"),
 ];
 
 #[test]

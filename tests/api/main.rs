@@ -36,3 +36,4 @@ mod schema_file;
 mod search;
 mod statements;
 mod units;
+mod webhooks;

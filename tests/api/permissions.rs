@@ -617,6 +617,25 @@ async fn only_the_allowed_succeed_at_each_mutation(app: TestApp) {
         &everyone_with_a_token,
     )
     .await;
+    // Webhooks, last, so that no event of the steps above is ever meant for the endpoint: those
+    // who may manage Bergen's (its serving partnerships' coordinators, RSO Vest's and KSF's, and
+    // the coordinator of its cluster); to the rest the endpoint is as if it did not exist.
+    let managers = ["coordinator", "kk", "ksf"];
+    let webhook = m
+        .step(
+            "registerWebhook",
+            "RegisterWebhookInput",
+            json!({ "organisation": bergen, "url": "https://8.8.8.8/hooks", "events": ["NEED_CREATED"] }),
+            "webhook { id } secret",
+            &managers,
+        )
+        .await["webhook"]["id"]
+        .clone();
+    let input = json!({ "webhook": webhook });
+    m.step("rotateWebhookSecret", "WebhookInput", input.clone(), "secret", &managers).await;
+    m.step("disableWebhook", "DisableWebhookInput", input.clone(), "webhook { id }", &managers).await;
+    m.step("enableWebhook", "WebhookInput", input.clone(), "webhook { id }", &managers).await;
+    m.step("deleteWebhook", "WebhookInput", input, "deletedId", &managers).await;
 
     // Every mutation of the schema is in the matrix.
     let schema = knowledge_hub::graphql::schema::sdl();

@@ -1,6 +1,7 @@
 //! The node package in `tests/support/` (pinned by its lockfile, installed with `npm ci` once
 //! per test run, and again only when the lockfile changes) and the real servers it provides:
-//! [`SmtpSink`], an SMTP server that keeps every mail it receives.
+//! [`SmtpSink`], an SMTP server that keeps every mail it receives, and [`WebhookReceiver`], an
+//! HTTP server that verifies each webhook with the Standard Webhooks reference library.
 
 use std::{
     path::{Path, PathBuf},
@@ -9,8 +10,11 @@ use std::{
     time::Duration,
 };
 
-use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
+use serde_json::{Value, json};
+use tokio::{
+    io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines},
+    process::{Child, ChildStdin, ChildStdout, Command},
+};
 
 /// A copy of the lockfile `npm ci` installed, kept in `node_modules`.
 const STAMP: &str = ".hub-lock-stamp";
@@ -43,7 +47,7 @@ const PATIENCE: Duration = Duration::from_secs(15);
 pub struct SmtpSink {
     pub port: u16,
     mails: PathBuf,
-    _child: tokio::process::Child,
+    _child: Child,
     _dir: tempfile::TempDir,
 }
 
@@ -52,7 +56,7 @@ impl SmtpSink {
         let support = tokio::task::spawn_blocking(node_support).await.expect("installed");
         let dir = tempfile::tempdir().expect("a temporary directory");
         let mails = dir.path().join("mails.jsonl");
-        let mut child = tokio::process::Command::new("node")
+        let mut child = Command::new("node")
             .current_dir(&support)
             .arg("smtp-sink.js")
             .arg(&mails)
@@ -100,5 +104,58 @@ impl SmtpSink {
             mail_from: "Kunnskapshuben <varsel@hub.example.no>".into(),
             ..Default::default()
         }
+    }
+}
+
+/// A real webhook receiver (`webhook-receiver.mjs`: node's HTTP server on a free port of 127.0.0.1,
+/// verifying each request with npm `standardwebhooks`, the specification's reference library),
+/// programmed through its stdin, read through its stdout. Stopped when dropped.
+pub struct WebhookReceiver {
+    _child: Child,
+    stdin: ChildStdin,
+    lines: Lines<BufReader<ChildStdout>>,
+    pub port: u16,
+}
+
+impl WebhookReceiver {
+    pub async fn start() -> Self {
+        let dir = tokio::task::spawn_blocking(node_support).await.expect("installed");
+        let mut child = Command::new("node")
+            .arg("webhook-receiver.mjs")
+            .current_dir(&dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("node runs");
+        let stdin = child.stdin.take().expect("stdin");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+            .await
+            .expect("the receiver listens in time")
+            .expect("a line")
+            .expect("the receiver's port");
+        let port = serde_json::from_str::<Value>(&first).expect("JSON")["port"].as_u64().expect("a port");
+        Self { _child: child, stdin, lines, port: u16::try_from(port).expect("a port") }
+    }
+
+    /// The URL the hub is to deliver to, by address or by name.
+    pub fn url(&self, host: &str) -> String {
+        format!("http://{host}:{}/hook", self.port)
+    }
+
+    /// Verify with each of `secrets`; answer `fail_status` to the first `fail_first` requests.
+    pub async fn program(&mut self, secrets: &[&str], fail_first: u32, fail_status: u16) {
+        let line = json!({ "secrets": secrets, "failFirst": fail_first, "failStatus": fail_status });
+        self.stdin.write_all(format!("{line}\n").as_bytes()).await.expect("programmed");
+        self.stdin.flush().await.expect("flushed");
+        // The receiver reads its stdin as it comes; give it a moment before the next request.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    /// The next request it received, or `None` within `wait`.
+    pub async fn received(&mut self, wait: Duration) -> Option<Value> {
+        let line = tokio::time::timeout(wait, self.lines.next_line()).await.ok()?.expect("a line")?;
+        Some(serde_json::from_str(&line).expect("JSON"))
     }
 }

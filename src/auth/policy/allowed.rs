@@ -42,6 +42,8 @@ pub const SEE_PROPOSAL: &str =
 pub const SEE_UNPUBLISHED_SUMMARY: &str = "only a coordinator (COORDINATOR) of the partnership and the awarded institution \
      may see a summary before it is published";
 pub const RECORD_UPTAKE: &str = "only a member (UNIT_MEMBER) of the municipality may record its uptake";
+pub const MANAGE_WEBHOOKS: &str = "only a coordinator (COORDINATOR) of a partnership serving the organisation, or a \
+     coordinator (UNIT_COORDINATOR) of it or a unit above it, may manage its webhooks";
 pub const FOLLOW_COMMISSIONS: &str = "only institution members (INSTITUTION_MEMBER) and coordinators (COORDINATOR) may follow opened commissions";
 
 impl Action<'_> {
@@ -69,6 +71,7 @@ impl Action<'_> {
             Action::SeeProposal { .. } => SEE_PROPOSAL,
             Action::SeeUnpublishedSummary { .. } => SEE_UNPUBLISHED_SUMMARY,
             Action::RecordUptakeFor { .. } => RECORD_UPTAKE,
+            Action::ManageWebhooks { .. } => MANAGE_WEBHOOKS,
         }
     }
 }

@@ -90,6 +90,10 @@ pub enum Action<'a> {
     SeeUnpublishedSummary { partnership_id: i32, institution_id: Option<i32> },
     /// Record how a municipality used a summary: its members.
     RecordUptakeFor { organisation_id: i32 },
+    /// Register, see, rotate, disable, enable and delete an organisation's webhook endpoints and
+    /// see their attempts: a coordinator of one of `partnerships` (those serving it), or a unit
+    /// coordinator of one of `units` (the organisation and the units above it).
+    ManageWebhooks { partnerships: &'a [i32], units: &'a [i32] },
 }
 
 impl Viewer {
@@ -110,6 +114,9 @@ impl Viewer {
             | Action::ManageCommissions { partnership_id } => self.is_coordinator_of(partnership_id),
             Action::ManageOrganisation { partnerships } => {
                 partnerships.iter().any(|p| self.is_coordinator_of(*p))
+            }
+            Action::ManageWebhooks { partnerships, units } => {
+                partnerships.iter().any(|p| self.is_coordinator_of(*p)) || self.coordinates_unit_among(units)
             }
             Action::SeeCommission { status, partnership_id } => match status {
                 CommissionStatus::Draft => self.is_coordinator_of(partnership_id),

@@ -171,6 +171,39 @@ fn a_districts_people_are_managed_by_the_partnerships_nearest_it() {
 }
 
 #[test]
+fn webhooks_are_managed_by_the_serving_partnerships_and_the_unit_coordinators_at_or_above() {
+    let manage = |organisation: i32| (serving(organisation), ancestors(organisation));
+    let can = |who: &Viewer, organisation: i32| {
+        let (partnerships, units) = manage(organisation);
+        who.can(Action::ManageWebhooks { partnerships: &partnerships, units: &units })
+    };
+    let coordinator = viewer(1, vec![coordinator_of(REGION)]);
+    assert!(can(&coordinator, BERGEN) && can(&coordinator, UIB));
+    assert!(!can(&coordinator, ALNA), "RSO Vest does not serve Alna");
+    assert!(!can(&viewer(2, vec![coordinator_of(OTHER_REGION)]), CLUSTER));
+    let cluster = viewer(3, vec![in_unit(Role::UnitCoordinator, CLUSTER)]);
+    assert!(can(&cluster, CLUSTER) && can(&cluster, BERGEN), "its unit and the units below it");
+    assert!(!can(&cluster, VEST) && !can(&cluster, OTHER_CLUSTER), "never above or beside it");
+    for other in [
+        in_unit(Role::UnitMember, BERGEN),
+        member_of_institution(UIB),
+        in_unit(Role::UnitCoordinator, OTHER_CLUSTER),
+    ] {
+        assert!(!can(&viewer(4, vec![other.clone()]), BERGEN), "{other:?}");
+    }
+    let (partnerships, units) = manage(BERGEN);
+    assert_eq!(
+        viewer(5, vec![in_unit(Role::UnitMember, BERGEN)])
+            .require(Action::ManageWebhooks { partnerships: &partnerships, units: &units }),
+        Err(AppError::Forbidden(allowed::MANAGE_WEBHOOKS))
+    );
+    assert_eq!(
+        Viewer::public().require(Action::ManageWebhooks { partnerships: &partnerships, units: &units }),
+        Err(AppError::Unauthenticated)
+    );
+}
+
+#[test]
 fn only_coordinators_of_the_partnership_manage_people() {
     let coordinator = viewer(1, vec![coordinator_of(REGION)]);
     assert!(coordinator.can(Action::ManagePeople { partnership_id: REGION }));

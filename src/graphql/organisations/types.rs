@@ -21,6 +21,7 @@ use crate::{
         needs::query::{NeedFilter, NeedOrder, NeedPage, NeedPageArgs, page},
         organisations::{history::OrganisationChange, partnerships::Partnership},
         reference::types::{Cluster, County, Institution, Municipality, Region, node_type},
+        webhooks::types::{WebhookEndpoint, webhooks_of},
     },
 };
 
@@ -131,6 +132,21 @@ impl Organisation {
         let mut changes: Vec<OrganisationChange> = rows.into_iter().map(OrganisationChange).collect();
         changes.sort_by_key(OrganisationChange::cursor_key);
         Ok(paginate(changes, args, OrganisationChange::cursor_key))
+    }
+
+    /// Its webhook endpoints, in the order registered, seen only by those who may manage them (a
+    /// coordinator of a partnership serving it, or a unit coordinator of it or a unit above it):
+    /// empty for anyone else.
+    #[graphql(complexity = "cost(first, last, child_complexity)")]
+    async fn webhooks(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Page<WebhookEndpoint>> {
+        webhooks_of(ctx, self.0.id, PageArgs::parse(first, after, last, before)?).await
     }
 
     /// The partnerships that serve it: those it is a member of, and those with a member above it
