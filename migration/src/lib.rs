@@ -15,6 +15,7 @@ mod m20261130_000009_organisations;
 mod m20261130_000010_partnership_authority;
 mod m20261130_000011_units;
 mod m20261130_000012_organisation_history;
+mod m20261130_000015_notification_queue;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000010_partnership_authority::Migration),
             Box::new(m20261130_000011_units::Migration),
             Box::new(m20261130_000012_organisation_history::Migration),
+            Box::new(m20261130_000015_notification_queue::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@ pub mod commissions;
 pub mod idempotency;
 pub mod identity;
 pub mod needs;
+pub mod notify;
 pub mod organisations;
 pub mod outbox;
 pub mod pages;

@@ -19,6 +19,7 @@ mod limits;
 mod lists;
 mod needs;
 mod node;
+mod notify_queue;
 mod organisations;
 mod organisations_data;
 mod organisations_edit;
