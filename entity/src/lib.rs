@@ -11,6 +11,7 @@ pub mod commission_interest;
 pub mod commission_need;
 pub mod county;
 pub mod criterion;
+pub mod delivery;
 pub mod enums;
 pub mod idempotency_key;
 pub mod institution;

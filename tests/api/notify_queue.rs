@@ -1,13 +1,20 @@
 //! The notification queue is the history: a committed change leaves its events pending for the
 //! fan-out, a refused one leaves nothing, history written before the queue (or by the sample
 //! data) is never pending, and instances sharing a PostgreSQL database claim each event once.
+//! Deliveries are written once per message id and taken by one worker at a time, under a lease
+//! that runs out if the worker dies.
 
+use chrono::{Duration, Utc};
+use entity::enums::{DeliveryChannel, DeliveryStatus, HistoryTopic};
 use knowledge_hub::db::{
     Db,
-    notify::pending::{self, Pending},
+    notify::{
+        deliveries::{self, NewDelivery},
+        pending::{self, Pending},
+    },
     outbox::Topic,
 };
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryOrder};
 use serde_json::json;
 
 use crate::helpers::{Backend, TestApp, both_databases, cast, need_input};
@@ -112,5 +119,115 @@ async fn two_instances_claim_each_pending_event_once_postgres() {
     first.commit().await.expect("committed");
     second.commit().await.expect("committed");
     assert_eq!(pending_now(a.db()).await, Vec::new());
+    other.close().await.expect("closed");
+}
+
+/// Deliveries for the people of the cast: one per message id, due now.
+fn deliveries_for(person_id: i32, count: usize) -> Vec<NewDelivery> {
+    (0..count)
+        .map(|i| NewDelivery {
+            message_id: format!("email:{person_id}:need:{i}"),
+            channel: DeliveryChannel::Email,
+            person_id: Some(person_id),
+            endpoint_id: None,
+            topic: Some(HistoryTopic::Need),
+            event_id: Some(i32::try_from(i).unwrap_or(0)),
+            digest: false,
+            due_at: Utc::now() - Duration::seconds(1),
+        })
+        .collect()
+}
+
+async fn a_person(app: &TestApp) -> i32 {
+    cast(app).await;
+    entity::person::Entity::find().one(app.db().conn()).await.expect("read").expect("a person").id
+}
+
+#[both_databases]
+async fn a_delivery_is_written_once_and_taken_by_one_worker_at_a_time(app: TestApp) {
+    let person = a_person(&app).await;
+    let db = app.db();
+    let new = deliveries_for(person, 3);
+    let txn = db.begin_write().await.expect("a write transaction");
+    assert_eq!(deliveries::enqueue(&txn, &new).await.expect("written"), 3);
+    assert_eq!(
+        deliveries::enqueue(&txn, &new).await.expect("written"),
+        0,
+        "a fan-out run again writes nothing twice"
+    );
+    txn.commit().await.expect("committed");
+
+    let now = Utc::now();
+    let lease = Duration::seconds(60);
+    let webhooks =
+        deliveries::claim_due(db, DeliveryChannel::Webhook, now, lease, 10).await.expect("claimed");
+    assert!(webhooks.is_empty(), "another channel's");
+    let first = deliveries::claim_due(db, DeliveryChannel::Email, now, lease, 2).await.expect("claimed");
+    assert_eq!(first.len(), 2);
+    let rest = deliveries::claim_due(db, DeliveryChannel::Email, now, lease, 10).await.expect("claimed");
+    assert_eq!(rest.len(), 1, "what another worker holds is not taken");
+    assert!(first.iter().all(|d| d.id != rest[0].id));
+
+    // Outcomes: sent is done; a failure with a retry is due again later; without one it is dead.
+    deliveries::sent(db, first[0].id, now).await.expect("recorded");
+    deliveries::failed(db, first[1].id, "421 try later", Some(now + Duration::minutes(5)))
+        .await
+        .expect("recorded");
+    deliveries::failed(db, rest[0].id, "550 no such user", None).await.expect("recorded");
+    let later = now + Duration::minutes(6);
+    let again = deliveries::claim_due(db, DeliveryChannel::Email, later, lease, 10).await.expect("claimed");
+    assert_eq!(again.iter().map(|d| (d.id, d.attempts)).collect::<Vec<_>>(), vec![(first[1].id, 1)]);
+    let statuses: Vec<DeliveryStatus> = entity::delivery::Entity::find()
+        .order_by_asc(entity::delivery::Column::Id)
+        .all(db.conn())
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|d| d.status)
+        .collect();
+    assert_eq!(statuses, [DeliveryStatus::Sent, DeliveryStatus::Queued, DeliveryStatus::Dead]);
+}
+
+/// A worker that dies after sending and before recording leaves its lease to run out: the
+/// delivery is taken again, with the same message id (at most one repeat, which the receiver can
+/// recognise).
+#[both_databases]
+async fn a_delivery_whose_worker_died_is_taken_again_with_the_same_message_id(app: TestApp) {
+    let person = a_person(&app).await;
+    let db = app.db();
+    let txn = db.begin_write().await.expect("a write transaction");
+    deliveries::enqueue(&txn, &deliveries_for(person, 1)).await.expect("written");
+    txn.commit().await.expect("committed");
+    let now = Utc::now();
+    let lease = Duration::seconds(60);
+    let taken = deliveries::claim_due(db, DeliveryChannel::Email, now, lease, 10).await.expect("claimed");
+    // ... the worker sends and dies here ...
+    let within = deliveries::claim_due(db, DeliveryChannel::Email, now + Duration::seconds(30), lease, 10)
+        .await
+        .expect("claimed");
+    assert!(within.is_empty(), "held while the lease runs");
+    let after = deliveries::claim_due(db, DeliveryChannel::Email, now + Duration::seconds(61), lease, 10)
+        .await
+        .expect("claimed");
+    assert_eq!(after.len(), 1);
+    assert_eq!((after[0].id, &after[0].message_id), (taken[0].id, &taken[0].message_id));
+}
+
+#[both_databases]
+async fn workers_of_two_instances_take_each_delivery_once(app: TestApp) {
+    let person = a_person(&app).await;
+    let txn = app.db().begin_write().await.expect("a write transaction");
+    deliveries::enqueue(&txn, &deliveries_for(person, 20)).await.expect("written");
+    txn.commit().await.expect("committed");
+    let other = Db::connect(&app.database_url).await.expect("a second instance's pool");
+    let now = Utc::now();
+    let lease = Duration::seconds(60);
+    let (a, b) = tokio::join!(
+        deliveries::claim_due(app.db(), DeliveryChannel::Email, now, lease, 12),
+        deliveries::claim_due(&other, DeliveryChannel::Email, now, lease, 12),
+    );
+    let (a, b) = (a.expect("claimed"), b.expect("claimed"));
+    assert_eq!(a.len() + b.len(), 20, "{} and {}", a.len(), b.len());
+    assert!(a.iter().all(|d| b.iter().all(|e| e.id != d.id)), "no delivery taken twice");
     other.close().await.expect("closed");
 }
