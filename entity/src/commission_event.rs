@@ -17,6 +17,9 @@ pub struct Model {
     pub from_status: Option<CommissionStatus>,
     pub to_status: Option<CommissionStatus>,
     pub note: Option<String>,
+    /// Waiting for the notification fan-out (set by the writer; cleared when its deliveries are
+    /// written).
+    pub notify_pending: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -608,3 +608,80 @@ pub enum WebhookEventKind {
     #[sea_orm(string_value = "ROUND_CLOSED")]
     RoundClosed,
 }
+
+/// How a notification travels.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Deserialize,
+    Serialize,
+    async_graphql::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DeliveryChannel {
+    #[sea_orm(string_value = "EMAIL")]
+    Email,
+    #[sea_orm(string_value = "WEBHOOK")]
+    Webhook,
+}
+
+/// Where a notification's delivery stands.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Deserialize,
+    Serialize,
+    async_graphql::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DeliveryStatus {
+    /// Waiting for its due time, or for another attempt.
+    #[sea_orm(string_value = "QUEUED")]
+    Queued,
+    #[sea_orm(string_value = "SENT")]
+    Sent,
+    /// Not sent: at delivery time its recipient may no longer see what it is about, or no longer
+    /// wants it.
+    #[sea_orm(string_value = "SKIPPED")]
+    Skipped,
+    /// Given up after every attempt failed.
+    #[sea_orm(string_value = "DEAD")]
+    Dead,
+}
+
+/// Which history a delivery tells of: a need's event or a commission's.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Deserialize,
+    Serialize,
+    async_graphql::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum HistoryTopic {
+    #[sea_orm(string_value = "NEED")]
+    Need,
+    #[sea_orm(string_value = "COMMISSION")]
+    Commission,
+}

@@ -12,6 +12,7 @@ pub mod commission_need;
 pub mod county;
 pub mod criterion;
 pub mod delivery_attempt;
+pub mod delivery;
 pub mod enums;
 pub mod hub_key;
 pub mod idempotency_key;

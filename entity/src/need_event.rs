@@ -27,6 +27,9 @@ pub struct Model {
     pub organisation_id: Option<i32>,
     /// The partnership whose pool a forwarded need left.
     pub partnership_id: Option<i32>,
+    /// Waiting for the notification fan-out (set by the writer; cleared when its deliveries are
+    /// written).
+    pub notify_pending: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -17,6 +17,7 @@ mod m20261130_000011_units;
 mod m20261130_000012_organisation_history;
 mod m20261130_000013_mail;
 mod m20261130_000014_webhooks;
+mod m20261130_000015_notification_queue;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000012_organisation_history::Migration),
             Box::new(m20261130_000013_mail::Migration),
             Box::new(m20261130_000014_webhooks::Migration),
+            Box::new(m20261130_000015_notification_queue::Migration),
         ]
     }
 }

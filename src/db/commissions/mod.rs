@@ -57,6 +57,7 @@ async fn event(
         from_status: Set(change.map(|c| c.0)),
         to_status: Set(change.map(|c| c.1)),
         note: Set(note),
+        notify_pending: Set(true),
         ..Default::default()
     }
     .insert(txn)

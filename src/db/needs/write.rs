@@ -85,6 +85,7 @@ pub(super) async fn record(txn: &DatabaseTransaction, event: NewEvent) -> Result
         municipality_id: Set(event.municipality_id),
         organisation_id: Set(event.organisation_id),
         partnership_id: Set(event.partnership_id),
+        notify_pending: Set(true),
         ..Default::default()
     }
     .insert(txn)

@@ -27,7 +27,7 @@ use super::Db;
 pub const CHANNEL: &str = "hub_events";
 
 /// The history tables of the outbox.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Topic {
     /// A `need_event` row.
     Need,
