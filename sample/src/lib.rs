@@ -312,6 +312,8 @@ pub async fn generate_needs(db: &Db, total: usize, seed: u64) -> Result<Counts, 
                     reason: Set(None),
                     related_need_id: Set(None),
                     municipality_id: Set(m),
+                    // A sample's history is the past: nothing in it is to be notified.
+                    notify_pending: Set(false),
                     ..Default::default()
                 }
             };
