@@ -68,6 +68,18 @@ impl Application {
                 "webhooks may reach private and loopback addresses (--webhooks-allow-private-addresses)"
             );
         }
+        let metrics = std::sync::Arc::new(crate::http::Metrics::default());
+        let workers = crate::notify::worker::Workers::new(
+            &db,
+            notifier.clone(),
+            crate::notify::webhook::Deliverer::new(webhooks, crate::notify::webhook::TIMEOUT)?,
+            metrics.clone(),
+            crate::notify::worker::Timing {
+                poll: Duration::from_millis(settings.notify_poll_ms.max(10)),
+                lease: Duration::from_secs(settings.notify_lease_secs.max(1)),
+            },
+        );
+        let bus = events.clone();
         let schema = build_schema(db.clone(), authenticator.clone(), refusals.clone(), events, webhooks);
         let per_request = PerRequest::new(db.clone());
         let allowed_origins = std::sync::Arc::new(
@@ -75,6 +87,11 @@ impl Application {
         );
         let (shutting_down, shutdown) = tokio::sync::watch::channel(false);
         closer.spawn(Duration::from_secs(settings.round_check_secs.max(1)), shutdown.clone());
+        if settings.notify_workers {
+            workers.spawn(&bus, shutdown.clone());
+        } else {
+            tracing::info!("notification workers are off on this instance (--notify-workers false)");
+        }
         let state = AppState {
             schema,
             db,
@@ -88,7 +105,7 @@ impl Application {
             },
             shutdown,
             max_response_bytes: settings.max_response_bytes,
-            metrics: std::sync::Arc::default(),
+            metrics,
             rate_limiter: std::sync::Arc::new(crate::rate_limit::RateLimiter::new(
                 settings.rate_limit,
                 settings.public_rate_limit,

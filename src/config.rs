@@ -175,6 +175,18 @@ pub struct Settings {
     /// registration and at every delivery (server-side request forgery).
     #[arg(long, env = "HUB_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", global = true)]
     pub webhooks_allow_private_addresses: bool,
+    /// Whether this instance runs the notification workers (fan-out, e-mail, webhooks). Off, it
+    /// only serves requests; the events its changes record wait for an instance that runs them.
+    #[arg(long, env = "HUB_NOTIFY_WORKERS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub notify_workers: bool,
+    /// Milliseconds between the notification workers' looks for work nothing woke them for:
+    /// retries and digests falling due (changes committed on any instance wake them at once).
+    #[arg(long, env = "HUB_NOTIFY_POLL_MS", default_value_t = 1000, global = true)]
+    pub notify_poll_ms: u64,
+    /// Seconds a worker holds a notification it is sending; if the instance dies before it
+    /// records the outcome, another sends it again (with the same message id) after this.
+    #[arg(long, env = "HUB_NOTIFY_LEASE_SECS", default_value_t = 120, global = true)]
+    pub notify_lease_secs: u64,
     /// Notification e-mail: the SMTP server, the sender, the base of links in mails.
     #[command(flatten)]
     pub mail: MailSettings,

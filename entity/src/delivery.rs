@@ -4,7 +4,7 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::enums::{DeliveryChannel, DeliveryStatus, HistoryTopic};
+use crate::enums::{DeliveryChannel, DeliveryStatus, DeliveryTopic, NotificationKind, WebhookEventKind};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "delivery")]
@@ -18,9 +18,14 @@ pub struct Model {
     pub person_id: Option<i32>,
     /// The endpoint of a webhook.
     pub endpoint_id: Option<i32>,
-    /// The history event it tells of (a need's or a commission's, as `topic` says), if any.
-    pub topic: Option<HistoryTopic>,
-    pub event_id: Option<i32>,
+    /// What it tells of: `subject_id` is a history event's id (a need's or a commission's), or
+    /// what else `topic` says.
+    pub topic: DeliveryTopic,
+    pub subject_id: i32,
+    /// An e-mail's kind: the preference it is sent under.
+    pub notification_kind: Option<NotificationKind>,
+    /// A webhook's kind of event: its `type`, and what its endpoint subscribed to.
+    pub webhook_kind: Option<WebhookEventKind>,
     /// Collected into the recipient's daily digest rather than sent on its own.
     pub digest: bool,
     pub status: DeliveryStatus,

@@ -663,7 +663,9 @@ pub enum DeliveryStatus {
     Dead,
 }
 
-/// Which history a delivery tells of: a need's event or a commission's.
+/// What a delivery tells of, and so what its `subject_id` names: a need's history event, a
+/// commission's, a webhook endpoint the hub disabled (to its owner), a round that opened or
+/// closes soon, a commission's or a milestone's deadline.
 #[derive(
     Clone,
     Copy,
@@ -679,9 +681,14 @@ pub enum DeliveryStatus {
 )]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum HistoryTopic {
+pub enum DeliveryTopic {
+    /// A need's history event (`need_event.id`).
     #[sea_orm(string_value = "NEED")]
     Need,
+    /// A commission's history event (`commission_event.id`).
     #[sea_orm(string_value = "COMMISSION")]
     Commission,
+    /// A webhook endpoint the hub disabled (`webhook_endpoint.id`).
+    #[sea_orm(string_value = "ENDPOINT")]
+    Endpoint,
 }

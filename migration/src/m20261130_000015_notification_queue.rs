@@ -4,8 +4,10 @@
 //! so an upgrade mails nothing from the past. A partial index keeps finding the pending few cheap
 //! however long the history grows.
 //!
-//! `delivery`: one notification to one recipient, unique by `message_id`, worked off by the
-//! delivery workers by `due_at` under a lease (`claimed_until`).
+//! `delivery`: one notification to one recipient, unique by `message_id`, about one subject (a
+//! history event, or what `topic` says), worked off by the delivery workers by `due_at` under a
+//! lease (`claimed_until`). An e-mail carries the kind of notification its recipient chose it
+//! for, a webhook the kind of event its endpoint subscribed to.
 
 use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
 
@@ -31,8 +33,10 @@ fn delivery(backend: DbBackend) -> String {
     channel varchar(16) NOT NULL,
     person_id integer NULL REFERENCES person (id) ON DELETE RESTRICT,
     endpoint_id integer NULL REFERENCES webhook_endpoint (id) ON DELETE CASCADE,
-    topic varchar(16) NULL,
-    event_id integer NULL,
+    topic varchar(16) NOT NULL,
+    subject_id integer NOT NULL,
+    notification_kind varchar(32) NULL,
+    webhook_kind varchar(32) NULL,
     digest boolean NOT NULL DEFAULT FALSE,
     status varchar(16) NOT NULL,
     attempts integer NOT NULL DEFAULT 0,

@@ -27,7 +27,10 @@
 //! A person holding several roles gets the most eager default of them (IMMEDIATE over DIGEST over
 //! OFF); one holding none (a person without memberships) gets nothing by default.
 
-use entity::enums::{Cadence, NotificationKind, Role};
+use entity::enums::{
+    Cadence, CommissionEventKind, CommissionStatus, NeedEventKind, NeedStatus, NotificationKind, Role,
+    WebhookEventKind,
+};
 
 /// The default cadence of `kind` for one role.
 pub fn role_default(kind: NotificationKind, role: Role) -> Cadence {
@@ -78,9 +81,146 @@ pub fn effective(stored: &[(NotificationKind, Cadence)], roles: &[Role]) -> Vec<
         .collect()
 }
 
+/// Who hears of an event, as groups the fan-out looks up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Audience {
+    /// A need's followers: the members of the unit that raised it, the unit coordinators of it
+    /// and of every unit above it, and whoever wrote it.
+    NeedFollowers,
+    /// Those who review a need that arrived: the coordinators of its pool (the partnership it is
+    /// in now) and the unit coordinators of the unit that raised it and of every unit above it.
+    NeedReviewers,
+    /// The members of the institutions whose profile the commission matches.
+    MatchingInstitutions,
+    /// A commission's parties: the coordinators of its partnership and the members of the
+    /// institutions that showed interest in it or were awarded it.
+    CommissionParties,
+}
+
+/// One group told of an event, under the first of `kinds` each person has not turned off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Notice {
+    pub audience: Audience,
+    pub kinds: &'static [NotificationKind],
+}
+
+/// What an event tells: the people (each told once, by the first notice that names them) and the
+/// kind of webhook the endpoints concerned receive.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Notices {
+    pub people: Vec<Notice>,
+    pub webhook: Option<WebhookEventKind>,
+}
+
+/// What a need's event tells. A draft is its unit's own: its creation tells no one, and of its
+/// edits, evidence and merges (seen in the need's history) no one is told. The person who acted
+/// is never told of their own act (the fan-out leaves them out).
+pub fn need_notices(kind: NeedEventKind, from: Option<NeedStatus>, to: Option<NeedStatus>, reason: bool) -> Notices {
+    use NotificationKind as K;
+    let followers = |kinds| Notice { audience: Audience::NeedFollowers, kinds };
+    let reviewers = Notice { audience: Audience::NeedReviewers, kinds: &[K::NewNeedInMyUnits] };
+    let arrived = matches!(to, Some(NeedStatus::Submitted)) && from.is_none_or(|f| f == NeedStatus::Draft);
+    match kind {
+        NeedEventKind::Created if arrived => {
+            Notices { people: vec![reviewers], webhook: Some(WebhookEventKind::NeedCreated) }
+        }
+        NeedEventKind::StatusChanged if arrived => Notices {
+            people: vec![reviewers, followers(&[K::NeedStatusChanged])],
+            webhook: Some(WebhookEventKind::NeedCreated),
+        },
+        NeedEventKind::StatusChanged => {
+            let commented = reason && matches!(to, Some(NeedStatus::Returned | NeedStatus::Rejected));
+            let kinds: &'static [NotificationKind] =
+                if commented { &[K::NeedCommented, K::NeedStatusChanged] } else { &[K::NeedStatusChanged] };
+            // A need forwarded arrives in the national pool: its reviewers hear of it as new.
+            let people = if to == Some(NeedStatus::Forwarded) {
+                vec![followers(kinds), reviewers]
+            } else {
+                vec![followers(kinds)]
+            };
+            Notices { people, webhook: Some(WebhookEventKind::NeedStatusChanged) }
+        }
+        NeedEventKind::Cosigned => Notices {
+            people: vec![followers(&[K::NeedCosigned])],
+            webhook: Some(WebhookEventKind::NeedCosigned),
+        },
+        _ => Notices::default(),
+    }
+}
+
+/// What a commission's event tells. Drafting tells no one (a draft is its coordinators' own);
+/// opening tells the institutions it matches, and its parties; every later step its parties.
+pub fn commission_notices(kind: CommissionEventKind, to: Option<CommissionStatus>) -> Notices {
+    use NotificationKind as K;
+    let parties = Notice { audience: Audience::CommissionParties, kinds: &[K::CommissionChanged] };
+    match (kind, to) {
+        (_, Some(CommissionStatus::Draft)) | (CommissionEventKind::Created, None) => Notices::default(),
+        (_, Some(CommissionStatus::Open)) => Notices {
+            people: vec![Notice { audience: Audience::MatchingInstitutions, kinds: &[K::CommissionOpenedMatching] }, parties],
+            webhook: Some(WebhookEventKind::CommissionOpened),
+        },
+        _ => Notices { people: vec![parties], webhook: Some(WebhookEventKind::CommissionChanged) },
+    }
+}
+
+/// The kind a person hears of a notice under, and how: the first of `kinds` whose cadence (from
+/// `cadence_of`) is not OFF; `None` when they turned every one off.
+pub fn chosen(kinds: &[NotificationKind], cadence_of: impl Fn(NotificationKind) -> Cadence) -> Option<(NotificationKind, Cadence)> {
+    kinds.iter().map(|kind| (*kind, cadence_of(*kind))).find(|(_, cadence)| *cadence != Cadence::Off)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_need_that_arrives_tells_its_reviewers_and_a_draft_tells_no_one() {
+        let created = need_notices(NeedEventKind::Created, None, Some(NeedStatus::Submitted), false);
+        assert_eq!(created.people[0].audience, Audience::NeedReviewers);
+        assert_eq!(created.webhook, Some(WebhookEventKind::NeedCreated));
+        assert_eq!(need_notices(NeedEventKind::Created, None, Some(NeedStatus::Draft), false), Notices::default());
+        let submitted =
+            need_notices(NeedEventKind::StatusChanged, Some(NeedStatus::Draft), Some(NeedStatus::Submitted), false);
+        assert_eq!(
+            submitted.people.iter().map(|n| n.audience).collect::<Vec<_>>(),
+            [Audience::NeedReviewers, Audience::NeedFollowers]
+        );
+        for quiet in [NeedEventKind::Edited, NeedEventKind::EvidenceLinked, NeedEventKind::Merged] {
+            assert_eq!(need_notices(quiet, None, None, false), Notices::default(), "{quiet:?}");
+        }
+    }
+
+    #[test]
+    fn a_return_with_a_reason_is_a_comment_first() {
+        let returned =
+            need_notices(NeedEventKind::StatusChanged, Some(NeedStatus::Submitted), Some(NeedStatus::Returned), true);
+        assert_eq!(returned.people[0].kinds, [NotificationKind::NeedCommented, NotificationKind::NeedStatusChanged]);
+        let accepted =
+            need_notices(NeedEventKind::StatusChanged, Some(NeedStatus::Submitted), Some(NeedStatus::Accepted), true);
+        assert_eq!(accepted.people[0].kinds, [NotificationKind::NeedStatusChanged]);
+        let forwarded =
+            need_notices(NeedEventKind::StatusChanged, Some(NeedStatus::Accepted), Some(NeedStatus::Forwarded), true);
+        assert_eq!(forwarded.people[1].audience, Audience::NeedReviewers);
+    }
+
+    #[test]
+    fn an_opened_commission_tells_the_matching_institutions_and_a_draft_no_one() {
+        let opened = commission_notices(CommissionEventKind::StatusChanged, Some(CommissionStatus::Open));
+        assert_eq!(opened.people[0].audience, Audience::MatchingInstitutions);
+        assert_eq!(opened.webhook, Some(WebhookEventKind::CommissionOpened));
+        assert_eq!(commission_notices(CommissionEventKind::Created, Some(CommissionStatus::Draft)), Notices::default());
+        let progress = commission_notices(CommissionEventKind::Progress, None);
+        assert_eq!(progress.people[0].audience, Audience::CommissionParties);
+        assert_eq!(progress.webhook, Some(WebhookEventKind::CommissionChanged));
+    }
+
+    #[test]
+    fn a_person_hears_under_the_first_kind_they_did_not_turn_off() {
+        let kinds = [NotificationKind::NeedCommented, NotificationKind::NeedStatusChanged];
+        let off_for_comments = |k| if k == NotificationKind::NeedCommented { Cadence::Off } else { Cadence::Digest };
+        assert_eq!(chosen(&kinds, off_for_comments), Some((NotificationKind::NeedStatusChanged, Cadence::Digest)));
+        assert_eq!(chosen(&kinds, |_| Cadence::Off), None);
+    }
 
     #[test]
     fn members_hear_of_their_needs_at_once_and_coordinators_of_new_needs_in_a_digest() {

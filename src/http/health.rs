@@ -25,6 +25,7 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
 pub struct Metrics {
     pub graphql_requests: std::sync::atomic::AtomicU64,
     pub websocket_connections: std::sync::atomic::AtomicI64,
+    pub notifications: crate::notify::worker::Counters,
 }
 
 pub async fn metrics(State(state): State<AppState>) -> ([(axum::http::HeaderName, &'static str); 1], String) {
@@ -47,5 +48,6 @@ pub async fn metrics(State(state): State<AppState>) -> ([(axum::http::HeaderName
         state.metrics.websocket_connections.load(Relaxed),
         state.fanout.executions(),
     );
+    let body = body + &state.metrics.notifications.prometheus();
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

@@ -2,6 +2,8 @@
 
 mod graphql;
 mod health;
+
+pub use health::Metrics;
 mod playground;
 pub mod serve;
 mod unsubscribe;

@@ -12,11 +12,14 @@
 //! What the hub holds for it is a [`Notifier`], built at start-up.
 
 pub mod links;
+pub mod compose;
+pub mod fanout;
 pub mod mail;
 pub mod templates;
 pub mod unsubscribe;
 pub mod webhook;
 pub mod words;
+pub mod worker;
 
 use std::net::SocketAddr;
 

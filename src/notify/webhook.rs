@@ -249,7 +249,7 @@ fn written(err: crate::db::WriteError) -> AppError {
 
 /// A random draw in `[0, 1)` for the backoff's jitter (the middle if randomness fails: jitter
 /// spreads load, it guards nothing).
-fn jitter() -> f64 {
+pub fn jitter() -> f64 {
     let mut bytes = [0u8; 8];
     match getrandom::fill(&mut bytes) {
         Ok(()) => (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64,

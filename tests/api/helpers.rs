@@ -31,6 +31,12 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
+/// Settings of an instance that runs no notification workers: for tests that work the queue
+/// themselves.
+pub fn without_workers(settings: &mut Settings) {
+    settings.notify_workers = false;
+}
+
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
         Self::spawn_with(backend, |_| {}).await
@@ -86,6 +92,9 @@ impl TestApp {
             max_connections: None,
             mail: Default::default(),
             webhooks_allow_private_addresses: false,
+            notify_workers: true,
+            notify_poll_ms: 200,
+            notify_lease_secs: 120,
         };
         adjust(&mut settings);
         let app = Application::build(&settings).await.expect("the app starts");

@@ -5,7 +5,7 @@
 //! that runs out if the worker dies.
 
 use chrono::{Duration, Utc};
-use entity::enums::{DeliveryChannel, DeliveryStatus, HistoryTopic};
+use entity::enums::{DeliveryChannel, DeliveryStatus, DeliveryTopic, NotificationKind};
 use knowledge_hub::db::{
     Db,
     notify::{
@@ -17,7 +17,7 @@ use knowledge_hub::db::{
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryOrder};
 use serde_json::json;
 
-use crate::helpers::{Backend, TestApp, both_databases, cast, need_input};
+use crate::helpers::{Backend, TestApp, both_databases, cast, need_input, without_workers};
 
 async fn pending_now(db: &Db) -> Vec<Pending> {
     let txn = db.begin_write().await.expect("a write transaction");
@@ -37,7 +37,7 @@ async fn submit(app: &TestApp, token: &str, title: &str) -> serde_json::Value {
         .clone()
 }
 
-#[both_databases]
+#[both_databases(without_workers)]
 async fn a_committed_change_waits_for_its_notifications_and_a_refused_one_adds_nothing(app: TestApp) {
     let c = cast(&app).await;
     assert_eq!(pending_now(app.db()).await, Vec::new(), "the reference data and cast notify nothing");
@@ -68,7 +68,7 @@ async fn a_committed_change_waits_for_its_notifications_and_a_refused_one_adds_n
     assert_eq!(pending_now(app.db()).await, Vec::new());
 }
 
-#[both_databases]
+#[both_databases(without_workers)]
 async fn history_written_without_the_flag_is_never_pending(app: TestApp) {
     // The sample data writes history as the bench loads it: none of it waits.
     sample::generate_needs(app.db(), 50, 3).await.expect("sample needs");
@@ -101,7 +101,7 @@ async fn history_written_without_the_flag_is_never_pending(app: TestApp) {
 
 #[tokio::test]
 async fn two_instances_claim_each_pending_event_once_postgres() {
-    let a = TestApp::spawn(Backend::Postgres).await;
+    let a = TestApp::spawn_with(Backend::Postgres, without_workers).await;
     let c = cast(&a).await;
     for i in 0..10 {
         submit(&a, &c.bergen, &format!("Behov {i}")).await;
@@ -130,8 +130,10 @@ fn deliveries_for(person_id: i32, count: usize) -> Vec<NewDelivery> {
             channel: DeliveryChannel::Email,
             person_id: Some(person_id),
             endpoint_id: None,
-            topic: Some(HistoryTopic::Need),
-            event_id: Some(i32::try_from(i).unwrap_or(0)),
+            topic: DeliveryTopic::Need,
+            subject_id: i32::try_from(i).unwrap_or(0),
+            notification_kind: Some(NotificationKind::NeedStatusChanged),
+            webhook_kind: None,
             digest: false,
             due_at: Utc::now() - Duration::seconds(1),
         })
@@ -143,7 +145,7 @@ async fn a_person(app: &TestApp) -> i32 {
     entity::person::Entity::find().one(app.db().conn()).await.expect("read").expect("a person").id
 }
 
-#[both_databases]
+#[both_databases(without_workers)]
 async fn a_delivery_is_written_once_and_taken_by_one_worker_at_a_time(app: TestApp) {
     let person = a_person(&app).await;
     let db = app.db();
@@ -191,7 +193,7 @@ async fn a_delivery_is_written_once_and_taken_by_one_worker_at_a_time(app: TestA
 /// A worker that dies after sending and before recording leaves its lease to run out: the
 /// delivery is taken again, with the same message id (at most one repeat, which the receiver can
 /// recognise).
-#[both_databases]
+#[both_databases(without_workers)]
 async fn a_delivery_whose_worker_died_is_taken_again_with_the_same_message_id(app: TestApp) {
     let person = a_person(&app).await;
     let db = app.db();
@@ -213,7 +215,7 @@ async fn a_delivery_whose_worker_died_is_taken_again_with_the_same_message_id(ap
     assert_eq!((after[0].id, &after[0].message_id), (taken[0].id, &taken[0].message_id));
 }
 
-#[both_databases]
+#[both_databases(without_workers)]
 async fn workers_of_two_instances_take_each_delivery_once(app: TestApp) {
     let person = a_person(&app).await;
     let txn = app.db().begin_write().await.expect("a write transaction");

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Duration, Utc};
 use entity::{
     delivery,
-    enums::{DeliveryChannel, DeliveryStatus, HistoryTopic},
+    enums::{DeliveryChannel, DeliveryStatus, DeliveryTopic, NotificationKind, WebhookEventKind},
 };
 use sea_orm::{
     ActiveValue::Set,
@@ -26,8 +26,10 @@ pub struct NewDelivery {
     pub channel: DeliveryChannel,
     pub person_id: Option<i32>,
     pub endpoint_id: Option<i32>,
-    pub topic: Option<HistoryTopic>,
-    pub event_id: Option<i32>,
+    pub topic: DeliveryTopic,
+    pub subject_id: i32,
+    pub notification_kind: Option<NotificationKind>,
+    pub webhook_kind: Option<WebhookEventKind>,
     pub digest: bool,
     pub due_at: DateTime<Utc>,
 }
@@ -46,7 +48,9 @@ pub async fn enqueue(txn: &impl ConnectionTrait, new: &[NewDelivery]) -> Result<
         person_id: Set(d.person_id),
         endpoint_id: Set(d.endpoint_id),
         topic: Set(d.topic),
-        event_id: Set(d.event_id),
+        subject_id: Set(d.subject_id),
+        notification_kind: Set(d.notification_kind),
+        webhook_kind: Set(d.webhook_kind),
         digest: Set(d.digest),
         status: Set(DeliveryStatus::Queued),
         attempts: Set(0),
@@ -64,6 +68,26 @@ pub async fn enqueue(txn: &impl ConnectionTrait, new: &[NewDelivery]) -> Result<
     Ok(written)
 }
 
+/// The deliveries of `channel` due at `now` and held by nobody, as `claim_due` would take them.
+fn due(channel: DeliveryChannel, now: DateTime<Utc>) -> sea_orm::Select<delivery::Entity> {
+    delivery::Entity::find()
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Queued))
+        .filter(delivery::Column::Channel.eq(channel))
+        .filter(delivery::Column::DueAt.lte(now))
+        .filter(
+            Condition::any()
+                .add(delivery::Column::ClaimedUntil.is_null())
+                .add(delivery::Column::ClaimedUntil.lt(now)),
+        )
+}
+
+/// Whether any delivery of `channel` is due, read without taking the writer.
+pub async fn any_due(db: &impl ConnectionTrait, channel: DeliveryChannel, now: DateTime<Utc>) -> Result<bool, DbErr> {
+    let first: Option<i32> =
+        due(channel, now).select_only().column(delivery::Column::Id).limit(1).into_tuple().one(db).await?;
+    Ok(first.is_some())
+}
+
 /// Takes up to `limit` deliveries of `channel` that are due at `now` and held by nobody (or
 /// whose holder's lease ran out), oldest due first, and holds them for `lease`: one short write
 /// transaction, so the sending holds no lock. On PostgreSQL instances skip what another is
@@ -76,16 +100,11 @@ pub async fn claim_due(
     lease: Duration,
     limit: u64,
 ) -> Result<Vec<delivery::Model>, DbErr> {
+    if !any_due(db.conn(), channel, now).await? {
+        return Ok(Vec::new());
+    }
     let txn = db.begin_write().await?;
-    let mut due = delivery::Entity::find()
-        .filter(delivery::Column::Status.eq(DeliveryStatus::Queued))
-        .filter(delivery::Column::Channel.eq(channel))
-        .filter(delivery::Column::DueAt.lte(now))
-        .filter(
-            Condition::any()
-                .add(delivery::Column::ClaimedUntil.is_null())
-                .add(delivery::Column::ClaimedUntil.lt(now)),
-        )
+    let mut due = due(channel, now)
         .order_by_asc(delivery::Column::DueAt)
         .order_by_asc(delivery::Column::Id)
         .limit(limit);

@@ -3,6 +3,7 @@
 //! attempts (`webhooks`), the pending history events that wait for the fan-out (`pending`) and
 //! the deliveries it writes for the workers (`deliveries`).
 
+pub mod audience;
 pub mod deliveries;
 pub mod keys;
 pub mod pending;

@@ -24,6 +24,31 @@ pub struct Pending {
     pub event_id: i32,
 }
 
+/// Whether any event waits, read without taking the writer (the fan-out looks often, and on
+/// SQLite a write transaction would queue behind requests for nothing). Two index look-ups.
+pub async fn any(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
+    let need = need_event::Entity::find()
+        .select_only()
+        .column(need_event::Column::Id)
+        .filter(need_event::Column::NotifyPending.eq(true))
+        .limit(1)
+        .into_tuple::<i32>()
+        .one(db)
+        .await?;
+    if need.is_some() {
+        return Ok(true);
+    }
+    let commission = commission_event::Entity::find()
+        .select_only()
+        .column(commission_event::Column::Id)
+        .filter(commission_event::Column::NotifyPending.eq(true))
+        .limit(1)
+        .into_tuple::<i32>()
+        .one(db)
+        .await?;
+    Ok(commission.is_some())
+}
+
 /// Claims up to `limit` pending events of each topic, oldest first, for the transaction `txn`
 /// (which must be a write transaction, `Db::begin_write`).
 #[tracing::instrument(level = "debug", skip_all)]

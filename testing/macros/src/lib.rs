@@ -24,6 +24,9 @@
 //! (`#[ignore]`, `#[cfg(..)]`) goes onto both generated tests. The generated code names
 //! `crate::helpers::TestApp` and `crate::helpers::Backend`: the macro serves the `tests/api`
 //! binary only.
+//!
+//! `#[both_databases(adjust)]` starts each instance with `TestApp::spawn_with(backend, adjust)`,
+//! `adjust` being a `fn(&mut Settings)`.
 
 use proc_macro::TokenStream;
 use quote::quote;
@@ -32,12 +35,25 @@ use syn::{Error, ItemFn, parse_macro_input};
 /// Runs the `async fn` below on both databases: see the crate docs.
 #[proc_macro_attribute]
 pub fn both_databases(arguments: TokenStream, item: TokenStream) -> TokenStream {
-    if !arguments.is_empty() {
-        let arguments = proc_macro2::TokenStream::from(arguments);
-        return Error::new_spanned(arguments, "#[both_databases] takes no arguments")
-            .to_compile_error()
-            .into();
-    }
+    // An optional argument names a `fn(&mut Settings)` that adjusts the instance's settings.
+    let adjust = if arguments.is_empty() {
+        None
+    } else {
+        match syn::parse::<syn::Path>(arguments) {
+            Ok(path) => Some(path),
+            Err(err) => {
+                return Error::new(err.span(), "#[both_databases(adjust)] takes the path of a `fn(&mut Settings)`")
+                    .to_compile_error()
+                    .into();
+            }
+        }
+    };
+    let spawn = |backend: proc_macro2::TokenStream| match &adjust {
+        None => quote! { crate::helpers::TestApp::spawn(#backend).await },
+        Some(adjust) => quote! { crate::helpers::TestApp::spawn_with(#backend, #adjust).await },
+    };
+    let sqlite = spawn(quote! { crate::helpers::Backend::Sqlite });
+    let postgres = spawn(quote! { crate::helpers::Backend::Postgres });
     let test = parse_macro_input!(item as ItemFn);
     if test.sig.asyncness.is_none() || test.sig.inputs.len() != 1 {
         return Error::new_spanned(&test.sig, "#[both_databases] runs an `async fn name(app: TestApp)`")
@@ -60,13 +76,13 @@ pub fn both_databases(arguments: TokenStream, item: TokenStream) -> TokenStream 
             #[tokio::test]
             #(#others)*
             async fn sqlite() {
-                run(crate::helpers::TestApp::spawn(crate::helpers::Backend::Sqlite).await).await;
+                run(#sqlite).await;
             }
 
             #[tokio::test]
             #(#others)*
             async fn postgres() {
-                run(crate::helpers::TestApp::spawn(crate::helpers::Backend::Postgres).await).await;
+                run(#postgres).await;
             }
         }
     }

@@ -1,0 +1,339 @@
+//! What a notification says, decided when it is sent, not when it was queued: the recipient's
+//! rights now (a need that became a draft is not mailed to those who may no longer see it; a
+//! person who left an institution no longer hears of its commissions), their choice now (a kind
+//! turned off since is not sent), their language now. A mail carries titles, statuses, dates and
+//! the comment of a return, which whoever may see the need sees in its history; no one's name or
+//! address.
+//!
+//! A webhook's payload (`{"type", "timestamp", "data"}`, as the Standard Webhooks specification
+//! shapes it) carries what a member of the endpoint's organisation may see.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use entity::{
+    commission, commission_event, delivery,
+    enums::{Cadence, CommissionEventKind, DeliveryTopic, NotificationKind, Role, WebhookEventKind},
+    institution, need, need_event, organisation, partnership, person, webhook_endpoint,
+};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+
+use crate::{
+    auth::{
+        Action, Viewer,
+        authenticator::grant,
+        viewer::{Grant, Identity},
+    },
+    db::{
+        identity::grants_of,
+        notify::{audience, preferences},
+    },
+    domain::nodes::NodeType,
+    graphql::ids::GlobalId,
+    notify::{
+        Notifier,
+        templates::{self, Content, Mail, Rendered},
+    },
+};
+
+/// Why a notification is not sent.
+pub type Skip = &'static str;
+
+/// A person to mail, with their rights now.
+pub struct Recipient {
+    pub person: person::Model,
+    pub viewer: Viewer,
+}
+
+/// The person `person_id` and their rights now (every membership they hold: a mail is not
+/// bound by any one token); `None` when the person is gone.
+pub async fn recipient(db: &impl ConnectionTrait, person_id: i32) -> Result<Option<Recipient>, DbErr> {
+    let Some(person) = person::Entity::find_by_id(person_id).one(db).await? else { return Ok(None) };
+    let grants = grants_of(db, &[person_id]).await?.remove(&person_id).unwrap_or_default();
+    let identity = Identity {
+        person_id,
+        // Not a token's: the person's own rights, as a mail is sent on no one's request.
+        token_id: 0,
+        minted_by: None,
+        bound: None,
+        bound_by: None,
+        grants: grants.iter().map(grant).collect(),
+    };
+    Ok(Some(Recipient { person, viewer: Viewer::authenticated(Arc::new(identity)) }))
+}
+
+/// A mail ready to send, with what a digest takes of it.
+pub struct Composed {
+    pub rendered: Rendered,
+    /// The link to the object it tells of.
+    pub link: String,
+    /// The unsubscribe link (from this kind).
+    pub unsubscribe: String,
+}
+
+/// One mail's content for `to`; or why it is not sent.
+pub async fn email(
+    db: &impl ConnectionTrait,
+    notifier: &Notifier,
+    to: &Recipient,
+    d: &delivery::Model,
+) -> Result<Result<Composed, Skip>, DbErr> {
+    // A mail about the recipient's own endpoint, which the hub disabled, is not of a kind they
+    // choose; unsubscribing from it stops every kind.
+    let kind = d.notification_kind;
+    if let Some(kind) = kind {
+        let cadence = preferences::cadences(db, &[to.person.id], kind).await?;
+        if cadence.first().is_none_or(|(_, c)| *c == Cadence::Off) {
+            return Ok(Err("the recipient turned this kind off"));
+        }
+    } else if d.topic != DeliveryTopic::Endpoint {
+        return Ok(Err("no kind of notification"));
+    }
+    let unsubscribe = notifier.unsubscribe_link(to.person.id, kind);
+    let frame = Frame { recipient: &to.person.name, unsubscribe: &unsubscribe, language: to.person.language };
+    let rendered = match d.topic {
+        DeliveryTopic::Need => {
+            let Some((event, need)) = need_event_of(db, d.subject_id).await? else { return Ok(Err(GONE)) };
+            if !sees_need(&to.viewer, &need) {
+                return Ok(Err(HIDDEN));
+            }
+            let link = notifier.links.object(NodeType::Need, need.id);
+            match kind.unwrap_or(NotificationKind::NeedStatusChanged) {
+                NotificationKind::NeedCosigned => {
+                    let cosigner = organisation_name(db, event.organisation_id).await?;
+                    frame.render(link.clone(), templates::NeedCosigned { need: need.title.clone(), cosigner })
+                }
+                NotificationKind::NewNeedInMyUnits => {
+                    let raised_in = organisation_name(db, need.organisation_id).await?;
+                    let unit = reviewing_unit(db, &to.viewer, &need).await?;
+                    frame.render(link.clone(), templates::NewNeed { need: need.title.clone(), raised_in, unit })
+                }
+                _ => {
+                    let (Some(from), Some(to_status)) = (event.from_status, event.to_status) else {
+                        return Ok(Err("the event is not a move"));
+                    };
+                    let content = templates::NeedStatusChanged {
+                        need: need.title.clone(),
+                        from,
+                        to: to_status,
+                        comment: event.reason.clone(),
+                    };
+                    frame.render(link.clone(), content)
+                }
+            }
+            .map(|r| (r, link))
+        }
+        DeliveryTopic::Commission => {
+            let Some((event, commission)) = commission_event_of(db, d.subject_id).await? else {
+                return Ok(Err(GONE));
+            };
+            if !to.viewer.can(Action::SeeCommission { status: commission.status, partnership_id: commission.partnership_id }) {
+                return Ok(Err(HIDDEN));
+            }
+            let link = notifier.links.object(NodeType::Commission, commission.id);
+            if kind == Some(NotificationKind::CommissionOpenedMatching) {
+                let Some(institution) = institution_of(db, &to.viewer).await? else {
+                    return Ok(Err("the recipient is no longer an institution's member"));
+                };
+                let content = templates::CommissionOpened {
+                    commission: commission.question.clone(),
+                    partnership: partnership_name(db, commission.partnership_id).await?,
+                    institution,
+                    deadline: commission.deadline,
+                };
+                frame.render(link.clone(), content)
+            } else {
+                let content = templates::CommissionChanged {
+                    commission: commission.question.clone(),
+                    event: event.kind,
+                    status: commission.status,
+                    // A progress note or a milestone's title; an interest's proposal stays out.
+                    note: if event.kind == CommissionEventKind::Interest { None } else { event.note.clone() },
+                };
+                frame.render(link.clone(), content)
+            }
+            .map(|r| (r, link))
+        }
+        DeliveryTopic::Endpoint => {
+            let Some(endpoint) = webhook_endpoint::Entity::find_by_id(d.subject_id).one(db).await? else {
+                return Ok(Err(GONE));
+            };
+            let link = notifier.links.object(NodeType::WebhookEndpoint, endpoint.id);
+            let content = templates::WebhookDisabled {
+                endpoint: endpoint.url.clone(),
+                attempts: crate::domain::webhooks::MAX_ATTEMPTS,
+                last_error: endpoint.disabled_reason.clone(),
+            };
+            frame.render(link.clone(), content).map(|r| (r, link))
+        }
+    };
+    Ok(rendered.map(|(rendered, link)| Composed { rendered, link, unsubscribe }).map_err(|err| {
+        tracing::error!(error = %err, "a mail's template failed");
+        "its template failed"
+    }))
+}
+
+const GONE: Skip = "what it tells of is gone";
+const HIDDEN: Skip = "the recipient may no longer see what it tells of";
+
+/// What every mail to one recipient shares.
+struct Frame<'a> {
+    recipient: &'a str,
+    unsubscribe: &'a str,
+    language: entity::enums::Language,
+}
+
+impl Frame<'_> {
+    fn render<T: Content>(&self, link: String, content: T) -> Result<Rendered, templates::RenderError> {
+        let mail = Mail { recipient: self.recipient.to_owned(), link, unsubscribe: self.unsubscribe.to_owned(), content };
+        mail.render(self.language)
+    }
+}
+
+fn sees_need(viewer: &Viewer, need: &need::Model) -> bool {
+    need.organisation_id.is_some_and(|organisation_id| viewer.can(Action::SeeNeed { status: need.status, organisation_id }))
+}
+
+async fn need_event_of(db: &impl ConnectionTrait, id: i32) -> Result<Option<(need_event::Model, need::Model)>, DbErr> {
+    let Some(event) = need_event::Entity::find_by_id(id).one(db).await? else { return Ok(None) };
+    Ok(need::Entity::find_by_id(event.need_id).one(db).await?.map(|need| (event, need)))
+}
+
+async fn commission_event_of(
+    db: &impl ConnectionTrait,
+    id: i32,
+) -> Result<Option<(commission_event::Model, commission::Model)>, DbErr> {
+    let Some(event) = commission_event::Entity::find_by_id(id).one(db).await? else { return Ok(None) };
+    Ok(commission::Entity::find_by_id(event.commission_id).one(db).await?.map(|c| (event, c)))
+}
+
+async fn organisation_name(db: &impl ConnectionTrait, id: Option<i32>) -> Result<String, DbErr> {
+    let Some(id) = id else { return Ok(String::new()) };
+    Ok(organisation::Entity::find_by_id(id).one(db).await?.map(|o| o.name).unwrap_or_default())
+}
+
+async fn partnership_name(db: &impl ConnectionTrait, id: i32) -> Result<String, DbErr> {
+    Ok(partnership::Entity::find_by_id(id).one(db).await?.map(|p| p.name).unwrap_or_default())
+}
+
+/// The partnership (its pool) or the unit above the need through which the recipient reviews it.
+async fn reviewing_unit(db: &impl ConnectionTrait, viewer: &Viewer, need: &need::Model) -> Result<String, DbErr> {
+    if let Some(pool) = need.partnership_id.filter(|p| viewer.is_coordinator_of(*p)) {
+        return partnership_name(db, pool).await;
+    }
+    let above = match need.organisation_id {
+        Some(unit) => audience::organisations_above(db, unit).await?,
+        None => Vec::new(),
+    };
+    let theirs = viewer.grants().iter().filter(|g: &&Grant| matches!(g.role.current(), Role::UnitCoordinator)).find_map(|g| {
+        g.organisation_id.filter(|o| above.contains(o))
+    });
+    match theirs {
+        Some(unit) => organisation_name(db, Some(unit)).await,
+        None => Ok(String::new()),
+    }
+}
+
+/// The name of an institution the recipient is a member of.
+async fn institution_of(db: &impl ConnectionTrait, viewer: &Viewer) -> Result<Option<String>, DbErr> {
+    let Some(id) = viewer.member_institutions().first().copied() else { return Ok(None) };
+    Ok(institution::Entity::find_by_id(id).one(db).await?.map(|i| i.name))
+}
+
+/// The `type` of a webhook of `kind`, as the specification names events (`group.event`).
+pub fn webhook_type(kind: WebhookEventKind) -> &'static str {
+    match kind {
+        WebhookEventKind::NeedCreated => "need.created",
+        WebhookEventKind::NeedStatusChanged => "need.status_changed",
+        WebhookEventKind::NeedCosigned => "need.cosigned",
+        WebhookEventKind::CommissionOpened => "commission.opened",
+        WebhookEventKind::CommissionChanged => "commission.changed",
+        WebhookEventKind::RoundOpened => "round.opened",
+        WebhookEventKind::RoundClosed => "round.closed",
+    }
+}
+
+/// A webhook's body for `endpoint`; or why it is not sent (the endpoint no longer subscribes to
+/// the kind, or a member of its organisation may not see what it tells of).
+pub async fn webhook(
+    db: &impl ConnectionTrait,
+    endpoint: &webhook_endpoint::Model,
+    d: &delivery::Model,
+) -> Result<Result<Vec<u8>, Skip>, DbErr> {
+    let Some(kind) = d.webhook_kind else { return Ok(Err("no kind of event")) };
+    if !crate::db::notify::webhooks::kinds_of(&endpoint.event_kinds).contains(&kind) {
+        return Ok(Err("the endpoint no longer subscribes to this kind"));
+    }
+    let viewer = organisation_member(db, endpoint.organisation_id).await?;
+    let (occurred_at, data): (DateTime<Utc>, Value) = match d.topic {
+        DeliveryTopic::Need => {
+            let Some((event, need)) = need_event_of(db, d.subject_id).await? else { return Ok(Err(GONE)) };
+            if !sees_need(&viewer, &need) {
+                return Ok(Err(HIDDEN));
+            }
+            (
+                event.occurred_at,
+                json!({
+                    "need": node(NodeType::Need, need.id),
+                    "event": event.kind,
+                    "title": need.title,
+                    "status": need.status,
+                    "from": event.from_status,
+                    "to": event.to_status,
+                    "reason": event.reason,
+                    "organisation": need.organisation_id.map(|o| node(NodeType::Organisation, o)),
+                    "partnership": need.partnership_id.map(|p| node(NodeType::Partnership, p)),
+                }),
+            )
+        }
+        DeliveryTopic::Commission => {
+            let Some((event, commission)) = commission_event_of(db, d.subject_id).await? else {
+                return Ok(Err(GONE));
+            };
+            if !viewer.can(Action::SeeCommission { status: commission.status, partnership_id: commission.partnership_id }) {
+                return Ok(Err(HIDDEN));
+            }
+            (
+                event.occurred_at,
+                json!({
+                    "commission": node(NodeType::Commission, commission.id),
+                    "event": event.kind,
+                    "question": commission.question,
+                    "status": commission.status,
+                    "deadline": commission.deadline,
+                    "note": if event.kind == CommissionEventKind::Interest { None } else { event.note },
+                    "partnership": node(NodeType::Partnership, commission.partnership_id),
+                }),
+            )
+        }
+        DeliveryTopic::Endpoint => return Ok(Err("not a webhook's subject")),
+    };
+    let body = json!({ "type": webhook_type(kind), "timestamp": occurred_at, "data": data });
+    Ok(Ok(body.to_string().into_bytes()))
+}
+
+fn node(node_type: NodeType, id: i32) -> String {
+    GlobalId::new(node_type, id).encode().to_string()
+}
+
+/// What a member of `organisation` may see: a unit's member, or an institution's when it is one.
+async fn organisation_member(db: &impl ConnectionTrait, organisation: i32) -> Result<Viewer, DbErr> {
+    let institution = institution::Entity::find()
+        .filter(institution::Column::OrganisationId.eq(organisation))
+        .one(db)
+        .await?;
+    let grant = Grant {
+        membership_id: 0,
+        role: if institution.is_some() { Role::InstitutionMember } else { Role::UnitMember },
+        partnership_id: None,
+        organisation_id: Some(organisation),
+        institution_id: institution.map(|i| i.id),
+        ancestors: audience::organisations_above(db, organisation).await?,
+        partnerships: Vec::new(),
+        managed_by: Vec::new(),
+        national: false,
+    };
+    let identity = Identity { person_id: 0, token_id: 0, minted_by: None, bound: None, bound_by: None, grants: vec![grant] };
+    Ok(Viewer::authenticated(Arc::new(identity)))
+}

@@ -1,0 +1,227 @@
+//! The fan-out: turns the history events waiting for notification into deliveries, one per
+//! recipient and channel, in one write transaction that also marks the events done (so a crash
+//! before its commit leaves them waiting, and one after it has written every delivery once).
+//!
+//! For each event, `domain::notify` says who hears of it ([`Audience`]) and under which kinds;
+//! each person is told once, under the first kind they have not turned off, now or in the next
+//! morning's digest; the person who acted is not told. The webhook endpoints of the
+//! organisations concerned that subscribe to the event's kind get it too. Nothing here decides
+//! what a recipient may see: that is checked when it is sent (`notify::compose`).
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use entity::{
+    commission, commission_event,
+    enums::{Cadence, DeliveryChannel, DeliveryTopic, NotificationKind, WebhookEventKind},
+    need, need_event,
+};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+
+use crate::{
+    db::{
+        Db,
+        notify::{
+            audience,
+            deliveries::{self, NewDelivery},
+            pending::{self, Pending},
+            preferences,
+        },
+        outbox::Topic,
+    },
+    domain::{
+        notify::{Audience, Notices, chosen, commission_notices, need_notices},
+        time::next_norwegian_hour,
+    },
+};
+
+/// Events taken per topic in one pass.
+pub const BATCH: u64 = 200;
+
+/// The hour (Norwegian time) the daily digest is sent at.
+pub const DIGEST_HOUR: u32 = 7;
+
+/// What one pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fanned {
+    /// Events taken (and marked done).
+    pub events: usize,
+    pub emails: u64,
+    pub webhooks: u64,
+}
+
+/// One pass: takes up to [`BATCH`] waiting events of each topic and writes their deliveries.
+/// E-mail deliveries are written only when `email` is on (with e-mail off, a person's mail would
+/// wait for ever).
+pub async fn pass(db: &Db, email: bool, now: DateTime<Utc>) -> Result<Fanned, DbErr> {
+    if !pending::any(db.conn()).await? {
+        return Ok(Fanned::default());
+    }
+    let txn = db.begin_write().await?;
+    let claimed = pending::claim(&txn, BATCH).await?;
+    if claimed.is_empty() {
+        txn.commit().await?;
+        return Ok(Fanned::default());
+    }
+    let mut planned = Vec::new();
+    let ids = |topic| claimed.iter().filter(move |p: &&Pending| p.topic == topic).map(|p| p.event_id);
+    let need_events = need_event::Entity::find().filter(need_event::Column::Id.is_in(ids(Topic::Need))).all(&txn).await?;
+    let needs: HashMap<i32, need::Model> = need::Entity::find()
+        .filter(need::Column::Id.is_in(need_events.iter().map(|e| e.need_id)))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|n| (n.id, n))
+        .collect();
+    for event in &need_events {
+        let Some(need) = needs.get(&event.need_id) else { continue };
+        let notices = need_notices(event.kind, event.from_status, event.to_status, event.reason.is_some());
+        let about = About { topic: DeliveryTopic::Need, event_id: event.id, actor: event.actor_person_id, now };
+        plan(&txn, &about, &notices, Subject::Need(need), email, &mut planned).await?;
+    }
+    let commission_events = commission_event::Entity::find()
+        .filter(commission_event::Column::Id.is_in(ids(Topic::Commission)))
+        .all(&txn)
+        .await?;
+    let commissions: HashMap<i32, commission::Model> = commission::Entity::find()
+        .filter(commission::Column::Id.is_in(commission_events.iter().map(|e| e.commission_id)))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    for event in &commission_events {
+        let Some(commission) = commissions.get(&event.commission_id) else { continue };
+        let notices = commission_notices(event.kind, event.to_status);
+        let about = About { topic: DeliveryTopic::Commission, event_id: event.id, actor: event.actor_person_id, now };
+        plan(&txn, &about, &notices, Subject::Commission(commission), email, &mut planned).await?;
+    }
+    let emails = planned.iter().filter(|d| d.channel == DeliveryChannel::Email).count() as u64;
+    let webhooks = planned.len() as u64 - emails;
+    deliveries::enqueue(&txn, &planned).await?;
+    pending::done(&txn, &claimed).await?;
+    txn.commit().await?;
+    Ok(Fanned { events: claimed.len(), emails, webhooks })
+}
+
+/// The event being fanned out.
+struct About {
+    topic: DeliveryTopic,
+    event_id: i32,
+    actor: Option<i32>,
+    now: DateTime<Utc>,
+}
+
+/// What the event is about.
+#[derive(Clone, Copy)]
+enum Subject<'a> {
+    Need(&'a need::Model),
+    Commission(&'a commission::Model),
+}
+
+/// The words of a topic in message ids.
+pub fn topic_word(topic: DeliveryTopic) -> &'static str {
+    match topic {
+        DeliveryTopic::Need => "need",
+        DeliveryTopic::Commission => "commission",
+        DeliveryTopic::Endpoint => "endpoint",
+    }
+}
+
+/// The message id of an e-mail to `person` about `subject_id` of `topic`: the same however
+/// often the fan-out runs, so the queue holds it once and a resent mail keeps its `Message-ID`.
+pub fn email_id(person: i32, topic: DeliveryTopic, subject_id: i32) -> String {
+    format!("email:{person}:{}:{subject_id}", topic_word(topic))
+}
+
+/// The message id of a webhook to `endpoint`: its `webhook-id`, the same on every retry.
+pub fn webhook_id(endpoint: i32, topic: DeliveryTopic, subject_id: i32) -> String {
+    format!("webhook:{endpoint}:{}:{subject_id}", topic_word(topic))
+}
+
+/// Adds the deliveries of one event to `planned`.
+async fn plan(
+    db: &impl ConnectionTrait,
+    about: &About,
+    notices: &Notices,
+    subject: Subject<'_>,
+    email: bool,
+    planned: &mut Vec<NewDelivery>,
+) -> Result<(), DbErr> {
+    let (need, commission) = match subject {
+        Subject::Need(n) => (Some(n), None),
+        Subject::Commission(c) => (None, Some(c)),
+    };
+    let wants_matching = notices.people.iter().any(|n| n.audience == Audience::MatchingInstitutions)
+        || notices.webhook == Some(WebhookEventKind::CommissionOpened);
+    let matching = match commission {
+        Some(c) if wants_matching => crate::db::institutions::matching_institutions(db, c.id).await?,
+        _ => Vec::new(),
+    };
+    if email {
+        let mut told: HashSet<i32> = about.actor.into_iter().collect();
+        for notice in &notices.people {
+            let people: Vec<i32> = audience::people(db, notice.audience, need, commission, &matching)
+                .await?
+                .into_iter()
+                .filter(|p| !told.contains(p))
+                .collect();
+            if people.is_empty() {
+                continue;
+            }
+            let mut cadences: HashMap<(i32, NotificationKind), Cadence> = HashMap::new();
+            for kind in notice.kinds {
+                for (person, cadence) in preferences::cadences(db, &people, *kind).await? {
+                    cadences.insert((person, *kind), cadence);
+                }
+            }
+            for person in people {
+                told.insert(person);
+                let cadence_of = |kind| cadences.get(&(person, kind)).copied().unwrap_or(Cadence::Off);
+                let Some((kind, cadence)) = chosen(notice.kinds, cadence_of) else { continue };
+                let digest = cadence == Cadence::Digest;
+                planned.push(NewDelivery {
+                    message_id: email_id(person, about.topic, about.event_id),
+                    channel: DeliveryChannel::Email,
+                    person_id: Some(person),
+                    endpoint_id: None,
+                    topic: about.topic,
+                    subject_id: about.event_id,
+                    notification_kind: Some(kind),
+                    webhook_kind: None,
+                    digest,
+                    due_at: if digest { next_norwegian_hour(about.now, DIGEST_HOUR) } else { about.now },
+                });
+            }
+        }
+    }
+    let Some(kind) = notices.webhook else { return Ok(()) };
+    let organisations = match subject {
+        Subject::Need(need) => match need.organisation_id {
+            Some(unit) => audience::organisations_above(db, unit).await?,
+            None => Vec::new(),
+        },
+        Subject::Commission(_) if kind == WebhookEventKind::CommissionOpened => {
+            audience::organisations_of_institutions(db, &matching).await?
+        }
+        Subject::Commission(c) => {
+            let parties = audience::commission_institutions(db, c).await?;
+            audience::organisations_of_institutions(db, &parties).await?
+        }
+    };
+    for endpoint in audience::endpoints(db, &organisations, kind).await? {
+        planned.push(NewDelivery {
+            message_id: webhook_id(endpoint, about.topic, about.event_id),
+            channel: DeliveryChannel::Webhook,
+            person_id: None,
+            endpoint_id: Some(endpoint),
+            topic: about.topic,
+            subject_id: about.event_id,
+            notification_kind: None,
+            webhook_kind: Some(kind),
+            digest: false,
+            due_at: about.now,
+        });
+    }
+    Ok(())
+}
