@@ -115,7 +115,12 @@ pub struct Notices {
 /// What a need's event tells. A draft is its unit's own: its creation tells no one, and of its
 /// edits, evidence and merges (seen in the need's history) no one is told. The person who acted
 /// is never told of their own act (the fan-out leaves them out).
-pub fn need_notices(kind: NeedEventKind, from: Option<NeedStatus>, to: Option<NeedStatus>, reason: bool) -> Notices {
+pub fn need_notices(
+    kind: NeedEventKind,
+    from: Option<NeedStatus>,
+    to: Option<NeedStatus>,
+    reason: bool,
+) -> Notices {
     use NotificationKind as K;
     let followers = |kinds| Notice { audience: Audience::NeedFollowers, kinds };
     let reviewers = Notice { audience: Audience::NeedReviewers, kinds: &[K::NewNeedInMyUnits] };
@@ -156,7 +161,10 @@ pub fn commission_notices(kind: CommissionEventKind, to: Option<CommissionStatus
     match (kind, to) {
         (_, Some(CommissionStatus::Draft)) | (CommissionEventKind::Created, None) => Notices::default(),
         (_, Some(CommissionStatus::Open)) => Notices {
-            people: vec![Notice { audience: Audience::MatchingInstitutions, kinds: &[K::CommissionOpenedMatching] }, parties],
+            people: vec![
+                Notice { audience: Audience::MatchingInstitutions, kinds: &[K::CommissionOpenedMatching] },
+                parties,
+            ],
             webhook: Some(WebhookEventKind::CommissionOpened),
         },
         _ => Notices { people: vec![parties], webhook: Some(WebhookEventKind::CommissionChanged) },
@@ -165,7 +173,10 @@ pub fn commission_notices(kind: CommissionEventKind, to: Option<CommissionStatus
 
 /// The kind a person hears of a notice under, and how: the first of `kinds` whose cadence (from
 /// `cadence_of`) is not OFF; `None` when they turned every one off.
-pub fn chosen(kinds: &[NotificationKind], cadence_of: impl Fn(NotificationKind) -> Cadence) -> Option<(NotificationKind, Cadence)> {
+pub fn chosen(
+    kinds: &[NotificationKind],
+    cadence_of: impl Fn(NotificationKind) -> Cadence,
+) -> Option<(NotificationKind, Cadence)> {
     kinds.iter().map(|kind| (*kind, cadence_of(*kind))).find(|(_, cadence)| *cadence != Cadence::Off)
 }
 
@@ -178,9 +189,16 @@ mod tests {
         let created = need_notices(NeedEventKind::Created, None, Some(NeedStatus::Submitted), false);
         assert_eq!(created.people[0].audience, Audience::NeedReviewers);
         assert_eq!(created.webhook, Some(WebhookEventKind::NeedCreated));
-        assert_eq!(need_notices(NeedEventKind::Created, None, Some(NeedStatus::Draft), false), Notices::default());
-        let submitted =
-            need_notices(NeedEventKind::StatusChanged, Some(NeedStatus::Draft), Some(NeedStatus::Submitted), false);
+        assert_eq!(
+            need_notices(NeedEventKind::Created, None, Some(NeedStatus::Draft), false),
+            Notices::default()
+        );
+        let submitted = need_notices(
+            NeedEventKind::StatusChanged,
+            Some(NeedStatus::Draft),
+            Some(NeedStatus::Submitted),
+            false,
+        );
         assert_eq!(
             submitted.people.iter().map(|n| n.audience).collect::<Vec<_>>(),
             [Audience::NeedReviewers, Audience::NeedFollowers]
@@ -192,14 +210,29 @@ mod tests {
 
     #[test]
     fn a_return_with_a_reason_is_a_comment_first() {
-        let returned =
-            need_notices(NeedEventKind::StatusChanged, Some(NeedStatus::Submitted), Some(NeedStatus::Returned), true);
-        assert_eq!(returned.people[0].kinds, [NotificationKind::NeedCommented, NotificationKind::NeedStatusChanged]);
-        let accepted =
-            need_notices(NeedEventKind::StatusChanged, Some(NeedStatus::Submitted), Some(NeedStatus::Accepted), true);
+        let returned = need_notices(
+            NeedEventKind::StatusChanged,
+            Some(NeedStatus::Submitted),
+            Some(NeedStatus::Returned),
+            true,
+        );
+        assert_eq!(
+            returned.people[0].kinds,
+            [NotificationKind::NeedCommented, NotificationKind::NeedStatusChanged]
+        );
+        let accepted = need_notices(
+            NeedEventKind::StatusChanged,
+            Some(NeedStatus::Submitted),
+            Some(NeedStatus::Accepted),
+            true,
+        );
         assert_eq!(accepted.people[0].kinds, [NotificationKind::NeedStatusChanged]);
-        let forwarded =
-            need_notices(NeedEventKind::StatusChanged, Some(NeedStatus::Accepted), Some(NeedStatus::Forwarded), true);
+        let forwarded = need_notices(
+            NeedEventKind::StatusChanged,
+            Some(NeedStatus::Accepted),
+            Some(NeedStatus::Forwarded),
+            true,
+        );
         assert_eq!(forwarded.people[1].audience, Audience::NeedReviewers);
     }
 
@@ -208,7 +241,10 @@ mod tests {
         let opened = commission_notices(CommissionEventKind::StatusChanged, Some(CommissionStatus::Open));
         assert_eq!(opened.people[0].audience, Audience::MatchingInstitutions);
         assert_eq!(opened.webhook, Some(WebhookEventKind::CommissionOpened));
-        assert_eq!(commission_notices(CommissionEventKind::Created, Some(CommissionStatus::Draft)), Notices::default());
+        assert_eq!(
+            commission_notices(CommissionEventKind::Created, Some(CommissionStatus::Draft)),
+            Notices::default()
+        );
         let progress = commission_notices(CommissionEventKind::Progress, None);
         assert_eq!(progress.people[0].audience, Audience::CommissionParties);
         assert_eq!(progress.webhook, Some(WebhookEventKind::CommissionChanged));
@@ -217,8 +253,12 @@ mod tests {
     #[test]
     fn a_person_hears_under_the_first_kind_they_did_not_turn_off() {
         let kinds = [NotificationKind::NeedCommented, NotificationKind::NeedStatusChanged];
-        let off_for_comments = |k| if k == NotificationKind::NeedCommented { Cadence::Off } else { Cadence::Digest };
-        assert_eq!(chosen(&kinds, off_for_comments), Some((NotificationKind::NeedStatusChanged, Cadence::Digest)));
+        let off_for_comments =
+            |k| if k == NotificationKind::NeedCommented { Cadence::Off } else { Cadence::Digest };
+        assert_eq!(
+            chosen(&kinds, off_for_comments),
+            Some((NotificationKind::NeedStatusChanged, Cadence::Digest))
+        );
         assert_eq!(chosen(&kinds, |_| Cadence::Off), None);
     }
 

@@ -107,7 +107,10 @@ pub async fn email(
                 NotificationKind::NewNeedInMyUnits => {
                     let raised_in = organisation_name(db, need.organisation_id).await?;
                     let unit = reviewing_unit(db, &to.viewer, &need).await?;
-                    frame.render(link.clone(), templates::NewNeed { need: need.title.clone(), raised_in, unit })
+                    frame.render(
+                        link.clone(),
+                        templates::NewNeed { need: need.title.clone(), raised_in, unit },
+                    )
                 }
                 _ => {
                     let (Some(from), Some(to_status)) = (event.from_status, event.to_status) else {
@@ -128,7 +131,10 @@ pub async fn email(
             let Some((event, commission)) = commission_event_of(db, d.subject_id).await? else {
                 return Ok(Err(GONE));
             };
-            if !to.viewer.can(Action::SeeCommission { status: commission.status, partnership_id: commission.partnership_id }) {
+            if !to.viewer.can(Action::SeeCommission {
+                status: commission.status,
+                partnership_id: commission.partnership_id,
+            }) {
                 return Ok(Err(HIDDEN));
             }
             let link = notifier.links.object(NodeType::Commission, commission.id);
@@ -186,16 +192,25 @@ struct Frame<'a> {
 
 impl Frame<'_> {
     fn render<T: Content>(&self, link: String, content: T) -> Result<Rendered, templates::RenderError> {
-        let mail = Mail { recipient: self.recipient.to_owned(), link, unsubscribe: self.unsubscribe.to_owned(), content };
+        let mail = Mail {
+            recipient: self.recipient.to_owned(),
+            link,
+            unsubscribe: self.unsubscribe.to_owned(),
+            content,
+        };
         mail.render(self.language)
     }
 }
 
 fn sees_need(viewer: &Viewer, need: &need::Model) -> bool {
-    need.organisation_id.is_some_and(|organisation_id| viewer.can(Action::SeeNeed { status: need.status, organisation_id }))
+    need.organisation_id
+        .is_some_and(|organisation_id| viewer.can(Action::SeeNeed { status: need.status, organisation_id }))
 }
 
-async fn need_event_of(db: &impl ConnectionTrait, id: i32) -> Result<Option<(need_event::Model, need::Model)>, DbErr> {
+async fn need_event_of(
+    db: &impl ConnectionTrait,
+    id: i32,
+) -> Result<Option<(need_event::Model, need::Model)>, DbErr> {
     let Some(event) = need_event::Entity::find_by_id(id).one(db).await? else { return Ok(None) };
     Ok(need::Entity::find_by_id(event.need_id).one(db).await?.map(|need| (event, need)))
 }
@@ -218,7 +233,11 @@ async fn partnership_name(db: &impl ConnectionTrait, id: i32) -> Result<String, 
 }
 
 /// The partnership (its pool) or the unit above the need through which the recipient reviews it.
-async fn reviewing_unit(db: &impl ConnectionTrait, viewer: &Viewer, need: &need::Model) -> Result<String, DbErr> {
+async fn reviewing_unit(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    need: &need::Model,
+) -> Result<String, DbErr> {
     if let Some(pool) = need.partnership_id.filter(|p| viewer.is_coordinator_of(*p)) {
         return partnership_name(db, pool).await;
     }
@@ -226,9 +245,11 @@ async fn reviewing_unit(db: &impl ConnectionTrait, viewer: &Viewer, need: &need:
         Some(unit) => audience::organisations_above(db, unit).await?,
         None => Vec::new(),
     };
-    let theirs = viewer.grants().iter().filter(|g: &&Grant| matches!(g.role.current(), Role::UnitCoordinator)).find_map(|g| {
-        g.organisation_id.filter(|o| above.contains(o))
-    });
+    let theirs = viewer
+        .grants()
+        .iter()
+        .filter(|g: &&Grant| matches!(g.role.current(), Role::UnitCoordinator))
+        .find_map(|g| g.organisation_id.filter(|o| above.contains(o)));
     match theirs {
         Some(unit) => organisation_name(db, Some(unit)).await,
         None => Ok(String::new()),
@@ -291,7 +312,10 @@ pub async fn webhook(
             let Some((event, commission)) = commission_event_of(db, d.subject_id).await? else {
                 return Ok(Err(GONE));
             };
-            if !viewer.can(Action::SeeCommission { status: commission.status, partnership_id: commission.partnership_id }) {
+            if !viewer.can(Action::SeeCommission {
+                status: commission.status,
+                partnership_id: commission.partnership_id,
+            }) {
                 return Ok(Err(HIDDEN));
             }
             (
@@ -334,6 +358,13 @@ async fn organisation_member(db: &impl ConnectionTrait, organisation: i32) -> Re
         managed_by: Vec::new(),
         national: false,
     };
-    let identity = Identity { person_id: 0, token_id: 0, minted_by: None, bound: None, bound_by: None, grants: vec![grant] };
+    let identity = Identity {
+        person_id: 0,
+        token_id: 0,
+        minted_by: None,
+        bound: None,
+        bound_by: None,
+        grants: vec![grant],
+    };
     Ok(Viewer::authenticated(Arc::new(identity)))
 }

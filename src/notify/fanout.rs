@@ -65,7 +65,8 @@ pub async fn pass(db: &Db, email: bool, now: DateTime<Utc>) -> Result<Fanned, Db
     }
     let mut planned = Vec::new();
     let ids = |topic| claimed.iter().filter(move |p: &&Pending| p.topic == topic).map(|p| p.event_id);
-    let need_events = need_event::Entity::find().filter(need_event::Column::Id.is_in(ids(Topic::Need))).all(&txn).await?;
+    let need_events =
+        need_event::Entity::find().filter(need_event::Column::Id.is_in(ids(Topic::Need))).all(&txn).await?;
     let needs: HashMap<i32, need::Model> = need::Entity::find()
         .filter(need::Column::Id.is_in(need_events.iter().map(|e| e.need_id)))
         .all(&txn)
@@ -76,7 +77,8 @@ pub async fn pass(db: &Db, email: bool, now: DateTime<Utc>) -> Result<Fanned, Db
     for event in &need_events {
         let Some(need) = needs.get(&event.need_id) else { continue };
         let notices = need_notices(event.kind, event.from_status, event.to_status, event.reason.is_some());
-        let about = About { topic: DeliveryTopic::Need, event_id: event.id, actor: event.actor_person_id, now };
+        let about =
+            About { topic: DeliveryTopic::Need, event_id: event.id, actor: event.actor_person_id, now };
         plan(&txn, &about, &notices, Subject::Need(need), email, &mut planned).await?;
     }
     let commission_events = commission_event::Entity::find()
@@ -93,7 +95,8 @@ pub async fn pass(db: &Db, email: bool, now: DateTime<Utc>) -> Result<Fanned, Db
     for event in &commission_events {
         let Some(commission) = commissions.get(&event.commission_id) else { continue };
         let notices = commission_notices(event.kind, event.to_status);
-        let about = About { topic: DeliveryTopic::Commission, event_id: event.id, actor: event.actor_person_id, now };
+        let about =
+            About { topic: DeliveryTopic::Commission, event_id: event.id, actor: event.actor_person_id, now };
         plan(&txn, &about, &notices, Subject::Commission(commission), email, &mut planned).await?;
     }
     let emails = planned.iter().filter(|d| d.channel == DeliveryChannel::Email).count() as u64;

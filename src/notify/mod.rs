@@ -11,9 +11,9 @@
 //!
 //! What the hub holds for it is a [`Notifier`], built at start-up.
 
-pub mod links;
 pub mod compose;
 pub mod fanout;
+pub mod links;
 pub mod mail;
 pub mod templates;
 pub mod unsubscribe;

@@ -88,7 +88,11 @@ impl Counters {
             ("sent", "Notifications delivered.", &self.sent),
             ("failed", "Notifications given up after their last attempt failed.", &self.failed),
             ("retried", "Failed delivery attempts that will be tried again.", &self.retried),
-            ("skipped", "Notifications not sent: the recipient may no longer see them or turned them off.", &self.skipped),
+            (
+                "skipped",
+                "Notifications not sent: the recipient may no longer see them or turned them off.",
+                &self.skipped,
+            ),
         ] {
             out.push_str(&format!(
                 "# HELP hub_notifications_{name}_total {help}\n# TYPE hub_notifications_{name}_total counter\n"
@@ -147,7 +151,9 @@ impl Workers {
         let (email, webhooks) = (wake_email.clone(), wake_webhooks.clone());
         let down = shutting_down.clone();
         tokio::spawn(async move { fan.fan_out(needs, commissions, email, webhooks, down).await });
-        for (channel, wake) in [(DeliveryChannel::Email, wake_email), (DeliveryChannel::Webhook, wake_webhooks)] {
+        for (channel, wake) in
+            [(DeliveryChannel::Email, wake_email), (DeliveryChannel::Webhook, wake_webhooks)]
+        {
             let worker = self.clone();
             let down = shutting_down.clone();
             tokio::spawn(async move { worker.send_loop(channel, wake, down).await });
@@ -200,7 +206,12 @@ impl Workers {
         }
     }
 
-    async fn send_loop(self, channel: DeliveryChannel, wake: Arc<Notify>, mut shutting_down: watch::Receiver<bool>) {
+    async fn send_loop(
+        self,
+        channel: DeliveryChannel,
+        wake: Arc<Notify>,
+        mut shutting_down: watch::Receiver<bool>,
+    ) {
         let mut ticks = tokio::time::interval(self.timing.poll);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -228,19 +239,30 @@ impl Workers {
             match channel {
                 DeliveryChannel::Webhook => {
                     let sends = batch.into_iter().map(|d| self.send_webhook(d));
-                    futures_util::stream::iter(sends).buffer_unordered(CONCURRENCY).collect::<Vec<()>>().await;
+                    futures_util::stream::iter(sends)
+                        .buffer_unordered(CONCURRENCY)
+                        .collect::<Vec<()>>()
+                        .await;
                 }
                 DeliveryChannel::Email => {
                     let (digests, single): (Vec<_>, Vec<_>) = batch.into_iter().partition(|d| d.digest);
                     let mut days: BTreeMap<(i32, NaiveDate), Vec<delivery::Model>> = BTreeMap::new();
                     for d in digests {
-                        let day = (d.due_at + chrono::Duration::hours(norway_offset_hours(d.due_at))).date_naive();
+                        let day =
+                            (d.due_at + chrono::Duration::hours(norway_offset_hours(d.due_at))).date_naive();
                         days.entry((d.person_id.unwrap_or_default(), day)).or_default().push(d);
                     }
                     let singles = single.into_iter().map(|d| self.send_email(d));
-                    futures_util::stream::iter(singles).buffer_unordered(CONCURRENCY).collect::<Vec<()>>().await;
-                    let digests = days.into_iter().map(|((person, day), items)| self.send_digest(person, day, items));
-                    futures_util::stream::iter(digests).buffer_unordered(CONCURRENCY).collect::<Vec<()>>().await;
+                    futures_util::stream::iter(singles)
+                        .buffer_unordered(CONCURRENCY)
+                        .collect::<Vec<()>>()
+                        .await;
+                    let digests =
+                        days.into_iter().map(|((person, day), items)| self.send_digest(person, day, items));
+                    futures_util::stream::iter(digests)
+                        .buffer_unordered(CONCURRENCY)
+                        .collect::<Vec<()>>()
+                        .await;
                 }
             }
         }
@@ -248,7 +270,9 @@ impl Workers {
 
     async fn send_email(&self, d: delivery::Model) {
         let Some(mailer) = &self.notifier.mailer else {
-            return self.settle(&d, Outcome::Failed { error: "e-mail is off".into(), permanent: false }).await;
+            return self
+                .settle(&d, Outcome::Failed { error: "e-mail is off".into(), permanent: false })
+                .await;
         };
         let composed = match self.compose(&d).await {
             Ok(Ok(composed)) => composed,
@@ -271,12 +295,16 @@ impl Workers {
     }
 
     /// The recipient's address and name, and the mail; or why it is not sent.
-    async fn compose(&self, d: &delivery::Model) -> Result<Result<((String, String), Composed), compose::Skip>, String> {
+    async fn compose(
+        &self,
+        d: &delivery::Model,
+    ) -> Result<Result<((String, String), Composed), compose::Skip>, String> {
         let person = d.person_id.unwrap_or_default();
         let Some(to) = compose::recipient(self.db.conn(), person).await.map_err(|e| e.to_string())? else {
             return Ok(Err("the recipient is gone"));
         };
-        let composed = compose::email(self.db.conn(), &self.notifier, &to, d).await.map_err(|e| e.to_string())?;
+        let composed =
+            compose::email(self.db.conn(), &self.notifier, &to, d).await.map_err(|e| e.to_string())?;
         Ok(composed.map(|c| ((to.person.email.clone(), to.person.name.clone()), c)))
     }
 
@@ -305,8 +333,14 @@ impl Workers {
             }
         }
         let Some((to, to_name)) = recipient else { return };
-        let Ok(Some(language)) = crate::db::notify::preferences::language_of(self.db.conn(), person).await else {
-            return self.settle_all(&kept, Outcome::Failed { error: "cannot read the language".into(), permanent: false }).await;
+        let Ok(Some(language)) = crate::db::notify::preferences::language_of(self.db.conn(), person).await
+        else {
+            return self
+                .settle_all(
+                    &kept,
+                    Outcome::Failed { error: "cannot read the language".into(), permanent: false },
+                )
+                .await;
         };
         let unsubscribe = self.notifier.unsubscribe_link(person, None);
         let mail = Mail {
@@ -318,11 +352,18 @@ impl Workers {
         let rendered = match mail.render(language) {
             Ok(rendered) => rendered,
             Err(err) => {
-                return self.settle_all(&kept, Outcome::Failed { error: err.to_string(), permanent: true }).await;
+                return self
+                    .settle_all(&kept, Outcome::Failed { error: err.to_string(), permanent: true })
+                    .await;
             }
         };
-        let outgoing =
-            OutgoingMail { id: format!("digest:{person}:{day}"), to, to_name: Some(to_name), content: rendered, unsubscribe };
+        let outgoing = OutgoingMail {
+            id: format!("digest:{person}:{day}"),
+            to,
+            to_name: Some(to_name),
+            content: rendered,
+            unsubscribe,
+        };
         let outcome = match mailer.send(&outgoing).await {
             Ok(()) => Outcome::Sent,
             Err(err) => Outcome::Failed { error: err.message, permanent: err.permanent },
@@ -335,14 +376,19 @@ impl Workers {
         let endpoint = match webhook_endpoint::Entity::find_by_id(endpoint_id).one(self.db.conn()).await {
             Ok(Some(endpoint)) if endpoint.disabled_at.is_none() => endpoint,
             Ok(_) => return self.settle(&d, Outcome::Skipped("the endpoint is disabled or gone")).await,
-            Err(err) => return self.settle(&d, Outcome::Failed { error: err.to_string(), permanent: false }).await,
+            Err(err) => {
+                return self.settle(&d, Outcome::Failed { error: err.to_string(), permanent: false }).await;
+            }
         };
         let body = match compose::webhook(self.db.conn(), &endpoint, &d).await {
             Ok(Ok(body)) => body,
             Ok(Err(skip)) => return self.settle(&d, Outcome::Skipped(skip)).await,
-            Err(err) => return self.settle(&d, Outcome::Failed { error: err.to_string(), permanent: false }).await,
+            Err(err) => {
+                return self.settle(&d, Outcome::Failed { error: err.to_string(), permanent: false }).await;
+            }
         };
-        let outcome = match webhook::send(&self.db, &self.deliverer, endpoint_id, &d.message_id, &body).await {
+        let outcome = match webhook::send(&self.db, &self.deliverer, endpoint_id, &d.message_id, &body).await
+        {
             Ok(Sent::Skipped) => Outcome::Skipped("the endpoint is disabled or gone"),
             Ok(Sent::Attempted { retry: None, .. }) => Outcome::Sent,
             Ok(Sent::Attempted { attempt, retry: Some(Retry::After(pause)) }) => {
@@ -384,7 +430,9 @@ impl Workers {
         };
         match written.await {
             Ok(()) => Counters::add(&self.counters().queued, DeliveryChannel::Email, 1),
-            Err(err) => tracing::warn!(error = %err, endpoint = endpoint.id, "cannot queue the mail to a disabled endpoint's owner"),
+            Err(err) => {
+                tracing::warn!(error = %err, endpoint = endpoint.id, "cannot queue the mail to a disabled endpoint's owner")
+            }
         }
     }
 
@@ -408,19 +456,23 @@ impl Workers {
             }
             Outcome::Retry { error, after } => {
                 Counters::add(&counters.retried, d.channel, 1);
-                let at = Utc::now() + chrono::Duration::from_std(*after).unwrap_or(chrono::Duration::hours(1));
+                let at =
+                    Utc::now() + chrono::Duration::from_std(*after).unwrap_or(chrono::Duration::hours(1));
                 deliveries::failed(&self.db, d.id, error, Some(at)).await
             }
             Outcome::Failed { error, permanent } => {
                 // An e-mail that failed for a passing reason follows the webhooks' schedule.
                 let retry = match (*permanent, d.channel) {
-                    (false, DeliveryChannel::Email) => after_failure(u32::try_from(d.attempts + 1).unwrap_or(u32::MAX), jitter()),
+                    (false, DeliveryChannel::Email) => {
+                        after_failure(u32::try_from(d.attempts + 1).unwrap_or(u32::MAX), jitter())
+                    }
                     _ => Retry::GiveUp,
                 };
                 match retry {
                     Retry::After(pause) => {
                         Counters::add(&counters.retried, d.channel, 1);
-                        let at = Utc::now() + chrono::Duration::from_std(pause).unwrap_or(chrono::Duration::hours(1));
+                        let at = Utc::now()
+                            + chrono::Duration::from_std(pause).unwrap_or(chrono::Duration::hours(1));
                         deliveries::failed(&self.db, d.id, error, Some(at)).await
                     }
                     Retry::GiveUp => {

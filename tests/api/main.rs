@@ -21,6 +21,7 @@ mod lists;
 mod needs;
 mod node;
 mod notifications;
+mod notify_delivery;
 mod notify_queue;
 mod organisations;
 mod organisations_data;

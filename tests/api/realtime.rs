@@ -100,7 +100,7 @@ impl Client {
 const NEED_EVENTS: &str = "subscription($f: NeedEventFilter) { needEvents(filter: $f) { kind to reason
     relatedNeed { id } municipality { code } } }";
 
-async fn submit(app: &TestApp, token: &str, title: &str, draft: bool) -> Value {
+pub async fn submit(app: &TestApp, token: &str, title: &str, draft: bool) -> Value {
     let theme = app.data("{ themes(first: 1) { nodes { id } } }").await["themes"]["nodes"][0]["id"].clone();
     let mut input = need_input(title, &theme);
     input["draft"] = json!(draft);
@@ -114,7 +114,7 @@ async fn submit(app: &TestApp, token: &str, title: &str, draft: bool) -> Value {
 }
 
 /// A prioritised need, through a closed round; returns its id.
-async fn prioritised(app: &TestApp, c: &Cast, title: &str) -> Value {
+pub async fn prioritised(app: &TestApp, c: &Cast, title: &str) -> Value {
     let need = accepted_need(app, &c.bergen, &c.cluster_coordinator, title).await;
     let (opened, _) = open_round(app, &c.coordinator, &[&need], 1).await;
     score(app, &c.cluster_coordinator, "scoreNeed", &opened["round"]["id"], &need, all(4)).await;
@@ -128,7 +128,7 @@ async fn prioritised(app: &TestApp, c: &Cast, title: &str) -> Value {
 }
 
 /// Drafts and opens a commission for `need` with `product` (a product type id).
-async fn open_commission(
+pub async fn open_commission(
     app: &TestApp,
     coordinator: &str,
     need: &Value,

@@ -11,10 +11,7 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
 };
 
-use crate::{
-    db::notify::webhooks::kinds_of,
-    domain::notify::Audience,
-};
+use crate::{db::notify::webhooks::kinds_of, domain::notify::Audience};
 
 const UNIT_MEMBERS: [Role; 2] = [Role::UnitMember, Role::MunicipalityMember];
 const UNIT_COORDINATORS: [Role; 2] = [Role::UnitCoordinator, Role::ClusterCoordinator];

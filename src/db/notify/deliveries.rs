@@ -82,7 +82,11 @@ fn due(channel: DeliveryChannel, now: DateTime<Utc>) -> sea_orm::Select<delivery
 }
 
 /// Whether any delivery of `channel` is due, read without taking the writer.
-pub async fn any_due(db: &impl ConnectionTrait, channel: DeliveryChannel, now: DateTime<Utc>) -> Result<bool, DbErr> {
+pub async fn any_due(
+    db: &impl ConnectionTrait,
+    channel: DeliveryChannel,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
     let first: Option<i32> =
         due(channel, now).select_only().column(delivery::Column::Id).limit(1).into_tuple().one(db).await?;
     Ok(first.is_some())

@@ -42,9 +42,12 @@ pub fn both_databases(arguments: TokenStream, item: TokenStream) -> TokenStream 
         match syn::parse::<syn::Path>(arguments) {
             Ok(path) => Some(path),
             Err(err) => {
-                return Error::new(err.span(), "#[both_databases(adjust)] takes the path of a `fn(&mut Settings)`")
-                    .to_compile_error()
-                    .into();
+                return Error::new(
+                    err.span(),
+                    "#[both_databases(adjust)] takes the path of a `fn(&mut Settings)`",
+                )
+                .to_compile_error()
+                .into();
             }
         }
     };
