@@ -9,13 +9,16 @@ use std::time::Duration;
 
 use chrono::Utc;
 use entity::{delivery, enums::DeliveryStatus};
-use knowledge_hub::{config::Settings, graphql::ids::GlobalId};
+use knowledge_hub::{
+    config::{RoleArg, Settings},
+    graphql::ids::GlobalId,
+};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr};
 use serde_json::{Value, json};
 
 use crate::{
     helpers::{Backend, TestApp, cast},
-    support::SmtpSink,
+    support::{SmtpSink, WebhookReceiver},
 };
 
 /// Runs `async fn name(backend)` as `name::sqlite` and `name::postgres`.
@@ -38,6 +41,8 @@ on_both_databases!(
     a_returned_need_mails_its_followers_each_in_their_language,
     the_digest_groups_a_days_events_into_one_mail,
     a_commission_a_person_may_no_longer_see_is_not_mailed,
+    a_receiver_failing_four_times_gets_the_fifth_attempt_signed_as_the_specification_says,
+    killing_the_hub_between_send_and_mark_sends_once_more_with_the_same_id,
 );
 
 /// A hub that mails through `sink`, looks for due work every 100 ms, and may deliver webhooks to
@@ -221,4 +226,168 @@ async fn a_commission_a_person_may_no_longer_see_is_not_mailed(backend: Backend)
     assert!(mails_to(&sink.received(), "sofie.dahl@example.no").is_empty());
     let metrics = app.client.get(app.url("/metrics")).send().await.expect("sent").text().await.expect("text");
     assert!(metrics.contains("hub_notifications_skipped_total{channel=\"email\"} 1"), "{metrics}");
+}
+
+/// Makes every delivery waiting for a retry due now: the backoff's pause has passed.
+async fn hurry(app: &TestApp) {
+    delivery::Entity::update_many()
+        .col_expr(delivery::Column::DueAt, Expr::value(Utc::now() - chrono::Duration::seconds(1)))
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Queued))
+        .filter(delivery::Column::Digest.eq(false))
+        .exec(app.db().conn())
+        .await
+        .expect("updated");
+}
+
+/// A need submitted in Bergen reaches the webhook endpoint Bergen's coordinator registered,
+/// signed as the Standard Webhooks specification says (the receiver verifies each request with
+/// the specification's reference library); the receiver fails four times, and the fifth attempt,
+/// after the backoff, delivers the same message id. Every attempt is visible through the API.
+async fn a_receiver_failing_four_times_gets_the_fifth_attempt_signed_as_the_specification_says(
+    backend: Backend,
+) {
+    let sink = SmtpSink::start().await;
+    let app = hub(backend, &sink, |_| {}).await;
+    let c = cast(&app).await;
+    let mut receiver = WebhookReceiver::start().await;
+    let registered = app
+        .data_as(
+            &c.cluster_coordinator,
+            "mutation($input: RegisterWebhookInput!) { registerWebhook(input: $input) { webhook { id } secret userErrors { message } } }",
+            json!({ "input": { "organisation": "4601", "url": receiver.url("127.0.0.1"), "events": ["NEED_CREATED"] } }),
+        )
+        .await;
+    let secret = registered["registerWebhook"]["secret"].as_str().expect("the secret, once").to_owned();
+    receiver.program(&[&secret], 4, 503).await;
+
+    let need = submit(&app, &c.bergen, "Leseopplæring i Bergen").await;
+    let mut seen = Vec::new();
+    while seen.len() < 5 {
+        let request = receiver.received(Duration::from_secs(20)).await.expect("an attempt arrives");
+        seen.push(request);
+        // The backoff's pause (5 s, 30 s, 2 min, ...) passes at once.
+        settled(&app).await;
+        hurry(&app).await;
+    }
+    let ids: Vec<&Value> = seen.iter().map(|r| &r["id"]).collect();
+    assert!(ids.iter().all(|id| *id == ids[0]), "one message id on every attempt: {ids:?}");
+    assert!(seen.iter().all(|r| r["verified"][0] == true), "each verifies: {seen:#?}");
+    assert_eq!(
+        seen.iter().map(|r| r["status"].as_u64()).collect::<Vec<_>>(),
+        [503, 503, 503, 503, 200].map(Some)
+    );
+    let body: Value = serde_json::from_str(seen[4]["body"].as_str().expect("the body")).expect("JSON");
+    assert_eq!(body["type"], "need.created");
+    assert_eq!(body["data"]["need"], need);
+    assert!(receiver.received(Duration::from_millis(500)).await.is_none(), "nothing after the success");
+
+    let all = settled(&app).await;
+    let hook = all.iter().find(|d| d.endpoint_id.is_some()).expect("the webhook's delivery");
+    assert_eq!((hook.status, hook.attempts), (DeliveryStatus::Sent, 5), "{hook:#?}");
+    let attempts = app
+        .data_as(
+            &c.cluster_coordinator,
+            "query($id: ID!) { node(id: $id) { ... on WebhookEndpoint { attempts(first: 10) { nodes { statusCode } } } } }",
+            json!({ "id": registered["registerWebhook"]["webhook"]["id"] }),
+        )
+        .await;
+    let codes: Vec<u64> = attempts["node"]["attempts"]["nodes"]
+        .as_array()
+        .expect("attempts")
+        .iter()
+        .filter_map(|a| a["statusCode"].as_u64())
+        .collect();
+    assert_eq!(codes, [200, 503, 503, 503, 503], "newest first");
+    let metrics = app.client.get(app.url("/metrics")).send().await.expect("sent").text().await.expect("text");
+    assert!(metrics.contains("hub_notifications_retried_total{channel=\"webhook\"} 4"), "{metrics}");
+    assert!(metrics.contains("hub_notifications_sent_total{channel=\"webhook\"} 1"), "{metrics}");
+}
+
+/// The hub is killed (SIGKILL) after the SMTP server took a mail and before the hub heard its
+/// answer, so before it could mark the mail sent. When the lease runs out another instance sends
+/// it again, once, with the same `Message-ID`, and marks it.
+async fn killing_the_hub_between_send_and_mark_sends_once_more_with_the_same_id(backend: Backend) {
+    let sink = SmtpSink::answering_after(Duration::from_secs(3)).await;
+    // This instance serves the requests and sends nothing.
+    let app = TestApp::spawn_with(backend, crate::helpers::without_workers).await;
+    let ingrid = app.token_for("Ingrid Berg", RoleArg::UnitMember, "4601").await;
+    let ola = app.token_for("Ola Hansen", RoleArg::UnitCoordinator, "kunnskapskommunen").await;
+    let need = submit(&app, &ingrid, "Trafikktryggleik ved skulane").await;
+    app.data_as(
+        &ola,
+        "mutation($n: ID!) { returnNeed(input: { need: $n, version: 1, reason: \"Kva skular gjeld det?\" }) { need { status } } }",
+        json!({ "n": need }),
+    )
+    .await;
+
+    // A hub process sends the mail and is killed while it waits for the server's answer.
+    let settings = sink.settings();
+    let mut doomed = tokio::process::Command::new(crate::cli::BIN)
+        .args(["--database-url", &app.database_url, "--bind", "127.0.0.1:0"])
+        .args(["--smtp-host", "127.0.0.1", "--smtp-port", &settings.smtp_port.expect("a port").to_string()])
+        .args(["--smtp-security", "none", "--notify-lease-secs", "2", "--notify-poll-ms", "100"])
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the hub starts");
+    let first = sink.wait_for(1).await;
+    assert_eq!(first.len(), 1, "the doomed hub sent the mail");
+    doomed.kill().await.expect("killed");
+    let held = delivery::Entity::find().all(app.db().conn()).await.expect("read");
+    let immediate: Vec<_> = held.iter().filter(|d| !d.digest).collect();
+    assert_eq!(immediate.len(), 1, "{held:#?}");
+    assert_eq!(immediate[0].status, DeliveryStatus::Queued, "not marked: the hub died first");
+
+    // Another instance takes it when the lease has run out.
+    let mail = sink.settings();
+    let survivor = TestApp::spawn_on(app.database_url.clone(), move |s| {
+        s.mail = mail;
+        s.notify_poll_ms = 100;
+        s.notify_lease_secs = 2;
+    })
+    .await;
+    let both = sink.wait_for(2).await;
+    assert_eq!(both.len(), 2, "{both:#?}");
+    assert_eq!(both[0]["messageId"], both[1]["messageId"], "the same Message-ID");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let all = settled(&survivor).await;
+    let sent: Vec<_> = all.iter().filter(|d| !d.digest).collect();
+    assert_eq!((sent[0].status, sent[0].attempts), (DeliveryStatus::Sent, 1), "{sent:#?}");
+    assert_eq!(sink.received().len(), 2, "at most one duplicate");
+}
+
+/// Two instances on one PostgreSQL database share the work and send each message once.
+#[tokio::test]
+async fn two_instances_on_one_postgresql_send_each_message_once() {
+    let sink = SmtpSink::start().await;
+    let one = hub(Backend::Postgres, &sink, |_| {}).await;
+    let mail = sink.settings();
+    let two = TestApp::spawn_on(one.database_url.clone(), move |s| {
+        s.mail = mail;
+        s.notify_poll_ms = 100;
+    })
+    .await;
+    let c = cast(&one).await;
+    let mut needs = Vec::new();
+    for i in 0..15 {
+        needs.push(submit(&two, &c.bergen, &format!("Behov nummer {i}")).await);
+    }
+    for need in &needs {
+        one.data_as(
+            &c.cluster_coordinator,
+            "mutation($n: ID!) { returnNeed(input: { need: $n, version: 1, reason: \"Meir, takk.\" }) { need { status } } }",
+            json!({ "n": need }),
+        )
+        .await;
+    }
+    // Ingrid and Per, each told at once of each of the 15 returns.
+    let mails = sink.wait_for(30).await;
+    settled(&one).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mails = if sink.received().len() > mails.len() { sink.received() } else { mails };
+    let mut ids: Vec<&str> = mails.iter().map(|m| m["messageId"].as_str().expect("a Message-ID")).collect();
+    assert_eq!(ids.len(), 30, "{ids:?}");
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 30, "each message once");
 }

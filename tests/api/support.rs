@@ -53,6 +53,11 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub async fn start() -> Self {
+        Self::answering_after(Duration::ZERO).await
+    }
+
+    /// A sink that keeps each mail at once but answers 250 only after `delay`.
+    pub async fn answering_after(delay: Duration) -> Self {
         let support = tokio::task::spawn_blocking(node_support).await.expect("installed");
         let dir = tempfile::tempdir().expect("a temporary directory");
         let mails = dir.path().join("mails.jsonl");
@@ -60,6 +65,7 @@ impl SmtpSink {
             .current_dir(&support)
             .arg("smtp-sink.js")
             .arg(&mails)
+            .arg(delay.as_millis().to_string())
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()

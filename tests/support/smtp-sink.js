@@ -1,8 +1,9 @@
-// A real SMTP server for the API tests (tests/api/smtp.rs starts it): `node smtp-sink.js FILE`
-// listens on a free port of 127.0.0.1, prints `listening PORT`, and appends each mail it accepts
-// to FILE as one JSON line: the envelope, the raw message, and what mailparser reads in it (the
-// subject, Message-ID, text and HTML parts, and the raw header lines). A mail is written before
-// the server answers 250, so a sender that got its answer finds it in FILE.
+// A real SMTP server for the API tests (tests/api/support.rs starts it): `node smtp-sink.js FILE
+// [DELAY_MS]` listens on a free port of 127.0.0.1, prints `listening PORT`, and appends each mail
+// it accepts to FILE as one JSON line: the envelope, the raw message, and what mailparser reads in
+// it (the subject, Message-ID, text and HTML parts, and the raw header lines). A mail is written
+// before the server answers 250, so a sender that got its answer finds it in FILE; with DELAY_MS
+// the answer comes that much later (a test kills the sender in between).
 'use strict';
 
 const fs = require('fs');
@@ -10,6 +11,7 @@ const { SMTPServer } = require('smtp-server');
 const { simpleParser } = require('mailparser');
 
 const out = process.argv[2];
+const delay = Number(process.argv[3] || 0);
 if (!out) {
   console.error('usage: node smtp-sink.js FILE');
   process.exit(2);
@@ -45,7 +47,7 @@ const server = new SMTPServer({
           headers,
         };
         fs.appendFileSync(out, JSON.stringify(mail) + '\n');
-        callback();
+        setTimeout(() => callback(), delay);
       } catch (err) {
         callback(err);
       }
