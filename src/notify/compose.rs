@@ -12,11 +12,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use entity::{
-    commission, commission_event, delivery,
+    delivery,
     enums::{Cadence, CommissionEventKind, DeliveryTopic, NotificationKind, Role, WebhookEventKind},
-    institution, need, need_event, organisation, partnership, person, webhook_endpoint,
+    need, person, webhook_endpoint,
 };
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::{
@@ -26,10 +25,15 @@ use crate::{
         viewer::{Grant, Identity},
     },
     db::{
+        Db,
         identity::grants_of,
-        notify::{audience, preferences},
+        notify::{
+            audience, preferences,
+            subjects::{self, organisation_name, partnership_name},
+        },
     },
     domain::nodes::NodeType,
+    error::AppError,
     graphql::ids::GlobalId,
     notify::{
         Notifier,
@@ -48,9 +52,9 @@ pub struct Recipient {
 
 /// The person `person_id` and their rights now (every membership they hold: a mail is not
 /// bound by any one token); `None` when the person is gone.
-pub async fn recipient(db: &impl ConnectionTrait, person_id: i32) -> Result<Option<Recipient>, DbErr> {
-    let Some(person) = person::Entity::find_by_id(person_id).one(db).await? else { return Ok(None) };
-    let grants = grants_of(db, &[person_id]).await?.remove(&person_id).unwrap_or_default();
+pub async fn recipient(db: &Db, person_id: i32) -> Result<Option<Recipient>, AppError> {
+    let Some(person) = subjects::person(db.conn(), person_id).await? else { return Ok(None) };
+    let grants = grants_of(db.conn(), &[person_id]).await?.remove(&person_id).unwrap_or_default();
     let identity = Identity {
         person_id,
         // Not a token's: the person's own rights, as a mail is sent on no one's request.
@@ -74,16 +78,16 @@ pub struct Composed {
 
 /// One mail's content for `to`; or why it is not sent.
 pub async fn email(
-    db: &impl ConnectionTrait,
+    db: &Db,
     notifier: &Notifier,
     to: &Recipient,
     d: &delivery::Model,
-) -> Result<Result<Composed, Skip>, DbErr> {
+) -> Result<Result<Composed, Skip>, AppError> {
     // A mail about the recipient's own endpoint, which the hub disabled, is not of a kind they
     // choose; unsubscribing from it stops every kind.
     let kind = d.notification_kind;
     if let Some(kind) = kind {
-        let cadence = preferences::cadences(db, &[to.person.id], kind).await?;
+        let cadence = preferences::cadences(db.conn(), &[to.person.id], kind).await?;
         if cadence.first().is_none_or(|(_, c)| *c == Cadence::Off) {
             return Ok(Err("the recipient turned this kind off"));
         }
@@ -94,18 +98,18 @@ pub async fn email(
     let frame = Frame { recipient: &to.person.name, unsubscribe: &unsubscribe, language: to.person.language };
     let rendered = match d.topic {
         DeliveryTopic::Need => {
-            let Some((event, need)) = need_event_of(db, d.subject_id).await? else { return Ok(Err(GONE)) };
+            let Some((event, need)) = subjects::need_event(db.conn(), d.subject_id).await? else { return Ok(Err(GONE)) };
             if !sees_need(&to.viewer, &need) {
                 return Ok(Err(HIDDEN));
             }
             let link = notifier.links.object(NodeType::Need, need.id);
             match kind.unwrap_or(NotificationKind::NeedStatusChanged) {
                 NotificationKind::NeedCosigned => {
-                    let cosigner = organisation_name(db, event.organisation_id).await?;
+                    let cosigner = organisation_name(db.conn(), event.organisation_id).await?;
                     frame.render(link.clone(), templates::NeedCosigned { need: need.title.clone(), cosigner })
                 }
                 NotificationKind::NewNeedInMyUnits => {
-                    let raised_in = organisation_name(db, need.organisation_id).await?;
+                    let raised_in = organisation_name(db.conn(), need.organisation_id).await?;
                     let unit = reviewing_unit(db, &to.viewer, &need).await?;
                     frame.render(
                         link.clone(),
@@ -128,7 +132,7 @@ pub async fn email(
             .map(|r| (r, link))
         }
         DeliveryTopic::Commission => {
-            let Some((event, commission)) = commission_event_of(db, d.subject_id).await? else {
+            let Some((event, commission)) = subjects::commission_event(db.conn(), d.subject_id).await? else {
                 return Ok(Err(GONE));
             };
             if !to.viewer.can(Action::SeeCommission {
@@ -144,7 +148,7 @@ pub async fn email(
                 };
                 let content = templates::CommissionOpened {
                     commission: commission.question.clone(),
-                    partnership: partnership_name(db, commission.partnership_id).await?,
+                    partnership: partnership_name(db.conn(), commission.partnership_id).await?,
                     institution,
                     deadline: commission.deadline,
                 };
@@ -162,7 +166,7 @@ pub async fn email(
             .map(|r| (r, link))
         }
         DeliveryTopic::Endpoint => {
-            let Some(endpoint) = webhook_endpoint::Entity::find_by_id(d.subject_id).one(db).await? else {
+            let Some(endpoint) = crate::db::notify::webhooks::find(db.conn(), d.subject_id).await? else {
                 return Ok(Err(GONE));
             };
             let link = notifier.links.object(NodeType::WebhookEndpoint, endpoint.id);
@@ -207,42 +211,13 @@ fn sees_need(viewer: &Viewer, need: &need::Model) -> bool {
         .is_some_and(|organisation_id| viewer.can(Action::SeeNeed { status: need.status, organisation_id }))
 }
 
-async fn need_event_of(
-    db: &impl ConnectionTrait,
-    id: i32,
-) -> Result<Option<(need_event::Model, need::Model)>, DbErr> {
-    let Some(event) = need_event::Entity::find_by_id(id).one(db).await? else { return Ok(None) };
-    Ok(need::Entity::find_by_id(event.need_id).one(db).await?.map(|need| (event, need)))
-}
-
-async fn commission_event_of(
-    db: &impl ConnectionTrait,
-    id: i32,
-) -> Result<Option<(commission_event::Model, commission::Model)>, DbErr> {
-    let Some(event) = commission_event::Entity::find_by_id(id).one(db).await? else { return Ok(None) };
-    Ok(commission::Entity::find_by_id(event.commission_id).one(db).await?.map(|c| (event, c)))
-}
-
-async fn organisation_name(db: &impl ConnectionTrait, id: Option<i32>) -> Result<String, DbErr> {
-    let Some(id) = id else { return Ok(String::new()) };
-    Ok(organisation::Entity::find_by_id(id).one(db).await?.map(|o| o.name).unwrap_or_default())
-}
-
-async fn partnership_name(db: &impl ConnectionTrait, id: i32) -> Result<String, DbErr> {
-    Ok(partnership::Entity::find_by_id(id).one(db).await?.map(|p| p.name).unwrap_or_default())
-}
-
 /// The partnership (its pool) or the unit above the need through which the recipient reviews it.
-async fn reviewing_unit(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    need: &need::Model,
-) -> Result<String, DbErr> {
+async fn reviewing_unit(db: &Db, viewer: &Viewer, need: &need::Model) -> Result<String, AppError> {
     if let Some(pool) = need.partnership_id.filter(|p| viewer.is_coordinator_of(*p)) {
-        return partnership_name(db, pool).await;
+        return Ok(partnership_name(db.conn(), pool).await?);
     }
     let above = match need.organisation_id {
-        Some(unit) => audience::organisations_above(db, unit).await?,
+        Some(unit) => audience::organisations_above(db.conn(), unit).await?,
         None => Vec::new(),
     };
     let theirs = viewer
@@ -251,15 +226,15 @@ async fn reviewing_unit(
         .filter(|g: &&Grant| matches!(g.role.current(), Role::UnitCoordinator))
         .find_map(|g| g.organisation_id.filter(|o| above.contains(o)));
     match theirs {
-        Some(unit) => organisation_name(db, Some(unit)).await,
+        Some(unit) => Ok(organisation_name(db.conn(), Some(unit)).await?),
         None => Ok(String::new()),
     }
 }
 
 /// The name of an institution the recipient is a member of.
-async fn institution_of(db: &impl ConnectionTrait, viewer: &Viewer) -> Result<Option<String>, DbErr> {
+async fn institution_of(db: &Db, viewer: &Viewer) -> Result<Option<String>, AppError> {
     let Some(id) = viewer.member_institutions().first().copied() else { return Ok(None) };
-    Ok(institution::Entity::find_by_id(id).one(db).await?.map(|i| i.name))
+    Ok(subjects::institution_name(db.conn(), id).await?)
 }
 
 /// The `type` of a webhook of `kind`, as the specification names events (`group.event`).
@@ -278,10 +253,10 @@ pub fn webhook_type(kind: WebhookEventKind) -> &'static str {
 /// A webhook's body for `endpoint`; or why it is not sent (the endpoint no longer subscribes to
 /// the kind, or a member of its organisation may not see what it tells of).
 pub async fn webhook(
-    db: &impl ConnectionTrait,
+    db: &Db,
     endpoint: &webhook_endpoint::Model,
     d: &delivery::Model,
-) -> Result<Result<Vec<u8>, Skip>, DbErr> {
+) -> Result<Result<Vec<u8>, Skip>, AppError> {
     let Some(kind) = d.webhook_kind else { return Ok(Err("no kind of event")) };
     if !crate::db::notify::webhooks::kinds_of(&endpoint.event_kinds).contains(&kind) {
         return Ok(Err("the endpoint no longer subscribes to this kind"));
@@ -289,7 +264,7 @@ pub async fn webhook(
     let viewer = organisation_member(db, endpoint.organisation_id).await?;
     let (occurred_at, data): (DateTime<Utc>, Value) = match d.topic {
         DeliveryTopic::Need => {
-            let Some((event, need)) = need_event_of(db, d.subject_id).await? else { return Ok(Err(GONE)) };
+            let Some((event, need)) = subjects::need_event(db.conn(), d.subject_id).await? else { return Ok(Err(GONE)) };
             if !sees_need(&viewer, &need) {
                 return Ok(Err(HIDDEN));
             }
@@ -309,7 +284,7 @@ pub async fn webhook(
             )
         }
         DeliveryTopic::Commission => {
-            let Some((event, commission)) = commission_event_of(db, d.subject_id).await? else {
+            let Some((event, commission)) = subjects::commission_event(db.conn(), d.subject_id).await? else {
                 return Ok(Err(GONE));
             };
             if !viewer.can(Action::SeeCommission {
@@ -342,18 +317,15 @@ fn node(node_type: NodeType, id: i32) -> String {
 }
 
 /// What a member of `organisation` may see: a unit's member, or an institution's when it is one.
-async fn organisation_member(db: &impl ConnectionTrait, organisation: i32) -> Result<Viewer, DbErr> {
-    let institution = institution::Entity::find()
-        .filter(institution::Column::OrganisationId.eq(organisation))
-        .one(db)
-        .await?;
+async fn organisation_member(db: &Db, organisation: i32) -> Result<Viewer, AppError> {
+    let institution = subjects::institution_of_organisation(db.conn(), organisation).await?;
     let grant = Grant {
         membership_id: 0,
         role: if institution.is_some() { Role::InstitutionMember } else { Role::UnitMember },
         partnership_id: None,
         organisation_id: Some(organisation),
         institution_id: institution.map(|i| i.id),
-        ancestors: audience::organisations_above(db, organisation).await?,
+        ancestors: audience::organisations_above(db.conn(), organisation).await?,
         partnerships: Vec::new(),
         managed_by: Vec::new(),
         national: false,

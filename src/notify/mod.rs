@@ -12,7 +12,6 @@
 //! What the hub holds for it is a [`Notifier`], built at start-up.
 
 pub mod compose;
-pub mod fanout;
 pub mod links;
 pub mod mail;
 pub mod templates;

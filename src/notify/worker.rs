@@ -25,13 +25,15 @@ use entity::{
     webhook_endpoint,
 };
 use futures_util::StreamExt;
-use sea_orm::EntityTrait;
 use tokio::sync::{Notify, broadcast, watch};
 
 use crate::{
     db::{
         Db,
-        notify::deliveries::{self, NewDelivery},
+        notify::{
+            deliveries::{self, NewDelivery, Take},
+            fanout,
+        },
     },
     domain::{
         time::norway_offset_hours,
@@ -41,7 +43,6 @@ use crate::{
     notify::{
         Notifier,
         compose::{self, Composed},
-        fanout,
         mail::OutgoingMail,
         templates::{Digest, DigestItem, Mail},
         webhook::{self, Deliverer, Sent, jitter},
@@ -226,9 +227,19 @@ impl Workers {
 
     /// Sends every delivery of `channel` that is due, batch by batch.
     pub async fn send_due(&self, channel: DeliveryChannel) {
+        // E-mail: the single mails first, then the digests.
+        let mut digests = false;
         loop {
             let lease = chrono::Duration::from_std(self.timing.lease).unwrap_or(chrono::Duration::minutes(2));
-            let batch = match deliveries::claim_due(&self.db, channel, Utc::now(), lease, CLAIM).await {
+            let take = match channel {
+                DeliveryChannel::Email if digests => Take::Digests,
+                channel => Take::Single(channel),
+            };
+            let batch = match deliveries::claim_due(&self.db, take, Utc::now(), lease, CLAIM).await {
+                Ok(batch) if batch.is_empty() && take == Take::Single(DeliveryChannel::Email) => {
+                    digests = true;
+                    continue;
+                }
                 Ok(batch) if batch.is_empty() => return,
                 Ok(batch) => batch,
                 Err(err) => {
@@ -300,11 +311,11 @@ impl Workers {
         d: &delivery::Model,
     ) -> Result<Result<((String, String), Composed), compose::Skip>, String> {
         let person = d.person_id.unwrap_or_default();
-        let Some(to) = compose::recipient(self.db.conn(), person).await.map_err(|e| e.to_string())? else {
+        let Some(to) = compose::recipient(&self.db, person).await.map_err(|e| e.to_string())? else {
             return Ok(Err("the recipient is gone"));
         };
         let composed =
-            compose::email(self.db.conn(), &self.notifier, &to, d).await.map_err(|e| e.to_string())?;
+            compose::email(&self.db, &self.notifier, &to, d).await.map_err(|e| e.to_string())?;
         Ok(composed.map(|c| ((to.person.email.clone(), to.person.name.clone()), c)))
     }
 
@@ -373,14 +384,14 @@ impl Workers {
 
     async fn send_webhook(&self, d: delivery::Model) {
         let endpoint_id = d.endpoint_id.unwrap_or_default();
-        let endpoint = match webhook_endpoint::Entity::find_by_id(endpoint_id).one(self.db.conn()).await {
+        let endpoint = match crate::db::notify::webhooks::find(self.db.conn(), endpoint_id).await {
             Ok(Some(endpoint)) if endpoint.disabled_at.is_none() => endpoint,
             Ok(_) => return self.settle(&d, Outcome::Skipped("the endpoint is disabled or gone")).await,
             Err(err) => {
                 return self.settle(&d, Outcome::Failed { error: err.to_string(), permanent: false }).await;
             }
         };
-        let body = match compose::webhook(self.db.conn(), &endpoint, &d).await {
+        let body = match compose::webhook(&self.db, &endpoint, &d).await {
             Ok(Ok(body)) => body,
             Ok(Err(skip)) => return self.settle(&d, Outcome::Skipped(skip)).await,
             Err(err) => {

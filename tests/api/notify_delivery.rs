@@ -43,6 +43,8 @@ on_both_databases!(
     a_commission_a_person_may_no_longer_see_is_not_mailed,
     a_receiver_failing_four_times_gets_the_fifth_attempt_signed_as_the_specification_says,
     killing_the_hub_between_send_and_mark_sends_once_more_with_the_same_id,
+    a_mutation_does_not_wait_for_a_slow_smtp_server,
+    an_endpoint_failing_for_a_day_is_disabled_and_its_owner_mailed,
 );
 
 /// A hub that mails through `sink`, looks for due work every 100 ms, and may deliver webhooks to
@@ -390,4 +392,68 @@ async fn two_instances_on_one_postgresql_send_each_message_once() {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), 30, "each message once");
+}
+
+/// Sending never holds up a mutation: while the SMTP server holds its answer to a mail (the
+/// delivery taken and in flight), a mutation that queues more mail commits and answers.
+async fn a_mutation_does_not_wait_for_a_slow_smtp_server(backend: Backend) {
+    let sink = SmtpSink::answering_after(Duration::from_secs(5)).await;
+    let app = hub(backend, &sink, |_| {}).await;
+    let c = cast(&app).await;
+    let need = submit(&app, &c.bergen, "Kollektivtilbodet om kvelden").await;
+    let returning = "mutation($n: ID!, $v: Int!) { returnNeed(input: { need: $n, version: $v, reason: \"Meir om kveldsruter.\" }) { need { version } } }";
+    let v = app.data_as(&c.cluster_coordinator, returning, json!({ "n": need, "v": 1 })).await["returnNeed"]["need"]["version"].clone();
+    assert_eq!(sink.wait_for(1).await.len(), 1, "the server has the first mail and holds its answer");
+    let in_flight = |all: &[delivery::Model]| all.iter().any(|d| d.status == DeliveryStatus::Queued && d.claimed_until.is_some());
+    let before = delivery::Entity::find().all(app.db().conn()).await.expect("read");
+    assert!(in_flight(&before), "a delivery is being sent: {before:#?}");
+
+    // Bergen resubmits and is returned again while the first mails are still in flight.
+    let resubmit = "mutation($n: ID!, $v: Int!) { resubmitNeed(input: { need: $n, version: $v }) { need { version } } }";
+    let v = app.data_as(&c.bergen, resubmit, json!({ "n": need, "v": v })).await["resubmitNeed"]["need"]["version"].clone();
+    let answer = app.data_as(&c.cluster_coordinator, returning, json!({ "n": need, "v": v })).await;
+    assert!(answer["returnNeed"]["need"]["version"].is_number(), "{answer}");
+    let during = delivery::Entity::find().all(app.db().conn()).await.expect("read");
+    assert!(in_flight(&during), "the mutations committed while the first mails were unanswered");
+}
+
+/// An endpoint that fails every attempt of the schedule is disabled by the hub, and whoever
+/// registered it is mailed, in their language, with the endpoint's URL.
+async fn an_endpoint_failing_for_a_day_is_disabled_and_its_owner_mailed(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let app = hub(backend, &sink, |_| {}).await;
+    let c = cast(&app).await;
+    let mut receiver = WebhookReceiver::start().await;
+    let url = receiver.url("127.0.0.1");
+    let registered = app
+        .data_as(
+            &c.cluster_coordinator,
+            "mutation($input: RegisterWebhookInput!) { registerWebhook(input: $input) { webhook { id } secret } }",
+            json!({ "input": { "organisation": "4601", "url": url, "events": ["NEED_CREATED"] } }),
+        )
+        .await;
+    let secret = registered["registerWebhook"]["secret"].as_str().expect("the secret").to_owned();
+    receiver.program(&[&secret], 1_000, 500).await;
+    submit(&app, &c.bergen, "Vinterdrift av gang- og sykkelvegar").await;
+    let attempts = knowledge_hub::domain::webhooks::MAX_ATTEMPTS;
+    for _ in 0..attempts {
+        receiver.received(Duration::from_secs(20)).await.expect("an attempt arrives");
+        settled(&app).await;
+        hurry(&app).await;
+    }
+    let endpoint = app
+        .data_as(
+            &c.cluster_coordinator,
+            "query($id: ID!) { node(id: $id) { ... on WebhookEndpoint { disabledAt } } }",
+            json!({ "id": registered["registerWebhook"]["webhook"]["id"] }),
+        )
+        .await;
+    assert!(endpoint["node"]["disabledAt"].is_string(), "{endpoint}");
+    let to_ola = sink.wait_for(1).await;
+    let to_ola = mails_to(&to_ola, "ola.hansen@example.no");
+    assert_eq!(to_ola.len(), 1, "{to_ola:#?}");
+    assert!(to_ola[0]["text"].as_str().is_some_and(|t| t.contains(&url)), "{:#}", to_ola[0]);
+    assert!(receiver.received(Duration::from_millis(500)).await.is_none(), "no attempt after the last");
+    let metrics = app.client.get(app.url("/metrics")).send().await.expect("sent").text().await.expect("text");
+    assert!(metrics.contains("hub_notifications_failed_total{channel=\"webhook\"} 1"), "{metrics}");
 }

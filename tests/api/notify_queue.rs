@@ -9,7 +9,7 @@ use entity::enums::{DeliveryChannel, DeliveryStatus, DeliveryTopic, Notification
 use knowledge_hub::db::{
     Db,
     notify::{
-        deliveries::{self, NewDelivery},
+        deliveries::{self, NewDelivery, Take},
         pending::{self, Pending},
     },
     outbox::Topic,
@@ -162,11 +162,11 @@ async fn a_delivery_is_written_once_and_taken_by_one_worker_at_a_time(app: TestA
     let now = Utc::now();
     let lease = Duration::seconds(60);
     let webhooks =
-        deliveries::claim_due(db, DeliveryChannel::Webhook, now, lease, 10).await.expect("claimed");
+        deliveries::claim_due(db, Take::Single(DeliveryChannel::Webhook), now, lease, 10).await.expect("claimed");
     assert!(webhooks.is_empty(), "another channel's");
-    let first = deliveries::claim_due(db, DeliveryChannel::Email, now, lease, 2).await.expect("claimed");
+    let first = deliveries::claim_due(db, Take::Single(DeliveryChannel::Email), now, lease, 2).await.expect("claimed");
     assert_eq!(first.len(), 2);
-    let rest = deliveries::claim_due(db, DeliveryChannel::Email, now, lease, 10).await.expect("claimed");
+    let rest = deliveries::claim_due(db, Take::Single(DeliveryChannel::Email), now, lease, 10).await.expect("claimed");
     assert_eq!(rest.len(), 1, "what another worker holds is not taken");
     assert!(first.iter().all(|d| d.id != rest[0].id));
 
@@ -177,7 +177,7 @@ async fn a_delivery_is_written_once_and_taken_by_one_worker_at_a_time(app: TestA
         .expect("recorded");
     deliveries::failed(db, rest[0].id, "550 no such user", None).await.expect("recorded");
     let later = now + Duration::minutes(6);
-    let again = deliveries::claim_due(db, DeliveryChannel::Email, later, lease, 10).await.expect("claimed");
+    let again = deliveries::claim_due(db, Take::Single(DeliveryChannel::Email), later, lease, 10).await.expect("claimed");
     assert_eq!(again.iter().map(|d| (d.id, d.attempts)).collect::<Vec<_>>(), vec![(first[1].id, 1)]);
     let statuses: Vec<DeliveryStatus> = entity::delivery::Entity::find()
         .order_by_asc(entity::delivery::Column::Id)
@@ -202,13 +202,13 @@ async fn a_delivery_whose_worker_died_is_taken_again_with_the_same_message_id(ap
     txn.commit().await.expect("committed");
     let now = Utc::now();
     let lease = Duration::seconds(60);
-    let taken = deliveries::claim_due(db, DeliveryChannel::Email, now, lease, 10).await.expect("claimed");
+    let taken = deliveries::claim_due(db, Take::Single(DeliveryChannel::Email), now, lease, 10).await.expect("claimed");
     // ... the worker sends and dies here ...
-    let within = deliveries::claim_due(db, DeliveryChannel::Email, now + Duration::seconds(30), lease, 10)
+    let within = deliveries::claim_due(db, Take::Single(DeliveryChannel::Email), now + Duration::seconds(30), lease, 10)
         .await
         .expect("claimed");
     assert!(within.is_empty(), "held while the lease runs");
-    let after = deliveries::claim_due(db, DeliveryChannel::Email, now + Duration::seconds(61), lease, 10)
+    let after = deliveries::claim_due(db, Take::Single(DeliveryChannel::Email), now + Duration::seconds(61), lease, 10)
         .await
         .expect("claimed");
     assert_eq!(after.len(), 1);
@@ -225,8 +225,8 @@ async fn workers_of_two_instances_take_each_delivery_once(app: TestApp) {
     let now = Utc::now();
     let lease = Duration::seconds(60);
     let (a, b) = tokio::join!(
-        deliveries::claim_due(app.db(), DeliveryChannel::Email, now, lease, 12),
-        deliveries::claim_due(&other, DeliveryChannel::Email, now, lease, 12),
+        deliveries::claim_due(app.db(), Take::Single(DeliveryChannel::Email), now, lease, 12),
+        deliveries::claim_due(&other, Take::Single(DeliveryChannel::Email), now, lease, 12),
     );
     let (a, b) = (a.expect("claimed"), b.expect("claimed"));
     assert_eq!(a.len() + b.len(), 20, "{} and {}", a.len(), b.len());

@@ -68,11 +68,24 @@ pub async fn enqueue(txn: &impl ConnectionTrait, new: &[NewDelivery]) -> Result<
     Ok(written)
 }
 
-/// The deliveries of `channel` due at `now` and held by nobody, as `claim_due` would take them.
-fn due(channel: DeliveryChannel, now: DateTime<Utc>) -> sea_orm::Select<delivery::Entity> {
+/// What a worker takes: the deliveries of a channel sent one by one, or digests (e-mail
+/// collected into one mail per person and day, so taken a person's all at once).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Take {
+    Single(DeliveryChannel),
+    Digests,
+}
+
+/// The deliveries `take` names that are due at `now` and held by nobody.
+fn due(take: Take, now: DateTime<Utc>) -> sea_orm::Select<delivery::Entity> {
+    let (channel, digest) = match take {
+        Take::Single(channel) => (channel, false),
+        Take::Digests => (DeliveryChannel::Email, true),
+    };
     delivery::Entity::find()
         .filter(delivery::Column::Status.eq(DeliveryStatus::Queued))
         .filter(delivery::Column::Channel.eq(channel))
+        .filter(delivery::Column::Digest.eq(digest))
         .filter(delivery::Column::DueAt.lte(now))
         .filter(
             Condition::any()
@@ -81,37 +94,47 @@ fn due(channel: DeliveryChannel, now: DateTime<Utc>) -> sea_orm::Select<delivery
         )
 }
 
-/// Whether any delivery of `channel` is due, read without taking the writer.
-pub async fn any_due(
-    db: &impl ConnectionTrait,
-    channel: DeliveryChannel,
-    now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
+/// Whether any delivery `take` names is due, read without taking the writer.
+pub async fn any_due(db: &impl ConnectionTrait, take: Take, now: DateTime<Utc>) -> Result<bool, DbErr> {
     let first: Option<i32> =
-        due(channel, now).select_only().column(delivery::Column::Id).limit(1).into_tuple().one(db).await?;
+        due(take, now).select_only().column(delivery::Column::Id).limit(1).into_tuple().one(db).await?;
     Ok(first.is_some())
 }
 
-/// Takes up to `limit` deliveries of `channel` that are due at `now` and held by nobody (or
-/// whose holder's lease ran out), oldest due first, and holds them for `lease`: one short write
+/// Takes up to `limit` deliveries that `take` names, due at `now` and held by nobody (or whose
+/// holder's lease ran out), oldest due first, and holds them for `lease`: one short write
 /// transaction, so the sending holds no lock. On PostgreSQL instances skip what another is
-/// taking at the same moment.
+/// taking at the same moment. Digests are taken whole: every due digest delivery of up to
+/// `limit` people, so that a person's day is one mail.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn claim_due(
     db: &Db,
-    channel: DeliveryChannel,
+    take: Take,
     now: DateTime<Utc>,
     lease: Duration,
     limit: u64,
 ) -> Result<Vec<delivery::Model>, DbErr> {
-    if !any_due(db.conn(), channel, now).await? {
+    if !any_due(db.conn(), take, now).await? {
         return Ok(Vec::new());
     }
     let txn = db.begin_write().await?;
-    let mut due = due(channel, now)
-        .order_by_asc(delivery::Column::DueAt)
-        .order_by_asc(delivery::Column::Id)
-        .limit(limit);
+    let mut due = match take {
+        Take::Single(_) => due(take, now).order_by_asc(delivery::Column::DueAt).order_by_asc(delivery::Column::Id).limit(limit),
+        Take::Digests => {
+            let people: Vec<Option<i32>> = due(take, now)
+                .select_only()
+                .column(delivery::Column::PersonId)
+                .distinct()
+                .limit(limit)
+                .into_tuple()
+                .all(&txn)
+                .await?;
+            due(take, now)
+                .filter(delivery::Column::PersonId.is_in(people.into_iter().flatten()))
+                .order_by_asc(delivery::Column::PersonId)
+                .order_by_asc(delivery::Column::Id)
+        }
+    };
     if txn.get_database_backend() == DatabaseBackend::Postgres {
         QuerySelect::query(&mut due).lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }

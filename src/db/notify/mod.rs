@@ -1,11 +1,14 @@
 //! Notifications' tables: people's preferences and the language of their mails
 //! (`preferences`), the hub's signing key (`keys`), webhook endpoints with their secrets and
-//! attempts (`webhooks`), the pending history events that wait for the fan-out (`pending`) and
-//! the deliveries it writes for the workers (`deliveries`).
+//! attempts (`webhooks`), the pending history events that wait for the fan-out (`pending`), the
+//! fan-out itself (`fanout`) with who hears of what (`audience`), the deliveries it writes for the
+//! workers (`deliveries`), and what a notification tells of, read when it is sent (`subjects`).
 
 pub mod audience;
 pub mod deliveries;
+pub mod fanout;
 pub mod keys;
 pub mod pending;
 pub mod preferences;
+pub mod subjects;
 pub mod webhooks;

@@ -6,7 +6,8 @@
 //! each person is told once, under the first kind they have not turned off, now or in the next
 //! morning's digest; the person who acted is not told. The webhook endpoints of the
 //! organisations concerned that subscribe to the event's kind get it too. Nothing here decides
-//! what a recipient may see: that is checked when it is sent (`notify::compose`).
+//! what a recipient may see: that is checked when it is sent (`notify::compose`). The workers
+//! (`notify::worker`) run it.
 
 use std::collections::{HashMap, HashSet};
 
