@@ -5,6 +5,7 @@ pub mod audit;
 pub mod commissions;
 pub mod idempotency;
 pub mod identity;
+pub mod institutions;
 pub mod needs;
 pub mod notify;
 pub mod organisations;
