@@ -74,8 +74,8 @@ async fn named_all(
 impl InstitutionProfileMutation {
     /// Sets which opened commissions an institution hears of: those about one of `themes` (of
     /// the needs they answer) and of one of `productTypes`. An empty list is not narrowed, so an
-    /// institution that set nothing hears of every commission. Its members may, the coordinators
-    /// of the partnership it is registered with, and the national coordinators.
+    /// institution that set nothing hears of every commission. Who may: its members, the
+    /// coordinators of the partnership it is registered with, and the national coordinators.
     #[tracing::instrument(level = "debug", skip_all)]
     async fn set_institution_profile(
         &self,
