@@ -14,6 +14,7 @@ use entity::{
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Related,
     sea_query::{Condition, Expr, ExprTrait, IntoIden, Query, SelectStatement},
 };
 use serde_json::json;
@@ -44,19 +45,10 @@ pub async fn set_profile(
         .await?
         .ok_or(WriteError::NotFound { field: "institution" })?;
     // A global id is taken without a look-up; these say whether what it names is there.
-    if !themes.is_empty()
-        && theme::Entity::find().filter(theme::Column::Id.is_in(themes.iter().copied())).count(&txn).await?
-            != themes.len() as u64
-    {
+    if !all_exist::<theme::Entity>(&txn, theme::Column::Id, themes).await? {
         return Err(WriteError::NotFound { field: "themes" });
     }
-    if !product_types.is_empty()
-        && product_type::Entity::find()
-            .filter(product_type::Column::Id.is_in(product_types.iter().copied()))
-            .count(&txn)
-            .await?
-            != product_types.len() as u64
-    {
+    if !all_exist::<product_type::Entity>(&txn, product_type::Column::Id, product_types).await? {
         return Err(WriteError::NotFound { field: "productTypes" });
     }
     institution_theme::Entity::delete_many()
@@ -67,23 +59,17 @@ pub async fn set_profile(
         .filter(institution_product_type::Column::InstitutionId.eq(institution_id))
         .exec(&txn)
         .await?;
-    if !themes.is_empty() {
-        institution_theme::Entity::insert_many(themes.iter().map(|&theme_id| {
-            institution_theme::ActiveModel { institution_id: Set(institution_id), theme_id: Set(theme_id) }
-        }))
-        .exec(&txn)
-        .await?;
-    }
-    if !product_types.is_empty() {
-        institution_product_type::Entity::insert_many(product_types.iter().map(|&product_type_id| {
-            institution_product_type::ActiveModel {
-                institution_id: Set(institution_id),
-                product_type_id: Set(product_type_id),
-            }
-        }))
-        .exec(&txn)
-        .await?;
-    }
+    let theme_rows = themes.iter().map(|&theme_id| institution_theme::ActiveModel {
+        institution_id: Set(institution_id),
+        theme_id: Set(theme_id),
+    });
+    institution_theme::Entity::insert_many(theme_rows).exec_without_returning(&txn).await?;
+    let product_type_rows =
+        product_types.iter().map(|&product_type_id| institution_product_type::ActiveModel {
+            institution_id: Set(institution_id),
+            product_type_id: Set(product_type_id),
+        });
+    institution_product_type::Entity::insert_many(product_type_rows).exec_without_returning(&txn).await?;
     let event = audit::Event {
         action: PROFILE_CHANGED,
         target_type: NodeType::Institution,
@@ -96,19 +82,38 @@ pub async fn set_profile(
     Ok(found)
 }
 
+/// Whether a row with each of `ids` (distinct) is in the table of `column` (one statement, none
+/// for no ids).
+async fn all_exist<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    column: E::Column,
+    ids: &[i32],
+) -> Result<bool, DbErr>
+where
+    E::Model: Sync,
+{
+    if ids.is_empty() {
+        return Ok(true);
+    }
+    let found = E::find().filter(column.is_in(ids.iter().copied())).count(db).await?;
+    Ok(found == ids.len() as u64)
+}
+
 /// The themes in the profiles of `institution_ids`, by institution, in id order (one statement).
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn themes_of(
     db: &impl ConnectionTrait,
     institution_ids: &[i32],
 ) -> Result<HashMap<i32, Vec<theme::Model>>, DbErr> {
-    let rows = institution_theme::Entity::find()
-        .filter(institution_theme::Column::InstitutionId.is_in(institution_ids.iter().copied()))
-        .find_also_related(theme::Entity)
-        .order_by_asc(theme::Column::Id)
-        .all(db)
-        .await?;
-    Ok(grouped(rows.into_iter().map(|(link, theme)| (link.institution_id, theme))))
+    use institution_theme::{Column, Entity, Model};
+    linked::<Entity, theme::Entity>(
+        db,
+        Column::InstitutionId,
+        institution_ids,
+        theme::Column::Id,
+        |l: &Model| l.institution_id,
+    )
+    .await
 }
 
 /// The product types in the profiles of `institution_ids`, by institution, in id order (one
@@ -118,23 +123,40 @@ pub async fn product_types_of(
     db: &impl ConnectionTrait,
     institution_ids: &[i32],
 ) -> Result<HashMap<i32, Vec<product_type::Model>>, DbErr> {
-    let rows = institution_product_type::Entity::find()
-        .filter(institution_product_type::Column::InstitutionId.is_in(institution_ids.iter().copied()))
-        .find_also_related(product_type::Entity)
-        .order_by_asc(product_type::Column::Id)
-        .all(db)
-        .await?;
-    Ok(grouped(rows.into_iter().map(|(link, row)| (link.institution_id, row))))
+    use institution_product_type::{Column, Entity, Model};
+    let order = product_type::Column::Id;
+    linked::<Entity, product_type::Entity>(db, Column::InstitutionId, institution_ids, order, |l: &Model| {
+        l.institution_id
+    })
+    .await
 }
 
-fn grouped<T>(rows: impl Iterator<Item = (i32, Option<T>)>) -> HashMap<i32, Vec<T>> {
-    let mut grouped: HashMap<i32, Vec<T>> = HashMap::new();
-    for (institution_id, row) in rows {
+/// The rows of `R` that the link table `L` ties to `institution_ids`, by institution, ordered by
+/// `order`: one statement.
+async fn linked<L, R>(
+    db: &impl ConnectionTrait,
+    institution_column: L::Column,
+    institution_ids: &[i32],
+    order: R::Column,
+    institution_of: fn(&L::Model) -> i32,
+) -> Result<HashMap<i32, Vec<R::Model>>, DbErr>
+where
+    L: EntityTrait + Related<R>,
+    R: EntityTrait,
+{
+    let rows = L::find()
+        .filter(institution_column.is_in(institution_ids.iter().copied()))
+        .find_also_related(R::default())
+        .order_by_asc(order)
+        .all(db)
+        .await?;
+    let mut grouped: HashMap<i32, Vec<R::Model>> = HashMap::new();
+    for (link, row) in rows {
         if let Some(row) = row {
-            grouped.entry(institution_id).or_default().push(row);
+            grouped.entry(institution_of(&link)).or_default().push(row);
         }
     }
-    grouped
+    Ok(grouped)
 }
 
 /// The ids of the institutions a commission is meant for, in order: those whose profile it
