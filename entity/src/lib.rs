@@ -17,6 +17,8 @@ pub mod enums;
 pub mod hub_key;
 pub mod idempotency_key;
 pub mod institution;
+pub mod institution_product_type;
+pub mod institution_theme;
 pub mod membership;
 pub mod milestone;
 pub mod municipality;

@@ -50,10 +50,11 @@ const PRODUCT_TYPES: &str = include_str!("../../data/product_types.csv");
 const CRITERIA: &str = include_str!("../../data/criteria.csv");
 
 /// How many rows of each table the bundled data has. Of these, no request adds counties,
-/// municipalities or themes, so a list over one of them (a need's themes, a region's counties) is
-/// at most this long: what the cost of such a list is priced by. Coordinators add clusters,
-/// institutions and partnerships, so lists over those are priced at the bounds the writers keep
-/// (`domain::organisations::MAX_CLUSTERS` and the rest).
+/// municipalities, themes or product types, so a list over one of them (a need's themes, an
+/// institution's profile, a region's counties) is at most this long: what the cost of such a
+/// list is priced by. Coordinators add clusters, institutions and partnerships, so lists over
+/// those are priced at the bounds the writers keep (`domain::organisations::MAX_CLUSTERS` and the
+/// rest).
 #[derive(Clone, Copy, Debug)]
 pub struct Bundled {
     /// Rows of the partnership table (which was the region table, and which `Region` and every
@@ -64,6 +65,7 @@ pub struct Bundled {
     pub municipalities: usize,
     pub institutions: usize,
     pub themes: usize,
+    pub product_types: usize,
     /// Oslo's districts (and special areas).
     pub districts: usize,
     /// Every organisation the bundle makes: the typed rows, the districts and the rest.
@@ -96,6 +98,7 @@ pub fn bundled() -> Bundled {
         municipalities,
         institutions,
         themes: rows(THEMES),
+        product_types: rows(PRODUCT_TYPES),
         districts,
         organisations: regions
             + counties

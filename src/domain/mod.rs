@@ -3,6 +3,7 @@
 
 pub mod commissions;
 pub mod identity;
+pub mod institutions;
 pub mod needs;
 pub mod nodes;
 pub mod notify;

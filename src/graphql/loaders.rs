@@ -318,6 +318,14 @@ page_of_children!(MilestonesOfCommission, milestone, Milestones, commission_id);
 children_of!(SummaryOfCommission, summary, CommissionId, commission_id);
 page_of_children!(UptakeOfSummary, uptake, Uptake, summary_id);
 children_of!(CommissionsOfInstitution, commission, AwardedInstitutionId, awarded_institution_id);
+grouped_by_parent!(
+    /// The themes of an institution's profile (none: it is not narrowed by theme).
+    ThemesOfInstitution, theme::Model, crate::db::institutions::themes_of
+);
+grouped_by_parent!(
+    /// The product types of an institution's profile (none: it is not narrowed by product type).
+    ProductTypesOfInstitution, product_type::Model, crate::db::institutions::product_types_of
+);
 
 // Webhook endpoints: one by id, and an organisation's (at most `domain::webhooks::MAX_ENDPOINTS`).
 by_id!(WebhookById, webhook_endpoint);

@@ -15,7 +15,9 @@ use crate::{
         loaders::Loaders,
         needs::{mutation::NeedsMutation, query::NeedsQuery},
         node::NodeQuery,
-        organisations::{mutation::OrganisationsMutation, query::OrganisationsQuery},
+        organisations::{
+            mutation::OrganisationsMutation, profile::InstitutionProfileMutation, query::OrganisationsQuery,
+        },
         reference::query::ReferenceQuery,
         rounds::{mutation::RoundsMutation, query::RoundsQuery},
         subscriptions::Subscription,
@@ -49,9 +51,14 @@ pub struct Mutation(
 /// The last areas of the root mutation, merged one level down. A merged object nests its members
 /// (the first deepest), and each level is a frame on the stack of every mutation of the members
 /// before it: a sixth member at the root overflowed a debug build's 2 MiB test thread in
-/// `submitNeed`. New areas join here, where only their own mutations pay for the level.
+/// `submitNeed`. New areas join here, at the front (the deepest place), where only their own
+/// mutations pay for the level.
 #[derive(MergedObject, Default)]
-pub struct OrganisationsAndNotifyMutation(OrganisationsMutation, WebhooksMutation);
+pub struct OrganisationsAndNotifyMutation(
+    InstitutionProfileMutation,
+    OrganisationsMutation,
+    WebhooksMutation,
+);
 
 pub type HubSchema = Schema<Query, Mutation, Subscription>;
 

@@ -98,7 +98,9 @@ pub async fn email(
     let frame = Frame { recipient: &to.person.name, unsubscribe: &unsubscribe, language: to.person.language };
     let rendered = match d.topic {
         DeliveryTopic::Need => {
-            let Some((event, need)) = subjects::need_event(db.conn(), d.subject_id).await? else { return Ok(Err(GONE)) };
+            let Some((event, need)) = subjects::need_event(db.conn(), d.subject_id).await? else {
+                return Ok(Err(GONE));
+            };
             if !sees_need(&to.viewer, &need) {
                 return Ok(Err(HIDDEN));
             }
@@ -264,7 +266,9 @@ pub async fn webhook(
     let viewer = organisation_member(db, endpoint.organisation_id).await?;
     let (occurred_at, data): (DateTime<Utc>, Value) = match d.topic {
         DeliveryTopic::Need => {
-            let Some((event, need)) = subjects::need_event(db.conn(), d.subject_id).await? else { return Ok(Err(GONE)) };
+            let Some((event, need)) = subjects::need_event(db.conn(), d.subject_id).await? else {
+                return Ok(Err(GONE));
+            };
             if !sees_need(&viewer, &need) {
                 return Ok(Err(HIDDEN));
             }

@@ -314,8 +314,7 @@ impl Workers {
         let Some(to) = compose::recipient(&self.db, person).await.map_err(|e| e.to_string())? else {
             return Ok(Err("the recipient is gone"));
         };
-        let composed =
-            compose::email(&self.db, &self.notifier, &to, d).await.map_err(|e| e.to_string())?;
+        let composed = compose::email(&self.db, &self.notifier, &to, d).await.map_err(|e| e.to_string())?;
         Ok(composed.map(|c| ((to.person.email.clone(), to.person.name.clone()), c)))
     }
 

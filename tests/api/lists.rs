@@ -187,6 +187,8 @@ async fn a_response_above_the_ceiling_is_replaced_by_an_error() {
 /// a client can grow it, made a connection).
 const PLAIN_LISTS: &[(&str, &str)] = &[
     ("Need.themes", "one per theme: priced at the number of themes"),
+    ("Institution.themes", "a profile, one per theme: priced at the number of themes"),
+    ("Institution.productTypes", "a profile, one per product type: priced at their number"),
     ("Region.counties", "bundled counties, which no request adds: priced at their number"),
     ("Organisation.ancestors", "at most the tree's depth, domain::organisations::MAX_DEPTH, priced at it"),
     (

@@ -16,6 +16,7 @@ mod fuzz;
 mod http;
 mod idempotency;
 mod identity;
+mod institution_profile;
 mod limits;
 mod lists;
 mod needs;

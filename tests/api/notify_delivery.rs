@@ -45,6 +45,7 @@ on_both_databases!(
     killing_the_hub_between_send_and_mark_sends_once_more_with_the_same_id,
     a_mutation_does_not_wait_for_a_slow_smtp_server,
     an_endpoint_failing_for_a_day_is_disabled_and_its_owner_mailed,
+    a_commission_opening_mails_and_webhooks_only_the_matching_institutions,
 );
 
 /// A hub that mails through `sink`, looks for due work every 100 ms, and may deliver webhooks to
@@ -74,6 +75,18 @@ pub async fn submit(app: &TestApp, token: &str, title: &str) -> Value {
 /// The mails `sink` received for `address`.
 fn mails_to(mails: &[Value], address: &str) -> Vec<Value> {
     mails.iter().filter(|m| m["envelope"]["to"][0] == address).cloned().collect()
+}
+
+/// Waits until a mail to `address` arrived (or the sink's patience ran out); returns those.
+async fn arrived(sink: &SmtpSink, address: &str) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let to = mails_to(&sink.received(), address);
+        if !to.is_empty() || tokio::time::Instant::now() > deadline {
+            return to;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Waits until every delivery is settled (none queued), then returns them, oldest first.
@@ -402,14 +415,19 @@ async fn a_mutation_does_not_wait_for_a_slow_smtp_server(backend: Backend) {
     let c = cast(&app).await;
     let need = submit(&app, &c.bergen, "Kollektivtilbodet om kvelden").await;
     let returning = "mutation($n: ID!, $v: Int!) { returnNeed(input: { need: $n, version: $v, reason: \"Meir om kveldsruter.\" }) { need { version } } }";
-    let v = app.data_as(&c.cluster_coordinator, returning, json!({ "n": need, "v": 1 })).await["returnNeed"]["need"]["version"].clone();
-    assert_eq!(sink.wait_for(1).await.len(), 1, "the server has the first mail and holds its answer");
-    let in_flight = |all: &[delivery::Model]| all.iter().any(|d| d.status == DeliveryStatus::Queued && d.claimed_until.is_some());
+    let v = app.data_as(&c.cluster_coordinator, returning, json!({ "n": need, "v": 1 })).await["returnNeed"]
+        ["need"]["version"]
+        .clone();
+    assert!(!sink.wait_for(1).await.is_empty(), "the server has the first mail and holds its answer");
+    let in_flight = |all: &[delivery::Model]| {
+        all.iter().any(|d| d.status == DeliveryStatus::Queued && d.claimed_until.is_some())
+    };
     let before = delivery::Entity::find().all(app.db().conn()).await.expect("read");
     assert!(in_flight(&before), "a delivery is being sent: {before:#?}");
 
     // Bergen resubmits and is returned again while the first mails are still in flight.
-    let resubmit = "mutation($n: ID!, $v: Int!) { resubmitNeed(input: { need: $n, version: $v }) { need { version } } }";
+    let resubmit =
+        "mutation($n: ID!, $v: Int!) { resubmitNeed(input: { need: $n, version: $v }) { need { version } } }";
     let v = app.data_as(&c.bergen, resubmit, json!({ "n": need, "v": v })).await["resubmitNeed"]["need"]["version"].clone();
     let answer = app.data_as(&c.cluster_coordinator, returning, json!({ "n": need, "v": v })).await;
     assert!(answer["returnNeed"]["need"]["version"].is_number(), "{answer}");
@@ -449,11 +467,73 @@ async fn an_endpoint_failing_for_a_day_is_disabled_and_its_owner_mailed(backend:
         )
         .await;
     assert!(endpoint["node"]["disabledAt"].is_string(), "{endpoint}");
-    let to_ola = sink.wait_for(1).await;
-    let to_ola = mails_to(&to_ola, "ola.hansen@example.no");
+    let to_ola = arrived(&sink, "ola.hansen@example.no").await;
     assert_eq!(to_ola.len(), 1, "{to_ola:#?}");
     assert!(to_ola[0]["text"].as_str().is_some_and(|t| t.contains(&url)), "{:#}", to_ola[0]);
     assert!(receiver.received(Duration::from_millis(500)).await.is_none(), "no attempt after the last");
     let metrics = app.client.get(app.url("/metrics")).send().await.expect("sent").text().await.expect("text");
     assert!(metrics.contains("hub_notifications_failed_total{channel=\"webhook\"} 1"), "{metrics}");
+}
+
+/// A commission that opens is mailed to the members of the institutions whose profile it matches
+/// and sent to their endpoints, and to no other institution: UiB follows the need's theme, HVL
+/// another.
+async fn a_commission_opening_mails_and_webhooks_only_the_matching_institutions(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let app = hub(backend, &sink, |_| {}).await;
+    let c = cast(&app).await;
+    let hanne = app.token_for("Hanne Lie", RoleArg::InstitutionMember, "hvl").await;
+    let themes = app.data("{ themes(first: 2) { nodes { id } } }").await["themes"]["nodes"].clone();
+    let profile = "mutation($input: SetInstitutionProfileInput!) { setInstitutionProfile(input: $input) { userErrors { message } } }";
+    for (token, institution, theme) in
+        [(&c.institution, "uib", &themes[0]["id"]), (&hanne, "hvl", &themes[1]["id"])]
+    {
+        let set = app
+            .data_as(
+                token,
+                profile,
+                json!({ "input": { "institution": institution, "themes": [theme], "productTypes": [] } }),
+            )
+            .await;
+        assert_eq!(set["setInstitutionProfile"]["userErrors"], json!([]), "{set}");
+    }
+    let mut receivers = Vec::new();
+    for institution in ["uib", "hvl"] {
+        let mut receiver = WebhookReceiver::start().await;
+        let registered = app
+            .data_as(
+                &c.coordinator,
+                "mutation($input: RegisterWebhookInput!) { registerWebhook(input: $input) { secret userErrors { message } } }",
+                json!({ "input": { "organisation": institution, "url": receiver.url("127.0.0.1"), "events": ["COMMISSION_OPENED"] } }),
+            )
+            .await;
+        let secret = registered["registerWebhook"]["secret"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{registered}"))
+            .to_owned();
+        receiver.program(&[&secret], 0, 200).await;
+        receivers.push(receiver);
+    }
+    // The need has the first theme (`realtime::submit` takes the first).
+    let need = crate::realtime::prioritised(&app, &c, "Einsemd blant eldre").await;
+    let product =
+        app.data("{ productTypes(first: 1) { nodes { id } } }").await["productTypes"]["nodes"][0]["id"]
+            .clone();
+    let commission =
+        crate::realtime::open_commission(&app, &c.coordinator, &need, &product, "Kva verkar mot einsemd?")
+            .await;
+
+    let to_uib = receivers[0].received(Duration::from_secs(20)).await.expect("UiB's endpoint hears of it");
+    assert_eq!(to_uib["verified"][0], true);
+    let body: Value = serde_json::from_str(to_uib["body"].as_str().expect("a body")).expect("JSON");
+    assert_eq!((&body["type"], &body["data"]["commission"]), (&json!("commission.opened"), &commission));
+    let to_sofie = arrived(&sink, "sofie.dahl@example.no").await;
+    assert_eq!(to_sofie.len(), 1, "{to_sofie:#?}");
+    assert!(to_sofie[0]["text"].as_str().is_some_and(|t| t.contains("Kva verkar mot einsemd?")));
+    settled(&app).await;
+    assert!(
+        receivers[1].received(Duration::from_millis(700)).await.is_none(),
+        "HVL's endpoint hears nothing"
+    );
+    assert!(mails_to(&sink.received(), "hanne.lie@example.no").is_empty(), "HVL's member hears nothing");
 }

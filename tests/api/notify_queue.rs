@@ -161,12 +161,17 @@ async fn a_delivery_is_written_once_and_taken_by_one_worker_at_a_time(app: TestA
 
     let now = Utc::now();
     let lease = Duration::seconds(60);
-    let webhooks =
-        deliveries::claim_due(db, Take::Single(DeliveryChannel::Webhook), now, lease, 10).await.expect("claimed");
+    let webhooks = deliveries::claim_due(db, Take::Single(DeliveryChannel::Webhook), now, lease, 10)
+        .await
+        .expect("claimed");
     assert!(webhooks.is_empty(), "another channel's");
-    let first = deliveries::claim_due(db, Take::Single(DeliveryChannel::Email), now, lease, 2).await.expect("claimed");
+    let first = deliveries::claim_due(db, Take::Single(DeliveryChannel::Email), now, lease, 2)
+        .await
+        .expect("claimed");
     assert_eq!(first.len(), 2);
-    let rest = deliveries::claim_due(db, Take::Single(DeliveryChannel::Email), now, lease, 10).await.expect("claimed");
+    let rest = deliveries::claim_due(db, Take::Single(DeliveryChannel::Email), now, lease, 10)
+        .await
+        .expect("claimed");
     assert_eq!(rest.len(), 1, "what another worker holds is not taken");
     assert!(first.iter().all(|d| d.id != rest[0].id));
 
@@ -177,7 +182,9 @@ async fn a_delivery_is_written_once_and_taken_by_one_worker_at_a_time(app: TestA
         .expect("recorded");
     deliveries::failed(db, rest[0].id, "550 no such user", None).await.expect("recorded");
     let later = now + Duration::minutes(6);
-    let again = deliveries::claim_due(db, Take::Single(DeliveryChannel::Email), later, lease, 10).await.expect("claimed");
+    let again = deliveries::claim_due(db, Take::Single(DeliveryChannel::Email), later, lease, 10)
+        .await
+        .expect("claimed");
     assert_eq!(again.iter().map(|d| (d.id, d.attempts)).collect::<Vec<_>>(), vec![(first[1].id, 1)]);
     let statuses: Vec<DeliveryStatus> = entity::delivery::Entity::find()
         .order_by_asc(entity::delivery::Column::Id)
@@ -202,15 +209,29 @@ async fn a_delivery_whose_worker_died_is_taken_again_with_the_same_message_id(ap
     txn.commit().await.expect("committed");
     let now = Utc::now();
     let lease = Duration::seconds(60);
-    let taken = deliveries::claim_due(db, Take::Single(DeliveryChannel::Email), now, lease, 10).await.expect("claimed");
+    let taken = deliveries::claim_due(db, Take::Single(DeliveryChannel::Email), now, lease, 10)
+        .await
+        .expect("claimed");
     // ... the worker sends and dies here ...
-    let within = deliveries::claim_due(db, Take::Single(DeliveryChannel::Email), now + Duration::seconds(30), lease, 10)
-        .await
-        .expect("claimed");
+    let within = deliveries::claim_due(
+        db,
+        Take::Single(DeliveryChannel::Email),
+        now + Duration::seconds(30),
+        lease,
+        10,
+    )
+    .await
+    .expect("claimed");
     assert!(within.is_empty(), "held while the lease runs");
-    let after = deliveries::claim_due(db, Take::Single(DeliveryChannel::Email), now + Duration::seconds(61), lease, 10)
-        .await
-        .expect("claimed");
+    let after = deliveries::claim_due(
+        db,
+        Take::Single(DeliveryChannel::Email),
+        now + Duration::seconds(61),
+        lease,
+        10,
+    )
+    .await
+    .expect("claimed");
     assert_eq!(after.len(), 1);
     assert_eq!((after[0].id, &after[0].message_id), (taken[0].id, &taken[0].message_id));
 }

@@ -617,6 +617,16 @@ async fn only_the_allowed_succeed_at_each_mutation(app: TestApp) {
         &everyone_with_a_token,
     )
     .await;
+    // An institution's profile: its members, the coordinators of the partnership it is
+    // registered with (RSO Vest for UiB) and the national coordinators.
+    m.step(
+        "setInstitutionProfile",
+        "SetInstitutionProfileInput",
+        json!({ "institution": uib, "themes": [theme], "productTypes": [] }),
+        "institution { key }",
+        &["uib", "coordinator", "ksf"],
+    )
+    .await;
     // Webhooks, last, so that no event of the steps above is ever meant for the endpoint: those
     // who may manage Bergen's (its serving partnerships' coordinators, RSO Vest's and KSF's, and
     // the coordinator of its cluster); to the rest the endpoint is as if it did not exist.

@@ -44,6 +44,8 @@ pub const SEE_UNPUBLISHED_SUMMARY: &str = "only a coordinator (COORDINATOR) of t
 pub const RECORD_UPTAKE: &str = "only a member (UNIT_MEMBER) of the municipality may record its uptake";
 pub const MANAGE_WEBHOOKS: &str = "only a coordinator (COORDINATOR) of a partnership serving the organisation, or a \
      coordinator (UNIT_COORDINATOR) of it or a unit above it, may manage its webhooks";
+pub const SET_INSTITUTION_PROFILE: &str = "only a member (INSTITUTION_MEMBER) of the institution, a coordinator \
+     (COORDINATOR) of the partnership it is registered with, or a national coordinator may set its profile";
 pub const FOLLOW_COMMISSIONS: &str = "only institution members (INSTITUTION_MEMBER) and coordinators (COORDINATOR) may follow opened commissions";
 
 impl Action<'_> {
@@ -72,6 +74,7 @@ impl Action<'_> {
             Action::SeeUnpublishedSummary { .. } => SEE_UNPUBLISHED_SUMMARY,
             Action::RecordUptakeFor { .. } => RECORD_UPTAKE,
             Action::ManageWebhooks { .. } => MANAGE_WEBHOOKS,
+            Action::SetInstitutionProfile { .. } => SET_INSTITUTION_PROFILE,
         }
     }
 }

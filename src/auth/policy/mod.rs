@@ -94,6 +94,9 @@ pub enum Action<'a> {
     /// see their attempts: a coordinator of one of `partnerships` (those serving it), or a unit
     /// coordinator of one of `units` (the organisation and the units above it).
     ManageWebhooks { partnerships: &'a [i32], units: &'a [i32] },
+    /// Set which commissions an institution hears of (its themes and product types): its members,
+    /// the coordinators of the partnership it is registered with, and the national coordinators.
+    SetInstitutionProfile { institution_id: i32, partnership_id: i32 },
 }
 
 impl Viewer {
@@ -126,6 +129,11 @@ impl Viewer {
                 }
             },
             Action::ActForInstitution { institution_id } => self.is_institution_member(institution_id),
+            Action::SetInstitutionProfile { institution_id, partnership_id } => {
+                self.is_institution_member(institution_id)
+                    || self.is_coordinator_of(partnership_id)
+                    || self.grants().iter().any(|g| g.national)
+            }
             Action::SeeProposal { partnership_id, institution_id } => {
                 self.is_coordinator_of(partnership_id) || self.is_institution_member(institution_id)
             }

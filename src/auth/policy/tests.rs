@@ -204,6 +204,33 @@ fn webhooks_are_managed_by_the_serving_partnerships_and_the_unit_coordinators_at
 }
 
 #[test]
+fn an_institutions_profile_is_set_by_its_members_its_partnership_and_the_national_coordinators() {
+    const OTHER_INSTITUTION: i32 = 301;
+    let profile = Action::SetInstitutionProfile { institution_id: UIB, partnership_id: REGION };
+    for allowed in [
+        viewer(1, vec![member_of_institution(UIB)]),
+        viewer(2, vec![coordinator_of(REGION)]),
+        viewer(3, vec![coordinator_of(NATIONAL)]),
+    ] {
+        assert!(allowed.can(profile), "{allowed:?}");
+    }
+    for refused in [
+        member_of_institution(OTHER_INSTITUTION),
+        coordinator_of(OTHER_REGION),
+        coordinator_of(PROGRAMME),
+        in_unit(Role::UnitCoordinator, CLUSTER),
+        in_unit(Role::UnitMember, BERGEN),
+    ] {
+        assert!(!viewer(4, vec![refused.clone()]).can(profile), "{refused:?}");
+    }
+    assert_eq!(
+        viewer(5, vec![in_unit(Role::UnitMember, BERGEN)]).require(profile),
+        Err(AppError::Forbidden(allowed::SET_INSTITUTION_PROFILE))
+    );
+    assert_eq!(Viewer::public().require(profile), Err(AppError::Unauthenticated));
+}
+
+#[test]
 fn only_coordinators_of_the_partnership_manage_people() {
     let coordinator = viewer(1, vec![coordinator_of(REGION)]);
     assert!(coordinator.can(Action::ManagePeople { partnership_id: REGION }));

@@ -119,7 +119,10 @@ pub async fn claim_due(
     }
     let txn = db.begin_write().await?;
     let mut due = match take {
-        Take::Single(_) => due(take, now).order_by_asc(delivery::Column::DueAt).order_by_asc(delivery::Column::Id).limit(limit),
+        Take::Single(_) => due(take, now)
+            .order_by_asc(delivery::Column::DueAt)
+            .order_by_asc(delivery::Column::Id)
+            .limit(limit),
         Take::Digests => {
             let people: Vec<Option<i32>> = due(take, now)
                 .select_only()

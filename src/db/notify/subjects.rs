@@ -11,7 +11,10 @@ pub async fn person(db: &impl ConnectionTrait, id: i32) -> Result<Option<person:
 }
 
 /// A need's history event with the need as it is now.
-pub async fn need_event(db: &impl ConnectionTrait, id: i32) -> Result<Option<(need_event::Model, need::Model)>, DbErr> {
+pub async fn need_event(
+    db: &impl ConnectionTrait,
+    id: i32,
+) -> Result<Option<(need_event::Model, need::Model)>, DbErr> {
     let Some(event) = need_event::Entity::find_by_id(id).one(db).await? else { return Ok(None) };
     Ok(need::Entity::find_by_id(event.need_id).one(db).await?.map(|need| (event, need)))
 }

@@ -133,7 +133,7 @@ impl Replayable for OrganisationPayload {
     }
 }
 
-fn actor(ctx: &Context<'_>) -> Result<Actor, AppError> {
+pub(super) fn actor(ctx: &Context<'_>) -> Result<Actor, AppError> {
     let identity = ctx.viewer()?.identity().ok_or(AppError::Unauthenticated)?;
     Ok(Actor::Person { person_id: identity.person_id, token_id: identity.token_id })
 }

@@ -16,7 +16,8 @@ use crate::{
         ids::{GlobalId, NodeType},
         loaders::{
             ClusterById, ClustersOfRegion, CountiesOfRegion, CountyById, InstitutionsOfRegion,
-            MunicipalitiesOfCluster, MunicipalitiesOfCounty, RegionById,
+            MunicipalitiesOfCluster, MunicipalitiesOfCounty, ProductTypesOfInstitution, RegionById,
+            ThemesOfInstitution,
         },
         organisations::types::{Organisation, organisation_by_id},
     },
@@ -325,6 +326,26 @@ impl Institution {
 
     async fn region(&self, ctx: &Context<'_>) -> Result<Option<Region>> {
         region_by_id(ctx, Some(self.0.partnership_id)).await
+    }
+
+    /// The themes the institution wants to hear of when a commission opens (its profile); none
+    /// means every theme. At most one of each: priced at the number of themes.
+    #[graphql(
+        complexity = "crate::graphql::limits::bounded(crate::db::reference_data::bundled().themes, child_complexity)"
+    )]
+    async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
+        let rows = ctx.loader()?.load_one(ThemesOfInstitution(self.0.id)).await?;
+        Ok(rows.unwrap_or_default().into_iter().map(Theme).collect())
+    }
+
+    /// The product types the institution wants to hear of when a commission opens (its profile);
+    /// none means every product type. At most one of each: priced at their number.
+    #[graphql(
+        complexity = "crate::graphql::limits::bounded(crate::db::reference_data::bundled().product_types, child_complexity)"
+    )]
+    async fn product_types(&self, ctx: &Context<'_>) -> Result<Vec<ProductType>> {
+        let rows = ctx.loader()?.load_one(ProductTypesOfInstitution(self.0.id)).await?;
+        Ok(rows.unwrap_or_default().into_iter().map(ProductType).collect())
     }
 
     /// The commissions awarded to the institution that the caller may see, newest first.
