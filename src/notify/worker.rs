@@ -247,30 +247,32 @@ impl Workers {
                     return;
                 }
             };
-            match channel {
-                DeliveryChannel::Webhook => {
+            match take {
+                Take::Single(DeliveryChannel::Webhook) => {
                     let sends = batch.into_iter().map(|d| self.send_webhook(d));
                     futures_util::stream::iter(sends)
                         .buffer_unordered(CONCURRENCY)
                         .collect::<Vec<()>>()
                         .await;
                 }
-                DeliveryChannel::Email => {
-                    let (digests, single): (Vec<_>, Vec<_>) = batch.into_iter().partition(|d| d.digest);
+                Take::Single(DeliveryChannel::Email) => {
+                    let sends = batch.into_iter().map(|d| self.send_email(d));
+                    futures_util::stream::iter(sends)
+                        .buffer_unordered(CONCURRENCY)
+                        .collect::<Vec<()>>()
+                        .await;
+                }
+                Take::Digests => {
+                    // One mail per person and Norwegian day (a digest is due at 07:00 of it).
                     let mut days: BTreeMap<(i32, NaiveDate), Vec<delivery::Model>> = BTreeMap::new();
-                    for d in digests {
+                    for d in batch {
                         let day =
                             (d.due_at + chrono::Duration::hours(norway_offset_hours(d.due_at))).date_naive();
                         days.entry((d.person_id.unwrap_or_default(), day)).or_default().push(d);
                     }
-                    let singles = single.into_iter().map(|d| self.send_email(d));
-                    futures_util::stream::iter(singles)
-                        .buffer_unordered(CONCURRENCY)
-                        .collect::<Vec<()>>()
-                        .await;
-                    let digests =
+                    let sends =
                         days.into_iter().map(|((person, day), items)| self.send_digest(person, day, items));
-                    futures_util::stream::iter(digests)
+                    futures_util::stream::iter(sends)
                         .buffer_unordered(CONCURRENCY)
                         .collect::<Vec<()>>()
                         .await;
