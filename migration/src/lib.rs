@@ -18,6 +18,7 @@ mod m20261130_000012_organisation_history;
 mod m20261130_000013_mail;
 mod m20261130_000014_webhooks;
 mod m20261130_000015_notification_queue;
+mod m20261130_000017_scheduled_notices;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000013_mail::Migration),
             Box::new(m20261130_000014_webhooks::Migration),
             Box::new(m20261130_000015_notification_queue::Migration),
+            Box::new(m20261130_000017_scheduled_notices::Migration),
         ]
     }
 }

@@ -13,8 +13,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use entity::{
     commission, commission_event, delivery,
-    enums::{Cadence, CommissionEventKind, DeliveryTopic, NotificationKind, Role, WebhookEventKind},
-    institution, need, need_event, organisation, partnership, person, webhook_endpoint,
+    enums::{
+        Cadence, CommissionEventKind, DeliveryTopic, NotificationKind, Role, RoundStatus, WebhookEventKind,
+    },
+    institution, milestone, need, need_event, organisation, partnership, person, round, webhook_endpoint,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -28,8 +30,12 @@ use crate::{
     db::{
         identity::grants_of,
         notify::{audience, preferences},
+        organisations::read::partnerships_serving,
     },
-    domain::nodes::NodeType,
+    domain::{
+        nodes::NodeType,
+        notify::{Due, deadline_near},
+    },
     graphql::ids::GlobalId,
     notify::{
         Notifier,
@@ -161,6 +167,48 @@ pub async fn email(
             }
             .map(|r| (r, link))
         }
+        DeliveryTopic::RoundOpened | DeliveryTopic::RoundClosing => {
+            let Some(round) = round::Entity::find_by_id(d.subject_id).one(db).await? else {
+                return Ok(Err(GONE));
+            };
+            if !to.viewer.can(Action::SeeRound { partnership_id: round.partnership_id }) {
+                return Ok(Err(HIDDEN));
+            }
+            if round.status != RoundStatus::Open {
+                return Ok(Err("the round is closed"));
+            }
+            let link = notifier.links.object(NodeType::Round, round.id);
+            let partnership = partnership_name(db, round.partnership_id).await?;
+            let (name, closes_at) = (round.name, round.closes_at);
+            if d.topic == DeliveryTopic::RoundOpened {
+                frame.render(link.clone(), templates::RoundOpened { round: name, partnership, closes_at })
+            } else {
+                frame
+                    .render(link.clone(), templates::RoundClosingSoon { round: name, partnership, closes_at })
+            }
+            .map(|r| (r, link))
+        }
+        DeliveryTopic::CommissionDue | DeliveryTopic::MilestoneDue => {
+            let Some(due) = deadline_of(db, d.topic, d.subject_id).await? else { return Ok(Err(GONE)) };
+            let commission = due.commission;
+            if !to.viewer.can(Action::SeeCommission {
+                status: commission.status,
+                partnership_id: commission.partnership_id,
+            }) {
+                return Ok(Err(HIDDEN));
+            }
+            if due.settled || deadline_near(commission.status, due.due, Utc::now()) == Due::Never {
+                return Ok(Err("the work is done or its time has passed"));
+            }
+            let link = notifier.links.object(NodeType::Commission, commission.id);
+            let content = templates::DeadlineApproaching {
+                commission: commission.question,
+                what: due.what,
+                due: due.due,
+            };
+            frame.render(link.clone(), content).map(|r| (r, link))
+        }
+        DeliveryTopic::RoundClosed => return Ok(Err("not an e-mail's subject")),
         DeliveryTopic::Endpoint => {
             let Some(endpoint) = webhook_endpoint::Entity::find_by_id(d.subject_id).one(db).await? else {
                 return Ok(Err(GONE));
@@ -221,6 +269,40 @@ async fn commission_event_of(
 ) -> Result<Option<(commission_event::Model, commission::Model)>, DbErr> {
     let Some(event) = commission_event::Entity::find_by_id(id).one(db).await? else { return Ok(None) };
     Ok(commission::Entity::find_by_id(event.commission_id).one(db).await?.map(|c| (event, c)))
+}
+
+/// A deadline told of: a commission's own, or one of its milestones'.
+struct Deadline {
+    commission: commission::Model,
+    /// The milestone's title; `None` for the commission's own deadline.
+    what: Option<String>,
+    due: DateTime<Utc>,
+    /// The milestone is done.
+    settled: bool,
+}
+
+async fn deadline_of(
+    db: &impl ConnectionTrait,
+    topic: DeliveryTopic,
+    id: i32,
+) -> Result<Option<Deadline>, DbErr> {
+    if topic == DeliveryTopic::CommissionDue {
+        let commission = commission::Entity::find_by_id(id).one(db).await?;
+        return Ok(commission.map(|c| Deadline {
+            due: c.deadline,
+            commission: c,
+            what: None,
+            settled: false,
+        }));
+    }
+    let Some(milestone) = milestone::Entity::find_by_id(id).one(db).await? else { return Ok(None) };
+    let commission = commission::Entity::find_by_id(milestone.commission_id).one(db).await?;
+    Ok(commission.map(|commission| Deadline {
+        commission,
+        what: Some(milestone.title),
+        due: milestone.due_at,
+        settled: milestone.done_at.is_some(),
+    }))
 }
 
 async fn organisation_name(db: &impl ConnectionTrait, id: Option<i32>) -> Result<String, DbErr> {
@@ -331,7 +413,34 @@ pub async fn webhook(
                 }),
             )
         }
-        DeliveryTopic::Endpoint => return Ok(Err("not a webhook's subject")),
+        DeliveryTopic::RoundOpened | DeliveryTopic::RoundClosed => {
+            let Some(round) = round::Entity::find_by_id(d.subject_id).one(db).await? else {
+                return Ok(Err(GONE));
+            };
+            if !viewer.can(Action::SeeRound { partnership_id: round.partnership_id }) {
+                return Ok(Err(HIDDEN));
+            }
+            (
+                if d.topic == DeliveryTopic::RoundOpened {
+                    round.created_at
+                } else {
+                    round.closed_at.unwrap_or(round.closes_at)
+                },
+                json!({
+                    "round": node(NodeType::Round, round.id),
+                    "name": round.name,
+                    "status": round.status,
+                    "closes_at": round.closes_at,
+                    "closed_at": round.closed_at,
+                    "prioritise": round.prioritise_count,
+                    "partnership": node(NodeType::Partnership, round.partnership_id),
+                }),
+            )
+        }
+        DeliveryTopic::Endpoint
+        | DeliveryTopic::RoundClosing
+        | DeliveryTopic::CommissionDue
+        | DeliveryTopic::MilestoneDue => return Ok(Err("not a webhook's subject")),
     };
     let body = json!({ "type": webhook_type(kind), "timestamp": occurred_at, "data": data });
     Ok(Ok(body.to_string().into_bytes()))
@@ -354,7 +463,14 @@ async fn organisation_member(db: &impl ConnectionTrait, organisation: i32) -> Re
         organisation_id: Some(organisation),
         institution_id: institution.map(|i| i.id),
         ancestors: audience::organisations_above(db, organisation).await?,
-        partnerships: Vec::new(),
+        // The partnerships serving it, whose rounds its members see.
+        partnerships: partnerships_serving(db, &[organisation])
+            .await?
+            .remove(&organisation)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| p.id)
+            .collect(),
         managed_by: Vec::new(),
         national: false,
     };

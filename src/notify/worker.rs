@@ -1,5 +1,6 @@
 //! The notification workers, off the request path, on every instance: the fan-out (history
-//! events to deliveries), the e-mail worker (one mail per delivery, a day's digest deliveries
+//! events to deliveries), the scan for scheduled notices (rounds' and deadlines' dates), the
+//! e-mail worker (one mail per delivery, a day's digest deliveries
 //! in one mail) and the webhook worker. Each wakes when there is work (a change committed on
 //! any instance reaches the fan-out through the relay; the fan-out wakes the senders) and every
 //! `--notify-poll-ms` for work that falls due (retries, the morning's digests).
@@ -43,6 +44,7 @@ use crate::{
         compose::{self, Composed},
         fanout,
         mail::OutgoingMail,
+        schedule,
         templates::{Digest, DigestItem, Mail},
         webhook::{self, Deliverer, Sent, jitter},
     },
@@ -142,7 +144,8 @@ impl Workers {
         &self.counters.notifications
     }
 
-    /// Starts the fan-out and both senders; they stop when the hub starts shutting down.
+    /// Starts the fan-out, the scan for scheduled notices and both senders; they stop when the hub
+    /// starts shutting down.
     pub fn spawn(self, bus: &EventBus, shutting_down: watch::Receiver<bool>) {
         let wake_email = Arc::new(Notify::new());
         let wake_webhooks = Arc::new(Notify::new());
@@ -151,6 +154,10 @@ impl Workers {
         let (email, webhooks) = (wake_email.clone(), wake_webhooks.clone());
         let down = shutting_down.clone();
         tokio::spawn(async move { fan.fan_out(needs, commissions, email, webhooks, down).await });
+        let scan = self.clone();
+        let (email, webhooks) = (wake_email.clone(), wake_webhooks.clone());
+        let down = shutting_down.clone();
+        tokio::spawn(async move { scan.schedule(email, webhooks, down).await });
         for (channel, wake) in
             [(DeliveryChannel::Email, wake_email), (DeliveryChannel::Webhook, wake_webhooks)]
         {
@@ -178,6 +185,40 @@ impl Workers {
                 _ = changed(&mut commissions) => {}
                 _ = shutting_down.wait_for(|down| *down) => return,
             }
+        }
+    }
+
+    async fn schedule(
+        self,
+        email: Arc<Notify>,
+        webhooks: Arc<Notify>,
+        mut shutting_down: watch::Receiver<bool>,
+    ) {
+        let mut ticks = tokio::time::interval(self.timing.poll);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                _ = shutting_down.wait_for(|down| *down) => return,
+            }
+            self.schedule_pass(&email, &webhooks).await;
+        }
+    }
+
+    /// Writes the scheduled notices that have fallen due (`notify::schedule`).
+    pub async fn schedule_pass(&self, email: &Notify, webhooks: &Notify) {
+        match schedule::pass(&self.db, self.notifier.mailer.is_some(), Utc::now()).await {
+            Ok(done) => {
+                Counters::add(&self.counters().queued, DeliveryChannel::Email, done.emails);
+                Counters::add(&self.counters().queued, DeliveryChannel::Webhook, done.webhooks);
+                if done.emails > 0 {
+                    email.notify_one();
+                }
+                if done.webhooks > 0 {
+                    webhooks.notify_one();
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "cannot write the scheduled notices now"),
         }
     }
 
