@@ -26,6 +26,10 @@
 //!
 //! A person holding several roles gets the most eager default of them (IMMEDIATE over DIGEST over
 //! OFF); one holding none (a person without memberships) gets nothing by default.
+//!
+//! Also here: what each history event tells and to whom (`need_notices`, `commission_notices`), and
+//! when the notices no event triggers fall due (`round_opened`, `round_closing_soon`,
+//! `round_closed`, `deadline_near`; `notify::schedule` writes them).
 
 use chrono::{DateTime, TimeDelta, Utc};
 use entity::enums::{

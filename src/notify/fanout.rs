@@ -7,6 +7,9 @@
 //! morning's digest; the person who acted is not told. The webhook endpoints of the
 //! organisations concerned that subscribe to the event's kind get it too. Nothing here decides
 //! what a recipient may see: that is checked when it is sent (`notify::compose`).
+//!
+//! Turning people and kinds into deliveries (`email_people`, `webhook_endpoints`) is shared with
+//! the scheduled notices (`notify::schedule`), so both choose alike.
 
 use std::collections::{HashMap, HashSet};
 

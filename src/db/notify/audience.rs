@@ -25,7 +25,7 @@ const UNIT_MEMBERS: [Role; 2] = [Role::UnitMember, Role::MunicipalityMember];
 const UNIT_COORDINATORS: [Role; 2] = [Role::UnitCoordinator, Role::ClusterCoordinator];
 
 /// The people of `audience` for a need (`need`) or a commission (`commission`), each once, in id
-/// order.
+/// order. A round's scorers are [`round_scorers`].
 pub async fn people(
     db: &impl ConnectionTrait,
     audience: Audience,
