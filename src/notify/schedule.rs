@@ -233,36 +233,36 @@ async fn tell_deadline(
 
 /// Sets the markers of `marks` to `now`, each only where none is set.
 async fn mark(db: &impl ConnectionTrait, marks: &Marks, now: DateTime<Utc>) -> Result<(), DbErr> {
-    let rounds = [
-        (&marks.opened, round::Column::OpenedNotifiedAt),
-        (&marks.closing, round::Column::ClosingNotifiedAt),
-        (&marks.closed, round::Column::ClosedNotifiedAt),
-    ];
-    for (ids, column) in rounds {
-        if !ids.is_empty() {
-            round::Entity::update_many()
-                .col_expr(column, Expr::value(now))
-                .filter(round::Column::Id.is_in(ids.iter().copied()))
-                .filter(column.is_null())
-                .exec(db)
-                .await?;
-        }
+    use round::Column as R;
+    for (ids, column) in [
+        (&marks.opened, R::OpenedNotifiedAt),
+        (&marks.closing, R::ClosingNotifiedAt),
+        (&marks.closed, R::ClosedNotifiedAt),
+    ] {
+        set_marker::<round::Entity>(db, ids, R::Id, column, now).await?;
     }
-    if !marks.commissions.is_empty() {
-        commission::Entity::update_many()
-            .col_expr(commission::Column::DueNotifiedAt, Expr::value(now))
-            .filter(commission::Column::Id.is_in(marks.commissions.iter().copied()))
-            .filter(commission::Column::DueNotifiedAt.is_null())
-            .exec(db)
-            .await?;
+    use commission::Column as C;
+    set_marker::<commission::Entity>(db, &marks.commissions, C::Id, C::DueNotifiedAt, now).await?;
+    use milestone::Column as M;
+    set_marker::<milestone::Entity>(db, &marks.milestones, M::Id, M::DueNotifiedAt, now).await
+}
+
+/// Sets `column` to `now` on the rows `ids` of `E` where it is not set.
+async fn set_marker<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    ids: &[i32],
+    id: E::Column,
+    column: E::Column,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
     }
-    if !marks.milestones.is_empty() {
-        milestone::Entity::update_many()
-            .col_expr(milestone::Column::DueNotifiedAt, Expr::value(now))
-            .filter(milestone::Column::Id.is_in(marks.milestones.iter().copied()))
-            .filter(milestone::Column::DueNotifiedAt.is_null())
-            .exec(db)
-            .await?;
-    }
+    E::update_many()
+        .col_expr(column, Expr::value(now))
+        .filter(id.is_in(ids.iter().copied()))
+        .filter(column.is_null())
+        .exec(db)
+        .await?;
     Ok(())
 }

@@ -208,17 +208,20 @@ impl Workers {
     /// Writes the scheduled notices that have fallen due (`notify::schedule`).
     pub async fn schedule_pass(&self, email: &Notify, webhooks: &Notify) {
         match schedule::pass(&self.db, self.notifier.mailer.is_some(), Utc::now()).await {
-            Ok(done) => {
-                Counters::add(&self.counters().queued, DeliveryChannel::Email, done.emails);
-                Counters::add(&self.counters().queued, DeliveryChannel::Webhook, done.webhooks);
-                if done.emails > 0 {
-                    email.notify_one();
-                }
-                if done.webhooks > 0 {
-                    webhooks.notify_one();
-                }
-            }
+            Ok(done) => self.queued(done.emails, done.webhooks, email, webhooks),
             Err(err) => tracing::warn!(error = %err, "cannot write the scheduled notices now"),
+        }
+    }
+
+    /// Counts deliveries just queued and wakes the senders that have some.
+    fn queued(&self, emails: u64, hooks: u64, email: &Notify, webhooks: &Notify) {
+        Counters::add(&self.counters().queued, DeliveryChannel::Email, emails);
+        Counters::add(&self.counters().queued, DeliveryChannel::Webhook, hooks);
+        if emails > 0 {
+            email.notify_one();
+        }
+        if hooks > 0 {
+            webhooks.notify_one();
         }
     }
 
@@ -227,14 +230,7 @@ impl Workers {
         loop {
             match fanout::pass(&self.db, self.notifier.mailer.is_some(), Utc::now()).await {
                 Ok(fanned) => {
-                    Counters::add(&self.counters().queued, DeliveryChannel::Email, fanned.emails);
-                    Counters::add(&self.counters().queued, DeliveryChannel::Webhook, fanned.webhooks);
-                    if fanned.emails > 0 {
-                        email.notify_one();
-                    }
-                    if fanned.webhooks > 0 {
-                        webhooks.notify_one();
-                    }
+                    self.queued(fanned.emails, fanned.webhooks, email, webhooks);
                     if fanned.events == 0 {
                         return;
                     }

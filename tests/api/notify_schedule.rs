@@ -27,6 +27,7 @@ on_both_databases!(
     a_round_opened_mails_the_unit_coordinators_who_score_in_it,
     closing_soon_is_mailed_once_however_many_passes_look,
     a_commission_deadline_two_days_away_mails_its_parties_once,
+    a_milestone_due_in_two_days_mails_the_awarded_institution,
     a_closed_round_reaches_a_subscribed_webhook,
 );
 
@@ -145,20 +146,8 @@ async fn a_commission_deadline_two_days_away_mails_its_parties_once(backend: Bac
     let app = hub(backend, &sink, |_| {}).await;
     let c = cast(&app).await;
     let (sofie, kari) = (person_of(&app, &c.institution).await, person_of(&app, &c.coordinator).await);
-    let need = crate::realtime::prioritised(&app, &c, "Einsemd blant eldre").await;
-    let product =
-        app.data("{ productTypes(first: 1) { nodes { id } } }").await["productTypes"]["nodes"][0]["id"]
-            .clone();
     let question = "Kva verkar mot einsemd blant eldre?";
-    let id = crate::realtime::open_commission(&app, &c.coordinator, &need, &product, question).await;
-    let interest = app
-        .data_as(
-            &c.institution,
-            "mutation($c: ID!) { expressInterest(input: { commission: $c, proposal: \"Vi kan\" }) { userErrors { code } } }",
-            json!({ "c": id }),
-        )
-        .await;
-    assert_eq!(interest["expressInterest"]["userErrors"], json!([]), "{interest}");
+    let id = interested(&app, &c, question).await;
     commission::Entity::update_many()
         .col_expr(commission::Column::Deadline, Expr::value(Utc::now() + chrono::Duration::days(2)))
         .filter(commission::Column::Id.eq(key(&id)))
@@ -185,6 +174,75 @@ async fn a_commission_deadline_two_days_away_mails_its_parties_once(backend: Bac
         .collect();
     assert_eq!(mails.len(), 1, "{mails:#?}");
     assert!(mails[0]["subject"].as_str().is_some_and(|s| s.contains(question)), "{:#}", mails[0]);
+}
+
+/// An open commission (deadline 2999) for a prioritised need, in which UiB showed interest.
+async fn interested(app: &TestApp, c: &crate::helpers::Cast, question: &str) -> Value {
+    let need = crate::realtime::prioritised(app, c, "Einsemd blant eldre").await;
+    let product =
+        app.data("{ productTypes(first: 1) { nodes { id } } }").await["productTypes"]["nodes"][0]["id"]
+            .clone();
+    let id = crate::realtime::open_commission(app, &c.coordinator, &need, &product, question).await;
+    let interest = app
+        .data_as(
+            &c.institution,
+            "mutation($c: ID!) { expressInterest(input: { commission: $c, proposal: \"Vi kan\" }) { userErrors { code } } }",
+            json!({ "c": id }),
+        )
+        .await;
+    assert_eq!(interest["expressInterest"]["userErrors"], json!([]), "{interest}");
+    id
+}
+
+/// A milestone of awarded work due in two days is mailed to the awarded institution's members at
+/// once (and their coordinator in the digest), once; the commission's own deadline, far off, is not.
+async fn a_milestone_due_in_two_days_mails_the_awarded_institution(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let app = hub(backend, &sink, |_| {}).await;
+    let c = cast(&app).await;
+    let (sofie, kari) = (person_of(&app, &c.institution).await, person_of(&app, &c.coordinator).await);
+    let id = interested(&app, &c, "Kva verkar mot einsemd?").await;
+    let institutions = app.data("{ institutions(first: 100) { nodes { id key } } }").await;
+    let uib = institutions["institutions"]["nodes"]
+        .as_array()
+        .and_then(|l| l.iter().find(|i| i["key"] == "uib"))
+        .expect("uib")["id"]
+        .clone();
+    let awarded = app
+        .data_as(
+            &c.coordinator,
+            "mutation($c: ID!, $i: ID!) { awardCommission(input: { commission: $c, institution: $i }) { commission { status } } }",
+            json!({ "c": id, "i": uib }),
+        )
+        .await;
+    assert_eq!(awarded["awardCommission"]["commission"]["status"], "AWARDED", "{awarded}");
+    let due = (Utc::now() + chrono::Duration::days(2)).to_rfc3339();
+    let added = app
+        .data_as(
+            &c.institution,
+            "mutation($c: ID!, $d: DateTime!) { addMilestone(input: { commission: $c, title: \"Protokoll\", dueAt: $d }) { milestone { id } } }",
+            json!({ "c": id, "d": due }),
+        )
+        .await;
+    let milestone = key(&added["addMilestone"]["milestone"]["id"]);
+
+    let all = told(&app, DeliveryTopic::MilestoneDue).await;
+    schedule::pass(app.db(), true, Utc::now()).await.expect("a second pass");
+    let after = settled(&app).await;
+    assert_eq!(all.len(), after.len(), "the second pass writes nothing");
+    let due: Vec<_> = after.iter().filter(|d| d.topic == DeliveryTopic::MilestoneDue).collect();
+    assert!(due.iter().all(|d| d.subject_id == milestone));
+    let to_sofie: Vec<_> = due.iter().filter(|d| d.person_id == Some(sofie)).collect();
+    assert_eq!(to_sofie.len(), 1, "{due:#?}");
+    assert!(!to_sofie[0].digest && to_sofie[0].status == DeliveryStatus::Sent, "{:#?}", to_sofie[0]);
+    assert!(due.iter().any(|d| d.person_id == Some(kari) && d.digest), "{due:#?}");
+    assert!(after.iter().all(|d| d.topic != DeliveryTopic::CommissionDue), "the deadline is far off");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let mails = sink.received();
+    let mail = mails_to(&mails, "sofie.dahl@example.no")
+        .into_iter()
+        .find(|m| m["text"].as_str().is_some_and(|t| t.contains("Protokoll")));
+    assert!(mail.is_some(), "{mails:#?}");
 }
 
 /// A round closed by hand reaches the endpoint of an organisation it is open to that subscribed
