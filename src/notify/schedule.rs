@@ -19,24 +19,22 @@
 //! round still open, the work not yet delivered), is checked again when it is sent
 //! (`compose::email`, `compose::webhook`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use entity::{
     commission,
-    enums::{
-        CommissionStatus, DeliveryChannel, DeliveryTopic, NotificationKind, RoundStatus, WebhookEventKind,
-    },
-    milestone, round,
+    enums::{DeliveryChannel, DeliveryTopic, NotificationKind, RoundStatus, WebhookEventKind},
+    round,
 };
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, sea_query::Expr};
 
 use crate::{
     db::{
         Db,
         notify::{
             audience,
-            deliveries::{self, NewDelivery},
+            deliveries::NewDelivery,
+            scheduled::{self, DbErr, Marks},
         },
     },
     domain::notify::{
@@ -55,112 +53,53 @@ pub struct Scheduled {
     pub webhooks: u64,
 }
 
-/// The rows a pass marks, by marker.
-#[derive(Default)]
-struct Marks {
-    opened: Vec<i32>,
-    closing: Vec<i32>,
-    closed: Vec<i32>,
-    commissions: Vec<i32>,
-    milestones: Vec<i32>,
-}
-
-impl Marks {
-    fn len(&self) -> usize {
-        self.opened.len()
-            + self.closing.len()
-            + self.closed.len()
-            + self.commissions.len()
-            + self.milestones.len()
-    }
-}
-
 /// One pass at `now`: tells what has fallen due and marks it. E-mail deliveries are written only
 /// when `email` is on (as the fan-out does; the notices are marked all the same).
 pub async fn pass(db: &Db, email: bool, now: DateTime<Utc>) -> Result<Scheduled, DbErr> {
-    let conn = db.conn();
-    let rounds = round::Entity::find()
-        .filter(round::Column::ClosedNotifiedAt.is_null())
-        .filter(
-            Condition::any()
-                .add(round::Column::OpenedNotifiedAt.is_null())
-                .add(
-                    Condition::all()
-                        .add(round::Column::ClosingNotifiedAt.is_null())
-                        .add(round::Column::ClosesAt.lte(now + ROUND_CLOSING_NOTICE)),
-                )
-                .add(round::Column::Status.eq(RoundStatus::Closed)),
-        )
-        .all(conn)
-        .await?;
-    let commissions = commission::Entity::find()
-        .filter(commission::Column::DueNotifiedAt.is_null())
-        .filter(commission::Column::Deadline.lte(now + DEADLINE_NOTICE))
-        .filter(commission::Column::Status.ne(CommissionStatus::Draft))
-        .all(conn)
-        .await?;
-    let milestones = milestone::Entity::find()
-        .filter(milestone::Column::DueNotifiedAt.is_null())
-        .filter(milestone::Column::DoneAt.is_null())
-        .filter(milestone::Column::DueAt.lte(now + DEADLINE_NOTICE))
-        .all(conn)
-        .await?;
-    if rounds.is_empty() && commissions.is_empty() && milestones.is_empty() {
+    let waiting = scheduled::waiting(db.conn(), now, ROUND_CLOSING_NOTICE, DEADLINE_NOTICE).await?;
+    if waiting.is_empty() {
         return Ok(Scheduled::default());
     }
     let mut planned = Vec::new();
     let mut marks = Marks::default();
-    for r in &rounds {
-        plan_round(conn, r, email, now, &mut planned, &mut marks).await?;
+    for r in &waiting.rounds {
+        plan_round(db, r, email, now, &mut planned, &mut marks).await?;
     }
-    for c in &commissions {
+    for c in &waiting.commissions {
         match deadline_near(c.status, c.deadline, now) {
             Due::NotYet => continue,
             Due::Never => {}
             Due::Now => {
                 let target = Target { topic: DeliveryTopic::CommissionDue, subject_id: c.id, now };
-                tell_deadline(conn, Audience::CommissionParties, c, target, email, &mut planned).await?;
+                tell_deadline(db, Audience::CommissionParties, c, target, email, &mut planned).await?;
             }
         }
         marks.commissions.push(c.id);
     }
-    let parents: HashMap<i32, commission::Model> = commission::Entity::find()
-        .filter(commission::Column::Id.is_in(milestones.iter().map(|m| m.commission_id)))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
-    for m in &milestones {
-        let Some(parent) = parents.get(&m.commission_id) else {
-            marks.milestones.push(m.id);
-            continue;
-        };
-        match deadline_near(parent.status, m.due_at, now) {
-            Due::NotYet => continue,
-            Due::Never => {}
-            Due::Now => {
+    for (m, parent) in &waiting.milestones {
+        let due = parent.as_ref().map_or(Due::Never, |p| deadline_near(p.status, m.due_at, now));
+        match (due, parent) {
+            (Due::NotYet, _) => continue,
+            (Due::Now, Some(parent)) => {
                 let target = Target { topic: DeliveryTopic::MilestoneDue, subject_id: m.id, now };
-                tell_deadline(conn, Audience::AwardedParties, parent, target, email, &mut planned).await?;
+                tell_deadline(db, Audience::AwardedParties, parent, target, email, &mut planned).await?;
             }
+            _ => {}
         }
         marks.milestones.push(m.id);
     }
-    if planned.is_empty() && marks.len() == 0 {
+    if planned.is_empty() && marks.is_empty() {
         return Ok(Scheduled::default());
     }
     let emails = planned.iter().filter(|d| d.channel == DeliveryChannel::Email).count() as u64;
     let webhooks = planned.len() as u64 - emails;
-    let txn = db.begin_write().await?;
-    deliveries::enqueue(&txn, &planned).await?;
-    mark(&txn, &marks, now).await?;
-    txn.commit().await?;
+    scheduled::write(db, &planned, &marks, now).await?;
     Ok(Scheduled { marked: marks.len(), emails, webhooks })
 }
 
 /// Plans a round's notices that are due and marks them (and those that never will be).
 async fn plan_round(
-    db: &impl ConnectionTrait,
+    db: &Db,
     r: &round::Model,
     email: bool,
     now: DateTime<Utc>,
@@ -190,7 +129,7 @@ async fn plan_round(
             };
             if let (Some(kind), true) = (kind, email) {
                 if scorers.is_none() {
-                    scorers = Some(audience::round_scorers(db, r.partnership_id).await?);
+                    scorers = Some(audience::round_scorers(db.conn(), r.partnership_id).await?);
                 }
                 let people = scorers.as_deref().unwrap_or_default();
                 // The coordinator who opened it is not told it opened.
@@ -198,10 +137,10 @@ async fn plan_round(
                     .then_some(r.created_by_person_id)
                     .into_iter()
                     .collect();
-                email_people(db, people, &[kind], target, &mut told, planned).await?;
+                email_people(db.conn(), people, &[kind], target, &mut told, planned).await?;
             }
             if let Some(webhook) = webhook {
-                let endpoints = audience::endpoints_served_by(db, r.partnership_id, webhook).await?;
+                let endpoints = audience::endpoints_served_by(db.conn(), r.partnership_id, webhook).await?;
                 webhook_endpoints(&endpoints, webhook, target, planned);
             }
         }
@@ -216,7 +155,7 @@ async fn plan_round(
 
 /// Plans the e-mails telling `audience` of `commission` that a deadline is near.
 async fn tell_deadline(
-    db: &impl ConnectionTrait,
+    db: &Db,
     audience: Audience,
     commission: &commission::Model,
     target: Target,
@@ -226,43 +165,7 @@ async fn tell_deadline(
     if !email {
         return Ok(());
     }
-    let people = audience::people(db, audience, None, Some(commission), &[]).await?;
+    let people = audience::people(db.conn(), audience, None, Some(commission), &[]).await?;
     let kinds = [NotificationKind::DeadlineApproaching];
-    email_people(db, &people, &kinds, target, &mut HashSet::new(), planned).await
-}
-
-/// Sets the markers of `marks` to `now`, each only where none is set.
-async fn mark(db: &impl ConnectionTrait, marks: &Marks, now: DateTime<Utc>) -> Result<(), DbErr> {
-    use round::Column as R;
-    for (ids, column) in [
-        (&marks.opened, R::OpenedNotifiedAt),
-        (&marks.closing, R::ClosingNotifiedAt),
-        (&marks.closed, R::ClosedNotifiedAt),
-    ] {
-        set_marker::<round::Entity>(db, ids, R::Id, column, now).await?;
-    }
-    use commission::Column as C;
-    set_marker::<commission::Entity>(db, &marks.commissions, C::Id, C::DueNotifiedAt, now).await?;
-    use milestone::Column as M;
-    set_marker::<milestone::Entity>(db, &marks.milestones, M::Id, M::DueNotifiedAt, now).await
-}
-
-/// Sets `column` to `now` on the rows `ids` of `E` where it is not set.
-async fn set_marker<E: EntityTrait>(
-    db: &impl ConnectionTrait,
-    ids: &[i32],
-    id: E::Column,
-    column: E::Column,
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    E::update_many()
-        .col_expr(column, Expr::value(now))
-        .filter(id.is_in(ids.iter().copied()))
-        .filter(column.is_null())
-        .exec(db)
-        .await?;
-    Ok(())
+    email_people(db.conn(), &people, &kinds, target, &mut HashSet::new(), planned).await
 }
