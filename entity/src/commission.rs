@@ -21,6 +21,9 @@ pub struct Model {
     pub created_by_person_id: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// When the scheduled notices told its parties that its deadline is near, or found there was
+    /// nothing to tell (`notify::schedule`); `None` until then.
+    pub due_notified_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -691,4 +691,19 @@ pub enum DeliveryTopic {
     /// A webhook endpoint the hub disabled (`webhook_endpoint.id`).
     #[sea_orm(string_value = "ENDPOINT")]
     Endpoint,
+    /// A round that opened (`round.id`).
+    #[sea_orm(string_value = "ROUND_OPENED")]
+    RoundOpened,
+    /// A round that closes within a day (`round.id`).
+    #[sea_orm(string_value = "ROUND_CLOSING")]
+    RoundClosing,
+    /// A round that closed (`round.id`; webhooks only).
+    #[sea_orm(string_value = "ROUND_CLOSED")]
+    RoundClosed,
+    /// A commission whose deadline is near (`commission.id`).
+    #[sea_orm(string_value = "COMMISSION_DUE")]
+    CommissionDue,
+    /// A milestone due soon (`milestone.id`).
+    #[sea_orm(string_value = "MILESTONE_DUE")]
+    MilestoneDue,
 }

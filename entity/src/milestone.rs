@@ -15,6 +15,9 @@ pub struct Model {
     pub due_at: DateTimeUtc,
     pub done_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// When the scheduled notices told that it is due soon, or found there was nothing to tell
+    /// (`notify::schedule`); `None` until then.
+    pub due_notified_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

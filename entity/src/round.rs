@@ -18,6 +18,13 @@ pub struct Model {
     pub created_by_person_id: i32,
     pub created_at: DateTimeUtc,
     pub closed_at: Option<DateTimeUtc>,
+    /// When the scheduled notices told of its opening (`notify::schedule`), or found it too late
+    /// to; `None` until then.
+    pub opened_notified_at: Option<DateTimeUtc>,
+    /// When they told that it closes soon, or found there was nothing to tell.
+    pub closing_notified_at: Option<DateTimeUtc>,
+    /// When they told the webhooks it closed.
+    pub closed_notified_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,6 +19,7 @@ mod m20261130_000013_mail;
 mod m20261130_000014_webhooks;
 mod m20261130_000015_notification_queue;
 mod m20261130_000016_institution_profile;
+mod m20261130_000017_scheduled_notices;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000014_webhooks::Migration),
             Box::new(m20261130_000015_notification_queue::Migration),
             Box::new(m20261130_000016_institution_profile::Migration),
+            Box::new(m20261130_000017_scheduled_notices::Migration),
         ]
     }
 }

@@ -368,6 +368,8 @@ pub async fn generate_needs(db: &Db, total: usize, seed: u64) -> Result<Counts, 
                     created_by_person_id: Set(people[home]),
                     created_at: Set(created_at + Duration::days(30)),
                     updated_at: Set(created_at + Duration::days(60)),
+                    // Sample data is history: its deadlines are not told of.
+                    due_notified_at: Set(Some(created_at + Duration::days(60))),
                 });
                 links.push(commission_need::ActiveModel {
                     commission_id: Set(commission_id),

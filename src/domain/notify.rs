@@ -26,7 +26,12 @@
 //!
 //! A person holding several roles gets the most eager default of them (IMMEDIATE over DIGEST over
 //! OFF); one holding none (a person without memberships) gets nothing by default.
+//!
+//! Also here: what each history event tells and to whom (`need_notices`, `commission_notices`), and
+//! when the notices no event triggers fall due (`round_opened`, `round_closing_soon`,
+//! `round_closed`, `deadline_near`; `notify::schedule` writes them).
 
+use chrono::{DateTime, TimeDelta, Utc};
 use entity::enums::{
     Cadence, CommissionEventKind, CommissionStatus, NeedEventKind, NeedStatus, NotificationKind, Role,
     WebhookEventKind,
@@ -95,6 +100,12 @@ pub enum Audience {
     /// A commission's parties: the coordinators of its partnership and the members of the
     /// institutions that showed interest in it or were awarded it.
     CommissionParties,
+    /// Those who deliver a commission's work and follow it: the coordinators of its partnership
+    /// and the members of the institution awarded it.
+    AwardedParties,
+    /// Those who score in a partnership's rounds: the unit coordinators and institution members
+    /// whose grants count in it (held in an organisation the partnership serves).
+    RoundScorers,
 }
 
 /// One group told of an event, under the first of `kinds` each person has not turned off.
@@ -168,6 +179,85 @@ pub fn commission_notices(kind: CommissionEventKind, to: Option<CommissionStatus
             webhook: Some(WebhookEventKind::CommissionOpened),
         },
         _ => Notices { people: vec![parties], webhook: Some(WebhookEventKind::CommissionChanged) },
+    }
+}
+
+/// How long before a round closes it is told that it closes soon.
+pub const ROUND_CLOSING_NOTICE: TimeDelta = TimeDelta::hours(24);
+
+/// How long before a commission's deadline, or a milestone's due date, it is told to be near.
+pub const DEADLINE_NOTICE: TimeDelta = TimeDelta::days(3);
+
+/// How long a round is open before its opening is told: a round opened by mistake and closed at
+/// once tells no one it opened.
+pub const ROUND_OPENED_GRACE: TimeDelta = TimeDelta::minutes(1);
+
+/// Whether a scheduled notice (one no history event triggers) is to be given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Due {
+    /// Not yet: look again later.
+    NotYet,
+    /// Now: tell, and mark it told.
+    Now,
+    /// Never: what it would tell is past or moot; mark it told without a word.
+    Never,
+}
+
+/// What a round's scheduled notices need to know of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RoundTimes {
+    pub open: bool,
+    pub opened_at: DateTime<Utc>,
+    pub closes_at: DateTime<Utc>,
+}
+
+/// A round's opening is told once it has been open [`ROUND_OPENED_GRACE`], while it is still
+/// open.
+pub fn round_opened(round: RoundTimes, now: DateTime<Utc>) -> Due {
+    if !round.open || now >= round.closes_at {
+        Due::Never
+    } else if now < round.opened_at + ROUND_OPENED_GRACE {
+        Due::NotYet
+    } else {
+        Due::Now
+    }
+}
+
+/// A round's closing is told [`ROUND_CLOSING_NOTICE`] before it closes, while it is open; not
+/// for a round opened within that time (its opening said when it closes).
+pub fn round_closing_soon(round: RoundTimes, now: DateTime<Utc>) -> Due {
+    let soon = round.closes_at - ROUND_CLOSING_NOTICE;
+    if !round.open || now >= round.closes_at || round.opened_at >= soon {
+        Due::Never
+    } else if now < soon {
+        Due::NotYet
+    } else {
+        Due::Now
+    }
+}
+
+/// A round's closing is told (to webhooks) once it is closed.
+pub fn round_closed(round: RoundTimes) -> Due {
+    if round.open { Due::NotYet } else { Due::Now }
+}
+
+/// Whether a commission in `status` has work under way whose dates are told: opened to
+/// institutions or awarded, not yet delivered, published or cancelled.
+pub fn under_way(status: CommissionStatus) -> bool {
+    matches!(status, CommissionStatus::Open | CommissionStatus::Awarded | CommissionStatus::InProgress)
+}
+
+/// A deadline (a commission's, or a milestone's, `due`) is told [`DEADLINE_NOTICE`] before it,
+/// while the work is `under_way`; a draft's waits (it may still open).
+pub fn deadline_near(status: CommissionStatus, due: DateTime<Utc>, now: DateTime<Utc>) -> Due {
+    if status == CommissionStatus::Draft {
+        Due::NotYet
+    } else if !under_way(status) || now >= due {
+        Due::Never
+    } else if now < due - DEADLINE_NOTICE {
+        Due::NotYet
+    } else {
+        Due::Now
     }
 }
 
@@ -277,6 +367,45 @@ mod tests {
             Cadence::Immediate
         );
         assert_eq!(default_for(NotificationKind::CommissionOpenedMatching, &member), Cadence::Off);
+    }
+
+    fn at(hours: i64) -> DateTime<Utc> {
+        DateTime::<Utc>::UNIX_EPOCH + TimeDelta::hours(hours)
+    }
+
+    #[test]
+    fn a_round_is_told_open_after_a_minute_and_closing_a_day_before() {
+        let round = RoundTimes { open: true, opened_at: at(0), closes_at: at(72) };
+        assert_eq!(round_opened(round, at(0)), Due::NotYet, "a minute's grace");
+        assert_eq!(round_opened(round, at(1)), Due::Now);
+        assert_eq!(round_opened(RoundTimes { open: false, ..round }, at(1)), Due::Never);
+        assert_eq!(round_closing_soon(round, at(47)), Due::NotYet);
+        assert_eq!(round_closing_soon(round, at(48)), Due::Now, "24 hours before");
+        assert_eq!(round_closing_soon(round, at(71)), Due::Now);
+        assert_eq!(round_closing_soon(round, at(72)), Due::Never, "closed by its time");
+        assert_eq!(round_closing_soon(RoundTimes { open: false, ..round }, at(50)), Due::Never);
+        assert_eq!(round_closed(round), Due::NotYet);
+        assert_eq!(round_closed(RoundTimes { open: false, ..round }), Due::Now);
+    }
+
+    #[test]
+    fn a_round_opened_within_a_day_of_closing_is_not_told_closing_soon() {
+        let short = RoundTimes { open: true, opened_at: at(0), closes_at: at(12) };
+        assert_eq!(round_closing_soon(short, at(1)), Due::Never);
+        assert_eq!(round_opened(short, at(1)), Due::Now);
+    }
+
+    #[test]
+    fn a_deadline_is_near_three_days_before_while_the_work_is_under_way() {
+        let due = at(100);
+        assert_eq!(deadline_near(CommissionStatus::Awarded, due, at(27)), Due::NotYet);
+        assert_eq!(deadline_near(CommissionStatus::Awarded, due, at(28)), Due::Now, "72 hours before");
+        assert_eq!(deadline_near(CommissionStatus::InProgress, due, at(99)), Due::Now);
+        assert_eq!(deadline_near(CommissionStatus::Open, due, at(99)), Due::Now);
+        assert_eq!(deadline_near(CommissionStatus::InProgress, due, at(100)), Due::Never, "passed");
+        assert_eq!(deadline_near(CommissionStatus::Delivered, due, at(99)), Due::Never);
+        assert_eq!(deadline_near(CommissionStatus::Cancelled, due, at(99)), Due::Never);
+        assert_eq!(deadline_near(CommissionStatus::Draft, due, at(99)), Due::NotYet, "it may still open");
     }
 
     #[test]

@@ -13,7 +13,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use entity::{
     delivery,
-    enums::{Cadence, CommissionEventKind, DeliveryTopic, NotificationKind, Role, WebhookEventKind},
+    enums::{
+        Cadence, CommissionEventKind, DeliveryTopic, NotificationKind, Role, RoundStatus, WebhookEventKind,
+    },
     need, person, webhook_endpoint,
 };
 use serde_json::{Value, json};
@@ -31,8 +33,12 @@ use crate::{
             audience, preferences,
             subjects::{self, organisation_name, partnership_name},
         },
+        organisations::read::partnerships_serving,
     },
-    domain::nodes::NodeType,
+    domain::{
+        nodes::NodeType,
+        notify::{Due, deadline_near},
+    },
     error::AppError,
     graphql::ids::GlobalId,
     notify::{
@@ -167,6 +173,50 @@ pub async fn email(
             }
             .map(|r| (r, link))
         }
+        DeliveryTopic::RoundOpened | DeliveryTopic::RoundClosing => {
+            let Some(round) = subjects::round(db.conn(), d.subject_id).await? else {
+                return Ok(Err(GONE));
+            };
+            if !to.viewer.can(Action::SeeRound { partnership_id: round.partnership_id }) {
+                return Ok(Err(HIDDEN));
+            }
+            if round.status != RoundStatus::Open {
+                return Ok(Err("the round is closed"));
+            }
+            let link = notifier.links.object(NodeType::Round, round.id);
+            let partnership = partnership_name(db.conn(), round.partnership_id).await?;
+            let (name, closes_at) = (round.name, round.closes_at);
+            if d.topic == DeliveryTopic::RoundOpened {
+                frame.render(link.clone(), templates::RoundOpened { round: name, partnership, closes_at })
+            } else {
+                frame
+                    .render(link.clone(), templates::RoundClosingSoon { round: name, partnership, closes_at })
+            }
+            .map(|r| (r, link))
+        }
+        DeliveryTopic::CommissionDue | DeliveryTopic::MilestoneDue => {
+            let Some(due) = subjects::deadline(db.conn(), d.topic, d.subject_id).await? else {
+                return Ok(Err(GONE));
+            };
+            let commission = due.commission;
+            if !to.viewer.can(Action::SeeCommission {
+                status: commission.status,
+                partnership_id: commission.partnership_id,
+            }) {
+                return Ok(Err(HIDDEN));
+            }
+            if due.settled || deadline_near(commission.status, due.due, Utc::now()) == Due::Never {
+                return Ok(Err("the work is done or its time has passed"));
+            }
+            let link = notifier.links.object(NodeType::Commission, commission.id);
+            let content = templates::DeadlineApproaching {
+                commission: commission.question,
+                what: due.what,
+                due: due.due,
+            };
+            frame.render(link.clone(), content).map(|r| (r, link))
+        }
+        DeliveryTopic::RoundClosed => return Ok(Err("not an e-mail's subject")),
         DeliveryTopic::Endpoint => {
             let Some(endpoint) = crate::db::notify::webhooks::find(db.conn(), d.subject_id).await? else {
                 return Ok(Err(GONE));
@@ -310,7 +360,34 @@ pub async fn webhook(
                 }),
             )
         }
-        DeliveryTopic::Endpoint => return Ok(Err("not a webhook's subject")),
+        DeliveryTopic::RoundOpened | DeliveryTopic::RoundClosed => {
+            let Some(round) = subjects::round(db.conn(), d.subject_id).await? else {
+                return Ok(Err(GONE));
+            };
+            if !viewer.can(Action::SeeRound { partnership_id: round.partnership_id }) {
+                return Ok(Err(HIDDEN));
+            }
+            (
+                if d.topic == DeliveryTopic::RoundOpened {
+                    round.created_at
+                } else {
+                    round.closed_at.unwrap_or(round.closes_at)
+                },
+                json!({
+                    "round": node(NodeType::Round, round.id),
+                    "name": round.name,
+                    "status": round.status,
+                    "closes_at": round.closes_at,
+                    "closed_at": round.closed_at,
+                    "prioritise": round.prioritise_count,
+                    "partnership": node(NodeType::Partnership, round.partnership_id),
+                }),
+            )
+        }
+        DeliveryTopic::Endpoint
+        | DeliveryTopic::RoundClosing
+        | DeliveryTopic::CommissionDue
+        | DeliveryTopic::MilestoneDue => return Ok(Err("not a webhook's subject")),
     };
     let body = json!({ "type": webhook_type(kind), "timestamp": occurred_at, "data": data });
     Ok(Ok(body.to_string().into_bytes()))
@@ -330,7 +407,14 @@ async fn organisation_member(db: &Db, organisation: i32) -> Result<Viewer, AppEr
         organisation_id: Some(organisation),
         institution_id: institution.map(|i| i.id),
         ancestors: audience::organisations_above(db.conn(), organisation).await?,
-        partnerships: Vec::new(),
+        // The partnerships serving it, whose rounds its members see.
+        partnerships: partnerships_serving(db.conn(), &[organisation])
+            .await?
+            .remove(&organisation)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| p.id)
+            .collect(),
         managed_by: Vec::new(),
         national: false,
     };

@@ -8,12 +8,16 @@
 //! - `links`: the public URL, the link to an object, the unsubscribe link.
 //! - `unsubscribe`: the signed unsubscribe token.
 //! - `webhook`: Standard Webhooks signing, delivery and the SSRF guard.
+//! - `fanout`, `schedule`, `compose`, `worker`: history events and scheduled notices (a round
+//!   opened, closing soon, closed; a deadline near) to deliveries, what each says when it is
+//!   sent, and the workers that send them.
 //!
 //! What the hub holds for it is a [`Notifier`], built at start-up.
 
 pub mod compose;
 pub mod links;
 pub mod mail;
+pub mod schedule;
 pub mod templates;
 pub mod unsubscribe;
 pub mod webhook;

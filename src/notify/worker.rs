@@ -1,5 +1,6 @@
 //! The notification workers, off the request path, on every instance: the fan-out (history
-//! events to deliveries), the e-mail worker (one mail per delivery, a day's digest deliveries
+//! events to deliveries), the scan for scheduled notices (rounds' and deadlines' dates), the
+//! e-mail worker (one mail per delivery, a day's digest deliveries
 //! in one mail) and the webhook worker. Each wakes when there is work (a change committed on
 //! any instance reaches the fan-out through the relay; the fan-out wakes the senders) and every
 //! `--notify-poll-ms` for work that falls due (retries, the morning's digests).
@@ -44,6 +45,7 @@ use crate::{
         Notifier,
         compose::{self, Composed},
         mail::OutgoingMail,
+        schedule,
         templates::{Digest, DigestItem, Mail},
         webhook::{self, Deliverer, Sent, jitter},
     },
@@ -143,7 +145,8 @@ impl Workers {
         &self.counters.notifications
     }
 
-    /// Starts the fan-out and both senders; they stop when the hub starts shutting down.
+    /// Starts the fan-out, the scan for scheduled notices and both senders; they stop when the hub
+    /// starts shutting down.
     pub fn spawn(self, bus: &EventBus, shutting_down: watch::Receiver<bool>) {
         let wake_email = Arc::new(Notify::new());
         let wake_webhooks = Arc::new(Notify::new());
@@ -152,6 +155,10 @@ impl Workers {
         let (email, webhooks) = (wake_email.clone(), wake_webhooks.clone());
         let down = shutting_down.clone();
         tokio::spawn(async move { fan.fan_out(needs, commissions, email, webhooks, down).await });
+        let scan = self.clone();
+        let (email, webhooks) = (wake_email.clone(), wake_webhooks.clone());
+        let down = shutting_down.clone();
+        tokio::spawn(async move { scan.schedule(email, webhooks, down).await });
         for (channel, wake) in
             [(DeliveryChannel::Email, wake_email), (DeliveryChannel::Webhook, wake_webhooks)]
         {
@@ -182,19 +189,49 @@ impl Workers {
         }
     }
 
+    async fn schedule(
+        self,
+        email: Arc<Notify>,
+        webhooks: Arc<Notify>,
+        mut shutting_down: watch::Receiver<bool>,
+    ) {
+        let mut ticks = tokio::time::interval(self.timing.poll);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                _ = shutting_down.wait_for(|down| *down) => return,
+            }
+            self.schedule_pass(&email, &webhooks).await;
+        }
+    }
+
+    /// Writes the scheduled notices that have fallen due (`notify::schedule`).
+    pub async fn schedule_pass(&self, email: &Notify, webhooks: &Notify) {
+        match schedule::pass(&self.db, self.notifier.mailer.is_some(), Utc::now()).await {
+            Ok(done) => self.queued(done.emails, done.webhooks, email, webhooks),
+            Err(err) => tracing::warn!(error = %err, "cannot write the scheduled notices now"),
+        }
+    }
+
+    /// Counts deliveries just queued and wakes the senders that have some.
+    fn queued(&self, emails: u64, hooks: u64, email: &Notify, webhooks: &Notify) {
+        Counters::add(&self.counters().queued, DeliveryChannel::Email, emails);
+        Counters::add(&self.counters().queued, DeliveryChannel::Webhook, hooks);
+        if emails > 0 {
+            email.notify_one();
+        }
+        if hooks > 0 {
+            webhooks.notify_one();
+        }
+    }
+
     /// Fans out every waiting event, batch by batch.
     pub async fn fan_out_pass(&self, email: &Notify, webhooks: &Notify) {
         loop {
             match fanout::pass(&self.db, self.notifier.mailer.is_some(), Utc::now()).await {
                 Ok(fanned) => {
-                    Counters::add(&self.counters().queued, DeliveryChannel::Email, fanned.emails);
-                    Counters::add(&self.counters().queued, DeliveryChannel::Webhook, fanned.webhooks);
-                    if fanned.emails > 0 {
-                        email.notify_one();
-                    }
-                    if fanned.webhooks > 0 {
-                        webhooks.notify_one();
-                    }
+                    self.queued(fanned.emails, fanned.webhooks, email, webhooks);
                     if fanned.events == 0 {
                         return;
                     }

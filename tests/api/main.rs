@@ -24,6 +24,7 @@ mod node;
 mod notifications;
 mod notify_delivery;
 mod notify_queue;
+mod notify_schedule;
 mod organisations;
 mod organisations_data;
 mod organisations_edit;

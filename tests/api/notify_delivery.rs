@@ -36,6 +36,7 @@ macro_rules! on_both_databases {
         }
     )*};
 }
+pub(crate) use on_both_databases;
 
 on_both_databases!(
     a_returned_need_mails_its_followers_each_in_their_language,
@@ -50,7 +51,7 @@ on_both_databases!(
 
 /// A hub that mails through `sink`, looks for due work every 100 ms, and may deliver webhooks to
 /// the test's own receiver on 127.0.0.1.
-async fn hub(backend: Backend, sink: &SmtpSink, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+pub async fn hub(backend: Backend, sink: &SmtpSink, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let mail = sink.settings();
     TestApp::spawn_with(backend, move |s| {
         s.mail = mail;
@@ -73,7 +74,7 @@ pub async fn submit(app: &TestApp, token: &str, title: &str) -> Value {
 }
 
 /// The mails `sink` received for `address`.
-fn mails_to(mails: &[Value], address: &str) -> Vec<Value> {
+pub fn mails_to(mails: &[Value], address: &str) -> Vec<Value> {
     mails.iter().filter(|m| m["envelope"]["to"][0] == address).cloned().collect()
 }
 

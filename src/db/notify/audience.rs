@@ -1,23 +1,31 @@
-//! Who is told of an event: the people of each [`Audience`] (`domain::notify`), read from the
-//! memberships through the organisation tree's closure, one statement per group; and the webhook
-//! endpoints of the organisations concerned that subscribe to a kind of event.
+//! Who is told of an event or a scheduled notice: the people of each [`Audience`]
+//! (`domain::notify`), read from the memberships through the organisation tree's closure, one
+//! statement per group; and the webhook endpoints of the organisations concerned that subscribe to
+//! a kind of event.
 
 use entity::{
     commission, commission_interest,
     enums::{Role, WebhookEventKind},
-    institution, membership, need, organisation_ancestor, webhook_endpoint,
+    institution, membership, need, organisation_ancestor, partnership_member, webhook_endpoint,
 };
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    sea_query::{Expr, ExprTrait, Query},
 };
 
-use crate::{db::notify::webhooks::kinds_of, domain::notify::Audience};
+use crate::{
+    db::{
+        notify::webhooks::kinds_of,
+        organisations::read::{OA, PM, join_serving_members},
+    },
+    domain::notify::Audience,
+};
 
 const UNIT_MEMBERS: [Role; 2] = [Role::UnitMember, Role::MunicipalityMember];
 const UNIT_COORDINATORS: [Role; 2] = [Role::UnitCoordinator, Role::ClusterCoordinator];
 
 /// The people of `audience` for a need (`need`) or a commission (`commission`), each once, in id
-/// order.
+/// order. A round's scorers are [`round_scorers`].
 pub async fn people(
     db: &impl ConnectionTrait,
     audience: Audience,
@@ -61,6 +69,13 @@ pub async fn people(
                 .add(institution::Column::Id.eq(commission.awarded_institution_id.unwrap_or(-1)));
             Condition::any().add(coordinators_of(commission.partnership_id)).add(institution_members(parties))
         }
+        (Audience::AwardedParties, _, Some(commission)) => {
+            let mut any = Condition::any().add(coordinators_of(commission.partnership_id));
+            if let Some(awarded) = commission.awarded_institution_id {
+                any = any.add(institution_members(institution::Column::Id.eq(awarded)));
+            }
+            any
+        }
         _ => return Ok(Vec::new()),
     };
     let mut people: Vec<i32> = membership::Entity::find()
@@ -79,6 +94,36 @@ pub async fn people(
     people.sort_unstable();
     people.dedup();
     Ok(people)
+}
+
+/// The people who score in the rounds of `partnership_id` ([`Audience::RoundScorers`]): unit
+/// coordinators and institution members whose membership is held in an organisation the
+/// partnership serves, each once, in id order.
+pub async fn round_scorers(db: &impl ConnectionTrait, partnership_id: i32) -> Result<Vec<i32>, DbErr> {
+    let scorers = [UNIT_COORDINATORS.as_slice(), &[Role::InstitutionMember]].concat();
+    let mut people: Vec<i32> = membership::Entity::find()
+        .select_only()
+        .column(membership::Column::PersonId)
+        .filter(membership::Column::Role.is_in(scorers))
+        .filter(membership::Column::OrganisationId.in_subquery(served_by(partnership_id)))
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await?;
+    people.sort_unstable();
+    Ok(people)
+}
+
+/// The organisations `partnership_id` serves (those in which a grant counts in it): its members,
+/// and everything under a member that accepts needs.
+fn served_by(partnership_id: i32) -> sea_orm::sea_query::SelectStatement {
+    let mut select = Query::select();
+    select
+        .column((OA, organisation_ancestor::Column::OrganisationId))
+        .from_as(organisation_ancestor::Entity, OA);
+    join_serving_members(&mut select)
+        .and_where(Expr::col((PM, partnership_member::Column::PartnershipId)).eq(partnership_id));
+    select
 }
 
 fn coordinators_of(partnership_id: i32) -> Condition {
@@ -174,11 +219,31 @@ pub async fn endpoints(
     if organisations.is_empty() {
         return Ok(Vec::new());
     }
+    endpoints_where(db, webhook_endpoint::Column::OrganisationId.is_in(organisations.iter().copied()), kind)
+        .await
+}
+
+/// The enabled endpoints of the organisations `partnership_id` serves (whose members may see its
+/// rounds) that subscribe to `kind`, in id order.
+pub async fn endpoints_served_by(
+    db: &impl ConnectionTrait,
+    partnership_id: i32,
+    kind: WebhookEventKind,
+) -> Result<Vec<i32>, DbErr> {
+    endpoints_where(db, webhook_endpoint::Column::OrganisationId.in_subquery(served_by(partnership_id)), kind)
+        .await
+}
+
+async fn endpoints_where(
+    db: &impl ConnectionTrait,
+    of: impl sea_orm::sea_query::IntoCondition,
+    kind: WebhookEventKind,
+) -> Result<Vec<i32>, DbErr> {
     let rows: Vec<(i32, String)> = webhook_endpoint::Entity::find()
         .select_only()
         .column(webhook_endpoint::Column::Id)
         .column(webhook_endpoint::Column::EventKinds)
-        .filter(webhook_endpoint::Column::OrganisationId.is_in(organisations.iter().copied()))
+        .filter(of)
         .filter(webhook_endpoint::Column::DisabledAt.is_null())
         .into_tuple()
         .all(db)

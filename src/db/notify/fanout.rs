@@ -8,6 +8,9 @@
 //! organisations concerned that subscribe to the event's kind get it too. Nothing here decides
 //! what a recipient may see: that is checked when it is sent (`notify::compose`). The workers
 //! (`notify::worker`) run it.
+//!
+//! Turning people and kinds into deliveries (`email_people`, `webhook_endpoints`) is shared with
+//! the scheduled notices (`notify::schedule`), so both choose alike.
 
 use std::collections::{HashMap, HashSet};
 
@@ -129,6 +132,11 @@ pub fn topic_word(topic: DeliveryTopic) -> &'static str {
         DeliveryTopic::Need => "need",
         DeliveryTopic::Commission => "commission",
         DeliveryTopic::Endpoint => "endpoint",
+        DeliveryTopic::RoundOpened => "round-opened",
+        DeliveryTopic::RoundClosing => "round-closing",
+        DeliveryTopic::RoundClosed => "round-closed",
+        DeliveryTopic::CommissionDue => "commission-due",
+        DeliveryTopic::MilestoneDue => "milestone-due",
     }
 }
 
@@ -141,6 +149,77 @@ pub fn email_id(person: i32, topic: DeliveryTopic, subject_id: i32) -> String {
 /// The message id of a webhook to `endpoint`: its `webhook-id`, the same on every retry.
 pub fn webhook_id(endpoint: i32, topic: DeliveryTopic, subject_id: i32) -> String {
     format!("webhook:{endpoint}:{}:{subject_id}", topic_word(topic))
+}
+
+/// What deliveries tell of: their topic and subject, and when they are planned.
+#[derive(Clone, Copy, Debug)]
+pub struct Target {
+    pub topic: DeliveryTopic,
+    pub subject_id: i32,
+    pub now: DateTime<Utc>,
+}
+
+/// Adds an e-mail to each of `people` not `told` yet (and marks them told), under the first of
+/// `kinds` they have not turned off, now or in the next morning's digest as they chose; none to
+/// whoever turned every one of them off.
+pub async fn email_people(
+    db: &impl ConnectionTrait,
+    people: &[i32],
+    kinds: &[NotificationKind],
+    target: Target,
+    told: &mut HashSet<i32>,
+    planned: &mut Vec<NewDelivery>,
+) -> Result<(), DbErr> {
+    let people: Vec<i32> = people.iter().copied().filter(|p| !told.contains(p)).collect();
+    if people.is_empty() {
+        return Ok(());
+    }
+    let mut cadences: HashMap<(i32, NotificationKind), Cadence> = HashMap::new();
+    for kind in kinds {
+        for (person, cadence) in preferences::cadences(db, &people, *kind).await? {
+            cadences.insert((person, *kind), cadence);
+        }
+    }
+    for person in people {
+        told.insert(person);
+        let cadence_of = |kind| cadences.get(&(person, kind)).copied().unwrap_or(Cadence::Off);
+        let Some((kind, cadence)) = chosen(kinds, cadence_of) else { continue };
+        let digest = cadence == Cadence::Digest;
+        planned.push(NewDelivery {
+            message_id: email_id(person, target.topic, target.subject_id),
+            channel: DeliveryChannel::Email,
+            person_id: Some(person),
+            endpoint_id: None,
+            topic: target.topic,
+            subject_id: target.subject_id,
+            notification_kind: Some(kind),
+            webhook_kind: None,
+            digest,
+            due_at: if digest { next_norwegian_hour(target.now, DIGEST_HOUR) } else { target.now },
+        });
+    }
+    Ok(())
+}
+
+/// Adds a webhook of `kind` to each of `endpoints`, due now.
+pub fn webhook_endpoints(
+    endpoints: &[i32],
+    kind: WebhookEventKind,
+    target: Target,
+    planned: &mut Vec<NewDelivery>,
+) {
+    planned.extend(endpoints.iter().map(|endpoint| NewDelivery {
+        message_id: webhook_id(*endpoint, target.topic, target.subject_id),
+        channel: DeliveryChannel::Webhook,
+        person_id: None,
+        endpoint_id: Some(*endpoint),
+        topic: target.topic,
+        subject_id: target.subject_id,
+        notification_kind: None,
+        webhook_kind: Some(kind),
+        digest: false,
+        due_at: target.now,
+    }));
 }
 
 /// Adds the deliveries of one event to `planned`.
@@ -162,41 +241,12 @@ async fn plan(
         Some(c) if wants_matching => crate::db::institutions::matching_institutions(db, c.id).await?,
         _ => Vec::new(),
     };
+    let target = Target { topic: about.topic, subject_id: about.event_id, now: about.now };
     if email {
         let mut told: HashSet<i32> = about.actor.into_iter().collect();
         for notice in &notices.people {
-            let people: Vec<i32> = audience::people(db, notice.audience, need, commission, &matching)
-                .await?
-                .into_iter()
-                .filter(|p| !told.contains(p))
-                .collect();
-            if people.is_empty() {
-                continue;
-            }
-            let mut cadences: HashMap<(i32, NotificationKind), Cadence> = HashMap::new();
-            for kind in notice.kinds {
-                for (person, cadence) in preferences::cadences(db, &people, *kind).await? {
-                    cadences.insert((person, *kind), cadence);
-                }
-            }
-            for person in people {
-                told.insert(person);
-                let cadence_of = |kind| cadences.get(&(person, kind)).copied().unwrap_or(Cadence::Off);
-                let Some((kind, cadence)) = chosen(notice.kinds, cadence_of) else { continue };
-                let digest = cadence == Cadence::Digest;
-                planned.push(NewDelivery {
-                    message_id: email_id(person, about.topic, about.event_id),
-                    channel: DeliveryChannel::Email,
-                    person_id: Some(person),
-                    endpoint_id: None,
-                    topic: about.topic,
-                    subject_id: about.event_id,
-                    notification_kind: Some(kind),
-                    webhook_kind: None,
-                    digest,
-                    due_at: if digest { next_norwegian_hour(about.now, DIGEST_HOUR) } else { about.now },
-                });
-            }
+            let people = audience::people(db, notice.audience, need, commission, &matching).await?;
+            email_people(db, &people, notice.kinds, target, &mut told, planned).await?;
         }
     }
     let Some(kind) = notices.webhook else { return Ok(()) };
@@ -213,19 +263,6 @@ async fn plan(
             audience::organisations_of_institutions(db, &parties).await?
         }
     };
-    for endpoint in audience::endpoints(db, &organisations, kind).await? {
-        planned.push(NewDelivery {
-            message_id: webhook_id(endpoint, about.topic, about.event_id),
-            channel: DeliveryChannel::Webhook,
-            person_id: None,
-            endpoint_id: Some(endpoint),
-            topic: about.topic,
-            subject_id: about.event_id,
-            notification_kind: None,
-            webhook_kind: Some(kind),
-            digest: false,
-            due_at: about.now,
-        });
-    }
+    webhook_endpoints(&audience::endpoints(db, &organisations, kind).await?, kind, target, planned);
     Ok(())
 }

@@ -2,7 +2,8 @@
 //! (`preferences`), the hub's signing key (`keys`), webhook endpoints with their secrets and
 //! attempts (`webhooks`), the pending history events that wait for the fan-out (`pending`), the
 //! fan-out itself (`fanout`) with who hears of what (`audience`), the deliveries it writes for the
-//! workers (`deliveries`), and what a notification tells of, read when it is sent (`subjects`).
+//! workers (`deliveries`), what a notification tells of, read when it is sent (`subjects`), and
+//! the rows the scheduled notices look at and mark (`scheduled`).
 
 pub mod audience;
 pub mod deliveries;
@@ -10,5 +11,6 @@ pub mod fanout;
 pub mod keys;
 pub mod pending;
 pub mod preferences;
+pub mod scheduled;
 pub mod subjects;
 pub mod webhooks;

@@ -1,8 +1,11 @@
 //! What a notification tells of, read when it is sent (`notify::compose` decides what it says):
-//! the recipient, the event with its need or commission, and the names it mentions.
+//! the recipient, the event with its need or commission, a round, a deadline, and the names it
+//! mentions.
 
+use chrono::{DateTime, Utc};
 use entity::{
-    commission, commission_event, institution, need, need_event, organisation, partnership, person,
+    commission, commission_event, enums::DeliveryTopic, institution, milestone, need, need_event,
+    organisation, partnership, person, round,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
@@ -48,4 +51,42 @@ pub async fn institution_of_organisation(
     organisation: i32,
 ) -> Result<Option<institution::Model>, DbErr> {
     institution::Entity::find().filter(institution::Column::OrganisationId.eq(organisation)).one(db).await
+}
+
+pub async fn round(db: &impl ConnectionTrait, id: i32) -> Result<Option<round::Model>, DbErr> {
+    round::Entity::find_by_id(id).one(db).await
+}
+
+/// A deadline told of: a commission's own, or one of its milestones'.
+pub struct Deadline {
+    pub commission: commission::Model,
+    /// The milestone's title; `None` for the commission's own deadline.
+    pub what: Option<String>,
+    pub due: DateTime<Utc>,
+    /// The milestone is done.
+    pub settled: bool,
+}
+
+pub async fn deadline(
+    db: &impl ConnectionTrait,
+    topic: DeliveryTopic,
+    id: i32,
+) -> Result<Option<Deadline>, DbErr> {
+    if topic == DeliveryTopic::CommissionDue {
+        let commission = commission::Entity::find_by_id(id).one(db).await?;
+        return Ok(commission.map(|c| Deadline {
+            due: c.deadline,
+            commission: c,
+            what: None,
+            settled: false,
+        }));
+    }
+    let Some(milestone) = milestone::Entity::find_by_id(id).one(db).await? else { return Ok(None) };
+    let commission = commission::Entity::find_by_id(milestone.commission_id).one(db).await?;
+    Ok(commission.map(|commission| Deadline {
+        commission,
+        what: Some(milestone.title),
+        due: milestone.due_at,
+        settled: milestone.done_at.is_some(),
+    }))
 }
