@@ -9,6 +9,11 @@
 //! unit is none of M1's municipalities, so M1's writes tell none of them.
 //!
 //! Then, on one hub:
+//! 0. M1 at its fixed rate as it is, its own notifications on: each co-signature tells the members
+//!    of the need's unit at once (M1's writers there and the dataset's member), so M1 queues
+//!    mail of its own. Then those people turn their mail off (`setNotificationPreferences`, as
+//!    anyone may), and the bench waits until nothing is due, so that what follows measures the
+//!    drain of the burst beside M1's mutations alone.
 //! 1. M1 at its fixed rate with an idle queue (after a warm-up of a fifth).
 //! 2. The burst: `--notifications / --fanout` needs submitted in the unit (`submitNeed`, 8 at a
 //!    time), each a committed history event that the fan-out turns into `--fanout` deliveries.
@@ -89,11 +94,12 @@ impl N1Options {
     }
 }
 
-/// The people N1 makes before the hub starts: the unit's coordinators (who get the mails) and
-/// the members who submit.
+/// The people N1 makes before the hub starts: the unit's coordinators (who get the mails), the
+/// members who submit, and tokens of the people M1's writes tell (to turn their mail off).
 pub struct Cast {
     coordinators: Vec<(String, String)>,
     submitters: Vec<Member>,
+    told_by_m1: Vec<String>,
 }
 
 /// Makes (or finds again: the addresses are fixed) N1's people and their tokens with the hub's
@@ -117,7 +123,16 @@ pub fn cast(hub: &str, database_url: &str, o: &N1Options) -> Result<Cast, String
             Ok(Member { token, municipality: UNIT })
         })
         .collect::<Result<Vec<_>, String>>()?;
-    Ok(Cast { coordinators, submitters })
+    // The dataset's one member of each of M1's municipalities (`sample`), found by address.
+    let told_by_m1 = writes::MUNICIPALITIES
+        .iter()
+        .map(|code| {
+            let email = format!("medlem.{code}@bench.example.no");
+            let role = ["--role", "unit-member", "--organisation", code];
+            process::create_token(hub, database_url, &format!("Medlem {code}"), &email, &role)
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(Cast { coordinators, submitters, told_by_m1 })
 }
 
 /// One channel's drain.
@@ -176,6 +191,12 @@ pub struct N1Row {
     pub burst_errors: u64,
     /// E-mail, webhook, and both.
     pub channels: Vec<ChannelRow>,
+    /// M1 with its own notifications on, and the e-mails it queued and that arrived meanwhile.
+    pub m1_own_mail: Outcome,
+    pub m1_own_queued: f64,
+    pub m1_own_arrived: u64,
+    /// How long the queue M1 left took to empty once its recipients turned their mail off.
+    pub m1_own_backlog: Duration,
     pub m1_idle: Outcome,
     pub m1_draining: Option<Outcome>,
     pub write_rate: f64,
@@ -232,7 +253,8 @@ pub fn m1_rows(r: &N1Row) -> String {
             o.errors
         )
     };
-    let mut out = row("idle", &r.m1_idle);
+    let mut out = row("M1's own mail on", &r.m1_own_mail);
+    out.push_str(&row("idle", &r.m1_idle));
     match &r.m1_draining {
         Some(o) => out.push_str(&row("draining", o)),
         None => out.push_str("| | draining | - | - | - | - | - | - |\n"),
@@ -243,8 +265,14 @@ pub fn m1_rows(r: &N1Row) -> String {
 /// The lines under N1's tables.
 pub fn facts(r: &N1Row) -> String {
     let [sent, retried, failed, skipped] = r.counters;
+    let seconds = r.m1_own_mail.elapsed.as_secs_f64().max(1e-9);
     format!(
-        "- N1: {} events ({} deliveries each) submitted in {:.2} s ({} errors); hub CPU {:.1} s over the burst and the drain, {:.1} SQL statements per notification (M1's share taken out); hub counters over the drain: {sent} sent, {retried} retried, {failed} failed, {skipped} skipped; {} webhooks refused by the receiver; {} mails of M1's own notifications; hub RSS {:.1} MiB\n",
+        "- N1, M1 with its own mail on: {:.0} e-mails queued ({:.0}/s), {} arrived during the {:.0} s; its queue took {:.1} s to empty once the recipients turned their mail off\n- N1: {} events ({} deliveries each) submitted in {:.2} s ({} errors); hub CPU {:.1} s over the burst and the drain, {:.1} SQL statements per notification (M1's share taken out); hub counters over the drain: {sent} sent, {retried} retried, {failed} failed, {skipped} skipped; {} webhooks refused by the receiver; {} mails of M1's own notifications; hub RSS {:.1} MiB\n",
+        r.m1_own_queued,
+        r.m1_own_queued / seconds,
+        r.m1_own_arrived,
+        seconds,
+        r.m1_own_backlog.as_secs_f64(),
         r.events,
         r.fanout,
         r.burst.as_secs_f64(),
@@ -286,6 +314,19 @@ pub async fn n1(
     let m1 = Arc::new(Writes::new(client.clone(), &hub.base, m1_members).await?);
     let burst_writes = Arc::new(Writes::new(client.clone(), &hub.base, cast.submitters).await?);
     let m1_plan = Plan { concurrency: o.writers, duration: o.duration, rate: Some(o.write_rate) };
+
+    // 0. M1 as it is, telling people of its co-signatures; then they turn that off.
+    let _warm_up = writes::writes_alone(&m1, Plan { duration: o.duration / 5, ..m1_plan }).await;
+    let queued_mail = "hub_notifications_queued_total{channel=\"email\"}";
+    let queued_before = process::metric(client, &hub.base, queued_mail).await;
+    let arrived_before = sink.arrivals.count();
+    let m1_own_mail = writes::writes_alone(&m1, m1_plan).await;
+    let m1_own_queued = process::metric(client, &hub.base, queued_mail).await - queued_before;
+    let m1_own_arrived = sink.arrivals.count() - arrived_before;
+    let quieted = Instant::now();
+    silence(client, &hub, m1.tokens().chain(cast.told_by_m1.iter().map(String::as_str))).await?;
+    wait_until_idle(database_url, o.patience).await?;
+    let m1_own_backlog = quieted.elapsed();
 
     // 1. M1 with an idle queue.
     let _warm_up = writes::writes_alone(&m1, Plan { duration: o.duration / 5, ..m1_plan }).await;
@@ -358,6 +399,10 @@ pub async fn n1(
         burst,
         burst_errors,
         channels: vec![email, webhook, both],
+        m1_own_mail,
+        m1_own_queued,
+        m1_own_arrived,
+        m1_own_backlog,
         m1_idle,
         m1_draining,
         write_rate: o.write_rate,
@@ -462,6 +507,46 @@ async fn prepare(
         receiver.trust(n, secret)?;
     }
     Ok(())
+}
+
+/// Turns off every kind of mail a need's change may send, for each of `tokens`' people.
+async fn silence<'a>(
+    client: &reqwest::Client,
+    hub: &Server,
+    tokens: impl Iterator<Item = &'a str>,
+) -> Result<(), String> {
+    const OFF: &str = "mutation { setNotificationPreferences(input: { preferences: [
+        { kind: NEED_COSIGNED, cadence: OFF }, { kind: NEED_STATUS_CHANGED, cadence: OFF },
+        { kind: NEED_COMMENTED, cadence: OFF }, { kind: NEW_NEED_IN_MY_UNITS, cadence: OFF } ] })
+        { userErrors { field message } } }";
+    for token in tokens {
+        let data = graphql(client, &hub.base, Some(token), &json!({ "query": OFF })).await?;
+        no_user_errors(&data, "setNotificationPreferences")?;
+    }
+    Ok(())
+}
+
+/// Waits until no event waits for the fan-out and no delivery is due (read from the database, as
+/// the workers would find them).
+async fn wait_until_idle(database_url: &str, patience: Duration) -> Result<(), String> {
+    use entity::enums::DeliveryChannel;
+    use knowledge_hub::db::notify::{deliveries, pending};
+    let db = knowledge_hub::db::Db::connect(database_url).await.map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    loop {
+        let now = Utc::now();
+        let mut busy = pending::any(db.conn()).await.map_err(|e| e.to_string())?;
+        for channel in [DeliveryChannel::Email, DeliveryChannel::Webhook] {
+            busy |= deliveries::any_due(db.conn(), channel, now).await.map_err(|e| e.to_string())?;
+        }
+        if !busy {
+            return Ok(());
+        }
+        if started.elapsed() > patience {
+            return Err(format!("the queue M1 left did not empty in {} s", patience.as_secs()));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 fn no_user_errors(data: &serde_json::Value, field: &str) -> Result<(), String> {

@@ -177,6 +177,11 @@ impl Writes {
         Ok(())
     }
 
+    /// The writers' tokens.
+    pub fn tokens(&self) -> impl Iterator<Item = &str> {
+        self.members.iter().map(|m| m.token.as_str())
+    }
+
     /// Needs submitted and co-signed so far.
     pub fn written(&self) -> u64 {
         self.submitted.load(Ordering::Relaxed) + self.cosigned.load(Ordering::Relaxed)
