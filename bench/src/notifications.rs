@@ -207,10 +207,9 @@ pub struct N1Row {
     /// Mails of M1's own notifications (to M1's writers and the units they co-sign for) that
     /// arrived during the run.
     pub other_mails: u64,
-    /// Hub CPU seconds from the burst's start to the drain's end, and SQL statements per
-    /// delivered notification over the same time, less M1's share (at its idle-queue cost).
+    /// Hub CPU seconds from the burst's start to the drain's end. (The workers' SQL statements
+    /// are not in `hub_sql_statements_total`, which counts requests' only.)
     pub hub_cpu_s: f64,
-    pub statements_per_notification: f64,
     /// The hub's counters over the drain: sent, retried, failed, skipped (both channels).
     pub counters: [f64; 4],
     pub rss_mib: f64,
@@ -267,7 +266,7 @@ pub fn facts(r: &N1Row) -> String {
     let [sent, retried, failed, skipped] = r.counters;
     let seconds = r.m1_own_mail.elapsed.as_secs_f64().max(1e-9);
     format!(
-        "- N1, M1 with its own mail on: {:.0} e-mails queued ({:.0}/s), {} arrived during the {:.0} s; its queue took {:.1} s to empty once the recipients turned their mail off\n- N1: {} events ({} deliveries each) submitted in {:.2} s ({} errors); hub CPU {:.1} s over the burst and the drain, {:.1} SQL statements per notification (M1's share taken out); hub counters over the drain: {sent} sent, {retried} retried, {failed} failed, {skipped} skipped; {} webhooks refused by the receiver; {} mails of M1's own notifications; hub RSS {:.1} MiB\n",
+        "- N1, M1 with its own mail on: {:.0} e-mails queued ({:.0}/s), {} arrived during the {:.0} s; its queue took {:.1} s to empty once the recipients turned their mail off\n- N1: {} events ({} deliveries each) submitted in {:.2} s ({} errors); hub CPU {:.1} s over the burst and the drain; hub counters over the drain: {sent} sent, {retried} retried, {failed} failed, {skipped} skipped; {} webhooks refused by the receiver; {} mails of M1's own notifications over the run; hub RSS {:.1} MiB\n",
         r.m1_own_queued,
         r.m1_own_queued / seconds,
         r.m1_own_arrived,
@@ -278,7 +277,6 @@ pub fn facts(r: &N1Row) -> String {
         r.burst.as_secs_f64(),
         r.burst_errors,
         r.hub_cpu_s,
-        r.statements_per_notification,
         r.refused,
         r.other_mails,
         r.rss_mib,
@@ -330,11 +328,7 @@ pub async fn n1(
 
     // 1. M1 with an idle queue.
     let _warm_up = writes::writes_alone(&m1, Plan { duration: o.duration / 5, ..m1_plan }).await;
-    let statements = process::metric(client, &hub.base, "hub_sql_statements_total").await;
-    let written = m1.written();
     let m1_idle = writes::writes_alone(&m1, m1_plan).await;
-    let m1_statements = (process::metric(client, &hub.base, "hub_sql_statements_total").await - statements)
-        / (m1.written() - written).max(1) as f64;
     // Let the idle phase's own notifications go out before the burst.
     tokio::time::sleep(Duration::from_millis(500)).await;
 
@@ -362,7 +356,6 @@ pub async fn n1(
         emails >= expected_emails && receiver.arrivals.count() >= expected_webhooks
     };
     let mut m1_draining: Option<Outcome> = None;
-    let m1_before = m1.written();
     while !drained() && started.elapsed() < o.patience {
         let slice = writes::writes_alone(&m1, Plan { duration: SLICE, ..m1_plan }).await;
         match m1_draining.as_mut() {
@@ -373,7 +366,6 @@ pub async fn n1(
     while !drained() && started.elapsed() < o.patience {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let m1_during = m1.written() - m1_before;
     let after = Snapshot::take(client, &hub).await;
     if !drained() {
         first_error.get_or_insert(format!("the queue did not drain in {} s", o.patience.as_secs()));
@@ -390,8 +382,6 @@ pub async fn n1(
     let mut both = ChannelRow::new("both", 0);
     both.merge(&email);
     both.merge(&webhook);
-    let delivered = (email.received + webhook.received).max(1) as f64;
-    let statements = after.statements - before.statements - m1_statements * m1_during as f64;
     let counter_delta = |i: usize| after.counters[i] - before.counters[i];
     Ok(N1Row {
         events: o.events(),
@@ -411,7 +401,6 @@ pub async fn n1(
         first_refusal: receiver.arrivals.first_refusal.lock().expect("the lock").clone(),
         other_mails,
         hub_cpu_s: after.cpu - before.cpu,
-        statements_per_notification: statements / delivered,
         counters: [counter_delta(0), counter_delta(1), counter_delta(2), counter_delta(3)],
         rss_mib: process::rss_mib(hub.child.id()),
         first_error,
@@ -420,7 +409,6 @@ pub async fn n1(
 
 /// The hub's counters at one moment.
 struct Snapshot {
-    statements: f64,
     cpu: f64,
     /// Sent, retried, failed, skipped: both channels.
     counters: [f64; 4],
@@ -436,7 +424,6 @@ impl Snapshot {
             }
         }
         Self {
-            statements: process::metric(client, &hub.base, "hub_sql_statements_total").await,
             cpu: process::cpu_seconds(hub.child.id()),
             counters,
         }

@@ -182,11 +182,6 @@ impl Writes {
         self.members.iter().map(|m| m.token.as_str())
     }
 
-    /// Needs submitted and co-signed so far.
-    pub fn written(&self) -> u64 {
-        self.submitted.load(Ordering::Relaxed) + self.cosigned.load(Ordering::Relaxed)
-    }
-
     /// One write by the `writer`-th member: co-signs the oldest need another municipality submitted
     /// in this run if there is one, else submits a need (which a later write will co-sign).
     pub async fn write(&self, writer: usize) -> Result<(), String> {
