@@ -314,6 +314,8 @@ pub async fn n1(
     let m1_plan = Plan { concurrency: o.writers, duration: o.duration, rate: Some(o.write_rate) };
 
     // 0. M1 as it is, telling people of its co-signatures; then they turn that off.
+    let told_by_m1 = || m1.tokens().chain(cast.told_by_m1.iter().map(String::as_str));
+    set_mail(client, &hub, told_by_m1(), true).await?;
     let _warm_up = writes::writes_alone(&m1, Plan { duration: o.duration / 5, ..m1_plan }).await;
     let queued_mail = "hub_notifications_queued_total{channel=\"email\"}";
     let queued_before = process::metric(client, &hub.base, queued_mail).await;
@@ -322,7 +324,7 @@ pub async fn n1(
     let m1_own_queued = process::metric(client, &hub.base, queued_mail).await - queued_before;
     let m1_own_arrived = sink.arrivals.count() - arrived_before;
     let quieted = Instant::now();
-    silence(client, &hub, m1.tokens().chain(cast.told_by_m1.iter().map(String::as_str))).await?;
+    set_mail(client, &hub, told_by_m1(), false).await?;
     wait_until_idle(database_url, o.patience).await?;
     let m1_own_backlog = quieted.elapsed();
 
@@ -496,18 +498,23 @@ async fn prepare(
     Ok(())
 }
 
-/// Turns off every kind of mail a need's change may send, for each of `tokens`' people.
-async fn silence<'a>(
+/// For each of `tokens`' people (unit members), turns the mail a need's change may send on, as
+/// a unit member's defaults have it (an earlier run on the same database turned it off), or off.
+async fn set_mail<'a>(
     client: &reqwest::Client,
     hub: &Server,
     tokens: impl Iterator<Item = &'a str>,
+    on: bool,
 ) -> Result<(), String> {
-    const OFF: &str = "mutation { setNotificationPreferences(input: { preferences: [
-        { kind: NEED_COSIGNED, cadence: OFF }, { kind: NEED_STATUS_CHANGED, cadence: OFF },
-        { kind: NEED_COMMENTED, cadence: OFF }, { kind: NEW_NEED_IN_MY_UNITS, cadence: OFF } ] })
-        { userErrors { field message } } }";
+    let cadence = if on { "IMMEDIATE" } else { "OFF" };
+    let query = format!(
+        "mutation {{ setNotificationPreferences(input: {{ preferences: [
+        {{ kind: NEED_COSIGNED, cadence: {cadence} }}, {{ kind: NEED_STATUS_CHANGED, cadence: {cadence} }},
+        {{ kind: NEED_COMMENTED, cadence: {cadence} }}, {{ kind: NEW_NEED_IN_MY_UNITS, cadence: OFF }} ] }})
+        {{ userErrors {{ field message }} }} }}"
+    );
     for token in tokens {
-        let data = graphql(client, &hub.base, Some(token), &json!({ "query": OFF })).await?;
+        let data = graphql(client, &hub.base, Some(token), &json!({ "query": query })).await?;
         no_user_errors(&data, "setNotificationPreferences")?;
     }
     Ok(())
