@@ -78,7 +78,7 @@ enum Command {
         #[arg(long)]
         write: Option<String>,
         #[command(flatten)]
-        live: LiveOptions,
+        live: Box<LiveOptions>,
     },
     /// The raw baseline server (started by `run`; prints its address).
     BaselineServe {
@@ -140,7 +140,7 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Generate { database_url, tier, seed } => generate(&database_url, tier, seed).await,
         Command::Run { database_url, tier, hub, scenarios, concurrency, seconds, rate, write, live } => {
-            let options = RunOptions { tier, hub, concurrency, seconds, rate, live };
+            let options = RunOptions { tier, hub, concurrency, seconds, rate, live: *live };
             run(&database_url, &scenarios, &options, write.as_deref()).await.map(|_| ())
         }
         Command::BaselineServe { database_url } => baseline_serve(&database_url).await,

@@ -425,10 +425,7 @@ impl Snapshot {
                 counters[i] += process::metric(client, &hub.base, &metric).await;
             }
         }
-        Self {
-            cpu: process::cpu_seconds(hub.child.id()),
-            counters,
-        }
+        Self { cpu: process::cpu_seconds(hub.child.id()), counters }
     }
 }
 
