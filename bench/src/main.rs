@@ -8,14 +8,18 @@
 //! target/release/knowledge-hub-bench run --database-url sqlite:bench-s.db --tier s --write BENCHMARKS.md
 //! # writes (M1) and subscriptions (S1, S2); on SQLite they run on a copy of the database
 //! target/release/knowledge-hub-bench run --database-url sqlite:bench-s.db --tier s --scenarios m1,s1,s2 --write BENCHMARKS.md
+//! # notifications (N1): 10,000 drained to a local SMTP sink and webhook receiver beside M1
+//! target/release/knowledge-hub-bench run --database-url sqlite:bench-s.db --tier s --scenarios n1 --write BENCHMARKS.md
 //! target/release/knowledge-hub-bench smoke     # what CI runs: tiny, no timing
 //! ```
 
 mod baseline;
 mod drive;
 mod load;
+mod notifications;
 mod process;
 mod realtime;
+mod receivers;
 mod scenarios;
 mod writes;
 
@@ -56,8 +60,9 @@ enum Command {
         #[arg(long, default_value = "target/release/knowledge-hub")]
         hub: String,
         /// Scenarios to run, comma-separated: the reads (q1, q1-500, q2, q3, q4, q5), and m1 (writes),
-        /// s1 (subscription fan-out), s2 (idle subscribed connections). Each of m1, s1, s2 starts
-        /// a fresh hub; they write to the database (on SQLite: to a copy, see --in-place).
+        /// s1 (subscription fan-out), s2 (idle subscribed connections), n1 (notifications drained
+        /// beside M1). Each of m1, s1, s2, n1 starts a fresh hub; they write to the database (on
+        /// SQLite: to a copy, see --in-place).
         #[arg(long, value_delimiter = ',', default_value = "q1,q1-500,q2,q3,q4,q5")]
         scenarios: Vec<String>,
         /// Closed-loop workers.
@@ -73,7 +78,7 @@ enum Command {
         #[arg(long)]
         write: Option<String>,
         #[command(flatten)]
-        live: LiveOptions,
+        live: Box<LiveOptions>,
     },
     /// The raw baseline server (started by `run`; prints its address).
     BaselineServe {
@@ -87,7 +92,7 @@ enum Command {
     },
 }
 
-/// The settings of the write and real-time scenarios (m1, s1, s2).
+/// The settings of the write, real-time and notification scenarios (m1, s1, s2, n1).
 #[derive(clap::Args, Clone, Debug)]
 struct LiveOptions {
     /// M1: concurrent writers (closed loop), and workers of the fixed rate and the mix.
@@ -114,6 +119,15 @@ struct LiveOptions {
     /// S2: idle connections, each with one subscription.
     #[arg(long, default_value_t = 10_000)]
     idle_connections: usize,
+    /// N1: notifications to queue and drain (rounded down to a multiple of --notify-fanout).
+    #[arg(long, default_value_t = 10_000)]
+    notifications: usize,
+    /// N1: deliveries per event, half e-mails and half webhooks (at least 2).
+    #[arg(long, default_value_t = 10)]
+    notify_fanout: usize,
+    /// N1: seconds to wait for the queue to drain before giving up.
+    #[arg(long, default_value_t = 600)]
+    notify_patience: u64,
     /// Run m1, s1 and s2 on the given SQLite database itself instead of a copy (PostgreSQL
     /// databases are always written in place).
     #[arg(long)]
@@ -126,7 +140,7 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Generate { database_url, tier, seed } => generate(&database_url, tier, seed).await,
         Command::Run { database_url, tier, hub, scenarios, concurrency, seconds, rate, write, live } => {
-            let options = RunOptions { tier, hub, concurrency, seconds, rate, live };
+            let options = RunOptions { tier, hub, concurrency, seconds, rate, live: *live };
             run(&database_url, &scenarios, &options, write.as_deref()).await.map(|_| ())
         }
         Command::BaselineServe { database_url } => baseline_serve(&database_url).await,
@@ -177,6 +191,7 @@ struct Results {
     writes: Vec<writes::WriteRow>,
     realtime: Vec<realtime::RealtimeRow>,
     idle: Option<realtime::IdleRow>,
+    notifications: Option<notifications::N1Row>,
     /// Facts about the run (copies, limits) for the report.
     notes: Vec<String>,
     /// Scenarios that could not run, and why.
@@ -229,7 +244,7 @@ async fn run(
     let mut live = Vec::new();
     for key in keys {
         match key.as_str() {
-            "m1" | "s1" | "s2" => live.push(key.as_str()),
+            "m1" | "s1" | "s2" | "n1" => live.push(key.as_str()),
             _ => reads.push(Scenario::parse(key).ok_or(format!("no scenario `{key}`"))?),
         }
     }
@@ -317,7 +332,7 @@ fn print_first_error(error: Option<&String>) {
     }
 }
 
-/// M1, S1 and S2, each on a fresh hub, on a copy of a SQLite database unless `--in-place`.
+/// M1, S1, S2 and N1, each on a fresh hub, on a copy of a SQLite database unless `--in-place`.
 async fn run_live(
     database_url: &str,
     keys: &[&str],
@@ -330,12 +345,12 @@ async fn run_live(
     let url = if database_url.starts_with("sqlite:") && !l.in_place {
         let copy = writes::copy_database(&o.hub, database_url, dir.path())?;
         results.notes.push(
-            "m1, s1 and s2 wrote to a copy of the database made with `knowledge-hub backup`; the generated tier is unchanged".into(),
+            "m1, s1, s2 and n1 wrote to a copy of the database made with `knowledge-hub backup`; the generated tier is unchanged".into(),
         );
         copy
     } else {
         results.notes.push(format!(
-            "m1, s1 and s2 wrote to {} itself (needs, co-signatures, members and tokens were added)",
+            "m1, s1, s2 and n1 wrote to {} itself (needs, co-signatures, members, tokens, webhook endpoints and deliveries were added)",
             if database_url.starts_with("sqlite:") { "the database" } else { "the PostgreSQL database" }
         ));
         database_url.to_owned()
@@ -351,6 +366,36 @@ async fn run_live(
         reads.push(Scenario::parse(key).ok_or(format!("no read scenario `{key}` for the mix"))?);
     }
     for &key in keys {
+        if key == "n1" {
+            let n1 = notifications::N1Options {
+                notifications: l.notifications,
+                fanout: l.notify_fanout.max(2),
+                writers: l.writers,
+                write_rate: l.write_rate,
+                duration,
+                patience: Duration::from_secs(l.notify_patience),
+            };
+            let cast = notifications::cast(&o.hub, &url, &n1)?;
+            match notifications::n1(&o.hub, &url, &client, cast, members.clone(), &n1).await {
+                Ok(row) => {
+                    eprint!("{}", notifications::CHANNEL_HEADER);
+                    row.channels.iter().for_each(|c| eprint!("{}", notifications::channel_row(c)));
+                    eprint!(
+                        "{}{}{}",
+                        notifications::M1_HEADER,
+                        notifications::m1_rows(&row),
+                        notifications::facts(&row)
+                    );
+                    print_first_error(row.first_error.as_ref().or(row.first_refusal.as_ref()));
+                    results.notifications = Some(row);
+                }
+                Err(e) => {
+                    eprintln!("  N1 failed: {e}");
+                    results.failures.push(format!("N1: {e}"));
+                }
+            }
+            continue;
+        }
         let hub = process::start_hub(&o.hub, &url)?;
         if results.notes.iter().all(|n| !n.starts_with("open-file limit")) {
             results.notes.push(format!(
@@ -480,6 +525,9 @@ fn report(database_url: &str, o: &RunOptions, r: &Results) -> String {
     if r.idle.is_some() {
         what.push("S2 idle subscribed connections".into());
     }
+    if r.notifications.is_some() {
+        what.push("N1 notifications drained".into());
+    }
     let mut out = format!(
         "\n## Tier {:?} ({} needs), {backend}, {}\n\n- date: {}\n- commit: {}\n- machine: {} cores, {cpu}, {memory}\n- command: `{}`\n",
         o.tier,
@@ -535,6 +583,21 @@ fn report(database_url: &str, o: &RunOptions, r: &Results) -> String {
             errors.push(format!("S2: {e}"));
         }
     }
+    if let Some(n1) = &r.notifications {
+        out.push('\n');
+        out.push_str(notifications::CHANNEL_HEADER);
+        for channel in &n1.channels {
+            out.push_str(&notifications::channel_row(channel));
+        }
+        out.push('\n');
+        out.push_str(notifications::M1_HEADER);
+        out.push_str(&notifications::m1_rows(n1));
+        out.push('\n');
+        out.push_str(&notifications::facts(n1));
+        for e in n1.first_error.iter().chain(&n1.first_refusal) {
+            errors.push(format!("N1: {e}"));
+        }
+    }
     errors.extend(r.failures.iter().cloned());
     if !errors.is_empty() {
         out.push_str("\nFirst errors:\n\n");
@@ -551,8 +614,9 @@ async fn smoke(hub: &str) -> Result<(), String> {
     let url = format!("sqlite:{}", dir.path().join("smoke.db").display());
     generate(&url, Tier::Smoke, 42).await?;
     let mut keys: Vec<String> = Scenario::ALL.iter().map(|s| s.key().to_owned()).collect();
-    keys.extend(["m1", "s1", "s2"].map(String::from));
-    // Tiny and cheap: a few writes, ten subscribers, a couple of idle connections.
+    keys.extend(["m1", "s1", "s2", "n1"].map(String::from));
+    // Tiny and cheap: a few writes, ten subscribers, a couple of idle connections, 40
+    // notifications.
     let live = LiveOptions {
         writers: 2,
         write_rate: 20.0,
@@ -562,6 +626,9 @@ async fn smoke(hub: &str) -> Result<(), String> {
         rate_subscribers: 10,
         event_rate: 10.0,
         idle_connections: 2,
+        notifications: 40,
+        notify_fanout: 4,
+        notify_patience: 60,
         in_place: false,
     };
     let options =
@@ -592,9 +659,20 @@ async fn smoke(hub: &str) -> Result<(), String> {
         Some(idle) if idle.ended == 0 && idle.verified == idle.connections as u64 => {}
         _ => failed.push("S2 idle subscribed connections".into()),
     }
+    match &results.notifications {
+        Some(n1)
+            if n1.first_error.is_none()
+                && n1.refused == 0
+                && n1.m1_idle.errors == 0
+                && n1.m1_draining.as_ref().is_none_or(|o| o.errors == 0)
+                && n1.channels.iter().all(|c| c.received == c.expected && c.duplicates == 0) => {}
+        _ => failed.push("N1 notifications".into()),
+    }
     failed.extend(results.failures.iter().cloned());
     if failed.is_empty() {
-        eprintln!("smoke: every scenario ran without errors (reads on the hub and the baseline, M1, S1, S2)");
+        eprintln!(
+            "smoke: every scenario ran without errors (reads on the hub and the baseline, M1, S1, S2, N1)"
+        );
         Ok(())
     } else {
         Err(format!("scenarios with errors: {}", failed.join(", ")))

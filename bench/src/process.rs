@@ -60,8 +60,14 @@ fn wait_for_address(child: &mut Child, from_stderr: bool) -> Result<String, Stri
 /// Starts the hub binary on `database_url`, with rate limits lifted (the load comes from one
 /// address) and logs at warnings only.
 pub fn start_hub(binary: &str, database_url: &str) -> Result<Server, String> {
+    start_hub_with(binary, database_url, &[])
+}
+
+/// [`start_hub`] with more arguments to `serve` (N1's SMTP and webhook settings).
+pub fn start_hub_with(binary: &str, database_url: &str, args: &[&str]) -> Result<Server, String> {
     let mut child = Command::new(binary)
         .args(["serve", "--bind", "127.0.0.1:0"])
+        .args(args)
         .env("DATABASE_URL", database_url)
         .env("HUB_RATE_LIMIT", "4000000000")
         .env("HUB_PUBLIC_RATE_LIMIT", "4000000000")

@@ -177,6 +177,11 @@ impl Writes {
         Ok(())
     }
 
+    /// The writers' tokens.
+    pub fn tokens(&self) -> impl Iterator<Item = &str> {
+        self.members.iter().map(|m| m.token.as_str())
+    }
+
     /// One write by the `writer`-th member: co-signs the oldest need another municipality submitted
     /// in this run if there is one, else submits a need (which a later write will co-sign).
     pub async fn write(&self, writer: usize) -> Result<(), String> {
@@ -328,6 +333,17 @@ pub async fn m1(
         rows.push(row);
     }
     rows
+}
+
+/// M1's writes alone under `plan`, without reads: what N1 measures beside a draining queue.
+pub async fn writes_alone(writes: &Arc<Writes>, plan: Plan) -> Outcome {
+    let writes = writes.clone();
+    let mut outcomes = drive::run(plan, 1, move |worker, _| {
+        let writes = writes.clone();
+        async move { (0, writes.write(worker).await) }
+    })
+    .await;
+    outcomes.remove(0)
 }
 
 /// One phase: outcome 0 is the writes, outcome 1 the reads (mix only).

@@ -55,6 +55,11 @@ use crate::{
 const CLAIM: u64 = 64;
 /// Deliveries of one channel sent at once.
 const CONCURRENCY: usize = 16;
+/// How long the fan-out gathers the changes announced after the one that woke it, so that one
+/// pass (one write transaction) takes a run of mutations' events rather than one pass each:
+/// at 200 writes/s a pass per event held SQLite's writer 200 more times a second and raised the
+/// mutations' p99 from about 20 ms to over 600 ms (bench N1).
+const GATHER: Duration = Duration::from_millis(50);
 
 /// Counters per channel (e-mail, webhook) for `/metrics`.
 #[derive(Debug, Default)]
@@ -186,6 +191,9 @@ impl Workers {
                 _ = changed(&mut commissions) => {}
                 _ = shutting_down.wait_for(|down| *down) => return,
             }
+            tokio::time::sleep(GATHER).await;
+            skip_announced(&mut needs);
+            skip_announced(&mut commissions);
         }
     }
 
@@ -544,6 +552,11 @@ enum Outcome {
     Skipped(compose::Skip),
     Retry { error: String, after: Duration },
     Failed { error: String, permanent: bool },
+}
+
+/// Takes every change already announced: the pass that follows fans them all out.
+fn skip_announced<T: Clone>(receiver: &mut broadcast::Receiver<T>) {
+    while let Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) = receiver.try_recv() {}
 }
 
 /// Returns when a change arrives (or some were missed); never, once the channel is closed.
