@@ -521,14 +521,19 @@ async fn set_mail<'a>(
 /// the workers would find them).
 async fn wait_until_idle(database_url: &str, patience: Duration) -> Result<(), String> {
     use entity::enums::DeliveryChannel;
-    use knowledge_hub::db::notify::{deliveries, pending};
+    use knowledge_hub::db::notify::{
+        deliveries::{self, Take},
+        pending,
+    };
     let db = knowledge_hub::db::Db::connect(database_url).await.map_err(|e| e.to_string())?;
     let started = Instant::now();
     loop {
         let now = Utc::now();
         let mut busy = pending::any(db.conn()).await.map_err(|e| e.to_string())?;
-        for channel in [DeliveryChannel::Email, DeliveryChannel::Webhook] {
-            busy |= deliveries::any_due(db.conn(), channel, now).await.map_err(|e| e.to_string())?;
+        for take in
+            [Take::Single(DeliveryChannel::Email), Take::Single(DeliveryChannel::Webhook), Take::Digests]
+        {
+            busy |= deliveries::any_due(db.conn(), take, now).await.map_err(|e| e.to_string())?;
         }
         if !busy {
             return Ok(());
