@@ -55,10 +55,10 @@ use crate::{
 const CLAIM: u64 = 64;
 /// Deliveries of one channel sent at once.
 const CONCURRENCY: usize = 16;
-/// How long the fan-out gathers the changes announced after the one that woke it, so that one
-/// pass (one write transaction) takes a run of mutations' events rather than one pass each:
-/// at 200 writes/s a pass per event held SQLite's writer 200 more times a second and raised the
-/// mutations' p99 from about 20 ms to over 600 ms (bench N1).
+/// The fan-out passes at most once in this long, so that under a run of mutations one pass (one
+/// write transaction) takes the events of many: at 200 writes/s a pass per event held SQLite's
+/// writer 200 more times a second and raised the mutations' p99 from about 20 ms to over 600 ms
+/// (bench N1). A change after a quiet while is fanned out at once.
 const GATHER: Duration = Duration::from_millis(50);
 
 /// Counters per channel (e-mail, webhook) for `/metrics`.
@@ -185,13 +185,14 @@ impl Workers {
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             self.fan_out_pass(&email, &webhooks).await;
+            let passed = tokio::time::Instant::now();
             tokio::select! {
                 _ = ticks.tick() => {}
                 _ = changed(&mut needs) => {}
                 _ = changed(&mut commissions) => {}
                 _ = shutting_down.wait_for(|down| *down) => return,
             }
-            tokio::time::sleep(GATHER).await;
+            tokio::time::sleep_until(passed + GATHER).await;
             skip_announced(&mut needs);
             skip_announced(&mut commissions);
         }
