@@ -35,13 +35,14 @@ use crate::{
             audience,
             deliveries::NewDelivery,
             fanout::{Target, email_people, webhook_endpoints},
-            scheduled::{self, DbErr, Marks},
+            scheduled::{self, Marks},
         },
     },
     domain::notify::{
         Audience, DEADLINE_NOTICE, Due, ROUND_CLOSING_NOTICE, RoundTimes, deadline_near, round_closed,
         round_closing_soon, round_opened,
     },
+    error::AppError,
 };
 
 /// What one pass did.
@@ -55,7 +56,7 @@ pub struct Scheduled {
 
 /// One pass at `now`: tells what has fallen due and marks it. E-mail deliveries are written only
 /// when `email` is on (as the fan-out does; the notices are marked all the same).
-pub async fn pass(db: &Db, email: bool, now: DateTime<Utc>) -> Result<Scheduled, DbErr> {
+pub async fn pass(db: &Db, email: bool, now: DateTime<Utc>) -> Result<Scheduled, AppError> {
     let waiting = scheduled::waiting(db.conn(), now, ROUND_CLOSING_NOTICE, DEADLINE_NOTICE).await?;
     if waiting.is_empty() {
         return Ok(Scheduled::default());
@@ -105,7 +106,7 @@ async fn plan_round(
     now: DateTime<Utc>,
     planned: &mut Vec<NewDelivery>,
     marks: &mut Marks,
-) -> Result<(), DbErr> {
+) -> Result<(), AppError> {
     let times =
         RoundTimes { open: r.status == RoundStatus::Open, opened_at: r.created_at, closes_at: r.closes_at };
     let mut scorers = None;
@@ -161,11 +162,11 @@ async fn tell_deadline(
     target: Target,
     email: bool,
     planned: &mut Vec<NewDelivery>,
-) -> Result<(), DbErr> {
+) -> Result<(), AppError> {
     if !email {
         return Ok(());
     }
     let people = audience::people(db.conn(), audience, None, Some(commission), &[]).await?;
     let kinds = [NotificationKind::DeadlineApproaching];
-    email_people(db.conn(), &people, &kinds, target, &mut HashSet::new(), planned).await
+    Ok(email_people(db.conn(), &people, &kinds, target, &mut HashSet::new(), planned).await?)
 }

@@ -13,8 +13,7 @@ use entity::{
     milestone, round,
 };
 /// The error of the database, named for the scan, which speaks no SQL itself.
-pub use sea_orm::DbErr;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, sea_query::Expr};
 
 use crate::db::{
     Db,
