@@ -112,12 +112,7 @@ impl Db {
         }
         let mut conn = Database::connect(options).await?;
         let background = conn.clone();
-        let statements = Arc::new(AtomicU64::new(0));
-        let counter = statements.clone();
-        conn.set_metric_callback(move |info| {
-            counter.fetch_add(1, Ordering::Relaxed);
-            tracing::trace!(target: "knowledge_hub::sql", elapsed = ?info.elapsed, failed = info.failed, sql = %info.statement);
-        });
+        let statements = counted(&mut conn);
         Ok(Self { conn, background, statements, commits: outbox::Commits::default() })
     }
 
@@ -130,15 +125,13 @@ impl Db {
         &self.background
     }
 
-    /// This `Db` for work of the hub's own off the request path (closing due rounds): the same
-    /// pool and count of commits, its statements not counted.
+    /// This `Db` for work of the hub's own off the request path (closing due rounds, sending
+    /// notifications): the same pool and count of commits; its statements are counted apart,
+    /// by this `Db` and its clones only.
     pub fn for_background_work(&self) -> Db {
-        Self {
-            conn: self.background.clone(),
-            background: self.background.clone(),
-            statements: Arc::new(AtomicU64::new(0)),
-            commits: self.commits.clone(),
-        }
+        let mut conn = self.background.clone();
+        let statements = counted(&mut conn);
+        Self { conn, background: self.background.clone(), statements, commits: self.commits.clone() }
     }
 
     pub fn backend(&self) -> DatabaseBackend {
@@ -193,6 +186,17 @@ impl Db {
     pub async fn close(self) -> Result<(), DbErr> {
         self.conn.close().await
     }
+}
+
+/// Counts the statements `conn` (this clone of the pool) executes, and traces each.
+fn counted(conn: &mut DatabaseConnection) -> Arc<AtomicU64> {
+    let statements = Arc::new(AtomicU64::new(0));
+    let counter = statements.clone();
+    conn.set_metric_callback(move |info| {
+        counter.fetch_add(1, Ordering::Relaxed);
+        tracing::trace!(target: "knowledge_hub::sql", elapsed = ?info.elapsed, failed = info.failed, sql = %info.statement);
+    });
+    statements
 }
 
 /// What a write did, as the caller of [`Db::commit`] names it.

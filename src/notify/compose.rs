@@ -8,15 +8,15 @@
 //! A webhook's payload (`{"type", "timestamp", "data"}`, as the Standard Webhooks specification
 //! shapes it) carries what a member of the endpoint's organisation may see.
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use chrono::{DateTime, Utc};
 use entity::{
-    delivery,
+    commission, commission_event, delivery,
     enums::{
         Cadence, CommissionEventKind, DeliveryTopic, NotificationKind, Role, RoundStatus, WebhookEventKind,
     },
-    need, person, webhook_endpoint,
+    need, need_event, person, webhook_endpoint,
 };
 use serde_json::{Value, json};
 
@@ -37,7 +37,7 @@ use crate::{
     },
     domain::{
         nodes::NodeType,
-        notify::{Due, deadline_near},
+        notify::{Due, deadline_near, default_for},
     },
     error::AppError,
     graphql::ids::GlobalId,
@@ -56,21 +56,179 @@ pub struct Recipient {
     pub viewer: Viewer,
 }
 
-/// The person `person_id` and their rights now (every membership they hold: a mail is not
-/// bound by any one token); `None` when the person is gone.
-pub async fn recipient(db: &Db, person_id: i32) -> Result<Option<Recipient>, AppError> {
-    let Some(person) = subjects::person(db.conn(), person_id).await? else { return Ok(None) };
-    let grants = grants_of(db.conn(), &[person_id]).await?.remove(&person_id).unwrap_or_default();
-    let identity = Identity {
-        person_id,
-        // Not a token's: the person's own rights, as a mail is sent on no one's request.
-        token_id: 0,
-        minted_by: None,
-        bound: None,
-        bound_by: None,
-        grants: grants.iter().map(grant).collect(),
-    };
-    Ok(Some(Recipient { person, viewer: Viewer::authenticated(Arc::new(identity)) }))
+/// What a batch of deliveries reads, each thing once: a worker takes up to 64 deliveries and
+/// composes them within milliseconds, so a read shared by the batch is as fresh as one per
+/// delivery, and a queue of an event's mails to many people (or of many events' mails to a few)
+/// reads each person, event and name once rather than once a mail (bench N1).
+pub struct Reads<'a> {
+    db: &'a Db,
+    recipients: HashMap<i32, Arc<Recipient>>,
+    stored: HashMap<(i32, NotificationKind), Cadence>,
+    endpoints: HashMap<i32, Arc<(webhook_endpoint::Model, Vec<String>)>>,
+    need_events: HashMap<i32, (need_event::Model, need::Model)>,
+    commission_events: HashMap<i32, (commission_event::Model, commission::Model)>,
+    organisation_names: HashMap<Option<i32>, String>,
+    partnership_names: HashMap<i32, String>,
+    above: HashMap<i32, Vec<i32>>,
+    members: HashMap<i32, Viewer>,
+}
+
+/// The value kept for `key`, else what `read` reads, kept.
+async fn memo<K: std::hash::Hash + Eq, V: Clone, E: Into<AppError>>(
+    kept: &mut HashMap<K, V>,
+    key: K,
+    read: impl Future<Output = Result<V, E>>,
+) -> Result<V, AppError> {
+    if let Some(value) = kept.get(&key) {
+        return Ok(value.clone());
+    }
+    let value = read.await.map_err(Into::into)?;
+    kept.insert(key, value.clone());
+    Ok(value)
+}
+
+impl<'a> Reads<'a> {
+    /// The reads of `batch`, starting with its recipients (each person, with their rights now,
+    /// every membership they hold: a mail is bound by no token; and what they chose for the
+    /// batch's kinds) and its endpoints (enabled, with the secrets that sign now): five
+    /// statements, however many deliveries; then the events they tell of with their needs and
+    /// commissions, two statements each.
+    pub async fn of_batch(db: &'a Db, batch: &[delivery::Model]) -> Result<Self, AppError> {
+        let mut people: Vec<i32> = batch.iter().filter_map(|d| d.person_id).collect();
+        people.sort_unstable();
+        people.dedup();
+        let mut kinds: Vec<NotificationKind> = batch.iter().filter_map(|d| d.notification_kind).collect();
+        kinds.sort_unstable_by_key(|k| *k as i32);
+        kinds.dedup();
+        let endpoints: Vec<i32> = batch.iter().filter_map(|d| d.endpoint_id).collect();
+        let of = |topic: DeliveryTopic| -> Vec<i32> {
+            batch.iter().filter(|d| d.topic == topic).map(|d| d.subject_id).collect()
+        };
+        let need_events = subjects::need_events(db.conn(), &of(DeliveryTopic::Need)).await?;
+        let commission_events =
+            subjects::commission_events(db.conn(), &of(DeliveryTopic::Commission)).await?;
+        let mut grants = grants_of(db.conn(), &people).await?;
+        let recipients = subjects::people(db.conn(), &people)
+            .await?
+            .into_iter()
+            .map(|person| {
+                let grants = grants.remove(&person.id).unwrap_or_default();
+                let identity = Identity {
+                    person_id: person.id,
+                    // Not a token's: the person's own rights, as a mail is sent on no one's request.
+                    token_id: 0,
+                    minted_by: None,
+                    bound: None,
+                    bound_by: None,
+                    grants: grants.iter().map(grant).collect(),
+                };
+                let viewer = Viewer::authenticated(Arc::new(identity));
+                (person.id, Arc::new(Recipient { person, viewer }))
+            })
+            .collect();
+        let stored = preferences::stored(db.conn(), &people, &kinds)
+            .await?
+            .into_iter()
+            .map(|(person, kind, cadence)| ((person, kind), cadence))
+            .collect();
+        let endpoints = crate::db::notify::webhooks::deliverable(db.conn(), &endpoints, Utc::now())
+            .await?
+            .into_iter()
+            .map(|(id, found)| (id, Arc::new(found)))
+            .collect();
+        Ok(Self {
+            db,
+            recipients,
+            stored,
+            endpoints,
+            need_events,
+            commission_events,
+            organisation_names: HashMap::new(),
+            partnership_names: HashMap::new(),
+            above: HashMap::new(),
+            members: HashMap::new(),
+        })
+    }
+
+    /// The person `id` with their rights now; `None` when they are gone.
+    pub fn recipient(&self, id: i32) -> Option<Arc<Recipient>> {
+        self.recipients.get(&id).cloned()
+    }
+
+    /// The enabled endpoint `id` with the secrets that sign now; `None` when it is disabled or
+    /// gone.
+    pub fn endpoint(&self, id: i32) -> Option<Arc<(webhook_endpoint::Model, Vec<String>)>> {
+        self.endpoints.get(&id).cloned()
+    }
+
+    /// How `to` hears of `kind` now: as they chose, else as their roles have it.
+    fn cadence(&self, to: &Recipient, kind: NotificationKind) -> Cadence {
+        self.stored.get(&(to.person.id, kind)).copied().unwrap_or_else(|| {
+            let roles: Vec<Role> = to.viewer.grants().iter().map(|g| g.role.current()).collect();
+            default_for(kind, &roles)
+        })
+    }
+
+    /// A need's history event (one of the batch's) with the need as it is now.
+    fn need_event(&self, id: i32) -> Option<(need_event::Model, need::Model)> {
+        self.need_events.get(&id).cloned()
+    }
+
+    /// A commission's history event (one of the batch's) with the commission as it is now.
+    fn commission_event(&self, id: i32) -> Option<(commission_event::Model, commission::Model)> {
+        self.commission_events.get(&id).cloned()
+    }
+
+    async fn organisation_name(&mut self, id: Option<i32>) -> Result<String, AppError> {
+        memo(&mut self.organisation_names, id, organisation_name(self.db.conn(), id)).await
+    }
+
+    async fn partnership_name(&mut self, id: i32) -> Result<String, AppError> {
+        memo(&mut self.partnership_names, id, partnership_name(self.db.conn(), id)).await
+    }
+
+    async fn organisations_above(&mut self, id: i32) -> Result<Vec<i32>, AppError> {
+        memo(&mut self.above, id, audience::organisations_above(self.db.conn(), id)).await
+    }
+
+    /// What a member of `organisation` may see: a unit's member, or an institution's when it is
+    /// one.
+    async fn organisation_member(&mut self, organisation: i32) -> Result<Viewer, AppError> {
+        if let Some(viewer) = self.members.get(&organisation) {
+            return Ok(viewer.clone());
+        }
+        let db = self.db.conn();
+        let institution = subjects::institution_of_organisation(db, organisation).await?;
+        let grant = Grant {
+            membership_id: 0,
+            role: if institution.is_some() { Role::InstitutionMember } else { Role::UnitMember },
+            partnership_id: None,
+            organisation_id: Some(organisation),
+            institution_id: institution.map(|i| i.id),
+            ancestors: self.organisations_above(organisation).await?,
+            // The partnerships serving it, whose rounds its members see.
+            partnerships: partnerships_serving(db, &[organisation])
+                .await?
+                .remove(&organisation)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| p.id)
+                .collect(),
+            managed_by: Vec::new(),
+            national: false,
+        };
+        let identity = Identity {
+            person_id: 0,
+            token_id: 0,
+            minted_by: None,
+            bound: None,
+            bound_by: None,
+            grants: vec![grant],
+        };
+        let viewer = Viewer::authenticated(Arc::new(identity));
+        self.members.insert(organisation, viewer.clone());
+        Ok(viewer)
+    }
 }
 
 /// A mail ready to send, with what a digest takes of it.
@@ -84,7 +242,7 @@ pub struct Composed {
 
 /// One mail's content for `to`; or why it is not sent.
 pub async fn email(
-    db: &Db,
+    reads: &mut Reads<'_>,
     notifier: &Notifier,
     to: &Recipient,
     d: &delivery::Model,
@@ -93,8 +251,7 @@ pub async fn email(
     // choose; unsubscribing from it stops every kind.
     let kind = d.notification_kind;
     if let Some(kind) = kind {
-        let cadence = preferences::cadences(db.conn(), &[to.person.id], kind).await?;
-        if cadence.first().is_none_or(|(_, c)| *c == Cadence::Off) {
+        if reads.cadence(to, kind) == Cadence::Off {
             return Ok(Err("the recipient turned this kind off"));
         }
     } else if d.topic != DeliveryTopic::Endpoint {
@@ -104,7 +261,7 @@ pub async fn email(
     let frame = Frame { recipient: &to.person.name, unsubscribe: &unsubscribe, language: to.person.language };
     let rendered = match d.topic {
         DeliveryTopic::Need => {
-            let Some((event, need)) = subjects::need_event(db.conn(), d.subject_id).await? else {
+            let Some((event, need)) = reads.need_event(d.subject_id) else {
                 return Ok(Err(GONE));
             };
             if !sees_need(&to.viewer, &need) {
@@ -113,12 +270,12 @@ pub async fn email(
             let link = notifier.links.object(NodeType::Need, need.id);
             match kind.unwrap_or(NotificationKind::NeedStatusChanged) {
                 NotificationKind::NeedCosigned => {
-                    let cosigner = organisation_name(db.conn(), event.organisation_id).await?;
+                    let cosigner = reads.organisation_name(event.organisation_id).await?;
                     frame.render(link.clone(), templates::NeedCosigned { need: need.title.clone(), cosigner })
                 }
                 NotificationKind::NewNeedInMyUnits => {
-                    let raised_in = organisation_name(db.conn(), need.organisation_id).await?;
-                    let unit = reviewing_unit(db, &to.viewer, &need).await?;
+                    let raised_in = reads.organisation_name(need.organisation_id).await?;
+                    let unit = reviewing_unit(reads, &to.viewer, &need).await?;
                     frame.render(
                         link.clone(),
                         templates::NewNeed { need: need.title.clone(), raised_in, unit },
@@ -140,7 +297,7 @@ pub async fn email(
             .map(|r| (r, link))
         }
         DeliveryTopic::Commission => {
-            let Some((event, commission)) = subjects::commission_event(db.conn(), d.subject_id).await? else {
+            let Some((event, commission)) = reads.commission_event(d.subject_id) else {
                 return Ok(Err(GONE));
             };
             if !to.viewer.can(Action::SeeCommission {
@@ -151,12 +308,12 @@ pub async fn email(
             }
             let link = notifier.links.object(NodeType::Commission, commission.id);
             if kind == Some(NotificationKind::CommissionOpenedMatching) {
-                let Some(institution) = institution_of(db, &to.viewer).await? else {
+                let Some(institution) = institution_of(reads.db, &to.viewer).await? else {
                     return Ok(Err("the recipient is no longer an institution's member"));
                 };
                 let content = templates::CommissionOpened {
                     commission: commission.question.clone(),
-                    partnership: partnership_name(db.conn(), commission.partnership_id).await?,
+                    partnership: reads.partnership_name(commission.partnership_id).await?,
                     institution,
                     deadline: commission.deadline,
                 };
@@ -174,7 +331,7 @@ pub async fn email(
             .map(|r| (r, link))
         }
         DeliveryTopic::RoundOpened | DeliveryTopic::RoundClosing => {
-            let Some(round) = subjects::round(db.conn(), d.subject_id).await? else {
+            let Some(round) = subjects::round(reads.db.conn(), d.subject_id).await? else {
                 return Ok(Err(GONE));
             };
             if !to.viewer.can(Action::SeeRound { partnership_id: round.partnership_id }) {
@@ -184,7 +341,7 @@ pub async fn email(
                 return Ok(Err("the round is closed"));
             }
             let link = notifier.links.object(NodeType::Round, round.id);
-            let partnership = partnership_name(db.conn(), round.partnership_id).await?;
+            let partnership = reads.partnership_name(round.partnership_id).await?;
             let (name, closes_at) = (round.name, round.closes_at);
             if d.topic == DeliveryTopic::RoundOpened {
                 frame.render(link.clone(), templates::RoundOpened { round: name, partnership, closes_at })
@@ -195,7 +352,7 @@ pub async fn email(
             .map(|r| (r, link))
         }
         DeliveryTopic::CommissionDue | DeliveryTopic::MilestoneDue => {
-            let Some(due) = subjects::deadline(db.conn(), d.topic, d.subject_id).await? else {
+            let Some(due) = subjects::deadline(reads.db.conn(), d.topic, d.subject_id).await? else {
                 return Ok(Err(GONE));
             };
             let commission = due.commission;
@@ -218,7 +375,8 @@ pub async fn email(
         }
         DeliveryTopic::RoundClosed => return Ok(Err("not an e-mail's subject")),
         DeliveryTopic::Endpoint => {
-            let Some(endpoint) = crate::db::notify::webhooks::find(db.conn(), d.subject_id).await? else {
+            let Some(endpoint) = crate::db::notify::webhooks::find(reads.db.conn(), d.subject_id).await?
+            else {
                 return Ok(Err(GONE));
             };
             let link = notifier.links.object(NodeType::WebhookEndpoint, endpoint.id);
@@ -264,12 +422,16 @@ fn sees_need(viewer: &Viewer, need: &need::Model) -> bool {
 }
 
 /// The partnership (its pool) or the unit above the need through which the recipient reviews it.
-async fn reviewing_unit(db: &Db, viewer: &Viewer, need: &need::Model) -> Result<String, AppError> {
+async fn reviewing_unit(
+    reads: &mut Reads<'_>,
+    viewer: &Viewer,
+    need: &need::Model,
+) -> Result<String, AppError> {
     if let Some(pool) = need.partnership_id.filter(|p| viewer.is_coordinator_of(*p)) {
-        return Ok(partnership_name(db.conn(), pool).await?);
+        return reads.partnership_name(pool).await;
     }
     let above = match need.organisation_id {
-        Some(unit) => audience::organisations_above(db.conn(), unit).await?,
+        Some(unit) => reads.organisations_above(unit).await?,
         None => Vec::new(),
     };
     let theirs = viewer
@@ -278,7 +440,7 @@ async fn reviewing_unit(db: &Db, viewer: &Viewer, need: &need::Model) -> Result<
         .filter(|g: &&Grant| matches!(g.role.current(), Role::UnitCoordinator))
         .find_map(|g| g.organisation_id.filter(|o| above.contains(o)));
     match theirs {
-        Some(unit) => Ok(organisation_name(db.conn(), Some(unit)).await?),
+        Some(unit) => reads.organisation_name(Some(unit)).await,
         None => Ok(String::new()),
     }
 }
@@ -305,7 +467,7 @@ pub fn webhook_type(kind: WebhookEventKind) -> &'static str {
 /// A webhook's body for `endpoint`; or why it is not sent (the endpoint no longer subscribes to
 /// the kind, or a member of its organisation may not see what it tells of).
 pub async fn webhook(
-    db: &Db,
+    reads: &mut Reads<'_>,
     endpoint: &webhook_endpoint::Model,
     d: &delivery::Model,
 ) -> Result<Result<Vec<u8>, Skip>, AppError> {
@@ -313,10 +475,10 @@ pub async fn webhook(
     if !crate::db::notify::webhooks::kinds_of(&endpoint.event_kinds).contains(&kind) {
         return Ok(Err("the endpoint no longer subscribes to this kind"));
     }
-    let viewer = organisation_member(db, endpoint.organisation_id).await?;
+    let viewer = reads.organisation_member(endpoint.organisation_id).await?;
     let (occurred_at, data): (DateTime<Utc>, Value) = match d.topic {
         DeliveryTopic::Need => {
-            let Some((event, need)) = subjects::need_event(db.conn(), d.subject_id).await? else {
+            let Some((event, need)) = reads.need_event(d.subject_id) else {
                 return Ok(Err(GONE));
             };
             if !sees_need(&viewer, &need) {
@@ -338,7 +500,7 @@ pub async fn webhook(
             )
         }
         DeliveryTopic::Commission => {
-            let Some((event, commission)) = subjects::commission_event(db.conn(), d.subject_id).await? else {
+            let Some((event, commission)) = reads.commission_event(d.subject_id) else {
                 return Ok(Err(GONE));
             };
             if !viewer.can(Action::SeeCommission {
@@ -361,7 +523,7 @@ pub async fn webhook(
             )
         }
         DeliveryTopic::RoundOpened | DeliveryTopic::RoundClosed => {
-            let Some(round) = subjects::round(db.conn(), d.subject_id).await? else {
+            let Some(round) = subjects::round(reads.db.conn(), d.subject_id).await? else {
                 return Ok(Err(GONE));
             };
             if !viewer.can(Action::SeeRound { partnership_id: round.partnership_id }) {
@@ -395,36 +557,4 @@ pub async fn webhook(
 
 fn node(node_type: NodeType, id: i32) -> String {
     GlobalId::new(node_type, id).encode().to_string()
-}
-
-/// What a member of `organisation` may see: a unit's member, or an institution's when it is one.
-async fn organisation_member(db: &Db, organisation: i32) -> Result<Viewer, AppError> {
-    let institution = subjects::institution_of_organisation(db.conn(), organisation).await?;
-    let grant = Grant {
-        membership_id: 0,
-        role: if institution.is_some() { Role::InstitutionMember } else { Role::UnitMember },
-        partnership_id: None,
-        organisation_id: Some(organisation),
-        institution_id: institution.map(|i| i.id),
-        ancestors: audience::organisations_above(db.conn(), organisation).await?,
-        // The partnerships serving it, whose rounds its members see.
-        partnerships: partnerships_serving(db.conn(), &[organisation])
-            .await?
-            .remove(&organisation)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|p| p.id)
-            .collect(),
-        managed_by: Vec::new(),
-        national: false,
-    };
-    let identity = Identity {
-        person_id: 0,
-        token_id: 0,
-        minted_by: None,
-        bound: None,
-        bound_by: None,
-        grants: vec![grant],
-    };
-    Ok(Viewer::authenticated(Arc::new(identity)))
 }

@@ -20,7 +20,7 @@ use crate::{
 };
 
 /// How long one SMTP command may take before the send fails (and is retried later).
-const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+pub const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A mail to send.
 #[derive(Clone, Debug)]

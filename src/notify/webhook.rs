@@ -8,7 +8,8 @@
 //! A delivery is one attempt: it never follows a redirect (the specification counts a 3xx as a
 //! failure), waits at most [`TIMEOUT`], and connects only to addresses the SSRF guard allows
 //! (`addresses.rs`), checked again at delivery. Its outcome is an [`Attempt`]; whether and when
-//! to try again is `domain::webhooks`, and [`send`] records attempts and applies it.
+//! to try again is `domain::webhooks`; the queue's worker (`notify::worker`) records each attempt with
+//! its delivery's outcome and applies the schedule.
 
 use std::time::{Duration, Instant};
 
@@ -16,11 +17,7 @@ use base64::{Engine, engine::general_purpose::STANDARD};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::{
-    db::{Db, notify::webhooks as store},
-    domain::webhooks::{Retry, after_failure},
-    error::AppError,
-};
+use crate::error::AppError;
 
 mod addresses;
 
@@ -192,59 +189,6 @@ fn describe(err: &reqwest::Error) -> String {
     }
     chain.dedup();
     chain.join(": ")
-}
-
-/// What [`send`] did with a message.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Sent {
-    /// The endpoint is gone or disabled: nothing was sent.
-    Skipped,
-    /// Sent and recorded; `retry` is what follows a failure (none after a success). After the
-    /// last failure the schedule allows, the endpoint was disabled.
-    Attempted { attempt: Attempt, retry: Option<Retry> },
-}
-
-/// Sends one message to a registered endpoint with the secrets that sign now, records the
-/// attempt (and the endpoint's run of failures), and says what follows by the backoff schedule;
-/// an endpoint whose schedule is spent is disabled. The queue's worker calls this.
-pub async fn send(
-    db: &Db,
-    deliverer: &Deliverer,
-    endpoint_id: i32,
-    message_id: &str,
-    payload: &[u8],
-) -> Result<Sent, AppError> {
-    let Some(found) = store::deliverable(db.background(), endpoint_id).await? else {
-        return Ok(Sent::Skipped);
-    };
-    let endpoint = Endpoint { url: found.url, secrets: found.secrets };
-    let attempt = deliverer.deliver(&endpoint, message_id, payload).await;
-    let outcome = store::NewAttempt {
-        status_code: attempt.status_code,
-        duration_ms: i64::try_from(attempt.duration.as_millis()).unwrap_or(i64::MAX),
-        error: attempt.error.clone(),
-    };
-    let recorded = store::record_attempt(db, endpoint_id, message_id, &outcome).await.map_err(written)?;
-    if attempt.succeeded() {
-        return Ok(Sent::Attempted { attempt, retry: None });
-    }
-    let retry = after_failure(recorded.message_failures, jitter());
-    if retry == Retry::GiveUp {
-        let reason = format!(
-            "disabled by the hub after {} failed attempts to deliver {message_id}",
-            recorded.message_failures
-        );
-        store::disable_by_hub(db, endpoint_id, &reason).await.map_err(written)?;
-    }
-    Ok(Sent::Attempted { attempt, retry: Some(retry) })
-}
-
-/// A failed write of the hub's own (no caller to tell): a fault.
-fn written(err: crate::db::WriteError) -> AppError {
-    match err {
-        crate::db::WriteError::Db(err) => err.into(),
-        other => AppError::Internal(format!("recording a webhook attempt: {other:?}")),
-    }
 }
 
 /// A random draw in `[0, 1)` for the backoff's jitter (the middle if randomness fails: jitter

@@ -20,11 +20,7 @@ use std::{
 };
 
 use chrono::{NaiveDate, Utc};
-use entity::{
-    delivery,
-    enums::{DeliveryChannel, DeliveryTopic},
-    webhook_endpoint,
-};
+use entity::{delivery, enums::DeliveryChannel};
 use futures_util::StreamExt;
 use tokio::sync::{Notify, broadcast, watch};
 
@@ -32,8 +28,9 @@ use crate::{
     db::{
         Db,
         notify::{
-            deliveries::{self, NewDelivery, Take},
+            deliveries::{self, Attempted, Disabling, Settled, Settlement, Take},
             fanout,
+            webhooks::NewAttempt,
         },
     },
     domain::{
@@ -43,11 +40,11 @@ use crate::{
     events::EventBus,
     notify::{
         Notifier,
-        compose::{self, Composed},
-        mail::OutgoingMail,
+        compose::{self, Composed, Reads, Recipient},
+        mail::{Mailer, OutgoingMail, SMTP_TIMEOUT},
         schedule,
         templates::{Digest, DigestItem, Mail},
-        webhook::{self, Deliverer, Sent, jitter},
+        webhook::{self, Deliverer, Endpoint, jitter},
     },
 };
 
@@ -144,6 +141,11 @@ impl Workers {
         timing: Timing,
     ) -> Self {
         Self { db: db.for_background_work(), notifier, deliverer, counters, timing }
+    }
+
+    /// SQL statements these workers have executed.
+    pub fn statements_executed(&self) -> u64 {
+        self.db.statements_executed()
     }
 
     fn counters(&self) -> &Counters {
@@ -271,7 +273,9 @@ impl Workers {
         }
     }
 
-    /// Sends every delivery of `channel` that is due, batch by batch.
+    /// Sends every delivery of `channel` that is due, batch by batch: a batch is read at once
+    /// (`compose::Reads`), composed, sent (several at once), and what became of it is recorded
+    /// in one write transaction.
     pub async fn send_due(&self, channel: DeliveryChannel) {
         // E-mail: the single mails first, then the digests.
         let mut digests = false;
@@ -293,258 +297,302 @@ impl Workers {
                     return;
                 }
             };
-            match take {
-                Take::Single(DeliveryChannel::Webhook) => {
-                    let sends = batch.into_iter().map(|d| self.send_webhook(d));
-                    futures_util::stream::iter(sends)
-                        .buffer_unordered(CONCURRENCY)
-                        .collect::<Vec<()>>()
-                        .await;
-                }
-                Take::Single(DeliveryChannel::Email) => {
-                    let sends = batch.into_iter().map(|d| self.send_email(d));
-                    futures_util::stream::iter(sends)
-                        .buffer_unordered(CONCURRENCY)
-                        .collect::<Vec<()>>()
-                        .await;
-                }
-                Take::Digests => {
-                    // One mail per person and Norwegian day (a digest is due at 07:00 of it).
-                    let mut days: BTreeMap<(i32, NaiveDate), Vec<delivery::Model>> = BTreeMap::new();
-                    for d in batch {
-                        let day =
-                            (d.due_at + chrono::Duration::hours(norway_offset_hours(d.due_at))).date_naive();
-                        days.entry((d.person_id.unwrap_or_default(), day)).or_default().push(d);
-                    }
-                    let sends =
-                        days.into_iter().map(|((person, day), items)| self.send_digest(person, day, items));
-                    futures_util::stream::iter(sends)
-                        .buffer_unordered(CONCURRENCY)
-                        .collect::<Vec<()>>()
-                        .await;
-                }
+            let done = match take {
+                Take::Single(DeliveryChannel::Webhook) => self.send_webhooks(batch).await,
+                Take::Single(DeliveryChannel::Email) => self.send_emails(batch).await,
+                Take::Digests => self.send_digests(batch).await,
+            };
+            self.record(channel, done).await;
+        }
+    }
+
+    /// What `batch` reads; `None` when it cannot be read now, and every delivery is then failed
+    /// for now (tried again later).
+    async fn reads(&self, batch: &[delivery::Model], done: &mut Done) -> Option<Reads<'_>> {
+        match Reads::of_batch(&self.db, batch).await {
+            Ok(reads) => Some(reads),
+            Err(err) => {
+                done.all(batch, Outcome::Failed { error: err.to_string(), permanent: false });
+                None
             }
         }
     }
 
-    async fn send_email(&self, d: delivery::Model) {
+    /// The mailer and what `batch` reads; `None` when e-mail is off or the batch cannot be read.
+    async fn mail_reads(&self, batch: &[delivery::Model], done: &mut Done) -> Option<(&Mailer, Reads<'_>)> {
         let Some(mailer) = &self.notifier.mailer else {
-            return self
-                .settle(&d, Outcome::Failed { error: "e-mail is off".into(), permanent: false })
-                .await;
+            done.all(batch, Outcome::Failed { error: "e-mail is off".into(), permanent: false });
+            return None;
         };
-        let composed = match self.compose(&d).await {
-            Ok(Ok(composed)) => composed,
-            Ok(Err(skip)) => return self.settle(&d, Outcome::Skipped(skip)).await,
-            Err(error) => return self.settle(&d, Outcome::Failed { error, permanent: false }).await,
-        };
-        let (to, to_name) = composed.0;
-        let mail = OutgoingMail {
-            id: d.message_id.clone(),
-            to,
-            to_name: Some(to_name),
-            content: composed.1.rendered,
-            unsubscribe: composed.1.unsubscribe,
-        };
-        let outcome = match mailer.send(&mail).await {
-            Ok(()) => Outcome::Sent,
-            Err(err) => Outcome::Failed { error: err.message, permanent: err.permanent },
-        };
-        self.settle(&d, outcome).await
+        Some((mailer, self.reads(batch, done).await?))
     }
 
-    /// The recipient's address and name, and the mail; or why it is not sent.
+    async fn send_emails(&self, batch: Vec<delivery::Model>) -> Done {
+        let mut done = Done::default();
+        let Some((mailer, mut reads)) = self.mail_reads(&batch, &mut done).await else { return done };
+        let mut mails = Vec::new();
+        for d in batch {
+            match self.compose(&mut reads, &d).await {
+                Ok(Ok((to, composed))) => {
+                    let mail = OutgoingMail {
+                        id: d.message_id.clone(),
+                        to: to.person.email.clone(),
+                        to_name: Some(to.person.name.clone()),
+                        content: composed.rendered,
+                        unsubscribe: composed.unsubscribe,
+                    };
+                    mails.push((d, mail));
+                }
+                Ok(Err(skip)) => done.push(&d, Outcome::Skipped(skip)),
+                Err(error) => done.push(&d, Outcome::Failed { error, permanent: false }),
+            }
+        }
+        let sends = mails.into_iter().map(|(d, mail)| async move {
+            if !still_held(&d, SMTP_TIMEOUT, self.timing.lease) {
+                return None;
+            }
+            let outcome = mailed(mailer, &mail).await;
+            Some((d, outcome))
+        });
+        for (d, outcome) in concurrently(sends).await {
+            done.push(&d, outcome);
+        }
+        done
+    }
+
+    /// The recipient and the mail; or why it is not sent.
     async fn compose(
         &self,
+        reads: &mut Reads<'_>,
         d: &delivery::Model,
-    ) -> Result<Result<((String, String), Composed), compose::Skip>, String> {
-        let person = d.person_id.unwrap_or_default();
-        let Some(to) = compose::recipient(&self.db, person).await.map_err(|e| e.to_string())? else {
+    ) -> Result<Result<(Arc<Recipient>, Composed), compose::Skip>, String> {
+        let Some(to) = reads.recipient(d.person_id.unwrap_or_default()) else {
             return Ok(Err("the recipient is gone"));
         };
-        let composed = compose::email(&self.db, &self.notifier, &to, d).await.map_err(|e| e.to_string())?;
-        Ok(composed.map(|c| ((to.person.email.clone(), to.person.name.clone()), c)))
+        let composed = compose::email(reads, &self.notifier, &to, d).await.map_err(|e| e.to_string())?;
+        Ok(composed.map(|c| (to, c)))
     }
 
-    /// One mail with a day's digest deliveries of one person: each item is what its own mail's
-    /// subject would say, checked as its own mail would be; its `Message-ID` is the person's and
-    /// the day's, the same if it is sent again.
-    async fn send_digest(&self, person: i32, day: NaiveDate, items: Vec<delivery::Model>) {
-        let Some(mailer) = &self.notifier.mailer else {
-            for d in &items {
-                self.settle(d, Outcome::Failed { error: "e-mail is off".into(), permanent: false }).await;
-            }
-            return;
-        };
-        let mut kept = Vec::new();
-        let mut lines = Vec::new();
-        let mut recipient = None;
-        for d in items {
-            match self.compose(&d).await {
-                Ok(Ok((to, composed))) => {
-                    lines.push(DigestItem { subject: composed.rendered.subject, link: composed.link });
-                    recipient = Some(to);
-                    kept.push(d);
+    /// One mail per person and Norwegian day (a digest is due at 07:00 of it) with the day's
+    /// digest deliveries: each item is what its own mail's subject would say, checked as its own
+    /// mail would be; its `Message-ID` is the person's and the day's, the same if it is sent
+    /// again.
+    async fn send_digests(&self, batch: Vec<delivery::Model>) -> Done {
+        let mut done = Done::default();
+        let Some((mailer, mut reads)) = self.mail_reads(&batch, &mut done).await else { return done };
+        let mut days: BTreeMap<(i32, NaiveDate), Vec<delivery::Model>> = BTreeMap::new();
+        for d in batch {
+            let day = (d.due_at + chrono::Duration::hours(norway_offset_hours(d.due_at))).date_naive();
+            days.entry((d.person_id.unwrap_or_default(), day)).or_default().push(d);
+        }
+        let mut mails = Vec::new();
+        for ((person, day), items) in days {
+            let mut kept = Vec::new();
+            let mut lines = Vec::new();
+            let mut recipient = None;
+            for d in items {
+                match self.compose(&mut reads, &d).await {
+                    Ok(Ok((to, composed))) => {
+                        lines.push(DigestItem { subject: composed.rendered.subject, link: composed.link });
+                        recipient = Some(to);
+                        kept.push(d);
+                    }
+                    Ok(Err(skip)) => done.push(&d, Outcome::Skipped(skip)),
+                    Err(error) => done.push(&d, Outcome::Failed { error, permanent: false }),
                 }
-                Ok(Err(skip)) => self.settle(&d, Outcome::Skipped(skip)).await,
-                Err(error) => self.settle(&d, Outcome::Failed { error, permanent: false }).await,
+            }
+            let Some(to) = recipient else { continue };
+            let unsubscribe = self.notifier.unsubscribe_link(person, None);
+            let mail = Mail {
+                recipient: to.person.name.clone(),
+                link: self.notifier.links.base().to_owned(),
+                unsubscribe: unsubscribe.clone(),
+                content: Digest { day, items: lines },
+            };
+            match mail.render(to.person.language) {
+                Ok(rendered) => mails.push((
+                    kept,
+                    OutgoingMail {
+                        id: format!("digest:{person}:{day}"),
+                        to: to.person.email.clone(),
+                        to_name: Some(to.person.name.clone()),
+                        content: rendered,
+                        unsubscribe,
+                    },
+                )),
+                Err(err) => done.all(&kept, Outcome::Failed { error: err.to_string(), permanent: true }),
             }
         }
-        let Some((to, to_name)) = recipient else { return };
-        let Ok(Some(language)) = crate::db::notify::preferences::language_of(self.db.conn(), person).await
-        else {
-            return self
-                .settle_all(
-                    &kept,
-                    Outcome::Failed { error: "cannot read the language".into(), permanent: false },
-                )
-                .await;
-        };
-        let unsubscribe = self.notifier.unsubscribe_link(person, None);
-        let mail = Mail {
-            recipient: to_name.clone(),
-            link: self.notifier.links.base().to_owned(),
-            unsubscribe: unsubscribe.clone(),
-            content: Digest { day, items: lines },
-        };
-        let rendered = match mail.render(language) {
-            Ok(rendered) => rendered,
-            Err(err) => {
-                return self
-                    .settle_all(&kept, Outcome::Failed { error: err.to_string(), permanent: true })
-                    .await;
+        let sends = mails.into_iter().map(|(kept, mail)| async move {
+            if !kept.iter().all(|d| still_held(d, SMTP_TIMEOUT, self.timing.lease)) {
+                return None;
             }
-        };
-        let outgoing = OutgoingMail {
-            id: format!("digest:{person}:{day}"),
-            to,
-            to_name: Some(to_name),
-            content: rendered,
-            unsubscribe,
-        };
-        let outcome = match mailer.send(&outgoing).await {
-            Ok(()) => Outcome::Sent,
-            Err(err) => Outcome::Failed { error: err.message, permanent: err.permanent },
-        };
-        self.settle_all(&kept, outcome).await
-    }
-
-    async fn send_webhook(&self, d: delivery::Model) {
-        let endpoint_id = d.endpoint_id.unwrap_or_default();
-        let endpoint = match crate::db::notify::webhooks::find(self.db.conn(), endpoint_id).await {
-            Ok(Some(endpoint)) if endpoint.disabled_at.is_none() => endpoint,
-            Ok(_) => return self.settle(&d, Outcome::Skipped("the endpoint is disabled or gone")).await,
-            Err(err) => {
-                return self.settle(&d, Outcome::Failed { error: err.to_string(), permanent: false }).await;
-            }
-        };
-        let body = match compose::webhook(&self.db, &endpoint, &d).await {
-            Ok(Ok(body)) => body,
-            Ok(Err(skip)) => return self.settle(&d, Outcome::Skipped(skip)).await,
-            Err(err) => {
-                return self.settle(&d, Outcome::Failed { error: err.to_string(), permanent: false }).await;
-            }
-        };
-        let outcome = match webhook::send(&self.db, &self.deliverer, endpoint_id, &d.message_id, &body).await
-        {
-            Ok(Sent::Skipped) => Outcome::Skipped("the endpoint is disabled or gone"),
-            Ok(Sent::Attempted { retry: None, .. }) => Outcome::Sent,
-            Ok(Sent::Attempted { attempt, retry: Some(Retry::After(pause)) }) => {
-                Outcome::Retry { error: attempt.error.unwrap_or_default(), after: pause }
-            }
-            Ok(Sent::Attempted { attempt, retry: Some(Retry::GiveUp) }) => {
-                self.tell_owner_of_disabled(&endpoint).await;
-                Outcome::Failed { error: attempt.error.unwrap_or_default(), permanent: true }
-            }
-            Err(err) => Outcome::Failed { error: err.to_string(), permanent: false },
-        };
-        self.settle(&d, outcome).await
-    }
-
-    /// Queues a mail to whoever registered `endpoint`, which the hub has just disabled.
-    async fn tell_owner_of_disabled(&self, endpoint: &webhook_endpoint::Model) {
-        let Some(owner) = endpoint.created_by_person_id else { return };
-        if self.notifier.mailer.is_none() {
-            return;
+            let outcome = mailed(mailer, &mail).await;
+            Some((kept, outcome))
+        });
+        for (kept, outcome) in concurrently(sends).await {
+            done.all(&kept, outcome);
         }
-        let now = Utc::now();
-        let queued = NewDelivery {
-            // One mail per disabling: the endpoint may be enabled and fail again.
-            message_id: format!("email:{owner}:endpoint:{}:{}", endpoint.id, now.timestamp()),
-            channel: DeliveryChannel::Email,
-            person_id: Some(owner),
-            endpoint_id: None,
-            topic: DeliveryTopic::Endpoint,
-            subject_id: endpoint.id,
-            notification_kind: None,
-            webhook_kind: None,
-            digest: false,
-            due_at: now,
-        };
-        let written = async {
-            let txn = self.db.begin_write().await?;
-            deliveries::enqueue(&txn, &[queued]).await?;
-            txn.commit().await
-        };
-        match written.await {
-            Ok(()) => Counters::add(&self.counters().queued, DeliveryChannel::Email, 1),
-            Err(err) => {
-                tracing::warn!(error = %err, endpoint = endpoint.id, "cannot queue the mail to a disabled endpoint's owner")
+        done
+    }
+
+    async fn send_webhooks(&self, batch: Vec<delivery::Model>) -> Done {
+        let mut done = Done::default();
+        let Some(mut reads) = self.reads(&batch, &mut done).await else { return done };
+        let mut hooks = Vec::new();
+        for d in batch {
+            let Some(found) = reads.endpoint(d.endpoint_id.unwrap_or_default()) else {
+                done.push(&d, Outcome::Skipped("the endpoint is disabled or gone"));
+                continue;
+            };
+            match compose::webhook(&mut reads, &found.0, &d).await {
+                Ok(Ok(body)) => {
+                    let endpoint = Endpoint { url: found.0.url.clone(), secrets: found.1.clone() };
+                    hooks.push((d, endpoint, body));
+                }
+                Ok(Err(skip)) => done.push(&d, Outcome::Skipped(skip)),
+                Err(err) => done.push(&d, Outcome::Failed { error: err.to_string(), permanent: false }),
             }
         }
-    }
-
-    async fn settle_all(&self, items: &[delivery::Model], outcome: Outcome) {
-        for d in items {
-            self.settle(d, outcome.clone()).await;
-        }
-    }
-
-    /// Records what became of a delivery, and counts it.
-    async fn settle(&self, d: &delivery::Model, outcome: Outcome) {
-        let counters = self.counters();
-        let written = match &outcome {
-            Outcome::Sent => {
-                Counters::add(&counters.sent, d.channel, 1);
-                deliveries::sent(&self.db, d.id, Utc::now()).await
+        drop(reads);
+        let sends = hooks.into_iter().map(|(d, endpoint, body)| async move {
+            if !still_held(&d, webhook::TIMEOUT, self.timing.lease) {
+                return None;
             }
-            Outcome::Skipped(why) => {
-                Counters::add(&counters.skipped, d.channel, 1);
-                deliveries::skipped(&self.db, d.id, why).await
-            }
-            Outcome::Retry { error, after } => {
-                Counters::add(&counters.retried, d.channel, 1);
-                let at =
-                    Utc::now() + chrono::Duration::from_std(*after).unwrap_or(chrono::Duration::hours(1));
-                deliveries::failed(&self.db, d.id, error, Some(at)).await
-            }
-            Outcome::Failed { error, permanent } => {
-                // An e-mail that failed for a passing reason follows the webhooks' schedule.
-                let retry = match (*permanent, d.channel) {
-                    (false, DeliveryChannel::Email) => {
-                        after_failure(u32::try_from(d.attempts + 1).unwrap_or(u32::MAX), jitter())
-                    }
-                    _ => Retry::GiveUp,
-                };
-                match retry {
-                    Retry::After(pause) => {
-                        Counters::add(&counters.retried, d.channel, 1);
-                        let at = Utc::now()
-                            + chrono::Duration::from_std(pause).unwrap_or(chrono::Duration::hours(1));
-                        deliveries::failed(&self.db, d.id, error, Some(at)).await
-                    }
+            let at = Utc::now();
+            let attempt = self.deliverer.deliver(&endpoint, &d.message_id, &body).await;
+            Some((d, at, attempt))
+        });
+        let mail_owner = self.notifier.mailer.is_some();
+        for (d, at, attempt) in concurrently(sends).await {
+            let endpoint_id = d.endpoint_id.unwrap_or_default();
+            let outcome = match &attempt.error {
+                None => Outcome::Sent,
+                // The delivery's earlier attempts all failed: a success ends it.
+                Some(error) => match after_failure(attempts_with(&d), jitter()) {
+                    Retry::After(after) => Outcome::Retry { error: error.clone(), after },
                     Retry::GiveUp => {
-                        Counters::add(&counters.failed, d.channel, 1);
-                        deliveries::failed(&self.db, d.id, error, None).await
+                        done.disabling.push(Disabling {
+                            endpoint_id,
+                            reason: format!(
+                                "disabled by the hub after {} failed attempts to deliver {}",
+                                attempts_with(&d),
+                                d.message_id
+                            ),
+                            mail_owner,
+                        });
+                        Outcome::Failed { error: error.clone(), permanent: true }
                     }
+                },
+            };
+            let attempted = Attempted {
+                endpoint_id,
+                message_id: d.message_id.clone(),
+                at,
+                outcome: NewAttempt {
+                    status_code: attempt.status_code,
+                    duration_ms: i64::try_from(attempt.duration.as_millis()).unwrap_or(i64::MAX),
+                    error: attempt.error,
+                },
+            };
+            done.settled.push(Settlement { attempt: Some(attempted), ..settlement(&d, outcome) });
+        }
+        done
+    }
+
+    /// Records what became of a batch (one write transaction), and counts it. If it cannot be
+    /// recorded the leases run out and the deliveries are taken again: at most one more send
+    /// each, with the same message id.
+    async fn record(&self, channel: DeliveryChannel, done: Done) {
+        match deliveries::settle(&self.db, &done.settled, &done.disabling, Utc::now()).await {
+            Ok(mails) => {
+                let counters = self.counters();
+                Counters::add(&counters.queued, DeliveryChannel::Email, mails);
+                for s in &done.settled {
+                    let counter = match s.settled {
+                        Settled::Sent => &counters.sent,
+                        Settled::Skipped(_) => &counters.skipped,
+                        Settled::Again { .. } => &counters.retried,
+                        Settled::Dead { .. } => &counters.failed,
+                    };
+                    Counters::add(counter, channel, 1);
                 }
             }
-        };
-        if let Err(err) = written {
-            // The lease runs out and the delivery is taken again: at most one more send.
-            tracing::warn!(error = %err, delivery = d.id, "cannot record a delivery's outcome");
+            Err(err) => {
+                tracing::warn!(error = %err, deliveries = done.settled.len(), "cannot record the deliveries' outcome");
+            }
         }
     }
+}
+
+/// What became of a batch, to record at once.
+#[derive(Default)]
+struct Done {
+    settled: Vec<Settlement>,
+    disabling: Vec<Disabling>,
+}
+
+impl Done {
+    fn push(&mut self, d: &delivery::Model, outcome: Outcome) {
+        self.settled.push(settlement(d, outcome));
+    }
+
+    fn all(&mut self, items: &[delivery::Model], outcome: Outcome) {
+        for d in items {
+            self.push(d, outcome.clone());
+        }
+    }
+}
+
+/// A delivery's outcome as recorded: a failure for a passing reason is tried again on the
+/// webhooks' schedule (for a webhook, only a receiver's failures count toward disabling its
+/// endpoint).
+fn settlement(d: &delivery::Model, outcome: Outcome) -> Settlement {
+    let at = |pause: Duration| {
+        Utc::now() + chrono::Duration::from_std(pause).unwrap_or(chrono::Duration::hours(1))
+    };
+    let settled = match outcome {
+        Outcome::Sent => Settled::Sent,
+        Outcome::Skipped(why) => Settled::Skipped(why.to_owned()),
+        Outcome::Retry { error, after } => Settled::Again { error, at: at(after) },
+        Outcome::Failed { error, permanent: true } => Settled::Dead { error },
+        Outcome::Failed { error, permanent: false } => match after_failure(attempts_with(d), jitter()) {
+            Retry::After(pause) => Settled::Again { error, at: at(pause) },
+            Retry::GiveUp => Settled::Dead { error },
+        },
+    };
+    Settlement { id: d.id, settled, attempt: None }
+}
+
+/// The delivery's attempts, this one included.
+fn attempts_with(d: &delivery::Model) -> u32 {
+    u32::try_from(d.attempts).unwrap_or(0).saturating_add(1)
+}
+
+/// What sending `mail` came to.
+async fn mailed(mailer: &Mailer, mail: &OutgoingMail) -> Outcome {
+    match mailer.send(mail).await {
+        Ok(()) => Outcome::Sent,
+        Err(err) => Outcome::Failed { error: err.message, permanent: err.permanent },
+    }
+}
+
+/// Whether this worker still holds `d` for as long as a send may take (or half its `lease`, if
+/// that is shorter): a batch whose sends ran slow leaves the rest to be taken again when their
+/// lease runs out, rather than sending what another instance may be taking.
+fn still_held(d: &delivery::Model, send_takes: Duration, lease: Duration) -> bool {
+    let margin =
+        chrono::Duration::from_std(send_takes.min(lease / 2)).unwrap_or(chrono::Duration::minutes(1));
+    d.claimed_until.is_some_and(|until| Utc::now() + margin < until)
+}
+
+/// Runs `sends` [`CONCURRENCY`] at a time; what each did, as they end.
+async fn concurrently<T>(sends: impl Iterator<Item = impl Future<Output = Option<T>>>) -> Vec<T> {
+    futures_util::stream::iter(sends)
+        .buffer_unordered(CONCURRENCY)
+        .filter_map(std::future::ready)
+        .collect()
+        .await
 }
 
 #[derive(Clone, Debug)]

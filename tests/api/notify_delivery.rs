@@ -8,7 +8,10 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use entity::{delivery, enums::DeliveryStatus};
+use entity::{
+    delivery,
+    enums::{DeliveryChannel, DeliveryStatus},
+};
 use knowledge_hub::{
     config::{RoleArg, Settings},
     graphql::ids::GlobalId,
@@ -47,6 +50,7 @@ on_both_databases!(
     a_mutation_does_not_wait_for_a_slow_smtp_server,
     an_endpoint_failing_for_a_day_is_disabled_and_its_owner_mailed,
     a_commission_opening_mails_and_webhooks_only_the_matching_institutions,
+    a_batch_of_mails_costs_the_same_statements_however_many_mails_it_holds,
 );
 
 /// A hub that mails through `sink`, looks for due work every 100 ms, and may deliver webhooks to
@@ -300,20 +304,27 @@ async fn a_receiver_failing_four_times_gets_the_fifth_attempt_signed_as_the_spec
     let all = settled(&app).await;
     let hook = all.iter().find(|d| d.endpoint_id.is_some()).expect("the webhook's delivery");
     assert_eq!((hook.status, hook.attempts), (DeliveryStatus::Sent, 5), "{hook:#?}");
-    let attempts = app
-        .data_as(
-            &c.cluster_coordinator,
-            "query($id: ID!) { node(id: $id) { ... on WebhookEndpoint { attempts(first: 10) { nodes { statusCode } } } } }",
-            json!({ "id": registered["registerWebhook"]["webhook"]["id"] }),
-        )
-        .await;
-    let codes: Vec<u64> = attempts["node"]["attempts"]["nodes"]
-        .as_array()
-        .expect("attempts")
-        .iter()
-        .filter_map(|a| a["statusCode"].as_u64())
-        .collect();
+    let id = registered["registerWebhook"]["webhook"]["id"].clone();
+    let attempts = "query($id: ID!) { node(id: $id) { ... on WebhookEndpoint { consecutiveFailures
+        attempts(first: 10) { totalCount nodes { messageId attemptedAt statusCode durationMs error } } } } }";
+    let seen = app.data_as(&c.cluster_coordinator, attempts, json!({ "id": id })).await["node"].clone();
+    assert_eq!(seen["consecutiveFailures"], 0, "a success ends the run of failures");
+    assert_eq!(seen["attempts"]["totalCount"], 5);
+    let nodes = seen["attempts"]["nodes"].as_array().expect("attempts").clone();
+    let codes: Vec<u64> = nodes.iter().filter_map(|a| a["statusCode"].as_u64()).collect();
     assert_eq!(codes, [200, 503, 503, 503, 503], "newest first");
+    assert!(nodes.iter().all(|n| n["messageId"] == *ids[0] && n["durationMs"].as_i64().is_some()));
+    assert!(nodes[0]["error"].is_null() && nodes[1]["error"].as_str().is_some_and(|e| e.contains("503")));
+    let page = "query($id: ID!, $after: String) { node(id: $id) { ... on WebhookEndpoint {
+        attempts(first: 2, after: $after) { pageInfo { hasNextPage endCursor } nodes { statusCode } } } } }";
+    let first = app.data_as(&c.cluster_coordinator, page, json!({ "id": id })).await;
+    assert_eq!(first["node"]["attempts"]["pageInfo"]["hasNextPage"], true);
+    let after = first["node"]["attempts"]["pageInfo"]["endCursor"].clone();
+    let next = app.data_as(&c.cluster_coordinator, page, json!({ "id": id, "after": after })).await;
+    assert_eq!(next["node"]["attempts"]["nodes"], json!([{ "statusCode": 503 }, { "statusCode": 503 }]));
+    // Others see no attempts: the endpoint is not there for them.
+    let hidden = app.data_as(&c.bergen, attempts, json!({ "id": id })).await;
+    assert!(hidden["node"].is_null(), "{hidden}");
     let metrics = app.client.get(app.url("/metrics")).send().await.expect("sent").text().await.expect("text");
     assert!(metrics.contains("hub_notifications_retried_total{channel=\"webhook\"} 4"), "{metrics}");
     assert!(metrics.contains("hub_notifications_sent_total{channel=\"webhook\"} 1"), "{metrics}");
@@ -537,4 +548,54 @@ async fn a_commission_opening_mails_and_webhooks_only_the_matching_institutions(
         "HVL's endpoint hears nothing"
     );
     assert!(mails_to(&sink.received(), "hanne.lie@example.no").is_empty(), "HVL's member hears nothing");
+}
+
+/// A worker reads a batch of deliveries at once (its recipients, their rights and choices, the
+/// events with their needs, each name once) and records what became of it in one transaction:
+/// a batch of 16 mails costs the statements a batch of 4 does. The instance serving requests
+/// sends nothing; the test drives a worker of its own.
+async fn a_batch_of_mails_costs_the_same_statements_however_many_mails_it_holds(backend: Backend) {
+    use knowledge_hub::notify::{
+        Notifier,
+        webhook::{Deliverer, Guard, TIMEOUT},
+        worker::{Timing, Workers},
+    };
+    let sink = SmtpSink::start().await;
+    let mail = sink.settings();
+    let app = TestApp::spawn_with(backend, |s| {
+        s.mail = mail.clone();
+        s.notify_workers = false;
+    })
+    .await;
+    let c = cast(&app).await;
+    let notifier = Notifier::start(app.db(), &sink.settings(), "127.0.0.1:8000".parse().expect("an address"))
+        .await
+        .expect("e-mail on");
+    let workers = Workers::new(
+        app.db(),
+        notifier,
+        Deliverer::new(Guard { allow_private: true }, TIMEOUT).expect("a client"),
+        std::sync::Arc::new(knowledge_hub::http::Metrics::default()),
+        Timing { poll: Duration::from_secs(1), lease: Duration::from_secs(120) },
+    );
+    let at_once = "mutation { setNotificationPreferences(input: { preferences: [{ kind: NEW_NEED_IN_MY_UNITS, cadence: IMMEDIATE }] }) { viewer { language } } }";
+    for coordinator in [&c.coordinator, &c.cluster_coordinator] {
+        app.data_as(coordinator, at_once, json!({})).await;
+    }
+    let wake = tokio::sync::Notify::new();
+    let mut costs = Vec::new();
+    for needs in [2, 8] {
+        for n in 0..needs {
+            submit(&app, &c.bergen, &format!("Behov {n} av {needs}")).await;
+        }
+        workers.fan_out_pass(&wake, &wake).await;
+        let before = (workers.statements_executed(), sink.received().len());
+        workers.send_due(DeliveryChannel::Email).await;
+        let mails = sink.wait_for(before.1 + 2 * needs).await.len() - before.1;
+        costs.push((mails, workers.statements_executed() - before.0));
+    }
+    assert!(costs[0].0 >= 4 && costs[1].0 == 4 * costs[0].0, "mails in each batch: {costs:?}");
+    assert_eq!(costs[0].1, costs[1].1, "statements per batch (mails, statements): {costs:?}");
+    let all = delivery::Entity::find().all(app.db().conn()).await.expect("read");
+    assert!(all.iter().all(|d| d.status == DeliveryStatus::Sent), "{all:#?}");
 }

@@ -9,7 +9,7 @@ use entity::enums::{DeliveryChannel, DeliveryStatus, DeliveryTopic, Notification
 use knowledge_hub::db::{
     Db,
     notify::{
-        deliveries::{self, NewDelivery, Take},
+        deliveries::{self, NewDelivery, Settled, Settlement, Take},
         pending::{self, Pending},
     },
     outbox::Topic,
@@ -176,11 +176,11 @@ async fn a_delivery_is_written_once_and_taken_by_one_worker_at_a_time(app: TestA
     assert!(first.iter().all(|d| d.id != rest[0].id));
 
     // Outcomes: sent is done; a failure with a retry is due again later; without one it is dead.
-    deliveries::sent(db, first[0].id, now).await.expect("recorded");
-    deliveries::failed(db, first[1].id, "421 try later", Some(now + Duration::minutes(5)))
-        .await
-        .expect("recorded");
-    deliveries::failed(db, rest[0].id, "550 no such user", None).await.expect("recorded");
+    let outcome = |d: &entity::delivery::Model, settled| Settlement { id: d.id, settled, attempt: None };
+    let again = Settled::Again { error: "421 try later".into(), at: now + Duration::minutes(5) };
+    let dead = Settled::Dead { error: "550 no such user".into() };
+    let done = [outcome(&first[0], Settled::Sent), outcome(&first[1], again), outcome(&rest[0], dead)];
+    deliveries::settle(db, &done, &[], now).await.expect("recorded in one transaction");
     let later = now + Duration::minutes(6);
     let again = deliveries::claim_due(db, Take::Single(DeliveryChannel::Email), later, lease, 10)
         .await

@@ -81,6 +81,28 @@ pub async fn cadences(
         .collect())
 }
 
+/// What `people` stored for `kinds`: one statement for a worker's batch, which takes the
+/// defaults from the roles of the grants it read anyway (`domain::notify::default_for`).
+pub async fn stored(
+    db: &impl ConnectionTrait,
+    people: &[i32],
+    kinds: &[NotificationKind],
+) -> Result<Vec<(i32, NotificationKind, Cadence)>, DbErr> {
+    if people.is_empty() || kinds.is_empty() {
+        return Ok(Vec::new());
+    }
+    notification_preference::Entity::find()
+        .select_only()
+        .column(notification_preference::Column::PersonId)
+        .column(notification_preference::Column::EventKind)
+        .column(notification_preference::Column::Cadence)
+        .filter(notification_preference::Column::PersonId.is_in(people.iter().copied()))
+        .filter(notification_preference::Column::EventKind.is_in(kinds.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await
+}
+
 /// Stores `choices` (each kind at most once) and, if given, the language of the person's mails,
 /// with a `person.notifications` audit event naming what was set. `NotFound` if the person is gone.
 #[tracing::instrument(level = "debug", skip_all)]

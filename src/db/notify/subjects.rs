@@ -2,6 +2,8 @@
 //! the recipient, the event with its need or commission, a round, a deadline, and the names it
 //! mentions.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use entity::{
     commission, commission_event, enums::DeliveryTopic, institution, milestone, need, need_event,
@@ -9,26 +11,58 @@ use entity::{
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
-pub async fn person(db: &impl ConnectionTrait, id: i32) -> Result<Option<person::Model>, DbErr> {
-    person::Entity::find_by_id(id).one(db).await
+/// The people among `ids` who are still there.
+pub async fn people(db: &impl ConnectionTrait, ids: &[i32]) -> Result<Vec<person::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    person::Entity::find().filter(person::Column::Id.is_in(ids.iter().copied())).all(db).await
 }
 
-/// A need's history event with the need as it is now.
-pub async fn need_event(
+/// The need history events among `ids`, each with its need as it is now: two statements.
+pub async fn need_events(
     db: &impl ConnectionTrait,
-    id: i32,
-) -> Result<Option<(need_event::Model, need::Model)>, DbErr> {
-    let Some(event) = need_event::Entity::find_by_id(id).one(db).await? else { return Ok(None) };
-    Ok(need::Entity::find_by_id(event.need_id).one(db).await?.map(|need| (event, need)))
+    ids: &[i32],
+) -> Result<HashMap<i32, (need_event::Model, need::Model)>, DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let events =
+        need_event::Entity::find().filter(need_event::Column::Id.is_in(ids.iter().copied())).all(db).await?;
+    let needs: HashMap<i32, need::Model> = need::Entity::find()
+        .filter(need::Column::Id.is_in(events.iter().map(|e| e.need_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|n| (n.id, n))
+        .collect();
+    Ok(events.into_iter().filter_map(|e| Some((e.id, (e.clone(), needs.get(&e.need_id)?.clone())))).collect())
 }
 
-/// A commission's history event with the commission as it is now.
-pub async fn commission_event(
+/// The commission history events among `ids`, each with its commission as it is now: two
+/// statements.
+pub async fn commission_events(
     db: &impl ConnectionTrait,
-    id: i32,
-) -> Result<Option<(commission_event::Model, commission::Model)>, DbErr> {
-    let Some(event) = commission_event::Entity::find_by_id(id).one(db).await? else { return Ok(None) };
-    Ok(commission::Entity::find_by_id(event.commission_id).one(db).await?.map(|c| (event, c)))
+    ids: &[i32],
+) -> Result<HashMap<i32, (commission_event::Model, commission::Model)>, DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let events = commission_event::Entity::find()
+        .filter(commission_event::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?;
+    let commissions: HashMap<i32, commission::Model> = commission::Entity::find()
+        .filter(commission::Column::Id.is_in(events.iter().map(|e| e.commission_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    Ok(events
+        .into_iter()
+        .filter_map(|e| Some((e.id, (e.clone(), commissions.get(&e.commission_id)?.clone()))))
+        .collect())
 }
 
 /// An organisation's name; empty for none.

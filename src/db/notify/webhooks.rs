@@ -6,6 +6,8 @@
 //! current secret an expiry [`ROTATION_OVERLAP`] away and expires any older one at once, so at
 //! most two sign at a time.
 
+use std::collections::{BTreeMap, HashMap};
+
 use chrono::{DateTime, Utc};
 use entity::{delivery_attempt, enums::WebhookEventKind, webhook_endpoint, webhook_secret};
 use sea_orm::{
@@ -21,6 +23,7 @@ use crate::{
     db::{
         Db, Effect, NodeType, WriteError,
         audit::{self, Actor},
+        notify::deliveries::Attempted,
         organisations::write::By,
         pages::KeyWindow,
     },
@@ -38,29 +41,12 @@ pub struct NewEndpoint {
     pub description: Option<String>,
 }
 
-/// What a delivery needs of an endpoint: where, and the secrets that sign now.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Deliverable {
-    pub url: String,
-    /// Newest first.
-    pub secrets: Vec<String>,
-}
-
 /// One attempt's outcome, as recorded.
 #[derive(Clone, Debug)]
 pub struct NewAttempt {
     pub status_code: Option<u16>,
     pub duration_ms: i64,
     pub error: Option<String>,
-}
-
-/// What recording an attempt left behind.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Recorded {
-    /// Failed attempts of this message to this endpoint, this one included.
-    pub message_failures: u32,
-    /// The endpoint's failures since its last success.
-    pub consecutive_failures: i32,
 }
 
 /// The kinds as stored: their words, comma-separated, in the enum's order.
@@ -233,21 +219,26 @@ pub async fn set_disabled(
     Ok(updated)
 }
 
-/// The hub disables an endpoint whose backoff schedule is spent (unless it is disabled already).
-#[tracing::instrument(level = "debug", skip_all)]
-pub async fn disable_by_hub(db: &Db, endpoint_id: i32, reason: &str) -> Result<(), WriteError> {
-    let txn = db.begin_write().await?;
-    let found = find_in(&txn, endpoint_id).await?;
+/// The hub disables an endpoint whose backoff schedule is spent, in the caller's transaction
+/// (`deliveries::settle`), with its audit event; `None` if it is gone or disabled already.
+pub(crate) async fn disable_in(
+    txn: &DatabaseTransaction,
+    endpoint_id: i32,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<webhook_endpoint::Model>, DbErr> {
+    let Some(found) = webhook_endpoint::Entity::find_by_id(endpoint_id).one(txn).await? else {
+        return Ok(None);
+    };
     if found.disabled_at.is_some() {
-        return Ok(());
+        return Ok(None);
     }
     let mut model = found.into_active_model();
-    model.disabled_at = Set(Some(Utc::now()));
+    model.disabled_at = Set(Some(now));
     model.disabled_reason = Set(Some(reason.to_owned()));
-    let updated = model.update(&txn).await?;
-    record(&txn, Actor::Hub, None, "disable", &updated).await?;
-    db.commit(txn, Effect::Changed(NodeType::WebhookEndpoint, endpoint_id)).await?;
-    Ok(())
+    let updated = model.update(txn).await?;
+    record(txn, Actor::Hub, None, "disable", &updated).await?;
+    Ok(Some(updated))
 }
 
 /// Deletes an endpoint with its secrets and attempts.
@@ -269,14 +260,23 @@ pub async fn delete(db: &Db, by: By, endpoint_id: i32) -> Result<webhook_endpoin
     Ok(found)
 }
 
-/// The secrets that sign now, newest first: those without an expiry or expiring later.
-pub async fn signing_secrets(
+/// The enabled endpoints among `ids` with the secrets that sign now (newest first): two
+/// statements for a worker's batch. An endpoint gone or disabled is left out.
+pub async fn deliverable(
     db: &impl ConnectionTrait,
-    endpoint_id: i32,
+    ids: &[i32],
     now: DateTime<Utc>,
-) -> Result<Vec<String>, DbErr> {
-    let rows = webhook_secret::Entity::find()
-        .filter(webhook_secret::Column::EndpointId.eq(endpoint_id))
+) -> Result<HashMap<i32, (webhook_endpoint::Model, Vec<String>)>, DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let endpoints = webhook_endpoint::Entity::find()
+        .filter(webhook_endpoint::Column::Id.is_in(ids.iter().copied()))
+        .filter(webhook_endpoint::Column::DisabledAt.is_null())
+        .all(db)
+        .await?;
+    let secrets = webhook_secret::Entity::find()
+        .filter(webhook_secret::Column::EndpointId.is_in(endpoints.iter().map(|e| e.id)))
         .filter(
             Condition::any()
                 .add(webhook_secret::Column::ExpiresAt.is_null())
@@ -285,60 +285,57 @@ pub async fn signing_secrets(
         .order_by_desc(webhook_secret::Column::Id)
         .all(db)
         .await?;
-    Ok(rows.into_iter().map(|s| s.secret).collect())
-}
-
-/// An enabled endpoint's URL and signing secrets; `None` when it is gone or disabled.
-pub async fn deliverable(db: &impl ConnectionTrait, endpoint_id: i32) -> Result<Option<Deliverable>, DbErr> {
-    let Some(found) = find(db, endpoint_id).await?.filter(|e| e.disabled_at.is_none()) else {
-        return Ok(None);
-    };
-    let secrets = signing_secrets(db, endpoint_id, Utc::now()).await?;
-    Ok(Some(Deliverable { url: found.url, secrets }))
-}
-
-/// Records an attempt to deliver `message_id` and keeps the endpoint's run of failures (reset by
-/// a success), in one transaction.
-#[tracing::instrument(level = "debug", skip_all)]
-pub async fn record_attempt(
-    db: &Db,
-    endpoint_id: i32,
-    message_id: &str,
-    attempt: &NewAttempt,
-) -> Result<Recorded, WriteError> {
-    let txn = db.begin_write().await?;
-    delivery_attempt::ActiveModel {
-        endpoint_id: Set(endpoint_id),
-        message_id: Set(message_id.to_owned()),
-        attempted_at: Set(Utc::now()),
-        status_code: Set(attempt.status_code.map(i32::from)),
-        duration_ms: Set(attempt.duration_ms),
-        error: Set(attempt.error.clone()),
-        ..Default::default()
+    let mut found: HashMap<i32, (webhook_endpoint::Model, Vec<String>)> =
+        endpoints.into_iter().map(|e| (e.id, (e, Vec::new()))).collect();
+    for secret in secrets {
+        if let Some((_, theirs)) = found.get_mut(&secret.endpoint_id) {
+            theirs.push(secret.secret);
+        }
     }
-    .insert(&txn)
+    Ok(found)
+}
+
+/// Records webhook attempts, in the order they ended, and keeps each endpoint's run of failures
+/// (reset by a success): one insert, and one update per endpoint.
+pub(crate) async fn record_attempts(txn: &DatabaseTransaction, attempts: &[&Attempted]) -> Result<(), DbErr> {
+    if attempts.is_empty() {
+        return Ok(());
+    }
+    delivery_attempt::Entity::insert_many(attempts.iter().map(|a| delivery_attempt::ActiveModel {
+        endpoint_id: Set(a.endpoint_id),
+        message_id: Set(a.message_id.clone()),
+        attempted_at: Set(a.at),
+        status_code: Set(a.outcome.status_code.map(i32::from)),
+        duration_ms: Set(a.outcome.duration_ms),
+        error: Set(a.outcome.error.clone()),
+        ..Default::default()
+    }))
+    .exec_without_returning(txn)
     .await?;
-    let failures = match attempt.error {
-        Some(_) => Expr::col(webhook_endpoint::Column::ConsecutiveFailures).add(1),
-        None => Expr::value(0),
-    };
-    webhook_endpoint::Entity::update_many()
-        .col_expr(webhook_endpoint::Column::ConsecutiveFailures, failures)
-        .filter(webhook_endpoint::Column::Id.eq(endpoint_id))
-        .exec(&txn)
-        .await?;
-    let message_failures = delivery_attempt::Entity::find()
-        .filter(delivery_attempt::Column::EndpointId.eq(endpoint_id))
-        .filter(delivery_attempt::Column::MessageId.eq(message_id))
-        .filter(delivery_attempt::Column::Error.is_not_null())
-        .count(&txn)
-        .await?;
-    let endpoint = find_in(&txn, endpoint_id).await?;
-    txn.commit().await?;
-    Ok(Recorded {
-        message_failures: u32::try_from(message_failures).unwrap_or(u32::MAX),
-        consecutive_failures: endpoint.consecutive_failures,
-    })
+    // Per endpoint: the failures since its last success in this batch, or, without one, its run
+    // so far and this batch's failures.
+    let mut runs: BTreeMap<i32, (bool, i32)> = BTreeMap::new();
+    for a in attempts {
+        let (reset, failures) = runs.entry(a.endpoint_id).or_default();
+        if a.outcome.error.is_some() {
+            *failures += 1;
+        } else {
+            (*reset, *failures) = (true, 0);
+        }
+    }
+    for (endpoint_id, (reset, failures)) in runs {
+        let run = if reset {
+            Expr::value(failures)
+        } else {
+            Expr::col(webhook_endpoint::Column::ConsecutiveFailures).add(failures)
+        };
+        webhook_endpoint::Entity::update_many()
+            .col_expr(webhook_endpoint::Column::ConsecutiveFailures, run)
+            .filter(webhook_endpoint::Column::Id.eq(endpoint_id))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// A page of an endpoint's attempts, newest first: keys are negated ids, and `window` is in
