@@ -16,6 +16,9 @@ pub mod reference_data;
 pub mod refusals;
 pub mod rounds;
 pub mod sql;
+mod writes;
+
+pub use writes::WriteTxn;
 
 use std::{
     str::FromStr,
@@ -30,8 +33,8 @@ use migration::{Migrator, MigratorTrait};
 
 pub use crate::domain::nodes::NodeType;
 use sea_orm::{
-    ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DbErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
     sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
 };
 
@@ -52,6 +55,8 @@ pub struct Db {
     background: DatabaseConnection,
     statements: Arc<AtomicU64>,
     commits: outbox::Commits,
+    /// SQLite's writers of this process queue here (`writes.rs`); none on PostgreSQL.
+    gate: Option<writes::Gate>,
 }
 
 /// The connection pool's size and how long a request waits for a connection.
@@ -113,7 +118,8 @@ impl Db {
         let mut conn = Database::connect(options).await?;
         let background = conn.clone();
         let statements = counted(&mut conn);
-        Ok(Self { conn, background, statements, commits: outbox::Commits::default() })
+        let gate = (conn.get_database_backend() == DatabaseBackend::Sqlite).then(writes::Gate::default);
+        Ok(Self { conn, background, statements, commits: outbox::Commits::default(), gate })
     }
 
     pub fn conn(&self) -> &DatabaseConnection {
@@ -131,7 +137,13 @@ impl Db {
     pub fn for_background_work(&self) -> Db {
         let mut conn = self.background.clone();
         let statements = counted(&mut conn);
-        Self { conn, background: self.background.clone(), statements, commits: self.commits.clone() }
+        Self {
+            conn,
+            background: self.background.clone(),
+            statements,
+            commits: self.commits.clone(),
+            gate: self.gate.clone(),
+        }
     }
 
     pub fn backend(&self) -> DatabaseBackend {
@@ -148,14 +160,22 @@ impl Db {
         Migrator::up(&self.conn, None).await
     }
 
-    /// Starts a write transaction. On SQLite it is `BEGIN IMMEDIATE`, so two writers never both
-    /// read first and then fail to upgrade their lock; the second waits (busy timeout) instead.
-    pub async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+    /// Starts a write transaction. On SQLite the writers of this process first queue at the
+    /// write gate (`writes.rs`), and the transaction is `BEGIN IMMEDIATE`, so two writers never
+    /// both read first and then fail to upgrade their lock; one of another process waits (busy
+    /// timeout) instead.
+    pub async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
+        let gate = match &self.gate {
+            Some(gate) => Some(gate.enter(SQLITE_BUSY_TIMEOUT).await?),
+            None => None,
+        };
         let sqlite_transaction_mode =
             (self.backend() == DatabaseBackend::Sqlite).then_some(SqliteTransactionMode::Immediate);
-        self.conn
+        let txn = self
+            .conn
             .begin_with_options(TransactionOptions { sqlite_transaction_mode, ..Default::default() })
-            .await
+            .await?;
+        Ok(WriteTxn::new(txn, gate))
     }
 
     /// Commits a write transaction that did `effect`. A creation first stores the request's
@@ -163,7 +183,7 @@ impl Db {
     /// once committed, the effect is what the mutation's audit record names (see `audit`), and
     /// the commit is counted (SQLite's outbox reader waits on the count, see `outbox`).
     #[tracing::instrument(level = "debug", skip_all, fields(?effect))]
-    pub async fn commit(&self, txn: DatabaseTransaction, effect: Effect) -> Result<(), DbErr> {
+    pub async fn commit(&self, txn: WriteTxn, effect: Effect) -> Result<(), DbErr> {
         if let Effect::Created(node_type, id) = effect {
             idempotency::store_pending(&txn, node_type, id).await?;
         }

@@ -287,7 +287,7 @@ pub async fn load_bundle(db: &Db, bundle: &Bundle, version: &str) -> Result<Outc
     if reference_data_load::Entity::find_by_id(version).one(&txn).await?.is_some() {
         return Ok(Outcome::AlreadyLoaded);
     }
-    insert(&txn, bundle).await?;
+    insert(&*txn, bundle).await?;
     // Another instance that loaded the same version meanwhile committed the same rows first;
     // ours then inserted nothing, and the version is recorded once.
     let recorded = reference_data_load::Entity::insert(reference_data_load::ActiveModel {
