@@ -9,7 +9,10 @@
 
 use std::{ops::Deref, sync::Arc, time::Duration};
 
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, ExecResult, QueryResult, Statement};
+use sea_orm::{
+    ConnAcquireErr, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, ExecResult, QueryResult,
+    Statement,
+};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// The write gate of one SQLite pool, shared by every clone of its `Db`.
@@ -17,11 +20,13 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 pub(crate) struct Gate(Arc<Mutex<()>>);
 
 impl Gate {
-    /// Waits in line for the gate, as long as SQLite's own busy timeout would wait.
+    /// Waits in line for the gate, as long as SQLite's own busy timeout would wait; after that
+    /// the database is busy, as a pool that gave no connection is (`db::is_unavailable`: the
+    /// caller is told to try again).
     pub(crate) async fn enter(&self, patience: Duration) -> Result<OwnedMutexGuard<()>, DbErr> {
         tokio::time::timeout(patience, self.0.clone().lock_owned())
             .await
-            .map_err(|_| DbErr::Custom("database is locked: another write took too long".into()))
+            .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))
     }
 }
 
