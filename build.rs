@@ -48,6 +48,7 @@ fn run() -> Result<(), String> {
         "playground/package-lock.json",
         "playground/src",
         "playground/index.html",
+        "documents/playground",
         "build.rs",
     ] {
         println!("cargo:rerun-if-changed={path}");
@@ -121,6 +122,8 @@ fn bundle(playground: &Path, dest: &Path) -> Result<(), String> {
             "--target=es2020",
             "--define:process.env.NODE_ENV=\"production\"",
             "--log-level=warning",
+            // The ready-made operations are the plain files of `documents/playground/`.
+            "--loader:.graphql=text",
         ])
         // Fonts and images referenced by the CSS are inlined as data: URLs so
         // the page fetches nothing but playground.js and playground.css.

@@ -13,7 +13,16 @@ import { GraphiQL } from 'graphiql';
 import { createGraphiQLFetcher } from '@graphiql/toolkit';
 import { createClient } from 'graphql-ws';
 import { buildSchema } from 'graphql';
+import { StarIcon, ToolbarButton, TrashIcon, useEditorContext } from '@graphiql/react';
 import 'graphiql/graphiql.css';
+// The ready-made operations (see READY_MADE below).
+import welcome from '../../documents/playground/01-welcome.graphql';
+import needsAwaitingReview from '../../documents/playground/02-needs-awaiting-review.graphql';
+import rounds from '../../documents/playground/03-rounds.graphql';
+import roundRanking from '../../documents/playground/04-round-ranking.graphql';
+import openCommissions from '../../documents/playground/05-open-commissions.graphql';
+import myOrganisationsNeeds from '../../documents/playground/06-my-organisations-needs.graphql';
+import auditLog from '../../documents/playground/07-audit-log.graphql';
 
 const config = Object.assign(
   { endpoint: '/graphql', subscriptionEndpoint: '/graphql/ws', schemaUrl: '/schema.graphql' },
@@ -88,21 +97,131 @@ function fetcherFor(headers) {
 const fetcher = (graphQLParams, fetcherOpts) =>
   fetcherFor(fetcherOpts && fetcherOpts.headers)(graphQLParams, fetcherOpts);
 
-// What a newcomer sees first: a query that runs without a token and shows the shape of the API.
-const DEFAULT_QUERY = `# Welcome to the knowledge-needs hub. Press the run button (or Ctrl-Enter).
-# Reference data is public; paste {"Authorization": "Bearer <token>"} under Headers to act as someone.
-{
-  municipality(code: "4601") {
-    name
-    cluster { name region { name } }
+// The ready-made operations for coordinators' daily work: the plain files of
+// `documents/playground/`, bundled as text (the hub also knows them by hash). Each opens with
+// comment lines saying what it does, in nb and en, and may name example variables on a line
+// `# Variables: {...}`. The first is the welcome a newcomer sees.
+//
+// A document's operation name, what its leading comment says, and its example variables.
+function readyMade(text) {
+  const explanation = [];
+  let variables = '';
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('#')) break;
+    const body = line.replace(/^#\s?/, '');
+    const example = /^Variables:\s*(\{.*\})\s*$/.exec(body);
+    if (example) {
+      try {
+        variables = JSON.stringify(JSON.parse(example[1]), null, 2);
+      } catch {
+        variables = example[1];
+      }
+    } else if (body.trim()) {
+      explanation.push(body.trim());
+    }
   }
-  clusters {
-    totalCount
-    nodes { key name municipalities(first: 100) { totalCount } }
-  }
-  themes { nodes { key labels { nb nn en } } }
+  const named = /^\s*(?:query|mutation|subscription)\s+([A-Za-z_][A-Za-z0-9_]*)/m.exec(text);
+  return { name: named ? named[1] : 'Operation', query: text, variables, explanation: explanation.join(' ') };
 }
-`;
+
+const READY_MADE = [
+  welcome,
+  needsAwaitingReview,
+  rounds,
+  roundRanking,
+  openCommissions,
+  myOrganisationsNeeds,
+  auditLog,
+].map(readyMade);
+
+// The headers (the token) are kept in this browser across reloads: GraphiQL keeps each tab's
+// headers (`shouldPersistHeaders`), and the last headers typed are kept apart so that every new
+// tab, ready-made or not, starts with them. "Forget token" in the toolbar removes them all.
+const HEADERS_KEY = 'knowledge-hub:headers';
+const GRAPHIQL_HEADERS_KEY = 'graphiql:headers';
+const GRAPHIQL_TABS_KEY = 'graphiql:tabState';
+
+function savedHeaders() {
+  try {
+    return window.localStorage.getItem(HEADERS_KEY) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function saveHeaders(text) {
+  try {
+    const blank = !text || !text.trim() || /^\{\s*\}$/.test(text.trim());
+    if (blank) window.localStorage.removeItem(HEADERS_KEY);
+    else window.localStorage.setItem(HEADERS_KEY, text);
+  } catch {
+    // Storage may be off (private windows); the headers then last as long as the page.
+  }
+}
+
+function forgetHeaders() {
+  try {
+    const storage = window.localStorage;
+    storage.removeItem(HEADERS_KEY);
+    storage.removeItem(GRAPHIQL_HEADERS_KEY);
+    const tabs = JSON.parse(storage.getItem(GRAPHIQL_TABS_KEY) || 'null');
+    if (tabs && Array.isArray(tabs.tabs)) {
+      for (const tab of tabs.tabs) tab.headers = null;
+      storage.setItem(GRAPHIQL_TABS_KEY, JSON.stringify(tabs));
+    }
+  } catch {
+    // Nothing was kept.
+  }
+  // GraphiQL holds the headers in its editors too: a reload starts them empty.
+  window.location.reload();
+}
+
+const h = React.createElement;
+
+function ForgetTokenButton() {
+  return h(
+    ToolbarButton,
+    { onClick: forgetHeaders, label: 'Forget token: remove the saved headers from this browser' },
+    h(TrashIcon, { className: 'graphiql-toolbar-icon', 'aria-hidden': 'true' }),
+  );
+}
+
+// The collection of ready-made operations in the sidebar: each opens in a new tab with its
+// example variables and the saved headers.
+function ReadyMadePanel() {
+  const { addTab, queryEditor, variableEditor } = useEditorContext({ nonNull: true });
+  const open = (operation) => {
+    addTab();
+    // The new tab shows the default query first; the operation replaces it once it is active.
+    window.setTimeout(() => {
+      if (queryEditor) queryEditor.setValue(operation.query);
+      if (variableEditor) variableEditor.setValue(operation.variables);
+    }, 0);
+  };
+  return h(
+    'div',
+    { className: 'hub-ready-made' },
+    h('div', { className: 'graphiql-doc-explorer-title' }, 'Ready-made operations'),
+    h(
+      'ul',
+      null,
+      READY_MADE.map((operation) =>
+        h(
+          'li',
+          { key: operation.name },
+          h('button', { type: 'button', onClick: () => open(operation) }, operation.name),
+          h('p', null, operation.explanation),
+        ),
+      ),
+    ),
+  );
+}
+
+const readyMadePlugin = {
+  title: 'Ready-made operations',
+  icon: () => h(StarIcon, { 'aria-hidden': 'true' }),
+  content: ReadyMadePanel,
+};
 
 // The schema comes from the hub's published SDL rather than from introspection, which the hub
 // allows only with a token: the playground works for everyone before a token is pasted.
@@ -117,21 +236,40 @@ async function loadSchema() {
   }
 }
 
-// A link in one of the hub's mails opens the playground with a query for what the mail is
-// about (`/?query=...`); it stands in the editor in place of the last one.
-const linkedQuery = new URLSearchParams(window.location.search).get('query');
+// A shared link opens its operation: `/?query=...&variables=...&operationName=...` (the hub's
+// mails link to what they are about this way). It opens in a tab of its own beside the kept ones.
+const linked = new URLSearchParams(window.location.search);
+const linkedQuery = linked.get('query');
+const linkedProps = linkedQuery
+  ? {
+      query: linkedQuery,
+      ...(linked.get('variables') ? { variables: linked.get('variables') } : {}),
+      ...(linked.get('operationName') ? { operationName: linked.get('operationName') } : {}),
+    }
+  : {};
 
+const headers = savedHeaders();
 const root = createRoot(document.getElementById('graphiql'));
 loadSchema().then((schema) =>
   root.render(
-    React.createElement(GraphiQL, {
+    h(GraphiQL, {
       fetcher,
       schema,
-      // Users paste `{"Authorization": "Bearer ..."}` here. Whether headers are
-      // saved in localStorage is left to GraphiQL's settings dialog (off by default).
       isHeadersEditorEnabled: true,
-      defaultQuery: DEFAULT_QUERY,
-      ...(linkedQuery ? { query: linkedQuery } : {}),
+      shouldPersistHeaders: true,
+      defaultHeaders: headers,
+      onEditHeaders: saveHeaders,
+      // A first visit shows the welcome and the ready-made operations as tabs; later visits
+      // show the tabs as they were left (the collection in the sidebar opens any of them again).
+      defaultQuery: READY_MADE[0].query,
+      defaultTabs: READY_MADE.map((operation) => ({
+        query: operation.query,
+        variables: operation.variables || undefined,
+        headers,
+      })),
+      plugins: [readyMadePlugin],
+      toolbar: { additionalComponent: ForgetTokenButton },
+      ...linkedProps,
     }),
   ),
 );
