@@ -139,7 +139,7 @@ const READY_MADE = [
 // tab, ready-made or not, starts with them. "Forget token" in the toolbar removes them all.
 const HEADERS_KEY = 'knowledge-hub:headers';
 const GRAPHIQL_HEADERS_KEY = 'graphiql:headers';
-const GRAPHIQL_TABS_KEY = 'graphiql:tabState';
+const GRAPHIQL_PREFIX = 'graphiql:';
 
 function savedHeaders() {
   try {
@@ -150,6 +150,7 @@ function savedHeaders() {
 }
 
 function saveHeaders(text) {
+  if (forgetting) return;
   try {
     const blank = !text || !text.trim() || /^\{\s*\}$/.test(text.trim());
     if (blank) window.localStorage.removeItem(HEADERS_KEY);
@@ -159,15 +160,54 @@ function saveHeaders(text) {
   }
 }
 
+// Set once "Forget token" is pressed: from then on nothing is written, since GraphiQL stores its
+// tabs half a second after a change and could otherwise put the headers back during the reload.
+let forgetting = false;
+
+// GraphiQL's storage: the browser's, but deaf while the headers are being forgotten.
+const storage = {
+  getItem: (key) => window.localStorage.getItem(key),
+  setItem: (key, value) => {
+    if (!forgetting) window.localStorage.setItem(key, value);
+  },
+  removeItem: (key) => window.localStorage.removeItem(key),
+  clear: () => {
+    for (const key of graphiqlKeys()) window.localStorage.removeItem(key);
+  },
+  get length() {
+    return graphiqlKeys().length;
+  },
+};
+
+function graphiqlKeys() {
+  return Object.keys(window.localStorage).filter((key) => key.startsWith(GRAPHIQL_PREFIX));
+}
+
+// Removes the kept headers everywhere GraphiQL keeps them: the active tab's, every tab's, and
+// those of the history and favourites (which hold the headers each run was sent with).
 function forgetHeaders() {
+  forgetting = true;
   try {
-    const storage = window.localStorage;
-    storage.removeItem(HEADERS_KEY);
-    storage.removeItem(GRAPHIQL_HEADERS_KEY);
-    const tabs = JSON.parse(storage.getItem(GRAPHIQL_TABS_KEY) || 'null');
-    if (tabs && Array.isArray(tabs.tabs)) {
-      for (const tab of tabs.tabs) tab.headers = null;
-      storage.setItem(GRAPHIQL_TABS_KEY, JSON.stringify(tabs));
+    const local = window.localStorage;
+    local.removeItem(HEADERS_KEY);
+    local.removeItem(GRAPHIQL_HEADERS_KEY);
+    const withoutHeaders = (value) => {
+      if (Array.isArray(value)) return value.map(withoutHeaders);
+      if (value && typeof value === 'object') {
+        return Object.fromEntries(
+          Object.entries(value).map(([key, inner]) => [key, key === 'headers' ? null : withoutHeaders(inner)]),
+        );
+      }
+      return value;
+    };
+    for (const key of graphiqlKeys()) {
+      let kept;
+      try {
+        kept = JSON.parse(local.getItem(key));
+      } catch {
+        continue; // not JSON: a plain setting such as the theme
+      }
+      if (kept && typeof kept === 'object') local.setItem(key, JSON.stringify(withoutHeaders(kept)));
     }
   } catch {
     // Nothing was kept.
@@ -256,6 +296,7 @@ loadSchema().then((schema) =>
       fetcher,
       schema,
       isHeadersEditorEnabled: true,
+      storage,
       shouldPersistHeaders: true,
       defaultHeaders: headers,
       onEditHeaders: saveHeaders,
