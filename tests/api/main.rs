@@ -7,6 +7,7 @@ mod support;
 mod attacks;
 mod audit;
 mod authority;
+mod browser;
 mod cli;
 mod commissions;
 mod connections;
