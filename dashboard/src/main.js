@@ -385,10 +385,14 @@ async function exportNeeds() {
   message.textContent = "";
   const answer = await query(EXPORT, { filter: needFilter(), search: search(), language: state.language.toUpperCase() }, state.token);
   const url = answer.data && answer.data.needsExport && answer.data.needsExport.url;
+  const problem = (answer.errors || [])[0];
   if (url) {
     location.href = url;
-  } else {
+  } else if (!problem || (problem.extensions && problem.extensions.code === "GRAPHQL_VALIDATION_FAILED")) {
+    // A hub without the field refuses the document in validation.
     message.textContent = w.exportMissing;
+  } else {
+    message.textContent = `${w.failed}: ${problem.message}`;
   }
 }
 

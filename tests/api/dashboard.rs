@@ -333,3 +333,34 @@ async fn the_dashboard_fits_a_phone_and_prints_without_its_controls(app: TestApp
     );
     assert!(bars(&browser, "status").await > 0);
 }
+
+/// The README lists the dashboard's documents as the recommended queries for dashboards, each with
+/// the points a request pays (`extensions.rateLimit.cost`), and the figures are the hub's own.
+#[both_databases]
+async fn the_readme_lists_each_dashboard_document_with_what_it_costs(app: TestApp) {
+    let readme = include_str!("../../README.md");
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("documents/dashboard");
+    let mut files: Vec<_> = std::fs::read_dir(&folder).expect("documents/dashboard").flatten().map(|e| e.path()).collect();
+    files.sort();
+    assert!(!files.is_empty());
+    let mut wrong = Vec::new();
+    for file in files {
+        let name = file.file_name().and_then(|n| n.to_str()).expect("a file name").to_owned();
+        let text = std::fs::read_to_string(&file).expect("a document");
+        let row = readme
+            .lines()
+            .find(|line| line.starts_with(&format!("| [`{name}`]")))
+            .unwrap_or_else(|| panic!("README.md lists {name}"));
+        if text.contains("\nsubscription ") {
+            continue;
+        }
+        let answer = app.query_with(&text, json!({})).await;
+        assert!(answer.get("errors").is_none(), "{name}: {answer}");
+        let cost = answer["extensions"]["rateLimit"]["cost"].as_u64().expect("a cost");
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        if cells.get(4) != Some(&cost.to_string().as_str()) {
+            wrong.push(format!("{name} costs {cost} points: {row}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
