@@ -205,6 +205,7 @@ function renderNeeds() {
   bars(chart("cluster"), stats.byCluster.map((c) => ({ key: c.cluster ? c.cluster.key : "", label: c.cluster ? c.cluster.name : w.noCluster, count: c.count })), w);
   const municipalities = [...stats.byMunicipality].sort((a, b) => b.count - a.count).slice(0, 10);
   bars(chart("municipality"), municipalities.map((m) => ({ key: m.municipality ? m.municipality.code : "", label: m.municipality ? m.municipality.name : w.none, count: m.count })), w);
+  bars(chart("district"), stats.byDistrict.map((d) => ({ key: d.district ? d.district.code : "", label: d.district ? d.district.name : w.none, count: d.count })), w);
   months(chart("month"), stats.submissionsByMonth, w);
 
   const top = $("top-needs");

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use knowledge_hub::config::RoleArg;
 use serde_json::{Value, json};
 
 use crate::{
@@ -22,10 +23,11 @@ const LIVE: Duration = Duration::from_secs(1);
 const STATS: &str =
     "query($filter: NeedFilter) { needStats(filter: $filter) { total byStatus { status count }
     byTheme { theme { key } count } byCluster { cluster { key } count }
-    byMunicipality { municipality { code } count } submissionsByMonth { month count } } }";
+    byMunicipality { municipality { code } count } byDistrict { district { code } count }
+    submissionsByMonth { month count } } }";
 
-/// Needs in three municipalities, of two themes, one accepted and one a draft (which the public
-/// does not see): every chart has something to draw.
+/// Needs in three municipalities and an Oslo district, of two themes, one accepted and one a
+/// draft (which the public does not see): every chart has something to draw.
 async fn seed(app: &TestApp) -> Cast {
     let c = cast(app).await;
     let themes: Vec<Value> = app.data("{ themes(first: 2) { nodes { id } } }").await["themes"]["nodes"]
@@ -44,6 +46,17 @@ async fn seed(app: &TestApp) -> Cast {
         submit(app, token, title, theme, draft).await;
     }
     accepted_need(app, &c.bergen, &c.cluster_coordinator, "Velferdsteknologi").await;
+    let district = app.token_for("Jonas Lie", RoleArg::UnitMember, "030115").await;
+    let mut input = need_input("Helse på Holmlia", &themes[1]);
+    input["partnership"] = json!("universitetskommunen-oslo");
+    let submitted = app
+        .data_as(
+            &district,
+            "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { userErrors { code } } }",
+            json!({ "input": input }),
+        )
+        .await;
+    assert_eq!(submitted["submitNeed"]["userErrors"], json!([]), "{submitted}");
     c
 }
 
@@ -132,8 +145,8 @@ async fn the_dashboard_loads_from_the_hub_alone_draws_its_charts_and_shows_the_p
     }
 
     let stats = app.data(STATS).await["needStats"].clone();
-    assert_eq!(stats["total"], 5, "the public does not see the draft: {stats}");
-    assert_eq!(browser.eval("document.getElementById('total').dataset.value").await, json!("5"));
+    assert_eq!(stats["total"], 6, "the public does not see the draft: {stats}");
+    assert_eq!(browser.eval("document.getElementById('total').dataset.value").await, json!("6"));
     assert_eq!(
         figures(&browser, "status").await,
         counted(&stats["byStatus"], |g| g["status"].as_str().unwrap_or_default().to_owned())
@@ -169,7 +182,7 @@ async fn the_dashboard_loads_from_the_hub_alone_draws_its_charts_and_shows_the_p
         assert_eq!(bars(&browser, chart).await, expected, "the bars of {chart}");
     }
     let top = browser.eval("document.querySelectorAll('#top-needs tbody tr').length").await;
-    assert_eq!(top, json!(5));
+    assert_eq!(top, json!(6));
     assert!(browser.problems().is_empty(), "{:?}", browser.problems());
 }
 
@@ -185,7 +198,7 @@ async fn the_dashboard_counts_a_new_need_within_a_second_without_a_reload(app: T
     let loads = browser.requests().iter().filter(|url| url.ends_with("/dashboard")).count();
 
     submit(&app, &c.askoy, "Tverrfaglig samarbeid", &theme, false).await;
-    browser.wait_for("document.getElementById('total').dataset.value === '6'", LIVE).await;
+    browser.wait_for("document.getElementById('total').dataset.value === '7'", LIVE).await;
     browser
         .wait_for("document.querySelector('#top-needs').textContent.includes('Tverrfaglig samarbeid')", LIVE)
         .await;
@@ -340,7 +353,8 @@ async fn the_dashboard_fits_a_phone_and_prints_without_its_controls(app: TestApp
 async fn the_readme_lists_each_dashboard_document_with_what_it_costs(app: TestApp) {
     let readme = include_str!("../../README.md");
     let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("documents/dashboard");
-    let mut files: Vec<_> = std::fs::read_dir(&folder).expect("documents/dashboard").flatten().map(|e| e.path()).collect();
+    let mut files: Vec<_> =
+        std::fs::read_dir(&folder).expect("documents/dashboard").flatten().map(|e| e.path()).collect();
     files.sort();
     assert!(!files.is_empty());
     let mut wrong = Vec::new();
