@@ -329,6 +329,17 @@ function remember() {
 
 let typing = null;
 
+// Reads everything again as the token's person (or the public, with none), and keeps the token in
+// this browser until it is forgotten. The field is cleared: the token is not shown again.
+function useToken(token) {
+  state.token = token;
+  store(STORED_TOKEN, token);
+  $("token").value = "";
+  loadChoices();
+  loadAll();
+  connect();
+}
+
 function filtersChanged() {
   remember();
   loadAll();
@@ -344,22 +355,9 @@ function wire() {
   $("token-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const token = $("token").value.trim();
-    if (!token) return;
-    state.token = token;
-    store(STORED_TOKEN, token);
-    $("token").value = "";
-    loadChoices();
-    loadAll();
-    connect();
+    if (token) useToken(token);
   });
-  $("forget").addEventListener("click", () => {
-    state.token = null;
-    store(STORED_TOKEN, null);
-    $("token").value = "";
-    loadChoices();
-    loadAll();
-    connect();
-  });
+  $("forget").addEventListener("click", () => useToken(null));
   for (const id of ["partnership", "theme", "period"]) {
     $(id).addEventListener("change", (event) => {
       state.filters[id] = event.target.value;

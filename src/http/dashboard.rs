@@ -4,9 +4,10 @@
 
 use axum::{
     extract::Path,
-    http::{StatusCode, header},
-    response::{Html, IntoResponse, Response},
+    response::{Html, Response},
 };
+
+use super::assets;
 
 const PAGE: &str = include_str!("../../dashboard/index.html");
 const SCRIPT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/dashboard/dashboard.js"));
@@ -17,12 +18,8 @@ pub async fn page() -> Html<&'static str> {
 }
 
 pub async fn asset(Path(file): Path<String>) -> Response {
-    let (body, content_type) = match file.as_str() {
-        "dashboard.js" => (SCRIPT, "text/javascript; charset=utf-8"),
-        "dashboard.css" => (STYLES, "text/css; charset=utf-8"),
-        _ => return StatusCode::NOT_FOUND.into_response(),
-    };
-    // The assets change only with the binary; an hour of caching spares reloads within a session.
-    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=3600")], body)
-        .into_response()
+    assets::serve(
+        &file,
+        &[("dashboard.js", SCRIPT, assets::SCRIPT), ("dashboard.css", STYLES, assets::STYLES)],
+    )
 }

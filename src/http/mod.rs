@@ -1,5 +1,6 @@
 //! The web layer: routes, middleware (request id, tracing, limits, panics), and handlers.
 
+mod assets;
 mod dashboard;
 mod graphql;
 mod health;

@@ -36,42 +36,48 @@ async fn seed(app: &TestApp) -> Cast {
         .iter()
         .map(|theme| theme["id"].clone())
         .collect();
-    for (token, title, theme, draft) in [
-        (&c.bergen, "Ensomhet blant eldre", &themes[0], false),
-        (&c.bergen_colleague, "Rekruttering i hjemmetjenesten", &themes[1], false),
-        (&c.askoy, "Skolevegring", &themes[1], false),
-        (&c.stavanger, "Frafall i videregående", &themes[0], false),
-        (&c.stavanger, "Et utkast", &themes[0], true),
+    let district = app.token_for("Jonas Lie", RoleArg::UnitMember, "030115").await;
+    let draft = json!({ "draft": true });
+    // Søndre Nordstrand's needs go to one of two partnerships, named.
+    let to_uko = json!({ "partnership": "universitetskommunen-oslo" });
+    for (token, title, theme, extra) in [
+        (&c.bergen, "Ensomhet blant eldre", &themes[0], &json!({})),
+        (&c.bergen_colleague, "Rekruttering i hjemmetjenesten", &themes[1], &json!({})),
+        (&c.askoy, "Skolevegring", &themes[1], &json!({})),
+        (&c.stavanger, "Frafall i videregående", &themes[0], &json!({})),
+        (&c.stavanger, "Et utkast", &themes[0], &draft),
+        (&district, "Helse på Holmlia", &themes[1], &to_uko),
     ] {
-        submit(app, token, title, theme, draft).await;
+        submit_with(app, token, title, theme, extra).await;
     }
     accepted_need(app, &c.bergen, &c.cluster_coordinator, "Velferdsteknologi").await;
-    let district = app.token_for("Jonas Lie", RoleArg::UnitMember, "030115").await;
-    let mut input = need_input("Helse på Holmlia", &themes[1]);
-    input["partnership"] = json!("universitetskommunen-oslo");
+    c
+}
+
+/// Submits a need of `title` and `theme` as `token`, with the input's fields in `extra` besides.
+async fn submit_with(app: &TestApp, token: &str, title: &str, theme: &Value, extra: &Value) {
+    let mut input = need_input(title, theme);
+    if let (Some(input), Some(extra)) = (input.as_object_mut(), extra.as_object()) {
+        input.extend(extra.clone());
+    }
     let submitted = app
         .data_as(
-            &district,
+            token,
             "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { userErrors { code } } }",
             json!({ "input": input }),
         )
         .await;
     assert_eq!(submitted["submitNeed"]["userErrors"], json!([]), "{submitted}");
-    c
 }
 
-async fn submit(app: &TestApp, token: &str, title: &str, theme: &Value, draft: bool) -> Value {
-    let mut input = need_input(title, theme);
-    input["draft"] = json!(draft);
-    let submitted = app
-        .data_as(
-            token,
-            "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { need { id } userErrors { code } } }",
-            json!({ "input": input }),
-        )
-        .await;
-    assert_eq!(submitted["submitNeed"]["userErrors"], json!([]), "{submitted}");
-    submitted["submitNeed"]["need"]["id"].clone()
+/// The text of the first element `selector` finds.
+async fn text(browser: &Browser, selector: &str) -> Value {
+    browser.eval(&format!("document.querySelector({selector:?}).textContent")).await
+}
+
+/// The computed value of a CSS property of the first element `selector` finds.
+async fn style(browser: &Browser, selector: &str, property: &str) -> Value {
+    browser.eval(&format!("getComputedStyle(document.querySelector({selector:?}))[{property:?}]")).await
 }
 
 /// Opens the dashboard and waits until it has drawn its counts at least once.
@@ -197,7 +203,7 @@ async fn the_dashboard_counts_a_new_need_within_a_second_without_a_reload(app: T
     browser.wait_for("document.getElementById('live').dataset.live === 'true'", PATIENCE).await;
     let loads = browser.requests().iter().filter(|url| url.ends_with("/dashboard")).count();
 
-    submit(&app, &c.askoy, "Tverrfaglig samarbeid", &theme, false).await;
+    submit_with(&app, &c.askoy, "Tverrfaglig samarbeid", &theme, &json!({})).await;
     browser.wait_for("document.getElementById('total').dataset.value === '7'", LIVE).await;
     browser
         .wait_for("document.querySelector('#top-needs').textContent.includes('Tverrfaglig samarbeid')", LIVE)
@@ -221,8 +227,8 @@ async fn the_dashboard_counts_a_new_need_within_a_second_without_a_reload(app: T
         .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     // And one outside the filter changes nothing there.
-    submit(&app, &c.stavanger, "Utenfor utvalget", &theme, false).await;
-    submit(&app, &c.bergen, "Digital hjemmeoppfølging", &theme, false).await;
+    submit_with(&app, &c.stavanger, "Utenfor utvalget", &theme, &json!({})).await;
+    submit_with(&app, &c.bergen, "Digital hjemmeoppfølging", &theme, &json!({})).await;
     let more = (expected.parse::<i64>().expect("a number") + 1).to_string();
     browser.wait_for(&format!("document.getElementById('total').dataset.value === '{more}'"), LIVE).await;
 
@@ -238,10 +244,7 @@ async fn the_dashboard_switches_to_nynorsk_and_remembers_it(app: TestApp) {
     let browser = Browser::start().await;
     open_dashboard(&app, &browser).await;
     assert_eq!(browser.eval("document.documentElement.lang").await, json!("nb"));
-    assert_eq!(
-        browser.eval("document.querySelector('[data-word=topNeeds]').textContent").await,
-        json!("Behovene med størst rekkevidde")
-    );
+    assert_eq!(text(&browser, "[data-word=topNeeds]").await, json!("Behovene med størst rekkevidde"));
 
     browser
         .eval("const l = document.getElementById('language'); l.value = 'nn'; l.dispatchEvent(new Event('change'))")
@@ -256,25 +259,15 @@ async fn the_dashboard_switches_to_nynorsk_and_remembers_it(app: TestApp) {
 
 async fn speaks_nynorsk(browser: &Browser) {
     assert_eq!(browser.eval("document.documentElement.lang").await, json!("nn"));
-    assert_eq!(
-        browser.eval("document.querySelector('[data-word=topNeeds]').textContent").await,
-        json!("Behova med størst rekkjevidd")
-    );
-    assert_eq!(
-        browser.eval("document.querySelector('[data-word=byMonth]').textContent").await,
-        json!("Sendt inn per månad")
-    );
-    assert_eq!(browser.eval("document.querySelector('#live').textContent").await, json!("Direkte"));
+    assert_eq!(text(&browser, "[data-word=topNeeds]").await, json!("Behova med størst rekkjevidd"));
+    assert_eq!(text(&browser, "[data-word=byMonth]").await, json!("Sendt inn per månad"));
+    assert_eq!(text(&browser, "#live").await, json!("Direkte"));
     // Statuses in words, in the chart's table, as the hub's mails write them.
-    let accepted = browser
-        .eval("document.querySelector('figure[data-chart=status] tr[data-key=ACCEPTED] th').textContent")
-        .await;
+    let accepted = text(&browser, "figure[data-chart=status] tr[data-key=ACCEPTED] th").await;
     assert_eq!(accepted, json!("godkjent"));
-    let submitted = browser
-        .eval("document.querySelector('figure[data-chart=status] tr[data-key=SUBMITTED] th').textContent")
-        .await;
+    let submitted = text(&browser, "figure[data-chart=status] tr[data-key=SUBMITTED] th").await;
     assert_eq!(submitted, json!("sendt inn"));
-    let period = browser.eval("document.querySelector('#period option[value=all]').textContent").await;
+    let period = text(&browser, "#period option[value=all]").await;
     assert_eq!(period, json!("Heile perioden"));
 }
 
@@ -332,18 +325,9 @@ async fn the_dashboard_fits_a_phone_and_prints_without_its_controls(app: TestApp
     assert_eq!(columns, json!(1));
 
     browser.media("print").await;
-    assert_eq!(
-        browser.eval("getComputedStyle(document.querySelector('.access')).display").await,
-        json!("none")
-    );
-    assert_eq!(
-        browser.eval("getComputedStyle(document.getElementById('export')).display").await,
-        json!("none")
-    );
-    assert_ne!(
-        browser.eval("getComputedStyle(document.querySelector('.panels')).display").await,
-        json!("none")
-    );
+    assert_eq!(style(&browser, ".access", "display").await, json!("none"));
+    assert_eq!(style(&browser, "#export", "display").await, json!("none"));
+    assert_ne!(style(&browser, ".panels", "display").await, json!("none"));
     assert!(bars(&browser, "status").await > 0);
 }
 
