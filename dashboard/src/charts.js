@@ -35,13 +35,19 @@ function table(rows, words) {
 // Horizontal bars, longest first: `rows` are `{ key, label, count }`.
 export function bars(figure, rows, words) {
   const sorted = [...rows].sort((a, b) => b.count - a.count || a.label.localeCompare(b.label));
+  const width = widthOf(figure);
+  // Names get at most two fifths of the width, cut short with an ellipsis beyond; the table below
+  // the chart has them whole.
+  const longest = Math.max(0, ...sorted.map((r) => r.label.length));
+  const fits = Math.max(8, Math.floor((width * 0.4 - 12) / 6));
+  const short = (label) => (label.length > fits ? `${label.slice(0, fits - 1)}…` : label);
   const chart = sorted.length
     ? Plot.plot({
-        width: widthOf(figure),
+        width,
         height: 28 + 22 * sorted.length,
-        marginLeft: Math.min(200, 12 + 7 * Math.max(...sorted.map((r) => r.label.length))),
-        x: { label: words.count, grid: true },
-        y: { label: null, domain: sorted.map((r) => r.label) },
+        marginLeft: 12 + 6 * Math.min(longest, fits),
+        x: { label: words.count, grid: true, ticks: Math.min(5, Math.max(1, ...sorted.map((r) => r.count))), tickFormat: "d" },
+        y: { label: null, domain: sorted.map((r) => r.label), tickFormat: short },
         marks: [
           Plot.barX(sorted, { x: "count", y: "label", fill: "var(--accent)", title: (r) => `${r.label}: ${r.count}` }),
           Plot.ruleX([0]),
@@ -56,10 +62,11 @@ export function months(figure, months, words) {
   const rows = [...months].sort((a, b) => a.month.localeCompare(b.month));
   const chart = rows.length
     ? Plot.plot({
-        width: widthOf(figure),
+        // A column is at most about 48 pixels wide: a few months do not fill a wide screen.
+        width: Math.min(widthOf(figure), Math.max(260, 60 + 48 * rows.length)),
         height: 220,
         x: { label: null, type: "band", tickRotate: rows.length > 8 ? -45 : 0 },
-        y: { label: words.count, grid: true },
+        y: { label: words.count, grid: true, ticks: Math.min(5, Math.max(1, ...rows.map((r) => r.count))), tickFormat: "d" },
         marginBottom: rows.length > 8 ? 50 : 30,
         marks: [
           Plot.barY(rows, { x: "month", y: "count", fill: "var(--accent)", title: (r) => `${r.month}: ${r.count}` }),

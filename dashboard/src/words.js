@@ -55,7 +55,8 @@ const WORDS = {
     failed: "Kunne ikke hente data",
   },
   nn: {
-    locale: "nn-NO",
+    // Browsers format numbers, times and dates for nynorsk as for bokmål, when they know "nn" at all.
+    locale: "nb-NO",
     title: "Kunnskapsbehov: oversikt",
     language: "Språk",
     token: "Nøkkel (token)",
@@ -204,11 +205,10 @@ export function commissionStatus(status, language) {
 // A date as people write it in the language: "1. des. 2026", "1 Dec 2026"; in UTC, as the hub.
 export function day(iso, language) {
   if (!iso) return "";
-  const locale = language === "en" ? "en-GB" : language === "nn" ? "nn-NO" : "nb-NO";
-  return new Date(iso).toLocaleDateString(locale, { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+  return new Date(iso).toLocaleDateString(words(language).locale, { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
 }
 
 export function number(value, language) {
   if (value === null || value === undefined) return "–";
-  return value.toLocaleString(language === "en" ? "en-GB" : "nb-NO");
+  return value.toLocaleString(words(language).locale);
 }
