@@ -60,14 +60,24 @@ export async function query(document, variables, token) {
 // `onState(true|false)` says whether it is connected.
 export function liveClient(token, onState) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  // A token whose access changed is refused (4403) and welcomed again at once with its new rights;
+  // a revoked one is refused every time, and each refusal costs the address, so the page stops
+  // after a few in a row (its queries meet the same refusal and say so).
+  let refusals = 0;
   return createClient({
     url: `${scheme}//${location.host}/graphql/ws`,
     connectionParams: token ? { Authorization: `Bearer ${token}` } : {},
     lazy: false,
     retryAttempts: Infinity,
-    shouldRetry: () => true,
+    shouldRetry: (closed) => {
+      if (closed && (closed.code === 4403 || closed.code === 4400)) refusals += 1;
+      return refusals < 3;
+    },
     on: {
-      connected: () => onState(true),
+      connected: () => {
+        refusals = 0;
+        onState(true);
+      },
       closed: () => onState(false),
     },
   });

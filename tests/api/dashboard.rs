@@ -271,8 +271,9 @@ async fn speaks_nynorsk(browser: &Browser) {
     assert_eq!(period, json!("Heile perioden"));
 }
 
-/// The public sees no rounds; a coordinator's pasted token shows the open round with its
-/// ranking, survives a reload, and is gone after "forget".
+/// The public sees no rounds; a token the hub does not know is refused with its code; a
+/// coordinator's pasted token shows the open round with its ranking, survives a reload, and is
+/// gone after "forget".
 #[both_databases]
 async fn a_pasted_token_shows_more_until_it_is_forgotten(app: TestApp) {
     let c = seed(&app).await;
@@ -284,12 +285,12 @@ async fn a_pasted_token_shows_more_until_it_is_forgotten(app: TestApp) {
     browser.wait_for("document.querySelector('#rounds .empty')", PATIENCE).await;
     assert_eq!(browser.eval("document.querySelectorAll('#rounds article').length").await, json!(0));
 
+    // A token the hub does not know is refused, and the page says so with the API's code.
+    paste(&browser, "khub_not-a-token-the-hub-made").await;
     browser
-        .eval(&format!(
-            "document.getElementById('token').value = '{}'; document.getElementById('token-form').requestSubmit()",
-            c.coordinator
-        ))
+        .wait_for("document.getElementById('failure').textContent.includes('UNAUTHENTICATED')", PATIENCE)
         .await;
+    paste(&browser, &c.coordinator).await;
     let shows_round = "document.querySelector('#rounds article') \
         && document.querySelector('#rounds article').textContent.includes('Runde 2027') \
         && document.querySelector('#rounds ol.ranking').textContent.includes('Kandidat i runden')";
@@ -307,6 +308,15 @@ async fn a_pasted_token_shows_more_until_it_is_forgotten(app: TestApp) {
     browser.eval("document.getElementById('forget').click()").await;
     browser.wait_for("document.querySelectorAll('#rounds article').length === 0", PATIENCE).await;
     assert_eq!(browser.eval("localStorage.length").await, json!(0), "nothing of the token is kept");
+}
+
+/// Pastes a token into the page's token field and uses it.
+async fn paste(browser: &Browser, token: &str) {
+    browser
+        .eval(&format!(
+            "document.getElementById('token').value = {token:?}; document.getElementById('token-form').requestSubmit()"
+        ))
+        .await;
 }
 
 /// On a phone the page is one column that needs no sideways scrolling; printed, the controls
