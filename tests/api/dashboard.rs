@@ -259,15 +259,15 @@ async fn the_dashboard_switches_to_nynorsk_and_remembers_it(app: TestApp) {
 
 async fn speaks_nynorsk(browser: &Browser) {
     assert_eq!(browser.eval("document.documentElement.lang").await, json!("nn"));
-    assert_eq!(text(&browser, "[data-word=topNeeds]").await, json!("Behova med størst rekkjevidd"));
-    assert_eq!(text(&browser, "[data-word=byMonth]").await, json!("Sendt inn per månad"));
-    assert_eq!(text(&browser, "#live").await, json!("Direkte"));
+    assert_eq!(text(browser, "[data-word=topNeeds]").await, json!("Behova med størst rekkjevidd"));
+    assert_eq!(text(browser, "[data-word=byMonth]").await, json!("Sendt inn per månad"));
+    assert_eq!(text(browser, "#live").await, json!("Direkte"));
     // Statuses in words, in the chart's table, as the hub's mails write them.
-    let accepted = text(&browser, "figure[data-chart=status] tr[data-key=ACCEPTED] th").await;
+    let accepted = text(browser, "figure[data-chart=status] tr[data-key=ACCEPTED] th").await;
     assert_eq!(accepted, json!("godkjent"));
-    let submitted = text(&browser, "figure[data-chart=status] tr[data-key=SUBMITTED] th").await;
+    let submitted = text(browser, "figure[data-chart=status] tr[data-key=SUBMITTED] th").await;
     assert_eq!(submitted, json!("sendt inn"));
-    let period = text(&browser, "#period option[value=all]").await;
+    let period = text(browser, "#period option[value=all]").await;
     assert_eq!(period, json!("Heile perioden"));
 }
 
