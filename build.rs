@@ -1,17 +1,15 @@
-//! Build script of `knowledge-hub`: bundles the offline `GraphiQL` playground.
+//! Build script of `knowledge-hub`: bundles the offline pages, the `GraphiQL` playground and the
+//! partner dashboard.
 //!
-//! The playground's third-party code (graphiql, react, react-dom, graphql,
-//! graphql-ws) comes from the npm packages pinned by
-//! `playground/package-lock.json`. This script
+//! Each page is an npm package of its own (`playground/`, `dashboard/`) whose third-party code
+//! comes from the packages pinned by its `package-lock.json`. For each, this script
 //!
-//! 1. runs `npm ci` in `playground/` when `node_modules` is missing or the
-//!    lockfile changed since the last install (tracked by a stamp file inside
-//!    `node_modules`),
-//! 2. bundles `playground/src/main.jsx` with esbuild into
-//!    `$OUT_DIR/playground/playground.js` and `$OUT_DIR/playground/playground.css`,
-//!    which the crate embeds with `include_bytes!`/`include_str!`.
+//! 1. runs `npm ci` in its folder when `node_modules` is missing or the lockfile changed since
+//!    the last install (tracked by a stamp file inside `node_modules`),
+//! 2. bundles its entry point with esbuild into `$OUT_DIR/<page>/<page>.js` and
+//!    `$OUT_DIR/<page>/<page>.css`, which the crate embeds with `include_bytes!`.
 //!
-//! It writes nothing outside `playground/node_modules` and `$OUT_DIR`.
+//! It writes nothing outside the pages' `node_modules` and `$OUT_DIR`.
 //! Requires Node.js 18+ and npm on `PATH`.
 
 use std::env;
@@ -22,12 +20,28 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
 
 /// What the user must have installed, repeated in every failure message.
-const NODE_HINT: &str = "The GraphiQL playground is bundled from npm packages at build time: \
+const NODE_HINT: &str = "The playground and the dashboard are bundled from npm packages at build time: \
 install Node.js 18 or newer together with npm (e.g. `apt-get install nodejs npm` on Debian/Ubuntu) \
 and make sure `node` and `npm` are on PATH.";
 
 /// File inside `node_modules` that holds a copy of the lockfile `npm ci` installed.
 const STAMP_FILE: &str = ".hub-lock-stamp";
+
+/// A page bundled from an npm package of its own.
+struct Page {
+    /// Its folder, with `package.json` and `package-lock.json`, and the name of its outputs.
+    name: &'static str,
+    /// The entry point esbuild starts from, relative to the folder.
+    entry: &'static str,
+    /// What else the bundle reads, outside the folder's `src`, for cargo to watch.
+    also_reads: &'static [&'static str],
+}
+
+const PAGES: [Page; 2] = [
+    Page { name: "playground", entry: "src/main.jsx", also_reads: &["documents/playground"] },
+    // The dashboard imports its GraphQL documents as text: they are the files partners copy.
+    Page { name: "dashboard", entry: "src/main.js", also_reads: &["documents/dashboard"] },
+];
 
 fn main() {
     if let Err(message) = run() {
@@ -41,25 +55,22 @@ fn main() {
 fn run() -> Result<(), String> {
     let manifest_dir = PathBuf::from(required_env("CARGO_MANIFEST_DIR")?);
     let out_dir = PathBuf::from(required_env("OUT_DIR")?);
-    let playground = manifest_dir.join("playground");
-
-    for path in [
-        "playground/package.json",
-        "playground/package-lock.json",
-        "playground/src",
-        "playground/index.html",
-        "documents/playground",
-        "build.rs",
-    ] {
-        println!("cargo:rerun-if-changed={path}");
+    println!("cargo:rerun-if-changed=build.rs");
+    for page in &PAGES {
+        for file in ["package.json", "package-lock.json", "src", "index.html"] {
+            println!("cargo:rerun-if-changed={}/{file}", page.name);
+        }
+        for path in page.also_reads {
+            println!("cargo:rerun-if-changed={path}");
+        }
+        let folder = manifest_dir.join(page.name);
+        let lockfile_path = folder.join("package-lock.json");
+        let lockfile =
+            fs::read(&lockfile_path).map_err(|e| format!("cannot read {}: {e}", lockfile_path.display()))?;
+        install_dependencies(&folder, &lockfile)?;
+        bundle(page, &folder, &out_dir.join(page.name))?;
     }
-
-    let lockfile_path = playground.join("package-lock.json");
-    let lockfile =
-        fs::read(&lockfile_path).map_err(|e| format!("cannot read {}: {e}", lockfile_path.display()))?;
-
-    install_dependencies(&playground, &lockfile)?;
-    bundle(&playground, &out_dir.join("playground"))
+    Ok(())
 }
 
 fn required_env(name: &str) -> Result<String, String> {
@@ -68,10 +79,10 @@ fn required_env(name: &str) -> Result<String, String> {
 }
 
 /// Runs `npm ci` unless `node_modules` already matches the lockfile.
-fn install_dependencies(playground: &Path, lockfile: &[u8]) -> Result<(), String> {
-    let node_modules = playground.join("node_modules");
+fn install_dependencies(folder: &Path, lockfile: &[u8]) -> Result<(), String> {
+    let node_modules = folder.join("node_modules");
     let stamp = node_modules.join(STAMP_FILE);
-    let esbuild = esbuild_path(playground);
+    let esbuild = esbuild_path(folder);
 
     let up_to_date = esbuild.is_file() && fs::read(&stamp).is_ok_and(|installed| installed == lockfile);
     if up_to_date {
@@ -79,41 +90,43 @@ fn install_dependencies(playground: &Path, lockfile: &[u8]) -> Result<(), String
     }
 
     check_node()?;
-    println!("cargo:warning=installing the playground's npm packages (npm ci in playground/)");
+    println!("cargo:warning=installing npm packages (npm ci in {})", folder.display());
     let status = run_command(
         Command::new(npm_program())
             // `--include=dev` keeps esbuild even when NODE_ENV=production or
             // npm's `omit=dev` is set in the environment.
             .args(["ci", "--no-audit", "--no-fund", "--include=dev"])
-            .current_dir(playground),
+            .current_dir(folder),
         "npm",
     )?;
     if !status.success() {
         return Err(format!(
             "`npm ci` in {} failed ({status}); see its output above. It needs access to the \
              npm registry (or a populated npm cache). {NODE_HINT}",
-            playground.display()
+            folder.display()
         ));
     }
     if !esbuild.is_file() {
         return Err(format!(
-            "`npm ci` finished but {} is missing; is esbuild still listed in playground/package.json?",
-            esbuild.display()
+            "`npm ci` finished but {} is missing; is esbuild still listed in {}?",
+            esbuild.display(),
+            folder.join("package.json").display()
         ));
     }
     fs::write(&stamp, lockfile).map_err(|e| format!("cannot write {}: {e}", stamp.display()))
 }
 
-/// Bundles the playground into `dest/playground.js` and `dest/playground.css`.
-fn bundle(playground: &Path, dest: &Path) -> Result<(), String> {
+/// Bundles a page into `dest/<name>.js` and `dest/<name>.css`.
+fn bundle(page: &Page, folder: &Path, dest: &Path) -> Result<(), String> {
     fs::create_dir_all(dest).map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
+    let script = format!("{}.js", page.name);
     let mut outfile = OsString::from("--outfile=");
-    outfile.push(dest.join("playground.js"));
+    outfile.push(dest.join(&script));
 
-    let mut command = Command::new(esbuild_path(playground));
+    let mut command = Command::new(esbuild_path(folder));
     command
-        .current_dir(playground)
-        .arg("src/main.jsx")
+        .current_dir(folder)
+        .arg(page.entry)
         .args([
             "--bundle",
             "--minify",
@@ -122,11 +135,11 @@ fn bundle(playground: &Path, dest: &Path) -> Result<(), String> {
             "--target=es2020",
             "--define:process.env.NODE_ENV=\"production\"",
             "--log-level=warning",
-            // The ready-made operations are the plain files of `documents/playground/`.
+            // GraphQL documents are imported as their text, sent as written.
             "--loader:.graphql=text",
         ])
         // Fonts and images referenced by the CSS are inlined as data: URLs so
-        // the page fetches nothing but playground.js and playground.css.
+        // the page fetches nothing but its script and styles.
         .args(
             ["woff2", "woff", "ttf", "otf", "eot", "svg", "png", "gif", "jpg", "jpeg", "webp"]
                 .iter()
@@ -138,13 +151,13 @@ fn bundle(playground: &Path, dest: &Path) -> Result<(), String> {
     if !status.success() {
         return Err(format!(
             "esbuild failed to bundle {} ({status}); see its output above",
-            playground.join("src/main.jsx").display()
+            folder.join(page.entry).display()
         ));
     }
 
     // esbuild names the CSS after the JS output file.
-    for name in ["playground.js", "playground.css"] {
-        let file = dest.join(name);
+    for file in [script, format!("{}.css", page.name)] {
+        let file = dest.join(file);
         if !file.is_file() {
             return Err(format!("esbuild did not produce {}", file.display()));
         }
@@ -189,8 +202,8 @@ fn program_name(command: &Command) -> String {
     command.get_program().to_string_lossy().into_owned()
 }
 
-fn esbuild_path(playground: &Path) -> PathBuf {
-    let bin = playground.join("node_modules").join(".bin");
+fn esbuild_path(folder: &Path) -> PathBuf {
+    let bin = folder.join("node_modules").join(".bin");
     if cfg!(windows) { bin.join("esbuild.cmd") } else { bin.join("esbuild") }
 }
 

@@ -1,5 +1,7 @@
 //! The web layer: routes, middleware (request id, tracing, limits, panics), and handlers.
 
+mod assets;
+mod dashboard;
 mod graphql;
 mod health;
 
@@ -114,6 +116,8 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(playground::page))
         .route("/playground/{file}", get(playground::asset))
         .route("/schema.graphql", get(playground::schema_sdl))
+        .route("/dashboard", get(dashboard::page))
+        .route("/dashboard/{file}", get(dashboard::asset))
         .route("/graphql", post(graphql::execute).get(graphql::get))
         .route("/graphql/ws", get(websocket::websocket))
         .route("/healthz", get(health::alive))

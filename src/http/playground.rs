@@ -3,9 +3,11 @@
 
 use axum::{
     extract::Path,
-    http::{StatusCode, header},
+    http::header,
     response::{Html, IntoResponse, Response},
 };
+
+use super::assets;
 
 const PAGE: &str = include_str!("../../playground/index.html");
 const SCRIPT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/playground/playground.js"));
@@ -31,12 +33,8 @@ pub async fn schema_sdl() -> Response {
 }
 
 pub async fn asset(Path(file): Path<String>) -> Response {
-    let (body, content_type) = match file.as_str() {
-        "playground.js" => (SCRIPT, "text/javascript; charset=utf-8"),
-        "playground.css" => (STYLES, "text/css; charset=utf-8"),
-        _ => return StatusCode::NOT_FOUND.into_response(),
-    };
-    // The assets change only with the binary; an hour of caching spares reloads within a session.
-    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=3600")], body)
-        .into_response()
+    assets::serve(
+        &file,
+        &[("playground.js", SCRIPT, assets::SCRIPT), ("playground.css", STYLES, assets::STYLES)],
+    )
 }

@@ -205,6 +205,10 @@ const PLAIN_LISTS: &[(&str, &str)] = &[
     ("NeedStats.byCluster", "one per cluster: at most MAX_CLUSTERS, which createOrganisation keeps"),
     ("NeedStats.byMunicipality", "one per municipality, priced at their number"),
     (
+        "NeedStats.byDistrict",
+        "the districts with the most needs, at most db::needs::MAX_DISTRICT_GROUPS (a LIMIT), priced at it",
+    ),
+    (
         "NeedStats.submissionsByMonth",
         "one per month with submissions: grows with the calendar, not with clients",
     ),

@@ -11,6 +11,7 @@ mod browser;
 mod cli;
 mod commissions;
 mod connections;
+mod dashboard;
 mod database_trouble;
 mod durability;
 mod fuzz;

@@ -487,3 +487,44 @@ async fn a_round_takes_a_bounded_number_of_scoring_organisations_for_a_need(app:
     let ranked = round_as(&app, &ksf, &round).await;
     assert_eq!(ranked["ranking"]["nodes"][0]["scoreCount"], 16, "{ranked}");
 }
+
+/// `needStats.byDistrict` counts each city district's needs, most first, and leaves out needs
+/// raised outside any district.
+#[both_databases]
+async fn need_stats_count_each_districts_needs_through_the_tree(app: TestApp) {
+    let theme = theme(&app).await;
+    let c = cast(&app).await;
+    let sondre_nordstrand = app.token_for("Jonas Lie", RoleArg::UnitMember, "030115").await;
+    let alna = app.token_for("Amina Farah", RoleArg::UnitMember, "030112").await;
+    let to_programme = json!({ "partnership": "omradesatsingene" });
+    for (token, title) in [
+        (&sondre_nordstrand, "Helse på Holmlia"),
+        (&sondre_nordstrand, "Skole på Mortensrud"),
+        (&alna, "Trygghet på Furuset"),
+    ] {
+        let submitted = app.data_as(token, SUBMIT, need_input(title, &theme, to_programme.clone())).await;
+        assert_eq!(submitted["submitNeed"]["userErrors"], json!([]), "{submitted}");
+    }
+    let bergen = app.data_as(&c.bergen, SUBMIT, need_input("Helse i Bergen", &theme, json!({}))).await;
+    assert_eq!(bergen["submitNeed"]["userErrors"], json!([]), "{bergen}");
+
+    let stats =
+        app.data("{ needStats { total byDistrict { district { code kind } count } } }").await["needStats"]
+            .clone();
+    assert_eq!(stats["total"], 4);
+    assert_eq!(
+        stats["byDistrict"],
+        json!([
+            { "district": { "code": "030115", "kind": "DISTRICT" }, "count": 2 },
+            { "district": { "code": "030112", "kind": "DISTRICT" }, "count": 1 },
+        ])
+    );
+    let filtered = app
+        .data_as(
+            &c.bergen,
+            "query($f: NeedFilter) { needStats(filter: $f) { byDistrict { count } } }",
+            json!({ "f": { "organisation": "4601" } }),
+        )
+        .await;
+    assert_eq!(filtered["needStats"]["byDistrict"], json!([]), "Bergen's needs are in no district");
+}

@@ -1,7 +1,7 @@
 //! How many needs match, in all (`totalCount`) and by a grouping (`needStats`): `COUNT(*)` and
 //! `GROUP BY` in SQL, one pass over the matching needs joined to what they are grouped by.
 
-use entity::{municipality, need, need_theme};
+use entity::{enums::OrganisationKind, municipality, need, need_theme, organisation, organisation_ancestor};
 use sea_orm::{
     ConnectionTrait, DatabaseBackend, DbErr, FromQueryResult,
     sea_query::{Asterisk, Expr, ExprTrait, Func, JoinType, Order, Query},
@@ -42,8 +42,16 @@ pub enum Grouping {
     Theme,
     Cluster,
     Municipality,
+    /// The city district (bydel) a need was raised in or under; needs outside any district are
+    /// not counted. Districts are what coordinators may add, so only the `MAX_DISTRICT_GROUPS`
+    /// with the most needs are answered.
+    District,
     SubmittedMonth,
 }
+
+/// The most districts `count_by(.., Grouping::District)` answers: a hard bound for the price of
+/// `needStats.byDistrict` (Oslo has 17 districts and special areas; no city comes near).
+pub const MAX_DISTRICT_GROUPS: usize = 100;
 
 /// Counts of matching needs by one grouping, computed with GROUP BY.
 #[tracing::instrument(level = "debug", skip_all)]
@@ -55,6 +63,8 @@ pub async fn count_by(
 ) -> Result<Vec<GroupCount>, DbErr> {
     const NT: &str = "nt";
     const M: &str = "m";
+    const OA: &str = "oa";
+    const O: &str = "o";
     let backend = db.get_database_backend();
     // The key is written out again in GROUP BY and ORDER BY, so it binds no value (PostgreSQL
     // would not see `$1` and `$2` as the same expression).
@@ -64,6 +74,7 @@ pub async fn count_by(
         Grouping::Theme => text(Expr::col((NT, need_theme::Column::ThemeId))),
         Grouping::Cluster => text(Expr::col((M, municipality::Column::ClusterId))),
         Grouping::Municipality => text(n(need::Column::MunicipalityId)),
+        Grouping::District => text(Expr::col((OA, organisation_ancestor::Column::AncestorId))),
         Grouping::SubmittedMonth => match backend {
             // Hand-written: sea-query has no `AT TIME ZONE`.
             DatabaseBackend::Postgres => Expr::cust("to_char(n.submitted_at AT TIME ZONE 'UTC', 'YYYY-MM')"),
@@ -96,6 +107,25 @@ pub async fn count_by(
                 Expr::col((M, municipality::Column::Id)).equals((N, need::Column::MunicipalityId)),
             );
         }
+        Grouping::District => {
+            // Through the closure: a need of a district's programme or project is the district's.
+            select
+                .join_as(
+                    JoinType::InnerJoin,
+                    organisation_ancestor::Entity,
+                    OA,
+                    Expr::col((OA, organisation_ancestor::Column::OrganisationId))
+                        .equals((N, need::Column::OrganisationId)),
+                )
+                .join_as(
+                    JoinType::InnerJoin,
+                    organisation::Entity,
+                    O,
+                    Expr::col((O, organisation::Column::Id))
+                        .equals((OA, organisation_ancestor::Column::AncestorId))
+                        .and(Expr::col((O, organisation::Column::Kind)).eq(OrganisationKind::District)),
+                );
+        }
         Grouping::Status | Grouping::Municipality | Grouping::SubmittedMonth => {}
     }
     filter::restrict(&mut select, backend, filter, visibility, None);
@@ -103,6 +133,12 @@ pub async fn count_by(
         // Drafts have no submission month.
         select.and_where(n(need::Column::SubmittedAt).is_not_null());
     }
-    select.add_group_by([key.clone()]).order_by_expr(key, Order::Asc);
+    select.add_group_by([key.clone()]);
+    if grouping == Grouping::District {
+        select
+            .order_by_expr(Func::count(Expr::col(Asterisk)).into(), Order::Desc)
+            .limit(MAX_DISTRICT_GROUPS as u64);
+    }
+    select.order_by_expr(key, Order::Asc);
     GroupCount::find_by_statement(backend.build(&select)).all(db).await
 }

@@ -1,5 +1,5 @@
-//! `needStats`: counts of the needs a filter matches, by status, theme, cluster, municipality and
-//! month, each a `GROUP BY` in SQL computed when asked for.
+//! `needStats`: counts of the needs a filter matches, by status, theme, cluster, municipality,
+//! city district and month, each a `GROUP BY` in SQL computed when asked for.
 
 use async_graphql::{Context, Object, SimpleObject};
 use entity::enums::NeedStatus;
@@ -9,7 +9,8 @@ use crate::{
     error::{AppError, Result},
     graphql::{
         context::ContextExt,
-        loaders::{ClusterById, MunicipalityById, ThemeById},
+        loaders::{ClusterById, MunicipalityById, OrganisationById, ThemeById},
+        organisations::types::Organisation,
         reference::types::{Cluster, Municipality, Theme},
     },
 };
@@ -42,6 +43,13 @@ pub struct ClusterCount {
 #[derive(SimpleObject)]
 pub struct MunicipalityCount {
     pub municipality: Option<Municipality>,
+    pub count: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct DistrictCount {
+    /// The district (an organisation of kind DISTRICT).
+    pub district: Option<Organisation>,
     pub count: i64,
 }
 
@@ -147,6 +155,25 @@ impl NeedStats {
             .into_iter()
             .map(|(id, count)| MunicipalityCount {
                 municipality: id.and_then(|id| found.get(&MunicipalityById(id)).cloned().map(Municipality)),
+                count,
+            })
+            .collect())
+    }
+
+    /// Needs raised in a city district (bydel) or a unit under one, by district, most first;
+    /// needs outside any district are not counted. At most the 100 districts with the most.
+    #[graphql(
+        complexity = "crate::graphql::limits::bounded(crate::db::needs::MAX_DISTRICT_GROUPS, child_complexity)"
+    )]
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn by_district(&self, ctx: &Context<'_>) -> Result<Vec<DistrictCount>> {
+        let groups = self.by_id(ctx, Grouping::District).await?;
+        let found =
+            ctx.loader()?.load_many(groups.iter().filter_map(|(id, _)| id.map(OrganisationById))).await?;
+        Ok(groups
+            .into_iter()
+            .map(|(id, count)| DistrictCount {
+                district: id.and_then(|id| found.get(&OrganisationById(id)).cloned().map(Organisation)),
                 count,
             })
             .collect())
