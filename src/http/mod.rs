@@ -1,5 +1,6 @@
 //! The web layer: routes, middleware (request id, tracing, limits, panics), and handlers.
 
+mod export;
 mod graphql;
 mod health;
 
@@ -120,6 +121,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::ready))
         .route("/metrics", get(health::metrics))
         .route("/unsubscribe", get(unsubscribe::page).post(unsubscribe::confirm))
+        .route("/export/{link}", get(export::download))
         .with_state(state)
         .layer(middleware)
 }
