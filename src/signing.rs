@@ -81,7 +81,10 @@ mod tests {
         assert_eq!(key(1).verify(PURPOSE, &format!("{other}.{tag}")), Err(Forged));
         let mut bent = URL_SAFE_NO_PAD.decode(tag).expect("base64");
         bent[0] ^= 1;
-        assert_eq!(key(1).verify(PURPOSE, &format!("{payload}.{}", URL_SAFE_NO_PAD.encode(bent))), Err(Forged));
+        assert_eq!(
+            key(1).verify(PURPOSE, &format!("{payload}.{}", URL_SAFE_NO_PAD.encode(bent))),
+            Err(Forged)
+        );
         for garbage in ["", ".", "abc", "abc.def", &format!("{payload}."), &format!(".{tag}")] {
             assert_eq!(key(1).verify(PURPOSE, garbage), Err(Forged), "{garbage}");
         }

@@ -102,7 +102,11 @@ mod tests {
         let mut wider = sample(now);
         wider.token_id = Some(8);
         let (_, tag) = token.split_once('.').expect("two parts");
-        let (payload, _) = wider.sign(&key(1)).split_once('.').map(|(p, t)| (p.to_owned(), t.to_owned())).expect("two parts");
+        let (payload, _) = wider
+            .sign(&key(1))
+            .split_once('.')
+            .map(|(p, t)| (p.to_owned(), t.to_owned()))
+            .expect("two parts");
         assert_eq!(Link::verify(&format!("{payload}.{tag}"), &key(1), now), Err(Refused::Invalid));
         // An unsubscribe token, signed by the same key for another purpose, is no link.
         let other = key(1).sign(b"knowledge-hub unsubscribe v1\0", b"42.ALL.20261130");

@@ -9,11 +9,7 @@ use entity::enums::Language;
 use serde_json::{Value, json};
 use tokio::sync::mpsc::Sender;
 
-use super::{
-    Kind, Link,
-    columns::Table,
-    file::Batch,
-};
+use super::{Kind, Link, columns::Table, file::Batch};
 use crate::{
     auth::Viewer,
     error::{AppError, code},
@@ -112,7 +108,8 @@ impl Reader {
     async fn inner(&self, node: &Value, rest: &str) -> Result<Vec<Value>, AppError> {
         let mut items = nodes(&node["inner"]);
         let mut page_info = node["inner"]["pageInfo"].clone();
-        while let (Some(true), Some(cursor)) = (page_info["hasNextPage"].as_bool(), page_info["endCursor"].as_str())
+        while let (Some(true), Some(cursor)) =
+            (page_info["hasNextPage"].as_bool(), page_info["endCursor"].as_str())
         {
             let data = self.run(rest, json!({ "id": node["id"], "after": cursor })).await?;
             items.extend(nodes(&data["node"]["inner"]));

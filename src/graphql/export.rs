@@ -34,7 +34,13 @@ pub struct ExportLinks {
 
 impl ExportLinks {
     /// A signed link to the export of `kind` with `arguments`, for the caller of `ctx`.
-    fn link(ctx: &Context<'_>, kind: Kind, arguments: Value, format: Format, language: Language) -> Result<ExportLink, AppError> {
+    fn link(
+        ctx: &Context<'_>,
+        kind: Kind,
+        arguments: Value,
+        format: Format,
+        language: Language,
+    ) -> Result<ExportLink, AppError> {
         let links = ctx
             .data::<ExportLinks>()
             .map_err(|_| AppError::Internal("no export links in the GraphQL context".into()))?;

@@ -65,7 +65,7 @@ pub struct OrganisationsAndNotifyMutation(
 
 pub type HubSchema = Schema<Query, Mutation, Subscription>;
 
-fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+pub(crate) fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
     Schema::build(Query::default(), Mutation::default(), Subscription)
         .extension(QueryLimits::default())
         .extension(crate::graphql::audit::AuditLog)

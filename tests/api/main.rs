@@ -12,6 +12,7 @@ mod commissions;
 mod connections;
 mod database_trouble;
 mod durability;
+mod exports;
 mod fuzz;
 mod http;
 mod idempotency;

@@ -1,0 +1,323 @@
+//! Exports: the CSV and XLSX files of the export links, read back with `csv` and `calamine`, hold
+//! exactly what the GraphQL field they mirror answers the same caller (the public, a municipality
+//! with drafts, coordinators); personal data only for callers with a token, and such an export
+//! is audited; an export is priced by its items (429 when the budget cannot pay); a link that
+//! was changed, has expired or whose token was revoked is refused with its code.
+
+use std::io::Cursor;
+
+use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+use chrono::Utc;
+use knowledge_hub::{
+    db::notify::keys,
+    export::{Format, Kind, Link},
+    signing::SigningKey,
+};
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, both_databases, cast, error_codes, need_input};
+
+/// Submits a need (or a draft) as `token`; returns its id.
+async fn submit(app: &TestApp, token: &str, title: &str, draft: bool) -> Value {
+    let themes = app.data("{ themes(first: 100) { nodes { id key } } }").await;
+    let theme = themes["themes"]["nodes"][0]["id"].clone();
+    let mut input = need_input(title, &theme);
+    input["draft"] = json!(draft);
+    let data = app
+        .data_as(
+            token,
+            "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { need { id } userErrors { code } } }",
+            json!({ "input": input }),
+        )
+        .await;
+    data["submitNeed"]["need"]["id"].clone()
+}
+
+/// The export link a field answers `token` (the public with `None`).
+async fn link(app: &TestApp, token: Option<&str>, field: &str, args: &str) -> String {
+    let args = if args.is_empty() { String::new() } else { format!("({args})") };
+    let query = format!("{{ {field}{args} {{ url expiresAt format }} }}");
+    let body = match token {
+        Some(token) => app.query_as(token, &query, json!({})).await.1,
+        None => app.query(&query).await,
+    };
+    assert!(body.get("errors").is_none(), "{body}");
+    body["data"][field]["url"].as_str().expect("a url").to_owned()
+}
+
+/// A downloaded file: status, headers and body.
+struct Download {
+    status: u16,
+    content_type: String,
+    disposition: String,
+    retry_after: Option<String>,
+    body: Vec<u8>,
+}
+
+async fn download(app: &TestApp, url: &str) -> Download {
+    let response = app.client.get(url).send().await.expect("the request is sent");
+    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (content_type, disposition, retry_after) = (
+        header("content-type").unwrap_or_default(),
+        header("content-disposition").unwrap_or_default(),
+        header("retry-after"),
+    );
+    Download {
+        status: response.status().as_u16(),
+        content_type,
+        disposition,
+        retry_after,
+        body: response.bytes().await.expect("a body").to_vec(),
+    }
+}
+
+/// The rows of a CSV file (headings first), after its byte order mark.
+fn csv_rows(body: &[u8]) -> Vec<Vec<String>> {
+    let text = body.strip_prefix("\u{feff}".as_bytes()).expect("a byte order mark");
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text)
+        .records()
+        .map(|r| r.expect("a record").iter().map(str::to_owned).collect())
+        .collect()
+}
+
+/// The rows of an XLSX file's sheet (headings first), as text.
+fn xlsx_rows(body: &[u8]) -> Vec<Vec<String>> {
+    let mut workbook: Xlsx<_> = open_workbook_from_rs(Cursor::new(body.to_vec())).expect("a workbook");
+    let sheet = workbook.worksheet_range_at(0).expect("a sheet").expect("readable");
+    sheet
+        .rows()
+        .map(|row| {
+            row.iter()
+                .map(|cell| match cell {
+                    Data::Empty => String::new(),
+                    Data::String(text) => text.clone(),
+                    Data::Float(n) => n.to_string(),
+                    Data::Int(n) => n.to_string(),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The cells of the column headed `heading`, below the headings.
+fn column(rows: &[Vec<String>], heading: &str) -> Option<Vec<String>> {
+    let index = rows.first()?.iter().position(|h| h == heading)?;
+    Some(rows[1..].iter().map(|row| row[index].clone()).collect())
+}
+
+/// `needs` as `token` sees it, in the columns the file compares.
+async fn needs_as(app: &TestApp, token: Option<&str>, args: &str) -> Vec<Value> {
+    let query = format!(
+        "{{ needs({args} first: 500) {{ nodes {{ id title status municipality {{ code }} createdAt
+            reach {{ municipalities }} contactPerson {{ name email }} }} }} }}"
+    );
+    let body = match token {
+        Some(token) => app.query_as(token, &query, json!({})).await.1,
+        None => app.query(&query).await,
+    };
+    assert!(body.get("errors").is_none(), "{body}");
+    body["data"]["needs"]["nodes"].as_array().expect("nodes").clone()
+}
+
+fn texts(nodes: &[Value], pick: impl Fn(&Value) -> &Value) -> Vec<String> {
+    nodes
+        .iter()
+        .map(|n| match pick(n) {
+            Value::Null => String::new(),
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+#[both_databases]
+async fn needs_files_hold_what_needs_answers_each_caller_row_for_row(app: TestApp) {
+    let c = cast(&app).await;
+    submit(&app, &c.bergen, "Fallforebygging for eldre", false).await;
+    submit(&app, &c.bergen, "Bergens utkast om skulevegring", true).await;
+    submit(&app, &c.askoy, "Askøys behov for «betre» data, med komma", false).await;
+    submit(&app, &c.askoy, "Askøys hemmelege utkast", true).await;
+    submit(&app, &c.stavanger, "Stavanger: rus og psykisk helse\nover to linjer", false).await;
+    let callers: [(&str, Option<&str>); 5] = [
+        ("public", None),
+        ("Bergen, with a draft", Some(&c.bergen)),
+        ("Askøy, with a draft", Some(&c.askoy)),
+        ("RSO Vest's coordinator", Some(&c.coordinator)),
+        ("a cluster coordinator", Some(&c.cluster_coordinator)),
+    ];
+    for (who, token) in callers {
+        for (args, format) in [("", "CSV"), ("", "XLSX"), ("search: \"Askøys\",", "CSV")] {
+            let url =
+                link(&app, token, "needsExport", &format!("{args} format: {format}, language: EN")).await;
+            let file = download(&app, &url).await;
+            assert_eq!(file.status, 200, "{who} {format}: {}", String::from_utf8_lossy(&file.body));
+            let rows = if format == "CSV" {
+                assert_eq!(file.content_type, "text/csv; charset=utf-8");
+                csv_rows(&file.body)
+            } else {
+                assert_eq!(file.content_type, Format::Xlsx.content_type());
+                xlsx_rows(&file.body)
+            };
+            let extension = format.to_lowercase();
+            assert!(
+                file.disposition.starts_with("attachment; filename=\"needs-")
+                    && file.disposition.ends_with(&format!(".{extension}\"")),
+                "{}",
+                file.disposition
+            );
+            let expected = needs_as(&app, token, args).await;
+            assert!(!expected.is_empty(), "{who}: a dataset to compare");
+            let compared = [
+                ("ID", texts(&expected, |n| &n["id"])),
+                ("Title", texts(&expected, |n| &n["title"])),
+                ("Status", texts(&expected, |n| &n["status"])),
+                ("Municipality number", texts(&expected, |n| &n["municipality"]["code"])),
+                ("Created", texts(&expected, |n| &n["createdAt"])),
+                ("Municipalities sharing it", texts(&expected, |n| &n["reach"]["municipalities"])),
+            ];
+            for (heading, cells) in compared {
+                assert_eq!(column(&rows, heading), Some(cells), "{who} {format} {args}: {heading}");
+            }
+            let contact = column(&rows, "Contact person");
+            let email = column(&rows, "Contact person's e-mail");
+            if token.is_none() {
+                assert_eq!((contact, email), (None, None), "no personal data columns for the public");
+            } else {
+                assert_eq!(contact, Some(texts(&expected, |n| &n["contactPerson"]["name"])), "{who}");
+                assert_eq!(email, Some(texts(&expected, |n| &n["contactPerson"]["email"])), "{who}");
+            }
+        }
+    }
+    // Bergen's file has its draft and not Askøy's; the public's neither.
+    let bergen = csv_rows(&download(&app, &link(&app, Some(&c.bergen), "needsExport", "").await).await.body);
+    let titles = column(&bergen, "Tittel").expect("Norwegian headings by default");
+    assert!(titles.iter().any(|t| t == "Bergens utkast om skulevegring"));
+    assert!(!titles.iter().any(|t| t == "Askøys hemmelege utkast"));
+    let nynorsk =
+        csv_rows(&download(&app, &link(&app, None, "needsExport", "language: NN").await).await.body);
+    assert!(column(&nynorsk, "Partnarskap").is_some(), "{:?}", nynorsk[0]);
+}
+
+#[both_databases]
+async fn an_export_with_personal_data_is_audited_and_the_publics_is_not(app: TestApp) {
+    let c = cast(&app).await;
+    submit(&app, &c.bergen, "Fallforebygging for eldre", false).await;
+    let exports = |rows: Vec<Value>| {
+        rows.into_iter().filter(|r| r["audit_event"]["action"] == "export.needs").collect::<Vec<_>>()
+    };
+    let public = download(&app, &link(&app, None, "needsExport", "").await).await;
+    assert_eq!(public.status, 200);
+    assert!(exports(app.audit_rows().await).is_empty());
+    let url =
+        link(&app, Some(&c.coordinator), "needsExport", "filter: { status: [SUBMITTED] }, format: XLSX")
+            .await;
+    assert_eq!(download(&app, &url).await.status, 200);
+    let events = exports(app.audit_rows().await);
+    assert_eq!(events.len(), 1, "{events:#?}");
+    let event = &events[0]["audit_event"];
+    assert_eq!(event["outcome"], "OK");
+    assert!(event["actor_person_id"].is_number() && event["actor_token_id"].is_number(), "{event}");
+    assert!(event["partnership_id"].is_number(), "in RSO Vest's log: {event}");
+    let detail: Value = serde_json::from_str(event["detail"].as_str().expect("a detail")).expect("JSON");
+    assert_eq!(detail["items"], 1);
+    assert_eq!(detail["format"], "xlsx");
+    assert_eq!(detail["arguments"]["filter"]["status"], json!(["SUBMITTED"]));
+    assert!(!event.to_string().contains('@'), "no e-mail address in the log");
+}
+
+#[tokio::test]
+async fn an_export_its_budget_cannot_pay_is_429_before_a_byte() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        budget_pays_then_refuses(backend).await;
+    }
+}
+
+async fn budget_pays_then_refuses(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |settings| settings.rate_limit = 60).await;
+    let c = cast(&app).await;
+    for n in 0..3 {
+        submit(&app, &c.bergen, &format!("Behov nummer {n} om eldre"), false).await;
+    }
+    // 3 needs cost 1 + 3 * 43 / 100 = 2 points: affordable.
+    let url = link(&app, Some(&c.coordinator), "needsExport", "").await;
+    let paid = app.client.get(&url).send().await.expect("sent");
+    assert_eq!(paid.status(), 200);
+    let cost: u32 = paid.headers()["x-ratelimit-cost"].to_str().expect("text").parse().expect("a number");
+    assert_eq!(cost, 2, "priced by its items");
+    // Spend the rest of the hour's 60 points, then the same export is refused.
+    let mut refused = None;
+    for _ in 0..60 {
+        let file = download(&app, &url).await;
+        if file.status == 429 {
+            refused = Some(file);
+            break;
+        }
+    }
+    let refused = refused.expect("the budget runs out");
+    assert!(refused.retry_after.is_some_and(|s| s.parse::<u64>().is_ok_and(|s| s >= 1)));
+    let body: Value = serde_json::from_slice(&refused.body).expect("JSON");
+    assert_eq!(error_codes(&body), ["RATE_LIMITED"]);
+}
+
+#[both_databases]
+async fn a_changed_or_expired_link_or_a_revoked_token_is_refused_with_its_code(app: TestApp) {
+    let c = cast(&app).await;
+    submit(&app, &c.bergen, "Fallforebygging for eldre", false).await;
+    let url = link(&app, Some(&c.bergen), "needsExport", "").await;
+    let refused = |file: Download, status: u16, code: &str| {
+        assert_eq!(file.status, status, "{}", String::from_utf8_lossy(&file.body));
+        let body: Value = serde_json::from_slice(&file.body).expect("JSON");
+        assert_eq!(error_codes(&body), [code]);
+    };
+    // Another payload under the old mac, a bent mac, garbage.
+    let (base, token) = url.rsplit_once('/').expect("a path");
+    let (payload, tag) = token.split_once('.').expect("two parts");
+    let mut bent = tag.to_owned().into_bytes();
+    bent[0] = if bent[0] == b'A' { b'B' } else { b'A' };
+    let bent = String::from_utf8(bent).expect("text");
+    for changed in [format!("{payload}x.{tag}"), format!("{payload}.{bent}"), "garbage".to_owned()] {
+        refused(download(&app, &format!("{base}/{changed}")).await, 400, "EXPORT_LINK_INVALID");
+    }
+    // A link signed by the hub's key but past its time.
+    let key = SigningKey::new(keys::signing_key(app.db()).await.expect("the key"));
+    let expired = Link {
+        kind: Kind::Needs,
+        format: Format::Csv,
+        language: entity::enums::Language::Nb,
+        arguments: json!({}),
+        token_id: None,
+        expires_at: Utc::now().timestamp() - 1,
+    };
+    refused(download(&app, &format!("{base}/{}", expired.sign(&key))).await, 410, "EXPORT_LINK_EXPIRED");
+    // The token that asked is revoked: its link is dead.
+    assert_eq!(download(&app, &url).await.status, 200);
+    let own = app.data_as(&c.bergen, "{ viewer { tokens { nodes { id } } } }", json!({})).await;
+    let token_id = own["viewer"]["tokens"]["nodes"][0]["id"].clone();
+    app.data_as(
+        &c.bergen,
+        "mutation($input: RevokeTokenInput!) { revokeToken(input: $input) { userErrors { code } } }",
+        json!({ "input": { "token": token_id } }),
+    )
+    .await;
+    refused(download(&app, &url).await, 401, "UNAUTHENTICATED");
+}
+
+#[both_databases]
+async fn commissions_rankings_and_uptake_export_what_their_fields_answer(app: TestApp) {
+    let c = cast(&app).await;
+    // Nothing to list yet: each file is its headings alone, in the language asked for.
+    for (field, heading) in [("commissionsExport", "Milestone"), ("uptakeExport", "Uptake")] {
+        let file = download(&app, &link(&app, Some(&c.coordinator), field, "language: EN").await).await;
+        assert_eq!(file.status, 200, "{field}");
+        let rows = csv_rows(&file.body);
+        assert_eq!(rows.len(), 1, "{field}: {rows:?}");
+        assert!(rows[0].iter().any(|h| h == heading), "{field}: {:?}", rows[0]);
+    }
+    // A round no one may see is not found, as `round` would be null.
+    let body =
+        app.query_as(&c.bergen, "{ roundRankingExport(round: \"Um91bmQ6OTk5\") { url } }", json!({})).await.1;
+    assert_eq!(error_codes(&body), ["NOT_FOUND"], "{body}");
+}
