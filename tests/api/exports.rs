@@ -15,7 +15,10 @@ use knowledge_hub::{
 };
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, both_databases, cast, error_codes, need_input};
+use crate::{
+    helpers::{Backend, TestApp, both_databases, cast, error_codes, need_input},
+    rounds::{accepted_need, all, open_round, score},
+};
 
 /// Submits a need (or a draft) as `token`; returns its id.
 async fn submit(app: &TestApp, token: &str, title: &str, draft: bool) -> Value {
@@ -306,18 +309,127 @@ async fn a_changed_or_expired_link_or_a_revoked_token_is_refused_with_its_code(a
 }
 
 #[both_databases]
-async fn commissions_rankings_and_uptake_export_what_their_fields_answer(app: TestApp) {
+async fn a_rounds_ranking_file_holds_each_callers_ranking_with_every_mean_and_visible_score(app: TestApp) {
     let c = cast(&app).await;
-    // Nothing to list yet: each file is its headings alone, in the language asked for.
-    for (field, heading) in [("commissionsExport", "Milestone"), ("uptakeExport", "Uptake")] {
-        let file = download(&app, &link(&app, Some(&c.coordinator), field, "language: EN").await).await;
-        assert_eq!(file.status, 200, "{field}");
-        let rows = csv_rows(&file.body);
-        assert_eq!(rows.len(), 1, "{field}: {rows:?}");
-        assert!(rows[0].iter().any(|h| h == heading), "{field}: {:?}", rows[0]);
+    let a = accepted_need(&app, &c.bergen, &c.cluster_coordinator, "Behov A frå Bergen").await;
+    let b = accepted_need(&app, &c.askoy, &c.cluster_coordinator, "Behov B frå Askøy").await;
+    let (opened, errors) = open_round(&app, &c.coordinator, &[&a, &b], 1).await;
+    assert!(errors.is_empty(), "{errors:?}");
+    let round = opened["round"]["id"].clone();
+    score(&app, &c.cluster_coordinator, "scoreNeed", &round, &a, all(5)).await;
+    score(&app, &c.other_cluster_coordinator, "scoreNeed", &round, &a, all(3)).await;
+    score(&app, &c.cluster_coordinator, "scoreNeed", &round, &b, all(4)).await;
+    let query = "query($id: ID!) { round(id: $id) { criteria { key label(language: EN) }
+        ranking { nodes { position need { id } weightedMean criterionMeans { criterion { key } mean }
+        scores { organisation { ... on Cluster { name } ... on Organisation { name } ... on Institution { name } }
+                 criterion { key } value } } } } }";
+    for (who, token) in [("coordinator", &c.coordinator), ("a scoring cluster", &c.other_cluster_coordinator)]
+    {
+        let args = format!("round: {round}, format: XLSX, language: EN");
+        let file = download(&app, &link(&app, Some(token), "roundRankingExport", &args).await).await;
+        assert_eq!(file.status, 200, "{who}: {}", String::from_utf8_lossy(&file.body));
+        assert!(file.disposition.contains("round-ranking-"), "{}", file.disposition);
+        let rows = xlsx_rows(&file.body);
+        let data = app.data_as(token, query, json!({ "id": round })).await;
+        let nodes = data["round"]["ranking"]["nodes"].as_array().expect("nodes").clone();
+        assert_eq!(column(&rows, "Need ID"), Some(texts(&nodes, |n| &n["need"]["id"])), "{who}");
+        assert_eq!(column(&rows, "Position"), Some(texts(&nodes, |n| &n["position"])), "{who}");
+        let means = |n: &Value| n["weightedMean"].as_f64().map(|m| m.to_string()).unwrap_or_default();
+        assert_eq!(column(&rows, "Weighted mean"), Some(nodes.iter().map(means).collect()), "{who}");
+        for criterion in data["round"]["criteria"].as_array().expect("criteria") {
+            let (key, label) = (&criterion["key"], criterion["label"].as_str().expect("a label"));
+            let of = |list: &Value| {
+                list.as_array()
+                    .expect("a list")
+                    .iter()
+                    .filter(|x| &x["criterion"]["key"] == key)
+                    .cloned()
+                    .collect::<Vec<_>>()
+            };
+            let expected_means: Vec<String> = nodes
+                .iter()
+                .map(|n| {
+                    of(&n["criterionMeans"])
+                        .first()
+                        .and_then(|m| m["mean"].as_f64())
+                        .map(|m| m.to_string())
+                        .unwrap_or_default()
+                })
+                .collect();
+            assert_eq!(column(&rows, &format!("Mean: {label}")), Some(expected_means), "{who} {label}");
+            let expected_scores: Vec<String> = nodes
+                .iter()
+                .map(|n| {
+                    of(&n["scores"])
+                        .iter()
+                        .map(|s| {
+                            format!("{}: {}", s["organisation"]["name"].as_str().unwrap_or("?"), s["value"])
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
+                .collect();
+            assert_eq!(column(&rows, &format!("Scores: {label}")), Some(expected_scores), "{who} {label}");
+        }
     }
-    // A round no one may see is not found, as `round` would be null.
-    let body =
-        app.query_as(&c.bergen, "{ roundRankingExport(round: \"Um91bmQ6OTk5\") { url } }", json!({})).await.1;
+    // Someone the round is not for gets no link.
+    let body = app
+        .query_as(&c.stavanger, "{ roundRankingExport(round: \"Um91bmQ6OTk5\") { url } }", json!({}))
+        .await
+        .1;
     assert_eq!(error_codes(&body), ["NOT_FOUND"], "{body}");
+}
+
+#[both_databases]
+async fn commissions_and_uptake_files_hold_what_their_fields_answer(app: TestApp) {
+    sample::generate_needs(app.db(), 200, 20).await.expect("a dataset");
+    let c = cast(&app).await;
+    for token in [None, Some(c.coordinator.as_str()), Some(c.institution.as_str())] {
+        let file = download(&app, &link(&app, token, "commissionsExport", "language: EN").await).await;
+        assert_eq!(file.status, 200);
+        let rows = csv_rows(&file.body);
+        let query = "{ commissions(first: 50) { nodes { id status deadline milestones(first: 100) { nodes { title } } } } }";
+        let body = match token {
+            Some(token) => app.query_as(token, query, json!({})).await.1,
+            None => app.query(query).await,
+        };
+        let nodes = body["data"]["commissions"]["nodes"].as_array().expect("nodes").clone();
+        assert!(!nodes.is_empty(), "commissions to compare");
+        // One row per milestone, one for a commission without any.
+        let expected: Vec<Value> = nodes
+            .iter()
+            .flat_map(|n| {
+                let count = n["milestones"]["nodes"].as_array().map_or(0, Vec::len).max(1);
+                std::iter::repeat_n(n.clone(), count)
+            })
+            .collect();
+        for (heading, cells) in [
+            ("ID", texts(&expected, |n| &n["id"])),
+            ("Status", texts(&expected, |n| &n["status"])),
+            ("Deadline", texts(&expected, |n| &n["deadline"])),
+        ] {
+            assert_eq!(column(&rows, heading), Some(cells), "{token:?} {heading}");
+        }
+
+        let file =
+            download(&app, &link(&app, token, "uptakeExport", "format: XLSX, language: EN").await).await;
+        assert_eq!(file.status, 200);
+        let rows = xlsx_rows(&file.body);
+        let query = "{ summaries(first: 40) { nodes { id title uptake(first: 100) { nodes { status } } } } }";
+        let body = match token {
+            Some(token) => app.query_as(token, query, json!({})).await.1,
+            None => app.query(query).await,
+        };
+        let nodes = body["data"]["summaries"]["nodes"].as_array().expect("nodes").clone();
+        assert!(!nodes.is_empty(), "summaries to compare");
+        let expected: Vec<Value> = nodes
+            .iter()
+            .flat_map(|n| {
+                let count = n["uptake"]["nodes"].as_array().map_or(0, Vec::len).max(1);
+                std::iter::repeat_n(n.clone(), count)
+            })
+            .collect();
+        assert_eq!(column(&rows, "Summary ID"), Some(texts(&expected, |n| &n["id"])), "{token:?}");
+        assert_eq!(column(&rows, "Title"), Some(texts(&expected, |n| &n["title"])), "{token:?}");
+    }
 }
