@@ -323,9 +323,11 @@ async fn run_reads(
     Ok(())
 }
 
-/// X1 on a hub of its own (so its memory is the export's, not the reads').
+/// X1 on a hub of its own (so its memory is the export's, not the reads'). An XLSX file's first
+/// byte comes when it is zipped, after its last row, so the connection's idle timeout is lifted
+/// for a slow (debug) build to finish a large one.
 async fn run_exports(database_url: &str, o: &RunOptions, results: &mut Results) -> Result<(), String> {
-    let hub = process::start_hub(&o.hub, database_url)?;
+    let hub = process::start_hub_with(&o.hub, database_url, &["--idle-timeout-secs", "3600"])?;
     let client = reqwest::Client::new();
     eprint!("{}", exports::X1_HEADER);
     for row in exports::x1(&client, &hub).await {

@@ -36,16 +36,33 @@ async fn submit(app: &TestApp, token: &str, title: &str, draft: bool) -> Value {
     data["submitNeed"]["need"]["id"].clone()
 }
 
+/// The `data` of `query` as `token` (the public with `None`), which must succeed.
+async fn data_of(app: &TestApp, token: Option<&str>, query: &str) -> Value {
+    let body = match token {
+        Some(token) => app.query_as(token, query, json!({})).await.1,
+        None => app.query(query).await,
+    };
+    assert!(body.get("errors").is_none(), "{body}");
+    body["data"].clone()
+}
+
 /// The export link a field answers `token` (the public with `None`).
 async fn link(app: &TestApp, token: Option<&str>, field: &str, args: &str) -> String {
     let args = if args.is_empty() { String::new() } else { format!("({args})") };
-    let query = format!("{{ {field}{args} {{ url expiresAt format }} }}");
-    let body = match token {
-        Some(token) => app.query_as(token, &query, json!({})).await.1,
-        None => app.query(&query).await,
-    };
-    assert!(body.get("errors").is_none(), "{body}");
-    body["data"][field]["url"].as_str().expect("a url").to_owned()
+    let data = data_of(app, token, &format!("{{ {field}{args} {{ url expiresAt format }} }}")).await;
+    data[field]["url"].as_str().expect("a url").to_owned()
+}
+
+/// Each node as many times as its inner list `field` has items, once if it has none: the rows of
+/// an export of a list within a list.
+fn one_row_per(nodes: &[Value], field: &str) -> Vec<Value> {
+    nodes
+        .iter()
+        .flat_map(|n| {
+            let count = n[field]["nodes"].as_array().map_or(0, Vec::len).max(1);
+            std::iter::repeat_n(n.clone(), count)
+        })
+        .collect()
 }
 
 /// A downloaded file: status, headers and body.
@@ -117,12 +134,7 @@ async fn needs_as(app: &TestApp, token: Option<&str>, args: &str) -> Vec<Value> 
         "{{ needs({args} first: 500) {{ nodes {{ id title status municipality {{ code }} createdAt
             reach {{ municipalities }} contactPerson {{ name email }} }} }} }}"
     );
-    let body = match token {
-        Some(token) => app.query_as(token, &query, json!({})).await.1,
-        None => app.query(&query).await,
-    };
-    assert!(body.get("errors").is_none(), "{body}");
-    body["data"]["needs"]["nodes"].as_array().expect("nodes").clone()
+    data_of(app, token, &query).await["needs"]["nodes"].as_array().expect("nodes").clone()
 }
 
 fn texts(nodes: &[Value], pick: impl Fn(&Value) -> &Value) -> Vec<String> {
@@ -389,20 +401,10 @@ async fn commissions_and_uptake_files_hold_what_their_fields_answer(app: TestApp
         assert_eq!(file.status, 200);
         let rows = csv_rows(&file.body);
         let query = "{ commissions(first: 50) { nodes { id status deadline milestones(first: 100) { nodes { title } } } } }";
-        let body = match token {
-            Some(token) => app.query_as(token, query, json!({})).await.1,
-            None => app.query(query).await,
-        };
-        let nodes = body["data"]["commissions"]["nodes"].as_array().expect("nodes").clone();
+        let nodes =
+            data_of(&app, token, query).await["commissions"]["nodes"].as_array().expect("nodes").clone();
         assert!(!nodes.is_empty(), "commissions to compare");
-        // One row per milestone, one for a commission without any.
-        let expected: Vec<Value> = nodes
-            .iter()
-            .flat_map(|n| {
-                let count = n["milestones"]["nodes"].as_array().map_or(0, Vec::len).max(1);
-                std::iter::repeat_n(n.clone(), count)
-            })
-            .collect();
+        let expected = one_row_per(&nodes, "milestones");
         for (heading, cells) in [
             ("ID", texts(&expected, |n| &n["id"])),
             ("Status", texts(&expected, |n| &n["status"])),
@@ -416,19 +418,10 @@ async fn commissions_and_uptake_files_hold_what_their_fields_answer(app: TestApp
         assert_eq!(file.status, 200);
         let rows = xlsx_rows(&file.body);
         let query = "{ summaries(first: 40) { nodes { id title uptake(first: 100) { nodes { status } } } } }";
-        let body = match token {
-            Some(token) => app.query_as(token, query, json!({})).await.1,
-            None => app.query(query).await,
-        };
-        let nodes = body["data"]["summaries"]["nodes"].as_array().expect("nodes").clone();
+        let nodes =
+            data_of(&app, token, query).await["summaries"]["nodes"].as_array().expect("nodes").clone();
         assert!(!nodes.is_empty(), "summaries to compare");
-        let expected: Vec<Value> = nodes
-            .iter()
-            .flat_map(|n| {
-                let count = n["uptake"]["nodes"].as_array().map_or(0, Vec::len).max(1);
-                std::iter::repeat_n(n.clone(), count)
-            })
-            .collect();
+        let expected = one_row_per(&nodes, "uptake");
         assert_eq!(column(&rows, "Summary ID"), Some(texts(&expected, |n| &n["id"])), "{token:?}");
         assert_eq!(column(&rows, "Title"), Some(texts(&expected, |n| &n["title"])), "{token:?}");
     }
