@@ -3,7 +3,7 @@
 //! milestones, and summaries' uptake.
 //!
 //! An export is the answer of its GraphQL field, read page by page through the schema as the
-//! caller (`pages.rs`): the same resolvers, policy and visibility, so a file holds exactly what
+//! caller (`documents.rs`, `pages.rs`): the same resolvers, policy and visibility, so a file holds exactly what
 //! the API would show its caller, and each page is dropped once written. A root field
 //! (`needsExport`, ... in `graphql/export.rs`) answers a short-lived signed link (`link.rs`)
 //! carrying the arguments and the caller's token; `GET /export/<link>` (`http/export.rs`) checks
@@ -11,6 +11,7 @@
 //! holds personal data, and streams the file (`file.rs`) as its rows are read.
 
 pub mod columns;
+pub mod documents;
 pub mod file;
 pub mod link;
 pub mod pages;

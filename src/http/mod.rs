@@ -96,10 +96,13 @@ pub fn router(state: AppState) -> Router {
     let trace = TraceLayer::new_for_http()
         .make_span_with(|request: &Request<_>| {
             let request_id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            // An export link is a capability for as long as it lives: it stays out of the logs.
+            let path = request.uri().path();
+            let path = if path.starts_with("/export/") { "/export/<link>" } else { path };
             tracing::info_span!(
                 "request",
                 method = %request.method(),
-                path = %request.uri().path(),
+                path = %path,
                 request_id = %request_id,
             )
         })
