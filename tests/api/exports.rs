@@ -426,3 +426,33 @@ async fn commissions_and_uptake_files_hold_what_their_fields_answer(app: TestApp
         assert_eq!(column(&rows, "Title"), Some(texts(&expected, |n| &n["title"])), "{token:?}");
     }
 }
+
+/// Every need the coordinator may see, through `needs` a page of 500 at a time, in order.
+async fn every_need_id(app: &TestApp, token: &str, args: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let query = format!(
+            "query($after: String) {{ needs({args} first: 500, after: $after) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ id }} }} }}"
+        );
+        let page = app.data_as(token, &query, json!({ "after": after })).await["needs"].clone();
+        ids.extend(texts(page["nodes"].as_array().expect("nodes"), |n| &n["id"]));
+        if page["pageInfo"]["hasNextPage"] != true {
+            return ids;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+}
+
+#[both_databases]
+async fn a_file_of_several_pages_holds_every_need_once_in_the_order_asked_for(app: TestApp) {
+    sample::generate_needs(app.db(), 1_300, 21).await.expect("a dataset");
+    let c = cast(&app).await;
+    for args in ["", "orderBy: REACH,", "orderBy: OLDEST, filter: { status: [SUBMITTED, ACCEPTED] },"] {
+        let url = link(&app, Some(&c.coordinator), "needsExport", args.trim_end_matches(',')).await;
+        let rows = csv_rows(&download(&app, &url).await.body);
+        let expected = every_need_id(&app, &c.coordinator, args).await;
+        assert!(expected.len() > 500, "more than a page: {}", expected.len());
+        assert_eq!(column(&rows, "ID"), Some(expected), "{args}");
+    }
+}
