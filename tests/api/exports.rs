@@ -6,6 +6,7 @@
 
 use std::io::Cursor;
 
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
 use chrono::Utc;
 use knowledge_hub::{
@@ -13,6 +14,7 @@ use knowledge_hub::{
     export::{Format, Kind, Link},
     signing::SigningKey,
 };
+use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::{Value, json};
 
 use crate::{
@@ -396,11 +398,47 @@ async fn a_rounds_ranking_file_holds_each_callers_ranking_with_every_mean_and_vi
 async fn commissions_and_uptake_files_hold_what_their_fields_answer(app: TestApp) {
     sample::generate_needs(app.db(), 200, 20).await.expect("a dataset");
     let c = cast(&app).await;
+    // One published commission with more milestones than a page of them: the file reads on.
+    let first =
+        app.data("{ commissions(first: 1) { nodes { id } } }").await["commissions"]["nodes"][0]["id"].clone();
+    let global = URL_SAFE_NO_PAD.decode(first.as_str().expect("an id")).expect("base64");
+    let key: i32 = String::from_utf8(global)
+        .expect("text")
+        .rsplit(':')
+        .next()
+        .expect("a key")
+        .parse()
+        .expect("a number");
+    let now = Utc::now();
+    let titles: Vec<String> = (0..130).map(|n| format!("Milepæl {n:03}")).collect();
+    entity::milestone::Entity::insert_many(titles.iter().map(|title| entity::milestone::ActiveModel {
+        commission_id: Set(key),
+        title: Set(title.clone()),
+        due_at: Set(now),
+        done_at: Set(None),
+        created_at: Set(now),
+        due_notified_at: Set(None),
+        ..Default::default()
+    }))
+    .exec(app.db().conn())
+    .await
+    .expect("milestones");
+    let file = download(&app, &link(&app, None, "commissionsExport", "language: EN").await).await;
+    let rows = csv_rows(&file.body);
+    let ids = column(&rows, "ID").expect("ids");
+    let milestones = column(&rows, "Milestone").expect("milestones");
+    let of_first: Vec<String> = ids
+        .iter()
+        .zip(&milestones)
+        .filter(|(id, _)| Some(id.as_str()) == first.as_str())
+        .map(|(_, m)| m.clone())
+        .collect();
+    assert_eq!(of_first, titles, "every milestone of a commission, past its first page, in order");
     for token in [None, Some(c.coordinator.as_str()), Some(c.institution.as_str())] {
         let file = download(&app, &link(&app, token, "commissionsExport", "language: EN").await).await;
         assert_eq!(file.status, 200);
         let rows = csv_rows(&file.body);
-        let query = "{ commissions(first: 50) { nodes { id status deadline milestones(first: 100) { nodes { title } } } } }";
+        let query = "{ commissions(first: 20) { nodes { id status deadline milestones(first: 500) { nodes { title } } } } }";
         let nodes =
             data_of(&app, token, query).await["commissions"]["nodes"].as_array().expect("nodes").clone();
         assert!(!nodes.is_empty(), "commissions to compare");
