@@ -80,7 +80,12 @@ impl Application {
             },
         );
         let bus = events.clone();
-        let schema = build_schema(db.clone(), authenticator.clone(), refusals.clone(), events, webhooks);
+        let exports = crate::graphql::export::ExportLinks {
+            key: notifier.key.clone(),
+            base: notifier.links.base().to_owned(),
+        };
+        let schema =
+            build_schema(db.clone(), authenticator.clone(), refusals.clone(), events, webhooks, exports);
         let per_request = PerRequest::new(db.clone());
         let allowed_origins = std::sync::Arc::new(
             settings.allowed_origins.iter().map(|o| o.trim().trim_end_matches('/').to_lowercase()).collect(),

@@ -40,6 +40,10 @@ pub mod code {
     /// The response would be larger than `--max-response-bytes`: ask for less (smaller pages,
     /// fewer fields). A mutation's changes are committed all the same.
     pub const RESPONSE_TOO_LARGE: &str = "RESPONSE_TOO_LARGE";
+    /// An export link the hub did not sign, or one changed since (HTTP 400).
+    pub const EXPORT_LINK_INVALID: &str = "EXPORT_LINK_INVALID";
+    /// An export link past its time (HTTP 410): ask the export field for a new one.
+    pub const EXPORT_LINK_EXPIRED: &str = "EXPORT_LINK_EXPIRED";
 }
 
 /// What can go wrong while serving a request.

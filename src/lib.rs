@@ -17,6 +17,8 @@ pub mod domain;
 pub mod error;
 /// Committed changes announced to subscribers, across instances.
 pub mod events;
+/// CSV and XLSX exports: signed download links, the columns, and the files written page by page.
+pub mod export;
 /// The GraphQL schema, resolvers, loaders and limits.
 pub mod graphql;
 /// Routes, middleware and handlers.
@@ -28,6 +30,8 @@ pub mod notify;
 pub mod rate_limit;
 /// Closing prioritisation rounds at their closing time, on every instance, exactly once.
 pub mod rounds_closer;
+/// Signed tokens under the hub's key (unsubscribe links, export links).
+pub mod signing;
 /// Logging setup.
 pub mod telemetry;
 

@@ -10,11 +10,15 @@
 //! target/release/knowledge-hub-bench run --database-url sqlite:bench-s.db --tier s --scenarios m1,s1,s2 --write BENCHMARKS.md
 //! # notifications (N1): 10,000 drained to a local SMTP sink and webhook receiver beside M1
 //! target/release/knowledge-hub-bench run --database-url sqlite:bench-s.db --tier s --scenarios n1 --write BENCHMARKS.md
+//! # exports (X1): every need as CSV and XLSX, rows/s and the hub's memory while streaming
+//! target/release/knowledge-hub-bench generate --database-url sqlite:bench-m.db --tier m
+//! target/release/knowledge-hub-bench run --database-url sqlite:bench-m.db --tier m --scenarios x1 --write BENCHMARKS.md
 //! target/release/knowledge-hub-bench smoke     # what CI runs: tiny, no timing
 //! ```
 
 mod baseline;
 mod drive;
+mod exports;
 mod load;
 mod notifications;
 mod process;
@@ -61,8 +65,8 @@ enum Command {
         hub: String,
         /// Scenarios to run, comma-separated: the reads (q1, q1-500, q2, q3, q4, q5), and m1 (writes),
         /// s1 (subscription fan-out), s2 (idle subscribed connections), n1 (notifications drained
-        /// beside M1). Each of m1, s1, s2, n1 starts a fresh hub; they write to the database (on
-        /// SQLite: to a copy, see --in-place).
+        /// beside M1), x1 (every need exported as CSV and XLSX). Each of m1, s1, s2, n1 starts a
+        /// fresh hub; they write to the database (on SQLite: to a copy, see --in-place).
         #[arg(long, value_delimiter = ',', default_value = "q1,q1-500,q2,q3,q4,q5")]
         scenarios: Vec<String>,
         /// Closed-loop workers.
@@ -192,6 +196,7 @@ struct Results {
     realtime: Vec<realtime::RealtimeRow>,
     idle: Option<realtime::IdleRow>,
     notifications: Option<notifications::N1Row>,
+    exports: Vec<exports::X1Row>,
     /// Facts about the run (copies, limits) for the report.
     notes: Vec<String>,
     /// Scenarios that could not run, and why.
@@ -242,9 +247,11 @@ async fn run(
 ) -> Result<Results, String> {
     let mut reads = Vec::new();
     let mut live = Vec::new();
+    let mut exports = false;
     for key in keys {
         match key.as_str() {
             "m1" | "s1" | "s2" | "n1" => live.push(key.as_str()),
+            "x1" => exports = true,
             _ => reads.push(Scenario::parse(key).ok_or(format!("no scenario `{key}`"))?),
         }
     }
@@ -254,6 +261,9 @@ async fn run(
     }
     if !live.is_empty() {
         run_live(database_url, &live, o, &mut results).await?;
+    }
+    if exports {
+        run_exports(database_url, o, &mut results).await?;
     }
     if let Some(path) = write {
         let section = report(database_url, o, &results);
@@ -310,6 +320,21 @@ async fn run_reads(
     }
     eprintln!("hub idle RSS before the run: {idle_rss:.1} MiB");
     results.idle_rss = Some(idle_rss);
+    Ok(())
+}
+
+/// X1 on a hub of its own (so its memory is the export's, not the reads'). An XLSX file's first
+/// byte comes when it is zipped, after its last row, so the connection's idle timeout is lifted
+/// for a slow (debug) build to finish a large one.
+async fn run_exports(database_url: &str, o: &RunOptions, results: &mut Results) -> Result<(), String> {
+    let hub = process::start_hub_with(&o.hub, database_url, &["--idle-timeout-secs", "3600"])?;
+    let client = reqwest::Client::new();
+    eprint!("{}", exports::X1_HEADER);
+    for row in exports::x1(&client, &hub).await {
+        eprint!("{}", exports::x1_row(&row));
+        print_first_error(row.first_error.as_ref());
+        results.exports.push(row);
+    }
     Ok(())
 }
 
@@ -528,6 +553,9 @@ fn report(database_url: &str, o: &RunOptions, r: &Results) -> String {
     if r.notifications.is_some() {
         what.push("N1 notifications drained".into());
     }
+    if !r.exports.is_empty() {
+        what.push("X1 exports".into());
+    }
     let mut out = format!(
         "\n## Tier {:?} ({} needs), {backend}, {}\n\n- date: {}\n- commit: {}\n- machine: {} cores, {cpu}, {memory}\n- command: `{}`\n",
         o.tier,
@@ -598,6 +626,14 @@ fn report(database_url: &str, o: &RunOptions, r: &Results) -> String {
             errors.push(format!("N1: {e}"));
         }
     }
+    if !r.exports.is_empty() {
+        out.push('\n');
+        out.push_str(exports::X1_HEADER);
+        for row in &r.exports {
+            out.push_str(&exports::x1_row(row));
+            errors.extend(row.first_error.iter().map(|e| format!("X1 {}: {e}", row.format)));
+        }
+    }
     errors.extend(r.failures.iter().cloned());
     if !errors.is_empty() {
         out.push_str("\nFirst errors:\n\n");
@@ -614,7 +650,7 @@ async fn smoke(hub: &str) -> Result<(), String> {
     let url = format!("sqlite:{}", dir.path().join("smoke.db").display());
     generate(&url, Tier::Smoke, 42).await?;
     let mut keys: Vec<String> = Scenario::ALL.iter().map(|s| s.key().to_owned()).collect();
-    keys.extend(["m1", "s1", "s2", "n1"].map(String::from));
+    keys.extend(["m1", "s1", "s2", "n1", "x1"].map(String::from));
     // Tiny and cheap: a few writes, ten subscribers, a couple of idle connections, 40
     // notifications.
     let live = LiveOptions {
@@ -668,10 +704,20 @@ async fn smoke(hub: &str) -> Result<(), String> {
                 && n1.channels.iter().all(|c| c.received == c.expected && c.duplicates == 0) => {}
         _ => failed.push("N1 notifications".into()),
     }
+    failed.extend(
+        results
+            .exports
+            .iter()
+            .filter(|r| r.first_error.is_some() || r.rows == 0 || r.bytes == 0)
+            .map(|r| format!("X1 export as {}", r.format)),
+    );
+    if results.exports.len() != 2 {
+        failed.push("X1 did not run".into());
+    }
     failed.extend(results.failures.iter().cloned());
     if failed.is_empty() {
         eprintln!(
-            "smoke: every scenario ran without errors (reads on the hub and the baseline, M1, S1, S2, N1)"
+            "smoke: every scenario ran without errors (reads on the hub and the baseline, M1, S1, S2, N1, X1)"
         );
         Ok(())
     } else {

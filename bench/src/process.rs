@@ -106,11 +106,22 @@ pub fn cpu_seconds(pid: u32) -> f64 {
 
 /// Resident memory of a process, in MiB.
 pub fn rss_mib(pid: u32) -> f64 {
+    status_mib(pid, "VmRSS:")
+}
+
+/// Resident anonymous memory of a process (its heap and stacks, not the files it maps, such as
+/// SQLite's memory-mapped database), in MiB.
+pub fn rss_anon_mib(pid: u32) -> f64 {
+    status_mib(pid, "RssAnon:")
+}
+
+/// A figure in kB of `/proc/<pid>/status`, in MiB.
+fn status_mib(pid: u32, field: &str) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines().find_map(|l| {
-                l.strip_prefix("VmRSS:").map(|v| v.trim().trim_end_matches("kB").trim().to_owned())
+                l.strip_prefix(field).map(|v| v.trim().trim_end_matches("kB").trim().to_owned())
             })
         })
         .and_then(|kb| kb.parse::<f64>().ok())

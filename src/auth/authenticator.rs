@@ -17,7 +17,7 @@ use crate::{
     auth::viewer::{Grant, Identity, Viewer},
     db::{
         Db,
-        identity::{self, GrantRow},
+        identity::{self, GrantRow, TokenKey},
     },
     domain::token,
     error::AppError,
@@ -135,10 +135,30 @@ impl Authenticator {
         if let Some(identity) = self.cached(&hash) {
             return Ok(identity);
         }
-        let found = identity::token_grants(&self.db, &hash)
+        let found = identity::token_grants(&self.db, TokenKey::Hash(&hash))
             .await
             .map_err(|e| Denied::Failed(e.into()))?
             .ok_or(Denied::Refused(Refusal::because(Reason::Unknown)))?;
+        let expires_at = found.expires_at;
+        let identity = self.admit(found)?;
+        self.remember(hash, identity.clone(), expires_at);
+        Ok(identity)
+    }
+
+    /// The identity behind the token with this id, checked now as a request's token is (revoked
+    /// or expired is refused), without the cache: a signed link made with the token acts with
+    /// the token's rights at the moment it is used.
+    pub async fn identity_of_token(&self, token_id: i32) -> Result<Arc<Identity>, Denied> {
+        let found = identity::token_grants(&self.db, TokenKey::Id(token_id))
+            .await
+            .map_err(|e| Denied::Failed(e.into()))?
+            .ok_or(Denied::Refused(Refusal::because(Reason::Unknown)))?;
+        self.admit(found)
+    }
+
+    /// The identity of a token found in the database, unless it is revoked or expired; its
+    /// "last used" is recorded off the request path.
+    fn admit(&self, found: identity::TokenGrants) -> Result<Arc<Identity>, Denied> {
         let now = Utc::now();
         let reason = if found.revoked_at.is_some() {
             Some(Reason::Revoked)
@@ -168,16 +188,14 @@ impl Authenticator {
                 }
             });
         }
-        let identity = Arc::new(Identity {
+        Ok(Arc::new(Identity {
             person_id: found.person_id,
             token_id: found.token_id,
             minted_by: found.minted_by_person_id,
             grants: found.grants.iter().map(grant).collect(),
             bound: found.bound,
             bound_by: found.bound_by_person_id,
-        });
-        self.remember(hash, identity.clone(), found.expires_at);
-        Ok(identity)
+        }))
     }
 
     /// Forgets every cached token, after a change to tokens or memberships.

@@ -106,7 +106,9 @@ fn input_subject(info: &ResolveInfo<'_>, variables: &Variables) -> Option<(NodeT
     })
 }
 
-fn actor(viewer: Option<&Viewer>) -> (Option<i32>, Option<i32>, Option<i32>) {
+/// Who acts, for an audit record: the person, their token, and the partnership whose log it goes
+/// to (the first that manages one of their grants).
+pub fn actor(viewer: Option<&Viewer>) -> (Option<i32>, Option<i32>, Option<i32>) {
     let identity = viewer.and_then(Viewer::identity);
     (
         identity.map(|i| i.person_id),

@@ -5,6 +5,7 @@ pub mod batch;
 pub mod commissions;
 pub mod connection;
 pub mod context;
+pub mod export;
 pub mod idempotency;
 pub mod identity;
 pub mod ids;

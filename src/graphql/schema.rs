@@ -10,6 +10,7 @@ use crate::{
     graphql::{
         batch::{Batcher, ReferenceTables},
         commissions::{mutation::CommissionsMutation, query::CommissionsQuery},
+        export::{ExportLinks, ExportQuery},
         identity::{mutation::IdentityMutation, query::IdentityQuery},
         limits::QueryLimits,
         loaders::Loaders,
@@ -26,9 +27,11 @@ use crate::{
     notify::webhook::Guard,
 };
 
-/// The root query: one line per area.
+/// The root query: one line per area (new areas at the front, the deepest place, as for the
+/// mutation below).
 #[derive(MergedObject, Default)]
 pub struct Query(
+    ExportQuery,
     NodeQuery,
     ReferenceQuery,
     OrganisationsQuery,
@@ -62,22 +65,24 @@ pub struct OrganisationsAndNotifyMutation(
 
 pub type HubSchema = Schema<Query, Mutation, Subscription>;
 
-fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+pub(crate) fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
     Schema::build(Query::default(), Mutation::default(), Subscription)
         .extension(QueryLimits::default())
         .extension(crate::graphql::audit::AuditLog)
 }
 
 /// The schema with its database and token cache; per-request data is added by [`PerRequest`].
-/// `webhooks` is the operator's setting the registration of webhook URLs applies.
+/// `webhooks` is the operator's setting the registration of webhook URLs applies; `exports` signs
+/// the export links.
 pub fn build_schema(
     db: Db,
     authenticator: Authenticator,
     refusals: RefusalLog,
     events: EventBus,
     webhooks: Guard,
+    exports: ExportLinks,
 ) -> HubSchema {
-    builder().data(db).data(authenticator).data(refusals).data(events).data(webhooks).finish()
+    builder().data(db).data(authenticator).data(refusals).data(events).data(webhooks).data(exports).finish()
 }
 
 /// Makes what each request (or WebSocket connection) gets of its own: a fresh batcher

@@ -32,7 +32,7 @@ const INVALID_TOKEN: &str = "the token is not valid: malformed, unknown, expired
 /// An `Authorization` header of another scheme than Bearer (a bare token, most often).
 pub(super) const NOT_BEARER: &str = "send the token as the header `Authorization: Bearer <token>`";
 
-fn unauthenticated(reason: Reason) -> Response {
+pub(super) fn unauthenticated(reason: Reason) -> Response {
     let message = match reason {
         Reason::NotBearer => NOT_BEARER,
         _ => INVALID_TOKEN,
@@ -113,7 +113,7 @@ async fn audit_refused_token(
 
 /// `response` as a 429 for a caller whose budget cannot pay: status, `Retry-After` and the
 /// `x-ratelimit-*` headers.
-fn exhausted_response(mut response: Response, exhausted: Exhausted) -> Response {
+pub(super) fn exhausted_response(mut response: Response, exhausted: Exhausted) -> Response {
     *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
     let headers = response.headers_mut();
     headers.insert(header::RETRY_AFTER, exhausted.retry_after.as_secs().into());
@@ -123,7 +123,7 @@ fn exhausted_response(mut response: Response, exhausted: Exhausted) -> Response 
 }
 
 /// The database cannot be reached to check the token: 503, retry shortly.
-fn unavailable() -> Response {
+pub(super) fn unavailable() -> Response {
     with_header(
         reject(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -14,6 +14,7 @@ mod connections;
 mod dashboard;
 mod database_trouble;
 mod durability;
+mod exports;
 mod fuzz;
 mod http;
 mod idempotency;

@@ -196,9 +196,17 @@ fn grant_columns(select: &mut SelectStatement, backend: DatabaseBackend) {
         .expr_as(Expr::exists(national), "national");
 }
 
-/// The token with this hash, its owner's grants and the regions that bound it: one indexed query.
+/// How a token is found: by the hash of its secret (a request's `Authorization`), or by its id
+/// (a signed link the token's holder was given, which acts with the token's rights).
+#[derive(Clone, Copy, Debug)]
+pub enum TokenKey<'a> {
+    Hash(&'a str),
+    Id(i32),
+}
+
+/// The token with this key, its owner's grants and the regions that bound it: one indexed query.
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn token_grants(db: &Db, hash: &str) -> Result<Option<TokenGrants>, DbErr> {
+pub async fn token_grants(db: &Db, key: TokenKey<'_>) -> Result<Option<TokenGrants>, DbErr> {
     use api_token::Column::*;
     // The bound regions come aggregated in one column, as a need's themes' ids do (`db::needs`).
     let bound_regions = Query::select()
@@ -231,7 +239,11 @@ pub async fn token_grants(db: &Db, hash: &str) -> Result<Option<TokenGrants>, Db
             Expr::col((M, membership::Column::PersonId)).equals((T, PersonId)),
         );
     grant_joins(&mut select);
-    select.and_where(Expr::col((T, SecretHash)).eq(hash)).order_by((M, membership::Column::Id), Order::Asc);
+    let wanted = match key {
+        TokenKey::Hash(hash) => Expr::col((T, SecretHash)).eq(hash),
+        TokenKey::Id(id) => Expr::col((T, Id)).eq(id),
+    };
+    select.and_where(wanted).order_by((M, membership::Column::Id), Order::Asc);
     let rows = TokenGrantRow::find_by_statement(db.backend().build(&select)).all(db.conn()).await?;
     let Some(first) = rows.first() else {
         return Ok(None);

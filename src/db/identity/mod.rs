@@ -23,7 +23,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Query, SelectStatement};
 
 use crate::db::organisations::read::{OA, PM, join_serving_members, nearest_members_only};
 
-pub use grants::{GrantRow, TokenGrants, grants_of, token_grants};
+pub use grants::{GrantRow, TokenGrants, TokenKey, grants_of, token_grants};
 pub use lookups::{people_in_regions, person_by_email, registered_regions_of, token_bounds, tokens_of};
 pub use people::{
     HeldIn, NewMembership, add_membership, create_person, register_person, remove_membership,

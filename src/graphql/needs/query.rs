@@ -81,8 +81,8 @@ impl From<NeedOrder> for needs::NeedOrder {
     }
 }
 
-/// The filter and search in database terms.
-async fn db_filter(
+/// The filter and search in database terms; an unknown key is `BAD_USER_INPUT`.
+pub async fn db_filter(
     ctx: &Context<'_>,
     filter: Option<NeedFilter>,
     search: Option<&str>,
