@@ -30,6 +30,7 @@ mod organisations_data;
 mod organisations_edit;
 mod pagination;
 mod permissions;
+mod persisted;
 mod rate_limit;
 mod reach;
 mod realtime;
