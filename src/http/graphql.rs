@@ -1,7 +1,7 @@
 //! The GraphQL endpoint `POST /graphql`: one JSON request per HTTP request (the WebSocket endpoint
-//! is in `websocket.rs`). `GET /graphql` with `query` or `extensions` in the URL runs a query
+//! is in `websocket.rs`). `GET /graphql` with `extensions.persistedQuery` in the URL runs a query
 //! the same way (never a mutation), so that an APQ client's request by hash can be cached by
-//! the browser or a proxy; without them a browser gets the playground.
+//! the browser or a proxy; a browser asking for HTML gets the playground.
 
 use std::{
     any::Any,
@@ -185,10 +185,11 @@ pub async fn execute(
     answer(&state, &extensions, &headers, value, false).await
 }
 
-/// `GET /graphql`: with `query` or `extensions` in the URL (each of `variables` and
-/// `extensions` as JSON text, as APQ clients send a query by hash), a query run as over POST;
-/// otherwise a browser (asking for HTML) gets the playground, and anything else a 405 that says
-/// how to send a request. Only queries run over GET: a link or an image cannot change anything.
+/// `GET /graphql`: a browser (asking for HTML) gets the playground; a request naming its document
+/// by hash (`extensions.persistedQuery`, with or without `query`; `variables` and `extensions` as
+/// JSON text), as APQ clients send a query to be cacheable, runs as over POST, if it is a query (a
+/// link or an image cannot change anything); anything else gets a 405 that says how to send a
+/// request.
 pub async fn get(
     State(state): State<AppState>,
     extensions: Extensions,
@@ -203,18 +204,8 @@ pub async fn get(
         return super::playground::page().await.into_response();
     }
     state.metrics.graphql_requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    if !parameters.contains_key("query") && !parameters.contains_key("extensions") {
-        return with_header(
-            reject(
-                StatusCode::METHOD_NOT_ALLOWED,
-                code::BAD_REQUEST,
-                "send GraphQL requests with POST /graphql, Content-Type: application/json and a body \
-                 {\"query\": ..., \"variables\": {...}}; subscriptions go over the WebSocket at /graphql/ws, \
-                 the playground is at /",
-            ),
-            header::ALLOW,
-            "POST",
-        );
+    if !parameters.contains_key("extensions") {
+        return post_only();
     }
     let mut value = json!({});
     for (name, parsed) in
@@ -247,6 +238,7 @@ async fn answer(
     read_only: bool,
 ) -> Response {
     let request = match serde_json::from_value::<async_graphql::Request>(value) {
+        Ok(request) if read_only && !Persisted::names_a_document(&request) => return post_only(),
         Ok(request) if !request.query.trim().is_empty() || Persisted::names_a_document(&request) => request,
         _ => {
             return reject(
@@ -326,6 +318,21 @@ async fn answer(
         None => {}
     }
     http
+}
+
+/// The answer to a GET that is not a query by hash: 405, and how to send a request.
+fn post_only() -> Response {
+    with_header(
+        reject(
+            StatusCode::METHOD_NOT_ALLOWED,
+            code::BAD_REQUEST,
+            "send GraphQL requests with POST /graphql, Content-Type: application/json and a body \
+             {\"query\": ..., \"variables\": {...}}; subscriptions go over the WebSocket at /graphql/ws, \
+             the playground is at /; GET runs only queries sent by hash (extensions.persistedQuery)",
+        ),
+        header::ALLOW,
+        "POST",
+    )
 }
 
 /// A document refused before it ran (`Persisted::resolve`). `PersistedQueryNotFound` is a step of

@@ -148,12 +148,17 @@ async fn get_runs_queries_by_hash_and_never_a_mutation(app: TestApp) {
     assert_eq!(status, 200, "{by_hash}");
     assert_eq!(by_hash["data"]["themes"]["nodes"].as_array().map(Vec::len), Some(2), "{by_hash}");
     let before = app.fingerprint().await;
-    let mutation = "mutation { createToken(input: { name: \"over GET\" }) { secret } }".to_owned();
-    let (status, refused) = get(&app, &[("query", mutation)]).await;
+    let mutation = "mutation { createToken(input: { name: \"over GET\" }) { secret } }";
+    let by_hash = persisted_query(mutation).to_string();
+    let (status, refused) = get(&app, &[("query", mutation.to_owned()), ("extensions", by_hash)]).await;
     assert_eq!((status, error_codes(&refused)), (405, vec!["METHOD_NOT_ALLOWED".to_owned()]), "{refused}");
     assert_eq!(app.fingerprint().await, before);
-    let (status, refused) = get(&app, &[("variables", "{".to_owned()), ("query", REGIONS.to_owned())]).await;
+    let by_hash = persisted_query(REGIONS).to_string();
+    let (status, refused) = get(&app, &[("variables", "{".to_owned()), ("extensions", by_hash)]).await;
     assert_eq!((status, error_codes(&refused)), (400, vec!["BAD_REQUEST".to_owned()]));
+    // A text without a hash is for POST, as before.
+    let (status, refused) = get(&app, &[("query", REGIONS.to_owned())]).await;
+    assert_eq!((status, error_codes(&refused)), (405, vec!["BAD_REQUEST".to_owned()]));
 }
 
 /// `--trusted-documents`: the public runs known documents only, by hash or identical text, over
