@@ -9,6 +9,10 @@
 //! 2. bundles its entry point with esbuild into `$OUT_DIR/<page>/<page>.js` and
 //!    `$OUT_DIR/<page>/<page>.css`, which the crate embeds with `include_bytes!`.
 //!
+//! 3. lists every `documents/**/*.graphql` (the known documents, see `graphql::persisted`) in
+//!    `$OUT_DIR/documents.rs`, which the crate includes: each file's path and its text, through
+//!    `include_str!`.
+//!
 //! It writes nothing outside the pages' `node_modules` and `$OUT_DIR`.
 //! Requires Node.js 18+ and npm on `PATH`.
 
@@ -70,7 +74,7 @@ fn run() -> Result<(), String> {
         install_dependencies(&folder, &lockfile)?;
         bundle(page, &folder, &out_dir.join(page.name))?;
     }
-    Ok(())
+    list_documents(&manifest_dir, &out_dir)
 }
 
 fn required_env(name: &str) -> Result<String, String> {
@@ -213,4 +217,40 @@ fn npm_program() -> &'static OsStr {
 
 fn node_program() -> &'static OsStr {
     OsStr::new(if cfg!(windows) { "node.exe" } else { "node" })
+}
+
+/// Writes `$OUT_DIR/documents.rs`: a slice of `(path, text)` for every `documents/**/*.graphql`,
+/// sorted by path, the text included with `include_str!` so that editing a document rebuilds.
+fn list_documents(manifest_dir: &Path, out_dir: &Path) -> Result<(), String> {
+    println!("cargo:rerun-if-changed=documents");
+    let root = manifest_dir.join("documents");
+    let mut files = Vec::new();
+    if root.is_dir() {
+        graphql_files(&root, &mut files)?;
+    }
+    files.sort();
+    let mut list = String::from("&[\n");
+    for file in &files {
+        let relative = file.strip_prefix(manifest_dir).map_err(|e| format!("{}: {e}", file.display()))?;
+        let path = relative.to_str().ok_or_else(|| format!("{} is not UTF-8", file.display()))?;
+        let absolute = file.to_str().ok_or_else(|| format!("{} is not UTF-8", file.display()))?;
+        list.push_str(&format!("    ({:?}, include_str!({absolute:?})),\n", path.replace('\\', "/")));
+    }
+    list.push_str("]\n");
+    let destination = out_dir.join("documents.rs");
+    fs::write(&destination, list).map_err(|e| format!("cannot write {}: {e}", destination.display()))
+}
+
+/// Every `*.graphql` file under `dir`, at any depth.
+fn graphql_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
+    let entries = fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    for entry in entries {
+        let path = entry.map_err(|e| format!("cannot read {}: {e}", dir.display()))?.path();
+        if path.is_dir() {
+            graphql_files(&path, files)?;
+        } else if path.extension() == Some(OsStr::new("graphql")) {
+            files.push(path);
+        }
+    }
+    Ok(())
 }

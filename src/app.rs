@@ -35,6 +35,22 @@ pub async fn prepare_database_with(url: &str, pool: &db::Pool) -> Result<Db, Sta
     Ok(db)
 }
 
+/// The known documents (bundled, and the operator's directory), checked, with the setting that
+/// restricts the public to them; `validate` them against the schema before serving.
+fn known_documents(
+    settings: &crate::config::DocumentSettings,
+) -> Result<crate::graphql::persisted::Persisted, StartupError> {
+    let known = crate::graphql::persisted::KnownDocuments::load(settings.documents_dir.as_deref())?;
+    tracing::debug!(documents = known.len(), trusted = settings.trusted_documents, "known documents");
+    if settings.trusted_documents {
+        tracing::info!(
+            documents = known.len(),
+            "trusted documents: callers without a token may run only the known documents"
+        );
+    }
+    Ok(crate::graphql::persisted::Persisted::new(known, settings.trusted_documents))
+}
+
 /// A hub bound to its port, ready to serve.
 pub struct Application {
     listener: TcpListener,
@@ -84,8 +100,18 @@ impl Application {
             key: notifier.key.clone(),
             base: notifier.links.base().to_owned(),
         };
-        let schema =
-            build_schema(db.clone(), authenticator.clone(), refusals.clone(), events, webhooks, exports);
+        let persisted = std::sync::Arc::new(known_documents(&settings.documents)?);
+        let schemas = build_schema(
+            db.clone(),
+            authenticator.clone(),
+            refusals.clone(),
+            events,
+            webhooks,
+            exports,
+            persisted.clone(),
+        );
+        // Every known document is validated before the first request: a bad one stops the start.
+        persisted.known().validate(&schemas.any).await?;
         let per_request = PerRequest::new(db.clone());
         let allowed_origins = std::sync::Arc::new(
             settings.allowed_origins.iter().map(|o| o.trim().trim_end_matches('/').to_lowercase()).collect(),
@@ -98,7 +124,9 @@ impl Application {
             tracing::info!("notification workers are off on this instance (--notify-workers false)");
         }
         let state = AppState {
-            schema,
+            schema: schemas.any,
+            known_schema: schemas.known,
+            persisted,
             db,
             per_request,
             authenticator,

@@ -23,6 +23,10 @@ pub enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL) and exit.
     Schema,
+    /// Print the known documents (the bundled `documents/` and `--documents-dir`) as a Markdown
+    /// table: path, operation, SHA-256 and cost at the variables' defaults; fails naming a
+    /// document that is not valid.
+    Documents,
     /// Manage API tokens from the server's command line (bootstrap the first coordinator).
     Token {
         #[command(subcommand)]
@@ -190,6 +194,24 @@ pub struct Settings {
     /// Notification e-mail: the SMTP server, the sender, the base of links in mails.
     #[command(flatten)]
     pub mail: MailSettings,
+    /// Known documents: the operator's own, and whether the public may run others.
+    #[command(flatten)]
+    pub documents: DocumentSettings,
+}
+
+/// The known documents (see `graphql::persisted`): the repository's `documents/` are compiled in;
+/// an operator adds theirs and may restrict the public to them.
+#[derive(Clone, Debug, Default, Args)]
+pub struct DocumentSettings {
+    /// A directory of the operator's own known documents (`*.graphql`, at any depth, one
+    /// operation each), read and validated at start-up beside the bundled ones: sendable by hash,
+    /// and run without parsing and validation.
+    #[arg(long, env = "HUB_DOCUMENTS_DIR", global = true)]
+    pub documents_dir: Option<std::path::PathBuf>,
+    /// Callers without a token may run known documents only (by hash or by identical text);
+    /// others get DOCUMENT_NOT_TRUSTED. Token holders are not restricted.
+    #[arg(long, env = "HUB_TRUSTED_DOCUMENTS", global = true)]
+    pub trusted_documents: bool,
 }
 
 /// How the hub sends e-mail. Without `--smtp-host` e-mail is off, and the hub says so once at

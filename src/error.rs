@@ -44,6 +44,20 @@ pub mod code {
     pub const EXPORT_LINK_INVALID: &str = "EXPORT_LINK_INVALID";
     /// An export link past its time (HTTP 410): ask the export field for a new one.
     pub const EXPORT_LINK_EXPIRED: &str = "EXPORT_LINK_EXPIRED";
+    /// A document named by its hash alone (`extensions.persistedQuery`) that this instance does
+    /// not know: send the text with the hash (the message is `PersistedQueryNotFound`, which
+    /// Apollo's and urql's clients look for). HTTP 200.
+    pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
+    /// The hash sent is not the SHA-256 of the text sent; nothing was run.
+    pub const PERSISTED_QUERY_HASH_MISMATCH: &str = "PERSISTED_QUERY_HASH_MISMATCH";
+    /// `extensions.persistedQuery.version` other than 1.
+    pub const PERSISTED_QUERY_VERSION_NOT_SUPPORTED: &str = "PERSISTED_QUERY_VERSION_NOT_SUPPORTED";
+    /// `--trusted-documents`: a caller without a token may run only the hub's known documents
+    /// (HTTP 403).
+    pub const DOCUMENT_NOT_TRUSTED: &str = "DOCUMENT_NOT_TRUSTED";
+    /// A mutation or subscription sent with `GET /graphql` (HTTP 405): send it with POST (or a
+    /// subscription over the WebSocket).
+    pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
 }
 
 /// What can go wrong while serving a request.

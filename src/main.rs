@@ -7,7 +7,10 @@ use knowledge_hub::{
     app::{Application, prepare_database, shutdown_signal},
     bootstrap,
     config::{Cli, Command, CreateToken, TokenCommand},
-    graphql::schema::sdl,
+    graphql::{
+        persisted::KnownDocuments,
+        schema::{bare_schema, sdl},
+    },
     telemetry,
 };
 
@@ -26,6 +29,7 @@ async fn main() -> ExitCode {
             print!("{}", sdl());
             Ok(())
         }
+        Command::Documents => documents(&cli).await,
         Command::Migrate => prepare_database(&cli.settings.database_url).await.map(|_| ()),
         Command::Serve => serve(&cli).await,
         Command::Token { command: TokenCommand::Create(args) } => token_create(&cli, &args).await,
@@ -48,6 +52,14 @@ async fn serve(cli: &Cli) -> Result<(), knowledge_hub::app::StartupError> {
     let addr = app.local_addr()?;
     tracing::info!("knowledge-hub listening on http://{addr}/ (GraphQL at /graphql, playground at /)");
     app.run_until(shutdown).await?;
+    Ok(())
+}
+
+/// Prints the known documents as a Markdown table (their costs need the schema, not a database).
+async fn documents(cli: &Cli) -> Result<(), knowledge_hub::app::StartupError> {
+    let known = KnownDocuments::load(cli.settings.documents.documents_dir.as_deref())?;
+    let costs = known.validate(&bare_schema()).await?;
+    print!("{}", known.table(&costs));
     Ok(())
 }
 

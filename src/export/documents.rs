@@ -181,7 +181,7 @@ mod prices {
     /// The API's estimate of a page of `kind` with `first` items (async-graphql adds it up at
     /// validation, which needs no database).
     async fn complexity(kind: Kind, first: usize) -> usize {
-        let schema = crate::graphql::schema::builder().extension(Analyzer).finish();
+        let schema = crate::graphql::schema::builder(Default::default(), false).extension(Analyzer).finish();
         let variables = json!({ "round": "x", "personal": true, "first": first });
         let response = schema
             .execute(Request::new(kind.shape().document).variables(Variables::from_json(variables)))
@@ -206,7 +206,7 @@ mod prices {
 
     #[tokio::test]
     async fn every_document_is_valid_for_the_schema() {
-        let schema = crate::graphql::schema::builder().finish();
+        let schema = crate::graphql::schema::builder(Default::default(), false).finish();
         let documents = [
             NEEDS,
             NEEDS_COUNT,

@@ -15,6 +15,7 @@ pub mod loaders;
 pub mod needs;
 pub mod node;
 pub mod organisations;
+pub mod persisted;
 pub mod reference;
 pub mod rounds;
 pub mod schema;

@@ -1,6 +1,6 @@
 //! Builds the schema (apart from the web layer) and exports its SDL.
 
-use async_graphql::{MergedObject, Request, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, Request, Schema, SchemaBuilder, ValidationMode};
 use std::sync::Arc;
 
 use crate::{
@@ -19,6 +19,7 @@ use crate::{
         organisations::{
             mutation::OrganisationsMutation, profile::InstitutionProfileMutation, query::OrganisationsQuery,
         },
+        persisted::Persisted,
         reference::query::ReferenceQuery,
         rounds::{mutation::RoundsMutation, query::RoundsQuery},
         subscriptions::Subscription,
@@ -65,15 +66,26 @@ pub struct OrganisationsAndNotifyMutation(
 
 pub type HubSchema = Schema<Query, Mutation, Subscription>;
 
-pub(crate) fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+pub(crate) fn builder(persisted: Arc<Persisted>, known_only: bool) -> SchemaBuilder<Query, Mutation, Subscription> {
     Schema::build(Query::default(), Mutation::default(), Subscription)
-        .extension(QueryLimits::default())
+        .extension(QueryLimits::new(persisted, known_only))
         .extension(crate::graphql::audit::AuditLog)
 }
 
-/// The schema with its database and token cache; per-request data is added by [`PerRequest`].
+/// The two schemas of an instance, one API: `any` runs any document through every check;
+/// `known` runs the known documents (`graphql::persisted`), validated at start-up, with
+/// async-graphql's `ValidationMode::Fast`, which skips the validation rules and only adds up the
+/// cost (for the variables sent). async-graphql sets the validation mode per schema, not per
+/// request, hence two; they share their data, and `QueryLimits` lets nothing else run on `known`.
+#[derive(Clone)]
+pub struct Schemas {
+    pub any: HubSchema,
+    pub known: HubSchema,
+}
+
+/// The schemas with their database and token cache; per-request data is added by [`PerRequest`].
 /// `webhooks` is the operator's setting the registration of webhook URLs applies; `exports` signs
-/// the export links.
+/// the export links; `persisted` the known documents and those learned from clients.
 pub fn build_schema(
     db: Db,
     authenticator: Authenticator,
@@ -81,8 +93,27 @@ pub fn build_schema(
     events: EventBus,
     webhooks: Guard,
     exports: ExportLinks,
-) -> HubSchema {
-    builder().data(db).data(authenticator).data(refusals).data(events).data(webhooks).data(exports).finish()
+    persisted: Arc<Persisted>,
+) -> Schemas {
+    let build = |known_only: bool| {
+        let builder = builder(persisted.clone(), known_only);
+        let builder = if known_only { builder.validation_mode(ValidationMode::Fast) } else { builder };
+        builder
+            .data(db.clone())
+            .data(authenticator.clone())
+            .data(refusals.clone())
+            .data(events.clone())
+            .data(webhooks)
+            .data(exports.clone())
+            .finish()
+    };
+    Schemas { any: build(false), known: build(true) }
+}
+
+/// The schema with no data and no known documents: for its SDL, and for checking documents
+/// (`limits::rehearse`) without a database.
+pub fn bare_schema() -> HubSchema {
+    builder(Arc::default(), false).finish()
 }
 
 /// Makes what each request (or WebSocket connection) gets of its own: a fresh batcher
@@ -114,5 +145,5 @@ impl PerRequest {
 
 /// The schema in SDL, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    builder().finish().sdl()
+    bare_schema().sdl()
 }

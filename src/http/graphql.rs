@@ -1,15 +1,18 @@
 //! The GraphQL endpoint `POST /graphql`: one JSON request per HTTP request (the WebSocket endpoint
-//! is in `websocket.rs`).
+//! is in `websocket.rs`). `GET /graphql` with `extensions.persistedQuery` in the URL runs a query
+//! the same way (never a mutation), so that an APQ client's request by hash can be cached by
+//! the browser or a proxy; a browser asking for HTML gets the playground.
 
 use std::{
     any::Any,
+    collections::HashMap,
     net::{IpAddr, SocketAddr},
 };
 
 use axum::{
     Json,
     body::Bytes,
-    extract::{ConnectInfo, State},
+    extract::{ConnectInfo, Query, State},
     http::{Extensions, HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -23,6 +26,8 @@ use crate::{
     graphql::{
         audit::{ClientAddress, RequestId},
         ids::NodeType,
+        limits::ReadOnly,
+        persisted::{Persisted, Refusal as PersistedRefusal},
     },
     rate_limit::{Caller, Exhausted, Payment, REFUSED_TOKEN_COST},
 };
@@ -177,8 +182,64 @@ pub async fn execute(
             "batched requests are not supported: send one operation per request",
         );
     }
+    answer(&state, &extensions, &headers, value, false).await
+}
+
+/// `GET /graphql`: a browser (asking for HTML) gets the playground; a request naming its document
+/// by hash (`extensions.persistedQuery`, with or without `query`; `variables` and `extensions` as
+/// JSON text), as APQ clients send a query to be cacheable, runs as over POST, if it is a query (a
+/// link or an image cannot change anything); anything else gets a 405 that says how to send a
+/// request.
+pub async fn get(
+    State(state): State<AppState>,
+    extensions: Extensions,
+    headers: HeaderMap,
+    Query(parameters): Query<HashMap<String, String>>,
+) -> Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.to_ascii_lowercase().contains("text/html"));
+    if wants_html {
+        return super::playground::page().await.into_response();
+    }
+    state.metrics.graphql_requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if !parameters.contains_key("extensions") {
+        return post_only();
+    }
+    let mut value = json!({});
+    for (name, parsed) in
+        [("query", false), ("operationName", false), ("variables", true), ("extensions", true)]
+    {
+        let Some(text) = parameters.get(name) else { continue };
+        value[name] = if parsed {
+            match serde_json::from_str(text) {
+                Ok(parsed) => parsed,
+                Err(_) => {
+                    let message = format!("the URL's {name} is not valid JSON");
+                    return reject(StatusCode::BAD_REQUEST, code::BAD_REQUEST, &message);
+                }
+            }
+        } else {
+            json!(text)
+        };
+    }
+    answer(&state, &extensions, &headers, value, true).await
+}
+
+/// Runs one GraphQL request (the JSON of a POST body, or built from a GET's URL: `read_only`):
+/// the token to a viewer, the document by hash or text (`graphql::persisted`), the caller's
+/// budget, the capped response.
+async fn answer(
+    state: &AppState,
+    extensions: &Extensions,
+    headers: &HeaderMap,
+    value: serde_json::Value,
+    read_only: bool,
+) -> Response {
     let request = match serde_json::from_value::<async_graphql::Request>(value) {
-        Ok(request) if !request.query.trim().is_empty() => request,
+        Ok(request) if read_only && !Persisted::names_a_document(&request) => return post_only(),
+        Ok(request) if !request.query.trim().is_empty() || Persisted::names_a_document(&request) => request,
         _ => {
             return reject(
                 StatusCode::BAD_REQUEST,
@@ -191,26 +252,34 @@ pub async fn execute(
     let authorization = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
         None => None,
         Some(Ok(value)) => Some(value),
-        Some(Err(_)) => return refused_token(&state, &headers, address, Refusal::malformed()).await,
+        Some(Err(_)) => return refused_token(state, headers, address, Refusal::malformed()).await,
     };
     let viewer = match state.authenticator.viewer(authorization).await {
         Ok(viewer) => viewer,
-        Err(Denied::Refused(refusal)) => return refused_token(&state, &headers, address, refusal).await,
+        Err(Denied::Refused(refusal)) => return refused_token(state, headers, address, refusal).await,
         Err(Denied::Failed(AppError::Unavailable(_))) => return unavailable(),
         Err(Denied::Failed(_)) => {
             return reject(StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL, "internal error");
         }
     };
+    let mut request = request;
+    if let Err(refusal) = state.persisted.resolve(&mut request, viewer.person_id().is_none()) {
+        return refused_document(refusal);
+    }
+    if read_only {
+        request = request.data(ReadOnly);
+    }
     let payment = Payment::of(&state.rate_limiter, &viewer, address);
     let (request, batcher) = state.per_request.prepare(request, viewer);
-    let mut request = request.data(request_id(&headers));
+    let mut request = request.data(request_id(headers));
     if let Some(address) = address {
         request = request.data(ClientAddress(address));
     }
     if let Some(payment) = &payment {
         request = request.data(payment.clone());
     }
-    let mut response = batcher.drive(state.schema.execute(request)).await;
+    let schema = state.schema_for(&request);
+    let mut response = batcher.drive(schema.execute(request)).await;
     let outcome = payment.and_then(|p| p.outcome());
     if let Some(Ok(spent)) = outcome {
         response.extensions.insert(
@@ -221,15 +290,22 @@ pub async fn execute(
             .unwrap_or_default(),
         );
     }
-    let unreachable = response.errors.iter().any(|e| {
-        e.extensions.as_ref().and_then(|x| x.get("code"))
-            == Some(&async_graphql::Value::from(code::DATABASE_UNAVAILABLE))
-    });
+    let has_code = |wanted: &str| {
+        response.errors.iter().any(|e| {
+            e.extensions.as_ref().and_then(|x| x.get("code")) == Some(&async_graphql::Value::from(wanted))
+        })
+    };
+    let unreachable = has_code(code::DATABASE_UNAVAILABLE);
+    let not_a_query = read_only && has_code(code::METHOD_NOT_ALLOWED);
     let mut http = capped_json(&response, state.max_response_bytes);
     if unreachable {
         // Nothing was changed; the same request may be sent again.
         *http.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
         http.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    }
+    if not_a_query {
+        *http.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+        http.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
     }
     match outcome {
         Some(Err(exhausted)) => return exhausted_response(http, exhausted),
@@ -242,6 +318,34 @@ pub async fn execute(
         None => {}
     }
     http
+}
+
+/// The answer to a GET that is not a query by hash: 405, and how to send a request.
+fn post_only() -> Response {
+    with_header(
+        reject(
+            StatusCode::METHOD_NOT_ALLOWED,
+            code::BAD_REQUEST,
+            "send GraphQL requests with POST /graphql, Content-Type: application/json and a body \
+             {\"query\": ..., \"variables\": {...}}; subscriptions go over the WebSocket at /graphql/ws, \
+             the playground is at /; GET runs only queries sent by hash (extensions.persistedQuery)",
+        ),
+        header::ALLOW,
+        "POST",
+    )
+}
+
+/// A document refused before it ran (`Persisted::resolve`). `PersistedQueryNotFound` is a step of
+/// the protocol, not a fault: 200, as Apollo Server answers it, and not to be cached (the client
+/// registers the document next, and a proxy must not keep answering "not found").
+fn refused_document(refusal: PersistedRefusal) -> Response {
+    let status = match refusal {
+        PersistedRefusal::NotFound => StatusCode::OK,
+        PersistedRefusal::NotTrusted => StatusCode::FORBIDDEN,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let response = reject(status, refusal.code(), refusal.message());
+    with_header(response, header::CACHE_CONTROL, "private, no-cache, must-revalidate")
 }
 
 /// A writer that refuses to grow past `limit` bytes: serialising into it stops there, so a
@@ -288,29 +392,6 @@ pub(super) fn capped(response: &async_graphql::Response, limit: usize) -> Vec<u8
         "extensions": response.extensions,
     });
     json.to_string().into_bytes()
-}
-
-/// `GET /graphql`: a browser (asking for HTML) gets the playground; anything else a 405 that says
-/// how to send a request.
-pub async fn get(headers: HeaderMap) -> Response {
-    let wants_html = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.to_ascii_lowercase().contains("text/html"));
-    if wants_html {
-        return super::playground::page().await.into_response();
-    }
-    with_header(
-        reject(
-            StatusCode::METHOD_NOT_ALLOWED,
-            code::BAD_REQUEST,
-            "send GraphQL requests with POST /graphql, Content-Type: application/json and a body \
-             {\"query\": ..., \"variables\": {...}}; subscriptions go over the WebSocket at /graphql/ws, \
-             the playground is at /",
-        ),
-        header::ALLOW,
-        "POST",
-    )
 }
 
 /// A panic in a handler becomes a 500 with the request's code and no stack trace; the panic

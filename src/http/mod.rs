@@ -46,6 +46,11 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Clone)]
 pub struct AppState {
     pub schema: HubSchema,
+    /// The schema that runs known documents without validating them again (see `Schemas`).
+    pub known_schema: HubSchema,
+    /// Known documents, those learned from clients, and whether the public is restricted to the
+    /// known (see `graphql::persisted`).
+    pub persisted: std::sync::Arc<crate::graphql::persisted::Persisted>,
     pub db: Db,
     pub per_request: PerRequest,
     pub authenticator: Authenticator,
@@ -67,6 +72,15 @@ pub struct AppState {
     pub max_response_bytes: usize,
     /// The signing key that unsubscribe links are checked with, and the mailer.
     pub notifier: crate::notify::Notifier,
+}
+
+impl AppState {
+    /// The schema to run `request` on: the one for known documents when `Persisted::resolve`
+    /// marked it as one.
+    pub fn schema_for(&self, request: &async_graphql::Request) -> &HubSchema {
+        let known = std::any::TypeId::of::<crate::graphql::persisted::KnownDocument>();
+        if request.data.contains_key(&known) { &self.known_schema } else { &self.schema }
+    }
 }
 
 /// Request ids: a per-process random prefix and a counter, unique across restarts and cheap.

@@ -91,6 +91,7 @@ impl TestApp {
             idle_timeout_secs: 60,
             max_connections: None,
             mail: Default::default(),
+            documents: Default::default(),
             webhooks_allow_private_addresses: false,
             notify_workers: true,
             notify_poll_ms: 200,

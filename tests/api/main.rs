@@ -33,6 +33,7 @@ mod organisations_data;
 mod organisations_edit;
 mod pagination;
 mod permissions;
+mod persisted;
 mod playground;
 mod rate_limit;
 mod reach;

@@ -16,8 +16,8 @@ use crate::{
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// A graphql-transport-ws client.
-struct Client {
+/// A graphql-transport-ws client (also used by `persisted`).
+pub(crate) struct Client {
     socket: Socket,
 }
 
@@ -41,18 +41,18 @@ impl Client {
         (client, answer)
     }
 
-    async fn connect(app: &TestApp, token: Option<&str>) -> Self {
+    pub(crate) async fn connect(app: &TestApp, token: Option<&str>) -> Self {
         let (client, answer) = Self::open(app, token).await;
         assert_eq!(answer["type"], "connection_ack", "{answer}");
         client
     }
 
-    async fn send(&mut self, message: Value) {
+    pub(crate) async fn send(&mut self, message: Value) {
         self.socket.send(Message::text(message.to_string())).await.expect("sent");
     }
 
     /// The next protocol message (answering pings); a close frame comes back as `{"type":"close"}`.
-    async fn receive(&mut self) -> Value {
+    pub(crate) async fn receive(&mut self) -> Value {
         loop {
             let message = tokio::time::timeout(PATIENCE, self.socket.next())
                 .await
@@ -84,13 +84,13 @@ impl Client {
     }
 
     /// Returns once the server has handled every message sent before: it answers in order.
-    async fn settle(&mut self) {
+    pub(crate) async fn settle(&mut self) {
         self.send(json!({ "type": "ping" })).await;
         assert_eq!(self.receive().await, json!({ "type": "pong" }));
     }
 
     /// The data of the next `next` message.
-    async fn next_data(&mut self) -> Value {
+    pub(crate) async fn next_data(&mut self) -> Value {
         let message = self.receive().await;
         assert_eq!(message["type"], "next", "{message}");
         message["payload"]["data"].clone()

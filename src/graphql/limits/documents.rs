@@ -31,9 +31,9 @@ struct Kept {
 
 /// A document that passed the checks, with what the per-request checks still need (its
 /// introspection fields).
-pub(super) struct Checked {
-    pub(super) document: ExecutableDocument,
-    pub(super) introspection: usize,
+pub(crate) struct Checked {
+    pub(crate) document: ExecutableDocument,
+    pub(crate) introspection: usize,
 }
 
 impl Documents {

@@ -86,6 +86,15 @@ impl Member {
     fn complete(&mut self) {
         self.send(format!(r#"{{"type":"complete","id":{}}}"#, self.id));
     }
+
+    /// Answers an operation refused before it ran (a document not found or not trusted) as an
+    /// execution's errors are answered: `next` with the errors, then `complete`.
+    pub fn refuse(mut self, error: async_graphql::ServerError) {
+        let response = async_graphql::Response::from_errors(vec![error]);
+        let payload = serde_json::to_string(&response).unwrap_or_else(|_| r#"{"errors":[]}"#.to_owned());
+        self.next(&payload);
+        self.complete();
+    }
 }
 
 /// What makes two subscriptions receive the same messages.
@@ -222,7 +231,7 @@ impl Fanout {
             request = request.data(payment);
         }
         let request = request.data(OnLag(Arc::new(move || lagging.lagged.store(true, Ordering::Relaxed))));
-        let responses = asker.state.schema.execute_stream(request);
+        let responses = asker.state.schema_for(&request).execute_stream(request);
         let ending = Ending { fanout: self.clone(), execution: execution.clone() };
         // The execution runs inside its batcher: what one event's fields load is read together.
         let task = tokio::spawn(batcher.drive(deliver(responses, ending, asker.state.max_response_bytes)));

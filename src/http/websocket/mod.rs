@@ -357,10 +357,20 @@ impl Session<'_> {
         }
     }
 
-    fn subscribe(&mut self, id: String, request: async_graphql::Request) -> Result<(), Close> {
+    fn subscribe(&mut self, id: String, mut request: async_graphql::Request) -> Result<(), Close> {
         let Some(credentials) = &self.credentials else {
             return Err(UNAUTHORIZED);
         };
+        // A document named by hash, or refused as not trusted, is settled before it may share an
+        // execution: equal texts share, however they were sent.
+        let public = credentials.viewer.person_id().is_none();
+        if let Err(refusal) = self.state.persisted.resolve(&mut request, public) {
+            if self.subscriptions.get(&id).is_some_and(Subscription::is_active) {
+                return Err(DUPLICATE_ID);
+            }
+            Member::new(&id, self.outbox.clone(), self.stop.clone()).refuse(refusal.error());
+            return Ok(());
+        }
         // Completed subscriptions (a query's single answer, a stream that ended) are forgotten.
         self.subscriptions.retain(|_, subscription| subscription.is_active());
         if self.subscriptions.contains_key(&id) {
