@@ -23,6 +23,7 @@ import roundRanking from '../../documents/playground/04-round-ranking.graphql';
 import openCommissions from '../../documents/playground/05-open-commissions.graphql';
 import myOrganisationsNeeds from '../../documents/playground/06-my-organisations-needs.graphql';
 import auditLog from '../../documents/playground/07-audit-log.graphql';
+import exportNeeds from '../../documents/playground/08-export-needs.graphql';
 
 const config = Object.assign(
   { endpoint: '/graphql', subscriptionEndpoint: '/graphql/ws', schemaUrl: '/schema.graphql' },
@@ -132,6 +133,7 @@ const READY_MADE = [
   openCommissions,
   myOrganisationsNeeds,
   auditLog,
+  exportNeeds,
 ].map(readyMade);
 
 // The headers (the token) are kept in this browser across reloads: GraphiQL keeps each tab's

@@ -66,7 +66,10 @@ pub struct OrganisationsAndNotifyMutation(
 
 pub type HubSchema = Schema<Query, Mutation, Subscription>;
 
-pub(crate) fn builder(persisted: Arc<Persisted>, known_only: bool) -> SchemaBuilder<Query, Mutation, Subscription> {
+pub(crate) fn builder(
+    persisted: Arc<Persisted>,
+    known_only: bool,
+) -> SchemaBuilder<Query, Mutation, Subscription> {
     Schema::build(Query::default(), Mutation::default(), Subscription)
         .extension(QueryLimits::new(persisted, known_only))
         .extension(crate::graphql::audit::AuditLog)

@@ -372,3 +372,41 @@ async fn the_readme_lists_each_dashboard_document_with_what_it_costs(app: TestAp
     }
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
+
+/// *Download the needs* fetches a `needsExport` link for the dashboard's filter and search and
+/// follows it: the file (CSV, or XLSX with the second button) holds the needs `needStats` counts
+/// for that filter, one row each, headed in the dashboard's language.
+#[both_databases]
+async fn the_dashboard_downloads_the_needs_of_its_filter_as_csv_and_xlsx(app: TestApp) {
+    seed(&app).await;
+    let browser = Browser::start().await;
+    browser.open(&app.url("/dashboard?partnership=rso-vest")).await;
+    ready(&browser).await;
+    let stats = app.query_with(STATS, json!({ "filter": { "partnership": "rso-vest" } })).await;
+    let total = stats["data"]["needStats"]["total"].as_u64().expect("a total") as usize;
+    assert!(total > 0 && total < 6, "the filter narrows: {stats}");
+
+    for (nth, (button, format)) in [("export", "csv"), ("export-xlsx", "xlsx")].into_iter().enumerate() {
+        browser.eval(&format!("document.getElementById({button:?}).click()")).await;
+        let wait = std::time::Instant::now();
+        let link = loop {
+            let found = browser.requests().into_iter().filter(|url| url.contains("/export/")).nth(nth);
+            if let Some(link) = found {
+                break link;
+            }
+            assert!(wait.elapsed() < PATIENCE, "no export link was followed: {:?}", browser.requests());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let file = crate::exports::download(&app, &link).await;
+        assert_eq!(file.status, 200, "{link}");
+        assert!(file.disposition.contains(&format!(".{format}")), "{}", file.disposition);
+        let rows = if format == "csv" {
+            crate::exports::csv_rows(&file.body)
+        } else {
+            crate::exports::xlsx_rows(&file.body)
+        };
+        assert_eq!(rows.len(), total + 1, "a heading and a row per need: {rows:?}");
+        assert!(rows[0].iter().any(|heading| heading == "Tittel"), "headed in bokmål: {:?}", rows[0]);
+    }
+    assert!(browser.problems().is_empty(), "{:?}", browser.problems());
+}

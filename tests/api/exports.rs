@@ -68,15 +68,15 @@ fn one_row_per(nodes: &[Value], field: &str) -> Vec<Value> {
 }
 
 /// A downloaded file: status, headers and body.
-struct Download {
-    status: u16,
-    content_type: String,
-    disposition: String,
-    retry_after: Option<String>,
-    body: Vec<u8>,
+pub(crate) struct Download {
+    pub(crate) status: u16,
+    pub(crate) content_type: String,
+    pub(crate) disposition: String,
+    pub(crate) retry_after: Option<String>,
+    pub(crate) body: Vec<u8>,
 }
 
-async fn download(app: &TestApp, url: &str) -> Download {
+pub(crate) async fn download(app: &TestApp, url: &str) -> Download {
     let response = app.client.get(url).send().await.expect("the request is sent");
     let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let (content_type, disposition, retry_after) = (
@@ -94,7 +94,7 @@ async fn download(app: &TestApp, url: &str) -> Download {
 }
 
 /// The rows of a CSV file (headings first), after its byte order mark.
-fn csv_rows(body: &[u8]) -> Vec<Vec<String>> {
+pub(crate) fn csv_rows(body: &[u8]) -> Vec<Vec<String>> {
     let text = body.strip_prefix("\u{feff}".as_bytes()).expect("a byte order mark");
     csv::ReaderBuilder::new()
         .has_headers(false)
@@ -105,7 +105,7 @@ fn csv_rows(body: &[u8]) -> Vec<Vec<String>> {
 }
 
 /// The rows of an XLSX file's sheet (headings first), as text.
-fn xlsx_rows(body: &[u8]) -> Vec<Vec<String>> {
+pub(crate) fn xlsx_rows(body: &[u8]) -> Vec<Vec<String>> {
     let mut workbook: Xlsx<_> = open_workbook_from_rs(Cursor::new(body.to_vec())).expect("a workbook");
     let sheet = workbook.worksheet_range_at(0).expect("a sheet").expect("readable");
     sheet

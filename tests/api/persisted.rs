@@ -267,3 +267,21 @@ async fn an_operators_documents_are_known_and_a_bad_one_is_named() {
         format!("{}{}", String::from_utf8_lossy(&output.stderr), String::from_utf8_lossy(&output.stdout));
     assert!(said.contains("broken.graphql"), "{said}");
 }
+
+/// The README's table of known documents is what `knowledge-hub documents` prints: their hashes
+/// and costs as this build knows them.
+#[test]
+fn the_readme_lists_the_known_documents_as_the_documents_command_prints_them() {
+    let output = std::process::Command::new(crate::cli::BIN).arg("documents").output().expect("runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let table = String::from_utf8_lossy(&output.stdout);
+    let readme = include_str!("../../README.md");
+    let marker = "<!-- `knowledge-hub documents` -->\n";
+    let start = readme.find(marker).expect("README.md marks the table") + marker.len();
+    let listed: String = readme[start..]
+        .lines()
+        .take_while(|line| line.starts_with('|'))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert_eq!(listed, table, "run `knowledge-hub documents` and put its table in README.md");
+}

@@ -54,8 +54,8 @@ async fn every_ready_made_operation_runs_for_a_coordinator_without_errors(app: T
 
     let documents = ready_made();
     assert!(
-        documents.len() >= 6,
-        "the daily work: welcome, review, rounds, ranking, commissions, needs, audit"
+        documents.len() >= 8,
+        "the daily work: welcome, review, rounds, ranking, commissions, needs, audit, export"
     );
     for (name, text) in documents {
         let mut variables = example_variables(&text).unwrap_or_else(|| json!({}));
@@ -73,6 +73,21 @@ async fn every_ready_made_operation_runs_for_a_coordinator_without_errors(app: T
         }
         if name.contains("round-ranking") {
             assert_eq!(body["data"]["round"]["ranking"]["totalCount"], 1, "{body}");
+        }
+        if name.contains("export") {
+            // One step to a file: the link opens as the workbook of the needs the filter lists.
+            let url = body["data"]["needsExport"]["url"].as_str().expect("a link");
+            let file = crate::exports::download(&app, url).await;
+            assert_eq!(file.status, 200, "{url}");
+            let listed = app
+                .data_as(
+                    &cast.coordinator,
+                    "{ needs(filter: { status: [SUBMITTED, ACCEPTED] }) { totalCount } }",
+                    json!({}),
+                )
+                .await;
+            let rows = crate::exports::xlsx_rows(&file.body);
+            assert_eq!(Some(rows.len() as u64 - 1), listed["needs"]["totalCount"].as_u64(), "{rows:?}");
         }
         // Each explains itself in a comment before the operation.
         assert!(text.lines().take_while(|l| l.starts_with('#')).count() >= 2, "{name} is explained");
