@@ -323,11 +323,11 @@ async fn run_reads(
     Ok(())
 }
 
-/// X1 on a hub of its own (so its memory is the export's, not the reads'). An XLSX file's first
-/// byte comes when it is zipped, after its last row, so the connection's idle timeout is lifted
-/// for a slow (debug) build to finish a large one.
+/// X1 on a hub of its own (so its memory is the export's, not the reads'), with the default
+/// settings: an XLSX file's first byte comes when it is zipped, after its last row, and the
+/// connection waits for it (`serve::Busy`).
 async fn run_exports(database_url: &str, o: &RunOptions, results: &mut Results) -> Result<(), String> {
-    let hub = process::start_hub_with(&o.hub, database_url, &["--idle-timeout-secs", "3600"])?;
+    let hub = process::start_hub(&o.hub, database_url)?;
     let client = reqwest::Client::new();
     eprint!("{}", exports::X1_HEADER);
     for row in exports::x1(&client, &hub).await {

@@ -20,6 +20,7 @@ use serde_json::json;
 use super::{
     AppState,
     graphql::{exhausted_response, reject, request_id, unauthenticated, unavailable},
+    serve::Busy,
 };
 use crate::{
     auth::{Viewer, authenticator::Denied},
@@ -44,6 +45,10 @@ pub async fn download(
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Response {
+    // Until the file's first byte (counting its items, and an XLSX file's first byte comes when
+    // it is whole), the hub is the slow one: the connection's idle timeout waits; from then on it
+    // runs again, for a client that stops reading.
+    let preparing = extensions.get::<Busy>().map(Busy::hold);
     let link = match Link::verify(&token, &state.notifier.key, Utc::now()) {
         Ok(link) => link,
         Err(Refused::Invalid) => {
@@ -130,8 +135,10 @@ pub async fn download(
             }
         }
     });
-    let body = futures_util::stream::unfold(chunks_out, |mut chunks| async move {
-        chunks.recv().await.map(|chunk| (chunk, chunks))
+    let body = futures_util::stream::unfold((chunks_out, preparing), |(mut chunks, preparing)| async move {
+        let chunk = chunks.recv().await;
+        drop(preparing);
+        chunk.map(|chunk| (chunk, (chunks, None)))
     });
     let mut response = Body::from_stream(body).into_response();
     let headers = response.headers_mut();

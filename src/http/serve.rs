@@ -9,7 +9,9 @@
 //!   A kept-alive connection that sends no new request is closed at the same moment.
 //! - **Idle timeout.** A connection on which no byte is read or written for `idle_timeout` is
 //!   closed, whatever it is doing: a client that stopped reading its response or sending its
-//!   body, a WebSocket whose peer sends nothing (not even the pong to the hub's pings).
+//!   body, a WebSocket whose peer sends nothing (not even the pong to the hub's pings). While a
+//!   handler holds the connection's [`Busy`] (an export writing a file whose first byte comes only
+//!   when it is whole), the hub is the one being slow, and the connection is not idle.
 //! - **Connection cap.** At most `max_connections` connections are open at once, WebSockets
 //!   included (the permit travels with the socket through the upgrade). When the cap is reached
 //!   the hub stops accepting: new connections wait in the kernel's listen queue, holding none of
@@ -103,10 +105,12 @@ pub async fn serve(
         if let Err(err) = tcp.set_nodelay(true) {
             tracing::debug!(error = %err, "TCP_NODELAY could not be set");
         }
-        let io = TokioIo::new(Guarded::new(tcp, permit, limits.idle_timeout));
+        let busy = Busy::default();
+        let io = TokioIo::new(Guarded::new(tcp, permit, limits.idle_timeout, busy.clone()));
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(remote));
+            request.extensions_mut().insert(busy.clone());
             router.clone().oneshot(request.map(axum::body::Body::new))
         });
         let (http1, mut stopping) = (http1.clone(), stopping.clone());
@@ -151,12 +155,41 @@ async fn accept_failed(err: io::Error) {
     tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
+/// A connection's mark that the hub, not the client, is taking its time: while a hold of it
+/// lives, the idle timeout does not run (a request's extension, for handlers that prepare a
+/// response for long before its first byte; hold it only until that byte, so that a client that
+/// stops reading is still cut).
+#[derive(Clone, Default)]
+pub struct Busy(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Busy {
+    pub fn hold(&self) -> BusyHold {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        BusyHold(self.0.clone())
+    }
+
+    fn is_held(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed) > 0
+    }
+}
+
+/// A hold of [`Busy`], released when dropped.
+pub struct BusyHold(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for BusyHold {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// A client connection with its place under the cap and its idle deadline. The permit is
 /// released when the socket closes, after an upgrade too.
 struct Guarded {
     tcp: TcpStream,
     _permit: OwnedSemaphorePermit,
     idle_timeout: Duration,
+    /// Held by a handler that is preparing its response: the connection is not idle meanwhile.
+    busy: Busy,
     /// When a byte was last read or written.
     last_progress: Instant,
     /// Fires at the earliest moment the connection can have been idle for too long; moved on
@@ -166,9 +199,9 @@ struct Guarded {
 }
 
 impl Guarded {
-    fn new(tcp: TcpStream, permit: OwnedSemaphorePermit, idle_timeout: Duration) -> Self {
+    fn new(tcp: TcpStream, permit: OwnedSemaphorePermit, idle_timeout: Duration, busy: Busy) -> Self {
         let deadline = Box::pin(tokio::time::sleep(idle_timeout));
-        Self { tcp, _permit: permit, idle_timeout, last_progress: Instant::now(), deadline }
+        Self { tcp, _permit: permit, idle_timeout, busy, last_progress: Instant::now(), deadline }
     }
 
     /// The socket's answer, with the idle deadline kept: progress counts, and a socket that is
@@ -189,6 +222,9 @@ impl Guarded {
     /// moment and is polled again, so the task wakes then.
     fn idle_for_too_long(&mut self, cx: &mut Context<'_>) -> bool {
         while self.deadline.as_mut().poll(cx).is_ready() {
+            if self.busy.is_held() {
+                self.last_progress = Instant::now();
+            }
             let due = self.last_progress + self.idle_timeout;
             if due <= Instant::now() {
                 return true;
@@ -242,5 +278,55 @@ impl AsyncWrite for Guarded {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.tcp).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::{Extension, routing::get};
+
+    use super::*;
+
+    /// A handler that takes its time before the first byte of its answer, holding the
+    /// connection's `Busy` or not.
+    async fn slow(busy: Option<Extension<Busy>>) -> &'static str {
+        let _hold = busy.map(|Extension(busy)| busy.hold());
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        "done"
+    }
+
+    async fn held(Extension(busy): Extension<Busy>) -> &'static str {
+        slow(Some(Extension(busy))).await
+    }
+
+    async fn not_held() -> &'static str {
+        slow(None).await
+    }
+
+    /// The idle timeout cuts a connection on which nothing moves for its length, unless the hub
+    /// holds it busy (an export preparing its file): then the answer comes, however late.
+    #[tokio::test]
+    async fn a_connection_is_not_idle_while_the_hub_holds_it_busy() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
+        let address = listener.local_addr().expect("an address");
+        let router = Router::new().route("/held", get(held)).route("/not-held", get(not_held));
+        let limits = ConnectionLimits {
+            header_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_millis(400),
+            max_connections: 8,
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(listener, router, limits, async {
+            let _ = stopped.await;
+        }));
+        let client = reqwest::Client::new();
+
+        let answer = client.get(format!("http://{address}/held")).send().await.expect("an answer");
+        assert_eq!(answer.text().await.expect("a body"), "done");
+        let cut = client.get(format!("http://{address}/not-held")).send().await;
+        assert!(cut.is_err(), "without a hold the idle timeout cuts the connection: {cut:?}");
+
+        let _ = stop.send(());
+        server.await.expect("the server stops");
     }
 }
