@@ -14,7 +14,7 @@ use crate::{
     error::{AppError, Result},
     export::{Format, Kind, LIFETIME, Link},
     graphql::{
-        commissions::query::CommissionFilter,
+        commissions::query::{CommissionFilter, db_filter as commissions_filter},
         context::ContextExt,
         ids::{GlobalId, NodeType},
         needs::query::{NeedFilter, NeedOrder, db_filter},
@@ -135,6 +135,8 @@ impl ExportQuery {
         #[graphql(default)] format: Format,
         #[graphql(default_with = "Language::Nb")] language: Language,
     ) -> Result<ExportLink> {
+        // An unknown key in the filter is refused now, not when the link is used.
+        commissions_filter(ctx, filter.clone()).await?;
         let arguments = json!({ "filter": variable(filter) });
         Ok(ExportLinks::link(ctx, Kind::Commissions, arguments, format, language)?)
     }

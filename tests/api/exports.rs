@@ -494,3 +494,27 @@ async fn a_file_of_several_pages_holds_every_need_once_in_the_order_asked_for(ap
         assert_eq!(column(&rows, "ID"), Some(expected), "{args}");
     }
 }
+
+/// A filter naming something that does not exist is refused when the link is asked for, as the
+/// field it mirrors refuses it, not later when the file is opened.
+#[both_databases]
+async fn an_unknown_key_in_a_filter_is_refused_when_the_link_is_asked_for(app: TestApp) {
+    let c = cast(&app).await;
+    let unknown_theme = "VGhlbWU6OTk5OTk="; // Theme:99999
+    for (field, export) in [
+        (
+            format!("{{ commissions(filter: {{ theme: \"{unknown_theme}\" }}) {{ totalCount }} }}"),
+            format!("{{ commissionsExport(filter: {{ theme: \"{unknown_theme}\" }}) {{ url }} }}"),
+        ),
+        (
+            format!("{{ needs(filter: {{ theme: [\"{unknown_theme}\"] }}) {{ totalCount }} }}"),
+            format!("{{ needsExport(filter: {{ theme: [\"{unknown_theme}\"] }}) {{ url }} }}"),
+        ),
+    ] {
+        let listed = app.query_as(&c.coordinator, &field, json!({})).await.1;
+        let exported = app.query_as(&c.coordinator, &export, json!({})).await.1;
+        assert!(!error_codes(&listed).is_empty(), "{listed}");
+        assert_eq!(error_codes(&exported), error_codes(&listed), "{exported}");
+        assert!(exported["data"].is_null(), "no link: {exported}");
+    }
+}

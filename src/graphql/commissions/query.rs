@@ -25,7 +25,7 @@ pub struct CommissionsQuery;
 /// Which commissions to list. A region, cluster, municipality, institution, theme or product type
 /// is named by its id or its key (`rso-vest`, `sor-rogaland`, `uib`, `public-health`, a
 /// municipality's number `4601`).
-#[derive(InputObject, Default)]
+#[derive(InputObject, Default, Clone)]
 pub struct CommissionFilter {
     pub status: Option<Vec<CommissionStatus>>,
     /// Awarded to this institution.
@@ -33,6 +33,19 @@ pub struct CommissionFilter {
     pub product_type: Option<ID>,
     /// Answering a need with this theme.
     pub theme: Option<ID>,
+}
+
+/// The database's filter for `filter` as the caller asks it: their scope, and the keys it names
+/// (an unknown one is `NOT_FOUND`).
+pub(crate) async fn db_filter(ctx: &Context<'_>, filter: Option<CommissionFilter>) -> Result<Filter> {
+    let filter = filter.unwrap_or_default();
+    Ok(Filter {
+        scope: ctx.viewer()?.commission_scope(),
+        statuses: filter.status.unwrap_or_default(),
+        institution_id: keys::optional(ctx, filter.institution.as_ref(), NodeType::Institution).await?,
+        product_type_id: keys::optional(ctx, filter.product_type.as_ref(), NodeType::ProductType).await?,
+        theme_id: keys::optional(ctx, filter.theme.as_ref(), NodeType::Theme).await?,
+    })
 }
 
 /// Newest first: the cursor key is the negated id, so that it grows along the order.
@@ -110,15 +123,7 @@ impl CommissionsQuery {
         before: Option<String>,
     ) -> Result<CommissionPage> {
         let args = PageArgs::parse(first, after, last, before)?;
-        let filter = filter.unwrap_or_default();
-        let filter = Filter {
-            scope: ctx.viewer()?.commission_scope(),
-            statuses: filter.status.unwrap_or_default(),
-            institution_id: keys::optional(ctx, filter.institution.as_ref(), NodeType::Institution).await?,
-            product_type_id: keys::optional(ctx, filter.product_type.as_ref(), NodeType::ProductType).await?,
-            theme_id: keys::optional(ctx, filter.theme.as_ref(), NodeType::Theme).await?,
-        };
-        newest_first_in_sql(ctx, filter, args).await
+        newest_first_in_sql(ctx, db_filter(ctx, filter).await?, args).await
     }
 
     /// Published knowledge summaries, newest first; `search` matches words of the title and abstract.
