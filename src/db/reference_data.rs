@@ -80,8 +80,14 @@ fn rows(csv: &str) -> usize {
     csv.lines().filter(|line| !line.trim().is_empty()).count().saturating_sub(1)
 }
 
-/// See [`Bundled`].
+/// See [`Bundled`]. Counted once per process: the prices of lists are worked out from it while
+/// every request is validated.
 pub fn bundled() -> Bundled {
+    static BUNDLED: std::sync::LazyLock<Bundled> = std::sync::LazyLock::new(count_bundled);
+    *BUNDLED
+}
+
+fn count_bundled() -> Bundled {
     let (regions, counties, clusters, municipalities, institutions, districts) = (
         rows(REGIONS),
         rows(COUNTIES),
