@@ -4,8 +4,7 @@
 //! `http/export.rs`), so no page carries a payment. A page becomes rows and goes to the writer
 //! before the next is read: memory holds a page, not the export.
 
-use async_graphql::{Request, Variables};
-use entity::enums::Language;
+use async_graphql::{InputType, Request, Variables};
 use serde_json::{Value, json};
 use tokio::sync::mpsc::Sender;
 
@@ -145,12 +144,8 @@ fn variables(link: &Link, personal: bool, size: usize, after: Option<&str>) -> V
         Value::Object(fields) => fields.clone(),
         _ => serde_json::Map::new(),
     };
-    let language = match link.language {
-        Language::Nb => "NB",
-        Language::Nn => "NN",
-        Language::En => "EN",
-    };
-    variables.insert("language".into(), language.into());
+    // The language as the schema names it (`NB`), like any input.
+    variables.insert("language".into(), link.language.to_value().into_json().unwrap_or(Value::Null));
     if link.kind == Kind::Needs {
         variables.insert("personal".into(), personal.into());
     }

@@ -6,6 +6,7 @@ pub mod commissions;
 pub mod connection;
 pub mod context;
 pub mod export;
+pub(crate) mod fifo;
 pub mod idempotency;
 pub mod identity;
 pub mod ids;

@@ -19,7 +19,7 @@ use serde_json::json;
 
 use super::{
     AppState,
-    graphql::{exhausted_response, reject, request_id, unauthenticated, unavailable},
+    graphql::{exhausted_response, reject, request_id, spent_headers, unauthenticated, unavailable},
     serve::Busy,
 };
 use crate::{
@@ -31,7 +31,7 @@ use crate::{
         file::{self, Batch},
         pages::{ReadError, Reader},
     },
-    rate_limit::{self, Caller},
+    rate_limit::{self, Payment},
 };
 
 /// Batches of rows waiting for the writer, and chunks of the file waiting for the client: small,
@@ -77,11 +77,8 @@ pub async fn download(
     // Priced as reading the same items through the API would be, paid before anything is sent.
     let price = rate_limit::cost(items.saturating_mul(link.kind.shape().item_cost));
     let address = extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
-    let caller = match viewer.identity() {
-        Some(identity) => Some(Caller::Person(identity.person_id)),
-        None => address.map(Caller::Address),
-    };
-    let spent = match caller.map(|caller| state.rate_limiter.spend(caller, price)) {
+    let payment = Payment::of(&state.rate_limiter, &viewer, address);
+    let spent = match payment.map(|payment| payment.pay(price)) {
         Some(Err(exhausted)) => {
             let message = format!(
                 "the rate limit of {} points per hour cannot pay for this export of {items} items ({price} points); retry in {} s",
@@ -149,9 +146,7 @@ pub async fn download(
     // A file made for one caller's rights is not for a shared cache.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
     if let Some(spent) = spent {
-        headers.insert("x-ratelimit-limit", spent.limit.into());
-        headers.insert("x-ratelimit-remaining", spent.remaining.into());
-        headers.insert("x-ratelimit-cost", spent.cost.into());
+        spent_headers(&mut response, spent);
     }
     response
 }

@@ -29,7 +29,7 @@ use crate::{
         limits::ReadOnly,
         persisted::{Persisted, Refusal as PersistedRefusal},
     },
-    rate_limit::{Caller, Exhausted, Payment, REFUSED_TOKEN_COST},
+    rate_limit::{Caller, Exhausted, Payment, REFUSED_TOKEN_COST, Spent},
 };
 
 /// A token was sent but is not valid: never silently treated as the public.
@@ -125,6 +125,14 @@ pub(super) fn exhausted_response(mut response: Response, exhausted: Exhausted) -
     headers.insert("x-ratelimit-limit", exhausted.limit.into());
     headers.insert("x-ratelimit-remaining", 0u32.into());
     response
+}
+
+/// What a request paid and what is left, in its response's `x-ratelimit-*` headers.
+pub(super) fn spent_headers(response: &mut Response, spent: Spent) {
+    let headers = response.headers_mut();
+    headers.insert("x-ratelimit-limit", spent.limit.into());
+    headers.insert("x-ratelimit-remaining", spent.remaining.into());
+    headers.insert("x-ratelimit-cost", spent.cost.into());
 }
 
 /// The database cannot be reached to check the token: 503, retry shortly.
@@ -309,12 +317,7 @@ async fn answer(
     }
     match outcome {
         Some(Err(exhausted)) => return exhausted_response(http, exhausted),
-        Some(Ok(spent)) => {
-            let headers = http.headers_mut();
-            headers.insert("x-ratelimit-limit", spent.limit.into());
-            headers.insert("x-ratelimit-remaining", spent.remaining.into());
-            headers.insert("x-ratelimit-cost", spent.cost.into());
-        }
+        Some(Ok(spent)) => spent_headers(&mut http, spent),
         None => {}
     }
     http

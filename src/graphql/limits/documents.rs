@@ -5,28 +5,25 @@
 //! request: a document seen before is cloned instead of parsed again. Bounded in number and
 //! size; the oldest goes first.
 
-use std::{
-    collections::{HashMap, VecDeque},
-    sync::{Arc, Mutex},
-};
+use std::sync::Arc;
 
 use async_graphql::parser::types::ExecutableDocument;
+
+use crate::graphql::fifo::Fifo;
 
 /// How many documents are kept, and the longest one kept.
 const KEPT_DOCUMENTS: usize = 256;
 const KEPT_DOCUMENT_BYTES: usize = 16 * 1024;
 
-/// The documents one schema has kept (shared by the per-request copies of its extension).
-#[derive(Default)]
+/// The documents one schema has kept by text (shared by the per-request copies of its extension).
 pub(super) struct Documents {
-    kept: Mutex<Kept>,
+    kept: Fifo<Arc<Checked>>,
 }
 
-/// The documents by text, and their texts oldest first.
-#[derive(Default)]
-struct Kept {
-    by_text: HashMap<Arc<str>, Arc<Checked>>,
-    order: VecDeque<Arc<str>>,
+impl Default for Documents {
+    fn default() -> Self {
+        Self { kept: Fifo::new(KEPT_DOCUMENTS, usize::MAX) }
+    }
 }
 
 /// A document that passed the checks, with what the per-request checks still need (its
@@ -38,8 +35,7 @@ pub(crate) struct Checked {
 
 impl Documents {
     pub(super) fn get(&self, query: &str) -> Option<Arc<Checked>> {
-        let kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        kept.by_text.get(query).cloned()
+        self.kept.get(query)
     }
 
     /// Keeps a copy of `document` (unless its text is too long to keep).
@@ -47,18 +43,7 @@ impl Documents {
         if query.len() > KEPT_DOCUMENT_BYTES {
             return;
         }
-        let checked = Arc::new(Checked { document: document.clone(), introspection });
-        let mut kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let Kept { by_text, order } = &mut *kept;
-        let text: Arc<str> = Arc::from(query);
-        if by_text.insert(text.clone(), checked).is_none() {
-            order.push_back(text);
-        }
-        while order.len() > KEPT_DOCUMENTS {
-            if let Some(oldest) = order.pop_front() {
-                by_text.remove(&oldest);
-            }
-        }
+        self.kept.put(query, Arc::new(Checked { document: document.clone(), introspection }), 0);
     }
 }
 

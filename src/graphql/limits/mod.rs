@@ -142,24 +142,28 @@ impl Extension for QueryLimits {
     ) -> ServerResult<Request> {
         let known = data_of::<KnownDocument>(&request).map(|known| known.0.clone());
         let rehearsal = data_of::<Arc<Rehearsal>>(&request).is_some();
-        let introspection = match (&known, self.documents.get(&request.query)) {
-            // Checked at start-up; parsed then, cloned now.
-            (Some(known), _) => {
-                operation(&known.checked.document, request.operation_name.as_deref())?;
-                request.set_parsed_query(known.checked.document.clone());
-                known.checked.introspection
-            }
+        // A known document was checked at start-up, another may have been checked lately: either
+        // comes parsed, and is cloned now.
+        let kept;
+        let seen = match &known {
+            Some(known) => Some(&known.checked),
             // This schema skips validation: nothing but a known document may run on it.
-            (None, _) if self.known_only => {
+            None if self.known_only => {
                 tracing::error!("a document that is not known reached the schema for known documents");
                 return Err(with_code(ServerError::new("internal error", None), code::INTERNAL));
             }
-            (None, Some(checked)) => {
+            None => {
+                kept = self.documents.get(&request.query);
+                kept.as_deref()
+            }
+        };
+        let introspection = match seen {
+            Some(checked) => {
                 operation(&checked.document, request.operation_name.as_deref())?;
                 request.set_parsed_query(checked.document.clone());
                 checked.introspection
             }
-            (None, None) => {
+            None => {
                 let query = request.query.clone();
                 let operation_name = request.operation_name.clone();
                 let (document, introspection) = check(&mut request)?;

@@ -3,58 +3,36 @@
 //! client whose document was forgotten is told `PersistedQueryNotFound` and sends the text again,
 //! so forgetting costs a round trip, never an answer. Per instance, in memory.
 
-use std::{
-    collections::{HashMap, VecDeque},
-    sync::{Arc, Mutex, PoisonError},
-};
+use std::sync::Arc;
+
+use crate::graphql::fifo::Fifo;
 
 /// How many documents are remembered, and how many bytes of text in all (a document is at most
 /// `limits::MAX_DOCUMENT_BYTES`).
 const LEARNED_DOCUMENTS: usize = 1_000;
 const LEARNED_BYTES: usize = 4 * 1024 * 1024;
 
-#[derive(Default)]
-pub(super) struct Learned {
-    inner: Mutex<Inner>,
-}
+/// The texts by hash, weighed by their length.
+pub(super) struct Learned(Fifo<Arc<str>>);
 
-/// The texts by hash, the hashes oldest first, and the bytes of text held.
-#[derive(Default)]
-struct Inner {
-    by_hash: HashMap<Arc<str>, Arc<str>>,
-    order: VecDeque<Arc<str>>,
-    bytes: usize,
+impl Default for Learned {
+    fn default() -> Self {
+        Self::within(LEARNED_DOCUMENTS, LEARNED_BYTES)
+    }
 }
 
 impl Learned {
+    fn within(documents: usize, bytes: usize) -> Self {
+        Self(Fifo::new(documents, bytes))
+    }
+
     pub(super) fn get(&self, hash: &str) -> Option<Arc<str>> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner).by_hash.get(hash).cloned()
+        self.0.get(hash)
     }
 
     /// Remembers `text` under `hash` (checked by the caller), forgetting the oldest past the bounds.
     pub(super) fn put(&self, hash: &str, text: &Arc<str>) {
-        self.put_within(hash, text, LEARNED_DOCUMENTS, LEARNED_BYTES);
-    }
-
-    fn put_within(&self, hash: &str, text: &Arc<str>, documents: usize, bytes: usize) {
-        if text.len() > bytes {
-            return;
-        }
-        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let Inner { by_hash, order, bytes: held } = &mut *inner;
-        if by_hash.contains_key(hash) {
-            return;
-        }
-        let hash: Arc<str> = Arc::from(hash);
-        by_hash.insert(hash.clone(), text.clone());
-        order.push_back(hash);
-        *held += text.len();
-        while order.len() > documents || *held > bytes {
-            let Some(oldest) = order.pop_front() else { break };
-            if let Some(text) = by_hash.remove(&oldest) {
-                *held -= text.len();
-            }
-        }
+        self.0.put(hash, text.clone(), text.len());
     }
 }
 
@@ -64,22 +42,22 @@ mod tests {
 
     #[test]
     fn learned_documents_are_bounded_in_number_and_bytes_oldest_first() {
-        let learned = Learned::default();
+        let learned = Learned::within(3, 1_000);
         let text = |i: usize| -> Arc<str> { Arc::from(format!("{{ a{i:03} }}").as_str()) };
         for i in 0..5 {
-            learned.put_within(&i.to_string(), &text(i), 3, 1_000);
+            learned.put(&i.to_string(), &text(i));
         }
         assert!(learned.get("1").is_none(), "the oldest went first");
         assert_eq!(learned.get("4").as_deref(), Some("{ a004 }"));
         assert!(learned.get("2").is_some());
         // Each text is 8 bytes: 20 bytes hold two of them.
-        let small = Learned::default();
+        let small = Learned::within(10, 20);
         for i in 0..3 {
-            small.put_within(&i.to_string(), &text(i), 10, 20);
+            small.put(&i.to_string(), &text(i));
         }
         assert!(small.get("0").is_none());
         assert!(small.get("1").is_some() && small.get("2").is_some());
-        small.put_within("long", &Arc::from("x".repeat(21).as_str()), 10, 20);
+        small.put("long", &Arc::from("x".repeat(21).as_str()));
         assert!(small.get("long").is_none(), "a text above the bound is not kept");
         assert!(small.get("2").is_some(), "and forgets nothing");
     }
