@@ -14,7 +14,9 @@
 
 use std::{sync::Arc, time::Duration};
 
-use entity::{commission, commission_event, commission_need, need, need_event, need_theme};
+use entity::{
+    commission, commission_event, commission_need, enums::CommissionStatus, need, need_event, need_theme,
+};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, Statement,
     sqlx::postgres::PgListener,
@@ -165,7 +167,8 @@ async fn commission_change(
             .order_by_desc(commission_event::Column::Id)
             .one(conn)
             .await?
-            .and_then(|earlier| earlier.to_status),
+            // No move yet: every commission is created as a draft (`Created` names no status).
+            .map_or(Some(CommissionStatus::Draft), |earlier| earlier.to_status),
     };
     if let Some(status) = status_then {
         commission.status = status;
