@@ -218,33 +218,48 @@ async fn lookup(State(db): State<Db>, Query(one): Query<One>) -> Reply {
     } } })))
 }
 
-async fn stats(State(db): State<Db>) -> Reply {
-    let visible = "n.status <> 'DRAFT'";
-    let total = rows(&db, &format!("SELECT COUNT(*) AS n FROM need n WHERE {visible}"), vec![]).await?;
+#[derive(Deserialize)]
+struct Stats {
+    /// A partnership's key: the counts of its pool only.
+    partnership: Option<String>,
+}
+
+/// `needStats` as the hub counts it: from the tallies the schema keeps in step with the needs
+/// (see the migration `need_tally`), by hand.
+async fn stats(State(db): State<Db>, Query(stats): Query<Stats>) -> Reply {
+    let (pool, values) = match stats.partnership {
+        Some(key) => (" AND n.partnership_id = (SELECT id FROM partnership WHERE key = ?)", vec![key.into()]),
+        None => ("", vec![]),
+    };
+    let visible = format!("n.status <> 'DRAFT'{pool}");
+    let sum = "CAST(SUM(n.needs) AS BIGINT)";
+    let total =
+        rows(&db, &format!("SELECT {sum} AS n FROM need_tally n WHERE {visible}"), values.clone()).await?;
     let by_status = rows(
         &db,
         &format!(
-            "SELECT n.status, COUNT(*) AS n FROM need n WHERE {visible} GROUP BY n.status ORDER BY n.status"
+            "SELECT n.status, {sum} AS n FROM need_tally n WHERE {visible} GROUP BY n.status HAVING {sum} > 0 \
+             ORDER BY n.status"
         ),
-        vec![],
+        values.clone(),
     )
     .await?;
     let by_theme = rows(
         &db,
         &format!(
-            "SELECT t.key, COUNT(*) AS n FROM need n JOIN need_theme nt ON nt.need_id = n.id JOIN theme t ON t.id = nt.theme_id \
-             WHERE {visible} GROUP BY t.key ORDER BY t.key"
+            "SELECT t.key, {sum} AS n FROM need_theme_tally n JOIN theme t ON t.id = n.theme_id \
+             WHERE {visible} GROUP BY t.key HAVING {sum} > 0 ORDER BY t.key"
         ),
-        vec![],
+        values.clone(),
     )
     .await?;
     let by_cluster = rows(
         &db,
         &format!(
-            "SELECT c.name, COUNT(*) AS n FROM need n JOIN municipality m ON m.id = n.municipality_id \
-             LEFT JOIN cluster c ON c.id = m.cluster_id WHERE {visible} GROUP BY c.name ORDER BY c.name"
+            "SELECT c.name, {sum} AS n FROM need_tally n JOIN municipality m ON m.id = n.municipality_id \
+             LEFT JOIN cluster c ON c.id = m.cluster_id WHERE {visible} GROUP BY c.name HAVING {sum} > 0 ORDER BY c.name"
         ),
-        vec![],
+        values,
     )
     .await?;
     Ok(Json(json!({ "data": { "needStats": {

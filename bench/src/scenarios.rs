@@ -24,8 +24,10 @@ pub enum Scenario {
     Dashboard500,
     /// Q2: one need by id.
     Lookup,
-    /// Q3: aggregates (`needStats`).
+    /// Q3: aggregates (`needStats`) of the whole country.
     Stats,
+    /// Q3 of one partnership's pool (RSO Vest's).
+    StatsPool,
     /// Q4: the open requests (commissions) an institution's member sees.
     OpenRequests,
     /// Q5: full-text search.
@@ -33,8 +35,15 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Self; 6] =
-        [Self::Dashboard50, Self::Dashboard500, Self::Lookup, Self::Stats, Self::OpenRequests, Self::Search];
+    pub const ALL: [Self; 7] = [
+        Self::Dashboard50,
+        Self::Dashboard500,
+        Self::Lookup,
+        Self::Stats,
+        Self::StatsPool,
+        Self::OpenRequests,
+        Self::Search,
+    ];
 
     /// Whether the scenario's hub requests are sent with the token of a member of [`INSTITUTION`].
     pub fn needs_institution_token(self) -> bool {
@@ -48,6 +57,7 @@ impl Scenario {
             Self::OpenRequests => "Q4 institution's open requests",
             Self::Lookup => "Q2 point lookup",
             Self::Stats => "Q3 aggregates",
+            Self::StatsPool => "Q3 aggregates of one partnership",
             Self::Search => "Q5 full-text search",
         }
     }
@@ -59,6 +69,7 @@ impl Scenario {
             Self::OpenRequests => "q4",
             Self::Lookup => "q2",
             Self::Stats => "q3",
+            Self::StatsPool => "q3-pool",
             Self::Search => "q5",
         }
     }
@@ -89,6 +100,10 @@ impl Scenario {
                 }
             }
             Self::Stats => Draw { graphql: json!({ "query": STATS }), baseline: Some("/q3".into()) },
+            Self::StatsPool => Draw {
+                graphql: json!({ "query": STATS_OF, "variables": { "partnership": POOL } }),
+                baseline: Some(format!("/q3?partnership={POOL}")),
+            },
             Self::Search => {
                 let word = WORDS[rng.below(WORDS.len())];
                 Draw {
@@ -115,6 +130,10 @@ pub const OPEN_REQUESTS: &str =
 pub const LOOKUP: &str = "query($id: ID!) { node(id: $id) { ... on Need { id title question status municipality { name } themes { key } } } }";
 pub const STATS: &str = "{ needStats { total byStatus { status count } byTheme { theme { key } count }
     byCluster { cluster { name } count } } }";
+pub const STATS_OF: &str = "query($partnership: ID!) { needStats(filter: { partnership: $partnership }) {
+    total byStatus { status count } byTheme { theme { key } count } byCluster { cluster { name } count } } }";
+/// The partnership whose pool `StatsPool` counts.
+const POOL: &str = "rso-vest";
 pub const SEARCH: &str =
     "query($q: String!) { needs(search: $q, first: 20, orderBy: RELEVANCE) { nodes { id title } } }";
 

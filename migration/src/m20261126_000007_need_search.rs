@@ -73,10 +73,7 @@ async fn on_postgres(manager: &SchemaManager<'_>, statements: Vec<String>) -> Re
     if manager.get_database_backend() != DatabaseBackend::Postgres {
         return Ok(());
     }
-    for sql in statements {
-        manager.get_connection().execute_unprepared(&sql).await?;
-    }
-    Ok(())
+    crate::common::run_all(manager, statements).await
 }
 
 #[async_trait::async_trait]

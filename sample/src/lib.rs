@@ -1,7 +1,10 @@
-//! Deterministic datasets in tiers, on RSO Vest's part of the real reference data (66
-//! municipalities, 4 clusters, 11 institutions): needs skewed toward the big municipalities, about
-//! 2 co-signers and 3 history events per need, 10% of needs commissioned and half of those with a
-//! published summary.
+//! Deterministic datasets in tiers, on the national reference data (357 municipalities, Oslo's
+//! districts, the regional and national partnerships and Oslo's): needs drawn in proportion to
+//! each municipality's population (`data/population.csv`), so Oslo, Bergen and Trondheim raise the
+//! most; more than half of Oslo's raised by its districts, into the pool of Områdesatsingene where
+//! it takes the district's needs; each need in the pool of its county's region where there is
+//! one, otherwise of KSF. About 2 co-signers and 3 history events per need, 10% of needs
+//! commissioned and half of those with a published summary.
 //!
 //! A dev-only crate, not part of the hub: the bench program and the API tests fill databases the
 //! same way (`tests/api/statements.rs` counts statements on it). The same seed and tier always
@@ -11,9 +14,9 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use entity::{
     commission, commission_need, county,
-    enums::{CommissionStatus, NeedEventKind, NeedStatus, Urgency},
-    institution, membership, municipality, need, need_cosign, need_event, need_theme, person, product_type,
-    summary, theme,
+    enums::{CommissionStatus, NeedEventKind, NeedStatus, OrganisationKind, Urgency},
+    institution, membership, municipality, need, need_cosign, need_event, need_theme, organisation,
+    partnership, partnership_member, person, product_type, summary, theme,
 };
 use knowledge_hub::db::Db;
 use sea_orm::{
@@ -68,27 +71,6 @@ impl Rng {
         self.next_u64() % 100 < percent
     }
 }
-
-/// Approximate inhabitants of the larger municipalities (2024); the rest count as 5,000. Needs
-/// are drawn in proportion, so Bergen and Stavanger raise the most. Kept rather than the figures of
-/// `data/population.csv`, which would draw other needs from the same seed.
-const POPULATION: &[(&str, u32)] = &[
-    ("4601", 291_000),
-    ("1103", 149_000),
-    ("1108", 83_000),
-    ("1149", 43_000),
-    ("4626", 39_000),
-    ("1106", 38_000),
-    ("4627", 30_000),
-    ("4631", 30_000),
-    ("1124", 28_000),
-    ("4624", 26_000),
-    ("4647", 22_000),
-    ("4621", 16_000),
-    ("1120", 20_000),
-    ("1121", 19_000),
-    ("4614", 19_000),
-];
 
 const TOPICS: &[&str] = &[
     "Fallforebygging",
@@ -152,12 +134,11 @@ pub async fn generate_needs(db: &Db, total: usize, seed: u64) -> Result<Counts, 
     // reference data, so a seed gives the datasets it gave before the national data came. Issue
     // 21 moves the tiers to the national data.
     let municipalities = municipality::Entity::find()
-        .filter(municipality::Column::ClusterId.is_not_null())
+        .filter(municipality::Column::OrganisationId.is_not_null())
         .order_by_asc(municipality::Column::Id)
         .all(conn)
         .await
         .map_err(fail)?;
-    // Their needs are pooled in the partnership of their county's region (RSO Vest).
     let counties: std::collections::HashMap<i32, Option<i32>> = county::Entity::find()
         .all(conn)
         .await
@@ -165,7 +146,38 @@ pub async fn generate_needs(db: &Db, total: usize, seed: u64) -> Result<Counts, 
         .into_iter()
         .map(|c| (c.id, c.partnership_id))
         .collect();
-    let pool = |m: &municipality::Model| counties.get(&m.county_id).copied().flatten();
+    let partnership = |key: &'static str| async move {
+        partnership::Entity::find()
+            .filter(partnership::Column::Key.eq(key))
+            .one(conn)
+            .await
+            .map_err(fail)?
+            .map(|p| p.id)
+            .ok_or(format!("no partnership {key}"))
+    };
+    let national = partnership("ksf").await?;
+    let areas = partnership("omradesatsingene").await?;
+    let pool = |m: &municipality::Model| counties.get(&m.county_id).copied().flatten().unwrap_or(national);
+    // Oslo's districts, each with the pool its needs go to.
+    let taking: Vec<i32> = partnership_member::Entity::find()
+        .filter(partnership_member::Column::PartnershipId.eq(areas))
+        .filter(partnership_member::Column::AcceptsNeeds.eq(true))
+        .all(conn)
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .map(|m| m.organisation_id)
+        .collect();
+    let districts: Vec<(i32, i32)> = organisation::Entity::find()
+        .filter(organisation::Column::Kind.eq(OrganisationKind::District))
+        .order_by_asc(organisation::Column::Id)
+        .all(conn)
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .map(|d| (d.id, if taking.contains(&d.id) { areas } else { national }))
+        .collect();
+    let oslo = municipalities.iter().position(|m| m.code == "0301");
     let themes = theme::Entity::find().order_by_asc(theme::Column::Id).all(conn).await.map_err(fail)?;
     let institutions =
         institution::Entity::find().order_by_asc(institution::Column::Id).all(conn).await.map_err(fail)?;
@@ -174,10 +186,8 @@ pub async fn generate_needs(db: &Db, total: usize, seed: u64) -> Result<Counts, 
     if municipalities.is_empty() || themes.is_empty() || institutions.is_empty() || products.is_empty() {
         return Err("the reference data is missing".into());
     }
-    let weights: Vec<u64> = municipalities
-        .iter()
-        .map(|m| u64::from(POPULATION.iter().find(|(code, _)| *code == m.code).map_or(5_000, |(_, p)| *p)))
-        .collect();
+    let weights: Vec<u64> =
+        municipalities.iter().map(|m| m.population.map_or(5_000, |p| p.max(1) as u64)).collect();
     let total_weight: u64 = weights.iter().sum();
     let mut rng = Rng::new(seed);
     let pick_municipality = |rng: &mut Rng| {
@@ -239,6 +249,14 @@ pub async fn generate_needs(db: &Db, total: usize, seed: u64) -> Result<Counts, 
             let id = next_id;
             next_id += 1;
             let home = pick_municipality(&mut rng);
+            // The unit that raised it: the municipality, or for six in ten of Oslo's one of its
+            // districts.
+            let (unit, pooled) = match oslo {
+                Some(o) if o == home && !districts.is_empty() && rng.chance(60) => {
+                    districts[rng.below(districts.len())]
+                }
+                _ => (municipalities[home].organisation_id.unwrap_or_default(), pool(&municipalities[home])),
+            };
             let created_at: DateTime<Utc> = epoch + Duration::minutes(rng.below(span_minutes) as i64);
             let commissioned = rng.chance(10);
             let published = commissioned && rng.chance(50);
@@ -263,8 +281,8 @@ pub async fn generate_needs(db: &Db, total: usize, seed: u64) -> Result<Counts, 
             needs.push(need::ActiveModel {
                 id: Set(id),
                 municipality_id: Set(municipalities[home].id),
-                organisation_id: Set(municipalities[home].organisation_id),
-                partnership_id: Set(pool(&municipalities[home])),
+                organisation_id: Set(Some(unit)),
+                partnership_id: Set(Some(pooled)),
                 created_by_person_id: Set(people[home]),
                 contact_person_id: Set(None),
                 title: Set(format!("{topic} for {group} i {place}")),

@@ -44,5 +44,6 @@ mod rounds;
 mod schema_file;
 mod search;
 mod statements;
+mod tally;
 mod units;
 mod webhooks;

@@ -62,6 +62,29 @@ pub(super) fn restrict(
 
 /// The filter's conditions and the viewer's, all of which a need must meet.
 fn conditions(filter: &NeedFilter, visibility: &Visibility) -> Condition {
+    placed(filter, visibility)
+        .add_option((!filter.theme_ids.is_empty()).then(|| {
+            const NT: &str = "nt";
+            Expr::exists(
+                Query::select()
+                    .expr(Expr::Constant(1.into()))
+                    .from_as(need_theme::Entity, NT)
+                    .and_where(Expr::col((NT, need_theme::Column::NeedId)).equals((N, need::Column::Id)))
+                    .and_where(Expr::col((NT, need_theme::Column::ThemeId)).is_in(filter.theme_ids.clone()))
+                    .to_owned(),
+            )
+        }))
+        .add_option(filter.product_type_id.map(|id| n(need::Column::ProductTypeId).eq(id)))
+        .add_option(filter.urgency.map(|urgency| n(need::Column::Urgency).eq(urgency)))
+        .add_option(filter.submitted_after.map(|after| n(need::Column::SubmittedAt).gte(after)))
+        .add_option(filter.submitted_before.map(|before| n(need::Column::SubmittedAt).lt(before)))
+}
+
+/// The conditions on what the viewer may see, the status and where a need was raised (its unit,
+/// municipality and pool), over `n`'s columns `status`, `organisation_id`, `municipality_id` and
+/// `partnership_id`: those of `need`, and of the tallies that count needs by them
+/// (`super::counts`).
+pub(super) fn placed(filter: &NeedFilter, visibility: &Visibility) -> Condition {
     // Unpublished needs (drafts) only of the units the viewer may see them in: the statuses come
     // from the domain's rule, bound like any value.
     let unpublished = NeedStatus::iter().filter(|status| !is_published(*status));
@@ -74,23 +97,8 @@ fn conditions(filter: &NeedFilter, visibility: &Visibility) -> Condition {
         .add_option(
             (!filter.statuses.is_empty()).then(|| n(need::Column::Status).is_in(filter.statuses.clone())),
         )
-        .add_option((!filter.theme_ids.is_empty()).then(|| {
-            const NT: &str = "nt";
-            Expr::exists(
-                Query::select()
-                    .expr(Expr::Constant(1.into()))
-                    .from_as(need_theme::Entity, NT)
-                    .and_where(Expr::col((NT, need_theme::Column::NeedId)).equals((N, need::Column::Id)))
-                    .and_where(Expr::col((NT, need_theme::Column::ThemeId)).is_in(filter.theme_ids.clone()))
-                    .to_owned(),
-            )
-        }))
         .add_option(filter.municipality_id.map(|id| n(need::Column::MunicipalityId).eq(id)))
-        .add_option(filter.product_type_id.map(|id| n(need::Column::ProductTypeId).eq(id)))
         .add_option(organisations(filter))
-        .add_option(filter.urgency.map(|urgency| n(need::Column::Urgency).eq(urgency)))
-        .add_option(filter.submitted_after.map(|after| n(need::Column::SubmittedAt).gte(after)))
-        .add_option(filter.submitted_before.map(|before| n(need::Column::SubmittedAt).lt(before)))
 }
 
 /// Needs raised under each of the filter's organisations (one `IN` subquery over the closure

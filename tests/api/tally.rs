@@ -1,0 +1,355 @@
+//! The tallies `needStats` and `totalCount` read are kept in step with every write: after random
+//! submissions, edits of themes, moves, hand-overs, merges and unmerges, a bulk insert and a
+//! deletion, each tally equals a full recount of the needs, before and after the migration that
+//! made them is undone and done again; and every count the hub answers from a tally equals the
+//! same count made from the needs.
+
+use chrono::{TimeZone, Utc};
+use entity::enums::{NeedStatus, Urgency};
+use knowledge_hub::{
+    config::RoleArg,
+    db::needs::{self, Grouping, NeedFilter, Visibility},
+};
+use sea_orm::{ActiveValue::Set, EntityTrait, FromQueryResult, JsonValue, QueryOrder, Statement};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, both_databases, cast, need_input};
+
+/// Runs `query` and answers its rows.
+async fn rows(app: &TestApp, query: &str) -> Vec<Value> {
+    let conn = app.db().background();
+    let statement = Statement::from_string(conn.get_database_backend(), query.to_owned());
+    JsonValue::find_by_statement(statement).all(conn).await.expect("rows")
+}
+
+/// An id by a natural key.
+async fn id_of(app: &TestApp, table: &str, key: &str) -> i32 {
+    let by = if table == "organisation" { "key = '{key}' OR code" } else { "key" };
+    let found =
+        rows(app, &format!("SELECT id FROM {table} WHERE {by} = '{key}'").replace("{key}", key)).await;
+    found[0]["id"].as_i64().expect("an id") as i32
+}
+
+/// A row of a tally, or of a recount: what a tally does not count by is 0 (or `''`).
+#[derive(Debug, PartialEq, Eq, FromQueryResult)]
+struct Counted {
+    theme_id: i32,
+    month: String,
+    partnership_id: i32,
+    organisation_id: i32,
+    municipality_id: i32,
+    status: String,
+    needs: i64,
+}
+
+/// Each tally as stored (but groups at 0) against the same counts made from the needs.
+async fn assert_tallies_are_recounts(app: &TestApp, when: &str) {
+    let conn = app.db().background();
+    let backend = conn.get_database_backend();
+    let month = match backend {
+        sea_orm::DatabaseBackend::Postgres => {
+            "COALESCE(to_char(n.submitted_at AT TIME ZONE 'UTC', 'YYYY-MM'), '')"
+        }
+        _ => "COALESCE(substr(n.submitted_at, 1, 7), '')",
+    };
+    let names = "theme_id, month, partnership_id, organisation_id, municipality_id, status";
+    for (table, theme, by_month, by_place) in [
+        ("need_tally", false, false, true),
+        ("need_theme_tally", true, false, true),
+        ("need_month_tally", false, true, true),
+        ("need_theme_pool_tally", true, false, false),
+        ("need_month_pool_tally", false, true, false),
+    ] {
+        let read = |sql: String| async move {
+            let statement = Statement::from_string(backend, sql);
+            Counted::find_by_statement(statement).all(conn).await.expect("counts")
+        };
+        // Each column as the tally has it (or a constant where it has none), and as counted.
+        let columns = [
+            ("theme_id", theme, "nt.theme_id", "0"),
+            ("month", by_month, month, "''"),
+            ("partnership_id", true, "COALESCE(n.partnership_id, 0)", "0"),
+            ("organisation_id", by_place, "COALESCE(n.organisation_id, 0)", "0"),
+            ("municipality_id", by_place, "n.municipality_id", "0"),
+            ("status", true, "n.status", "''"),
+        ];
+        let join = |f: &dyn Fn(&(&str, bool, &str, &str)) -> String| {
+            columns.iter().map(f).filter(|c| !c.is_empty()).collect::<Vec<_>>().join(", ")
+        };
+        let stored_columns =
+            join(&|(name, has, _, none)| if *has { name.to_string() } else { format!("{none} AS {name}") });
+        let stored = read(format!(
+            "SELECT {stored_columns}, CAST(needs AS BIGINT) AS needs FROM {table} WHERE needs <> 0 ORDER BY {names}"
+        ))
+        .await;
+        let selected = join(&|(name, has, e, none)| format!("{} AS {name}", if *has { e } else { none }));
+        let grouped = join(&|(_, has, e, _)| if *has { e.to_string() } else { String::new() });
+        let from = if theme { "need n JOIN need_theme nt ON nt.need_id = n.id" } else { "need n" };
+        let recounted = read(format!(
+            "SELECT {selected}, CAST(COUNT(*) AS BIGINT) AS needs FROM {from} GROUP BY {grouped} ORDER BY {names}"
+        ))
+        .await;
+        assert!(!recounted.is_empty(), "{when}: {table} has something to count");
+        assert_eq!(stored, recounted, "{when}: {table} against a recount");
+    }
+}
+
+/// Every grouping of every filter the tallies answer, counted from the tallies and from the needs.
+async fn assert_counts_are_recounts(app: &TestApp) {
+    let conn = app.db().conn();
+    let theme = rows(app, "SELECT id FROM theme ORDER BY id").await[0]["id"].as_i64().expect("an id") as i32;
+    let bergen = id_of(app, "organisation", "4601").await;
+    let filters = vec![
+        NeedFilter::default(),
+        NeedFilter {
+            partnership_ids: vec![id_of(app, "partnership", "rso-vest").await],
+            ..Default::default()
+        },
+        NeedFilter { partnership_ids: vec![id_of(app, "partnership", "ksf").await], ..Default::default() },
+        NeedFilter {
+            organisation_ids: vec![id_of(app, "organisation", "kunnskapskommunen").await],
+            ..Default::default()
+        },
+        NeedFilter { organisation_ids: vec![id_of(app, "organisation", "0301").await], ..Default::default() },
+        NeedFilter {
+            municipality_id: Some(
+                rows(app, "SELECT id FROM municipality WHERE code = '4601'").await[0]["id"]
+                    .as_i64()
+                    .expect("an id") as i32,
+            ),
+            ..Default::default()
+        },
+        NeedFilter { statuses: vec![NeedStatus::Submitted, NeedStatus::Merged], ..Default::default() },
+        NeedFilter { theme_ids: vec![theme], ..Default::default() },
+        NeedFilter {
+            submitted_after: Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).single(),
+            submitted_before: Utc.with_ymd_and_hms(2100, 1, 1, 0, 0, 0).single(),
+            ..Default::default()
+        },
+        // Counted from the needs: a period not at a month's start, and an urgency.
+        NeedFilter {
+            submitted_after: Utc.with_ymd_and_hms(2020, 1, 2, 0, 0, 0).single(),
+            ..Default::default()
+        },
+        NeedFilter { urgency: Some(Urgency::High), ..Default::default() },
+    ];
+    let groupings = [
+        Grouping::Status,
+        Grouping::Theme,
+        Grouping::Cluster,
+        Grouping::Municipality,
+        Grouping::District,
+        Grouping::SubmittedMonth,
+    ];
+    for visibility in [Visibility::default(), Visibility { draft_units: vec![bergen] }] {
+        for filter in &filters {
+            let mut total = 0;
+            for grouping in groupings {
+                let counted = needs::count_by(conn, filter, &visibility, grouping).await.expect("counts");
+                let recounted =
+                    needs::recount_by(conn, filter, &visibility, grouping).await.expect("recounts");
+                assert_eq!(counted, recounted, "{grouping:?} of {filter:?} for {visibility:?}");
+                if grouping == Grouping::Status {
+                    total = recounted.iter().map(|g| g.n).sum::<i64>();
+                }
+            }
+            let count = needs::count(conn, filter, &visibility).await.expect("a count");
+            assert_eq!(count, total, "the total of {filter:?} for {visibility:?}");
+        }
+    }
+}
+
+/// The need's version as `token` reads it, if it may.
+async fn version(app: &TestApp, token: &str, need: &Value) -> Option<i64> {
+    let (_, body) = app
+        .query_as(
+            token,
+            "query($id: ID!) { node(id: $id) { ... on Need { version } } }",
+            json!({ "id": need }),
+        )
+        .await;
+    body["data"]["node"]["version"].as_i64()
+}
+
+/// Runs a mutation as the first of `tokens` it succeeds for; whether any did.
+async fn act(app: &TestApp, tokens: &[&str], field: &str, input_type: &str, input: Value) -> bool {
+    let query =
+        format!("mutation($input: {input_type}!) {{ {field}(input: $input) {{ userErrors {{ code }} }} }}");
+    for token in tokens {
+        let mut input = input.clone();
+        if let Some(need) = input.get("need").cloned()
+            && input.get("version").is_some()
+        {
+            match version(app, token, &need).await {
+                Some(v) => input["version"] = json!(v),
+                None => continue,
+            }
+        }
+        let (_, body) = app.query_as(token, &query, json!({ "input": input })).await;
+        if crate::helpers::error_codes(&body) == ["FORBIDDEN"] {
+            continue;
+        }
+        assert!(body.get("errors").is_none(), "{field}: {body}");
+        if body["data"][field]["userErrors"].as_array().is_some_and(Vec::is_empty) {
+            return true;
+        }
+    }
+    false
+}
+
+#[both_databases]
+async fn the_tallies_equal_a_full_recount_after_random_writes(app: TestApp) {
+    let c = cast(&app).await;
+    let district = app.token_for("Ali Khan", RoleArg::UnitMember, "030101").await;
+    let oslo = app.token_for("Oda Lie", RoleArg::Coordinator, "omradesatsingene").await;
+    let ksf = app.token_for("Kåre Nes", RoleArg::Coordinator, "ksf").await;
+    let members = [&c.bergen, &c.askoy, &c.stavanger, &c.bergen_colleague, &district];
+    let coordinators = [c.coordinator.as_str(), oslo.as_str(), ksf.as_str()];
+    let themes: Vec<Value> = app.data("{ themes { nodes { id } } }").await["themes"]["nodes"]
+        .as_array()
+        .expect("themes")
+        .iter()
+        .map(|t| t["id"].clone())
+        .collect();
+    let mut rng = sample::Rng::new(11);
+    // Each need and the member who raised it.
+    let mut raised: Vec<(Value, usize)> = Vec::new();
+    // How many writes of each kind were allowed.
+    let mut done: std::collections::BTreeMap<&str, usize> = Default::default();
+    for step in 0..160 {
+        let pick = |rng: &mut sample::Rng, n: usize| rng.below(n);
+        let some_themes = |rng: &mut sample::Rng| {
+            let first = rng.below(themes.len());
+            let mut chosen = vec![themes[first].clone()];
+            if rng.chance(40) {
+                chosen.push(themes[(first + 1 + rng.below(themes.len() - 1)) % themes.len()].clone());
+            }
+            chosen
+        };
+        let action = if raised.len() < 4 { 0 } else { rng.below(12) };
+        let (kind, succeeded) = match action {
+            0..=2 => {
+                let owner = pick(&mut rng, members.len());
+                let mut input = need_input(&format!("Behov {step}"), &themes[0]);
+                input["themes"] = json!(some_themes(&mut rng));
+                input["draft"] = json!(rng.chance(25));
+                let (_, body) = app
+                    .query_as(
+                        members[owner],
+                        "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { need { id } \
+                         userErrors { code } } }",
+                        json!({ "input": input }),
+                    )
+                    .await;
+                let id = body["data"]["submitNeed"]["need"]["id"].clone();
+                assert!(id.is_string(), "{body}");
+                raised.push((id, owner));
+                ("submitNeed", true)
+            }
+            3 => {
+                let (need, owner) = raised[pick(&mut rng, raised.len())].clone();
+                let input = json!({ "need": need, "version": 0, "themes": some_themes(&mut rng) });
+                ("updateNeed", act(&app, &[members[owner]], "updateNeed", "UpdateNeedInput", input).await)
+            }
+            4 | 5 => {
+                let survivor = raised[pick(&mut rng, raised.len())].0.clone();
+                let duplicate = raised[pick(&mut rng, raised.len())].0.clone();
+                let input = json!({ "survivor": survivor, "duplicates": [duplicate] });
+                ("mergeNeeds", act(&app, &coordinators, "mergeNeeds", "MergeNeedsInput", input).await)
+            }
+            6 => {
+                let need = raised[pick(&mut rng, raised.len())].0.clone();
+                let input = json!({ "need": need });
+                ("unmergeNeed", act(&app, &coordinators, "unmergeNeed", "UnmergeNeedInput", input).await)
+            }
+            _ => {
+                let (need, owner) = raised[pick(&mut rng, raised.len())].clone();
+                let input = json!({ "need": need, "version": 0, "reason": "Slik vart det." });
+                let (field, by_owner) = [
+                    ("resubmitNeed", true),
+                    ("withdrawNeed", true),
+                    ("acceptNeed", false),
+                    ("returnNeed", false),
+                    ("rejectNeed", false),
+                    ("forwardNeed", false),
+                    ("closeNeedWithExistingEvidence", false),
+                ][pick(&mut rng, 7)];
+                let tokens: Vec<&str> = if by_owner { vec![members[owner]] } else { coordinators.to_vec() };
+                (field, act(&app, &tokens, field, "NeedMoveInput", input).await)
+            }
+        };
+        *done.entry(kind).or_default() += usize::from(succeeded);
+    }
+    // Then the writes chance may have left out, in an order that allows them: a need forwarded
+    // to the national pool, one closed, a merge undone.
+    let mut fresh = Vec::new();
+    for owner in [0, 4, 2, 3] {
+        let (_, body) = app
+            .query_as(
+                members[owner],
+                "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { need { id } } }",
+                json!({ "input": need_input("Eit behov til slutt", &themes[owner]) }),
+            )
+            .await;
+        fresh.push(body["data"]["submitNeed"]["need"]["id"].clone());
+    }
+    let move_input = |need: &Value| json!({ "need": need, "version": 0, "reason": "Slik vart det." });
+    for (need, last) in [(&fresh[0], "forwardNeed"), (&fresh[1], "closeNeedWithExistingEvidence")] {
+        let evidence = json!({ "need": need, "title": "Ei oversikt", "url": "https://example.no/oversikt" });
+        assert!(act(&app, &coordinators, "linkEvidence", "LinkEvidenceInput", evidence).await);
+        for field in ["acceptNeed", last] {
+            let succeeded = act(&app, &coordinators, field, "NeedMoveInput", move_input(need)).await;
+            assert!(succeeded, "{field}");
+            *done.entry(field).or_default() += 1;
+        }
+    }
+    let merge = json!({ "survivor": fresh[2], "duplicates": [fresh[3]] });
+    assert!(act(&app, &coordinators, "mergeNeeds", "MergeNeedsInput", merge).await);
+    assert!(act(&app, &coordinators, "unmergeNeed", "UnmergeNeedInput", json!({ "need": fresh[3] })).await);
+    *done.entry("unmergeNeed").or_default() += 1;
+    assert_eq!(done.len(), 11, "{done:?}");
+    assert!(done.values().all(|n| *n > 0), "every kind of write was allowed at least once: {done:?}");
+    let statuses = rows(&app, "SELECT DISTINCT status FROM need ORDER BY status").await;
+    assert!(statuses.len() >= 6, "the needs are spread over statuses: {statuses:?}");
+    assert_tallies_are_recounts(&app, "after random writes").await;
+    assert_counts_are_recounts(&app).await;
+
+    // A bulk insert (one statement of many needs, then one of their themes), and a deletion.
+    let conn = app.db().background();
+    let template = entity::need::Entity::find()
+        .order_by_desc(entity::need::Column::Id)
+        .one(conn)
+        .await
+        .expect("a need")
+        .expect("a need");
+    let next = template.id + 1;
+    let bulk: Vec<entity::need::ActiveModel> = (0..20)
+        .map(|i| {
+            let mut need: entity::need::ActiveModel = template.clone().into();
+            need.id = Set(next + i);
+            need.status =
+                Set([NeedStatus::Submitted, NeedStatus::Accepted, NeedStatus::Draft][i as usize % 3]);
+            need.submitted_at = Set(Utc.with_ymd_and_hms(2025, 1 + (i as u32 % 12), 3, 0, 0, 0).single());
+            need
+        })
+        .collect();
+    entity::need::Entity::insert_many(bulk).exec_without_returning(conn).await.expect("a bulk insert");
+    let theme_ids = rows(&app, "SELECT id FROM theme ORDER BY id").await;
+    let links: Vec<entity::need_theme::ActiveModel> = (0..20)
+        .flat_map(|i| (0..1 + i as usize % 2).map(move |k| (i, k)))
+        .map(|(i, k)| entity::need_theme::ActiveModel {
+            need_id: Set(next + i),
+            theme_id: Set(theme_ids[k]["id"].as_i64().expect("an id") as i32),
+        })
+        .collect();
+    entity::need_theme::Entity::insert_many(links).exec_without_returning(conn).await.expect("their themes");
+    entity::need::Entity::delete_by_id(next + 1).exec(conn).await.expect("a deletion");
+    assert_tallies_are_recounts(&app, "after a bulk insert and a deletion").await;
+    assert_counts_are_recounts(&app).await;
+
+    // Undone and done again, the migration fills the tallies from the needs there are.
+    use migration::{Migrator, MigratorTrait};
+    Migrator::down(conn, Some(1)).await.expect("the tallies undone");
+    Migrator::up(conn, None).await.expect("the tallies made again");
+    assert_tallies_are_recounts(&app, "after the migration again").await;
+}
