@@ -406,7 +406,8 @@ async fn a_page_of_organisations_or_of_a_partnerships_needs_costs_the_same_state
         "the page, parents, ancestors, partnerships, children and their counts"
     );
 
-    sample::generate_needs(app.db(), 300, 11).await.expect("a sample dataset");
+    // Drawn from the whole country by population: about a fifth in RSO Vest's pool.
+    sample::generate_needs(app.db(), 800, 11).await.expect("a sample dataset");
     let needs = |n: usize| {
         format!(
             r#"{{ needs(filter: {{ partnership: "rso-vest" }}, first: {n}) {{ totalCount nodes {{ title municipality {{ name }} }} }} }}"#
