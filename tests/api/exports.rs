@@ -396,7 +396,8 @@ async fn a_rounds_ranking_file_holds_each_callers_ranking_with_every_mean_and_vi
 
 #[both_databases]
 async fn commissions_and_uptake_files_hold_what_their_fields_answer(app: TestApp) {
-    sample::generate_needs(app.db(), 200, 20).await.expect("a dataset");
+    // Fewer commissions than a page of 20 (about one need in ten is commissioned).
+    sample::generate_needs(app.db(), 120, 20).await.expect("a dataset");
     let c = cast(&app).await;
     // One published commission with more milestones than a page of them: the file reads on.
     let first =
