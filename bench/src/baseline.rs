@@ -247,7 +247,7 @@ async fn stats(State(db): State<Db>, Query(stats): Query<Stats>) -> Reply {
     let by_theme = rows(
         &db,
         &format!(
-            "SELECT t.key, {sum} AS n FROM need_theme_tally n JOIN theme t ON t.id = n.theme_id \
+            "SELECT t.key, {sum} AS n FROM need_theme_pool_tally n JOIN theme t ON t.id = n.theme_id \
              WHERE {visible} GROUP BY t.key HAVING {sum} > 0 ORDER BY t.key"
         ),
         values.clone(),
