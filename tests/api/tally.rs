@@ -42,6 +42,10 @@ struct Counted {
     needs: i64,
 }
 
+/// A column of a tally: its name, whether the tally has it, how the needs count it, and what
+/// stands for it where the tally has none.
+type Column<'a> = (&'a str, bool, &'a str, &'a str);
+
 /// Each tally as stored (but groups at 0) against the same counts made from the needs.
 async fn assert_tallies_are_recounts(app: &TestApp, when: &str) {
     let conn = app.db().background();
@@ -73,7 +77,7 @@ async fn assert_tallies_are_recounts(app: &TestApp, when: &str) {
             ("municipality_id", by_place, "n.municipality_id", "0"),
             ("status", true, "n.status", "''"),
         ];
-        let join = |f: &dyn Fn(&(&str, bool, &str, &str)) -> String| {
+        let join = |f: &dyn Fn(&Column<'_>) -> String| {
             columns.iter().map(f).filter(|c| !c.is_empty()).collect::<Vec<_>>().join(", ")
         };
         let stored_columns =
