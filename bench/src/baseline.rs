@@ -273,28 +273,66 @@ async fn stats(State(db): State<Db>, Query(stats): Query<Stats>) -> Reply {
 #[derive(Deserialize)]
 struct Search {
     q: String,
+    /// The last page (the needs that match least) instead of the first.
+    #[serde(default)]
+    last: bool,
 }
 
+/// How many of the best entries (or worst, for the last page) of the word's terms the page is
+/// first looked for among.
+const CANDIDATES: usize = 200;
+
 async fn search(State(db): State<Db>, Query(search): Query<Search>) -> Reply {
-    let word: String = search.q.chars().filter(|c| c.is_alphanumeric()).collect();
-    let found = if db.backend() == DatabaseBackend::Postgres {
-        rows(
-            &db,
-            "SELECT n.id, n.title FROM (SELECT s.need_id, ts_rank(s.search, q) AS rank \
-             FROM need_search s, to_tsquery('norwegian', ?) q WHERE s.search @@ q ORDER BY rank DESC, s.need_id) s \
-             JOIN need n ON n.id = s.need_id WHERE n.status <> 'DRAFT' ORDER BY s.rank DESC, n.id LIMIT 20",
-            vec![format!("{word}:*").into()],
-        )
-        .await?
-    } else {
-        rows(
-            &db,
-            "SELECT n.id, n.title FROM need_fts f JOIN need n ON n.id = f.rowid WHERE need_fts MATCH ? AND n.status <> 'DRAFT' \
-             ORDER BY bm25(need_fts, 10.0, 5.0, 1.0), n.id LIMIT 20",
-            vec![format!("\"{word}\"*").into()],
-        )
-        .await?
-    };
+    // The word's terms in the index: its stem, and the 16 that most needs have of those that
+    // start with it as typed.
+    let word: String =
+        search.q.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect();
+    let stem = words::stem(&word);
+    let terms: Vec<SqlValue> = rows(
+        &db,
+        "SELECT term FROM search_term WHERE needs > 0 AND (term = ? OR (term >= ? AND term < ?)) \
+         ORDER BY CASE WHEN term = ? THEN 0 ELSE 1 END, needs DESC, term LIMIT 17",
+        vec![stem.clone().into(), word.clone().into(), format!("{word}{}", char::MAX).into(), stem.into()],
+    )
+    .await?
+    .iter()
+    .map(|t| t["term"].as_str().unwrap_or_default().to_owned().into())
+    .collect();
+    let mut found = Vec::new();
+    if !terms.is_empty() {
+        // Each term's entries in the order of the page, merged; of those, each need at its best
+        // term's rank. First among the first few hundred, then, if they do not fill the page,
+        // among all.
+        let order = if search.last { "DESC" } else { "ASC" };
+        let marks = vec!["?"; terms.len()].join(", ");
+        for limit in [format!(" LIMIT {CANDIDATES}"), String::new()] {
+            let arms = (0..terms.len())
+                .map(|i| {
+                    format!(
+                        "SELECT * FROM (SELECT need_id, rank FROM need_term WHERE term = ? \
+                         ORDER BY rank {order}, need_id {order}{limit}) a{i}"
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" UNION ALL ");
+            let sql = format!(
+                "SELECT n.id, n.title FROM (SELECT DISTINCT e.need_id, e.rank FROM ({arms} \
+                 ORDER BY rank {order}, need_id {order}{limit}) e \
+                 WHERE e.rank = (SELECT MIN(b.rank) FROM need_term b WHERE b.need_id = e.need_id AND b.term IN ({marks}))) s \
+                 JOIN need n ON n.id = s.need_id WHERE n.status <> 'DRAFT' \
+                 ORDER BY s.rank {order}, n.id {order} LIMIT 21"
+            );
+            let values = terms.iter().chain(&terms).cloned().collect();
+            found = rows(&db, &sql, values).await?;
+            if found.len() > 20 {
+                break;
+            }
+        }
+        found.truncate(20);
+        if search.last {
+            found.reverse();
+        }
+    }
     let nodes: Vec<Value> = found
         .iter()
         .map(|n| json!({ "id": need_id(n["id"].as_i64().unwrap_or_default() as i32), "title": n["title"] }))

@@ -63,11 +63,11 @@ enum Command {
         /// The hub binary (build it with `--release`).
         #[arg(long, default_value = "target/release/knowledge-hub")]
         hub: String,
-        /// Scenarios to run, comma-separated: the reads (q1, q1-500, q2, q3, q3-pool, q4, q5), and m1 (writes),
+        /// Scenarios to run, comma-separated: the reads (q1, q1-500, q2, q3, q3-pool, q4, q5, q5-deep), and m1 (writes),
         /// s1 (subscription fan-out), s2 (idle subscribed connections), n1 (notifications drained
         /// beside M1), x1 (every need exported as CSV and XLSX). Each of m1, s1, s2, n1 starts a
         /// fresh hub; they write to the database (on SQLite: to a copy, see --in-place).
-        #[arg(long, value_delimiter = ',', default_value = "q1,q1-500,q2,q3,q3-pool,q4,q5")]
+        #[arg(long, value_delimiter = ',', default_value = "q1,q1-500,q2,q3,q3-pool,q4,q5,q5-deep")]
         scenarios: Vec<String>,
         /// Closed-loop workers.
         #[arg(long, default_value_t = 8)]

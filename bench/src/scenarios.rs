@@ -32,10 +32,12 @@ pub enum Scenario {
     OpenRequests,
     /// Q5: full-text search.
     Search,
+    /// Q5's last page: the needs that match least, read from the end.
+    SearchDeep,
 }
 
 impl Scenario {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Dashboard50,
         Self::Dashboard500,
         Self::Lookup,
@@ -43,6 +45,7 @@ impl Scenario {
         Self::StatsPool,
         Self::OpenRequests,
         Self::Search,
+        Self::SearchDeep,
     ];
 
     /// Whether the scenario's hub requests are sent with the token of a member of [`INSTITUTION`].
@@ -59,6 +62,7 @@ impl Scenario {
             Self::Stats => "Q3 aggregates",
             Self::StatsPool => "Q3 aggregates of one partnership",
             Self::Search => "Q5 full-text search",
+            Self::SearchDeep => "Q5 full-text search, last page",
         }
     }
 
@@ -71,6 +75,7 @@ impl Scenario {
             Self::Stats => "q3",
             Self::StatsPool => "q3-pool",
             Self::Search => "q5",
+            Self::SearchDeep => "q5-deep",
         }
     }
 
@@ -111,6 +116,13 @@ impl Scenario {
                     baseline: Some(format!("/q5?q={word}")),
                 }
             }
+            Self::SearchDeep => {
+                let word = WORDS[rng.below(WORDS.len())];
+                Draw {
+                    graphql: json!({ "query": SEARCH_LAST, "variables": { "q": word } }),
+                    baseline: Some(format!("/q5?q={word}&last=true")),
+                }
+            }
         }
     }
 }
@@ -136,6 +148,9 @@ pub const STATS_OF: &str = "query($partnership: ID!) { needStats(filter: { partn
 const POOL: &str = "rso-vest";
 pub const SEARCH: &str =
     "query($q: String!) { needs(search: $q, first: 20, orderBy: RELEVANCE) { nodes { id title } } }";
+
+pub const SEARCH_LAST: &str =
+    "query($q: String!) { needs(search: $q, last: 20, orderBy: RELEVANCE) { nodes { id title } } }";
 
 /// Search words: topics of the dataset, prefixes and a word that finds nothing.
 const WORDS: &[&str] = &[

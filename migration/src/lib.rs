@@ -21,6 +21,7 @@ mod m20261130_000015_notification_queue;
 mod m20261130_000016_institution_profile;
 mod m20261130_000017_scheduled_notices;
 mod m20261201_000018_need_tally;
+mod m20261201_000019_need_terms;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000016_institution_profile::Migration),
             Box::new(m20261130_000017_scheduled_notices::Migration),
             Box::new(m20261201_000018_need_tally::Migration),
+            Box::new(m20261201_000019_need_terms::Migration),
         ]
     }
 }

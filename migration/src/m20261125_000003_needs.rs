@@ -115,7 +115,7 @@ fn index(name: &str, table: impl IntoIden, cols: Vec<Need>) -> IndexCreateStatem
     index.to_owned()
 }
 
-const SQLITE_SEARCH: &[&str] = &[
+pub(crate) const SQLITE_SEARCH: &[&str] = &[
     // Diacritics are kept, so "å", "æ" and "ø" stay distinct letters; FTS5 has no Norwegian
     // stemmer, so queries add prefix matching instead (see db::needs).
     "CREATE VIRTUAL TABLE need_fts USING fts5(title, question, background, content='need', content_rowid='id',

@@ -18,7 +18,7 @@ pub struct Migration;
 
 /// The vector of a need's texts (columns of `row`, e.g. `NEW.`): the title weighs most, then the
 /// question, then the background.
-fn vector(row: &str) -> String {
+pub(crate) fn vector(row: &str) -> String {
     format!(
         "setweight(to_tsvector('norwegian', {row}title), 'A') ||
          setweight(to_tsvector('norwegian', {row}question), 'B') ||
@@ -26,7 +26,8 @@ fn vector(row: &str) -> String {
     )
 }
 
-fn up_statements() -> Vec<String> {
+/// The table, and the triggers that keep it in step with `need`.
+pub(crate) fn create_statements() -> Vec<String> {
     vec![
         "CREATE TABLE need_search (
             need_id integer PRIMARY KEY REFERENCES need (id) ON DELETE CASCADE,
@@ -51,12 +52,23 @@ fn up_statements() -> Vec<String> {
              OR OLD.background IS DISTINCT FROM NEW.background)
          EXECUTE FUNCTION need_search_write()"
             .into(),
+    ]
+}
+
+/// The index of the vectors, built after they are copied in: one sort instead of an insert per
+/// row.
+pub(crate) const INDEX: &str =
+    "CREATE INDEX idx_need_search ON need_search USING GIN (search) WITH (fastupdate = off)";
+
+fn up_statements() -> Vec<String> {
+    let mut statements = create_statements();
+    statements.extend([
         "INSERT INTO need_search (need_id, search) SELECT id, search FROM need".into(),
         "DROP INDEX idx_need_search".into(),
         "ALTER TABLE need DROP COLUMN search".into(),
-        // Built after the copy: one sort instead of an insert per row.
-        "CREATE INDEX idx_need_search ON need_search USING GIN (search) WITH (fastupdate = off)".into(),
-    ]
+        INDEX.into(),
+    ]);
+    statements
 }
 
 fn down_statements() -> Vec<String> {

@@ -15,8 +15,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use entity::{
     commission, commission_need, county,
     enums::{CommissionStatus, NeedEventKind, NeedStatus, OrganisationKind, Urgency},
-    institution, membership, municipality, need, need_cosign, need_event, need_theme, organisation,
-    partnership, partnership_member, person, product_type, summary, theme,
+    institution, membership, municipality, need, need_cosign, need_event, need_term, need_theme,
+    organisation, partnership, partnership_member, person, product_type, summary, theme,
 };
 use knowledge_hub::db::Db;
 use sea_orm::{
@@ -240,6 +240,7 @@ pub async fn generate_needs(db: &Db, total: usize, seed: u64) -> Result<Counts, 
         let txn = conn.begin().await.map_err(fail)?;
         let mut needs = Vec::with_capacity(n);
         let mut need_themes = Vec::new();
+        let mut terms = Vec::new();
         let mut cosigns = Vec::new();
         let mut events = Vec::new();
         let mut commissions = Vec::new();
@@ -278,6 +279,11 @@ pub async fn generate_needs(db: &Db, total: usize, seed: u64) -> Result<Counts, 
                 }
             }
             let submitted_at = (status != NeedStatus::Draft).then(|| created_at + Duration::hours(1));
+            let title = format!("{topic} for {group} i {place}");
+            let question = format!("Kva tiltak innan {} verkar for {group}?", topic.to_lowercase());
+            let background =
+                format!("{place} ser auka behov knytt til {} blant {group}.", topic.to_lowercase());
+            terms.extend(knowledge_hub::db::needs::terms_of(id, &title, &question, &background));
             needs.push(need::ActiveModel {
                 id: Set(id),
                 municipality_id: Set(municipalities[home].id),
@@ -285,12 +291,9 @@ pub async fn generate_needs(db: &Db, total: usize, seed: u64) -> Result<Counts, 
                 partnership_id: Set(Some(pooled)),
                 created_by_person_id: Set(people[home]),
                 contact_person_id: Set(None),
-                title: Set(format!("{topic} for {group} i {place}")),
-                question: Set(format!("Kva tiltak innan {} verkar for {group}?", topic.to_lowercase())),
-                background: Set(format!(
-                    "{place} ser auka behov knytt til {} blant {group}.",
-                    topic.to_lowercase()
-                )),
+                title: Set(title),
+                question: Set(question),
+                background: Set(background),
                 intended_use: Set("Planlegging av tenester".into()),
                 target_group: Set(group.into()),
                 urgency: Set([Urgency::Low, Urgency::Medium, Urgency::High][rng.below(3)]),
@@ -421,6 +424,7 @@ pub async fn generate_needs(db: &Db, total: usize, seed: u64) -> Result<Counts, 
         counts.summaries += summaries.len();
         insert_chunks::<need::Entity, _>(&txn, needs).await?;
         insert_chunks::<need_theme::Entity, _>(&txn, need_themes).await?;
+        insert_chunks::<need_term::Entity, _>(&txn, terms).await?;
         insert_chunks::<need_cosign::Entity, _>(&txn, cosigns).await?;
         insert_chunks::<need_event::Entity, _>(&txn, events).await?;
         insert_chunks::<commission::Entity, _>(&txn, commissions).await?;

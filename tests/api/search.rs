@@ -1,5 +1,5 @@
-//! Search in relevance order: pages read through the best-ranked candidates are the pages of the
-//! whole order, on both databases.
+//! Search in relevance order: pages read through a word's best entries in the index are the
+//! pages of the whole order, on both databases.
 
 use entity::{enums::NeedStatus, municipality};
 use knowledge_hub::db::Db;
@@ -42,9 +42,11 @@ async fn paged(
     }
 }
 
-/// A relevance page is first looked for among the best-ranked few hundred matches.
-/// With more matches than that, forwards and backwards, with filters that leave those few
-/// short and with drafts in and out of sight, the pages are those of the whole order.
+/// A relevance page of a one-word search is first looked for among the few hundred best entries
+/// of the word's terms from the cursor on. With more matches than that, forwards and backwards,
+/// with filters that leave those few short, with drafts in and out of sight, with a word whose
+/// terms a need has several of (each at another rank) and with two words, the pages are those
+/// of the whole order.
 #[both_databases]
 async fn relevance_pages_are_the_pages_of_the_whole_order(app: TestApp) {
     let db = app.db();
@@ -64,6 +66,10 @@ async fn relevance_pages_are_the_pages_of_the_whole_order(app: TestApp) {
     let cases = [
         (search(&["demens"]), Visibility::default()),
         (search(&["demens"]), Visibility { draft_units: vec![some_unit] }),
+        // "pår" is the start of two terms, "pårørand" (a group) and "pårørandestøtt" (a topic):
+        // a need with both ranks by the better.
+        (search(&["pår"]), Visibility::default()),
+        (search(&["psykisk", "ungdom"]), Visibility::default()),
         (NeedFilter { statuses: vec![NeedStatus::Accepted], ..search(&["ernæring"]) }, Visibility::default()),
         (
             NeedFilter { municipality_id: Some(some_municipality), ..search(&["psykisk"]) },
@@ -77,10 +83,10 @@ async fn relevance_pages_are_the_pages_of_the_whole_order(app: TestApp) {
             .expect("the whole order");
         let all: Vec<i32> = listed.iter().map(|listed| listed.need.id).collect();
         assert!(!all.is_empty(), "{filter:?}");
-        if filter.statuses.is_empty() && filter.municipality_id.is_none() {
+        if filter.search.len() == 1 && filter.statuses.is_empty() && filter.municipality_id.is_none() {
             assert!(all.len() > needs::CANDIDATES + 20, "more matches than candidates: {}", all.len());
-            // A page deep in a broad search is found among the candidates after its cursor:
-            // one statement, not the whole query again.
+            // A page deep in a broad search is found among the best entries after its cursor:
+            // the word's terms, then the page, not the whole query.
             let deep = Window {
                 size: 7,
                 from_end: false,
@@ -91,7 +97,7 @@ async fn relevance_pages_are_the_pages_of_the_whole_order(app: TestApp) {
             let (page, more) = needs::list(db.conn(), &filter, &visibility, NeedOrder::Relevance, &deep)
                 .await
                 .expect("a page");
-            assert_eq!(db.statements_executed() - statements, 1, "one statement");
+            assert_eq!(db.statements_executed() - statements, 2, "two statements");
             let ids: Vec<i32> = page.iter().map(|listed| listed.need.id).collect();
             assert_eq!((ids.as_slice(), more), (&all[needs::CANDIDATES + 11..needs::CANDIDATES + 18], true));
         }
@@ -108,4 +114,15 @@ async fn relevance_pages_are_the_pages_of_the_whole_order(app: TestApp) {
             );
         }
     }
+    // Function words alone find nothing.
+    let (none, more) = needs::list(
+        db.conn(),
+        &search(&["og", "i"]),
+        &Visibility::default(),
+        NeedOrder::Relevance,
+        &Window { size: 20, from_end: false, after: None, before: None },
+    )
+    .await
+    .expect("a page");
+    assert!(none.is_empty() && !more);
 }

@@ -2,7 +2,8 @@
 //! submissions, edits of themes, moves, hand-overs, merges and unmerges, a bulk insert and a
 //! deletion, each tally equals a full recount of the needs, before and after the migration that
 //! made them is undone and done again; and every count the hub answers from a tally equals the
-//! same count made from the needs.
+//! same count made from the needs. The search index is kept in step likewise: it holds each
+//! need's terms as the hub computes them, and `search_term` how many needs have each.
 
 use chrono::{TimeZone, Utc};
 use entity::enums::{NeedStatus, Urgency};
@@ -45,6 +46,10 @@ struct Counted {
 /// A column of a tally: its name, whether the tally has it, how the needs count it, and what
 /// stands for it where the tally has none.
 type Column<'a> = (&'a str, bool, &'a str, &'a str);
+
+/// Titles an edit gives a need.
+const EDITED_TITLES: [&str; 3] =
+    ["Demens i barnehagane", "Skulehelsetenesta og ungdom", "Fallforebygging for eldre"];
 
 /// Each tally as stored (but groups at 0) against the same counts made from the needs.
 async fn assert_tallies_are_recounts(app: &TestApp, when: &str) {
@@ -99,6 +104,40 @@ async fn assert_tallies_are_recounts(app: &TestApp, when: &str) {
 }
 
 /// Every grouping of every filter the tallies answer, counted from the tallies and from the needs.
+/// The search index holds each need's terms as the `words` crate computes them from its texts,
+/// and `search_term` counts the needs of each term.
+async fn assert_index_is_the_needs_terms(app: &TestApp, when: &str) {
+    let text = |row: &Value, column: &str| row[column].as_str().expect("a text").to_owned();
+    let mut expected: Vec<(i64, String, i64)> = Vec::new();
+    for need in rows(app, "SELECT id, title, question, background FROM need").await {
+        let id = need["id"].as_i64().expect("an id");
+        let terms =
+            words::need_terms(&text(&need, "title"), &text(&need, "question"), &text(&need, "background"));
+        expected.extend(terms.into_iter().map(|t| (id, t.term.clone(), i64::from(t.rank()))));
+    }
+    expected.sort();
+    let indexed: Vec<(i64, String, i64)> =
+        rows(app, "SELECT need_id, term, rank FROM need_term ORDER BY need_id, term")
+            .await
+            .iter()
+            .map(|r| {
+                (r["need_id"].as_i64().expect("an id"), text(r, "term"), r["rank"].as_i64().expect("a rank"))
+            })
+            .collect();
+    assert_eq!(indexed, expected, "the index {when}");
+    let mut needs_of = std::collections::BTreeMap::<String, i64>::new();
+    for (_, term, _) in &expected {
+        *needs_of.entry(term.clone()).or_default() += 1;
+    }
+    let counted: Vec<(String, i64)> =
+        rows(app, "SELECT term, needs FROM search_term WHERE needs <> 0 ORDER BY term")
+            .await
+            .iter()
+            .map(|r| (text(r, "term"), r["needs"].as_i64().expect("a count")))
+            .collect();
+    assert_eq!(counted, needs_of.into_iter().collect::<Vec<_>>(), "the terms' counts {when}");
+}
+
 async fn assert_counts_are_recounts(app: &TestApp) {
     let conn = app.db().conn();
     let theme = rows(app, "SELECT id FROM theme ORDER BY id").await[0]["id"].as_i64().expect("an id") as i32;
@@ -252,7 +291,11 @@ async fn the_tallies_equal_a_full_recount_after_random_writes(app: TestApp) {
             }
             3 => {
                 let (need, owner) = raised[pick(&mut rng, raised.len())].clone();
-                let input = json!({ "need": need, "version": 0, "themes": some_themes(&mut rng) });
+                let mut input = json!({ "need": need, "version": 0, "themes": some_themes(&mut rng) });
+                if pick(&mut rng, 2) == 0 {
+                    // A new title: the need's terms change.
+                    input["title"] = json!(EDITED_TITLES[pick(&mut rng, EDITED_TITLES.len())]);
+                }
                 ("updateNeed", act(&app, &[members[owner]], "updateNeed", "UpdateNeedInput", input).await)
             }
             4 | 5 => {
@@ -316,6 +359,7 @@ async fn the_tallies_equal_a_full_recount_after_random_writes(app: TestApp) {
     let statuses = rows(&app, "SELECT DISTINCT status FROM need ORDER BY status").await;
     assert!(statuses.len() >= 6, "the needs are spread over statuses: {statuses:?}");
     assert_tallies_are_recounts(&app, "after random writes").await;
+    assert_index_is_the_needs_terms(&app, "after random writes").await;
     assert_counts_are_recounts(&app).await;
 
     // A bulk insert (one statement of many needs, then one of their themes), and a deletion.
@@ -351,9 +395,14 @@ async fn the_tallies_equal_a_full_recount_after_random_writes(app: TestApp) {
     assert_tallies_are_recounts(&app, "after a bulk insert and a deletion").await;
     assert_counts_are_recounts(&app).await;
 
-    // Undone and done again, the migration fills the tallies from the needs there are.
+    // Undone and done again (with those after them), the migrations fill the tallies and the
+    // search index from the needs there are, those written around the hub included.
     use migration::{Migrator, MigratorTrait};
-    Migrator::down(conn, Some(1)).await.expect("the tallies undone");
+    let names: Vec<String> = Migrator::migrations().iter().map(|m| m.name().to_owned()).collect();
+    let tallies =
+        names.iter().position(|n| n == "m20261201_000018_need_tally").expect("the tallies' migration");
+    Migrator::down(conn, Some((names.len() - tallies) as u32)).await.expect("the tallies undone");
     Migrator::up(conn, None).await.expect("the tallies made again");
     assert_tallies_are_recounts(&app, "after the migration again").await;
+    assert_index_is_the_needs_terms(&app, "after the migration again").await;
 }

@@ -64,6 +64,14 @@ pub struct Scored {
     pub score: i32,
 }
 
+impl Scored {
+    /// Where the term puts the need among the term's needs in the index (`need_term.rank`):
+    /// lower is better, so an index read in ascending order yields the best first.
+    pub fn rank(&self) -> i32 {
+        -self.score
+    }
+}
+
 /// The terms of a need's title, question and background, each once with its score, in the order
 /// of the terms.
 pub fn need_terms(title: &str, question: &str, background: &str) -> Vec<Scored> {

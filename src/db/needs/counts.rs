@@ -10,7 +10,7 @@ use sea_orm::{
     sea_query::{Asterisk, Condition, Expr, ExprTrait, Func, JoinType, Order, Query, SelectStatement},
 };
 
-use super::{N, NeedFilter, Visibility, filter, n};
+use super::{N, NeedFilter, Visibility, filter, n, search};
 
 #[derive(FromQueryResult)]
 struct Counted {
@@ -34,8 +34,9 @@ pub async fn count(
                 .cond_where(tally.conditions(filter, visibility));
         }
         None => {
+            let found = search::resolve(db, filter).await?;
             select.expr_as(Func::count(Expr::col(Asterisk)), "n").from_as(need::Entity, N);
-            filter::restrict(&mut select, backend, filter, visibility, None);
+            filter::restrict(&mut select, filter, found.as_ref(), visibility, None);
         }
     }
     Ok(Counted::find_by_statement(backend.build(&select)).one(db).await?.map_or(0, |c| c.n))
@@ -76,10 +77,13 @@ pub async fn count_by(
     grouping: Grouping,
 ) -> Result<Vec<GroupCount>, DbErr> {
     let source = Tally::answering(filter, visibility, Some(grouping));
+    let found = match source {
+        Some(_) => None,
+        None => search::resolve(db, filter).await?,
+    };
     let backend = db.get_database_backend();
-    GroupCount::find_by_statement(backend.build(&grouped(backend, filter, visibility, grouping, source)))
-        .all(db)
-        .await
+    let select = grouped(backend, filter, found.as_ref(), visibility, grouping, source);
+    GroupCount::find_by_statement(backend.build(&select)).all(db).await
 }
 
 /// Counts of matching needs by one grouping, counted from the needs themselves even where a tally
@@ -90,16 +94,17 @@ pub async fn recount_by(
     visibility: &Visibility,
     grouping: Grouping,
 ) -> Result<Vec<GroupCount>, DbErr> {
+    let found = search::resolve(db, filter).await?;
     let backend = db.get_database_backend();
-    GroupCount::find_by_statement(backend.build(&grouped(backend, filter, visibility, grouping, None)))
-        .all(db)
-        .await
+    let select = grouped(backend, filter, found.as_ref(), visibility, grouping, None);
+    GroupCount::find_by_statement(backend.build(&select)).all(db).await
 }
 
 /// The statement of `count_by`: over `need n` (and its themes), or over a tally as `n`.
 fn grouped(
     backend: DbBackend,
     filter: &NeedFilter,
+    found: Option<&search::Found>,
     visibility: &Visibility,
     grouping: Grouping,
     source: Option<Tally>,
@@ -172,7 +177,7 @@ fn grouped(
     }
     match source {
         None => {
-            filter::restrict(&mut select, backend, filter, visibility, None);
+            filter::restrict(&mut select, filter, found, visibility, None);
             if grouping == Grouping::SubmittedMonth {
                 // Drafts have no submission month.
                 select.and_where(n(need::Column::SubmittedAt).is_not_null());

@@ -8,7 +8,7 @@ use entity::{
     need, need_theme, organisation_ancestor,
 };
 use sea_orm::{
-    DatabaseBackend, Iterable,
+    Iterable,
     sea_query::{Cond, Condition, Expr, ExprTrait, Query, SelectStatement},
 };
 
@@ -33,7 +33,8 @@ pub struct NeedFilter {
     pub urgency: Option<Urgency>,
     pub submitted_after: Option<DateTime<Utc>>,
     pub submitted_before: Option<DateTime<Utc>>,
-    /// Words to find in title, question and background (all must match, as prefixes).
+    /// Words to find in title, question and background: a need matches when it has each of them,
+    /// in any of its forms or as the start of a longer word (see `search`).
     pub search: Vec<String>,
 }
 
@@ -45,17 +46,18 @@ pub struct Visibility {
 }
 
 /// Narrows a statement over `need n` (its `FROM` and any joins already added) to the needs that
-/// `filter` matches and the viewer may see. A search joins its matches as `s`, with their `rank`
-/// (lower is better), narrowed to `candidates` when given.
+/// `filter` matches and the viewer may see. A search (its words' terms `found`, see
+/// `search::resolve`) joins its matches as `s`, with their `rank` (lower is better), those of
+/// `stream` when given.
 pub(super) fn restrict(
     select: &mut SelectStatement,
-    backend: DatabaseBackend,
     filter: &NeedFilter,
+    found: Option<&search::Found>,
     visibility: &Visibility,
-    candidates: Option<&search::Candidates<'_>>,
+    stream: Option<&search::Stream<'_>>,
 ) {
-    if !filter.search.is_empty() {
-        search::join(select, backend, &filter.search, candidates);
+    if let Some(found) = found {
+        search::join(select, found, stream);
     }
     select.cond_where(conditions(filter, visibility));
 }

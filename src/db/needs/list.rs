@@ -1,7 +1,7 @@
 //! A page of needs in an order, read in SQL by keyset: the cursor holds the sort value and id of
 //! the row before the page, and rows are fetched with a row-value comparison `(key, id) < (?, ?)`,
-//! so inserts never shift a page. A page in relevance order is first looked for among the
-//! best-ranked search matches. Also the history of the needs a filter matches, in the order it
+//! so inserts never shift a page. A relevance page of a one-word search is first looked for among
+//! the word's best entries in the index from the cursor on. Also the history of the needs a filter matches, in the order it
 //! was recorded (`events`).
 
 use chrono::{DateTime, Utc};
@@ -15,7 +15,7 @@ use sea_orm::{
 use super::{
     N, NeedFilter, Visibility, filter, n,
     rows::{need_with_theme_ids, with_theme_ids},
-    search::Candidates,
+    search::{self, Found, Stream},
 };
 use crate::db::sql;
 
@@ -33,7 +33,7 @@ pub enum NeedOrder {
 pub enum CursorKey {
     Time(DateTime<Utc>),
     Count(i64),
-    Rank(f64),
+    Rank(i64),
 }
 
 /// A cursor belongs to the order its page was read in (the order a page is really read in:
@@ -83,7 +83,8 @@ pub struct Window {
     pub before: Option<Cursor>,
 }
 
-/// How many of the best-ranked matches a relevance page is first looked for among.
+/// How many of the best entries from the cursor on a relevance page of a one-word search is first
+/// looked for among (see `search::Stream`).
 pub const CANDIDATES: usize = 200;
 
 /// The sort column of an order, and whether it runs descending.
@@ -122,7 +123,7 @@ pub(super) fn keyset(column: Expr, id: Expr, descending: bool, window: &Window) 
 struct SortValues {
     sort_time: Option<DateTime<Utc>>,
     sort_count: Option<i64>,
-    sort_rank: Option<f64>,
+    sort_rank: Option<i64>,
 }
 
 /// The statement of one page (and one row more, to tell whether more follow). The rows come
@@ -130,10 +131,11 @@ struct SortValues {
 fn page(
     backend: DatabaseBackend,
     filter: &NeedFilter,
+    found: Option<&Found>,
     visibility: &Visibility,
     order: NeedOrder,
     window: &Window,
-    candidates: Option<&Candidates<'_>>,
+    stream: Option<&Stream<'_>>,
 ) -> SelectStatement {
     let (column, descending) = sort_column(order);
     // Each sort value has the type it is read back as on both databases, NULL included.
@@ -141,18 +143,14 @@ fn page(
     let time_type = if backend == DatabaseBackend::Postgres { "timestamptz" } else { "text" };
     let (time, count, rank) = match order {
         NeedOrder::Newest | NeedOrder::Oldest | NeedOrder::Updated => {
-            (column.clone(), typed(Expr::null(), "bigint"), typed(Expr::null(), "double precision"))
+            (column.clone(), typed(Expr::null(), "bigint"), typed(Expr::null(), "bigint"))
         }
-        NeedOrder::Reach => (
-            typed(Expr::null(), time_type),
-            typed(column.clone(), "bigint"),
-            typed(Expr::null(), "double precision"),
-        ),
-        NeedOrder::Relevance => (
-            typed(Expr::null(), time_type),
-            typed(Expr::null(), "bigint"),
-            typed(column.clone(), "double precision"),
-        ),
+        NeedOrder::Reach => {
+            (typed(Expr::null(), time_type), typed(column.clone(), "bigint"), typed(Expr::null(), "bigint"))
+        }
+        NeedOrder::Relevance => {
+            (typed(Expr::null(), time_type), typed(Expr::null(), "bigint"), typed(column.clone(), "bigint"))
+        }
     };
     let mut select = need_with_theme_ids(backend);
     select
@@ -160,7 +158,7 @@ fn page(
         .expr_as(count, "sort_count")
         .expr_as(rank, "sort_rank")
         .from_as(need::Entity, N);
-    filter::restrict(&mut select, backend, filter, visibility, candidates);
+    filter::restrict(&mut select, filter, found, visibility, stream);
     if let Some(keyset) = keyset(column.clone(), n(need::Column::Id), descending, window) {
         select.cond_where(keyset);
     }
@@ -184,17 +182,27 @@ pub async fn list(
 ) -> Result<(Vec<Listed>, bool), DbErr> {
     let order = order.effective(filter);
     let backend = db.get_database_backend();
-    let mut rows = Vec::new();
-    if order == NeedOrder::Relevance {
-        // A broad search matches thousands of needs: look for the page among the best-ranked
-        // few hundred first. When they fill it (with one to spare), no other match can come
-        // before them; when they do not (strict filters, the last page), the whole query runs.
-        let candidates = Candidates { limit: CANDIDATES.max(4 * (window.size + 1)), window };
-        rows = db.query_all(&page(backend, filter, visibility, order, window, Some(&candidates))).await?;
-    }
-    if rows.len() <= window.size {
-        rows = db.query_all(&page(backend, filter, visibility, order, window, None)).await?;
-    }
+    let found = search::resolve(db, filter).await?;
+    let found = found.as_ref();
+    let one_word = found.and_then(Found::one_word).is_some();
+    let rows = if order == NeedOrder::Relevance && one_word {
+        // A broad word matches a hundred thousand needs: look for the page among the few
+        // hundred best entries from the cursor on first. When they fill it (with one to spare),
+        // no other match can come before them; when they do not (strict filters, the last
+        // page), the page is read from all the entries from the cursor on.
+        let first = Stream { limit: Some(CANDIDATES.max(4 * (window.size + 1))), window };
+        let rows =
+            db.query_all(&page(backend, filter, found, visibility, order, window, Some(&first))).await?;
+        if rows.len() > window.size {
+            rows
+        } else {
+            let all = Stream { limit: None, window };
+            db.query_all(&page(backend, filter, found, visibility, order, window, Some(&all))).await?
+        }
+    } else {
+        db.query_all(&page(backend, filter, found, visibility, order, window, None)).await?
+    };
+    let mut rows = rows;
     let more = rows.len() > window.size;
     rows.truncate(window.size);
     if window.from_end {
@@ -228,9 +236,10 @@ pub async fn events(
     since: Option<DateTime<Utc>>,
     size: usize,
 ) -> Result<(Vec<need_event::Model>, bool), DbErr> {
+    let found = search::resolve(db, filter).await?;
     let mut matching = Query::select();
     matching.column((N, need::Column::Id)).from_as(need::Entity, N);
-    filter::restrict(&mut matching, db.get_database_backend(), filter, visibility, None);
+    filter::restrict(&mut matching, filter, found.as_ref(), visibility, None);
     let mut rows = need_event::Entity::find()
         .filter(need_event::Column::NeedId.in_subquery(matching))
         .apply_if(after, |events, after| events.filter(need_event::Column::Id.gt(after)))

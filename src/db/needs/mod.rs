@@ -30,7 +30,7 @@ pub use reach::{cosign, merge, unmerge, withdraw_cosign};
 pub use rows::{
     Placed, by_ids_with_themes, by_title, evidence, of_commissions_with_themes, themes_of, with_place,
 };
-pub use search::similar;
+pub use search::{similar, terms_of};
 pub use write::{
     Handover, NeedContent, NewEvidence, apply_move, create, hand_over, link_evidence, move_in,
     set_population, update,

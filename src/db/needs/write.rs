@@ -17,6 +17,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, JoinType, Query},
 };
 
+use super::search;
 use crate::{
     db::{Db, Effect, NodeType, WriteError},
     domain::{
@@ -307,6 +308,7 @@ pub async fn create(
     };
     apply_content(&mut model, content);
     let need = model.insert(&txn).await?;
+    search::index(&txn, &need).await?;
     add_themes(&txn, need.id, &theme_ids).await?;
     record(&txn, NewEvent { to: Some(status), ..NewEvent::of(need.id, Some(actor), NeedEventKind::Created) })
         .await?;
@@ -468,6 +470,7 @@ pub async fn update(
     let mut model = read.clone().into_active_model();
     apply_content(&mut model, content);
     let saved = save(&txn, &read, model).await?;
+    search::reindex(&txn, &read, &saved).await?;
     set_themes(&txn, need_id, &theme_ids).await?;
     record(&txn, NewEvent::of(need_id, Some(actor), NeedEventKind::Edited)).await?;
     db.commit(txn, Effect::Changed(NodeType::Need, need_id)).await?;

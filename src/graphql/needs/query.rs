@@ -250,7 +250,8 @@ pub type NeedPage = Connection<String, Need, NeedCount, EmptyFields>;
 #[Object]
 impl NeedsQuery {
     /// Knowledge needs: from SUBMITTED on for everyone, drafts only for their municipality.
-    /// `search` looks in title, question and background (Norwegian-aware, words match as prefixes).
+    /// `search` looks in title, question and background for needs that have every word, in any
+    /// of its Norwegian forms or as the start of a longer word; a title's words rank first.
     #[graphql(complexity = "cost(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     #[tracing::instrument(level = "debug", skip_all)]
