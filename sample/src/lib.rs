@@ -20,7 +20,8 @@ use entity::{
 };
 use knowledge_hub::db::Db;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, EntityTrait, Iterable, PaginatorTrait, QueryFilter, QueryOrder,
+    TransactionTrait,
 };
 
 /// A dataset size.
@@ -436,15 +437,17 @@ pub async fn generate_needs(db: &Db, total: usize, seed: u64) -> Result<Counts, 
     Ok(counts)
 }
 
-/// Inserts in chunks that stay under the databases' limits on bound parameters.
+/// Inserts in chunks that stay under the databases' limits on bound parameters (SQLite's 32,766,
+/// PostgreSQL's 65,535): at most 16,000 values a statement.
 async fn insert_chunks<E, A>(txn: &sea_orm::DatabaseTransaction, rows: Vec<A>) -> Result<(), String>
 where
     E: EntityTrait,
     A: sea_orm::ActiveModelTrait<Entity = E> + Send,
 {
+    let per_statement = 16_000 / E::Column::iter().count().max(1);
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
-        let chunk: Vec<A> = rows.by_ref().take(200).collect();
+        let chunk: Vec<A> = rows.by_ref().take(per_statement).collect();
         E::insert_many(chunk).exec_without_returning(txn).await.map_err(|e| e.to_string())?;
     }
     Ok(())
