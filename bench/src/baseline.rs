@@ -315,14 +315,26 @@ async fn search(State(db): State<Db>, Query(search): Query<Search>) -> Reply {
                 })
                 .collect::<Vec<_>>()
                 .join(" UNION ALL ");
+            // With one term, each need comes once, at its rank there.
+            let (distinct, best) = if terms.len() == 1 {
+                ("", String::new())
+            } else {
+                (
+                    "DISTINCT ",
+                    format!(
+                        " WHERE e.rank = (SELECT MIN(b.rank) FROM need_term b \
+                         WHERE b.need_id = e.need_id AND b.term IN ({marks}))"
+                    ),
+                )
+            };
             let sql = format!(
-                "SELECT n.id, n.title FROM (SELECT DISTINCT e.need_id, e.rank FROM ({arms} \
-                 ORDER BY rank {order}, need_id {order}{limit}) e \
-                 WHERE e.rank = (SELECT MIN(b.rank) FROM need_term b WHERE b.need_id = e.need_id AND b.term IN ({marks}))) s \
+                "SELECT n.id, n.title FROM (SELECT {distinct}e.need_id, e.rank FROM ({arms} \
+                 ORDER BY rank {order}, need_id {order}{limit}) e{best}) s \
                  JOIN need n ON n.id = s.need_id WHERE n.status <> 'DRAFT' \
                  ORDER BY s.rank {order}, n.id {order} LIMIT 21"
             );
-            let values = terms.iter().chain(&terms).cloned().collect();
+            let values =
+                terms.iter().chain(if terms.len() == 1 { &[][..] } else { &terms[..] }).cloned().collect();
             found = rows(&db, &sql, values).await?;
             if found.len() > 20 {
                 break;
