@@ -1,8 +1,8 @@
 //! A page of needs in an order, read in SQL by keyset: the cursor holds the sort value and id of
 //! the row before the page, and rows are fetched with a row-value comparison `(key, id) < (?, ?)`,
 //! so inserts never shift a page. A relevance page of a one-word search is first looked for among
-//! the word's best entries in the index from the cursor on. Also the history of the needs a filter matches, in the order it
-//! was recorded (`events`).
+//! the word's best entries in the index from the cursor on. Also the history of the needs a
+//! filter matches, in the order it was recorded (`events`).
 
 use chrono::{DateTime, Utc};
 use entity::{need, need_event};
@@ -185,7 +185,7 @@ pub async fn list(
     let found = search::resolve(db, filter).await?;
     let found = found.as_ref();
     let one_word = found.and_then(Found::one_word).is_some();
-    let rows = if order == NeedOrder::Relevance && one_word {
+    let mut rows = if order == NeedOrder::Relevance && one_word {
         // A broad word matches a hundred thousand needs: look for the page among the few
         // hundred best entries from the cursor on first. When they fill it (with one to spare),
         // no other match can come before them; when they do not (strict filters, the last
@@ -202,7 +202,6 @@ pub async fn list(
     } else {
         db.query_all(&page(backend, filter, found, visibility, order, window, None)).await?
     };
-    let mut rows = rows;
     let more = rows.len() > window.size;
     rows.truncate(window.size);
     if window.from_end {

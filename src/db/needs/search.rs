@@ -67,6 +67,7 @@ pub(super) async fn resolve(db: &impl ConnectionTrait, filter: &NeedFilter) -> R
         return Ok(None);
     }
     let sought = words::sought(&filter.search);
+    // A search of function words alone is one word without a term: it finds nothing.
     let mut found = Found { words: vec![Vec::new(); sought.len().max(1)] };
     let selects = sought.iter().zip(0i32..).map(|(word, i)| {
         const ST: &str = "st";
