@@ -104,6 +104,25 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// CPU time (user + system) of every process named `postgres` on this machine, in seconds, the
+/// backends that have exited included (in their parent's count of its children): the database
+/// server's CPU, when it runs here.
+pub fn postgres_cpu_seconds() -> f64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return 0.0 };
+    let mut ticks = 0.0;
+    for entry in entries.flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        let Some((head, rest)) = stat.rsplit_once(')') else { continue };
+        if !head.ends_with("(postgres") {
+            continue;
+        }
+        let fields: Vec<f64> = rest.split_whitespace().map(|v| v.parse().unwrap_or(0.0)).collect();
+        // utime, stime, cutime and cstime: fields 14 to 17 of the whole line, 12 to 15 after the name.
+        ticks += fields.get(11..15).map_or(0.0, |f| f.iter().sum());
+    }
+    ticks / 100.0
+}
+
 /// Resident memory of a process, in MiB.
 pub fn rss_mib(pid: u32) -> f64 {
     status_mib(pid, "VmRSS:")

@@ -225,6 +225,9 @@ pub struct WriteRow {
     pub cosigned: u64,
     pub statements_per_request: f64,
     pub cpu_ms_per_request: f64,
+    /// CPU of the PostgreSQL server's processes per request (`None` on SQLite, which runs in the
+    /// hub's process).
+    pub db_cpu_ms_per_request: Option<f64>,
     pub rss_mib: f64,
 }
 
@@ -243,14 +246,14 @@ impl WriteRow {
     }
 }
 
-pub const TABLE_HEADER: &str = "| scenario | mode | writes/s | write p50 ms | write p99 ms | write p99.9 ms | errors | submitted + co-signed | reads/s | read p99 ms | total req/s | SQL/req | CPU ms/req | RSS MiB |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+pub const TABLE_HEADER: &str = "| scenario | mode | writes/s | write p50 ms | write p99 ms | write p99.9 ms | errors | submitted + co-signed | reads/s | read p99 ms | total req/s | SQL/req | CPU ms/req | DB CPU ms/req | RSS MiB |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
 
 pub fn table_row(r: &WriteRow) -> String {
     let (reads, read_p99) = r.reads.as_ref().map_or(("-".into(), "-".into()), |o| {
         (format!("{:.0}", o.throughput()), format!("{:.2}", o.ms(0.99)))
     });
     format!(
-        "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} + {} | {reads} | {read_p99} | {:.0} | {:.1} | {:.2} | {:.1} |\n",
+        "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} + {} | {reads} | {read_p99} | {:.0} | {:.1} | {:.2} | {} | {:.1} |\n",
         r.name,
         r.mode,
         r.writes.throughput(),
@@ -263,39 +266,60 @@ pub fn table_row(r: &WriteRow) -> String {
         r.total_per_second(),
         r.statements_per_request,
         r.cpu_ms_per_request,
+        r.db_cpu_ms_per_request.map_or("-".into(), |ms| format!("{ms:.2}")),
         r.rss_mib,
     )
 }
 
-/// What a measured phase cost the hub.
+/// What a measured phase cost the hub (and the PostgreSQL server, if `postgres`).
 struct Cost {
     statements: f64,
     requests: f64,
     cpu: f64,
+    db_cpu: Option<f64>,
 }
 
-async fn cost(client: &reqwest::Client, hub: &Server) -> Cost {
+async fn cost(client: &reqwest::Client, hub: &Server, postgres: bool) -> Cost {
     Cost {
         statements: process::metric(client, &hub.base, "hub_sql_statements_total").await,
         requests: process::metric(client, &hub.base, "hub_graphql_requests_total").await,
         cpu: process::cpu_seconds(hub.child.id()),
+        db_cpu: postgres.then(process::postgres_cpu_seconds),
     }
 }
 
-/// Runs M1 on `hub`: writes alone (closed loop), at a fixed rate, and as 10% of a read mix;
-/// prints each row as it finishes.
+/// What the workers of a phase do.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mix {
+    /// M1's writes: co-sign a need another municipality submitted, else submit one.
+    Writes,
+    /// Submit needs only (what `submitNeed` costs).
+    Submits,
+    /// M1's writes one time in ten, reads otherwise.
+    WithReads,
+}
+
+/// Runs M1 on `hub`: writes alone (closed loop), at a fixed rate, and as 10% of a read mix, then
+/// submissions alone; prints each row as it finishes. With `postgres` (a server on this machine)
+/// the CPU of its processes is measured too.
 pub async fn m1(
     client: &reqwest::Client,
     hub: &Server,
     writes: Arc<Writes>,
     o: &M1Options,
+    postgres: bool,
     print: impl Fn(&WriteRow),
 ) -> Vec<WriteRow> {
     let alone = Plan { concurrency: o.writers, duration: o.duration, rate: None };
     let fixed = Plan { concurrency: o.writers, duration: o.duration, rate: Some(o.rate) };
     let phases = [
-        ("M1 writes alone", format!("closed loop, {} writers", o.writers), alone, false),
-        ("M1 writes at a fixed rate", format!("{} writes/s, {} workers", o.rate, o.writers), fixed, false),
+        ("M1 writes alone", format!("closed loop, {} writers", o.writers), alone, Mix::Writes),
+        (
+            "M1 writes at a fixed rate",
+            format!("{} writes/s, {} workers", o.rate, o.writers),
+            fixed,
+            Mix::Writes,
+        ),
         (
             "M1 writes as 10% of a read mix",
             format!(
@@ -304,20 +328,21 @@ pub async fn m1(
                 o.reads.iter().map(|s| s.key()).collect::<Vec<_>>().join("+")
             ),
             alone,
-            true,
+            Mix::WithReads,
         ),
+        ("M1 submissions alone", format!("closed loop, {} writers", o.writers), alone, Mix::Submits),
     ];
     let mut rows = Vec::new();
-    for (name, mode, plan, mixed) in phases {
+    for (name, mode, plan, mix) in phases {
         let warm_up = Plan { duration: plan.duration / 5, ..plan };
-        let _ = phase(client, hub, &writes, o, warm_up, mixed).await;
-        let before = cost(client, hub).await;
+        let _ = phase(client, hub, &writes, o, warm_up, mix).await;
+        let before = cost(client, hub, postgres).await;
         let (submitted, cosigned) =
             (writes.submitted.load(Ordering::Relaxed), writes.cosigned.load(Ordering::Relaxed));
-        let mut outcomes = phase(client, hub, &writes, o, plan, mixed).await;
-        let after = cost(client, hub).await;
+        let mut outcomes = phase(client, hub, &writes, o, plan, mix).await;
+        let after = cost(client, hub, postgres).await;
         let served = (after.requests - before.requests).max(1.0);
-        let reads = mixed.then(|| outcomes.remove(1));
+        let reads = (mix == Mix::WithReads).then(|| outcomes.remove(1));
         let row = WriteRow {
             name: name.into(),
             mode,
@@ -327,6 +352,7 @@ pub async fn m1(
             cosigned: writes.cosigned.load(Ordering::Relaxed) - cosigned,
             statements_per_request: (after.statements - before.statements) / served,
             cpu_ms_per_request: (after.cpu - before.cpu) * 1000.0 / served,
+            db_cpu_ms_per_request: after.db_cpu.zip(before.db_cpu).map(|(a, b)| (a - b) * 1000.0 / served),
             rss_mib: process::rss_mib(hub.child.id()),
         };
         print(&row);
@@ -353,7 +379,7 @@ async fn phase(
     writes: &Arc<Writes>,
     o: &M1Options,
     plan: Plan,
-    mixed: bool,
+    mix: Mix,
 ) -> Vec<Outcome> {
     let (writes, client, base, reads, needs) =
         (writes.clone(), client.clone(), hub.base.clone(), o.reads.clone(), o.needs);
@@ -362,7 +388,10 @@ async fn phase(
         async move {
             // The mix: a write one time in ten, drawn from a generator seeded per worker and step.
             let mut rng = Rng::new(0x4D31 ^ ((worker as u64) << 32) ^ iteration);
-            if !mixed || reads.is_empty() || rng.below(10) == 0 {
+            if mix == Mix::Submits {
+                return (0, writes.submit(worker).await.map(drop));
+            }
+            if mix == Mix::Writes || reads.is_empty() || rng.below(10) == 0 {
                 return (0, writes.write(worker).await);
             }
             let scenario = reads[rng.below(reads.len())];

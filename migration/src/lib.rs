@@ -22,6 +22,7 @@ mod m20261130_000016_institution_profile;
 mod m20261130_000017_scheduled_notices;
 mod m20261201_000018_need_tally;
 mod m20261201_000019_need_terms;
+mod m20261201_000020_tally_row_update;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000017_scheduled_notices::Migration),
             Box::new(m20261201_000018_need_tally::Migration),
             Box::new(m20261201_000019_need_terms::Migration),
+            Box::new(m20261201_000020_tally_row_update::Migration),
         ]
     }
 }

@@ -148,49 +148,80 @@ fn body(statements: impl IntoIterator<Item = String>) -> String {
     statements.into_iter().map(|s| format!("{s};")).collect::<Vec<_>>().join("\n")
 }
 
+/// PostgreSQL: adds `rows` (a query over the transition tables, or a row image: rows of `need`
+/// with a `delta` of +1 or -1, and a `theme_id` where `theme` says so) to `tallies`, each group
+/// once, in key order. A theme tally counts each theme of a need, joined from `need_theme` where
+/// `rows` names none.
+fn postgres_apply(rows: &str, tallies: &[&Tally], theme: Option<&str>) -> String {
+    let backend = DbBackend::Postgres;
+    body(tallies.iter().map(|tally| {
+        let key = tally.key(backend, "r.", theme.unwrap_or("nt.theme_id"));
+        let values = key.iter().map(|(_, e)| e.as_str()).collect::<Vec<_>>().join(", ");
+        let from = match (tally.by, theme) {
+            (By::Theme, None) => format!("({rows}) r JOIN need_theme nt ON nt.need_id = r.id"),
+            _ => format!("({rows}) r"),
+        };
+        tally.add(&format!(
+            "SELECT {values}, SUM(r.delta) FROM {from} GROUP BY {values} HAVING SUM(r.delta) <> 0 ORDER BY \
+             {values}"
+        ))
+    }))
+}
+
+/// A PL/pgSQL trigger function running `body`.
+pub(crate) fn postgres_function(name: &str, body: String) -> String {
+    format!(
+        "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+         {body}
+         RETURN NULL;
+         END $$"
+    )
+}
+
+/// PostgreSQL: the function this migration's statement trigger on updates of `need` runs.
+pub(crate) fn postgres_updated_function() -> String {
+    let all: Vec<&Tally> = TALLIES.iter().collect();
+    postgres_function(
+        "need_tally_updated",
+        postgres_apply(
+            "SELECT o.*, -1 AS delta FROM old_rows o UNION ALL SELECT n.*, 1 AS delta FROM new_rows n",
+            &all,
+            None,
+        ),
+    )
+}
+
+/// PostgreSQL: the statement trigger on updates of `need` this migration makes.
+pub(crate) const POSTGRES_UPDATE_TRIGGER: &str =
+    "CREATE TRIGGER need_tally_update AFTER UPDATE ON need REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+     FOR EACH STATEMENT EXECUTE FUNCTION need_tally_updated()";
+
+/// The columns of `need` a tally counts by.
+pub(crate) const COUNTED: [&str; 5] =
+    ["status", "organisation_id", "municipality_id", "partnership_id", "submitted_at"];
+
+/// PostgreSQL: the function of a row trigger on updates of `need` (its row images `OLD` and
+/// `NEW`), the one the migration `tally_row_update` puts in place of the statement trigger.
+pub(crate) fn postgres_row_updated_function(name: &str) -> String {
+    let all: Vec<&Tally> = TALLIES.iter().collect();
+    postgres_function(
+        name,
+        postgres_apply("SELECT (OLD).*, -1 AS delta UNION ALL SELECT (NEW).*, 1 AS delta", &all, None),
+    )
+}
+
 /// PostgreSQL: statement triggers that count the changed rows of each statement by group.
 fn postgres_triggers() -> Vec<String> {
-    let backend = DbBackend::Postgres;
-    // Adds `rows` (a query over the transition tables: rows of `need` with a `delta` of +1 or -1,
-    // and a `theme_id` where `theme` says so) to `tallies`, each group once, in key order. A
-    // theme tally counts each theme of a need, joined from `need_theme` where `rows` names none.
-    let apply = |rows: &str, tallies: &[&Tally], theme: Option<&str>| {
-        body(tallies.iter().map(|tally| {
-            let key = tally.key(backend, "r.", theme.unwrap_or("nt.theme_id"));
-            let values = key.iter().map(|(_, e)| e.as_str()).collect::<Vec<_>>().join(", ");
-            let from = match (tally.by, theme) {
-                (By::Theme, None) => format!("({rows}) r JOIN need_theme nt ON nt.need_id = r.id"),
-                _ => format!("({rows}) r"),
-            };
-            tally.add(&format!(
-                "SELECT {values}, SUM(r.delta) FROM {from} GROUP BY {values} HAVING SUM(r.delta) <> 0 ORDER BY \
-                 {values}"
-            ))
-        }))
-    };
-    let all: Vec<&Tally> = TALLIES.iter().collect();
     let unthemed: Vec<&Tally> = TALLIES.iter().filter(|t| t.by != By::Theme).collect();
     let themed: Vec<&Tally> = TALLIES.iter().filter(|t| t.by == By::Theme).collect();
-    let function = |name: &str, body: String| {
-        format!(
-            "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-             BEGIN
-             {body}
-             RETURN NULL;
-             END $$"
-        )
-    };
+    let function = postgres_function;
     // A need's themes are counted through the theme rows: at insert it has none yet.
-    let inserted = apply("SELECT n.*, 1 AS delta FROM new_rows n", &unthemed, None);
-    let updated = apply(
-        "SELECT o.*, -1 AS delta FROM old_rows o UNION ALL SELECT n.*, 1 AS delta FROM new_rows n",
-        &all,
-        None,
-    );
-    let deleted = apply("SELECT o.*, -1 AS delta FROM old_rows o", &unthemed, None);
+    let inserted = postgres_apply("SELECT n.*, 1 AS delta FROM new_rows n", &unthemed, None);
+    let deleted = postgres_apply("SELECT o.*, -1 AS delta FROM old_rows o", &unthemed, None);
     // Theme rows, each counted with its need's place.
     let theme_rows = |rows: &str| {
-        apply(
+        postgres_apply(
             &format!("SELECT n.*, t.theme_id, t.delta FROM ({rows}) t JOIN need n ON n.id = t.need_id"),
             &themed,
             Some("r.theme_id"),
@@ -198,7 +229,7 @@ fn postgres_triggers() -> Vec<String> {
     };
     vec![
         function("need_tally_inserted", inserted),
-        function("need_tally_updated", updated),
+        postgres_updated_function(),
         function("need_tally_deleted", deleted),
         function("need_theme_tally_inserted", theme_rows("SELECT need_id, theme_id, 1 AS delta FROM new_rows")),
         function(
@@ -219,9 +250,7 @@ fn postgres_triggers() -> Vec<String> {
         "CREATE TRIGGER need_tally_insert AFTER INSERT ON need REFERENCING NEW TABLE AS new_rows
          FOR EACH STATEMENT EXECUTE FUNCTION need_tally_inserted()"
             .into(),
-        "CREATE TRIGGER need_tally_update AFTER UPDATE ON need REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-         FOR EACH STATEMENT EXECUTE FUNCTION need_tally_updated()"
-            .into(),
+        POSTGRES_UPDATE_TRIGGER.into(),
         "CREATE TRIGGER need_tally_delete AFTER DELETE ON need REFERENCING OLD TABLE AS old_rows
          FOR EACH STATEMENT EXECUTE FUNCTION need_tally_deleted()"
             .into(),
@@ -266,8 +295,7 @@ fn sqlite_triggers() -> Vec<String> {
             tally.add(&format!("SELECT {values}, {delta} FROM need n WHERE n.id = {row}need_id AND true"))
         }))
     };
-    let counted = ["status", "organisation_id", "municipality_id", "partnership_id", "submitted_at"];
-    let changed = counted.iter().map(|c| format!("OLD.{c} IS NOT NEW.{c}")).collect::<Vec<_>>().join(" OR ");
+    let changed = changed("IS NOT");
     vec![
         format!(
             "CREATE TRIGGER need_tally_insert AFTER INSERT ON need BEGIN {} END",
@@ -275,7 +303,7 @@ fn sqlite_triggers() -> Vec<String> {
         ),
         format!(
             "CREATE TRIGGER need_tally_update AFTER UPDATE OF {} ON need WHEN {changed} BEGIN {} {} END",
-            counted.join(", "),
+            COUNTED.join(", "),
             apply("OLD.", -1, true),
             apply("NEW.", 1, true)
         ),
@@ -298,6 +326,12 @@ fn sqlite_triggers() -> Vec<String> {
             theme_row("OLD.", -1)
         ),
     ]
+}
+
+/// Whether a counted column of `need` changed from `OLD` to `NEW`, `distinct` being the
+/// database's operator for "differs, NULL being a value".
+pub(crate) fn changed(distinct: &str) -> String {
+    COUNTED.iter().map(|c| format!("OLD.{c} {distinct} NEW.{c}")).collect::<Vec<_>>().join(" OR ")
 }
 
 fn up(backend: DbBackend) -> Vec<String> {

@@ -5,8 +5,8 @@
 //! This module holds what several areas build alike.
 
 use sea_orm::{
-    DatabaseBackend,
-    sea_query::{Expr, Func, SelectStatement},
+    ActiveModelTrait, DatabaseBackend, EntityTrait, IdenStatic, Iterable,
+    sea_query::{Expr, Func, InsertStatement, Query, SelectStatement},
 };
 
 /// A `LIMIT` of `rows`, at most `i64::MAX`: the drivers bind a limit as a signed integer (and
@@ -40,6 +40,31 @@ pub fn scalar(select: SelectStatement) -> Expr {
 /// The ids of an [`id_list`] column, in the order the database aggregated them; none for NULL.
 pub fn parse_ids(list: Option<&str>) -> Vec<i32> {
     list.unwrap_or_default().split(',').filter_map(|id| id.trim().parse().ok()).collect()
+}
+
+/// An insert of `rows` (active models that set the same columns), each with `column` given by
+/// `value` whatever the model holds there: rows of a record that the same statement inserts name
+/// it by an expression (`(SELECT id FROM n)`, see `needs::write::insert_new`). `None` for no rows.
+pub fn insert_with<A: ActiveModelTrait>(
+    rows: &[A],
+    column: <A::Entity as EntityTrait>::Column,
+    value: &Expr,
+) -> Option<InsertStatement> {
+    let first = rows.first()?;
+    let columns: Vec<_> = <A::Entity as EntityTrait>::Column::iter()
+        .filter(|c| c.as_str() == column.as_str() || first.get(*c).is_set())
+        .collect();
+    let mut insert = Query::insert();
+    insert.into_table(A::Entity::default()).columns(columns.iter().copied());
+    for row in rows {
+        insert.values_panic(columns.iter().map(|c| match row.get(*c).into_value() {
+            _ if c.as_str() == column.as_str() => value.clone(),
+            Some(set) => Expr::val(set),
+            // Every row sets what the first does; a row that does not takes the column's default.
+            None => Expr::cust("DEFAULT"),
+        }));
+    }
+    Some(insert)
 }
 
 #[cfg(test)]

@@ -137,3 +137,50 @@ async fn a_need_by_id_with_its_municipality_and_themes_costs_one_statement(app: 
     );
     assert!(found["node"]["municipality"]["name"].is_string());
 }
+
+/// M1 of the benchmarks: a member submits a need with one theme. On PostgreSQL a submission is
+/// the unit's place and one insert of the need with its index terms, themes and history event
+/// (with `BEGIN`, `COMMIT` and the audit record, which this count leaves out: five round trips);
+/// SQLite, which runs in the process, inserts each kind of row by itself. The themes are checked
+/// against the table the process keeps, read once.
+#[both_databases]
+async fn a_submitted_need_costs_at_most_five_statements(app: TestApp) {
+    let token = app.token_for("Ingrid Berg", RoleArg::UnitMember, "4601").await;
+    let themes = app.data("{ themes(first: 2) { nodes { id key } } }").await["themes"]["nodes"].clone();
+    let submit = "mutation($input: SubmitNeedInput!) { submitNeed(input: $input) { need { id } userErrors { \
+                  code } } }";
+    let mut counts = Vec::new();
+    let mut needs = Vec::new();
+    for n in 0..3 {
+        let title = format!("Fallførebygging {n} for heimebuande eldre");
+        let input = crate::helpers::need_input(&title, &themes[n % 2]["id"]);
+        let before = app.statements();
+        let data = app.data_as(&token, submit, serde_json::json!({ "input": input })).await;
+        counts.push(app.statements() - before);
+        needs.push(data["submitNeed"]["need"]["id"].clone());
+    }
+    let expected = match app.db().backend() {
+        sea_orm::DatabaseBackend::Postgres => 2,
+        _ => 5,
+    };
+    assert_eq!(
+        &counts[1..],
+        [expected, expected],
+        "{counts:?}: the first also reads the token and the themes"
+    );
+    // Every row of each need was written: its themes, its history, its index terms.
+    for (n, id) in needs.iter().enumerate() {
+        let need = app
+            .data_as(
+                &token,
+                "query($id: ID!) { node(id: $id) { ... on Need { themes { key } history(first: 5) { nodes { \
+                 kind } } } } }",
+                serde_json::json!({ "id": id }),
+            )
+            .await;
+        assert_eq!(need["node"]["themes"], serde_json::json!([{ "key": themes[n % 2]["key"] }]));
+        assert_eq!(need["node"]["history"]["nodes"], serde_json::json!([{ "kind": "CREATED" }]));
+    }
+    let found = app.data(r#"{ needs(search: "heimebuande fallførebyggingane") { totalCount } }"#).await;
+    assert_eq!(found["needs"]["totalCount"], 3);
+}

@@ -6,15 +6,18 @@
 use chrono::Utc;
 use entity::{
     enums::{NeedEventKind, NeedStatus, OrganisationKind, Urgency},
-    municipality, need, need_event, need_evidence, need_theme, organisation, organisation_ancestor,
-    partnership, partnership_member,
+    municipality, need, need_event, need_evidence, need_term, need_theme, organisation,
+    organisation_ancestor, partnership, partnership_member,
 };
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, FromQueryResult, IntoActiveModel,
-    QueryFilter,
-    sea_query::{Expr, ExprTrait, JoinType, Query},
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr, EntityTrait, FromQueryResult,
+    IntoActiveModel, QueryFilter, QueryTrait,
+    sea_query::{
+        Asterisk, CommonTableExpression, Expr, ExprTrait, InsertStatement, JoinType, Query, WithClause,
+        WithQuery,
+    },
 };
 
 use super::search;
@@ -74,24 +77,29 @@ impl NewEvent {
 /// Writes a history event in the transaction of its change, and announces it (see `events`).
 #[tracing::instrument(level = "debug", skip_all)]
 pub(super) async fn record(txn: &DatabaseTransaction, event: NewEvent) -> Result<(), DbErr> {
-    let recorded = need_event::ActiveModel {
-        need_id: Set(event.need_id),
-        occurred_at: Set(Utc::now()),
-        actor_person_id: Set(event.actor),
-        kind: Set(event.kind),
-        from_status: Set(event.from),
-        to_status: Set(event.to),
-        reason: Set(event.reason),
-        related_need_id: Set(event.related_need_id),
-        municipality_id: Set(event.municipality_id),
-        organisation_id: Set(event.organisation_id),
-        partnership_id: Set(event.partnership_id),
-        notify_pending: Set(true),
-        ..Default::default()
-    }
-    .insert(txn)
-    .await?;
+    let recorded = event.row().insert(txn).await?;
     crate::db::outbox::announce(txn, crate::db::outbox::Topic::Need, recorded.id).await
+}
+
+impl NewEvent {
+    /// The event's row, to be written now and announced.
+    fn row(self) -> need_event::ActiveModel {
+        need_event::ActiveModel {
+            need_id: Set(self.need_id),
+            occurred_at: Set(Utc::now()),
+            actor_person_id: Set(self.actor),
+            kind: Set(self.kind),
+            from_status: Set(self.from),
+            to_status: Set(self.to),
+            reason: Set(self.reason),
+            related_need_id: Set(self.related_need_id),
+            municipality_id: Set(self.municipality_id),
+            organisation_id: Set(self.organisation_id),
+            partnership_id: Set(self.partnership_id),
+            notify_pending: Set(true),
+            ..Default::default()
+        }
+    }
 }
 
 /// Everything about a need that its municipality writes.
@@ -306,14 +314,102 @@ pub async fn create(
         updated_at: Set(now),
         ..Default::default()
     };
+    let terms =
+        search::terms_of(NEW_NEED, &content.text.title, &content.text.question, &content.text.background);
     apply_content(&mut model, content);
-    let need = model.insert(&txn).await?;
-    search::index(&txn, &need).await?;
-    add_themes(&txn, need.id, &theme_ids).await?;
-    record(&txn, NewEvent { to: Some(status), ..NewEvent::of(need.id, Some(actor), NeedEventKind::Created) })
-        .await?;
+    let themes: Vec<need_theme::ActiveModel> = theme_ids
+        .iter()
+        .map(|&theme_id| need_theme::ActiveModel { need_id: Set(NEW_NEED), theme_id: Set(theme_id) })
+        .collect();
+    let created =
+        NewEvent { to: Some(status), ..NewEvent::of(NEW_NEED, Some(actor), NeedEventKind::Created) };
+    // Boxed: the futures of the mutations are held by value in every resolver above them.
+    let need = Box::pin(insert_new(&txn, model, NewRows { terms, themes, event: created.row() })).await?;
     db.commit(txn, Effect::Created(NodeType::Need, need.id)).await?;
     Ok(need)
+}
+
+/// The id the rows of a new need hold until [`insert_new`] gives them the one the need gets.
+const NEW_NEED: i32 = 0;
+
+/// Inserts a new need with its rows (index terms, themes, the history event of its creation),
+/// which get its id, and announces the event. On PostgreSQL it is one statement (see
+/// [`insert_new_at_once`]); SQLite has no data-modifying CTEs and runs the same inserts one by
+/// one, in process.
+async fn insert_new(
+    txn: &DatabaseTransaction,
+    need: need::ActiveModel,
+    rows: NewRows,
+) -> Result<need::Model, DbErr> {
+    let backend = txn.get_database_backend();
+    let insert_need = need::Entity::insert(need).into_query().returning_all().to_owned();
+    if backend == DatabaseBackend::Postgres {
+        let statement = backend.build(&insert_new_at_once(insert_need, &rows));
+        return need::Model::find_by_statement(statement).one(txn).await?.ok_or(DbErr::RecordNotInserted);
+    }
+    let need = need::Model::find_by_statement(backend.build(&insert_need))
+        .one(txn)
+        .await?
+        .ok_or(DbErr::RecordNotInserted)?;
+    for insert in rows.inserts(&Expr::val(need.id)).into_iter().flatten() {
+        txn.execute_raw(backend.build(&insert)).await?;
+    }
+    Ok(need)
+}
+
+/// The rows a new need is written with, each holding [`NEW_NEED`] for its id.
+struct NewRows {
+    terms: Vec<need_term::ActiveModel>,
+    themes: Vec<need_theme::ActiveModel>,
+    event: need_event::ActiveModel,
+}
+
+impl NewRows {
+    /// Their inserts, naming the need by `id`: terms, themes, then the event.
+    fn inserts(&self, id: &Expr) -> [Option<InsertStatement>; 3] {
+        use crate::db::sql::insert_with;
+        [
+            insert_with(&self.terms, need_term::Column::NeedId, id),
+            insert_with(&self.themes, need_theme::Column::NeedId, id),
+            insert_with(std::slice::from_ref(&self.event), need_event::Column::NeedId, id),
+        ]
+    }
+}
+
+/// PostgreSQL's insert of a new need and its rows as one statement: data-modifying CTEs, the
+/// need's first (`n`), the rows naming it by `(SELECT id FROM n)`, the event announced in the
+/// statement's own select. A write costs one round trip, and the tallies its triggers add to are
+/// locked from the end of this statement to the commit, not across several.
+fn insert_new_at_once(insert_need: InsertStatement, rows: &NewRows) -> WithQuery {
+    use crate::db::outbox;
+    const NEED: &str = "n";
+    const EVENT: &str = "e";
+    let id = crate::db::sql::scalar(Query::select().column(need::Column::Id).from(NEED).to_owned());
+    let cte = |name: &'static str, insert: InsertStatement| {
+        CommonTableExpression::new().query(insert).table_name(name).to_owned()
+    };
+    let mut with = WithClause::new();
+    with.cte(cte(NEED, insert_need));
+    let [terms, themes, event] = rows.inserts(&id);
+    for (name, insert) in [("t", terms), ("th", themes)] {
+        if let Some(insert) = insert {
+            with.cte(cte(name, insert));
+        }
+    }
+    if let Some(mut event) = event {
+        with.cte(cte(EVENT, event.returning_col(need_event::Column::Id).to_owned()));
+    }
+    Query::select()
+        .column((NEED, Asterisk))
+        .expr_as(
+            outbox::announcement(outbox::Topic::Need, Expr::col((EVENT, need_event::Column::Id)))
+                .is_not_null(),
+            "announced",
+        )
+        .from(NEED)
+        .from(EVENT)
+        .to_owned()
+        .with(with)
 }
 
 /// Reads a need for a change and checks the version the caller read.

@@ -18,7 +18,8 @@ use entity::{
     commission, commission_event, commission_need, enums::CommissionStatus, need, need_event, need_theme,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, Statement,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    sea_query::{Expr, Func, Query},
     sqlx::postgres::PgListener,
 };
 use tokio::sync::watch;
@@ -89,15 +90,17 @@ pub struct CommissionChange {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn announce(txn: &impl ConnectionTrait, topic: Topic, id: i32) -> Result<(), DbErr> {
     if txn.get_database_backend() == DatabaseBackend::Postgres {
-        // sea-query has no `pg_notify`; a function call with two bound values.
-        txn.execute_raw(Statement::from_sql_and_values(
-            DatabaseBackend::Postgres,
-            "SELECT pg_notify($1, $2)",
-            [CHANNEL.into(), format!("{}:{id}", topic.letter()).into()],
-        ))
-        .await?;
+        txn.execute(&Query::select().expr(announcement(topic, Expr::val(id))).to_owned()).await?;
     }
     Ok(())
+}
+
+/// PostgreSQL's announcement of the history row whose id `id` yields: `pg_notify` (which
+/// sea-query does not name) on [`CHANNEL`] with `<letter>:<id>`, in a statement of its own or in
+/// the statement that writes the row (see `db::needs::write::create`).
+pub(crate) fn announcement(topic: Topic, id: Expr) -> Expr {
+    let payload = Func::cust("concat").arg(format!("{}:", topic.letter())).arg(id);
+    Func::cust("pg_notify").arg(CHANNEL).arg(payload).into()
 }
 
 /// The number of write transactions a `Db` has committed, shared by its clones: SQLite's

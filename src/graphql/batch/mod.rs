@@ -131,6 +131,29 @@ impl<L: Send + Sync + 'static> Batcher<L> {
         Ok(values.remove(&key))
     }
 
+    /// Whether the row of `key` exists, in a reference table whose rows are never deleted
+    /// (themes, product types), for the checks of a request that writes: the process's kept
+    /// table answers when it has the row (so a submission costs no statement for its themes);
+    /// otherwise the table is read whole, in the next pass, and kept for the checks that follow
+    /// (another instance may have added the row since the kept table was read).
+    pub async fn exists<K>(&self, key: K) -> Result<bool, AppError>
+    where
+        K: Send + Sync + Hash + Eq + Clone + 'static,
+        L: Loader<K>,
+    {
+        if !L::REFERENCE {
+            return Ok(self.load_one(key).await?.is_some());
+        }
+        if self.shared.tables.get::<K, L::Value>().is_some_and(|table| table.contains_key(&key)) {
+            return Ok(true);
+        }
+        let answer = self.shared.ask(vec![key.clone()], true)?;
+        let found = answer
+            .await
+            .map_err(|_| AppError::Internal("a batched load was dropped before it answered".into()))??;
+        Ok(found.contains_key(&key))
+    }
+
     /// The values of several keys; keys without a value are left out.
     pub async fn load_many<K, I>(&self, keys: I) -> Result<HashMap<K, L::Value>, AppError>
     where
@@ -147,7 +170,7 @@ impl<L: Send + Sync + 'static> Batcher<L> {
         {
             return Ok(pick(&table, asked));
         }
-        let answer = self.shared.ask(asked)?;
+        let answer = self.shared.ask(asked, false)?;
         answer
             .await
             .map_err(|_| AppError::Internal("a batched load was dropped before it answered".into()))?

@@ -45,6 +45,9 @@ pub(super) type Answer<K, V> = oneshot::Receiver<Result<HashMap<K, V>, AppError>
 struct Wanted<K, V> {
     keys: HashSet<K>,
     waiters: Vec<(Vec<K>, Reply<K, V>)>,
+    /// Read the whole (reference) table from the database and keep it, even in a request that
+    /// writes: a waiter checks that a row exists (see [`Batcher::exists`]).
+    whole: bool,
 }
 
 /// A [`Wanted`] of any key type, as the driver sees it.
@@ -71,7 +74,7 @@ where
 
     fn start(self: Box<Self>, shared: Arc<Shared<L>>) -> BoxFuture<'static, ()> {
         Box::pin(async move {
-            let Wanted { keys, waiters } = *self;
+            let Wanted { keys, waiters, whole } = *self;
             let found = if L::REFERENCE && shared.keeps_tables() {
                 // The whole table (unless an earlier pass read it while these keys waited).
                 let table = shared.read_table::<K>().await;
@@ -81,6 +84,12 @@ where
                     .unwrap_or_else(|poisoned| poisoned.into_inner())
                     .remove(&TypeId::of::<K>());
                 table
+            } else if L::REFERENCE && whole {
+                shared.loader.load_all().await.map(|table| {
+                    let table = Arc::new(table);
+                    shared.tables.put(table.clone());
+                    table
+                })
             } else {
                 load_in_chunks(shared.loader.as_ref(), keys.into_iter().collect()).await.map(Arc::new)
             };
@@ -94,8 +103,9 @@ where
 }
 
 impl<L> Shared<L> {
-    /// Queues `asked` for the next pass, with the keys of their type asked for so far.
-    pub(super) fn ask<K>(&self, asked: Vec<K>) -> Result<Answer<K, L::Value>, AppError>
+    /// Queues `asked` for the next pass, with the keys of their type asked for so far; `whole`
+    /// has the pass read their whole reference table (see [`Wanted::whole`]).
+    pub(super) fn ask<K>(&self, asked: Vec<K>, whole: bool) -> Result<Answer<K, L::Value>, AppError>
     where
         K: Send + Sync + Hash + Eq + Clone + 'static,
         L: Loader<K>,
@@ -104,11 +114,14 @@ impl<L> Shared<L> {
         let mut pending = self.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let wanted = pending
             .entry(TypeId::of::<K>())
-            .or_insert_with(|| Box::new(Wanted::<K, L::Value> { keys: HashSet::new(), waiters: Vec::new() }))
+            .or_insert_with(|| {
+                Box::new(Wanted::<K, L::Value> { keys: HashSet::new(), waiters: Vec::new(), whole: false })
+            })
             .as_any()
             .downcast_mut::<Wanted<K, L::Value>>()
             .ok_or_else(|| AppError::Internal("a batch of another key type under this key type".into()))?;
         wanted.keys.extend(asked.iter().cloned());
+        wanted.whole |= whole;
         wanted.waiters.push((asked, reply));
         Ok(answer)
     }

@@ -31,7 +31,7 @@ impl ReferenceTables {
         Self { kept: Mutex::new(HashMap::new()), time_to_live }
     }
 
-    fn get<K: 'static, V: 'static>(&self) -> Option<Arc<HashMap<K, V>>> {
+    pub(super) fn get<K: 'static, V: 'static>(&self) -> Option<Arc<HashMap<K, V>>> {
         let kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let (read_at, table) = kept.get(&TypeId::of::<K>())?;
         if read_at.elapsed() >= self.time_to_live {
@@ -45,7 +45,7 @@ impl ReferenceTables {
         self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
     }
 
-    fn put<K: Send + Sync + 'static, V: Send + Sync + 'static>(&self, table: Arc<HashMap<K, V>>) {
+    pub(super) fn put<K: Send + Sync + 'static, V: Send + Sync + 'static>(&self, table: Arc<HashMap<K, V>>) {
         let kept: Box<dyn Any + Send> = Box::new(table);
         self.kept
             .lock()

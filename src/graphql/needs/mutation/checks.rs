@@ -54,7 +54,7 @@ pub(super) async fn check_references(
     let mut theme_ids = Vec::new();
     for id in themes {
         if let Some(theme) = errors.id("themes", GlobalId::decode_as(id, NodeType::Theme)) {
-            if loader.load_one(ThemeById(theme)).await?.is_none() {
+            if !loader.exists(ThemeById(theme)).await? {
                 errors.add("themes", UserErrorCode::NotFound, "no such theme");
             } else if !theme_ids.contains(&theme) {
                 theme_ids.push(theme);
@@ -66,7 +66,7 @@ pub(super) async fn check_references(
     }
     let product_type = match product_type {
         Some(id) => match errors.id("productType", GlobalId::decode_as(id, NodeType::ProductType)) {
-            Some(pt) if loader.load_one(ProductTypeById(pt)).await?.is_some() => Some(pt),
+            Some(pt) if loader.exists(ProductTypeById(pt)).await? => Some(pt),
             Some(_) => {
                 errors.add("productType", UserErrorCode::NotFound, "no such product type");
                 None
