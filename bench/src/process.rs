@@ -96,12 +96,19 @@ pub fn start_baseline(database_url: &str) -> Result<Server, String> {
 /// CPU time (user + system) of a process, in seconds.
 pub fn cpu_seconds(pid: u32) -> f64 {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
+    stat_ticks(&stat, false).map_or(0.0, |(_, ticks)| ticks / 100.0)
+}
+
+/// The command name of a `/proc/<pid>/stat` line and its CPU ticks: utime and stime (fields 14
+/// and 15 of the line), with `children` also cutime and cstime (16 and 17).
+fn stat_ticks(stat: &str, children: bool) -> Option<(&str, f64)> {
     // Fields after the command name (which may hold spaces) start after the last ')'.
-    let fields: Vec<&str> =
-        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
-    (ticks(11) + ticks(12)) / 100.0
+    let (head, rest) = stat.rsplit_once(')')?;
+    let name = head.split_once('(').map_or(head, |(_, name)| name);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let count = if children { 4 } else { 2 };
+    let ticks = fields.iter().skip(11).take(count).filter_map(|v| v.parse::<f64>().ok()).sum();
+    Some((name, ticks))
 }
 
 /// CPU time (user + system) of every process named `postgres` on this machine, in seconds, the
@@ -112,13 +119,9 @@ pub fn postgres_cpu_seconds() -> f64 {
     let mut ticks = 0.0;
     for entry in entries.flatten() {
         let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-        let Some((head, rest)) = stat.rsplit_once(')') else { continue };
-        if !head.ends_with("(postgres") {
-            continue;
+        if let Some(("postgres", own)) = stat_ticks(&stat, true) {
+            ticks += own;
         }
-        let fields: Vec<f64> = rest.split_whitespace().map(|v| v.parse().unwrap_or(0.0)).collect();
-        // utime, stime, cutime and cstime: fields 14 to 17 of the whole line, 12 to 15 after the name.
-        ticks += fields.get(11..15).map_or(0.0, |f| f.iter().sum());
     }
     ticks / 100.0
 }

@@ -215,7 +215,6 @@ pub(crate) fn postgres_row_updated_function(name: &str) -> String {
 fn postgres_triggers() -> Vec<String> {
     let unthemed: Vec<&Tally> = TALLIES.iter().filter(|t| t.by != By::Theme).collect();
     let themed: Vec<&Tally> = TALLIES.iter().filter(|t| t.by == By::Theme).collect();
-    let function = postgres_function;
     // A need's themes are counted through the theme rows: at insert it has none yet.
     let inserted = postgres_apply("SELECT n.*, 1 AS delta FROM new_rows n", &unthemed, None);
     let deleted = postgres_apply("SELECT o.*, -1 AS delta FROM old_rows o", &unthemed, None);
@@ -228,18 +227,18 @@ fn postgres_triggers() -> Vec<String> {
         )
     };
     vec![
-        function("need_tally_inserted", inserted),
+        postgres_function("need_tally_inserted", inserted),
         postgres_updated_function(),
-        function("need_tally_deleted", deleted),
-        function("need_theme_tally_inserted", theme_rows("SELECT need_id, theme_id, 1 AS delta FROM new_rows")),
-        function(
+        postgres_function("need_tally_deleted", deleted),
+        postgres_function("need_theme_tally_inserted", theme_rows("SELECT need_id, theme_id, 1 AS delta FROM new_rows")),
+        postgres_function(
             "need_theme_tally_updated",
             theme_rows(
                 "SELECT need_id, theme_id, -1 AS delta FROM old_rows
                  UNION ALL SELECT need_id, theme_id, 1 AS delta FROM new_rows",
             ),
         ),
-        function("need_theme_tally_deleted", theme_rows("SELECT need_id, theme_id, -1 AS delta FROM old_rows")),
+        postgres_function("need_theme_tally_deleted", theme_rows("SELECT need_id, theme_id, -1 AS delta FROM old_rows")),
         // Before a need goes, its themes go (their counts taken away while the need is there).
         "CREATE FUNCTION need_tally_deleting() RETURNS trigger LANGUAGE plpgsql AS $$
          BEGIN

@@ -271,7 +271,6 @@ pub async fn create(
     let now = Utc::now();
     let status = if submit { NeedStatus::Submitted } else { NeedStatus::Draft };
     let txn = db.begin_write().await?;
-    let theme_ids = content.theme_ids.clone();
     let place = place(&txn, organisation_id).await?;
     let accepting: Vec<Accepting> = place.accepting.iter().map(|(a, _)| *a).collect();
     let partnership_id = match pool(&accepting, partnership_id) {
@@ -316,11 +315,12 @@ pub async fn create(
     };
     let terms =
         search::terms_of(NEW_NEED, &content.text.title, &content.text.question, &content.text.background);
-    apply_content(&mut model, content);
-    let themes: Vec<need_theme::ActiveModel> = theme_ids
+    let themes: Vec<need_theme::ActiveModel> = content
+        .theme_ids
         .iter()
         .map(|&theme_id| need_theme::ActiveModel { need_id: Set(NEW_NEED), theme_id: Set(theme_id) })
         .collect();
+    apply_content(&mut model, content);
     let created =
         NewEvent { to: Some(status), ..NewEvent::of(NEW_NEED, Some(actor), NeedEventKind::Created) };
     // Boxed: the futures of the mutations are held by value in every resolver above them.
