@@ -207,6 +207,8 @@ struct Row {
     baseline: Outcome,
     statements_per_request: f64,
     cpu_ms_per_request: f64,
+    /// The PostgreSQL server's CPU per hub request, when it runs on this machine.
+    db_cpu_ms_per_request: Option<f64>,
     rss_mib: f64,
 }
 
@@ -292,22 +294,26 @@ async fn run_reads(
         .build()
         .map_err(|e| e.to_string())?;
     let idle_rss = process::rss_mib(hub.child.id());
+    let postgres = !database_url.starts_with("sqlite:");
     eprint!("{TABLE_HEADER}");
     for &scenario in scenarios {
         let statements = process::metric(&client, &hub.base, "hub_sql_statements_total").await;
         let requests = process::metric(&client, &hub.base, "hub_graphql_requests_total").await;
         let cpu = process::cpu_seconds(hub.child.id());
+        let db_cpu = postgres.then(process::postgres_cpu_seconds);
         let token = institution_token.as_deref().filter(|_| scenario.needs_institution_token());
         let on_hub = measure(&client, &hub.base, Side::Hub, scenario, token, o).await;
         let served = process::metric(&client, &hub.base, "hub_graphql_requests_total").await - requests;
         let statements = process::metric(&client, &hub.base, "hub_sql_statements_total").await - statements;
         let cpu = process::cpu_seconds(hub.child.id()) - cpu;
+        let db_cpu = db_cpu.map(|before| process::postgres_cpu_seconds() - before);
         let rss_mib = process::rss_mib(hub.child.id());
         let on_baseline = measure(&client, &baseline.base, Side::Baseline, scenario, None, o).await;
         let row = Row {
             scenario,
             statements_per_request: statements / served.max(1.0),
             cpu_ms_per_request: cpu * 1000.0 / served.max(1.0),
+            db_cpu_ms_per_request: db_cpu.map(|seconds| seconds * 1000.0 / served.max(1.0)),
             rss_mib,
             hub: on_hub,
             baseline: on_baseline,
@@ -482,12 +488,12 @@ async fn run_live(
     Ok(())
 }
 
-const TABLE_HEADER: &str = "| scenario | hub req/s | p50 ms | p99 ms | p99.9 ms | errors | baseline req/s | baseline p99 ms | hub/baseline | SQL/req | CPU ms/req | RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+const TABLE_HEADER: &str = "| scenario | hub req/s | p50 ms | p99 ms | p99.9 ms | errors | baseline req/s | baseline p99 ms | hub/baseline | SQL/req | CPU ms/req | DB CPU ms/req | RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
 
 /// One scenario as a row of the results table (printed as it finishes, and written to the file).
 fn table_row(r: &Row) -> String {
     format!(
-        "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {:.0} | {:.2} | {:.0}% | {:.1} | {:.2} | {:.1} |\n",
+        "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {:.0} | {:.2} | {:.0}% | {:.1} | {:.2} | {} | {:.1} |\n",
         r.scenario.name(),
         r.hub.throughput(),
         r.hub.ms(0.5),
@@ -499,6 +505,7 @@ fn table_row(r: &Row) -> String {
         100.0 * r.hub.throughput() / r.baseline.throughput().max(f64::MIN_POSITIVE),
         r.statements_per_request,
         r.cpu_ms_per_request,
+        r.db_cpu_ms_per_request.map_or("-".into(), |ms| format!("{ms:.2}")),
         r.rss_mib,
     )
 }

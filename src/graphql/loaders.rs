@@ -8,7 +8,7 @@
 //! resolvers build the API's types from them: this module imports nothing of the API but the
 //! batcher, so no import loop runs through it.
 
-use std::{collections::HashMap, hash::Hash, sync::Arc};
+use std::{hash::Hash, sync::Arc};
 
 use entity::{
     api_token, cluster, commission, commission_event, commission_interest, county, criterion, institution,
@@ -24,7 +24,7 @@ use crate::{
         reference,
     },
     error::AppError,
-    graphql::batch::{Batcher, Loader, ReferenceTables},
+    graphql::batch::{Batcher, HashMap, HashMapExt, Loader, ReferenceTables},
 };
 
 /// The kinds of children a connection counts (`CountOf`), kept where their tables are named.

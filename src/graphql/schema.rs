@@ -12,7 +12,7 @@ use crate::{
         commissions::{mutation::CommissionsMutation, query::CommissionsQuery},
         export::{ExportLinks, ExportQuery},
         identity::{mutation::IdentityMutation, query::IdentityQuery},
-        limits::QueryLimits,
+        limits::RequestHooks,
         loaders::Loaders,
         needs::{mutation::NeedsMutation, query::NeedsQuery},
         node::NodeQuery,
@@ -71,15 +71,14 @@ pub(crate) fn builder(
     known_only: bool,
 ) -> SchemaBuilder<Query, Mutation, Subscription> {
     Schema::build(Query::default(), Mutation::default(), Subscription)
-        .extension(QueryLimits::new(persisted, known_only))
-        .extension(crate::graphql::audit::AuditLog)
+        .extension(RequestHooks::new(persisted, known_only))
 }
 
 /// The two schemas of an instance, one API: `any` runs any document through every check;
 /// `known` runs the known documents (`graphql::persisted`), validated at start-up, with
 /// async-graphql's `ValidationMode::Fast`, which skips the validation rules and only adds up the
 /// cost (for the variables sent). async-graphql sets the validation mode per schema, not per
-/// request, hence two; they share their data, and `QueryLimits` lets nothing else run on `known`.
+/// request, hence two; they share their data, and `RequestHooks` lets nothing else run on `known`.
 #[derive(Clone)]
 pub struct Schemas {
     pub any: HubSchema,
@@ -139,7 +138,7 @@ impl PerRequest {
     }
 
     /// Adds the per-request data to a request; execute it inside the batcher's `drive`. (Once the
-    /// document is parsed, `QueryLimits` tells the batcher whether the request only reads.)
+    /// document is parsed, `RequestHooks` tells the batcher whether the request only reads.)
     pub fn prepare(&self, request: Request, viewer: Viewer) -> (Request, Batcher<Loaders>) {
         let batcher = self.loader();
         (request.data(batcher.clone()).data(viewer), batcher)

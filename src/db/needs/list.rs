@@ -7,8 +7,8 @@
 use chrono::{DateTime, Utc};
 use entity::{need, need_event};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait,
     sea_query::{Cond, Condition, Expr, ExprTrait, Func, Order, Query, SelectStatement},
 };
 
@@ -119,12 +119,10 @@ pub(super) fn keyset(column: Expr, id: Expr, descending: bool, window: &Window) 
     (after.is_some() || before.is_some()).then(|| Cond::all().add_option(after).add_option(before))
 }
 
-#[derive(FromQueryResult)]
-struct SortValues {
-    sort_time: Option<DateTime<Utc>>,
-    sort_count: Option<i64>,
-    sort_rank: Option<i64>,
-}
+/// The columns of a page's sort values.
+const SORT_TIME: &str = "sort_time";
+const SORT_COUNT: &str = "sort_count";
+const SORT_RANK: &str = "sort_rank";
 
 /// The statement of one page (and one row more, to tell whether more follow). The rows come
 /// with their sort values (the one of the order, the others NULL), so the page is one statement.
@@ -154,9 +152,9 @@ fn page(
     };
     let mut select = need_with_theme_ids(backend);
     select
-        .expr_as(time, "sort_time")
-        .expr_as(count, "sort_count")
-        .expr_as(rank, "sort_rank")
+        .expr_as(time, SORT_TIME)
+        .expr_as(count, SORT_COUNT)
+        .expr_as(rank, SORT_RANK)
         .from_as(need::Entity, N);
     filter::restrict(&mut select, filter, found, visibility, stream);
     if let Some(keyset) = keyset(column.clone(), n(need::Column::Id), descending, window) {
@@ -210,11 +208,13 @@ pub async fn list(
     let mut listed = Vec::with_capacity(rows.len());
     for row in rows {
         let (need, theme_ids) = with_theme_ids(&row)?;
-        let k = SortValues::from_query_result(&row, "")?;
+        // Only the order's own sort value is read: the others are NULL.
         let key = match order {
-            NeedOrder::Newest | NeedOrder::Oldest | NeedOrder::Updated => k.sort_time.map(CursorKey::Time),
-            NeedOrder::Reach => k.sort_count.map(CursorKey::Count),
-            NeedOrder::Relevance => k.sort_rank.map(CursorKey::Rank),
+            NeedOrder::Newest | NeedOrder::Oldest | NeedOrder::Updated => {
+                sql::nullable(&row, SORT_TIME)?.map(CursorKey::Time)
+            }
+            NeedOrder::Reach => sql::nullable(&row, SORT_COUNT)?.map(CursorKey::Count),
+            NeedOrder::Relevance => sql::nullable(&row, SORT_RANK)?.map(CursorKey::Rank),
         };
         if let Some(key) = key {
             listed.push(Listed { cursor: Cursor { order, key, id: need.id }, need, theme_ids });

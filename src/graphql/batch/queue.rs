@@ -4,7 +4,6 @@
 
 use std::{
     any::{Any, TypeId},
-    collections::{HashMap, HashSet},
     hash::Hash,
     sync::Arc,
 };
@@ -12,7 +11,7 @@ use std::{
 use futures_channel::oneshot;
 use futures_util::future::BoxFuture;
 
-use super::{Batcher, Loader, Shared};
+use super::{Batcher, HashMap, HashMapExt, HashSet, HashSetExt, Loader, Shared};
 use crate::error::AppError;
 
 /// The most keys one load is given; more are loaded in several (SQL has a bound on parameters).

@@ -4,13 +4,12 @@
 
 use std::{
     any::{Any, TypeId},
-    collections::HashMap,
     hash::Hash,
     sync::{Arc, Mutex, atomic::Ordering},
     time::{Duration, Instant},
 };
 
-use super::{Loader, Shared};
+use super::{HashMap, HashMapExt, Loader, Shared};
 use crate::error::AppError;
 
 /// A reference table (an `Arc<HashMap<K, V>>`) and when it was read.

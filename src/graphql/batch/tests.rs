@@ -2,7 +2,6 @@
 //! reference tables read once and shared until they expire.
 
 use std::{
-    collections::HashMap,
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
@@ -12,7 +11,7 @@ use std::{
 
 use futures_util::future::join_all;
 
-use super::{Batcher, Loader, ReferenceTables, queue::MAX_KEYS};
+use super::{Batcher, HashMap, Loader, ReferenceTables, queue::MAX_KEYS};
 use crate::error::AppError;
 
 /// Doubles numbers, counting its calls; fails on a negative key.

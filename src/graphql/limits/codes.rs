@@ -61,7 +61,7 @@ pub(super) fn parse_failed(error: parser::Error) -> ServerError {
     with_code(error.into(), code::GRAPHQL_PARSE_FAILED)
 }
 
-/// An error of async-graphql's parse step. `QueryLimits` hands that step a document it has
+/// An error of async-graphql's parse step. `RequestHooks` hands that step a document it has
 /// parsed already, so what fails there is async-graphql's own check of the parsed document, of
 /// its recursion depth (which counts inline fragments and fragment spreads as levels, where
 /// `MAX_DEPTH` counts fields): `QUERY_TOO_DEEP`. (Its check of directives would land here too,
@@ -100,7 +100,7 @@ pub(super) fn execution(errors: Vec<ServerError>) -> Vec<ServerError> {
 
 #[cfg(test)]
 mod tests {
-    //! async-graphql's own errors, produced by a tiny schema behind `QueryLimits`. A failure
+    //! async-graphql's own errors, produced by a tiny schema behind `RequestHooks`. A failure
     //! here after upgrading async-graphql most likely means a message was reworded: update
     //! `SUGGESTION` or `BAD_VALUE` (or the structure the code relies on) to match.
 
@@ -115,7 +115,7 @@ mod tests {
     use super::*;
     use crate::{
         auth::{Identity, Viewer},
-        graphql::limits::QueryLimits,
+        graphql::limits::RequestHooks,
     };
 
     /// A number whose type check is left to its parser (async-graphql's default), as for a
@@ -162,8 +162,9 @@ mod tests {
 
     /// The errors of one request as `(code, message)`, from the public or an authenticated caller.
     async fn errors(query: &str, variables: serde_json::Value, authenticated: bool) -> Vec<(String, String)> {
-        let schema =
-            Schema::build(Query, EmptyMutation, EmptySubscription).extension(QueryLimits::default()).finish();
+        let schema = Schema::build(Query, EmptyMutation, EmptySubscription)
+            .extension(RequestHooks::default())
+            .finish();
         let identity = Identity {
             person_id: 1,
             token_id: 1,

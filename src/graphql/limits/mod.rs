@@ -1,6 +1,8 @@
 //! Query limits, checked before any resolver or SQL runs, and stable codes for the errors that
-//! async-graphql itself raises: the `QueryLimits` extension, which runs the checks of each
-//! module below at the step of a request it belongs to.
+//! async-graphql itself raises: the `RequestHooks` extension, which runs the checks of each
+//! module below at the step of a request it belongs to, and the audit's hooks (`graphql::audit`).
+//! It is the schema's one extension: async-graphql boxes a future per extension for every field
+//! it resolves once any is registered, so each one more costs every field of every query.
 //!
 //! A document not seen before goes through `lexical` (its raw text: bytes, tokens, bracket
 //! nesting), is parsed once, and through `walk` (depth, fields with fragments expanded, aliases,
@@ -32,7 +34,7 @@ use async_graphql::{
     Value, Variables,
     extensions::{
         Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest,
-        NextValidation,
+        NextResolve, NextValidation, ResolveInfo,
     },
     parser::types::{ExecutableDocument, OperationType},
 };
@@ -58,14 +60,14 @@ use crate::{
 /// The extension, added once to the schema; async-graphql makes a copy for each request, and the
 /// copies share the documents kept parsed and the persisted documents.
 #[derive(Default)]
-pub struct QueryLimits {
+pub struct RequestHooks {
     documents: Arc<Documents>,
     persisted: Arc<Persisted>,
     /// This schema skips validation, so it runs known documents only (see `schema::Schemas`).
     known_only: bool,
 }
 
-impl QueryLimits {
+impl RequestHooks {
     /// The extension of a schema that runs any document (`known_only` false), or of the schema
     /// that skips validation and so runs known documents only.
     pub fn new(persisted: Arc<Persisted>, known_only: bool) -> Self {
@@ -73,9 +75,9 @@ impl QueryLimits {
     }
 }
 
-impl ExtensionFactory for QueryLimits {
+impl ExtensionFactory for RequestHooks {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(QueryLimits {
+        Arc::new(RequestHooks {
             documents: self.documents.clone(),
             persisted: self.persisted.clone(),
             known_only: self.known_only,
@@ -133,7 +135,7 @@ fn data_of<T: Send + Sync + 'static>(request: &Request) -> Option<&T> {
 }
 
 #[async_graphql::async_trait::async_trait]
-impl Extension for QueryLimits {
+impl Extension for RequestHooks {
     async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -201,6 +203,7 @@ impl Extension for QueryLimits {
                 code::INTROSPECTION_DISABLED,
             ));
         }
+        crate::graphql::audit::prepare(&mut request);
         // The parsed document stays in the request, so async-graphql does not parse it again.
         next.run(ctx, request).await
     }
@@ -254,7 +257,17 @@ impl Extension for QueryLimits {
             return Response::new(Value::Null);
         }
         let mut response = next.run(ctx, operation_name).await;
+        crate::graphql::audit::executed(ctx, &response).await;
         response.errors = codes::execution(response.errors);
         response
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        crate::graphql::audit::resolve(ctx, info, next).await
     }
 }

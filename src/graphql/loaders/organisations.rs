@@ -3,11 +3,9 @@
 //! partnership's members, an organisation's history, and the typed row (municipality, county, ..., a region's RSO) of an
 //! organisation. Each is one statement for every key of a pass, whatever the depth of the tree.
 
-use std::collections::HashMap;
-
 use entity::{audit_event, cluster, county, institution, municipality, organisation, partnership};
 
-use super::{Children, KeyWindow, Loader, Loaders, reference};
+use super::{Children, HashMap, HashMapExt, KeyWindow, Loader, Loaders, reference};
 use crate::{
     db::organisations::read::{self, Kinds, Member},
     error::AppError,

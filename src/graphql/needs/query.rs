@@ -4,7 +4,7 @@
 
 use async_graphql::{
     Context, Enum, ID, InputObject, Object,
-    connection::{Connection, Edge, EmptyFields},
+    connection::{Connection, CursorType, Edge, EmptyFields},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
@@ -166,15 +166,34 @@ fn encode_cursor(cursor: &Cursor) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(cursor).unwrap_or_default())
 }
 
+/// A page's cursor, kept as its key and written out only when a client asks for it (`cursor`,
+/// `pageInfo { startCursor endCursor }`): a dashboard asks for nodes, and writing 50 cursors it
+/// never sees was about 1.5% of its instructions.
+pub struct NeedCursor(Cursor);
+
+impl CursorType for NeedCursor {
+    type Error = AppError;
+
+    /// The cursor as written; a page checks it against its order (`decode_cursor`).
+    fn decode_cursor(text: &str) -> Result<Self, AppError> {
+        URL_SAFE_NO_PAD
+            .decode(text)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .map(Self)
+            .ok_or_else(|| AppError::bad_input(format!("`{text}` is not a valid cursor")))
+    }
+
+    fn encode_cursor(&self) -> String {
+        encode_cursor(&self.0)
+    }
+}
+
 /// A cursor of a page of needs read in `order` (the effective order, see
 /// [`needs::NeedOrder::effective`]); a cursor of another order, or one whose time lies outside
 /// the years the hub stores, is refused.
 fn decode_cursor(text: &str, order: needs::NeedOrder) -> Result<Cursor, AppError> {
-    let cursor: Cursor = URL_SAFE_NO_PAD
-        .decode(text)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .ok_or_else(|| AppError::bad_input(format!("`{text}` is not a valid cursor")))?;
+    let NeedCursor(cursor) = NeedCursor::decode_cursor(text)?;
     if !cursor.fits(order) {
         return Err(AppError::bad_input(format!("`{text}` is a cursor of another order than this page's")));
     }
@@ -225,7 +244,7 @@ pub async fn page(
         Connection::with_additional_fields(has_previous, has_next, NeedCount { filter, visibility });
     page.edges.extend(
         rows.into_iter()
-            .map(|row| Edge::new(encode_cursor(&row.cursor), Need::with_themes(row.need, row.theme_ids))),
+            .map(|row| Edge::new(NeedCursor(row.cursor), Need::with_themes(row.need, row.theme_ids))),
     );
     Ok(page)
 }
@@ -245,7 +264,7 @@ impl NeedCount {
     }
 }
 
-pub type NeedPage = Connection<String, Need, NeedCount, EmptyFields>;
+pub type NeedPage = Connection<NeedCursor, Need, NeedCount, EmptyFields>;
 
 #[Object]
 impl NeedsQuery {

@@ -202,7 +202,7 @@ mod tests {
     use async_graphql::{EmptyMutation, EmptySubscription, Object};
 
     use super::*;
-    use crate::graphql::limits::QueryLimits;
+    use crate::graphql::limits::RequestHooks;
 
     struct Query;
 
@@ -216,7 +216,7 @@ mod tests {
     }
 
     fn schema() -> Schema<Query, EmptyMutation, EmptySubscription> {
-        Schema::build(Query, EmptyMutation, EmptySubscription).extension(QueryLimits::default()).finish()
+        Schema::build(Query, EmptyMutation, EmptySubscription).extension(RequestHooks::default()).finish()
     }
 
     #[test]
