@@ -67,7 +67,7 @@ const SUBJECT_FIELDS: &[&str] = &[
     "institution",
 ];
 
-/// What the audit extension keeps per request.
+/// What the audit's hooks keep per request.
 struct Stash {
     variables: Variables,
     mutation_seen: AtomicBool,
