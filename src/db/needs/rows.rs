@@ -23,18 +23,16 @@ pub(super) fn need_with_theme_ids(backend: DatabaseBackend) -> SelectStatement {
         .from_as(need_theme::Entity, NT)
         .and_where(Expr::col((NT, need_theme::Column::NeedId)).equals((N, need::Column::Id)))
         .to_owned();
-    Query::select().exprs(need::Column::iter().map(n)).expr_as(sql::scalar(themes), "theme_ids").to_owned()
+    Query::select().exprs(need::Column::iter().map(n)).expr_as(sql::scalar(themes), THEME_IDS).to_owned()
 }
 
-#[derive(FromQueryResult)]
-struct ThemeIds {
-    theme_ids: Option<String>,
-}
+/// The column of a need's themes' ids in [`need_with_theme_ids`].
+const THEME_IDS: &str = "theme_ids";
 
 /// A need and its themes' ids (ascending, the order themes are shown in) from a row of
 /// [`need_with_theme_ids`].
 pub(super) fn with_theme_ids(row: &QueryResult) -> Result<(need::Model, Vec<i32>), DbErr> {
-    let mut theme_ids = sql::parse_ids(ThemeIds::from_query_result(row, "")?.theme_ids.as_deref());
+    let mut theme_ids = sql::parse_ids(sql::nullable::<String, _>(row, THEME_IDS)?.as_deref());
     theme_ids.sort_unstable();
     Ok((need_at(row, 0)?, theme_ids))
 }

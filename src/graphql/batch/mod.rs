@@ -52,7 +52,7 @@ mod tests;
 pub use driven::Driven;
 pub use tables::ReferenceTables;
 
-use queue::{Pending, pick};
+use queue::{Pending, answered, pick};
 
 /// Loads the values of a set of keys of type `K` in one go (one statement, or a fixed few).
 /// Keys without a value are left out of the map.
@@ -151,10 +151,7 @@ impl<L: Send + Sync + 'static> Batcher<L> {
         if self.shared.tables.get::<K, L::Value>().is_some_and(|table| table.contains_key(&key)) {
             return Ok(true);
         }
-        let answer = self.shared.ask(vec![key.clone()], true)?;
-        let found = answer
-            .await
-            .map_err(|_| AppError::Internal("a batched load was dropped before it answered".into()))??;
+        let found = answered(self.shared.ask(vec![key.clone()], true)?).await?;
         Ok(found.contains_key(&key))
     }
 
@@ -174,10 +171,7 @@ impl<L: Send + Sync + 'static> Batcher<L> {
         {
             return Ok(pick(&table, asked));
         }
-        let answer = self.shared.ask(asked, false)?;
-        answer
-            .await
-            .map_err(|_| AppError::Internal("a batched load was dropped before it answered".into()))?
+        answered(self.shared.ask(asked, false)?).await
     }
 
     /// Runs `execution` (a request, or a WebSocket connection) with its loads: whenever it waits,

@@ -40,6 +40,11 @@ type Reply<K, V> = oneshot::Sender<Result<HashMap<K, V>, AppError>>;
 /// The values of a waiter's keys, once their pass is loaded.
 pub(super) type Answer<K, V> = oneshot::Receiver<Result<HashMap<K, V>, AppError>>;
 
+/// The values a queued load answered with.
+pub(super) async fn answered<K, V>(answer: Answer<K, V>) -> Result<HashMap<K, V>, AppError> {
+    answer.await.map_err(|_| AppError::Internal("a batched load was dropped before it answered".into()))?
+}
+
 /// The keys of one type asked for in this pass, and who asked for which.
 struct Wanted<K, V> {
     keys: HashSet<K>,
@@ -84,11 +89,7 @@ where
                     .remove(&TypeId::of::<K>());
                 table
             } else if L::REFERENCE && whole {
-                shared.loader.load_all().await.map(|table| {
-                    let table = Arc::new(table);
-                    shared.tables.put(table.clone());
-                    table
-                })
+                shared.fresh_table::<K>().await
             } else {
                 load_in_chunks(shared.loader.as_ref(), keys.into_iter().collect()).await.map(Arc::new)
             };

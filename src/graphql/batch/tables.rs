@@ -82,6 +82,15 @@ impl<L> Shared<L> {
         if let Some(table) = self.table::<K, L::Value>() {
             return Ok(table);
         }
+        self.fresh_table::<K>().await
+    }
+
+    /// The reference table of `K` read now, and kept for the requests that follow.
+    pub(super) async fn fresh_table<K>(&self) -> Result<Arc<HashMap<K, L::Value>>, AppError>
+    where
+        K: Send + Sync + Hash + Eq + Clone + 'static,
+        L: Loader<K>,
+    {
         let table = Arc::new(self.loader.load_all().await?);
         self.tables.put(table.clone());
         Ok(table)
