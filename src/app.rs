@@ -69,7 +69,7 @@ impl Application {
         let events = crate::events::spawn_relay(db.clone());
         // Rounds whose closing time passed while no hub ran close before the first request.
         let closer = crate::rounds_closer::RoundsCloser::new(&db);
-        closer.pass().await;
+        closer.close_due().await;
         let listener = TcpListener::bind(settings.bind)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
@@ -117,7 +117,15 @@ impl Application {
             settings.allowed_origins.iter().map(|o| o.trim().trim_end_matches('/').to_lowercase()).collect(),
         );
         let (shutting_down, shutdown) = tokio::sync::watch::channel(false);
-        closer.spawn(Duration::from_secs(settings.round_check_secs.max(1)), shutdown.clone());
+        crate::periodic::spawn_every(
+            Duration::from_secs(settings.round_check_secs.max(1)),
+            shutdown.clone(),
+            closer,
+        );
+        if crate::db::needs::tallies_have_slots(&db) {
+            let folder = crate::periodic::TallyFolder::new(&db);
+            crate::periodic::spawn_every(crate::periodic::FOLD_EVERY, shutdown.clone(), folder);
+        }
         if settings.notify_workers {
             workers.spawn(&bus, shutdown.clone());
         } else {

@@ -26,6 +26,8 @@ pub mod http;
 /// Notifications by e-mail and signed webhook: the mailer, templates, links, unsubscribe tokens,
 /// webhook signing and the SSRF guard.
 pub mod notify;
+/// Work each instance does by itself every so often (closing due rounds, folding the tallies).
+pub mod periodic;
 /// Cost-based rate limiting per token and per IP address.
 pub mod rate_limit;
 /// Closing prioritisation rounds at their closing time, on every instance, exactly once.

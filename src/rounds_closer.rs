@@ -4,8 +4,6 @@
 //! database never close one twice, and a coordinator's `closeRound` racing the hub either wins
 //! or gets a `CONFLICT` user error.
 
-use std::time::Duration;
-
 use chrono::Utc;
 
 use crate::db::{self, Db, WriteError};
@@ -21,7 +19,7 @@ impl RoundsCloser {
     }
 
     /// Closes every round due now; a failure is logged and tried again at the next pass.
-    pub async fn pass(&self) {
+    pub async fn close_due(&self) {
         match db::rounds::close_due(&self.db, Utc::now()).await {
             Ok(closed) if closed.is_empty() => {}
             Ok(closed) => tracing::info!(rounds = ?closed, "closed rounds at their closing time"),
@@ -29,24 +27,10 @@ impl RoundsCloser {
             Err(err) => tracing::warn!(error = ?err, "cannot close a due round"),
         }
     }
+}
 
-    /// Runs a pass every `every` until the hub starts shutting down.
-    pub fn spawn(self, every: Duration, mut shutting_down: tokio::sync::watch::Receiver<bool>) {
-        tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(every);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            // The first tick is immediate; the start-up pass has just run.
-            ticks.tick().await;
-            loop {
-                let stop = tokio::select! {
-                    _ = ticks.tick() => false,
-                    _ = shutting_down.wait_for(|down| *down) => true,
-                };
-                if stop {
-                    return;
-                }
-                self.pass().await;
-            }
-        });
+impl crate::periodic::Pass for RoundsCloser {
+    async fn pass(&self) {
+        self.close_due().await;
     }
 }

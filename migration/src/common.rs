@@ -17,3 +17,12 @@ pub async fn run_all(manager: &SchemaManager<'_>, statements: Vec<String>) -> Re
     }
     Ok(())
 }
+
+/// Runs `statements` one by one on PostgreSQL; nothing on SQLite (a migration only PostgreSQL
+/// needs).
+pub async fn run_on_postgres(manager: &SchemaManager<'_>, statements: Vec<String>) -> Result<(), DbErr> {
+    match manager.get_database_backend() {
+        sea_orm_migration::sea_orm::DbBackend::Postgres => run_all(manager, statements).await,
+        _ => Ok(()),
+    }
+}

@@ -23,6 +23,7 @@ mod m20261130_000017_scheduled_notices;
 mod m20261201_000018_need_tally;
 mod m20261201_000019_need_terms;
 mod m20261201_000020_tally_row_update;
+mod m20261201_000021_tally_slots;
 
 pub struct Migrator;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000018_need_tally::Migration),
             Box::new(m20261201_000019_need_terms::Migration),
             Box::new(m20261201_000020_tally_row_update::Migration),
+            Box::new(m20261201_000021_tally_slots::Migration),
         ]
     }
 }

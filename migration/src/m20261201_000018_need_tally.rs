@@ -50,13 +50,22 @@ enum Level {
     Pool,
 }
 
-struct Tally {
+/// Whether a tally's groups are spread over slots (PostgreSQL, from the migration `tally_slots`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Slots {
+    /// One row per group.
+    None,
+    /// Writes add to the group's row in the slot of the need (`slot` in the key).
+    Spread,
+}
+
+pub(crate) struct Tally {
     name: &'static str,
     by: By,
     level: Level,
 }
 
-const TALLIES: [Tally; 5] = [
+pub(crate) const TALLIES: [Tally; 5] = [
     Tally { name: "need_tally", by: By::Nothing, level: Level::Place },
     Tally { name: "need_theme_tally", by: By::Theme, level: Level::Place },
     Tally { name: "need_month_tally", by: By::Month, level: Level::Place },
@@ -66,8 +75,9 @@ const TALLIES: [Tally; 5] = [
 
 impl Tally {
     /// The key's columns, with how each is computed from a row of `need` (or a row image such
-    /// as `NEW.`) named `row`, and its theme id as `theme`.
-    fn key(&self, backend: DbBackend, row: &str, theme: &str) -> Vec<(&'static str, String)> {
+    /// as `NEW.`) named `row`, and its theme id as `theme`; the slot last where the migration
+    /// `tally_slots` added it.
+    fn key(&self, backend: DbBackend, row: &str, theme: &str, slots: Slots) -> Vec<(&'static str, String)> {
         let mut key = match self.by {
             By::Nothing => vec![],
             By::Theme => vec![("theme_id", theme.to_owned())],
@@ -79,16 +89,24 @@ impl Tally {
             key.push(("municipality_id", format!("{row}municipality_id")));
         }
         key.push(("status", format!("{row}status")));
+        if slots == Slots::Spread {
+            key.push(("slot", crate::m20261201_000021_tally_slots::slot(row)));
+        }
         key
     }
 
-    fn columns(&self) -> String {
-        self.key(DbBackend::Sqlite, "", "").iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", ")
+    pub(crate) fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The key's columns, comma-separated.
+    pub(crate) fn columns(&self, slots: Slots) -> String {
+        self.key(DbBackend::Sqlite, "", "", slots).iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", ")
     }
 
     /// An upsert that adds the rows of `source` (the key's values in order, then the count).
-    fn add(&self, source: &str) -> String {
-        let (table, columns) = (self.name, self.columns());
+    fn add(&self, source: &str, slots: Slots) -> String {
+        let (table, columns) = (self.name, self.columns(slots));
         format!(
             "INSERT INTO {table} ({columns}, needs) {source}
              ON CONFLICT ({columns}) DO UPDATE SET needs = {table}.needs + excluded.needs"
@@ -101,7 +119,7 @@ impl Tally {
             _ => "integer",
         };
         let columns: String = self
-            .key(backend, "", "")
+            .key(backend, "", "", Slots::None)
             .iter()
             .map(|(column, _)| {
                 let ty = match *column {
@@ -115,20 +133,20 @@ impl Tally {
         format!(
             "CREATE TABLE {} ({columns}needs {count} NOT NULL, PRIMARY KEY ({}))",
             self.name,
-            self.columns()
+            self.columns(Slots::None)
         )
     }
 
     /// Fills the tally from the needs there are.
     fn fill(&self, backend: DbBackend) -> String {
-        let key = self.key(backend, "n.", "nt.theme_id");
+        let key = self.key(backend, "n.", "nt.theme_id", Slots::None);
         let values = key.iter().map(|(_, e)| e.as_str()).collect::<Vec<_>>().join(", ");
         let from = match self.by {
             By::Theme => "need n JOIN need_theme nt ON nt.need_id = n.id",
             _ => "need n",
         };
         // `WHERE true`: SQLite's parser needs it before an upsert's ON CONFLICT.
-        self.add(&format!("SELECT {values}, COUNT(*) FROM {from} WHERE true GROUP BY {values}"))
+        self.add(&format!("SELECT {values}, COUNT(*) FROM {from} WHERE true GROUP BY {values}"), Slots::None)
     }
 }
 
@@ -152,26 +170,29 @@ fn body(statements: impl IntoIterator<Item = String>) -> String {
 /// with a `delta` of +1 or -1, and a `theme_id` where `theme` says so) to `tallies`, each group
 /// once, in key order. A theme tally counts each theme of a need, joined from `need_theme` where
 /// `rows` names none.
-fn postgres_apply(rows: &str, tallies: &[&Tally], theme: Option<&str>) -> String {
+fn postgres_apply(rows: &str, tallies: &[&Tally], theme: Option<&str>, slots: Slots) -> String {
     let backend = DbBackend::Postgres;
     body(tallies.iter().map(|tally| {
-        let key = tally.key(backend, "r.", theme.unwrap_or("nt.theme_id"));
+        let key = tally.key(backend, "r.", theme.unwrap_or("nt.theme_id"), slots);
         let values = key.iter().map(|(_, e)| e.as_str()).collect::<Vec<_>>().join(", ");
         let from = match (tally.by, theme) {
             (By::Theme, None) => format!("({rows}) r JOIN need_theme nt ON nt.need_id = r.id"),
             _ => format!("({rows}) r"),
         };
-        tally.add(&format!(
-            "SELECT {values}, SUM(r.delta) FROM {from} GROUP BY {values} HAVING SUM(r.delta) <> 0 ORDER BY \
-             {values}"
-        ))
+        tally.add(
+            &format!(
+                "SELECT {values}, SUM(r.delta) FROM {from} GROUP BY {values} HAVING SUM(r.delta) <> 0 ORDER BY \
+                 {values}"
+            ),
+            slots,
+        )
     }))
 }
 
-/// A PL/pgSQL trigger function running `body`.
+/// A PL/pgSQL trigger function running `body` (made, or replaced where it exists).
 pub(crate) fn postgres_function(name: &str, body: String) -> String {
     format!(
-        "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+        "CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
          BEGIN
          {body}
          RETURN NULL;
@@ -188,6 +209,7 @@ pub(crate) fn postgres_updated_function() -> String {
             "SELECT o.*, -1 AS delta FROM old_rows o UNION ALL SELECT n.*, 1 AS delta FROM new_rows n",
             &all,
             None,
+            Slots::None,
         ),
     )
 }
@@ -203,34 +225,38 @@ pub(crate) const COUNTED: [&str; 5] =
 
 /// PostgreSQL: the function of a row trigger on updates of `need` (its row images `OLD` and
 /// `NEW`), the one the migration `tally_row_update` puts in place of the statement trigger.
-pub(crate) fn postgres_row_updated_function(name: &str) -> String {
+pub(crate) fn postgres_row_updated_function(name: &str, slots: Slots) -> String {
     let all: Vec<&Tally> = TALLIES.iter().collect();
     postgres_function(
         name,
-        postgres_apply("SELECT (OLD).*, -1 AS delta UNION ALL SELECT (NEW).*, 1 AS delta", &all, None),
+        postgres_apply("SELECT (OLD).*, -1 AS delta UNION ALL SELECT (NEW).*, 1 AS delta", &all, None, slots),
     )
 }
 
-/// PostgreSQL: statement triggers that count the changed rows of each statement by group.
-fn postgres_triggers() -> Vec<String> {
+/// PostgreSQL: the functions of the statement triggers on inserts and deletes of `need` and on
+/// every write of `need_theme`, which count the changed rows of each statement by group.
+pub(crate) fn postgres_counting_functions(slots: Slots) -> Vec<String> {
     let unthemed: Vec<&Tally> = TALLIES.iter().filter(|t| t.by != By::Theme).collect();
     let themed: Vec<&Tally> = TALLIES.iter().filter(|t| t.by == By::Theme).collect();
     // A need's themes are counted through the theme rows: at insert it has none yet.
-    let inserted = postgres_apply("SELECT n.*, 1 AS delta FROM new_rows n", &unthemed, None);
-    let deleted = postgres_apply("SELECT o.*, -1 AS delta FROM old_rows o", &unthemed, None);
+    let inserted = postgres_apply("SELECT n.*, 1 AS delta FROM new_rows n", &unthemed, None, slots);
+    let deleted = postgres_apply("SELECT o.*, -1 AS delta FROM old_rows o", &unthemed, None, slots);
     // Theme rows, each counted with its need's place.
     let theme_rows = |rows: &str| {
         postgres_apply(
             &format!("SELECT n.*, t.theme_id, t.delta FROM ({rows}) t JOIN need n ON n.id = t.need_id"),
             &themed,
             Some("r.theme_id"),
+            slots,
         )
     };
     vec![
         postgres_function("need_tally_inserted", inserted),
-        postgres_updated_function(),
         postgres_function("need_tally_deleted", deleted),
-        postgres_function("need_theme_tally_inserted", theme_rows("SELECT need_id, theme_id, 1 AS delta FROM new_rows")),
+        postgres_function(
+            "need_theme_tally_inserted",
+            theme_rows("SELECT need_id, theme_id, 1 AS delta FROM new_rows"),
+        ),
         postgres_function(
             "need_theme_tally_updated",
             theme_rows(
@@ -238,7 +264,18 @@ fn postgres_triggers() -> Vec<String> {
                  UNION ALL SELECT need_id, theme_id, 1 AS delta FROM new_rows",
             ),
         ),
-        postgres_function("need_theme_tally_deleted", theme_rows("SELECT need_id, theme_id, -1 AS delta FROM old_rows")),
+        postgres_function(
+            "need_theme_tally_deleted",
+            theme_rows("SELECT need_id, theme_id, -1 AS delta FROM old_rows"),
+        ),
+    ]
+}
+
+/// PostgreSQL: statement triggers that count the changed rows of each statement by group.
+fn postgres_triggers() -> Vec<String> {
+    let mut statements = postgres_counting_functions(Slots::None);
+    statements.push(postgres_updated_function());
+    statements.extend([
         // Before a need goes, its themes go (their counts taken away while the need is there).
         "CREATE FUNCTION need_tally_deleting() RETURNS trigger LANGUAGE plpgsql AS $$
          BEGIN
@@ -265,7 +302,8 @@ fn postgres_triggers() -> Vec<String> {
         "CREATE TRIGGER need_theme_tally_delete AFTER DELETE ON need_theme REFERENCING OLD TABLE AS old_rows
          FOR EACH STATEMENT EXECUTE FUNCTION need_theme_tally_deleted()"
             .into(),
-    ]
+    ]);
+    statements
 }
 
 /// SQLite: row triggers, each adding one need (or theme row) to or taking it from its groups.
@@ -275,23 +313,27 @@ fn sqlite_triggers() -> Vec<String> {
     // `themes`, for each theme row of the need).
     let apply = |row: &str, delta: i32, themes: bool| {
         body(TALLIES.iter().filter(|t| themes || t.by != By::Theme).map(|tally| {
-            let key = tally.key(backend, row, "theme_id");
+            let key = tally.key(backend, row, "theme_id", Slots::None);
             let values = key.iter().map(|(_, e)| e.as_str()).collect::<Vec<_>>().join(", ");
             match tally.by {
                 // `WHERE true`: SQLite's parser needs it before an upsert's ON CONFLICT.
-                By::Theme => tally.add(&format!(
-                    "SELECT {values}, {delta} FROM need_theme WHERE need_id = {row}id AND true"
-                )),
-                _ => tally.add(&format!("VALUES ({values}, {delta})")),
+                By::Theme => tally.add(
+                    &format!("SELECT {values}, {delta} FROM need_theme WHERE need_id = {row}id AND true"),
+                    Slots::None,
+                ),
+                _ => tally.add(&format!("VALUES ({values}, {delta})"), Slots::None),
             }
         }))
     };
     // A theme row `row` added with `delta`, with its need's place.
     let theme_row = |row: &str, delta: i32| {
         body(TALLIES.iter().filter(|t| t.by == By::Theme).map(|tally| {
-            let key = tally.key(backend, "n.", &format!("{row}theme_id"));
+            let key = tally.key(backend, "n.", &format!("{row}theme_id"), Slots::None);
             let values = key.iter().map(|(_, e)| e.as_str()).collect::<Vec<_>>().join(", ");
-            tally.add(&format!("SELECT {values}, {delta} FROM need n WHERE n.id = {row}need_id AND true"))
+            tally.add(
+                &format!("SELECT {values}, {delta} FROM need n WHERE n.id = {row}need_id AND true"),
+                Slots::None,
+            )
         }))
     };
     let changed = changed("IS NOT");

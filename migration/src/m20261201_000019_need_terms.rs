@@ -66,15 +66,31 @@ const INDEXES: [&str; 2] = [
     "CREATE INDEX idx_need_term_rank ON need_term (term, rank, need_id)",
 ];
 
+/// The function of a PostgreSQL statement trigger, running `body` (made, or replaced where it
+/// exists).
+pub(crate) fn statement_function(name: &str, body: &str) -> String {
+    format!(
+        "CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN {body}; RETURN NULL; END $$"
+    )
+}
+
+/// PostgreSQL: what `search_term_added` does with the inserted rows of `need_term`.
+pub(crate) const TERMS_ADDED: &str = "INSERT INTO search_term (term, needs)
+     SELECT term, count(*) FROM changed GROUP BY term ORDER BY term
+     ON CONFLICT (term) DO UPDATE SET needs = search_term.needs + EXCLUDED.needs";
+
+/// PostgreSQL: what `search_term_removed` does with the deleted rows of `need_term`.
+pub(crate) const TERMS_REMOVED: &str = "UPDATE search_term s SET needs = s.needs - r.needs
+     FROM (SELECT term, count(*) AS needs FROM changed GROUP BY term ORDER BY term) r
+     WHERE s.term = r.term";
+
 /// A PostgreSQL trigger (and its function, of the same name) that runs `body` once for each
 /// statement that inserts or deletes (`event`) rows of `need_term`, those rows being `changed`.
 fn statement_trigger(name: &str, event: &str, body: &str) -> [String; 2] {
     let image = if event == "INSERT" { "NEW" } else { "OLD" };
     [
-        format!(
-            "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-             BEGIN {body}; RETURN NULL; END $$"
-        ),
+        statement_function(name, body),
         format!(
             "CREATE TRIGGER {name} AFTER {event} ON need_term REFERENCING {image} TABLE AS changed
              FOR EACH STATEMENT EXECUTE FUNCTION {name}()"
@@ -87,20 +103,8 @@ fn count_terms(backend: DbBackend) -> Vec<String> {
     match backend {
         DbBackend::Postgres => {
             let mut statements = vec![fill.to_owned()];
-            statements.extend(statement_trigger(
-                "search_term_added",
-                "INSERT",
-                "INSERT INTO search_term (term, needs)
-                 SELECT term, count(*) FROM changed GROUP BY term ORDER BY term
-                 ON CONFLICT (term) DO UPDATE SET needs = search_term.needs + EXCLUDED.needs",
-            ));
-            statements.extend(statement_trigger(
-                "search_term_removed",
-                "DELETE",
-                "UPDATE search_term s SET needs = s.needs - r.needs
-                 FROM (SELECT term, count(*) AS needs FROM changed GROUP BY term ORDER BY term) r
-                 WHERE s.term = r.term",
-            ));
+            statements.extend(statement_trigger("search_term_added", "INSERT", TERMS_ADDED));
+            statements.extend(statement_trigger("search_term_removed", "DELETE", TERMS_REMOVED));
             statements
         }
         _ => vec![

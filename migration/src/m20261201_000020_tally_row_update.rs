@@ -5,25 +5,27 @@
 //! trigger with transition tables, hence a row trigger. SQLite's trigger was a row trigger with
 //! `WHEN` already; nothing changes there.
 
-use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
+use sea_orm_migration::prelude::*;
 
 use crate::{
-    common::run_all,
+    common::run_on_postgres,
     m20261201_000018_need_tally::{
-        COUNTED, POSTGRES_UPDATE_TRIGGER, changed, postgres_row_updated_function, postgres_updated_function,
+        COUNTED, POSTGRES_UPDATE_TRIGGER, Slots, changed, postgres_row_updated_function,
+        postgres_updated_function,
     },
 };
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-const FUNCTION: &str = "need_tally_row_updated";
+/// The function of the row trigger on updates of `need`.
+pub(crate) const FUNCTION: &str = "need_tally_row_updated";
 
 fn up() -> Vec<String> {
     vec![
         "DROP TRIGGER need_tally_update ON need".into(),
         "DROP FUNCTION need_tally_updated()".into(),
-        postgres_row_updated_function(FUNCTION),
+        postgres_row_updated_function(FUNCTION, Slots::None),
         format!(
             "CREATE TRIGGER need_tally_update AFTER UPDATE OF {} ON need FOR EACH ROW WHEN ({})
              EXECUTE FUNCTION {FUNCTION}()",
@@ -45,16 +47,10 @@ fn down() -> Vec<String> {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        match manager.get_database_backend() {
-            DbBackend::Postgres => run_all(manager, up()).await,
-            _ => Ok(()),
-        }
+        run_on_postgres(manager, up()).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        match manager.get_database_backend() {
-            DbBackend::Postgres => run_all(manager, down()).await,
-            _ => Ok(()),
-        }
+        run_on_postgres(manager, down()).await
     }
 }

@@ -302,6 +302,61 @@ impl Tally {
     }
 }
 
+/// The tables whose counts writes spread over slots on PostgreSQL, with the columns of their
+/// keys but the slot: the tallies and the search terms' counts (migrations `need_tally`,
+/// `need_terms` and `tally_slots`).
+const SLOTTED: [(&str, &str); 6] = [
+    ("need_tally", "partnership_id, organisation_id, municipality_id, status"),
+    ("need_theme_tally", "theme_id, partnership_id, organisation_id, municipality_id, status"),
+    ("need_month_tally", "month, partnership_id, organisation_id, municipality_id, status"),
+    ("need_theme_pool_tally", "theme_id, partnership_id, status"),
+    ("need_month_pool_tally", "month, partnership_id, status"),
+    ("search_term", "term"),
+];
+
+/// Whether writes spread the tallies' groups over slots that [`fold_tallies`] folds: on
+/// PostgreSQL, where writers run at once.
+pub fn tallies_have_slots(db: &crate::db::Db) -> bool {
+    db.backend() == DbBackend::Postgres
+}
+
+/// PostgreSQL: moves what writes added to the tallies' (and the search terms' counts') slots 1
+/// and up into slot 0, so that a count reads about one row per group again (see the migration `tally_slots`); answers how many
+/// groups it added to. A row a writer holds is left for the next fold (`SKIP LOCKED`), so a fold
+/// never waits for a writer and never deadlocks with one; a writer that adds to a row being
+/// folded waits for the fold to commit and then makes the row again. Folds on several instances
+/// take disjoint rows and add to slot 0 in key order. Each tally is folded in a transaction of
+/// its own; readers see every need counted once, before and after. SQLite keeps no slots.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn fold_tallies(db: &crate::db::Db) -> Result<u64, DbErr> {
+    if !tallies_have_slots(db) {
+        return Ok(0);
+    }
+    let mut folded = 0;
+    for (table, columns) in SLOTTED {
+        let same = columns
+            .split(", ")
+            .chain(["slot"])
+            .map(|c| format!("t.{c} = k.{c}"))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let fold = format!(
+            "WITH taken AS (
+                 SELECT {columns}, slot FROM {table} WHERE slot <> 0 ORDER BY {columns}, slot
+                 FOR UPDATE SKIP LOCKED
+             ), moved AS (
+                 DELETE FROM {table} t USING taken k WHERE {same} RETURNING t.*
+             )
+             INSERT INTO {table} ({columns}, slot, needs)
+             SELECT {columns}, 0, SUM(needs) FROM moved GROUP BY {columns} HAVING SUM(needs) <> 0
+             ORDER BY {columns}
+             ON CONFLICT ({columns}, slot) DO UPDATE SET needs = {table}.needs + excluded.needs"
+        );
+        folded += db.background().execute_unprepared(&fold).await?.rows_affected();
+    }
+    Ok(folded)
+}
+
 /// `at` as the month (`YYYY-MM`) it starts, if it is the first instant of a month (UTC).
 fn month_start(at: DateTime<Utc>) -> Option<String> {
     let start = at.date_naive().with_day(1)?.and_hms_opt(0, 0, 0)?.and_utc();

@@ -23,7 +23,9 @@ mod write;
 use entity::need;
 use sea_orm::sea_query::Expr;
 
-pub use counts::{GroupCount, Grouping, MAX_DISTRICT_GROUPS, count, count_by, recount_by};
+pub use counts::{
+    GroupCount, Grouping, MAX_DISTRICT_GROUPS, count, count_by, fold_tallies, recount_by, tallies_have_slots,
+};
 pub use filter::{NeedFilter, Visibility};
 pub use list::{CANDIDATES, Cursor, CursorKey, Listed, NeedOrder, Window, events, list};
 pub use reach::{cosign, merge, unmerge, withdraw_cosign};

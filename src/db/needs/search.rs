@@ -75,19 +75,22 @@ pub(super) async fn resolve(db: &impl ConnectionTrait, filter: &NeedFilter) -> R
         // Every string that starts with the prefix lies below the prefix and the last code point
         // (terms compare in code point order).
         let end = format!("{}{}", word.prefix, char::MAX);
+        // A term's count is the sum of its rows (PostgreSQL spreads it over slots).
+        let needs = || Expr::from(Func::sum(Expr::col((ST, search_term::Column::Needs))));
         let mut select = Query::select();
         select
             .expr_as(Expr::val(i), "word")
             .expr_as(term(), "term")
             .from_as(search_term::Entity, ST)
-            .and_where(Expr::col((ST, search_term::Column::Needs)).gt(0))
             .cond_where(
                 Cond::any()
                     .add(term().eq(word.stem.as_str()))
                     .add(term().gte(word.prefix.as_str()).and(term().lt(end))),
             )
+            .group_by_col((ST, search_term::Column::Term))
+            .and_having(needs().gt(0))
             .order_by_expr(term().eq(word.stem.as_str()), Order::Desc)
-            .order_by((ST, search_term::Column::Needs), Order::Desc)
+            .order_by_expr(needs(), Order::Desc)
             .order_by((ST, search_term::Column::Term), Order::Asc)
             .limit(PREFIX_TERMS + 1);
         select
