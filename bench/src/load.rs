@@ -41,7 +41,8 @@ impl Outcome {
 
 pub struct Load {
     pub client: reqwest::Client,
-    pub base: String,
+    /// The servers' addresses: worker `w` sends to the `w % len`th (several hub instances).
+    pub bases: Vec<String>,
     pub side: Side,
     pub scenario: Scenario,
     pub needs: usize,
@@ -53,11 +54,11 @@ pub struct Load {
     pub token: Option<String>,
 }
 
-async fn once(load: &Load, rng: &mut Rng) -> Result<(), String> {
+async fn once(load: &Load, base: &str, rng: &mut Rng) -> Result<(), String> {
     let draw = load.scenario.draw(rng, load.needs);
     let response = match load.side {
         Side::Hub => {
-            let request = load.client.post(format!("{}/graphql", load.base)).json(&draw.graphql);
+            let request = load.client.post(format!("{base}/graphql")).json(&draw.graphql);
             match &load.token {
                 Some(token) => request.bearer_auth(token),
                 None => request,
@@ -67,7 +68,7 @@ async fn once(load: &Load, rng: &mut Rng) -> Result<(), String> {
         }
         Side::Baseline => {
             let path = draw.baseline.ok_or("no baseline for this scenario")?;
-            load.client.get(format!("{}{path}", load.base)).send().await
+            load.client.get(format!("{base}{path}")).send().await
         }
     }
     .map_err(|e| e.to_string())?;
@@ -86,7 +87,8 @@ pub async fn run(load: Arc<Load>) -> Outcome {
         async move {
             // Each request draws from its own seeded generator: the same run, the same requests.
             let mut rng = Rng::new(0x5EED ^ (worker as u64) ^ (iteration << 16));
-            (0, once(&load, &mut rng).await)
+            let base = &load.bases[worker % load.bases.len()];
+            (0, once(&load, base, &mut rng).await)
         }
     })
     .await;

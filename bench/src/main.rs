@@ -78,6 +78,14 @@ enum Command {
         /// Fixed rate (requests per second in total) instead of a closed loop.
         #[arg(long)]
         rate: Option<f64>,
+        /// Hub instances on the database for the reads, the workers shared among them in turn
+        /// (PostgreSQL; CPU, statements and memory are their sums).
+        #[arg(long, default_value_t = 1)]
+        instances: usize,
+        /// Pin each hub instance of the reads to a CPU of its own (instance k on CPU k), every
+        /// thread of it; the load generator, the baseline and the database are not pinned.
+        #[arg(long)]
+        pin: bool,
         /// Append the results to this Markdown file.
         #[arg(long)]
         write: Option<String>,
@@ -143,8 +151,20 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Generate { database_url, tier, seed } => generate(&database_url, tier, seed).await,
-        Command::Run { database_url, tier, hub, scenarios, concurrency, seconds, rate, write, live } => {
-            let options = RunOptions { tier, hub, concurrency, seconds, rate, live: *live };
+        Command::Run {
+            database_url,
+            tier,
+            hub,
+            scenarios,
+            concurrency,
+            seconds,
+            rate,
+            instances,
+            pin,
+            write,
+            live,
+        } => {
+            let options = RunOptions { tier, hub, concurrency, seconds, rate, instances, pin, live: *live };
             run(&database_url, &scenarios, &options, write.as_deref()).await.map(|_| ())
         }
         Command::BaselineServe { database_url } => baseline_serve(&database_url).await,
@@ -181,6 +201,8 @@ struct RunOptions {
     concurrency: usize,
     seconds: u64,
     rate: Option<f64>,
+    instances: usize,
+    pin: bool,
     live: LiveOptions,
 }
 
@@ -214,7 +236,7 @@ struct Row {
 
 async fn measure(
     client: &reqwest::Client,
-    base: &str,
+    bases: &[String],
     side: Side,
     scenario: Scenario,
     token: Option<&str>,
@@ -223,7 +245,7 @@ async fn measure(
     let load = |duration: Duration| {
         Arc::new(Load {
             client: client.clone(),
-            base: base.to_owned(),
+            bases: bases.to_vec(),
             side,
             scenario,
             needs: o.tier.needs(),
@@ -287,28 +309,54 @@ async fn run_reads(
     } else {
         None
     };
-    let hub = process::start_hub(&o.hub, database_url)?;
+    let hubs = (0..o.instances.max(1))
+        .map(|_| process::start_hub(&o.hub, database_url))
+        .collect::<Result<Vec<_>, _>>()?;
+    let pids: Vec<u32> = hubs.iter().map(|hub| hub.child.id()).collect();
+    let bases: Vec<String> = hubs.iter().map(|hub| hub.base.clone()).collect();
+    if o.pin {
+        for (core, pid) in pids.iter().enumerate() {
+            process::pin(*pid, core)?;
+        }
+    }
+    if hubs.len() > 1 || o.pin {
+        let pinned = if o.pin { ", instance k pinned to CPU k (every thread)" } else { "" };
+        results.notes.push(format!(
+            "reads: {} hub instance(s) on the database, the workers sent to each in turn{pinned}; their CPU, \
+             statements and memory summed",
+            hubs.len()
+        ));
+    }
     let baseline = process::start_baseline(database_url)?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(o.concurrency * 2)
         .build()
         .map_err(|e| e.to_string())?;
-    let idle_rss = process::rss_mib(hub.child.id());
+    let idle_rss: f64 = pids.iter().map(|pid| process::rss_mib(*pid)).sum();
     let postgres = !database_url.starts_with("sqlite:");
+    let metric = async |name: &str| {
+        let mut total = 0.0;
+        for base in &bases {
+            total += process::metric(&client, base, name).await;
+        }
+        total
+    };
+    let cpu = || pids.iter().map(|pid| process::cpu_seconds(*pid)).sum::<f64>();
     eprint!("{TABLE_HEADER}");
     for &scenario in scenarios {
-        let statements = process::metric(&client, &hub.base, "hub_sql_statements_total").await;
-        let requests = process::metric(&client, &hub.base, "hub_graphql_requests_total").await;
-        let cpu = process::cpu_seconds(hub.child.id());
+        let statements = metric("hub_sql_statements_total").await;
+        let requests = metric("hub_graphql_requests_total").await;
+        let cpu_before = cpu();
         let db_cpu = postgres.then(process::postgres_cpu_seconds);
         let token = institution_token.as_deref().filter(|_| scenario.needs_institution_token());
-        let on_hub = measure(&client, &hub.base, Side::Hub, scenario, token, o).await;
-        let served = process::metric(&client, &hub.base, "hub_graphql_requests_total").await - requests;
-        let statements = process::metric(&client, &hub.base, "hub_sql_statements_total").await - statements;
-        let cpu = process::cpu_seconds(hub.child.id()) - cpu;
+        let on_hub = measure(&client, &bases, Side::Hub, scenario, token, o).await;
+        let served = metric("hub_graphql_requests_total").await - requests;
+        let statements = metric("hub_sql_statements_total").await - statements;
+        let cpu = cpu() - cpu_before;
         let db_cpu = db_cpu.map(|before| process::postgres_cpu_seconds() - before);
-        let rss_mib = process::rss_mib(hub.child.id());
-        let on_baseline = measure(&client, &baseline.base, Side::Baseline, scenario, None, o).await;
+        let rss_mib = pids.iter().map(|pid| process::rss_mib(*pid)).sum();
+        let on_baseline =
+            measure(&client, std::slice::from_ref(&baseline.base), Side::Baseline, scenario, None, o).await;
         let row = Row {
             scenario,
             statements_per_request: statements / served.max(1.0),
@@ -672,8 +720,16 @@ async fn smoke(hub: &str) -> Result<(), String> {
         notify_patience: 60,
         in_place: false,
     };
-    let options =
-        RunOptions { tier: Tier::Smoke, hub: hub.to_owned(), concurrency: 2, seconds: 1, rate: None, live };
+    let options = RunOptions {
+        tier: Tier::Smoke,
+        hub: hub.to_owned(),
+        concurrency: 2,
+        seconds: 1,
+        rate: None,
+        instances: 1,
+        pin: false,
+        live,
+    };
     let results = run(&url, &keys, &options, None).await?;
     let mut failed: Vec<String> = results
         .reads

@@ -93,6 +93,24 @@ pub fn start_baseline(database_url: &str) -> Result<Server, String> {
     Ok(Server { child, base })
 }
 
+/// Pins every thread of the process `pid` to the CPU `core` (threads it starts later inherit
+/// it from their parent).
+pub fn pin(pid: u32, core: usize) -> Result<(), String> {
+    let mut cpus = rustix::thread::CpuSet::new();
+    cpus.set(core);
+    let tasks =
+        std::fs::read_dir(format!("/proc/{pid}/task")).map_err(|e| format!("no threads of {pid}: {e}"))?;
+    for task in tasks.flatten() {
+        let thread =
+            task.file_name().to_str().and_then(|t| t.parse().ok()).and_then(rustix::process::Pid::from_raw);
+        if let Some(thread) = thread {
+            rustix::thread::sched_setaffinity(Some(thread), &cpus)
+                .map_err(|e| format!("cannot pin thread {thread:?} of {pid} to CPU {core}: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
 /// CPU time (user + system) of a process, in seconds.
 pub fn cpu_seconds(pid: u32) -> f64 {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
