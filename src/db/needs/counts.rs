@@ -321,12 +321,13 @@ pub fn tallies_have_slots(db: &crate::db::Db) -> bool {
 }
 
 /// PostgreSQL: moves what writes added to the tallies' (and the search terms' counts') slots 1
-/// and up into slot 0, so that a count reads about one row per group again (see the migration `tally_slots`); answers how many
-/// groups it added to. A row a writer holds is left for the next fold (`SKIP LOCKED`), so a fold
-/// never waits for a writer and never deadlocks with one; a writer that adds to a row being
-/// folded waits for the fold to commit and then makes the row again. Folds on several instances
-/// take disjoint rows and add to slot 0 in key order. Each tally is folded in a transaction of
-/// its own; readers see every need counted once, before and after. SQLite keeps no slots.
+/// and up into slot 0, so that a count reads about one row per group again (see the migration
+/// `tally_slots`); answers how many groups it added to. A row a writer holds is left for the
+/// next fold (`SKIP LOCKED`), so a fold never waits for a writer and never deadlocks with one;
+/// a writer that adds to a row being folded waits for the fold to commit and then makes the row
+/// again. Folds on several instances take disjoint rows and add to slot 0 in key order. Each
+/// tally is folded in a transaction of its own; readers see every need counted once, before and
+/// after. SQLite keeps no slots.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn fold_tallies(db: &crate::db::Db) -> Result<u64, DbErr> {
     if !tallies_have_slots(db) {
