@@ -70,8 +70,18 @@ pub(crate) fn builder(
     persisted: Arc<Persisted>,
     known_only: bool,
 ) -> SchemaBuilder<Query, Mutation, Subscription> {
+    hooked(persisted, known_only, None)
+}
+
+/// The schema with the one extension, `RequestHooks`; `plain` is the schema without it, where
+/// the hooks run a query once it passed their checks.
+fn hooked(
+    persisted: Arc<Persisted>,
+    known_only: bool,
+    plain: Option<HubSchema>,
+) -> SchemaBuilder<Query, Mutation, Subscription> {
     Schema::build(Query::default(), Mutation::default(), Subscription)
-        .extension(RequestHooks::new(persisted, known_only))
+        .extension(RequestHooks::new(persisted, known_only, plain))
 }
 
 /// The two schemas of an instance, one API: `any` runs any document through every check;
@@ -79,6 +89,8 @@ pub(crate) fn builder(
 /// async-graphql's `ValidationMode::Fast`, which skips the validation rules and only adds up the
 /// cost (for the variables sent). async-graphql sets the validation mode per schema, not per
 /// request, hence two; they share their data, and `RequestHooks` lets nothing else run on `known`.
+/// Both hand a query that passed their checks to a third schema without the extension
+/// (`RequestHooks::execute`), which neither is.
 #[derive(Clone)]
 pub struct Schemas {
     pub any: HubSchema,
@@ -97,9 +109,7 @@ pub fn build_schema(
     exports: ExportLinks,
     persisted: Arc<Persisted>,
 ) -> Schemas {
-    let build = |known_only: bool| {
-        let builder = builder(persisted.clone(), known_only);
-        let builder = if known_only { builder.validation_mode(ValidationMode::Fast) } else { builder };
+    let with_data = |builder: SchemaBuilder<Query, Mutation, Subscription>| {
         builder
             .data(db.clone())
             .data(authenticator.clone())
@@ -108,6 +118,14 @@ pub fn build_schema(
             .data(webhooks)
             .data(exports.clone())
             .finish()
+    };
+    let plain = with_data(
+        Schema::build(Query::default(), Mutation::default(), Subscription)
+            .validation_mode(ValidationMode::Fast),
+    );
+    let build = |known_only: bool| {
+        let builder = hooked(persisted.clone(), known_only, Some(plain.clone()));
+        with_data(if known_only { builder.validation_mode(ValidationMode::Fast) } else { builder })
     };
     Schemas { any: build(false), known: build(true) }
 }
@@ -148,4 +166,81 @@ impl PerRequest {
 /// The schema in SDL, as committed in `schema.graphql`.
 pub fn sdl() -> String {
     bare_schema().sdl()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use async_graphql::{
+        Response,
+        extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute},
+    };
+    use serde_json::json;
+
+    use super::*;
+
+    /// Counts the operations the schema it is added to executes.
+    #[derive(Clone, Default)]
+    struct Executions(Arc<AtomicUsize>);
+
+    impl ExtensionFactory for Executions {
+        fn create(&self) -> Arc<dyn Extension> {
+            Arc::new(self.clone())
+        }
+    }
+
+    #[async_graphql::async_trait::async_trait]
+    impl Extension for Executions {
+        async fn execute(
+            &self,
+            ctx: &ExtensionContext<'_>,
+            operation_name: Option<&str>,
+            next: NextExecute<'_>,
+        ) -> Response {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            next.run(ctx, operation_name).await
+        }
+    }
+
+    /// A query that passed the hooks' checks and costs enough runs on the schema without them (no
+    /// hook per field), with its variables and the operation named; a cheap one, a mutation
+    /// (audited per root field) and a refused query do not.
+    #[tokio::test]
+    async fn a_checked_query_runs_on_the_schema_without_the_hooks_and_a_mutation_with_them() {
+        let plain_runs = Executions::default();
+        let plain = Schema::build(Query::default(), Mutation::default(), Subscription)
+            .extension(plain_runs.clone())
+            .finish();
+        let schema = hooked(Arc::default(), false, Some(plain)).finish();
+        let runs = || plain_runs.0.load(Ordering::Relaxed);
+
+        let document = "query A { __typename } \
+                        query B($n: Int!) { kind: __typename other: regions(first: $n) { nodes { name } } }";
+        let request = |n: usize| {
+            Request::new(document)
+                .operation_name("B")
+                .variables(async_graphql::Variables::from_json(json!({ "n": n })))
+        };
+        let response = schema.execute(request(100)).await;
+        assert_eq!(runs(), 1, "a query of cost 100 or more is handed off");
+        assert_eq!(response.data.into_json().ok().map(|data| data["kind"].clone()), Some(json!("Query")));
+        // With no database the field fails, as it would on the hooked schema: with its path.
+        let paths: Vec<String> = response.errors.iter().map(|e| format!("{:?}", e.path)).collect();
+        assert!(!paths.is_empty() && paths.iter().all(|p| p.contains("other")), "{paths:?}");
+
+        let cheap = schema.execute(request(1)).await;
+        assert_eq!(cheap.data.into_json().ok().map(|data| data["kind"].clone()), Some(json!("Query")));
+        assert_eq!(runs(), 1, "a cheap query runs on the hooked schema");
+
+        let mutation = r#"mutation { revokeToken(input: { token: "x" }) { userErrors { message } } }"#;
+        schema.execute(Request::new(mutation)).await;
+        assert_eq!(runs(), 1, "a mutation runs on the hooked schema");
+
+        let nesting = "regions(first: 100) { nodes { ".repeat(20);
+        let too_deep = format!("{{ {nesting}__typename{} }}", " } }".repeat(20));
+        let refused = schema.execute(Request::new(too_deep)).await;
+        assert!(!refused.errors.is_empty());
+        assert_eq!(runs(), 1, "a refused query does not run");
+    }
 }

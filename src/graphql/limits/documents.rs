@@ -39,29 +39,26 @@ impl Documents {
     }
 
     /// Keeps a copy of `document` (unless its text is too long to keep).
-    pub(super) fn put(&self, query: &str, document: &ExecutableDocument, introspection: usize) {
+    pub(super) fn put(&self, query: &str, checked: &Arc<Checked>) {
         if query.len() > KEPT_DOCUMENT_BYTES {
             return;
         }
-        self.kept.put(query, Arc::new(Checked { document: document.clone(), introspection }), 0);
+        self.kept.put(query, checked.clone(), 0);
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use async_graphql::Request;
-
     use super::*;
-    use crate::graphql::limits::check;
+    use crate::graphql::limits::check_document;
 
     #[test]
     fn checked_documents_are_kept_up_to_a_bound_oldest_first() {
         let documents = Documents::default();
         let text = |i: usize| format!("{{ a{i} }}");
         let put = |kept_as: &str, text: &str| {
-            let mut request = Request::new(text);
-            let (document, introspection) = check(&mut request).unwrap_or_else(|e| panic!("{}", e.message));
-            documents.put(kept_as, document, introspection);
+            let checked = check_document(text).unwrap_or_else(|e| panic!("{}", e.message));
+            documents.put(kept_as, &Arc::new(checked));
         };
         for i in 0..=KEPT_DOCUMENTS {
             put(&text(i), &text(i));

@@ -2,7 +2,10 @@
 //! async-graphql itself raises: the `RequestHooks` extension, which runs the checks of each
 //! module below at the step of a request it belongs to, and the audit's hooks (`graphql::audit`).
 //! It is the schema's one extension: async-graphql boxes a future per extension for every field
-//! it resolves once any is registered, so each one more costs every field of every query.
+//! it resolves once any is registered, so each one more costs every field of every query. A
+//! query that passed the checks is handed off (`Handoff`) to the same schema without the
+//! extension, where its fields cost no hook at all; a mutation stays, for the audit's hook on
+//! its root fields.
 //!
 //! A document not seen before goes through `lexical` (its raw text: bytes, tokens, bracket
 //! nesting), is parsed once, and through `walk` (depth, fields with fragments expanded, aliases,
@@ -26,7 +29,7 @@ mod walk;
 
 use std::sync::{
     Arc,
-    atomic::{AtomicUsize, Ordering},
+    atomic::{AtomicBool, AtomicUsize, Ordering},
 };
 
 use async_graphql::{
@@ -51,11 +54,64 @@ use crate::{
     auth::Viewer,
     error::code,
     graphql::{
+        audit::{ClientAddress, RequestId},
         batch::Batcher,
         loaders::Loaders,
         persisted::{KnownDocument, Learn, Persisted},
+        schema::HubSchema,
     },
 };
+
+/// The cost from which a query is handed off to the schema without the extension. The schema
+/// that takes it validates it again (in async-graphql's fast mode, for nothing but the cost), a
+/// fixed price of some 25,000 instructions, and saves 1,000-2,000 a field resolved: a point
+/// lookup (Q2, cost 19) took 384k instructions run here and 401k handed off; a dashboard page
+/// (Q1, cost 4,151) 8.32M here and 6.45M handed off.
+const HANDOFF_COST: usize = 100;
+
+/// Request data: a query to run on the schema without the extension once it passed the checks
+/// (`RequestHooks::execute`), if its cost is at least `HANDOFF_COST` (`RequestHooks::validation`
+/// says so): its document, variables and operation's name.
+struct Handoff {
+    checked: Arc<Checked>,
+    variables: Variables,
+    operation_name: Option<String>,
+    worth_it: AtomicBool,
+}
+
+impl Handoff {
+    fn new(checked: Arc<Checked>, request: &Request) -> Self {
+        let (variables, operation_name) = (request.variables.clone(), request.operation_name.clone());
+        Self { checked, variables, operation_name, worth_it: AtomicBool::new(false) }
+    }
+
+    /// The request to run on the schema without the extension, if the query is worth handing off.
+    fn request(&self) -> Option<Request> {
+        if !self.worth_it.load(Ordering::Relaxed) {
+            return None;
+        }
+        let mut request = Request::new(String::new()).variables(self.variables.clone());
+        request.operation_name = self.operation_name.clone();
+        request.set_parsed_query(self.checked.document.clone());
+        Some(request)
+    }
+}
+
+/// The handed-off query with the request's data its resolvers read: the caller, the batcher it
+/// loads through, and what the audit of a refusal names (over the WebSocket, the caller is the
+/// connection's: `data_opt` finds either).
+fn carry(ctx: &ExtensionContext<'_>, mut request: Request) -> Request {
+    fn copy<T: Clone + Send + Sync + 'static>(ctx: &ExtensionContext<'_>, request: &mut Request) {
+        if let Some(value) = ctx.data_opt::<T>() {
+            request.data.insert(value.clone());
+        }
+    }
+    copy::<Viewer>(ctx, &mut request);
+    copy::<Batcher<Loaders>>(ctx, &mut request);
+    copy::<RequestId>(ctx, &mut request);
+    copy::<ClientAddress>(ctx, &mut request);
+    request
+}
 
 /// The extension, added once to the schema; async-graphql makes a copy for each request, and the
 /// copies share the documents kept parsed and the persisted documents.
@@ -65,13 +121,20 @@ pub struct RequestHooks {
     persisted: Arc<Persisted>,
     /// This schema skips validation, so it runs known documents only (see `schema::Schemas`).
     known_only: bool,
+    /// The same schema without this extension, where a query runs once it passed the checks
+    /// (if it costs enough: `HANDOFF_COST`): async-graphql pays for a registered extension in
+    /// every field it resolves (a lookup of the field's type by name, its type's name formatted,
+    /// a boxed future per field), a fifth of a dashboard page's instructions, and a query needs
+    /// no hook while it runs (the audit's `resolve` hook is for mutations). `None` for a schema
+    /// without data (`bare_schema`).
+    plain: Option<HubSchema>,
 }
 
 impl RequestHooks {
     /// The extension of a schema that runs any document (`known_only` false), or of the schema
     /// that skips validation and so runs known documents only.
-    pub fn new(persisted: Arc<Persisted>, known_only: bool) -> Self {
-        Self { documents: Arc::default(), persisted, known_only }
+    pub fn new(persisted: Arc<Persisted>, known_only: bool, plain: Option<HubSchema>) -> Self {
+        Self { documents: Arc::default(), persisted, known_only, plain }
     }
 }
 
@@ -81,6 +144,7 @@ impl ExtensionFactory for RequestHooks {
             documents: self.documents.clone(),
             persisted: self.persisted.clone(),
             known_only: self.known_only,
+            plain: self.plain.clone(),
         })
     }
 }
@@ -94,14 +158,6 @@ pub(crate) fn check_document(text: &str) -> ServerResult<Checked> {
     let shape = DocumentShape::of(&document);
     shape.check()?;
     Ok(Checked { document, introspection: shape.introspection })
-}
-
-/// The checks of a document not seen before (`check_document`); the parsed document stays in the
-/// request, so async-graphql does not parse it again.
-fn check(request: &mut Request) -> ServerResult<(&ExecutableDocument, usize)> {
-    let Checked { document, introspection } = check_document(&request.query)?;
-    request.set_parsed_query(document);
-    Ok((request.parsed_query()?, introspection))
 }
 
 /// Request data: the request came with `GET /graphql`, where only queries run
@@ -146,47 +202,33 @@ impl Extension for RequestHooks {
         let rehearsal = data_of::<Arc<Rehearsal>>(&request).is_some();
         // A known document was checked at start-up, another may have been checked lately: either
         // comes parsed, and is cloned now.
-        let kept;
-        let seen = match &known {
-            Some(known) => Some(&known.checked),
+        let checked = match known {
+            Some(known) => known.checked.clone(),
             // This schema skips validation: nothing but a known document may run on it.
             None if self.known_only => {
                 tracing::error!("a document that is not known reached the schema for known documents");
                 return Err(with_code(ServerError::new("internal error", None), code::INTERNAL));
             }
-            None => {
-                kept = self.documents.get(&request.query);
-                kept.as_deref()
-            }
+            None => match self.documents.get(&request.query) {
+                Some(kept) => kept,
+                None => {
+                    let checked = Arc::new(check_document(&request.query)?);
+                    self.documents.put(&request.query, &checked);
+                    checked
+                }
+            },
         };
-        let introspection = match seen {
-            Some(checked) => {
-                operation(&checked.document, request.operation_name.as_deref())?;
-                request.set_parsed_query(checked.document.clone());
-                checked.introspection
-            }
-            None => {
-                let query = request.query.clone();
-                let operation_name = request.operation_name.clone();
-                let (document, introspection) = check(&mut request)?;
-                self.documents.put(&query, document, introspection);
-                operation(document, operation_name.as_deref())?;
-                introspection
-            }
-        };
-        if data_of::<ReadOnly>(&request).is_some() {
-            let operation_name = request.operation_name.clone();
-            let chosen = operation(request.parsed_query()?, operation_name.as_deref())?;
-            if chosen.node.ty != OperationType::Query {
-                return Err(with_code(
-                    ServerError::new(
-                        "only queries run with GET /graphql: send mutations with POST, subscriptions over \
-                         the WebSocket",
-                        None,
-                    ),
-                    code::METHOD_NOT_ALLOWED,
-                ));
-            }
+        let kind = operation(&checked.document, request.operation_name.as_deref())?.node.ty;
+        request.set_parsed_query(checked.document.clone());
+        if data_of::<ReadOnly>(&request).is_some() && kind != OperationType::Query {
+            return Err(with_code(
+                ServerError::new(
+                    "only queries run with GET /graphql: send mutations with POST, subscriptions over the \
+                     WebSocket",
+                    None,
+                ),
+                code::METHOD_NOT_ALLOWED,
+            ));
         }
         // Introspection is for authenticated callers; the public (and the playground, which
         // loads the schema from /schema.graphql) reads the published SDL instead.
@@ -194,7 +236,7 @@ impl Extension for RequestHooks {
         // (A rehearsal checks the document, not a caller: it may introspect.)
         let viewer = data_of::<Viewer>(&request).or_else(|| ctx.data_opt::<Viewer>());
         let public = viewer.is_none_or(|viewer| viewer.person_id().is_none());
-        if public && introspection > 0 && !rehearsal {
+        if public && checked.introspection > 0 && !rehearsal {
             return Err(with_code(
                 ServerError::new(
                     "introspection needs a token; the schema is published at /schema.graphql",
@@ -204,6 +246,10 @@ impl Extension for RequestHooks {
             ));
         }
         crate::graphql::audit::prepare(&mut request);
+        if kind == OperationType::Query && self.plain.is_some() && !rehearsal {
+            let handoff = Handoff::new(checked, &request);
+            request.data.insert(handoff);
+        }
         // The parsed document stays in the request, so async-graphql does not parse it again.
         next.run(ctx, request).await
     }
@@ -239,6 +285,11 @@ impl Extension for RequestHooks {
             rehearsal.0.store(result.complexity, Ordering::Relaxed);
         }
         cost::pay(ctx, result.complexity).map_err(|refused| vec![refused])?;
+        if result.complexity >= HANDOFF_COST
+            && let Some(handoff) = ctx.data_opt::<Handoff>()
+        {
+            handoff.worth_it.store(true, Ordering::Relaxed);
+        }
         // A document sent with its hash is remembered once it passed validation, as the automatic
         // persisted queries convention does, so that what is remembered would run.
         if let Some(learn) = ctx.data_opt::<Learn>() {
@@ -256,7 +307,11 @@ impl Extension for RequestHooks {
         if ctx.data_opt::<Arc<Rehearsal>>().is_some() {
             return Response::new(Value::Null);
         }
-        let mut response = next.run(ctx, operation_name).await;
+        let handoff = ctx.data_opt::<Handoff>().and_then(Handoff::request);
+        let mut response = match (handoff, &self.plain) {
+            (Some(request), Some(plain)) => plain.execute(carry(ctx, request)).await,
+            _ => next.run(ctx, operation_name).await,
+        };
         crate::graphql::audit::executed(ctx, &response).await;
         response.errors = codes::execution(response.errors);
         response

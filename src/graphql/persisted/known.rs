@@ -32,7 +32,7 @@ pub struct Known {
     pub operation_name: Option<String>,
     pub operation_type: OperationType,
     /// Parsed and checked at start-up.
-    pub(crate) checked: Checked,
+    pub(crate) checked: Arc<Checked>,
 }
 
 /// The known documents of an instance.
@@ -177,7 +177,7 @@ impl Known {
             path,
             operation_name,
             operation_type,
-            checked,
+            checked: Arc::new(checked),
         })
     }
 }
