@@ -89,8 +89,8 @@ fn hooked(
 /// async-graphql's `ValidationMode::Fast`, which skips the validation rules and only adds up the
 /// cost (for the variables sent). async-graphql sets the validation mode per schema, not per
 /// request, hence two; they share their data, and `RequestHooks` lets nothing else run on `known`.
-/// Both hand a query that passed their checks to a third schema without the extension
-/// (`RequestHooks::execute`), which neither is.
+/// Both hand a query that passed their checks (and costs enough) to a third schema, theirs
+/// without the extension, to run it (`RequestHooks::execute`); it is reached only that way.
 #[derive(Clone)]
 pub struct Schemas {
     pub any: HubSchema,
