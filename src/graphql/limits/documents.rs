@@ -38,7 +38,7 @@ impl Documents {
         self.kept.get(query)
     }
 
-    /// Keeps a copy of `document` (unless its text is too long to keep).
+    /// Keeps `checked` by its text (unless the text is too long to keep).
     pub(super) fn put(&self, query: &str, checked: &Arc<Checked>) {
         if query.len() > KEPT_DOCUMENT_BYTES {
             return;
