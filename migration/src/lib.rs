@@ -2,6 +2,8 @@
 
 pub use sea_orm_migration::prelude::*;
 
+pub use self::m20261201_000021_tally_slots::slotted_tables;
+
 mod common;
 mod m20261125_000001_reference_data;
 mod m20261125_000002_identity;

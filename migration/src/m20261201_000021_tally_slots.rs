@@ -56,8 +56,9 @@ fn terms_spread(count: &str) -> String {
     )
 }
 
-/// Each table spread over slots, with its key's columns but the slot.
-fn tables() -> Vec<(&'static str, String)> {
+/// Each table whose counts writes spread over slots on PostgreSQL (the tallies and the search
+/// terms' counts), with its key's columns but the slot, comma-separated: what the hub folds.
+pub fn slotted_tables() -> Vec<(&'static str, String)> {
     let mut tables: Vec<_> = TALLIES.iter().map(|t| (t.name(), t.columns(Slots::None))).collect();
     tables.push(("search_term", "term".into()));
     tables
@@ -65,7 +66,7 @@ fn tables() -> Vec<(&'static str, String)> {
 
 fn up() -> Vec<String> {
     let mut statements = Vec::new();
-    for (table, columns) in tables() {
+    for (table, columns) in slotted_tables() {
         statements.extend([
             format!("ALTER TABLE {table} ADD COLUMN slot smallint NOT NULL DEFAULT 0"),
             format!("ALTER TABLE {table} DROP CONSTRAINT {table}_pkey"),
@@ -86,7 +87,7 @@ fn down() -> Vec<String> {
     statements.push(postgres_row_updated_function(ROW_UPDATED, Slots::None));
     statements.push(statement_function("search_term_added", TERMS_ADDED));
     statements.push(statement_function("search_term_removed", TERMS_REMOVED));
-    for (table, columns) in tables() {
+    for (table, columns) in slotted_tables() {
         statements.extend([
             format!(
                 "INSERT INTO {table} ({columns}, slot, needs)

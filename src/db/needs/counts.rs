@@ -302,18 +302,6 @@ impl Tally {
     }
 }
 
-/// The tables whose counts writes spread over slots on PostgreSQL, with the columns of their
-/// keys but the slot: the tallies and the search terms' counts (migrations `need_tally`,
-/// `need_terms` and `tally_slots`).
-const SLOTTED: [(&str, &str); 6] = [
-    ("need_tally", "partnership_id, organisation_id, municipality_id, status"),
-    ("need_theme_tally", "theme_id, partnership_id, organisation_id, municipality_id, status"),
-    ("need_month_tally", "month, partnership_id, organisation_id, municipality_id, status"),
-    ("need_theme_pool_tally", "theme_id, partnership_id, status"),
-    ("need_month_pool_tally", "month, partnership_id, status"),
-    ("search_term", "term"),
-];
-
 /// Whether writes spread the tallies' groups over slots that [`fold_tallies`] folds: on
 /// PostgreSQL, where writers run at once.
 pub fn tallies_have_slots(db: &crate::db::Db) -> bool {
@@ -334,7 +322,7 @@ pub async fn fold_tallies(db: &crate::db::Db) -> Result<u64, DbErr> {
         return Ok(0);
     }
     let mut folded = 0;
-    for (table, columns) in SLOTTED {
+    for (table, columns) in migration::slotted_tables() {
         let same = columns
             .split(", ")
             .chain(["slot"])
