@@ -22,9 +22,15 @@ pub async fn prepare_database(url: &str) -> Result<Db, StartupError> {
 /// [`prepare_database`] with a pool of the given size and acquire timeout.
 pub async fn prepare_database_with(url: &str, pool: &db::Pool) -> Result<Db, StartupError> {
     db::validate_url(url)?;
-    let db = Db::connect_with(url, pool).await.map_err(|e| format!("cannot open the database: {e}"))?;
-    db.migrate().await.map_err(|e| format!("cannot migrate the database: {e}"))?;
-    match reference_data::load(&db).await.map_err(|e| format!("cannot load the reference data: {e}"))? {
+    let open = |pool: db::Pool| async move {
+        Db::connect_with(url, &pool).await.map_err(|e| format!("cannot open the database: {e}"))
+    };
+    // The preparation runs on a pool of one connection, closed before serving: sqlx hands a
+    // connection back to its pool a moment after use, so a run of statements on the serving
+    // pool would leave it with several idle connections (on SQLite about half a MiB each).
+    let setup = open(db::Pool { max_connections: Some(1), ..*pool }).await?;
+    setup.migrate().await.map_err(|e| format!("cannot migrate the database: {e}"))?;
+    match reference_data::load(&setup).await.map_err(|e| format!("cannot load the reference data: {e}"))? {
         reference_data::Outcome::Loaded => {
             tracing::info!(version = reference_data::VERSION, "loaded the reference data")
         }
@@ -32,7 +38,8 @@ pub async fn prepare_database_with(url: &str, pool: &db::Pool) -> Result<Db, Sta
             tracing::debug!(version = reference_data::VERSION, "reference data already loaded")
         }
     }
-    Ok(db)
+    setup.close().await.map_err(|e| format!("cannot close the preparing connection: {e}"))?;
+    Ok(open(*pool).await?)
 }
 
 /// The known documents (bundled, and the operator's directory), checked, with the setting that

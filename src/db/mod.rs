@@ -40,6 +40,10 @@ use sea_orm::{
 
 /// How long a writer waits for SQLite's write lock before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections of the SQLite pool for the hub's own work off the request path (see `connect`).
+const SQLITE_BACKGROUND_CONNECTIONS: u32 = 2;
+/// How long a SQLite connection stays open unused.
+const SQLITE_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// How much of a SQLite file reads may map: address space, not memory (see `connect`).
 const SQLITE_MMAP_BYTES: u64 = 1 << 30;
 /// A PostgreSQL statement that runs longer than this is cancelled, so it cannot pin a worker.
@@ -50,8 +54,9 @@ const POSTGRES_STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct Db {
     conn: DatabaseConnection,
-    /// The same pool without the statement counter, for work off the request path (the event
-    /// relay, "last used" stamps), so that request statement counts stay exact.
+    /// For work off the request path (the event relay, "last used" stamps), without the
+    /// statement counter so that request statement counts stay exact: the same pool on
+    /// PostgreSQL, a small one of its own on SQLite (see `connect_with`).
     background: DatabaseConnection,
     statements: Arc<AtomicU64>,
     commits: outbox::Commits,
@@ -94,6 +99,9 @@ impl Db {
             // network connection does, so it is not pinged before each use (a round trip to its
             // worker thread per statement).
             options.test_before_acquire(false);
+            // An idle connection is closed after a while: it holds about half a MiB, and opening
+            // one again is a file's open and its schema's read.
+            options.idle_timeout(SQLITE_IDLE_TIMEOUT);
             // WAL lets readers go on while one writer writes; writers take the lock up front
             // (IMMEDIATE, see `begin_write`) and wait for each other up to the busy timeout.
             options.max_connections(pool.max_connections.unwrap_or(8)).map_sqlx_sqlite_opts(
@@ -115,8 +123,20 @@ impl Db {
                 .max_connections(pool.max_connections.unwrap_or(16))
                 .statement_timeout(POSTGRES_STATEMENT_TIMEOUT);
         }
+        // On SQLite each connection holds its own copy of the schema and page cache (about half
+        // a MiB) and, in sqlx's pool, is reused in turn, so it is never idle long enough to be
+        // closed. The hub's background tasks (relay, notification workers, periodic passes) all
+        // wake at start and on the same ticks; on the request pool they would keep as many
+        // connections open on an idle hub. They share a small pool of their own instead.
+        let background = if url.starts_with("sqlite:") {
+            let mut background = options.clone();
+            background.max_connections(SQLITE_BACKGROUND_CONNECTIONS);
+            Some(Database::connect(background).await?)
+        } else {
+            None
+        };
         let mut conn = Database::connect(options).await?;
-        let background = conn.clone();
+        let background = background.unwrap_or_else(|| conn.clone());
         let statements = counted(&mut conn);
         let gate = (conn.get_database_backend() == DatabaseBackend::Sqlite).then(writes::Gate::default);
         Ok(Self { conn, background, statements, commits: outbox::Commits::default(), gate })
@@ -132,7 +152,7 @@ impl Db {
     }
 
     /// This `Db` for work of the hub's own off the request path (closing due rounds, sending
-    /// notifications): the same pool and count of commits; its statements are counted apart,
+    /// notifications): the background pool and the same count of commits; its statements are counted apart,
     /// by this `Db` and its clones only.
     pub fn for_background_work(&self) -> Db {
         let mut conn = self.background.clone();
@@ -153,6 +173,17 @@ impl Db {
     /// SQL statements executed through this pool since it was opened.
     pub fn statements_executed(&self) -> u64 {
         self.statements.load(Ordering::Relaxed)
+    }
+
+    /// Connections to the database open now, in use or idle, over the hub's pools.
+    pub fn connections_open(&self) -> u32 {
+        match self.backend() {
+            DatabaseBackend::Sqlite => {
+                self.conn.get_sqlite_connection_pool().size()
+                    + self.background.get_sqlite_connection_pool().size()
+            }
+            _ => self.conn.get_postgres_connection_pool().size(),
+        }
     }
 
     /// Applies every pending migration.
@@ -204,6 +235,9 @@ impl Db {
     }
 
     pub async fn close(self) -> Result<(), DbErr> {
+        if self.backend() == DatabaseBackend::Sqlite {
+            self.background.close().await?;
+        }
         self.conn.close().await
     }
 }

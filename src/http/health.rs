@@ -42,11 +42,15 @@ pub async fn metrics(State(state): State<AppState>) -> ([(axum::http::HeaderName
          hub_websocket_connections {}\n\
          # HELP hub_subscription_executions Subscription executions running, each shared by the subscriptions that receive the same messages.\n\
          # TYPE hub_subscription_executions gauge\n\
-         hub_subscription_executions {}\n",
+         hub_subscription_executions {}\n\
+         # HELP hub_db_connections Connections to the database open, in use or idle.\n\
+         # TYPE hub_db_connections gauge\n\
+         hub_db_connections {}\n",
         state.metrics.graphql_requests.load(Relaxed),
         state.db.statements_executed(),
         state.metrics.websocket_connections.load(Relaxed),
         state.fanout.executions(),
+        state.db.connections_open(),
     );
     let body = body + &state.metrics.notifications.prometheus();
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)

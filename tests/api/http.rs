@@ -1,6 +1,6 @@
 //! The HTTP surface besides GraphQL: health, playground, request ids, methods.
 
-use crate::helpers::{TestApp, both_databases};
+use crate::helpers::{Backend, TestApp, both_databases};
 
 #[both_databases]
 async fn health_endpoints_answer(app: TestApp) {
@@ -125,4 +125,21 @@ async fn metrics_count_requests_statements_and_sockets(app: TestApp) {
     assert!(now > statements, "the query ran SQL");
     assert_eq!(now, i64::try_from(app.statements()).expect("small"), "the same counter the tests read");
     assert_eq!(read("hub_websocket_connections").await, 0);
+}
+
+/// SQLite: each connection holds its own copy of the schema (about half a MiB), and the
+/// background tasks, which all wake at once, share a small pool of their own; so an idle hub
+/// holds the request pool's one connection from the start and at most two more.
+#[tokio::test]
+async fn an_idle_sqlite_hub_holds_three_database_connections_at_most() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    // The notification workers look for work every 200 ms here: let each background task run
+    // several times.
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let text = app.client.get(app.url("/metrics")).send().await.expect("sent").text().await.expect("text");
+    let open: u32 = text
+        .lines()
+        .find_map(|line| line.strip_prefix("hub_db_connections ")?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("hub_db_connections in {text}"));
+    assert!((1..=3).contains(&open), "{open} connections open on an idle hub");
 }
