@@ -68,27 +68,31 @@ pub type HubSchema = Schema<Query, Mutation, Subscription>;
 
 pub(crate) fn builder(
     persisted: Arc<Persisted>,
-    known_only: bool,
+    skips_validation: bool,
 ) -> SchemaBuilder<Query, Mutation, Subscription> {
-    hooked(persisted, known_only, None)
+    hooked(persisted, skips_validation, None)
 }
 
 /// The schema with the one extension, `RequestHooks`; `plain` is the schema without it, where
 /// the hooks run a query once it passed their checks.
 fn hooked(
     persisted: Arc<Persisted>,
-    known_only: bool,
+    skips_validation: bool,
     plain: Option<HubSchema>,
 ) -> SchemaBuilder<Query, Mutation, Subscription> {
-    Schema::build(Query::default(), Mutation::default(), Subscription)
-        .extension(RequestHooks::new(persisted, known_only, plain))
+    Schema::build(Query::default(), Mutation::default(), Subscription).extension(RequestHooks::new(
+        persisted,
+        skips_validation,
+        plain,
+    ))
 }
 
 /// The two schemas of an instance, one API: `any` runs any document through every check;
-/// `known` runs the known documents (`graphql::persisted`), validated at start-up, with
-/// async-graphql's `ValidationMode::Fast`, which skips the validation rules and only adds up the
-/// cost (for the variables sent). async-graphql sets the validation mode per schema, not per
-/// request, hence two; they share their data, and `RequestHooks` lets nothing else run on `known`.
+/// `known` runs the known documents (`graphql::persisted`), validated at start-up, and the kept
+/// documents that passed validation on `any` once, with async-graphql's `ValidationMode::Fast`,
+/// which skips the validation rules and only adds up the cost (for the variables sent).
+/// async-graphql sets the validation mode per schema, not per request, hence two; they share
+/// their data, and `RequestHooks` lets nothing else run on `known`.
 /// Both hand a query that passed their checks (and costs enough) to a third schema, theirs
 /// without the extension, to run it (`RequestHooks::execute`); it is reached only that way.
 #[derive(Clone)]
@@ -123,9 +127,9 @@ pub fn build_schema(
         Schema::build(Query::default(), Mutation::default(), Subscription)
             .validation_mode(ValidationMode::Fast),
     );
-    let build = |known_only: bool| {
-        let builder = hooked(persisted.clone(), known_only, Some(plain.clone()));
-        with_data(if known_only { builder.validation_mode(ValidationMode::Fast) } else { builder })
+    let build = |skips_validation: bool| {
+        let builder = hooked(persisted.clone(), skips_validation, Some(plain.clone()));
+        with_data(if skips_validation { builder.validation_mode(ValidationMode::Fast) } else { builder })
     };
     Schemas { any: build(false), known: build(true) }
 }

@@ -78,8 +78,11 @@ impl AppState {
     /// The schema to run `request` on: the one for known documents when `Persisted::resolve`
     /// marked it as one.
     pub fn schema_for(&self, request: &async_graphql::Request) -> &HubSchema {
-        let known = std::any::TypeId::of::<crate::graphql::persisted::KnownDocument>();
-        if request.data.contains_key(&known) { &self.known_schema } else { &self.schema }
+        if crate::graphql::persisted::Persisted::skips_validation(request) {
+            &self.known_schema
+        } else {
+            &self.schema
+        }
     }
 }
 

@@ -1,8 +1,9 @@
 //! Persisted and trusted documents: a document sent by hash the automatic persisted queries way
 //! (not found, then registered with its text, then found), a hash that is not the text's, the
 //! known documents of `documents/` and of an operator's directory, the schema that skips
-//! validation for them while their cost still follows the variables, `GET /graphql` for queries
-//! only, and `--trusted-documents` over HTTP and the WebSocket.
+//! validation for them (and for a document that passed it once) while their cost still follows
+//! the variables, `GET /graphql` for queries only, and `--trusted-documents` over HTTP and the
+//! WebSocket.
 
 use knowledge_hub::{config::Settings, graphql::persisted::sha256_hex};
 use serde_json::{Value, json};
@@ -132,6 +133,51 @@ async fn known_documents_run_by_hash_without_validation_and_pay_for_their_variab
     let too_many =
         json!({ "extensions": persisted_query(THEMES), "variables": { "first": 3_000_000_000u64 } });
     assert_eq!(error_codes(&post(&app, None, too_many).await.2), ["BAD_USER_INPUT"]);
+}
+
+/// A document sent as text is kept parsed, and once it passed the validation rules it runs
+/// without them, as a known document does: a variable of the wrong type is then found while
+/// executing (the same code, with a path). A document the rules refused is refused every time,
+/// over HTTP and the WebSocket alike.
+#[both_databases]
+async fn a_document_that_passed_validation_once_runs_without_the_rules(app: TestApp) {
+    let text = format!("{THEMES}  ");
+    let klingon = json!({ "language": "KLINGON" });
+    let (_, _, first) = post(&app, None, json!({ "query": text })).await;
+    assert!(first.get("errors").is_none(), "{first}");
+    let (_, _, again) = post(&app, None, json!({ "query": text })).await;
+    assert_eq!(again["data"], first["data"]);
+    let (_, _, wrong) = post(&app, None, json!({ "query": text, "variables": klingon })).await;
+    let codes = error_codes(&wrong);
+    assert!(!codes.is_empty() && codes.iter().all(|code| code == "BAD_USER_INPUT"), "{wrong}");
+    assert!(wrong["errors"][0]["path"].is_array(), "found while executing: {wrong}");
+    let cost = |body: &Value| body["extensions"]["rateLimit"]["cost"].as_i64();
+    let (_, _, hundred) = post(&app, None, json!({ "query": text, "variables": { "first": 100 } })).await;
+    assert!(cost(&hundred) > cost(&again), "the cost still follows the variables: {hundred} {again}");
+
+    // Sent first with a wrong variable, a text is refused by validation and not marked.
+    let other = format!("{THEMES}   ");
+    for _ in 0..2 {
+        let (_, _, refused) = post(&app, None, json!({ "query": other, "variables": klingon })).await;
+        assert_eq!(error_codes(&refused), ["BAD_USER_INPUT"], "{refused}");
+        assert!(refused["errors"][0].get("path").is_none(), "refused by validation: {refused}");
+    }
+    // A document the rules refuse is refused each time it comes.
+    let invalid = "{ themes(first: 2) { nodes { key colour } } }";
+    for _ in 0..2 {
+        let (_, _, refused) = post(&app, None, json!({ "query": invalid })).await;
+        assert_eq!(error_codes(&refused), ["GRAPHQL_VALIDATION_FAILED"], "{refused}");
+    }
+    // The socket finds the kept document too.
+    let mut socket = Client::connect(&app, None).await;
+    socket
+        .send(
+            json!({ "id": "kept", "type": "subscribe", "payload": { "query": text, "variables": klingon } }),
+        )
+        .await;
+    let answer = socket.receive().await;
+    assert_eq!(answer["type"], "next", "{answer}");
+    assert!(answer["payload"]["errors"][0]["path"].is_array(), "found while executing: {answer}");
 }
 
 #[both_databases]

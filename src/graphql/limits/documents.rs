@@ -3,9 +3,13 @@
 //! Clients send the same few documents over and over (a dashboard, an integration, the
 //! playground's saved tabs), and async-graphql's parser is the costliest step of a small
 //! request: a document seen before is cloned instead of parsed again. Bounded in number and
-//! size; the oldest goes first.
+//! size; the oldest goes first. One that also passed async-graphql's validation rules once runs
+//! without them after (`Checked::validated`), as a known document does.
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
 
 use async_graphql::parser::types::ExecutableDocument;
 
@@ -15,8 +19,9 @@ use crate::graphql::fifo::Fifo;
 const KEPT_DOCUMENTS: usize = 256;
 const KEPT_DOCUMENT_BYTES: usize = 16 * 1024;
 
-/// The documents one schema has kept by text (shared by the per-request copies of its extension).
-pub(super) struct Documents {
+/// The documents an instance has kept by text (shared by its schemas' extensions and by
+/// `Persisted::resolve`, which finds them before a schema is chosen).
+pub(crate) struct Documents {
     kept: Fifo<Arc<Checked>>,
 }
 
@@ -27,19 +32,37 @@ impl Default for Documents {
 }
 
 /// A document that passed the checks, with what the per-request checks still need (its
-/// introspection fields).
+/// introspection fields), and whether it passed async-graphql's validation rules.
 pub(crate) struct Checked {
     pub(crate) document: ExecutableDocument,
     pub(crate) introspection: usize,
+    validated: AtomicBool,
+}
+
+impl Checked {
+    pub(crate) fn new(document: ExecutableDocument, introspection: usize) -> Self {
+        Self { document, introspection, validated: AtomicBool::new(false) }
+    }
+
+    /// Whether the document passed the validation rules (once is enough: they read the document
+    /// and the schema, and the variables only for the values of arguments, which execution
+    /// checks again with the same code).
+    pub(crate) fn validated(&self) -> bool {
+        self.validated.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn mark_validated(&self) {
+        self.validated.store(true, Ordering::Relaxed);
+    }
 }
 
 impl Documents {
-    pub(super) fn get(&self, query: &str) -> Option<Arc<Checked>> {
+    pub(crate) fn get(&self, query: &str) -> Option<Arc<Checked>> {
         self.kept.get(query)
     }
 
     /// Keeps `checked` by its text (unless the text is too long to keep).
-    pub(super) fn put(&self, query: &str, checked: &Arc<Checked>) {
+    pub(crate) fn put(&self, query: &str, checked: &Arc<Checked>) {
         if query.len() > KEPT_DOCUMENT_BYTES {
             return;
         }

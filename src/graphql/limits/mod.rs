@@ -16,7 +16,8 @@
 //!
 //! A known document (`graphql::persisted`) passed these checks and validation at start-up: it
 //! comes parsed with its request, and runs on the schema built for known documents, which skips
-//! async-graphql's validation rules but still adds up the cost for the variables sent. A
+//! async-graphql's validation rules but still adds up the cost for the variables sent. A kept
+//! document that passed the rules once (`Checked::validated`) runs there too. A
 //! rehearsal (`rehearse`) runs every step up to execution and stops there: the start-up check of
 //! known documents and the cost the `documents` command prints.
 
@@ -42,8 +43,8 @@ use async_graphql::{
     parser::types::{ExecutableDocument, OperationType},
 };
 
-pub(crate) use self::documents::Checked;
-use self::{codes::with_code, documents::Documents, walk::DocumentShape};
+pub(crate) use self::documents::{Checked, Documents};
+use self::{codes::with_code, walk::DocumentShape};
 pub use self::{
     cost::{MAX_COMPLEXITY, bounded},
     lexical::{MAX_DOCUMENT_BYTES, MAX_NESTING, MAX_TOKENS},
@@ -57,7 +58,7 @@ use crate::{
         audit::{ClientAddress, RequestId},
         batch::Batcher,
         loaders::Loaders,
-        persisted::{KnownDocument, Learn, Persisted},
+        persisted::{Kept, KnownDocument, Learn, Persisted},
         schema::HubSchema,
     },
 };
@@ -117,10 +118,10 @@ fn carry(ctx: &ExtensionContext<'_>, mut request: Request) -> Request {
 /// copies share the documents kept parsed and the persisted documents.
 #[derive(Default)]
 pub struct RequestHooks {
-    documents: Arc<Documents>,
     persisted: Arc<Persisted>,
-    /// This schema skips validation, so it runs known documents only (see `schema::Schemas`).
-    known_only: bool,
+    /// This schema skips validation, so it runs known and validated documents only (see
+    /// `schema::Schemas`).
+    skips_validation: bool,
     /// The same schema without this extension, where a query runs once it passed the checks
     /// (if it costs enough: `HANDOFF_COST`): async-graphql pays for a registered extension in
     /// every field it resolves (a lookup of the field's type by name, its type's name formatted,
@@ -131,19 +132,18 @@ pub struct RequestHooks {
 }
 
 impl RequestHooks {
-    /// The extension of a schema that runs any document (`known_only` false), or of the schema
-    /// that skips validation and so runs known documents only.
-    pub fn new(persisted: Arc<Persisted>, known_only: bool, plain: Option<HubSchema>) -> Self {
-        Self { documents: Arc::default(), persisted, known_only, plain }
+    /// The extension of a schema that runs any document (`skips_validation` false), or of the schema
+    /// that skips validation and so runs known and validated documents only.
+    pub fn new(persisted: Arc<Persisted>, skips_validation: bool, plain: Option<HubSchema>) -> Self {
+        Self { persisted, skips_validation, plain }
     }
 }
 
 impl ExtensionFactory for RequestHooks {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(RequestHooks {
-            documents: self.documents.clone(),
             persisted: self.persisted.clone(),
-            known_only: self.known_only,
+            skips_validation: self.skips_validation,
             plain: self.plain.clone(),
         })
     }
@@ -157,7 +157,7 @@ pub(crate) fn check_document(text: &str) -> ServerResult<Checked> {
     let document = async_graphql::parser::parse_query(text).map_err(codes::parse_failed)?;
     let shape = DocumentShape::of(&document);
     shape.check()?;
-    Ok(Checked { document, introspection: shape.introspection })
+    Ok(Checked::new(document, shape.introspection))
 }
 
 /// Request data: the request came with `GET /graphql`, where only queries run
@@ -199,24 +199,35 @@ impl Extension for RequestHooks {
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
         let known = data_of::<KnownDocument>(&request).map(|known| known.0.clone());
+        let kept = data_of::<Kept>(&request).map(|kept| kept.0.clone());
         let rehearsal = data_of::<Arc<Rehearsal>>(&request).is_some();
         // A known document was checked at start-up, another may have been checked lately: either
         // comes parsed, and is cloned now.
-        let checked = match known {
-            Some(known) => known.checked.clone(),
-            // This schema skips validation: nothing but a known document may run on it.
-            None if self.known_only => {
-                tracing::error!("a document that is not known reached the schema for known documents");
+        let checked = match (known, kept) {
+            (Some(known), _) => known.checked.clone(),
+            (None, Some(kept)) if kept.validated() => kept,
+            // This schema skips validation: nothing but a known or validated document may run on it.
+            _ if self.skips_validation => {
+                tracing::error!(
+                    "a document neither known nor validated reached the schema that skips validation"
+                );
                 return Err(with_code(ServerError::new("internal error", None), code::INTERNAL));
             }
-            None => match self.documents.get(&request.query) {
-                Some(kept) => kept,
-                None => {
-                    let checked = Arc::new(check_document(&request.query)?);
-                    self.documents.put(&request.query, &checked);
-                    checked
-                }
-            },
+            (None, Some(kept)) => kept,
+            // Not resolved by `Persisted::resolve` (a rehearsal, say), or not kept yet.
+            (None, None) => {
+                let kept = self.persisted.kept();
+                let checked = match kept.get(&request.query) {
+                    Some(checked) => checked,
+                    None => {
+                        let checked = Arc::new(check_document(&request.query)?);
+                        kept.put(&request.query, &checked);
+                        checked
+                    }
+                };
+                request.data.insert(Kept(checked.clone()));
+                checked
+            }
         };
         let kind = operation(&checked.document, request.operation_name.as_deref())?.node.ty;
         request.set_parsed_query(checked.document.clone());
@@ -281,6 +292,12 @@ impl Extension for RequestHooks {
         // Field and argument suggestions ("Did you mean ...?") are for authenticated callers.
         let public = ctx.data_opt::<Viewer>().is_none_or(|viewer| viewer.person_id().is_none());
         let result = next.run(ctx).await.map_err(|errors| codes::validation(errors, public))?;
+        // The rules passed (this schema runs them all): the document runs without them from now.
+        if !self.skips_validation
+            && let Some(kept) = ctx.data_opt::<Kept>()
+        {
+            kept.0.mark_validated();
+        }
         if let Some(rehearsal) = ctx.data_opt::<Arc<Rehearsal>>() {
             rehearsal.0.store(result.complexity, Ordering::Relaxed);
         }

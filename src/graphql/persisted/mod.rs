@@ -29,7 +29,10 @@ use sha2::{Digest, Sha256};
 
 pub use self::known::{Known, KnownDocuments};
 use self::learned::Learned;
-use crate::error::code;
+use crate::{
+    error::code,
+    graphql::limits::{Checked, Documents},
+};
 
 /// The only version of the `persistedQuery` extension there is.
 const VERSION: i64 = 1;
@@ -39,12 +42,18 @@ const VERSION: i64 = 1;
 pub struct Persisted {
     known: KnownDocuments,
     learned: Learned,
+    /// The documents that passed the checks lately, kept parsed (`limits::Documents`).
+    kept: Documents,
     /// Callers without a token may run known documents only.
     trusted: bool,
 }
 
 /// Request data: the request runs this known document (checked and validated at start-up).
 pub struct KnownDocument(pub(crate) Arc<Known>);
+
+/// Request data: the request's text is a document kept parsed (`RequestHooks` adds it to a new
+/// one once checked, for the validation hook to mark it validated).
+pub(crate) struct Kept(pub(crate) Arc<Checked>);
 
 /// Request data: a document sent with its hash, to remember once it passed validation.
 pub struct Learn {
@@ -112,7 +121,21 @@ pub fn sha256_hex(text: &str) -> String {
 
 impl Persisted {
     pub fn new(known: KnownDocuments, trusted: bool) -> Self {
-        Self { known, learned: Learned::default(), trusted }
+        Self { known, learned: Learned::default(), kept: Documents::default(), trusted }
+    }
+
+    pub(crate) fn kept(&self) -> &Documents {
+        &self.kept
+    }
+
+    /// Whether `request` (resolved) may run on the schema that skips the validation rules: its
+    /// document is known, or kept and validated before.
+    pub fn skips_validation(request: &Request) -> bool {
+        let data = |id| request.data.get(&id);
+        data(std::any::TypeId::of::<KnownDocument>()).is_some()
+            || data(std::any::TypeId::of::<Kept>())
+                .and_then(|kept| kept.downcast_ref::<Kept>())
+                .is_some_and(|kept| kept.0.validated())
     }
 
     pub fn known(&self) -> &KnownDocuments {
@@ -126,8 +149,9 @@ impl Persisted {
 
     /// Resolves `request`'s document before it runs: a hash alone becomes the text it names; a
     /// hash with a text is checked and marked to be remembered; a known document is marked so
-    /// (`KnownDocument`), to run without parsing and validation; for the `public` (no token) with
-    /// trusted documents on, anything else is refused.
+    /// (`KnownDocument`), to run without parsing and validation, and so is one kept parsed
+    /// (`Kept`), which runs without validation once it passed it; for the `public` (no token)
+    /// with trusted documents on, anything else is refused.
     pub fn resolve(&self, request: &mut Request, public: bool) -> Result<(), Refusal> {
         let restricted = public && self.trusted;
         let hash = match request.extensions.remove("persistedQuery") {
@@ -163,7 +187,11 @@ impl Persisted {
         match known {
             Some(known) => request.data.insert(KnownDocument(known)),
             None if restricted => return Err(Refusal::NotTrusted),
-            None => {}
+            None => {
+                if let Some(kept) = self.kept.get(&request.query) {
+                    request.data.insert(Kept(kept));
+                }
+            }
         }
         Ok(())
     }
