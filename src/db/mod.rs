@@ -152,8 +152,8 @@ impl Db {
     }
 
     /// This `Db` for work of the hub's own off the request path (closing due rounds, sending
-    /// notifications): the background pool and the same count of commits; its statements are counted apart,
-    /// by this `Db` and its clones only.
+    /// notifications): the background pool and the same count of commits; its statements are
+    /// counted apart, by this `Db` and its clones only.
     pub fn for_background_work(&self) -> Db {
         let mut conn = self.background.clone();
         let statements = counted(&mut conn);
