@@ -94,7 +94,8 @@ impl Db {
             .sqlx_logging(false)
             .connect_timeout(pool.acquire_timeout)
             .acquire_timeout(pool.acquire_timeout);
-        if url.starts_with("sqlite:") {
+        let sqlite = url.starts_with("sqlite:");
+        if sqlite {
             // A SQLite connection is a file handle in this process: it cannot break the way a
             // network connection does, so it is not pinged before each use (a round trip to its
             // worker thread per statement).
@@ -128,7 +129,7 @@ impl Db {
         // closed. The hub's background tasks (relay, notification workers, periodic passes) all
         // wake at start and on the same ticks; on the request pool they would keep as many
         // connections open on an idle hub. They share a small pool of their own instead.
-        let background = if url.starts_with("sqlite:") {
+        let background = if sqlite {
             let mut background = options.clone();
             background.max_connections(SQLITE_BACKGROUND_CONNECTIONS);
             Some(Database::connect(background).await?)

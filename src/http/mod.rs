@@ -75,8 +75,8 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The schema to run `request` on: the one for known documents when `Persisted::resolve`
-    /// marked it as one.
+    /// The schema to run `request` on: the one that skips validation when `Persisted::resolve`
+    /// marked its document as known, or as kept and validated before.
     pub fn schema_for(&self, request: &async_graphql::Request) -> &HubSchema {
         if crate::graphql::persisted::Persisted::skips_validation(request) {
             &self.known_schema

@@ -186,7 +186,7 @@ where
 }
 
 /// A piece of a request's data, by its type (what the web layer or `rehearse` put there).
-fn data_of<T: Send + Sync + 'static>(request: &Request) -> Option<&T> {
+pub(crate) fn data_of<T: Send + Sync + 'static>(request: &Request) -> Option<&T> {
     request.data.get(&std::any::TypeId::of::<T>()).and_then(|data| data.downcast_ref::<T>())
 }
 

@@ -31,7 +31,7 @@ pub use self::known::{Known, KnownDocuments};
 use self::learned::Learned;
 use crate::{
     error::code,
-    graphql::limits::{Checked, Documents},
+    graphql::limits::{Checked, Documents, data_of},
 };
 
 /// The only version of the `persistedQuery` extension there is.
@@ -131,11 +131,8 @@ impl Persisted {
     /// Whether `request` (resolved) may run on the schema that skips the validation rules: its
     /// document is known, or kept and validated before.
     pub fn skips_validation(request: &Request) -> bool {
-        let data = |id| request.data.get(&id);
-        data(std::any::TypeId::of::<KnownDocument>()).is_some()
-            || data(std::any::TypeId::of::<Kept>())
-                .and_then(|kept| kept.downcast_ref::<Kept>())
-                .is_some_and(|kept| kept.0.validated())
+        data_of::<KnownDocument>(request).is_some()
+            || data_of::<Kept>(request).is_some_and(|kept| kept.0.validated())
     }
 
     pub fn known(&self) -> &KnownDocuments {
