@@ -26,6 +26,7 @@ mod m20261201_000018_need_tally;
 mod m20261201_000019_need_terms;
 mod m20261201_000020_tally_row_update;
 mod m20261201_000021_tally_slots;
+mod m20261202_000022_need_terms_unchecked;
 
 pub struct Migrator;
 
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000019_need_terms::Migration),
             Box::new(m20261201_000020_tally_row_update::Migration),
             Box::new(m20261201_000021_tally_slots::Migration),
+            Box::new(m20261202_000022_need_terms_unchecked::Migration),
         ]
     }
 }

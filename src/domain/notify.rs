@@ -87,7 +87,7 @@ pub fn effective(stored: &[(NotificationKind, Cadence)], roles: &[Role]) -> Vec<
 }
 
 /// Who hears of an event, as groups the fan-out looks up.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Audience {
     /// A need's followers: the members of the unit that raised it, the unit coordinators of it
     /// and of every unit above it, and whoever wrote it.

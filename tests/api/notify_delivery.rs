@@ -51,6 +51,7 @@ on_both_databases!(
     an_endpoint_failing_for_a_day_is_disabled_and_its_owner_mailed,
     a_commission_opening_mails_and_webhooks_only_the_matching_institutions,
     a_batch_of_mails_costs_the_same_statements_however_many_mails_it_holds,
+    a_fan_out_of_needs_raised_in_one_unit_costs_the_same_statements_however_many,
 );
 
 /// A hub that mails through `sink`, looks for due work every 100 ms, and may deliver webhooks to
@@ -550,24 +551,21 @@ async fn a_commission_opening_mails_and_webhooks_only_the_matching_institutions(
     assert!(mails_to(&sink.received(), "hanne.lie@example.no").is_empty(), "HVL's member hears nothing");
 }
 
-/// A worker reads a batch of deliveries at once (its recipients, their rights and choices, the
-/// events with their needs, each name once) and records what became of it in one transaction:
-/// a batch of 16 mails costs the statements a batch of 4 does. The instance serving requests
-/// sends nothing; the test drives a worker of its own.
-async fn a_batch_of_mails_costs_the_same_statements_however_many_mails_it_holds(backend: Backend) {
+/// A hub that mails through `sink` and may deliver webhooks to 127.0.0.1 but sends nothing of
+/// itself, with notification workers of the test's own to drive, one pass at a time.
+async fn driven(backend: Backend, sink: &SmtpSink) -> (TestApp, knowledge_hub::notify::worker::Workers) {
     use knowledge_hub::notify::{
         Notifier,
         webhook::{Deliverer, Guard, TIMEOUT},
         worker::{Timing, Workers},
     };
-    let sink = SmtpSink::start().await;
     let mail = sink.settings();
     let app = TestApp::spawn_with(backend, |s| {
         s.mail = mail.clone();
         s.notify_workers = false;
+        s.webhooks_allow_private_addresses = true;
     })
     .await;
-    let c = cast(&app).await;
     let notifier = Notifier::start(app.db(), &sink.settings(), "127.0.0.1:8000".parse().expect("an address"))
         .await
         .expect("e-mail on");
@@ -578,10 +576,26 @@ async fn a_batch_of_mails_costs_the_same_statements_however_many_mails_it_holds(
         std::sync::Arc::new(knowledge_hub::http::Metrics::default()),
         Timing { poll: Duration::from_secs(1), lease: Duration::from_secs(120) },
     );
+    (app, workers)
+}
+
+/// Bergen's reviewers (the region's coordinator and the cluster's) want new needs mailed at once.
+async fn mail_new_needs_at_once(app: &TestApp, c: &crate::helpers::Cast) {
     let at_once = "mutation { setNotificationPreferences(input: { preferences: [{ kind: NEW_NEED_IN_MY_UNITS, cadence: IMMEDIATE }] }) { viewer { language } } }";
     for coordinator in [&c.coordinator, &c.cluster_coordinator] {
         app.data_as(coordinator, at_once, json!({})).await;
     }
+}
+
+/// A worker reads a batch of deliveries at once (its recipients, their rights and choices, the
+/// events with their needs, each name once) and records what became of it in one transaction:
+/// a batch of 16 mails costs the statements a batch of 4 does. The instance serving requests
+/// sends nothing; the test drives a worker of its own.
+async fn a_batch_of_mails_costs_the_same_statements_however_many_mails_it_holds(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let (app, workers) = driven(backend, &sink).await;
+    let c = cast(&app).await;
+    mail_new_needs_at_once(&app, &c).await;
     let wake = tokio::sync::Notify::new();
     let mut costs = Vec::new();
     for needs in [2, 8] {
@@ -598,4 +612,49 @@ async fn a_batch_of_mails_costs_the_same_statements_however_many_mails_it_holds(
     assert_eq!(costs[0].1, costs[1].1, "statements per batch (mails, statements): {costs:?}");
     let all = delivery::Entity::find().all(app.db().conn()).await.expect("read");
     assert!(all.iter().all(|d| d.status == DeliveryStatus::Sent), "{all:#?}");
+}
+
+/// A fan-out pass reads what its events share once: the webhook endpoints above the units its
+/// needs were raised in, and the people (and their choices) of needs raised in the same unit.
+/// Eight needs submitted in Bergen cost the pass the statements two do, and each is planned for
+/// both coordinators and the endpoint.
+async fn a_fan_out_of_needs_raised_in_one_unit_costs_the_same_statements_however_many(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let (app, workers) = driven(backend, &sink).await;
+    let c = cast(&app).await;
+    mail_new_needs_at_once(&app, &c).await;
+    let registered = app
+        .data_as(
+            &c.cluster_coordinator,
+            "mutation($input: RegisterWebhookInput!) { registerWebhook(input: $input) { webhook { id } userErrors { message } } }",
+            json!({ "input": { "organisation": "4601", "url": "http://127.0.0.1:9/hook", "events": ["NEED_CREATED"] } }),
+        )
+        .await;
+    assert!(registered["registerWebhook"]["webhook"]["id"].is_string(), "{registered}");
+    let wake = tokio::sync::Notify::new();
+    let mut costs = Vec::new();
+    let by_channel = || async {
+        let all = delivery::Entity::find().all(app.db().conn()).await.expect("read");
+        let emails = all.iter().filter(|d| d.channel == DeliveryChannel::Email).count();
+        (emails, all.len() - emails)
+    };
+    for needs in [2, 8] {
+        let queued = by_channel().await;
+        for n in 0..needs {
+            submit(&app, &c.bergen, &format!("Behov {n} av {needs} i eininga")).await;
+        }
+        let before = workers.statements_executed();
+        workers.fan_out_pass(&wake, &wake).await;
+        let statements = workers.statements_executed() - before;
+        let planned = by_channel().await;
+        costs.push((needs, planned.0 - queued.0, planned.1 - queued.1, statements));
+    }
+    for (needs, emails, webhooks, _) in &costs {
+        assert_eq!(
+            (*emails, *webhooks),
+            (2 * needs, *needs),
+            "(needs, e-mails, webhooks, statements): {costs:?}"
+        );
+    }
+    assert_eq!(costs[0].3, costs[1].3, "(needs, e-mails, webhooks, statements): {costs:?}");
 }

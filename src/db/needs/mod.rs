@@ -30,7 +30,7 @@ pub use filter::{NeedFilter, Visibility};
 pub use list::{CANDIDATES, Cursor, CursorKey, Listed, NeedOrder, Window, events, list};
 pub use reach::{cosign, merge, unmerge, withdraw_cosign};
 pub use rows::{
-    Placed, by_ids_with_themes, by_title, evidence, of_commissions_with_themes, themes_of, with_place,
+    Placed, by_ids_with_themes, by_title, evidence, of_commissions_with_themes, themes_of, with_places,
 };
 pub use search::{similar, terms_of};
 pub use write::{

@@ -136,6 +136,7 @@ struct Place {
 
 /// A need with what the event relay filters on besides the need itself (whose partnership is its
 /// pool): the unit that raised it with every organisation above it, and its themes' ids.
+#[derive(Clone, Debug)]
 pub struct Placed {
     pub need: need::Model,
     /// The raising unit and its ancestors, in id order.
@@ -143,9 +144,13 @@ pub struct Placed {
     pub theme_ids: Vec<i32>,
 }
 
-/// A need with its place and themes, in one statement (for the event relay).
+/// Needs with their places and themes, by id, in one statement (for the event relay); those
+/// not found are left out.
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn with_place(db: &impl ConnectionTrait, id: i32) -> Result<Option<Placed>, DbErr> {
+pub async fn with_places(db: &impl ConnectionTrait, ids: &[i32]) -> Result<HashMap<i32, Placed>, DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
     const OA: &str = "oa";
     let backend = db.get_database_backend();
     let ancestors = Query::select()
@@ -156,18 +161,24 @@ pub async fn with_place(db: &impl ConnectionTrait, id: i32) -> Result<Option<Pla
                 .equals((N, need::Column::OrganisationId)),
         )
         .to_owned();
+    let mut unique = ids.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
     let select = need_with_theme_ids(backend)
         .expr_as(sql::scalar(ancestors), "ancestors")
         .from_as(need::Entity, N)
-        .and_where(n(need::Column::Id).eq(id))
+        .and_where(n(need::Column::Id).is_in(unique))
         .to_owned();
-    let Some(row) = db.query_one(&select).await? else {
-        return Ok(None);
-    };
-    let (need, theme_ids) = with_theme_ids(&row)?;
-    let mut ancestors = sql::parse_ids(Place::from_query_result(&row, "")?.ancestors.as_deref());
-    ancestors.sort_unstable();
-    Ok(Some(Placed { need, ancestors, theme_ids }))
+    db.query_all(&select)
+        .await?
+        .iter()
+        .map(|row| {
+            let (need, theme_ids) = with_theme_ids(row)?;
+            let mut ancestors = sql::parse_ids(Place::from_query_result(row, "")?.ancestors.as_deref());
+            ancestors.sort_unstable();
+            Ok((need.id, Placed { need, ancestors, theme_ids }))
+        })
+        .collect()
 }
 
 /// The themes of several needs, by need: one statement.

@@ -3,14 +3,17 @@
 //! statement per group; and the webhook endpoints of the organisations concerned that subscribe to
 //! a kind of event.
 
+use std::collections::HashMap;
+
 use entity::{
     commission, commission_interest,
     enums::{Role, WebhookEventKind},
     institution, membership, need, organisation_ancestor, partnership_member, webhook_endpoint,
 };
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
-    sea_query::{Expr, ExprTrait, Query},
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
+    QueryTrait,
+    sea_query::{Expr, ExprTrait, JoinType, Query},
 };
 
 use crate::{
@@ -172,6 +175,64 @@ pub async fn organisations_above(db: &impl ConnectionTrait, unit: i32) -> Result
         .into_tuple()
         .all(db)
         .await
+}
+
+/// The enabled webhook endpoints that hear of needs raised in each of a set of units: those of
+/// the unit and of every organisation above it ([`organisations_above`]), with the kinds each
+/// subscribes to. Read for a batch of events at once ([`endpoints_above`]).
+#[derive(Debug, Default)]
+pub struct EndpointsAbove(HashMap<i32, Vec<(i32, Vec<WebhookEventKind>)>>);
+
+impl EndpointsAbove {
+    /// The endpoints that hear of a need raised in `unit` and subscribe to `kind`, in id order.
+    pub fn of(&self, unit: i32, kind: WebhookEventKind) -> Vec<i32> {
+        let mut ids: Vec<i32> = self
+            .0
+            .get(&unit)
+            .into_iter()
+            .flatten()
+            .filter(|(_, kinds)| kinds.contains(&kind))
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+}
+
+#[derive(FromQueryResult)]
+struct EndpointAbove {
+    unit: i32,
+    id: i32,
+    event_kinds: String,
+}
+
+/// [`EndpointsAbove`] `units`, in one statement.
+pub async fn endpoints_above(db: &impl ConnectionTrait, units: &[i32]) -> Result<EndpointsAbove, DbErr> {
+    if units.is_empty() {
+        return Ok(EndpointsAbove::default());
+    }
+    const W: &str = "w";
+    let select = Query::select()
+        .expr_as(Expr::col((OA, organisation_ancestor::Column::OrganisationId)), "unit")
+        .columns([(W, webhook_endpoint::Column::Id), (W, webhook_endpoint::Column::EventKinds)])
+        .from_as(organisation_ancestor::Entity, OA)
+        .join_as(
+            JoinType::InnerJoin,
+            webhook_endpoint::Entity,
+            W,
+            Expr::col((W, webhook_endpoint::Column::OrganisationId))
+                .equals((OA, organisation_ancestor::Column::AncestorId)),
+        )
+        .and_where(
+            Expr::col((OA, organisation_ancestor::Column::OrganisationId)).is_in(units.iter().copied()),
+        )
+        .and_where(Expr::col((W, webhook_endpoint::Column::DisabledAt)).is_null())
+        .to_owned();
+    let mut above: HashMap<i32, Vec<(i32, Vec<WebhookEventKind>)>> = HashMap::new();
+    for row in EndpointAbove::find_by_statement(db.get_database_backend().build(&select)).all(db).await? {
+        above.entry(row.unit).or_default().push((row.id, kinds_of(&row.event_kinds)));
+    }
+    Ok(EndpointsAbove(above))
 }
 
 /// The organisations of `institutions` (those that have one).

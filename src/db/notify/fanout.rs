@@ -9,10 +9,14 @@
 //! what a recipient may see: that is checked when it is sent (`notify::compose`). The workers
 //! (`notify::worker`) run it.
 //!
+//! A pass reads what its events share once: the webhook endpoints above every unit its needs were
+//! raised in, in one statement, and the people (and their preferences) of events of needs raised
+//! in the same unit and pool, the bulk of a batch, once each (`Memo`).
+//!
 //! Turning people and kinds into deliveries (`email_people`, `webhook_endpoints`) is shared with
 //! the scheduled notices (`notify::schedule`), so both choose alike.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, hash_map::Entry};
 
 use chrono::{DateTime, Utc};
 use entity::{
@@ -78,12 +82,29 @@ pub async fn pass(db: &Db, email: bool, now: DateTime<Utc>) -> Result<Fanned, Db
         .into_iter()
         .map(|n| (n.id, n))
         .collect();
-    for event in &need_events {
-        let Some(need) = needs.get(&event.need_id) else { continue };
-        let notices = need_notices(event.kind, event.from_status, event.to_status, event.reason.is_some());
+    let need_notices: Vec<(&need_event::Model, &need::Model, Notices)> = need_events
+        .iter()
+        .filter_map(|event| {
+            let need = needs.get(&event.need_id)?;
+            let notices =
+                need_notices(event.kind, event.from_status, event.to_status, event.reason.is_some());
+            Some((event, need, notices))
+        })
+        .collect();
+    // The webhook endpoints above every unit that raised one of the needs, read once.
+    let units: Vec<i32> = need_notices
+        .iter()
+        .filter(|(_, _, notices)| notices.webhook.is_some())
+        .filter_map(|(_, need, _)| need.organisation_id)
+        .collect::<HashSet<i32>>()
+        .into_iter()
+        .collect();
+    let above = audience::endpoints_above(&txn, &units).await?;
+    let mut memo = Memo::default();
+    for (event, need, notices) in &need_notices {
         let about =
             About { topic: DeliveryTopic::Need, event_id: event.id, actor: event.actor_person_id, now };
-        plan(&txn, &about, &notices, Subject::Need(need), email, &mut planned).await?;
+        plan(&txn, &mut memo, &about, notices, Subject::Need(need, &above), email, &mut planned).await?;
     }
     let commission_events = commission_event::Entity::find()
         .filter(commission_event::Column::Id.is_in(ids(Topic::Commission)))
@@ -101,7 +122,7 @@ pub async fn pass(db: &Db, email: bool, now: DateTime<Utc>) -> Result<Fanned, Db
         let notices = commission_notices(event.kind, event.to_status);
         let about =
             About { topic: DeliveryTopic::Commission, event_id: event.id, actor: event.actor_person_id, now };
-        plan(&txn, &about, &notices, Subject::Commission(commission), email, &mut planned).await?;
+        plan(&txn, &mut memo, &about, &notices, Subject::Commission(commission), email, &mut planned).await?;
     }
     let emails = planned.iter().filter(|d| d.channel == DeliveryChannel::Email).count() as u64;
     let webhooks = planned.len() as u64 - emails;
@@ -119,10 +140,11 @@ struct About {
     now: DateTime<Utc>,
 }
 
-/// What the event is about.
+/// What the event is about: a need, with the webhook endpoints above the units of the pass's
+/// needs, or a commission.
 #[derive(Clone, Copy)]
 enum Subject<'a> {
-    Need(&'a need::Model),
+    Need(&'a need::Model, &'a audience::EndpointsAbove),
     Commission(&'a commission::Model),
 }
 
@@ -170,15 +192,51 @@ pub async fn email_people(
     told: &mut HashSet<i32>,
     planned: &mut Vec<NewDelivery>,
 ) -> Result<(), DbErr> {
+    email_people_with(db, &mut Memo::default(), people, kinds, target, told, planned).await
+}
+
+/// What a pass has read of who hears: a batch's events are mostly of needs raised in a few
+/// units, told to the same people, whose people and preferences are then read once a pass.
+#[derive(Default)]
+struct Memo {
+    people: HashMap<NeedAudience, Vec<i32>>,
+    cadences: HashMap<(NotificationKind, Vec<i32>), Cadences>,
+}
+
+/// The cadences of a kind for people, by the kind and the people (in the order asked).
+type Cadences = Vec<(i32, Cadence)>;
+
+/// What the people of an audience of a need depend on: the audience, the need's pool, the unit
+/// it was raised in and its writer.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct NeedAudience {
+    audience: Audience,
+    pool: Option<i32>,
+    unit: Option<i32>,
+    writer: i32,
+}
+
+/// [`email_people`], reading each kind's cadences for the same people once with `memo`.
+async fn email_people_with(
+    db: &impl ConnectionTrait,
+    memo: &mut Memo,
+    people: &[i32],
+    kinds: &[NotificationKind],
+    target: Target,
+    told: &mut HashSet<i32>,
+    planned: &mut Vec<NewDelivery>,
+) -> Result<(), DbErr> {
     let people: Vec<i32> = people.iter().copied().filter(|p| !told.contains(p)).collect();
     if people.is_empty() {
         return Ok(());
     }
     let mut cadences: HashMap<(i32, NotificationKind), Cadence> = HashMap::new();
     for kind in kinds {
-        for (person, cadence) in preferences::cadences(db, &people, *kind).await? {
-            cadences.insert((person, *kind), cadence);
-        }
+        let read = match memo.cadences.entry((*kind, people.clone())) {
+            Entry::Occupied(read) => read.into_mut(),
+            Entry::Vacant(unread) => unread.insert(preferences::cadences(db, &people, *kind).await?),
+        };
+        cadences.extend(read.iter().map(|(person, cadence)| ((*person, *kind), *cadence)));
     }
     for person in people {
         told.insert(person);
@@ -222,9 +280,10 @@ pub fn webhook_endpoints(
     }));
 }
 
-/// Adds the deliveries of one event to `planned`.
+/// Adds the deliveries of one event to `planned`, reading what `memo` does not hold yet.
 async fn plan(
     db: &impl ConnectionTrait,
+    memo: &mut Memo,
     about: &About,
     notices: &Notices,
     subject: Subject<'_>,
@@ -232,7 +291,7 @@ async fn plan(
     planned: &mut Vec<NewDelivery>,
 ) -> Result<(), DbErr> {
     let (need, commission) = match subject {
-        Subject::Need(n) => (Some(n), None),
+        Subject::Need(n, _) => (Some(n), None),
         Subject::Commission(c) => (None, Some(c)),
     };
     let wants_matching = notices.people.iter().any(|n| n.audience == Audience::MatchingInstitutions)
@@ -245,24 +304,41 @@ async fn plan(
     if email {
         let mut told: HashSet<i32> = about.actor.into_iter().collect();
         for notice in &notices.people {
-            let people = audience::people(db, notice.audience, need, commission, &matching).await?;
-            email_people(db, &people, notice.kinds, target, &mut told, planned).await?;
+            let people = match need {
+                Some(need) => {
+                    let key = NeedAudience {
+                        audience: notice.audience,
+                        pool: need.partnership_id,
+                        unit: need.organisation_id,
+                        writer: need.created_by_person_id,
+                    };
+                    match memo.people.entry(key) {
+                        Entry::Occupied(read) => read.get().clone(),
+                        Entry::Vacant(unread) => unread
+                            .insert(audience::people(db, notice.audience, Some(need), None, &[]).await?)
+                            .clone(),
+                    }
+                }
+                None => audience::people(db, notice.audience, None, commission, &matching).await?,
+            };
+            email_people_with(db, memo, &people, notice.kinds, target, &mut told, planned).await?;
         }
     }
     let Some(kind) = notices.webhook else { return Ok(()) };
-    let organisations = match subject {
-        Subject::Need(need) => match need.organisation_id {
-            Some(unit) => audience::organisations_above(db, unit).await?,
-            None => Vec::new(),
-        },
+    let endpoints = match subject {
+        Subject::Need(need, above) => {
+            need.organisation_id.map(|unit| above.of(unit, kind)).unwrap_or_default()
+        }
         Subject::Commission(_) if kind == WebhookEventKind::CommissionOpened => {
-            audience::organisations_of_institutions(db, &matching).await?
+            let organisations = audience::organisations_of_institutions(db, &matching).await?;
+            audience::endpoints(db, &organisations, kind).await?
         }
         Subject::Commission(c) => {
             let parties = audience::commission_institutions(db, c).await?;
-            audience::organisations_of_institutions(db, &parties).await?
+            let organisations = audience::organisations_of_institutions(db, &parties).await?;
+            audience::endpoints(db, &organisations, kind).await?
         }
     };
-    webhook_endpoints(&audience::endpoints(db, &organisations, kind).await?, kind, target, planned);
+    webhook_endpoints(&endpoints, kind, target, planned);
     Ok(())
 }

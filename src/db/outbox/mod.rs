@@ -12,7 +12,7 @@
 //! ([`Change`]). What is done with an announced row (the relay and the fan-out to subscribers) sits above, in
 //! `crate::events`.
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use entity::{
     commission, commission_event, commission_need, enums::CommissionStatus, need, need_event, need_theme,
@@ -124,30 +124,55 @@ impl Commits {
     }
 }
 
-/// Reads one announced row with its change; `None` when it (or what it changed) is gone.
+/// The most announcements the PostgreSQL listener reads together.
+const READ_AT_ONCE: usize = 256;
+
+/// Reads the announced rows with their changes: the needs' first, in the order announced, then
+/// the commissions'; a row that is gone (or whose need or commission is) is left out. The needs'
+/// changes take two statements however many there are.
 #[tracing::instrument(level = "debug", skip_all)]
-async fn read(db: &Db, topic: Topic, id: i32) -> Result<Option<Change>, DbErr> {
-    let conn = db.background();
-    match topic {
-        Topic::Need => match need_event::Entity::find_by_id(id).one(conn).await? {
-            Some(event) => need_change(conn, event).await,
-            None => Ok(None),
-        },
-        Topic::Commission => match commission_event::Entity::find_by_id(id).one(conn).await? {
-            Some(event) => commission_change(conn, event).await,
-            None => Ok(None),
-        },
+async fn read_all(conn: &impl ConnectionTrait, announced: &[(Topic, i32)]) -> Result<Vec<Change>, DbErr> {
+    let of = |topic| announced.iter().filter(move |(t, _)| *t == topic).map(|(_, id)| *id);
+    let mut changes = Vec::with_capacity(announced.len());
+    let need_ids: Vec<i32> = of(Topic::Need).collect();
+    if !need_ids.is_empty() {
+        let mut events: HashMap<i32, need_event::Model> = need_event::Entity::find()
+            .filter(need_event::Column::Id.is_in(need_ids.iter().copied()))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|e| (e.id, e))
+            .collect();
+        let in_order = need_ids.iter().filter_map(|id| events.remove(id)).collect();
+        changes.extend(need_changes(conn, in_order).await?);
     }
+    for id in of(Topic::Commission) {
+        if let Some(event) = commission_event::Entity::find_by_id(id).one(conn).await? {
+            changes.extend(commission_change(conn, event).await?);
+        }
+    }
+    Ok(changes)
 }
 
-/// A need's change: the need with the organisations it was raised under, and its themes.
+/// The changes of need events, in their order: each need with the organisations it was raised
+/// under and its themes, read in one statement for all; an event whose need is gone is left out.
 #[tracing::instrument(level = "debug", skip_all)]
-async fn need_change(conn: &impl ConnectionTrait, event: need_event::Model) -> Result<Option<Change>, DbErr> {
-    let Some(placed) = super::needs::with_place(conn, event.need_id).await? else {
-        return Ok(None);
-    };
-    let super::needs::Placed { need, ancestors, theme_ids } = placed;
-    Ok(Some(Change::Need(Arc::new(NeedChange { event, need, ancestors, theme_ids }))))
+async fn need_changes(
+    conn: &impl ConnectionTrait,
+    events: Vec<need_event::Model>,
+) -> Result<Vec<Change>, DbErr> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let need_ids: Vec<i32> = events.iter().map(|e| e.need_id).collect();
+    let placed = super::needs::with_places(conn, &need_ids).await?;
+    Ok(events
+        .into_iter()
+        .filter_map(|event| {
+            let super::needs::Placed { need, ancestors, theme_ids } = placed.get(&event.need_id)?.clone();
+            Some(Change::Need(Arc::new(NeedChange { event, need, ancestors, theme_ids })))
+        })
+        .collect())
 }
 
 /// A commission's change: the commission as the event left it (a later move may already be
@@ -195,6 +220,12 @@ async fn commission_change(
     Ok(Some(Change::Commission(Arc::new(CommissionChange { event, commission, theme_ids }))))
 }
 
+/// A notification's topic and row (`n:<id>`); `None` for one the hub did not send.
+fn parse(payload: &str) -> Option<(Topic, i32)> {
+    let (letter, id) = payload.split_once(':')?;
+    Some((Topic::of_letter(letter)?, id.parse().ok()?))
+}
+
 /// The committed changes as they come, read the way the database allows: PostgreSQL's
 /// notifications of every instance's commits, or SQLite's rows committed by this process.
 pub enum Announcements {
@@ -214,7 +245,7 @@ impl Announcements {
     /// The next committed changes, in order; `None` when the `Db` is gone.
     pub async fn next(&mut self) -> Result<Option<Vec<Change>>, DbErr> {
         match self {
-            Self::Listen(listener) => listener.next().await.map(|change| Some(vec![change])),
+            Self::Listen(listener) => listener.next().await.map(Some),
             Self::Tail(tail) => tail.next().await,
         }
     }
@@ -231,26 +262,26 @@ impl Listener {
         Self { db: db.clone(), listener: None }
     }
 
-    /// The next committed row announced on the channel. When the connection is lost it
+    /// The next committed rows announced on the channel: the first to arrive with those already
+    /// received after it (up to [`READ_AT_ONCE`]), read together. When the connection is lost it
     /// reconnects, retrying every second; rows announced meanwhile are missed (subscriptions
     /// carry what happens while they are connected, history is read through the API).
-    pub async fn next(&mut self) -> Result<Change, DbErr> {
+    pub async fn next(&mut self) -> Result<Vec<Change>, DbErr> {
         loop {
             let Some(listener) = self.listener.as_mut() else {
                 self.listener = Some(self.connect().await);
                 continue;
             };
             match listener.recv().await {
-                Ok(notification) => {
-                    let payload = notification.payload();
-                    let Some((topic, id)) = payload
-                        .split_once(':')
-                        .and_then(|(t, id)| Some((Topic::of_letter(t)?, id.parse::<i32>().ok()?)))
-                    else {
-                        continue;
-                    };
-                    if let Some(change) = read(&self.db, topic, id).await? {
-                        return Ok(change);
+                Ok(first) => {
+                    let mut announced: Vec<(Topic, i32)> = parse(first.payload()).into_iter().collect();
+                    while announced.len() < READ_AT_ONCE {
+                        let Some(next) = listener.next_buffered() else { break };
+                        announced.extend(parse(next.payload()));
+                    }
+                    let changes = read_all(self.db.background(), &announced).await?;
+                    if !changes.is_empty() {
+                        return Ok(changes);
                     }
                 }
                 Err(err) => {
@@ -323,11 +354,8 @@ impl Tail {
             .order_by_asc(commission_event::Column::Id)
             .all(conn)
             .await?;
-        let mut changes = Vec::with_capacity(needs.len() + commissions.len());
-        for event in needs {
-            self.last_need = event.id;
-            changes.extend(need_change(conn, event).await?);
-        }
+        self.last_need = needs.last().map_or(self.last_need, |e| e.id);
+        let mut changes = need_changes(conn, needs).await?;
         for event in commissions {
             self.last_commission = event.id;
             changes.extend(commission_change(conn, event).await?);

@@ -198,7 +198,7 @@ async fn a_relayed_need_has_its_place_and_themes() {
         .into_iter()
         .map(|t| t.id)
         .collect();
-    let change = need_of(need_change(conn, event).await.expect("read"));
+    let change = need_of(need_changes(conn, vec![event]).await.expect("read").pop());
     assert_eq!(change.need, need);
     assert_eq!(change.need.partnership_id, county.partnership_id);
     // The unit that raised it, its cluster and everything above: as the closure has them.
@@ -225,4 +225,34 @@ async fn a_relayed_need_has_its_place_and_themes() {
     relayed.sort_unstable();
     themes.sort_unstable();
     assert_eq!(relayed, themes);
+}
+
+/// Announcements read together: the needs' changes in the order announced, in two statements
+/// however many; a row that is not there is left out; the commissions' after them.
+#[tokio::test]
+async fn announcements_are_read_together_in_their_order() {
+    let scratch = crate::db::Scratch::new("relay-batch").await;
+    let db = &scratch.db;
+    let conn = db.conn();
+    fill_needs(conn).await;
+    let events =
+        need_event::Entity::find().order_by_asc(need_event::Column::Id).all(conn).await.expect("read");
+    assert_eq!(events.len(), 5);
+    // Announced out of id order, one twice, with a row that does not exist.
+    let mut announced: Vec<(Topic, i32)> = events.iter().rev().map(|e| (Topic::Need, e.id)).collect();
+    announced.insert(2, (Topic::Need, i32::MAX));
+    announced.push((Topic::Need, events[0].id));
+    let before = db.statements_executed();
+    let changes = read_all(conn, &announced).await.expect("read");
+    assert_eq!(db.statements_executed() - before, 2, "the events, then their needs with places and themes");
+    let read: Vec<i32> = changes.into_iter().map(|c| need_of(Some(c)).event.id).collect();
+    // The event announced twice is read once.
+    let expected: Vec<i32> = events.iter().rev().map(|e| e.id).collect();
+    assert_eq!(read, expected);
+    // Each change has its own need, as read alone.
+    for event in &events {
+        let alone = need_of(need_changes(conn, vec![event.clone()]).await.expect("read").pop());
+        assert_eq!(alone.need.id, event.need_id);
+    }
+    assert!(read_all(conn, &[]).await.expect("read").is_empty());
 }
