@@ -173,8 +173,15 @@ impl Browser {
         let check =
             format!("(() => {{ try {{ return !!({predicate}); }} catch (e) {{ return false; }} }})()");
         loop {
-            if self.eval(&check).await == Value::Bool(true) {
-                return started.elapsed();
+            let params = json!({ "expression": check, "returnByValue": true, "awaitPromise": true });
+            match self.try_send(Some(&self.session), "Runtime.evaluate", params).await {
+                Ok(evaluated) if evaluated["result"]["value"] == Value::Bool(true) => {
+                    return started.elapsed();
+                }
+                Ok(_) => {}
+                // The page navigated while the predicate ran (a click that reloads it): not yet.
+                Err(error) if navigating(&error) => {}
+                Err(error) => panic!("`{predicate}` could not be evaluated: {error}"),
             }
             if started.elapsed() > timeout {
                 panic!(
@@ -217,6 +224,13 @@ impl Browser {
 
     /// A command to the page's session, or to the browser with none; its result.
     async fn send(&self, session: Option<&str>, method: &str, params: Value) -> Value {
+        self.try_send(session, method, params)
+            .await
+            .unwrap_or_else(|error| panic!("{method} failed: {error}"))
+    }
+
+    /// [`Self::send`], with the error Chromium answered instead of failing the test.
+    async fn try_send(&self, session: Option<&str>, method: &str, params: Value) -> Result<Value, Value> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (reply, answer) = oneshot::channel();
         self.replies.lock().expect("not poisoned").insert(id, reply);
@@ -229,10 +243,10 @@ impl Browser {
             .await
             .unwrap_or_else(|_| panic!("Chromium did not answer {method} in time"))
             .unwrap_or_else(|_| panic!("the connection to Chromium closed during {method}"));
-        if let Some(error) = answer.get("error") {
-            panic!("{method} failed: {error}");
+        match answer.get("error") {
+            Some(error) => Err(error.clone()),
+            None => Ok(answer["result"].clone()),
         }
-        answer["result"].clone()
     }
 
     async fn loaded_after(&self, before: u64) {
@@ -242,6 +256,15 @@ impl Browser {
             .expect("the page loads in time")
             .expect("the connection to Chromium is open");
     }
+}
+
+/// Whether Chromium's `error` says the page went away while a command ran in it (it navigated,
+/// or its JavaScript context was replaced by the next page's).
+fn navigating(error: &Value) -> bool {
+    let message = error["message"].as_str().unwrap_or_default();
+    ["navigated or closed", "context was destroyed", "Cannot find context"]
+        .iter()
+        .any(|m| message.contains(m))
 }
 
 impl Drop for Browser {
