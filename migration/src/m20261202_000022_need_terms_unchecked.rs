@@ -3,8 +3,8 @@
 //!
 //! A submission inserts its need and the need's 10 to 20 index terms in one statement, and the
 //! key made PostgreSQL queue a check of each term's need (`SELECT 1 FROM need ... FOR KEY
-//! SHARE`) and run it after the statement: a fifth of the statement's server CPU (1.55-1.98 ms
-//! against 2.1-2.5 ms a submission, measured with `pgbench` on tier M). The terms are only ever
+//! SHARE`) and run it after the statement: about 0.3 ms of the 1.4-1.7 ms of server CPU the
+//! statement took (`pgbench` on tier M, one client; see BENCHMARKS.md). The terms are only ever
 //! written in the statement or transaction that writes their need (`db::needs::write`,
 //! `db::needs::search`), so the check could never fail; what the key still did, deleting a
 //! need's terms with it, the trigger `need_terms_deleted` does once per deleting statement.

@@ -82,7 +82,7 @@ pub async fn pass(db: &Db, email: bool, now: DateTime<Utc>) -> Result<Fanned, Db
         .into_iter()
         .map(|n| (n.id, n))
         .collect();
-    let need_notices: Vec<(&need_event::Model, &need::Model, Notices)> = need_events
+    let noticed: Vec<(&need_event::Model, &need::Model, Notices)> = need_events
         .iter()
         .filter_map(|event| {
             let need = needs.get(&event.need_id)?;
@@ -92,7 +92,7 @@ pub async fn pass(db: &Db, email: bool, now: DateTime<Utc>) -> Result<Fanned, Db
         })
         .collect();
     // The webhook endpoints above every unit that raised one of the needs, read once.
-    let units: Vec<i32> = need_notices
+    let units: Vec<i32> = noticed
         .iter()
         .filter(|(_, _, notices)| notices.webhook.is_some())
         .filter_map(|(_, need, _)| need.organisation_id)
@@ -101,7 +101,7 @@ pub async fn pass(db: &Db, email: bool, now: DateTime<Utc>) -> Result<Fanned, Db
         .collect();
     let above = audience::endpoints_above(&txn, &units).await?;
     let mut memo = Memo::default();
-    for (event, need, notices) in &need_notices {
+    for (event, need, notices) in &noticed {
         let about =
             About { topic: DeliveryTopic::Need, event_id: event.id, actor: event.actor_person_id, now };
         plan(&txn, &mut memo, &about, notices, Subject::Need(need, &above), email, &mut planned).await?;

@@ -354,8 +354,10 @@ impl Tail {
             .order_by_asc(commission_event::Column::Id)
             .all(conn)
             .await?;
-        self.last_need = needs.last().map_or(self.last_need, |e| e.id);
+        // Past the needs' events once they are read: a failed read reads them again next time.
+        let last_need = needs.last().map_or(self.last_need, |e| e.id);
         let mut changes = need_changes(conn, needs).await?;
+        self.last_need = last_need;
         for event in commissions {
             self.last_commission = event.id;
             changes.extend(commission_change(conn, event).await?);
