@@ -30,7 +30,7 @@ use crate::{
         Db,
         identity::grants_of,
         notify::{
-            audience, preferences,
+            audience, memo, preferences,
             subjects::{self, organisation_name, partnership_name},
         },
         organisations::read::partnerships_serving,
@@ -71,20 +71,6 @@ pub struct Reads<'a> {
     partnership_names: HashMap<i32, String>,
     above: HashMap<i32, Vec<i32>>,
     members: HashMap<i32, Viewer>,
-}
-
-/// The value kept for `key`, else what `read` reads, kept.
-async fn memo<K: std::hash::Hash + Eq, V: Clone, E: Into<AppError>>(
-    kept: &mut HashMap<K, V>,
-    key: K,
-    read: impl Future<Output = Result<V, E>>,
-) -> Result<V, AppError> {
-    if let Some(value) = kept.get(&key) {
-        return Ok(value.clone());
-    }
-    let value = read.await.map_err(Into::into)?;
-    kept.insert(key, value.clone());
-    Ok(value)
 }
 
 impl<'a> Reads<'a> {
@@ -180,15 +166,15 @@ impl<'a> Reads<'a> {
     }
 
     async fn organisation_name(&mut self, id: Option<i32>) -> Result<String, AppError> {
-        memo(&mut self.organisation_names, id, organisation_name(self.db.conn(), id)).await
+        Ok(memo(&mut self.organisation_names, id, organisation_name(self.db.conn(), id)).await?)
     }
 
     async fn partnership_name(&mut self, id: i32) -> Result<String, AppError> {
-        memo(&mut self.partnership_names, id, partnership_name(self.db.conn(), id)).await
+        Ok(memo(&mut self.partnership_names, id, partnership_name(self.db.conn(), id)).await?)
     }
 
     async fn organisations_above(&mut self, id: i32) -> Result<Vec<i32>, AppError> {
-        memo(&mut self.above, id, audience::organisations_above(self.db.conn(), id)).await
+        Ok(memo(&mut self.above, id, audience::organisations_above(self.db.conn(), id)).await?)
     }
 
     /// What a member of `organisation` may see: a unit's member, or an institution's when it is

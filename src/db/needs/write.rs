@@ -22,7 +22,7 @@ use sea_orm::{
 
 use super::search;
 use crate::{
-    db::{Db, Effect, NodeType, WriteError},
+    db::{Db, Effect, NodeType, WriteError, sql},
     domain::{
         needs::{Move, NeedText, next},
         organisations::{Accepting, Pool, pool, raises_needs},
@@ -201,7 +201,7 @@ async fn place(txn: &DatabaseTransaction, organisation_id: i32) -> Result<Place,
     let select = Query::select()
         .column((OA, organisation_ancestor::Column::Depth))
         .columns([(U, organisation::Column::Kind), (U, organisation::Column::ClosedAt)])
-        .expr_as(crate::db::sql::scalar(municipality), "municipality_id")
+        .expr_as(sql::scalar(municipality), "municipality_id")
         .column((PM, partnership_member::Column::PartnershipId))
         .expr_as(Expr::col((P, partnership::Column::Key)), "partnership_key")
         .from_as(organisation_ancestor::Entity, OA)

@@ -11,12 +11,12 @@
 //!
 //! A pass reads what its events share once: the webhook endpoints above every unit its needs were
 //! raised in, in one statement, and the people (and their preferences) of events of needs raised
-//! in the same unit and pool, the bulk of a batch, once each (`Memo`).
+//! in the same unit and pool, the bulk of a batch, once each (`Shared`).
 //!
 //! Turning people and kinds into deliveries (`email_people`, `webhook_endpoints`) is shared with
 //! the scheduled notices (`notify::schedule`), so both choose alike.
 
-use std::collections::{HashMap, HashSet, hash_map::Entry};
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entity::{
@@ -32,6 +32,7 @@ use crate::{
         notify::{
             audience,
             deliveries::{self, NewDelivery},
+            memo,
             pending::{self, Pending},
             preferences,
         },
@@ -100,11 +101,11 @@ pub async fn pass(db: &Db, email: bool, now: DateTime<Utc>) -> Result<Fanned, Db
         .into_iter()
         .collect();
     let above = audience::endpoints_above(&txn, &units).await?;
-    let mut memo = Memo::default();
+    let mut shared = Shared::default();
     for (event, need, notices) in &noticed {
         let about =
             About { topic: DeliveryTopic::Need, event_id: event.id, actor: event.actor_person_id, now };
-        plan(&txn, &mut memo, &about, notices, Subject::Need(need, &above), email, &mut planned).await?;
+        plan(&txn, &mut shared, &about, notices, Subject::Need(need, &above), email, &mut planned).await?;
     }
     let commission_events = commission_event::Entity::find()
         .filter(commission_event::Column::Id.is_in(ids(Topic::Commission)))
@@ -122,7 +123,8 @@ pub async fn pass(db: &Db, email: bool, now: DateTime<Utc>) -> Result<Fanned, Db
         let notices = commission_notices(event.kind, event.to_status);
         let about =
             About { topic: DeliveryTopic::Commission, event_id: event.id, actor: event.actor_person_id, now };
-        plan(&txn, &mut memo, &about, &notices, Subject::Commission(commission), email, &mut planned).await?;
+        plan(&txn, &mut shared, &about, &notices, Subject::Commission(commission), email, &mut planned)
+            .await?;
     }
     let emails = planned.iter().filter(|d| d.channel == DeliveryChannel::Email).count() as u64;
     let webhooks = planned.len() as u64 - emails;
@@ -192,13 +194,13 @@ pub async fn email_people(
     told: &mut HashSet<i32>,
     planned: &mut Vec<NewDelivery>,
 ) -> Result<(), DbErr> {
-    email_people_with(db, &mut Memo::default(), people, kinds, target, told, planned).await
+    email_people_with(db, &mut Shared::default(), people, kinds, target, told, planned).await
 }
 
 /// What a pass has read of who hears: a batch's events are mostly of needs raised in a few
 /// units, told to the same people, whose people and preferences are then read once a pass.
 #[derive(Default)]
-struct Memo {
+struct Shared {
     people: HashMap<NeedAudience, Vec<i32>>,
     cadences: HashMap<(NotificationKind, Vec<i32>), Cadences>,
 }
@@ -216,10 +218,10 @@ struct NeedAudience {
     writer: i32,
 }
 
-/// [`email_people`], reading each kind's cadences for the same people once with `memo`.
+/// [`email_people`], reading each kind's cadences for the same people once a pass.
 async fn email_people_with(
     db: &impl ConnectionTrait,
-    memo: &mut Memo,
+    shared: &mut Shared,
     people: &[i32],
     kinds: &[NotificationKind],
     target: Target,
@@ -232,11 +234,10 @@ async fn email_people_with(
     }
     let mut cadences: HashMap<(i32, NotificationKind), Cadence> = HashMap::new();
     for kind in kinds {
-        let read = match memo.cadences.entry((*kind, people.clone())) {
-            Entry::Occupied(read) => read.into_mut(),
-            Entry::Vacant(unread) => unread.insert(preferences::cadences(db, &people, *kind).await?),
-        };
-        cadences.extend(read.iter().map(|(person, cadence)| ((*person, *kind), *cadence)));
+        let read =
+            memo(&mut shared.cadences, (*kind, people.clone()), preferences::cadences(db, &people, *kind))
+                .await?;
+        cadences.extend(read.into_iter().map(|(person, cadence)| ((person, *kind), cadence)));
     }
     for person in people {
         told.insert(person);
@@ -280,10 +281,10 @@ pub fn webhook_endpoints(
     }));
 }
 
-/// Adds the deliveries of one event to `planned`, reading what `memo` does not hold yet.
+/// Adds the deliveries of one event to `planned`, reading what `shared` does not hold yet.
 async fn plan(
     db: &impl ConnectionTrait,
-    memo: &mut Memo,
+    shared: &mut Shared,
     about: &About,
     notices: &Notices,
     subject: Subject<'_>,
@@ -312,16 +313,16 @@ async fn plan(
                         unit: need.organisation_id,
                         writer: need.created_by_person_id,
                     };
-                    match memo.people.entry(key) {
-                        Entry::Occupied(read) => read.get().clone(),
-                        Entry::Vacant(unread) => unread
-                            .insert(audience::people(db, notice.audience, Some(need), None, &[]).await?)
-                            .clone(),
-                    }
+                    memo(
+                        &mut shared.people,
+                        key,
+                        audience::people(db, notice.audience, Some(need), None, &[]),
+                    )
+                    .await?
                 }
                 None => audience::people(db, notice.audience, None, commission, &matching).await?,
             };
-            email_people_with(db, memo, &people, notice.kinds, target, &mut told, planned).await?;
+            email_people_with(db, shared, &people, notice.kinds, target, &mut told, planned).await?;
         }
     }
     let Some(kind) = notices.webhook else { return Ok(()) };

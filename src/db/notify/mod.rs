@@ -14,3 +14,20 @@ pub mod preferences;
 pub mod scheduled;
 pub mod subjects;
 pub mod webhooks;
+
+use std::{collections::HashMap, hash::Hash};
+
+/// The value kept for `key`, else what `read` reads, kept: reads that the items of a batch (a
+/// fan-out pass, a worker's mails) share are made once.
+pub async fn memo<K: Hash + Eq, V: Clone, E>(
+    kept: &mut HashMap<K, V>,
+    key: K,
+    read: impl Future<Output = Result<V, E>>,
+) -> Result<V, E> {
+    if let Some(value) = kept.get(&key) {
+        return Ok(value.clone());
+    }
+    let value = read.await?;
+    kept.insert(key, value.clone());
+    Ok(value)
+}
